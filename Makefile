@@ -1,0 +1,42 @@
+# Porthole: the two commands (`make run`, `make test`) and their helpers.
+# Every target installs what it needs first, so a fresh Debian 12 machine works.
+
+BUILD    ?= build
+JOBS     ?= $(shell nproc 2>/dev/null || echo 2)
+PORT     ?= 3001
+SUDO     := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+PACKAGES := $(shell sed -e 's/\#.*//' deps/debian-packages.txt)
+
+.PHONY: all deps npm-deps build test run clean
+
+all: build
+
+# Installs only the Debian packages from deps/debian-packages.txt that are missing.
+deps:
+	@missing=""; for p in $(PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' "$$p" 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "make deps: installing$$missing"; \
+	  $(SUDO) apt-get update -q && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q --no-install-recommends $$missing; \
+	else echo "make deps: all Debian packages present"; fi
+
+# Test-only JavaScript packages, pinned by package-lock.json.
+npm-deps: deps
+	@if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then \
+	  npm ci --no-audit --no-fund; fi
+
+build: deps
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo
+	cmake --build $(BUILD) -j $(JOBS)
+
+test: build npm-deps
+	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+
+run: build
+	@echo "porthole-cloud: open http://localhost:$(PORT)/ (Ctrl-C stops)"
+	$(BUILD)/porthole-cloud --port $(PORT)
+
+clean:
+	rm -rf $(BUILD)

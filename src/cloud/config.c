@@ -1,0 +1,86 @@
+/* config.c - porthole-cloud's option table. */
+#include "cloud/config.h"
+
+#include <stddef.h>
+#include <string.h>
+
+#ifndef PORTHOLE_DEFAULT_WEB_ROOT
+#define PORTHOLE_DEFAULT_WEB_ROOT "web"
+#endif
+
+void cloud_config_defaults(struct cloud_config *cfg)
+{
+    *cfg = (struct cloud_config){
+        .port = 3001,
+        .bind = "",
+        .web_root = PORTHOLE_DEFAULT_WEB_ROOT,
+        .max_message = 64 * 1024,
+        .max_queue = 1024 * 1024,
+        .max_connections = 10000,
+        .max_client_sessions = 16,
+        .max_robot_sessions = 64,
+        .rate_limit = 200,
+        .ping_interval = 20,
+        .http_timeout = 10,
+        .log_level = "info",
+        .log_format = "text",
+    };
+}
+
+enum { OPTION_COUNT = 13 };
+
+/* The table points into cfg, so it is built per call. */
+static void option_table(struct cloud_config *cfg, struct opt out[OPTION_COUNT])
+{
+    const struct opt table[OPTION_COUNT] = {
+        {"port", 'p', {"PORT", "SIGNALING_PORT"}, OPT_INT, &(cfg)->port, 1, 65535, 0, 0, NULL,
+         "PORT", "TCP port for HTTP and WebSocket"},
+        {"bind", 'b', {"BIND_ADDRESS"}, OPT_STRING, &(cfg)->bind, 0, 0, 0, 0, NULL, "ADDR",
+         "address to listen on (empty: all interfaces)"},
+        {"web-root", 'w', {"WEB_ROOT"}, OPT_STRING, &(cfg)->web_root, 0, 0, 0, 0, NULL, "DIR",
+         "directory of the web viewer served at /"},
+        {"max-message", 0, {"MAX_MESSAGE_BYTES"}, OPT_SIZE, &(cfg)->max_message, 1024,
+         16L << 20, 0, 0, NULL, "BYTES", "largest WebSocket message accepted (close 1009 past)"},
+        {"max-queue", 0, {"MAX_QUEUE_BYTES"}, OPT_SIZE, &(cfg)->max_queue, 4096, 1L << 30, 0,
+         0, NULL, "BYTES", "outgoing bytes queued per connection before it is closed (1008)"},
+        {"max-connections", 0, {"MAX_CONNECTIONS"}, OPT_INT, &(cfg)->max_connections, 1,
+         1000000, 0, 0, NULL, "N", "WebSocket connections at once (more get HTTP 503)"},
+        {"max-client-sessions", 0, {"MAX_CLIENT_SESSIONS"}, OPT_INT,
+         &(cfg)->max_client_sessions, 1, 100000, 0, 0, NULL, "N",
+         "open sessions per client connection"},
+        {"max-robot-sessions", 0, {"MAX_ROBOT_SESSIONS"}, OPT_INT,
+         &(cfg)->max_robot_sessions, 1, 100000, 0, 0, NULL, "N",
+         "open sessions per robot connection"},
+        {"rate-limit", 0, {"RATE_LIMIT"}, OPT_INT, &(cfg)->rate_limit, 0, 10000000, 0, 0, NULL,
+         "N", "messages per second per connection, bursts of 2N (0: no limit)"},
+        {"ping-interval", 0, {"PING_INTERVAL"}, OPT_INT, &(cfg)->ping_interval, 1, 3600, 0, 0,
+         NULL, "SECONDS", "WebSocket ping period; a silent peer is dropped after twice this"},
+        {"http-timeout", 0, {"HTTP_TIMEOUT"}, OPT_INT, &(cfg)->http_timeout, 1, 3600, 0, 0,
+         NULL, "SECONDS", "time allowed for an HTTP request to arrive"},
+        {"log-level", 'l', {"LOG_LEVEL"}, OPT_STRING, &(cfg)->log_level, 0, 0, 0, 0,
+         log_level_names, "LEVEL", "least severe level logged"},
+        {"log-format", 0, {"LOG_FORMAT"}, OPT_STRING, &(cfg)->log_format, 0, 0, 0, 0,
+         log_format_names, "FORMAT", "log lines as text or as JSON objects"},
+
+    };
+    memcpy(out, table, sizeof(table));
+}
+
+enum opts_result cloud_config_parse(struct cloud_config *cfg, int argc, char **argv, char *err,
+                                    size_t errlen)
+{
+    struct opt table[OPTION_COUNT];
+    option_table(cfg, table);
+    return opts_parse(table, OPTION_COUNT, argc, argv, err, errlen);
+}
+
+void cloud_config_help(struct cloud_config *cfg, FILE *out)
+{
+    struct opt table[OPTION_COUNT];
+    option_table(cfg, table);
+    opts_print_help(out,
+                    "porthole-cloud [OPTIONS]\n"
+                    "Signaling server: robots dial out to it, browsers meet them here.\n"
+                    "Every option can also be set by the environment variable shown.",
+                    table, OPTION_COUNT);
+}

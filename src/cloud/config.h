@@ -1,0 +1,37 @@
+/* config.h - porthole-cloud's settings: defaults, flags, environment. */
+#ifndef PORTHOLE_CLOUD_CONFIG_H
+#define PORTHOLE_CLOUD_CONFIG_H
+
+#include <stdio.h>
+
+#include "common/log.h"
+#include "common/opts.h"
+
+struct cloud_config {
+    long port;                 /* --port, PORT or SIGNALING_PORT: 3001 */
+    const char *bind;          /* --bind, BIND_ADDRESS: NULL or "" = all interfaces */
+    const char *web_root;      /* --web-root, WEB_ROOT */
+    long max_message;          /* --max-message, MAX_MESSAGE_BYTES: 64 KiB */
+    long max_queue;            /* --max-queue, MAX_QUEUE_BYTES: 1 MiB per connection */
+    long max_connections;      /* --max-connections, MAX_CONNECTIONS: 10000 */
+    long max_client_sessions;  /* --max-client-sessions: 16 */
+    long max_robot_sessions;   /* --max-robot-sessions: 64 */
+    long rate_limit;           /* --rate-limit, RATE_LIMIT: 200 messages/s, 0 = off */
+    long ping_interval;        /* --ping-interval, PING_INTERVAL: 20 s */
+    long http_timeout;         /* --http-timeout, HTTP_TIMEOUT: 10 s */
+    const char *log_level;     /* --log-level, LOG_LEVEL: info */
+    const char *log_format;    /* --log-format, LOG_FORMAT: text */
+};
+
+/* Sets every field to its default. */
+void cloud_config_defaults(struct cloud_config *cfg);
+
+/* Applies environment and flags over cfg (see opts_parse for the result
+ * and the error text). */
+enum opts_result cloud_config_parse(struct cloud_config *cfg, int argc, char **argv, char *err,
+                                    size_t errlen);
+
+/* Prints --help, showing cfg's values as defaults. */
+void cloud_config_help(struct cloud_config *cfg, FILE *out);
+
+#endif

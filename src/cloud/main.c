@@ -1,0 +1,41 @@
+/* main.c - porthole-cloud: flags and environment, then the server loop. */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "cloud/config.h"
+#include "cloud/server.h"
+#include "common/log.h"
+
+int main(int argc, char **argv)
+{
+    struct cloud_config cfg;
+    cloud_config_defaults(&cfg);
+    char err[256];
+    switch (cloud_config_parse(&cfg, argc, argv, err, sizeof(err))) {
+    case OPTS_OK:
+        break;
+    case OPTS_HELP:
+        cloud_config_help(&cfg, stdout);
+        return 0;
+    case OPTS_VERSION:
+        printf("porthole-cloud %s\n", PORTHOLE_VERSION);
+        return 0;
+    case OPTS_ERROR:
+        fprintf(stderr, "porthole-cloud: %s\n", err);
+        return 2;
+    }
+    enum log_level level;
+    enum log_format format;
+    /* The option table restricts both to their choices already. */
+    log_level_parse(cfg.log_level, &level);
+    log_format_parse(cfg.log_format, &format);
+    log_setup(level, format, "cloud");
+
+    struct server *srv = server_create(&cfg);
+    if (!srv)
+        return 1;
+    int rc = server_run(srv);
+    server_destroy(srv);
+    log_info("stopped");
+    return rc == 0 ? 0 : 1;
+}

@@ -1,0 +1,234 @@
+/* protocol.c - message vocabulary and field validation (docs/PROTOCOL.md). */
+#include "cloud/protocol.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "common/ids.h"
+
+#define FROM_ANY (1u << ROLE_NONE | 1u << ROLE_ROBOT | 1u << ROLE_CLIENT)
+#define FROM_ROBOT (1u << ROLE_ROBOT)
+#define FROM_CLIENT (1u << ROLE_CLIENT)
+#define FROM_PEER (FROM_ROBOT | FROM_CLIENT)
+
+/* Validators return true, or false with err->message filled. */
+typedef bool (*check_fn)(json_t *msg, struct proto_error *err);
+
+struct msg_spec {
+    const char *name;
+    unsigned senders;  /* bit set of roles that may send it */
+    bool session;      /* carries a sessionId of the sender's */
+    check_fn check;
+};
+
+static bool fail(struct proto_error *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static bool fail(struct proto_error *err, const char *fmt, ...)
+{
+    /* Appends to the "type: " prefix protocol_validate wrote. */
+    size_t off = strnlen(err->message, sizeof(err->message) - 1);
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err->message + off, sizeof(err->message) - off, fmt, ap);
+    va_end(ap);
+    err->code = "invalid-field";
+    return false;
+}
+
+static bool check_name(json_t *msg, const char *field, bool required, struct proto_error *err)
+{
+    json_t *v = json_object_get(msg, field);
+    if (!v && !required)
+        return true;
+    const char *s = json_string_value(v);
+    if (!s || strlen(s) != json_string_length(v) || !ids_valid_name(s, PROTO_NAME_MAX))
+        return fail(err, "'%s' must be a string of 1 to %d characters of A-Z a-z 0-9 . _ : @ -",
+                    field, PROTO_NAME_MAX);
+    return true;
+}
+
+static bool check_opt_string(json_t *msg, const char *field, size_t max, struct proto_error *err)
+{
+    json_t *v = json_object_get(msg, field);
+    if (!v || json_is_null(v))
+        return true;
+    if (!json_is_string(v) || json_string_length(v) > max)
+        return fail(err, "'%s' must be a string of at most %zu bytes", field, max);
+    return true;
+}
+
+static bool check_text(json_t *msg, const char *field, struct proto_error *err)
+{
+    if (!json_is_string(json_object_get(msg, field)))
+        return fail(err, "'%s' must be a string", field);
+    return true;
+}
+
+static bool check_session_id(json_t *msg, struct proto_error *err)
+{
+    json_t *v = json_object_get(msg, "sessionId");
+    const char *s = json_string_value(v);
+    if (!s || json_string_length(v) != IDS_TOKEN_LEN || !ids_valid_name(s, IDS_TOKEN_LEN))
+        return fail(err, "'sessionId' must be the %d-character id from session-created",
+                    IDS_TOKEN_LEN);
+    return true;
+}
+
+static bool check_stream_types(json_t *msg, struct proto_error *err)
+{
+    json_t *arr = json_object_get(msg, "streamTypes");
+    size_t n = json_array_size(arr);
+    if (!json_is_array(arr) || n < 1 || n > PROTO_STREAM_TYPES_MAX)
+        return fail(err, "'streamTypes' must be an array of 1 to %d stream type names",
+                    PROTO_STREAM_TYPES_MAX);
+    size_t i;
+    json_t *v;
+    json_array_foreach(arr, i, v) {
+        const char *s = json_string_value(v);
+        if (!s || strlen(s) != json_string_length(v) || !ids_valid_name(s, PROTO_STREAM_TYPE_MAX))
+            return fail(err, "'streamTypes[%zu]' must be a name of 1 to %d characters of "
+                        "A-Z a-z 0-9 . _ : @ -", i, PROTO_STREAM_TYPE_MAX);
+    }
+    return true;
+}
+
+/* offer/answer: {"type": expected, "sdp": non-empty string}. */
+static bool check_description(json_t *msg, const char *field, const char *expected,
+                              struct proto_error *err)
+{
+    json_t *d = json_object_get(msg, field);
+    const char *t = json_string_value(json_object_get(d, "type"));
+    const char *sdp = json_string_value(json_object_get(d, "sdp"));
+    if (!json_is_object(d) || !t || strcmp(t, expected) != 0 || !sdp || !*sdp)
+        return fail(err, "'%s' must be an object {\"type\":\"%s\",\"sdp\":\"<non-empty SDP>\"}",
+                    field, expected);
+    return true;
+}
+
+static bool check_robot_register(json_t *msg, struct proto_error *err)
+{
+    json_t *info = json_object_get(msg, "deviceInfo");
+    if (info && !json_is_object(info))
+        return fail(err, "'deviceInfo' must be an object when present");
+    return check_name(msg, "robotId", true, err);
+}
+
+static bool check_client_register(json_t *msg, struct proto_error *err)
+{
+    return check_name(msg, "clientId", false, err);
+}
+
+static bool check_create_session(json_t *msg, struct proto_error *err)
+{
+    return check_name(msg, "robotId", true, err) && check_stream_types(msg, err) &&
+           check_opt_string(msg, "deviceId", PROTO_NAME_MAX * 2, err) &&
+           check_opt_string(msg, "requestId", PROTO_REQUEST_ID_MAX, err);
+}
+
+static bool check_offer(json_t *msg, struct proto_error *err)
+{
+    return check_session_id(msg, err) && check_description(msg, "offer", "offer", err);
+}
+
+static bool check_answer(json_t *msg, struct proto_error *err)
+{
+    return check_session_id(msg, err) && check_description(msg, "answer", "answer", err);
+}
+
+static bool check_ice_candidate(json_t *msg, struct proto_error *err)
+{
+    if (!check_session_id(msg, err))
+        return false;
+    json_t *c = json_object_get(msg, "candidate");
+    if (json_is_null(c))
+        return true; /* end of candidates */
+    json_t *mid = json_object_get(c, "sdpMid");
+    json_t *idx = json_object_get(c, "sdpMLineIndex");
+    if (!json_is_object(c) || !json_is_string(json_object_get(c, "candidate")) ||
+        (mid && !json_is_string(mid) && !json_is_null(mid)) ||
+        (idx && !json_is_null(idx) && (!json_is_integer(idx) || json_integer_value(idx) < 0)))
+        return fail(err, "'candidate' must be null or an object {\"candidate\": string, "
+                    "\"sdpMid\"?: string, \"sdpMLineIndex\"?: integer >= 0}");
+    return true;
+}
+
+static bool check_stream_switch(json_t *msg, struct proto_error *err)
+{
+    return check_session_id(msg, err) && check_stream_types(msg, err);
+}
+
+static bool check_session_failure(json_t *msg, struct proto_error *err)
+{
+    return check_session_id(msg, err) && check_text(msg, "error", err);
+}
+
+static const struct msg_spec specs[MSG__COUNT] = {
+    [MSG_ROBOT_REGISTER] = {"robot-register", FROM_ANY, false, check_robot_register},
+    [MSG_CLIENT_REGISTER] = {"client-register", FROM_ANY, false, check_client_register},
+    [MSG_CREATE_SESSION] = {"create-session", FROM_CLIENT, false, check_create_session},
+    [MSG_WEBRTC_OFFER] = {"webrtc-offer", FROM_ROBOT, true, check_offer},
+    [MSG_WEBRTC_ANSWER] = {"webrtc-answer", FROM_CLIENT, true, check_answer},
+    [MSG_ICE_CANDIDATE] = {"ice-candidate", FROM_PEER, true, check_ice_candidate},
+    [MSG_SWITCH_STREAM_TYPE] = {"switch-stream-type", FROM_CLIENT, true, check_stream_switch},
+    [MSG_STREAM_TYPE_SWITCHED] = {"stream-type-switched", FROM_ROBOT, true, check_stream_switch},
+    [MSG_STREAM_TYPE_SWITCH_ERROR] = {"stream-type-switch-error", FROM_ROBOT, true,
+                                      check_session_failure},
+    [MSG_SESSION_ERROR] = {"session-error", FROM_ROBOT, true, check_session_failure},
+    [MSG_CLOSE_SESSION] = {"close-session", FROM_PEER, true, check_session_id},
+};
+
+static enum msg_type lookup(const char *type)
+{
+    /* Eleven names: a linear scan of short strings beats hashing here. */
+    for (int t = 0; t < MSG__COUNT; t++)
+        if (strcmp(specs[t].name, type) == 0)
+            return (enum msg_type)t;
+    return MSG_INVALID;
+}
+
+enum msg_type protocol_validate(json_t *msg, const char *type, enum role sender,
+                                struct proto_error *err)
+{
+    enum msg_type t = lookup(type);
+    if (t == MSG_INVALID) {
+        err->code = "unknown-type";
+        snprintf(err->message, sizeof(err->message), "unknown message type '%.64s'", type);
+        return MSG_INVALID;
+    }
+    const struct msg_spec *spec = &specs[t];
+    if (!(spec->senders & (1u << sender))) {
+        err->code = sender == ROLE_NONE ? "not-registered" : "wrong-role";
+        if (sender == ROLE_NONE)
+            snprintf(err->message, sizeof(err->message),
+                     "%s: send robot-register or client-register first", spec->name);
+        else
+            snprintf(err->message, sizeof(err->message), "%s: a %s may not send this message",
+                     spec->name, protocol_role_name(sender));
+        return MSG_INVALID;
+    }
+    /* Errors read "create-session: 'robotId' must ...". */
+    snprintf(err->message, sizeof(err->message), "%s: ", spec->name);
+    if (!spec->check(msg, err))
+        return MSG_INVALID;
+    return t;
+}
+
+const char *protocol_type_name(enum msg_type type)
+{
+    return type >= 0 && type < MSG__COUNT ? specs[type].name : "";
+}
+
+bool protocol_is_session_message(enum msg_type type)
+{
+    return type >= 0 && type < MSG__COUNT && specs[type].session;
+}
+
+const char *protocol_role_name(enum role role)
+{
+    switch (role) {
+    case ROLE_ROBOT: return "robot";
+    case ROLE_CLIENT: return "client";
+    default: return "unregistered peer";
+    }
+}

@@ -1,0 +1,62 @@
+/* protocol.h - the message vocabulary of docs/PROTOCOL.md and the
+ * validation of every inbound message: which role may send it and which
+ * fields it must carry, with which types and syntax.
+ *
+ * Pure functions over jansson objects: no I/O, no state. */
+#ifndef PORTHOLE_CLOUD_PROTOCOL_H
+#define PORTHOLE_CLOUD_PROTOCOL_H
+
+#include <jansson.h>
+#include <stdbool.h>
+
+#define PROTO_NAME_MAX 64          /* robotId, clientId */
+#define PROTO_REQUEST_ID_MAX 64
+#define PROTO_STREAM_TYPES_MAX 8
+#define PROTO_STREAM_TYPE_MAX 32
+
+enum role {
+    ROLE_NONE = 0,   /* connected, not registered yet */
+    ROLE_ROBOT = 1,
+    ROLE_CLIENT = 2,
+};
+
+/* Messages a peer may send to the cloud. */
+enum msg_type {
+    MSG_INVALID = -1,
+    MSG_ROBOT_REGISTER = 0,
+    MSG_CLIENT_REGISTER,
+    MSG_CREATE_SESSION,
+    MSG_WEBRTC_OFFER,
+    MSG_WEBRTC_ANSWER,
+    MSG_ICE_CANDIDATE,
+    MSG_SWITCH_STREAM_TYPE,
+    MSG_STREAM_TYPE_SWITCHED,
+    MSG_STREAM_TYPE_SWITCH_ERROR,
+    MSG_SESSION_ERROR,
+    MSG_CLOSE_SESSION,
+    MSG__COUNT
+};
+
+struct proto_error {
+    const char *code;       /* a code of PROTOCOL.md's error table */
+    char message[200];      /* names the message type and the field */
+};
+
+/* Validates msg (an object whose "type" is type) sent by a peer of role
+ * sender. Returns its msg_type, or MSG_INVALID with err filled:
+ * unknown-type, not-registered, wrong-role or invalid-field. On success
+ * every field the type requires is present with the right JSON type and
+ * syntax, so handlers may read them without checks. */
+enum msg_type protocol_validate(json_t *msg, const char *type, enum role sender,
+                                struct proto_error *err);
+
+/* The wire name of a type ("create-session"); "" for MSG_INVALID. */
+const char *protocol_type_name(enum msg_type type);
+
+/* True when the message is relayed between the two peers of a session
+ * (it carries a sessionId that must belong to the sender). */
+bool protocol_is_session_message(enum msg_type type);
+
+const char *protocol_role_name(enum role role);
+
+#endif

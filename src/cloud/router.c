@@ -1,0 +1,639 @@
+/* router.c - registration, presence, sessions and relaying (router.h). */
+#include "cloud/router.h"
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cloud/protocol.h"
+#include "common/clock.h"
+#include "common/ids.h"
+#include "common/log.h"
+
+struct session;
+
+struct peer {
+    void *conn;
+    enum role role;
+    char *id;                    /* robotId or clientId once registered */
+    json_t *device_info;         /* robots: as registered */
+    int64_t connected_at_ms;     /* wall clock, at registration */
+    struct session *sessions;    /* this peer's sessions, linked by role */
+    unsigned nsessions;
+    /* Token bucket: `tokens` refill at rate_limit per second up to twice that. */
+    double tokens;
+    int64_t refilled_ms;
+    int64_t window_ms;           /* start of the current one-second window */
+    unsigned dropped;            /* messages dropped in that window */
+    bool rate_error_sent;        /* one rate-limited error per window */
+    char remote_addr[64];
+};
+
+/* A session belongs to one robot peer and one client peer and is linked
+ * into both peers' lists, so that either side's close finds it in O(1). */
+struct session {
+    char id[IDS_TOKEN_LEN + 1];
+    struct peer *robot, *client;
+    struct session *robot_prev, *robot_next;
+    struct session *client_prev, *client_next;
+};
+
+/* Counted error codes, in the order of PROTOCOL.md's table. */
+enum { ERROR_CODES = 16 };
+static const char *const counted_codes[] = {
+    "invalid-json", "invalid-message", "unknown-type", "invalid-field",
+    "not-registered", "wrong-role", "already-registered", "robot-id-in-use",
+    "client-id-in-use", "unknown-session", "rate-limited", "unauthorized",
+    "robot-not-found", "session-limit", "internal", NULL,
+};
+
+struct router {
+    struct router_config cfg;
+    const struct transport *tx;
+    const struct codec *codec;
+    const struct auth *auth;
+    struct registry *reg;
+    size_t peers;
+    struct router_stats stats;
+    struct router_error_count errors[ERROR_CODES];
+};
+
+/* ---- sending ---- */
+
+static void send_buf(struct router *r, struct peer *p, struct outbuf *b)
+{
+    if (r->tx->send(p->conn, b) == 0)
+        r->stats.messages_out++;
+}
+
+/* Encodes type + body (reference stolen) and queues it for p. */
+static void send_msg(struct router *r, struct peer *p, const char *type, json_t *body)
+{
+    struct outbuf *b = body ? r->codec->encode(type, body) : NULL;
+    json_decref(body);
+    if (!b) {
+        log_error("out of memory encoding %s for %s", type, p->remote_addr);
+        return;
+    }
+    send_buf(r, p, b);
+    outbuf_unref(b);
+}
+
+static void count_error(struct router *r, const char *code)
+{
+    for (int i = 0; i < ERROR_CODES && r->errors[i].code; i++) {
+        if (strcmp(r->errors[i].code, code) == 0) {
+            r->errors[i].count++;
+            return;
+        }
+    }
+}
+
+/* The request's requestId, when it is a short string: echoed in replies. */
+static json_t *request_id(json_t *msg)
+{
+    json_t *id = json_object_get(msg, "requestId");
+    return json_is_string(id) && json_string_length(id) <= PROTO_REQUEST_ID_MAX ? id : NULL;
+}
+
+static void send_error(struct router *r, struct peer *p, const char *code, const char *message,
+                       const char *request_type, json_t *msg)
+{
+    count_error(r, code);
+    log_debug("%s: error %s: %s", p->remote_addr, code, message);
+    json_t *body = json_pack("{s:s, s:s}", "code", code, "message", message);
+    if (body && request_type && *request_type)
+        json_object_set_new(body, "requestType", json_string(request_type));
+    if (body && request_id(msg))
+        json_object_set(body, "requestId", request_id(msg));
+    send_msg(r, p, "error", body);
+}
+
+/* A create-session that cannot be served: viewers wait for session-error. */
+static void send_session_refusal(struct router *r, struct peer *p, const char *code,
+                                 const char *message, json_t *msg)
+{
+    count_error(r, code);
+    json_t *body = json_pack("{s:s, s:s}", "code", code, "error", message);
+    if (body && request_id(msg))
+        json_object_set(body, "requestId", request_id(msg));
+    send_msg(r, p, "session-error", body);
+}
+
+/* ---- presence ---- */
+
+static json_t *robot_json(const struct peer *robot, bool with_sessions)
+{
+    char at[32];
+    clock_iso8601(robot->connected_at_ms, at, sizeof(at));
+    json_t *j = json_pack("{s:s, s:O, s:s}", "robotId", robot->id, "deviceInfo",
+                          robot->device_info, "connectedAt", at);
+    if (j && with_sessions)
+        json_object_set_new(j, "sessions", json_integer(robot->nsessions));
+    return j;
+}
+
+struct list_ctx {
+    json_t *list;
+    bool with_sessions;
+    bool failed;
+};
+
+static bool append_robot(void *record, void *arg)
+{
+    struct list_ctx *ctx = arg;
+    if (json_array_append_new(ctx->list, robot_json(record, ctx->with_sessions)) != 0) {
+        ctx->failed = true;
+        return false;
+    }
+    return true;
+}
+
+static json_t *robots_list(const struct router *r, bool with_sessions)
+{
+    struct list_ctx ctx = {json_array(), with_sessions, false};
+    if (!ctx.list)
+        return NULL;
+    registry_foreach(r->reg, REG_ROBOT, append_robot, &ctx);
+    if (ctx.failed) {
+        json_decref(ctx.list);
+        return NULL;
+    }
+    return ctx.list;
+}
+
+json_t *router_robots_json(const struct router *r)
+{
+    return robots_list(r, true);
+}
+
+struct broadcast_ctx {
+    struct router *r;
+    struct outbuf *buf;
+};
+
+static bool send_to_client(void *record, void *arg)
+{
+    struct broadcast_ctx *ctx = arg;
+    send_buf(ctx->r, record, ctx->buf);
+    return true;
+}
+
+/* Encodes once and queues the same buffer for every registered client. */
+static void broadcast_to_clients(struct router *r, const char *type, json_t *body)
+{
+    struct outbuf *b = body ? r->codec->encode(type, body) : NULL;
+    json_decref(body);
+    if (!b) {
+        log_error("out of memory encoding %s broadcast", type);
+        return;
+    }
+    struct broadcast_ctx ctx = {r, b};
+    registry_foreach(r->reg, REG_CLIENT, send_to_client, &ctx);
+    outbuf_unref(b);
+}
+
+/* ---- sessions ---- */
+
+static void link_session(struct session *s)
+{
+    s->robot_next = s->robot->sessions;
+    if (s->robot_next)
+        s->robot_next->robot_prev = s;
+    s->robot->sessions = s;
+    s->robot->nsessions++;
+
+    s->client_next = s->client->sessions;
+    if (s->client_next)
+        s->client_next->client_prev = s;
+    s->client->sessions = s;
+    s->client->nsessions++;
+}
+
+static void unlink_session(struct session *s)
+{
+    if (s->robot_prev)
+        s->robot_prev->robot_next = s->robot_next;
+    else
+        s->robot->sessions = s->robot_next;
+    if (s->robot_next)
+        s->robot_next->robot_prev = s->robot_prev;
+    s->robot->nsessions--;
+
+    if (s->client_prev)
+        s->client_prev->client_next = s->client_next;
+    else
+        s->client->sessions = s->client_next;
+    if (s->client_next)
+        s->client_next->client_prev = s->client_prev;
+    s->client->nsessions--;
+}
+
+static void send_session_closed(struct router *r, struct peer *p, const char *sid,
+                                const char *reason)
+{
+    send_msg(r, p, "session-closed", json_pack("{s:s, s:s}", "sessionId", sid, "reason", reason));
+}
+
+/* Ends s, tells the peers named by notify_robot/notify_client, frees s. */
+static void end_session(struct router *r, struct session *s, const char *reason,
+                        bool notify_robot, bool notify_client)
+{
+    log_info("session %s closed (%s): robot %s, client %s", s->id, reason, s->robot->id,
+             s->client->id);
+    if (notify_robot)
+        send_session_closed(r, s->robot, s->id, reason);
+    if (notify_client)
+        send_session_closed(r, s->client, s->id, reason);
+    registry_remove(r->reg, REG_SESSION, s->id);
+    unlink_session(s);
+    r->stats.sessions_closed++;
+    free(s);
+}
+
+/* ---- handlers ---- */
+
+/* Re-registration of the same role and id is answered again (idempotent);
+ * any other second registration is refused. Returns true when handled. */
+static bool refuse_reregistration(struct router *r, struct peer *p, enum role role,
+                                  const char *id, json_t *msg, const char *type)
+{
+    if (p->role == ROLE_NONE)
+        return false;
+    if (p->role == role && id && strcmp(id, p->id) == 0)
+        return false;
+    char m[160];
+    snprintf(m, sizeof(m), "this connection is already registered as %s '%s'",
+             protocol_role_name(p->role), p->id);
+    send_error(r, p, "already-registered", m, type, msg);
+    return true;
+}
+
+static bool admitted(struct router *r, struct peer *p, enum role role, const char *id,
+                     json_t *msg, const char *type)
+{
+    struct auth_request req = {role, id, msg, p->remote_addr};
+    char reason[160] = "registration refused";
+    if (r->auth->admit(r->auth, &req, reason, sizeof(reason)))
+        return true;
+    log_warn("%s: %s '%s' refused by auth policy %s: %s", p->remote_addr,
+             protocol_role_name(role), id, r->auth->name, reason);
+    send_error(r, p, "unauthorized", reason, type, msg);
+    return false;
+}
+
+static void on_robot_register(struct router *r, struct peer *p, json_t *msg, const char *type)
+{
+    const char *id = json_string_value(json_object_get(msg, "robotId"));
+    if (refuse_reregistration(r, p, ROLE_ROBOT, id, msg, type))
+        return;
+    if (p->role == ROLE_ROBOT) { /* same id again: confirm */
+        send_msg(r, p, "registered", json_pack("{s:s}", "robotId", p->id));
+        return;
+    }
+    if (!admitted(r, p, ROLE_ROBOT, id, msg, type))
+        return;
+    json_t *info = json_object_get(msg, "deviceInfo");
+    p->id = strdup(id);
+    p->device_info = info ? json_incref(info) : json_object();
+    if (!p->id || !p->device_info)
+        goto oom;
+    int rc = registry_add(r->reg, REG_ROBOT, p->id, p);
+    if (rc != 0) {
+        free(p->id);
+        json_decref(p->device_info);
+        p->id = NULL;
+        p->device_info = NULL;
+        if (rc < 0)
+            goto oom;
+        char m[160];
+        snprintf(m, sizeof(m), "robot id '%s' is held by another live connection", id);
+        send_error(r, p, "robot-id-in-use", m, type, msg);
+        log_warn("%s: robot id '%s' is in use; registration refused", p->remote_addr, id);
+        return;
+    }
+    p->role = ROLE_ROBOT;
+    p->connected_at_ms = clock_wall_ms();
+    log_info("robot %s registered from %s", p->id, p->remote_addr);
+    send_msg(r, p, "registered", json_pack("{s:s}", "robotId", p->id));
+    broadcast_to_clients(r, "robot-available", robot_json(p, false));
+    return;
+oom:
+    free(p->id);
+    json_decref(p->device_info);
+    p->id = NULL;
+    p->device_info = NULL;
+    send_error(r, p, "internal", "out of memory", type, msg);
+}
+
+static void on_client_register(struct router *r, struct peer *p, json_t *msg, const char *type)
+{
+    const char *wanted = json_string_value(json_object_get(msg, "clientId"));
+    if (p->role == ROLE_CLIENT && !wanted)
+        wanted = p->id; /* re-register without an id: same client */
+    if (refuse_reregistration(r, p, ROLE_CLIENT, wanted, msg, type))
+        return;
+    if (p->role == ROLE_NONE) {
+        char generated[8 + IDS_TOKEN_LEN];
+        if (!wanted) {
+            char token[IDS_TOKEN_LEN + 1];
+            if (ids_token(token) != 0) {
+                send_error(r, p, "internal", "no randomness available", type, msg);
+                return;
+            }
+            snprintf(generated, sizeof(generated), "client-%.*s", 12, token);
+            wanted = generated;
+        }
+        if (!admitted(r, p, ROLE_CLIENT, wanted, msg, type))
+            return;
+        if (!(p->id = strdup(wanted))) {
+            send_error(r, p, "internal", "out of memory", type, msg);
+            return;
+        }
+        int rc = registry_add(r->reg, REG_CLIENT, p->id, p);
+        if (rc != 0) {
+            free(p->id);
+            p->id = NULL;
+            if (rc < 0) {
+                send_error(r, p, "internal", "out of memory", type, msg);
+                return;
+            }
+            char m[160];
+            snprintf(m, sizeof(m), "client id '%s' is held by another live connection", wanted);
+            send_error(r, p, "client-id-in-use", m, type, msg);
+            return;
+        }
+        p->role = ROLE_CLIENT;
+        p->connected_at_ms = clock_wall_ms();
+        log_info("client %s registered from %s", p->id, p->remote_addr);
+    }
+    json_t *robots = robots_list(r, false);
+    send_msg(r, p, "available-robots",
+             robots ? json_pack("{s:s, s:o}", "clientId", p->id, "robots", robots) : NULL);
+}
+
+static void on_create_session(struct router *r, struct peer *client, json_t *msg)
+{
+    const char *robot_id = json_string_value(json_object_get(msg, "robotId"));
+    struct peer *robot = registry_find(r->reg, REG_ROBOT, robot_id);
+    char m[160];
+    if (!robot) {
+        snprintf(m, sizeof(m), "robot '%s' is not online", robot_id);
+        send_session_refusal(r, client, "robot-not-found", m, msg);
+        return;
+    }
+    if (client->nsessions >= r->cfg.max_client_sessions) {
+        snprintf(m, sizeof(m), "this client has %u open sessions, the limit", client->nsessions);
+        send_session_refusal(r, client, "session-limit", m, msg);
+        return;
+    }
+    if (robot->nsessions >= r->cfg.max_robot_sessions) {
+        snprintf(m, sizeof(m), "robot '%s' has %u open sessions, the limit", robot_id,
+                 robot->nsessions);
+        send_session_refusal(r, client, "session-limit", m, msg);
+        return;
+    }
+    struct session *s = calloc(1, sizeof(*s));
+    int rc = 1;
+    /* A collision of 128 random bits means a broken RNG; retry a little. */
+    for (int tries = 0; s && rc == 1 && tries < 3; tries++)
+        rc = ids_token(s->id) == 0 ? registry_add(r->reg, REG_SESSION, s->id, s) : -1;
+    if (!s || rc != 0) {
+        free(s);
+        send_session_refusal(r, client, "internal", "could not allocate a session", msg);
+        return;
+    }
+    s->robot = robot;
+    s->client = client;
+    link_session(s);
+    r->stats.sessions_created++;
+    log_info("session %s created: client %s -> robot %s", s->id, client->id, robot->id);
+
+    json_t *created = json_pack("{s:s, s:s}", "sessionId", s->id, "robotId", robot->id);
+    if (created && request_id(msg))
+        json_object_set(created, "requestId", request_id(msg));
+    send_msg(r, client, "session-created", created);
+
+    json_t *device = json_object_get(msg, "deviceId");
+    send_msg(r, robot, "create-session",
+             json_pack("{s:s, s:s, s:O, s:O}", "sessionId", s->id, "clientId", client->id,
+                       "deviceId", device ? device : json_null(), "streamTypes",
+                       json_object_get(msg, "streamTypes")));
+}
+
+/* Messages about an existing session: the sender must be one of its two
+ * peers; everything else is refused without saying whether the id exists. */
+static void on_session_message(struct router *r, struct peer *p, enum msg_type t, json_t *msg,
+                               const char *type, const char *data, size_t len)
+{
+    const char *sid = json_string_value(json_object_get(msg, "sessionId"));
+    struct session *s = registry_find(r->reg, REG_SESSION, sid);
+    if (!s || (s->robot != p && s->client != p)) {
+        char m[160];
+        snprintf(m, sizeof(m), "%s: no session '%s' belongs to this connection", type, sid);
+        send_error(r, p, "unknown-session", m, type, msg);
+        return;
+    }
+    if (t == MSG_CLOSE_SESSION) {
+        end_session(r, s, p == s->robot ? "closed-by-robot" : "closed-by-client", true, true);
+        return;
+    }
+    struct peer *to = p == s->robot ? s->client : s->robot;
+    struct outbuf *b = r->codec->relay(data, len);
+    if (!b) {
+        send_error(r, p, "internal", "out of memory", type, msg);
+        return;
+    }
+    send_buf(r, to, b);
+    outbuf_unref(b);
+    r->stats.messages_relayed++;
+}
+
+/* ---- rate limiting ---- */
+
+/* Returns true when the message may be processed. Over the budget it is
+ * dropped, reported once per second, and a peer that keeps going past
+ * another rate_limit drops in one second is closed. */
+static bool within_rate(struct router *r, struct peer *p, int64_t now_ms)
+{
+    unsigned rate = r->cfg.rate_limit;
+    if (rate == 0)
+        return true;
+    double cap = 2.0 * rate;
+    p->tokens += (double)(now_ms - p->refilled_ms) * rate / 1000.0;
+    if (p->tokens > cap)
+        p->tokens = cap;
+    p->refilled_ms = now_ms;
+    if (now_ms - p->window_ms >= 1000) {
+        p->window_ms = now_ms;
+        p->dropped = 0;
+        p->rate_error_sent = false;
+    }
+    if (p->tokens >= 1.0) {
+        p->tokens -= 1.0;
+        return true;
+    }
+    if (++p->dropped > rate) {
+        log_warn("%s: closed: still sending after %u messages were dropped in one second",
+                 p->remote_addr, p->dropped - 1);
+        r->tx->close(p->conn, ROUTER_CLOSE_POLICY, "rate limit exceeded");
+        return false;
+    }
+    if (!p->rate_error_sent) {
+        p->rate_error_sent = true;
+        char m[120];
+        snprintf(m, sizeof(m), "more than %u messages per second: messages are being dropped",
+                 rate);
+        send_error(r, p, "rate-limited", m, NULL, NULL);
+    } else {
+        count_error(r, "rate-limited");
+    }
+    return false;
+}
+
+/* ---- public ---- */
+
+struct router *router_create(const struct router_config *cfg, const struct transport *tx,
+                             const struct codec *codec, const struct auth *auth,
+                             struct registry *reg)
+{
+    struct router *r = calloc(1, sizeof(*r));
+    if (!r)
+        return NULL;
+    r->cfg = *cfg;
+    r->tx = tx;
+    r->codec = codec;
+    r->auth = auth;
+    r->reg = reg;
+    for (int i = 0; counted_codes[i]; i++)
+        r->errors[i].code = counted_codes[i];
+    return r;
+}
+
+void router_destroy(struct router *r)
+{
+    free(r);
+}
+
+struct peer *router_peer_open(struct router *r, void *conn, const char *remote_addr,
+                              int64_t now_ms)
+{
+    struct peer *p = calloc(1, sizeof(*p));
+    if (!p)
+        return NULL;
+    p->conn = conn;
+    p->tokens = 2.0 * r->cfg.rate_limit;
+    p->refilled_ms = now_ms;
+    p->window_ms = now_ms;
+    snprintf(p->remote_addr, sizeof(p->remote_addr), "%s", remote_addr ? remote_addr : "?");
+    r->peers++;
+    return p;
+}
+
+void router_peer_message(struct router *r, struct peer *p, const char *data, size_t len,
+                         int64_t now_ms)
+{
+    r->stats.messages_in++;
+    if (!within_rate(r, p, now_ms))
+        return;
+
+    struct codec_error cerr;
+    const char *type = NULL;
+    json_t *msg = r->codec->decode(data, len, &type, &cerr);
+    if (!msg) {
+        send_error(r, p, cerr.code, cerr.message, NULL, NULL);
+        return;
+    }
+    struct proto_error perr;
+    enum msg_type t = protocol_validate(msg, type, p->role, &perr);
+    if (t == MSG_INVALID) {
+        send_error(r, p, perr.code, perr.message,
+                   strcmp(perr.code, "unknown-type") == 0 ? NULL : type, msg);
+        json_decref(msg);
+        return;
+    }
+    switch (t) {
+    case MSG_ROBOT_REGISTER:
+        on_robot_register(r, p, msg, type);
+        break;
+    case MSG_CLIENT_REGISTER:
+        on_client_register(r, p, msg, type);
+        break;
+    case MSG_CREATE_SESSION:
+        on_create_session(r, p, msg);
+        break;
+    default:
+        on_session_message(r, p, t, msg, type, data, len);
+        break;
+    }
+    json_decref(msg);
+}
+
+void router_peer_closed(struct router *r, struct peer *p)
+{
+    if (!p)
+        return;
+    while (p->sessions) {
+        struct session *s = p->sessions;
+        bool robot_left = s->robot == p;
+        end_session(r, s, "peer-disconnected", !robot_left, robot_left);
+    }
+    if (p->role == ROLE_ROBOT) {
+        /* Remove the entry only if it is ours: ids are never shared, but
+         * a store must never lose another connection's registration. */
+        if (registry_find(r->reg, REG_ROBOT, p->id) == p)
+            registry_remove(r->reg, REG_ROBOT, p->id);
+        log_info("robot %s disconnected", p->id);
+        broadcast_to_clients(r, "robot-unavailable", json_pack("{s:s}", "robotId", p->id));
+    } else if (p->role == ROLE_CLIENT) {
+        if (registry_find(r->reg, REG_CLIENT, p->id) == p)
+            registry_remove(r->reg, REG_CLIENT, p->id);
+        log_info("client %s disconnected", p->id);
+    }
+    r->peers--;
+    free(p->id);
+    json_decref(p->device_info);
+    free(p);
+}
+
+struct collect_ctx {
+    struct session **list;
+    size_t n;
+};
+
+static bool collect_session(void *record, void *arg)
+{
+    struct collect_ctx *ctx = arg;
+    ctx->list[ctx->n++] = record;
+    return true;
+}
+
+void router_shutdown(struct router *r)
+{
+    size_t n = registry_count(r->reg, REG_SESSION);
+    struct collect_ctx ctx = {n ? calloc(n, sizeof(*ctx.list)) : NULL, 0};
+    if (n && !ctx.list) {
+        log_error("out of memory at shutdown; sessions end without notice");
+        return;
+    }
+    /* Collect first: the store may not change while it is being visited. */
+    registry_foreach(r->reg, REG_SESSION, collect_session, &ctx);
+    for (size_t i = 0; i < ctx.n; i++)
+        end_session(r, ctx.list[i], "server-shutdown", true, true);
+    free(ctx.list);
+}
+
+void router_stats(const struct router *r, struct router_stats *out)
+{
+    *out = r->stats;
+    out->peers = r->peers;
+    out->robots = registry_count(r->reg, REG_ROBOT);
+    out->clients = registry_count(r->reg, REG_CLIENT);
+    out->sessions = registry_count(r->reg, REG_SESSION);
+}
+
+const struct router_error_count *router_error_counts(const struct router *r)
+{
+    return r->errors;
+}

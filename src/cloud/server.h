@@ -1,0 +1,30 @@
+/* server.h - porthole-cloud's network side on libwebsockets: one process,
+ * one event loop, HTTP and the /ws WebSocket endpoint on one port.
+ *
+ * The server owns the connections: it reassembles fragmented messages,
+ * enforces the transport limits (message size, binary frames, UTF-8,
+ * per-connection send queue, connection count, keepalive, HTTP timeout),
+ * and hands complete text messages to the router. */
+#ifndef PORTHOLE_CLOUD_SERVER_H
+#define PORTHOLE_CLOUD_SERVER_H
+
+#include "cloud/config.h"
+
+struct server;
+
+/* Creates the server and starts listening. cfg is copied. Returns NULL
+ * after logging why (port in use, web root missing, out of memory). */
+struct server *server_create(const struct cloud_config *cfg);
+
+/* Runs the event loop until server_stop() is called or SIGINT/SIGTERM
+ * arrives (the caller installs no handlers of its own). Returns 0 after a
+ * clean shutdown: sessions told server-shutdown, queues flushed (bounded). */
+int server_run(struct server *srv);
+
+/* Asks a running loop to stop. Async-signal-safe. */
+void server_stop(struct server *srv);
+
+/* Closes every connection and frees the server. NULL is allowed. */
+void server_destroy(struct server *srv);
+
+#endif

@@ -1,0 +1,31 @@
+/* status.h - the bodies of GET /health, /robots and /metrics. */
+#ifndef PORTHOLE_CLOUD_STATUS_H
+#define PORTHOLE_CLOUD_STATUS_H
+
+#include <stdint.h>
+
+#include "cloud/outbuf.h"
+#include "cloud/router.h"
+
+/* Counters the server keeps about connections themselves. */
+struct server_stats {
+    uint64_t connections_total;     /* WebSocket connections accepted */
+    uint64_t connections_refused;   /* upgrades refused (limit, path) */
+    uint64_t closed_policy;         /* closed with 1008 */
+    uint64_t closed_too_big;        /* closed with 1009 */
+    uint64_t closed_binary;         /* closed with 1003 */
+    uint64_t http_requests;
+};
+
+/* {"status":"ok","timestamp","robots","clients","sessions","uptimeSeconds","version"}.
+ * Returns a new buffer, or NULL when out of memory. */
+struct outbuf *status_health(const struct router *r, int64_t started_mono_ms, int64_t now_mono_ms);
+
+/* [{"robotId","deviceInfo","connectedAt","sessions"}], or NULL. */
+struct outbuf *status_robots(const struct router *r);
+
+/* Prometheus text exposition format 0.0.4, or NULL. */
+struct outbuf *status_metrics(const struct router *r, const struct server_stats *s,
+                              int64_t started_mono_ms, int64_t now_mono_ms);
+
+#endif
