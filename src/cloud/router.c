@@ -27,6 +27,7 @@ struct peer {
     int64_t window_ms;           /* start of the current one-second window */
     unsigned dropped;            /* messages dropped in that window */
     bool rate_error_sent;        /* one rate-limited error per window */
+    bool closing;                /* asked the transport to close: ignore input */
     char remote_addr[64];
 };
 
@@ -477,6 +478,7 @@ static bool within_rate(struct router *r, struct peer *p, int64_t now_ms)
     if (++p->dropped > rate) {
         log_warn("%s: closed: still sending after %u messages were dropped in one second",
                  p->remote_addr, p->dropped - 1);
+        p->closing = true;
         r->tx->close(p->conn, ROUTER_CLOSE_POLICY, "rate limit exceeded");
         return false;
     }
@@ -535,7 +537,7 @@ void router_peer_message(struct router *r, struct peer *p, const char *data, siz
                          int64_t now_ms)
 {
     r->stats.messages_in++;
-    if (!within_rate(r, p, now_ms))
+    if (p->closing || !within_rate(r, p, now_ms))
         return;
 
     struct codec_error cerr;

@@ -3,6 +3,8 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -145,26 +147,129 @@ int harness_start(struct cloud *cloud, const char *const *args)
     return -1;
 }
 
+int harness_wait_exit(struct cloud *cloud, int timeout_ms)
+{
+    if (cloud->pid <= 0)
+        return 0;
+    int64_t deadline = wsc_now_ms() + timeout_ms;
+    for (;;) {
+        int status;
+        pid_t r = waitpid(cloud->pid, &status, WNOHANG);
+        if (r == cloud->pid || (r < 0 && errno != EINTR)) {
+            cloud->pid = 0;
+            return r > 0 ? exit_code(status) : -1;
+        }
+        if (wsc_now_ms() >= deadline)
+            return -2;
+        sleep_ms(5);
+    }
+}
+
 int harness_stop(struct cloud *cloud)
 {
     if (cloud->pid <= 0)
         return 0;
-    pid_t pid = cloud->pid;
-    kill(pid, SIGTERM);
-    int64_t deadline = wsc_now_ms() + STOP_TIMEOUT_MS;
-    int status;
-    while (wsc_now_ms() < deadline) {
-        pid_t r = waitpid(pid, &status, WNOHANG);
-        if (r == pid || (r < 0 && errno != EINTR)) {
-            cloud->pid = 0;
-            return r == pid ? exit_code(status) : -1;
-        }
-        sleep_ms(5);
-    }
+    kill(cloud->pid, SIGTERM);
+    int code = harness_wait_exit(cloud, STOP_TIMEOUT_MS);
+    if (code != -2)
+        return code;
     fprintf(stderr, "harness: porthole-cloud (pid %d) still running %d ms after SIGTERM; "
-                    "killing it\n", (int)pid, STOP_TIMEOUT_MS);
+                    "killing it\n", (int)cloud->pid, STOP_TIMEOUT_MS);
     harness_kill(cloud);
     return -1;
+}
+
+/* Appends what is readable on fd to *buf (*len bytes so far). Returns false
+ * at EOF or error. */
+static bool drain_fd(int fd, char **buf, size_t *len)
+{
+    char tmp[4096];
+    ssize_t n = read(fd, tmp, sizeof tmp);
+    if (n < 0 && errno == EINTR)
+        return true;
+    if (n <= 0)
+        return false;
+    char *nb = realloc(*buf, *len + (size_t)n + 1);
+    if (!nb)
+        return false;
+    memcpy(nb + *len, tmp, (size_t)n);
+    *len += (size_t)n;
+    nb[*len] = '\0';
+    *buf = nb;
+    return true;
+}
+
+int harness_run(const char *const *args, int timeout_ms, char **out, char **err)
+{
+    const char *bin = getenv("PORTHOLE_CLOUD");
+    if (!bin || !*bin) {
+        fprintf(stderr, "harness: PORTHOLE_CLOUD is not set (path of porthole-cloud)\n");
+        return -1;
+    }
+    const char *argv[MAX_ARGS];
+    size_t n = 0;
+    argv[n++] = bin;
+    for (size_t i = 0; args && args[i] && n + 1 < MAX_ARGS; i++)
+        argv[n++] = args[i];
+    argv[n] = NULL;
+    int po[2], pe[2];
+    if (pipe2(po, O_CLOEXEC) != 0)
+        return -1;
+    if (pipe2(pe, O_CLOEXEC) != 0) {
+        close(po[0]);
+        close(po[1]);
+        return -1;
+    }
+    pid_t parent = getpid();
+    pid_t pid = fork();
+    if (pid == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (getppid() != parent)
+            _exit(127);
+        dup2(po[1], 1);
+        dup2(pe[1], 2);
+        execv(bin, (char *const *)argv);
+        _exit(127);
+    }
+    close(po[1]);
+    close(pe[1]);
+    char *bufs[2] = {NULL, NULL};
+    size_t lens[2] = {0, 0};
+    bool open_fd[2] = {pid > 0, pid > 0};
+    int fds[2] = {po[0], pe[0]};
+    int64_t deadline = wsc_now_ms() + timeout_ms;
+    while ((open_fd[0] || open_fd[1]) && wsc_now_ms() < deadline) {
+        struct pollfd p[2] = {{.fd = open_fd[0] ? fds[0] : -1, .events = POLLIN},
+                              {.fd = open_fd[1] ? fds[1] : -1, .events = POLLIN}};
+        int64_t left = deadline - wsc_now_ms();
+        if (poll(p, 2, (int)(left > 0 ? left : 0)) < 0 && errno != EINTR)
+            break;
+        for (int i = 0; i < 2; i++)
+            if (p[i].revents && !drain_fd(fds[i], &bufs[i], &lens[i]))
+                open_fd[i] = false;
+    }
+    close(fds[0]);
+    close(fds[1]);
+    int code = -1;
+    if (pid > 0) {
+        struct cloud c = {.pid = pid};
+        int64_t left = deadline - wsc_now_ms();
+        code = harness_wait_exit(&c, (int)(left > 0 ? left : 0));
+        if (code == -2) {
+            fprintf(stderr, "harness: porthole-cloud still running after %d ms; killing it\n",
+                    timeout_ms);
+            harness_kill(&c);
+            code = -1;
+        }
+    }
+    for (int i = 0; i < 2; i++) {
+        char **dst = i == 0 ? out : err;
+        if (dst)
+            *dst = bufs[i] ? bufs[i] : strdup("");
+        else
+            free(bufs[i]);
+    }
+    return code;
 }
 
 void harness_kill(struct cloud *cloud)

@@ -40,6 +40,17 @@ int harness_start(struct cloud *cloud, const char *const *args);
  * a signal, or -1 when it had to be killed. Not running returns 0. */
 int harness_stop(struct cloud *cloud);
 
+/* Waits up to timeout_ms for the server to exit by itself (after a signal
+ * the test sent). Returns as harness_stop(), or -2 when it still runs (it
+ * is left running). */
+int harness_wait_exit(struct cloud *cloud, int timeout_ms);
+
+/* Runs $PORTHOLE_CLOUD with exactly args (no default flags) and waits up
+ * to timeout_ms for it to exit (then kills it). Stores what it printed on
+ * stdout and stderr in *out and *err when not NULL (malloc'd, NUL-ended;
+ * the caller frees). Returns as harness_stop(). */
+int harness_run(const char *const *args, int timeout_ms, char **out, char **err);
+
 /* SIGKILL and reap at once; for cleanup paths. Not running is a no-op. */
 void harness_kill(struct cloud *cloud);
 

@@ -1,0 +1,558 @@
+/* test_router.c - the signaling logic through a recording fake transport:
+ * registration, presence, sessions, relaying, isolation, rate limits. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "cloud/router.h"
+#include "common/ids.h"
+#include "common/log.h"
+
+#define MAX_CONNS 8
+#define MAX_MSGS 512
+
+/* A fake connection: records every buffer queued for it and its close. */
+struct fake_conn {
+    struct peer *peer;
+    char *msgs[MAX_MSGS];
+    size_t nmsgs, read;
+    int close_code;
+};
+
+struct fixture {
+    struct registry reg;
+    struct router *r;
+    struct transport tx;
+    struct router_config cfg;
+    struct fake_conn conns[MAX_CONNS];
+    int64_t now;
+};
+
+static int fake_send(void *conn, struct outbuf *b)
+{
+    struct fake_conn *c = conn;
+    if (c->close_code || c->nmsgs == MAX_MSGS)
+        return -1;
+    c->msgs[c->nmsgs++] = strndup((const char *)outbuf_payload(b), b->len);
+    return 0;
+}
+
+static void fake_close(void *conn, int code, const char *reason)
+{
+    (void)reason;
+    struct fake_conn *c = conn;
+    if (!c->close_code)
+        c->close_code = code;
+}
+
+static int setup_with(void **state, unsigned rate_limit, unsigned max_client_sessions)
+{
+    struct fixture *f = calloc(1, sizeof(*f));
+    assert_non_null(f);
+    assert_int_equal(registry_mem_create(&f->reg), 0);
+    f->tx = (struct transport){.send = fake_send, .close = fake_close};
+    f->cfg = (struct router_config){.max_client_sessions = max_client_sessions,
+                                    .max_robot_sessions = 4, .rate_limit = rate_limit};
+    f->r = router_create(&f->cfg, &f->tx, &codec_json, &auth_open, &f->reg);
+    assert_non_null(f->r);
+    f->now = 1000;
+    for (int i = 0; i < MAX_CONNS; i++) {
+        f->conns[i].peer = router_peer_open(f->r, &f->conns[i], "127.0.0.1", f->now);
+        assert_non_null(f->conns[i].peer);
+    }
+    *state = f;
+    return 0;
+}
+
+static int setup(void **state) { return setup_with(state, 0, 3); }
+static int setup_rate_limited(void **state) { return setup_with(state, 10, 3); }
+
+static int teardown(void **state)
+{
+    struct fixture *f = *state;
+    for (int i = 0; i < MAX_CONNS; i++) {
+        if (f->conns[i].peer)
+            router_peer_closed(f->r, f->conns[i].peer);
+        for (size_t m = 0; m < f->conns[i].nmsgs; m++)
+            free(f->conns[i].msgs[m]);
+    }
+    router_destroy(f->r);
+    registry_destroy(&f->reg);
+    free(f);
+    return 0;
+}
+
+static void send_text(struct fixture *f, int conn, const char *text)
+{
+    router_peer_message(f->r, f->conns[conn].peer, text, strlen(text), f->now);
+}
+
+static void sendf(struct fixture *f, int conn, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void sendf(struct fixture *f, int conn, const char *fmt, ...)
+{
+    char buf[4096];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof(buf), fmt, ap);
+    va_end(ap);
+    send_text(f, conn, buf);
+}
+
+static void disconnect(struct fixture *f, int conn)
+{
+    router_peer_closed(f->r, f->conns[conn].peer);
+    f->conns[conn].peer = NULL;
+}
+
+/* The next unread message of conn, as raw text; fails when there is none. */
+static const char *next_raw(struct fixture *f, int conn)
+{
+    struct fake_conn *c = &f->conns[conn];
+    assert_true(c->read < c->nmsgs);
+    return c->msgs[c->read++];
+}
+
+/* The next unread message of conn, parsed, and checked to be of type. */
+static json_t *next_msg(struct fixture *f, int conn, const char *type)
+{
+    const char *raw = next_raw(f, conn);
+    json_t *j = json_loads(raw, 0, NULL);
+    assert_non_null(j);
+    const char *t = json_string_value(json_object_get(j, "type"));
+    assert_non_null(t);
+    if (strcmp(t, type) != 0)
+        fail_msg("conn %d: expected %s, got %s", conn, type, raw);
+    return j;
+}
+
+static void expect_msg(struct fixture *f, int conn, const char *type)
+{
+    json_decref(next_msg(f, conn, type));
+}
+
+static void expect_error(struct fixture *f, int conn, const char *type, const char *code)
+{
+    json_t *j = next_msg(f, conn, type);
+    assert_string_equal(json_string_value(json_object_get(j, "code")), code);
+    json_decref(j);
+}
+
+static void expect_nothing(struct fixture *f, int conn)
+{
+    struct fake_conn *c = &f->conns[conn];
+    if (c->read != c->nmsgs)
+        fail_msg("conn %d: unexpected message %s", conn, c->msgs[c->read]);
+}
+
+/* Connection roles in most tests. */
+enum { ROBOT = 0, CLIENT = 1, OTHER_CLIENT = 2, OTHER_ROBOT = 3, FRESH = 4 };
+
+static void register_pair(struct fixture *f)
+{
+    send_text(f, ROBOT, "{\"type\":\"robot-register\",\"robotId\":\"r1\",\"deviceInfo\":{\"name\":\"sim\"}}");
+    expect_msg(f, ROBOT, "registered");
+    send_text(f, CLIENT, "{\"type\":\"client-register\",\"clientId\":\"c1\"}");
+    expect_msg(f, CLIENT, "available-robots");
+}
+
+/* Opens a session r1 <- c1 and returns its id (static storage). */
+static const char *open_session(struct fixture *f)
+{
+    static char sid[IDS_TOKEN_LEN + 1];
+    send_text(f, CLIENT, "{\"type\":\"create-session\",\"robotId\":\"r1\",\"streamTypes\":[\"color\"],\"requestId\":\"q1\"}");
+    json_t *created = next_msg(f, CLIENT, "session-created");
+    snprintf(sid, sizeof(sid), "%s", json_string_value(json_object_get(created, "sessionId")));
+    json_decref(created);
+    expect_msg(f, ROBOT, "create-session");
+    return sid;
+}
+
+static void test_robot_register_is_confirmed_and_announced(void **state)
+{
+    struct fixture *f = *state;
+    send_text(f, CLIENT, "{\"type\":\"client-register\"}");
+    json_t *list = next_msg(f, CLIENT, "available-robots");
+    assert_int_equal(json_array_size(json_object_get(list, "robots")), 0);
+    assert_true(strncmp(json_string_value(json_object_get(list, "clientId")), "client-", 7) == 0);
+    json_decref(list);
+
+    send_text(f, ROBOT, "{\"type\":\"robot-register\",\"robotId\":\"r1\",\"deviceInfo\":{\"name\":\"sim\"}}");
+    json_t *reg = next_msg(f, ROBOT, "registered");
+    assert_string_equal(json_string_value(json_object_get(reg, "robotId")), "r1");
+    json_decref(reg);
+    json_t *avail = next_msg(f, CLIENT, "robot-available");
+    assert_string_equal(json_string_value(json_object_get(avail, "robotId")), "r1");
+    assert_string_equal(json_string_value(json_object_get(json_object_get(avail, "deviceInfo"), "name")), "sim");
+    assert_non_null(json_string_value(json_object_get(avail, "connectedAt")));
+    json_decref(avail);
+    expect_nothing(f, FRESH); /* unregistered peers get no broadcasts */
+}
+
+static void test_client_register_lists_robots_online(void **state)
+{
+    struct fixture *f = *state;
+    register_pair(f);
+    send_text(f, OTHER_CLIENT, "{\"type\":\"client-register\",\"clientId\":\"c2\"}");
+    json_t *list = next_msg(f, OTHER_CLIENT, "available-robots");
+    json_t *robots = json_object_get(list, "robots");
+    assert_int_equal(json_array_size(robots), 1);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(robots, 0), "robotId")), "r1");
+    assert_string_equal(json_string_value(json_object_get(list, "clientId")), "c2");
+    json_decref(list);
+}
+
+static void test_robot_id_takeover_is_refused(void **state)
+{
+    struct fixture *f = *state;
+    register_pair(f);
+    send_text(f, OTHER_ROBOT, "{\"type\":\"robot-register\",\"robotId\":\"r1\"}");
+    expect_error(f, OTHER_ROBOT, "error", "robot-id-in-use");
+    expect_nothing(f, CLIENT); /* no second robot-available */
+    /* The holder still owns the id: a session reaches it. */
+    open_session(f);
+    expect_nothing(f, OTHER_ROBOT);
+}
+
+static void test_robot_disconnect_removes_only_its_registration(void **state)
+{
+    struct fixture *f = *state;
+    register_pair(f);
+    send_text(f, OTHER_ROBOT, "{\"type\":\"robot-register\",\"robotId\":\"r1\"}");
+    expect_error(f, OTHER_ROBOT, "error", "robot-id-in-use");
+    disconnect(f, OTHER_ROBOT); /* the refused one leaves: r1 stays */
+    expect_nothing(f, CLIENT);
+    json_t *robots = router_robots_json(f->r);
+    assert_int_equal(json_array_size(robots), 1);
+    json_decref(robots);
+
+    disconnect(f, ROBOT);
+    json_t *gone = next_msg(f, CLIENT, "robot-unavailable");
+    assert_string_equal(json_string_value(json_object_get(gone, "robotId")), "r1");
+    json_decref(gone);
+    /* Now the id is free again. */
+    send_text(f, FRESH, "{\"type\":\"robot-register\",\"robotId\":\"r1\"}");
+    expect_msg(f, FRESH, "registered");
+}
+
+static void test_client_id_takeover_is_refused(void **state)
+{
+    struct fixture *f = *state;
+    register_pair(f);
+    send_text(f, OTHER_CLIENT, "{\"type\":\"client-register\",\"clientId\":\"c1\"}");
+    expect_error(f, OTHER_CLIENT, "error", "client-id-in-use");
+}
+
+static void test_second_registration_under_other_identity_is_refused(void **state)
+{
+    struct fixture *f = *state;
+    register_pair(f);
+    send_text(f, ROBOT, "{\"type\":\"robot-register\",\"robotId\":\"r2\"}");
+    expect_error(f, ROBOT, "error", "already-registered");
+    send_text(f, ROBOT, "{\"type\":\"client-register\"}");
+    expect_error(f, ROBOT, "error", "already-registered");
+    /* The same identity again is confirmed, not refused. */
+    send_text(f, ROBOT, "{\"type\":\"robot-register\",\"robotId\":\"r1\"}");
+    expect_msg(f, ROBOT, "registered");
+}
+
+static void test_full_session_is_relayed_byte_for_byte(void **state)
+{
+    struct fixture *f = *state;
+    register_pair(f);
+    const char *sid = open_session(f);
+
+    char offer[256];
+    snprintf(offer, sizeof(offer),
+             "{\"type\":\"webrtc-offer\",\"sessionId\":\"%s\",\"offer\":{\"type\":\"offer\",\"sdp\":\"v=0\\r\\n\"},\"extra\":  1}",
+             sid);
+    send_text(f, ROBOT, offer);
+    assert_string_equal(next_raw(f, CLIENT), offer);
+
+    char answer[256];
+    snprintf(answer, sizeof(answer),
+             "{\"type\":\"webrtc-answer\",\"sessionId\":\"%s\",\"answer\":{\"type\":\"answer\",\"sdp\":\"v=0\"}}",
+             sid);
+    send_text(f, CLIENT, answer);
+    assert_string_equal(next_raw(f, ROBOT), answer);
+
+    for (int i = 0; i < 10; i++) {
+        char cand[256];
+        snprintf(cand, sizeof(cand),
+                 "{\"type\":\"ice-candidate\",\"sessionId\":\"%s\",\"candidate\":{\"candidate\":\"candidate:%d 1 udp 1 127.0.0.1 %d typ host\",\"sdpMLineIndex\":0}}",
+                 sid, i, 5000 + i);
+        send_text(f, ROBOT, cand);
+        assert_string_equal(next_raw(f, CLIENT), cand);
+        send_text(f, CLIENT, cand);
+        assert_string_equal(next_raw(f, ROBOT), cand);
+    }
+    sendf(f, CLIENT, "{\"type\":\"close-session\",\"sessionId\":\"%s\"}", sid);
+    json_t *a = next_msg(f, CLIENT, "session-closed");
+    json_t *b = next_msg(f, ROBOT, "session-closed");
+    assert_string_equal(json_string_value(json_object_get(a, "reason")), "closed-by-client");
+    assert_string_equal(json_string_value(json_object_get(b, "sessionId")), sid);
+    json_decref(a);
+    json_decref(b);
+    struct router_stats st;
+    router_stats(f->r, &st);
+    assert_int_equal(st.sessions, 0);
+    assert_int_equal(st.messages_relayed, 22);
+}
+
+static void test_session_created_echoes_request_and_tells_robot(void **state)
+{
+    struct fixture *f = *state;
+    register_pair(f);
+    send_text(f, CLIENT, "{\"type\":\"create-session\",\"robotId\":\"r1\",\"streamTypes\":[\"depth\"],\"requestId\":\"q7\",\"deviceId\":\"d1\"}");
+    json_t *created = next_msg(f, CLIENT, "session-created");
+    assert_string_equal(json_string_value(json_object_get(created, "requestId")), "q7");
+    assert_string_equal(json_string_value(json_object_get(created, "robotId")), "r1");
+    const char *sid = json_string_value(json_object_get(created, "sessionId"));
+    assert_int_equal(strlen(sid), IDS_TOKEN_LEN);
+    json_t *req = next_msg(f, ROBOT, "create-session");
+    assert_string_equal(json_string_value(json_object_get(req, "sessionId")), sid);
+    assert_string_equal(json_string_value(json_object_get(req, "clientId")), "c1");
+    assert_string_equal(json_string_value(json_object_get(req, "deviceId")), "d1");
+    assert_string_equal(json_string_value(json_array_get(json_object_get(req, "streamTypes"), 0)), "depth");
+    json_decref(req);
+    json_decref(created);
+}
+
+static void test_robot_replies_reach_only_that_sessions_client(void **state)
+{
+    struct fixture *f = *state;
+    register_pair(f);
+    send_text(f, OTHER_CLIENT, "{\"type\":\"client-register\",\"clientId\":\"c2\"}");
+    expect_msg(f, OTHER_CLIENT, "available-robots");
+    const char *sid = open_session(f);
+    sendf(f, ROBOT, "{\"type\":\"session-error\",\"sessionId\":\"%s\",\"error\":\"no such stream\"}", sid);
+    expect_msg(f, CLIENT, "session-error");
+    sendf(f, ROBOT, "{\"type\":\"stream-type-switched\",\"sessionId\":\"%s\",\"streamTypes\":[\"depth\"]}", sid);
+    expect_msg(f, CLIENT, "stream-type-switched");
+    sendf(f, ROBOT, "{\"type\":\"stream-type-switch-error\",\"sessionId\":\"%s\",\"error\":\"busy\"}", sid);
+    expect_msg(f, CLIENT, "stream-type-switch-error");
+    expect_nothing(f, OTHER_CLIENT);
+}
+
+static void test_foreign_session_messages_are_refused_and_not_forwarded(void **state)
+{
+    struct fixture *f = *state;
+    register_pair(f);
+    send_text(f, OTHER_CLIENT, "{\"type\":\"client-register\",\"clientId\":\"c2\"}");
+    expect_msg(f, OTHER_CLIENT, "available-robots");
+    send_text(f, OTHER_ROBOT, "{\"type\":\"robot-register\",\"robotId\":\"r2\"}");
+    expect_msg(f, OTHER_ROBOT, "registered");
+    expect_msg(f, CLIENT, "robot-available");
+    expect_msg(f, OTHER_CLIENT, "robot-available");
+    const char *sid = open_session(f);
+
+    sendf(f, OTHER_CLIENT, "{\"type\":\"webrtc-answer\",\"sessionId\":\"%s\",\"answer\":{\"type\":\"answer\",\"sdp\":\"x\"}}", sid);
+    expect_error(f, OTHER_CLIENT, "error", "unknown-session");
+    sendf(f, OTHER_CLIENT, "{\"type\":\"close-session\",\"sessionId\":\"%s\"}", sid);
+    expect_error(f, OTHER_CLIENT, "error", "unknown-session");
+    sendf(f, OTHER_ROBOT, "{\"type\":\"ice-candidate\",\"sessionId\":\"%s\",\"candidate\":null}", sid);
+    expect_error(f, OTHER_ROBOT, "error", "unknown-session");
+    sendf(f, OTHER_ROBOT, "{\"type\":\"webrtc-offer\",\"sessionId\":\"%s\",\"offer\":{\"type\":\"offer\",\"sdp\":\"x\"}}", sid);
+    expect_error(f, OTHER_ROBOT, "error", "unknown-session");
+    expect_nothing(f, ROBOT);
+    expect_nothing(f, CLIENT);
+    /* The session is intact. */
+    sendf(f, ROBOT, "{\"type\":\"ice-candidate\",\"sessionId\":\"%s\",\"candidate\":null}", sid);
+    expect_msg(f, CLIENT, "ice-candidate");
+}
+
+static void test_unknown_session_id_gets_the_same_refusal(void **state)
+{
+    struct fixture *f = *state;
+    register_pair(f);
+    send_text(f, CLIENT, "{\"type\":\"close-session\",\"sessionId\":\"AAAAAAAAAAAAAAAAAAAAAA\"}");
+    expect_error(f, CLIENT, "error", "unknown-session");
+}
+
+static void test_client_disconnect_closes_its_sessions_for_the_robot(void **state)
+{
+    struct fixture *f = *state;
+    register_pair(f);
+    const char *sid = open_session(f);
+    disconnect(f, CLIENT);
+    json_t *closed = next_msg(f, ROBOT, "session-closed");
+    assert_string_equal(json_string_value(json_object_get(closed, "sessionId")), sid);
+    assert_string_equal(json_string_value(json_object_get(closed, "reason")), "peer-disconnected");
+    json_decref(closed);
+    struct router_stats st;
+    router_stats(f->r, &st);
+    assert_int_equal(st.sessions, 0);
+    assert_int_equal(st.clients, 0);
+}
+
+static void test_robot_disconnect_closes_its_sessions_for_the_clients(void **state)
+{
+    struct fixture *f = *state;
+    register_pair(f);
+    open_session(f);
+    open_session(f);
+    disconnect(f, ROBOT);
+    for (int i = 0; i < 2; i++) {
+        json_t *closed = next_msg(f, CLIENT, "session-closed");
+        assert_string_equal(json_string_value(json_object_get(closed, "reason")), "peer-disconnected");
+        json_decref(closed);
+    }
+    expect_msg(f, CLIENT, "robot-unavailable");
+    expect_nothing(f, CLIENT);
+}
+
+static void test_create_session_for_unknown_robot_is_a_session_error(void **state)
+{
+    struct fixture *f = *state;
+    register_pair(f);
+    send_text(f, CLIENT, "{\"type\":\"create-session\",\"robotId\":\"nope\",\"streamTypes\":[\"color\"],\"requestId\":\"q9\"}");
+    json_t *e = next_msg(f, CLIENT, "session-error");
+    assert_string_equal(json_string_value(json_object_get(e, "code")), "robot-not-found");
+    assert_string_equal(json_string_value(json_object_get(e, "requestId")), "q9");
+    assert_non_null(strstr(json_string_value(json_object_get(e, "error")), "nope"));
+    json_decref(e);
+}
+
+static void test_session_limit_per_client(void **state)
+{
+    struct fixture *f = *state;
+    register_pair(f);
+    for (int i = 0; i < 3; i++)
+        open_session(f);
+    send_text(f, CLIENT, "{\"type\":\"create-session\",\"robotId\":\"r1\",\"streamTypes\":[\"color\"]}");
+    expect_error(f, CLIENT, "session-error", "session-limit");
+    expect_nothing(f, ROBOT);
+}
+
+static void test_invalid_input_gets_errors_and_the_connection_keeps_working(void **state)
+{
+    struct fixture *f = *state;
+    send_text(f, FRESH, "{not json");
+    json_t *e = next_msg(f, FRESH, "error");
+    assert_string_equal(json_string_value(json_object_get(e, "code")), "invalid-json");
+    assert_non_null(strstr(json_string_value(json_object_get(e, "message")), "column"));
+    json_decref(e);
+    send_text(f, FRESH, "[1,2]");
+    expect_error(f, FRESH, "error", "invalid-message");
+    send_text(f, FRESH, "{\"type\":7}");
+    expect_error(f, FRESH, "error", "invalid-message");
+    send_text(f, FRESH, "{\"type\":\"teleport\"}");
+    expect_error(f, FRESH, "error", "unknown-type");
+    send_text(f, FRESH, "{\"type\":\"create-session\",\"robotId\":\"r1\",\"streamTypes\":[\"color\"]}");
+    expect_error(f, FRESH, "error", "not-registered");
+    send_text(f, FRESH, "{\"type\":\"robot-register\",\"robotId\":\"bad id\"}");
+    e = next_msg(f, FRESH, "error");
+    assert_string_equal(json_string_value(json_object_get(e, "code")), "invalid-field");
+    assert_string_equal(json_string_value(json_object_get(e, "requestType")), "robot-register");
+    json_decref(e);
+    send_text(f, FRESH, "{\"type\":\"robot-register\",\"robotId\":\"r9\",\"robotId\":\"r8\"}");
+    expect_error(f, FRESH, "error", "invalid-json"); /* duplicate keys */
+    send_text(f, FRESH, "{\"type\":\"robot-register\",\"robotId\":\"r9\"}");
+    expect_msg(f, FRESH, "registered");
+    send_text(f, FRESH, "{\"type\":\"webrtc-answer\",\"sessionId\":\"AAAAAAAAAAAAAAAAAAAAAA\",\"answer\":{\"type\":\"answer\",\"sdp\":\"x\"}}");
+    expect_error(f, FRESH, "error", "wrong-role");
+}
+
+static void test_errors_echo_request_id(void **state)
+{
+    struct fixture *f = *state;
+    register_pair(f);
+    send_text(f, CLIENT, "{\"type\":\"create-session\",\"robotId\":\"r1\",\"streamTypes\":[],\"requestId\":\"q3\"}");
+    json_t *e = next_msg(f, CLIENT, "error");
+    assert_string_equal(json_string_value(json_object_get(e, "requestId")), "q3");
+    json_decref(e);
+}
+
+static void test_rate_limit_drops_then_closes(void **state)
+{
+    struct fixture *f = *state;
+    /* Budget: 10/s, bursts of 20. */
+    for (int i = 0; i < 20; i++)
+        send_text(f, FRESH, "{\"type\":\"teleport\"}");
+    for (int i = 0; i < 20; i++)
+        expect_error(f, FRESH, "error", "unknown-type");
+    send_text(f, FRESH, "{\"type\":\"teleport\"}");
+    expect_error(f, FRESH, "error", "rate-limited");
+    for (int i = 0; i < 5; i++)
+        send_text(f, FRESH, "{\"type\":\"teleport\"}");
+    expect_nothing(f, FRESH); /* reported once per second */
+    assert_int_equal(f->conns[FRESH].close_code, 0);
+    for (int i = 0; i < 10; i++)
+        send_text(f, FRESH, "{\"type\":\"teleport\"}");
+    assert_int_equal(f->conns[FRESH].close_code, ROUTER_CLOSE_POLICY);
+}
+
+static void test_rate_limit_refills_with_time(void **state)
+{
+    struct fixture *f = *state;
+    for (int i = 0; i < 21; i++)
+        send_text(f, FRESH, "{\"type\":\"teleport\"}");
+    f->conns[FRESH].read = f->conns[FRESH].nmsgs;
+    f->now += 1000; /* ten more tokens */
+    for (int i = 0; i < 10; i++)
+        send_text(f, FRESH, "{\"type\":\"teleport\"}");
+    for (int i = 0; i < 10; i++)
+        expect_error(f, FRESH, "error", "unknown-type");
+    assert_int_equal(f->conns[FRESH].close_code, 0);
+}
+
+static void test_shutdown_tells_both_sides(void **state)
+{
+    struct fixture *f = *state;
+    register_pair(f);
+    open_session(f);
+    router_shutdown(f->r);
+    json_t *a = next_msg(f, CLIENT, "session-closed");
+    assert_string_equal(json_string_value(json_object_get(a, "reason")), "server-shutdown");
+    json_decref(a);
+    expect_msg(f, ROBOT, "session-closed");
+}
+
+static void test_robots_json_counts_sessions(void **state)
+{
+    struct fixture *f = *state;
+    register_pair(f);
+    open_session(f);
+    open_session(f);
+    json_t *robots = router_robots_json(f->r);
+    json_t *r1 = json_array_get(robots, 0);
+    assert_string_equal(json_string_value(json_object_get(r1, "robotId")), "r1");
+    assert_int_equal(json_integer_value(json_object_get(r1, "sessions")), 2);
+    assert_string_equal(json_string_value(json_object_get(json_object_get(r1, "deviceInfo"), "name")), "sim");
+    json_decref(robots);
+}
+
+int main(void)
+{
+    log_setup(LOGL_ERROR, LOG_FORMAT_TEXT, "test");
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_robot_register_is_confirmed_and_announced, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_client_register_lists_robots_online, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_robot_id_takeover_is_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_robot_disconnect_removes_only_its_registration, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_client_id_takeover_is_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_second_registration_under_other_identity_is_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_full_session_is_relayed_byte_for_byte, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_session_created_echoes_request_and_tells_robot, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_robot_replies_reach_only_that_sessions_client, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_foreign_session_messages_are_refused_and_not_forwarded, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_unknown_session_id_gets_the_same_refusal, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_client_disconnect_closes_its_sessions_for_the_robot, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_robot_disconnect_closes_its_sessions_for_the_clients, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_create_session_for_unknown_robot_is_a_session_error, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_session_limit_per_client, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_invalid_input_gets_errors_and_the_connection_keeps_working, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_errors_echo_request_id, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_rate_limit_drops_then_closes, setup_rate_limited, teardown),
+        cmocka_unit_test_setup_teardown(test_rate_limit_refills_with_time, setup_rate_limited, teardown),
+        cmocka_unit_test_setup_teardown(test_shutdown_tells_both_sides, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_robots_json_counts_sessions, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
