@@ -69,7 +69,7 @@ static bool check_session_id(json_t *msg, struct proto_error *err)
 {
     json_t *v = json_object_get(msg, "sessionId");
     const char *s = json_string_value(v);
-    if (!s || json_string_length(v) != IDS_TOKEN_LEN || !ids_valid_name(s, IDS_TOKEN_LEN))
+    if (!s || !ids_valid_token(s, json_string_length(v)))
         return fail(err, "'sessionId' must be the %d-character id from session-created",
                     IDS_TOKEN_LEN);
     return true;

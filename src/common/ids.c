@@ -85,3 +85,17 @@ bool ids_valid_name(const char *s, size_t max)
     }
     return true;
 }
+
+bool ids_valid_token(const char *s, size_t len)
+{
+    if (s == NULL || len != IDS_TOKEN_LEN)
+        return false;
+    for (size_t i = 0; i < len; i++) {
+        char c = s[i];
+        bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+                  c == '-' || c == '_';
+        if (!ok)
+            return false;
+    }
+    return true;
+}

@@ -18,6 +18,10 @@ int ids_random_bytes(void *buf, size_t n);
  * the kernel gave no randomness (the caller must refuse, never fall back). */
 int ids_token(char out[IDS_TOKEN_LEN + 1]);
 
+/* True when the len bytes at s are a token as ids_token() writes them:
+ * exactly IDS_TOKEN_LEN characters of the base64url alphabet. */
+bool ids_valid_token(const char *s, size_t len);
+
 /* True when s is a valid peer-chosen name (robot id, client id): 1 to max
  * bytes of [A-Za-z0-9._:@-]. Such names are safe in logs, URLs and JSON. */
 bool ids_valid_name(const char *s, size_t max);

@@ -1,0 +1,356 @@
+/* test_cloud_config.c - unit tests of porthole-cloud's settings: defaults, flags, environment. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "cloud/config.h"
+
+static struct cloud_config cfg;
+static char err[256];
+
+/* Every variable config.h reads; cleared before each test. */
+static const char *const env_vars[] = {
+    "PORT", "SIGNALING_PORT", "BIND_ADDRESS", "WEB_ROOT", "MAX_MESSAGE_BYTES",
+    "MAX_QUEUE_BYTES", "MAX_CONNECTIONS", "MAX_CLIENT_SESSIONS", "MAX_ROBOT_SESSIONS",
+    "RATE_LIMIT", "PING_INTERVAL", "HTTP_TIMEOUT", "LOG_LEVEL", "LOG_FORMAT",
+};
+
+static void clear_env(void)
+{
+    for (size_t i = 0; i < sizeof env_vars / sizeof env_vars[0]; i++)
+        unsetenv(env_vars[i]);
+}
+
+static int reset(void **state)
+{
+    (void)state;
+    clear_env();
+    cloud_config_defaults(&cfg);
+    memset(err, 0, sizeof err);
+    return 0;
+}
+
+static int cleanup(void **state)
+{
+    (void)state;
+    clear_env();
+    return 0;
+}
+
+/* Parses argv = "porthole-cloud" followed by the NULL-terminated args. */
+static enum opts_result parse_list(const char *const *args)
+{
+    char *argv[16] = {"porthole-cloud"};
+    int argc = 1;
+    while (argc < 16 && args[argc - 1] != NULL) {
+        argv[argc] = (char *)args[argc - 1];
+        argc++;
+    }
+    return cloud_config_parse(&cfg, argc, argv, err, sizeof err);
+}
+
+/* PARSE("--port", "4000") parses "porthole-cloud --port 4000"; PARSE(NULL) no flags. */
+#define PARSE(...) parse_list((const char *const[]){__VA_ARGS__, NULL})
+
+static void assert_contains(const char *haystack, const char *needle)
+{
+    if (strstr(haystack, needle) == NULL)
+        fail_msg("'%s' does not contain '%s'", haystack, needle);
+}
+
+/* ---- defaults ------------------------------------------------------------ */
+
+static void test_defaults_listen_on_port_3001_on_all_interfaces(void **state)
+{
+    (void)state;
+    assert_int_equal(cfg.port, 3001);
+    assert_true(cfg.bind == NULL || cfg.bind[0] == '\0');
+}
+
+static void test_defaults_set_documented_limits(void **state)
+{
+    (void)state;
+    assert_int_equal(cfg.max_message, 65536);
+    assert_int_equal(cfg.max_queue, 1048576);
+    assert_int_equal(cfg.max_connections, 10000);
+    assert_int_equal(cfg.max_client_sessions, 16);
+    assert_int_equal(cfg.max_robot_sessions, 64);
+    assert_int_equal(cfg.rate_limit, 200);
+}
+
+static void test_defaults_set_documented_timers(void **state)
+{
+    (void)state;
+    assert_int_equal(cfg.ping_interval, 20);
+    assert_int_equal(cfg.http_timeout, 10);
+}
+
+static void test_defaults_log_info_as_text(void **state)
+{
+    (void)state;
+    assert_string_equal(cfg.log_level, "info");
+    assert_string_equal(cfg.log_format, "text");
+}
+
+static void test_defaults_name_a_web_root(void **state)
+{
+    (void)state;
+    assert_non_null(cfg.web_root);
+    assert_true(cfg.web_root[0] != '\0');
+}
+
+static void test_parse_without_flags_or_env_keeps_defaults(void **state)
+{
+    (void)state;
+    assert_int_equal(PARSE(NULL), OPTS_OK);
+    assert_int_equal(cfg.port, 3001);
+    assert_int_equal(cfg.max_message, 65536);
+    assert_int_equal(cfg.ping_interval, 20);
+    assert_string_equal(cfg.log_level, "info");
+}
+
+/* ---- port: flag and environment ----------------------------------------- */
+
+static void test_port_flag_sets_port(void **state)
+{
+    (void)state;
+    assert_int_equal(PARSE("--port", "4000"), OPTS_OK);
+    assert_int_equal(cfg.port, 4000);
+}
+
+static void test_short_port_flag_sets_port(void **state)
+{
+    (void)state;
+    assert_int_equal(PARSE("-p", "4001"), OPTS_OK);
+    assert_int_equal(cfg.port, 4001);
+}
+
+static void test_port_env_sets_port(void **state)
+{
+    (void)state;
+    setenv("PORT", "5000", 1);
+    assert_int_equal(PARSE(NULL), OPTS_OK);
+    assert_int_equal(cfg.port, 5000);
+}
+
+static void test_signaling_port_env_used_when_port_unset(void **state)
+{
+    (void)state;
+    setenv("SIGNALING_PORT", "6000", 1);
+    assert_int_equal(PARSE(NULL), OPTS_OK);
+    assert_int_equal(cfg.port, 6000);
+}
+
+static void test_signaling_port_env_used_when_port_empty(void **state)
+{
+    (void)state;
+    setenv("PORT", "", 1);
+    setenv("SIGNALING_PORT", "6000", 1);
+    assert_int_equal(PARSE(NULL), OPTS_OK);
+    assert_int_equal(cfg.port, 6000);
+}
+
+static void test_port_env_wins_over_signaling_port_env(void **state)
+{
+    (void)state;
+    setenv("PORT", "5000", 1);
+    setenv("SIGNALING_PORT", "6000", 1);
+    assert_int_equal(PARSE(NULL), OPTS_OK);
+    assert_int_equal(cfg.port, 5000);
+}
+
+static void test_port_flag_wins_over_env(void **state)
+{
+    (void)state;
+    setenv("PORT", "5000", 1);
+    setenv("SIGNALING_PORT", "6000", 1);
+    assert_int_equal(PARSE("--port", "4000"), OPTS_OK);
+    assert_int_equal(cfg.port, 4000);
+}
+
+static void test_out_of_range_port_flag_names_flag_and_range(void **state)
+{
+    (void)state;
+    assert_int_equal(PARSE("--port", "70000"), OPTS_ERROR);
+    assert_contains(err, "--port");
+    assert_contains(err, "70000");
+    assert_contains(err, "1..65535");
+}
+
+static void test_port_zero_is_out_of_range(void **state)
+{
+    (void)state;
+    assert_int_equal(PARSE("--port", "0"), OPTS_ERROR);
+    assert_contains(err, "--port");
+    assert_contains(err, "1..65535");
+}
+
+static void test_bad_port_env_names_variable(void **state)
+{
+    (void)state;
+    setenv("PORT", "http", 1);
+    assert_int_equal(PARSE(NULL), OPTS_ERROR);
+    assert_contains(err, "PORT");
+    assert_contains(err, "http");
+}
+
+/* ---- sizes, other numbers and strings ------------------------------------ */
+
+static void test_max_message_accepts_k_suffix(void **state)
+{
+    (void)state;
+    assert_int_equal(PARSE("--max-message", "4k"), OPTS_OK);
+    assert_int_equal(cfg.max_message, 4096);
+}
+
+static void test_max_message_env_accepts_mib_suffix(void **state)
+{
+    (void)state;
+    setenv("MAX_MESSAGE_BYTES", "1MiB", 1);
+    assert_int_equal(PARSE(NULL), OPTS_OK);
+    assert_int_equal(cfg.max_message, 1048576);
+}
+
+static void test_max_message_below_minimum_is_refused(void **state)
+{
+    (void)state;
+    assert_int_equal(PARSE("--max-message", "512"), OPTS_ERROR);
+    assert_contains(err, "--max-message");
+}
+
+static void test_rate_limit_zero_turns_limit_off(void **state)
+{
+    (void)state;
+    assert_int_equal(PARSE("--rate-limit", "0"), OPTS_OK);
+    assert_int_equal(cfg.rate_limit, 0);
+}
+
+static void test_ping_interval_env_sets_interval(void **state)
+{
+    (void)state;
+    setenv("PING_INTERVAL", "5", 1);
+    assert_int_equal(PARSE(NULL), OPTS_OK);
+    assert_int_equal(cfg.ping_interval, 5);
+}
+
+static void test_bind_and_web_root_flags_set_strings(void **state)
+{
+    (void)state;
+    assert_int_equal(PARSE("--bind", "127.0.0.1", "--web-root", "/srv/www"), OPTS_OK);
+    assert_string_equal(cfg.bind, "127.0.0.1");
+    assert_string_equal(cfg.web_root, "/srv/www");
+}
+
+/* ---- logging ------------------------------------------------------------- */
+
+static void test_log_level_flag_accepts_debug(void **state)
+{
+    (void)state;
+    assert_int_equal(PARSE("--log-level", "debug"), OPTS_OK);
+    assert_string_equal(cfg.log_level, "debug");
+}
+
+static void test_unknown_log_level_lists_choices(void **state)
+{
+    (void)state;
+    assert_int_equal(PARSE("--log-level", "loud"), OPTS_ERROR);
+    assert_contains(err, "--log-level");
+    assert_contains(err, "loud");
+    assert_contains(err, "error");
+    assert_contains(err, "warn");
+    assert_contains(err, "info");
+    assert_contains(err, "debug");
+}
+
+static void test_log_format_env_accepts_json(void **state)
+{
+    (void)state;
+    setenv("LOG_FORMAT", "json", 1);
+    assert_int_equal(PARSE(NULL), OPTS_OK);
+    assert_string_equal(cfg.log_format, "json");
+}
+
+static void test_unknown_log_format_env_is_refused(void **state)
+{
+    (void)state;
+    setenv("LOG_FORMAT", "xml", 1);
+    assert_int_equal(PARSE(NULL), OPTS_ERROR);
+    assert_contains(err, "LOG_FORMAT");
+    assert_contains(err, "text");
+    assert_contains(err, "json");
+}
+
+/* ---- flag syntax --------------------------------------------------------- */
+
+static void test_unknown_flag_is_an_error_naming_it(void **state)
+{
+    (void)state;
+    assert_int_equal(PARSE("--prot", "4000"), OPTS_ERROR);
+    assert_contains(err, "--prot");
+    assert_contains(err, "--help");
+}
+
+static void test_help_flag_returns_help(void **state)
+{
+    (void)state;
+    assert_int_equal(PARSE("--help"), OPTS_HELP);
+}
+
+static void test_help_lists_port_flag_env_and_default(void **state)
+{
+    (void)state;
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    assert_non_null(f);
+    cloud_config_help(&cfg, f);
+    assert_int_equal(fclose(f), 0);
+    assert_contains(text, "--port");
+    assert_contains(text, "SIGNALING_PORT");
+    assert_contains(text, "3001");
+    free(text);
+}
+
+#define T(f) cmocka_unit_test_setup_teardown(f, reset, cleanup)
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        T(test_defaults_listen_on_port_3001_on_all_interfaces),
+        T(test_defaults_set_documented_limits),
+        T(test_defaults_set_documented_timers),
+        T(test_defaults_log_info_as_text),
+        T(test_defaults_name_a_web_root),
+        T(test_parse_without_flags_or_env_keeps_defaults),
+        T(test_port_flag_sets_port),
+        T(test_short_port_flag_sets_port),
+        T(test_port_env_sets_port),
+        T(test_signaling_port_env_used_when_port_unset),
+        T(test_signaling_port_env_used_when_port_empty),
+        T(test_port_env_wins_over_signaling_port_env),
+        T(test_port_flag_wins_over_env),
+        T(test_out_of_range_port_flag_names_flag_and_range),
+        T(test_port_zero_is_out_of_range),
+        T(test_bad_port_env_names_variable),
+        T(test_max_message_accepts_k_suffix),
+        T(test_max_message_env_accepts_mib_suffix),
+        T(test_max_message_below_minimum_is_refused),
+        T(test_rate_limit_zero_turns_limit_off),
+        T(test_ping_interval_env_sets_interval),
+        T(test_bind_and_web_root_flags_set_strings),
+        T(test_log_level_flag_accepts_debug),
+        T(test_unknown_log_level_lists_choices),
+        T(test_log_format_env_accepts_json),
+        T(test_unknown_log_format_env_is_refused),
+        T(test_unknown_flag_is_an_error_naming_it),
+        T(test_help_flag_returns_help),
+        T(test_help_lists_port_flag_env_and_default),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
