@@ -13,7 +13,7 @@ static json_t *json_decode(const char *data, size_t len, const char **type,
     json_error_t jerr;
     /* JSON_REJECT_DUPLICATES: two "sessionId" fields could make the cloud
      * check one and the robot act on the other. */
-    json_t *root = json_loadb(data, len, JSON_REJECT_DUPLICATES, &jerr);
+    json_t *root = json_loadb(data, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
     if (!root) {
         err->code = "invalid-json";
         snprintf(err->message, sizeof(err->message), "not valid JSON at line %d, column %d: %.100s",

@@ -104,7 +104,7 @@ static void send_error(struct router *r, struct peer *p, const char *code, const
     count_error(r, code);
     log_debug("%s: error %s: %s", p->remote_addr, code, message);
     json_t *body = json_pack("{s:s, s:s}", "code", code, "message", message);
-    if (body && request_type && *request_type)
+    if (body && request_type && *request_type && strlen(request_type) <= PROTO_NAME_MAX)
         json_object_set_new(body, "requestType", json_string(request_type));
     if (body && request_id(msg))
         json_object_set(body, "requestId", request_id(msg));
@@ -550,8 +550,7 @@ void router_peer_message(struct router *r, struct peer *p, const char *data, siz
     struct proto_error perr;
     enum msg_type t = protocol_validate(msg, type, p->role, &perr);
     if (t == MSG_INVALID) {
-        send_error(r, p, perr.code, perr.message,
-                   strcmp(perr.code, "unknown-type") == 0 ? NULL : type, msg);
+        send_error(r, p, perr.code, perr.message, type, msg);
         json_decref(msg);
         return;
     }

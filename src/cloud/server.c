@@ -92,9 +92,10 @@ static void queue_clear(struct server *srv, struct conn *c)
     c->q_bytes = 0;
 }
 
-/* Marks c for closing with code; the close frame goes out on the next
- * writeable callback, after nothing else. */
-static void conn_close(struct server *srv, struct conn *c, int code, const char *reason)
+/* Marks c for closing with code. What is queued still goes out first,
+ * then the close frame, unless drop_queue (the queue is the problem). */
+static void conn_close(struct server *srv, struct conn *c, int code, const char *reason,
+                       bool drop_queue)
 {
     if (c->close_code)
         return;
@@ -102,7 +103,8 @@ static void conn_close(struct server *srv, struct conn *c, int code, const char 
     c->close_reason = reason;
     if (code == CLOSE_POLICY)
         srv->stats.closed_policy++;
-    queue_clear(srv, c);
+    if (drop_queue)
+        queue_clear(srv, c);
     lws_callback_on_writable(c->wsi);
 }
 
@@ -135,7 +137,7 @@ static int tx_send(void *conn, struct outbuf *b)
         (c->q_count == c->q_cap && !queue_grow(c))) {
         log_warn("connection %p: send queue full (%zu bytes queued); closing", (void *)c,
                  c->q_bytes);
-        conn_close(srv, c, CLOSE_POLICY, "send queue full: peer is not reading");
+        conn_close(srv, c, CLOSE_POLICY, "send queue full: peer is not reading", true);
         return -1;
     }
     c->q[(c->q_head + c->q_count) % c->q_cap] = outbuf_ref(b);
@@ -149,21 +151,21 @@ static int tx_send(void *conn, struct outbuf *b)
 static void tx_close(void *conn, int code, const char *reason)
 {
     struct conn *c = conn;
-    conn_close(lws_context_user(lws_get_context(c->wsi)), c, code, reason);
+    conn_close(lws_context_user(lws_get_context(c->wsi)), c, code, reason, false);
 }
 
 /* Writes one queued message (lws allows one write per writeable callback).
  * Returns -1 to close the connection. */
 static int conn_writeable(struct server *srv, struct conn *c)
 {
-    if (c->close_code) {
+    if (!c->q_count) {
+        if (!c->close_code)
+            return 0;
         size_t n = strlen(c->close_reason);
         lws_close_reason(c->wsi, (enum lws_close_status)c->close_code,
                          (unsigned char *)(uintptr_t)c->close_reason, n);
         return -1;
     }
-    if (!c->q_count)
-        return 0;
     struct outbuf *b = c->q[c->q_head];
     c->q_head = (c->q_head + 1) % c->q_cap;
     c->q_count--;
@@ -173,7 +175,7 @@ static int conn_writeable(struct server *srv, struct conn *c)
     outbuf_unref(b);
     if (n < 0)
         return -1;
-    if (c->q_count)
+    if (c->q_count || c->close_code)
         lws_callback_on_writable(c->wsi);
     return 0;
 }
@@ -231,6 +233,9 @@ static int conn_receive(struct server *srv, struct conn *c, const char *in, size
                          (unsigned char *)"message too big", 15);
         return -1;
     }
+    /* Any frame proves the peer alive, not only a pong: a busy peer whose
+     * client library answers pings late is not dropped. */
+    lws_validity_confirmed(c->wsi);
     if (first && last && c->rx_len == 0) { /* the common case: no copy */
         router_peer_message(srv->router, c->peer, in, len, clock_mono_ms());
         return 0;
@@ -294,6 +299,9 @@ static int http_request(struct server *srv, struct conn *c, const char *uri)
     srv->stats.http_requests++;
     if (lws_hdr_total_length(c->wsi, WSI_TOKEN_GET_URI) <= 0)
         return http_error(c, HTTP_STATUS_METHOD_NOT_ALLOWED, "only GET is supported");
+    /* `uri` arrives percent-decoded and normalized by lws ("." and ".."
+     * segments collapsed, a trailing %00 dropped, an inner one refused);
+     * http_static_resolve() checks again, and confines it to the root. */
     int64_t now = clock_mono_ms();
     if (strcmp(uri, "/health") == 0)
         return http_respond(c, HTTP_STATUS_OK, "application/json",

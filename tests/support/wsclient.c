@@ -39,7 +39,12 @@ struct wsc {
     int close_code;
     unsigned pings, skipped;
     char last[LAST_TEXT_MAX];
+    struct wsc *prev, *next; /* the list of open connections */
 };
+
+/* Every connection not yet released, so that wsc_abort_all() can clean up
+ * after a test that failed half-way (cmocka leaves the test by longjmp). */
+static struct wsc *open_list;
 
 struct frame {
     bool fin;
@@ -548,6 +553,12 @@ unsigned wsc_skipped(const struct wsc *c)
 
 static void wsc_free(struct wsc *c)
 {
+    if (c->prev)
+        c->prev->next = c->next;
+    else if (open_list == c)
+        open_list = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
     if (c->fd >= 0)
         close(c->fd);
     free(c->rbuf);
@@ -573,6 +584,16 @@ void wsc_abort(struct wsc *c)
 {
     if (c)
         wsc_free(c);
+}
+
+unsigned wsc_abort_all(void)
+{
+    unsigned n = 0;
+    while (open_list) {
+        wsc_free(open_list);
+        n++;
+    }
+    return n;
 }
 
 /* Reads into c->rbuf until the end of the HTTP header block. Returns the
@@ -644,6 +665,10 @@ static struct wsc *wsc_new(int fd)
     c->fd = fd;
     c->auto_pong = true;
     c->close_code = -1;
+    c->next = open_list;
+    if (open_list)
+        open_list->prev = c;
+    open_list = c;
     return c;
 }
 

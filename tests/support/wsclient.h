@@ -121,6 +121,11 @@ void wsc_close(struct wsc *c);
  * allowed. */
 void wsc_abort(struct wsc *c);
 
+/* Aborts (as wsc_abort) every connection not yet closed or aborted, and
+ * returns how many there were. For teardown after a failed test: the
+ * client keeps a process-wide list of its open connections for this. */
+unsigned wsc_abort_all(void);
+
 /* ---- Raw TCP and HTTP ---- */
 
 /* Returns a connected non-blocking TCP socket to 127.0.0.1:port (TCP_NODELAY,
