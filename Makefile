@@ -4,8 +4,6 @@
 BUILD    ?= build
 JOBS     ?= $(shell nproc 2>/dev/null || echo 2)
 PORT     ?= 3001
-SUDO     := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
-PACKAGES := $(shell sed -e 's/\#.*//' deps/debian-packages.txt)
 
 .PHONY: all deps npm-deps build test run clean
 
@@ -13,14 +11,7 @@ all: build
 
 # Installs only the Debian packages from deps/debian-packages.txt that are missing.
 deps:
-	@missing=""; for p in $(PACKAGES); do \
-	  dpkg-query -W -f='$${Status}' "$$p" 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; \
-	done; \
-	if [ -n "$$missing" ]; then \
-	  echo "make deps: installing$$missing"; \
-	  $(SUDO) apt-get update -q && \
-	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q --no-install-recommends $$missing; \
-	else echo "make deps: all Debian packages present"; fi
+	@deps/install.sh
 
 # Test-only JavaScript packages, pinned by package-lock.json.
 npm-deps: deps
