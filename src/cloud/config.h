@@ -11,6 +11,8 @@ struct cloud_config {
     long port;                 /* --port, PORT or SIGNALING_PORT: 3001 */
     const char *bind;          /* --bind, BIND_ADDRESS: NULL or "" = all interfaces */
     const char *web_root;      /* --web-root, WEB_ROOT */
+    const char *tls_cert;      /* --tls-cert, TLS_CERT: PEM file; with tls_key, serve https/wss */
+    const char *tls_key;       /* --tls-key, TLS_KEY: PEM private key */
     long max_message;          /* --max-message, MAX_MESSAGE_BYTES: 64 KiB */
     long max_queue;            /* --max-queue, MAX_QUEUE_BYTES: 1 MiB per connection */
     long max_connections;      /* --max-connections, MAX_CONNECTIONS: 10000 */
@@ -27,7 +29,8 @@ struct cloud_config {
 void cloud_config_defaults(struct cloud_config *cfg);
 
 /* Applies environment and flags over cfg (see opts_parse for the result
- * and the error text). */
+ * and the error text), then checks what no single option can: a TLS
+ * certificate needs its key and the other way round. */
 enum opts_result cloud_config_parse(struct cloud_config *cfg, int argc, char **argv, char *err,
                                     size_t errlen);
 

@@ -487,15 +487,26 @@ struct server *server_create(const struct cloud_config *cfg)
     info.timeout_secs_ah_idle = (unsigned)cfg->http_timeout;
     info.keepalive_timeout = (int)cfg->http_timeout;
     info.vhost_name = "porthole";
+    bool tls = *cfg->tls_cert;
+    if (tls) {
+        info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
+        info.ssl_cert_filepath = cfg->tls_cert;
+        info.ssl_private_key_filepath = cfg->tls_key;
+        /* Offer HTTP/1.1 only: over h2, Chromium tunnels WebSockets in
+         * HTTP/2 streams (RFC 8441), which this server does not need. */
+        info.alpn = "http/1.1";
+    }
     srv->ctx = lws_create_context(&info);
     if (!srv->ctx) {
-        log_error("cannot listen on %s:%ld (in use, or a bad --bind address?)",
-                  info.iface ? info.iface : "*", cfg->port);
+        log_error("cannot listen on %s:%ld (in use, a bad --bind address%s?)",
+                  info.iface ? info.iface : "*", cfg->port,
+                  tls ? ", or an unreadable TLS certificate or key" : "");
         server_destroy(srv);
         return NULL;
     }
-    log_info("porthole-cloud %s listening on http://%s:%ld/ (WebSocket /ws, web root %s)",
-             PORTHOLE_VERSION, info.iface ? info.iface : "0.0.0.0", cfg->port, srv->web_root);
+    log_info("porthole-cloud %s listening on %s://%s:%ld/ (WebSocket /ws, web root %s)",
+             PORTHOLE_VERSION, tls ? "https" : "http", info.iface ? info.iface : "0.0.0.0",
+             cfg->port, srv->web_root);
     return srv;
 }
 

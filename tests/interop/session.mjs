@@ -4,12 +4,16 @@
 // porthole-cloud that this script starts on a free loopback port.
 //
 // Environment: PORTHOLE_CLOUD (path of the server binary), and optionally
-// PORTHOLE_WEB_ROOT. Needs the `ws` package from the repository's
+// PORTHOLE_WEB_ROOT. With PORTHOLE_TLS=1 the server gets a fresh self-signed
+// certificate (openssl) and the peers use wss:// and verify it. Needs the `ws` package from the repository's
 // node_modules (`npm ci` at the repository root). Exits 0 when the session
 // completed, 1 otherwise; every wait is bounded.
 
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 const STEP_MS = 5000;   // any single expected message
 const TOTAL_MS = 30000; // the whole test
@@ -25,7 +29,7 @@ function finish(code, why) {
     try { ws.terminate(); } catch { /* already closed */ }
   }
   const done = () => {
-    console.log(`interop: ${passed} passed, ${failed} failed`);
+    console.log(`interop (${tls ? 'wss' : 'ws'}): ${passed} passed, ${failed} failed`);
     process.exit(code);
   };
   if (cloud && cloud.exitCode === null && cloud.signalCode === null) {
@@ -63,19 +67,35 @@ const freePort = () => new Promise((resolve, reject) => {
   });
 });
 
+// TLS: a throwaway certificate for 127.0.0.1, trusted by the peers only.
+const tls = process.env.PORTHOLE_TLS === '1';
+let tlsDir = null;
+let ca = null;
+if (tls) {
+  tlsDir = mkdtempSync(join(tmpdir(), 'porthole-tls-'));
+  execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1',
+    '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1',
+    '-keyout', join(tlsDir, 'key.pem'), '-out', join(tlsDir, 'cert.pem')], { stdio: 'ignore' });
+  ca = readFileSync(join(tlsDir, 'cert.pem'));
+  process.on('exit', () => rmSync(tlsDir, { recursive: true, force: true }));
+}
+const scheme = tls ? 'wss' : 'ws';
+const open = (url) => (tls ? new WebSocket(url, { ca }) : new WebSocket(url));
+
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 // Starts porthole-cloud and resolves once it accepts TCP (5 s at most).
 async function startCloud(port) {
   const args = ['--bind', '127.0.0.1', '--port', String(port), '--log-level', 'warn'];
   if (process.env.PORTHOLE_WEB_ROOT) args.push('--web-root', process.env.PORTHOLE_WEB_ROOT);
+  if (tls) args.push('--tls-cert', join(tlsDir, 'cert.pem'), '--tls-key', join(tlsDir, 'key.pem'));
   cloud = spawn(bin, args, { stdio: ['ignore', 'inherit', 'inherit'] });
   cloud.on('error', (e) => fail(`cannot start ${bin}: ${e.message}`));
   const deadline = Date.now() + 5000;
   while (Date.now() < deadline) {
     if (cloud.exitCode !== null) throw new Error(`porthole-cloud exited with ${cloud.exitCode}`);
     const ok = await new Promise((resolve) => {
-      const s = new WebSocket(`ws://127.0.0.1:${port}/ws`);
+      const s = open(`${scheme}://127.0.0.1:${port}/ws`);
       s.on('open', () => { s.close(); resolve(true); });
       s.on('error', () => resolve(false));
     });
@@ -131,7 +151,7 @@ async function session(url) {
   // The example of docs/PROTOCOL.md, with its replies checked.
   const send = (ws, m) => ws.send(JSON.stringify(m));
 
-  const robot = new WebSocket(url);
+  const robot = open(url);
   sockets.push(robot);
   const robotIn = inbox(robot, 'robot');
   robot.on('open', () => send(robot, { type: 'robot-register', robotId: 'r1', deviceInfo: { name: 'demo' } }));
@@ -143,7 +163,7 @@ async function session(url) {
   const registered = await robotIn.next('registered');
   check(registered.m.robotId === 'r1', `registered for ${registered.m.robotId}`);
 
-  const client = new WebSocket(url);
+  const client = open(url);
   sockets.push(client);
   const clientIn = inbox(client, 'client');
   client.on('open', () => send(client, { type: 'client-register' }));
@@ -204,7 +224,7 @@ const overall = setTimeout(() => fail(`not finished within ${TOTAL_MS} ms`), TOT
 try {
   const port = await freePort();
   await startCloud(port);
-  await session(`ws://127.0.0.1:${port}/ws`);
+  await session(`${scheme}://127.0.0.1:${port}/ws`);
   passed++;
   clearTimeout(overall);
   // a clean exit on SIGTERM is part of the contract

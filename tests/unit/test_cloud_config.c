@@ -18,7 +18,7 @@ static char err[256];
 static const char *const env_vars[] = {
     "PORT", "SIGNALING_PORT", "BIND_ADDRESS", "WEB_ROOT", "MAX_MESSAGE_BYTES",
     "MAX_QUEUE_BYTES", "MAX_CONNECTIONS", "MAX_CLIENT_SESSIONS", "MAX_ROBOT_SESSIONS",
-    "RATE_LIMIT", "PING_INTERVAL", "HTTP_TIMEOUT", "LOG_LEVEL", "LOG_FORMAT",
+    "RATE_LIMIT", "PING_INTERVAL", "HTTP_TIMEOUT", "LOG_LEVEL", "LOG_FORMAT", "TLS_CERT", "TLS_KEY",
 };
 
 static void clear_env(void)
@@ -113,6 +113,39 @@ static void test_parse_without_flags_or_env_keeps_defaults(void **state)
     assert_int_equal(cfg.max_message, 65536);
     assert_int_equal(cfg.ping_interval, 20);
     assert_string_equal(cfg.log_level, "info");
+}
+
+/* ---- TLS ------------------------------------------------------------------ */
+
+static void test_tls_is_off_by_default(void **state)
+{
+    (void)state;
+    assert_int_equal(PARSE(NULL), OPTS_OK);
+    assert_string_equal(cfg.tls_cert, "");
+    assert_string_equal(cfg.tls_key, "");
+}
+
+static void test_tls_cert_and_key_are_taken_together(void **state)
+{
+    (void)state;
+    assert_int_equal(PARSE("--tls-cert", "c.pem", "--tls-key", "k.pem"), OPTS_OK);
+    assert_string_equal(cfg.tls_cert, "c.pem");
+    assert_string_equal(cfg.tls_key, "k.pem");
+}
+
+static void test_tls_cert_without_key_is_refused(void **state)
+{
+    (void)state;
+    assert_int_equal(PARSE("--tls-cert", "c.pem"), OPTS_ERROR);
+    assert_contains(err, "--tls-key");
+}
+
+static void test_tls_key_env_without_cert_is_refused(void **state)
+{
+    (void)state;
+    setenv("TLS_KEY", "k.pem", 1);
+    assert_int_equal(PARSE(NULL), OPTS_ERROR);
+    assert_contains(err, "--tls-cert");
 }
 
 /* ---- port: flag and environment ----------------------------------------- */
@@ -328,6 +361,10 @@ int main(void)
         T(test_defaults_log_info_as_text),
         T(test_defaults_name_a_web_root),
         T(test_parse_without_flags_or_env_keeps_defaults),
+        T(test_tls_is_off_by_default),
+        T(test_tls_cert_and_key_are_taken_together),
+        T(test_tls_cert_without_key_is_refused),
+        T(test_tls_key_env_without_cert_is_refused),
         T(test_port_flag_sets_port),
         T(test_short_port_flag_sets_port),
         T(test_port_env_sets_port),
