@@ -29,6 +29,7 @@ struct peer {
     bool rate_error_sent;        /* one rate-limited error per window */
     bool closing;                /* asked the transport to close: ignore input */
     char remote_addr[64];
+    char label[PROTO_NAME_MAX + 80]; /* for logs: role, id and address */
 };
 
 /* A session belongs to one robot peer and one client peer and is linked
@@ -74,7 +75,7 @@ static void send_msg(struct router *r, struct peer *p, const char *type, json_t 
     struct outbuf *b = body ? r->codec->encode(type, body) : NULL;
     json_decref(body);
     if (!b) {
-        log_error("out of memory encoding %s for %s", type, p->remote_addr);
+        log_error("out of memory encoding %s for %s", type, p->label);
         return;
     }
     send_buf(r, p, b);
@@ -102,7 +103,7 @@ static void send_error(struct router *r, struct peer *p, const char *code, const
                        const char *request_type, json_t *msg)
 {
     count_error(r, code);
-    log_debug("%s: error %s: %s", p->remote_addr, code, message);
+    log_debug("%s: error %s: %s", p->label, code, message);
     json_t *body = json_pack("{s:s, s:s}", "code", code, "message", message);
     if (body && request_type && *request_type && strlen(request_type) <= PROTO_NAME_MAX)
         json_object_set_new(body, "requestType", json_string(request_type));
@@ -255,6 +256,12 @@ static void end_session(struct router *r, struct session *s, const char *reason,
 
 /* ---- handlers ---- */
 
+static void set_label(struct peer *p)
+{
+    snprintf(p->label, sizeof(p->label), "%s %s (%s)", protocol_role_name(p->role), p->id,
+             p->remote_addr);
+}
+
 /* Re-registration of the same role and id is answered again (idempotent);
  * any other second registration is refused. Returns true when handled. */
 static bool refuse_reregistration(struct router *r, struct peer *p, enum role role,
@@ -316,6 +323,7 @@ static void on_robot_register(struct router *r, struct peer *p, json_t *msg, con
     }
     p->role = ROLE_ROBOT;
     p->connected_at_ms = clock_wall_ms();
+    set_label(p);
     log_info("robot %s registered from %s", p->id, p->remote_addr);
     send_msg(r, p, "registered", json_pack("{s:s}", "robotId", p->id));
     broadcast_to_clients(r, "robot-available", robot_json(p, false));
@@ -367,6 +375,7 @@ static void on_client_register(struct router *r, struct peer *p, json_t *msg, co
         }
         p->role = ROLE_CLIENT;
         p->connected_at_ms = clock_wall_ms();
+        set_label(p);
         log_info("client %s registered from %s", p->id, p->remote_addr);
     }
     json_t *robots = robots_list(r, false);
@@ -476,8 +485,8 @@ static bool within_rate(struct router *r, struct peer *p, int64_t now_ms)
         return true;
     }
     if (++p->dropped > rate) {
-        log_warn("%s: closed: still sending after %u messages were dropped in one second",
-                 p->remote_addr, p->dropped - 1);
+        log_warn("%s: closed with 1008: still sending after %u messages were dropped in one "
+                 "second", p->label, p->dropped - 1);
         p->closing = true;
         r->tx->close(p->conn, ROUTER_CLOSE_POLICY, "rate limit exceeded");
         return false;
@@ -529,6 +538,7 @@ struct peer *router_peer_open(struct router *r, void *conn, const char *remote_a
     p->refilled_ms = now_ms;
     p->window_ms = now_ms;
     snprintf(p->remote_addr, sizeof(p->remote_addr), "%s", remote_addr ? remote_addr : "?");
+    snprintf(p->label, sizeof(p->label), "%s", p->remote_addr);
     r->peers++;
     return p;
 }
@@ -632,6 +642,11 @@ void router_stats(const struct router *r, struct router_stats *out)
     out->robots = registry_count(r->reg, REG_ROBOT);
     out->clients = registry_count(r->reg, REG_CLIENT);
     out->sessions = registry_count(r->reg, REG_SESSION);
+}
+
+const char *router_peer_label(const struct peer *p)
+{
+    return p ? p->label : "?";
 }
 
 const struct router_error_count *router_error_counts(const struct router *r)

@@ -76,6 +76,11 @@ void router_peer_message(struct router *r, struct peer *p, const char *data, siz
  * (clients get robot-unavailable), and p is freed. */
 void router_peer_closed(struct router *r, struct peer *p);
 
+/* A short name of the peer for logs: "robot r1 (203.0.113.7)",
+ * "client c1 (...)", or the address before it registers. Valid until the
+ * peer is closed or registers. */
+const char *router_peer_label(const struct peer *p);
+
 /* Ends every session with reason server-shutdown, telling both sides. */
 void router_shutdown(struct router *r);
 

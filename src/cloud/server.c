@@ -135,8 +135,8 @@ static int tx_send(void *conn, struct outbuf *b)
         return -1;
     if (c->q_bytes + b->len > (size_t)srv->cfg.max_queue ||
         (c->q_count == c->q_cap && !queue_grow(c))) {
-        log_warn("connection %p: send queue full (%zu bytes queued); closing", (void *)c,
-                 c->q_bytes);
+        log_warn("%s: send queue full (%zu bytes queued); closing with 1008",
+                 router_peer_label(c->peer), c->q_bytes);
         conn_close(srv, c, CLOSE_POLICY, "send queue full: peer is not reading", true);
         return -1;
     }
@@ -182,12 +182,10 @@ static int conn_writeable(struct server *srv, struct conn *c)
 
 /* ---- receive ---- */
 
-/* Appends a fragment to c's reassembly buffer. Returns false when the
- * message would pass max (the caller closes with 1009) or memory is out. */
+/* Appends a fragment to c's reassembly buffer, which the caller has
+ * checked stays within max. Returns false when memory is out. */
 static bool rx_append(struct conn *c, const void *in, size_t len, size_t max)
 {
-    if (c->rx_len + len > max)
-        return false;
     if (c->rx_len + len > c->rx_cap) {
         size_t cap = c->rx_cap ? c->rx_cap : 4096;
         while (cap < c->rx_len + len)
@@ -228,7 +226,8 @@ static int conn_receive(struct server *srv, struct conn *c, const char *in, size
     size_t announced = lws_remaining_packet_payload(c->wsi);
     if (c->rx_len + len + announced > max) {
         srv->stats.closed_too_big++;
-        log_info("%p: message over %zu bytes; closing with 1009", (void *)c, max);
+        log_info("%s: message over %zu bytes; closing with 1009", router_peer_label(c->peer),
+                 max);
         lws_close_reason(c->wsi, (enum lws_close_status)CLOSE_TOO_BIG,
                          (unsigned char *)"message too big", 15);
         return -1;
@@ -241,18 +240,17 @@ static int conn_receive(struct server *srv, struct conn *c, const char *in, size
         return 0;
     }
     if (!rx_append(c, in, len, max)) {
-        srv->stats.closed_too_big++;
-        lws_close_reason(c->wsi, (enum lws_close_status)CLOSE_TOO_BIG,
-                         (unsigned char *)"message too big", 15);
+        log_error("%s: out of memory reassembling a message; closing",
+                  router_peer_label(c->peer));
+        lws_close_reason(c->wsi, LWS_CLOSE_STATUS_UNEXPECTED_CONDITION,
+                         (unsigned char *)"out of memory", 13);
         return -1;
     }
     if (last) {
         router_peer_message(srv->router, c->peer, c->rx, c->rx_len, clock_mono_ms());
-        /* Keep small buffers for the next fragmented message; free big ones. */
-        if (c->rx_cap > 16384)
-            rx_release(c);
-        else
-            c->rx_len = 0;
+        /* Fragmented messages are rare (large SDPs): hold no buffer between
+         * them, so that idle connections stay small. */
+        rx_release(c);
     }
     return 0;
 }
