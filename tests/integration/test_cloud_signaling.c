@@ -283,6 +283,51 @@ static void test_create_session_passes_device_id_to_the_robot(void **state)
     wsc_close(robot);
 }
 
+/* Writes into buf a webrtc-offer or -answer for sid whose SDP is about
+ * sdp_bytes long (a realistic SDP is 2 to 6 KB). */
+static void big_description(char *buf, size_t buflen, const char *type, const char *desc,
+                            const char *sid, size_t sdp_bytes)
+{
+    int n = snprintf(buf, buflen, "{\"type\":\"%s\",\"sessionId\":\"%s\",\"%s\":{\"type\":\"%s\","
+                     "\"sdp\":\"v=0\\r\\n", type, sid, desc, desc);
+    size_t at = (size_t)n;
+    for (int line = 0; at + 80 < buflen && at < (size_t)n + sdp_bytes; line++)
+        at += (size_t)snprintf(buf + at, buflen - at,
+                               "a=candidate:%d 1 udp 2122260223 127.0.0.1 %d typ host\\r\\n",
+                               line, 50000 + line);
+    snprintf(buf + at, buflen - at, "\"}}");
+}
+
+static void test_large_sdps_are_relayed_byte_for_byte(void **state)
+{
+    /* Bigger than the server's 1 KiB receive chunk: reassembled, still exact. */
+    int port = harness_port(state);
+    struct pair p;
+    open_pair(port, &p, "robot-1", "viewer-1");
+    static char offer[8192], answer[8192];
+    big_description(offer, sizeof offer, "webrtc-offer", "offer", p.sid, 6000);
+    big_description(answer, sizeof answer, "webrtc-answer", "answer", p.sid, 3000);
+    relay(p.robot, p.client, offer);
+    relay(p.client, p.robot, answer);
+    close_pair(&p);
+}
+
+static void test_fragmented_offer_is_reassembled_and_relayed(void **state)
+{
+    int port = harness_port(state);
+    struct pair p;
+    open_pair(port, &p, "robot-1", "viewer-1");
+    static char offer[8192];
+    big_description(offer, sizeof offer, "webrtc-offer", "offer", p.sid, 4000);
+    size_t len = strlen(offer), third = len / 3;
+    assert_int_equal(wsc_send_frame(p.robot, WSC_OP_TEXT, false, offer, third), 0);
+    assert_int_equal(wsc_send_frame(p.robot, WSC_OP_CONT, false, offer + third, third), 0);
+    assert_int_equal(wsc_send_frame(p.robot, WSC_OP_CONT, true, offer + 2 * third,
+                                    len - 2 * third), 0);
+    expect_text(p.client, offer);
+    close_pair(&p);
+}
+
 static void test_offer_is_relayed_to_the_client_byte_for_byte(void **state)
 {
     struct pair p;
@@ -842,6 +887,8 @@ int main(void)
         T(test_create_session_notifies_client_and_robot),
         T(test_create_session_passes_device_id_to_the_robot),
         T(test_offer_is_relayed_to_the_client_byte_for_byte),
+        T(test_large_sdps_are_relayed_byte_for_byte),
+        T(test_fragmented_offer_is_reassembled_and_relayed),
         T(test_answer_is_relayed_to_the_robot_byte_for_byte),
         T(test_ice_candidates_are_relayed_in_order_both_ways),
         T(test_switch_stream_type_is_relayed_to_the_robot),
