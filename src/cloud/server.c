@@ -92,8 +92,14 @@ static void queue_clear(struct server *srv, struct conn *c)
     c->q_bytes = 0;
 }
 
-/* Marks c for closing with code. What is queued still goes out first,
- * then the close frame, unless drop_queue (the queue is the problem). */
+/* Seconds a closing connection may take to flush its queue and close
+ * frame before it is dropped: a peer that stopped reading never makes the
+ * socket writeable again. */
+#define CLOSE_FLUSH_SECS 3
+
+/* Closes c with code. What is queued still goes out first, then the close
+ * frame, within CLOSE_FLUSH_SECS. With drop_queue (the peer does not read,
+ * so nothing would get through) the connection is dropped at once. */
 static void conn_close(struct server *srv, struct conn *c, int code, const char *reason,
                        bool drop_queue)
 {
@@ -103,8 +109,13 @@ static void conn_close(struct server *srv, struct conn *c, int code, const char 
     c->close_reason = reason;
     if (code == CLOSE_POLICY)
         srv->stats.closed_policy++;
-    if (drop_queue)
+    if (drop_queue) {
         queue_clear(srv, c);
+        /* Async: we may be inside another connection's callback. */
+        lws_set_timeout(c->wsi, PENDING_TIMEOUT_CLOSE_SEND, LWS_TO_KILL_ASYNC);
+        return;
+    }
+    lws_set_timeout(c->wsi, PENDING_TIMEOUT_CLOSE_SEND, CLOSE_FLUSH_SECS);
     lws_callback_on_writable(c->wsi);
 }
 
