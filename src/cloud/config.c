@@ -49,7 +49,7 @@ static void option_table(struct cloud_config *cfg, struct opt out[OPTION_COUNT])
         {"max-message", 0, {"MAX_MESSAGE_BYTES"}, OPT_SIZE, &cfg->max_message, 1024,
          16L << 20, 0, 0, NULL, "BYTES", "largest WebSocket message accepted (close 1009 past)"},
         {"max-queue", 0, {"MAX_QUEUE_BYTES"}, OPT_SIZE, &cfg->max_queue, 4096, 1L << 30, 0,
-         0, NULL, "BYTES", "outgoing bytes queued per connection before it is closed (1008)"},
+         0, NULL, "BYTES", "outgoing bytes queued per connection before it is dropped"},
         {"max-connections", 0, {"MAX_CONNECTIONS"}, OPT_INT, &cfg->max_connections, 1,
          1000000, 0, 0, NULL, "N", "WebSocket connections at once (more get HTTP 503)"},
         {"max-client-sessions", 0, {"MAX_CLIENT_SESSIONS"}, OPT_INT,
