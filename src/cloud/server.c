@@ -548,14 +548,6 @@ int server_run(struct server *srv)
     return 0;
 }
 
-void server_stop(struct server *srv)
-{
-    (void)srv;
-    stop_requested = 1;
-    if (signal_ctx)
-        lws_cancel_service(signal_ctx);
-}
-
 void server_destroy(struct server *srv)
 {
     if (!srv)

@@ -16,13 +16,10 @@ struct server;
  * after logging why (port in use, web root missing, out of memory). */
 struct server *server_create(const struct cloud_config *cfg);
 
-/* Runs the event loop until server_stop() is called or SIGINT/SIGTERM
- * arrives (the caller installs no handlers of its own). Returns 0 after a
- * clean shutdown: sessions told server-shutdown, queues flushed (bounded). */
+/* Runs the event loop until SIGINT or SIGTERM arrives (it installs the
+ * handlers; the caller installs none). Returns 0 after a clean shutdown:
+ * sessions told server-shutdown, queues flushed for at most a second. */
 int server_run(struct server *srv);
-
-/* Asks a running loop to stop. Async-signal-safe. */
-void server_stop(struct server *srv);
 
 /* Closes every connection and frees the server. NULL is allowed. */
 void server_destroy(struct server *srv);
