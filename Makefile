@@ -5,7 +5,7 @@ BUILD    ?= build
 JOBS     ?= $(shell nproc 2>/dev/null || echo 2)
 PORT     ?= 3001
 
-.PHONY: all deps npm-deps build test run clean
+.PHONY: all deps npm-deps build test run bench clean
 
 all: build
 
@@ -28,6 +28,10 @@ test: build npm-deps
 run: build
 	@echo "porthole-cloud: open http://localhost:$(PORT)/ (Ctrl-C stops)"
 	$(BUILD)/porthole-cloud --port $(PORT)
+
+# Benchmarks print their figures; see bench/README.md.
+bench: build
+	$(BUILD)/router_bench
 
 clean:
 	rm -rf $(BUILD)
