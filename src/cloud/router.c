@@ -10,6 +10,7 @@
 #include "common/clock.h"
 #include "common/ids.h"
 #include "common/log.h"
+#include "common/utf8.h"
 
 struct session;
 
@@ -99,10 +100,15 @@ static json_t *request_id(json_t *msg)
     return json_is_string(id) && json_string_length(id) <= PROTO_REQUEST_ID_MAX ? id : NULL;
 }
 
-static void send_error(struct router *r, struct peer *p, const char *code, const char *message,
+static void send_error(struct router *r, struct peer *p, const char *code, const char *text,
                        const char *request_type, json_t *msg)
 {
     count_error(r, code);
+    /* The text may quote the peer's bytes, cut to a length: keep it valid
+     * UTF-8, or the reply itself could not be encoded. */
+    char message[256];
+    snprintf(message, sizeof(message), "%s", text);
+    utf8_scrub(message);
     log_debug("%s: error %s: %s", p->label, code, message);
     json_t *body = json_pack("{s:s, s:s}", "code", code, "message", message);
     if (body && request_type && *request_type && strlen(request_type) <= PROTO_NAME_MAX)

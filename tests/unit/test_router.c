@@ -459,6 +459,20 @@ static void test_invalid_input_gets_errors_and_the_connection_keeps_working(void
     expect_error(f, FRESH, "error", "wrong-role");
 }
 
+static void test_unknown_type_cut_inside_a_character_is_still_answered(void **state)
+{
+    struct fixture *f = *state;
+    /* 63 ASCII bytes, then a 4-byte character: the quote in the error is cut
+     * at 64 bytes, inside it. The reply must still be valid JSON text. */
+    char msg[200];
+    snprintf(msg, sizeof(msg), "{\"type\":\"%s\xf0\x9f\xa4\x96\"}",
+             "abcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuvwxyzabcdefghijk");
+    send_text(f, FRESH, msg);
+    json_t *e = next_msg(f, FRESH, "error");
+    assert_string_equal(json_string_value(json_object_get(e, "code")), "unknown-type");
+    json_decref(e);
+}
+
 static void test_errors_echo_request_id(void **state)
 {
     struct fixture *f = *state;
@@ -549,6 +563,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_session_limit_per_client, setup, teardown),
         cmocka_unit_test_setup_teardown(test_invalid_input_gets_errors_and_the_connection_keeps_working, setup, teardown),
         cmocka_unit_test_setup_teardown(test_errors_echo_request_id, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_unknown_type_cut_inside_a_character_is_still_answered, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rate_limit_drops_then_closes, setup_rate_limited, teardown),
         cmocka_unit_test_setup_teardown(test_rate_limit_refills_with_time, setup_rate_limited, teardown),
         cmocka_unit_test_setup_teardown(test_shutdown_tells_both_sides, setup, teardown),

@@ -1,0 +1,207 @@
+/* test_router_fuzz.c - hostile input to the signaling logic: mutations of
+ * valid messages (byte flips, truncations, splices, duplicated keys, deep
+ * nesting) from robots, clients and unregistered peers.
+ *
+ * The property: every message is answered (a reply, an error or a relay:
+ * nothing is dropped silently), no session is ever relayed to a third
+ * connection, and, under the -asan variant, nothing crashes or leaks.
+ * Deterministic: a fixed seed, so a failure reproduces. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "cloud/router.h"
+#include "common/ids.h"
+#include "common/log.h"
+
+#define ROUNDS 300000
+
+struct sink {
+    struct peer *peer;
+    unsigned long long received;
+    unsigned long long about_sessions; /* messages naming a sessionId */
+    char sid[IDS_TOKEN_LEN + 1];       /* the last session created for it */
+};
+
+static int sink_send(void *conn, struct outbuf *b)
+{
+    struct sink *s = conn;
+    s->received++;
+    const char *p = (const char *)outbuf_payload(b);
+    const char *at = memmem(p, b->len, "\"sessionId\":\"", 13);
+    if (!at)
+        return 0;
+    s->about_sessions++;
+    if (memmem(p, b->len, "\"session-created\"", 17) &&
+        (size_t)(at - p) + 13 + IDS_TOKEN_LEN <= b->len)
+        memcpy(s->sid, at + 13, IDS_TOKEN_LEN);
+    return 0;
+}
+
+static void sink_close(void *conn, int code, const char *reason)
+{
+    (void)conn;
+    fail_msg("unexpected close %d (%s): the rate limit is off", code, reason);
+}
+
+/* xorshift64*: small, deterministic, good enough to pick mutations. */
+static uint64_t rng_state = 0x9e3779b97f4a7c15ULL;
+static uint64_t rnd(void)
+{
+    rng_state ^= rng_state >> 12;
+    rng_state ^= rng_state << 25;
+    rng_state ^= rng_state >> 27;
+    return rng_state * 0x2545f4914f6cdd1dULL;
+}
+static size_t rnd_below(size_t n) { return n ? (size_t)(rnd() % n) : 0; }
+
+static const char *const corpus[] = {
+    "{\"type\":\"robot-register\",\"robotId\":\"r1\",\"deviceInfo\":{\"name\":\"D435\",\"s\":[1,2.5e3,true,null]}}",
+    "{\"type\":\"client-register\",\"clientId\":\"c1\"}",
+    "{\"type\":\"create-session\",\"robotId\":\"r1\",\"streamTypes\":[\"color\",\"depth\"],\"requestId\":\"q\",\"deviceId\":\"d\"}",
+    "{\"type\":\"webrtc-offer\",\"sessionId\":\"SID\",\"offer\":{\"type\":\"offer\",\"sdp\":\"v=0\\r\\no=- 1 2 IN IP4 127.0.0.1\\r\\n\"}}",
+    "{\"type\":\"webrtc-answer\",\"sessionId\":\"SID\",\"answer\":{\"type\":\"answer\",\"sdp\":\"v=0\\u0041\"}}",
+    "{\"type\":\"ice-candidate\",\"sessionId\":\"SID\",\"candidate\":{\"candidate\":\"candidate:1 1 udp 1 127.0.0.1 9 typ host\",\"sdpMid\":\"0\",\"sdpMLineIndex\":0}}",
+    "{\"type\":\"ice-candidate\",\"sessionId\":\"SID\",\"candidate\":null}",
+    "{\"type\":\"switch-stream-type\",\"sessionId\":\"SID\",\"streamTypes\":[\"infrared-1\"]}",
+    "{\"type\":\"stream-type-switched\",\"sessionId\":\"SID\",\"streamTypes\":[\"depth\"]}",
+    "{\"type\":\"stream-type-switch-error\",\"sessionId\":\"SID\",\"error\":\"no\"}",
+    "{\"type\":\"session-error\",\"sessionId\":\"SID\",\"error\":\"boom\"}",
+    "{\"type\":\"close-session\",\"sessionId\":\"SID\"}",
+};
+
+static const char *const splices[] = {
+    "\"", "{", "}", "[", "]", ",", ":", "\\", "\\u0000", "\\ud800", "null", "1e999",
+    "-0", "\"type\":\"close-session\",", "\"sessionId\":\"AAAAAAAAAAAAAAAAAAAAAA\",",
+    "[[[[[[[[[[[[[[[[", "\xff", "\xc3\xa9", " ", "\"robotId\":\"r1\",",
+};
+
+/* Builds one input from the corpus into buf: the session placeholder is
+ * filled with a live id, then up to three mutations are applied. */
+static size_t make_input(char *buf, size_t cap, const char *sid)
+{
+    const char *base = corpus[rnd_below(sizeof(corpus) / sizeof(corpus[0]))];
+    size_t len = 0;
+    for (const char *p = base; *p && len + IDS_TOKEN_LEN + 1 < cap; p++) {
+        if (strncmp(p, "SID", 3) == 0) {
+            memcpy(buf + len, sid, IDS_TOKEN_LEN);
+            len += IDS_TOKEN_LEN;
+            p += 2;
+        } else {
+            buf[len++] = *p;
+        }
+    }
+    int mutations = (int)rnd_below(4);
+    for (int m = 0; m < mutations && len > 0; m++) {
+        size_t at = rnd_below(len);
+        switch (rnd_below(4)) {
+        case 0: /* flip a byte */
+            buf[at] = (char)(buf[at] ^ (1 << rnd_below(8)));
+            break;
+        case 1: /* truncate */
+            len = at;
+            break;
+        case 2: { /* splice a token in */
+            const char *s = splices[rnd_below(sizeof(splices) / sizeof(splices[0]))];
+            size_t n = strlen(s);
+            if (len + n < cap) {
+                memmove(buf + at + n, buf + at, len - at);
+                memcpy(buf + at, s, n);
+                len += n;
+            }
+            break;
+        }
+        default: /* duplicate a stretch */ {
+            size_t n = rnd_below(len - at) + 1;
+            if (len + n < cap) {
+                memmove(buf + at + n, buf + at, len - at);
+                len += n;
+            }
+            break;
+        }
+        }
+    }
+    return len;
+}
+
+static void test_every_hostile_message_is_answered_and_isolated(void **state)
+{
+    (void)state;
+    struct registry reg;
+    assert_int_equal(registry_mem_create(&reg), 0);
+    struct transport tx = {.send = sink_send, .close = sink_close};
+    struct router_config cfg = {.max_client_sessions = 4, .max_robot_sessions = 8, .rate_limit = 0};
+    struct router *r = router_create(&cfg, &tx, &codec_json, &auth_open, &reg);
+    assert_non_null(r);
+
+    /* 0: robot, 1: client, 2: another client (the bystander), 3: unregistered */
+    struct sink peers[4];
+    memset(peers, 0, sizeof(peers));
+    for (int i = 0; i < 4; i++)
+        peers[i].peer = router_peer_open(r, &peers[i], "127.0.0.1", 0);
+    const char *setup[] = {
+        "{\"type\":\"robot-register\",\"robotId\":\"r1\"}",
+        "{\"type\":\"client-register\",\"clientId\":\"c1\"}",
+        "{\"type\":\"client-register\",\"clientId\":\"c2\"}",
+    };
+    for (int i = 0; i < 3; i++)
+        router_peer_message(r, peers[i].peer, setup[i], strlen(setup[i]), 0);
+    const char *create = "{\"type\":\"create-session\",\"robotId\":\"r1\",\"streamTypes\":[\"color\"]}";
+    router_peer_message(r, peers[1].peer, create, strlen(create), 0);
+    assert_true(peers[1].sid[0] != '\0');
+
+    char buf[1024];
+    for (long round = 0; round < ROUNDS; round++) {
+        int from = (int)rnd_below(4);
+        if (from == 2)
+            from = 1; /* the bystander only listens */
+        size_t len = make_input(buf, sizeof(buf), peers[1].sid);
+        unsigned long long out_before = 0;
+        for (int i = 0; i < 4; i++)
+            out_before += peers[i].received;
+        router_peer_message(r, peers[from].peer, buf, len, 0);
+        unsigned long long out_after = 0;
+        for (int i = 0; i < 4; i++)
+            out_after += peers[i].received;
+        if (out_after == out_before)
+            fail_msg("round %ld: no answer to %.*s", round, (int)len, buf);
+        /* The bystander may hear presence, never anything about a session. */
+        if (peers[2].about_sessions != 0)
+            fail_msg("round %ld: a third connection heard about a session after %.*s", round,
+                     (int)len, buf);
+        /* Keep a session open for the next rounds. */
+        struct router_stats st;
+        router_stats(r, &st);
+        if (st.sessions == 0) {
+            peers[1].sid[0] = '\0';
+            router_peer_message(r, peers[1].peer, create, strlen(create), 0);
+            if (!peers[1].sid[0])
+                fail_msg("round %ld: no new session", round);
+        }
+        if (round % 1000 == 999) /* sometimes a fresh session to attack */
+            router_peer_message(r, peers[1].peer, create, strlen(create), 0);
+    }
+    for (int i = 0; i < 4; i++)
+        router_peer_closed(r, peers[i].peer);
+    struct router_stats st;
+    router_stats(r, &st);
+    assert_int_equal(st.peers, 0);
+    assert_int_equal(st.sessions, 0);
+    router_destroy(r);
+    registry_destroy(&reg);
+}
+
+int main(void)
+{
+    log_setup(LOGL_ERROR, LOG_FORMAT_TEXT, "test");
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_every_hostile_message_is_answered_and_isolated),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
