@@ -1,6 +1,7 @@
 /* config.c - porthole-cloud's option table. */
 #include "cloud/config.h"
 
+#include <arpa/inet.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
@@ -39,7 +40,7 @@ static void option_table(struct cloud_config *cfg, struct opt out[OPTION_COUNT])
         {"port", 'p', {"PORT", "SIGNALING_PORT"}, OPT_INT, &cfg->port, 1, 65535, 0, 0, NULL,
          "PORT", "TCP port for HTTP and WebSocket"},
         {"bind", 'b', {"BIND_ADDRESS"}, OPT_STRING, &cfg->bind, 0, 0, 0, 0, NULL, "ADDR",
-         "address to listen on (empty: all interfaces)"},
+         "IPv4 or IPv6 address to listen on (empty: all interfaces)"},
         {"web-root", 'w', {"WEB_ROOT"}, OPT_STRING, &cfg->web_root, 0, 0, 0, 0, NULL, "DIR",
          "directory of the web viewer served at /"},
         {"tls-cert", 0, {"TLS_CERT"}, OPT_STRING, &cfg->tls_cert, 0, 0, 0, 0, NULL, "FILE",
@@ -79,11 +80,20 @@ enum opts_result cloud_config_parse(struct cloud_config *cfg, int argc, char **a
     struct opt table[OPTION_COUNT];
     option_table(cfg, table);
     enum opts_result rc = opts_parse(table, OPTION_COUNT, argc, argv, err, errlen);
-    if (rc == OPTS_OK && !*cfg->tls_cert != !*cfg->tls_key) {
+    if (rc != OPTS_OK)
+        return rc;
+    if (!*cfg->tls_cert != !*cfg->tls_key) {
         snprintf(err, errlen, "--tls-cert and --tls-key go together: give both or neither");
         return OPTS_ERROR;
     }
-    return rc;
+    unsigned char addr[sizeof(struct in6_addr)];
+    if (*cfg->bind && inet_pton(AF_INET, cfg->bind, addr) != 1 &&
+        inet_pton(AF_INET6, cfg->bind, addr) != 1) {
+        snprintf(err, errlen, "--bind: '%.64s' is not an IPv4 or IPv6 address (empty: all)",
+                 cfg->bind);
+        return OPTS_ERROR;
+    }
+    return OPTS_OK;
 }
 
 void cloud_config_help(struct cloud_config *cfg, FILE *out)

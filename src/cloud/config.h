@@ -9,7 +9,7 @@
 
 struct cloud_config {
     long port;                 /* --port, PORT or SIGNALING_PORT: 3001 */
-    const char *bind;          /* --bind, BIND_ADDRESS: NULL or "" = all interfaces */
+    const char *bind;          /* --bind, BIND_ADDRESS: an IP address, "" = all interfaces */
     const char *web_root;      /* --web-root, WEB_ROOT */
     const char *tls_cert;      /* --tls-cert, TLS_CERT: PEM file; with tls_key, serve https/wss */
     const char *tls_key;       /* --tls-key, TLS_KEY: PEM private key */
@@ -30,7 +30,8 @@ void cloud_config_defaults(struct cloud_config *cfg);
 
 /* Applies environment and flags over cfg (see opts_parse for the result
  * and the error text), then checks what no single option can: a TLS
- * certificate needs its key and the other way round. */
+ * certificate needs its key and the other way round, and --bind must be
+ * an IPv4 or IPv6 address. */
 enum opts_result cloud_config_parse(struct cloud_config *cfg, int argc, char **argv, char *err,
                                     size_t errlen);
 

@@ -2,6 +2,7 @@
  * connections with reassembly, limits and bounded send queues. */
 #include "cloud/server.h"
 
+#include <arpa/inet.h>
 #include <assert.h>
 #include <errno.h>
 #include <libwebsockets.h>
@@ -10,6 +11,8 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "cloud/auth.h"
 #include "cloud/codec.h"
@@ -436,6 +439,52 @@ static void lws_log_bridge(int level, const char *line)
     log_msg(level == LLL_ERR ? LOGL_ERROR : LOGL_WARN, "lws: %.*s", (int)n, line);
 }
 
+/* Binds a throwaway socket where libwebsockets will listen, so that a port
+ * in use or an address this host does not have is reported at once with
+ * its reason (libwebsockets would wait quietly for the address to appear).
+ * Returns 0, or -1 after logging. */
+static int probe_listen(const char *bind_addr, long port)
+{
+    struct sockaddr_storage ss;
+    memset(&ss, 0, sizeof(ss));
+    struct sockaddr_in *v4 = (struct sockaddr_in *)&ss;
+    struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)&ss;
+    socklen_t len;
+    if (*bind_addr && inet_pton(AF_INET, bind_addr, &v4->sin_addr) == 1) {
+        v4->sin_family = AF_INET;
+        v4->sin_port = htons((uint16_t)port);
+        len = sizeof(*v4);
+    } else {
+        /* An IPv6 literal, or all interfaces (lws listens dual-stack). */
+        v6->sin6_family = AF_INET6;
+        v6->sin6_port = htons((uint16_t)port);
+        v6->sin6_addr = in6addr_any;
+        if (*bind_addr)
+            inet_pton(AF_INET6, bind_addr, &v6->sin6_addr);
+        len = sizeof(*v6);
+    }
+    int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0 && ss.ss_family == AF_INET6 && !*bind_addr) {
+        /* No IPv6 on this host: lws falls back to IPv4 too. */
+        memset(&ss, 0, sizeof(ss));
+        v4->sin_family = AF_INET;
+        v4->sin_port = htons((uint16_t)port);
+        len = sizeof(*v4);
+        fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    }
+    int one = 1;
+    if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0 ||
+        bind(fd, (struct sockaddr *)&ss, len) != 0) {
+        log_error("cannot listen on %s port %ld: %s", *bind_addr ? bind_addr : "all interfaces",
+                  port, strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        return -1;
+    }
+    close(fd);
+    return 0;
+}
+
 struct server *server_create(const struct cloud_config *cfg)
 {
     struct server *srv = calloc(1, sizeof(*srv));
@@ -445,6 +494,10 @@ struct server *server_create(const struct cloud_config *cfg)
     }
     srv->cfg = *cfg;
     srv->started_ms = clock_mono_ms();
+    if (probe_listen(cfg->bind, cfg->port) != 0) {
+        free(srv);
+        return NULL;
+    }
     if (!realpath(cfg->web_root, srv->web_root)) {
         log_error("web root '%s': %s", cfg->web_root, strerror(errno));
         free(srv);
@@ -510,9 +563,8 @@ struct server *server_create(const struct cloud_config *cfg)
     }
     srv->ctx = lws_create_context(&info);
     if (!srv->ctx) {
-        log_error("cannot listen on %s:%ld (in use, a bad --bind address%s?)",
-                  info.iface ? info.iface : "*", cfg->port,
-                  tls ? ", or an unreadable TLS certificate or key" : "");
+        log_error("cannot start the server on %s:%ld%s", info.iface ? info.iface : "*",
+                  cfg->port, tls ? " (is the TLS certificate or key unreadable or invalid?)" : "");
         server_destroy(srv);
         return NULL;
     }

@@ -903,6 +903,38 @@ static void test_bad_flags_exit_2_with_one_line_on_stderr(void **state)
     expect_bad_flag(a4, "max-message");
     expect_bad_flag(a5, "rate-limit");
     expect_bad_flag(a6, "ping-interval");
+    const char *const a7[] = {"--bind", "eth0", NULL};
+    const char *const a8[] = {"--tls-cert", "/etc/hostname", NULL};
+    expect_bad_flag(a7, "bind");
+    expect_bad_flag(a8, "tls-key");
+}
+
+/* Runs the server with args; it must exit 1 at once, saying why. */
+static void expect_cannot_listen(const char *const *args, const char *reason)
+{
+    char *out = NULL, *err = NULL;
+    int code = harness_run(args, 5000, &out, &err);
+    if (code != 1 || !strstr(err, reason))
+        fail_msg("expected exit 1 mentioning '%s', got %d: %s", reason, code, err);
+    free(out);
+    free(err);
+}
+
+static void test_port_in_use_exits_1_at_once(void **state)
+{
+    char port[16];
+    snprintf(port, sizeof port, "%d", harness_port(state)); /* the fixture's server holds it */
+    const char *const args[] = {"--bind", "127.0.0.1", "--port", port, NULL};
+    expect_cannot_listen(args, "Address already in use");
+}
+
+static void test_address_not_on_this_host_exits_1_at_once(void **state)
+{
+    (void)state;
+    /* 192.0.2.1 (TEST-NET-1) is not an address of this network namespace:
+     * only bind(2) is tried, nothing is sent. */
+    const char *const args[] = {"--bind", "192.0.2.1", "--port", "3001", NULL};
+    expect_cannot_listen(args, "Cannot assign requested address");
 }
 
 static void test_help_exits_0_and_lists_the_flags(void **state)
@@ -928,6 +960,8 @@ static void test_help_exits_0_and_lists_the_flags(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        T(test_port_in_use_exits_1_at_once),
+        cmocka_unit_test(test_address_not_on_this_host_exits_1_at_once),
         T(test_malformed_json_is_invalid_json_with_line_and_column),
         T(test_other_unparsable_texts_are_invalid_json),
         T(test_deeply_nested_json_is_refused_and_harmless),

@@ -148,6 +148,22 @@ static void test_tls_key_env_without_cert_is_refused(void **state)
     assert_contains(err, "--tls-cert");
 }
 
+static void test_bind_accepts_ipv4_and_ipv6_addresses(void **state)
+{
+    (void)state;
+    assert_int_equal(PARSE("--bind", "127.0.0.1"), OPTS_OK);
+    assert_int_equal(PARSE("--bind", "::1"), OPTS_OK);
+    assert_string_equal(cfg.bind, "::1");
+}
+
+static void test_bind_refuses_names_that_are_not_addresses(void **state)
+{
+    (void)state;
+    assert_int_equal(PARSE("--bind", "eth0"), OPTS_ERROR);
+    assert_contains(err, "--bind");
+    assert_contains(err, "eth0");
+}
+
 /* ---- port: flag and environment ----------------------------------------- */
 
 static void test_port_flag_sets_port(void **state)
@@ -365,6 +381,8 @@ int main(void)
         T(test_tls_cert_and_key_are_taken_together),
         T(test_tls_cert_without_key_is_refused),
         T(test_tls_key_env_without_cert_is_refused),
+        T(test_bind_accepts_ipv4_and_ipv6_addresses),
+        T(test_bind_refuses_names_that_are_not_addresses),
         T(test_port_flag_sets_port),
         T(test_short_port_flag_sets_port),
         T(test_port_env_sets_port),
