@@ -297,6 +297,15 @@ static bool admitted(struct router *r, struct peer *p, enum role role, const cha
     return false;
 }
 
+/* Undoes the identity fields of a registration that did not complete. */
+static void forget_identity(struct peer *p)
+{
+    free(p->id);
+    json_decref(p->device_info);
+    p->id = NULL;
+    p->device_info = NULL;
+}
+
 static void on_robot_register(struct router *r, struct peer *p, json_t *msg, const char *type)
 {
     const char *id = json_string_value(json_object_get(msg, "robotId"));
@@ -311,16 +320,13 @@ static void on_robot_register(struct router *r, struct peer *p, json_t *msg, con
     json_t *info = json_object_get(msg, "deviceInfo");
     p->id = strdup(id);
     p->device_info = info ? json_incref(info) : json_object();
-    if (!p->id || !p->device_info)
-        goto oom;
-    int rc = registry_add(r->reg, REG_ROBOT, p->id, p);
+    int rc = p->id && p->device_info ? registry_add(r->reg, REG_ROBOT, p->id, p) : -1;
     if (rc != 0) {
-        free(p->id);
-        json_decref(p->device_info);
-        p->id = NULL;
-        p->device_info = NULL;
-        if (rc < 0)
-            goto oom;
+        forget_identity(p);
+        if (rc < 0) {
+            send_error(r, p, "internal", "out of memory", type, msg);
+            return;
+        }
         char m[160];
         snprintf(m, sizeof(m), "robot id '%s' is held by another live connection", id);
         send_error(r, p, "robot-id-in-use", m, type, msg);
@@ -333,13 +339,6 @@ static void on_robot_register(struct router *r, struct peer *p, json_t *msg, con
     log_info("robot %s registered from %s", p->id, p->remote_addr);
     send_msg(r, p, "registered", json_pack("{s:s}", "robotId", p->id));
     broadcast_to_clients(r, "robot-available", robot_json(p, false));
-    return;
-oom:
-    free(p->id);
-    json_decref(p->device_info);
-    p->id = NULL;
-    p->device_info = NULL;
-    send_error(r, p, "internal", "out of memory", type, msg);
 }
 
 static void on_client_register(struct router *r, struct peer *p, json_t *msg, const char *type)
@@ -368,8 +367,7 @@ static void on_client_register(struct router *r, struct peer *p, json_t *msg, co
         }
         int rc = registry_add(r->reg, REG_CLIENT, p->id, p);
         if (rc != 0) {
-            free(p->id);
-            p->id = NULL;
+            forget_identity(p);
             if (rc < 0) {
                 send_error(r, p, "internal", "out of memory", type, msg);
                 return;
