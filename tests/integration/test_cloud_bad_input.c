@@ -711,8 +711,11 @@ static void test_burst_within_twice_the_rate_is_served(void **state)
 
 /* Sends 200 create-session messages for an absent robot, gap_us apart,
  * then reads until the connection closes. Every reply must be
- * robot-not-found or rate-limited; the flood must be cut short by 1008. */
-static void flood(int port, int gap_us)
+ * robot-not-found or rate-limited; the flood must be cut short by 1008.
+ * With told, the rate-limited error must also have arrived: a peer that
+ * floods without pause is still sending when the server closes, so the
+ * kernel may reset the connection and drop replies already sent. */
+static void flood(int port, int gap_us, bool told)
 {
     struct wsc *client = harness_client(port, "v1", NULL);
     for (int i = 0; i < 200; i++) {
@@ -744,22 +747,26 @@ static void flood(int port, int gap_us)
         break;
     }
     print_message("flood: %d served, %d rate-limited errors, close %d\n", replies, limited, code);
-    assert_int_equal(code, 1008);
     assert_true(replies <= 60);  /* about the burst of 40, not the whole flood */
-    assert_true(limited >= 1);   /* the peer is told before it is closed */
     assert_true(limited <= 3);   /* at most once per second */
+    if (told) {
+        assert_int_equal(code, 1008);
+        assert_true(limited >= 1); /* the peer is told before it is closed */
+    } else {
+        assert_true(code == 1008 || code == -1); /* closed, or reset while sending */
+    }
     wsc_close(client);
     harness_check_alive(port);
 }
 
 static void test_paced_flood_is_rate_limited_then_closed_1008(void **state)
 {
-    flood(harness_port(state), 2000); /* 500 messages/s against --rate-limit 20 */
+    flood(harness_port(state), 2000, true); /* 500 messages/s against --rate-limit 20 */
 }
 
 static void test_burst_flood_is_rate_limited_then_closed_1008(void **state)
 {
-    flood(harness_port(state), 0); /* all 200 at once */
+    flood(harness_port(state), 0, false); /* all 200 at once */
 }
 
 static void test_silent_peer_is_dropped_and_a_ponging_peer_stays(void **state)
