@@ -68,10 +68,10 @@ int main(int argc, char **argv)
                                 .max_robot_sessions = 1u << 30, .rate_limit = 0};
     if (registry_mem_create(&reg) != 0)
         return 1;
-    struct router *r = router_create(&cfg, &tx, &codec_json, &auth_open, &reg);
+    struct router *r = router_create(&cfg, &tx, &auth_open, &reg);
     struct sink robot = {0}, client = {0};
-    robot.peer = router_peer_open(r, &robot, "127.0.0.1", clock_mono_ms());
-    client.peer = router_peer_open(r, &client, "127.0.0.1", clock_mono_ms());
+    robot.peer = router_peer_open(r, &robot, &codec_json, "127.0.0.1", clock_mono_ms());
+    client.peer = router_peer_open(r, &client, &codec_json, "127.0.0.1", clock_mono_ms());
     if (!r || !robot.peer || !client.peer)
         return 1;
     deliver(r, &robot, "{\"type\":\"robot-register\",\"robotId\":\"bench-robot\"}");

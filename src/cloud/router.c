@@ -16,6 +16,7 @@ struct session;
 
 struct peer {
     void *conn;
+    const struct codec *codec;   /* how this peer's messages are framed */
     enum role role;
     char *id;                    /* robotId or clientId once registered */
     json_t *device_info;         /* robots: as registered */
@@ -54,7 +55,6 @@ static const char *const counted_codes[] = {
 struct router {
     struct router_config cfg;
     const struct transport *tx;
-    const struct codec *codec;
     const struct auth *auth;
     struct registry *reg;
     size_t peers;
@@ -73,7 +73,7 @@ static void send_buf(struct router *r, struct peer *p, struct outbuf *b)
 /* Encodes type + body (reference stolen) and queues it for p. */
 static void send_msg(struct router *r, struct peer *p, const char *type, json_t *body)
 {
-    struct outbuf *b = body ? r->codec->encode(type, body) : NULL;
+    struct outbuf *b = body ? p->codec->encode(type, body) : NULL;
     json_decref(body);
     if (!b) {
         log_error("out of memory encoding %s for %s", type, p->label);
@@ -176,30 +176,49 @@ json_t *router_robots_json(const struct router *r)
     return robots_list(r, true);
 }
 
+/* A broadcast is encoded once per codec in use, not once per client. */
+enum { BROADCAST_CODECS = 4 };
+
 struct broadcast_ctx {
     struct router *r;
-    struct outbuf *buf;
+    const char *type;
+    json_t *body;
+    const struct codec *codecs[BROADCAST_CODECS];
+    struct outbuf *bufs[BROADCAST_CODECS];
 };
 
 static bool send_to_client(void *record, void *arg)
 {
     struct broadcast_ctx *ctx = arg;
-    send_buf(ctx->r, record, ctx->buf);
+    struct peer *client = record;
+    int i = 0;
+    while (i < BROADCAST_CODECS && ctx->codecs[i] && ctx->codecs[i] != client->codec)
+        i++;
+    if (i == BROADCAST_CODECS) { /* more codecs than slots: encode for this one */
+        send_msg(ctx->r, client, ctx->type, json_incref(ctx->body));
+        return true;
+    }
+    if (!ctx->codecs[i]) {
+        ctx->codecs[i] = client->codec;
+        ctx->bufs[i] = client->codec->encode(ctx->type, ctx->body);
+    }
+    if (ctx->bufs[i])
+        send_buf(ctx->r, client, ctx->bufs[i]);
     return true;
 }
 
-/* Encodes once and queues the same buffer for every registered client. */
+/* Queues the message for every registered client; takes body's reference. */
 static void broadcast_to_clients(struct router *r, const char *type, json_t *body)
 {
-    struct outbuf *b = body ? r->codec->encode(type, body) : NULL;
-    json_decref(body);
-    if (!b) {
-        log_error("out of memory encoding %s broadcast", type);
+    if (!body) {
+        log_error("out of memory building %s broadcast", type);
         return;
     }
-    struct broadcast_ctx ctx = {r, b};
+    struct broadcast_ctx ctx = {.r = r, .type = type, .body = body};
     registry_foreach(r->reg, REG_CLIENT, send_to_client, &ctx);
-    outbuf_unref(b);
+    for (int i = 0; i < BROADCAST_CODECS; i++)
+        outbuf_unref(ctx.bufs[i]);
+    json_decref(body);
 }
 
 /* ---- sessions ---- */
@@ -453,8 +472,10 @@ static void on_session_message(struct router *r, struct peer *p, enum msg_type t
         end_session(r, s, p == s->robot ? "closed-by-robot" : "closed-by-client", true, true);
         return;
     }
+    /* Same framing on both sides: forward the bytes as they came. */
     struct peer *to = p == s->robot ? s->client : s->robot;
-    struct outbuf *b = r->codec->relay(data, len);
+    struct outbuf *b = to->codec == p->codec ? p->codec->relay(data, len)
+                                             : to->codec->encode(type, msg);
     if (!b) {
         send_error(r, p, "internal", "out of memory", type, msg);
         return;
@@ -510,15 +531,13 @@ static bool within_rate(struct router *r, struct peer *p, int64_t now_ms)
 /* ---- public ---- */
 
 struct router *router_create(const struct router_config *cfg, const struct transport *tx,
-                             const struct codec *codec, const struct auth *auth,
-                             struct registry *reg)
+                             const struct auth *auth, struct registry *reg)
 {
     struct router *r = calloc(1, sizeof(*r));
     if (!r)
         return NULL;
     r->cfg = *cfg;
     r->tx = tx;
-    r->codec = codec;
     r->auth = auth;
     r->reg = reg;
     for (int i = 0; counted_codes[i]; i++)
@@ -531,13 +550,14 @@ void router_destroy(struct router *r)
     free(r);
 }
 
-struct peer *router_peer_open(struct router *r, void *conn, const char *remote_addr,
-                              int64_t now_ms)
+struct peer *router_peer_open(struct router *r, void *conn, const struct codec *codec,
+                              const char *remote_addr, int64_t now_ms)
 {
     struct peer *p = calloc(1, sizeof(*p));
     if (!p)
         return NULL;
     p->conn = conn;
+    p->codec = codec;
     p->tokens = 2.0 * r->cfg.rate_limit;
     p->refilled_ms = now_ms;
     p->window_ms = now_ms;
@@ -556,7 +576,7 @@ void router_peer_message(struct router *r, struct peer *p, const char *data, siz
 
     struct codec_error cerr;
     const char *type = NULL;
-    json_t *msg = r->codec->decode(data, len, &type, &cerr);
+    json_t *msg = p->codec->decode(data, len, &type, &cerr);
     if (!msg) {
         send_error(r, p, cerr.code, cerr.message, NULL, NULL);
         return;

@@ -51,20 +51,22 @@ struct router_error_count {
     uint64_t count;
 };
 
-/* Creates a router. cfg, tx, codec and auth are borrowed and must outlive
- * it; reg is borrowed too and must be empty. Returns NULL when out of memory. */
+/* Creates a router. cfg, tx and auth are borrowed and must outlive it;
+ * reg is borrowed too and must be empty. Returns NULL when out of memory. */
 struct router *router_create(const struct router_config *cfg, const struct transport *tx,
-                             const struct codec *codec, const struct auth *auth,
-                             struct registry *reg);
+                             const struct auth *auth, struct registry *reg);
 
 /* Frees the router. Every peer must have been closed before. */
 void router_destroy(struct router *r);
 
 /* A new connection. conn is the transport's handle, passed back to tx;
- * remote_addr (copied) is for logs. Returns the peer, or NULL when out of
- * memory (the caller then closes the connection). */
-struct peer *router_peer_open(struct router *r, void *conn, const char *remote_addr,
-                              int64_t now_ms);
+ * codec (borrowed, static) frames this peer's messages: peers of different
+ * codecs can share a session, and relays between them are re-encoded,
+ * while relays within one codec forward the bytes unchanged. remote_addr
+ * (copied) is for logs. Returns the peer, or NULL when out of memory (the
+ * caller then closes the connection). */
+struct peer *router_peer_open(struct router *r, void *conn, const struct codec *codec,
+                              const char *remote_addr, int64_t now_ms);
 
 /* One complete text message from a peer (not NUL-terminated). Replies,
  * relays and errors go out through tx before it returns. */

@@ -377,7 +377,7 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
         c->wsi = wsi;
         char addr[64] = "?";
         lws_get_peer_simple(wsi, addr, sizeof(addr));
-        c->peer = router_peer_open(srv->router, c, addr, clock_mono_ms());
+        c->peer = router_peer_open(srv->router, c, &codec_json, addr, clock_mono_ms());
         if (!c->peer)
             return -1;
         srv->conns++;
@@ -524,7 +524,7 @@ struct server *server_create(const struct cloud_config *cfg)
         .max_robot_sessions = (unsigned)cfg->max_robot_sessions,
         .rate_limit = (unsigned)cfg->rate_limit,
     };
-    srv->router = router_create(&rcfg, &srv->tx, &codec_json, &auth_open, &srv->reg);
+    srv->router = router_create(&rcfg, &srv->tx, &auth_open, &srv->reg);
     if (!srv->router) {
         log_error("out of memory");
         server_destroy(srv);

@@ -2,6 +2,7 @@
  * registration, presence, sessions, relaying, isolation, rate limits. */
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -59,11 +60,11 @@ static int setup_with(void **state, unsigned rate_limit, unsigned max_client_ses
     f->tx = (struct transport){.send = fake_send, .close = fake_close};
     f->cfg = (struct router_config){.max_client_sessions = max_client_sessions,
                                     .max_robot_sessions = 4, .rate_limit = rate_limit};
-    f->r = router_create(&f->cfg, &f->tx, &codec_json, &auth_open, &f->reg);
+    f->r = router_create(&f->cfg, &f->tx, &auth_open, &f->reg);
     assert_non_null(f->r);
     f->now = 1000;
     for (int i = 0; i < MAX_CONNS; i++) {
-        f->conns[i].peer = router_peer_open(f->r, &f->conns[i], "127.0.0.1", f->now);
+        f->conns[i].peer = router_peer_open(f->r, &f->conns[i], &codec_json, "127.0.0.1", f->now);
         assert_non_null(f->conns[i].peer);
     }
     *state = f;
@@ -542,6 +543,98 @@ static void test_robots_json_counts_sessions(void **state)
     json_decref(robots);
 }
 
+/* A second wire codec, as a Socket.IO one will be: the same JSON object
+ * behind a one-byte tag. */
+static json_t *tagged_decode(const char *data, size_t len, const char **type,
+                             struct codec_error *err)
+{
+    if (len < 1 || data[0] != 'T') {
+        err->code = "invalid-message";
+        snprintf(err->message, sizeof(err->message), "untagged");
+        return NULL;
+    }
+    return codec_json.decode(data + 1, len - 1, type, err);
+}
+
+static struct outbuf *tagged_encode(const char *type, json_t *body)
+{
+    struct outbuf *plain = codec_json.encode(type, body);
+    if (!plain)
+        return NULL;
+    char *text = malloc(plain->len + 2);
+    if (!text) {
+        outbuf_unref(plain);
+        return NULL;
+    }
+    text[0] = 'T';
+    memcpy(text + 1, outbuf_payload(plain), plain->len);
+    text[plain->len + 1] = '\0';
+    outbuf_unref(plain);
+    return outbuf_take_string(text);
+}
+
+static struct outbuf *tagged_relay(const char *data, size_t len)
+{
+    return outbuf_new(data, len);
+}
+
+static const struct codec tagged_codec = {"tagged", tagged_decode, tagged_encode, tagged_relay};
+
+enum { TAGGED_CLIENT = 5 };
+
+static bool starts_with(const char *s, const char *prefix)
+{
+    return strncmp(s, prefix, strlen(prefix)) == 0;
+}
+
+static void use_tagged_codec(struct fixture *f, int conn)
+{
+    router_peer_closed(f->r, f->conns[conn].peer);
+    f->conns[conn].peer = router_peer_open(f->r, &f->conns[conn], &tagged_codec, "127.0.0.1", f->now);
+    assert_non_null(f->conns[conn].peer);
+}
+
+static void test_peers_of_different_codecs_share_a_session(void **state)
+{
+    struct fixture *f = *state;
+    use_tagged_codec(f, TAGGED_CLIENT);
+    send_text(f, CLIENT, "{\"type\":\"client-register\",\"clientId\":\"c1\"}");
+    expect_msg(f, CLIENT, "available-robots");
+    send_text(f, TAGGED_CLIENT, "T{\"type\":\"client-register\",\"clientId\":\"t1\"}");
+    const char *raw = next_raw(f, TAGGED_CLIENT);
+    assert_true(starts_with(raw, "T{\"type\":\"available-robots\""));
+
+    /* One broadcast, framed for each client's codec. */
+    send_text(f, ROBOT, "{\"type\":\"robot-register\",\"robotId\":\"r1\"}");
+    expect_msg(f, ROBOT, "registered");
+    expect_msg(f, CLIENT, "robot-available");
+    assert_true(starts_with(next_raw(f, TAGGED_CLIENT), "T{\"type\":\"robot-available\""));
+
+    send_text(f, TAGGED_CLIENT, "T{\"type\":\"create-session\",\"robotId\":\"r1\",\"streamTypes\":[\"color\"]}");
+    raw = next_raw(f, TAGGED_CLIENT);
+    json_t *created = json_loads(raw + 1, 0, NULL);
+    assert_non_null(created);
+    char sid[IDS_TOKEN_LEN + 1];
+    snprintf(sid, sizeof(sid), "%s", json_string_value(json_object_get(created, "sessionId")));
+    json_decref(created);
+    expect_msg(f, ROBOT, "create-session");
+
+    /* Across codecs the relay is re-encoded, with the same fields. */
+    sendf(f, ROBOT, "{\"type\":\"webrtc-offer\",\"sessionId\":\"%s\",\"offer\":{\"type\":\"offer\",\"sdp\":\"v=0\"}}", sid);
+    raw = next_raw(f, TAGGED_CLIENT);
+    assert_int_equal(raw[0], 'T');
+    json_t *offer = json_loads(raw + 1, 0, NULL);
+    assert_string_equal(json_string_value(json_object_get(offer, "type")), "webrtc-offer");
+    assert_string_equal(json_string_value(json_object_get(offer, "sessionId")), sid);
+    assert_string_equal(json_string_value(json_object_get(json_object_get(offer, "offer"), "sdp")), "v=0");
+    json_decref(offer);
+    sendf(f, TAGGED_CLIENT, "T{\"type\":\"webrtc-answer\",\"sessionId\":\"%s\",\"answer\":{\"type\":\"answer\",\"sdp\":\"v=1\"}}", sid);
+    json_t *answer = next_msg(f, ROBOT, "webrtc-answer"); /* plain JSON for the robot */
+    assert_string_equal(json_string_value(json_object_get(json_object_get(answer, "answer"), "sdp")), "v=1");
+    json_decref(answer);
+    expect_nothing(f, CLIENT);
+}
+
 int main(void)
 {
     log_setup(LOGL_ERROR, LOG_FORMAT_TEXT, "test");
@@ -568,6 +661,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_rate_limit_refills_with_time, setup_rate_limited, teardown),
         cmocka_unit_test_setup_teardown(test_shutdown_tells_both_sides, setup, teardown),
         cmocka_unit_test_setup_teardown(test_robots_json_counts_sessions, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_peers_of_different_codecs_share_a_session, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -137,14 +137,14 @@ static void test_every_hostile_message_is_answered_and_isolated(void **state)
     assert_int_equal(registry_mem_create(&reg), 0);
     struct transport tx = {.send = sink_send, .close = sink_close};
     struct router_config cfg = {.max_client_sessions = 4, .max_robot_sessions = 8, .rate_limit = 0};
-    struct router *r = router_create(&cfg, &tx, &codec_json, &auth_open, &reg);
+    struct router *r = router_create(&cfg, &tx, &auth_open, &reg);
     assert_non_null(r);
 
     /* 0: robot, 1: client, 2: another client (the bystander), 3: unregistered */
     struct sink peers[4];
     memset(peers, 0, sizeof(peers));
     for (int i = 0; i < 4; i++)
-        peers[i].peer = router_peer_open(r, &peers[i], "127.0.0.1", 0);
+        peers[i].peer = router_peer_open(r, &peers[i], &codec_json, "127.0.0.1", 0);
     const char *setup[] = {
         "{\"type\":\"robot-register\",\"robotId\":\"r1\"}",
         "{\"type\":\"client-register\",\"clientId\":\"c1\"}",
