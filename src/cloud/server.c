@@ -54,7 +54,7 @@ struct conn {
     struct outbuf **q;
     unsigned q_head, q_count, q_cap;
     size_t q_bytes;
-    /* Set when the connection must close at its next writeable callback. */
+    /* Set when the connection must close, once its queue is flushed. */
     int close_code;
     const char *close_reason;
     /* HTTP: a response body waiting for the writeable callback. */
