@@ -558,6 +558,26 @@ static void test_client_disconnect_closes_its_sessions_for_the_robot(void **stat
     wsc_close(robot);
 }
 
+
+/* The intruder sends each fmt (with the pair's session id) and must get
+ * error unknown-session naming types[i]; the pair hears nothing, and
+ * their session still relays. */
+static void expect_injections_refused(int port, struct pair *p, struct wsc *intruder,
+                                      const char *const *fmt, const char *const *types,
+                                      size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        assert_int_equal(wsc_sendf(intruder, fmt[i], p->sid), 0);
+        json_decref(harness_expect_error(intruder, "unknown-session", types[i]));
+    }
+    harness_expect_silence(p->robot);
+    harness_expect_silence(p->client);
+    char text[256];
+    snprintf(text, sizeof text, "{\"type\":\"ice-candidate\",\"sessionId\":\"%s\","
+                                "\"candidate\":null}", p->sid);
+    relay(p->robot, p->client, text);
+    harness_wait_count(port, "sessions", 1, 0);
+}
 static void test_robot_disconnect_closes_its_sessions_for_the_client(void **state)
 {
     int port = harness_port(state);
@@ -606,18 +626,7 @@ static void test_relay_rejects_foreign_client_in_a_session(void **state)
     };
     const char *types[] = {"webrtc-answer", "ice-candidate", "switch-stream-type",
                            "close-session"};
-    for (size_t i = 0; i < 4; i++) {
-        assert_int_equal(wsc_sendf(intruder, fmt[i], p.sid), 0);
-        json_decref(harness_expect_error(intruder, "unknown-session", types[i]));
-    }
-    harness_expect_silence(p.robot);
-    harness_expect_silence(p.client);
-    /* the session is untouched */
-    char text[256];
-    snprintf(text, sizeof text, "{\"type\":\"ice-candidate\",\"sessionId\":\"%s\","
-                                "\"candidate\":null}", p.sid);
-    relay(p.client, p.robot, text);
-    harness_wait_count(port, "sessions", 1, 0);
+    expect_injections_refused(port, &p, intruder, fmt, types, 4);
     wsc_close(intruder);
     close_pair(&p);
 }
@@ -642,17 +651,7 @@ static void test_relay_rejects_foreign_robot_in_a_session(void **state)
     };
     const char *types[] = {"webrtc-offer", "ice-candidate", "stream-type-switched",
                            "stream-type-switch-error", "session-error", "close-session"};
-    for (size_t i = 0; i < 6; i++) {
-        assert_int_equal(wsc_sendf(intruder, fmt[i], p.sid), 0);
-        json_decref(harness_expect_error(intruder, "unknown-session", types[i]));
-    }
-    harness_expect_silence(p.robot);
-    harness_expect_silence(p.client);
-    char text[256];
-    snprintf(text, sizeof text, "{\"type\":\"ice-candidate\",\"sessionId\":\"%s\","
-                                "\"candidate\":null}", p.sid);
-    relay(p.robot, p.client, text);
-    harness_wait_count(port, "sessions", 1, 0);
+    expect_injections_refused(port, &p, intruder, fmt, types, 6);
     wsc_close(intruder);
     close_pair(&p);
 }
