@@ -568,6 +568,19 @@ static void test_silent_tcp_connection_is_closed_after_http_timeout(void **state
     assert_true(waited >= 1000);
 }
 
+static void test_websocket_outlives_the_http_timeout(void **state)
+{
+    /* --http-timeout 2 is for requests that never complete; an established
+     * WebSocket that stays quiet for longer must stay open. */
+    int port = harness_port(state);
+    struct wsc *robot = harness_robot(port, "quiet-robot", NULL);
+    assert_true(wsc_expect_silence(robot, 4500));
+    json_t *robots = get_robots(port);
+    assert_int_equal(json_array_size(robots), 1);
+    json_decref(robots);
+    wsc_close(robot);
+}
+
 static void test_complete_requests_are_served_despite_a_slow_peer(void **state)
 {
     int port = harness_port(state);
@@ -653,6 +666,7 @@ int main(void)
         T_SLOW(test_incomplete_request_headers_are_closed_after_http_timeout),
         T_SLOW(test_silent_tcp_connection_is_closed_after_http_timeout),
         T_SLOW(test_complete_requests_are_served_despite_a_slow_peer),
+        T_SLOW(test_websocket_outlives_the_http_timeout),
         T_ROOT(test_websocket_upgrade_on_other_paths_is_refused),
         T_ROOT(test_sigint_exits_zero_with_connections_open),
     };
