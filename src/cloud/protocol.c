@@ -111,6 +111,8 @@ static bool check_robot_register(json_t *msg, struct proto_error *err)
     json_t *info = json_object_get(msg, "deviceInfo");
     if (info && !json_is_object(info))
         return fail(err, "'deviceInfo' must be an object when present");
+    if (info && json_dumpb(info, NULL, 0, JSON_COMPACT) > PROTO_DEVICE_INFO_MAX)
+        return fail(err, "'deviceInfo' must be at most %d bytes of JSON", PROTO_DEVICE_INFO_MAX);
     return check_name(msg, "robotId", true, err);
 }
 

@@ -13,6 +13,9 @@
 #define PROTO_REQUEST_ID_MAX 64
 #define PROTO_STREAM_TYPES_MAX 8
 #define PROTO_STREAM_TYPE_MAX 32
+/* deviceInfo is kept for as long as the robot is online and sent to every
+ * client that registers: bounded, so that robots cannot fill memory. */
+#define PROTO_DEVICE_INFO_MAX 8192  /* bytes of compact JSON */
 
 enum role {
     ROLE_NONE = 0,   /* connected, not registered yet */

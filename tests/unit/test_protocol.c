@@ -338,6 +338,33 @@ static void test_robot_register_refuses_device_info_array(void **state)
                          ROLE_NONE, "deviceInfo");
 }
 
+/* A deviceInfo {"blob":"xxx..."} whose compact JSON is exactly bytes long. */
+static json_t *device_info_of_size(size_t bytes)
+{
+    size_t n = bytes - strlen("{\"blob\":\"\"}");
+    char *text = malloc(n + 1);
+    memset(text, 'x', n);
+    text[n] = '\0';
+    json_t *info = json_pack("{s:s}", "blob", text);
+    free(text);
+    return info;
+}
+
+static void test_robot_register_accepts_device_info_of_8_kib(void **state)
+{
+    (void)state;
+    assert_valid(with(valid_message(MSG_ROBOT_REGISTER), "deviceInfo", device_info_of_size(8192)),
+                 ROLE_NONE, MSG_ROBOT_REGISTER);
+}
+
+static void test_robot_register_refuses_device_info_over_8_kib(void **state)
+{
+    (void)state;
+    assert_invalid_field(
+        with(valid_message(MSG_ROBOT_REGISTER), "deviceInfo", device_info_of_size(8193)),
+        ROLE_NONE, "deviceInfo");
+}
+
 /* ---- client-register ----------------------------------------------------- */
 
 static void test_client_register_without_client_id_is_valid(void **state)
@@ -1028,6 +1055,8 @@ int main(void)
         cmocka_unit_test(test_robot_register_accepts_every_name_character),
         cmocka_unit_test(test_robot_register_refuses_device_info_string),
         cmocka_unit_test(test_robot_register_refuses_device_info_array),
+        cmocka_unit_test(test_robot_register_accepts_device_info_of_8_kib),
+        cmocka_unit_test(test_robot_register_refuses_device_info_over_8_kib),
 
         cmocka_unit_test(test_client_register_without_client_id_is_valid),
         cmocka_unit_test(test_client_register_refuses_numeric_client_id),
