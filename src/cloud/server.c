@@ -142,7 +142,7 @@ static bool queue_grow(struct conn *c)
     return true;
 }
 
-/* transport.send: queue a reference to b, or close a peer that does not
+/* transport.send: queue a reference to b, or drop a peer that does not
  * read fast enough (its queue would pass --max-queue). */
 static int tx_send(void *conn, struct outbuf *b)
 {
@@ -150,7 +150,9 @@ static int tx_send(void *conn, struct outbuf *b)
     struct server *srv = lws_context_user(lws_get_context(c->wsi));
     if (srv->stopping || c->close_code)
         return -1;
-    if (c->q_bytes + b->len > (size_t)srv->cfg.max_queue ||
+    /* An empty queue takes any one message (a robot list can be large);
+     * past that, --max-queue bounds what a peer leaves unread. */
+    if ((c->q_count && c->q_bytes + b->len > (size_t)srv->cfg.max_queue) ||
         (c->q_count == c->q_cap && !queue_grow(c))) {
         log_warn("%s: send queue full (%zu bytes queued); closing with 1008",
                  router_peer_label(c->peer), c->q_bytes);

@@ -23,6 +23,8 @@ static const char *const client_limit_args[] = {"--max-client-sessions", "2", NU
 static struct harness_fixture fx_client_limit = {.args = client_limit_args};
 static const char *const robot_limit_args[] = {"--max-robot-sessions", "2", NULL};
 static struct harness_fixture fx_robot_limit = {.args = robot_limit_args};
+static const char *const small_queue_args[] = {"--max-queue", "4k", NULL};
+static struct harness_fixture fx_small_queue = {.args = small_queue_args};
 
 /* ---- helpers ---- */
 
@@ -869,12 +871,34 @@ static void test_shutdown_closes_sessions_with_server_shutdown_and_exits_zero(vo
     close_pair(&p);
 }
 
+static void test_robot_list_larger_than_max_queue_still_arrives(void **state)
+{
+    /* Ten robots with 600-byte device infos make a list over 6 KB, more
+     * than --max-queue 4k: one message alone may pass the queue limit. */
+    int port = harness_port(state);
+    char info[700], id[16];
+    snprintf(info, sizeof info, "{\"name\":\"%0600d\"}", 7);
+    struct wsc *robots[10];
+    for (int i = 0; i < 10; i++) {
+        snprintf(id, sizeof id, "robot-%d", i);
+        robots[i] = harness_robot(port, id, info);
+    }
+    json_t *list = NULL;
+    struct wsc *client = harness_client(port, "viewer-1", &list);
+    assert_int_equal(json_array_size(json_object_get(list, "robots")), 10);
+    json_decref(list);
+    wsc_close(client);
+    for (int i = 0; i < 10; i++)
+        wsc_close(robots[i]);
+}
+
 #define T(f) cmocka_unit_test_prestate_setup_teardown(f, harness_setup, harness_teardown, &fx_default)
 #define T_WITH(f, fx) cmocka_unit_test_prestate_setup_teardown(f, harness_setup, harness_teardown, &fx)
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        T_WITH(test_robot_list_larger_than_max_queue_still_arrives, fx_small_queue),
         T(test_robot_register_is_answered_with_registered),
         T(test_robot_ids_use_the_whole_name_alphabet),
         T(test_client_register_lists_online_robots),
