@@ -5,7 +5,7 @@ BUILD    ?= build
 JOBS     ?= $(shell nproc 2>/dev/null || echo 2)
 PORT     ?= 3001
 
-.PHONY: all deps npm-deps build test run bench clean
+.PHONY: all deps npm-deps build test run bench fuzz clean
 
 all: build
 
@@ -32,6 +32,18 @@ run: build
 # Benchmarks print their figures; see bench/README.md.
 bench: build
 	$(BUILD)/router_bench
+
+# Coverage-guided fuzzing of codec, protocol and router with libFuzzer
+# (clang, ASan, UBSan), FUZZ_SECONDS long; new inputs go to build/fuzz-corpus.
+FUZZ_SECONDS ?= 60
+FUZZ_SOURCES := tests/fuzz/fuzz_router.c $(filter-out %/server.c %/main.c %/config.c,$(wildcard src/cloud/*.c)) $(wildcard src/common/*.c)
+fuzz: deps
+	mkdir -p $(BUILD)/fuzz-corpus
+	clang -g -O1 -std=c11 -D_GNU_SOURCE -DPORTHOLE_VERSION='"fuzz"' -Isrc \
+	  -fsanitize=fuzzer,address,undefined $(FUZZ_SOURCES) \
+	  $$(pkg-config --cflags --libs jansson) -o $(BUILD)/fuzz_router
+	$(BUILD)/fuzz_router -max_len=4096 -max_total_time=$(FUZZ_SECONDS) \
+	  $(BUILD)/fuzz-corpus tests/fuzz/corpus
 
 clean:
 	rm -rf $(BUILD)
