@@ -25,8 +25,8 @@ build: deps
 test: build npm-deps
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
 
+# porthole-cloud logs the URL to open once it listens; Ctrl-C stops it.
 run: build
-	@echo "porthole-cloud: open http://localhost:$(PORT)/ (Ctrl-C stops)"
 	$(BUILD)/porthole-cloud --port $(PORT)
 
 # Benchmarks print their figures; see bench/README.md.

@@ -580,9 +580,14 @@ struct server *server_create(const struct cloud_config *cfg)
         server_destroy(srv);
         return NULL;
     }
-    log_info("porthole-cloud %s listening on %s://%s:%ld/ (WebSocket /ws, web root %s)",
-             PORTHOLE_VERSION, tls ? "https" : "http", info.iface ? info.iface : "0.0.0.0",
-             cfg->port, srv->web_root);
+    /* The URL a person can open: all interfaces include localhost. */
+    const char *host = info.iface ? info.iface : "localhost";
+    bool v6 = strchr(host, ':') != NULL;
+    log_info("porthole-cloud %s listening on %s, port %ld: open %s://%s%s%s:%ld/ "
+             "(WebSocket /ws, web root %s)",
+             PORTHOLE_VERSION, info.iface ? info.iface : "all interfaces", cfg->port,
+             tls ? "https" : "http", v6 ? "[" : "", host, v6 ? "]" : "", cfg->port,
+             srv->web_root);
     return srv;
 }
 
