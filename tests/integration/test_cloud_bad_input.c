@@ -349,6 +349,24 @@ static void expect_relay_refusals(struct wsc *from, const char *sid, const char 
     }
 }
 
+/* After refused messages, the peer at `to` has heard nothing: its next
+ * message is a valid description sent by `from`, and the session remains.
+ * Frees sid and closes both connections. */
+static void expect_session_intact(int port, struct wsc *from, struct wsc *to, char *sid,
+                                  const char *type, const char *desc)
+{
+    assert_int_equal(wsc_sendf(from, "{\"type\":\"%s\",\"sessionId\":\"%s\",\"%s\":"
+                                     "{\"type\":\"%s\",\"sdp\":\"v=0 valid\"}}",
+                               type, sid, desc, desc), 0);
+    json_t *m = harness_expect_next(to, type);
+    harness_assert_str(json_object_get(m, desc), "sdp", "v=0 valid");
+    json_decref(m);
+    harness_wait_count(port, "sessions", 1, 0);
+    free(sid);
+    wsc_close(from);
+    wsc_close(to);
+}
+
 static void test_robot_relay_messages_with_bad_fields_are_invalid_field(void **state)
 {
     int port = harness_port(state);
@@ -386,17 +404,7 @@ static void test_robot_relay_messages_with_bad_fields_are_invalid_field(void **s
     expect_relay_refusals(robot, sid, "close-session", bad_close, 2, "sessionId");
 
     /* the client got none of that: its next message is the valid offer */
-    char text[256];
-    snprintf(text, sizeof text, "{\"type\":\"webrtc-offer\",\"sessionId\":\"%s\",\"offer\":"
-                                "{\"type\":\"offer\",\"sdp\":\"v=0 valid\"}}", sid);
-    assert_int_equal(wsc_send_text(robot, text), 0);
-    json_t *m = harness_expect_next(client, "webrtc-offer");
-    harness_assert_str(json_object_get(m, "offer"), "sdp", "v=0 valid");
-    json_decref(m);
-    harness_wait_count(port, "sessions", 1, 0);
-    free(sid);
-    wsc_close(client);
-    wsc_close(robot);
+    expect_session_intact(port, robot, client, sid, "webrtc-offer", "offer");
 }
 
 static void test_client_relay_messages_with_bad_fields_are_invalid_field(void **state)
@@ -427,17 +435,7 @@ static void test_client_relay_messages_with_bad_fields_are_invalid_field(void **
     const char *bad_close[] = {"\"x\":\"%s\"", "\"sessionId\":{},\"x\":\"%s\""};
     expect_relay_refusals(client, sid, "close-session", bad_close, 2, "sessionId");
 
-    char text[256];
-    snprintf(text, sizeof text, "{\"type\":\"webrtc-answer\",\"sessionId\":\"%s\",\"answer\":"
-                                "{\"type\":\"answer\",\"sdp\":\"v=0 valid\"}}", sid);
-    assert_int_equal(wsc_send_text(client, text), 0);
-    json_t *m = harness_expect_next(robot, "webrtc-answer");
-    harness_assert_str(json_object_get(m, "answer"), "sdp", "v=0 valid");
-    json_decref(m);
-    harness_wait_count(port, "sessions", 1, 0);
-    free(sid);
-    wsc_close(client);
-    wsc_close(robot);
+    expect_session_intact(port, client, robot, sid, "webrtc-answer", "answer");
 }
 
 static void test_malformed_session_id_is_refused(void **state)

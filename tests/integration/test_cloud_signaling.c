@@ -485,30 +485,29 @@ static void test_two_sessions_of_one_client_are_routed_to_their_robots(void **st
     wsc_close(r2);
 }
 
-static void test_close_session_by_client_notifies_both_sides(void **state)
+/* One side sends close-session: both sides get session-closed with reason,
+ * and the session is gone. */
+static void close_from_one_side(int port, bool by_robot, const char *reason)
 {
-    int port = harness_port(state);
     struct pair p;
     open_pair(port, &p, "robot-1", "viewer-1");
-    assert_int_equal(wsc_sendf(p.client, "{\"type\":\"close-session\",\"sessionId\":\"%s\"}",
+    struct wsc *closer = by_robot ? p.robot : p.client, *other = by_robot ? p.client : p.robot;
+    assert_int_equal(wsc_sendf(closer, "{\"type\":\"close-session\",\"sessionId\":\"%s\"}",
                                p.sid), 0);
-    expect_session_closed(p.client, p.sid, "closed-by-client");
-    expect_session_closed(p.robot, p.sid, "closed-by-client");
+    expect_session_closed(closer, p.sid, reason);
+    expect_session_closed(other, p.sid, reason);
     harness_wait_count(port, "sessions", 0, WAIT);
     close_pair(&p);
 }
 
+static void test_close_session_by_client_notifies_both_sides(void **state)
+{
+    close_from_one_side(harness_port(state), false, "closed-by-client");
+}
+
 static void test_close_session_by_robot_notifies_both_sides(void **state)
 {
-    int port = harness_port(state);
-    struct pair p;
-    open_pair(port, &p, "robot-1", "viewer-1");
-    assert_int_equal(wsc_sendf(p.robot, "{\"type\":\"close-session\",\"sessionId\":\"%s\"}",
-                               p.sid), 0);
-    expect_session_closed(p.robot, p.sid, "closed-by-robot");
-    expect_session_closed(p.client, p.sid, "closed-by-robot");
-    harness_wait_count(port, "sessions", 0, WAIT);
-    close_pair(&p);
+    close_from_one_side(harness_port(state), true, "closed-by-robot");
 }
 
 static void test_closed_session_relays_nothing(void **state)
