@@ -25,9 +25,9 @@ build: deps
 test: build npm-deps
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
 
-# porthole-cloud logs the URL to open once it listens; Ctrl-C stops it.
+# porthole-cloud and one simulated robot; prints the URL to open; Ctrl-C stops both.
 run: build
-	$(BUILD)/porthole-cloud --port $(PORT)
+	@scripts/run.sh $(BUILD) $(PORT)
 
 # Benchmarks print their figures; see bench/README.md.
 bench: build

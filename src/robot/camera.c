@@ -1,0 +1,326 @@
+/* camera.c - the camera interface: picks a backend by name and keeps what
+ * every backend shares (identity, options, the stream mask, describe). */
+#include "robot/camera.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "robot/camera_backend.h"
+
+static const struct camera_ops *const camera_backends[] = {&camera_sim_ops, NULL};
+const char *const camera_backend_names[] = {"sim", NULL};
+
+static const char *const cam_stream_names[CAM_NSTREAMS] = {"color", "depth", "infrared-1",
+                                                           "infrared-2"};
+
+const char *cam_stream_name(enum cam_stream s)
+{
+    return (unsigned)s < CAM_NSTREAMS ? cam_stream_names[s] : "unknown";
+}
+
+int cam_stream_parse(const char *name)
+{
+    for (int s = 0; name && s < CAM_NSTREAMS; s++)
+        if (strcmp(name, cam_stream_names[s]) == 0)
+            return s;
+    return -1;
+}
+
+const char *cam_format_name(enum cam_format f)
+{
+    switch (f) {
+    case CAM_FORMAT_RGB8: return "RGB8";
+    case CAM_FORMAT_Z16: return "Z16";
+    case CAM_FORMAT_Y8: return "Y8";
+    }
+    return "unknown";
+}
+
+/* Appends to buf at *len, never past cap; buf stays NUL-terminated. */
+static void camera_append(char *buf, size_t cap, size_t *len, const char *fmt, const char *s)
+{
+    if (*len >= cap)
+        return;
+    int n = snprintf(buf + *len, cap - *len, fmt, s);
+    if (n > 0)
+        *len += (size_t)n;
+}
+
+int camera_mode_check(const struct camera *cam, const struct cam_mode *mode, char *err,
+                      size_t errlen)
+{
+    bool res_ok = false, fps_ok = false;
+    for (size_t i = 0; i < cam->nresolutions; i++)
+        if (cam->resolutions[i][0] == mode->width && cam->resolutions[i][1] == mode->height)
+            res_ok = true;
+    for (size_t i = 0; i < cam->nrates; i++)
+        if (cam->rates[i] == mode->fps)
+            fps_ok = true;
+    if (res_ok && fps_ok)
+        return 0;
+    char res[128] = "", fps[64] = "";
+    size_t rl = 0, fl = 0;
+    for (size_t i = 0; i < cam->nresolutions; i++) {
+        char one[32];
+        snprintf(one, sizeof one, "%dx%d", cam->resolutions[i][0], cam->resolutions[i][1]);
+        camera_append(res, sizeof res, &rl, i ? ", %s" : "%s", one);
+    }
+    for (size_t i = 0; i < cam->nrates; i++) {
+        char one[16];
+        snprintf(one, sizeof one, "%d", cam->rates[i]);
+        camera_append(fps, sizeof fps, &fl, i ? ", %s" : "%s", one);
+    }
+    snprintf(err, errlen, "unsupported camera mode %dx%d at %d fps (resolutions: %s; fps: %s)",
+             mode->width, mode->height, mode->fps, res, fps);
+    return -1;
+}
+
+/* A NULL mode means the backend's first resolution at 30 fps. */
+struct camera *camera_open(const char *name, const struct cam_mode *mode, char *err, size_t errlen)
+{
+    const struct camera_ops *ops = NULL;
+    for (size_t i = 0; name && camera_backends[i]; i++)
+        if (strcmp(camera_backends[i]->name, name) == 0)
+            ops = camera_backends[i];
+    if (!ops) {
+        char known[128] = "";
+        size_t len = 0;
+        for (size_t i = 0; camera_backend_names[i]; i++)
+            camera_append(known, sizeof known, &len, i ? ", %s" : "%s", camera_backend_names[i]);
+        snprintf(err, errlen, "unknown camera backend '%s' (known: %s)", name ? name : "(null)",
+                 known);
+        return NULL;
+    }
+    struct camera *cam = calloc(1, sizeof *cam);
+    if (!cam) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    struct cam_mode def = {640, 480, 30};
+    cam->ops = ops;
+    if (ops->open(cam, mode ? mode : &def, err, errlen) != 0) {
+        free(cam);
+        return NULL;
+    }
+    pthread_mutex_init(&cam->option_lock, NULL);
+    for (size_t i = 0; i < cam->noptions && i < CAM_MAX_OPTIONS; i++)
+        cam->option_values[i] = cam->options[i].def;
+    atomic_init(&cam->mask, 0u);
+    return cam;
+}
+
+void camera_close(struct camera *cam)
+{
+    if (!cam)
+        return;
+    camera_stop(cam);
+    cam->ops->close(cam);
+    pthread_mutex_destroy(&cam->option_lock);
+    free(cam);
+}
+
+const char *camera_name(const struct camera *cam)
+{
+    return cam->name;
+}
+
+const char *camera_serial(const struct camera *cam)
+{
+    return cam->serial;
+}
+
+const char *camera_firmware(const struct camera *cam)
+{
+    return cam->firmware;
+}
+
+const struct cam_mode *camera_mode(const struct camera *cam)
+{
+    return &cam->mode;
+}
+
+double camera_depth_scale(const struct camera *cam)
+{
+    return cam->depth_scale;
+}
+
+const struct cam_intrinsics *camera_intrinsics(const struct camera *cam, enum cam_stream s)
+{
+    return (unsigned)s < CAM_NSTREAMS ? &cam->intrinsics[s] : NULL;
+}
+
+static json_t *camera_describe_intrinsics(const struct cam_intrinsics *in)
+{
+    json_t *coeffs = json_array();
+    for (int i = 0; i < 5; i++)
+        json_array_append_new(coeffs, json_real(in->coeffs[i]));
+    return json_pack("{s:i,s:i,s:f,s:f,s:f,s:f,s:s,s:o}", "width", in->width, "height",
+                     in->height, "ppx", in->ppx, "ppy", in->ppy, "fx", in->fx, "fy", in->fy,
+                     "model", in->model, "coeffs", coeffs);
+}
+
+static json_t *camera_describe_sensor(const struct camera *cam, size_t sensor)
+{
+    json_t *streams = json_array();
+    for (int s = 0; s < CAM_NSTREAMS; s++) {
+        if (cam->stream_sensor[s] != (int)sensor)
+            continue;
+        json_t *res = json_array(), *fps = json_array();
+        for (size_t i = 0; i < cam->nresolutions; i++)
+            json_array_append_new(res, json_pack("[i,i]", cam->resolutions[i][0],
+                                                 cam->resolutions[i][1]));
+        for (size_t i = 0; i < cam->nrates; i++)
+            json_array_append_new(fps, json_integer(cam->rates[i]));
+        json_array_append_new(streams, json_pack("{s:s,s:s,s:o,s:o}", "type", cam_stream_name(s),
+                                                 "format", cam_format_name(cam->stream_format[s]),
+                                                 "resolutions", res, "fps", fps));
+    }
+    return json_pack("{s:s,s:o}", "name", cam->sensor_names[sensor], "streams", streams);
+}
+
+static json_t *camera_describe_options(const struct camera *cam)
+{
+    double values[CAM_MAX_OPTIONS];
+    camera_options_snapshot(cam, values);
+    json_t *arr = json_array();
+    for (size_t i = 0; i < cam->noptions; i++) {
+        const struct cam_option_desc *o = &cam->options[i];
+        json_array_append_new(
+            arr, json_pack("{s:s,s:s,s:s,s:s,s:f,s:f,s:f,s:f,s:f,s:b,s:i}", "id", o->id, "name",
+                           o->name, "description", o->description, "units", o->units, "min",
+                           o->min, "max", o->max, "step", o->step, "default", o->def, "value",
+                           values[i], "readOnly", o->read_only, "sensor", o->sensor));
+    }
+    return arr;
+}
+
+json_t *camera_describe(const struct camera *cam, bool full)
+{
+    json_t *streams = json_array(), *sensors = json_array();
+    for (int s = 0; s < CAM_NSTREAMS; s++)
+        json_array_append_new(streams, json_string(cam_stream_name(s)));
+    for (size_t i = 0; i < cam->nsensors; i++)
+        json_array_append_new(sensors, camera_describe_sensor(cam, i));
+    json_t *intr = json_pack("{s:o,s:o}", "color",
+                             camera_describe_intrinsics(&cam->intrinsics[CAM_COLOR]), "depth",
+                             camera_describe_intrinsics(&cam->intrinsics[CAM_DEPTH]));
+    json_t *d = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:f,s:i,s:i,s:i,s:o,s:o,s:o}", "name",
+                          cam->name, "serial", cam->serial, "firmwareVersion", cam->firmware,
+                          "productId", cam->product_id, "usbType", cam->usb_type,
+                          "physicalPort", cam->physical_port, "depthScale", cam->depth_scale,
+                          "width", cam->mode.width, "height", cam->mode.height, "fps",
+                          cam->mode.fps, "streams", streams, "sensors", sensors, "intrinsics",
+                          intr);
+    if (d && full)
+        json_object_set_new(d, "options", camera_describe_options(cam));
+    return d;
+}
+
+int camera_start(struct camera *cam, unsigned mask, cam_frames_fn fn, void *user, char *err,
+                 size_t errlen)
+{
+    if (cam->started) {
+        snprintf(err, errlen, "camera already started");
+        return -1;
+    }
+    if (!fn) {
+        snprintf(err, errlen, "camera_start needs a frames callback");
+        return -1;
+    }
+    cam->fn = fn;
+    cam->user = user;
+    atomic_store(&cam->mask, mask & CAM_MASK_ALL);
+    if (cam->ops->start(cam, err, errlen) != 0)
+        return -1;
+    cam->started = true;
+    return 0;
+}
+
+void camera_set_streams(struct camera *cam, unsigned mask)
+{
+    atomic_store(&cam->mask, mask & CAM_MASK_ALL);
+}
+
+void camera_stop(struct camera *cam)
+{
+    if (!cam->started)
+        return;
+    cam->ops->stop(cam);
+    cam->started = false;
+}
+
+size_t camera_option_count(const struct camera *cam)
+{
+    return cam->noptions;
+}
+
+const struct cam_option_desc *camera_option(const struct camera *cam, size_t i)
+{
+    return i < cam->noptions ? &cam->options[i] : NULL;
+}
+
+static int camera_option_find(const struct camera *cam, const char *id)
+{
+    for (size_t i = 0; id && i < cam->noptions; i++)
+        if (strcmp(cam->options[i].id, id) == 0)
+            return (int)i;
+    return -1;
+}
+
+/* The lock is the one mutable part of a const camera: readers of options
+ * take it too. */
+static pthread_mutex_t *camera_option_lock(const struct camera *cam)
+{
+    return (pthread_mutex_t *)&cam->option_lock;
+}
+
+void camera_options_snapshot(const struct camera *cam, double *out)
+{
+    pthread_mutex_lock(camera_option_lock(cam));
+    memcpy(out, cam->option_values, cam->noptions * sizeof *out);
+    pthread_mutex_unlock(camera_option_lock(cam));
+}
+
+int camera_get_option(const struct camera *cam, const char *id, double *value)
+{
+    int i = camera_option_find(cam, id);
+    if (i < 0)
+        return -1;
+    pthread_mutex_lock(camera_option_lock(cam));
+    *value = cam->option_values[i];
+    pthread_mutex_unlock(camera_option_lock(cam));
+    return 0;
+}
+
+int camera_set_option(struct camera *cam, const char *id, double value, char *err, size_t errlen)
+{
+    int i = camera_option_find(cam, id);
+    if (i < 0) {
+        char valid[512] = "";
+        size_t len = 0;
+        for (size_t k = 0; k < cam->noptions; k++)
+            camera_append(valid, sizeof valid, &len, k ? ", %s" : "%s", cam->options[k].id);
+        snprintf(err, errlen, "unknown option '%s' (valid: %s)", id ? id : "(null)", valid);
+        return -1;
+    }
+    const struct cam_option_desc *o = &cam->options[i];
+    if (o->read_only) {
+        snprintf(err, errlen, "option '%s' is read-only", o->id);
+        return -1;
+    }
+    /* Steps are checked with a tolerance so that 0.1-style steps survive
+     * their decimal round trip through JSON. */
+    double k = o->step > 0 ? (value - o->min) / o->step : 0;
+    if (!isfinite(value) || value < o->min || value > o->max ||
+        fabs(k - nearbyint(k)) > 1e-6) {
+        snprintf(err, errlen, "option '%s' must be %g..%g in steps of %g (got %g)", o->id, o->min,
+                 o->max, o->step, value);
+        return -1;
+    }
+    pthread_mutex_lock(&cam->option_lock);
+    cam->option_values[i] = value;
+    pthread_mutex_unlock(&cam->option_lock);
+    return 0;
+}

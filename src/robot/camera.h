@@ -1,0 +1,138 @@
+/* camera.h - the camera interface: open a backend, describe it, start and
+ * stop its streams, receive frames, read and change options.
+ *
+ * A backend (the simulated camera today; librealsense2 and V4L2 later) is
+ * a struct camera_ops in its own file; camera.c picks one by name. The
+ * rest of the robot sees only this header.
+ *
+ * Threads: camera_open/close/start/stop/set_streams/describe are called
+ * from the robot's main thread. Frames are delivered on the backend's own
+ * capture thread. Options may be read and set from any thread. */
+#ifndef PORTHOLE_ROBOT_CAMERA_H
+#define PORTHOLE_ROBOT_CAMERA_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* The streams of a RealSense-like depth camera. Names on the wire are
+ * "color", "depth", "infrared-1", "infrared-2". */
+enum cam_stream { CAM_COLOR = 0, CAM_DEPTH, CAM_INFRARED1, CAM_INFRARED2, CAM_NSTREAMS };
+#define CAM_MASK(s) (1u << (s))
+#define CAM_MASK_ALL ((1u << CAM_NSTREAMS) - 1)
+
+const char *cam_stream_name(enum cam_stream s);
+/* Returns the stream for a wire name, or -1 for an unknown name. */
+int cam_stream_parse(const char *name);
+
+enum cam_format {
+    CAM_FORMAT_RGB8, /* 3 bytes per pixel, R G B */
+    CAM_FORMAT_Z16,  /* uint16 per pixel, native endian; depth in units of depth_scale metres; 0 = no data */
+    CAM_FORMAT_Y8,   /* 1 byte per pixel, gray */
+};
+const char *cam_format_name(enum cam_format f); /* "RGB8", "Z16", "Y8" */
+
+/* One image. data is valid only during the frames callback. */
+struct cam_frame {
+    enum cam_stream stream;
+    enum cam_format format;
+    int width, height;
+    size_t stride;               /* bytes per row */
+    uint64_t number;             /* 1, 2, 3 ... since camera_start */
+    int64_t capture_wall_us;     /* CLOCK_REALTIME at capture, microseconds */
+    int64_t capture_mono_us;     /* CLOCK_MONOTONIC at capture, microseconds */
+    const uint8_t *data;
+};
+
+/* The frames captured at one instant: one per requested stream. */
+struct cam_frameset {
+    size_t count;
+    struct cam_frame frames[CAM_NSTREAMS];
+};
+
+/* Called on the capture thread for each frameset; must not block for long
+ * (it delays the next capture) and must not call camera_* functions other
+ * than the option getters and setters. */
+typedef void (*cam_frames_fn)(void *user, const struct cam_frameset *set);
+
+/* Resolution and rate, shared by every stream of the device. */
+struct cam_mode {
+    int width, height, fps;
+};
+
+/* Pinhole intrinsics in pixels, as librealsense reports them. */
+struct cam_intrinsics {
+    int width, height;
+    double ppx, ppy, fx, fy;
+    const char *model; /* "none" or "brown-conrady" */
+    double coeffs[5];
+};
+
+/* One option: ids are snake_case ("exposure", "gain", "laser_power",
+ * "emitter_enabled", ...). Each belongs to one sensor (index into the
+ * sensors of camera_describe). */
+struct cam_option_desc {
+    const char *id, *name, *description, *units;
+    double min, max, step, def;
+    bool read_only;
+    int sensor;
+};
+
+struct camera;
+
+/* Opens the backend named name ("sim") in the given mode. Returns NULL with
+ * a one-line reason in err (an unknown backend names the known ones; an
+ * unsupported mode names the supported ones). */
+struct camera *camera_open(const char *name, const struct cam_mode *mode, char *err, size_t errlen);
+
+/* Stops the camera if started and frees it. NULL is a no-op. */
+void camera_close(struct camera *cam);
+
+/* Names of the compiled-in backends, NULL-terminated: {"sim", NULL}. */
+extern const char *const camera_backend_names[];
+
+/* Device identity, valid until camera_close. */
+const char *camera_name(const struct camera *cam);     /* "Intel RealSense D435 (simulated)" */
+const char *camera_serial(const struct camera *cam);   /* digits, stable per host */
+const char *camera_firmware(const struct camera *cam); /* "5.16.0.1" */
+const struct cam_mode *camera_mode(const struct camera *cam);
+double camera_depth_scale(const struct camera *cam);   /* metres per Z16 unit: 0.001 */
+const struct cam_intrinsics *camera_intrinsics(const struct camera *cam, enum cam_stream s);
+
+/* A new JSON object describing the device (the caller owns it):
+ *   {"name","serial","firmwareVersion","productId","usbType","physicalPort",
+ *    "depthScale","width","height","fps",
+ *    "streams":["color","depth","infrared-1","infrared-2"],
+ *    "sensors":[{"name":"Stereo Module","streams":[{"type","format","resolutions":[[w,h]...],"fps":[...]}...]},
+ *               {"name":"RGB Camera",...}],
+ *    "intrinsics":{"color":{width,height,ppx,ppy,fx,fy,model,coeffs},"depth":{...}}}
+ * and with full also "options":[{id,name,description,units,min,max,step,default,value,readOnly,sensor}].
+ * Without full it stays under 4 KiB of compact JSON (it goes into
+ * robot-register's deviceInfo, capped at 8 KiB by the cloud). */
+json_t *camera_describe(const struct camera *cam, bool full);
+
+/* Starts capturing the streams in mask (CAM_MASK bits; 0 is allowed and
+ * captures nothing until set_streams) at the mode's rate, calling fn(user,
+ * set) on the capture thread. Returns 0, or -1 with a reason in err. */
+int camera_start(struct camera *cam, unsigned mask, cam_frames_fn fn, void *user, char *err,
+                 size_t errlen);
+
+/* Changes which streams are captured; takes effect from the next frameset.
+ * A stream nobody needs costs nothing. */
+void camera_set_streams(struct camera *cam, unsigned mask);
+
+/* Stops the capture thread and waits for it; after it returns fn is not
+ * called again. No-op when not started. */
+void camera_stop(struct camera *cam);
+
+/* Options. Index-based listing, id-based access. */
+size_t camera_option_count(const struct camera *cam);
+const struct cam_option_desc *camera_option(const struct camera *cam, size_t i);
+/* Returns 0 and the value, or -1 when no option has that id. */
+int camera_get_option(const struct camera *cam, const char *id, double *value);
+/* Returns 0, or -1 with a reason in err: unknown id (names the valid ones),
+ * read-only, or out of range (names the range and step). */
+int camera_set_option(struct camera *cam, const char *id, double value, char *err, size_t errlen);
+
+#endif

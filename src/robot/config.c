@@ -1,0 +1,351 @@
+/* config.c - porthole-robot's option table and the checks that span options. */
+#include "robot/config.h"
+
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/ids.h"
+#include "common/opts.h"
+
+/* The camera backends config accepts. camera.h's camera_backend_names lists
+ * the same; it is not used here so that this file links without camera.c. */
+static const char *const config_camera_names[] = {"sim", NULL};
+static const char *const config_codec_names[] = {"vp8", "h264", NULL};
+
+#define ROBOT_ID_MAX 64
+
+void robot_config_defaults(struct robot_config *cfg)
+{
+    *cfg = (struct robot_config){
+        .robot_id = NULL,
+        .cloud_url = "ws://localhost:3001/ws",
+        .camera = "sim",
+        .width = 640,
+        .height = 480,
+        .fps = 30,
+        .codec = "vp8",
+        .bitrate_kbps = 2000,
+        .stun_server = NULL,
+        .turn_servers = NULL,
+        .ice_allow = NULL,
+        .backoff_initial_s = 0.5,
+        .backoff_max_s = 30,
+        .ping_interval_s = 15,
+        .max_sessions = 32,
+        .max_message = 64 * 1024,
+        .session_timeout_s = 30,
+        .tls_insecure = false,
+        .log_level = LOGL_INFO,
+        .log_format = LOG_FORMAT_TEXT,
+    };
+}
+
+enum { OPTION_COUNT = 20 };
+
+/* The table points into cfg, and log level and format into the two
+ * strings (the enums are converted after parsing), so it is built per call. */
+static void option_table(struct robot_config *cfg, const char **level, const char **format,
+                         struct opt out[OPTION_COUNT])
+{
+    const struct opt table[OPTION_COUNT] = {
+        {"robot-id", 0, {"ROBOT_ID"}, OPT_STRING, &cfg->robot_id, 0, 0, 0, 0, NULL, "ID",
+         "name of this robot at the cloud (default: robot-<camera serial>)"},
+        {"cloud-url", 0, {"CLOUD_SIGNALING_URL"}, OPT_STRING, &cfg->cloud_url, 0, 0, 0, 0,
+         NULL, "URL", "porthole-cloud's WebSocket: ws://HOST[:PORT]/PATH or wss://..."},
+        {"camera", 0, {"ROBOT_CAMERA"}, OPT_STRING, &cfg->camera, 0, 0, 0, 0,
+         config_camera_names, "NAME", "camera backend"},
+        {"width", 0, {"ROBOT_WIDTH"}, OPT_INT, &cfg->width, 1, 8192, 0, 0, NULL, "PIXELS",
+         "frame width: 640x480, 1280x720 or 424x240 with --height"},
+        {"height", 0, {"ROBOT_HEIGHT"}, OPT_INT, &cfg->height, 1, 8192, 0, 0, NULL, "PIXELS",
+         "frame height"},
+        {"fps", 0, {"ROBOT_FPS"}, OPT_INT, &cfg->fps, 1, 1000, 0, 0, NULL, "N",
+         "frames per second: 6, 15, 30 or 60"},
+        {"codec", 0, {"ROBOT_CODEC"}, OPT_STRING, &cfg->codec, 0, 0, 0, 0, config_codec_names,
+         "CODEC", "video codec of every stream"},
+        {"bitrate", 0, {"ROBOT_BITRATE"}, OPT_INT, &cfg->bitrate_kbps, 100, 50000, 0, 0, NULL,
+         "KBPS", "target bitrate per stream in kbit/s"},
+        {"stun-server", 0, {"ROBOT_STUN_SERVER"}, OPT_STRING, &cfg->stun_server, 0, 0, 0, 0,
+         NULL, "URL", "STUN server, stun://HOST:PORT (default: none)"},
+        {"turn-server", 0, {"ROBOT_TURN_SERVERS"}, OPT_STRING, &cfg->turn_servers, 0, 0, 0, 0,
+         NULL, "URLS", "comma-separated turn://USER:PASS@HOST:PORT or turns://... (default: none)"},
+        {"ice-allow", 0, {"ROBOT_ICE_ALLOW"}, OPT_STRING, &cfg->ice_allow, 0, 0, 0, 0, NULL,
+         "LIST", "comma-separated addresses and CIDRs ICE may use (default: any)"},
+        {"reconnect-min", 0, {"ROBOT_RECONNECT_MIN"}, OPT_DOUBLE, &cfg->backoff_initial_s, 0,
+         0, 0.01, 60, NULL, "SECONDS", "first reconnect delay ceiling (doubles per attempt)"},
+        {"reconnect-max", 0, {"ROBOT_RECONNECT_MAX"}, OPT_DOUBLE, &cfg->backoff_max_s, 0, 0,
+         0.01, 3600, NULL, "SECONDS", "largest reconnect delay ceiling (>= --reconnect-min)"},
+        {"ping-interval", 0, {"ROBOT_PING_INTERVAL"}, OPT_INT, &cfg->ping_interval_s, 1, 3600,
+         0, 0, NULL, "SECONDS", "WebSocket ping period; a link silent for twice this is dropped"},
+        {"max-sessions", 0, {"ROBOT_MAX_SESSIONS"}, OPT_INT, &cfg->max_sessions, 1, 256, 0, 0,
+         NULL, "N", "viewer sessions at once"},
+        {"max-message", 0, {"ROBOT_MAX_MESSAGE"}, OPT_SIZE, &cfg->max_message, 1024, 16L << 20,
+         0, 0, NULL, "BYTES", "largest signaling message accepted (the link is closed past it)"},
+        {"session-timeout", 0, {"ROBOT_SESSION_TIMEOUT"}, OPT_INT, &cfg->session_timeout_s, 1,
+         600, 0, 0, NULL, "SECONDS", "a session not connected by then is closed"},
+        {"tls-insecure", 0, {"ROBOT_TLS_INSECURE"}, OPT_BOOL, &cfg->tls_insecure, 0, 0, 0, 0,
+         NULL, NULL, "accept any wss:// certificate (testing only)"},
+        {"log-level", 'l', {"LOG_LEVEL"}, OPT_STRING, level, 0, 0, 0, 0, log_level_names,
+         "LEVEL", "least severe level logged"},
+        {"log-format", 0, {"LOG_FORMAT"}, OPT_STRING, format, 0, 0, 0, 0, log_format_names,
+         "FORMAT", "log lines as text or as JSON objects"},
+    };
+    memcpy(out, table, sizeof(table));
+}
+
+/* Names what set option o: its flag when argv gives it, else its variable
+ * when that is set, else the flag (the value is a default). */
+static void config_origin(const struct opt *o, int argc, char **argv, char *buf, size_t len)
+{
+    size_t n = strlen(o->name);
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (strcmp(a, "--") == 0)
+            break;
+        if (a[0] == '-' && a[1] == '-' && strncmp(a + 2, o->name, n) == 0 &&
+            (a[2 + n] == '\0' || a[2 + n] == '=')) {
+            snprintf(buf, len, "--%s", o->name);
+            return;
+        }
+    }
+    for (size_t e = 0; e < 3 && o->env[e] != NULL; e++) {
+        const char *v = getenv(o->env[e]);
+        if (v != NULL && v[0] != '\0') {
+            snprintf(buf, len, "%s", o->env[e]);
+            return;
+        }
+    }
+    snprintf(buf, len, "--%s", o->name);
+}
+
+/* Copies value for quoting in an error: at most 60 bytes, control
+ * characters replaced, so the message stays one short line. */
+static void config_quote(const char *value, char *buf, size_t len)
+{
+    size_t o = 0;
+    for (size_t i = 0; value[i] != '\0' && o + 4 < len; i++) {
+        if (i == 60) {
+            memcpy(buf + o, "...", 3);
+            o += 3;
+            break;
+        }
+        unsigned char c = (unsigned char)value[i];
+        buf[o++] = (c < 0x20 || c == 0x7f) ? '?' : (char)c;
+    }
+    buf[o] = '\0';
+}
+
+static bool config_host_char(char c)
+{
+    return isalnum((unsigned char)c) || c == '.' || c == '-' || c == '_';
+}
+
+/* True when url is ws://HOST[:PORT][/PATH] or wss://...: HOST a name, an
+ * IPv4 address or a bracketed IPv6 address; PORT 1..65535. */
+static bool config_valid_ws_url(const char *url)
+{
+    const char *p;
+    if (strncmp(url, "ws://", 5) == 0)
+        p = url + 5;
+    else if (strncmp(url, "wss://", 6) == 0)
+        p = url + 6;
+    else
+        return false;
+    for (const char *c = url; *c != '\0'; c++)
+        if ((unsigned char)*c <= 0x20 || *c == 0x7f)
+            return false;
+    const char *host = p;
+    if (*p == '[') {
+        const char *close = strchr(p, ']');
+        if (close == NULL || close == p + 1)
+            return false;
+        for (const char *c = p + 1; c < close; c++)
+            if (!isxdigit((unsigned char)*c) && *c != ':' && *c != '.')
+                return false;
+        p = close + 1;
+    } else {
+        while (config_host_char(*p))
+            p++;
+        if (p == host)
+            return false;
+    }
+    if (*p == ':') {
+        p++;
+        long port = 0;
+        const char *digits = p;
+        while (isdigit((unsigned char)*p) && p - digits < 6)
+            port = port * 10 + (*p++ - '0');
+        if (p == digits || port < 1 || port > 65535)
+            return false;
+    }
+    return *p == '\0' || *p == '/' || *p == '?';
+}
+
+/* Checks every comma-separated item of list starts with one of the two
+ * schemes and has more after it. Returns 0, or -1 with the bad item in bad. */
+static int config_check_urls(const char *list, const char *scheme1, const char *scheme2,
+                             char *bad, size_t badlen)
+{
+    const char *p = list;
+    for (;;) {
+        const char *end = strchr(p, ',');
+        if (end == NULL)
+            end = p + strlen(p);
+        const char *a = p, *b = end;
+        while (a < b && isspace((unsigned char)*a))
+            a++;
+        while (b > a && isspace((unsigned char)b[-1]))
+            b--;
+        size_t len = (size_t)(b - a);
+        size_t l1 = strlen(scheme1), l2 = scheme2 != NULL ? strlen(scheme2) : 0;
+        bool ok = (len > l1 && strncmp(a, scheme1, l1) == 0) ||
+                  (scheme2 != NULL && len > l2 && strncmp(a, scheme2, l2) == 0);
+        for (const char *c = a; ok && c < b; c++)
+            if ((unsigned char)*c <= 0x20 || *c == 0x7f)
+                ok = false;
+        if (!ok) {
+            char item[72];
+            snprintf(item, sizeof item, "%.*s", (int)(len > 64 ? 64 : len), a);
+            config_quote(item, bad, badlen);
+            return -1;
+        }
+        if (*end == '\0')
+            return 0;
+        p = end + 1;
+    }
+}
+
+/* Finds the table entry of a flag name. */
+static const struct opt *config_opt(const struct opt *table, const char *name)
+{
+    for (size_t i = 0; i < OPTION_COUNT; i++)
+        if (strcmp(table[i].name, name) == 0)
+            return &table[i];
+    return NULL;
+}
+
+/* The checks no single option can make. Returns 0, or -1 with err filled. */
+static int config_validate(struct robot_config *cfg, const struct opt *table, int argc,
+                           char **argv, char *err, size_t errlen)
+{
+    char who[64], who2[64], q[72];
+#define ORIGIN(name, buf) config_origin(config_opt(table, name), argc, argv, buf, sizeof buf)
+
+    if (cfg->robot_id != NULL && !ids_valid_name(cfg->robot_id, ROBOT_ID_MAX)) {
+        ORIGIN("robot-id", who);
+        config_quote(cfg->robot_id, q, sizeof q);
+        snprintf(err, errlen,
+                 "%s: '%s' is not a robot id (1 to 64 characters of A-Z a-z 0-9 . _ : @ -)",
+                 who, q);
+        return -1;
+    }
+    if (!config_valid_ws_url(cfg->cloud_url)) {
+        ORIGIN("cloud-url", who);
+        config_quote(cfg->cloud_url, q, sizeof q);
+        snprintf(err, errlen,
+                 "%s: '%s' is not a WebSocket URL (ws://HOST[:PORT][/PATH] or "
+                 "wss://HOST[:PORT][/PATH], port 1..65535)", who, q);
+        return -1;
+    }
+    static const long modes[][2] = {{640, 480}, {1280, 720}, {424, 240}};
+    bool mode_ok = false;
+    for (size_t i = 0; i < sizeof modes / sizeof modes[0]; i++)
+        mode_ok |= cfg->width == modes[i][0] && cfg->height == modes[i][1];
+    if (!mode_ok) {
+        ORIGIN("width", who);
+        ORIGIN("height", who2);
+        snprintf(err, errlen,
+                 "%s and %s: %ldx%ld is not a supported resolution (640x480, 1280x720, "
+                 "424x240)", who, who2, cfg->width, cfg->height);
+        return -1;
+    }
+    if (cfg->fps != 6 && cfg->fps != 15 && cfg->fps != 30 && cfg->fps != 60) {
+        ORIGIN("fps", who);
+        snprintf(err, errlen, "%s: '%ld' is not a supported frame rate (6, 15, 30 or 60)", who,
+                 cfg->fps);
+        return -1;
+    }
+    if (cfg->backoff_initial_s > cfg->backoff_max_s) {
+        ORIGIN("reconnect-min", who);
+        ORIGIN("reconnect-max", who2);
+        snprintf(err, errlen, "%s: %g is more than %s %g (the minimum must not exceed the "
+                 "maximum)", who, cfg->backoff_initial_s, who2, cfg->backoff_max_s);
+        return -1;
+    }
+    if (cfg->stun_server != NULL && cfg->stun_server[0] == '\0')
+        cfg->stun_server = NULL;
+    if (cfg->stun_server != NULL && (strchr(cfg->stun_server, ',') != NULL ||
+        config_check_urls(cfg->stun_server, "stun://", NULL, q, sizeof q) != 0)) {
+        ORIGIN("stun-server", who);
+        config_quote(cfg->stun_server, q, sizeof q);
+        snprintf(err, errlen, "%s: '%s' is not a STUN server (stun://HOST:PORT)", who, q);
+        return -1;
+    }
+    if (cfg->turn_servers != NULL && cfg->turn_servers[0] == '\0')
+        cfg->turn_servers = NULL;
+    if (cfg->turn_servers != NULL &&
+        config_check_urls(cfg->turn_servers, "turn://", "turns://", q, sizeof q) != 0) {
+        ORIGIN("turn-server", who);
+        snprintf(err, errlen,
+                 "%s: '%s' is not a TURN server (turn://USER:PASS@HOST:PORT or turns://...)",
+                 who, q);
+        return -1;
+    }
+    if (cfg->ice_allow != NULL && cfg->ice_allow[0] == '\0')
+        cfg->ice_allow = NULL;
+    char nerr[160];
+    if (netlist_parse(cfg->ice_allow, &cfg->allow, nerr, sizeof nerr) != 0) {
+        ORIGIN("ice-allow", who);
+        snprintf(err, errlen, "%s: %s", who, nerr);
+        return -1;
+    }
+#undef ORIGIN
+    return 0;
+}
+
+enum robot_config_result robot_config_parse(struct robot_config *cfg, int argc, char **argv,
+                                            char *err, size_t errlen)
+{
+    char dummy[8];
+    if (err == NULL || errlen == 0) {
+        err = dummy;
+        errlen = sizeof dummy;
+    }
+    err[0] = '\0';
+    /* The enums index the name lists, which are in the same order. */
+    const char *level = log_level_names[cfg->log_level];
+    const char *format = log_format_names[cfg->log_format];
+    struct opt table[OPTION_COUNT];
+    option_table(cfg, &level, &format, table);
+    switch (opts_parse(table, OPTION_COUNT, argc, argv, err, errlen)) {
+    case OPTS_OK:
+        break;
+    case OPTS_HELP:
+        return ROBOT_CONFIG_HELP;
+    case OPTS_VERSION:
+        return ROBOT_CONFIG_VERSION;
+    case OPTS_ERROR:
+        return ROBOT_CONFIG_ERROR;
+    }
+    /* The option table restricts both to their choices already. */
+    log_level_parse(level, &cfg->log_level);
+    log_format_parse(format, &cfg->log_format);
+    if (config_validate(cfg, table, argc, argv, err, errlen) != 0)
+        return ROBOT_CONFIG_ERROR;
+    return ROBOT_CONFIG_OK;
+}
+
+void robot_config_help(FILE *out, const struct robot_config *defaults)
+{
+    struct robot_config copy = *defaults;
+    const char *level = log_level_names[copy.log_level];
+    const char *format = log_format_names[copy.log_format];
+    struct opt table[OPTION_COUNT];
+    option_table(&copy, &level, &format, table);
+    opts_print_help(out,
+                    "porthole-robot [OPTIONS]\n"
+                    "Robot agent: dials out to porthole-cloud and streams its depth camera "
+                    "over WebRTC.\n"
+                    "Every option can also be set by the environment variable shown.",
+                    table, OPTION_COUNT);
+}

@@ -1,0 +1,51 @@
+/* config.h - porthole-robot's settings: flags, environment variables,
+ * defaults and validation, in one table (see common/opts.h). */
+#ifndef PORTHOLE_ROBOT_CONFIG_H
+#define PORTHOLE_ROBOT_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+
+#include "common/log.h"
+#include "netlist.h"
+
+struct robot_config {
+    const char *robot_id;      /* --robot-id, ROBOT_ID; NULL: "robot-<serial>" */
+    const char *cloud_url;     /* --cloud-url, CLOUD_SIGNALING_URL: ws:// or wss:// URL */
+    const char *camera;        /* --camera, ROBOT_CAMERA: a camera_backend_names entry ("sim") */
+    long width, height, fps;   /* --width --height --fps (ROBOT_WIDTH...): 640x480@30; 1280x720, 424x240; fps 6,15,30,60 */
+    const char *codec;         /* --codec, ROBOT_CODEC: "vp8" (default) or "h264" */
+    long bitrate_kbps;         /* --bitrate, ROBOT_BITRATE: 100..50000, default 2000 */
+    const char *stun_server;   /* --stun-server, ROBOT_STUN_SERVER: stun://host:port or NULL */
+    const char *turn_servers;  /* --turn-server, ROBOT_TURN_SERVERS: comma-separated turn(s)://user:pass@host:port, or NULL */
+    const char *ice_allow;     /* --ice-allow, ROBOT_ICE_ALLOW: comma-separated addresses/CIDRs, or NULL (any) */
+    struct netlist allow;      /* ice_allow parsed */
+    double backoff_initial_s;  /* --reconnect-min, ROBOT_RECONNECT_MIN: 0.5 (0.01..60) */
+    double backoff_max_s;      /* --reconnect-max, ROBOT_RECONNECT_MAX: 30 (>= min, <= 3600) */
+    long ping_interval_s;      /* --ping-interval, ROBOT_PING_INTERVAL: 15 (1..3600); dead link detected within ~2x */
+    long max_sessions;         /* --max-sessions, ROBOT_MAX_SESSIONS: 32 (1..256) */
+    long max_message;          /* --max-message, ROBOT_MAX_MESSAGE: 64 KiB (1 KiB..16 MiB): larger signaling messages close the link */
+    long session_timeout_s;    /* --session-timeout, ROBOT_SESSION_TIMEOUT: 30 (1..600): a session not connected by then is closed */
+    bool tls_insecure;         /* --tls-insecure, ROBOT_TLS_INSECURE: accept any wss certificate (testing only) */
+    enum log_level log_level;  /* --log-level, LOG_LEVEL */
+    enum log_format log_format;/* --log-format, LOG_FORMAT */
+};
+
+/* Fills cfg with the defaults. */
+void robot_config_defaults(struct robot_config *cfg);
+
+enum robot_config_result { ROBOT_CONFIG_OK, ROBOT_CONFIG_HELP, ROBOT_CONFIG_VERSION, ROBOT_CONFIG_ERROR };
+
+/* Applies environment then argv on top of cfg and validates the whole
+ * (URL scheme and syntax, robot id syntax, a resolution the camera
+ * supports, backoff min <= max, the allow-list). On ROBOT_CONFIG_ERROR err
+ * holds one line naming the flag or variable, the value and what is
+ * accepted. */
+enum robot_config_result robot_config_parse(struct robot_config *cfg, int argc, char **argv,
+                                            char *err, size_t errlen);
+
+/* Prints --help to out. */
+void robot_config_help(FILE *out, const struct robot_config *defaults);
+
+#endif

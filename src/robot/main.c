@@ -1,0 +1,77 @@
+/* main.c - porthole-robot: streams a depth camera to viewers through
+ * porthole-cloud. Exit status: 0 after SIGINT/SIGTERM, 1 when it cannot
+ * start (camera, GStreamer plugins), 2 for a bad flag or variable. */
+#include <glib-unix.h>
+#include <gst/gst.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "camera.h"
+#include "common/log.h"
+#include "config.h"
+#include "robot.h"
+
+static gboolean on_signal(gpointer data)
+{
+    log_info("stopping");
+    g_main_loop_quit(data);
+    return G_SOURCE_REMOVE;
+}
+
+int main(int argc, char **argv)
+{
+    struct robot_config cfg;
+    robot_config_defaults(&cfg);
+    char err[512];
+    switch (robot_config_parse(&cfg, argc, argv, err, sizeof err)) {
+    case ROBOT_CONFIG_OK:
+        break;
+    case ROBOT_CONFIG_HELP: {
+        struct robot_config defaults;
+        robot_config_defaults(&defaults);
+        robot_config_help(stdout, &defaults);
+        return 0;
+    }
+    case ROBOT_CONFIG_VERSION:
+        printf("porthole-robot %s\n", PORTHOLE_VERSION);
+        return 0;
+    case ROBOT_CONFIG_ERROR:
+        fprintf(stderr, "porthole-robot: %s\n", err);
+        return 2;
+    }
+    log_setup(cfg.log_level, cfg.log_format, "robot");
+    gst_init(NULL, NULL);
+
+    struct cam_mode mode = {(int)cfg.width, (int)cfg.height, (int)cfg.fps};
+    struct camera *cam = camera_open(cfg.camera, &mode, err, sizeof err);
+    if (!cam) {
+        log_error("camera: %s", err);
+        return 1;
+    }
+    /* webrtcbin makes its DTLS certificate on first use, which delays the
+     * first viewer's offer by up to a second; one dtlsdec made now caches
+     * the certificate for the whole process. */
+    GstElement *dtls_warmup = gst_element_factory_make("dtlsdec", NULL);
+    if (dtls_warmup)
+        gst_object_ref_sink(dtls_warmup);
+
+    GMainLoop *loop = g_main_loop_new(NULL, FALSE);
+    struct robot *robot = robot_new(&cfg, cam, g_main_loop_get_context(loop), err, sizeof err);
+    int status = 0;
+    if (!robot) {
+        log_error("%s", err);
+        status = 1;
+    } else {
+        g_unix_signal_add(SIGINT, on_signal, loop);
+        g_unix_signal_add(SIGTERM, on_signal, loop);
+        robot_start(robot);
+        g_main_loop_run(loop);
+        robot_free(robot);
+    }
+    g_main_loop_unref(loop);
+    if (dtls_warmup)
+        gst_object_unref(dtls_warmup);
+    camera_close(cam);
+    gst_deinit();
+    return status;
+}

@@ -1,0 +1,105 @@
+/* media.h - the robot's encoders and their fan-out to peers.
+ *
+ * For each stream type that someone watches there is exactly one encoder
+ * pipeline:  appsrc (camera frames) ! videoconvert ! vp8enc|x264enc ! appsink.
+ * Every encoded frame is handed, by reference, to each subscribed track:
+ * a track is one video sender of one peer, fed through that peer's own
+ * appsrc. An encoder starts when its stream gets its first track and stops
+ * when it loses its last; the camera renders only streams with an encoder.
+ *
+ * A track that (re)joins an encoder receives nothing until the next
+ * keyframe, and the encoder is asked for one at once, so a new viewer or a
+ * switched stream starts clean without waiting for the periodic keyframe.
+ * Payloading happens per peer, so a track keeps its RTP sequence and SSRC
+ * across switches and the browser sees one continuous stream.
+ *
+ * Threads: media_new/free, media_track_new/switch/free and media_stats run
+ * on the main thread. Frames arrive on the camera's capture thread and
+ * leave on each encoder's streaming thread; media_track_request_keyframe
+ * may be called from any thread. One mutex guards encoders and tracks; no
+ * GStreamer state change ever happens while it is held. */
+#ifndef PORTHOLE_ROBOT_MEDIA_H
+#define PORTHOLE_ROBOT_MEDIA_H
+
+#include <gst/gst.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "camera.h"
+
+enum media_codec { MEDIA_VP8, MEDIA_H264 };
+
+struct media_params {
+    enum media_codec codec;
+    int bitrate_kbps;
+    /* Encoded bytes a track may have queued before it drops frames and
+     * waits for a keyframe (a peer that cannot keep up). */
+    size_t track_queue_bytes;
+};
+
+struct media;
+struct media_track;
+
+/* Returns 0 and the codec for "vp8" or "h264", or -1. */
+int media_codec_parse(const char *name, enum media_codec *out);
+const char *media_codec_name(enum media_codec codec);
+
+/* Starts the camera (capturing nothing yet) and prepares the encoders.
+ * cam is borrowed and must outlive the media. Returns NULL with a reason in
+ * err (missing GStreamer plugin, camera failure). */
+struct media *media_new(struct camera *cam, const struct media_params *params, char *err,
+                        size_t errlen);
+
+/* Stops the camera and every encoder. All tracks must be freed first. */
+void media_free(struct media *m);
+
+/* The caps a peer's appsrc must carry (encoded video of the configured
+ * codec), and the payloader factory and RTP encoding name to use. The
+ * caller owns the returned caps. */
+GstCaps *media_encoded_caps(const struct media *m);
+const char *media_payloader(const struct media *m);     /* "rtpvp8pay" */
+const char *media_rtp_encoding(const struct media *m);  /* "VP8" */
+
+/* Subscribes appsrc (a ref is taken) to stream s, starting its encoder if
+ * needed. Returns NULL with a reason in err when the encoder cannot start. */
+struct media_track *media_track_new(struct media *m, enum cam_stream s, GstElement *appsrc,
+                                    char *err, size_t errlen);
+
+/* Moves the track to stream s: from the next keyframe of s on, the track
+ * carries s. The old encoder stops if this was its last track. Returns 0,
+ * or -1 with a reason in err (the track then stays on its old stream). */
+int media_track_switch(struct media_track *t, enum cam_stream s, char *err, size_t errlen);
+
+/* Asks the track's encoder for a keyframe (a viewer's PLI). Rate-limited
+ * per encoder, so a flood of requests costs nothing. Any thread. */
+void media_track_request_keyframe(struct media_track *t);
+
+enum cam_stream media_track_stream(const struct media_track *t);
+uint64_t media_track_frames_sent(struct media_track *t);
+
+/* Unsubscribes and frees; the encoder stops if this was its last track.
+ * After it returns no frame is pushed to the track's appsrc. NULL is a no-op. */
+void media_track_free(struct media_track *t);
+
+struct media_stream_stats {
+    bool running;           /* an encoder exists for this stream */
+    unsigned viewers;       /* tracks subscribed */
+    uint64_t frames;        /* frames encoded since the encoder started */
+    uint64_t keyframes;
+    double fps;             /* encoded frames per second over the last window */
+    double bitrate_kbps;    /* encoded bits per second over the last window */
+};
+
+/* Statistics of stream s; the fps and bitrate windows roll over when
+ * called, so call it about once a second (the telemetry timer). */
+void media_stats(struct media *m, enum cam_stream s, struct media_stream_stats *out);
+
+/* Encoders running now, and GStreamer elements in all encoder pipelines. */
+unsigned media_encoder_count(struct media *m);
+unsigned media_element_count(struct media *m);
+
+/* Counts the elements inside bin, recursively (for telemetry and tests). */
+unsigned media_count_elements(GstBin *bin);
+
+#endif

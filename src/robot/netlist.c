@@ -1,0 +1,222 @@
+/* netlist.c - IP address allow-lists and the address of an ICE candidate. */
+#include "robot/netlist.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <ifaddrs.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+
+/* Parses an IPv4 or IPv6 literal (an IPv6 zone "%eth0" is ignored) into
+ * *family and addr. Returns 0, or -1 when s is not an IP literal. */
+static int netlist_parse_ip(const char *s, size_t len, int *family, uint8_t addr[16])
+{
+    char buf[INET6_ADDRSTRLEN + 1];
+    const char *zone = memchr(s, '%', len);
+    if (zone != NULL)
+        len = (size_t)(zone - s);
+    if (len == 0 || len >= sizeof buf)
+        return -1;
+    memcpy(buf, s, len);
+    buf[len] = '\0';
+    memset(addr, 0, 16);
+    if (zone == NULL && inet_pton(AF_INET, buf, addr) == 1) {
+        *family = AF_INET;
+        return 0;
+    }
+    if (inet_pton(AF_INET6, buf, addr) == 1) {
+        *family = AF_INET6;
+        return 0;
+    }
+    return -1;
+}
+
+/* Clears the bits of addr past prefix. */
+static void netlist_mask(uint8_t addr[16], int prefix, int bits)
+{
+    for (int i = 0; i < bits / 8; i++) {
+        int keep = prefix - i * 8;
+        if (keep >= 8)
+            continue;
+        addr[i] &= keep <= 0 ? 0 : (uint8_t)(0xFF << (8 - keep));
+    }
+}
+
+/* Parses one trimmed item ("10.0.0.0/8", "::1") into e. Returns 0, or -1
+ * with err naming the item and the reason. */
+static int netlist_parse_item(const char *item, size_t len, struct netlist_entry *e,
+                              char *err, size_t errlen)
+{
+    const char *slash = memchr(item, '/', len);
+    size_t addr_len = slash != NULL ? (size_t)(slash - item) : len;
+    int shown = len > 60 ? 60 : (int)len;
+    if (netlist_parse_ip(item, addr_len, &e->family, e->addr) != 0 ||
+        memchr(item, '%', addr_len) != NULL) {
+        snprintf(err, errlen, "'%.*s' is not an IPv4 or IPv6 address (optionally /PREFIX)",
+                 shown, item);
+        return -1;
+    }
+    int bits = e->family == AF_INET ? 32 : 128;
+    e->prefix = bits;
+    if (slash != NULL) {
+        const char *p = slash + 1;
+        size_t plen = len - addr_len - 1;
+        int v = 0;
+        bool ok = plen >= 1 && plen <= 3;
+        for (size_t i = 0; ok && i < plen; i++) {
+            if (!isdigit((unsigned char)p[i]))
+                ok = false;
+            else
+                v = v * 10 + (p[i] - '0');
+        }
+        if (!ok || v > bits) {
+            snprintf(err, errlen, "'%.*s': prefix length must be 0..%d", shown, item, bits);
+            return -1;
+        }
+        e->prefix = v;
+    }
+    netlist_mask(e->addr, e->prefix, bits);
+    return 0;
+}
+
+int netlist_parse(const char *text, struct netlist *out, char *err, size_t errlen)
+{
+    memset(out, 0, sizeof *out);
+    if (err != NULL && errlen > 0)
+        err[0] = '\0';
+    if (text == NULL || text[0] == '\0')
+        return 0;
+    char dummy[8];
+    if (err == NULL || errlen == 0) {
+        err = dummy;
+        errlen = sizeof dummy;
+    }
+    const char *p = text;
+    for (;;) {
+        const char *end = strchr(p, ',');
+        if (end == NULL)
+            end = p + strlen(p);
+        const char *a = p, *b = end;
+        while (a < b && isspace((unsigned char)*a))
+            a++;
+        while (b > a && isspace((unsigned char)b[-1]))
+            b--;
+        if (a == b) {
+            snprintf(err, errlen, "empty item in '%.60s'", text);
+            memset(out, 0, sizeof *out);
+            return -1;
+        }
+        if (out->count == NETLIST_MAX) {
+            snprintf(err, errlen, "'%.*s': too many items (max %d)",
+                     (int)(b - a > 60 ? 60 : b - a), a, NETLIST_MAX);
+            memset(out, 0, sizeof *out);
+            return -1;
+        }
+        if (netlist_parse_item(a, (size_t)(b - a), &out->entries[out->count], err,
+                               errlen) != 0) {
+            memset(out, 0, sizeof *out);
+            return -1;
+        }
+        out->count++;
+        if (*end == '\0')
+            return 0;
+        p = end + 1;
+    }
+}
+
+/* True when addr (family, 16 bytes) lies inside e. */
+static bool netlist_entry_contains(const struct netlist_entry *e, int family,
+                                   const uint8_t addr[16])
+{
+    if (e->family != family)
+        return false;
+    uint8_t masked[16];
+    memcpy(masked, addr, 16);
+    netlist_mask(masked, e->prefix, family == AF_INET ? 32 : 128);
+    return memcmp(masked, e->addr, family == AF_INET ? 4 : 16) == 0;
+}
+
+bool netlist_allows(const struct netlist *list, const char *addr)
+{
+    if (list == NULL || list->count == 0)
+        return true;
+    if (addr == NULL)
+        return false;
+    int family;
+    uint8_t bytes[16];
+    if (netlist_parse_ip(addr, strlen(addr), &family, bytes) != 0)
+        return false;
+    for (size_t i = 0; i < list->count; i++)
+        if (netlist_entry_contains(&list->entries[i], family, bytes))
+            return true;
+    return false;
+}
+
+size_t netlist_local_addresses(const struct netlist *list, char (*out)[46], size_t max)
+{
+    if (list == NULL || list->count == 0 || max == 0)
+        return 0;
+    struct ifaddrs *ifs = NULL;
+    if (getifaddrs(&ifs) != 0)
+        return 0;
+    size_t n = 0;
+    for (struct ifaddrs *i = ifs; i != NULL && n < max; i = i->ifa_next) {
+        if (i->ifa_addr == NULL || !(i->ifa_flags & IFF_UP))
+            continue;
+        char text[INET6_ADDRSTRLEN];
+        const void *src;
+        int family = i->ifa_addr->sa_family;
+        if (family == AF_INET)
+            src = &((const struct sockaddr_in *)(const void *)i->ifa_addr)->sin_addr;
+        else if (family == AF_INET6)
+            src = &((const struct sockaddr_in6 *)(const void *)i->ifa_addr)->sin6_addr;
+        else
+            continue;
+        if (inet_ntop(family, src, text, sizeof text) == NULL || !netlist_allows(list, text))
+            continue;
+        bool dup = false;
+        for (size_t k = 0; k < n && !dup; k++)
+            dup = strcmp(out[k], text) == 0;
+        if (dup)
+            continue;
+        snprintf(out[n++], 46, "%s", text);
+    }
+    freeifaddrs(ifs);
+    return n;
+}
+
+int netlist_candidate_address(const char *candidate, char *addr, size_t addrlen)
+{
+    if (candidate == NULL || addr == NULL || addrlen == 0)
+        return -1;
+    const char *p = candidate;
+    if (strncmp(p, "a=", 2) == 0)
+        p += 2;
+    if (strncmp(p, "candidate:", 10) != 0)
+        return -1;
+    p += 10;
+    /* foundation component transport priority ADDRESS port "typ" type ... */
+    const char *field[8];
+    size_t flen[8];
+    size_t n = 0;
+    while (n < 8) {
+        while (*p == ' ')
+            p++;
+        if (*p == '\0' || *p == '\r' || *p == '\n')
+            break;
+        field[n] = p;
+        while (*p != '\0' && *p != ' ' && *p != '\r' && *p != '\n')
+            p++;
+        flen[n] = (size_t)(p - field[n]);
+        n++;
+    }
+    if (n < 8 || flen[6] != 3 || strncmp(field[6], "typ", 3) != 0 || flen[4] >= addrlen ||
+        flen[4] >= 256)
+        return -1;
+    memcpy(addr, field[4], flen[4]);
+    addr[flen[4]] = '\0';
+    return 0;
+}

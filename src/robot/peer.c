@@ -1,0 +1,642 @@
+/* peer.c - one viewer's webrtcbin, its tracks and its telemetry channel. */
+#include "peer.h"
+
+#define GST_USE_UNSTABLE_API
+#include <gst/sdp/sdp.h>
+#include <gst/video/video.h>
+#include <gst/webrtc/webrtc.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "common/log.h"
+
+#define PEER_MAX_MEDIA 8 /* m-lines in our offer: tracks + the data channel */
+
+struct peer_track {
+    struct peer *p;
+    GstElement *appsrc;
+    struct media_track *track; /* atomic pointer: read by the PLI probe */
+};
+
+struct peer {
+    gint refs;          /* atomic: the owner's, plus one per pending event or promise */
+    bool closed;        /* main thread: set by peer_free; events are then dropped */
+    gint offer_started; /* atomic */
+    char *session_id;
+    struct media *media;
+    struct peer_callbacks cb;
+    void *user;
+    GMainContext *ctx;
+    const struct netlist *allow;
+    size_t max_sdp;
+    GstElement *pipeline, *webrtc;
+    GstWebRTCDataChannel *channel;
+    guint bus_watch;
+    struct peer_track tracks[PEER_MAX_TRACKS];
+    size_t ntracks;
+    enum peer_state state;
+    bool answered;
+    /* from our offer */
+    size_t nmedia;
+    char *mids[PEER_MAX_MEDIA];
+    char *kinds[PEER_MAX_MEDIA];
+};
+
+const char *peer_state_name(enum peer_state st)
+{
+    static const char *const names[] = {"new", "connecting", "connected",
+                                        "disconnected", "failed", "closed"};
+    return st <= PEER_CLOSED ? names[st] : "?";
+}
+
+static struct peer *peer_ref(struct peer *p)
+{
+    g_atomic_int_inc(&p->refs);
+    return p;
+}
+
+static void peer_unref(gpointer data)
+{
+    struct peer *p = data;
+    if (!g_atomic_int_dec_and_test(&p->refs))
+        return;
+    for (size_t i = 0; i < p->nmedia; i++) {
+        g_free(p->mids[i]);
+        g_free(p->kinds[i]);
+    }
+    g_free(p->session_id);
+    g_free(p);
+}
+
+/* ---- events from webrtcbin's threads, delivered on the main context ---- */
+
+enum event_kind { EV_OFFER, EV_CANDIDATE, EV_GATHERED, EV_STATE, EV_ERROR, EV_CHANNEL_CLOSED };
+
+struct event {
+    struct peer *p;
+    enum event_kind kind;
+    unsigned mline;
+    int state;
+    char *a, *b;
+};
+
+static void event_free(gpointer data)
+{
+    struct event *ev = data;
+    g_free(ev->a);
+    g_free(ev->b);
+    peer_unref(ev->p);
+    g_free(ev);
+}
+
+static void remember_offer(struct peer *p, const char *sdp_text)
+{
+    GstSDPMessage *sdp = NULL;
+    if (gst_sdp_message_new_from_text(sdp_text, &sdp) != GST_SDP_OK)
+        return;
+    p->nmedia = MIN(gst_sdp_message_medias_len(sdp), PEER_MAX_MEDIA);
+    for (size_t i = 0; i < p->nmedia; i++) {
+        const GstSDPMedia *media = gst_sdp_message_get_media(sdp, (guint)i);
+        p->mids[i] = g_strdup(gst_sdp_media_get_attribute_val(media, "mid"));
+        p->kinds[i] = g_strdup(gst_sdp_media_get_media(media));
+    }
+    gst_sdp_message_free(sdp);
+}
+
+static gboolean event_dispatch(gpointer data)
+{
+    struct event *ev = data;
+    struct peer *p = ev->p;
+    if (p->closed)
+        return G_SOURCE_REMOVE;
+    switch (ev->kind) {
+    case EV_OFFER:
+        remember_offer(p, ev->a);
+        p->cb.on_offer(p->user, p, ev->a);
+        break;
+    case EV_CANDIDATE: {
+        const char *mid = ev->mline < p->nmedia ? p->mids[ev->mline] : NULL;
+        p->cb.on_candidate(p->user, p, ev->mline, mid, ev->a);
+        break;
+    }
+    case EV_GATHERED:
+        p->cb.on_candidate(p->user, p, 0, NULL, NULL);
+        break;
+    case EV_STATE:
+        if ((enum peer_state)ev->state != p->state) {
+            p->state = (enum peer_state)ev->state;
+            p->cb.on_state(p->user, p, p->state);
+        }
+        break;
+    case EV_ERROR:
+        p->cb.on_error(p->user, p, ev->a, ev->b);
+        break;
+    case EV_CHANNEL_CLOSED:
+        p->cb.on_channel_closed(p->user, p);
+        break;
+    }
+    return G_SOURCE_REMOVE;
+}
+
+/* Any thread. Always deferred through an idle source, never run inline,
+ * so a callback never re-enters the robot in the middle of a call. */
+static void post(struct peer *p, enum event_kind kind, unsigned mline, int state, const char *a,
+                 const char *b)
+{
+    struct event *ev = g_new0(struct event, 1);
+    ev->p = peer_ref(p);
+    ev->kind = kind;
+    ev->mline = mline;
+    ev->state = state;
+    ev->a = g_strdup(a);
+    ev->b = g_strdup(b);
+    GSource *src = g_idle_source_new();
+    g_source_set_priority(src, G_PRIORITY_DEFAULT);
+    g_source_set_callback(src, event_dispatch, ev, event_free);
+    g_source_attach(src, p->ctx);
+    g_source_unref(src);
+}
+
+static void on_offer_created(GstPromise *promise, gpointer data)
+{
+    struct peer *p = data;
+    const GstStructure *reply = gst_promise_get_reply(promise);
+    GstWebRTCSessionDescription *offer = NULL;
+    GError *gerr = NULL;
+    if (reply && gst_structure_has_field(reply, "error"))
+        gst_structure_get(reply, "error", G_TYPE_ERROR, &gerr, NULL);
+    else if (reply)
+        gst_structure_get(reply, "offer", GST_TYPE_WEBRTC_SESSION_DESCRIPTION, &offer, NULL);
+    if (!offer) {
+        post(p, EV_ERROR, 0, 0, "offer-failed", gerr ? gerr->message : "webrtcbin made no offer");
+        g_clear_error(&gerr);
+        gst_promise_unref(promise);
+        return;
+    }
+    /* Set it before anyone can see it: a fast answer must find webrtcbin
+     * in have-local-offer, not stable. */
+    g_signal_emit_by_name(p->webrtc, "set-local-description", offer, NULL);
+    gchar *text = gst_sdp_message_as_text(offer->sdp);
+    post(p, EV_OFFER, 0, 0, text, NULL);
+    g_free(text);
+    gst_webrtc_session_description_free(offer);
+    gst_promise_unref(promise);
+}
+
+static void on_negotiation_needed(GstElement *webrtc, gpointer data)
+{
+    struct peer *p = data;
+    if (!g_atomic_int_compare_and_exchange(&p->offer_started, 0, 1))
+        return; /* one offer per peer: switches never renegotiate */
+    GstPromise *promise = gst_promise_new_with_change_func(on_offer_created, peer_ref(p), peer_unref);
+    g_signal_emit_by_name(webrtc, "create-offer", NULL, promise);
+}
+
+static void on_ice_candidate(GstElement *webrtc, guint mline, gchar *candidate, gpointer data)
+{
+    (void)webrtc;
+    post(data, EV_CANDIDATE, mline, 0, candidate, NULL);
+}
+
+static void on_gathering_state(GObject *webrtc, GParamSpec *pspec, gpointer data)
+{
+    (void)pspec;
+    GstWebRTCICEGatheringState st;
+    g_object_get(webrtc, "ice-gathering-state", &st, NULL);
+    if (st == GST_WEBRTC_ICE_GATHERING_STATE_COMPLETE)
+        post(data, EV_GATHERED, 0, 0, NULL, NULL);
+}
+
+static void on_connection_state(GObject *webrtc, GParamSpec *pspec, gpointer data)
+{
+    (void)pspec;
+    GstWebRTCPeerConnectionState st;
+    g_object_get(webrtc, "connection-state", &st, NULL);
+    enum peer_state ps;
+    switch (st) {
+    case GST_WEBRTC_PEER_CONNECTION_STATE_CONNECTING: ps = PEER_CONNECTING; break;
+    case GST_WEBRTC_PEER_CONNECTION_STATE_CONNECTED: ps = PEER_CONNECTED; break;
+    case GST_WEBRTC_PEER_CONNECTION_STATE_DISCONNECTED: ps = PEER_DISCONNECTED; break;
+    case GST_WEBRTC_PEER_CONNECTION_STATE_FAILED: ps = PEER_FAILED; break;
+    case GST_WEBRTC_PEER_CONNECTION_STATE_CLOSED: ps = PEER_CLOSED; break;
+    default: ps = PEER_NEW; break;
+    }
+    post(data, EV_STATE, 0, (int)ps, NULL, NULL);
+}
+
+static void on_answer_applied(GstPromise *promise, gpointer data)
+{
+    struct peer *p = data;
+    const GstStructure *reply = gst_promise_get_reply(promise);
+    if (reply && gst_structure_has_field(reply, "error")) {
+        GError *gerr = NULL;
+        gst_structure_get(reply, "error", G_TYPE_ERROR, &gerr, NULL);
+        post(p, EV_ERROR, 0, 0, "answer-rejected", gerr ? gerr->message : "webrtcbin refused the answer");
+        g_clear_error(&gerr);
+    }
+    gst_promise_unref(promise);
+}
+
+static void on_channel_close(GstWebRTCDataChannel *channel, gpointer data)
+{
+    (void)channel;
+    post(data, EV_CHANNEL_CLOSED, 0, 0, NULL, NULL);
+}
+
+/* The viewer's PLI (or FIR) arrives as an upstream force-key-unit event at
+ * the track's appsrc; the encoder is upstream of the fan-out, so pass it on. */
+static GstPadProbeReturn on_upstream_event(GstPad *pad, GstPadProbeInfo *info, gpointer data)
+{
+    (void)pad;
+    struct peer_track *pt = data;
+    GstEvent *ev = GST_PAD_PROBE_INFO_EVENT(info);
+    if (ev && gst_video_event_is_force_key_unit(ev)) {
+        struct media_track *t = g_atomic_pointer_get(&pt->track);
+        if (t)
+            media_track_request_keyframe(t);
+    }
+    return GST_PAD_PROBE_OK;
+}
+
+static gboolean on_bus(GstBus *bus, GstMessage *msg, gpointer data)
+{
+    (void)bus;
+    struct peer *p = data;
+    if (GST_MESSAGE_TYPE(msg) == GST_MESSAGE_ERROR) {
+        GError *gerr = NULL;
+        gchar *dbg = NULL;
+        gst_message_parse_error(msg, &gerr, &dbg);
+        log_warn("peer %s: %s: %s (%s)", p->session_id, GST_OBJECT_NAME(msg->src),
+                 gerr ? gerr->message : "?", dbg ? dbg : "");
+        post(p, EV_ERROR, 0, 0, "pipeline", gerr ? gerr->message : "pipeline error");
+        g_clear_error(&gerr);
+        g_free(dbg);
+    }
+    return G_SOURCE_CONTINUE;
+}
+
+/* ---- building ---- */
+
+static void configure_ice(struct peer *p, const struct peer_params *params)
+{
+    GObject *ice = NULL;
+    g_object_get(p->webrtc, "ice-agent", &ice, NULL);
+    if (!ice)
+        return;
+    /* Once an address is added, libnice gathers on that address only. */
+    for (size_t i = 0; i < params->nlocal; i++) {
+        gboolean ok = FALSE;
+        g_signal_emit_by_name(ice, "add-local-ip-address", params->local_addrs[i], &ok);
+        if (!ok)
+            log_warn("peer %s: cannot gather on %s", p->session_id, params->local_addrs[i]);
+    }
+    if (g_object_class_find_property(G_OBJECT_GET_CLASS(ice), "ice-tcp"))
+        g_object_set(ice, "ice-tcp", FALSE, NULL);
+    GObject *agent = NULL;
+    if (g_object_class_find_property(G_OBJECT_GET_CLASS(ice), "agent"))
+        g_object_get(ice, "agent", &agent, NULL);
+    if (agent) {
+        /* Debian's libnice sends SSDP multicast on every interface otherwise. */
+        g_object_set(agent, "upnp", FALSE, NULL);
+        g_object_unref(agent);
+    }
+    g_object_unref(ice);
+}
+
+static GstCaps *rtp_caps(struct media *m, int pt)
+{
+    GstCaps *caps = gst_caps_new_simple(
+        "application/x-rtp", "media", G_TYPE_STRING, "video", "encoding-name", G_TYPE_STRING,
+        media_rtp_encoding(m), "payload", G_TYPE_INT, pt, "clock-rate", G_TYPE_INT, 90000,
+        "rtcp-fb-nack-pli", G_TYPE_BOOLEAN, TRUE, "rtcp-fb-nack", G_TYPE_BOOLEAN, TRUE,
+        "rtcp-fb-ccm-fir", G_TYPE_BOOLEAN, TRUE, NULL);
+    if (strcmp(media_rtp_encoding(m), "H264") == 0)
+        gst_caps_set_simple(caps, "packetization-mode", G_TYPE_STRING, "1", "profile-level-id",
+                            G_TYPE_STRING, "42e01f", "level-asymmetry-allowed", G_TYPE_STRING, "1",
+                            NULL);
+    return caps;
+}
+
+static int add_branch(struct peer *p, size_t i, char *err, size_t errlen)
+{
+    struct peer_track *pt = &p->tracks[i];
+    pt->p = p;
+    GstElement *src = gst_element_factory_make("appsrc", NULL);
+    GstElement *pay = gst_element_factory_make(media_payloader(p->media), NULL);
+    GstElement *filter = gst_element_factory_make("capsfilter", NULL);
+    if (!src || !pay || !filter) {
+        snprintf(err, errlen, "cannot create the elements of a video track");
+        if (src) gst_object_unref(src);
+        if (pay) gst_object_unref(pay);
+        if (filter) gst_object_unref(filter);
+        return -1;
+    }
+    GstCaps *caps = media_encoded_caps(p->media);
+    /* The fan-out bounds what is queued here (media.h), so no limit of its own. */
+    g_object_set(src, "caps", caps, "is-live", TRUE, "format", GST_FORMAT_TIME, "do-timestamp",
+                 TRUE, "max-bytes", (guint64)0, "block", FALSE, NULL);
+    gst_caps_unref(caps);
+    if (strcmp(media_payloader(p->media), "rtpvp8pay") == 0)
+        g_object_set(pay, "picture-id-mode", 2 /* 15-bit */, "mtu", 1200u, NULL);
+    else
+        g_object_set(pay, "config-interval", -1, "aggregate-mode", 1 /* zero-latency */, "mtu",
+                     1200u, NULL);
+    caps = rtp_caps(p->media, 96 + (int)i);
+    g_object_set(filter, "caps", caps, NULL);
+    gst_caps_unref(caps);
+
+    gst_bin_add_many(GST_BIN(p->pipeline), src, pay, filter, NULL);
+    pt->appsrc = gst_object_ref(src);
+    GstPad *sink = gst_element_request_pad_simple(p->webrtc, "sink_%u");
+    GstPad *out = gst_element_get_static_pad(filter, "src");
+    bool linked = sink && gst_element_link_many(src, pay, filter, NULL) &&
+                  gst_pad_link(out, sink) == GST_PAD_LINK_OK;
+    gst_object_unref(out);
+    if (linked) {
+        GstWebRTCRTPTransceiver *trans = NULL;
+        g_object_get(sink, "transceiver", &trans, NULL);
+        if (trans) {
+            g_object_set(trans, "direction", GST_WEBRTC_RTP_TRANSCEIVER_DIRECTION_SENDONLY, NULL);
+            if (g_object_class_find_property(G_OBJECT_GET_CLASS(trans), "do-nack"))
+                g_object_set(trans, "do-nack", TRUE, NULL);
+            gst_object_unref(trans);
+        }
+        GstPad *srcpad = gst_element_get_static_pad(src, "src");
+        gst_pad_add_probe(srcpad, GST_PAD_PROBE_TYPE_EVENT_UPSTREAM, on_upstream_event, pt, NULL);
+        gst_object_unref(srcpad);
+    }
+    if (sink)
+        gst_object_unref(sink);
+    if (!linked) {
+        snprintf(err, errlen, "cannot link video track %zu to webrtcbin", i);
+        return -1;
+    }
+    return 0;
+}
+
+struct peer *peer_new(struct media *m, const struct peer_params *params,
+                      const struct peer_callbacks *cb, void *user, char *err, size_t errlen)
+{
+    if (params->nstreams < 1 || params->nstreams > PEER_MAX_TRACKS) {
+        snprintf(err, errlen, "a session carries 1 to %d streams", PEER_MAX_TRACKS);
+        return NULL;
+    }
+    struct peer *p = g_new0(struct peer, 1);
+    p->refs = 1;
+    p->session_id = g_strdup(params->session_id);
+    p->media = m;
+    p->cb = *cb;
+    p->user = user;
+    p->ctx = params->context;
+    p->allow = params->allow;
+    p->max_sdp = params->max_sdp;
+
+    gchar *name = g_strdup_printf("peer-%s", params->session_id);
+    p->pipeline = gst_pipeline_new(name);
+    g_free(name);
+    p->webrtc = gst_element_factory_make("webrtcbin", "webrtc");
+    if (!p->pipeline || !p->webrtc) {
+        snprintf(err, errlen, "cannot create webrtcbin");
+        if (p->webrtc)
+            gst_object_unref(p->webrtc);
+        p->webrtc = NULL;
+        goto fail;
+    }
+    g_object_set(p->webrtc, "bundle-policy", GST_WEBRTC_BUNDLE_POLICY_MAX_BUNDLE, NULL);
+    if (params->stun_server && *params->stun_server)
+        g_object_set(p->webrtc, "stun-server", params->stun_server, NULL);
+    gst_bin_add(GST_BIN(p->pipeline), p->webrtc);
+    configure_ice(p, params);
+    if (params->turn_servers && *params->turn_servers) {
+        gchar **urls = g_strsplit(params->turn_servers, ",", -1);
+        for (gchar **u = urls; *u; u++) {
+            gboolean ok = FALSE;
+            g_strstrip(*u);
+            if (**u)
+                g_signal_emit_by_name(p->webrtc, "add-turn-server", *u, &ok);
+            if (**u && !ok)
+                log_warn("peer %s: TURN server refused by webrtcbin", p->session_id);
+        }
+        g_strfreev(urls);
+    }
+
+    for (size_t i = 0; i < params->nstreams; i++) {
+        if (add_branch(p, i, err, errlen) < 0)
+            goto fail;
+        p->ntracks++;
+    }
+
+    g_signal_connect(p->webrtc, "on-negotiation-needed", G_CALLBACK(on_negotiation_needed), p);
+    g_signal_connect(p->webrtc, "on-ice-candidate", G_CALLBACK(on_ice_candidate), p);
+    g_signal_connect(p->webrtc, "notify::ice-gathering-state", G_CALLBACK(on_gathering_state), p);
+    g_signal_connect(p->webrtc, "notify::connection-state", G_CALLBACK(on_connection_state), p);
+    GstBus *bus = gst_element_get_bus(p->pipeline);
+    p->bus_watch = gst_bus_add_watch(bus, on_bus, p);
+    gst_object_unref(bus);
+
+    /* Data channels must be created in READY, before PLAYING. */
+    if (gst_element_set_state(p->pipeline, GST_STATE_READY) == GST_STATE_CHANGE_FAILURE) {
+        snprintf(err, errlen, "webrtcbin failed to start");
+        goto fail;
+    }
+    g_signal_emit_by_name(p->webrtc, "create-data-channel", "telemetry", NULL, &p->channel);
+    if (p->channel)
+        g_signal_connect(p->channel, "on-close", G_CALLBACK(on_channel_close), p);
+    if (gst_element_set_state(p->pipeline, GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE) {
+        snprintf(err, errlen, "webrtcbin failed to start");
+        goto fail;
+    }
+    for (size_t i = 0; i < p->ntracks; i++) {
+        struct media_track *t =
+            media_track_new(m, params->streams[i], p->tracks[i].appsrc, err, errlen);
+        if (!t)
+            goto fail;
+        g_atomic_pointer_set(&p->tracks[i].track, t);
+    }
+    return p;
+fail:
+    peer_free(p);
+    return NULL;
+}
+
+/* ---- remote input ---- */
+
+static const char *sdp_attr(const GstSDPMessage *sdp, const GstSDPMedia *media, const char *key)
+{
+    const char *v = gst_sdp_media_get_attribute_val(media, key);
+    return v ? v : gst_sdp_message_get_attribute_val(sdp, key);
+}
+
+int peer_set_answer(struct peer *p, const char *text, char *err, size_t errlen)
+{
+    size_t len = strlen(text);
+    if (p->nmedia == 0) {
+        snprintf(err, errlen, "no offer has been sent yet");
+        return -1;
+    }
+    if (p->answered) {
+        snprintf(err, errlen, "an answer was already applied to this session");
+        return -1;
+    }
+    if (len > p->max_sdp) {
+        snprintf(err, errlen, "the answer SDP is %zu bytes; at most %zu are accepted", len,
+                 p->max_sdp);
+        return -1;
+    }
+    if (strncmp(text, "v=0", 3) != 0) {
+        snprintf(err, errlen, "the answer is not SDP: it must start with 'v=0'");
+        return -1;
+    }
+    GstSDPMessage *sdp = NULL;
+    if (gst_sdp_message_new_from_text(text, &sdp) != GST_SDP_OK) {
+        snprintf(err, errlen, "the answer SDP cannot be parsed");
+        return -1;
+    }
+    int rc = -1;
+    guint n = gst_sdp_message_medias_len(sdp);
+    if (n != p->nmedia) {
+        snprintf(err, errlen, "the answer has %u m-lines; the offer had %zu", n, p->nmedia);
+        goto out;
+    }
+    for (guint i = 0; i < n; i++) {
+        const GstSDPMedia *media = gst_sdp_message_get_media(sdp, i);
+        const char *kind = gst_sdp_media_get_media(media);
+        if (!kind || !p->kinds[i] || strcmp(kind, p->kinds[i]) != 0) {
+            snprintf(err, errlen, "m-line %u of the answer is '%s'; the offer had '%s'", i,
+                     kind ? kind : "", p->kinds[i] ? p->kinds[i] : "");
+            goto out;
+        }
+        if (gst_sdp_media_get_port(media) == 0 && strcmp(kind, "video") == 0) {
+            snprintf(err, errlen, "the answer rejects video m-line %u (port 0)", i);
+            goto out;
+        }
+        if (!sdp_attr(sdp, media, "ice-ufrag") || !sdp_attr(sdp, media, "ice-pwd")) {
+            snprintf(err, errlen, "m-line %u of the answer has no ICE credentials "
+                     "(a=ice-ufrag, a=ice-pwd)", i);
+            goto out;
+        }
+        if (!sdp_attr(sdp, media, "fingerprint")) {
+            snprintf(err, errlen, "m-line %u of the answer has no DTLS fingerprint", i);
+            goto out;
+        }
+        if (strcmp(kind, "video") == 0 && gst_sdp_media_formats_len(media) == 0) {
+            snprintf(err, errlen, "video m-line %u of the answer lists no payload type", i);
+            goto out;
+        }
+    }
+    GstWebRTCSessionDescription *answer =
+        gst_webrtc_session_description_new(GST_WEBRTC_SDP_TYPE_ANSWER, sdp);
+    sdp = NULL; /* owned by answer now */
+    GstPromise *promise = gst_promise_new_with_change_func(on_answer_applied, peer_ref(p), peer_unref);
+    g_signal_emit_by_name(p->webrtc, "set-remote-description", answer, promise);
+    gst_webrtc_session_description_free(answer);
+    p->answered = true;
+    rc = 0;
+out:
+    if (sdp)
+        gst_sdp_message_free(sdp);
+    return rc;
+}
+
+int peer_add_candidate(struct peer *p, const char *candidate, int mline, const char *mid,
+                       char *err, size_t errlen)
+{
+    if (!candidate || !*candidate)
+        return 0;
+    if (mline < 0 && mid) {
+        for (size_t i = 0; i < p->nmedia; i++)
+            if (p->mids[i] && strcmp(p->mids[i], mid) == 0)
+                mline = (int)i;
+    }
+    if (mline < 0 || (p->nmedia && (size_t)mline >= p->nmedia) || mline >= PEER_MAX_MEDIA) {
+        snprintf(err, errlen, "the candidate names no m-line of the offer (sdpMLineIndex %d, sdpMid '%s')",
+                 mline, mid ? mid : "");
+        return -1;
+    }
+    char addr[256];
+    if (netlist_candidate_address(candidate, addr, sizeof addr) < 0) {
+        snprintf(err, errlen, "malformed ICE candidate");
+        return -1;
+    }
+    if (!netlist_allows(p->allow, addr))
+        return 1;
+    g_signal_emit_by_name(p->webrtc, "add-ice-candidate", (guint)mline, candidate);
+    return 0;
+}
+
+int peer_switch(struct peer *p, const enum cam_stream *streams, size_t n, char *err, size_t errlen)
+{
+    if (n != p->ntracks) {
+        snprintf(err, errlen, "this session has %zu stream%s; %zu were given", p->ntracks,
+                 p->ntracks == 1 ? "" : "s", n);
+        return -1;
+    }
+    for (size_t i = 0; i < n; i++)
+        if (media_track_switch(p->tracks[i].track, streams[i], err, errlen) < 0)
+            return -1;
+    return 0;
+}
+
+void peer_send_telemetry(struct peer *p, const char *text)
+{
+    if (!p->channel)
+        return;
+    GstWebRTCDataChannelState st;
+    g_object_get(p->channel, "ready-state", &st, NULL);
+    if (st != GST_WEBRTC_DATA_CHANNEL_STATE_OPEN)
+        return;
+    GError *gerr = NULL;
+    if (!gst_webrtc_data_channel_send_string_full(p->channel, text, &gerr)) {
+        log_debug("peer %s: telemetry not sent: %s", p->session_id, gerr ? gerr->message : "?");
+        g_clear_error(&gerr);
+    }
+}
+
+const char *peer_session_id(const struct peer *p) { return p->session_id; }
+enum peer_state peer_state(const struct peer *p) { return p->state; }
+size_t peer_track_count(const struct peer *p) { return p->ntracks; }
+
+enum cam_stream peer_track_stream(const struct peer *p, size_t i)
+{
+    return media_track_stream(p->tracks[i].track);
+}
+
+uint64_t peer_track_frames(struct peer *p, size_t i)
+{
+    return media_track_frames_sent(p->tracks[i].track);
+}
+
+unsigned peer_element_count(struct peer *p)
+{
+    return p->pipeline ? media_count_elements(GST_BIN(p->pipeline)) : 0;
+}
+
+void peer_free(struct peer *p)
+{
+    if (!p)
+        return;
+    p->closed = true;
+    if (p->channel)
+        g_signal_handlers_disconnect_by_data(p->channel, p);
+    if (p->webrtc)
+        g_signal_handlers_disconnect_by_data(p->webrtc, p);
+    if (p->pipeline) {
+        /* Stopping joins webrtcbin's threads: no probe or promise of this
+         * peer runs after it, except the change funcs holding their own ref. */
+        gst_element_set_state(p->pipeline, GST_STATE_NULL);
+        if (p->bus_watch)
+            g_source_remove(p->bus_watch);
+    }
+    for (size_t i = 0; i < PEER_MAX_TRACKS; i++) {
+        struct media_track *t = g_atomic_pointer_get(&p->tracks[i].track);
+        g_atomic_pointer_set(&p->tracks[i].track, NULL);
+        media_track_free(t);
+        if (p->tracks[i].appsrc)
+            gst_object_unref(p->tracks[i].appsrc);
+    }
+    if (p->channel)
+        gst_object_unref(p->channel);
+    if (p->pipeline)
+        gst_object_unref(p->pipeline);
+    peer_unref(p);
+}

@@ -1,0 +1,104 @@
+/* peer.h - one viewer's WebRTC peer: a webrtcbin fed by media tracks.
+ *
+ * A peer owns a small pipeline of its own:
+ *   appsrc ! rtpvp8pay ! webrtcbin   (one such branch per requested stream)
+ * plus a data channel "telemetry". It creates the offer as soon as it is
+ * built, applies the viewer's answer, and trickles ICE candidates both
+ * ways. Only addresses on the ICE allow-list are gathered locally and
+ * accepted from the viewer; UPnP and ICE-TCP are off.
+ *
+ * Threads: every function runs on the main thread; webrtcbin reports on
+ * its own threads and the peer forwards each event to the main context
+ * given in the params, so every callback fires on the main thread. No
+ * callback fires after peer_free. */
+#ifndef PORTHOLE_ROBOT_PEER_H
+#define PORTHOLE_ROBOT_PEER_H
+
+#include <glib.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "camera.h"
+#include "media.h"
+#include "netlist.h"
+
+#define PEER_MAX_TRACKS 4
+
+enum peer_state { PEER_NEW, PEER_CONNECTING, PEER_CONNECTED, PEER_DISCONNECTED, PEER_FAILED, PEER_CLOSED };
+const char *peer_state_name(enum peer_state st);
+
+struct peer_params {
+    const char *session_id;                 /* copied */
+    enum cam_stream streams[PEER_MAX_TRACKS];
+    size_t nstreams;                        /* 1..PEER_MAX_TRACKS */
+    const char *stun_server;                /* stun://host:port or NULL */
+    const char *turn_servers;               /* comma-separated turn(s):// URLs or NULL */
+    const struct netlist *allow;            /* borrowed; outlives the peer */
+    const char (*local_addrs)[46];          /* addresses to gather on; NULL/0: all */
+    size_t nlocal;
+    size_t max_sdp;                         /* bytes; a longer answer is refused */
+    GMainContext *context;                  /* where callbacks fire */
+};
+
+struct peer;
+
+struct peer_callbacks {
+    /* The local offer is ready (and set as local description). */
+    void (*on_offer)(void *user, struct peer *p, const char *sdp);
+    /* A local ICE candidate; candidate NULL means gathering is complete. */
+    void (*on_candidate)(void *user, struct peer *p, unsigned mline, const char *mid,
+                         const char *candidate);
+    /* The connection state changed. */
+    void (*on_state)(void *user, struct peer *p, enum peer_state st);
+    /* Something failed after the call that caused it returned (the answer
+     * was refused by webrtcbin, a pipeline error). code is a short
+     * machine-readable word, reason a sentence. */
+    void (*on_error)(void *user, struct peer *p, const char *code, const char *reason);
+    /* The viewer closed the telemetry channel (it went away). */
+    void (*on_channel_closed)(void *user, struct peer *p);
+};
+
+/* Builds the peer and starts it; the offer follows through on_offer.
+ * Returns NULL with a reason in err. */
+struct peer *peer_new(struct media *m, const struct peer_params *params,
+                      const struct peer_callbacks *cb, void *user, char *err, size_t errlen);
+
+/* Validates the viewer's answer (size, SDP syntax, one answer per offered
+ * m-line of the same kind, ICE credentials and DTLS fingerprint present)
+ * and applies it. Returns 0, or -1 with the reason in err (the peer stays
+ * usable and can take a corrected answer). */
+int peer_set_answer(struct peer *p, const char *sdp, char *err, size_t errlen);
+
+/* Adds a remote candidate ("candidate:..." line; mline from sdpMLineIndex,
+ * or found from mid). Returns 0 when added, 1 when dropped because its
+ * address is not on the allow-list (or is an mDNS name while a list is
+ * set), -1 with a reason in err for a malformed candidate or m-line. An
+ * empty candidate (end of candidates) returns 0 and does nothing. */
+int peer_add_candidate(struct peer *p, const char *candidate, int mline, const char *mid,
+                       char *err, size_t errlen);
+
+/* Moves track i of the peer to streams[i] for each i < n, without
+ * renegotiation. n must equal the number of tracks. Returns 0, or -1 with
+ * a reason in err (no track has changed then... except those switched
+ * before a failing one; each switch is independent). */
+int peer_switch(struct peer *p, const enum cam_stream *streams, size_t n, char *err,
+                size_t errlen);
+
+/* Sends text on the telemetry channel if it is open. */
+void peer_send_telemetry(struct peer *p, const char *text);
+
+const char *peer_session_id(const struct peer *p);
+enum peer_state peer_state(const struct peer *p);
+size_t peer_track_count(const struct peer *p);
+enum cam_stream peer_track_stream(const struct peer *p, size_t i);
+uint64_t peer_track_frames(struct peer *p, size_t i);
+/* GStreamer elements in this peer's pipeline (webrtcbin counted with its
+ * internals). */
+unsigned peer_element_count(struct peer *p);
+
+/* Tears the peer down: stops its pipeline, releases its tracks (stopping
+ * encoders nobody watches any more), frees everything. NULL is a no-op. */
+void peer_free(struct peer *p);
+
+#endif

@@ -1,0 +1,545 @@
+/* robot.c - porthole-robot's sessions and signaling messages. */
+#include "robot.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "common/clock.h"
+#include "common/ids.h"
+#include "common/log.h"
+#include "media.h"
+#include "peer.h"
+#include "signaling.h"
+
+#define MAX_LOCAL_ADDRS 16
+
+struct session {
+    struct robot *r;
+    char *id;
+    char *client_id;
+    struct peer *peer;
+    guint timeout;  /* closes a session that does not connect in time */
+    bool connected;
+};
+
+struct robot {
+    const struct robot_config *cfg;
+    struct camera *cam;
+    GMainContext *ctx;
+    char robot_id[96];
+    struct media *media;
+    struct signaling *sig;
+    GHashTable *sessions; /* id -> struct session * (owned) */
+    guint telemetry_timer;
+    json_t *device_info;
+    char local_addrs[MAX_LOCAL_ADDRS][46];
+    size_t nlocal;
+    gint64 started_us;
+};
+
+/* ---- sending ---- */
+
+static void send_msg(struct robot *r, json_t *msg)
+{
+    signaling_send(r->sig, msg);
+    json_decref(msg);
+}
+
+static void send_session_error(struct robot *r, const char *sid, const char *code,
+                               const char *reason)
+{
+    log_warn("session %s: %s: %s", sid, code, reason);
+    send_msg(r, json_pack("{s:s, s:s, s:s, s:s}", "type", "session-error", "sessionId", sid,
+                          "code", code, "error", reason));
+}
+
+/* ---- session lifetime ---- */
+
+static void session_free(gpointer data)
+{
+    struct session *s = data;
+    if (s->timeout)
+        g_source_remove(s->timeout);
+    peer_free(s->peer);
+    g_free(s->id);
+    g_free(s->client_id);
+    g_free(s);
+}
+
+/* Ends a session: tells the cloud (tell) and frees the peer. */
+static void session_end(struct robot *r, struct session *s, bool tell, const char *why)
+{
+    log_info("session %s: closed (%s)", s->id, why);
+    if (tell)
+        send_msg(r, json_pack("{s:s, s:s}", "type", "close-session", "sessionId", s->id));
+    g_hash_table_remove(r->sessions, s->id); /* frees s */
+}
+
+static gboolean on_session_timeout(gpointer data)
+{
+    struct session *s = data;
+    s->timeout = 0;
+    char reason[128];
+    snprintf(reason, sizeof reason, "the viewer did not connect within %ld s",
+             s->r->cfg->session_timeout_s);
+    send_session_error(s->r, s->id, "timeout", reason);
+    session_end(s->r, s, true, "timeout");
+    return G_SOURCE_REMOVE;
+}
+
+static struct session *find_session(struct robot *r, json_t *msg, const char **sid_out)
+{
+    const char *sid = json_string_value(json_object_get(msg, "sessionId"));
+    *sid_out = sid;
+    return sid ? g_hash_table_lookup(r->sessions, sid) : NULL;
+}
+
+/* ---- peer callbacks (main thread) ---- */
+
+static void on_peer_offer(void *user, struct peer *p, const char *sdp)
+{
+    struct robot *r = user;
+    log_debug("session %s: offer ready (%zu bytes)", peer_session_id(p), strlen(sdp));
+    send_msg(r, json_pack("{s:s, s:s, s:{s:s, s:s}}", "type", "webrtc-offer", "sessionId",
+                          peer_session_id(p), "offer", "type", "offer", "sdp", sdp));
+}
+
+static void on_peer_candidate(void *user, struct peer *p, unsigned mline, const char *mid,
+                              const char *candidate)
+{
+    struct robot *r = user;
+    json_t *c = json_null();
+    if (candidate) {
+        c = json_pack("{s:s, s:i}", "candidate", candidate, "sdpMLineIndex", (int)mline);
+        if (mid)
+            json_object_set_new(c, "sdpMid", json_string(mid));
+    }
+    send_msg(r, json_pack("{s:s, s:s, s:o}", "type", "ice-candidate", "sessionId",
+                          peer_session_id(p), "candidate", c));
+}
+
+static void on_peer_state(void *user, struct peer *p, enum peer_state st)
+{
+    struct robot *r = user;
+    struct session *s = g_hash_table_lookup(r->sessions, peer_session_id(p));
+    if (!s)
+        return;
+    log_info("session %s: %s", s->id, peer_state_name(st));
+    if (st == PEER_CONNECTED && !s->connected) {
+        s->connected = true;
+        if (s->timeout) {
+            g_source_remove(s->timeout);
+            s->timeout = 0;
+        }
+    } else if (st == PEER_FAILED) {
+        send_session_error(r, s->id, "connection-failed", "the WebRTC connection failed");
+        session_end(r, s, true, "connection failed");
+    } else if (st == PEER_CLOSED) {
+        session_end(r, s, true, "connection closed");
+    }
+}
+
+static void on_peer_error(void *user, struct peer *p, const char *code, const char *reason)
+{
+    struct robot *r = user;
+    struct session *s = g_hash_table_lookup(r->sessions, peer_session_id(p));
+    if (!s)
+        return;
+    send_session_error(r, s->id, code, reason);
+    /* A refused answer leaves the offer standing: the viewer may answer
+     * again. Anything else leaves nothing to save. */
+    if (strcmp(code, "answer-rejected") != 0)
+        session_end(r, s, true, code);
+}
+
+static void on_peer_channel_closed(void *user, struct peer *p)
+{
+    struct robot *r = user;
+    struct session *s = g_hash_table_lookup(r->sessions, peer_session_id(p));
+    if (s)
+        session_end(r, s, true, "the viewer closed its data channel");
+}
+
+static const struct peer_callbacks peer_cb = {
+    .on_offer = on_peer_offer,
+    .on_candidate = on_peer_candidate,
+    .on_state = on_peer_state,
+    .on_error = on_peer_error,
+    .on_channel_closed = on_peer_channel_closed,
+};
+
+/* ---- incoming messages ---- */
+
+/* Reads streamTypes: an array of 1..PEER_MAX_TRACKS distinct known names.
+ * Returns the count, or -1 with a reason in err. */
+static int parse_streams(json_t *msg, enum cam_stream *out, char *err, size_t errlen)
+{
+    json_t *arr = json_object_get(msg, "streamTypes");
+    if (!json_is_array(arr) || json_array_size(arr) < 1 || json_array_size(arr) > PEER_MAX_TRACKS) {
+        snprintf(err, errlen, "'streamTypes' must be an array of 1 to %d stream types",
+                 PEER_MAX_TRACKS);
+        return -1;
+    }
+    size_t i;
+    json_t *v;
+    json_array_foreach(arr, i, v) {
+        const char *name = json_string_value(v);
+        int st = name ? cam_stream_parse(name) : -1;
+        if (st < 0) {
+            snprintf(err, errlen, "unknown stream type '%.40s': this robot has color, depth, "
+                     "infrared-1 and infrared-2", name ? name : "(not a string)");
+            return -1;
+        }
+        for (size_t k = 0; k < i; k++) {
+            if (out[k] == (enum cam_stream)st) {
+                snprintf(err, errlen, "stream type '%s' is listed twice", name);
+                return -1;
+            }
+        }
+        out[i] = (enum cam_stream)st;
+    }
+    return (int)json_array_size(arr);
+}
+
+static void handle_create_session(struct robot *r, json_t *msg)
+{
+    const char *sid = json_string_value(json_object_get(msg, "sessionId"));
+    const char *client = json_string_value(json_object_get(msg, "clientId"));
+    if (!sid || !ids_valid_name(sid, 64)) {
+        log_warn("create-session without a valid sessionId: ignored");
+        return;
+    }
+    if (g_hash_table_contains(r->sessions, sid)) {
+        log_warn("session %s: create-session for an existing session: ignored", sid);
+        return;
+    }
+    char err[256];
+    struct peer_params pp = {
+        .session_id = sid,
+        .stun_server = r->cfg->stun_server,
+        .turn_servers = r->cfg->turn_servers,
+        .allow = &r->cfg->allow,
+        .local_addrs = (const char(*)[46])r->local_addrs,
+        .nlocal = r->nlocal,
+        .max_sdp = (size_t)r->cfg->max_message,
+        .context = r->ctx,
+    };
+    int n = parse_streams(msg, pp.streams, err, sizeof err);
+    if (n < 0) {
+        send_session_error(r, sid, "unknown-stream-type", err);
+        send_msg(r, json_pack("{s:s, s:s}", "type", "close-session", "sessionId", sid));
+        return;
+    }
+    pp.nstreams = (size_t)n;
+    if (g_hash_table_size(r->sessions) >= (guint)r->cfg->max_sessions) {
+        snprintf(err, sizeof err, "this robot serves at most %ld sessions at once",
+                 r->cfg->max_sessions);
+        send_session_error(r, sid, "session-limit", err);
+        send_msg(r, json_pack("{s:s, s:s}", "type", "close-session", "sessionId", sid));
+        return;
+    }
+    struct session *s = g_new0(struct session, 1);
+    s->r = r;
+    s->id = g_strdup(sid);
+    s->client_id = g_strdup(client ? client : "");
+    g_hash_table_insert(r->sessions, s->id, s);
+    s->peer = peer_new(r->media, &pp, &peer_cb, r, err, sizeof err);
+    if (!s->peer) {
+        send_session_error(r, sid, "internal", err);
+        session_end(r, s, true, "peer could not start");
+        return;
+    }
+    s->timeout = g_timeout_add_seconds((guint)r->cfg->session_timeout_s, on_session_timeout, s);
+    GString *names = g_string_new(NULL);
+    for (size_t i = 0; i < pp.nstreams; i++)
+        g_string_append_printf(names, "%s%s", i ? "," : "", cam_stream_name(pp.streams[i]));
+    log_info("session %s: opened for client %s (%s)", s->id, s->client_id, names->str);
+    g_string_free(names, TRUE);
+}
+
+static void handle_answer(struct robot *r, json_t *msg)
+{
+    const char *sid;
+    struct session *s = find_session(r, msg, &sid);
+    if (!s) {
+        log_info("webrtc-answer for unknown session %s: ignored", sid ? sid : "(none)");
+        return;
+    }
+    json_t *answer = json_object_get(msg, "answer");
+    const char *type = json_string_value(json_object_get(answer, "type"));
+    const char *sdp = json_string_value(json_object_get(answer, "sdp"));
+    char err[256];
+    if (!type || strcmp(type, "answer") != 0 || !sdp) {
+        send_session_error(r, s->id, "invalid-answer",
+                           "'answer' must be an object {type:\"answer\", sdp:string}");
+        return;
+    }
+    if (peer_set_answer(s->peer, sdp, err, sizeof err) < 0)
+        send_session_error(r, s->id, "invalid-answer", err);
+}
+
+static void handle_candidate(struct robot *r, json_t *msg)
+{
+    const char *sid;
+    struct session *s = find_session(r, msg, &sid);
+    if (!s) {
+        log_info("ice-candidate for unknown session %s: ignored", sid ? sid : "(none)");
+        return;
+    }
+    json_t *c = json_object_get(msg, "candidate");
+    if (json_is_null(c))
+        return; /* end of candidates */
+    const char *line = json_string_value(json_object_get(c, "candidate"));
+    json_t *idx = json_object_get(c, "sdpMLineIndex");
+    const char *mid = json_string_value(json_object_get(c, "sdpMid"));
+    char err[256];
+    if (!line) {
+        send_session_error(r, s->id, "invalid-candidate",
+                           "'candidate' must be null or an object with a string 'candidate'");
+        return;
+    }
+    int mline = json_is_integer(idx) && json_integer_value(idx) >= 0 &&
+                        json_integer_value(idx) < 64 ? (int)json_integer_value(idx) : -1;
+    int rc = peer_add_candidate(s->peer, line, mline, mid, err, sizeof err);
+    if (rc < 0)
+        send_session_error(r, s->id, "invalid-candidate", err);
+    else if (rc == 1)
+        log_info("session %s: remote candidate outside the ICE allow-list dropped: %.120s", s->id,
+                 line);
+}
+
+static void handle_switch(struct robot *r, json_t *msg)
+{
+    const char *sid;
+    struct session *s = find_session(r, msg, &sid);
+    if (!s) {
+        log_info("switch-stream-type for unknown session %s: ignored", sid ? sid : "(none)");
+        return;
+    }
+    enum cam_stream streams[PEER_MAX_TRACKS];
+    char err[256];
+    int n = parse_streams(msg, streams, err, sizeof err);
+    if (n >= 0 && peer_switch(s->peer, streams, (size_t)n, err, sizeof err) == 0) {
+        log_info("session %s: switched to %s%s", s->id, cam_stream_name(streams[0]),
+                 n > 1 ? ", ..." : "");
+        send_msg(r, json_pack("{s:s, s:s, s:O}", "type", "stream-type-switched", "sessionId",
+                              s->id, "streamTypes", json_object_get(msg, "streamTypes")));
+        return;
+    }
+    log_warn("session %s: switch refused: %s", s->id, err);
+    send_msg(r, json_pack("{s:s, s:s, s:s}", "type", "stream-type-switch-error", "sessionId",
+                          s->id, "error", err));
+}
+
+static void on_message(void *user, json_t *msg)
+{
+    struct robot *r = user;
+    const char *type = json_string_value(json_object_get(msg, "type"));
+    if (strcmp(type, "create-session") == 0) {
+        handle_create_session(r, msg);
+    } else if (strcmp(type, "webrtc-answer") == 0) {
+        handle_answer(r, msg);
+    } else if (strcmp(type, "ice-candidate") == 0) {
+        handle_candidate(r, msg);
+    } else if (strcmp(type, "switch-stream-type") == 0) {
+        handle_switch(r, msg);
+    } else if (strcmp(type, "session-closed") == 0 || strcmp(type, "close-session") == 0) {
+        const char *sid;
+        struct session *s = find_session(r, msg, &sid);
+        const char *reason = json_string_value(json_object_get(msg, "reason"));
+        if (s)
+            session_end(r, s, false, reason ? reason : type);
+    } else if (strcmp(type, "registered") == 0) {
+        log_info("registered as %s", r->robot_id);
+        signaling_registered(r->sig);
+    } else if (strcmp(type, "error") == 0) {
+        const char *code = json_string_value(json_object_get(msg, "code"));
+        const char *text = json_string_value(json_object_get(msg, "message"));
+        log_warn("cloud error %s: %s", code ? code : "?", text ? text : "");
+    } else {
+        log_debug("message '%s' ignored", type);
+    }
+}
+
+static void on_open(void *user)
+{
+    struct robot *r = user;
+    send_msg(r, json_pack("{s:s, s:s, s:O}", "type", "robot-register", "robotId", r->robot_id,
+                          "deviceInfo", r->device_info));
+}
+
+static void on_close(void *user)
+{
+    struct robot *r = user;
+    if (g_hash_table_size(r->sessions))
+        log_info("%u session(s) keep streaming while the cloud is unreachable",
+                 g_hash_table_size(r->sessions));
+}
+
+static const struct signaling_callbacks sig_cb = {
+    .on_open = on_open,
+    .on_message = on_message,
+    .on_close = on_close,
+};
+
+/* ---- telemetry ---- */
+
+static void read_proc_status(long *threads, long *rss_kb)
+{
+    *threads = *rss_kb = 0;
+    FILE *f = fopen("/proc/self/status", "r");
+    if (!f)
+        return;
+    char line[256];
+    while (fgets(line, sizeof line, f)) {
+        if (strncmp(line, "Threads:", 8) == 0)
+            *threads = strtol(line + 8, NULL, 10);
+        else if (strncmp(line, "VmRSS:", 6) == 0)
+            *rss_kb = strtol(line + 6, NULL, 10);
+    }
+    fclose(f);
+}
+
+static json_t *intrinsics_json(const struct cam_intrinsics *in)
+{
+    return json_pack("{s:i, s:i, s:f, s:f, s:f, s:f, s:s, s:[f,f,f,f,f]}", "width", in->width,
+                     "height", in->height, "ppx", in->ppx, "ppy", in->ppy, "fx", in->fx, "fy",
+                     in->fy, "model", in->model, "coeffs", in->coeffs[0], in->coeffs[1],
+                     in->coeffs[2], in->coeffs[3], in->coeffs[4]);
+}
+
+static gboolean on_telemetry(gpointer data)
+{
+    struct robot *r = data;
+    json_t *streams = json_object();
+    for (int st = 0; st < CAM_NSTREAMS; st++) {
+        struct media_stream_stats ms;
+        media_stats(r->media, (enum cam_stream)st, &ms);
+        if (!ms.running)
+            continue;
+        json_object_set_new(streams, cam_stream_name((enum cam_stream)st),
+                            json_pack("{s:I, s:I, s:f, s:f, s:i}", "frames", (json_int_t)ms.frames,
+                                      "keyframes", (json_int_t)ms.keyframes, "fps", ms.fps,
+                                      "bitrateKbps", ms.bitrate_kbps, "viewers", (int)ms.viewers));
+    }
+    if (g_hash_table_size(r->sessions) == 0) {
+        json_decref(streams);
+        return G_SOURCE_CONTINUE;
+    }
+    unsigned elements = media_element_count(r->media);
+    GHashTableIter it;
+    gpointer key, value;
+    g_hash_table_iter_init(&it, r->sessions);
+    while (g_hash_table_iter_next(&it, &key, &value))
+        elements += peer_element_count(((struct session *)value)->peer);
+    long threads, rss_kb;
+    read_proc_status(&threads, &rss_kb);
+    json_t *base = json_pack(
+        "{s:s, s:I, s:f, s:o, s:i, s:i, s:s, s:f, s:{s:o, s:o}, s:{s:i, s:i, s:i}}", "type",
+        "telemetry", "time", (json_int_t)clock_wall_ms(), "uptimeSeconds",
+        (double)(g_get_monotonic_time() - r->started_us) / 1e6, "streams", streams, "encoders",
+        (int)media_encoder_count(r->media), "sessions", (int)g_hash_table_size(r->sessions),
+        "codec", r->cfg->codec, "depthScale", camera_depth_scale(r->cam), "intrinsics", "color",
+        intrinsics_json(camera_intrinsics(r->cam, CAM_COLOR)), "depth",
+        intrinsics_json(camera_intrinsics(r->cam, CAM_DEPTH)), "process", "threads", (int)threads,
+        "rssKb", (int)rss_kb, "elements", (int)elements);
+    g_hash_table_iter_init(&it, r->sessions);
+    while (g_hash_table_iter_next(&it, &key, &value)) {
+        struct session *s = value;
+        json_t *tracks = json_array();
+        for (size_t i = 0; i < peer_track_count(s->peer); i++)
+            json_array_append_new(tracks,
+                                  json_pack("{s:s, s:I}", "streamType",
+                                            cam_stream_name(peer_track_stream(s->peer, i)),
+                                            "framesSent",
+                                            (json_int_t)peer_track_frames(s->peer, i)));
+        json_object_set_new(base, "sessionId", json_string(s->id));
+        json_object_set_new(base, "tracks", tracks);
+        char *text = json_dumps(base, JSON_COMPACT);
+        if (text)
+            peer_send_telemetry(s->peer, text);
+        free(text);
+    }
+    json_decref(base);
+    return G_SOURCE_CONTINUE;
+}
+
+/* ---- lifetime ---- */
+
+struct robot *robot_new(const struct robot_config *cfg, struct camera *cam, GMainContext *ctx,
+                        char *err, size_t errlen)
+{
+    struct robot *r = g_new0(struct robot, 1);
+    r->cfg = cfg;
+    r->cam = cam;
+    r->ctx = ctx;
+    r->started_us = g_get_monotonic_time();
+    if (cfg->robot_id)
+        snprintf(r->robot_id, sizeof r->robot_id, "%s", cfg->robot_id);
+    else
+        snprintf(r->robot_id, sizeof r->robot_id, "robot-%s", camera_serial(cam));
+
+    struct media_params mp = {.bitrate_kbps = (int)cfg->bitrate_kbps,
+                              .track_queue_bytes = 2 * 1024 * 1024};
+    if (media_codec_parse(cfg->codec, &mp.codec) < 0) {
+        snprintf(err, errlen, "unknown codec '%s'", cfg->codec);
+        g_free(r);
+        return NULL;
+    }
+    r->media = media_new(cam, &mp, err, errlen);
+    if (!r->media) {
+        g_free(r);
+        return NULL;
+    }
+    r->nlocal = netlist_local_addresses(&cfg->allow, r->local_addrs, MAX_LOCAL_ADDRS);
+    if (cfg->allow.count && r->nlocal == 0)
+        log_warn("no local address is on the ICE allow-list '%s': sessions cannot connect",
+                 cfg->ice_allow);
+    for (size_t i = 0; i < r->nlocal; i++)
+        log_info("ICE gathers on %s", r->local_addrs[i]);
+
+    r->device_info = camera_describe(cam, false);
+    json_object_set_new(r->device_info, "codec", json_string(cfg->codec));
+    json_object_set_new(r->device_info, "robotVersion", json_string(PORTHOLE_VERSION));
+    r->sessions = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, session_free);
+
+    struct signaling_params sp = {
+        .url = cfg->cloud_url,
+        .backoff_initial_s = cfg->backoff_initial_s,
+        .backoff_max_s = cfg->backoff_max_s,
+        .ping_interval_s = (unsigned)cfg->ping_interval_s,
+        .max_message = (size_t)cfg->max_message,
+        .tls_insecure = cfg->tls_insecure,
+    };
+    r->sig = signaling_new(&sp, &sig_cb, r);
+    r->telemetry_timer = g_timeout_add_seconds(1, on_telemetry, r);
+    return r;
+}
+
+void robot_start(struct robot *r)
+{
+    log_info("robot %s: %s, serial %s, %dx%d at %d fps, %s", r->robot_id, camera_name(r->cam),
+             camera_serial(r->cam), camera_mode(r->cam)->width, camera_mode(r->cam)->height,
+             camera_mode(r->cam)->fps, r->cfg->codec);
+    signaling_start(r->sig);
+}
+
+void robot_free(struct robot *r)
+{
+    if (!r)
+        return;
+    if (r->telemetry_timer)
+        g_source_remove(r->telemetry_timer);
+    GHashTableIter it;
+    gpointer key, value;
+    g_hash_table_iter_init(&it, r->sessions);
+    while (g_hash_table_iter_next(&it, &key, &value)) {
+        send_msg(r, json_pack("{s:s, s:s}", "type", "close-session", "sessionId",
+                              ((struct session *)value)->id));
+    }
+    g_hash_table_destroy(r->sessions);
+    signaling_free(r->sig);
+    media_free(r->media);
+    json_decref(r->device_info);
+    g_free(r);
+}
