@@ -224,9 +224,9 @@ static char *encoder_description(const struct media *m)
             src, raw, m->params.bitrate_kbps, gop, sink);
     return g_strdup_printf(
         "%s max-bytes=%zu ! videoconvert ! video/x-raw,format=I420 ! "
-        "vp8enc name=enc deadline=1 cpu-used=8 end-usage=cbr target-bitrate=%d "
-        "keyframe-max-dist=%d lag-in-frames=0 error-resilient=default threads=2 "
-        "token-partitions=2 ! %s",
+        "vp8enc name=enc deadline=1 cpu-used=16 end-usage=cbr target-bitrate=%d "
+        "keyframe-max-dist=%d lag-in-frames=0 error-resilient=default threads=1 "
+        "token-partitions=0 ! %s",
         src, raw, m->params.bitrate_kbps * 1000, gop, sink);
 }
 
