@@ -25,9 +25,12 @@ struct sim_scene {
     float *bg_t;        /* per pixel: camera Z of the floor, INFINITY for sky */
     uint16_t *bg_rgb;   /* per pixel, 3 channels: linear color index */
     float *bg_ir;       /* per pixel: infrared shading 0..1 */
-    uint8_t *dots;      /* projector pattern, SIM_DOT_SUB samples per pixel, SIM_DOT_MARGIN wider each side */
+    uint8_t *dots;      /* projector pattern 0..255: SIM_DOT_SUB samples per pixel,
+                         * SIM_DOT_MARGIN pixels wider on each side */
     int dots_w;         /* samples per row of dots */
-    float *disp, *dotl, *irv; /* scratch for one row: disparity (0 = no depth), dot level, IR shading */
+    /* Scratch for one row: disparity in pixels (0 = no depth), dot level,
+     * infrared shading. */
+    float *disp, *dotl, *irv;
     uint8_t lut[SIM_LUT_SIZE];
 };
 
@@ -206,8 +209,8 @@ struct sim_scene *sim_scene_create(int width, int height)
     s->disp = malloc(width * sizeof *s->disp);
     s->dotl = malloc(width * sizeof *s->dotl);
     s->irv = malloc(width * sizeof *s->irv);
-    if (!s->colu || !s->rowy || !s->rowz || !s->bg_t || !s->bg_rgb || !s->bg_ir || !s->dots || !s->disp ||
-        !s->dotl || !s->irv) {
+    if (!s->colu || !s->rowy || !s->rowz || !s->bg_t || !s->bg_rgb || !s->bg_ir || !s->dots ||
+        !s->disp || !s->dotl || !s->irv) {
         sim_scene_release(s);
         return NULL;
     }
