@@ -50,7 +50,7 @@ static void option_table(struct robot_config *cfg, const char **level, const cha
 {
     const struct opt table[OPTION_COUNT] = {
         {"robot-id", 0, {"ROBOT_ID"}, OPT_STRING, &cfg->robot_id, 0, 0, 0, 0, NULL, "ID",
-         "name of this robot at the cloud (default: robot-<camera serial>)"},
+         "name of this robot at the cloud (none: robot-<camera serial>)"},
         {"cloud-url", 0, {"CLOUD_SIGNALING_URL"}, OPT_STRING, &cfg->cloud_url, 0, 0, 0, 0,
          NULL, "URL", "porthole-cloud's WebSocket: ws://HOST[:PORT]/PATH or wss://..."},
         {"camera", 0, {"ROBOT_CAMERA"}, OPT_STRING, &cfg->camera, 0, 0, 0, 0,
@@ -66,11 +66,11 @@ static void option_table(struct robot_config *cfg, const char **level, const cha
         {"bitrate", 0, {"ROBOT_BITRATE"}, OPT_INT, &cfg->bitrate_kbps, 100, 50000, 0, 0, NULL,
          "KBPS", "target bitrate per stream in kbit/s"},
         {"stun-server", 0, {"ROBOT_STUN_SERVER"}, OPT_STRING, &cfg->stun_server, 0, 0, 0, 0,
-         NULL, "URL", "STUN server, stun://HOST:PORT (default: none)"},
+         NULL, "URL", "STUN server, stun://HOST:PORT"},
         {"turn-server", 0, {"ROBOT_TURN_SERVERS"}, OPT_STRING, &cfg->turn_servers, 0, 0, 0, 0,
-         NULL, "URLS", "comma-separated turn://USER:PASS@HOST:PORT or turns://... (default: none)"},
+         NULL, "URLS", "comma-separated turn://USER:PASS@HOST:PORT or turns://..."},
         {"ice-allow", 0, {"ROBOT_ICE_ALLOW"}, OPT_STRING, &cfg->ice_allow, 0, 0, 0, 0, NULL,
-         "LIST", "comma-separated addresses and CIDRs ICE may use (default: any)"},
+         "LIST", "comma-separated addresses and CIDRs ICE may use (none: any)"},
         {"reconnect-min", 0, {"ROBOT_RECONNECT_MIN"}, OPT_DOUBLE, &cfg->backoff_initial_s, 0,
          0, 0.01, 60, NULL, "SECONDS", "first reconnect delay ceiling (doubles per attempt)"},
         {"reconnect-max", 0, {"ROBOT_RECONNECT_MAX"}, OPT_DOUBLE, &cfg->backoff_max_s, 0, 0,

@@ -356,6 +356,10 @@ static void on_message(void *user, json_t *msg)
         const char *code = json_string_value(json_object_get(msg, "code"));
         const char *text = json_string_value(json_object_get(msg, "message"));
         log_warn("cloud error %s: %s", code ? code : "?", text ? text : "");
+        /* After a network blip the cloud may still hold our previous
+         * connection (until its ping timeout): retry with backoff. */
+        if (code && strcmp(code, "robot-id-in-use") == 0)
+            signaling_reconnect(r->sig, "robot id held by another connection");
     } else {
         log_debug("message '%s' ignored", type);
     }

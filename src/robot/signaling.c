@@ -174,7 +174,10 @@ static void signaling_tune_socket(struct signaling *s)
         !g_socket_set_option(sock, IPPROTO_TCP, TCP_USER_TIMEOUT, user_timeout_ms, &err)) {
         log_debug("signaling: cannot set TCP keepalive options: %s", err->message);
         g_clear_error(&err);
+        return;
     }
+    log_debug("signaling: TCP keepalive after %d s, user timeout %d ms", interval,
+              user_timeout_ms);
 }
 
 static void signaling_on_pong(SoupWebsocketConnection *conn, GBytes *payload, gpointer data)
@@ -473,6 +476,14 @@ void signaling_registered(struct signaling *s)
 enum signaling_state signaling_state(const struct signaling *s)
 {
     return s->state;
+}
+
+void signaling_reconnect(struct signaling *s, const char *why)
+{
+    if (s->conn == NULL)
+        return;
+    signaling_release_conn(s, SOUP_WEBSOCKET_CLOSE_NORMAL, why);
+    signaling_link_down(s, why);
 }
 
 unsigned signaling_attempts(const struct signaling *s)

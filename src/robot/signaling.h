@@ -52,6 +52,12 @@ bool signaling_send(struct signaling *s, json_t *msg);
  * backoff schedule starts over. */
 void signaling_registered(struct signaling *s);
 
+/* Closes an open link (a 1000 close frame) and reconnects after the next
+ * backoff delay, as if the link had failed: for a registration the cloud
+ * refused for now (a stale connection still holds the robot id). on_close
+ * fires. No-op when the link is not open. */
+void signaling_reconnect(struct signaling *s, const char *why);
+
 enum signaling_state signaling_state(const struct signaling *s);
 
 /* How many connection attempts have started since signaling_start (for

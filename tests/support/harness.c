@@ -68,7 +68,17 @@ int harness_start(struct cloud *cloud, const char *const *args)
         fprintf(stderr, "harness: PORTHOLE_CLOUD is not set (path of porthole-cloud)\n");
         return -1;
     }
-    int port = free_port();
+    /* A "--port N" (or "--port=N") in args chooses the port, so that a test
+     * can restart the server where its clients expect it. */
+    int port = 0;
+    for (size_t i = 0; args && args[i]; i++) {
+        if (strcmp(args[i], "--port") == 0 && args[i + 1])
+            port = atoi(args[i + 1]);
+        else if (strncmp(args[i], "--port=", 7) == 0)
+            port = atoi(args[i] + 7);
+    }
+    if (port <= 0)
+        port = free_port();
     if (port < 0) {
         fprintf(stderr, "harness: no free loopback port: %s\n", strerror(errno));
         return -1;
@@ -87,7 +97,7 @@ int harness_start(struct cloud *cloud, const char *const *args)
     argv[n++] = bin;
     argv[n++] = "--bind";
     argv[n++] = "127.0.0.1";
-    argv[n++] = "--port";
+    argv[n++] = "--port"; /* a --port in args comes later and wins */
     argv[n++] = portstr;
     argv[n++] = "--log-level";
     argv[n++] = level && *level ? level : "warn";
@@ -280,6 +290,115 @@ void harness_kill(struct cloud *cloud)
     while (waitpid(cloud->pid, NULL, 0) < 0 && errno == EINTR)
         ;
     cloud->pid = 0;
+}
+
+/* ---- other child processes ---- */
+
+int harness_start_robot(struct proc *p, const char *const *args)
+{
+    memset(p, 0, sizeof *p);
+    const char *bin = getenv("PORTHOLE_ROBOT");
+    if (!bin || !*bin) {
+        fprintf(stderr, "harness: PORTHOLE_ROBOT is not set (path of porthole-robot)\n");
+        return -1;
+    }
+    const char *argv[MAX_ARGS];
+    size_t n = 0;
+    argv[n++] = bin;
+    for (size_t i = 0; args && args[i]; i++) {
+        if (n + 1 >= MAX_ARGS) {
+            fprintf(stderr, "harness: too many arguments\n");
+            return -1;
+        }
+        argv[n++] = args[i];
+    }
+    argv[n] = NULL;
+    pid_t parent = getpid();
+    pid_t pid = fork();
+    if (pid < 0) {
+        fprintf(stderr, "harness: fork: %s\n", strerror(errno));
+        return -1;
+    }
+    if (pid == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (getppid() != parent)
+            _exit(127);
+        sigset_t none;
+        sigemptyset(&none);
+        sigprocmask(SIG_SETMASK, &none, NULL);
+        execv(bin, (char *const *)argv);
+        _exit(127);
+    }
+    p->pid = pid;
+    return 0;
+}
+
+bool harness_proc_alive(struct proc *p)
+{
+    if (p->pid <= 0)
+        return false;
+    int status;
+    pid_t r = waitpid(p->pid, &status, WNOHANG);
+    if (r == 0 || (r < 0 && errno == EINTR))
+        return true;
+    p->status = r == p->pid ? exit_code(status) : -1;
+    p->pid = 0;
+    return false;
+}
+
+int harness_proc_stop(struct proc *p, int timeout_ms)
+{
+    if (!harness_proc_alive(p))
+        return p->status;
+    kill(p->pid, SIGTERM);
+    int64_t deadline = wsc_now_ms() + timeout_ms;
+    while (wsc_now_ms() < deadline) {
+        if (!harness_proc_alive(p))
+            return p->status;
+        sleep_ms(5);
+    }
+    fprintf(stderr, "harness: pid %d still running %d ms after SIGTERM; killing it\n",
+            (int)p->pid, timeout_ms);
+    harness_proc_kill(p);
+    p->status = -1;
+    return -1;
+}
+
+void harness_proc_kill(struct proc *p)
+{
+    if (p->pid <= 0)
+        return;
+    kill(p->pid, SIGKILL);
+    int status = 0;
+    while (waitpid(p->pid, &status, 0) < 0 && errno == EINTR)
+        ;
+    p->status = exit_code(status);
+    p->pid = 0;
+}
+
+bool harness_robot_listed(int port, const char *robot_id, int timeout_ms)
+{
+    int64_t deadline = wsc_now_ms() + timeout_ms;
+    do {
+        struct http_response resp;
+        if (http_get(port, "/robots", &resp) == 0) {
+            json_t *list = resp.status == 200 ? json_loads(resp.body, 0, NULL) : NULL;
+            http_response_free(&resp);
+            size_t i;
+            json_t *r;
+            bool found = false;
+            json_array_foreach(list, i, r) {
+                const char *id = json_string_value(json_object_get(r, "robotId"));
+                if (id && strcmp(id, robot_id) == 0)
+                    found = true;
+            }
+            json_decref(list);
+            if (found)
+                return true;
+        }
+        sleep_ms(50);
+    } while (wsc_now_ms() < deadline);
+    return false;
 }
 
 int harness_setup(void **state)

@@ -2,7 +2,8 @@
  * steps those tests share (register a robot or a client, open a session,
  * read /health, expect an error).
  *
- * The server is $PORTHOLE_CLOUD, started on a free loopback port with
+ * The server is $PORTHOLE_CLOUD, started on a free loopback port (or the
+ * one a "--port N" among the test's args names) with
  * --bind 127.0.0.1 and --web-root $PORTHOLE_WEB_ROOT (unless the test
  * passes its own), at --log-level $HARNESS_LOG_LEVEL (default warn). Its
  * stderr is the test's stderr. The child gets SIGKILL if the test process
@@ -53,6 +54,37 @@ int harness_run(const char *const *args, int timeout_ms, char **out, char **err)
 
 /* SIGKILL and reap at once; for cleanup paths. Not running is a no-op. */
 void harness_kill(struct cloud *cloud);
+
+/* ---- other child processes (porthole-robot) ---- */
+
+/* A child process the harness started. */
+struct proc {
+    pid_t pid;  /* 0 when not running */
+    int status; /* once it exited: as harness_stop() returns */
+};
+
+/* Starts $PORTHOLE_ROBOT with exactly args (a NULL-terminated list, or
+ * NULL; no default flags). Its stderr is the test's stderr; it gets SIGKILL
+ * if the test process dies. Waits for nothing (the robot shows up at the
+ * cloud when it has registered). Returns 0, or -1 with the reason on
+ * stderr. */
+int harness_start_robot(struct proc *p, const char *const *args);
+
+/* True while the process runs; once it has exited, stores its status in
+ * p->status (as harness_stop() reports it) and sets p->pid to 0. */
+bool harness_proc_alive(struct proc *p);
+
+/* Sends SIGTERM and waits up to timeout_ms; then SIGKILL. Returns as
+ * harness_stop() (the exit status when it exited in time, -1 when it had
+ * to be killed). Not running returns p->status of its earlier exit. */
+int harness_proc_stop(struct proc *p, int timeout_ms);
+
+/* SIGKILL and reap at once; for cleanup paths. Not running is a no-op. */
+void harness_proc_kill(struct proc *p);
+
+/* Polls GET /robots of the server on port until robot_id is listed (up to
+ * timeout_ms). Returns true when it is. Not a cmocka assertion. */
+bool harness_robot_listed(int port, const char *robot_id, int timeout_ms);
 
 /* A per-test fixture for cmocka's prestate setup/teardown: set args (and
  * leave cloud zeroed) in a static struct, pass it as the initial state. */
