@@ -311,9 +311,9 @@ static GstCaps *rtp_caps(struct media *m, int pt)
         "rtcp-fb-nack-pli", G_TYPE_BOOLEAN, TRUE, "rtcp-fb-nack", G_TYPE_BOOLEAN, TRUE,
         "rtcp-fb-ccm-fir", G_TYPE_BOOLEAN, TRUE, NULL);
     if (strcmp(media_rtp_encoding(m), "H264") == 0)
-        gst_caps_set_simple(caps, "packetization-mode", G_TYPE_STRING, "1", "profile-level-id",
-                            G_TYPE_STRING, "42e01f", "level-asymmetry-allowed", G_TYPE_STRING, "1",
-                            NULL);
+        /* The payloader derives profile-level-id from the stream's SPS
+         * (constrained baseline); fixing it here would fail negotiation. */
+        gst_caps_set_simple(caps, "packetization-mode", G_TYPE_STRING, "1", NULL);
     return caps;
 }
 
