@@ -20,6 +20,7 @@ struct session {
     struct peer *peer;
     guint timeout;  /* closes a session that does not connect in time */
     bool connected;
+    bool orphan;    /* the cloud that opened it shut down: it no longer knows it */
 };
 
 struct robot {
@@ -70,7 +71,7 @@ static void session_free(gpointer data)
 static void session_end(struct robot *r, struct session *s, bool tell, const char *why)
 {
     log_info("session %s: closed (%s)", s->id, why);
-    if (tell)
+    if (tell && !s->orphan)
         send_msg(r, json_pack("{s:s, s:s}", "type", "close-session", "sessionId", s->id));
     g_hash_table_remove(r->sessions, s->id); /* frees s */
 }
@@ -347,8 +348,15 @@ static void on_message(void *user, json_t *msg)
         const char *sid;
         struct session *s = find_session(r, msg, &sid);
         const char *reason = json_string_value(json_object_get(msg, "reason"));
-        if (s)
+        if (s && reason && strcmp(reason, "server-shutdown") == 0) {
+            /* The cloud is going away, not the viewer: the peer needs no
+             * signaling to keep streaming. It ends when the viewer closes
+             * its connection or stops answering. */
+            s->orphan = true;
+            log_info("session %s: the cloud shut down; the session keeps streaming", s->id);
+        } else if (s) {
             session_end(r, s, false, reason ? reason : type);
+        }
     } else if (strcmp(type, "registered") == 0) {
         log_info("registered as %s", r->robot_id);
         signaling_registered(r->sig);
@@ -375,6 +383,13 @@ static void on_open(void *user)
 static void on_close(void *user)
 {
     struct robot *r = user;
+    /* The cloud forgets a robot's sessions when its link closes; ours keep
+     * streaming peer to peer, but no longer exist for signaling. */
+    GHashTableIter it;
+    gpointer key, value;
+    g_hash_table_iter_init(&it, r->sessions);
+    while (g_hash_table_iter_next(&it, &key, &value))
+        ((struct session *)value)->orphan = true;
     if (g_hash_table_size(r->sessions))
         log_info("%u session(s) keep streaming while the cloud is unreachable",
                  g_hash_table_size(r->sessions));

@@ -1,0 +1,1065 @@
+// porthole.js - the Porthole viewer SDK: connect to porthole-cloud, follow
+// the robot list, open WebRTC sessions to watch a robot's cameras.
+//
+// A plain ES module with no dependencies, usable from any web app:
+//
+//   import { connect } from './porthole.js';
+//   const cloud = connect('wss://cloud.example/ws');
+//   cloud.on('robots', (robots) => render(robots));
+//   const session = cloud.openSession('robot-1', { streamTypes: ['color'] });
+//   session.attach(videoElement);
+//   session.on('closed', ({ reason, message }) => show(message));
+//
+// Wire contract: docs/PROTOCOL.md. API guide: docs/VIEWER.md. Nothing here
+// throws on bad input from the network or from the caller: problems arrive
+// as 'error' events (and a failed session as 'closed').
+
+import { MARKER_BLOCKS, markerAge, readMarker } from './marker.js';
+
+/** The stream types of a RealSense-like robot camera. */
+export const STREAM_TYPES = Object.freeze(['color', 'depth', 'infrared-1', 'infrared-2']);
+
+const NAME_RE = /^[A-Za-z0-9._:@-]{1,64}$/;
+const STREAM_RE = /^[A-Za-z0-9._:@-]{1,32}$/;
+const SESSION_RE = /^[A-Za-z0-9_-]{22}$/;
+
+const DEFAULTS = Object.freeze({
+  clientId: null,
+  reconnect: true,
+  minBackoffMs: 500,
+  maxBackoffMs: 30000,
+  registerTimeoutMs: 10000,
+  sessionTimeoutMs: 10000,   // create-session -> session-created
+  offerTimeoutMs: 15000,     // session-created -> webrtc-offer
+  connectTimeoutMs: 20000,   // answer -> media connected
+  switchTimeoutMs: 10000,    // switch-stream-type -> reply
+  iceServers: [],
+  lowLatency: true,
+});
+
+/**
+ * An error reported by the SDK. `code` is stable and machine-readable:
+ * 'cloud-unreachable', 'cloud-error', 'protocol', 'robot-not-found',
+ * 'session-limit', 'session-error', 'switch-failed', 'timeout',
+ * 'connection-failed', 'signaling-unavailable', 'no-webrtc',
+ * 'invalid-argument', 'closed'.
+ */
+export class PortholeError extends Error {
+  /** @param {string} code @param {string} message @param {object} [detail] */
+  constructor(code, message, detail) {
+    super(message);
+    this.name = 'PortholeError';
+    this.code = code;
+    this.detail = detail;
+  }
+}
+
+/** True when this browser can receive WebRTC video. */
+export function webrtcSupported(g = globalThis) {
+  return typeof g.RTCPeerConnection === 'function' && typeof g.MediaStream === 'function';
+}
+
+/**
+ * The cloud URL a page should use: its `?cloud=` parameter when it holds a
+ * ws:// or wss:// URL, else ws(s)://<the page's host>/ws. Returns null when
+ * there is neither (a page opened from file:// without ?cloud=).
+ * @param {Location|URL} [loc]
+ */
+export function defaultCloudUrl(loc = globalThis.location) {
+  try {
+    const override = new URL(loc.href).searchParams.get('cloud');
+    if (override) {
+      const u = new URL(override, loc.href);
+      if (u.protocol === 'ws:' || u.protocol === 'wss:') return u.href;
+      if (u.protocol === 'http:' || u.protocol === 'https:') {
+        u.protocol = u.protocol === 'https:' ? 'wss:' : 'ws:';
+        if (u.pathname === '/') u.pathname = '/ws';
+        return u.href;
+      }
+      return null;
+    }
+    if (loc.protocol !== 'http:' && loc.protocol !== 'https:') return null;
+    return `${loc.protocol === 'https:' ? 'wss' : 'ws'}://${loc.host}/ws`;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Backoff before reconnect attempt n (0-based): "full jitter", a uniform
+ * random delay up to min(max, min * 2^n), never below min.
+ */
+export function backoffDelay(attempt, minMs = 500, maxMs = 30000, random = Math.random) {
+  const cap = Math.min(maxMs, minMs * 2 ** Math.min(attempt, 30));
+  return Math.max(minMs, Math.round(random() * cap));
+}
+
+const isObj = (v) => v !== null && typeof v === 'object' && !Array.isArray(v);
+const isStr = (v, max = 1 << 20) => typeof v === 'string' && v.length > 0 && v.length <= max;
+const isName = (v) => typeof v === 'string' && NAME_RE.test(v);
+const isStreamList = (v) => Array.isArray(v) && v.length >= 1 && v.length <= 8 &&
+  v.every((s) => typeof s === 'string' && STREAM_RE.test(s));
+const finite = (v) => (typeof v === 'number' && Number.isFinite(v) ? v : null);
+
+/** EventTarget with on()/once() helpers that hand listeners the event's detail. */
+class Emitter extends EventTarget {
+  /**
+   * Calls fn(detail) for every event of this type.
+   * @returns {() => void} removes the listener
+   */
+  on(type, fn) {
+    const h = (e) => fn(e.detail);
+    this.addEventListener(type, h);
+    return () => this.removeEventListener(type, h);
+  }
+
+  /** Calls fn(detail) for the next event of this type only. */
+  once(type, fn) {
+    const h = (e) => fn(e.detail);
+    this.addEventListener(type, h, { once: true });
+    return () => this.removeEventListener(type, h);
+  }
+
+  _emit(type, detail) {
+    // A listener that throws is reported by the browser and does not stop us.
+    this.dispatchEvent(new CustomEvent(type, { detail }));
+  }
+}
+
+/**
+ * What the viewer knows of one robot. deviceInfo is the robot's own object,
+ * untouched; name, serial, firmwareVersion and streams are read from it
+ * defensively.
+ * @typedef {object} RobotInfo
+ * @property {string} robotId
+ * @property {string} name            deviceInfo.name, or the id
+ * @property {string} serial          deviceInfo.serial, or ''
+ * @property {string} firmwareVersion deviceInfo.firmwareVersion, or ''
+ * @property {string[]} streams       deviceInfo.streams, or STREAM_TYPES
+ * @property {object} deviceInfo
+ * @property {string|null} connectedAt ISO-8601, from the cloud
+ * @property {boolean} online         false once the cloud said it left (kept in the list)
+ * @property {number|null} offlineSince Date.now() when it went offline
+ */
+function robotInfo(robotId, deviceInfo, connectedAt) {
+  const d = isObj(deviceInfo) ? deviceInfo : {};
+  const text = (v, max = 200) => (typeof v === 'string' ? v.slice(0, max) : typeof v === 'number' ? String(v) : '');
+  const streams = isStreamList(d.streams) ? d.streams.slice() : STREAM_TYPES.slice();
+  return {
+    robotId,
+    name: text(d.name) || robotId,
+    serial: text(d.serial, 64),
+    firmwareVersion: text(d.firmwareVersion, 64),
+    streams,
+    deviceInfo: d,
+    connectedAt: typeof connectedAt === 'string' ? connectedAt.slice(0, 64) : null,
+    online: true,
+    offlineSince: null,
+  };
+}
+
+/**
+ * Connects to porthole-cloud and keeps connected: after a lost connection it
+ * reconnects with exponential backoff and full jitter (0.5 s to 30 s by
+ * default), registers again and lists the robots again. Sessions whose video
+ * is playing keep playing while signaling is down.
+ *
+ * @param {string} url ws:// or wss:// URL of the cloud's /ws endpoint
+ * @param {object} [options]
+ * @param {string} [options.clientId] a fixed client id (default: the cloud picks one)
+ * @param {boolean} [options.reconnect=true]
+ * @param {number} [options.minBackoffMs=500]
+ * @param {number} [options.maxBackoffMs=30000]
+ * @param {RTCIceServer[]} [options.iceServers=[]] STUN/TURN for sessions
+ * @param {boolean} [options.lowLatency=true] minimal receive jitter buffer
+ * @param {typeof WebSocket} [options.WebSocket] an implementation (default: the global)
+ * @param {typeof RTCPeerConnection} [options.RTCPeerConnection]
+ * @returns {Cloud}
+ */
+export function connect(url, options = {}) {
+  return new Cloud(url, options);
+}
+
+/**
+ * A connection to porthole-cloud.
+ *
+ * Events (listen with on(type, fn); fn receives the detail):
+ * - 'state' {state, attempt, retryInMs}: state is 'connecting', 'open',
+ *   'reconnecting' (waiting retryInMs before attempt) or 'closed'.
+ * - 'robots' RobotInfo[]: the list changed (any reason).
+ * - 'robot-available' RobotInfo, 'robot-unavailable' RobotInfo.
+ * - 'error' PortholeError: cloud unreachable, refused, or sent something invalid.
+ * - 'message' object: every valid message from the cloud, for extensions.
+ */
+export class Cloud extends Emitter {
+  constructor(url, options = {}) {
+    super();
+    this.options = { ...DEFAULTS, ...(isObj(options) ? options : {}) };
+    /** @type {string} */
+    this.url = typeof url === 'string' ? url : String(url ?? '');
+    /** @type {'connecting'|'open'|'reconnecting'|'closed'} */
+    this.state = 'connecting';
+    /** The id the cloud registered us under, once open. */
+    this.clientId = null;
+    /** @type {Map<string, RobotInfo>} every robot seen, online or not */
+    this.robots = new Map();
+    /** Time (Date.now()) of the next reconnect attempt while reconnecting. */
+    this.nextAttemptAt = null;
+    this._ws = null;
+    this._attempt = 0;
+    this._retryTimer = null;
+    this._registerTimer = null;
+    this._requestSeq = 0;
+    this._sessions = new Map();   // sessionId -> Session
+    this._pending = new Map();    // requestId -> Session awaiting session-created
+    this._WS = this.options.WebSocket || globalThis.WebSocket;
+    this._onOnline = () => { if (this.state === 'reconnecting') this.reconnectNow(); };
+    globalThis.addEventListener?.('online', this._onOnline);
+
+    let bad = null;
+    try {
+      const u = new URL(this.url);
+      if (u.protocol !== 'ws:' && u.protocol !== 'wss:') bad = `not a ws:// or wss:// URL: ${this.url}`;
+    } catch {
+      bad = `not a valid URL: '${this.url}'`;
+    }
+    if (!bad && typeof this._WS !== 'function') bad = 'this environment has no WebSocket';
+    if (bad) {
+      this.state = 'closed';
+      setTimeout(() => {
+        this._emit('error', new PortholeError('invalid-argument', bad));
+        this._emit('state', { state: 'closed', attempt: 0, retryInMs: null });
+      }, 0);
+      return;
+    }
+    setTimeout(() => this._open(), 0);
+  }
+
+  /** The robots, online first, then by name. @returns {RobotInfo[]} */
+  list() {
+    return [...this.robots.values()].sort((a, b) =>
+      (b.online - a.online) || a.name.localeCompare(b.name) || a.robotId.localeCompare(b.robotId));
+  }
+
+  /** The open sessions of this connection. @returns {Session[]} */
+  sessions() {
+    return [...new Set([...this._sessions.values(), ...this._pending.values()])];
+  }
+
+  /** While reconnecting, tries again now instead of waiting out the backoff. */
+  reconnectNow() {
+    if (this.state !== 'reconnecting') return;
+    clearTimeout(this._retryTimer);
+    this._retryTimer = null;
+    this._open();
+  }
+
+  /** Closes every session and the connection; no reconnect after this. */
+  close() {
+    if (this.state === 'closed') return;
+    for (const s of this.sessions()) s.close();
+    this.state = 'closed';
+    clearTimeout(this._retryTimer);
+    clearTimeout(this._registerTimer);
+    globalThis.removeEventListener?.('online', this._onOnline);
+    const ws = this._ws;
+    this._ws = null;
+    if (ws) try { ws.close(1000); } catch { /* already closing */ }
+    this._emit('state', { state: 'closed', attempt: this._attempt, retryInMs: null });
+  }
+
+  /**
+   * Opens a session to watch a robot. Always returns a Session; when it
+   * cannot start (cloud not connected, no WebRTC, bad arguments) the session
+   * emits 'error' and 'closed' right after this call returns.
+   * @param {string} robotId
+   * @param {object} [options]
+   * @param {string[]} [options.streamTypes=['color']]
+   * @param {string|null} [options.deviceId]
+   * @param {RTCIceServer[]} [options.iceServers] overrides the cloud's option
+   * @param {boolean} [options.lowLatency] overrides the cloud's option
+   * @returns {Session}
+   */
+  openSession(robotId, options = {}) {
+    const opts = isObj(options) ? options : {};
+    const s = new Session(this, robotId, opts);
+    let why = null;
+    if (!isName(robotId)) why = new PortholeError('invalid-argument', `invalid robot id: ${JSON.stringify(robotId)}`);
+    else if (opts.streamTypes !== undefined && !isStreamList(opts.streamTypes)) {
+      why = new PortholeError('invalid-argument', 'streamTypes must be an array of 1 to 8 stream type names');
+    } else if (opts.deviceId != null && !(typeof opts.deviceId === 'string' && opts.deviceId.length <= 128)) {
+      why = new PortholeError('invalid-argument', 'deviceId must be a string of at most 128 characters');
+    } else if (!webrtcSupported() && !this.options.RTCPeerConnection) {
+      why = new PortholeError('no-webrtc', 'this browser does not support WebRTC (no RTCPeerConnection)');
+    } else if (this.state !== 'open') {
+      why = new PortholeError('cloud-unreachable', 'not connected to the cloud');
+    }
+    if (why) {
+      setTimeout(() => s._fail(why, 'failed'), 0);
+      return s;
+    }
+    const requestId = `s${++this._requestSeq}`;
+    this._pending.set(requestId, s);
+    s._requestId = requestId;
+    const msg = { type: 'create-session', robotId, streamTypes: s.streamTypes, requestId };
+    if (opts.deviceId != null) msg.deviceId = opts.deviceId;
+    this._send(msg);
+    return s;
+  }
+
+  // --- internals -----------------------------------------------------------
+
+  _setState(state, extra = {}) {
+    this.state = state;
+    this._emit('state', { state, attempt: this._attempt, retryInMs: null, ...extra });
+  }
+
+  _open() {
+    if (this.state === 'closed') return;
+    this.nextAttemptAt = null;
+    this._setState(this._everOpen ? 'reconnecting' : 'connecting', { retryInMs: 0 });
+    let ws;
+    try {
+      ws = new this._WS(this.url);
+    } catch (e) {
+      this._down(new PortholeError('cloud-unreachable', `Cannot connect to ${this.url}: ${e?.message || e}`));
+      return;
+    }
+    this._ws = ws;
+    ws.onopen = () => {
+      if (ws !== this._ws) return;
+      const reg = { type: 'client-register' };
+      if (this.options.clientId) reg.clientId = this.options.clientId;
+      this._send(reg);
+      clearTimeout(this._registerTimer);
+      this._registerTimer = setTimeout(() => {
+        if (ws !== this._ws) return;
+        this._drop(ws, new PortholeError('timeout', 'the cloud did not answer client-register'));
+      }, this.options.registerTimeoutMs);
+    };
+    ws.onmessage = (ev) => { if (ws === this._ws) this._onMessage(ev.data); };
+    ws.onerror = () => { /* a close event follows */ };
+    ws.onclose = (ev) => {
+      if (ws !== this._ws) return;
+      this._ws = null;
+      const how = ev && ev.code ? ` (code ${ev.code}${ev.reason ? `: ${ev.reason}` : ''})` : '';
+      this._down(new PortholeError('cloud-unreachable', this._wasOpen
+        ? `Lost the connection to the cloud at ${this.url}${how}`
+        : `Cannot reach the cloud at ${this.url}${how}`));
+    };
+  }
+
+  _drop(ws, error) {
+    this._ws = null;
+    try { ws.close(); } catch { /* ignore */ }
+    this._down(error);
+  }
+
+  /** Signaling is down: detach sessions, mark robots unknown, schedule a retry. */
+  _down(error) {
+    clearTimeout(this._registerTimer);
+    this._wasOpen = false;
+    for (const [rid, s] of this._pending) {
+      this._pending.delete(rid);
+      s._fail(new PortholeError('cloud-unreachable', 'the cloud connection was lost before the session started'), 'signaling-lost');
+    }
+    for (const s of [...this._sessions.values()]) s._detach();
+    this._sessions.clear();
+    if (this.state === 'closed') return;
+    if (!this.options.reconnect) {
+      this._emit('error', error);
+      this._setState('closed');
+      return;
+    }
+    const delay = backoffDelay(this._attempt, this.options.minBackoffMs, this.options.maxBackoffMs);
+    this._attempt++;
+    this.nextAttemptAt = Date.now() + delay;
+    error.detail = { ...(error.detail || {}), retryInMs: delay, attempt: this._attempt };
+    this._emit('error', error);
+    this._setState('reconnecting', { retryInMs: delay });
+    clearTimeout(this._retryTimer);
+    this._retryTimer = setTimeout(() => { this._retryTimer = null; this._open(); }, delay);
+  }
+
+  _send(msg) {
+    const ws = this._ws;
+    if (!ws || ws.readyState !== 1) return false;
+    try {
+      ws.send(JSON.stringify(msg));
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  _protocolError(what, msg) {
+    this._emit('error', new PortholeError('protocol', `ignored a message from the cloud: ${what}`, { message: msg }));
+  }
+
+  _onMessage(data) {
+    if (typeof data !== 'string') return this._protocolError('not a text frame');
+    if (data.length > 16 << 20) return this._protocolError('too large');
+    let m;
+    try {
+      m = JSON.parse(data);
+    } catch {
+      return this._protocolError('not JSON', data.slice(0, 200));
+    }
+    if (!isObj(m) || !isStr(m.type, 64)) return this._protocolError('not an object with a type', m);
+    try {
+      this._dispatch(m);
+    } catch (e) {
+      // A bug of ours must not take the connection down.
+      this._emit('error', new PortholeError('protocol', `failed to handle '${m.type}': ${e?.message || e}`, { message: m }));
+    }
+  }
+
+  _dispatch(m) {
+    switch (m.type) {
+      case 'available-robots': return this._onAvailableRobots(m);
+      case 'robot-available': return this._onRobotAvailable(m);
+      case 'robot-unavailable': return this._onRobotUnavailable(m);
+      case 'session-created': return this._onSessionCreated(m);
+      case 'session-error': return this._onSessionError(m);
+      case 'error': return this._onError(m);
+      case 'session-closed':
+      case 'webrtc-offer':
+      case 'ice-candidate':
+      case 'stream-type-switched':
+      case 'stream-type-switch-error': {
+        if (!isStr(m.sessionId, 64)) return this._protocolError(`${m.type} without a sessionId`, m);
+        const s = this._sessions.get(m.sessionId);
+        if (!s) return undefined; // a session we closed already
+        this._emit('message', m);
+        return s._onSignal(m);
+      }
+      default:
+        this._emit('message', m); // newer protocol: not ours to judge
+        return undefined;
+    }
+  }
+
+  _onAvailableRobots(m) {
+    if (!Array.isArray(m.robots)) return this._protocolError('available-robots without a robots array', m);
+    clearTimeout(this._registerTimer);
+    if (isName(m.clientId)) this.clientId = m.clientId;
+    const seen = new Set();
+    for (const r of m.robots) {
+      if (!isObj(r) || !isName(r.robotId)) {
+        this._protocolError('a robot entry without a valid robotId', r);
+        continue;
+      }
+      seen.add(r.robotId);
+      this._upsertRobot(r, false);
+    }
+    for (const r of this.robots.values()) {
+      if (!seen.has(r.robotId) && r.online) {
+        r.online = false;
+        r.offlineSince = Date.now();
+        this._emit('robot-unavailable', r);
+      }
+    }
+    this._attempt = 0;
+    this._everOpen = true;
+    this._wasOpen = true;
+    this._emit('message', m);
+    this._setState('open');
+    this._emit('robots', this.list());
+  }
+
+  _upsertRobot(r, announce) {
+    const prev = this.robots.get(r.robotId);
+    const info = robotInfo(r.robotId, r.deviceInfo, r.connectedAt);
+    this.robots.set(r.robotId, info);
+    if (!prev || !prev.online || announce) this._emit('robot-available', info);
+    return info;
+  }
+
+  _onRobotAvailable(m) {
+    if (!isName(m.robotId)) return this._protocolError('robot-available without a valid robotId', m);
+    this._emit('message', m);
+    this._upsertRobot(m, true);
+    this._emit('robots', this.list());
+    return undefined;
+  }
+
+  _onRobotUnavailable(m) {
+    if (!isName(m.robotId)) return this._protocolError('robot-unavailable without a valid robotId', m);
+    this._emit('message', m);
+    const r = this.robots.get(m.robotId);
+    if (!r || !r.online) return undefined;
+    r.online = false;
+    r.offlineSince = Date.now();
+    this._emit('robot-unavailable', r);
+    this._emit('robots', this.list());
+    return undefined;
+  }
+
+  _onSessionCreated(m) {
+    if (!isStr(m.sessionId, 64) || !SESSION_RE.test(m.sessionId)) {
+      return this._protocolError('session-created without a valid sessionId', m);
+    }
+    const s = typeof m.requestId === 'string' ? this._pending.get(m.requestId) : undefined;
+    this._emit('message', m);
+    if (!s) {
+      // Not ours (or given up on): tell the cloud we do not want it.
+      this._send({ type: 'close-session', sessionId: m.sessionId });
+      return undefined;
+    }
+    this._pending.delete(m.requestId);
+    this._sessions.set(m.sessionId, s);
+    s._onCreated(m.sessionId);
+    return undefined;
+  }
+
+  _onSessionError(m) {
+    const error = typeof m.error === 'string' ? m.error.slice(0, 500) : 'session error';
+    const code = typeof m.code === 'string' ? m.code.slice(0, 64) : null;
+    this._emit('message', m);
+    if (isStr(m.sessionId, 64)) {
+      const s = this._sessions.get(m.sessionId);
+      if (s) s._onSessionError(error, code);
+      return undefined;
+    }
+    const s = typeof m.requestId === 'string' ? this._pending.get(m.requestId) : undefined;
+    if (!s) return this._protocolError('session-error for no session of ours', m);
+    this._pending.delete(m.requestId);
+    const sdkCode = code === 'robot-not-found' || code === 'session-limit' ? code : 'session-error';
+    s._fail(new PortholeError(sdkCode, error, { code }), sdkCode);
+    return undefined;
+  }
+
+  _onError(m) {
+    const code = typeof m.code === 'string' ? m.code.slice(0, 64) : 'unknown';
+    const text = typeof m.message === 'string' ? m.message.slice(0, 500) : code;
+    this._emit('message', m);
+    const err = new PortholeError('cloud-error', `the cloud refused a message: ${text}`,
+      { code, requestType: m.requestType, requestId: m.requestId });
+    const pending = typeof m.requestId === 'string' ? this._pending.get(m.requestId) : undefined;
+    if (pending) {
+      this._pending.delete(m.requestId);
+      pending._fail(err, 'session-error');
+      return;
+    }
+    if (m.requestType === 'client-register') {
+      // Refused (client-id-in-use, unauthorized): retry later, with backoff.
+      const ws = this._ws;
+      this._emit('error', err);
+      if (ws) this._drop(ws, new PortholeError('cloud-error', `registration refused: ${text}`, { code }));
+      return;
+    }
+    this._emit('error', err);
+  }
+}
+
+/**
+ * A session: one robot's video, peer to peer.
+ *
+ * Properties: id (sessionId, null until the cloud created it), robotId,
+ * state, signaling ('attached' or 'detached': the cloud connection this
+ * session was made on is gone, but media may still flow), streamTypes,
+ * stream (a MediaStream, its track added when media arrives), telemetry
+ * (the robot's last telemetry object, or null), error (last PortholeError).
+ *
+ * Events (on(type, fn); fn receives the detail):
+ * - 'state' {state}: 'requesting', 'negotiating', 'connecting', 'connected',
+ *   'interrupted' (ICE disconnected, may recover), 'closed'.
+ * - 'track' {track, stream}: media arrived; stream is session.stream.
+ * - 'streamtypes' {streamTypes}: the robot switched streams.
+ * - 'signaling' {signaling}: 'detached' when the cloud connection is lost.
+ * - 'telemetry' object: the robot's telemetry (once a second).
+ * - 'error' PortholeError.
+ * - 'closed' {reason, message, error?}: the session is over; reason is one of
+ *   'closed-by-client', 'closed-by-robot', 'peer-disconnected',
+ *   'server-shutdown', 'signaling-lost', 'connection-failed', 'timeout',
+ *   'robot-not-found', 'session-limit', 'session-error', 'failed'.
+ */
+export class Session extends Emitter {
+  constructor(cloud, robotId, opts) {
+    super();
+    this._cloud = cloud;
+    this.robotId = typeof robotId === 'string' ? robotId : String(robotId);
+    this.id = null;
+    this.state = 'requesting';
+    this.signaling = 'attached';
+    this.streamTypes = isStreamList(opts.streamTypes) ? opts.streamTypes.slice() : ['color'];
+    this.stream = typeof MediaStream === 'function' ? new MediaStream() : null;
+    this.telemetry = null;
+    this.error = null;
+    this.closeReason = null;
+    /** Glass-to-glass latency in ms from the colour frames' marker, or null. */
+    this.latencyMs = null;
+    this._opts = {
+      iceServers: Array.isArray(opts.iceServers) ? opts.iceServers : cloud.options.iceServers,
+      lowLatency: typeof opts.lowLatency === 'boolean' ? opts.lowLatency : cloud.options.lowLatency,
+    };
+    this._pc = null;
+    this._chain = Promise.resolve();
+    this._timer = null;
+    this._switch = null;
+    this._prevStats = null;
+    this._videos = new Set();
+    this._armTimer(cloud.options.sessionTimeoutMs, 'the cloud did not create the session in time');
+  }
+
+  /** The RTCPeerConnection (null before the offer and after close). */
+  get peerConnection() { return this._pc; }
+
+  /**
+   * Shows the session's video in a <video> element (muted, inline,
+   * autoplaying) and measures glass-to-glass latency from colour frames where
+   * the browser has requestVideoFrameCallback. Returns a function that stops
+   * the latency measurement.
+   * @param {HTMLVideoElement} video
+   */
+  attach(video) {
+    if (!video || typeof video !== 'object') return () => {};
+    video.muted = true;
+    video.autoplay = true;
+    video.playsInline = true;
+    if (this.stream && video.srcObject !== this.stream) video.srcObject = this.stream;
+    video.play?.().catch(() => { /* autoplay waits for the track */ });
+    this._videos.add(video);
+    let stopped = false;
+    const scratch = typeof OffscreenCanvas === 'function'
+      ? new OffscreenCanvas(MARKER_BLOCKS * 4, 4) : globalThis.document?.createElement('canvas');
+    let last = 0;
+    const onFrame = (now) => {
+      if (stopped || this.state === 'closed') return;
+      // Read at most 5 times a second: the read costs a small GPU readback.
+      if (now - last > 200 && scratch) {
+        last = now;
+        if (this.streamTypes[0] === 'color') {
+          try {
+            const marker = readMarker(video, scratch);
+            this.latencyMs = marker === null ? null : markerAge(marker);
+          } catch {
+            this.latencyMs = null;
+          }
+        } else {
+          this.latencyMs = null;
+        }
+      }
+      video.requestVideoFrameCallback(onFrame);
+    };
+    if (typeof video.requestVideoFrameCallback === 'function') video.requestVideoFrameCallback(onFrame);
+    return () => { stopped = true; this._videos.delete(video); };
+  }
+
+  /**
+   * Asks the robot to send another stream type instead. Resolves with the
+   * new stream types once the robot confirms; rejects with a PortholeError
+   * (also emitted as 'error' when the robot refuses) otherwise. A newer call
+   * supersedes a pending one.
+   * @param {string} type 'color', 'depth', 'infrared-1' or 'infrared-2'
+   * @returns {Promise<string[]>}
+   */
+  switchStream(type) {
+    const types = Array.isArray(type) ? type : [type];
+    if (!isStreamList(types)) {
+      return Promise.reject(new PortholeError('invalid-argument', `invalid stream type: ${JSON.stringify(type)}`));
+    }
+    if (this.state === 'closed') return Promise.reject(new PortholeError('closed', 'the session is closed'));
+    if (this.signaling !== 'attached' || !this.id) {
+      return Promise.reject(new PortholeError('signaling-unavailable',
+        this.id ? 'the cloud connection was lost; reconnect the session to switch streams'
+          : 'the session is not set up yet'));
+    }
+    if (this._switch) this._switch.reject(new PortholeError('switch-failed', 'superseded by a newer switch'));
+    return new Promise((resolve, reject) => {
+      const sw = {
+        types,
+        resolve: (v) => { clearTimeout(sw.timer); this._switch = null; resolve(v); },
+        reject: (e) => { clearTimeout(sw.timer); this._switch = null; reject(e); },
+        timer: setTimeout(() => sw.reject(new PortholeError('timeout', 'the robot did not confirm the stream switch')),
+          this._cloud.options.switchTimeoutMs),
+      };
+      this._switch = sw;
+      if (!this._cloud._send({ type: 'switch-stream-type', sessionId: this.id, streamTypes: types })) {
+        sw.reject(new PortholeError('signaling-unavailable', 'not connected to the cloud'));
+      }
+    });
+  }
+
+  /**
+   * Ends the session: tells the cloud (when connected), closes the peer
+   * connection and stops the tracks. Emits 'closed' once. Safe to call twice.
+   */
+  close() {
+    if (this.state === 'closed') return;
+    if (this.id && this.signaling === 'attached') this._cloud._send({ type: 'close-session', sessionId: this.id });
+    this._finish('closed-by-client', null);
+  }
+
+  /**
+   * The current receive statistics, with rates over the time since the
+   * previous call (the first call reports rates since the start).
+   * @returns {Promise<SessionStats|null>} null when there is no connection
+   */
+  async stats() {
+    const pc = this._pc;
+    if (!pc) return null;
+    let report;
+    try {
+      report = await pc.getStats();
+    } catch {
+      return null;
+    }
+    return this._summarize(report);
+  }
+
+  // --- internals -----------------------------------------------------------
+
+  _setState(state) {
+    if (this.state === state || this.state === 'closed') return;
+    this.state = state;
+    this._emit('state', { state });
+  }
+
+  _armTimer(ms, why) {
+    clearTimeout(this._timer);
+    this._timer = setTimeout(() => {
+      const err = new PortholeError('timeout', why);
+      if (this.id && this.signaling === 'attached') this._cloud._send({ type: 'close-session', sessionId: this.id });
+      this._fail(err, 'timeout');
+    }, ms);
+  }
+
+  _fail(error, reason) {
+    if (this.state === 'closed') return;
+    this.error = error;
+    this._emit('error', error);
+    this._finish(reason, error);
+  }
+
+  _finish(reason, error) {
+    if (this.state === 'closed') return;
+    clearTimeout(this._timer);
+    if (this._switch) this._switch.reject(new PortholeError('closed', 'the session closed'));
+    const pc = this._pc;
+    this._pc = null;
+    if (pc) {
+      pc.onicecandidate = pc.ontrack = pc.onconnectionstatechange = pc.ondatachannel = null;
+      try { pc.close(); } catch { /* ignore */ }
+    }
+    for (const t of this.stream?.getTracks() || []) t.stop();
+    if (this._requestId) this._cloud._pending.delete(this._requestId);
+    if (this.id && this._cloud._sessions.get(this.id) === this) this._cloud._sessions.delete(this.id);
+    this.closeReason = reason;
+    this.state = 'closed';
+    this._emit('state', { state: 'closed' });
+    this._emit('closed', { reason, message: closeMessage(reason, error), error: error || undefined });
+  }
+
+  _onCreated(sessionId) {
+    this.id = sessionId;
+    this._setState('negotiating');
+    this._armTimer(this._cloud.options.offerTimeoutMs, 'the robot sent no offer in time');
+  }
+
+  /** The cloud connection is gone: keep playing media, or give up if there is none yet. */
+  _detach() {
+    if (this.state === 'closed') return;
+    if (this.state !== 'connected' && this.state !== 'interrupted') {
+      this._fail(new PortholeError('cloud-unreachable', 'the cloud connection was lost while the session was starting'),
+        'signaling-lost');
+      return;
+    }
+    this.signaling = 'detached';
+    if (this._switch) this._switch.reject(new PortholeError('signaling-unavailable', 'the cloud connection was lost'));
+    this._emit('signaling', { signaling: 'detached' });
+  }
+
+  _onSessionError(error, code) {
+    const err = new PortholeError('session-error', error, { code });
+    // Before media flows nothing else will come: end it. After, the video may go on.
+    if (this.state !== 'connected' && this.state !== 'interrupted') {
+      if (this.id && this.signaling === 'attached') this._cloud._send({ type: 'close-session', sessionId: this.id });
+      this._fail(err, 'session-error');
+    } else {
+      this.error = err;
+      this._emit('error', err);
+    }
+  }
+
+  _onSignal(m) {
+    if (this.state === 'closed') return;
+    switch (m.type) {
+      case 'session-closed': {
+        const reason = typeof m.reason === 'string' ? m.reason.slice(0, 64) : 'closed';
+        if (reason === 'server-shutdown' && (this.state === 'connected' || this.state === 'interrupted')) {
+          // The cloud is going away; the robot keeps the peer connection.
+          this._cloud._sessions.delete(this.id);
+          this._detach();
+          return;
+        }
+        // A robot closes the session after a fatal session-error: keep its words.
+        this._finish(reason, reason === 'closed-by-robot' ? this.error : null);
+        return;
+      }
+      case 'webrtc-offer':
+        if (!isObj(m.offer) || m.offer.type !== 'offer' || !isStr(m.offer.sdp)) {
+          this._cloud._protocolError('webrtc-offer without a valid offer', m);
+          return;
+        }
+        this._onOffer(m.offer.sdp);
+        return;
+      case 'ice-candidate': {
+        const c = m.candidate;
+        if (c !== null && !(isObj(c) && typeof c.candidate === 'string')) {
+          this._cloud._protocolError('ice-candidate without a valid candidate', m);
+          return;
+        }
+        const init = c === null ? null : {
+          candidate: c.candidate,
+          sdpMid: typeof c.sdpMid === 'string' ? c.sdpMid : null,
+          sdpMLineIndex: Number.isInteger(c.sdpMLineIndex) ? c.sdpMLineIndex : null,
+        };
+        if (init && init.sdpMid === null && init.sdpMLineIndex === null) init.sdpMLineIndex = 0;
+        this._enqueue(async () => {
+          if (!this._pc) return;
+          if (init === null || init.candidate === '') {
+            await this._pc.addIceCandidate().catch(() => {}); // end of candidates: harmless if refused
+          } else {
+            await this._pc.addIceCandidate(init);
+          }
+        }, 'could not add a remote ICE candidate', false);
+        return;
+      }
+      case 'stream-type-switched':
+        if (!isStreamList(m.streamTypes)) {
+          this._cloud._protocolError('stream-type-switched without valid streamTypes', m);
+          return;
+        }
+        this.streamTypes = m.streamTypes.slice();
+        this.latencyMs = null;
+        this._emit('streamtypes', { streamTypes: this.streamTypes.slice() });
+        if (this._switch) this._switch.resolve(this.streamTypes.slice());
+        return;
+      case 'stream-type-switch-error': {
+        const text = typeof m.error === 'string' ? m.error.slice(0, 500) : 'the robot could not switch streams';
+        const err = new PortholeError('switch-failed', text);
+        this.error = err;
+        this._emit('error', err);
+        if (this._switch) this._switch.reject(err);
+        return;
+      }
+      default:
+    }
+  }
+
+  /** Runs signaling steps one after another, in arrival order. */
+  _enqueue(step, what, fatal = true) {
+    this._chain = this._chain.then(step).catch((e) => {
+      if (this.state === 'closed') return;
+      const err = new PortholeError(fatal ? 'connection-failed' : 'protocol', `${what}: ${e?.message || e}`);
+      if (fatal) {
+        if (this.id && this.signaling === 'attached') this._cloud._send({ type: 'close-session', sessionId: this.id });
+        this._fail(err, 'connection-failed');
+      } else {
+        this._emit('error', err);
+      }
+    });
+  }
+
+  _makePc() {
+    const PC = this._cloud.options.RTCPeerConnection || globalThis.RTCPeerConnection;
+    const pc = new PC({ iceServers: this._opts.iceServers, bundlePolicy: 'max-bundle' });
+    pc.onicecandidate = (ev) => {
+      if (this.signaling !== 'attached' || !this.id) return;
+      const c = ev.candidate;
+      this._cloud._send({
+        type: 'ice-candidate',
+        sessionId: this.id,
+        candidate: c ? { candidate: c.candidate, sdpMid: c.sdpMid, sdpMLineIndex: c.sdpMLineIndex } : null,
+      });
+    };
+    pc.ontrack = (ev) => {
+      const { track, receiver } = ev;
+      if (this._opts.lowLatency) tuneForLowLatency(receiver);
+      // One track per requested stream type, in m-line order (normally one).
+      if (this.stream && !this.stream.getTracks().includes(track)) this.stream.addTrack(track);
+      for (const v of this._videos) {
+        if (v.srcObject !== this.stream) v.srcObject = this.stream;
+        v.play?.().catch(() => {});
+      }
+      this._emit('track', { track, stream: this.stream });
+    };
+    pc.ondatachannel = (ev) => {
+      const ch = ev.channel;
+      if (ch.label !== 'telemetry') return;
+      ch.onmessage = (e) => {
+        if (typeof e.data !== 'string' || e.data.length > 65536) return;
+        let t;
+        try { t = JSON.parse(e.data); } catch { return; }
+        if (!isObj(t)) return;
+        this.telemetry = t;
+        this._telemetryAt = Date.now();
+        this._emit('telemetry', t);
+      };
+    };
+    pc.onconnectionstatechange = () => {
+      const st = pc.connectionState;
+      if (pc !== this._pc) return;
+      if (st === 'connected') {
+        clearTimeout(this._timer);
+        this._setState('connected');
+      } else if (st === 'disconnected') {
+        if (this.state === 'connected') this._setState('interrupted');
+      } else if (st === 'failed' || st === 'closed') {
+        const err = new PortholeError('connection-failed', this.state === 'connected' || this.state === 'interrupted'
+          ? 'the video connection to the robot was lost' : 'could not connect to the robot (ICE failed)');
+        if (this.id && this.signaling === 'attached') this._cloud._send({ type: 'close-session', sessionId: this.id });
+        this._fail(err, 'connection-failed');
+      }
+    };
+    return pc;
+  }
+
+  _onOffer(sdp) {
+    if (!this._pc) {
+      try {
+        this._pc = this._makePc();
+      } catch (e) {
+        this._fail(new PortholeError('no-webrtc', `cannot create a peer connection: ${e?.message || e}`), 'failed');
+        return;
+      }
+      this._setState('connecting');
+      this._armTimer(this._cloud.options.connectTimeoutMs, 'the video connection did not come up in time');
+    }
+    this._enqueue(async () => {
+      const pc = this._pc;
+      if (!pc) return;
+      await pc.setRemoteDescription({ type: 'offer', sdp });
+      const answer = await pc.createAnswer();
+      await pc.setLocalDescription(answer);
+      if (this.signaling === 'attached') {
+        this._cloud._send({
+          type: 'webrtc-answer', sessionId: this.id, answer: { type: 'answer', sdp: pc.localDescription.sdp },
+        });
+      }
+    }, 'could not answer the robot\'s offer');
+  }
+
+  _summarize(report) {
+    const byId = new Map();
+    report.forEach((s) => byId.set(s.id, s));
+    let inbound = null;
+    let pair = null;
+    for (const s of byId.values()) {
+      if (s.type === 'inbound-rtp' && (s.kind === 'video' || s.mediaType === 'video')) {
+        if (!inbound || (s.bytesReceived || 0) > (inbound.bytesReceived || 0)) inbound = s;
+      } else if (s.type === 'transport' && s.selectedCandidatePairId) {
+        pair = byId.get(s.selectedCandidatePairId) || pair;
+      }
+    }
+    if (!pair) {
+      for (const s of byId.values()) {
+        if (s.type === 'candidate-pair' && (s.selected || (s.nominated && s.state === 'succeeded'))) pair = s;
+      }
+    }
+    const local = pair ? byId.get(pair.localCandidateId) : null;
+    const remote = pair ? byId.get(pair.remoteCandidateId) : null;
+    const codec = inbound?.codecId ? byId.get(inbound.codecId) : null;
+    const now = finite(inbound?.timestamp) ?? Date.now();
+    const prev = this._prevStats;
+    const cur = {
+      t: now,
+      bytes: finite(inbound?.bytesReceived) ?? 0,
+      frames: finite(inbound?.framesDecoded) ?? 0,
+      decode: finite(inbound?.totalDecodeTime) ?? 0,
+      jbDelay: finite(inbound?.jitterBufferDelay) ?? 0,
+      jbCount: finite(inbound?.jitterBufferEmittedCount) ?? 0,
+    };
+    this._prevStats = cur;
+    const dt = prev ? (cur.t - prev.t) / 1000 : null;
+    const dFrames = prev ? cur.frames - prev.frames : cur.frames;
+    const rate = (d) => (dt && dt > 0 ? d / dt : null);
+    const tel = this.telemetry && Date.now() - (this._telemetryAt || 0) < 5000 ? this.telemetry : null;
+    const stream = this.streamTypes[0];
+    const telStream = tel && isObj(tel.streams) && isObj(tel.streams[stream]) ? tel.streams[stream] : null;
+    const types = [local?.candidateType, remote?.candidateType].filter(Boolean);
+    const worst = types.includes('relay') ? 'relay'
+      : types.find((t) => t === 'srflx' || t === 'prflx') || types[0] || null;
+    /**
+     * @typedef {object} SessionStats
+     * @property {number} timestamp ms
+     * @property {number|null} fps frames decoded per second
+     * @property {number|null} bitrateKbps received kbit/s
+     * @property {number|null} rttMs ICE round-trip time
+     * @property {number|null} width @property {number|null} height
+     * @property {number|null} packetsLost @property {number|null} packetsReceived
+     * @property {number|null} framesDecoded @property {number|null} framesDropped
+     * @property {number|null} decodeTimeMs average per frame
+     * @property {number|null} jitterBufferMs average per frame
+     * @property {string|null} codec e.g. "VP8"
+     * @property {string|null} candidateType host, srflx, prflx or relay (the less direct end)
+     * @property {string|null} localCandidateType @property {string|null} remoteCandidateType
+     * @property {string|null} protocol udp or tcp
+     * @property {number|null} latencyMs glass-to-glass, from the colour marker
+     * @property {{fps:number|null,bitrateKbps:number|null,viewers:number|null}|null} robot robot-side telemetry
+     * @property {string[]} streamTypes
+     */
+    return {
+      timestamp: now,
+      fps: finite(inbound?.framesPerSecond) ?? rate(dFrames),
+      bitrateKbps: prev ? rate(((cur.bytes - prev.bytes) * 8) / 1000) : null,
+      rttMs: finite(pair?.currentRoundTripTime) !== null ? pair.currentRoundTripTime * 1000 : null,
+      width: finite(inbound?.frameWidth),
+      height: finite(inbound?.frameHeight),
+      packetsLost: finite(inbound?.packetsLost),
+      packetsReceived: finite(inbound?.packetsReceived),
+      framesDecoded: finite(inbound?.framesDecoded),
+      framesDropped: finite(inbound?.framesDropped),
+      decodeTimeMs: dFrames > 0 ? ((cur.decode - (prev?.decode || 0)) / dFrames) * 1000 : null,
+      jitterBufferMs: prev && cur.jbCount > prev.jbCount
+        ? ((cur.jbDelay - prev.jbDelay) / (cur.jbCount - prev.jbCount)) * 1000 : null,
+      codec: typeof codec?.mimeType === 'string' ? codec.mimeType.replace(/^video\//i, '') : null,
+      candidateType: worst,
+      localCandidateType: local?.candidateType || null,
+      remoteCandidateType: remote?.candidateType || null,
+      protocol: local?.protocol || null,
+      latencyMs: this.latencyMs,
+      robot: telStream ? {
+        fps: finite(telStream.fps),
+        bitrateKbps: finite(telStream.bitrateKbps),
+        viewers: finite(telStream.viewers),
+      } : null,
+      streamTypes: this.streamTypes.slice(),
+    };
+  }
+}
+
+/**
+ * Asks the browser to play received video as soon as it can decode it:
+ * jitterBufferTarget (standard, ms; Chrome 114+, Firefox, Safari) and
+ * playoutDelayHint (older Chrome, seconds) set to 0. Where neither exists
+ * the browser keeps its adaptive default.
+ * @param {RTCRtpReceiver} receiver
+ */
+export function tuneForLowLatency(receiver) {
+  if (!receiver) return;
+  try { if ('jitterBufferTarget' in receiver) receiver.jitterBufferTarget = 0; } catch { /* unsupported */ }
+  try { if ('playoutDelayHint' in receiver) receiver.playoutDelayHint = 0; } catch { /* unsupported */ }
+}
+
+/** A sentence for the viewer about why a session closed. */
+export function closeMessage(reason, error) {
+  switch (reason) {
+    case 'closed-by-client': return 'Disconnected.';
+    case 'closed-by-robot': return error?.message ? `The robot ended the session: ${error.message}` : 'The robot ended the session.';
+    case 'peer-disconnected': return 'The robot went offline; the session ended.';
+    case 'server-shutdown': return 'The cloud shut down; the session ended.';
+    case 'signaling-lost': return 'Lost the connection to the cloud while the session was starting.';
+    case 'connection-failed': return error?.message ? `${cap(error.message)}.` : 'The video connection failed.';
+    case 'timeout': return error?.message ? `${cap(error.message)}.` : 'The session timed out.';
+    case 'robot-not-found': return 'The robot is not online.';
+    case 'session-limit': return 'Too many sessions: close another session first.';
+    case 'session-error': return `The robot could not start the session: ${error?.message || 'unknown error'}`;
+    default: return error?.message ? `${cap(error.message)}.` : `Session ended (${reason}).`;
+  }
+}
+
+function cap(s) {
+  return s.charAt(0).toUpperCase() + s.slice(1).replace(/\.$/, '');
+}
