@@ -70,7 +70,7 @@ static void peer_unref(gpointer data)
 
 /* ---- events from webrtcbin's threads, delivered on the main context ---- */
 
-enum event_kind { EV_OFFER, EV_CANDIDATE, EV_GATHERED, EV_STATE, EV_ERROR, EV_CHANNEL_CLOSED };
+enum event_kind { EV_OFFER, EV_CANDIDATE, EV_GATHERED, EV_STATE, EV_ERROR, EV_VIEWER_GONE };
 
 struct event {
     struct peer *p;
@@ -131,8 +131,8 @@ static gboolean event_dispatch(gpointer data)
     case EV_ERROR:
         p->cb.on_error(p->user, p, ev->a, ev->b);
         break;
-    case EV_CHANNEL_CLOSED:
-        p->cb.on_channel_closed(p->user, p);
+    case EV_VIEWER_GONE:
+        p->cb.on_viewer_gone(p->user, p, ev->a);
         break;
     }
     return G_SOURCE_REMOVE;
@@ -240,7 +240,7 @@ static void on_answer_applied(GstPromise *promise, gpointer data)
 static void on_channel_close(GstWebRTCDataChannel *channel, gpointer data)
 {
     (void)channel;
-    post(data, EV_CHANNEL_CLOSED, 0, 0, NULL, NULL);
+    post(data, EV_VIEWER_GONE, 0, 0, "the viewer closed its data channel", NULL);
 }
 
 /* The viewer's PLI (or FIR) arrives as an upstream force-key-unit event at
@@ -256,6 +256,26 @@ static GstPadProbeReturn on_upstream_event(GstPad *pad, GstPadProbeInfo *info, g
             media_track_request_keyframe(t);
     }
     return GST_PAD_PROBE_OK;
+}
+
+/* The only remote RTP sources of a send-only peer are the viewer's RTCP
+ * reporters: one saying BYE, or falling silent for five RTCP intervals,
+ * means the viewer is gone even when no signaling says so (a browser
+ * killed while the cloud was down). rtpbin's timeout takes about 25 s. */
+static void on_rtp_timeout(GstElement *rtpbin, guint session, guint ssrc, gpointer data)
+{
+    (void)rtpbin;
+    (void)session;
+    (void)ssrc;
+    post(data, EV_VIEWER_GONE, 0, 0, "the viewer stopped sending RTCP reports", NULL);
+}
+
+static void on_rtp_bye(GstElement *rtpbin, guint session, guint ssrc, gpointer data)
+{
+    (void)rtpbin;
+    (void)session;
+    (void)ssrc;
+    post(data, EV_VIEWER_GONE, 0, 0, "the viewer said RTCP BYE", NULL);
 }
 
 static gboolean on_bus(GstBus *bus, GstMessage *msg, gpointer data)
@@ -430,6 +450,12 @@ struct peer *peer_new(struct media *m, const struct peer_params *params,
     g_signal_connect(p->webrtc, "on-ice-candidate", G_CALLBACK(on_ice_candidate), p);
     g_signal_connect(p->webrtc, "notify::ice-gathering-state", G_CALLBACK(on_gathering_state), p);
     g_signal_connect(p->webrtc, "notify::connection-state", G_CALLBACK(on_connection_state), p);
+    GstElement *rtpbin = gst_bin_get_by_name(GST_BIN(p->webrtc), "rtpbin");
+    if (rtpbin) {
+        g_signal_connect(rtpbin, "on-timeout", G_CALLBACK(on_rtp_timeout), p);
+        g_signal_connect(rtpbin, "on-bye-ssrc", G_CALLBACK(on_rtp_bye), p);
+        gst_object_unref(rtpbin);
+    }
     GstBus *bus = gst_element_get_bus(p->pipeline);
     p->bus_watch = gst_bus_add_watch(bus, on_bus, p);
     gst_object_unref(bus);

@@ -55,8 +55,10 @@ struct peer_callbacks {
      * was refused by webrtcbin, a pipeline error). code is a short
      * machine-readable word, reason a sentence. */
     void (*on_error)(void *user, struct peer *p, const char *code, const char *reason);
-    /* The viewer closed the telemetry channel (it went away). */
-    void (*on_channel_closed)(void *user, struct peer *p);
+    /* The viewer went away without signaling: it closed the telemetry
+     * channel, sent RTCP BYE, or its RTCP reports stopped (rtpbin's source
+     * timeout: about 25 s). */
+    void (*on_viewer_gone)(void *user, struct peer *p, const char *why);
 };
 
 /* Builds the peer and starts it; the offer follows through on_offer.

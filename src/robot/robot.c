@@ -153,12 +153,12 @@ static void on_peer_error(void *user, struct peer *p, const char *code, const ch
         session_end(r, s, true, code);
 }
 
-static void on_peer_channel_closed(void *user, struct peer *p)
+static void on_peer_viewer_gone(void *user, struct peer *p, const char *why)
 {
     struct robot *r = user;
     struct session *s = g_hash_table_lookup(r->sessions, peer_session_id(p));
     if (s)
-        session_end(r, s, true, "the viewer closed its data channel");
+        session_end(r, s, true, why);
 }
 
 static const struct peer_callbacks peer_cb = {
@@ -166,7 +166,7 @@ static const struct peer_callbacks peer_cb = {
     .on_candidate = on_peer_candidate,
     .on_state = on_peer_state,
     .on_error = on_peer_error,
-    .on_channel_closed = on_peer_channel_closed,
+    .on_viewer_gone = on_peer_viewer_gone,
 };
 
 /* ---- incoming messages ---- */
