@@ -41,9 +41,7 @@ static void opts_label(const struct opts_origin *o, char *buf, size_t len)
         (void)snprintf(buf, len, "--%s", o->opt->name);
 }
 
-/* Copies a user-given value for quoting in an error: at most 60 bytes, with
- * control characters replaced, so the message stays one short line. */
-static void opts_quote(const char *value, char *buf, size_t len)
+void opts_quote(const char *value, char *buf, size_t len)
 {
     size_t keep = 60;
     size_t o = 0;

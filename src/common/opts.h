@@ -54,6 +54,11 @@ enum opts_result {
 enum opts_result opts_parse(const struct opt *table, size_t n, int argc, char **argv,
                             char *err, size_t errlen);
 
+/* Copies a user-given value for quoting in an error message: at most 60
+ * bytes (then "..."), control characters replaced by '?', so the message
+ * stays one short line. len should be at least 64. */
+void opts_quote(const char *value, char *buf, size_t len);
+
 /* Prints usage: summary line, then each option with its metavar, its
  * variables, its help, its range or choices, and its current (default)
  * value read from the target. */

@@ -7,6 +7,7 @@
 
 #include "common/ids.h"
 #include "common/opts.h"
+#include "common/strlist.h"
 
 /* The camera backends config accepts. camera.h's camera_backend_names lists
  * the same; it is not used here so that this file links without camera.c. */
@@ -118,23 +119,6 @@ static void config_origin(const struct opt *o, int argc, char **argv, char *buf,
     snprintf(buf, len, "--%s", o->name);
 }
 
-/* Copies value for quoting in an error: at most 60 bytes, control
- * characters replaced, so the message stays one short line. */
-static void config_quote(const char *value, char *buf, size_t len)
-{
-    size_t o = 0;
-    for (size_t i = 0; value[i] != '\0' && o + 4 < len; i++) {
-        if (i == 60) {
-            memcpy(buf + o, "...", 3);
-            o += 3;
-            break;
-        }
-        unsigned char c = (unsigned char)value[i];
-        buf[o++] = (c < 0x20 || c == 0x7f) ? '?' : (char)c;
-    }
-    buf[o] = '\0';
-}
-
 static bool config_host_char(char c)
 {
     return isalnum((unsigned char)c) || c == '.' || c == '-' || c == '_';
@@ -186,33 +170,25 @@ static bool config_valid_ws_url(const char *url)
 static int config_check_urls(const char *list, const char *scheme1, const char *scheme2,
                              char *bad, size_t badlen)
 {
-    const char *p = list;
-    for (;;) {
-        const char *end = strchr(p, ',');
-        if (end == NULL)
-            end = p + strlen(p);
-        const char *a = p, *b = end;
-        while (a < b && isspace((unsigned char)*a))
-            a++;
-        while (b > a && isspace((unsigned char)b[-1]))
-            b--;
-        size_t len = (size_t)(b - a);
-        size_t l1 = strlen(scheme1), l2 = scheme2 != NULL ? strlen(scheme2) : 0;
+    const char *cursor = list;
+    struct strlist_item it;
+    size_t l1 = strlen(scheme1), l2 = scheme2 != NULL ? strlen(scheme2) : 0;
+    while (strlist_next(&cursor, &it)) {
+        const char *a = it.ptr;
+        size_t len = it.len;
         bool ok = (len > l1 && strncmp(a, scheme1, l1) == 0) ||
                   (scheme2 != NULL && len > l2 && strncmp(a, scheme2, l2) == 0);
-        for (const char *c = a; ok && c < b; c++)
-            if ((unsigned char)*c <= 0x20 || *c == 0x7f)
+        for (size_t i = 0; ok && i < len; i++)
+            if ((unsigned char)a[i] <= 0x20 || a[i] == 0x7f)
                 ok = false;
         if (!ok) {
             char item[72];
             snprintf(item, sizeof item, "%.*s", (int)(len > 64 ? 64 : len), a);
-            config_quote(item, bad, badlen);
+            opts_quote(item, bad, badlen);
             return -1;
         }
-        if (*end == '\0')
-            return 0;
-        p = end + 1;
     }
+    return 0;
 }
 
 /* Finds the table entry of a flag name. */
@@ -233,7 +209,7 @@ static int config_validate(struct robot_config *cfg, const struct opt *table, in
 
     if (cfg->robot_id != NULL && !ids_valid_name(cfg->robot_id, ROBOT_ID_MAX)) {
         ORIGIN("robot-id", who);
-        config_quote(cfg->robot_id, q, sizeof q);
+        opts_quote(cfg->robot_id, q, sizeof q);
         snprintf(err, errlen,
                  "%s: '%s' is not a robot id (1 to 64 characters of A-Z a-z 0-9 . _ : @ -)",
                  who, q);
@@ -241,7 +217,7 @@ static int config_validate(struct robot_config *cfg, const struct opt *table, in
     }
     if (!config_valid_ws_url(cfg->cloud_url)) {
         ORIGIN("cloud-url", who);
-        config_quote(cfg->cloud_url, q, sizeof q);
+        opts_quote(cfg->cloud_url, q, sizeof q);
         snprintf(err, errlen,
                  "%s: '%s' is not a WebSocket URL (ws://HOST[:PORT][/PATH] or "
                  "wss://HOST[:PORT][/PATH], port 1..65535)", who, q);
@@ -277,7 +253,7 @@ static int config_validate(struct robot_config *cfg, const struct opt *table, in
     if (cfg->stun_server != NULL && (strchr(cfg->stun_server, ',') != NULL ||
         config_check_urls(cfg->stun_server, "stun://", NULL, q, sizeof q) != 0)) {
         ORIGIN("stun-server", who);
-        config_quote(cfg->stun_server, q, sizeof q);
+        opts_quote(cfg->stun_server, q, sizeof q);
         snprintf(err, errlen, "%s: '%s' is not a STUN server (stun://HOST:PORT)", who, q);
         return -1;
     }

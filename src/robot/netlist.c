@@ -10,6 +10,8 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "common/strlist.h"
+
 /* Parses an IPv4 or IPv6 literal (an IPv6 zone "%eth0" is ignored) into
  * *family and addr. Returns 0, or -1 when s is not an IP literal. */
 static int netlist_parse_ip(const char *s, size_t len, int *family, uint8_t addr[16])
@@ -94,37 +96,27 @@ int netlist_parse(const char *text, struct netlist *out, char *err, size_t errle
         err = dummy;
         errlen = sizeof dummy;
     }
-    const char *p = text;
-    for (;;) {
-        const char *end = strchr(p, ',');
-        if (end == NULL)
-            end = p + strlen(p);
-        const char *a = p, *b = end;
-        while (a < b && isspace((unsigned char)*a))
-            a++;
-        while (b > a && isspace((unsigned char)b[-1]))
-            b--;
-        if (a == b) {
+    const char *cursor = text;
+    struct strlist_item it;
+    while (strlist_next(&cursor, &it)) {
+        if (it.len == 0) {
             snprintf(err, errlen, "empty item in '%.60s'", text);
             memset(out, 0, sizeof *out);
             return -1;
         }
         if (out->count == NETLIST_MAX) {
             snprintf(err, errlen, "'%.*s': too many items (max %d)",
-                     (int)(b - a > 60 ? 60 : b - a), a, NETLIST_MAX);
+                     (int)(it.len > 60 ? 60 : it.len), it.ptr, NETLIST_MAX);
             memset(out, 0, sizeof *out);
             return -1;
         }
-        if (netlist_parse_item(a, (size_t)(b - a), &out->entries[out->count], err,
-                               errlen) != 0) {
+        if (netlist_parse_item(it.ptr, it.len, &out->entries[out->count], err, errlen) != 0) {
             memset(out, 0, sizeof *out);
             return -1;
         }
         out->count++;
-        if (*end == '\0')
-            return 0;
-        p = end + 1;
     }
+    return 0;
 }
 
 /* True when addr (family, 16 bytes) lies inside e. */
