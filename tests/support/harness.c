@@ -346,17 +346,26 @@ bool harness_proc_alive(struct proc *p)
     return false;
 }
 
+int harness_proc_wait_exit(struct proc *p, int timeout_ms)
+{
+    int64_t deadline = wsc_now_ms() + timeout_ms;
+    for (;;) {
+        if (!harness_proc_alive(p))
+            return p->status;
+        if (wsc_now_ms() >= deadline)
+            return -2;
+        sleep_ms(5);
+    }
+}
+
 int harness_proc_stop(struct proc *p, int timeout_ms)
 {
     if (!harness_proc_alive(p))
         return p->status;
     kill(p->pid, SIGTERM);
-    int64_t deadline = wsc_now_ms() + timeout_ms;
-    while (wsc_now_ms() < deadline) {
-        if (!harness_proc_alive(p))
-            return p->status;
-        sleep_ms(5);
-    }
+    int code = harness_proc_wait_exit(p, timeout_ms);
+    if (code != -2)
+        return code;
     fprintf(stderr, "harness: pid %d still running %d ms after SIGTERM; killing it\n",
             (int)p->pid, timeout_ms);
     harness_proc_kill(p);

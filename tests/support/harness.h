@@ -1,6 +1,6 @@
-/* harness.h - runs porthole-cloud for integration tests, and the protocol
- * steps those tests share (register a robot or a client, open a session,
- * read /health, expect an error).
+/* harness.h - runs porthole-cloud (and porthole-robot) for integration
+ * tests, and the protocol steps those tests share (register a robot or a
+ * client, open a session, read /health, expect an error).
  *
  * The server is $PORTHOLE_CLOUD, started on a free loopback port (or the
  * one a "--port N" among the test's args names) with
@@ -78,6 +78,11 @@ bool harness_proc_alive(struct proc *p);
  * harness_stop() (the exit status when it exited in time, -1 when it had
  * to be killed). Not running returns p->status of its earlier exit. */
 int harness_proc_stop(struct proc *p, int timeout_ms);
+
+/* Waits up to timeout_ms for the process to exit by itself (after a signal
+ * the test sent). Returns as harness_stop(), or -2 when it still runs (it
+ * is left running). */
+int harness_proc_wait_exit(struct proc *p, int timeout_ms);
 
 /* SIGKILL and reap at once; for cleanup paths. Not running is a no-op. */
 void harness_proc_kill(struct proc *p);

@@ -1,0 +1,903 @@
+/* rtcpeer.c - a receiving WebRTC viewer (libsoup + webrtcbin) for integration tests. */
+#define GST_USE_UNSTABLE_API
+#include "rtcpeer.h"
+
+#include <gst/app/gstappsink.h>
+#include <gst/gst.h>
+#include <gst/sdp/sdp.h>
+#include <gst/video/video.h>
+#include <gst/webrtc/webrtc.h>
+#include <libsoup/soup.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define MARKER_BLOCKS 34
+
+struct rtcpeer {
+    gint refs;          /* atomic: the owner's, plus one per pending event or promise */
+    gint dead;          /* atomic: rtcpeer_free() has begun */
+    char *url;
+    char *robot_id;
+    char *streams_json;
+    bool manual;
+
+    /* Main thread only. */
+    SoupSession *soup;
+    GCancellable *cancel;
+    SoupWebsocketConnection *ws;
+    bool ws_closed;
+    bool registered;
+    char *session_id;
+    char *offer_sdp;
+    bool answered;             /* the offer was applied */
+    char *answer_sdp;          /* our answer, once created */
+    bool answer_sent;
+    GPtrArray *held_cands;     /* manual: our candidate messages until the answer is sent */
+    GPtrArray *pending_cands;  /* "mline\ncandidate" strings until the offer is applied */
+    GPtrArray *inbox;          /* json_t * not yet taken */
+    GHashTable *counts;        /* type -> count (GUINT_TO_POINTER) */
+    json_t *telemetry;
+    unsigned ntelemetry;
+    guint bus_watch;
+
+    GstElement *pipe;
+    GstElement *webrtc;
+    GstWebRTCDataChannel *channel; /* set on the pc thread, released after NULL state */
+
+    gint connected;            /* atomic */
+    GMutex lock;               /* guards video */
+    struct rtcpeer_video video;
+};
+
+static struct rtcpeer *peer_ref(struct rtcpeer *p)
+{
+    g_atomic_int_inc(&p->refs);
+    return p;
+}
+
+static void peer_unref(gpointer data)
+{
+    struct rtcpeer *p = data;
+    if (!g_atomic_int_dec_and_test(&p->refs))
+        return;
+    g_mutex_clear(&p->lock);
+    g_free(p);
+}
+
+static bool peer_dead(struct rtcpeer *p)
+{
+    return g_atomic_int_get(&p->dead) != 0;
+}
+
+int64_t rtcpeer_wall_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* ---- events handed to the main context ---- */
+
+enum ev_kind { EV_CANDIDATE, EV_ANSWER, EV_TELEMETRY };
+
+struct ev {
+    struct rtcpeer *p; /* a reference */
+    enum ev_kind kind;
+    guint mline;
+    char *text;
+};
+
+static void send_text(struct rtcpeer *p, const char *text);
+
+static gboolean ev_run(gpointer data)
+{
+    struct ev *e = data;
+    struct rtcpeer *p = e->p;
+    if (peer_dead(p))
+        return G_SOURCE_REMOVE;
+    switch (e->kind) {
+    case EV_CANDIDATE: {
+        json_t *c = json_null();
+        if (e->text && e->text[0])
+            c = json_pack("{s:s, s:i}", "candidate", e->text, "sdpMLineIndex", (int)e->mline);
+        json_t *m = json_pack("{s:s, s:s, s:o}", "type", "ice-candidate", "sessionId",
+                              p->session_id ? p->session_id : "", "candidate", c);
+        char *s = json_dumps(m, JSON_COMPACT);
+        if (p->answer_sent)
+            send_text(p, s);
+        else
+            g_ptr_array_add(p->held_cands, g_strdup(s));
+        free(s);
+        json_decref(m);
+        break;
+    }
+    case EV_ANSWER:
+        g_free(p->answer_sdp);
+        p->answer_sdp = g_strdup(e->text);
+        if (!p->manual)
+            rtcpeer_send_answer(p);
+        break;
+    case EV_TELEMETRY: {
+        json_error_t jerr;
+        json_t *t = json_loads(e->text, 0, &jerr);
+        if (!json_is_object(t)) {
+            fprintf(stderr, "rtcpeer: telemetry is not a JSON object: %.200s\n", e->text);
+            json_decref(t);
+            break;
+        }
+        json_decref(p->telemetry);
+        p->telemetry = t;
+        p->ntelemetry++;
+        break;
+    }
+    }
+    return G_SOURCE_REMOVE;
+}
+
+static void ev_free(gpointer data)
+{
+    struct ev *e = data;
+    peer_unref(e->p);
+    g_free(e->text);
+    g_free(e);
+}
+
+/* Any thread: queues an event for the default main context. */
+static void post(struct rtcpeer *p, enum ev_kind kind, guint mline, const char *text)
+{
+    struct ev *e = g_new0(struct ev, 1);
+    e->p = peer_ref(p);
+    e->kind = kind;
+    e->mline = mline;
+    e->text = g_strdup(text);
+    GSource *src = g_idle_source_new();
+    g_source_set_priority(src, G_PRIORITY_DEFAULT);
+    g_source_set_callback(src, ev_run, e, ev_free);
+    g_source_attach(src, NULL);
+    g_source_unref(src);
+}
+
+/* ---- decoding ---- */
+
+bool rtcpeer_read_marker(const uint8_t *y, int width, int height, int stride, uint32_t *ms)
+{
+    int block = width / 40;
+    if (block < 4)
+        block = 4;
+    if (block * MARKER_BLOCKS > width || block > height)
+        return false;
+    uint32_t v = 0;
+    for (int i = 0; i < MARKER_BLOCKS; i++) {
+        /* The centre half of the block: coding blurs the edges. */
+        unsigned long sum = 0, n = 0;
+        for (int yy = block / 4; yy < block - block / 4; yy++)
+            for (int xx = i * block + block / 4; xx < (i + 1) * block - block / 4; xx++) {
+                sum += y[(size_t)yy * (size_t)stride + (size_t)xx];
+                n++;
+            }
+        double mean = n ? (double)sum / (double)n : 0;
+        if (i == 0 && mean < 160)
+            return false;
+        if (i == 1 && mean > 96)
+            return false;
+        if (i >= 2)
+            v = (v << 1) | (mean >= 128 ? 1u : 0u);
+    }
+    *ms = v;
+    return true;
+}
+
+static GstFlowReturn on_sample(GstAppSink *sink, gpointer data)
+{
+    struct rtcpeer *p = data;
+    GstSample *sample = gst_app_sink_pull_sample(sink);
+    if (!sample)
+        return GST_FLOW_OK;
+    GstVideoInfo info;
+    GstVideoFrame frame;
+    if (!gst_video_info_from_caps(&info, gst_sample_get_caps(sample)) ||
+        !gst_video_frame_map(&frame, &info, gst_sample_get_buffer(sample), GST_MAP_READ)) {
+        gst_sample_unref(sample);
+        return GST_FLOW_OK;
+    }
+    int w = GST_VIDEO_FRAME_WIDTH(&frame), h = GST_VIDEO_FRAME_HEIGHT(&frame);
+    const uint8_t *yp = GST_VIDEO_FRAME_PLANE_DATA(&frame, 0);
+    const uint8_t *up = GST_VIDEO_FRAME_PLANE_DATA(&frame, 1);
+    const uint8_t *vp = GST_VIDEO_FRAME_PLANE_DATA(&frame, 2);
+    int ys = GST_VIDEO_FRAME_PLANE_STRIDE(&frame, 0);
+    int us = GST_VIDEO_FRAME_PLANE_STRIDE(&frame, 1);
+    int vs = GST_VIDEO_FRAME_PLANE_STRIDE(&frame, 2);
+    double ysum = 0, csum = 0;
+    unsigned long yn = 0, cn = 0;
+    for (int y = 0; y < h; y += 2)
+        for (int x = 0; x < w; x += 2, yn++)
+            ysum += yp[(size_t)y * (size_t)ys + (size_t)x];
+    int cw = GST_VIDEO_FRAME_COMP_WIDTH(&frame, 1), ch = GST_VIDEO_FRAME_COMP_HEIGHT(&frame, 1);
+    for (int y = 0; y < ch; y++)
+        for (int x = 0; x < cw; x++, cn++)
+            csum += abs((int)up[(size_t)y * (size_t)us + (size_t)x] - 128) +
+                    abs((int)vp[(size_t)y * (size_t)vs + (size_t)x] - 128);
+    uint32_t ms = 0;
+    bool marked = rtcpeer_read_marker(yp, w, h, ys, &ms);
+    gst_video_frame_unmap(&frame);
+    gst_sample_unref(sample);
+
+    int64_t now = rtcpeer_wall_ms();
+    g_mutex_lock(&p->lock);
+    p->video.frames++;
+    p->video.width = w;
+    p->video.height = h;
+    p->video.luma = yn ? ysum / (double)yn : 0;
+    p->video.chroma = cn ? csum / (double)cn : 0;
+    p->video.marker_ok = marked;
+    if (marked) {
+        p->video.marker_ms = ms;
+        p->video.marked_frames++;
+        p->video.latency_ms = (int64_t)(int32_t)((uint32_t)now - ms);
+    }
+    g_mutex_unlock(&p->lock);
+    return GST_FLOW_OK;
+}
+
+static GstElement *make_sink(struct rtcpeer *p)
+{
+    GstElement *sink = gst_element_factory_make("appsink", NULL);
+    GstCaps *caps = gst_caps_from_string("video/x-raw,format=I420");
+    g_object_set(sink, "caps", caps, "sync", FALSE, "max-buffers", 4, "drop", TRUE, NULL);
+    gst_caps_unref(caps);
+    GstAppSinkCallbacks cb = {.new_sample = on_sample};
+    gst_app_sink_set_callbacks(GST_APP_SINK(sink), &cb, p, NULL);
+    return sink;
+}
+
+/* decodebin (for codecs other than VP8) found its decoded pad. */
+static void on_decoded_pad(GstElement *decodebin, GstPad *pad, gpointer data)
+{
+    GstElement *convert = data;
+    (void)decodebin;
+    GstPad *sinkpad = gst_element_get_static_pad(convert, "sink");
+    if (!gst_pad_is_linked(sinkpad) && gst_pad_link(pad, sinkpad) != GST_PAD_LINK_OK)
+        fprintf(stderr, "rtcpeer: cannot link the decoder\n");
+    gst_object_unref(sinkpad);
+}
+
+/* A track arrived (a streaming thread): depayload, decode, convert, count. */
+static void on_pad_added(GstElement *webrtc, GstPad *pad, gpointer data)
+{
+    struct rtcpeer *p = data;
+    (void)webrtc;
+    if (GST_PAD_DIRECTION(pad) != GST_PAD_SRC)
+        return;
+    GstCaps *caps = gst_pad_query_caps(pad, NULL);
+    const char *enc = NULL;
+    if (caps && gst_caps_get_size(caps) > 0)
+        enc = gst_structure_get_string(gst_caps_get_structure(caps, 0), "encoding-name");
+    bool vp8 = enc && g_ascii_strcasecmp(enc, "VP8") == 0;
+    GstElement *queue = gst_element_factory_make("queue", NULL);
+    GstElement *convert = gst_element_factory_make("videoconvert", NULL);
+    GstElement *sink = make_sink(p);
+    GstElement *depay = NULL, *dec = NULL;
+    if (vp8) {
+        depay = gst_element_factory_make("rtpvp8depay", NULL);
+        dec = gst_element_factory_make("vp8dec", NULL);
+    } else {
+        dec = gst_element_factory_make("decodebin", NULL);
+    }
+    if (caps)
+        gst_caps_unref(caps);
+    gst_bin_add_many(GST_BIN(p->pipe), queue, dec, convert, sink, NULL);
+    if (depay)
+        gst_bin_add(GST_BIN(p->pipe), depay);
+    bool ok;
+    if (vp8) {
+        ok = gst_element_link_many(queue, depay, dec, convert, sink, NULL);
+    } else {
+        g_signal_connect(dec, "pad-added", G_CALLBACK(on_decoded_pad), convert);
+        ok = gst_element_link(queue, dec) && gst_element_link(convert, sink);
+    }
+    gst_element_sync_state_with_parent(sink);
+    gst_element_sync_state_with_parent(convert);
+    gst_element_sync_state_with_parent(dec);
+    if (depay)
+        gst_element_sync_state_with_parent(depay);
+    gst_element_sync_state_with_parent(queue);
+    GstPad *qsink = gst_element_get_static_pad(queue, "sink");
+    if (!ok || gst_pad_link(pad, qsink) != GST_PAD_LINK_OK)
+        fprintf(stderr, "rtcpeer: cannot link the decoding branch (encoding %s)\n",
+                enc ? enc : "?");
+    gst_object_unref(qsink);
+}
+
+/* ---- webrtcbin (its own threads) ---- */
+
+static void on_ice_candidate(GstElement *webrtc, guint mline, gchar *candidate, gpointer data)
+{
+    (void)webrtc;
+    post(data, EV_CANDIDATE, mline, candidate);
+}
+
+static void on_connection_state(GObject *obj, GParamSpec *pspec, gpointer data)
+{
+    struct rtcpeer *p = data;
+    (void)pspec;
+    GstWebRTCPeerConnectionState st;
+    g_object_get(obj, "connection-state", &st, NULL);
+    if (st == GST_WEBRTC_PEER_CONNECTION_STATE_CONNECTED)
+        g_atomic_int_set(&p->connected, 1);
+}
+
+static void on_channel_message(GstWebRTCDataChannel *ch, gchar *text, gpointer data)
+{
+    (void)ch;
+    post(data, EV_TELEMETRY, 0, text);
+}
+
+static void on_data_channel(GstElement *webrtc, GstWebRTCDataChannel *ch, gpointer data)
+{
+    struct rtcpeer *p = data;
+    (void)webrtc;
+    if (p->channel)
+        return;
+    p->channel = g_object_ref(ch);
+    g_signal_connect(ch, "on-message-string", G_CALLBACK(on_channel_message), p);
+}
+
+static void on_answer_created(GstPromise *promise, gpointer data)
+{
+    struct rtcpeer *p = data;
+    if (gst_promise_wait(promise) != GST_PROMISE_RESULT_REPLIED || peer_dead(p)) {
+        gst_promise_unref(promise);
+        return;
+    }
+    const GstStructure *reply = gst_promise_get_reply(promise);
+    GstWebRTCSessionDescription *answer = NULL;
+    if (reply && gst_structure_has_field(reply, "answer"))
+        gst_structure_get(reply, "answer", GST_TYPE_WEBRTC_SESSION_DESCRIPTION, &answer, NULL);
+    gst_promise_unref(promise);
+    if (!answer) {
+        GError *gerr = NULL;
+        if (reply)
+            gst_structure_get(reply, "error", G_TYPE_ERROR, &gerr, NULL);
+        fprintf(stderr, "rtcpeer: create-answer failed: %s\n", gerr ? gerr->message : "?");
+        g_clear_error(&gerr);
+        return;
+    }
+    /* Local description first, so candidates follow the answer. */
+    g_signal_emit_by_name(p->webrtc, "set-local-description", answer, NULL);
+    gchar *text = gst_sdp_message_as_text(answer->sdp);
+    post(p, EV_ANSWER, 0, text);
+    g_free(text);
+    gst_webrtc_session_description_free(answer);
+}
+
+static void on_offer_applied(GstPromise *promise, gpointer data)
+{
+    struct rtcpeer *p = data;
+    if (gst_promise_wait(promise) != GST_PROMISE_RESULT_REPLIED || peer_dead(p)) {
+        gst_promise_unref(promise);
+        return;
+    }
+    const GstStructure *reply = gst_promise_get_reply(promise);
+    GError *gerr = NULL;
+    if (reply && gst_structure_has_field(reply, "error"))
+        gst_structure_get(reply, "error", G_TYPE_ERROR, &gerr, NULL);
+    gst_promise_unref(promise);
+    if (gerr) {
+        fprintf(stderr, "rtcpeer: the robot's offer was refused: %s\n", gerr->message);
+        g_error_free(gerr);
+        return;
+    }
+    GstPromise *next = gst_promise_new_with_change_func(on_answer_created, peer_ref(p), peer_unref);
+    g_signal_emit_by_name(p->webrtc, "create-answer", NULL, next);
+}
+
+static gboolean on_bus(GstBus *bus, GstMessage *msg, gpointer data)
+{
+    (void)bus;
+    (void)data;
+    if (GST_MESSAGE_TYPE(msg) == GST_MESSAGE_ERROR) {
+        GError *gerr = NULL;
+        gchar *dbg = NULL;
+        gst_message_parse_error(msg, &gerr, &dbg);
+        fprintf(stderr, "rtcpeer: pipeline error from %s: %s (%s)\n", GST_OBJECT_NAME(msg->src),
+                gerr ? gerr->message : "?", dbg ? dbg : "");
+        g_clear_error(&gerr);
+        g_free(dbg);
+    }
+    return G_SOURCE_CONTINUE;
+}
+
+static bool build_pipeline(struct rtcpeer *p)
+{
+    p->pipe = gst_pipeline_new(NULL);
+    p->webrtc = gst_element_factory_make("webrtcbin", NULL);
+    if (!p->pipe || !p->webrtc) {
+        fprintf(stderr, "rtcpeer: cannot create webrtcbin\n");
+        return false;
+    }
+    gst_bin_add(GST_BIN(p->pipe), p->webrtc);
+    g_object_set(p->webrtc, "bundle-policy", GST_WEBRTC_BUNDLE_POLICY_MAX_BUNDLE, NULL);
+    GObject *ice = NULL;
+    g_object_get(p->webrtc, "ice-agent", &ice, NULL);
+    if (ice) {
+        gboolean ok = FALSE;
+        g_signal_emit_by_name(ice, "add-local-ip-address", "127.0.0.1", &ok);
+        if (!ok)
+            fprintf(stderr, "rtcpeer: cannot gather on 127.0.0.1\n");
+        if (g_object_class_find_property(G_OBJECT_GET_CLASS(ice), "ice-tcp"))
+            g_object_set(ice, "ice-tcp", FALSE, NULL);
+        GObject *agent = NULL;
+        if (g_object_class_find_property(G_OBJECT_GET_CLASS(ice), "agent"))
+            g_object_get(ice, "agent", &agent, NULL);
+        if (agent) {
+            g_object_set(agent, "upnp", FALSE, NULL);
+            g_object_unref(agent);
+        }
+        g_object_unref(ice);
+    }
+    g_signal_connect(p->webrtc, "on-ice-candidate", G_CALLBACK(on_ice_candidate), p);
+    g_signal_connect(p->webrtc, "pad-added", G_CALLBACK(on_pad_added), p);
+    g_signal_connect(p->webrtc, "on-data-channel", G_CALLBACK(on_data_channel), p);
+    g_signal_connect(p->webrtc, "notify::connection-state", G_CALLBACK(on_connection_state), p);
+    GstBus *bus = gst_pipeline_get_bus(GST_PIPELINE(p->pipe));
+    p->bus_watch = gst_bus_add_watch(bus, on_bus, p);
+    gst_object_unref(bus);
+    if (gst_element_set_state(p->pipe, GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE) {
+        fprintf(stderr, "rtcpeer: the pipeline does not start\n");
+        return false;
+    }
+    return true;
+}
+
+/* ---- signaling (main thread) ---- */
+
+static void send_text(struct rtcpeer *p, const char *text)
+{
+    if (!p->ws || soup_websocket_connection_get_state(p->ws) != SOUP_WEBSOCKET_STATE_OPEN) {
+        fprintf(stderr, "rtcpeer: not connected; dropped: %.120s\n", text ? text : "");
+        return;
+    }
+    soup_websocket_connection_send_text(p->ws, text);
+}
+
+static void add_remote_candidate(struct rtcpeer *p, guint mline, const char *cand)
+{
+    g_signal_emit_by_name(p->webrtc, "add-ice-candidate", mline, cand);
+}
+
+static void on_ws_text(struct rtcpeer *p, const char *text)
+{
+    json_error_t jerr;
+    json_t *m = json_loads(text, 0, &jerr);
+    const char *type = json_string_value(json_object_get(m, "type"));
+    if (!json_is_object(m) || !type) {
+        fprintf(stderr, "rtcpeer: the cloud sent something odd: %.200s\n", text);
+        json_decref(m);
+        return;
+    }
+    g_ptr_array_add(p->inbox, m);
+    guint n = GPOINTER_TO_UINT(g_hash_table_lookup(p->counts, type));
+    g_hash_table_insert(p->counts, g_strdup(type), GUINT_TO_POINTER(n + 1));
+
+    if (strcmp(type, "available-robots") == 0) {
+        if (!p->registered && p->streams_json) {
+            /* Built as text so that a test can send any streamTypes at all. */
+            json_t *tmp = json_string(p->robot_id);
+            char *quoted = json_dumps(tmp, JSON_ENCODE_ANY);
+            json_decref(tmp);
+            char *req = g_strdup_printf("{\"type\":\"create-session\",\"robotId\":%s,"
+                                        "\"streamTypes\":%s}", quoted, p->streams_json);
+            send_text(p, req);
+            g_free(req);
+            free(quoted);
+        }
+        p->registered = true;
+    } else if (strcmp(type, "session-created") == 0) {
+        const char *sid = json_string_value(json_object_get(m, "sessionId"));
+        if (sid && !p->session_id)
+            p->session_id = g_strdup(sid);
+    } else if (strcmp(type, "webrtc-offer") == 0) {
+        const char *sdp = json_string_value(json_object_get(json_object_get(m, "offer"), "sdp"));
+        if (sdp && !p->offer_sdp) {
+            p->offer_sdp = g_strdup(sdp);
+            if (!p->manual)
+                rtcpeer_answer(p);
+        }
+    } else if (strcmp(type, "ice-candidate") == 0) {
+        json_t *c = json_object_get(m, "candidate");
+        const char *line = json_string_value(json_object_get(c, "candidate"));
+        json_int_t mline = json_integer_value(json_object_get(c, "sdpMLineIndex"));
+        if (line && line[0]) {
+            if (p->answered)
+                add_remote_candidate(p, (guint)mline, line);
+            else
+                g_ptr_array_add(p->pending_cands,
+                                g_strdup_printf("%u\n%s", (unsigned)mline, line));
+        }
+    }
+}
+
+static void on_ws_message(SoupWebsocketConnection *ws, gint type, GBytes *msg, gpointer data)
+{
+    (void)ws;
+    struct rtcpeer *p = data;
+    if (peer_dead(p))
+        return;
+    if (type != SOUP_WEBSOCKET_DATA_TEXT) {
+        fprintf(stderr, "rtcpeer: binary message from the cloud\n");
+        return;
+    }
+    gsize len = 0;
+    const char *d = g_bytes_get_data(msg, &len);
+    char *text = g_strndup(d, len);
+    on_ws_text(p, text);
+    g_free(text);
+}
+
+static void on_ws_closed(SoupWebsocketConnection *ws, gpointer data)
+{
+    (void)ws;
+    struct rtcpeer *p = data;
+    p->ws_closed = true;
+}
+
+static void on_ws_connected(GObject *src, GAsyncResult *res, gpointer data)
+{
+    struct rtcpeer *p = data;
+    GError *err = NULL;
+    SoupWebsocketConnection *ws = soup_session_websocket_connect_finish(SOUP_SESSION(src), res, &err);
+    if (peer_dead(p)) {
+        if (ws)
+            g_object_unref(ws);
+        g_clear_error(&err);
+        peer_unref(p);
+        return;
+    }
+    if (!ws) {
+        fprintf(stderr, "rtcpeer: cannot connect to %s: %s\n", p->url, err ? err->message : "?");
+        g_clear_error(&err);
+        p->ws_closed = true;
+        peer_unref(p);
+        return;
+    }
+    p->ws = ws;
+    soup_websocket_connection_set_max_incoming_payload_size(ws, 16 << 20);
+    g_signal_connect(ws, "message", G_CALLBACK(on_ws_message), p);
+    g_signal_connect(ws, "closed", G_CALLBACK(on_ws_closed), p);
+    send_text(p, "{\"type\":\"client-register\"}");
+    peer_unref(p);
+}
+
+/* ---- public ---- */
+
+struct rtcpeer *rtcpeer_new_opts(const struct rtcpeer_opts *opts)
+{
+    gst_init(NULL, NULL);
+    struct rtcpeer *p = g_new0(struct rtcpeer, 1);
+    p->refs = 1;
+    g_mutex_init(&p->lock);
+    p->url = g_strdup(opts->cloud_url);
+    p->robot_id = g_strdup(opts->robot_id ? opts->robot_id : "");
+    p->streams_json = g_strdup(opts->stream_types_json);
+    p->manual = opts->manual_answer;
+    p->pending_cands = g_ptr_array_new_with_free_func(g_free);
+    p->inbox = g_ptr_array_new_with_free_func((GDestroyNotify)json_decref);
+    p->held_cands = g_ptr_array_new_with_free_func(g_free);
+    p->counts = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    if (!build_pipeline(p))
+        fprintf(stderr, "rtcpeer: this peer will decode nothing\n");
+    p->soup = soup_session_new_with_options("timeout", 10, "idle-timeout", 0, NULL);
+    p->cancel = g_cancellable_new();
+    SoupMessage *msg = soup_message_new(SOUP_METHOD_GET, p->url);
+    if (!msg) {
+        fprintf(stderr, "rtcpeer: bad URL %s\n", p->url);
+        p->ws_closed = true;
+        return p;
+    }
+    soup_session_websocket_connect_async(p->soup, msg, NULL, NULL, G_PRIORITY_DEFAULT, p->cancel,
+                                         on_ws_connected, peer_ref(p));
+    g_object_unref(msg);
+    return p;
+}
+
+struct rtcpeer *rtcpeer_new(const char *cloud_url, const char *robot_id, const char *stream_type)
+{
+    char *streams = g_strdup_printf("[\"%s\"]", stream_type);
+    struct rtcpeer_opts o = {.cloud_url = cloud_url, .robot_id = robot_id,
+                             .stream_types_json = streams};
+    struct rtcpeer *p = rtcpeer_new_opts(&o);
+    g_free(streams);
+    return p;
+}
+
+static bool ws_is_closed(void *user)
+{
+    struct rtcpeer *p = user;
+    return !p->ws || soup_websocket_connection_get_state(p->ws) == SOUP_WEBSOCKET_STATE_CLOSED;
+}
+
+void rtcpeer_free(struct rtcpeer *p)
+{
+    if (!p)
+        return;
+    g_atomic_int_set(&p->dead, 1);
+    g_cancellable_cancel(p->cancel);
+    if (p->ws) {
+        g_signal_handlers_disconnect_by_data(p->ws, p);
+        if (soup_websocket_connection_get_state(p->ws) == SOUP_WEBSOCKET_STATE_OPEN) {
+            soup_websocket_connection_close(p->ws, SOUP_WEBSOCKET_CLOSE_NORMAL, NULL);
+            rtcpeer_run_until(ws_is_closed, p, 1000);
+        }
+        g_clear_object(&p->ws);
+    }
+    if (p->pipe) {
+        /* Joins webrtcbin's and the decoders' threads. */
+        gst_element_set_state(p->pipe, GST_STATE_NULL);
+        if (p->bus_watch)
+            g_source_remove(p->bus_watch);
+        gst_object_unref(p->pipe);
+    }
+    if (p->channel)
+        g_object_unref(p->channel);
+    g_clear_object(&p->cancel);
+    g_clear_object(&p->soup);
+    g_ptr_array_free(p->pending_cands, TRUE);
+    g_ptr_array_free(p->inbox, TRUE);
+    g_ptr_array_free(p->held_cands, TRUE);
+    g_free(p->answer_sdp);
+    g_hash_table_destroy(p->counts);
+    json_decref(p->telemetry);
+    g_free(p->url);
+    g_free(p->robot_id);
+    g_free(p->streams_json);
+    g_free(p->session_id);
+    g_free(p->offer_sdp);
+    peer_unref(p);
+}
+
+static gboolean wake(gpointer data)
+{
+    (void)data;
+    return G_SOURCE_CONTINUE;
+}
+
+bool rtcpeer_run_until(bool (*pred)(void *user), void *user, int timeout_ms)
+{
+    gint64 deadline = g_get_monotonic_time() + (gint64)timeout_ms * 1000;
+    /* A tick so that each iteration blocks briefly at most. */
+    GSource *tick = g_timeout_source_new(5);
+    g_source_set_callback(tick, wake, NULL, NULL);
+    g_source_attach(tick, NULL);
+    bool ok;
+    while (!(ok = pred && pred(user)) && g_get_monotonic_time() < deadline)
+        g_main_context_iteration(NULL, TRUE);
+    g_source_destroy(tick);
+    g_source_unref(tick);
+    return ok;
+}
+
+void rtcpeer_run_for(int ms)
+{
+    rtcpeer_run_until(NULL, NULL, ms);
+}
+
+bool rtcpeer_registered(const struct rtcpeer *p)
+{
+    return p->registered;
+}
+
+const char *rtcpeer_session_id(const struct rtcpeer *p)
+{
+    return p->session_id;
+}
+
+bool rtcpeer_has_offer(const struct rtcpeer *p)
+{
+    return p->offer_sdp != NULL;
+}
+
+bool rtcpeer_ws_closed(const struct rtcpeer *p)
+{
+    return p->ws_closed;
+}
+
+static bool has_offer(void *user)
+{
+    return rtcpeer_has_offer(user);
+}
+
+bool rtcpeer_wait_offer(struct rtcpeer *p, int timeout_ms)
+{
+    return rtcpeer_run_until(has_offer, p, timeout_ms);
+}
+
+bool rtcpeer_answer(struct rtcpeer *p)
+{
+    if (!p->offer_sdp || p->answered || !p->webrtc)
+        return false;
+    GstSDPMessage *sdp = NULL;
+    if (gst_sdp_message_new_from_text(p->offer_sdp, &sdp) != GST_SDP_OK) {
+        fprintf(stderr, "rtcpeer: the offer is not SDP\n");
+        return false;
+    }
+    GstWebRTCSessionDescription *offer =
+        gst_webrtc_session_description_new(GST_WEBRTC_SDP_TYPE_OFFER, sdp);
+    GstPromise *promise = gst_promise_new_with_change_func(on_offer_applied, peer_ref(p), peer_unref);
+    g_signal_emit_by_name(p->webrtc, "set-remote-description", offer, promise);
+    gst_webrtc_session_description_free(offer);
+    p->answered = true;
+    /* Queued after the offer in webrtcbin's task queue. */
+    for (guint i = 0; i < p->pending_cands->len; i++) {
+        char *s = g_ptr_array_index(p->pending_cands, i);
+        char *nl = strchr(s, '\n');
+        if (nl)
+            add_remote_candidate(p, (guint)strtoul(s, NULL, 10), nl + 1);
+    }
+    g_ptr_array_set_size(p->pending_cands, 0);
+    return true;
+}
+
+static bool has_answer(void *user)
+{
+    return ((struct rtcpeer *)user)->answer_sdp != NULL;
+}
+
+const char *rtcpeer_wait_answer_sdp(struct rtcpeer *p, int timeout_ms)
+{
+    return rtcpeer_run_until(has_answer, p, timeout_ms) ? p->answer_sdp : NULL;
+}
+
+bool rtcpeer_send_answer(struct rtcpeer *p)
+{
+    if (!p->answer_sdp || p->answer_sent)
+        return false;
+    json_t *m = json_pack("{s:s, s:s, s:{s:s, s:s}}", "type", "webrtc-answer", "sessionId",
+                          p->session_id ? p->session_id : "", "answer", "type", "answer", "sdp",
+                          p->answer_sdp);
+    char *s = json_dumps(m, JSON_COMPACT);
+    send_text(p, s);
+    free(s);
+    json_decref(m);
+    p->answer_sent = true;
+    for (guint i = 0; i < p->held_cands->len; i++)
+        send_text(p, g_ptr_array_index(p->held_cands, i));
+    g_ptr_array_set_size(p->held_cands, 0);
+    return true;
+}
+
+bool rtcpeer_send_raw(struct rtcpeer *p, const char *text)
+{
+    if (!p->ws || soup_websocket_connection_get_state(p->ws) != SOUP_WEBSOCKET_STATE_OPEN)
+        return false;
+    soup_websocket_connection_send_text(p->ws, text);
+    return true;
+}
+
+bool rtcpeer_send_json(struct rtcpeer *p, json_t *j)
+{
+    if (!j)
+        return false;
+    char *s = json_dumps(j, JSON_COMPACT);
+    json_decref(j);
+    bool ok = s && rtcpeer_send_raw(p, s);
+    free(s);
+    return ok;
+}
+
+bool rtcpeer_switch(struct rtcpeer *p, const char *stream_type)
+{
+    if (!p->session_id)
+        return false;
+    return rtcpeer_send_json(p, json_pack("{s:s, s:s, s:[s]}", "type", "switch-stream-type",
+                                          "sessionId", p->session_id, "streamTypes",
+                                          stream_type));
+}
+
+bool rtcpeer_close(struct rtcpeer *p)
+{
+    if (!p->session_id)
+        return false;
+    return rtcpeer_send_json(p, json_pack("{s:s, s:s}", "type", "close-session", "sessionId",
+                                          p->session_id));
+}
+
+struct take_wait {
+    struct rtcpeer *p;
+    const char *type;
+    guint index;
+};
+
+static bool find_type(void *user)
+{
+    struct take_wait *w = user;
+    for (guint i = 0; i < w->p->inbox->len; i++) {
+        json_t *m = g_ptr_array_index(w->p->inbox, i);
+        const char *t = json_string_value(json_object_get(m, "type"));
+        if (t && strcmp(t, w->type) == 0) {
+            w->index = i;
+            return true;
+        }
+    }
+    return false;
+}
+
+json_t *rtcpeer_take(struct rtcpeer *p, const char *type, int timeout_ms)
+{
+    struct take_wait w = {.p = p, .type = type};
+    if (!rtcpeer_run_until(find_type, &w, timeout_ms))
+        return NULL;
+    json_t *m = json_incref(g_ptr_array_index(p->inbox, w.index));
+    g_ptr_array_remove_index(p->inbox, w.index); /* drops the inbox's reference */
+    return m;
+}
+
+unsigned rtcpeer_count(const struct rtcpeer *p, const char *type)
+{
+    return GPOINTER_TO_UINT(g_hash_table_lookup(p->counts, type));
+}
+
+void rtcpeer_video(struct rtcpeer *p, struct rtcpeer_video *out)
+{
+    g_mutex_lock(&p->lock);
+    *out = p->video;
+    g_mutex_unlock(&p->lock);
+}
+
+uint64_t rtcpeer_frames(struct rtcpeer *p)
+{
+    g_mutex_lock(&p->lock);
+    uint64_t n = p->video.frames;
+    g_mutex_unlock(&p->lock);
+    return n;
+}
+
+struct frames_wait {
+    struct rtcpeer *p;
+    uint64_t n;
+};
+
+static bool enough_frames(void *user)
+{
+    struct frames_wait *w = user;
+    return rtcpeer_frames(w->p) >= w->n;
+}
+
+bool rtcpeer_wait_frames(struct rtcpeer *p, uint64_t n, int timeout_ms)
+{
+    struct frames_wait w = {p, n};
+    return rtcpeer_run_until(enough_frames, &w, timeout_ms);
+}
+
+bool rtcpeer_connected(struct rtcpeer *p)
+{
+    return g_atomic_int_get(&p->connected) != 0;
+}
+
+json_t *rtcpeer_telemetry(const struct rtcpeer *p)
+{
+    return p->telemetry;
+}
+
+unsigned rtcpeer_telemetry_count(const struct rtcpeer *p)
+{
+    return p->ntelemetry;
+}
+
+struct telemetry_wait {
+    struct rtcpeer *p;
+    unsigned n;
+};
+
+static bool new_telemetry(void *user)
+{
+    struct telemetry_wait *w = user;
+    return w->p->ntelemetry > w->n;
+}
+
+json_t *rtcpeer_wait_telemetry(struct rtcpeer *p, int timeout_ms)
+{
+    struct telemetry_wait w = {p, p->ntelemetry};
+    return rtcpeer_run_until(new_telemetry, &w, timeout_ms) ? p->telemetry : NULL;
+}

@@ -1,0 +1,152 @@
+/* rtcpeer.h - a receiving WebRTC viewer for integration tests: a WebSocket
+ * to porthole-cloud (libsoup) and a GStreamer webrtcbin that answers the
+ * robot's offer and decodes what it sends.
+ *
+ * A peer registers as a client, opens one session for its robot, answers
+ * the offer (automatically, or when the test says so), trickles candidates
+ * both ways (ICE on 127.0.0.1 only, UPnP and ICE-TCP off) and decodes every
+ * video track to I420, keeping statistics of the last frame: size, mean
+ * luma, chroma energy and the capture-time marker the robot draws into
+ * color frames. Telemetry from the robot's "telemetry" data channel is kept
+ * as the last parsed object. Every message received from the cloud is kept
+ * in an inbox the test can take messages from.
+ *
+ * Threads: everything here runs on the thread that iterates GLib's default
+ * main context, which the test does through the wait functions. webrtcbin
+ * and the decoders report on their own threads; the peer hands their events
+ * to the default context (frame statistics are read under a lock). Nothing
+ * here calls cmocka: waits return false on timeout, and the reason of any
+ * failure goes to stderr. Every wait is bounded by its timeout. */
+#ifndef PORTHOLE_TESTS_RTCPEER_H
+#define PORTHOLE_TESTS_RTCPEER_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+struct rtcpeer;
+
+struct rtcpeer_opts {
+    const char *cloud_url;   /* ws://127.0.0.1:PORT/ws */
+    const char *robot_id;    /* the robot to open a session with */
+    /* streamTypes of create-session as JSON text ("[\"color\"]"); NULL opens
+     * no session (the peer only registers). */
+    const char *stream_types_json;
+    /* true: the offer is kept until the test calls rtcpeer_answer(), and
+     * the answer (with our candidates) is kept until rtcpeer_send_answer(),
+     * so that a test can send answers of its own first. */
+    bool manual_answer;
+};
+
+/* Starts a peer: connects, sends client-register and, once registered,
+ * create-session. Returns at once (the work happens while the default main
+ * context runs); never NULL. Release with rtcpeer_free(). */
+struct rtcpeer *rtcpeer_new_opts(const struct rtcpeer_opts *opts);
+
+/* Shorthand: a session on one stream type, answered automatically. */
+struct rtcpeer *rtcpeer_new(const char *cloud_url, const char *robot_id, const char *stream_type);
+
+/* Closes the WebSocket, stops the pipeline and frees the peer. Events still
+ * queued for it are dropped. NULL is a no-op. */
+void rtcpeer_free(struct rtcpeer *p);
+
+/* Iterates the default main context until pred(user) is true or timeout_ms
+ * passed. Returns the last value of pred. */
+bool rtcpeer_run_until(bool (*pred)(void *user), void *user, int timeout_ms);
+
+/* Iterates the default main context for ms milliseconds. */
+void rtcpeer_run_for(int ms);
+
+/* ---- signaling ---- */
+
+/* True once the WebSocket is open and available-robots arrived. */
+bool rtcpeer_registered(const struct rtcpeer *p);
+/* The session id from session-created, or NULL before it. */
+const char *rtcpeer_session_id(const struct rtcpeer *p);
+/* True once the robot's offer arrived (and, unless manual, was answered). */
+bool rtcpeer_has_offer(const struct rtcpeer *p);
+/* True when the WebSocket is closed (by either side) or failed. */
+bool rtcpeer_ws_closed(const struct rtcpeer *p);
+
+/* Waits for the offer. Returns false on timeout. */
+bool rtcpeer_wait_offer(struct rtcpeer *p, int timeout_ms);
+
+/* Applies the stored offer and has webrtcbin create the answer, which is
+ * sent at once (automatic peers) or kept for rtcpeer_send_answer() (manual
+ * ones; automatic peers call this themselves). Returns false when there is
+ * no offer yet or it was applied already. */
+bool rtcpeer_answer(struct rtcpeer *p);
+
+/* Waits until the answer exists; returns its SDP (owned by the peer) or
+ * NULL on timeout. */
+const char *rtcpeer_wait_answer_sdp(struct rtcpeer *p, int timeout_ms);
+
+/* Manual peers: sends the answer and then the candidates held back.
+ * Returns false when there is no answer yet or it was sent already. */
+bool rtcpeer_send_answer(struct rtcpeer *p);
+
+/* Sends text as one WebSocket text frame. Returns false when not open. */
+bool rtcpeer_send_raw(struct rtcpeer *p, const char *text);
+
+/* Serializes j compactly and sends it; steals the reference. */
+bool rtcpeer_send_json(struct rtcpeer *p, json_t *j);
+
+/* Sends switch-stream-type for the session with one stream type. */
+bool rtcpeer_switch(struct rtcpeer *p, const char *stream_type);
+
+/* Sends close-session for the session. */
+bool rtcpeer_close(struct rtcpeer *p);
+
+/* Takes the oldest message of this type out of the inbox, waiting up to
+ * timeout_ms for one. Returns it (the caller owns the reference) or NULL. */
+json_t *rtcpeer_take(struct rtcpeer *p, const char *type, int timeout_ms);
+
+/* How many messages of this type arrived so far (taken or not). */
+unsigned rtcpeer_count(const struct rtcpeer *p, const char *type);
+
+/* ---- media ---- */
+
+struct rtcpeer_video {
+    uint64_t frames;        /* decoded frames, all tracks */
+    int width, height;      /* of the last frame (0 before) */
+    double luma;            /* mean Y of the last frame */
+    double chroma;          /* mean |U-128| + |V-128| of the last frame */
+    bool marker_ok;         /* the last frame carried a readable marker */
+    uint32_t marker_ms;     /* its capture time (wall ms mod 2^32) */
+    int64_t latency_ms;     /* receive wall time minus marker_ms (last marked frame) */
+    uint64_t marked_frames; /* frames that carried a readable marker */
+};
+
+/* A snapshot of the decoded-video statistics. */
+void rtcpeer_video(struct rtcpeer *p, struct rtcpeer_video *out);
+
+/* Decoded frames so far (all tracks). */
+uint64_t rtcpeer_frames(struct rtcpeer *p);
+
+/* Waits until at least n frames were decoded in total. */
+bool rtcpeer_wait_frames(struct rtcpeer *p, uint64_t n, int timeout_ms);
+
+/* The webrtcbin connection state reached "connected". */
+bool rtcpeer_connected(struct rtcpeer *p);
+
+/* The last telemetry object received (borrowed; valid until the next main
+ * context iteration), or NULL. */
+json_t *rtcpeer_telemetry(const struct rtcpeer *p);
+
+/* Telemetry messages received so far. */
+unsigned rtcpeer_telemetry_count(const struct rtcpeer *p);
+
+/* Waits for a telemetry message newer than the ones received so far and
+ * returns it (borrowed, as rtcpeer_telemetry), or NULL. */
+json_t *rtcpeer_wait_telemetry(struct rtcpeer *p, int timeout_ms);
+
+/* Decodes the capture-time marker from an 8-bit luma plane: MARKER_BLOCKS
+ * square blocks of max(4, width / 40) pixels at the top left, start pattern
+ * white, black, then 32 bits MSB first (white = 1). Returns false when the
+ * start pattern is not there. Independent of the robot's own decoder. */
+bool rtcpeer_read_marker(const uint8_t *y, int width, int height, int stride, uint32_t *ms);
+
+/* Wall-clock milliseconds (CLOCK_REALTIME). */
+int64_t rtcpeer_wall_ms(void);
+
+#endif
