@@ -8,6 +8,7 @@
 #include <netinet/in.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 
 #include "common/strlist.h"
@@ -180,6 +181,20 @@ size_t netlist_local_addresses(const struct netlist *list, char (*out)[46], size
     return n;
 }
 
+/* True when s (len bytes) is a decimal number in [min, max]. */
+static bool netlist_number(const char *s, size_t len, unsigned long min, unsigned long max)
+{
+    if (len == 0 || len > 10)
+        return false;
+    unsigned long v = 0;
+    for (size_t i = 0; i < len; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            return false;
+        v = v * 10 + (unsigned long)(s[i] - '0');
+    }
+    return v >= min && v <= max;
+}
+
 int netlist_candidate_address(const char *candidate, char *addr, size_t addrlen)
 {
     if (candidate == NULL || addr == NULL || addrlen == 0)
@@ -207,6 +222,13 @@ int netlist_candidate_address(const char *candidate, char *addr, size_t addrlen)
     }
     if (n < 8 || flen[6] != 3 || strncmp(field[6], "typ", 3) != 0 || flen[4] >= addrlen ||
         flen[4] >= 256)
+        return -1;
+    /* component 1..256, a transport libnice knows, a 16-bit port: libnice
+     * would otherwise truncate a bad port silently. */
+    if (!netlist_number(field[1], flen[1], 1, 256) || !netlist_number(field[5], flen[5], 0, 65535))
+        return -1;
+    if (!((flen[2] == 3 && strncasecmp(field[2], "udp", 3) == 0) ||
+          (flen[2] == 3 && strncasecmp(field[2], "tcp", 3) == 0)))
         return -1;
     memcpy(addr, field[4], flen[4]);
     addr[flen[4]] = '\0';

@@ -42,7 +42,8 @@ size_t netlist_local_addresses(const struct netlist *list, char (*out)[46], size
 /* Copies the connection address of an ICE candidate line
  * ("candidate:1 1 UDP 2122252543 192.168.1.5 51234 typ host ...", with or
  * without the "a=" prefix) into addr (at least 256 bytes). Returns 0, or -1
- * when the line is malformed. */
+ * when the line is malformed: fewer than 8 fields, no "typ", a component
+ * outside 1..256, a transport other than UDP or TCP, a port above 65535. */
 int netlist_candidate_address(const char *candidate, char *addr, size_t addrlen);
 
 #endif

@@ -274,6 +274,18 @@ static void test_malformed_candidate_lines_are_refused(void **state)
     expect_malformed(NULL);
 }
 
+static void test_candidate_with_bad_port_component_or_transport_is_refused(void **state)
+{
+    (void)state;
+    expect_malformed("candidate:1 1 UDP 2122260223 127.0.0.1 99999999 typ host");
+    expect_malformed("candidate:1 1 UDP 2122260223 127.0.0.1 65536 typ host");
+    expect_malformed("candidate:1 1 UDP 2122260223 127.0.0.1 -5 typ host");
+    expect_malformed("candidate:1 0 UDP 2122260223 127.0.0.1 5000 typ host");
+    expect_malformed("candidate:1 x UDP 2122260223 127.0.0.1 5000 typ host");
+    expect_malformed("candidate:1 1 SCTP 2122260223 127.0.0.1 5000 typ host");
+    expect_address("candidate:1 256 udp 1 127.0.0.1 65535 typ host", "127.0.0.1");
+}
+
 static void test_candidate_address_longer_than_the_buffer_is_refused(void **state)
 {
     (void)state;
@@ -311,6 +323,7 @@ int main(void)
         cmocka_unit_test(test_candidate_address_of_ipv6_and_srflx),
         cmocka_unit_test(test_candidate_address_of_mdns_name),
         cmocka_unit_test(test_malformed_candidate_lines_are_refused),
+        cmocka_unit_test(test_candidate_with_bad_port_component_or_transport_is_refused),
         cmocka_unit_test(test_candidate_address_longer_than_the_buffer_is_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
