@@ -20,135 +20,40 @@
 #include <glib.h>
 
 #include "harness.h"
+#include "robotfix.h"
 #include "rtcpeer.h"
 
-#define MAX_VIEWERS 8
-
-/* What a test needs started: extra flags for each process. */
-struct config {
-    const char *const *cloud_args;
-    const char *const *robot_args;
-};
-
-struct fixture {
-    const struct config *config;
-    struct cloud cloud;
-    struct proc robot;
-    char url[64];
-    char robot_id[48];
-    struct rtcpeer *viewers[MAX_VIEWERS];
-};
-
-static int slow(void)
+/* A viewer of streams (JSON text), answered by the test when manual. */
+static struct rtcpeer *viewer_opts(struct robotfix *fx, const char *streams_json, bool manual)
 {
-    const char *s = getenv("PORTHOLE_SLOW");
-    return s && *s && strcmp(s, "0") != 0 ? 3 : 1;
-}
-
-#define WAIT(ms) ((ms) * slow())
-
-static const struct config defaults = {NULL, NULL};
-
-static int setup(void **state)
-{
-    static struct fixture fx;
-    memset(&fx, 0, sizeof fx);
-    fx.config = *state ? *state : &defaults;
-    if (harness_start(&fx.cloud, fx.config->cloud_args) < 0)
-        return -1;
-    snprintf(fx.url, sizeof fx.url, "ws://127.0.0.1:%d/ws", fx.cloud.port);
-    snprintf(fx.robot_id, sizeof fx.robot_id, "%s", harness_name("robot-bad-input"));
-    const char *args[32] = {"--cloud-url", fx.url, "--robot-id", fx.robot_id, "--ice-allow",
-                            "127.0.0.1", "--reconnect-min", "0.1", "--reconnect-max", "1",
-                            "--log-level", "info"};
-    size_t n = 12;
-    for (size_t i = 0; fx.config->robot_args && fx.config->robot_args[i] && n < 31; i++)
-        args[n++] = fx.config->robot_args[i];
-    args[n] = NULL;
-    if (harness_start_robot(&fx.robot, args) < 0 ||
-        !harness_robot_listed(fx.cloud.port, fx.robot_id, WAIT(10000))) {
-        fprintf(stderr, "setup: porthole-robot did not register at the cloud\n");
-        harness_proc_kill(&fx.robot);
-        harness_kill(&fx.cloud);
-        return -1;
-    }
-    *state = &fx;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    struct fixture *fx = *state;
-    for (int i = 0; i < MAX_VIEWERS; i++) {
-        rtcpeer_free(fx->viewers[i]);
-        fx->viewers[i] = NULL;
-    }
-    wsc_abort_all();
-    int robot = harness_proc_stop(&fx->robot, 10000);
-    int cloud = harness_stop(&fx->cloud);
-    if (robot != 0)
-        fprintf(stderr, "teardown: porthole-robot exited with status %d after SIGTERM\n", robot);
-    if (cloud != 0)
-        fprintf(stderr, "teardown: porthole-cloud exited with status %d\n", cloud);
-    return robot == 0 && cloud == 0 ? 0 : -1;
-}
-
-static struct rtcpeer *viewer_opts(struct fixture *fx, const char *streams_json, bool manual)
-{
-    for (int i = 0; i < MAX_VIEWERS; i++) {
-        if (!fx->viewers[i]) {
-            struct rtcpeer_opts o = {.cloud_url = fx->url, .robot_id = fx->robot_id,
-                                     .stream_types_json = streams_json,
-                                     .manual_answer = manual};
-            fx->viewers[i] = rtcpeer_new_opts(&o);
-            return fx->viewers[i];
-        }
-    }
-    fail_msg("too many viewers in one test");
-    return NULL;
-}
-
-static struct rtcpeer *viewer(struct fixture *fx)
-{
-    return viewer_opts(fx, "[\"color\"]", false);
-}
-
-static void expect_frames(struct fixture *fx, struct rtcpeer *v, uint64_t n, int timeout_ms)
-{
-    if (rtcpeer_wait_frames(v, n, timeout_ms))
-        return;
-    fail_msg("%llu of %llu frames within %d ms (registered %d, session %s, offer %d, "
-             "connected %d, session-errors %u, robot alive %d)",
-             (unsigned long long)rtcpeer_frames(v), (unsigned long long)n, timeout_ms,
-             rtcpeer_registered(v), rtcpeer_session_id(v) ? rtcpeer_session_id(v) : "none",
-             rtcpeer_has_offer(v), rtcpeer_connected(v), rtcpeer_count(v, "session-error"),
-             harness_proc_alive(&fx->robot));
+    return robotfix_viewer(
+        fx, &(struct rtcpeer_opts){.stream_types_json = streams_json, .manual_answer = manual});
 }
 
 /* v keeps decoding: 30 more frames. */
-static void expect_still_streaming(struct fixture *fx, struct rtcpeer *v)
+static void expect_still_streaming(struct robotfix *fx, struct rtcpeer *v)
 {
-    expect_frames(fx, v, rtcpeer_frames(v) + 30, WAIT(10000));
+    robotfix_expect_frames(fx, v, rtcpeer_frames(v) + 30, robotfix_wait(10000));
 }
 
 /* The robot runs and a fresh viewer gets 30 frames. */
-static void expect_robot_serves(struct fixture *fx)
+static void expect_robot_serves(struct robotfix *fx)
 {
     assert_true(harness_proc_alive(&fx->robot));
-    struct rtcpeer *v = viewer(fx);
-    expect_frames(fx, v, 30, WAIT(10000));
+    struct rtcpeer *v = robotfix_viewer(fx, NULL);
+    robotfix_expect_frames(fx, v, 30, robotfix_wait(10000));
 }
 
 /* The next session-error of v, which must carry v's session id and one of
  * the codes (NULL-terminated). */
 static void expect_session_error(struct rtcpeer *v, const char *const *codes, const char *what)
 {
-    json_t *e = rtcpeer_take(v, "session-error", WAIT(3000));
+    json_t *e = rtcpeer_take(v, "session-error", robotfix_wait(3000));
     if (!e) {
         json_t *other = rtcpeer_take(v, "error", 0);
         char *text = other ? json_dumps(other, JSON_COMPACT) : NULL;
-        fail_msg("%s: no session-error within %d ms (cloud error: %s)", what, WAIT(3000),
-                 text ? text : "none");
+        fail_msg("%s: no session-error within %d ms (cloud error: %s)", what,
+                 robotfix_wait(3000), text ? text : "none");
     }
     harness_assert_str(e, "sessionId", rtcpeer_session_id(v));
     const char *code = json_string_value(json_object_get(e, "code"));
@@ -200,11 +105,11 @@ static char *replace_first(const char *s, const char *from, const char *to)
 
 static void test_broken_answers_are_refused_and_a_good_one_still_works(void **state)
 {
-    struct fixture *fx = *state;
+    struct robotfix *fx = *state;
     struct rtcpeer *v = viewer_opts(fx, "[\"color\"]", true);
-    assert_true(rtcpeer_wait_offer(v, WAIT(5000)));
+    assert_true(rtcpeer_wait_offer(v, robotfix_wait(5000)));
     assert_true(rtcpeer_answer(v));
-    const char *good = rtcpeer_wait_answer_sdp(v, WAIT(5000));
+    const char *good = rtcpeer_wait_answer_sdp(v, robotfix_wait(5000));
     assert_non_null(good);
     assert_non_null(strstr(good, "m=video"));
     assert_non_null(strstr(good, "m=application"));
@@ -261,7 +166,7 @@ static void test_broken_answers_are_refused_and_a_good_one_still_works(void **st
     nul[5] = '\0';
     send_answer(v, nul, glen);
     g_free(nul);
-    json_t *e = rtcpeer_take(v, "error", WAIT(3000));
+    json_t *e = rtcpeer_take(v, "error", robotfix_wait(3000));
     assert_non_null(e);
     harness_assert_str(e, "code", "invalid-json");
     json_decref(e);
@@ -270,15 +175,15 @@ static void test_broken_answers_are_refused_and_a_good_one_still_works(void **st
     /* Nothing closed the session: the good answer still applies. */
     assert_int_equal(rtcpeer_count(v, "session-closed"), 0);
     assert_true(rtcpeer_send_answer(v));
-    expect_frames(fx, v, 30, WAIT(10000));
+    robotfix_expect_frames(fx, v, 30, robotfix_wait(10000));
     assert_int_equal(rtcpeer_count(v, "session-error"), n);
 }
 
 static void test_a_second_answer_is_refused_and_the_first_stays(void **state)
 {
-    struct fixture *fx = *state;
-    struct rtcpeer *v = viewer(fx);
-    expect_frames(fx, v, 10, WAIT(10000));
+    struct robotfix *fx = *state;
+    struct rtcpeer *v = robotfix_viewer(fx, NULL);
+    robotfix_expect_frames(fx, v, 10, robotfix_wait(10000));
     const char *good = rtcpeer_wait_answer_sdp(v, 0);
     assert_non_null(good);
     send_answer(v, good, strlen(good));
@@ -291,9 +196,9 @@ static void test_a_second_answer_is_refused_and_the_first_stays(void **state)
 
 static void test_candidates_for_unknown_sessions_are_refused_by_the_cloud(void **state)
 {
-    struct fixture *fx = *state;
-    struct rtcpeer *v = viewer(fx);
-    expect_frames(fx, v, 10, WAIT(10000));
+    struct robotfix *fx = *state;
+    struct rtcpeer *v = robotfix_viewer(fx, NULL);
+    robotfix_expect_frames(fx, v, 10, robotfix_wait(10000));
     const char *bogus[] = {"AAAAAAAAAAAAAAAAAAAAAA", "no-such-session", "zzzzzzzzzzzzzzzzzzzzz_"};
     for (size_t i = 0; i < 3; i++) {
         assert_true(rtcpeer_send_json(
@@ -301,7 +206,7 @@ static void test_candidates_for_unknown_sessions_are_refused_by_the_cloud(void *
                          bogus[i], "candidate", "candidate",
                          "candidate:1 1 UDP 2122260223 127.0.0.1 40000 typ host",
                          "sdpMLineIndex", 0)));
-        json_t *e = rtcpeer_take(v, "error", WAIT(3000));
+        json_t *e = rtcpeer_take(v, "error", robotfix_wait(3000));
         if (!e)
             fail_msg("no error for a candidate of session '%s'", bogus[i]);
         const char *code = json_string_value(json_object_get(e, "code"));
@@ -327,9 +232,9 @@ static void send_candidate(struct rtcpeer *v, const char *line, int mline)
 
 static void test_malformed_candidates_are_refused_and_the_session_streams(void **state)
 {
-    struct fixture *fx = *state;
-    struct rtcpeer *v = viewer(fx);
-    expect_frames(fx, v, 10, WAIT(10000));
+    struct robotfix *fx = *state;
+    struct rtcpeer *v = robotfix_viewer(fx, NULL);
+    robotfix_expect_frames(fx, v, 10, robotfix_wait(10000));
     static const char *const invalid[] = {"invalid-candidate", NULL};
 
     send_candidate(v, "this is not a candidate", 0);
@@ -351,14 +256,14 @@ static void test_malformed_candidates_are_refused_and_the_session_streams(void *
 
 static void test_candidates_outside_the_allow_list_are_dropped_quietly(void **state)
 {
-    struct fixture *fx = *state;
-    struct rtcpeer *v = viewer(fx);
-    expect_frames(fx, v, 10, WAIT(10000));
+    struct robotfix *fx = *state;
+    struct rtcpeer *v = robotfix_viewer(fx, NULL);
+    robotfix_expect_frames(fx, v, 10, robotfix_wait(10000));
     send_candidate(v, "candidate:1 1 UDP 2122260223 10.1.2.3 40000 typ host", 0);
     send_candidate(v, "candidate:2 1 UDP 1686052607 203.0.113.9 40001 typ srflx raddr 10.1.2.3 "
                       "rport 40000", 0);
     /* Dropped with a log line at the robot: no session-error, no close. */
-    rtcpeer_run_for(WAIT(500));
+    rtcpeer_run_for(robotfix_wait(500));
     assert_int_equal(rtcpeer_count(v, "session-error"), 0);
     assert_int_equal(rtcpeer_count(v, "session-closed"), 0);
     expect_still_streaming(fx, v);
@@ -375,7 +280,7 @@ static bool finished_or_refused(void *user)
 
 static void test_unknown_stream_types_are_refused(void **state)
 {
-    struct fixture *fx = *state;
+    struct robotfix *fx = *state;
     const char *robot_refuses[] = {
         "[\"thermal\"]",
         "[\"color\",\"color\"]",
@@ -385,13 +290,13 @@ static void test_unknown_stream_types_are_refused(void **state)
     static const char *const unknown[] = {"unknown-stream-type", NULL};
     for (size_t i = 0; i < sizeof robot_refuses / sizeof robot_refuses[0]; i++) {
         struct rtcpeer *v = viewer_opts(fx, robot_refuses[i], false);
-        json_t *created = rtcpeer_take(v, "session-created", WAIT(5000));
+        json_t *created = rtcpeer_take(v, "session-created", robotfix_wait(5000));
         if (!created)
             fail_msg("%s: no session-created", robot_refuses[i]);
         json_decref(created);
         expect_session_error(v, unknown, robot_refuses[i]);
         /* The robot closes the session it cannot serve. */
-        json_t *closed = rtcpeer_take(v, "session-closed", WAIT(3000));
+        json_t *closed = rtcpeer_take(v, "session-closed", robotfix_wait(3000));
         if (!closed)
             fail_msg("%s: the robot did not close the session", robot_refuses[i]);
         harness_assert_str(closed, "reason", "closed-by-robot");
@@ -400,42 +305,40 @@ static void test_unknown_stream_types_are_refused(void **state)
     }
     /* An empty list never reaches the robot: the cloud refuses it. */
     struct rtcpeer *v = viewer_opts(fx, "[]", false);
-    assert_true(rtcpeer_run_until(finished_or_refused, v, WAIT(5000)));
+    assert_true(rtcpeer_run_until(finished_or_refused, v, robotfix_wait(5000)));
     json_t *e = rtcpeer_take(v, "error", 0);
     assert_non_null(e);
     harness_assert_str(e, "code", "invalid-field");
     json_decref(e);
     assert_int_equal(rtcpeer_count(v, "session-created"), 0);
 
-    for (int i = 0; i < MAX_VIEWERS; i++) {
-        rtcpeer_free(fx->viewers[i]);
-        fx->viewers[i] = NULL;
-    }
+    for (int i = 0; i < ROBOTFIX_MAX_VIEWERS; i++)
+        robotfix_drop_viewer(fx, fx->viewers[i]);
     expect_robot_serves(fx);
 }
 
 /* ---- a viewer that never answers ---- */
 
 static const char *const timeout_robot_args[] = {"--session-timeout", "2", NULL};
-static const struct config timeout_config = {NULL, timeout_robot_args};
+static const struct robotfix_config timeout_config = {.robot_args = timeout_robot_args};
 
 static void test_an_unanswered_session_times_out(void **state)
 {
-    struct fixture *fx = *state;
+    struct robotfix *fx = *state;
     struct rtcpeer *v = viewer_opts(fx, "[\"color\"]", true);
-    assert_true(rtcpeer_wait_offer(v, WAIT(5000)));
+    assert_true(rtcpeer_wait_offer(v, robotfix_wait(5000)));
     int64_t start = wsc_now_ms();
     static const char *const timeout[] = {"timeout", NULL};
-    json_t *e = rtcpeer_take(v, "session-error", 2000 + WAIT(3000));
+    json_t *e = rtcpeer_take(v, "session-error", 2000 + robotfix_wait(3000));
     if (!e)
-        fail_msg("no session-error within %d ms of the offer", 2000 + WAIT(3000));
+        fail_msg("no session-error within %d ms of the offer", 2000 + robotfix_wait(3000));
     const char *code = json_string_value(json_object_get(e, "code"));
     assert_non_null(code);
     assert_string_equal(code, timeout[0]);
     json_decref(e);
     /* --session-timeout 2: not much earlier than that. */
     assert_true(wsc_now_ms() - start >= 1500);
-    json_t *closed = rtcpeer_take(v, "session-closed", WAIT(3000));
+    json_t *closed = rtcpeer_take(v, "session-closed", robotfix_wait(3000));
     assert_non_null(closed);
     harness_assert_str(closed, "reason", "closed-by-robot");
     json_decref(closed);
@@ -451,11 +354,12 @@ static const char *const flood_cloud_args[] = {"--max-client-sessions", "200",
                                                "--max-robot-sessions", "200", "--rate-limit",
                                                "1000", NULL};
 static const char *const flood_robot_args[] = {"--max-sessions", "8", NULL};
-static const struct config flood_config = {flood_cloud_args, flood_robot_args};
+static const struct robotfix_config flood_config = {.cloud_args = flood_cloud_args,
+                                                    .robot_args = flood_robot_args};
 
 static void test_a_flood_of_sessions_hits_the_robot_limit_and_recovers(void **state)
 {
-    struct fixture *fx = *state;
+    struct robotfix *fx = *state;
     struct wsc *c = harness_client(fx->cloud.port, NULL, NULL);
     for (int i = 0; i < FLOOD; i++)
         assert_int_equal(wsc_sendf(c, "{\"type\":\"create-session\",\"robotId\":\"%s\","
@@ -466,7 +370,7 @@ static void test_a_flood_of_sessions_hits_the_robot_limit_and_recovers(void **st
      * closed by the robot). */
     GHashTable *offered = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
     int created = 0, limited = 0, closed = 0, other_errors = 0;
-    int64_t deadline = wsc_now_ms() + WAIT(20000);
+    int64_t deadline = wsc_now_ms() + robotfix_wait(20000);
     while ((created < FLOOD || (int)g_hash_table_size(offered) + limited < FLOOD ||
             closed < limited) &&
            wsc_now_ms() < deadline) {
@@ -512,7 +416,7 @@ static void test_a_flood_of_sessions_hits_the_robot_limit_and_recovers(void **st
                          0);
     int n = 0;
     while (n < ROBOT_MAX_SESSIONS) {
-        json_t *m = wsc_expect_type(c, "session-closed", WAIT(3000));
+        json_t *m = wsc_expect_type(c, "session-closed", robotfix_wait(3000));
         if (!m)
             fail_msg("%d of %d sessions closed", n, ROBOT_MAX_SESSIONS);
         assert_true(g_hash_table_contains(offered,
@@ -522,29 +426,33 @@ static void test_a_flood_of_sessions_hits_the_robot_limit_and_recovers(void **st
     }
     g_hash_table_destroy(offered);
     wsc_close(c);
-    harness_wait_count(fx->cloud.port, "sessions", 0, WAIT(3000));
+    harness_wait_count(fx->cloud.port, "sessions", 0, robotfix_wait(3000));
     expect_robot_serves(fx);
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(
-            test_broken_answers_are_refused_and_a_good_one_still_works, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_broken_answers_are_refused_and_a_good_one_still_works,
+                                        robotfix_setup, robotfix_teardown),
         cmocka_unit_test_setup_teardown(test_a_second_answer_is_refused_and_the_first_stays,
-                                        setup, teardown),
+                                        robotfix_setup, robotfix_teardown),
         cmocka_unit_test_setup_teardown(
-            test_candidates_for_unknown_sessions_are_refused_by_the_cloud, setup, teardown),
+            test_candidates_for_unknown_sessions_are_refused_by_the_cloud, robotfix_setup,
+            robotfix_teardown),
         cmocka_unit_test_setup_teardown(
-            test_malformed_candidates_are_refused_and_the_session_streams, setup, teardown),
-        cmocka_unit_test_setup_teardown(
-            test_candidates_outside_the_allow_list_are_dropped_quietly, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_unknown_stream_types_are_refused, setup, teardown),
-        cmocka_unit_test_prestate_setup_teardown(test_an_unanswered_session_times_out, setup,
-                                                 teardown, (void *)&timeout_config),
+            test_malformed_candidates_are_refused_and_the_session_streams, robotfix_setup,
+            robotfix_teardown),
+        cmocka_unit_test_setup_teardown(test_candidates_outside_the_allow_list_are_dropped_quietly,
+                                        robotfix_setup, robotfix_teardown),
+        cmocka_unit_test_setup_teardown(test_unknown_stream_types_are_refused, robotfix_setup,
+                                        robotfix_teardown),
+        cmocka_unit_test_prestate_setup_teardown(test_an_unanswered_session_times_out,
+                                                 robotfix_setup, robotfix_teardown,
+                                                 (void *)&timeout_config),
         cmocka_unit_test_prestate_setup_teardown(
-            test_a_flood_of_sessions_hits_the_robot_limit_and_recovers, setup, teardown,
-            (void *)&flood_config),
+            test_a_flood_of_sessions_hits_the_robot_limit_and_recovers, robotfix_setup,
+            robotfix_teardown, (void *)&flood_config),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -18,6 +18,7 @@
 #include <cmocka.h>
 
 #include "harness.h"
+#include "robotfix.h"
 #include "rtcpeer.h"
 
 /* Chroma energy (mean |U-128| + |V-128|) of the pictures. The simulated
@@ -26,97 +27,12 @@
 #define CHROMA_COLOURFUL 12.0
 #define CHROMA_GRAY 2.0
 
-#define MAX_VIEWERS 8
-
-struct fixture {
-    struct cloud cloud;
-    struct proc robot;
-    char url[64];
-    char robot_id[48];
-    struct rtcpeer *viewers[MAX_VIEWERS]; /* freed by teardown, also after a failure */
-};
-
-static int slow(void)
+/* A viewer of one stream type, answered automatically. */
+static struct rtcpeer *viewer(struct robotfix *fx, const char *stream_type)
 {
-    const char *s = getenv("PORTHOLE_SLOW");
-    return s && *s && strcmp(s, "0") != 0 ? 3 : 1;
-}
-
-/* A wait of ms, stretched under PORTHOLE_SLOW. */
-#define WAIT(ms) ((ms) * slow())
-
-static int setup(void **state)
-{
-    static struct fixture fx;
-    memset(&fx, 0, sizeof fx);
-    if (harness_start(&fx.cloud, NULL) < 0)
-        return -1;
-    snprintf(fx.url, sizeof fx.url, "ws://127.0.0.1:%d/ws", fx.cloud.port);
-    snprintf(fx.robot_id, sizeof fx.robot_id, "%s", harness_name("robot-media"));
-    const char *args[] = {"--cloud-url", fx.url, "--robot-id", fx.robot_id, "--ice-allow",
-                          "127.0.0.1", "--reconnect-min", "0.1", "--reconnect-max", "1",
-                          "--log-level", "info", NULL};
-    if (harness_start_robot(&fx.robot, args) < 0 ||
-        !harness_robot_listed(fx.cloud.port, fx.robot_id, WAIT(10000))) {
-        fprintf(stderr, "setup: porthole-robot did not register at the cloud\n");
-        harness_proc_kill(&fx.robot);
-        harness_kill(&fx.cloud);
-        return -1;
-    }
-    *state = &fx;
-    return 0;
-}
-
-/* Frees the viewers, then stops the robot (SIGTERM must make it exit 0)
- * and the cloud. */
-static int teardown(void **state)
-{
-    struct fixture *fx = *state;
-    for (int i = 0; i < MAX_VIEWERS; i++) {
-        rtcpeer_free(fx->viewers[i]);
-        fx->viewers[i] = NULL;
-    }
-    int robot = harness_proc_stop(&fx->robot, 10000);
-    int cloud = harness_stop(&fx->cloud);
-    if (robot != 0)
-        fprintf(stderr, "teardown: porthole-robot exited with status %d after SIGTERM\n", robot);
-    if (cloud != 0)
-        fprintf(stderr, "teardown: porthole-cloud exited with status %d\n", cloud);
-    return robot == 0 && cloud == 0 ? 0 : -1;
-}
-
-static struct rtcpeer *viewer(struct fixture *fx, const char *stream_type)
-{
-    for (int i = 0; i < MAX_VIEWERS; i++) {
-        if (!fx->viewers[i]) {
-            fx->viewers[i] = rtcpeer_new(fx->url, fx->robot_id, stream_type);
-            return fx->viewers[i];
-        }
-    }
-    fail_msg("too many viewers in one test");
-    return NULL;
-}
-
-static void drop_viewer(struct fixture *fx, struct rtcpeer *v)
-{
-    for (int i = 0; i < MAX_VIEWERS; i++)
-        if (fx->viewers[i] == v)
-            fx->viewers[i] = NULL;
-    rtcpeer_free(v);
-}
-
-/* Waits until v decoded n frames in total; fails the test saying how far
- * the session got otherwise. */
-static void expect_frames(struct fixture *fx, struct rtcpeer *v, uint64_t n, int timeout_ms)
-{
-    if (rtcpeer_wait_frames(v, n, timeout_ms))
-        return;
-    fail_msg("%llu of %llu frames within %d ms (registered %d, session %s, offer %d, "
-             "connected %d, session-errors %u, robot alive %d)",
-             (unsigned long long)rtcpeer_frames(v), (unsigned long long)n, timeout_ms,
-             rtcpeer_registered(v), rtcpeer_session_id(v) ? rtcpeer_session_id(v) : "none",
-             rtcpeer_has_offer(v), rtcpeer_connected(v), rtcpeer_count(v, "session-error"),
-             harness_proc_alive(&fx->robot));
+    char streams[64];
+    snprintf(streams, sizeof streams, "[\"%s\"]", stream_type);
+    return robotfix_viewer(fx, &(struct rtcpeer_opts){.stream_types_json = streams});
 }
 
 static json_int_t telemetry_int(json_t *t, const char *path)
@@ -134,9 +50,9 @@ static json_int_t telemetry_int(json_t *t, const char *path)
 
 static json_t *expect_telemetry(struct rtcpeer *v)
 {
-    json_t *t = rtcpeer_wait_telemetry(v, WAIT(5000));
+    json_t *t = rtcpeer_wait_telemetry(v, robotfix_wait(5000));
     if (!t)
-        fail_msg("no telemetry on the data channel within %d ms", WAIT(5000));
+        fail_msg("no telemetry on the data channel within %d ms", robotfix_wait(5000));
     return t;
 }
 
@@ -144,9 +60,9 @@ static json_t *expect_telemetry(struct rtcpeer *v)
 
 static void test_color_is_640x480_colourful_and_time_stamped(void **state)
 {
-    struct fixture *fx = *state;
+    struct robotfix *fx = *state;
     struct rtcpeer *v = viewer(fx, "color");
-    expect_frames(fx, v, 30, WAIT(10000));
+    robotfix_expect_frames(fx, v, 30, robotfix_wait(10000));
     struct rtcpeer_video vi;
     rtcpeer_video(v, &vi);
     assert_int_equal(vi.width, 640);
@@ -160,15 +76,15 @@ static void test_color_is_640x480_colourful_and_time_stamped(void **state)
     if (vi.marked_frames < vi.frames / 2)
         fail_msg("only %llu of %llu color frames carried a readable marker",
                  (unsigned long long)vi.marked_frames, (unsigned long long)vi.frames);
-    if (vi.latency_ms < -100 || vi.latency_ms > WAIT(3000))
+    if (vi.latency_ms < -100 || vi.latency_ms > robotfix_wait(3000))
         fail_msg("the marker says the frame was captured %lld ms ago", (long long)vi.latency_ms);
 }
 
 static void test_depth_is_640x480_and_colourful(void **state)
 {
-    struct fixture *fx = *state;
+    struct robotfix *fx = *state;
     struct rtcpeer *v = viewer(fx, "depth");
-    expect_frames(fx, v, 30, WAIT(10000));
+    robotfix_expect_frames(fx, v, 30, robotfix_wait(10000));
     struct rtcpeer_video vi;
     rtcpeer_video(v, &vi);
     fprintf(stderr, "depth: luma %.1f chroma %.1f\n", vi.luma, vi.chroma);
@@ -181,9 +97,9 @@ static void test_depth_is_640x480_and_colourful(void **state)
 
 static void test_infrared_is_640x480_and_gray(void **state)
 {
-    struct fixture *fx = *state;
+    struct robotfix *fx = *state;
     struct rtcpeer *v = viewer(fx, "infrared-1");
-    expect_frames(fx, v, 30, WAIT(10000));
+    robotfix_expect_frames(fx, v, 30, robotfix_wait(10000));
     struct rtcpeer_video vi;
     rtcpeer_video(v, &vi);
     fprintf(stderr, "infrared-1: luma %.1f chroma %.1f\n", vi.luma, vi.chroma);
@@ -199,12 +115,12 @@ static void test_infrared_is_640x480_and_gray(void **state)
 
 static void test_three_viewers_of_a_stream_share_one_encoder(void **state)
 {
-    struct fixture *fx = *state;
+    struct robotfix *fx = *state;
     struct rtcpeer *v[3];
     for (int i = 0; i < 3; i++)
         v[i] = viewer(fx, "color");
     for (int i = 0; i < 3; i++)
-        expect_frames(fx, v[i], 30, WAIT(15000));
+        robotfix_expect_frames(fx, v[i], 30, robotfix_wait(15000));
     /* All three are subscribed now: the next telemetry must say so. */
     json_t *t = expect_telemetry(v[0]);
     assert_int_equal(telemetry_int(t, "streams.color.viewers"), 3);
@@ -216,10 +132,10 @@ static void test_three_viewers_of_a_stream_share_one_encoder(void **state)
 /* ---- switching ---- */
 
 /* Switches v to type, expects the reply, then 30 more frames. */
-static void switch_and_watch(struct fixture *fx, struct rtcpeer *v, const char *type)
+static void switch_and_watch(struct robotfix *fx, struct rtcpeer *v, const char *type)
 {
     assert_true(rtcpeer_switch(v, type));
-    json_t *m = rtcpeer_take(v, "stream-type-switched", WAIT(3000));
+    json_t *m = rtcpeer_take(v, "stream-type-switched", robotfix_wait(3000));
     if (!m) {
         json_t *e = rtcpeer_take(v, "stream-type-switch-error", 0);
         fail_msg("no stream-type-switched for %s (switch error: %s)", type,
@@ -231,14 +147,14 @@ static void switch_and_watch(struct fixture *fx, struct rtcpeer *v, const char *
     assert_string_equal(json_string_value(json_array_get(types, 0)), type);
     json_decref(m);
     uint64_t before = rtcpeer_frames(v);
-    expect_frames(fx, v, before + 30, WAIT(10000));
+    robotfix_expect_frames(fx, v, before + 30, robotfix_wait(10000));
 }
 
 static void test_switch_changes_the_picture_on_the_same_track(void **state)
 {
-    struct fixture *fx = *state;
+    struct robotfix *fx = *state;
     struct rtcpeer *v = viewer(fx, "color");
-    expect_frames(fx, v, 30, WAIT(10000));
+    robotfix_expect_frames(fx, v, 30, robotfix_wait(10000));
     struct rtcpeer_video vi;
     rtcpeer_video(v, &vi);
     assert_true(vi.chroma >= CHROMA_COLOURFUL);
@@ -274,11 +190,11 @@ static void test_switch_changes_the_picture_on_the_same_track(void **state)
 
 static void test_an_encoder_runs_only_while_watched(void **state)
 {
-    struct fixture *fx = *state;
+    struct robotfix *fx = *state;
     struct rtcpeer *a = viewer(fx, "color");
     struct rtcpeer *b = viewer(fx, "depth");
-    expect_frames(fx, a, 10, WAIT(10000));
-    expect_frames(fx, b, 10, WAIT(10000));
+    robotfix_expect_frames(fx, a, 10, robotfix_wait(10000));
+    robotfix_expect_frames(fx, b, 10, robotfix_wait(10000));
     json_t *t = expect_telemetry(a);
     assert_int_equal(telemetry_int(t, "encoders"), 2);
 
@@ -286,15 +202,15 @@ static void test_an_encoder_runs_only_while_watched(void **state)
     struct rtcpeer *both[2] = {a, b};
     for (int i = 0; i < 2; i++) {
         assert_true(rtcpeer_close(both[i]));
-        json_t *closed = rtcpeer_take(both[i], "session-closed", WAIT(3000));
+        json_t *closed = rtcpeer_take(both[i], "session-closed", robotfix_wait(3000));
         assert_non_null(closed);
         json_decref(closed);
-        drop_viewer(fx, both[i]);
+        robotfix_drop_viewer(fx, both[i]);
     }
 
     /* A new viewer of color finds exactly its own encoder running. */
     struct rtcpeer *c = viewer(fx, "color");
-    expect_frames(fx, c, 10, WAIT(10000));
+    robotfix_expect_frames(fx, c, 10, robotfix_wait(10000));
     t = expect_telemetry(c);
     assert_int_equal(telemetry_int(t, "encoders"), 1);
     assert_int_equal(telemetry_int(t, "sessions"), 1);
@@ -305,15 +221,18 @@ static void test_an_encoder_runs_only_while_watched(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_color_is_640x480_colourful_and_time_stamped, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_depth_is_640x480_and_colourful, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_infrared_is_640x480_and_gray, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_three_viewers_of_a_stream_share_one_encoder, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_switch_changes_the_picture_on_the_same_track, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_an_encoder_runs_only_while_watched, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_color_is_640x480_colourful_and_time_stamped,
+                                        robotfix_setup, robotfix_teardown),
+        cmocka_unit_test_setup_teardown(test_depth_is_640x480_and_colourful, robotfix_setup,
+                                        robotfix_teardown),
+        cmocka_unit_test_setup_teardown(test_infrared_is_640x480_and_gray, robotfix_setup,
+                                        robotfix_teardown),
+        cmocka_unit_test_setup_teardown(test_three_viewers_of_a_stream_share_one_encoder,
+                                        robotfix_setup, robotfix_teardown),
+        cmocka_unit_test_setup_teardown(test_switch_changes_the_picture_on_the_same_track,
+                                        robotfix_setup, robotfix_teardown),
+        cmocka_unit_test_setup_teardown(test_an_encoder_runs_only_while_watched, robotfix_setup,
+                                        robotfix_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -18,9 +18,8 @@
 #include <cmocka.h>
 
 #include "harness.h"
+#include "robotfix.h"
 #include "rtcpeer.h"
-
-#define MAX_VIEWERS 8
 
 /* Over 50 sessions opened and closed, measured against the state after the
  * first ten (caches, the DTLS certificate, the encoder's buffers and the
@@ -46,99 +45,6 @@
 #define ASAN_QUARANTINE_KB 0
 #endif
 
-struct fixture {
-    struct cloud cloud;
-    struct proc robot;
-    char url[64];
-    char robot_id[48];
-    struct rtcpeer *viewers[MAX_VIEWERS];
-};
-
-static int slow(void)
-{
-    const char *s = getenv("PORTHOLE_SLOW");
-    return s && *s && strcmp(s, "0") != 0 ? 3 : 1;
-}
-
-#define WAIT(ms) ((ms) * slow())
-
-static int setup(void **state)
-{
-    static struct fixture fx;
-    memset(&fx, 0, sizeof fx);
-    if (harness_start(&fx.cloud, NULL) < 0)
-        return -1;
-    snprintf(fx.url, sizeof fx.url, "ws://127.0.0.1:%d/ws", fx.cloud.port);
-    snprintf(fx.robot_id, sizeof fx.robot_id, "%s", harness_name("robot-resilience"));
-    const char *args[] = {"--cloud-url", fx.url, "--robot-id", fx.robot_id, "--ice-allow",
-                          "127.0.0.1", "--reconnect-min", "0.1", "--reconnect-max", "1",
-                          "--log-level", "info", NULL};
-    if (harness_start_robot(&fx.robot, args) < 0 ||
-        !harness_robot_listed(fx.cloud.port, fx.robot_id, WAIT(10000))) {
-        fprintf(stderr, "setup: porthole-robot did not register at the cloud\n");
-        harness_proc_kill(&fx.robot);
-        harness_kill(&fx.cloud);
-        return -1;
-    }
-    *state = &fx;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    struct fixture *fx = *state;
-    for (int i = 0; i < MAX_VIEWERS; i++) {
-        rtcpeer_free(fx->viewers[i]);
-        fx->viewers[i] = NULL;
-    }
-    int robot = harness_proc_stop(&fx->robot, 10000);
-    int cloud = harness_stop(&fx->cloud);
-    if (robot != 0)
-        fprintf(stderr, "teardown: porthole-robot exited with status %d after SIGTERM\n", robot);
-    if (cloud != 0)
-        fprintf(stderr, "teardown: porthole-cloud exited with status %d\n", cloud);
-    return robot == 0 && cloud == 0 ? 0 : -1;
-}
-
-static struct rtcpeer *viewer_opts(struct fixture *fx, const char *streams_json)
-{
-    for (int i = 0; i < MAX_VIEWERS; i++) {
-        if (!fx->viewers[i]) {
-            struct rtcpeer_opts o = {.cloud_url = fx->url, .robot_id = fx->robot_id,
-                                     .stream_types_json = streams_json};
-            fx->viewers[i] = rtcpeer_new_opts(&o);
-            return fx->viewers[i];
-        }
-    }
-    fail_msg("too many viewers in one test");
-    return NULL;
-}
-
-static struct rtcpeer *viewer(struct fixture *fx)
-{
-    return viewer_opts(fx, "[\"color\"]");
-}
-
-static void drop_viewer(struct fixture *fx, struct rtcpeer *v)
-{
-    for (int i = 0; i < MAX_VIEWERS; i++)
-        if (fx->viewers[i] == v)
-            fx->viewers[i] = NULL;
-    rtcpeer_free(v);
-}
-
-static void expect_frames(struct fixture *fx, struct rtcpeer *v, uint64_t n, int timeout_ms)
-{
-    if (rtcpeer_wait_frames(v, n, timeout_ms))
-        return;
-    fail_msg("%llu of %llu frames within %d ms (registered %d, session %s, offer %d, "
-             "connected %d, session-errors %u, robot alive %d)",
-             (unsigned long long)rtcpeer_frames(v), (unsigned long long)n, timeout_ms,
-             rtcpeer_registered(v), rtcpeer_session_id(v) ? rtcpeer_session_id(v) : "none",
-             rtcpeer_has_offer(v), rtcpeer_connected(v), rtcpeer_count(v, "session-error"),
-             harness_proc_alive(&fx->robot));
-}
-
 static bool is_registered(void *user)
 {
     return rtcpeer_registered(user) || rtcpeer_ws_closed(user);
@@ -161,9 +67,9 @@ static bool lists_robot(json_t *m, const char *robot_id)
 
 static void test_streaming_survives_the_cloud_being_killed(void **state)
 {
-    struct fixture *fx = *state;
-    struct rtcpeer *v = viewer(fx);
-    expect_frames(fx, v, 30, WAIT(10000));
+    struct robotfix *fx = *state;
+    struct rtcpeer *v = robotfix_viewer(fx, NULL);
+    robotfix_expect_frames(fx, v, 30, robotfix_wait(10000));
 
     harness_kill(&fx->cloud); /* SIGKILL: no goodbye to anyone */
     /* Frames keep coming, every second, for three seconds with no cloud. */
@@ -182,9 +88,9 @@ static void test_streaming_survives_the_cloud_being_killed(void **state)
 
 static void test_robot_registers_again_when_the_cloud_returns(void **state)
 {
-    struct fixture *fx = *state;
-    struct rtcpeer *v = viewer(fx);
-    expect_frames(fx, v, 10, WAIT(10000));
+    struct robotfix *fx = *state;
+    struct rtcpeer *v = robotfix_viewer(fx, NULL);
+    robotfix_expect_frames(fx, v, 10, robotfix_wait(10000));
     int port = fx->cloud.port;
     harness_kill(&fx->cloud);
     rtcpeer_run_for(1500); /* the robot notices and starts retrying */
@@ -197,41 +103,42 @@ static void test_robot_registers_again_when_the_cloud_returns(void **state)
 
     /* --reconnect-max 1: the robot is back within a few seconds. A client
      * registering now sees it at once or is told when it arrives. */
-    struct rtcpeer *watcher = viewer_opts(fx, NULL);
-    assert_true(rtcpeer_run_until(is_registered, watcher, WAIT(3000)));
+    struct rtcpeer *watcher = /* registers only, opens no session */
+        robotfix_viewer(fx, &(struct rtcpeer_opts){.stream_types_json = NULL});
+    assert_true(rtcpeer_run_until(is_registered, watcher, robotfix_wait(3000)));
     assert_true(rtcpeer_registered(watcher));
     json_t *avail = rtcpeer_take(watcher, "available-robots", 0);
     assert_non_null(avail);
     bool listed = lists_robot(avail, fx->robot_id);
     json_decref(avail);
     while (!listed) {
-        json_t *m = rtcpeer_take(watcher, "robot-available", WAIT(5000));
+        json_t *m = rtcpeer_take(watcher, "robot-available", robotfix_wait(5000));
         if (!m)
             fail_msg("the robot did not register again within %d ms of the cloud's restart",
-                     WAIT(5000) + WAIT(3000));
+                     robotfix_wait(5000) + robotfix_wait(3000));
         const char *id = json_string_value(json_object_get(m, "robotId"));
         listed = id && strcmp(id, fx->robot_id) == 0;
         json_decref(m);
     }
 
     /* And it serves new sessions. */
-    struct rtcpeer *v2 = viewer(fx);
-    expect_frames(fx, v2, 30, WAIT(10000));
+    struct rtcpeer *v2 = robotfix_viewer(fx, NULL);
+    robotfix_expect_frames(fx, v2, 30, robotfix_wait(10000));
     assert_true(harness_proc_alive(&fx->robot));
 }
 
 static void test_sigterm_closes_the_sessions_and_exits_zero(void **state)
 {
-    struct fixture *fx = *state;
-    struct rtcpeer *v = viewer(fx);
-    expect_frames(fx, v, 10, WAIT(10000));
+    struct robotfix *fx = *state;
+    struct rtcpeer *v = robotfix_viewer(fx, NULL);
+    robotfix_expect_frames(fx, v, 10, robotfix_wait(10000));
     kill(fx->robot.pid, SIGTERM);
-    json_t *closed = rtcpeer_take(v, "session-closed", WAIT(5000));
+    json_t *closed = rtcpeer_take(v, "session-closed", robotfix_wait(5000));
     if (!closed)
         fail_msg("no session-closed after SIGTERM to the robot");
     harness_assert_str(closed, "reason", "closed-by-robot");
     json_decref(closed);
-    assert_int_equal(harness_proc_wait_exit(&fx->robot, WAIT(5000)), 0);
+    assert_int_equal(harness_proc_wait_exit(&fx->robot, robotfix_wait(5000)), 0);
 }
 
 /* ---- many sessions ---- */
@@ -245,9 +152,9 @@ struct usage {
 };
 
 /* Reads the robot's /proc/PID/status and one fresh telemetry message of v. */
-static void measure_once(struct fixture *fx, struct rtcpeer *v, struct usage *u)
+static void measure_once(struct robotfix *fx, struct rtcpeer *v, struct usage *u)
 {
-    json_t *t = rtcpeer_wait_telemetry(v, WAIT(5000));
+    json_t *t = rtcpeer_wait_telemetry(v, robotfix_wait(5000));
     assert_non_null(t);
     json_t *proc = json_object_get(t, "process");
     assert_true(json_is_integer(json_object_get(proc, "elements")));
@@ -275,7 +182,7 @@ static void measure_once(struct fixture *fx, struct rtcpeer *v, struct usage *u)
  * threads and RSS: a leak stays, while a burst (frames queued during a
  * session's start, a thread finishing) comes and goes. */
 #define MEASURE_SAMPLES 4
-static void measure(struct fixture *fx, struct rtcpeer *v, struct usage *u)
+static void measure(struct robotfix *fx, struct rtcpeer *v, struct usage *u)
 {
     measure_once(fx, v, u);
     for (int i = 1; i < MEASURE_SAMPLES; i++) {
@@ -292,40 +199,40 @@ static void measure(struct fixture *fx, struct rtcpeer *v, struct usage *u)
 
 /* One viewer session: opened until a frame is decoded, then closed by the
  * viewer (close-session, session-closed). */
-static void one_cycle(struct fixture *fx, int i)
+static void one_cycle(struct robotfix *fx, int i)
 {
-    struct rtcpeer *v = viewer(fx);
-    if (!rtcpeer_wait_frames(v, 1, WAIT(10000)))
+    struct rtcpeer *v = robotfix_viewer(fx, NULL);
+    if (!rtcpeer_wait_frames(v, 1, robotfix_wait(10000)))
         fail_msg("cycle %d: no frame within %d ms (offer %d, connected %d, session-errors %u)",
-                 i, WAIT(10000), rtcpeer_has_offer(v), rtcpeer_connected(v),
+                 i, robotfix_wait(10000), rtcpeer_has_offer(v), rtcpeer_connected(v),
                  rtcpeer_count(v, "session-error"));
     assert_true(rtcpeer_close(v));
-    json_t *closed = rtcpeer_take(v, "session-closed", WAIT(3000));
+    json_t *closed = rtcpeer_take(v, "session-closed", robotfix_wait(3000));
     if (!closed)
         fail_msg("cycle %d: no session-closed", i);
     harness_assert_str(closed, "reason", "closed-by-client");
     json_decref(closed);
-    drop_viewer(fx, v);
+    robotfix_drop_viewer(fx, v);
 }
 
 static void test_fifty_sessions_leave_no_growth(void **state)
 {
-    struct fixture *fx = *state;
+    struct robotfix *fx = *state;
     for (int i = 0; i < WARM_CYCLES; i++)
         one_cycle(fx, i);
-    struct rtcpeer *probe = viewer(fx);
-    expect_frames(fx, probe, 1, WAIT(10000));
+    struct rtcpeer *probe = robotfix_viewer(fx, NULL);
+    robotfix_expect_frames(fx, probe, 1, robotfix_wait(10000));
     struct usage base;
     measure(fx, probe, &base);
     assert_true(rtcpeer_close(probe));
-    json_decref(rtcpeer_take(probe, "session-closed", WAIT(3000)));
-    drop_viewer(fx, probe);
+    json_decref(rtcpeer_take(probe, "session-closed", robotfix_wait(3000)));
+    robotfix_drop_viewer(fx, probe);
 
     for (int i = WARM_CYCLES; i < CYCLES; i++)
         one_cycle(fx, i);
 
-    probe = viewer(fx);
-    expect_frames(fx, probe, 1, WAIT(10000));
+    probe = robotfix_viewer(fx, NULL);
+    robotfix_expect_frames(fx, probe, 1, robotfix_wait(10000));
     rtcpeer_run_for(1500); /* let sessions closed last finish tearing down */
     struct usage end;
     measure(fx, probe, &end);
@@ -346,13 +253,14 @@ static void test_fifty_sessions_leave_no_growth(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_streaming_survives_the_cloud_being_killed, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_robot_registers_again_when_the_cloud_returns, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_sigterm_closes_the_sessions_and_exits_zero, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_fifty_sessions_leave_no_growth, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_streaming_survives_the_cloud_being_killed,
+                                        robotfix_setup, robotfix_teardown),
+        cmocka_unit_test_setup_teardown(test_robot_registers_again_when_the_cloud_returns,
+                                        robotfix_setup, robotfix_teardown),
+        cmocka_unit_test_setup_teardown(test_sigterm_closes_the_sessions_and_exits_zero,
+                                        robotfix_setup, robotfix_teardown),
+        cmocka_unit_test_setup_teardown(test_fifty_sessions_leave_no_growth, robotfix_setup,
+                                        robotfix_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
