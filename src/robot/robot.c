@@ -250,7 +250,8 @@ static void handle_create_session(struct robot *r, json_t *msg)
         session_end(r, s, true, "peer could not start");
         return;
     }
-    s->timeout = g_timeout_add_seconds((guint)r->cfg->session_timeout_s, on_session_timeout, s);
+    /* Not g_timeout_add_seconds: that one may fire up to a second early. */
+    s->timeout = g_timeout_add((guint)r->cfg->session_timeout_s * 1000, on_session_timeout, s);
     GString *names = g_string_new(NULL);
     for (size_t i = 0; i < pp.nstreams; i++)
         g_string_append_printf(names, "%s%s", i ? "," : "", cam_stream_name(pp.streams[i]));

@@ -325,9 +325,10 @@ static const struct robotfix_config timeout_config = {.robot_args = timeout_robo
 static void test_an_unanswered_session_times_out(void **state)
 {
     struct robotfix *fx = *state;
+    /* Before the session exists: the robot's timer starts later than this. */
+    int64_t start = wsc_now_ms();
     struct rtcpeer *v = viewer_opts(fx, "[\"color\"]", true);
     assert_true(rtcpeer_wait_offer(v, robotfix_wait(5000)));
-    int64_t start = wsc_now_ms();
     static const char *const timeout[] = {"timeout", NULL};
     json_t *e = rtcpeer_take(v, "session-error", 2000 + robotfix_wait(3000));
     if (!e)
@@ -336,8 +337,9 @@ static void test_an_unanswered_session_times_out(void **state)
     assert_non_null(code);
     assert_string_equal(code, timeout[0]);
     json_decref(e);
-    /* --session-timeout 2: not much earlier than that. */
-    assert_true(wsc_now_ms() - start >= 1500);
+    /* --session-timeout 2: never earlier than that (timers fire late under
+     * load, never early, so only this bound is asserted). */
+    assert_true(wsc_now_ms() - start >= 1950);
     json_t *closed = rtcpeer_take(v, "session-closed", robotfix_wait(3000));
     assert_non_null(closed);
     harness_assert_str(closed, "reason", "closed-by-robot");
