@@ -218,6 +218,35 @@ static void test_an_encoder_runs_only_while_watched(void **state)
     assert_null(json_object_get(json_object_get(t, "streams"), "depth"));
 }
 
+/* ---- H.264 ---- */
+
+static const char *const h264_robot_args[] = {"--codec", "h264", NULL};
+static const struct robotfix_config h264_config = {.robot_args = h264_robot_args};
+
+static void test_h264_streams_and_switches(void **state)
+{
+    struct robotfix *fx = *state;
+    struct rtcpeer *v = viewer(fx, "color");
+    robotfix_expect_frames(fx, v, 30, robotfix_wait(10000));
+    struct rtcpeer_video vi;
+    rtcpeer_video(v, &vi);
+    fprintf(stderr, "h264 color: chroma %.1f\n", vi.chroma);
+    assert_int_equal(vi.width, 640);
+    assert_int_equal(vi.height, 480);
+    assert_true(vi.chroma >= CHROMA_COLOURFUL);
+    json_t *t = expect_telemetry(v);
+    harness_assert_str(t, "codec", "h264");
+
+    /* SPS and PPS travel with every keyframe, so a switch decodes at once. */
+    switch_and_watch(fx, v, "infrared-1");
+    rtcpeer_video(v, &vi);
+    fprintf(stderr, "h264 after switch to infrared-1: chroma %.1f\n", vi.chroma);
+    if (vi.chroma > CHROMA_GRAY)
+        fail_msg("after switching to infrared-1 the chroma energy is %.1f (not gray)",
+                 vi.chroma);
+    assert_int_equal(rtcpeer_count(v, "session-error"), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -233,6 +262,8 @@ int main(void)
                                         robotfix_setup, robotfix_teardown),
         cmocka_unit_test_setup_teardown(test_an_encoder_runs_only_while_watched, robotfix_setup,
                                         robotfix_teardown),
+        cmocka_unit_test_prestate_setup_teardown(test_h264_streams_and_switches, robotfix_setup,
+                                                 robotfix_teardown, (void *)&h264_config),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
