@@ -60,6 +60,31 @@ static int exit_code(int status)
     return -1;
 }
 
+/* Starts bin with argv (NULL-terminated, argv[0] included) as a child that
+ * dies with the test process, whatever way that goes. Returns its pid, or
+ * -1 with the reason on stderr. */
+static pid_t spawn(const char *bin, const char *const *argv)
+{
+    pid_t parent = getpid();
+    pid_t pid = fork();
+    if (pid < 0) {
+        fprintf(stderr, "harness: fork: %s\n", strerror(errno));
+        return -1;
+    }
+    if (pid == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (getppid() != parent)
+            _exit(127);
+        sigset_t none;
+        sigemptyset(&none);
+        sigprocmask(SIG_SETMASK, &none, NULL);
+        execv(bin, (char *const *)argv);
+        fprintf(stderr, "harness: cannot run %s: %s\n", bin, strerror(errno));
+        _exit(127);
+    }
+    return pid;
+}
+
 int harness_start(struct cloud *cloud, const char *const *args)
 {
     memset(cloud, 0, sizeof *cloud);
@@ -114,24 +139,9 @@ int harness_start(struct cloud *cloud, const char *const *args)
     }
     argv[n] = NULL;
 
-    pid_t parent = getpid();
-    pid_t pid = fork();
-    if (pid < 0) {
-        fprintf(stderr, "harness: fork: %s\n", strerror(errno));
+    pid_t pid = spawn(bin, argv);
+    if (pid < 0)
         return -1;
-    }
-    if (pid == 0) {
-        /* Dies with the test process, whatever way that goes. */
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
-        if (getppid() != parent)
-            _exit(127);
-        sigset_t none;
-        sigemptyset(&none);
-        sigprocmask(SIG_SETMASK, &none, NULL);
-        execv(bin, (char *const *)argv);
-        fprintf(stderr, "harness: cannot run %s: %s\n", bin, strerror(errno));
-        _exit(127);
-    }
     cloud->pid = pid;
     cloud->port = port;
 
@@ -313,22 +323,9 @@ int harness_start_robot(struct proc *p, const char *const *args)
         argv[n++] = args[i];
     }
     argv[n] = NULL;
-    pid_t parent = getpid();
-    pid_t pid = fork();
-    if (pid < 0) {
-        fprintf(stderr, "harness: fork: %s\n", strerror(errno));
+    pid_t pid = spawn(bin, argv);
+    if (pid < 0)
         return -1;
-    }
-    if (pid == 0) {
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
-        if (getppid() != parent)
-            _exit(127);
-        sigset_t none;
-        sigemptyset(&none);
-        sigprocmask(SIG_SETMASK, &none, NULL);
-        execv(bin, (char *const *)argv);
-        _exit(127);
-    }
     p->pid = pid;
     return 0;
 }
