@@ -28,7 +28,7 @@
 #define CYCLES 50
 #define WARM_CYCLES 10
 #define MAX_THREAD_GROWTH 3          /* libnice/GLib worker threads come and go */
-#define MAX_RSS_GROWTH_KB (20 * 1024) /* allocator slack, not per-session leaks */
+#define MAX_RSS_GROWTH_KB (10 * 1024) /* allocator slack (about 1 MB seen), not leaks */
 /* and the GStreamer element count must be exactly the same. Under ASan the
  * robot keeps up to 256 MB of freed memory in quarantine (ASan's default
  * quarantine_size_mb), so the RSS bound allows that much more there; the
