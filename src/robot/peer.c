@@ -30,6 +30,7 @@ struct peer {
     const struct netlist *allow;
     size_t max_sdp;
     GstElement *pipeline, *webrtc;
+    GstElement *rtpbin; /* inside webrtc; a ref, for its RTCP signals */
     GstWebRTCDataChannel *channel;
     guint bus_watch;
     struct peer_track tracks[PEER_MAX_TRACKS];
@@ -450,11 +451,10 @@ struct peer *peer_new(struct media *m, const struct peer_params *params,
     g_signal_connect(p->webrtc, "on-ice-candidate", G_CALLBACK(on_ice_candidate), p);
     g_signal_connect(p->webrtc, "notify::ice-gathering-state", G_CALLBACK(on_gathering_state), p);
     g_signal_connect(p->webrtc, "notify::connection-state", G_CALLBACK(on_connection_state), p);
-    GstElement *rtpbin = gst_bin_get_by_name(GST_BIN(p->webrtc), "rtpbin");
-    if (rtpbin) {
-        g_signal_connect(rtpbin, "on-timeout", G_CALLBACK(on_rtp_timeout), p);
-        g_signal_connect(rtpbin, "on-bye-ssrc", G_CALLBACK(on_rtp_bye), p);
-        gst_object_unref(rtpbin);
+    p->rtpbin = gst_bin_get_by_name(GST_BIN(p->webrtc), "rtpbin");
+    if (p->rtpbin) {
+        g_signal_connect(p->rtpbin, "on-timeout", G_CALLBACK(on_rtp_timeout), p);
+        g_signal_connect(p->rtpbin, "on-bye-ssrc", G_CALLBACK(on_rtp_bye), p);
     }
     GstBus *bus = gst_element_get_bus(p->pipeline);
     p->bus_watch = gst_bus_add_watch(bus, on_bus, p);
@@ -642,17 +642,24 @@ void peer_free(struct peer *p)
     if (!p)
         return;
     p->closed = true;
-    if (p->channel)
-        g_signal_handlers_disconnect_by_data(p->channel, p);
-    if (p->webrtc)
-        g_signal_handlers_disconnect_by_data(p->webrtc, p);
     if (p->pipeline) {
-        /* Stopping joins webrtcbin's threads: no probe or promise of this
-         * peer runs after it, except the change funcs holding their own ref. */
+        /* Stop first, disconnect after. Stopping joins webrtcbin's threads;
+         * a handler still firing meanwhile only posts an event (holding its
+         * own reference) that the closed flag drops. (Disconnecting while
+         * those threads still emitted is the suspected cause of an abort in
+         * GLib's invalid_closure_notify, seen once under load.) */
         gst_element_set_state(p->pipeline, GST_STATE_NULL);
         if (p->bus_watch)
             g_source_remove(p->bus_watch);
     }
+    if (p->channel)
+        g_signal_handlers_disconnect_by_data(p->channel, p);
+    if (p->rtpbin) {
+        g_signal_handlers_disconnect_by_data(p->rtpbin, p);
+        gst_object_unref(p->rtpbin);
+    }
+    if (p->webrtc)
+        g_signal_handlers_disconnect_by_data(p->webrtc, p);
     for (size_t i = 0; i < PEER_MAX_TRACKS; i++) {
         struct media_track *t = g_atomic_pointer_get(&p->tracks[i].track);
         g_atomic_pointer_set(&p->tracks[i].track, NULL);
