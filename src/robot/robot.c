@@ -559,8 +559,9 @@ void robot_free(struct robot *r)
     gpointer key, value;
     g_hash_table_iter_init(&it, r->sessions);
     while (g_hash_table_iter_next(&it, &key, &value)) {
-        send_msg(r, json_pack("{s:s, s:s}", "type", "close-session", "sessionId",
-                              ((struct session *)value)->id));
+        struct session *s = value;
+        if (!s->orphan)
+            send_msg(r, json_pack("{s:s, s:s}", "type", "close-session", "sessionId", s->id));
     }
     g_hash_table_destroy(r->sessions);
     signaling_free(r->sig);
