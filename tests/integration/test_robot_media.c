@@ -218,6 +218,78 @@ static void test_an_encoder_runs_only_while_watched(void **state)
     assert_null(json_object_get(json_object_get(t, "streams"), "depth"));
 }
 
+/* ---- several streams in one session ---- */
+
+/* The stream types of the tracks in telemetry t, joined with commas. */
+static void telemetry_tracks(json_t *t, char *out, size_t outlen)
+{
+    out[0] = '\0';
+    size_t i;
+    json_t *track;
+    json_array_foreach(json_object_get(t, "tracks"), i, track) {
+        size_t used = strlen(out);
+        snprintf(out + used, outlen - used, "%s%s", i ? "," : "",
+                 json_string_value(json_object_get(track, "streamType")));
+    }
+}
+
+/* Waits for telemetry whose tracks read want (telemetry comes each second,
+ * and a switch shows from the next one). */
+static void expect_tracks(struct rtcpeer *v, const char *want)
+{
+    char got[128] = "";
+    for (int i = 0; i < 5; i++) {
+        json_t *t = expect_telemetry(v);
+        telemetry_tracks(t, got, sizeof got);
+        if (strcmp(got, want) == 0)
+            return;
+        rtcpeer_run_for(robotfix_wait(1000));
+    }
+    fail_msg("telemetry tracks are '%s', expected '%s'", got, want);
+}
+
+static void test_two_streams_in_one_session_switch_together(void **state)
+{
+    struct robotfix *fx = *state;
+    struct rtcpeer *v = robotfix_viewer(
+        fx, &(struct rtcpeer_opts){.stream_types_json = "[\"color\",\"depth\"]"});
+    /* Two tracks at 30 fps each. */
+    robotfix_expect_frames(fx, v, 60, robotfix_wait(10000));
+    assert_int_equal(rtcpeer_count(v, "webrtc-offer"), 1);
+    expect_tracks(v, "color,depth");
+    json_t *t = expect_telemetry(v);
+    assert_int_equal(telemetry_int(t, "encoders"), 2);
+    /* Both tracks carry frames, not just one of them. */
+    for (size_t i = 0; i < 2; i++) {
+        json_t *track = json_array_get(json_object_get(t, "tracks"), i);
+        assert_true(json_integer_value(json_object_get(track, "framesSent")) > 0);
+    }
+
+    /* Switch both at once: depth's encoder goes, infrared-1's comes. */
+    json_t *sw = json_pack("{s:s, s:s, s:[s,s]}", "type", "switch-stream-type", "sessionId",
+                           rtcpeer_session_id(v), "streamTypes", "infrared-1", "color");
+    assert_true(rtcpeer_send_json(v, sw)); /* takes sw */
+    json_t *m = rtcpeer_take(v, "stream-type-switched", robotfix_wait(3000));
+    assert_non_null(m);
+    assert_int_equal(json_array_size(json_object_get(m, "streamTypes")), 2);
+    json_decref(m);
+    robotfix_expect_frames(fx, v, rtcpeer_frames(v) + 60, robotfix_wait(10000));
+    expect_tracks(v, "infrared-1,color");
+    t = expect_telemetry(v);
+    assert_int_equal(telemetry_int(t, "encoders"), 2);
+    assert_null(json_object_get(json_object_get(t, "streams"), "depth"));
+
+    /* A switch must name a stream for every track. */
+    sw = json_pack("{s:s, s:s, s:[s]}", "type", "switch-stream-type", "sessionId",
+                   rtcpeer_session_id(v), "streamTypes", "depth");
+    assert_true(rtcpeer_send_json(v, sw)); /* takes sw */
+    json_t *e = rtcpeer_take(v, "stream-type-switch-error", robotfix_wait(3000));
+    assert_non_null(e);
+    assert_non_null(strstr(json_string_value(json_object_get(e, "error")), "2 streams"));
+    json_decref(e);
+    robotfix_expect_frames(fx, v, rtcpeer_frames(v) + 30, robotfix_wait(10000));
+}
+
 /* ---- H.264 ---- */
 
 static const char *const h264_robot_args[] = {"--codec", "h264", NULL};
@@ -262,6 +334,8 @@ int main(void)
                                         robotfix_setup, robotfix_teardown),
         cmocka_unit_test_setup_teardown(test_an_encoder_runs_only_while_watched, robotfix_setup,
                                         robotfix_teardown),
+        cmocka_unit_test_setup_teardown(test_two_streams_in_one_session_switch_together,
+                                        robotfix_setup, robotfix_teardown),
         cmocka_unit_test_prestate_setup_teardown(test_h264_streams_and_switches, robotfix_setup,
                                                  robotfix_teardown, (void *)&h264_config),
     };
