@@ -319,6 +319,12 @@ static void configure_ice(struct peer *p, const struct peer_params *params)
     if (agent) {
         /* Debian's libnice sends SSDP multicast on every interface otherwise. */
         g_object_set(agent, "upnp", FALSE, NULL);
+        /* Connectivity checks every 5 ms (RFC 8445's floor) and a first
+         * retransmission after 100 ms instead of libnice's 20 ms and 500 ms:
+         * on loopback ICE+DTLS fell from ~75 to ~25 ms (medians). Six
+         * tries, doubling, still give a pair about 6 s to answer. */
+        g_object_set(agent, "stun-pacing-timer", 5u, "stun-initial-timeout", 100u,
+                     "stun-max-retransmissions", 5u, NULL);
         g_object_unref(agent);
     }
     g_object_unref(ice);
