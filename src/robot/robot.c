@@ -237,6 +237,18 @@ static void handle_create_session(struct robot *r, json_t *msg)
         return;
     }
     pp.nstreams = (size_t)n;
+    /* deviceId names the camera by serial; null or absent means this
+     * robot's one camera. */
+    json_t *device = json_object_get(msg, "deviceId");
+    if (device && !json_is_null(device) &&
+        (!json_is_string(device) || strcmp(json_string_value(device), camera_serial(r->cam)) != 0)) {
+        snprintf(err, sizeof err, "no device '%.64s' on this robot; it has %s (%s)",
+                 json_is_string(device) ? json_string_value(device) : "(not a string)",
+                 camera_serial(r->cam), camera_name(r->cam));
+        send_session_error(r, sid, "unknown-device", err);
+        send_msg(r, json_pack("{s:s, s:s}", "type", "close-session", "sessionId", sid));
+        return;
+    }
     if (g_hash_table_size(r->sessions) >= (guint)r->cfg->max_sessions) {
         snprintf(err, sizeof err, "this robot serves at most %ld sessions at once",
                  r->cfg->max_sessions);

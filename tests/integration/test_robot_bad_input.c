@@ -317,6 +317,37 @@ static void test_unknown_stream_types_are_refused(void **state)
     expect_robot_serves(fx);
 }
 
+static void test_an_unknown_device_is_refused_and_the_serial_accepted(void **state)
+{
+    struct robotfix *fx = *state;
+    static const char *const unknown[] = {"unknown-device", NULL};
+    struct rtcpeer *v = robotfix_viewer(
+        fx, &(struct rtcpeer_opts){.stream_types_json = "[\"color\"]", .device_id = "000000000000"});
+    expect_session_error(v, unknown, "deviceId 000000000000");
+    json_t *closed = rtcpeer_take(v, "session-closed", robotfix_wait(3000));
+    assert_non_null(closed);
+    harness_assert_str(closed, "reason", "closed-by-robot");
+    json_decref(closed);
+    assert_int_equal(rtcpeer_count(v, "webrtc-offer"), 0);
+
+    /* The camera's own serial (from robot-register's deviceInfo) is fine. */
+    struct rtcpeer *watcher = robotfix_viewer(fx, &(struct rtcpeer_opts){.stream_types_json = NULL});
+    json_t *avail = rtcpeer_take(watcher, "available-robots", robotfix_wait(5000));
+    assert_non_null(avail);
+    const char *serial = NULL;
+    size_t i;
+    json_t *robot;
+    json_array_foreach(json_object_get(avail, "robots"), i, robot) {
+        if (strcmp(json_string_value(json_object_get(robot, "robotId")), fx->robot_id) == 0)
+            serial = json_string_value(json_object_get(json_object_get(robot, "deviceInfo"), "serial"));
+    }
+    assert_non_null(serial);
+    struct rtcpeer *ok = robotfix_viewer(
+        fx, &(struct rtcpeer_opts){.stream_types_json = "[\"color\"]", .device_id = serial});
+    robotfix_expect_frames(fx, ok, 30, robotfix_wait(10000));
+    json_decref(avail);
+}
+
 /* ---- a viewer that never answers ---- */
 
 static const char *const timeout_robot_args[] = {"--session-timeout", "2", NULL};
@@ -449,6 +480,8 @@ int main(void)
                                         robotfix_setup, robotfix_teardown),
         cmocka_unit_test_setup_teardown(test_unknown_stream_types_are_refused, robotfix_setup,
                                         robotfix_teardown),
+        cmocka_unit_test_setup_teardown(test_an_unknown_device_is_refused_and_the_serial_accepted,
+                                        robotfix_setup, robotfix_teardown),
         cmocka_unit_test_prestate_setup_teardown(test_an_unanswered_session_times_out,
                                                  robotfix_setup, robotfix_teardown,
                                                  (void *)&timeout_config),

@@ -21,6 +21,7 @@ struct rtcpeer {
     char *url;
     char *robot_id;
     char *streams_json;
+    char *device_id; /* NULL: create-session carries no deviceId */
     bool manual;
 
     /* Main thread only. */
@@ -487,11 +488,19 @@ static void on_ws_text(struct rtcpeer *p, const char *text)
             json_t *tmp = json_string(p->robot_id);
             char *quoted = json_dumps(tmp, JSON_ENCODE_ANY);
             json_decref(tmp);
+            char *device = NULL;
+            if (p->device_id) {
+                json_t *d = json_string(p->device_id);
+                device = json_dumps(d, JSON_ENCODE_ANY);
+                json_decref(d);
+            }
             char *req = g_strdup_printf("{\"type\":\"create-session\",\"robotId\":%s,"
-                                        "\"streamTypes\":%s}", quoted, p->streams_json);
+                                        "\"streamTypes\":%s%s%s}", quoted, p->streams_json,
+                                        device ? ",\"deviceId\":" : "", device ? device : "");
             send_text(p, req);
             g_free(req);
             free(quoted);
+            free(device);
         }
         p->registered = true;
     } else if (strcmp(type, "session-created") == 0) {
@@ -581,6 +590,7 @@ struct rtcpeer *rtcpeer_new_opts(const struct rtcpeer_opts *opts)
     p->url = g_strdup(opts->cloud_url);
     p->robot_id = g_strdup(opts->robot_id ? opts->robot_id : "");
     p->streams_json = g_strdup(opts->stream_types_json);
+    p->device_id = g_strdup(opts->device_id);
     p->manual = opts->manual_answer;
     p->pending_cands = g_ptr_array_new_with_free_func(g_free);
     p->inbox = g_ptr_array_new_with_free_func((GDestroyNotify)json_decref);
@@ -652,6 +662,7 @@ void rtcpeer_free(struct rtcpeer *p)
     g_free(p->url);
     g_free(p->robot_id);
     g_free(p->streams_json);
+    g_free(p->device_id);
     g_free(p->session_id);
     g_free(p->offer_sdp);
     peer_unref(p);

@@ -32,6 +32,8 @@ struct rtcpeer_opts {
     /* streamTypes of create-session as JSON text ("[\"color\"]"); NULL opens
      * no session (the peer only registers). */
     const char *stream_types_json;
+    /* deviceId of create-session (a string), or NULL to leave it out. */
+    const char *device_id;
     /* true: the offer is kept until the test calls rtcpeer_answer(), and
      * the answer (with our candidates) is kept until rtcpeer_send_answer(),
      * so that a test can send answers of its own first. */
