@@ -60,6 +60,21 @@ static int exit_code(int status)
     return -1;
 }
 
+/* Appends the NULL-terminated args (or none) to argv at *n and ends it
+ * with NULL. Returns 0, or -1 (said on stderr) when MAX_ARGS is too few. */
+static int append_args(const char **argv, size_t *n, const char *const *args)
+{
+    for (size_t i = 0; args && args[i]; i++) {
+        if (*n + 1 >= MAX_ARGS) {
+            fprintf(stderr, "harness: too many arguments\n");
+            return -1;
+        }
+        argv[(*n)++] = args[i];
+    }
+    argv[*n] = NULL;
+    return 0;
+}
+
 /* Starts bin with argv (NULL-terminated, argv[0] included) as a child that
  * dies with the test process, whatever way that goes. Returns its pid, or
  * -1 with the reason on stderr. */
@@ -130,14 +145,8 @@ int harness_start(struct cloud *cloud, const char *const *args)
         argv[n++] = "--web-root";
         argv[n++] = web_root;
     }
-    for (size_t i = 0; args && args[i]; i++) {
-        if (n + 1 >= MAX_ARGS) {
-            fprintf(stderr, "harness: too many arguments\n");
-            return -1;
-        }
-        argv[n++] = args[i];
-    }
-    argv[n] = NULL;
+    if (append_args(argv, &n, args) < 0)
+        return -1;
 
     pid_t pid = spawn(bin, argv);
     if (pid < 0)
@@ -315,14 +324,8 @@ int harness_start_robot(struct proc *p, const char *const *args)
     const char *argv[MAX_ARGS];
     size_t n = 0;
     argv[n++] = bin;
-    for (size_t i = 0; args && args[i]; i++) {
-        if (n + 1 >= MAX_ARGS) {
-            fprintf(stderr, "harness: too many arguments\n");
-            return -1;
-        }
-        argv[n++] = args[i];
-    }
-    argv[n] = NULL;
+    if (append_args(argv, &n, args) < 0)
+        return -1;
     pid_t pid = spawn(bin, argv);
     if (pid < 0)
         return -1;
