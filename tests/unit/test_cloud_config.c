@@ -9,6 +9,8 @@
 
 #include <cmocka.h>
 
+#include "config_test.h"
+
 #include "cloud/config.h"
 
 static struct cloud_config cfg;
@@ -23,8 +25,7 @@ static const char *const env_vars[] = {
 
 static void clear_env(void)
 {
-    for (size_t i = 0; i < sizeof env_vars / sizeof env_vars[0]; i++)
-        unsetenv(env_vars[i]);
+    config_test_clear_env(env_vars, sizeof env_vars / sizeof env_vars[0]);
 }
 
 static int reset(void **state)
@@ -46,23 +47,14 @@ static int cleanup(void **state)
 /* Parses argv = "porthole-cloud" followed by the NULL-terminated args. */
 static enum opts_result parse_list(const char *const *args)
 {
-    char *argv[16] = {"porthole-cloud"};
-    int argc = 1;
-    while (argc < 16 && args[argc - 1] != NULL) {
-        argv[argc] = (char *)args[argc - 1];
-        argc++;
-    }
+    char *argv[16];
+    int argc = config_test_argv("porthole-cloud", args, argv, 16);
     return cloud_config_parse(&cfg, argc, argv, err, sizeof err);
 }
 
 /* PARSE("--port", "4000") parses "porthole-cloud --port 4000"; PARSE(NULL) no flags. */
 #define PARSE(...) parse_list((const char *const[]){__VA_ARGS__, NULL})
 
-static void assert_contains(const char *haystack, const char *needle)
-{
-    if (strstr(haystack, needle) == NULL)
-        fail_msg("'%s' does not contain '%s'", haystack, needle);
-}
 
 /* ---- defaults ------------------------------------------------------------ */
 

@@ -11,6 +11,8 @@
 
 #include <cmocka.h>
 
+#include "config_test.h"
+
 #include "robot/config.h"
 
 static struct robot_config cfg;
@@ -27,8 +29,7 @@ static const char *const env_vars[] = {
 
 static void clear_env(void)
 {
-    for (size_t i = 0; i < sizeof env_vars / sizeof env_vars[0]; i++)
-        unsetenv(env_vars[i]);
+    config_test_clear_env(env_vars, sizeof env_vars / sizeof env_vars[0]);
 }
 
 static int reset(void **state)
@@ -50,23 +51,14 @@ static int cleanup(void **state)
 /* Parses argv = "porthole-robot" followed by the NULL-terminated args. */
 static enum robot_config_result parse_list(const char *const *args)
 {
-    char *argv[64] = {"porthole-robot"};
-    int argc = 1;
-    while (argc < 64 && args[argc - 1] != NULL) {
-        argv[argc] = (char *)args[argc - 1];
-        argc++;
-    }
+    char *argv[64];
+    int argc = config_test_argv("porthole-robot", args, argv, 64);
     return robot_config_parse(&cfg, argc, argv, err, sizeof err);
 }
 
 /* PARSE("--fps", "15") parses "porthole-robot --fps 15"; PARSE(NULL) no flags. */
 #define PARSE(...) parse_list((const char *const[]){__VA_ARGS__, NULL})
 
-static void assert_contains(const char *haystack, const char *needle)
-{
-    if (strstr(haystack, needle) == NULL)
-        fail_msg("'%s' does not contain '%s'", haystack, needle);
-}
 
 static void parse_ok_list(const char *const *args)
 {
