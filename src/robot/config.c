@@ -1,7 +1,9 @@
 /* config.c - porthole-robot's option table and the checks that span options. */
 #include "robot/config.h"
 
+#include <arpa/inet.h>
 #include <ctype.h>
+#include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -36,13 +38,16 @@ void robot_config_defaults(struct robot_config *cfg)
         .max_sessions = 32,
         .max_message = 64 * 1024,
         .session_timeout_s = 30,
+        .api_port = 8000,
+        .api_bind = "127.0.0.1",
+        .api_max_body = 64 * 1024,
         .tls_insecure = false,
         .log_level = LOGL_INFO,
         .log_format = LOG_FORMAT_TEXT,
     };
 }
 
-enum { OPTION_COUNT = 20 };
+enum { OPTION_COUNT = 23 };
 
 /* The table points into cfg, and log level and format into the two
  * strings (the enums are converted after parsing), so it is built per call. */
@@ -84,6 +89,12 @@ static void option_table(struct robot_config *cfg, const char **level, const cha
          0, 0, NULL, "BYTES", "largest signaling message accepted (the link is closed past it)"},
         {"session-timeout", 0, {"ROBOT_SESSION_TIMEOUT"}, OPT_INT, &cfg->session_timeout_s, 1,
          600, 0, 0, NULL, "SECONDS", "a session not connected by then is closed"},
+        {"api-port", 0, {"ROBOT_API_PORT"}, OPT_INT, &cfg->api_port, 0, 65535, 0, 0, NULL,
+         "PORT", "TCP port of the REST API (0: none)"},
+        {"api-bind", 0, {"ROBOT_API_BIND"}, OPT_STRING, &cfg->api_bind, 0, 0, 0, 0, NULL, "ADDR",
+         "address the REST API listens on (\"\" or \"*\": every interface)"},
+        {"api-max-body", 0, {"ROBOT_API_MAX_BODY"}, OPT_SIZE, &cfg->api_max_body, 1024,
+         16L << 20, 0, 0, NULL, "BYTES", "largest REST request body accepted (413 past it)"},
         {"tls-insecure", 0, {"ROBOT_TLS_INSECURE"}, OPT_BOOL, &cfg->tls_insecure, 0, 0, 0, 0,
          NULL, NULL, "accept any wss:// certificate (testing only)"},
         {"log-level", 'l', {"LOG_LEVEL"}, OPT_STRING, level, 0, 0, 0, 0, log_level_names,
@@ -273,6 +284,19 @@ static int config_validate(struct robot_config *cfg, const struct opt *table, in
     if (netlist_parse(cfg->ice_allow, &cfg->allow, nerr, sizeof nerr) != 0) {
         ORIGIN("ice-allow", who);
         snprintf(err, errlen, "%s: %s", who, nerr);
+        return -1;
+    }
+    if (cfg->api_bind != NULL && strcmp(cfg->api_bind, "*") == 0)
+        cfg->api_bind = "";
+    unsigned char addr[sizeof(struct in6_addr)];
+    if (cfg->api_bind == NULL)
+        cfg->api_bind = "";
+    if (cfg->api_bind[0] != '\0' && inet_pton(AF_INET, cfg->api_bind, addr) != 1 &&
+        inet_pton(AF_INET6, cfg->api_bind, addr) != 1) {
+        ORIGIN("api-bind", who);
+        opts_quote(cfg->api_bind, q, sizeof q);
+        snprintf(err, errlen, "%s: '%s' is not an IPv4 or IPv6 address (\"\" or \"*\": every "
+                 "interface)", who, q);
         return -1;
     }
 #undef ORIGIN

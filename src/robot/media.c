@@ -48,6 +48,9 @@ struct media {
     GMutex lock;
     struct encoder *enc[CAM_NSTREAMS]; /* written on the main thread under lock */
     struct media_track *tracks;        /* under lock */
+    unsigned held;                     /* main thread: streams captured without an encoder */
+    media_frames_fn observer;          /* under lock */
+    void *observer_user;               /* under lock */
 };
 
 int media_codec_parse(const char *name, enum media_codec *out)
@@ -109,6 +112,12 @@ static GstBuffer *frame_to_buffer(const struct cam_frame *f, double depth_scale)
 static void on_camera_frames(void *user, const struct cam_frameset *set)
 {
     struct media *m = user;
+    /* The observer runs under the lock so that media_set_observer(NULL)
+     * returning means it is not running and will not run again. */
+    g_mutex_lock(&m->lock);
+    if (m->observer)
+        m->observer(m->observer_user, set);
+    g_mutex_unlock(&m->lock);
     for (size_t i = 0; i < set->count; i++) {
         const struct cam_frame *f = &set->frames[i];
         GstElement *src = NULL;
@@ -306,7 +315,7 @@ static struct encoder *encoder_create(struct media *m, enum cam_stream s, char *
 
 static unsigned running_mask(struct media *m)
 {
-    unsigned mask = 0;
+    unsigned mask = m->held;
     for (int s = 0; s < CAM_NSTREAMS; s++)
         if (m->enc[s])
             mask |= CAM_MASK(s);
@@ -377,6 +386,37 @@ struct media *media_new(struct camera *cam, const struct media_params *params, c
         return NULL;
     }
     return m;
+}
+
+void media_hold_streams(struct media *m, unsigned mask)
+{
+    m->held = mask & CAM_MASK_ALL;
+    camera_set_streams(m->cam, running_mask(m));
+}
+
+unsigned media_captured_streams(struct media *m)
+{
+    return running_mask(m);
+}
+
+void media_set_observer(struct media *m, media_frames_fn fn, void *user)
+{
+    g_mutex_lock(&m->lock);
+    m->observer = fn;
+    m->observer_user = user;
+    g_mutex_unlock(&m->lock);
+}
+
+int media_restart_camera(struct media *m, char *err, size_t errlen)
+{
+    camera_stop(m->cam);
+    if (camera_start(m->cam, running_mask(m), on_camera_frames, m, err, errlen) < 0)
+        return -1;
+    /* Every encoder restarts from a keyframe, so that viewers recover at once. */
+    for (int s = 0; s < CAM_NSTREAMS; s++)
+        if (m->enc[s])
+            request_key_of(m, (enum cam_stream)s, true);
+    return 0;
 }
 
 void media_free(struct media *m)

@@ -99,6 +99,26 @@ void media_stats(struct media *m, enum cam_stream s, struct media_stream_stats *
 unsigned media_encoder_count(struct media *m);
 unsigned media_element_count(struct media *m);
 
+/* Streams the camera captures even when no encoder needs them (the REST
+ * API's stream/start and the point cloud); replaces the previous set. The
+ * camera captures the union of these and the encoders' streams. Main thread. */
+void media_hold_streams(struct media *m, unsigned mask);
+
+/* CAM_MASK bits of the streams the camera captures now. Main thread. */
+unsigned media_captured_streams(struct media *m);
+
+/* Called on the capture thread with every frameset before it is encoded;
+ * it must be quick and must not call media functions. NULL removes it;
+ * once that call returns the previous observer is not running and is never
+ * called again. Any thread but the capture thread. */
+typedef void (*media_frames_fn)(void *user, const struct cam_frameset *set);
+void media_set_observer(struct media *m, media_frames_fn fn, void *user);
+
+/* Stops and restarts the camera's capture (a hardware reset of a real
+ * device); encoders keep running and restart from a keyframe. Returns 0, or
+ * -1 with a reason in err (the camera is then stopped). Main thread. */
+int media_restart_camera(struct media *m, char *err, size_t errlen);
+
 /* Counts the elements inside bin, recursively (for telemetry and tests). */
 unsigned media_count_elements(GstBin *bin);
 

@@ -8,20 +8,42 @@
 #include "common/clock.h"
 #include "common/ids.h"
 #include "common/log.h"
+#include "api.h"
+#include "api_http.h"
 #include "media.h"
 #include "peer.h"
 #include "signaling.h"
 
+#include <gst/sdp/sdp.h>
+
 #define MAX_LOCAL_ADDRS 16
+/* An offer made for the REST API waits for ICE gathering to complete, so
+ * that it carries the robot's candidates (the API has no trickle towards
+ * the viewer); past this it goes with the candidates it has. */
+#define OFFER_GATHER_MAX_MS 3000
+
+/* Who opened a session: the cloud (create-session) or the REST API. Both
+ * are the same object with the same encoders; only where the robot's offer
+ * and candidates go differs. */
+enum session_origin { ORIGIN_CLOUD, ORIGIN_API };
 
 struct session {
     struct robot *r;
     char *id;
     char *client_id;
+    enum session_origin origin;
     struct peer *peer;
     guint timeout;  /* closes a session that does not connect in time */
     bool connected;
     bool orphan;    /* the cloud that opened it shut down: it no longer knows it */
+    gint64 opened_us;
+    /* ORIGIN_API, until the offer is answered: */
+    api_reply_fn offer_reply;
+    void *offer_ctx;
+    char *offer_sdp;        /* the offer, once webrtcbin has made it */
+    GPtrArray *candidates;  /* "mline\tcandidate:..." gathered so far */
+    bool gathered;
+    guint gather_timer;
 };
 
 struct robot {
@@ -34,6 +56,8 @@ struct robot {
     GHashTable *sessions; /* id -> struct session * (owned) */
     guint telemetry_timer;
     json_t *device_info;
+    struct api *api;
+    struct api_http *http;
     char local_addrs[MAX_LOCAL_ADDRS][46];
     size_t nlocal;
     gint64 started_us;
@@ -55,13 +79,41 @@ static void send_session_error(struct robot *r, const char *sid, const char *cod
                           "code", code, "error", reason));
 }
 
+/* Reports a session's error: to the cloud for its sessions, to the log
+ * for every one (a REST client asks GET /api/webrtc/sessions/{id}). */
+static void session_error(struct robot *r, struct session *s, const char *code,
+                          const char *reason)
+{
+    if (s->origin == ORIGIN_CLOUD && !s->orphan)
+        send_session_error(r, s->id, code, reason);
+    else
+        log_warn("session %s: %s: %s", s->id, code, reason);
+}
+
 /* ---- session lifetime ---- */
+
+/* Answers a REST offer still waiting, with an error: the session ended. */
+static void session_fail_offer(struct session *s, const char *why)
+{
+    if (!s->offer_reply)
+        return;
+    api_reply_fn reply = s->offer_reply;
+    s->offer_reply = NULL;
+    reply(s->offer_ctx, 503, api_error_body("session %s ended before its offer was ready: %s",
+                                            s->id, why));
+}
 
 static void session_free(gpointer data)
 {
     struct session *s = data;
+    session_fail_offer(s, "the robot is shutting down");
     if (s->timeout)
         g_source_remove(s->timeout);
+    if (s->gather_timer)
+        g_source_remove(s->gather_timer);
+    g_free(s->offer_sdp);
+    if (s->candidates)
+        g_ptr_array_unref(s->candidates);
     peer_free(s->peer);
     g_free(s->id);
     g_free(s->client_id);
@@ -72,7 +124,8 @@ static void session_free(gpointer data)
 static void session_end(struct robot *r, struct session *s, bool tell, const char *why)
 {
     log_info("session %s: closed (%s)", s->id, why);
-    if (tell && !s->orphan)
+    session_fail_offer(s, why);
+    if (tell && !s->orphan && s->origin == ORIGIN_CLOUD)
         send_msg(r, json_pack("{s:s, s:s}", "type", "close-session", "sessionId", s->id));
     g_hash_table_remove(r->sessions, s->id); /* frees s */
     /* A peer's teardown frees megabytes of buffers across the arenas of
@@ -88,7 +141,7 @@ static gboolean on_session_timeout(gpointer data)
     char reason[128];
     snprintf(reason, sizeof reason, "the viewer did not connect within %ld s",
              s->r->cfg->session_timeout_s);
-    send_session_error(s->r, s->id, "timeout", reason);
+    session_error(s->r, s, "timeout", reason);
     session_end(s->r, s, true, "timeout");
     return G_SOURCE_REMOVE;
 }
@@ -97,15 +150,70 @@ static struct session *find_session(struct robot *r, json_t *msg, const char **s
 {
     const char *sid = json_string_value(json_object_get(msg, "sessionId"));
     *sid_out = sid;
-    return sid ? g_hash_table_lookup(r->sessions, sid) : NULL;
+    struct session *s = sid ? g_hash_table_lookup(r->sessions, sid) : NULL;
+    /* The cloud speaks only for the sessions it opened. */
+    return s && s->origin == ORIGIN_CLOUD ? s : NULL;
 }
 
 /* ---- peer callbacks (main thread) ---- */
+
+/* Sends a REST session's offer with the candidates gathered so far. */
+static void session_finish_offer(struct session *s)
+{
+    if (!s->offer_reply || !s->offer_sdp)
+        return;
+    if (s->gather_timer) {
+        g_source_remove(s->gather_timer);
+        s->gather_timer = 0;
+    }
+    GstSDPMessage *sdp = NULL;
+    char *text = NULL;
+    if (gst_sdp_message_new_from_text(s->offer_sdp, &sdp) == GST_SDP_OK) {
+        for (guint i = 0; i < s->candidates->len; i++) {
+            const char *c = g_ptr_array_index(s->candidates, i);
+            guint mline = (guint)strtoul(c, NULL, 10);
+            const char *line = strchr(c, '\t') + 1;
+            if (mline < gst_sdp_message_medias_len(sdp) && g_str_has_prefix(line, "candidate:"))
+                gst_sdp_media_add_attribute((GstSDPMedia *)gst_sdp_message_get_media(sdp, mline),
+                                            "candidate", line + strlen("candidate:"));
+        }
+        if (s->gathered)
+            for (guint i = 0; i < gst_sdp_message_medias_len(sdp); i++)
+                gst_sdp_media_add_attribute((GstSDPMedia *)gst_sdp_message_get_media(sdp, i),
+                                            "end-of-candidates", NULL);
+        text = gst_sdp_message_as_text(sdp);
+        gst_sdp_message_free(sdp);
+    }
+    api_reply_fn reply = s->offer_reply;
+    s->offer_reply = NULL;
+    log_info("session %s: offer with %u candidate(s) for the REST API%s", s->id,
+             s->candidates->len, s->gathered ? "" : " (gathering not complete)");
+    reply(s->offer_ctx, 200, json_pack("{s:s, s:s, s:s}", "session_id", s->id, "sdp",
+                                       text ? text : s->offer_sdp, "type", "offer"));
+    g_free(text);
+}
+
+static gboolean on_gather_timeout(gpointer data)
+{
+    struct session *s = data;
+    s->gather_timer = 0;
+    session_finish_offer(s);
+    return G_SOURCE_REMOVE;
+}
 
 static void on_peer_offer(void *user, struct peer *p, const char *sdp)
 {
     struct robot *r = user;
     log_debug("session %s: offer ready (%zu bytes)", peer_session_id(p), strlen(sdp));
+    struct session *s = g_hash_table_lookup(r->sessions, peer_session_id(p));
+    if (s && s->origin == ORIGIN_API) {
+        s->offer_sdp = g_strdup(sdp);
+        if (s->gathered)
+            session_finish_offer(s);
+        else
+            s->gather_timer = g_timeout_add(OFFER_GATHER_MAX_MS, on_gather_timeout, s);
+        return;
+    }
     send_msg(r, json_pack("{s:s, s:s, s:{s:s, s:s}}", "type", "webrtc-offer", "sessionId",
                           peer_session_id(p), "offer", "type", "offer", "sdp", sdp));
 }
@@ -114,6 +222,16 @@ static void on_peer_candidate(void *user, struct peer *p, unsigned mline, const 
                               const char *candidate)
 {
     struct robot *r = user;
+    struct session *s = g_hash_table_lookup(r->sessions, peer_session_id(p));
+    if (s && s->origin == ORIGIN_API) {
+        if (!candidate) {
+            s->gathered = true;
+            session_finish_offer(s);
+        } else if (s->offer_reply) {
+            g_ptr_array_add(s->candidates, g_strdup_printf("%u\t%s", mline, candidate));
+        }
+        return;
+    }
     json_t *c = json_null();
     if (candidate) {
         c = json_pack("{s:s, s:i}", "candidate", candidate, "sdpMLineIndex", (int)mline);
@@ -138,7 +256,7 @@ static void on_peer_state(void *user, struct peer *p, enum peer_state st)
             s->timeout = 0;
         }
     } else if (st == PEER_FAILED) {
-        send_session_error(r, s->id, "connection-failed", "the WebRTC connection failed");
+        session_error(r, s, "connection-failed", "the WebRTC connection failed");
         session_end(r, s, true, "connection failed");
     } else if (st == PEER_CLOSED) {
         session_end(r, s, true, "connection closed");
@@ -151,7 +269,7 @@ static void on_peer_error(void *user, struct peer *p, const char *code, const ch
     struct session *s = g_hash_table_lookup(r->sessions, peer_session_id(p));
     if (!s)
         return;
-    send_session_error(r, s->id, code, reason);
+    session_error(r, s, code, reason);
     /* A refused answer leaves the offer standing: the viewer may answer
      * again. Anything else leaves nothing to save. */
     if (strcmp(code, "answer-rejected") != 0)
@@ -173,6 +291,184 @@ static const struct peer_callbacks peer_cb = {
     .on_error = on_peer_error,
     .on_viewer_gone = on_peer_viewer_gone,
 };
+
+/* ---- the REST API's sessions (api.h) ---- */
+
+static struct session *session_open(struct robot *r, const char *sid, const char *client,
+                                    enum session_origin origin, const enum cam_stream *streams,
+                                    size_t nstreams, const char **code, char *err,
+                                    size_t errlen);
+
+static json_t *session_status(struct session *s)
+{
+    json_t *types = json_array(), *frames = json_array();
+    bool streaming = false;
+    for (size_t i = 0; i < peer_track_count(s->peer); i++) {
+        uint64_t n = peer_track_frames(s->peer, i);
+        json_array_append_new(types,
+                              json_string(cam_stream_name(peer_track_stream(s->peer, i))));
+        json_array_append_new(frames, json_integer((json_int_t)n));
+        streaming |= n > 0;
+    }
+    return json_pack("{s:s, s:s, s:b, s:b, s:o, s:{s:s, s:s, s:s, s:f, s:o, s:b}}", "session_id",
+                     s->id, "device_id", camera_serial(s->r->cam), "connected", s->connected,
+                     "streaming", s->connected && streaming, "stream_types", types, "stats",
+                     "state", peer_state_name(peer_state(s->peer)), "origin",
+                     s->origin == ORIGIN_CLOUD ? "cloud" : "api", "client_id", s->client_id,
+                     "age_seconds", (double)(g_get_monotonic_time() - s->opened_us) / 1e6,
+                     "frames_sent", frames, "orphan", s->orphan);
+}
+
+static json_t *api_list(void *user)
+{
+    struct robot *r = user;
+    json_t *arr = json_array();
+    GHashTableIter it;
+    gpointer key, value;
+    g_hash_table_iter_init(&it, r->sessions);
+    while (g_hash_table_iter_next(&it, &key, &value))
+        json_array_append_new(arr, session_status(value));
+    return arr;
+}
+
+static json_t *api_get(void *user, const char *id)
+{
+    struct robot *r = user;
+    struct session *s = g_hash_table_lookup(r->sessions, id);
+    return s ? session_status(s) : NULL;
+}
+
+static int api_close(void *user, const char *id)
+{
+    struct robot *r = user;
+    struct session *s = g_hash_table_lookup(r->sessions, id);
+    if (!s)
+        return -1;
+    session_end(r, s, true, "closed through the REST API");
+    return 0;
+}
+
+static size_t api_close_all(void *user)
+{
+    struct robot *r = user;
+    size_t n = 0;
+    GHashTableIter it;
+    gpointer key, value;
+    /* session_end removes from the table: take one at a time. */
+    while (n < 100000) {
+        g_hash_table_iter_init(&it, r->sessions);
+        if (!g_hash_table_iter_next(&it, &key, &value))
+            break;
+        session_end(r, value, true, "closed through the REST API");
+        n++;
+    }
+    return n;
+}
+
+static int api_open(void *user, const enum cam_stream *streams, size_t n, api_reply_fn reply,
+                    void *ctx, char *err, size_t errlen)
+{
+    struct robot *r = user;
+    char sid[IDS_TOKEN_LEN + 1];
+    if (ids_token(sid) != 0) {
+        snprintf(err, errlen, "no randomness for a session id");
+        return 503;
+    }
+    const char *code = "internal";
+    struct session *s = session_open(r, sid, "api", ORIGIN_API, streams, n, &code, err, errlen);
+    if (!s)
+        return strcmp(code, "session-limit") == 0 ? 503 : 500;
+    s->offer_reply = reply;
+    s->offer_ctx = ctx;
+    return 0;
+}
+
+static int api_answer(void *user, const char *id, const char *sdp, char *err, size_t errlen)
+{
+    struct robot *r = user;
+    struct session *s = g_hash_table_lookup(r->sessions, id);
+    if (!s) {
+        snprintf(err, errlen, "no session '%.64s' on this robot", id);
+        return 404;
+    }
+    if (s->origin != ORIGIN_API) {
+        snprintf(err, errlen, "session %s was opened through the cloud; its answer comes "
+                 "from there", s->id);
+        return 409;
+    }
+    if (s->offer_reply) {
+        snprintf(err, errlen, "session %s has no offer yet", s->id);
+        return 409;
+    }
+    return peer_set_answer(s->peer, sdp, err, errlen) == 0 ? 200 : 422;
+}
+
+static int api_candidate(void *user, const char *id, const char *candidate, int mline,
+                         const char *mid, char *err, size_t errlen)
+{
+    struct robot *r = user;
+    struct session *s = g_hash_table_lookup(r->sessions, id);
+    if (!s) {
+        snprintf(err, errlen, "no session '%.64s' on this robot", id);
+        return 404;
+    }
+    if (s->origin != ORIGIN_API) {
+        snprintf(err, errlen, "session %s was opened through the cloud; its candidates come "
+                 "from there", s->id);
+        return 409;
+    }
+    int rc = peer_add_candidate(s->peer, candidate, mline, mid, err, errlen);
+    if (rc == 1)
+        log_info("session %s: remote candidate outside the ICE allow-list dropped: %.120s", s->id,
+                 candidate);
+    return rc < 0 ? 422 : 200;
+}
+
+static const struct api_sessions api_sessions_ops = {
+    .list = api_list,
+    .get = api_get,
+    .close = api_close,
+    .close_all = api_close_all,
+    .open = api_open,
+    .answer = api_answer,
+    .candidate = api_candidate,
+};
+
+/* ---- robot-request: the REST API through the cloud ---- */
+
+struct cloud_request {
+    struct robot *r;
+    char id[72];
+};
+
+static void on_cloud_reply(void *ctx, int status, json_t *body)
+{
+    struct cloud_request *q = ctx;
+    send_msg(q->r, json_pack("{s:s, s:s, s:i, s:o}", "type", "robot-response", "requestId", q->id,
+                             "status", status, "body", body));
+    g_free(q);
+}
+
+static void handle_robot_request(struct robot *r, json_t *msg)
+{
+    const char *id = json_string_value(json_object_get(msg, "requestId"));
+    const char *method = json_string_value(json_object_get(msg, "method"));
+    const char *path = json_string_value(json_object_get(msg, "path"));
+    const char *client = json_string_value(json_object_get(msg, "clientId"));
+    if (!id || strlen(id) > 64) {
+        log_warn("robot-request without a valid requestId: ignored");
+        return;
+    }
+    struct cloud_request *q = g_new0(struct cloud_request, 1);
+    q->r = r;
+    snprintf(q->id, sizeof q->id, "%s", id);
+    if (!method || !path) {
+        on_cloud_reply(q, 400, api_error_body("robot-request needs 'method' and 'path' strings"));
+        return;
+    }
+    log_debug("api: %s %s from %s through the cloud", method, path, client ? client : "?");
+    api_handle_json(r->api, method, path, json_object_get(msg, "body"), on_cloud_reply, q);
+}
 
 /* ---- incoming messages ---- */
 
@@ -207,6 +503,57 @@ static int parse_streams(json_t *msg, enum cam_stream *out, char *err, size_t er
     return (int)json_array_size(arr);
 }
 
+/* Opens a session and its peer; the offer follows through on_peer_offer.
+ * Returns it, or NULL with *code (a session-error code) and err filled. */
+static struct session *session_open(struct robot *r, const char *sid, const char *client,
+                                    enum session_origin origin, const enum cam_stream *streams,
+                                    size_t nstreams, const char **code, char *err,
+                                    size_t errlen)
+{
+    if (g_hash_table_size(r->sessions) >= (guint)r->cfg->max_sessions) {
+        *code = "session-limit";
+        snprintf(err, errlen, "this robot serves at most %ld sessions at once",
+                 r->cfg->max_sessions);
+        return NULL;
+    }
+    struct peer_params pp = {
+        .session_id = sid,
+        .stun_server = r->cfg->stun_server,
+        .turn_servers = r->cfg->turn_servers,
+        .allow = &r->cfg->allow,
+        .local_addrs = (const char(*)[46])r->local_addrs,
+        .nlocal = r->nlocal,
+        .max_sdp = (size_t)r->cfg->max_message,
+        .context = r->ctx,
+        .nstreams = nstreams,
+    };
+    memcpy(pp.streams, streams, nstreams * sizeof *streams);
+    struct session *s = g_new0(struct session, 1);
+    s->r = r;
+    s->id = g_strdup(sid);
+    s->client_id = g_strdup(client);
+    s->origin = origin;
+    s->opened_us = g_get_monotonic_time();
+    if (origin == ORIGIN_API)
+        s->candidates = g_ptr_array_new_with_free_func(g_free);
+    g_hash_table_insert(r->sessions, s->id, s);
+    s->peer = peer_new(r->media, &pp, &peer_cb, r, err, errlen);
+    if (!s->peer) {
+        *code = "internal";
+        g_hash_table_remove(r->sessions, sid);
+        return NULL;
+    }
+    /* Not g_timeout_add_seconds: that one may fire up to a second early. */
+    s->timeout = g_timeout_add((guint)r->cfg->session_timeout_s * 1000, on_session_timeout, s);
+    GString *names = g_string_new(NULL);
+    for (size_t i = 0; i < nstreams; i++)
+        g_string_append_printf(names, "%s%s", i ? "," : "", cam_stream_name(streams[i]));
+    log_info("session %s: opened for %s %s (%s)", s->id,
+             origin == ORIGIN_CLOUD ? "client" : "REST client", s->client_id, names->str);
+    g_string_free(names, TRUE);
+    return s;
+}
+
 static void handle_create_session(struct robot *r, json_t *msg)
 {
     const char *sid = json_string_value(json_object_get(msg, "sessionId"));
@@ -220,23 +567,14 @@ static void handle_create_session(struct robot *r, json_t *msg)
         return;
     }
     char err[256];
-    struct peer_params pp = {
-        .session_id = sid,
-        .stun_server = r->cfg->stun_server,
-        .turn_servers = r->cfg->turn_servers,
-        .allow = &r->cfg->allow,
-        .local_addrs = (const char(*)[46])r->local_addrs,
-        .nlocal = r->nlocal,
-        .max_sdp = (size_t)r->cfg->max_message,
-        .context = r->ctx,
-    };
-    int n = parse_streams(msg, pp.streams, err, sizeof err);
+    enum cam_stream streams[PEER_MAX_TRACKS];
+    const char *code = "internal";
+    int n = parse_streams(msg, streams, err, sizeof err);
     if (n < 0) {
         send_session_error(r, sid, "unknown-stream-type", err);
         send_msg(r, json_pack("{s:s, s:s}", "type", "close-session", "sessionId", sid));
         return;
     }
-    pp.nstreams = (size_t)n;
     /* deviceId names the camera by serial; null or absent means this
      * robot's one camera. */
     json_t *device = json_object_get(msg, "deviceId");
@@ -249,31 +587,11 @@ static void handle_create_session(struct robot *r, json_t *msg)
         send_msg(r, json_pack("{s:s, s:s}", "type", "close-session", "sessionId", sid));
         return;
     }
-    if (g_hash_table_size(r->sessions) >= (guint)r->cfg->max_sessions) {
-        snprintf(err, sizeof err, "this robot serves at most %ld sessions at once",
-                 r->cfg->max_sessions);
-        send_session_error(r, sid, "session-limit", err);
+    if (session_open(r, sid, client ? client : "", ORIGIN_CLOUD, streams, (size_t)n, &code,
+                     err, sizeof err) == NULL) {
+        send_session_error(r, sid, code, err);
         send_msg(r, json_pack("{s:s, s:s}", "type", "close-session", "sessionId", sid));
-        return;
     }
-    struct session *s = g_new0(struct session, 1);
-    s->r = r;
-    s->id = g_strdup(sid);
-    s->client_id = g_strdup(client ? client : "");
-    g_hash_table_insert(r->sessions, s->id, s);
-    s->peer = peer_new(r->media, &pp, &peer_cb, r, err, sizeof err);
-    if (!s->peer) {
-        send_session_error(r, sid, "internal", err);
-        session_end(r, s, true, "peer could not start");
-        return;
-    }
-    /* Not g_timeout_add_seconds: that one may fire up to a second early. */
-    s->timeout = g_timeout_add((guint)r->cfg->session_timeout_s * 1000, on_session_timeout, s);
-    GString *names = g_string_new(NULL);
-    for (size_t i = 0; i < pp.nstreams; i++)
-        g_string_append_printf(names, "%s%s", i ? "," : "", cam_stream_name(pp.streams[i]));
-    log_info("session %s: opened for client %s (%s)", s->id, s->client_id, names->str);
-    g_string_free(names, TRUE);
 }
 
 static void handle_answer(struct robot *r, json_t *msg)
@@ -375,6 +693,8 @@ static void on_message(void *user, json_t *msg)
         } else if (s) {
             session_end(r, s, false, reason ? reason : type);
         }
+    } else if (strcmp(type, "robot-request") == 0) {
+        handle_robot_request(r, msg);
     } else if (strcmp(type, "registered") == 0) {
         log_info("registered as %s", r->robot_id);
         signaling_registered(r->sig);
@@ -539,6 +859,19 @@ struct robot *robot_new(const struct robot_config *cfg, struct camera *cam, GMai
     json_object_set_new(r->device_info, "codec", json_string(cfg->codec));
     json_object_set_new(r->device_info, "robotVersion", json_string(PORTHOLE_VERSION));
     r->sessions = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, session_free);
+    r->api = api_new(cam, r->media, &api_sessions_ops, r);
+    if (cfg->api_port > 0) {
+        r->http = api_http_new(r->api, cfg->api_bind, (unsigned)cfg->api_port,
+                               (size_t)cfg->api_max_body, err, errlen);
+        if (!r->http) {
+            api_free(r->api);
+            g_hash_table_destroy(r->sessions);
+            json_decref(r->device_info);
+            media_free(r->media);
+            g_free(r);
+            return NULL;
+        }
+    }
 
     struct signaling_params sp = {
         .url = cfg->cloud_url,
@@ -572,10 +905,14 @@ void robot_free(struct robot *r)
     g_hash_table_iter_init(&it, r->sessions);
     while (g_hash_table_iter_next(&it, &key, &value)) {
         struct session *s = value;
-        if (!s->orphan)
+        if (!s->orphan && s->origin == ORIGIN_CLOUD)
             send_msg(r, json_pack("{s:s, s:s}", "type", "close-session", "sessionId", s->id));
     }
+    /* Sessions first: a REST offer still waiting is answered (503) while
+     * the HTTP server and the signaling link can still carry the answer. */
     g_hash_table_destroy(r->sessions);
+    api_http_free(r->http);
+    api_free(r->api);
     signaling_free(r->sig);
     media_free(r->media);
     json_decref(r->device_info);

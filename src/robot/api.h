@@ -1,0 +1,79 @@
+/* api.h - the robot's REST resources (docs/API.md): devices, sensors,
+ * options, streams, point cloud and WebRTC sessions, as JSON in and out.
+ *
+ * This module is the API's meaning, not its transport: api_http.c serves it
+ * over HTTP on --api-port, and robot.c serves the very same requests when
+ * they arrive from porthole-cloud as robot-request messages. Each request
+ * is answered exactly once through a reply callback, at once for most
+ * resources and later for POST /api/webrtc/offer (the offer waits for ICE
+ * gathering so that it carries the robot's candidates).
+ *
+ * Every error is a status (400, 404, 405, 409, 413, 422 or 503) and a body
+ * {"detail": "..."} saying specifically what is wrong: the valid range, the
+ * valid names, or where the JSON is malformed.
+ *
+ * Sessions belong to robot.c; the API reaches them through struct
+ * api_sessions, so that sessions opened here and those opened through the
+ * cloud are one kind of object. Main thread only. */
+#ifndef PORTHOLE_ROBOT_API_H
+#define PORTHOLE_ROBOT_API_H
+
+#include <jansson.h>
+#include <stddef.h>
+
+#include "camera.h"
+#include "media.h"
+#include "peer.h"
+
+/* Answers one request: status and a JSON body (stolen; never NULL). */
+typedef void (*api_reply_fn)(void *ctx, int status, json_t *body);
+
+/* What robot.c does for the API's /api/webrtc resources. Errors come back
+ * as an HTTP status and a sentence in err. */
+struct api_sessions {
+    /* A new array of WebRTCStatus objects, one per session. */
+    json_t *(*list)(void *user);
+    /* A new WebRTCStatus object, or NULL when no session has that id. */
+    json_t *(*get)(void *user, const char *id);
+    /* Closes one session; returns 0, or -1 when no session has that id. */
+    int (*close)(void *user, const char *id);
+    /* Closes every session; returns how many. */
+    size_t (*close_all)(void *user);
+    /* Opens a session on streams[0..n-1]. Returns 0 and later calls
+     * reply(ctx, 200, {session_id, sdp, type:"offer"}) (or an error status),
+     * or returns an HTTP status with err filled and never calls reply. */
+    int (*open)(void *user, const enum cam_stream *streams, size_t n, api_reply_fn reply,
+                void *ctx, char *err, size_t errlen);
+    /* Applies an answer: returns 200, or a status with err filled. */
+    int (*answer)(void *user, const char *id, const char *sdp, char *err, size_t errlen);
+    /* Adds a remote candidate ("" ends them): returns 200, or a status with
+     * err filled. */
+    int (*candidate)(void *user, const char *id, const char *candidate, int mline,
+                     const char *mid, char *err, size_t errlen);
+};
+
+struct api;
+
+/* cam and media are borrowed and must outlive the API; sessions is copied,
+ * user is passed to it. */
+struct api *api_new(struct camera *cam, struct media *media, const struct api_sessions *sessions,
+                    void *user);
+
+/* Stops what the API started (held streams, point cloud) and frees it. */
+void api_free(struct api *api);
+
+/* Handles one request whose body is raw bytes (HTTP): body_len 0 means no
+ * body; otherwise it must be JSON, and malformed JSON gets 400 with the
+ * line and column. path may carry a query string, which is ignored. */
+void api_handle_text(struct api *api, const char *method, const char *path, const char *body,
+                     size_t body_len, api_reply_fn reply, void *ctx);
+
+/* The same with a parsed body (borrowed; NULL or JSON null: no body), as
+ * robot-request carries it. */
+void api_handle_json(struct api *api, const char *method, const char *path, json_t *body,
+                     api_reply_fn reply, void *ctx);
+
+/* A new {"detail": text} object: the body of every error. */
+json_t *api_error_body(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+#endif

@@ -1,0 +1,219 @@
+/* api_http.c - the REST API over HTTP, on libsoup's SoupServer. */
+#include "robot/api_http.h"
+
+#include <libsoup/soup.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "common/log.h"
+
+struct api_http {
+    struct api *api;
+    SoupServer *server;
+    size_t max_body;
+    unsigned port;
+    GList *waiting; /* struct pending * whose reply has not come yet */
+};
+
+/* One request until its reply has gone out. */
+struct pending {
+    struct api_http *h;      /* NULL once the server is gone */
+    SoupServerMessage *msg;  /* a reference; NULL once the client is gone */
+    bool in_handler;         /* on_request is still running */
+    bool answered;           /* on_reply ran while in_handler */
+    gulong finished_id, disconnected_id;
+};
+
+static void respond(SoupServerMessage *msg, int status, json_t *body)
+{
+    char *text = json_dumps(body, JSON_COMPACT | JSON_ENCODE_ANY);
+    json_decref(body);
+    soup_server_message_set_status(msg, (guint)status, NULL);
+    SoupMessageHeaders *hdr = soup_server_message_get_response_headers(msg);
+    soup_message_headers_replace(hdr, "Cache-Control", "no-store");
+    if (status == 405) {
+        /* The detail names the allowed methods; the header is for tools. */
+        soup_message_headers_replace(hdr, "Allow", "GET, POST, PUT, DELETE");
+    }
+    if (text) {
+        size_t len = strlen(text);
+        soup_server_message_set_response(msg, "application/json", SOUP_MEMORY_TAKE, text, len);
+    } else {
+        soup_server_message_set_response(msg, "application/json", SOUP_MEMORY_STATIC,
+                                         "{\"detail\":\"out of memory\"}", 26);
+    }
+}
+
+/* Lets go of the message: no signal of it reaches p afterwards. */
+static SoupServerMessage *release(struct pending *p)
+{
+    SoupServerMessage *msg = p->msg;
+    if (msg) {
+        g_signal_handler_disconnect(msg, p->finished_id);
+        g_signal_handler_disconnect(msg, p->disconnected_id);
+        p->msg = NULL;
+    }
+    return msg;
+}
+
+static void on_gone(SoupServerMessage *msg, gpointer data)
+{
+    struct pending *p = data;
+    (void)msg;
+    /* The client went away before its reply: drop the message now; the
+     * reply, when it comes, finds p->msg NULL. */
+    log_debug("api: a client left before its reply");
+    g_object_unref(release(p));
+}
+
+static void on_reply(void *ctx, int status, json_t *body)
+{
+    struct pending *p = ctx;
+    if (p->in_handler) {
+        /* Answered at once: on_request sends it when the handler returns. */
+        respond(p->msg, status, body);
+        p->answered = true;
+        return;
+    }
+    if (p->h)
+        p->h->waiting = g_list_remove(p->h->waiting, p);
+    SoupServerMessage *msg = release(p);
+    if (!msg) {
+        log_debug("api: reply %d for a client that is gone: dropped", status);
+        json_decref(body);
+    } else {
+        respond(msg, status, body);
+        soup_server_message_unpause(msg);
+        g_object_unref(msg);
+    }
+    g_free(p);
+}
+
+static void on_request(SoupServer *server, SoupServerMessage *msg, const char *path,
+                       GHashTable *query, gpointer data)
+{
+    struct api_http *h = data;
+    (void)server;
+    (void)query;
+    const char *method = soup_server_message_get_method(msg);
+    SoupMessageBody *body = soup_server_message_get_request_body(msg);
+    GBytes *bytes = soup_message_body_flatten(body);
+    gsize len = 0;
+    const char *bytes_ptr = g_bytes_get_data(bytes, &len);
+    log_debug("api: %s %s from %s (%zu bytes)", method, path,
+              soup_server_message_get_remote_host(msg), (size_t)len);
+
+    struct pending *p = g_new0(struct pending, 1);
+    p->h = h;
+    p->msg = g_object_ref(msg);
+    p->in_handler = true;
+    p->finished_id = g_signal_connect(msg, "finished", G_CALLBACK(on_gone), p);
+    p->disconnected_id = g_signal_connect(msg, "disconnected", G_CALLBACK(on_gone), p);
+    api_handle_text(h->api, method, path, len ? bytes_ptr : NULL, len, on_reply, p);
+    g_bytes_unref(bytes);
+    p->in_handler = false;
+    if (p->answered) {
+        g_object_unref(release(p));
+        g_free(p);
+        return;
+    }
+    /* The reply comes later (an offer waiting for its candidates). */
+    h->waiting = g_list_prepend(h->waiting, p);
+    soup_server_message_pause(msg);
+}
+
+/* Runs when the headers are in, before the body is read: refuses bodies
+ * that are too large or of unknown length. */
+static void on_early(SoupServer *server, SoupServerMessage *msg, const char *path,
+                     GHashTable *query, gpointer data)
+{
+    struct api_http *h = data;
+    (void)server;
+    (void)path;
+    (void)query;
+    SoupMessageHeaders *hdr = soup_server_message_get_request_headers(msg);
+    SoupEncoding enc = soup_message_headers_get_encoding(hdr);
+    /* A refused body still arrives (unless the client asked Expect:
+     * 100-continue); it is read and thrown away, never kept. */
+    SoupMessageBody *body = soup_server_message_get_request_body(msg);
+    if (enc == SOUP_ENCODING_CHUNKED || enc == SOUP_ENCODING_EOF) {
+        soup_message_body_set_accumulate(body, FALSE);
+        respond(msg, 411, api_error_body("a request body needs a Content-Length (chunked bodies "
+                                         "are not accepted)"));
+        return;
+    }
+    goffset n = soup_message_headers_get_content_length(hdr);
+    if (enc == SOUP_ENCODING_CONTENT_LENGTH && n > (goffset)h->max_body) {
+        soup_message_body_set_accumulate(body, FALSE);
+        respond(msg, 413, api_error_body("the request body is %lld bytes; at most %zu are "
+                                         "accepted (--api-max-body)", (long long)n, h->max_body));
+    }
+}
+
+struct api_http *api_http_new(struct api *api, const char *bind, unsigned port, size_t max_body,
+                              char *err, size_t errlen)
+{
+    struct api_http *h = g_new0(struct api_http, 1);
+    h->api = api;
+    h->max_body = max_body;
+    h->server = soup_server_new("server-header", "porthole-robot", NULL);
+    /* One path for both: libsoup keeps a path's early and normal handler
+     * in one entry, and a path with only an early one answers 500. */
+    soup_server_add_early_handler(h->server, "/api", on_early, h, NULL);
+    soup_server_add_handler(h->server, "/api", on_request, h, NULL);
+    soup_server_add_handler(h->server, NULL, on_request, h, NULL);
+
+    GError *gerr = NULL;
+    gboolean ok;
+    if (!bind || bind[0] == '\0') {
+        ok = soup_server_listen_all(h->server, port, 0, &gerr);
+    } else {
+        GInetAddress *ia = g_inet_address_new_from_string(bind);
+        if (!ia) {
+            snprintf(err, errlen, "'%s' is not an IP address", bind);
+            g_object_unref(h->server);
+            g_free(h);
+            return NULL;
+        }
+        GSocketAddress *sa = g_inet_socket_address_new(ia, (guint16)port);
+        ok = soup_server_listen(h->server, sa, 0, &gerr);
+        g_object_unref(sa);
+        g_object_unref(ia);
+    }
+    if (!ok) {
+        snprintf(err, errlen, "REST API cannot listen on %s:%u: %s (choose --api-port, or 0 for "
+                 "no API)", bind && bind[0] ? bind : "*", port, gerr->message);
+        g_error_free(gerr);
+        g_object_unref(h->server);
+        g_free(h);
+        return NULL;
+    }
+    GSList *uris = soup_server_get_uris(h->server);
+    if (uris) {
+        h->port = (unsigned)g_uri_get_port(uris->data);
+        char *text = g_uri_to_string(uris->data);
+        log_info("REST API on %sapi/", text);
+        g_free(text);
+    }
+    g_slist_free_full(uris, (GDestroyNotify)g_uri_unref);
+    return h;
+}
+
+unsigned api_http_port(const struct api_http *h)
+{
+    return h->port;
+}
+
+void api_http_free(struct api_http *h)
+{
+    if (!h)
+        return;
+    /* Requests still waiting answer when their session ends (robot.c);
+     * any left now only lose their server. */
+    for (GList *l = h->waiting; l; l = l->next)
+        ((struct pending *)l->data)->h = NULL;
+    g_list_free(h->waiting);
+    soup_server_disconnect(h->server);
+    g_object_unref(h->server);
+    g_free(h);
+}
