@@ -24,7 +24,7 @@ static const char *const env_vars[] = {
     "ROBOT_FPS", "ROBOT_CODEC", "ROBOT_BITRATE", "ROBOT_STUN_SERVER", "ROBOT_TURN_SERVERS",
     "ROBOT_ICE_ALLOW", "ROBOT_RECONNECT_MIN", "ROBOT_RECONNECT_MAX", "ROBOT_PING_INTERVAL",
     "ROBOT_MAX_SESSIONS", "ROBOT_MAX_MESSAGE", "ROBOT_SESSION_TIMEOUT", "ROBOT_TLS_INSECURE",
-    "LOG_LEVEL", "LOG_FORMAT",
+    "ROBOT_API_PORT", "ROBOT_API_BIND", "ROBOT_API_MAX_BODY", "LOG_LEVEL", "LOG_FORMAT",
 };
 
 static void clear_env(void)
@@ -105,6 +105,9 @@ static void test_defaults_are_documented_values(void **state)
     assert_int_equal(cfg.max_message, 65536);
     assert_int_equal(cfg.session_timeout_s, 30);
     assert_false(cfg.tls_insecure);
+    assert_int_equal(cfg.api_port, 8000);
+    assert_string_equal(cfg.api_bind, "127.0.0.1");
+    assert_int_equal(cfg.api_max_body, 65536);
     assert_int_equal(cfg.log_level, LOGL_INFO);
     assert_int_equal(cfg.log_format, LOG_FORMAT_TEXT);
 }
@@ -120,8 +123,11 @@ static void test_every_flag_sets_its_field(void **state)
              "--turn-server", "turn://u:p@turn.example:3478,turns://u:p@turn.example:5349",
              "--ice-allow", "10.0.0.0/8,::1", "--reconnect-min", "0.1", "--reconnect-max", "5",
              "--ping-interval", "7", "--max-sessions", "4", "--max-message", "1MiB",
-             "--session-timeout", "12", "--tls-insecure", "--log-level", "debug",
-             "--log-format", "json");
+             "--session-timeout", "12", "--tls-insecure", "--api-port", "0", "--api-bind",
+             "::1", "--api-max-body", "1MiB", "--log-level", "debug", "--log-format", "json");
+    assert_int_equal(cfg.api_port, 0);
+    assert_string_equal(cfg.api_bind, "::1");
+    assert_int_equal(cfg.api_max_body, 1 << 20);
     assert_string_equal(cfg.robot_id, "arm-7");
     assert_string_equal(cfg.cloud_url, "wss://cloud.example.com:8443/ws");
     assert_int_equal(cfg.width, 1280);
@@ -180,6 +186,9 @@ static void test_every_variable_sets_its_field(void **state)
     setenv("ROBOT_MAX_MESSAGE", "1024", 1);
     setenv("ROBOT_SESSION_TIMEOUT", "600", 1);
     setenv("ROBOT_TLS_INSECURE", "yes", 1);
+    setenv("ROBOT_API_PORT", "8080", 1);
+    setenv("ROBOT_API_BIND", "*", 1);
+    setenv("ROBOT_API_MAX_BODY", "2k", 1);
     setenv("LOG_LEVEL", "error", 1);
     setenv("LOG_FORMAT", "json", 1);
     PARSE_OK(NULL);
@@ -200,6 +209,9 @@ static void test_every_variable_sets_its_field(void **state)
     assert_int_equal(cfg.max_message, 1024);
     assert_int_equal(cfg.session_timeout_s, 600);
     assert_true(cfg.tls_insecure);
+    assert_int_equal(cfg.api_port, 8080);
+    assert_string_equal(cfg.api_bind, ""); /* "*": every interface */
+    assert_int_equal(cfg.api_max_body, 2048);
     assert_int_equal(cfg.log_level, LOGL_ERROR);
     assert_int_equal(cfg.log_format, LOG_FORMAT_JSON);
 }
@@ -358,6 +370,17 @@ static void test_numeric_ranges(void **state)
     reset(NULL);
     EXPECT_ERROR(NEEDLES("--reconnect-max: '4000' is out of range 0.01..3600"),
                  "--reconnect-max", "4000");
+    reset(NULL);
+    EXPECT_ERROR(NEEDLES("--api-port: '65536' is out of range 0..65535"), "--api-port", "65536");
+    reset(NULL);
+    EXPECT_ERROR(NEEDLES("--api-max-body: '100' is out of range 1KiB..16MiB"), "--api-max-body",
+                 "100");
+    reset(NULL);
+    EXPECT_ERROR(NEEDLES("--api-bind: 'localhost' is not an IPv4 or IPv6 address"), "--api-bind",
+                 "localhost");
+    reset(NULL);
+    setenv("ROBOT_API_BIND", "10.0.0.300", 1);
+    EXPECT_ERROR(NEEDLES("ROBOT_API_BIND: '10.0.0.300' is not an IPv4 or IPv6 address"), NULL);
     reset(NULL);
     setenv("ROBOT_TLS_INSECURE", "maybe", 1);
     EXPECT_ERROR(NEEDLES("ROBOT_TLS_INSECURE: 'maybe' is not a boolean"), NULL);
