@@ -10,9 +10,12 @@
 //   session.attach(videoElement);
 //   session.on('closed', ({ reason, message }) => show(message));
 //
+//   const { status, body } = await cloud.request('robot-1', 'GET', '/api/devices/');
+//
 // Wire contract: docs/PROTOCOL.md. API guide: docs/VIEWER.md. Nothing here
 // throws on bad input from the network or from the caller: problems arrive
-// as 'error' events (and a failed session as 'closed').
+// as 'error' events (and a failed session as 'closed', a failed robot
+// request as a rejected promise).
 
 import { MARKER_BLOCKS, markerAge, readMarker } from './marker.js';
 
@@ -22,6 +25,9 @@ export const STREAM_TYPES = Object.freeze(['color', 'depth', 'infrared-1', 'infr
 const NAME_RE = /^[A-Za-z0-9._:@-]{1,64}$/;
 const STREAM_RE = /^[A-Za-z0-9._:@-]{1,32}$/;
 const SESSION_RE = /^[A-Za-z0-9_-]{22}$/;
+/** robot-request paths: /api/..., printable ASCII without spaces (0x21..0x7e). */
+const API_PATH_RE = /^\/api\/[\x21-\x7e]{0,1019}$/;
+const API_METHODS = Object.freeze(['GET', 'POST', 'PUT', 'DELETE']);
 
 const DEFAULTS = Object.freeze({
   clientId: null,
@@ -33,6 +39,8 @@ const DEFAULTS = Object.freeze({
   offerTimeoutMs: 15000,     // session-created -> webrtc-offer
   connectTimeoutMs: 20000,   // answer -> media connected
   switchTimeoutMs: 10000,    // switch-stream-type -> reply
+  requestTimeoutMs: 15000,   // robot-request -> robot-response (the cloud gives up after 10 s)
+  maxMessageBytes: 65536,    // the cloud's --max-message: a bigger message would close the connection
   iceServers: [],
   lowLatency: true,
 });
@@ -212,6 +220,7 @@ export class Cloud extends Emitter {
     this._requestSeq = 0;
     this._sessions = new Map();   // sessionId -> Session
     this._pending = new Map();    // requestId -> Session awaiting session-created
+    this._requests = new Map();   // requestId -> robot request awaiting robot-response
     this._WS = this.options.WebSocket || globalThis.WebSocket;
     this._onOnline = () => { if (this.state === 'reconnecting') this.reconnectNow(); };
     globalThis.addEventListener?.('online', this._onOnline);
@@ -258,6 +267,7 @@ export class Cloud extends Emitter {
   close() {
     if (this.state === 'closed') return;
     for (const s of this.sessions()) s.close();
+    this._failRequests(new PortholeError('closed', 'the cloud connection was closed before the robot answered'));
     this.state = 'closed';
     clearTimeout(this._retryTimer);
     clearTimeout(this._registerTimer);
@@ -305,6 +315,74 @@ export class Cloud extends Emitter {
     if (opts.deviceId != null) msg.deviceId = opts.deviceId;
     this._send(msg);
     return s;
+  }
+
+  /**
+   * Calls the robot's REST API (docs/API.md) through the cloud, over this
+   * connection (robot-request / robot-response).
+   *
+   * Resolves with {status, body, ok} for every answer, whatever its status:
+   * the robot's own (200, 404, 422...) and those the cloud makes itself
+   * (503 robot offline or gone before answering, 504 robot too slow, 429 too
+   * many requests pending). An error body is {detail: "<sentence>"}; ok is
+   * true for 2xx. Rejects with a PortholeError only when no answer can come:
+   * 'invalid-argument' (bad robot id, method, path or body), 'cloud-unreachable'
+   * (not connected, or the connection was lost while waiting), 'cloud-error'
+   * (the cloud refused the message), 'protocol' (the answer was malformed),
+   * 'timeout' (no answer within timeoutMs), 'closed' (cloud.close()).
+   *
+   * @param {string} robotId
+   * @param {'GET'|'POST'|'PUT'|'DELETE'} method
+   * @param {string} path begins with /api/; printable ASCII, no spaces (percent-encode the rest); may carry ?query
+   * @param {*} [body] any JSON value; undefined sends none
+   * @param {{timeoutMs?: number}} [options] timeoutMs defaults to the cloud's requestTimeoutMs (15 s)
+   * @returns {Promise<{status: number, body: *, ok: boolean}>}
+   */
+  request(robotId, method, path, body, options = {}) {
+    const m = typeof method === 'string' ? method.toUpperCase() : method;
+    const bad = (text) => Promise.reject(new PortholeError('invalid-argument', text));
+    if (!isName(robotId)) return bad(`invalid robot id: ${JSON.stringify(robotId)}`);
+    if (!API_METHODS.includes(m)) return bad(`method must be one of ${API_METHODS.join(', ')}: ${JSON.stringify(method)}`);
+    if (typeof path !== 'string' || !API_PATH_RE.test(path)) {
+      return bad(`path must begin with /api/ and hold at most 1024 printable ASCII characters without spaces: ${
+        JSON.stringify(typeof path === 'string' ? path.slice(0, 100) : path)}`);
+    }
+    const timeoutMs = finite(options?.timeoutMs) ?? this.options.requestTimeoutMs;
+    if (!(timeoutMs > 0)) return bad(`timeoutMs must be a positive number: ${JSON.stringify(options?.timeoutMs)}`);
+    if (this.state !== 'open') {
+      return Promise.reject(new PortholeError('cloud-unreachable',
+        `not connected to the cloud, so ${m} ${path} cannot reach ${robotId}`));
+    }
+    const requestId = `q${++this._requestSeq}`;
+    const msg = { type: 'robot-request', requestId, robotId, method: m, path };
+    let text;
+    try {
+      if (body !== undefined) {
+        msg.body = body;
+        if (JSON.stringify(body) === undefined) throw new Error('it has no JSON form');
+      }
+      text = JSON.stringify(msg);
+    } catch (e) {
+      return bad(`the body cannot be sent as JSON: ${e?.message || e}`);
+    }
+    const size = new TextEncoder().encode(text).length;
+    if (size > this.options.maxMessageBytes) {
+      return bad(`the request is ${size} bytes; the cloud accepts messages of at most ${this.options.maxMessageBytes}`);
+    }
+    return new Promise((resolve, reject) => {
+      const what = `${m} ${path} to ${robotId}`;
+      const req = {
+        robotId, what,
+        resolve: (v) => { clearTimeout(req.timer); this._requests.delete(requestId); resolve(v); },
+        reject: (e) => { clearTimeout(req.timer); this._requests.delete(requestId); reject(e); },
+        timer: setTimeout(() => req.reject(new PortholeError('timeout', `${what}: no answer within ${
+          timeoutMs >= 1000 ? `${+(timeoutMs / 1000).toFixed(1)} s` : `${timeoutMs} ms`}`, { requestId })), timeoutMs),
+      };
+      this._requests.set(requestId, req);
+      if (!this._sendText(text)) {
+        req.reject(new PortholeError('cloud-unreachable', `${what}: not connected to the cloud`));
+      }
+    });
   }
 
   // --- internals -----------------------------------------------------------
@@ -365,6 +443,7 @@ export class Cloud extends Emitter {
     }
     for (const s of [...this._sessions.values()]) s._detach();
     this._sessions.clear();
+    this._failRequests(new PortholeError('cloud-unreachable', 'the cloud connection was lost before the robot answered'));
     if (this.state === 'closed') return;
     if (!this.options.reconnect) {
       this._emit('error', error);
@@ -382,13 +461,24 @@ export class Cloud extends Emitter {
   }
 
   _send(msg) {
+    return this._sendText(JSON.stringify(msg));
+  }
+
+  _sendText(text) {
     const ws = this._ws;
     if (!ws || ws.readyState !== 1) return false;
     try {
-      ws.send(JSON.stringify(msg));
+      ws.send(text);
       return true;
     } catch {
       return false;
+    }
+  }
+
+  /** Rejects every robot request still waiting; error.message is prefixed with what each asked. */
+  _failRequests(error) {
+    for (const req of [...this._requests.values()]) {
+      req.reject(new PortholeError(error.code, `${req.what}: ${error.message}`, error.detail));
     }
   }
 
@@ -422,6 +512,7 @@ export class Cloud extends Emitter {
       case 'session-created': return this._onSessionCreated(m);
       case 'session-error': return this._onSessionError(m);
       case 'error': return this._onError(m);
+      case 'robot-response': return this._onRobotResponse(m);
       case 'session-closed':
       case 'webrtc-offer':
       case 'ice-candidate':
@@ -529,12 +620,42 @@ export class Cloud extends Emitter {
     return undefined;
   }
 
+  /**
+   * An answer to request(). One whose requestId is not waiting here (unknown,
+   * timed out, already answered) is reported as a 'protocol' error and
+   * dropped; one that is malformed (status not an integer in 100..599, or
+   * another robot's) is reported and rejects its request, which would
+   * otherwise only time out.
+   */
+  _onRobotResponse(m) {
+    const req = typeof m.requestId === 'string' ? this._requests.get(m.requestId) : undefined;
+    if (!req) return this._protocolError('robot-response to no request waiting (unknown, timed out or already answered)', m);
+    let why = null;
+    if (!Number.isInteger(m.status) || m.status < 100 || m.status > 599) why = 'its status is not an integer in 100..599';
+    else if (m.robotId !== undefined && m.robotId !== req.robotId) why = `it names robot ${JSON.stringify(m.robotId)}`;
+    if (why) {
+      this._protocolError(`robot-response to ${req.what}: ${why}`, m);
+      req.reject(new PortholeError('protocol', `${req.what}: the answer was malformed (${why})`, { message: m }));
+      return undefined;
+    }
+    this._emit('message', m);
+    const body = m.body === undefined ? null : m.body;
+    req.resolve({ status: m.status, body, ok: m.status >= 200 && m.status <= 299 });
+    return undefined;
+  }
+
   _onError(m) {
     const code = typeof m.code === 'string' ? m.code.slice(0, 64) : 'unknown';
     const text = typeof m.message === 'string' ? m.message.slice(0, 500) : code;
     this._emit('message', m);
     const err = new PortholeError('cloud-error', `the cloud refused a message: ${text}`,
       { code, requestType: m.requestType, requestId: m.requestId });
+    const req = typeof m.requestId === 'string' ? this._requests.get(m.requestId) : undefined;
+    if (req) {
+      req.reject(new PortholeError('cloud-error', `${req.what}: the cloud refused it: ${text}`,
+        { code, requestType: m.requestType, requestId: m.requestId }));
+      return;
+    }
     const pending = typeof m.requestId === 'string' ? this._pending.get(m.requestId) : undefined;
     if (pending) {
       this._pending.delete(m.requestId);

@@ -1,6 +1,6 @@
 // viewer.js - the Porthole viewer page: the live robot list, one tile per
 // watched robot (video, stream selector, stats overlay, depth legend,
-// snapshot, fullscreen) and a clear message for every failure.
+// snapshot, fullscreen, camera options) and a clear message for every failure.
 //
 // Everything network-facing goes through porthole.js; this file owns the DOM.
 // URL parameters: ?cloud=wss://host/ws (signaling URL; default: this page's
@@ -9,6 +9,7 @@
 
 import { connect, defaultCloudUrl, webrtcSupported, STREAM_TYPES } from './porthole.js';
 import { cssGradient, depthPosition } from './colormap.js';
+import { OptionsPanel } from './options.js';
 
 const STREAM_LABELS = { color: 'Colour', depth: 'Depth', 'infrared-1': 'Infrared 1', 'infrared-2': 'Infrared 2' };
 const LEGEND_TICKS = [0.3, 1, 2, 3, 4, 5, 6];
@@ -165,6 +166,7 @@ class Tile {
     this.legend = $('.legend', this.el);
     this._stopLatency = () => {};
     this._buildLegend();
+    this.options = new OptionsPanel($('.options', this.el), $('.options-toggle', this.el), cloud, robotId);
     const robot = cloud?.robots.get(robotId);
     fillStreamSelect(this.select, robot?.streams || STREAM_TYPES);
     this._title();
@@ -192,6 +194,7 @@ class Tile {
     $('.tile-id', this.el).textContent = this.robotId;
     $('.tile-name', this.el).textContent = r ? r.name : '';
     this.el.setAttribute('aria-label', `Video of ${r?.name || this.robotId}`);
+    $('.options', this.el).setAttribute('aria-label', `Camera options of ${r?.name || this.robotId}`);
   }
 
   /** Opens a new session (closing the current one) on streamType. */
@@ -297,6 +300,7 @@ class Tile {
     this._title();
     if (!this.message.hidden) this._setMessage($('.message-text', this.message).textContent, this.message.dataset.kind, true);
     this.badge.disabled = cloud?.state !== 'open';
+    this.options.refresh();
   }
 
   _setNote(text, kind = 'warn', ttl = 0) {
@@ -310,8 +314,19 @@ class Tile {
 
   _onKey(e) {
     if (e.altKey || e.ctrlKey || e.metaKey || e.target instanceof HTMLSelectElement) return;
+    // Inside the options panel keys belong to its controls; Escape closes it.
+    if (e.target instanceof Element && e.target.closest('.options')) {
+      if (e.key === 'Escape') {
+        this.options.toggle(false);
+        $('.options-toggle', this.el).focus();
+        e.preventDefault();
+      }
+      return;
+    }
+    if (e.target instanceof HTMLInputElement) return;
     const k = e.key.toLowerCase();
     if (k === 'f') this.toggleFullscreen();
+    else if (k === 'o') this.options.toggle();
     else if (k === 's') this.snapshot();
     else if (k === 'i') this.toggleStats();
     else if (k === 'x') this.remove();
@@ -408,6 +423,7 @@ class Tile {
     this._dropSession();
     clearInterval(this._statsTimer);
     clearTimeout(this._noteTimer);
+    this.options.destroy();
     if (document.fullscreenElement === this.el) document.exitFullscreen?.();
     const next = this.el.nextElementSibling || this.el.previousElementSibling;
     this.el.remove();

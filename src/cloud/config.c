@@ -26,12 +26,14 @@ void cloud_config_defaults(struct cloud_config *cfg)
         .rate_limit = 200,
         .ping_interval = 20,
         .http_timeout = 10,
+        .request_timeout = 10,
+        .max_pending_requests = 16,
         .log_level = "info",
         .log_format = "text",
     };
 }
 
-enum { OPTION_COUNT = 15 };
+enum { OPTION_COUNT = 17 };
 
 /* The table points into cfg, so it is built per call. */
 static void option_table(struct cloud_config *cfg, struct opt out[OPTION_COUNT])
@@ -65,6 +67,11 @@ static void option_table(struct cloud_config *cfg, struct opt out[OPTION_COUNT])
          NULL, "SECONDS", "WebSocket ping period; a silent peer is dropped after twice this"},
         {"http-timeout", 0, {"HTTP_TIMEOUT"}, OPT_INT, &cfg->http_timeout, 1, 3600, 0, 0,
          NULL, "SECONDS", "time allowed for an HTTP request to arrive"},
+        {"request-timeout", 0, {"REQUEST_TIMEOUT"}, OPT_INT, &cfg->request_timeout, 1, 300, 0,
+         0, NULL, "SECONDS", "time a robot has to answer a request of its API (then 504)"},
+        {"max-pending-requests", 0, {"MAX_PENDING_REQUESTS"}, OPT_INT,
+         &cfg->max_pending_requests, 1, 10000, 0, 0, NULL, "N",
+         "robot API requests waiting per connection (more get 429)"},
         {"log-level", 'l', {"LOG_LEVEL"}, OPT_STRING, &cfg->log_level, 0, 0, 0, 0,
          log_level_names, "LEVEL", "least severe level logged"},
         {"log-format", 0, {"LOG_FORMAT"}, OPT_STRING, &cfg->log_format, 0, 0, 0, 0,

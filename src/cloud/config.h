@@ -21,6 +21,8 @@ struct cloud_config {
     long rate_limit;           /* --rate-limit, RATE_LIMIT: 200 messages/s, 0 = off */
     long ping_interval;        /* --ping-interval, PING_INTERVAL: 20 s */
     long http_timeout;         /* --http-timeout, HTTP_TIMEOUT: 10 s */
+    long request_timeout;      /* --request-timeout, REQUEST_TIMEOUT: 10 s for a robot to answer */
+    long max_pending_requests; /* --max-pending-requests, MAX_PENDING_REQUESTS: 16 per connection */
     const char *log_level;     /* --log-level, LOG_LEVEL: info */
     const char *log_format;    /* --log-format, LOG_FORMAT: text */
 };

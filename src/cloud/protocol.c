@@ -58,6 +58,14 @@ static bool check_opt_string(json_t *msg, const char *field, size_t max, struct 
     return true;
 }
 
+static bool check_request_id(json_t *msg, struct proto_error *err)
+{
+    json_t *v = json_object_get(msg, "requestId");
+    if (!json_is_string(v) || json_string_length(v) > PROTO_REQUEST_ID_MAX)
+        return fail(err, "'requestId' must be a string of at most %d bytes", PROTO_REQUEST_ID_MAX);
+    return true;
+}
+
 static bool check_text(json_t *msg, const char *field, struct proto_error *err)
 {
     if (!json_is_string(json_object_get(msg, field)))
@@ -165,6 +173,32 @@ static bool check_session_failure(json_t *msg, struct proto_error *err)
     return check_session_id(msg, err) && check_text(msg, "error", err);
 }
 
+static bool check_robot_request(json_t *msg, struct proto_error *err)
+{
+    if (!check_request_id(msg, err) || !check_name(msg, "robotId", true, err))
+        return false;
+    if (!protocol_valid_method(json_string_value(json_object_get(msg, "method"))))
+        return fail(err, "'method' must be one of \"GET\", \"POST\", \"PUT\", \"DELETE\"");
+    json_t *path = json_object_get(msg, "path");
+    if (!json_is_string(path) ||
+        !protocol_valid_api_path(json_string_value(path), json_string_length(path)))
+        return fail(err, "'path' must be a string of 1 to %d bytes that begins with /api/ "
+                    "and holds only printable ASCII, without spaces", PROTO_API_PATH_MAX);
+    return true; /* "body" may be any JSON value; absent means null */
+}
+
+static bool check_robot_response(json_t *msg, struct proto_error *err)
+{
+    if (!check_request_id(msg, err))
+        return false;
+    json_t *status = json_object_get(msg, "status");
+    if (!json_is_integer(status) || json_integer_value(status) < PROTO_STATUS_MIN ||
+        json_integer_value(status) > PROTO_STATUS_MAX)
+        return fail(err, "'status' must be an integer from %d to %d", PROTO_STATUS_MIN,
+                    PROTO_STATUS_MAX);
+    return true;
+}
+
 static const struct msg_spec specs[MSG__COUNT] = {
     [MSG_ROBOT_REGISTER] = {"robot-register", FROM_ANY, false, check_robot_register},
     [MSG_CLIENT_REGISTER] = {"client-register", FROM_ANY, false, check_client_register},
@@ -178,11 +212,13 @@ static const struct msg_spec specs[MSG__COUNT] = {
                                       check_session_failure},
     [MSG_SESSION_ERROR] = {"session-error", FROM_ROBOT, true, check_session_failure},
     [MSG_CLOSE_SESSION] = {"close-session", FROM_PEER, true, check_session_id},
+    [MSG_ROBOT_REQUEST] = {"robot-request", FROM_CLIENT, false, check_robot_request},
+    [MSG_ROBOT_RESPONSE] = {"robot-response", FROM_ROBOT, false, check_robot_response},
 };
 
 static enum msg_type lookup(const char *type)
 {
-    /* Eleven names: a linear scan of short strings beats hashing here. */
+    /* Thirteen names: a linear scan of short strings beats hashing here. */
     for (int t = 0; t < MSG__COUNT; t++)
         if (strcmp(specs[t].name, type) == 0)
             return (enum msg_type)t;
@@ -233,4 +269,26 @@ const char *protocol_role_name(enum role role)
     case ROLE_CLIENT: return "client";
     default: return "unregistered peer";
     }
+}
+
+bool protocol_valid_method(const char *method)
+{
+    static const char *const methods[] = {"GET", "POST", "PUT", "DELETE"};
+    for (size_t i = 0; method && i < sizeof(methods) / sizeof(methods[0]); i++)
+        if (strcmp(method, methods[i]) == 0)
+            return true;
+    return false;
+}
+
+bool protocol_valid_api_path(const char *path, size_t len)
+{
+    /* The robot's router sees this string: no controls, no spaces, nothing
+     * outside ASCII, so that it cannot smuggle a second request line or
+     * header into an HTTP server behind the robot. */
+    if (!path || len < 5 || len > PROTO_API_PATH_MAX || memcmp(path, "/api/", 5) != 0)
+        return false;
+    for (size_t i = 0; i < len; i++)
+        if ((unsigned char)path[i] < 0x21 || (unsigned char)path[i] > 0x7e)
+            return false;
+    return true;
 }

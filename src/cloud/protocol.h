@@ -8,6 +8,7 @@
 
 #include <jansson.h>
 #include <stdbool.h>
+#include <stddef.h>
 
 #define PROTO_NAME_MAX 64          /* robotId, clientId */
 #define PROTO_REQUEST_ID_MAX 64
@@ -16,6 +17,10 @@
 /* deviceInfo is kept for as long as the robot is online and sent to every
  * client that registers: bounded, so that robots cannot fill memory. */
 #define PROTO_DEVICE_INFO_MAX 8192  /* bytes of compact JSON */
+/* robot-request's path: "/api/...", printable ASCII, may carry "?query". */
+#define PROTO_API_PATH_MAX 1024
+#define PROTO_STATUS_MIN 100        /* robot-response's status: an HTTP status */
+#define PROTO_STATUS_MAX 599
 
 enum role {
     ROLE_NONE = 0,   /* connected, not registered yet */
@@ -37,6 +42,8 @@ enum msg_type {
     MSG_STREAM_TYPE_SWITCH_ERROR,
     MSG_SESSION_ERROR,
     MSG_CLOSE_SESSION,
+    MSG_ROBOT_REQUEST,      /* client: a call of the robot's REST API */
+    MSG_ROBOT_RESPONSE,     /* robot: its answer, under the cloud's token */
     MSG__COUNT
 };
 
@@ -61,5 +68,16 @@ const char *protocol_type_name(enum msg_type type);
 bool protocol_is_session_message(enum msg_type type);
 
 const char *protocol_role_name(enum role role);
+
+/* The syntax of robot-request's fields, shared with the HTTP proxy so that
+ * both doors to a robot accept exactly the same requests. */
+
+/* True when method is "GET", "POST", "PUT" or "DELETE" (case matters). */
+bool protocol_valid_method(const char *method);
+
+/* True when the len bytes at path are 1 to PROTO_API_PATH_MAX bytes,
+ * begin with "/api/" and are all printable ASCII without space
+ * (0x21..0x7e). */
+bool protocol_valid_api_path(const char *path, size_t len);
 
 #endif

@@ -1,6 +1,7 @@
-/* router.c - registration, presence, sessions and relaying (router.h). */
+/* router.c - registration, presence, sessions, relaying and robot requests (router.h). */
 #include "cloud/router.h"
 
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,11 +9,42 @@
 
 #include "cloud/protocol.h"
 #include "common/clock.h"
+#include "common/hmap.h"
 #include "common/ids.h"
 #include "common/log.h"
 #include "common/utf8.h"
 
 struct session;
+struct request;
+
+/* Who waits for robot answers: a WebSocket client (peer) or an HTTP client
+ * of the proxy (http, the transport's handle). */
+struct asker {
+    struct peer *peer;
+    void *http;
+    struct request *requests;    /* pending, linked through asker_prev/next */
+    unsigned nrequests;
+};
+
+struct http_asker {
+    struct asker asker;
+    char name[80];               /* "http:<addr>": the clientId robots see */
+};
+
+/* A robot request waiting for its answer. It is indexed by token in the
+ * router's table and linked into three lists: its robot's (to fail it when
+ * the robot goes), its asker's (to forget it when the asker goes), and the
+ * router's deadline order (to time it out). */
+struct request {
+    char token[IDS_TOKEN_LEN + 1];   /* the requestId the robot sees */
+    struct peer *robot;
+    struct asker *asker;
+    json_t *request_id;              /* the WebSocket asker's requestId; NULL for HTTP */
+    int64_t deadline_ms;
+    struct request *robot_prev, *robot_next;
+    struct request *asker_prev, *asker_next;
+    struct request *older, *newer;
+};
 
 struct peer {
     void *conn;
@@ -23,6 +55,8 @@ struct peer {
     int64_t connected_at_ms;     /* wall clock, at registration */
     struct session *sessions;    /* this peer's sessions, linked by role */
     unsigned nsessions;
+    struct asker asker;          /* clients: the robot requests this peer asked */
+    struct request *requests;    /* robots: the requests this robot is to answer */
     /* Token bucket: `tokens` refill at rate_limit per second up to twice that. */
     double tokens;
     int64_t refilled_ms;
@@ -57,6 +91,8 @@ struct router {
     const struct transport *tx;
     const struct auth *auth;
     struct registry *reg;
+    struct hmap *requests;       /* token -> struct request, every robot connection */
+    struct request *oldest, *newest; /* pending requests by deadline */
     size_t peers;
     struct router_stats stats;
     struct router_error_count errors[ERROR_CODES];
@@ -485,6 +521,216 @@ static void on_session_message(struct router *r, struct peer *p, enum msg_type t
     r->stats.messages_relayed++;
 }
 
+/* ---- robot requests ---- */
+
+/* Answers asker a: robot-response on its WebSocket, or tx->http_answer.
+ * body is borrowed (NULL: null); request_id is the WebSocket asker's. */
+static void answer_asker(struct router *r, struct asker *a, json_t *request_id,
+                         const char *robot_id, unsigned status, json_t *body)
+{
+    if (!body)
+        body = json_null();
+    if (a->peer) {
+        send_msg(r, a->peer, "robot-response",
+                 json_pack("{s:O, s:s, s:i, s:O}", "requestId", request_id, "robotId", robot_id,
+                           "status", (int)status, "body", body));
+        return;
+    }
+    struct outbuf *b = outbuf_take_string(
+        json_dumps(body, JSON_COMPACT | JSON_ENCODE_ANY | JSON_PRESERVE_ORDER));
+    if (!b) {
+        log_error("out of memory encoding an answer from robot %s", robot_id);
+        status = 500;
+        if (!(b = outbuf_new("{\"detail\":\"out of memory\"}", 26)))
+            return; /* the transport's own timeout ends the request */
+    }
+    r->tx->http_answer(a->http, status, b);
+    outbuf_unref(b);
+}
+
+/* Answers a with a status the cloud produces: {"detail": "<sentence>"}. */
+static void answer_detail(struct router *r, struct asker *a, json_t *request_id,
+                          const char *robot_id, unsigned status, const char *fmt, ...)
+    __attribute__((format(printf, 6, 7)));
+static void answer_detail(struct router *r, struct asker *a, json_t *request_id,
+                          const char *robot_id, unsigned status, const char *fmt, ...)
+{
+    char detail[200];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(detail, sizeof(detail), fmt, ap);
+    va_end(ap);
+    json_t *body = json_pack("{s:s}", "detail", detail);
+    answer_asker(r, a, request_id, robot_id, status, body);
+    json_decref(body);
+}
+
+static void link_request(struct router *r, struct request *q)
+{
+    q->robot_next = q->robot->requests;
+    if (q->robot_next)
+        q->robot_next->robot_prev = q;
+    q->robot->requests = q;
+    q->asker_next = q->asker->requests;
+    if (q->asker_next)
+        q->asker_next->asker_prev = q;
+    q->asker->requests = q;
+    q->asker->nrequests++;
+    /* Deadlines are now + one timeout, so a new request is almost always
+     * the newest; walking back keeps the order right if a caller's clock
+     * ever steps back. */
+    struct request *before = r->newest;
+    while (before && before->deadline_ms > q->deadline_ms)
+        before = before->older;
+    q->older = before;
+    q->newer = before ? before->newer : r->oldest;
+    if (q->newer)
+        q->newer->older = q;
+    else
+        r->newest = q;
+    if (before)
+        before->newer = q;
+    else
+        r->oldest = q;
+    r->stats.robot_requests_pending++;
+}
+
+/* Takes q out of the table and every list; the caller frees it. */
+static void unlink_request(struct router *r, struct request *q)
+{
+    hmap_remove(r->requests, q->token, IDS_TOKEN_LEN);
+    if (q->robot_prev)
+        q->robot_prev->robot_next = q->robot_next;
+    else
+        q->robot->requests = q->robot_next;
+    if (q->robot_next)
+        q->robot_next->robot_prev = q->robot_prev;
+    if (q->asker_prev)
+        q->asker_prev->asker_next = q->asker_next;
+    else
+        q->asker->requests = q->asker_next;
+    if (q->asker_next)
+        q->asker_next->asker_prev = q->asker_prev;
+    q->asker->nrequests--;
+    if (q->older)
+        q->older->newer = q->newer;
+    else
+        r->oldest = q->newer;
+    if (q->newer)
+        q->newer->older = q->older;
+    else
+        r->newest = q->older;
+    r->stats.robot_requests_pending--;
+}
+
+static void free_request(struct request *q)
+{
+    json_decref(q->request_id);
+    free(q);
+}
+
+/* Ends q with the cloud's own answer (503, 504) and frees it. */
+static void fail_request(struct router *r, struct request *q, unsigned status,
+                         const char *detail)
+{
+    unlink_request(r, q);
+    log_info("robot request %s from %s to robot %s: %u (%s)", q->token,
+             q->asker->peer ? q->asker->peer->label : "HTTP", q->robot->id, status, detail);
+    answer_detail(r, q->asker, q->request_id, q->robot->id, status, "%s", detail);
+    free_request(q);
+}
+
+/* Forgets every request of a without answering: a is going away. */
+static void forget_asker(struct router *r, struct asker *a)
+{
+    while (a->requests) {
+        struct request *q = a->requests;
+        unlink_request(r, q);
+        r->stats.robot_requests_abandoned++;
+        free_request(q);
+    }
+}
+
+/* Forwards a request of asker a (named asker_name to the robot) to
+ * robot_id, or answers a at once when it cannot be forwarded. The fields
+ * are valid (protocol.c); body and request_id are borrowed. */
+static void start_request(struct router *r, struct asker *a, const char *asker_name,
+                          json_t *request_id, const char *robot_id, const char *method,
+                          const char *path, json_t *body, int64_t now_ms)
+{
+    struct peer *robot = registry_find(r->reg, REG_ROBOT, robot_id);
+    if (!robot) {
+        r->stats.robot_requests_refused++;
+        answer_detail(r, a, request_id, robot_id, 503, "robot '%s' is not connected", robot_id);
+        return;
+    }
+    if (a->nrequests >= r->cfg.max_pending_requests) {
+        r->stats.robot_requests_refused++;
+        answer_detail(r, a, request_id, robot_id, 429,
+                      "at most %u robot requests may be pending per connection",
+                      r->cfg.max_pending_requests);
+        return;
+    }
+    struct request *q = calloc(1, sizeof(*q));
+    int rc = 1;
+    /* A collision of 128 random bits means a broken RNG; retry a little. */
+    for (int tries = 0; q && rc == 1 && tries < 3; tries++)
+        rc = ids_token(q->token) == 0 ? hmap_put(r->requests, q->token, IDS_TOKEN_LEN, q) : -1;
+    if (!q || rc != 0) {
+        free(q);
+        r->stats.robot_requests_refused++;
+        answer_detail(r, a, request_id, robot_id, 500, "porthole-cloud could not allocate "
+                      "a request (out of memory or randomness)");
+        return;
+    }
+    q->robot = robot;
+    q->asker = a;
+    q->request_id = request_id ? json_incref(request_id) : NULL;
+    q->deadline_ms = now_ms + (int64_t)r->cfg.request_timeout_s * 1000;
+    link_request(r, q);
+    r->stats.robot_requests_forwarded++;
+    log_debug("robot request %s: %s %s %s -> robot %s", q->token, asker_name, method, path,
+              robot->id);
+    /* When this send fails the robot's connection is closing: its close
+     * answers the request with 503. */
+    send_msg(r, robot, "robot-request",
+             json_pack("{s:s, s:s, s:s, s:O, s:s}", "requestId", q->token, "method", method,
+                       "path", path, "body", body ? body : json_null(), "clientId", asker_name));
+}
+
+static void on_robot_request(struct router *r, struct peer *client, json_t *msg, int64_t now_ms)
+{
+    start_request(r, &client->asker, client->id, json_object_get(msg, "requestId"),
+                  json_string_value(json_object_get(msg, "robotId")),
+                  json_string_value(json_object_get(msg, "method")),
+                  json_string_value(json_object_get(msg, "path")),
+                  json_object_get(msg, "body"), now_ms);
+}
+
+/* The robot's answer goes to the asker of the request its token names,
+ * and only when that request is pending on this very robot connection.
+ * Anything else is dropped without a reply: the robot has nobody to tell
+ * (the asker may be gone, the request expired or already answered). */
+static void on_robot_response(struct router *r, struct peer *robot, json_t *msg)
+{
+    json_t *token = json_object_get(msg, "requestId");
+    struct request *q = json_string_length(token) == IDS_TOKEN_LEN
+                            ? hmap_get(r->requests, json_string_value(token), IDS_TOKEN_LEN)
+                            : NULL;
+    if (!q || q->robot != robot) {
+        r->stats.robot_responses_dropped++;
+        log_debug("%s: dropped a robot-response whose requestId is not pending on this "
+                  "connection (unknown, expired or already answered)", robot->label);
+        return;
+    }
+    unlink_request(r, q);
+    r->stats.robot_requests_answered++;
+    answer_asker(r, q->asker, q->request_id, robot->id,
+                 (unsigned)json_integer_value(json_object_get(msg, "status")),
+                 json_object_get(msg, "body"));
+    free_request(q);
+}
+
 /* ---- rate limiting ---- */
 
 /* Returns true when the message may be processed. Over the budget it is
@@ -540,6 +786,10 @@ struct router *router_create(const struct router_config *cfg, const struct trans
     r->tx = tx;
     r->auth = auth;
     r->reg = reg;
+    if (!(r->requests = hmap_create())) {
+        free(r);
+        return NULL;
+    }
     for (int i = 0; counted_codes[i]; i++)
         r->errors[i].code = counted_codes[i];
     return r;
@@ -547,6 +797,9 @@ struct router *router_create(const struct router_config *cfg, const struct trans
 
 void router_destroy(struct router *r)
 {
+    if (!r)
+        return;
+    hmap_release(r->requests);
     free(r);
 }
 
@@ -558,6 +811,7 @@ struct peer *router_peer_open(struct router *r, void *conn, const struct codec *
         return NULL;
     p->conn = conn;
     p->codec = codec;
+    p->asker.peer = p;
     p->tokens = 2.0 * r->cfg.rate_limit;
     p->refilled_ms = now_ms;
     p->window_ms = now_ms;
@@ -598,6 +852,12 @@ void router_peer_message(struct router *r, struct peer *p, const char *data, siz
     case MSG_CREATE_SESSION:
         on_create_session(r, p, msg);
         break;
+    case MSG_ROBOT_REQUEST:
+        on_robot_request(r, p, msg, now_ms);
+        break;
+    case MSG_ROBOT_RESPONSE:
+        on_robot_response(r, p, msg);
+        break;
     default:
         on_session_message(r, p, t, msg, type, data, len);
         break;
@@ -613,6 +873,13 @@ void router_peer_closed(struct router *r, struct peer *p)
         struct session *s = p->sessions;
         bool robot_left = s->robot == p;
         end_session(r, s, "peer-disconnected", !robot_left, robot_left);
+    }
+    forget_asker(r, &p->asker);
+    while (p->requests) {
+        char detail[PROTO_NAME_MAX + 48];
+        snprintf(detail, sizeof(detail), "robot '%s' went offline before answering", p->id);
+        r->stats.robot_requests_failed++;
+        fail_request(r, p->requests, 503, detail);
     }
     if (p->role == ROLE_ROBOT) {
         /* Remove the entry only if it is ours: ids are never shared, but
@@ -657,6 +924,68 @@ void router_shutdown(struct router *r)
     for (size_t i = 0; i < ctx.n; i++)
         end_session(r, ctx.list[i], "server-shutdown", true, true);
     free(ctx.list);
+    while (r->oldest) {
+        r->stats.robot_requests_failed++;
+        fail_request(r, r->oldest, 503, "porthole-cloud is shutting down");
+    }
+}
+
+struct http_asker *router_http_open(struct router *r, void *http, const char *remote_addr)
+{
+    (void)r;
+    struct http_asker *h = calloc(1, sizeof(*h));
+    if (!h)
+        return NULL;
+    h->asker.http = http;
+    snprintf(h->name, sizeof(h->name), "http:%s", remote_addr ? remote_addr : "?");
+    return h;
+}
+
+void router_http_request(struct router *r, struct http_asker *h, const struct robot_request *req,
+                         int64_t now_ms)
+{
+    const char *id = req->robot_id;
+    /* The same rules as robot-request's, with 400 for robot-request's
+     * invalid-field: the id and the path come from a URL. */
+    const char *bad = NULL;
+    if (!id || !ids_valid_name(id, PROTO_NAME_MAX))
+        bad = "the robot id must be 1 to 64 characters of A-Z a-z 0-9 . _ : @ -";
+    else if (!protocol_valid_method(req->method))
+        bad = "the method must be GET, POST, PUT or DELETE";
+    else if (!req->path || !protocol_valid_api_path(req->path, strlen(req->path)))
+        bad = "the robot's path must be at most 1024 bytes of printable ASCII";
+    if (bad) {
+        r->stats.robot_requests_refused++;
+        answer_detail(r, &h->asker, NULL, "?", 400, "%s", bad);
+        return;
+    }
+    start_request(r, &h->asker, h->name, NULL, id, req->method, req->path, req->body, now_ms);
+}
+
+void router_http_closed(struct router *r, struct http_asker *h)
+{
+    if (!h)
+        return;
+    forget_asker(r, &h->asker);
+    free(h);
+}
+
+int64_t router_tick(struct router *r, int64_t now_ms)
+{
+    while (r->oldest && r->oldest->deadline_ms <= now_ms) {
+        struct request *q = r->oldest;
+        char detail[PROTO_NAME_MAX + 48];
+        snprintf(detail, sizeof(detail), "robot '%s' did not answer within %u s", q->robot->id,
+                 r->cfg.request_timeout_s);
+        r->stats.robot_requests_timed_out++;
+        fail_request(r, q, 504, detail);
+    }
+    return router_next_deadline(r);
+}
+
+int64_t router_next_deadline(const struct router *r)
+{
+    return r->oldest ? r->oldest->deadline_ms : -1;
 }
 
 void router_stats(const struct router *r, struct router_stats *out)

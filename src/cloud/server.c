@@ -1,5 +1,6 @@
-/* server.c - libwebsockets glue: listening, HTTP routes, WebSocket
- * connections with reassembly, limits and bounded send queues. */
+/* server.c - libwebsockets glue: listening, HTTP routes (and the robot API
+ * proxy), WebSocket connections with reassembly, limits and bounded send
+ * queues, and the timer that times robot requests out. */
 #include "cloud/server.h"
 
 #include <arpa/inet.h>
@@ -9,6 +10,7 @@
 #include <limits.h>
 #include <signal.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -23,6 +25,7 @@
 #include "cloud/status.h"
 #include "common/clock.h"
 #include "common/log.h"
+#include "common/utf8.h"
 
 static_assert(LWS_PRE <= OUTBUF_HEADROOM, "outbuf headroom must fit the lws frame header");
 
@@ -41,6 +44,20 @@ enum {
 /* Messages written per writeable callback at most. */
 #define WRITE_BATCH 16
 
+/* Seconds an HTTP request waiting for a robot may outlive
+ * --request-timeout before lws drops it: the router answers 504 at the
+ * timeout, so this is only a backstop. (lws's other limit on a held
+ * request, "ah excessive hold", is --http-timeout + 360 s, beyond the
+ * largest --request-timeout of 300 s.) */
+#define API_WAIT_GRACE_SECS 5
+
+/* Where an HTTP request of the robot API proxy is. */
+enum api_state {
+    API_NONE = 0,  /* not a proxied request, or answered */
+    API_BODY,      /* reading the request body */
+    API_WAITING,   /* handed to the router: the answer comes by tx_http_answer */
+};
+
 /* Per-connection state, allocated and zeroed by lws as the protocol's
  * per-session data. One struct serves both HTTP transactions and
  * WebSocket connections; `peer` is set only for WebSockets. */
@@ -57,8 +74,24 @@ struct conn {
     /* Set when the connection must close, once its queue is flushed. */
     int close_code;
     const char *close_reason;
-    /* HTTP: a response body waiting for the writeable callback. */
-    struct outbuf *http_body;
+    /* HTTP: the response of the current transaction. It is decided
+     * anywhere (this connection's callback, a robot's message, the timer)
+     * and written from the writeable callback in two steps: headers, then
+     * body. lws frees and zeroes this struct between the transactions of
+     * a keep-alive connection (HTTP_DROP_PROTOCOL comes first). */
+    bool http_replying;         /* a response is set and not yet written */
+    bool http_headers_sent;
+    bool http_close;            /* close the connection after it */
+    unsigned http_status;
+    const char *http_type;      /* static */
+    const char *http_allow;     /* the Allow header of a 405 (static), or NULL */
+    struct outbuf *http_body;   /* NULL: a response without a body (204, 304) */
+    /* HTTP: a request of the robot API proxy; the body goes into rx. */
+    enum api_state api;
+    const char *api_method;     /* static */
+    char *api_robot;            /* robot id from the URL */
+    char *api_path;             /* "/api/...[?query]", re-encoded */
+    struct http_asker *asker;   /* from the first proxied request on */
 };
 
 struct server {
@@ -73,6 +106,9 @@ struct server {
     struct server_stats stats;
     size_t conns;              /* open WebSocket connections */
     size_t queued;             /* messages queued over all connections */
+    size_t http_replies;       /* HTTP responses set and not yet written */
+    lws_sorted_usec_list_t tick; /* calls router_tick() at the next deadline */
+    int64_t tick_at;           /* when it is due (monotonic ms); 0: not scheduled */
     bool stopping;             /* shutting down: drop new sends */
     int64_t started_ms;
 };
@@ -206,6 +242,43 @@ static int conn_writeable(struct server *srv, struct conn *c)
     return 0;
 }
 
+/* The peer's address as text into out (len bytes). An IPv4 peer of a
+ * dual-stack socket reads "::ffff:192.0.2.7"; it is shown as 192.0.2.7,
+ * the address people know it by. */
+static void peer_address(struct lws *wsi, char *out, size_t len)
+{
+    if (!lws_get_peer_simple(wsi, out, len))
+        snprintf(out, len, "?");
+    if (strncmp(out, "::ffff:", 7) == 0 && strchr(out + 7, '.'))
+        memmove(out, out + 7, strlen(out + 7) + 1);
+}
+
+/* ---- time ---- */
+
+static void on_tick(lws_sorted_usec_list_t *sul);
+
+/* Makes sure the timer fires at the router's next deadline. Called after
+ * anything that may add a robot request; a timer already due earlier
+ * stays (it reschedules itself when it fires). */
+static void schedule_tick(struct server *srv)
+{
+    int64_t next = router_next_deadline(srv->router);
+    if (next < 0 || (srv->tick_at && srv->tick_at <= next))
+        return;
+    int64_t delay = next - clock_mono_ms();
+    srv->tick_at = next;
+    lws_sul_schedule(srv->ctx, 0, &srv->tick, on_tick,
+                     (delay > 0 ? delay : 0) * LWS_US_PER_MS);
+}
+
+static void on_tick(lws_sorted_usec_list_t *sul)
+{
+    struct server *srv = lws_container_of(sul, struct server, tick);
+    srv->tick_at = 0;
+    router_tick(srv->router, clock_mono_ms());
+    schedule_tick(srv);
+}
+
 /* ---- receive ---- */
 
 /* Appends a fragment to c's reassembly buffer, which the caller has
@@ -263,6 +336,7 @@ static int conn_receive(struct server *srv, struct conn *c, const char *in, size
     lws_validity_confirmed(c->wsi);
     if (first && last && c->rx_len == 0) { /* the common case: no copy */
         router_peer_message(srv->router, c->peer, in, len, clock_mono_ms());
+        schedule_tick(srv);
         return 0;
     }
     if (!rx_append(c, in, len, max)) {
@@ -274,6 +348,7 @@ static int conn_receive(struct server *srv, struct conn *c, const char *in, size
     }
     if (last) {
         router_peer_message(srv->router, c->peer, c->rx, c->rx_len, clock_mono_ms());
+        schedule_tick(srv);
         /* Fragmented messages are rare (large SDPs): hold no buffer between
          * them, so that idle connections stay small. */
         rx_release(c);
@@ -281,60 +356,393 @@ static int conn_receive(struct server *srv, struct conn *c, const char *in, size
     return 0;
 }
 
-/* ---- HTTP ---- */
+/* ---- HTTP responses ---- */
 
-/* Sends status, headers and body (reference stolen) as one response; the
- * body goes out from the writeable callback. Returns -1 to close. */
-static int http_respond(struct conn *c, unsigned status, const char *type, struct outbuf *body)
+/* Sets the response of c's transaction and asks for the writeable
+ * callback, which writes it. body (reference stolen) is the payload, or
+ * NULL for a response without one (204, 304). A second response for the
+ * same transaction is dropped: the first decision stands. */
+static void http_reply(struct conn *c, unsigned status, const char *type, struct outbuf *body)
 {
-    unsigned char hdr[LWS_PRE + 1024], *start = hdr + LWS_PRE, *p = start;
-    unsigned char *end = hdr + sizeof(hdr) - 1;
+    struct server *srv = lws_context_user(lws_get_context(c->wsi));
+    if (c->http_replying) {
+        outbuf_unref(body);
+        return;
+    }
+    c->http_replying = true;
+    c->http_status = status;
+    c->http_type = type;
+    c->http_body = body;
+    srv->http_replies++;
+    lws_callback_on_writable(c->wsi);
+}
+
+/* Replies with status and a body from a serializer (reference stolen);
+ * NULL means the serializer ran out of memory: 500. */
+static void http_respond(struct conn *c, unsigned status, const char *type, struct outbuf *body)
+{
     if (!body) {
         status = HTTP_STATUS_INTERNAL_SERVER_ERROR;
-        if (!(body = outbuf_new("{\"error\":\"out of memory\"}", 25)))
-            return -1;
         type = "application/json";
+        if (!(body = outbuf_new("{\"error\":\"out of memory\"}", 25))) {
+            /* Nothing can be said: drop the connection (async: we may be
+             * inside another connection's callback). */
+            lws_set_timeout(c->wsi, PENDING_TIMEOUT_CLOSE_SEND, LWS_TO_KILL_ASYNC);
+            return;
+        }
     }
-    if (lws_add_http_common_headers(c->wsi, status, type, body->len, &p, end) ||
-        lws_add_http_header_by_name(c->wsi, (const unsigned char *)"cache-control:",
-                                    (const unsigned char *)"no-store", 8, &p, end) ||
-        lws_add_http_header_by_name(c->wsi, (const unsigned char *)"x-content-type-options:",
-                                    (const unsigned char *)"nosniff", 7, &p, end) ||
-        lws_finalize_write_http_header(c->wsi, start, &p, end)) {
-        outbuf_unref(body);
-        return -1;
-    }
-    c->http_body = body;
-    lws_callback_on_writable(c->wsi);
+    http_reply(c, status, type, body);
+}
+
+/* {"<key>": message} as JSON, or NULL when out of memory. */
+static struct outbuf *json_message(const char *key, const char *message)
+{
+    json_t *j = json_pack("{s:s}", key, message);
+    struct outbuf *b = j ? outbuf_take_string(json_dumps(j, JSON_COMPACT)) : NULL;
+    json_decref(j);
+    return b;
+}
+
+/* The static routes' errors: {"error": message}. */
+static int http_error(struct conn *c, unsigned status, const char *message)
+{
+    http_respond(c, status, "application/json", json_message("error", message));
     return 0;
 }
 
-static int http_error(struct conn *c, unsigned status, const char *message)
+/* The robot API's errors: {"detail": message}, as the robots' own. */
+static int api_error(struct conn *c, unsigned status, const char *message)
 {
-    json_t *j = json_pack("{s:s}", "error", message);
-    struct outbuf *b = j ? outbuf_take_string(json_dumps(j, JSON_COMPACT)) : NULL;
-    json_decref(j);
-    return http_respond(c, status, "application/json", b);
+    http_respond(c, status, "application/json", json_message("detail", message));
+    return 0;
 }
 
-/* Static file, /health, /robots or /metrics. Returns -1 to close. */
+static int api_error_allow(struct conn *c, const char *allow)
+{
+    char m[96];
+    snprintf(m, sizeof(m), "this resource accepts %s only", allow);
+    c->http_allow = allow;
+    return api_error(c, HTTP_STATUS_METHOD_NOT_ALLOWED, m);
+}
+
+/* Writes the headers of c's response. Returns 0, or -1 to close. */
+static int http_write_headers(struct conn *c)
+{
+    unsigned char hdr[LWS_PRE + 1024], *start = hdr + LWS_PRE, *p = start;
+    unsigned char *end = hdr + sizeof(hdr) - 1;
+    struct lws *wsi = c->wsi;
+#define ADD(name, value) \
+    lws_add_http_header_by_name(wsi, (const unsigned char *)(name), \
+                                (const unsigned char *)(value), (int)strlen(value), &p, end)
+    int fail = c->http_body ? lws_add_http_common_headers(wsi, c->http_status, c->http_type,
+                                                          c->http_body->len, &p, end)
+                            : lws_add_http_header_status(wsi, c->http_status, &p, end);
+    fail = fail || ADD("cache-control:", "no-store") || ADD("x-content-type-options:", "nosniff") ||
+           (c->http_allow && ADD("allow:", c->http_allow)) ||
+           (c->http_close && ADD("connection:", "close")) ||
+           lws_finalize_write_http_header(wsi, start, &p, end);
+#undef ADD
+    return fail ? -1 : 0;
+}
+
+/* The writeable callback of an HTTP connection: headers, and in the next
+ * callback the body, then the end of the transaction. Returns -1 to close. */
+static int http_writeable(struct server *srv, struct conn *c)
+{
+    if (!c->http_replying)
+        return 0;
+    if (!c->http_headers_sent) {
+        if (http_write_headers(c) != 0)
+            return -1;
+        c->http_headers_sent = true;
+        if (c->http_body) {
+            lws_callback_on_writable(c->wsi);
+            return 0;
+        }
+    } else {
+        struct outbuf *b = c->http_body;
+        c->http_body = NULL;
+        int n = lws_write(c->wsi, outbuf_payload(b), b->len, LWS_WRITE_HTTP_FINAL);
+        outbuf_unref(b);
+        if (n < 0)
+            return -1;
+    }
+    c->http_replying = false;
+    srv->http_replies--;
+    if (c->http_close)
+        return -1; /* lws flushes what it buffered before it closes */
+    /* c is freed (and zeroed for the next transaction) in there. */
+    return lws_http_transaction_completed(c->wsi) ? -1 : 0;
+}
+
+/* Releases what an HTTP transaction holds: its response, and its proxied
+ * request (the router forgets it: a late answer is dropped). Safe to call
+ * twice. */
+static void http_release(struct server *srv, struct conn *c)
+{
+    if (c->http_replying) {
+        c->http_replying = false;
+        srv->http_replies--;
+    }
+    outbuf_unref(c->http_body);
+    c->http_body = NULL;
+    router_http_closed(srv->router, c->asker);
+    c->asker = NULL;
+    free(c->api_robot);
+    free(c->api_path);
+    c->api_robot = c->api_path = NULL;
+    c->api = API_NONE;
+    rx_release(c);
+}
+
+/* ---- the robot API proxy ---- */
+
+static const char api_methods[] = "GET, POST, PUT, DELETE";
+
+/* Appends s to f, percent-encoding every byte outside unreserved and the
+ * characters in keep. */
+static void put_encoded(FILE *f, const char *s, const char *keep)
+{
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if ((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') ||
+            strchr("-._~", *p) || strchr(keep, *p))
+            fputc(*p, f);
+        else
+            fprintf(f, "%%%02X", *p);
+    }
+}
+
+/* The robot's path for the proxied URL: "/api/" + rest + "?" + query.
+ * lws hands both over percent-decoded ("+" read as a space, the query
+ * split at "&" and ";"), so they are encoded again, canonically: the robot
+ * gets printable ASCII, and "a%26b" stays one value. Returns a malloc'd
+ * string (of any length: the router checks it), or NULL when out of
+ * memory. */
+static char *api_robot_path(struct lws *wsi, const char *rest)
+{
+    char *out = NULL, *frag = NULL;
+    size_t outlen = 0;
+    FILE *f = open_memstream(&out, &outlen);
+    if (!f)
+        return NULL;
+    fputs("/api/", f);
+    put_encoded(f, rest, "/!$'()*,:@;=");
+    int total = lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_URI_ARGS);
+    bool first = true;
+    if (total > 0 && (frag = malloc((size_t)total + 1))) {
+        /* Fragments never outnumber the bytes of the query. */
+        for (int i = 0; i <= total; i++) {
+            int n = lws_hdr_copy_fragment(wsi, frag, total + 1, WSI_TOKEN_HTTP_URI_ARGS, i);
+            if (n < 0)
+                break;
+            if (n == 0)
+                continue;
+            fputc(first ? '?' : '&', f);
+            first = false;
+            char *eq = strchr(frag, '=');
+            if (eq)
+                *eq = '\0';
+            put_encoded(f, frag, "/?!$'()*,:@");
+            if (eq) {
+                fputc('=', f);
+                put_encoded(f, eq + 1, "/?!$'()*,:@");
+            }
+        }
+    }
+    bool oom = total > 0 && !frag;
+    free(frag);
+    if (fclose(f) != 0 || oom) {
+        free(out);
+        return NULL;
+    }
+    return out;
+}
+
+/* The HTTP method of the transaction as robot-request names it, or NULL
+ * for the others. */
+static const char *api_method(struct lws *wsi, int *index)
+{
+    char *uri;
+    int len;
+    *index = lws_http_get_uri_and_method(wsi, &uri, &len);
+    switch (*index) {
+    case LWSHUMETH_GET: return "GET";
+    case LWSHUMETH_POST: return "POST";
+    case LWSHUMETH_PUT: return "PUT";
+    case LWSHUMETH_DELETE: return "DELETE";
+    default: return NULL;
+    }
+}
+
+/* The request is complete (body in c->rx): parse the body and hand the
+ * request to the router. Returns -1 to close. */
+static int api_dispatch(struct server *srv, struct conn *c)
+{
+    json_t *body = NULL;
+    if (c->rx_len) {
+        json_error_t jerr;
+        body = json_loadb(c->rx, c->rx_len, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES, &jerr);
+        if (!body) {
+            char m[200];
+            snprintf(m, sizeof(m), "malformed JSON at line %d, column %d: %s", jerr.line,
+                     jerr.column, jerr.text);
+            utf8_scrub(m); /* jansson quotes the input */
+            c->api = API_NONE;
+            rx_release(c);
+            return api_error(c, HTTP_STATUS_BAD_REQUEST, m);
+        }
+    }
+    rx_release(c);
+    if (!c->asker) {
+        char addr[64] = "?";
+        peer_address(c->wsi, addr, sizeof(addr));
+        c->asker = router_http_open(srv->router, c, addr);
+    }
+    if (!c->asker) {
+        json_decref(body);
+        c->api = API_NONE;
+        return api_error(c, HTTP_STATUS_INTERNAL_SERVER_ERROR, "out of memory");
+    }
+    /* lws's own timeout (--http-timeout, for the request to arrive) would
+     * cut a request that legitimately waits for its robot: the router
+     * answers by --request-timeout, this is the backstop. */
+    lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK,
+                    (int)srv->cfg.request_timeout + API_WAIT_GRACE_SECS);
+    c->api = API_WAITING;
+    struct robot_request req = {c->api_robot, c->api_method, c->api_path, body};
+    router_http_request(srv->router, c->asker, &req, clock_mono_ms());
+    json_decref(body);
+    schedule_tick(srv);
+    return 0;
+}
+
+/* One piece of a proxied request's body. Returns -1 to close. */
+static int api_body(struct server *srv, struct conn *c, const void *in, size_t len)
+{
+    size_t max = (size_t)srv->cfg.max_message;
+    if (c->rx_len + len > max) {
+        /* Content-Length was checked; this is for bodies that lied. */
+        c->api = API_NONE;
+        rx_release(c);
+        char m[96];
+        snprintf(m, sizeof(m), "the request body is larger than %zu bytes", max);
+        return api_error(c, HTTP_STATUS_REQ_ENTITY_TOO_LARGE, m);
+    }
+    if (len && !rx_append(c, in, len, max)) {
+        c->api = API_NONE;
+        rx_release(c);
+        return api_error(c, HTTP_STATUS_INTERNAL_SERVER_ERROR, "out of memory");
+    }
+    return 0;
+}
+
+/* transport.http_answer: the router's answer to c's proxied request. */
+static void tx_http_answer(void *http, unsigned status, struct outbuf *body)
+{
+    struct conn *c = http;
+    struct server *srv = lws_context_user(lws_get_context(c->wsi));
+    if (srv->stopping)
+        return; /* every connection is being closed */
+    c->api = API_NONE;
+    if (status < 200) {
+        char m[120];
+        snprintf(m, sizeof(m), "the robot answered with status %u, which HTTP cannot carry "
+                 "as a final response", status);
+        api_error(c, HTTP_STATUS_BAD_GATEWAY, m);
+    } else if (status == 204 || status == 304) {
+        http_reply(c, status, NULL, NULL); /* these have no body */
+    } else {
+        http_reply(c, status, "application/json", outbuf_ref(body));
+    }
+}
+
+/* METHOD /api/robots/{robotId}/{rest}[?query] and GET /api/robots.
+ * Returns the HTTP callback's answer. */
+static int api_request(struct server *srv, struct conn *c, const char *uri)
+{
+    int index;
+    const char *method = api_method(c->wsi, &index);
+    if (strcmp(uri, "/api/robots") == 0 || strcmp(uri, "/api/robots/") == 0) {
+        if (index != LWSHUMETH_GET)
+            return api_error_allow(c, "GET");
+        http_respond(c, HTTP_STATUS_OK, "application/json", status_robots(srv->router));
+        return 0;
+    }
+    const char *id = strncmp(uri, "/api/robots/", 12) == 0 ? uri + 12 : NULL;
+    const char *slash = id ? strchr(id, '/') : NULL;
+    if (!slash)
+        return api_error(c, HTTP_STATUS_NOT_FOUND, "no such resource: GET /api/robots lists "
+                         "the robots, /api/robots/{robotId}/{path} reaches a robot's API");
+    if (!method)
+        return api_error_allow(c, api_methods);
+    /* Body framing. lws reads a body of Content-Length bytes, and for
+     * POST and PUT without one it waits for the connection to end, which
+     * HTTP/1.1 does not mean (no length, no body): such a request is
+     * served with an empty body and the connection then closed. */
+    if (lws_hdr_total_length(c->wsi, WSI_TOKEN_HTTP_TRANSFER_ENCODING) > 0) {
+        c->http_close = true;
+        return api_error(c, HTTP_STATUS_LENGTH_REQUIRED,
+                         "send the body with a Content-Length (chunked request bodies are "
+                         "not supported)");
+    }
+    long long length = -1;
+    char cl[32];
+    if (lws_hdr_total_length(c->wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH) > 0) {
+        char *endp;
+        if (lws_hdr_copy(c->wsi, cl, sizeof(cl), WSI_TOKEN_HTTP_CONTENT_LENGTH) <= 0 ||
+            (length = strtoll(cl, &endp, 10)) < 0 || endp == cl || *endp)
+            return api_error(c, HTTP_STATUS_BAD_REQUEST, "the Content-Length is not a number");
+    }
+    if (length > srv->cfg.max_message) {
+        char m[96];
+        snprintf(m, sizeof(m), "the request body is larger than %ld bytes", srv->cfg.max_message);
+        return api_error(c, HTTP_STATUS_REQ_ENTITY_TOO_LARGE, m);
+    }
+    c->api_method = method;
+    c->api_robot = strndup(id, (size_t)(slash - id));
+    c->api_path = api_robot_path(c->wsi, slash + 1);
+    if (!c->api_robot || !c->api_path)
+        return api_error(c, HTTP_STATUS_INTERNAL_SERVER_ERROR, "out of memory");
+    if (length < 0 && (index == LWSHUMETH_POST || index == LWSHUMETH_PUT))
+        c->http_close = true;
+    /* lws delivers HTTP_BODY and HTTP_BODY_COMPLETION for a body, and for
+     * a POST with Content-Length: 0; the rest is served now. */
+    if (length > 0 || (length == 0 && index == LWSHUMETH_POST)) {
+        c->api = API_BODY;
+        return 0;
+    }
+    return api_dispatch(srv, c);
+}
+
+/* ---- HTTP routes ---- */
+
+/* The robot API, static files, /health, /robots or /metrics. Returns -1
+ * to close. */
 static int http_request(struct server *srv, struct conn *c, const char *uri)
 {
     srv->stats.http_requests++;
+    if (strncmp(uri, "/api/", 5) == 0)
+        return api_request(srv, c, uri);
     if (lws_hdr_total_length(c->wsi, WSI_TOKEN_GET_URI) <= 0)
         return http_error(c, HTTP_STATUS_METHOD_NOT_ALLOWED, "only GET is supported");
     /* `uri` arrives percent-decoded and normalized by lws ("." and ".."
      * segments collapsed, a trailing %00 dropped, an inner one refused);
      * http_static_resolve() checks again, and confines it to the root. */
     int64_t now = clock_mono_ms();
-    if (strcmp(uri, "/health") == 0)
-        return http_respond(c, HTTP_STATUS_OK, "application/json",
-                            status_health(srv->router, srv->started_ms, now));
-    if (strcmp(uri, "/robots") == 0)
-        return http_respond(c, HTTP_STATUS_OK, "application/json", status_robots(srv->router));
-    if (strcmp(uri, "/metrics") == 0)
-        return http_respond(c, HTTP_STATUS_OK, "text/plain; version=0.0.4; charset=utf-8",
-                            status_metrics(srv->router, &srv->stats, srv->started_ms, now));
+    if (strcmp(uri, "/health") == 0) {
+        http_respond(c, HTTP_STATUS_OK, "application/json",
+                     status_health(srv->router, srv->started_ms, now));
+        return 0;
+    }
+    if (strcmp(uri, "/robots") == 0) {
+        http_respond(c, HTTP_STATUS_OK, "application/json", status_robots(srv->router));
+        return 0;
+    }
+    if (strcmp(uri, "/metrics") == 0) {
+        http_respond(c, HTTP_STATUS_OK, "text/plain; version=0.0.4; charset=utf-8",
+                     status_metrics(srv->router, &srv->stats, srv->started_ms, now));
+        return 0;
+    }
     char path[PATH_MAX];
     if (http_static_resolve(srv->web_root, uri, path, sizeof(path)) != 0)
         return http_error(c, HTTP_STATUS_NOT_FOUND, "not found");
@@ -378,7 +786,7 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
         memset(c, 0, sizeof(*c));
         c->wsi = wsi;
         char addr[64] = "?";
-        lws_get_peer_simple(wsi, addr, sizeof(addr));
+        peer_address(wsi, addr, sizeof(addr));
         c->peer = router_peer_open(srv->router, c, &codec_json, addr, clock_mono_ms());
         if (!c->peer)
             return -1;
@@ -407,26 +815,24 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
         c->wsi = wsi;
         return http_request(srv, c, in ? in : "/");
 
-    case LWS_CALLBACK_HTTP_WRITEABLE: {
-        struct outbuf *b = c->http_body;
-        if (!b)
-            return 0;
-        c->http_body = NULL;
-        int n = lws_write(wsi, outbuf_payload(b), b->len, LWS_WRITE_HTTP_FINAL);
-        outbuf_unref(b);
-        if (n < 0)
-            return -1;
-        return lws_http_transaction_completed(wsi) ? -1 : 0;
-    }
+    case LWS_CALLBACK_HTTP_BODY:
+        return c && c->api == API_BODY ? api_body(srv, c, in, len) : 0;
+
+    case LWS_CALLBACK_HTTP_BODY_COMPLETION:
+        return c && c->api == API_BODY ? api_dispatch(srv, c) : 0;
+
+    case LWS_CALLBACK_HTTP_WRITEABLE:
+        return c ? http_writeable(srv, c) : 0;
+
     case LWS_CALLBACK_HTTP_FILE_COMPLETION:
         return lws_http_transaction_completed(wsi) ? -1 : 0;
 
     case LWS_CALLBACK_HTTP_DROP_PROTOCOL:
     case LWS_CALLBACK_CLOSED_HTTP:
-        if (c) {
-            outbuf_unref(c->http_body);
-            c->http_body = NULL;
-        }
+        /* A client that hangs up while its robot request waits ends here:
+         * the router forgets the request. */
+        if (c)
+            http_release(srv, c);
         return 0;
 
     default:
@@ -520,11 +926,14 @@ struct server *server_create(const struct cloud_config *cfg)
         free(srv);
         return NULL;
     }
-    srv->tx = (struct transport){.send = tx_send, .close = tx_close};
+    srv->tx = (struct transport){.send = tx_send, .close = tx_close,
+                                 .http_answer = tx_http_answer};
     struct router_config rcfg = {
         .max_client_sessions = (unsigned)cfg->max_client_sessions,
         .max_robot_sessions = (unsigned)cfg->max_robot_sessions,
         .rate_limit = (unsigned)cfg->rate_limit,
+        .request_timeout_s = (unsigned)cfg->request_timeout,
+        .max_pending_requests = (unsigned)cfg->max_pending_requests,
     };
     srv->router = router_create(&rcfg, &srv->tx, &auth_open, &srv->reg);
     if (!srv->router) {
@@ -608,9 +1017,10 @@ int server_run(struct server *srv)
 
     log_info("shutting down: ending %zu sessions", registry_count(&srv->reg, REG_SESSION));
     router_shutdown(srv->router);
-    /* Let session-closed messages reach the peers, within a second. */
+    /* Let session-closed messages and the 503s of pending robot requests
+     * reach the peers, within a second. */
     int64_t deadline = clock_mono_ms() + 1000;
-    while (srv->queued && clock_mono_ms() < deadline)
+    while ((srv->queued || srv->http_replies) && clock_mono_ms() < deadline)
         if (lws_service(srv->ctx, 50) < 0)
             break;
     srv->stopping = true;
@@ -622,8 +1032,10 @@ void server_destroy(struct server *srv)
     if (!srv)
         return;
     srv->stopping = true;
-    if (srv->ctx)
+    if (srv->ctx) {
+        lws_sul_cancel(&srv->tick);
         lws_context_destroy(srv->ctx); /* CLOSED callbacks free every peer */
+    }
     signal_ctx = NULL;
     router_destroy(srv->router);
     registry_destroy(&srv->reg);

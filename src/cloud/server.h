@@ -4,7 +4,9 @@
  * The server owns the connections: it reassembles fragmented messages,
  * enforces the transport limits (message size, binary frames, UTF-8,
  * per-connection send queue, connection count, keepalive, HTTP timeout),
- * and hands complete text messages to the router. */
+ * and hands complete text messages to the router. Requests of the robot
+ * API proxy (/api/robots/{robotId}/...) go to the router too; their HTTP
+ * responses wait for its answer, and a timer drives its timeouts. */
 #ifndef PORTHOLE_CLOUD_SERVER_H
 #define PORTHOLE_CLOUD_SERVER_H
 

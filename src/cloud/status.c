@@ -63,6 +63,28 @@ struct outbuf *status_metrics(const struct router *r, const struct server_stats 
             st.messages_relayed);
     COUNTER("porthole_sessions_created_total", "Sessions created.", st.sessions_created);
     COUNTER("porthole_sessions_closed_total", "Sessions ended.", st.sessions_closed);
+    GAUGE("porthole_robot_requests_pending", "Robot API requests waiting for their robot.",
+          st.robot_requests_pending);
+    COUNTER("porthole_robot_requests_forwarded_total", "Robot API requests sent on to a robot.",
+            st.robot_requests_forwarded);
+    COUNTER("porthole_robot_requests_answered_total",
+            "Robot API requests whose robot's answer reached the asker.",
+            st.robot_requests_answered);
+    COUNTER("porthole_robot_requests_timed_out_total",
+            "Robot API requests answered 504: no answer within --request-timeout.",
+            st.robot_requests_timed_out);
+    COUNTER("porthole_robot_requests_failed_total",
+            "Robot API requests answered 503 after forwarding: robot offline, or shutdown.",
+            st.robot_requests_failed);
+    COUNTER("porthole_robot_requests_abandoned_total",
+            "Robot API requests forgotten because their asker went away.",
+            st.robot_requests_abandoned);
+    COUNTER("porthole_robot_requests_refused_total",
+            "Robot API requests not forwarded: robot not connected (503), limit (429), invalid.",
+            st.robot_requests_refused);
+    COUNTER("porthole_robot_responses_dropped_total",
+            "Robot answers dropped: unknown, expired or already answered requestId.",
+            st.robot_responses_dropped);
 #undef GAUGE
 #undef COUNTER
     fprintf(f, "# HELP porthole_closes_total Connections closed by the server, by "

@@ -89,9 +89,12 @@ static void api_on_frames(void *user, const struct cam_frameset *set)
         pointcloud_measure(f, camera_intrinsics(api->cam, CAM_DEPTH),
                            camera_depth_scale(api->cam), API_PC_DECIMATION, &st);
         g_mutex_lock(&api->lock);
-        api->pc = st;
-        api->pc_frames++;
-        api->pc_capture_wall_us = f->capture_wall_us;
+        /* Deactivated while measuring: the status was reset, keep it so. */
+        if (api->pc_active) {
+            api->pc = st;
+            api->pc_frames++;
+            api->pc_capture_wall_us = f->capture_wall_us;
+        }
         g_mutex_unlock(&api->lock);
     }
 }
@@ -771,6 +774,17 @@ static bool method_ok(const struct route_ctx *rc, const char *allowed, int *stat
     }
     *status = 405;
     *out = api_error_body("%s is not allowed on %s; use %s", rc->method, rc->path, allowed);
+    /* The same list as an HTTP Allow header writes it: api_http.c sends
+     * it as that header, and a client through the cloud has no headers. */
+    GString *allow = g_string_new(NULL);
+    for (p = allowed; *p; p++) {
+        if (*p == ',')
+            g_string_append(allow, ", ");
+        else
+            g_string_append_c(allow, *p);
+    }
+    json_object_set_new(*out, "allow", json_string(allow->str));
+    g_string_free(allow, TRUE);
     return false;
 }
 

@@ -10,7 +10,9 @@
  *
  * Every error is a status (400, 404, 405, 409, 413, 422 or 503) and a body
  * {"detail": "..."} saying specifically what is wrong: the valid range, the
- * valid names, or where the JSON is malformed.
+ * valid names, or where the JSON is malformed. A 405's body also has
+ * "allow": the methods the resource takes, as an HTTP Allow header lists
+ * them ("GET, PUT").
  *
  * Sessions belong to robot.c; the API reaches them through struct
  * api_sessions, so that sessions opened here and those opened through the

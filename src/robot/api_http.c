@@ -27,14 +27,15 @@ struct pending {
 static void respond(SoupServerMessage *msg, int status, json_t *body)
 {
     char *text = json_dumps(body, JSON_COMPACT | JSON_ENCODE_ANY);
-    json_decref(body);
     soup_server_message_set_status(msg, (guint)status, NULL);
     SoupMessageHeaders *hdr = soup_server_message_get_response_headers(msg);
     soup_message_headers_replace(hdr, "Cache-Control", "no-store");
     if (status == 405) {
-        /* The detail names the allowed methods; the header is for tools. */
-        soup_message_headers_replace(hdr, "Allow", "GET, POST, PUT, DELETE");
+        /* The methods of that resource (api.c puts them in the body). */
+        const char *allow = json_string_value(json_object_get(body, "allow"));
+        soup_message_headers_replace(hdr, "Allow", allow ? allow : "GET, POST, PUT, DELETE");
     }
+    json_decref(body);
     if (text) {
         size_t len = strlen(text);
         soup_server_message_set_response(msg, "application/json", SOUP_MEMORY_TAKE, text, len);
@@ -158,9 +159,12 @@ struct api_http *api_http_new(struct api *api, const char *bind, unsigned port, 
     h->max_body = max_body;
     h->server = soup_server_new("server-header", "porthole-robot", NULL);
     /* One path for both: libsoup keeps a path's early and normal handler
-     * in one entry, and a path with only an early one answers 500. */
+     * in one entry, and a path with only an early one answers 500. The
+     * default entry (every other path) bounds bodies too: without it a
+     * body sent to "/x" was read into memory whatever its size. */
     soup_server_add_early_handler(h->server, "/api", on_early, h, NULL);
     soup_server_add_handler(h->server, "/api", on_request, h, NULL);
+    soup_server_add_early_handler(h->server, NULL, on_early, h, NULL);
     soup_server_add_handler(h->server, NULL, on_request, h, NULL);
 
     GError *gerr = NULL;

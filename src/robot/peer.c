@@ -499,6 +499,26 @@ static const char *sdp_attr(const GstSDPMessage *sdp, const GstSDPMedia *media, 
     return v ? v : gst_sdp_message_get_attribute_val(sdp, key);
 }
 
+/* Removes from media the candidates in the answer itself (a=candidate)
+ * whose address is malformed or outside the allow-list: webrtcbin would
+ * add them without asking, bypassing peer_add_candidate's filter. */
+static void filter_answer_candidates(struct peer *p, GstSDPMedia *media, guint mline)
+{
+    for (guint k = gst_sdp_media_attributes_len(media); k-- > 0;) {
+        const GstSDPAttribute *a = gst_sdp_media_get_attribute(media, k);
+        if (!a->key || strcmp(a->key, "candidate") != 0)
+            continue;
+        char line[512], addr[256];
+        snprintf(line, sizeof line, "candidate:%s", a->value ? a->value : "");
+        bool ok = netlist_candidate_address(line, addr, sizeof addr) == 0;
+        if (ok && netlist_allows(p->allow, addr))
+            continue;
+        log_info("peer %s: answer candidate on m-line %u %s: %.120s", p->session_id, mline,
+                 ok ? "outside the ICE allow-list dropped" : "malformed, dropped", line);
+        gst_sdp_media_remove_attribute(media, k);
+    }
+}
+
 int peer_set_answer(struct peer *p, const char *text, char *err, size_t errlen)
 {
     size_t len = strlen(text);
@@ -556,6 +576,8 @@ int peer_set_answer(struct peer *p, const char *text, char *err, size_t errlen)
             goto out;
         }
     }
+    for (guint i = 0; i < n; i++)
+        filter_answer_candidates(p, (GstSDPMedia *)gst_sdp_message_get_media(sdp, i), i);
     GstWebRTCSessionDescription *answer =
         gst_webrtc_session_description_new(GST_WEBRTC_SDP_TYPE_ANSWER, sdp);
     sdp = NULL; /* owned by answer now */

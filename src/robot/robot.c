@@ -436,6 +436,11 @@ static const struct api_sessions api_sessions_ops = {
 
 /* ---- robot-request: the REST API through the cloud ---- */
 
+/* porthole-cloud closes a link whose message exceeds its --max-message
+ * (64 KiB by default), which would fail every request pending on it; an
+ * answer larger than this is replaced by an error. */
+#define ROBOT_RESPONSE_MAX (60 * 1024)
+
 struct cloud_request {
     struct robot *r;
     char id[72];
@@ -444,8 +449,19 @@ struct cloud_request {
 static void on_cloud_reply(void *ctx, int status, json_t *body)
 {
     struct cloud_request *q = ctx;
-    send_msg(q->r, json_pack("{s:s, s:s, s:i, s:o}", "type", "robot-response", "requestId", q->id,
-                             "status", status, "body", body));
+    json_t *msg = json_pack("{s:s, s:s, s:i, s:o}", "type", "robot-response", "requestId", q->id,
+                            "status", status, "body", body);
+    size_t size = msg ? json_dumpb(msg, NULL, 0, JSON_COMPACT) : 0;
+    if (size > ROBOT_RESPONSE_MAX) {
+        log_warn("api: answer of %zu bytes is too large for the cloud link", size);
+        json_decref(msg);
+        msg = json_pack("{s:s, s:s, s:i, s:o}", "type", "robot-response", "requestId", q->id,
+                        "status", 500, "body",
+                        api_error_body("the answer (%zu bytes) is larger than the %d bytes the "
+                                       "cloud link carries; use the robot's own API port",
+                                       size, ROBOT_RESPONSE_MAX));
+    }
+    send_msg(q->r, msg);
     g_free(q);
 }
 

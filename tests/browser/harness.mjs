@@ -125,11 +125,12 @@ export async function getJson(port, path) {
 }
 
 /**
- * Starts porthole-cloud on 127.0.0.1:port and waits until /health answers.
+ * Starts porthole-cloud on 127.0.0.1:port (with extraArgs, e.g.
+ * ['--request-timeout', '1']) and waits until /health answers.
  */
-export async function startCloud({ bin, port, webRoot }) {
+export async function startCloud({ bin, port, webRoot, extraArgs = [] }) {
   const p = startProcess('cloud', bin, ['--port', String(port), '--bind', '127.0.0.1',
-    '--web-root', webRoot, '--log-level', 'info']);
+    '--web-root', webRoot, '--log-level', 'info', ...extraArgs]);
   await waitFor(async () => {
     if (!p.running()) throw new Error(`porthole-cloud exited:\n${p.log()}`);
     return (await getJson(port, '/health')).status === 'ok';
@@ -139,11 +140,14 @@ export async function startCloud({ bin, port, webRoot }) {
 
 /**
  * Starts the real porthole-robot against the cloud on port and waits until
- * the cloud lists it.
+ * the cloud lists it. Each robot serves its REST API on a port of its own
+ * (the default, 8000, would collide between robots).
  */
 export async function startRobot({ bin, port, robotId, extraArgs = [] }) {
+  const apiPort = await freePort();
   const p = startProcess(`robot ${robotId}`, bin, ['--cloud-url', `ws://127.0.0.1:${port}/ws`,
-    '--robot-id', robotId, '--ice-allow', '127.0.0.1', '--log-level', 'info', ...extraArgs]);
+    '--robot-id', robotId, '--ice-allow', '127.0.0.1', '--log-level', 'info',
+    '--api-port', String(apiPort), ...extraArgs]);
   await waitFor(async () => {
     if (!p.running()) throw new Error(`porthole-robot exited:\n${p.log()}`);
     const robots = await getJson(port, '/robots');

@@ -48,6 +48,9 @@ watchdog.unref();
 
 const row = (page, id) => page.locator(`#robot-list li[data-robot-id="${id}"]`);
 const tile = (page, id) => page.locator(`#grid .tile[data-robot-id="${id}"]`);
+/** One option's row in the options panel of robot id's tile. */
+const optRow = (page, id, sensorId, optionId) => tile(page, id)
+  .locator(`.options .sensor[data-sensor-id="${sensorId}"] .opt[data-option-id="${optionId}"]`);
 
 async function shot(page, name) {
   const path = join(ARTIFACTS, `${name}.png`);
@@ -130,6 +133,94 @@ function assertGrayPicture(px) {
   assert.ok(mean > 8, `infrared: the picture is black (mean ${mean.toFixed(1)})`);
 }
 
+// --- the camera options panel ----------------------------------------------------
+
+/** What the options panel of robot id's tile shows, read in one go. */
+function panelState(page, id) {
+  return page.evaluate((rid) => {
+    const p = document.querySelector(`#grid .tile[data-robot-id="${CSS.escape(rid)}"] .options`);
+    if (!p) return null;
+    return {
+      open: !p.hidden,
+      expanded: p.closest('.tile').querySelector('.options-toggle').getAttribute('aria-expanded'),
+      status: p.querySelector('.options-status').textContent,
+      sensors: [...p.querySelectorAll('.sensor')].map((s) => ({
+        id: s.dataset.sensorId,
+        name: s.querySelector('legend').textContent,
+        options: [...s.querySelectorAll('.opt')].map((o) => {
+          const input = o.querySelector('.opt-range, .opt-check');
+          const num = o.querySelector('.opt-number');
+          const msg = o.querySelector('.opt-msg');
+          const label = o.querySelector('.opt-name');
+          return {
+            id: o.dataset.optionId,
+            name: label.textContent,
+            labelled: label.control === input,
+            kind: o.dataset.kind,
+            value: o.dataset.kind === 'bool' ? (input.checked ? 1 : 0) : Number(num.value),
+            slider: o.dataset.kind === 'range' ? Number(input.value) : null,
+            units: o.querySelector('.opt-units')?.textContent ?? '',
+            disabled: input.disabled,
+            msg: msg.hidden ? '' : msg.textContent,
+            busy: o.getAttribute('aria-busy') === 'true',
+          };
+        }),
+      })),
+    };
+  }, id);
+}
+
+/** The panel the fake robot's camera should produce, in panelState()'s terms. */
+function expectedPanel(f) {
+  return f.sensors.map((s) => ({
+    id: s.sensor_id,
+    name: s.name,
+    options: s.options.map((o) => {
+      const bool = o.min_value === 0 && o.max_value === 1 && o.step === 1;
+      return { id: o.option_id, name: o.name, labelled: true, kind: bool ? 'bool' : 'range', value: o.current_value,
+        units: bool ? '' : o.units, disabled: o.read_only };
+    }),
+  }));
+}
+
+/** panelState() cut down to expectedPanel()'s fields. */
+function shownPanel(st) {
+  return st.sensors.map((s) => ({
+    id: s.id, name: s.name,
+    options: s.options.map(({ id, name, labelled, kind, value, units, disabled }) => ({ id, name, labelled, kind, value, units, disabled })),
+  }));
+}
+
+/** The option as panelState() shows it. */
+async function shownOption(page, id, sensorId, optionId) {
+  const st = await panelState(page, id);
+  return st?.sensors.find((s) => s.id === sensorId)?.options.find((o) => o.id === optionId);
+}
+
+/** Waits until the option shows value with no request in flight; returns it. */
+function settled(page, id, sensorId, optionId, value, what) {
+  return waitFor(async () => {
+    const o = await shownOption(page, id, sensorId, optionId);
+    return o && !o.busy && o.value === value ? o : null;
+  }, 5000, `${what}: ${optionId} shows ${value}`);
+}
+
+/** The PUTs a fake robot received, without their timing. */
+const putsOf = (f) => f.requests.filter((r) => r.method === 'PUT').map(({ method, path, body }) => ({ method, path, body }));
+const optionPath = (f, sensor, option) => `/api/devices/${f.serial}/sensors/${f.serial}-sensor-${sensor}/options/${option}`;
+
+/** Watches robot id, opens its options panel and waits until it lists the camera's sensors. */
+async function openOptions(page, id) {
+  await row(page, id).waitFor({ timeout: 2000 });
+  await row(page, id).locator('button.watch').click();
+  await tile(page, id).waitFor({ timeout: 2000 });
+  await tile(page, id).locator('button.options-toggle').click();
+  return waitFor(async () => {
+    const st = await panelState(page, id);
+    return st && st.open && st.sensors.length === 2 && st.status === '' ? st : null;
+  }, 5000, `${id}: the options panel lists two sensors`);
+}
+
 // --- a small static server: the viewer hosted away from the cloud -------------
 
 const MIME = { '.html': 'text/html', '.js': 'text/javascript', '.css': 'text/css', '.svg': 'image/svg+xml' };
@@ -158,8 +249,8 @@ async function uiGroup() {
   let cloud = await startCloud({ bin: CLOUD_BIN, port, webRoot: WEB_ROOT });
   const browser = await launchBrowser();
   const fakes = [];
-  const fake = async (id, mode) => {
-    const f = await new FakeRobot(wsUrl, id, { mode }).start();
+  const fake = async (id, mode, opts = {}) => {
+    const f = await new FakeRobot(wsUrl, id, { mode, ...opts }).start();
     fakes.push(f);
     return f;
   };
@@ -251,6 +342,286 @@ async function uiGroup() {
         await bad.close();
       } finally {
         srv.close();
+      }
+    } },
+    { name: 'ui.request-sdk', async run() {
+      // cloud.request() against a scripted cloud inside the page: ids, answers, junk, timeouts, loss.
+      const page = await browser.newPage(url);
+      const r = await page.evaluate(async () => {
+        const { connect } = await import('/porthole.js');
+        class FakeWS {
+          constructor(u) {
+            this.url = u;
+            this.readyState = 0;
+            this.sent = [];
+            FakeWS.last = this;
+            setTimeout(() => { this.readyState = 1; this.onopen?.(); }, 0);
+          }
+          send(d) {
+            const m = JSON.parse(d);
+            this.sent.push(m);
+            if (m.type === 'client-register') {
+              setTimeout(() => this.deliver({ type: 'available-robots', clientId: 'c1', robots: [{ robotId: 'r1', deviceInfo: { serial: '1' } }] }), 0);
+            }
+          }
+          deliver(m) { this.onmessage?.({ data: JSON.stringify(m) }); }
+          close(code) { this.readyState = 3; setTimeout(() => this.onclose?.({ code: code || 1000 }), 0); }
+        }
+        const settle = (p) => p.then((v) => ({ value: v }),
+          (e) => ({ error: { name: e.name, code: e.code, message: e.message, isError: e instanceof Error } }));
+        const cloud = connect('ws://cloud.invalid/ws', { WebSocket: FakeWS, reconnect: false });
+        const errors = [];
+        cloud.on('error', (e) => errors.push(`${e.code}: ${e.message}`));
+        await new Promise((res) => cloud.once('robots', res));
+        const ws = FakeWS.last;
+        const requests = () => ws.sent.filter((m) => m.type === 'robot-request');
+        const out = {};
+        const p1 = settle(cloud.request('r1', 'get', '/api/devices/'));
+        const p2 = settle(cloud.request('r1', 'PUT', '/api/devices/1/sensors/1-sensor-0/options/exposure', { value: 8000 }));
+        out.sent = requests().slice();
+        const [m1, m2] = out.sent;
+        ws.deliver({ type: 'robot-response', requestId: 'q-unknown', robotId: 'r1', status: 200, body: 1 });
+        ws.deliver({ type: 'robot-response', robotId: 'r1', status: 200, body: 1 });
+        ws.deliver({ type: 'robot-response', requestId: m2.requestId, robotId: 'r1', status: 422, body: { detail: 'too big' } });
+        ws.deliver({ type: 'robot-response', requestId: m1.requestId, robotId: 'r1', status: 200 });
+        out.r1 = await p1;
+        out.r2 = await p2;
+        ws.deliver({ type: 'robot-response', requestId: m1.requestId, robotId: 'r1', status: 200, body: [] });
+        const p3 = settle(cloud.request('r1', 'GET', '/api/a'));
+        ws.deliver({ type: 'robot-response', requestId: requests().at(-1).requestId, robotId: 'r1', status: '200', body: {} });
+        out.r3 = await p3;
+        const p3b = settle(cloud.request('r1', 'GET', '/api/b'));
+        ws.deliver({ type: 'robot-response', requestId: requests().at(-1).requestId, robotId: 'r2', status: 200, body: {} });
+        out.r3b = await p3b;
+        const p4 = settle(cloud.request('r1', 'GET', '/api/c'));
+        ws.deliver({ type: 'error', code: 'invalid-field', message: "robot-request: 'path' is invalid", requestType: 'robot-request',
+          requestId: requests().at(-1).requestId });
+        out.r4 = await p4;
+        out.r5 = await settle(cloud.request('r1', 'GET', '/api/slow', undefined, { timeoutMs: 50 }));
+        const before = ws.sent.length;
+        out.bad = await Promise.all([
+          cloud.request('r1', 'PATCH', '/api/x'), cloud.request('r1', 'GET', '/x'), cloud.request('r1', 'GET', '/api/a b'),
+          cloud.request('bad id', 'GET', '/api/x'), cloud.request('r1', 'PUT', '/api/x', { n: 1n }),
+          cloud.request('r1', 'PUT', '/api/x', 'x'.repeat(70000)),
+        ].map(settle));
+        out.sentForBad = ws.sent.length - before;
+        const p6 = settle(cloud.request('r1', 'GET', '/api/pending'));
+        const ids = requests().map((m) => m.requestId);
+        out.unique = new Set(ids).size === ids.length;
+        ws.close(1006);
+        out.r6 = await p6;
+        out.r7 = await settle(cloud.request('r1', 'GET', '/api/after'));
+        out.errors = errors;
+        cloud.close();
+        return out;
+      });
+      assert.deepEqual(r.sent.map(({ requestId, ...m }) => m), [
+        { type: 'robot-request', robotId: 'r1', method: 'GET', path: '/api/devices/' },
+        { type: 'robot-request', robotId: 'r1', method: 'PUT', path: '/api/devices/1/sensors/1-sensor-0/options/exposure', body: { value: 8000 } },
+      ], 'the wire messages (method upper-cased, no body for GET)');
+      assert.ok(r.unique, 'requestIds are unique on the connection');
+      assert.deepEqual(r.r1, { value: { status: 200, body: null, ok: true } }, 'an answer without a body resolves with body null');
+      assert.deepEqual(r.r2, { value: { status: 422, body: { detail: 'too big' }, ok: false } }, 'an error status resolves, not rejects');
+      assert.equal(r.r3.error?.code, 'protocol', `a malformed status rejects: ${JSON.stringify(r.r3)}`);
+      assert.equal(r.r3b.error?.code, 'protocol', `another robot's answer rejects: ${JSON.stringify(r.r3b)}`);
+      assert.equal(r.r4.error?.code, 'cloud-error', `the cloud refusing the request rejects: ${JSON.stringify(r.r4)}`);
+      assert.match(r.r4.error.message, /'path' is invalid/);
+      assert.equal(r.r5.error?.code, 'timeout');
+      assert.equal(r.r5.error.name, 'PortholeError');
+      assert.ok(r.r5.error.isError, 'rejections are Errors');
+      assert.equal(r.r5.error.message, 'GET /api/slow to r1: no answer within 50 ms');
+      for (const b of r.bad) assert.equal(b.error?.code, 'invalid-argument', `invalid arguments reject: ${JSON.stringify(b)}`);
+      assert.equal(r.sentForBad, 0, 'nothing is sent for invalid arguments');
+      assert.equal(r.r6.error?.code, 'cloud-unreachable', `a pending request is rejected when the connection closes: ${JSON.stringify(r.r6)}`);
+      assert.match(r.r6.error.message, /GET \/api\/pending to r1: the cloud connection was lost/);
+      assert.equal(r.r7.error?.code, 'cloud-unreachable', 'a request without a connection rejects at once');
+      const flagged = r.errors.filter((e) => e.startsWith('protocol: '));
+      assert.equal(flagged.filter((e) => /no request waiting/.test(e)).length, 3,
+        `unknown, missing and repeated requestIds are flagged: ${JSON.stringify(r.errors)}`);
+      assert.equal(flagged.length, 5, `and the two malformed answers: ${JSON.stringify(r.errors)}`);
+      await page.close();
+    } },
+    { name: 'ui.options', async run() {
+      // Two robots side by side, each with its own camera serial: each panel talks to its own robot.
+      const a = await fake('fake-opt-a', 'silent');
+      const b = await fake('fake-opt-b', 'silent', { serial: '000000000043' });
+      const page = await browser.newPage(url);
+      for (const f of [a, b]) {
+        const st = await openOptions(page, f.robotId);
+        assert.equal(st.expanded, 'true', 'the toggle says the panel is expanded');
+        assert.deepEqual(shownPanel(st), expectedPanel(f), `${f.robotId}: every option of both sensors with its current value`);
+        assert.deepEqual(f.requests.map(({ method, path, body }) => ({ method, path, body })),
+          [{ method: 'GET', path: `/api/devices/${f.serial}/sensors/`, body: null }], `${f.robotId}: the panel read the sensors once`);
+      }
+      assert.equal(await optRow(page, 'fake-opt-a', `${a.serial}-sensor-0`, 'asic_temperature').locator('.opt-reset').isDisabled(), true,
+        'a read-only option cannot be reset');
+      await shot(page, 'ui-options');
+
+      // Type a value: exactly one PUT {"value": x} on that option's path, and the panel shows the robot's answer.
+      const exposure = optRow(page, 'fake-opt-a', `${a.serial}-sensor-0`, 'exposure');
+      await exposure.locator('.opt-number').fill('9000');
+      await exposure.locator('.opt-number').press('Enter');
+      const shown = await settled(page, 'fake-opt-a', `${a.serial}-sensor-0`, 'exposure', 9000, 'typed');
+      assert.equal(shown.slider, 9000, 'the slider moved with it');
+      assert.equal(a.option('exposure').current_value, 9000);
+      await sleep(300);
+      assert.deepEqual(putsOf(a), [{ method: 'PUT', path: optionPath(a, 0, 'exposure'), body: { value: 9000 } }], 'exactly one PUT');
+      assert.deepEqual(putsOf(b), [], 'nothing went to the other robot');
+
+      // A checkbox for an on/off option, on the other tile.
+      await optRow(page, 'fake-opt-b', `${b.serial}-sensor-0`, 'emitter_enabled').locator('input[type=checkbox]').click();
+      await settled(page, 'fake-opt-b', `${b.serial}-sensor-0`, 'emitter_enabled', 0, 'checkbox');
+      assert.deepEqual(putsOf(b), [{ method: 'PUT', path: optionPath(b, 0, 'emitter_enabled'), body: { value: 0 } }]);
+
+      // The keyboard: an arrow key on a slider moves it one step.
+      await optRow(page, 'fake-opt-a', `${a.serial}-sensor-0`, 'laser_power').locator('input[type=range]').focus();
+      await page.keyboard.press('ArrowRight');
+      await settled(page, 'fake-opt-a', `${a.serial}-sensor-0`, 'laser_power', 180, 'keyboard');
+      assert.deepEqual(putsOf(a).at(-1), { method: 'PUT', path: optionPath(a, 0, 'laser_power'), body: { value: 180 } });
+      assert.equal(putsOf(a).length, 2, 'one PUT for one key press');
+
+      // A drag: 40 positions over ~400 ms go out at most every ~100 ms, and the last one always.
+      // The spacing is measured where it is made, at the page's WebSocket (the trip through the cloud jitters).
+      await page.evaluate(() => {
+        window.sentPuts = [];
+        const send = WebSocket.prototype.send;
+        WebSocket.prototype.send = function recordingSend(data) {
+          const m = JSON.parse(data);
+          if (m.type === 'robot-request' && m.method === 'PUT') window.sentPuts.push({ at: Date.now(), value: m.body.value });
+          return send.call(this, data);
+        };
+      });
+      const n0 = putsOf(a).length;
+      const dragMs = await optRow(page, 'fake-opt-a', `${a.serial}-sensor-1`, 'color_gain').locator('input[type=range]').evaluate(async (input) => {
+        const t0 = performance.now();
+        for (let v = 65; v <= 104; v++) {
+          input.value = String(v);
+          input.dispatchEvent(new Event('input', { bubbles: true }));
+          await new Promise((res) => setTimeout(res, 10));
+        }
+        input.dispatchEvent(new Event('change', { bubbles: true }));
+        return Math.round(performance.now() - t0);
+      });
+      await settled(page, 'fake-opt-a', `${a.serial}-sensor-1`, 'color_gain', 104, 'drag');
+      await sleep(300);
+      const drag = a.requests.filter((q) => q.method === 'PUT').slice(n0);
+      const values = drag.map((q) => q.body.value);
+      const sent = await page.evaluate(() => window.sentPuts);
+      const times = sent.map((q) => q.at - sent[0].at);
+      assert.deepEqual(sent.map((q) => q.value), values, 'the robot received what the page sent, in order');
+      assert.ok(drag.length >= 2 && drag.length <= Math.floor(dragMs / 100) + 2,
+        `a ${dragMs} ms drag sent ${drag.length} PUTs: ${values} at ${times} ms`);
+      assert.equal(values.at(-1), 104, `the final value is sent last: ${values}`);
+      assert.ok(drag.every((q) => q.path === optionPath(a, 1, 'color_gain')), 'on the RGB sensor\'s path');
+      for (let i = 1; i < drag.length; i++) {
+        assert.ok(values[i] > values[i - 1], `values only go forward: ${values}`);
+        assert.ok(times[i] - times[i - 1] >= 95, `PUTs sent ${times[i] - times[i - 1]} ms apart: ${values} at ${times} ms`);
+      }
+      assert.equal(a.option('color_gain').current_value, 104);
+
+      // Reset to the default.
+      await exposure.locator('.opt-reset').click();
+      await settled(page, 'fake-opt-a', `${a.serial}-sensor-0`, 'exposure', 8500, 'reset');
+      assert.deepEqual(putsOf(a).at(-1), { method: 'PUT', path: optionPath(a, 0, 'exposure'), body: { value: 8500 } });
+      assert.equal(await exposure.locator('.opt-reset').isDisabled(), true, 'at its default, reset is disabled');
+
+      // Out of range: the robot's 422 detail shows next to the option, and the value snaps back.
+      await exposure.locator('.opt-number').fill('999999');
+      await exposure.locator('.opt-number').press('Enter');
+      const refused = await waitFor(async () => {
+        const o = await shownOption(page, 'fake-opt-a', `${a.serial}-sensor-0`, 'exposure');
+        return o && !o.busy && o.msg ? o : null;
+      }, 5000, 'the 422 detail next to exposure');
+      assert.equal(refused.msg, 'exposure must be between 1 and 165000 (step 1); got 999999');
+      assert.equal(refused.value, 8500, 'the robot kept its value, and so does the panel');
+      assert.deepEqual(putsOf(a).at(-1), { method: 'PUT', path: optionPath(a, 0, 'exposure'), body: { value: 999999 } });
+      await shot(page, 'ui-options-422');
+      // A good value clears the message.
+      await exposure.locator('.opt-number').fill('100');
+      await exposure.locator('.opt-number').press('Enter');
+      const ok = await settled(page, 'fake-opt-a', `${a.serial}-sensor-0`, 'exposure', 100, 'after the 422');
+      assert.equal(ok.msg, '', 'the error message is gone');
+
+      // O toggles the panel from the tile; Escape inside it closes it and focus returns to the toggle.
+      await tile(page, 'fake-opt-b').focus();
+      await page.keyboard.press('o');
+      assert.equal((await panelState(page, 'fake-opt-b')).open, false, 'O closed the panel');
+      await page.keyboard.press('o');
+      await waitFor(async () => (await panelState(page, 'fake-opt-b')).sensors.length === 2, 3000, 'O reopened it');
+      await optRow(page, 'fake-opt-b', `${b.serial}-sensor-1`, 'contrast').locator('.opt-number').focus();
+      await page.keyboard.press('Escape');
+      assert.equal((await panelState(page, 'fake-opt-b')).open, false, 'Escape closed the panel');
+      assert.equal(await tile(page, 'fake-opt-b').locator('button.options-toggle').evaluate((e) => e === document.activeElement), true,
+        'focus is back on the toggle');
+      await page.close();
+    } },
+    { name: 'ui.options-offline', async run() {
+      const c = await fake('fake-opt-c', 'silent');
+      const page = await browser.newPage(url);
+      await openOptions(page, 'fake-opt-c');
+      // A change the robot never answers, then the robot goes: the cloud's 503 shows next to the option.
+      c.hold = true;
+      const gain = optRow(page, 'fake-opt-c', `${c.serial}-sensor-0`, 'gain');
+      await gain.locator('.opt-number').fill('20');
+      await gain.locator('.opt-number').press('Enter');
+      await waitFor(() => c.requests.some((q) => q.method === 'PUT'), 3000, 'the robot received the PUT');
+      await c.stop();
+      const o = await waitFor(async () => {
+        const x = await shownOption(page, 'fake-opt-c', `${c.serial}-sensor-0`, 'gain');
+        return x && !x.busy && x.msg ? x : null;
+      }, 5000, 'a message next to gain');
+      assert.equal(o.msg, "robot 'fake-opt-c' went offline before answering");
+      assert.equal(o.value, 16, 'the value snaps back to what the robot last confirmed');
+      const st = await waitFor(async () => {
+        const s = await panelState(page, 'fake-opt-c');
+        return /offline/.test(s.status) ? s : null;
+      }, 3000, 'the panel says the robot is offline');
+      assert.equal(st.status, 'fake-opt-c is offline: its options cannot be read or changed until it is back.');
+      assert.ok(st.sensors.every((s) => s.options.every((x) => x.disabled)), 'every control is disabled while it is offline');
+      await shot(page, 'ui-options-offline');
+      // Back online: the panel reads the options again by itself.
+      const c2 = await fake('fake-opt-c', 'silent');
+      const back = await waitFor(async () => {
+        const s = await panelState(page, 'fake-opt-c');
+        return s.status === '' && s.sensors.some((x) => x.options.some((y) => !y.disabled)) ? s : null;
+      }, 5000, 'the panel usable again once the robot is back');
+      assert.deepEqual(shownPanel(back), expectedPanel(c2));
+      assert.deepEqual(c2.requests.map((q) => q.path), [`/api/devices/${c2.serial}/sensors/`]);
+      await page.close();
+    } },
+    { name: 'ui.options-slow', async run() {
+      // A robot that does not answer: the cloud's 504 (here after 1 s) is shown, on reading and on setting.
+      const sport = await freePort();
+      const slowCloud = await startCloud({ bin: CLOUD_BIN, port: sport, webRoot: WEB_ROOT, extraArgs: ['--request-timeout', '1'] });
+      const d = await new FakeRobot(`ws://127.0.0.1:${sport}/ws`, 'fake-slow', { mode: 'silent' }).start();
+      try {
+        d.hold = true;
+        const page = await browser.newPage(`http://127.0.0.1:${sport}/`);
+        await row(page, 'fake-slow').waitFor({ timeout: 2000 });
+        await row(page, 'fake-slow').locator('button.watch').click();
+        await tile(page, 'fake-slow').locator('button.options-toggle').click();
+        const st = await waitFor(async () => {
+          const s = await panelState(page, 'fake-slow');
+          return /did not answer/.test(s.status) ? s : null;
+        }, 5000, 'the panel reports the robot did not answer');
+        assert.equal(st.status, "Could not read the options: robot 'fake-slow' did not answer within 1 s");
+        d.hold = false;
+        await tile(page, 'fake-slow').locator('button.options-reload').click();
+        await waitFor(async () => (await panelState(page, 'fake-slow')).sensors.length === 2, 3000, 'Reload reads the options');
+        d.hold = true;
+        const contrast = optRow(page, 'fake-slow', `${d.serial}-sensor-1`, 'contrast');
+        await contrast.locator('.opt-number').fill('60');
+        await contrast.locator('.opt-number').press('Enter');
+        const o = await waitFor(async () => {
+          const x = await shownOption(page, 'fake-slow', `${d.serial}-sensor-1`, 'contrast');
+          return x && !x.busy && x.msg ? x : null;
+        }, 5000, 'a message next to contrast');
+        assert.equal(o.msg, "robot 'fake-slow' did not answer within 1 s");
+        assert.equal(o.value, 50);
+        await page.close();
+      } finally {
+        await d.stop();
+        await slowCloud.stop();
       }
     } },
     { name: 'ui.cloud-restart', async run() {

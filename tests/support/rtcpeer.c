@@ -23,6 +23,7 @@ struct rtcpeer {
     char *streams_json;
     char *device_id; /* NULL: create-session carries no deviceId */
     bool manual;
+    bool rest;       /* no signaling: answers the offer of opts.offer_sdp */
 
     /* Main thread only. */
     SoupSession *soup;
@@ -42,6 +43,10 @@ struct rtcpeer {
     json_t *telemetry;
     unsigned ntelemetry;
     guint bus_watch;
+    /* rest peers: */
+    GPtrArray *local_cands;    /* "mline\tcandidate" gathered so far */
+    bool gathered;             /* ICE gathering completed */
+    char *local_answer;        /* the answer with local_cands, once both are ready */
 
     GstElement *pipe;
     GstElement *webrtc;
@@ -81,7 +86,7 @@ int64_t rtcpeer_wall_ms(void)
 
 /* ---- events handed to the main context ---- */
 
-enum ev_kind { EV_CANDIDATE, EV_ANSWER, EV_TELEMETRY };
+enum ev_kind { EV_CANDIDATE, EV_GATHERED, EV_ANSWER, EV_TELEMETRY };
 
 struct ev {
     struct rtcpeer *p; /* a reference */
@@ -100,6 +105,11 @@ static gboolean ev_run(gpointer data)
         return G_SOURCE_REMOVE;
     switch (e->kind) {
     case EV_CANDIDATE: {
+        if (p->rest) {
+            if (e->text && e->text[0])
+                g_ptr_array_add(p->local_cands, g_strdup_printf("%u\t%s", e->mline, e->text));
+            break;
+        }
         json_t *c = json_null();
         if (e->text && e->text[0])
             c = json_pack("{s:s, s:i}", "candidate", e->text, "sdpMLineIndex", (int)e->mline);
@@ -114,10 +124,13 @@ static gboolean ev_run(gpointer data)
         json_decref(m);
         break;
     }
+    case EV_GATHERED:
+        p->gathered = true;
+        break;
     case EV_ANSWER:
         g_free(p->answer_sdp);
         p->answer_sdp = g_strdup(e->text);
-        if (!p->manual)
+        if (!p->manual && !p->rest)
             rtcpeer_send_answer(p);
         break;
     case EV_TELEMETRY: {
@@ -210,11 +223,16 @@ static GstFlowReturn on_sample(GstAppSink *sink, gpointer data)
     int ys = GST_VIDEO_FRAME_PLANE_STRIDE(&frame, 0);
     int us = GST_VIDEO_FRAME_PLANE_STRIDE(&frame, 1);
     int vs = GST_VIDEO_FRAME_PLANE_STRIDE(&frame, 2);
-    double ysum = 0, csum = 0;
-    unsigned long yn = 0, cn = 0;
+    double ysum = 0, csum = 0, dsum = 0;
+    unsigned long yn = 0, cn = 0, dn = 0;
     for (int y = 0; y < h; y += 2)
         for (int x = 0; x < w; x += 2, yn++)
             ysum += yp[(size_t)y * (size_t)ys + (size_t)x];
+    for (int y = 0; y < h; y += 2) {
+        const uint8_t *row = yp + (size_t)y * (size_t)ys;
+        for (int x = 0; x + 1 < w; x++, dn++)
+            dsum += abs((int)row[x + 1] - (int)row[x]);
+    }
     int cw = GST_VIDEO_FRAME_COMP_WIDTH(&frame, 1), ch = GST_VIDEO_FRAME_COMP_HEIGHT(&frame, 1);
     for (int y = 0; y < ch; y++)
         for (int x = 0; x < cw; x++, cn++)
@@ -232,6 +250,7 @@ static GstFlowReturn on_sample(GstAppSink *sink, gpointer data)
     p->video.height = h;
     p->video.luma = yn ? ysum / (double)yn : 0;
     p->video.chroma = cn ? csum / (double)cn : 0;
+    p->video.detail = dn ? dsum / (double)dn : 0;
     p->video.marker_ok = marked;
     if (marked) {
         p->video.marker_ms = ms;
@@ -327,6 +346,17 @@ static void on_connection_state(GObject *obj, GParamSpec *pspec, gpointer data)
     g_object_get(obj, "connection-state", &st, NULL);
     if (st == GST_WEBRTC_PEER_CONNECTION_STATE_CONNECTED)
         g_atomic_int_set(&p->connected, 1);
+}
+
+/* Posted after the candidates: webrtcbin reports both from its own
+ * thread, candidates first. */
+static void on_gathering_state(GObject *obj, GParamSpec *pspec, gpointer data)
+{
+    (void)pspec;
+    GstWebRTCICEGatheringState st;
+    g_object_get(obj, "ice-gathering-state", &st, NULL);
+    if (st == GST_WEBRTC_ICE_GATHERING_STATE_COMPLETE)
+        post(data, EV_GATHERED, 0, NULL);
 }
 
 static void on_channel_message(GstWebRTCDataChannel *ch, gchar *text, gpointer data)
@@ -442,6 +472,7 @@ static bool build_pipeline(struct rtcpeer *p)
     g_signal_connect(p->webrtc, "pad-added", G_CALLBACK(on_pad_added), p);
     g_signal_connect(p->webrtc, "on-data-channel", G_CALLBACK(on_data_channel), p);
     g_signal_connect(p->webrtc, "notify::connection-state", G_CALLBACK(on_connection_state), p);
+    g_signal_connect(p->webrtc, "notify::ice-gathering-state", G_CALLBACK(on_gathering_state), p);
     GstBus *bus = gst_pipeline_get_bus(GST_PIPELINE(p->pipe));
     p->bus_watch = gst_bus_add_watch(bus, on_bus, p);
     gst_object_unref(bus);
@@ -596,10 +627,19 @@ struct rtcpeer *rtcpeer_new_opts(const struct rtcpeer_opts *opts)
     p->inbox = g_ptr_array_new_with_free_func((GDestroyNotify)json_decref);
     p->held_cands = g_ptr_array_new_with_free_func(g_free);
     p->counts = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    p->local_cands = g_ptr_array_new_with_free_func(g_free);
     if (!build_pipeline(p))
         fprintf(stderr, "rtcpeer: this peer will decode nothing\n");
     p->soup = soup_session_new_with_options("timeout", 10, "idle-timeout", 0, NULL);
     p->cancel = g_cancellable_new();
+    if (opts->offer_sdp) {
+        /* No signaling: the offer is the test's, the answer goes back to it. */
+        p->rest = true;
+        p->offer_sdp = g_strdup(opts->offer_sdp);
+        if (!rtcpeer_answer(p))
+            fprintf(stderr, "rtcpeer: cannot apply the offer given\n");
+        return p;
+    }
     SoupMessage *msg = soup_message_new(SOUP_METHOD_GET, p->url);
     if (!msg) {
         fprintf(stderr, "rtcpeer: bad URL %s\n", p->url);
@@ -656,6 +696,8 @@ void rtcpeer_free(struct rtcpeer *p)
     g_ptr_array_free(p->pending_cands, TRUE);
     g_ptr_array_free(p->inbox, TRUE);
     g_ptr_array_free(p->held_cands, TRUE);
+    g_ptr_array_free(p->local_cands, TRUE);
+    g_free(p->local_answer);
     g_free(p->answer_sdp);
     g_hash_table_destroy(p->counts);
     json_decref(p->telemetry);
@@ -760,9 +802,45 @@ const char *rtcpeer_wait_answer_sdp(struct rtcpeer *p, int timeout_ms)
     return rtcpeer_run_until(has_answer, p, timeout_ms) ? p->answer_sdp : NULL;
 }
 
+static bool answer_and_candidates(void *user)
+{
+    struct rtcpeer *p = user;
+    return p->answer_sdp && p->gathered;
+}
+
+const char *rtcpeer_wait_local_answer(struct rtcpeer *p, int timeout_ms)
+{
+    if (!p->rest)
+        return NULL;
+    if (!rtcpeer_run_until(answer_and_candidates, p, timeout_ms))
+        return NULL;
+    if (p->local_answer)
+        return p->local_answer;
+    GstSDPMessage *sdp = NULL;
+    if (gst_sdp_message_new_from_text(p->answer_sdp, &sdp) != GST_SDP_OK) {
+        fprintf(stderr, "rtcpeer: our own answer is not SDP\n");
+        return NULL;
+    }
+    guint nmedia = gst_sdp_message_medias_len(sdp);
+    for (guint i = 0; i < p->local_cands->len; i++) {
+        const char *c = g_ptr_array_index(p->local_cands, i);
+        guint mline = (guint)strtoul(c, NULL, 10);
+        const char *line = strchr(c, '\t') + 1;
+        if (g_str_has_prefix(line, "candidate:") && mline < nmedia)
+            gst_sdp_media_add_attribute((GstSDPMedia *)gst_sdp_message_get_media(sdp, mline),
+                                        "candidate", line + strlen("candidate:"));
+    }
+    for (guint i = 0; i < nmedia; i++)
+        gst_sdp_media_add_attribute((GstSDPMedia *)gst_sdp_message_get_media(sdp, i),
+                                    "end-of-candidates", NULL);
+    p->local_answer = gst_sdp_message_as_text(sdp);
+    gst_sdp_message_free(sdp);
+    return p->local_answer;
+}
+
 bool rtcpeer_send_answer(struct rtcpeer *p)
 {
-    if (!p->answer_sdp || p->answer_sent)
+    if (p->rest || !p->answer_sdp || p->answer_sent)
         return false;
     json_t *m = json_pack("{s:s, s:s, s:{s:s, s:s}}", "type", "webrtc-answer", "sessionId",
                           p->session_id ? p->session_id : "", "answer", "type", "answer", "sdp",

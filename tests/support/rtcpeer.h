@@ -6,10 +6,13 @@
  * the offer (automatically, or when the test says so), trickles candidates
  * both ways (ICE on 127.0.0.1 only, UPnP and ICE-TCP off) and decodes every
  * video track to I420, keeping statistics of the last frame: size, mean
- * luma, chroma energy and the capture-time marker the robot draws into
- * color frames. Telemetry from the robot's "telemetry" data channel is kept
- * as the last parsed object. Every message received from the cloud is kept
- * in an inbox the test can take messages from.
+ * luma, chroma energy, detail (high-frequency energy of luma) and the
+ * capture-time marker the robot draws into color frames. Telemetry from
+ * the robot's "telemetry" data channel is kept as the last parsed object.
+ * Every message received from the cloud is kept in an inbox the test can
+ * take messages from. A peer may instead skip signaling altogether and
+ * answer an offer the test hands it (the robot's REST API: POST
+ * /api/webrtc/offer, then /api/webrtc/answer; see opts.offer_sdp).
  *
  * Threads: everything here runs on the thread that iterates GLib's default
  * main context, which the test does through the wait functions. webrtcbin
@@ -38,6 +41,14 @@ struct rtcpeer_opts {
      * the answer (with our candidates) is kept until rtcpeer_send_answer(),
      * so that a test can send answers of its own first. */
     bool manual_answer;
+    /* Non-NULL: a peer without signaling, for the robot's REST API. It
+     * opens no WebSocket (cloud_url, robot_id, stream_types_json,
+     * device_id and manual_answer are ignored; the signaling functions
+     * below report nothing and send nothing), applies this offer at once
+     * (with the a=candidate lines it carries) and creates its answer, which
+     * rtcpeer_wait_local_answer() returns once it carries the peer's own
+     * candidates. Copied; the caller keeps its string. */
+    const char *offer_sdp;
 };
 
 /* Starts a peer: connects, sends client-register and, once registered,
@@ -87,6 +98,14 @@ const char *rtcpeer_wait_answer_sdp(struct rtcpeer *p, int timeout_ms);
  * Returns false when there is no answer yet or it was sent already. */
 bool rtcpeer_send_answer(struct rtcpeer *p);
 
+/* Peers made with offer_sdp: waits until the answer exists and ICE
+ * gathering has completed, and returns the answer SDP with an a=candidate
+ * line for each candidate gathered (in the m-section it belongs to) and
+ * a=end-of-candidates in every m-section: an answer complete without
+ * trickle. Owned by the peer (valid until rtcpeer_free). NULL on timeout,
+ * or for a peer with signaling. */
+const char *rtcpeer_wait_local_answer(struct rtcpeer *p, int timeout_ms);
+
 /* Sends text as one WebSocket text frame. Returns false when not open. */
 bool rtcpeer_send_raw(struct rtcpeer *p, const char *text);
 
@@ -113,6 +132,10 @@ struct rtcpeer_video {
     int width, height;      /* of the last frame (0 before) */
     double luma;            /* mean Y of the last frame */
     double chroma;          /* mean |U-128| + |V-128| of the last frame */
+    /* Mean |Y(x+1, y) - Y(x, y)| over every other row of the last frame:
+     * fine texture (the infrared projector's dots) scores high, smooth
+     * shading low. */
+    double detail;
     bool marker_ok;         /* the last frame carried a readable marker */
     uint32_t marker_ms;     /* its capture time (wall ms mod 2^32) */
     int64_t latency_ms;     /* receive wall time minus marker_ms (last marked frame) */

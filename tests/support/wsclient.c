@@ -790,42 +790,70 @@ static bool chunked_complete(const char *buf, size_t len)
     }
 }
 
-int http_request(int port, const char *method, const char *path, const char *extra_headers,
-                 const char *body, int timeout_ms, struct http_response *resp)
+/* Sends one request on c, to the server on port (for the Host header).
+ * Returns 0, or -1 (said on stderr). */
+static int http_write(struct wsc *c, int port, const char *method, const char *path,
+                      const char *extra_headers, const char *body, bool keep_alive,
+                      int timeout_ms)
+{
+    const char *conn = keep_alive ? "" : "Connection: close\r\n";
+    char *req = NULL;
+    int n;
+    if (body)
+        n = asprintf(&req, "%s %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n%s%s"
+                     "Content-Length: %zu\r\n\r\n%s",
+                     method, path, port, conn, extra_headers ? extra_headers : "", strlen(body),
+                     body);
+    else
+        n = asprintf(&req, "%s %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n%s%s\r\n", method, path,
+                     port, conn, extra_headers ? extra_headers : "");
+    if (n < 0 || wsc_raw_send(c->fd, req, (size_t)n, timeout_ms) != 0) {
+        free(n < 0 ? NULL : req);
+        fprintf(stderr, "http: cannot send %s %s\n", method, path);
+        return -1;
+    }
+    free(req);
+    return 0;
+}
+
+struct wsc *http_send(int port, const char *method, const char *path, const char *extra_headers,
+                      const char *body, bool keep_alive, int timeout_ms)
 {
     int64_t deadline = wsc_now_ms() + timeout_ms;
-    memset(resp, 0, sizeof *resp);
     int fd = wsc_raw_connect(port, timeout_ms);
     if (fd < 0) {
         fprintf(stderr, "http: cannot connect to port %d\n", port);
-        return -1;
+        return NULL;
     }
     struct wsc *c = wsc_new(fd);
     if (!c) {
         close(fd);
-        return -1;
+        return NULL;
     }
-    size_t blen = body ? strlen(body) : 0;
-    char *req = NULL;
-    int n;
-    if (body)
-        n = asprintf(&req, "%s %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nConnection: close\r\n%s"
-                     "Content-Length: %zu\r\n\r\n%s",
-                     method, path, port, extra_headers ? extra_headers : "", blen, body);
-    else
-        n = asprintf(&req, "%s %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nConnection: close\r\n%s\r\n",
-                     method, path, port, extra_headers ? extra_headers : "");
-    if (n < 0 || wsc_raw_send(fd, req, (size_t)n, remaining_ms(deadline)) != 0) {
-        free(n < 0 ? NULL : req);
-        fprintf(stderr, "http: cannot send %s %s\n", method, path);
+    if (http_write(c, port, method, path, extra_headers, body, keep_alive,
+                   remaining_ms(deadline)) != 0) {
         wsc_free(c);
-        return -1;
+        return NULL;
     }
-    free(req);
+    return c;
+}
+
+int http_send_again(struct wsc *c, int port, const char *method, const char *path,
+                    const char *extra_headers, const char *body, bool keep_alive, int timeout_ms)
+{
+    return c ? http_write(c, port, method, path, extra_headers, body, keep_alive, timeout_ms) : -1;
+}
+
+int http_recv(struct wsc *c, const char *method, int timeout_ms, struct http_response *resp)
+{
+    int64_t deadline = wsc_now_ms() + timeout_ms;
+    memset(resp, 0, sizeof *resp);
+    if (!c)
+        return -1;
     size_t hlen = read_http_head(c, deadline);
     if (hlen == 0) {
-        fprintf(stderr, "http: no complete response head for %s %s\n", method, path);
-        wsc_free(c);
+        fprintf(stderr, "http: no complete response head for %s within %d ms\n", method,
+                timeout_ms);
         return -1;
     }
     char *head = strndup((const char *)c->rbuf, hlen - 2); /* keep the last header's CRLF */
@@ -852,7 +880,7 @@ int http_request(int port, const char *method, const char *path, const char *ext
         if (got == -1)
             break; /* connection closed: the body is what arrived */
         if (got != 1) {
-            fprintf(stderr, "http: body of %s %s incomplete after %d ms\n", method, path,
+            fprintf(stderr, "http: body of the %s response incomplete after %d ms\n", method,
                     timeout_ms);
             rc = -1;
             break;
@@ -863,12 +891,13 @@ int http_request(int port, const char *method, const char *path, const char *ext
     if (resp->body && len)
         memcpy(resp->body, c->rbuf, len);
     if (resp->body) {
+        consume(c, len); /* a keep-alive connection goes on after it */
         resp->body[len] = '\0';
         resp->body_len = len;
         if (chunked) {
             long d = dechunk(resp->body, len);
             if (d < 0) {
-                fprintf(stderr, "http: malformed chunked body for %s %s\n", method, path);
+                fprintf(stderr, "http: malformed chunked body of the %s response\n", method);
                 rc = -1;
                 d = 0;
             }
@@ -878,9 +907,23 @@ int http_request(int port, const char *method, const char *path, const char *ext
     } else {
         rc = -1;
     }
-    wsc_free(c);
     if (rc != 0)
         http_response_free(resp);
+    return rc;
+}
+
+int http_request(int port, const char *method, const char *path, const char *extra_headers,
+                 const char *body, int timeout_ms, struct http_response *resp)
+{
+    int64_t deadline = wsc_now_ms() + timeout_ms;
+    memset(resp, 0, sizeof *resp);
+    struct wsc *c = http_send(port, method, path, extra_headers, body, false, timeout_ms);
+    if (!c)
+        return -1;
+    int rc = http_recv(c, method, remaining_ms(deadline), resp);
+    if (rc != 0)
+        fprintf(stderr, "http: %s %s failed\n", method, path);
+    wsc_free(c);
     return rc;
 }
 

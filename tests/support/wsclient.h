@@ -154,6 +154,23 @@ struct http_response {
 int http_request(int port, const char *method, const char *path, const char *extra_headers,
                  const char *body, int timeout_ms, struct http_response *resp);
 
+/* The same in two steps, so that a test can act (play the robot, hang
+ * up) while a request waits for its response. http_send() connects and
+ * sends the request as http_request() does ("Connection: close" unless
+ * keep_alive) without waiting for the response; it returns the
+ * connection, or NULL (said on stderr). Release it with wsc_abort(), which
+ * also is how a test hangs up on the server. http_send_again() sends
+ * another request on a keep-alive connection (port is for the Host
+ * header); returns 0 or -1. */
+struct wsc *http_send(int port, const char *method, const char *path, const char *extra_headers,
+                      const char *body, bool keep_alive, int timeout_ms);
+int http_send_again(struct wsc *c, int port, const char *method, const char *path,
+                    const char *extra_headers, const char *body, bool keep_alive, int timeout_ms);
+
+/* Reads one response on c within timeout_ms (method tells whether a body
+ * follows: none for HEAD). Returns 0 and fills *resp, or -1. */
+int http_recv(struct wsc *c, const char *method, int timeout_ms, struct http_response *resp);
+
 /* GET with a 5 s timeout. Returns as http_request(). */
 int http_get(int port, const char *path, struct http_response *resp);
 

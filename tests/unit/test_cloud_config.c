@@ -21,6 +21,7 @@ static const char *const env_vars[] = {
     "PORT", "SIGNALING_PORT", "BIND_ADDRESS", "WEB_ROOT", "MAX_MESSAGE_BYTES",
     "MAX_QUEUE_BYTES", "MAX_CONNECTIONS", "MAX_CLIENT_SESSIONS", "MAX_ROBOT_SESSIONS",
     "RATE_LIMIT", "PING_INTERVAL", "HTTP_TIMEOUT", "LOG_LEVEL", "LOG_FORMAT", "TLS_CERT", "TLS_KEY",
+    "REQUEST_TIMEOUT", "MAX_PENDING_REQUESTS",
 };
 
 static void clear_env(void)
@@ -74,6 +75,7 @@ static void test_defaults_set_documented_limits(void **state)
     assert_int_equal(cfg.max_client_sessions, 16);
     assert_int_equal(cfg.max_robot_sessions, 64);
     assert_int_equal(cfg.rate_limit, 200);
+    assert_int_equal(cfg.max_pending_requests, 16);
 }
 
 static void test_defaults_set_documented_timers(void **state)
@@ -81,6 +83,7 @@ static void test_defaults_set_documented_timers(void **state)
     (void)state;
     assert_int_equal(cfg.ping_interval, 20);
     assert_int_equal(cfg.http_timeout, 10);
+    assert_int_equal(cfg.request_timeout, 10);
 }
 
 static void test_defaults_log_info_as_text(void **state)
@@ -280,6 +283,66 @@ static void test_ping_interval_env_sets_interval(void **state)
     assert_int_equal(cfg.ping_interval, 5);
 }
 
+static void test_request_timeout_flag_and_env_set_the_timeout(void **state)
+{
+    (void)state;
+    assert_int_equal(PARSE("--request-timeout", "300"), OPTS_OK);
+    assert_int_equal(cfg.request_timeout, 300);
+    setenv("REQUEST_TIMEOUT", "1", 1);
+    cloud_config_defaults(&cfg);
+    assert_int_equal(PARSE(NULL), OPTS_OK);
+    assert_int_equal(cfg.request_timeout, 1);
+}
+
+static void test_request_timeout_out_of_range_names_flag_and_range(void **state)
+{
+    (void)state;
+    assert_int_equal(PARSE("--request-timeout", "0"), OPTS_ERROR);
+    assert_contains(err, "--request-timeout");
+    assert_contains(err, "1..300");
+    assert_int_equal(PARSE("--request-timeout", "301"), OPTS_ERROR);
+    assert_contains(err, "301");
+}
+
+static void test_max_pending_requests_flag_and_env_set_the_limit(void **state)
+{
+    (void)state;
+    assert_int_equal(PARSE("--max-pending-requests", "10000"), OPTS_OK);
+    assert_int_equal(cfg.max_pending_requests, 10000);
+    setenv("MAX_PENDING_REQUESTS", "1", 1);
+    cloud_config_defaults(&cfg);
+    assert_int_equal(PARSE(NULL), OPTS_OK);
+    assert_int_equal(cfg.max_pending_requests, 1);
+}
+
+static void test_max_pending_requests_out_of_range_names_variable(void **state)
+{
+    (void)state;
+    setenv("MAX_PENDING_REQUESTS", "10001", 1);
+    assert_int_equal(PARSE(NULL), OPTS_ERROR);
+    assert_contains(err, "MAX_PENDING_REQUESTS");
+    assert_contains(err, "1..10000");
+    unsetenv("MAX_PENDING_REQUESTS");
+    assert_int_equal(PARSE("--max-pending-requests", "0"), OPTS_ERROR);
+    assert_contains(err, "--max-pending-requests");
+}
+
+static void test_help_lists_the_robot_request_options(void **state)
+{
+    (void)state;
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    assert_non_null(f);
+    cloud_config_help(&cfg, f);
+    assert_int_equal(fclose(f), 0);
+    assert_contains(text, "--request-timeout");
+    assert_contains(text, "REQUEST_TIMEOUT");
+    assert_contains(text, "--max-pending-requests");
+    assert_contains(text, "MAX_PENDING_REQUESTS");
+    free(text);
+}
+
 static void test_bind_and_web_root_flags_set_strings(void **state)
 {
     (void)state;
@@ -390,6 +453,11 @@ int main(void)
         T(test_max_message_below_minimum_is_refused),
         T(test_rate_limit_zero_turns_limit_off),
         T(test_ping_interval_env_sets_interval),
+        T(test_request_timeout_flag_and_env_set_the_timeout),
+        T(test_request_timeout_out_of_range_names_flag_and_range),
+        T(test_max_pending_requests_flag_and_env_set_the_limit),
+        T(test_max_pending_requests_out_of_range_names_variable),
+        T(test_help_lists_the_robot_request_options),
         T(test_bind_and_web_root_flags_set_strings),
         T(test_log_level_flag_accepts_debug),
         T(test_unknown_log_level_lists_choices),

@@ -58,6 +58,15 @@ static json_t *valid_message(enum msg_type type)
                          "camera failed");
     case MSG_CLOSE_SESSION:
         return json_pack("{s:s, s:s}", "type", "close-session", "sessionId", SID);
+    case MSG_ROBOT_REQUEST:
+        return json_pack("{s:s, s:s, s:s, s:s, s:s, s:{s:i}}", "type", "robot-request",
+                         "requestId", "q1", "robotId", "robot-123", "method", "PUT", "path",
+                         "/api/devices/123/sensors/123-sensor-0/options/exposure", "body",
+                         "value", 8000);
+    case MSG_ROBOT_RESPONSE:
+        return json_pack("{s:s, s:s, s:i, s:{s:s, s:i}}", "type", "robot-response",
+                         "requestId", "AAAAAAAAAAAAAAAAAAAAAA", "status", 200, "body",
+                         "option_id", "exposure", "current_value", 8000);
     default:
         fail_msg("no example for type %d", (int)type);
     }
@@ -863,6 +872,273 @@ static void test_close_session_requires_session_id(void **state)
                          "sessionId");
 }
 
+/* ---- robot-request ------------------------------------------------------- */
+
+/* A path of exactly n bytes: "/api/" then 'a's. */
+static json_t *api_path_of(size_t n)
+{
+    char *buf = malloc(n + 1);
+    assert_non_null(buf);
+    memcpy(buf, "/api/", 5);
+    memset(buf + 5, 'a', n - 5);
+    buf[n] = '\0';
+    json_t *j = json_string(buf);
+    free(buf);
+    return j;
+}
+
+static void test_robot_request_is_valid_from_client(void **state)
+{
+    (void)state;
+    assert_valid(valid_message(MSG_ROBOT_REQUEST), ROLE_CLIENT, MSG_ROBOT_REQUEST);
+}
+
+static void test_robot_request_without_body_is_valid(void **state)
+{
+    (void)state;
+    assert_valid(without(valid_message(MSG_ROBOT_REQUEST), "body"), ROLE_CLIENT,
+                 MSG_ROBOT_REQUEST);
+}
+
+static void test_robot_request_body_may_be_any_json_value(void **state)
+{
+    (void)state;
+    json_t *bodies[] = {json_null(), json_integer(7), json_string("x"), json_pack("[i,i]", 1, 2),
+                        json_true(), json_real(2.5)};
+    for (size_t i = 0; i < sizeof bodies / sizeof bodies[0]; i++)
+        assert_valid(with(valid_message(MSG_ROBOT_REQUEST), "body", bodies[i]), ROLE_CLIENT,
+                     MSG_ROBOT_REQUEST);
+}
+
+static void test_robot_request_accepts_each_method(void **state)
+{
+    (void)state;
+    const char *methods[] = {"GET", "POST", "PUT", "DELETE"};
+    for (size_t i = 0; i < 4; i++)
+        assert_valid(with(valid_message(MSG_ROBOT_REQUEST), "method", json_string(methods[i])),
+                     ROLE_CLIENT, MSG_ROBOT_REQUEST);
+}
+
+static void test_robot_request_refuses_other_methods(void **state)
+{
+    (void)state;
+    const char *methods[] = {"PATCH", "HEAD", "OPTIONS", "get", "Put", "", "GET "};
+    for (size_t i = 0; i < sizeof methods / sizeof methods[0]; i++)
+        assert_invalid_field(with(valid_message(MSG_ROBOT_REQUEST), "method",
+                                  json_string(methods[i])), ROLE_CLIENT, "method");
+}
+
+static void test_robot_request_requires_method(void **state)
+{
+    (void)state;
+    assert_invalid_field(without(valid_message(MSG_ROBOT_REQUEST), "method"), ROLE_CLIENT,
+                         "method");
+}
+
+static void test_robot_request_refuses_numeric_method(void **state)
+{
+    (void)state;
+    assert_invalid_field(with(valid_message(MSG_ROBOT_REQUEST), "method", json_integer(1)),
+                         ROLE_CLIENT, "method");
+}
+
+static void test_robot_request_requires_request_id(void **state)
+{
+    (void)state;
+    assert_invalid_field(without(valid_message(MSG_ROBOT_REQUEST), "requestId"), ROLE_CLIENT,
+                         "requestId");
+}
+
+static void test_robot_request_refuses_numeric_request_id(void **state)
+{
+    (void)state;
+    assert_invalid_field(with(valid_message(MSG_ROBOT_REQUEST), "requestId", json_integer(1)),
+                         ROLE_CLIENT, "requestId");
+}
+
+static void test_robot_request_accepts_64_byte_request_id(void **state)
+{
+    (void)state;
+    assert_valid(with(valid_message(MSG_ROBOT_REQUEST), "requestId", string_of('r', 64)),
+                 ROLE_CLIENT, MSG_ROBOT_REQUEST);
+}
+
+static void test_robot_request_refuses_65_byte_request_id(void **state)
+{
+    (void)state;
+    assert_invalid_field(with(valid_message(MSG_ROBOT_REQUEST), "requestId", string_of('r', 65)),
+                         ROLE_CLIENT, "requestId");
+}
+
+static void test_robot_request_requires_robot_id(void **state)
+{
+    (void)state;
+    assert_invalid_field(without(valid_message(MSG_ROBOT_REQUEST), "robotId"), ROLE_CLIENT,
+                         "robotId");
+}
+
+static void test_robot_request_refuses_robot_id_with_slash(void **state)
+{
+    (void)state;
+    assert_invalid_field(with(valid_message(MSG_ROBOT_REQUEST), "robotId", json_string("r/1")),
+                         ROLE_CLIENT, "robotId");
+}
+
+static void test_robot_request_requires_path(void **state)
+{
+    (void)state;
+    assert_invalid_field(without(valid_message(MSG_ROBOT_REQUEST), "path"), ROLE_CLIENT, "path");
+}
+
+static void test_robot_request_accepts_path_with_query(void **state)
+{
+    (void)state;
+    assert_valid(with(valid_message(MSG_ROBOT_REQUEST), "path",
+                      json_string("/api/devices/?fields=name,serial&x=%20y")),
+                 ROLE_CLIENT, MSG_ROBOT_REQUEST);
+}
+
+static void test_robot_request_accepts_shortest_path(void **state)
+{
+    (void)state;
+    assert_valid(with(valid_message(MSG_ROBOT_REQUEST), "path", json_string("/api/")),
+                 ROLE_CLIENT, MSG_ROBOT_REQUEST);
+}
+
+static void test_robot_request_refuses_path_outside_api(void **state)
+{
+    (void)state;
+    const char *paths[] = {"/api", "/apix/devices", "api/devices", "/API/devices", "/",
+                           "", "/health", "//api/devices", "http://x/api/"};
+    for (size_t i = 0; i < sizeof paths / sizeof paths[0]; i++)
+        assert_invalid_field(with(valid_message(MSG_ROBOT_REQUEST), "path",
+                                  json_string(paths[i])), ROLE_CLIENT, "path");
+}
+
+static void test_robot_request_refuses_path_with_space_or_control(void **state)
+{
+    (void)state;
+    const char *paths[] = {"/api/a b", "/api/a\tb", "/api/a\r\nHost: x", "/api/\x7f",
+                           "/api/caf\xc3\xa9"};
+    for (size_t i = 0; i < sizeof paths / sizeof paths[0]; i++)
+        assert_invalid_field(with(valid_message(MSG_ROBOT_REQUEST), "path",
+                                  json_string(paths[i])), ROLE_CLIENT, "path");
+}
+
+static void test_robot_request_refuses_path_with_embedded_nul(void **state)
+{
+    (void)state;
+    assert_invalid_field(with(valid_message(MSG_ROBOT_REQUEST), "path",
+                              json_stringn("/api/a\0b", 8)), ROLE_CLIENT, "path");
+}
+
+static void test_robot_request_accepts_1024_byte_path(void **state)
+{
+    (void)state;
+    assert_valid(with(valid_message(MSG_ROBOT_REQUEST), "path", api_path_of(1024)), ROLE_CLIENT,
+                 MSG_ROBOT_REQUEST);
+}
+
+static void test_robot_request_refuses_1025_byte_path(void **state)
+{
+    (void)state;
+    assert_invalid_field(with(valid_message(MSG_ROBOT_REQUEST), "path", api_path_of(1025)),
+                         ROLE_CLIENT, "path");
+}
+
+static void test_robot_request_refuses_numeric_path(void **state)
+{
+    (void)state;
+    assert_invalid_field(with(valid_message(MSG_ROBOT_REQUEST), "path", json_integer(5)),
+                         ROLE_CLIENT, "path");
+}
+
+static void test_robot_may_not_send_robot_request(void **state)
+{
+    (void)state;
+    assert_refused(valid_message(MSG_ROBOT_REQUEST), ROLE_ROBOT, "wrong-role");
+}
+
+/* ---- robot-response ------------------------------------------------------ */
+
+static void test_robot_response_is_valid_from_robot(void **state)
+{
+    (void)state;
+    assert_valid(valid_message(MSG_ROBOT_RESPONSE), ROLE_ROBOT, MSG_ROBOT_RESPONSE);
+}
+
+static void test_robot_response_without_body_is_valid(void **state)
+{
+    (void)state;
+    assert_valid(without(valid_message(MSG_ROBOT_RESPONSE), "body"), ROLE_ROBOT,
+                 MSG_ROBOT_RESPONSE);
+}
+
+static void test_robot_response_accepts_status_100_and_599(void **state)
+{
+    (void)state;
+    assert_valid(with(valid_message(MSG_ROBOT_RESPONSE), "status", json_integer(100)),
+                 ROLE_ROBOT, MSG_ROBOT_RESPONSE);
+    assert_valid(with(valid_message(MSG_ROBOT_RESPONSE), "status", json_integer(599)),
+                 ROLE_ROBOT, MSG_ROBOT_RESPONSE);
+}
+
+static void test_robot_response_refuses_status_out_of_range(void **state)
+{
+    (void)state;
+    long bad[] = {99, 600, 0, -200, 20000};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        assert_invalid_field(with(valid_message(MSG_ROBOT_RESPONSE), "status",
+                                  json_integer(bad[i])), ROLE_ROBOT, "status");
+}
+
+static void test_robot_response_refuses_status_that_is_not_an_integer(void **state)
+{
+    (void)state;
+    assert_invalid_field(with(valid_message(MSG_ROBOT_RESPONSE), "status", json_string("200")),
+                         ROLE_ROBOT, "status");
+    assert_invalid_field(with(valid_message(MSG_ROBOT_RESPONSE), "status", json_real(200.0)),
+                         ROLE_ROBOT, "status");
+}
+
+static void test_robot_response_requires_status(void **state)
+{
+    (void)state;
+    assert_invalid_field(without(valid_message(MSG_ROBOT_RESPONSE), "status"), ROLE_ROBOT,
+                         "status");
+}
+
+static void test_robot_response_requires_request_id(void **state)
+{
+    (void)state;
+    assert_invalid_field(without(valid_message(MSG_ROBOT_RESPONSE), "requestId"), ROLE_ROBOT,
+                         "requestId");
+}
+
+static void test_robot_response_refuses_numeric_request_id(void **state)
+{
+    (void)state;
+    assert_invalid_field(with(valid_message(MSG_ROBOT_RESPONSE), "requestId", json_integer(3)),
+                         ROLE_ROBOT, "requestId");
+}
+
+static void test_client_may_not_send_robot_response(void **state)
+{
+    (void)state;
+    assert_refused(valid_message(MSG_ROBOT_RESPONSE), ROLE_CLIENT, "wrong-role");
+}
+
+static void test_valid_method_and_api_path_helpers(void **state)
+{
+    (void)state;
+    assert_true(protocol_valid_method("DELETE"));
+    assert_false(protocol_valid_method("PATCH"));
+    assert_false(protocol_valid_method(NULL));
+    assert_true(protocol_valid_api_path("/api/devices/", 13));
+    assert_false(protocol_valid_api_path("/api/devices/", 4)); /* only "/api" of it */
+    assert_false(protocol_valid_api_path(NULL, 0));
+}
+
 /* ---- unknown types ------------------------------------------------------- */
 
 static void test_unknown_type_is_refused_with_unknown_type(void **state)
@@ -1128,6 +1404,41 @@ int main(void)
         cmocka_unit_test(test_session_error_requires_error),
         cmocka_unit_test(test_session_error_refuses_object_error),
         cmocka_unit_test(test_close_session_requires_session_id),
+
+        cmocka_unit_test(test_robot_request_is_valid_from_client),
+        cmocka_unit_test(test_robot_request_without_body_is_valid),
+        cmocka_unit_test(test_robot_request_body_may_be_any_json_value),
+        cmocka_unit_test(test_robot_request_accepts_each_method),
+        cmocka_unit_test(test_robot_request_refuses_other_methods),
+        cmocka_unit_test(test_robot_request_requires_method),
+        cmocka_unit_test(test_robot_request_refuses_numeric_method),
+        cmocka_unit_test(test_robot_request_requires_request_id),
+        cmocka_unit_test(test_robot_request_refuses_numeric_request_id),
+        cmocka_unit_test(test_robot_request_accepts_64_byte_request_id),
+        cmocka_unit_test(test_robot_request_refuses_65_byte_request_id),
+        cmocka_unit_test(test_robot_request_requires_robot_id),
+        cmocka_unit_test(test_robot_request_refuses_robot_id_with_slash),
+        cmocka_unit_test(test_robot_request_requires_path),
+        cmocka_unit_test(test_robot_request_accepts_path_with_query),
+        cmocka_unit_test(test_robot_request_accepts_shortest_path),
+        cmocka_unit_test(test_robot_request_refuses_path_outside_api),
+        cmocka_unit_test(test_robot_request_refuses_path_with_space_or_control),
+        cmocka_unit_test(test_robot_request_refuses_path_with_embedded_nul),
+        cmocka_unit_test(test_robot_request_accepts_1024_byte_path),
+        cmocka_unit_test(test_robot_request_refuses_1025_byte_path),
+        cmocka_unit_test(test_robot_request_refuses_numeric_path),
+        cmocka_unit_test(test_robot_may_not_send_robot_request),
+
+        cmocka_unit_test(test_robot_response_is_valid_from_robot),
+        cmocka_unit_test(test_robot_response_without_body_is_valid),
+        cmocka_unit_test(test_robot_response_accepts_status_100_and_599),
+        cmocka_unit_test(test_robot_response_refuses_status_out_of_range),
+        cmocka_unit_test(test_robot_response_refuses_status_that_is_not_an_integer),
+        cmocka_unit_test(test_robot_response_requires_status),
+        cmocka_unit_test(test_robot_response_requires_request_id),
+        cmocka_unit_test(test_robot_response_refuses_numeric_request_id),
+        cmocka_unit_test(test_client_may_not_send_robot_response),
+        cmocka_unit_test(test_valid_method_and_api_path_helpers),
 
         cmocka_unit_test(test_unknown_type_is_refused_with_unknown_type),
         cmocka_unit_test(test_unknown_type_is_refused_before_registration),

@@ -1,5 +1,6 @@
 /* test_router.c - the signaling logic through a recording fake transport:
- * registration, presence, sessions, relaying, isolation, rate limits. */
+ * registration, presence, sessions, relaying, isolation, rate limits, and
+ * robot requests (routing by token, timeouts, limits, both kinds of asker). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -24,6 +25,13 @@ struct fake_conn {
     char *msgs[MAX_MSGS];
     size_t nmsgs, read;
     int close_code;
+};
+
+/* A fake HTTP client of the proxy: records the answers it gets. */
+struct fake_http {
+    unsigned calls;
+    unsigned status;
+    char *body;
 };
 
 struct fixture {
@@ -52,14 +60,25 @@ static void fake_close(void *conn, int code, const char *reason)
         c->close_code = code;
 }
 
+static void fake_http_answer(void *http, unsigned status, struct outbuf *body)
+{
+    struct fake_http *h = http;
+    h->calls++;
+    h->status = status;
+    free(h->body);
+    h->body = strndup((const char *)outbuf_payload(body), body->len);
+}
+
 static int setup_with(void **state, unsigned rate_limit, unsigned max_client_sessions)
 {
     struct fixture *f = calloc(1, sizeof(*f));
     assert_non_null(f);
     assert_int_equal(registry_mem_create(&f->reg), 0);
-    f->tx = (struct transport){.send = fake_send, .close = fake_close};
+    f->tx = (struct transport){.send = fake_send, .close = fake_close,
+                               .http_answer = fake_http_answer};
     f->cfg = (struct router_config){.max_client_sessions = max_client_sessions,
-                                    .max_robot_sessions = 4, .rate_limit = rate_limit};
+                                    .max_robot_sessions = 4, .rate_limit = rate_limit,
+                                    .request_timeout_s = 2, .max_pending_requests = 3};
     f->r = router_create(&f->cfg, &f->tx, &auth_open, &f->reg);
     assert_non_null(f->r);
     f->now = 1000;
@@ -517,6 +536,406 @@ static void test_rate_limit_refills_with_time(void **state)
     assert_int_equal(f->conns[FRESH].close_code, 0);
 }
 
+
+/* ---- robot requests ---- */
+
+static struct router_stats stats_of(struct fixture *f)
+{
+    struct router_stats st;
+    router_stats(f->r, &st);
+    return st;
+}
+
+/* Client conn asks r1 for GET /api/devices/ under request id rid. */
+static void ask(struct fixture *f, int conn, const char *rid)
+{
+    sendf(f, conn, "{\"type\":\"robot-request\",\"requestId\":\"%s\",\"robotId\":\"r1\","
+                   "\"method\":\"GET\",\"path\":\"/api/devices/\"}", rid);
+}
+
+/* The robot's next message must be a robot-request; returns its token
+ * (static storage, one per slot). */
+static const char *expect_forwarded(struct fixture *f, int robot, int slot)
+{
+    static char tokens[4][IDS_TOKEN_LEN + 1];
+    json_t *m = next_msg(f, robot, "robot-request");
+    const char *t = json_string_value(json_object_get(m, "requestId"));
+    assert_non_null(t);
+    assert_int_equal(strlen(t), IDS_TOKEN_LEN);
+    snprintf(tokens[slot], sizeof(tokens[slot]), "%s", t);
+    json_decref(m);
+    return tokens[slot];
+}
+
+static void answer(struct fixture *f, int robot, const char *token, int status, const char *body)
+{
+    sendf(f, robot, "{\"type\":\"robot-response\",\"requestId\":\"%s\",\"status\":%d,\"body\":%s}",
+          token, status, body);
+}
+
+/* The next message of conn must be robot-response {requestId: rid, status}; returns it. */
+static json_t *expect_answer(struct fixture *f, int conn, const char *rid, int status)
+{
+    json_t *m = next_msg(f, conn, "robot-response");
+    assert_string_equal(json_string_value(json_object_get(m, "requestId")), rid);
+    assert_string_equal(json_string_value(json_object_get(m, "robotId")), "r1");
+    assert_int_equal(json_integer_value(json_object_get(m, "status")), status);
+    return m;
+}
+
+static void expect_detail(json_t *m, const char *want)
+{
+    const char *d = json_string_value(json_object_get(json_object_get(m, "body"), "detail"));
+    assert_non_null(d);
+    assert_string_equal(d, want);
+    json_decref(m);
+}
+
+static void test_robot_request_is_forwarded_under_a_token_and_answered_to_its_asker(void **state)
+{
+    struct fixture *f = *state;
+    register_pair(f);
+    send_text(f, OTHER_CLIENT, "{\"type\":\"client-register\",\"clientId\":\"c2\"}");
+    expect_msg(f, OTHER_CLIENT, "available-robots");
+    send_text(f, CLIENT, "{\"type\":\"robot-request\",\"requestId\":\"q1\",\"robotId\":\"r1\","
+                         "\"method\":\"PUT\",\"path\":\"/api/devices/123/sensors/123-sensor-0/options/exposure\","
+                         "\"body\":{\"value\":8000}}");
+    json_t *fwd = next_msg(f, ROBOT, "robot-request");
+    const char *token = json_string_value(json_object_get(fwd, "requestId"));
+    assert_int_equal(strlen(token), IDS_TOKEN_LEN);
+    assert_string_equal(json_string_value(json_object_get(fwd, "method")), "PUT");
+    assert_string_equal(json_string_value(json_object_get(fwd, "path")),
+                        "/api/devices/123/sensors/123-sensor-0/options/exposure");
+    assert_string_equal(json_string_value(json_object_get(fwd, "clientId")), "c1");
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(fwd, "body"), "value")),
+                     8000);
+    assert_null(json_object_get(fwd, "robotId"));
+    expect_nothing(f, CLIENT);
+    answer(f, ROBOT, token, 200, "{\"option_id\":\"exposure\",\"current_value\":8000}");
+    json_decref(fwd);
+    json_t *m = expect_answer(f, CLIENT, "q1", 200);
+    json_t *want = json_pack("{s:s, s:i}", "option_id", "exposure", "current_value", 8000);
+    assert_true(json_equal(json_object_get(m, "body"), want));
+    json_decref(want);
+    json_decref(m);
+    expect_nothing(f, OTHER_CLIENT);
+    expect_nothing(f, ROBOT);
+    struct router_stats st = stats_of(f);
+    assert_int_equal(st.robot_requests_forwarded, 1);
+    assert_int_equal(st.robot_requests_answered, 1);
+    assert_int_equal(st.robot_requests_pending, 0);
+}
+
+static void test_robot_request_without_body_reaches_the_robot_with_null(void **state)
+{
+    struct fixture *f = *state;
+    register_pair(f);
+    ask(f, CLIENT, "q1");
+    json_t *fwd = next_msg(f, ROBOT, "robot-request");
+    json_t *body = json_object_get(fwd, "body");
+    assert_non_null(body);
+    assert_true(json_is_null(body));
+    answer(f, ROBOT, json_string_value(json_object_get(fwd, "requestId")), 404, "null");
+    json_decref(fwd);
+    json_t *m = expect_answer(f, CLIENT, "q1", 404);
+    assert_true(json_is_null(json_object_get(m, "body")));
+    json_decref(m);
+}
+
+static void test_answers_go_to_their_own_askers_when_interleaved(void **state)
+{
+    struct fixture *f = *state;
+    register_pair(f);
+    send_text(f, OTHER_CLIENT, "{\"type\":\"client-register\",\"clientId\":\"c2\"}");
+    expect_msg(f, OTHER_CLIENT, "available-robots");
+    ask(f, CLIENT, "same");
+    const char *t1 = expect_forwarded(f, ROBOT, 0);
+    ask(f, OTHER_CLIENT, "same"); /* the same requestId: tokens keep them apart */
+    const char *t2 = expect_forwarded(f, ROBOT, 1);
+    assert_string_not_equal(t1, t2);
+    answer(f, ROBOT, t2, 202, "\"for c2\"");
+    answer(f, ROBOT, t1, 201, "\"for c1\"");
+    json_t *m = expect_answer(f, CLIENT, "same", 201);
+    assert_string_equal(json_string_value(json_object_get(m, "body")), "for c1");
+    json_decref(m);
+    m = expect_answer(f, OTHER_CLIENT, "same", 202);
+    assert_string_equal(json_string_value(json_object_get(m, "body")), "for c2");
+    json_decref(m);
+    expect_nothing(f, CLIENT);
+    expect_nothing(f, OTHER_CLIENT);
+}
+
+static void test_answer_from_another_robot_connection_is_dropped(void **state)
+{
+    struct fixture *f = *state;
+    register_pair(f);
+    send_text(f, OTHER_ROBOT, "{\"type\":\"robot-register\",\"robotId\":\"r2\"}");
+    expect_msg(f, OTHER_ROBOT, "registered");
+    expect_msg(f, CLIENT, "robot-available");
+    ask(f, CLIENT, "q1");
+    const char *token = expect_forwarded(f, ROBOT, 0);
+    answer(f, OTHER_ROBOT, token, 200, "\"forged\"");
+    expect_nothing(f, CLIENT);
+    expect_nothing(f, OTHER_ROBOT); /* dropped silently */
+    assert_int_equal(stats_of(f).robot_responses_dropped, 1);
+    answer(f, ROBOT, token, 200, "\"real\"");
+    json_t *m = expect_answer(f, CLIENT, "q1", 200);
+    assert_string_equal(json_string_value(json_object_get(m, "body")), "real");
+    json_decref(m);
+}
+
+static void test_unknown_and_duplicate_answers_are_dropped(void **state)
+{
+    struct fixture *f = *state;
+    register_pair(f);
+    ask(f, CLIENT, "q1");
+    const char *token = expect_forwarded(f, ROBOT, 0);
+    answer(f, ROBOT, "AAAAAAAAAAAAAAAAAAAAAA", 200, "1");
+    answer(f, ROBOT, "q1", 200, "2"); /* the asker's id means nothing to the cloud */
+    expect_nothing(f, CLIENT);
+    answer(f, ROBOT, token, 200, "3");
+    json_decref(expect_answer(f, CLIENT, "q1", 200));
+    answer(f, ROBOT, token, 200, "4");
+    expect_nothing(f, CLIENT);
+    expect_nothing(f, ROBOT);
+    assert_int_equal(stats_of(f).robot_responses_dropped, 3);
+    assert_int_equal(stats_of(f).robot_requests_answered, 1);
+}
+
+static void test_robot_request_to_an_offline_robot_is_503(void **state)
+{
+    struct fixture *f = *state;
+    register_pair(f);
+    send_text(f, CLIENT, "{\"type\":\"robot-request\",\"requestId\":\"q1\",\"robotId\":\"gone\","
+                         "\"method\":\"GET\",\"path\":\"/api/devices/\"}");
+    json_t *m = next_msg(f, CLIENT, "robot-response");
+    assert_string_equal(json_string_value(json_object_get(m, "robotId")), "gone");
+    assert_int_equal(json_integer_value(json_object_get(m, "status")), 503);
+    expect_detail(m, "robot 'gone' is not connected");
+    expect_nothing(f, ROBOT);
+    assert_int_equal(stats_of(f).robot_requests_refused, 1);
+}
+
+static void test_requests_past_the_limit_are_429_and_the_limit_is_per_asker(void **state)
+{
+    struct fixture *f = *state;
+    register_pair(f);
+    send_text(f, OTHER_CLIENT, "{\"type\":\"client-register\",\"clientId\":\"c2\"}");
+    expect_msg(f, OTHER_CLIENT, "available-robots");
+    for (int i = 0; i < 3; i++) {
+        ask(f, CLIENT, "q");
+        expect_forwarded(f, ROBOT, i);
+    }
+    ask(f, CLIENT, "q4");
+    expect_detail(expect_answer(f, CLIENT, "q4", 429),
+                  "at most 3 robot requests may be pending per connection");
+    expect_nothing(f, ROBOT);
+    ask(f, OTHER_CLIENT, "other"); /* another connection has its own budget */
+    expect_forwarded(f, ROBOT, 3);
+    expect_nothing(f, OTHER_CLIENT);
+    ask(f, CLIENT, "q5");
+    json_decref(expect_answer(f, CLIENT, "q5", 429));
+    assert_int_equal(stats_of(f).robot_requests_refused, 2);
+    assert_int_equal(stats_of(f).robot_requests_pending, 4);
+}
+
+static void test_an_answer_frees_a_place_under_the_limit(void **state)
+{
+    struct fixture *f = *state;
+    register_pair(f);
+    char first[IDS_TOKEN_LEN + 1];
+    for (int i = 0; i < 3; i++) {
+        ask(f, CLIENT, "q");
+        const char *t = expect_forwarded(f, ROBOT, 0);
+        if (i == 0)
+            snprintf(first, sizeof(first), "%s", t);
+    }
+    answer(f, ROBOT, first, 200, "1");
+    json_decref(expect_answer(f, CLIENT, "q", 200));
+    ask(f, CLIENT, "again");
+    expect_forwarded(f, ROBOT, 0);
+    expect_nothing(f, CLIENT);
+}
+
+static void test_unanswered_request_times_out_with_504_and_a_late_answer_is_dropped(void **state)
+{
+    struct fixture *f = *state;
+    register_pair(f);
+    ask(f, CLIENT, "q1");
+    const char *token = expect_forwarded(f, ROBOT, 0);
+    assert_true(router_next_deadline(f->r) == f->now + 2000);
+    assert_true(router_tick(f->r, f->now + 1999) == f->now + 2000);
+    expect_nothing(f, CLIENT);
+    assert_true(router_tick(f->r, f->now + 2000) == -1);
+    expect_detail(expect_answer(f, CLIENT, "q1", 504), "robot 'r1' did not answer within 2 s");
+    answer(f, ROBOT, token, 200, "1");
+    expect_nothing(f, CLIENT);
+    struct router_stats st = stats_of(f);
+    assert_int_equal(st.robot_requests_timed_out, 1);
+    assert_int_equal(st.robot_responses_dropped, 1);
+    assert_int_equal(router_next_deadline(f->r), -1);
+}
+
+static void test_requests_time_out_in_deadline_order(void **state)
+{
+    struct fixture *f = *state;
+    register_pair(f);
+    ask(f, CLIENT, "early");
+    expect_forwarded(f, ROBOT, 0);
+    f->now += 1500;
+    ask(f, CLIENT, "late");
+    expect_forwarded(f, ROBOT, 1);
+    assert_true(router_tick(f->r, f->now + 500) == f->now + 2000);
+    json_decref(expect_answer(f, CLIENT, "early", 504));
+    expect_nothing(f, CLIENT);
+    assert_true(router_tick(f->r, f->now + 2000) == -1);
+    json_decref(expect_answer(f, CLIENT, "late", 504));
+}
+
+static void test_robot_disconnect_answers_pending_requests_503(void **state)
+{
+    struct fixture *f = *state;
+    register_pair(f);
+    ask(f, CLIENT, "q1");
+    ask(f, CLIENT, "q2");
+    disconnect(f, ROBOT);
+    /* both answered, in any order, before robot-unavailable */
+    for (int i = 0; i < 2; i++) {
+        json_t *m = next_msg(f, CLIENT, "robot-response");
+        assert_int_equal(json_integer_value(json_object_get(m, "status")), 503);
+        expect_detail(m, "robot 'r1' went offline before answering");
+    }
+    expect_msg(f, CLIENT, "robot-unavailable");
+    assert_int_equal(stats_of(f).robot_requests_failed, 2);
+    assert_int_equal(router_next_deadline(f->r), -1);
+}
+
+static void test_asker_disconnect_forgets_its_requests(void **state)
+{
+    struct fixture *f = *state;
+    register_pair(f);
+    ask(f, CLIENT, "q1");
+    const char *token = expect_forwarded(f, ROBOT, 0);
+    disconnect(f, CLIENT);
+    assert_int_equal(stats_of(f).robot_requests_abandoned, 1);
+    assert_int_equal(stats_of(f).robot_requests_pending, 0);
+    answer(f, ROBOT, token, 200, "1");
+    assert_int_equal(stats_of(f).robot_responses_dropped, 1);
+    assert_int_equal(router_tick(f->r, f->now + 10000), -1);
+}
+
+static void test_robot_response_from_a_client_is_wrong_role(void **state)
+{
+    struct fixture *f = *state;
+    register_pair(f);
+    send_text(f, CLIENT, "{\"type\":\"robot-response\",\"requestId\":\"AAAAAAAAAAAAAAAAAAAAAA\","
+                         "\"status\":200}");
+    expect_error(f, CLIENT, "error", "wrong-role");
+    send_text(f, ROBOT, "{\"type\":\"robot-request\",\"requestId\":\"x\",\"robotId\":\"r1\","
+                        "\"method\":\"GET\",\"path\":\"/api/\"}");
+    expect_error(f, ROBOT, "error", "wrong-role");
+}
+
+static void test_shutdown_answers_pending_requests_503(void **state)
+{
+    struct fixture *f = *state;
+    register_pair(f);
+    ask(f, CLIENT, "q1");
+    expect_forwarded(f, ROBOT, 0);
+    router_shutdown(f->r);
+    expect_detail(expect_answer(f, CLIENT, "q1", 503), "porthole-cloud is shutting down");
+    assert_int_equal(router_next_deadline(f->r), -1);
+}
+
+static void test_http_asker_gets_the_robots_answer(void **state)
+{
+    struct fixture *f = *state;
+    register_pair(f);
+    struct fake_http h = {0};
+    struct http_asker *a = router_http_open(f->r, &h, "192.0.2.9");
+    assert_non_null(a);
+    json_t *body = json_pack("{s:i}", "value", 5);
+    struct robot_request req = {"r1", "PUT", "/api/devices/1/sensors/?x=1", body};
+    router_http_request(f->r, a, &req, f->now);
+    json_decref(body);
+    assert_int_equal(h.calls, 0);
+    json_t *fwd = next_msg(f, ROBOT, "robot-request");
+    assert_string_equal(json_string_value(json_object_get(fwd, "clientId")), "http:192.0.2.9");
+    assert_string_equal(json_string_value(json_object_get(fwd, "path")),
+                        "/api/devices/1/sensors/?x=1");
+    answer(f, ROBOT, json_string_value(json_object_get(fwd, "requestId")), 422,
+           "{\"detail\":\"no\"}");
+    json_decref(fwd);
+    assert_int_equal(h.calls, 1);
+    assert_int_equal(h.status, 422);
+    assert_string_equal(h.body, "{\"detail\":\"no\"}");
+    expect_nothing(f, CLIENT);
+    router_http_closed(f->r, a);
+    free(h.body);
+}
+
+static void test_http_asker_is_answered_at_once_when_the_request_cannot_go(void **state)
+{
+    struct fixture *f = *state;
+    register_pair(f);
+    struct fake_http h = {0};
+    struct http_asker *a = router_http_open(f->r, &h, "192.0.2.9");
+    struct robot_request offline = {"r9", "GET", "/api/devices/", NULL};
+    router_http_request(f->r, a, &offline, f->now);
+    assert_int_equal(h.calls, 1);
+    assert_int_equal(h.status, 503);
+    assert_string_equal(h.body, "{\"detail\":\"robot 'r9' is not connected\"}");
+    struct robot_request bad_id = {"r 1", "GET", "/api/devices/", NULL};
+    router_http_request(f->r, a, &bad_id, f->now);
+    assert_int_equal(h.calls, 2);
+    assert_int_equal(h.status, 400);
+    struct robot_request bad_path = {"r1", "GET", "/api/a b", NULL};
+    router_http_request(f->r, a, &bad_path, f->now);
+    assert_int_equal(h.status, 400);
+    struct robot_request bad_method = {"r1", "PATCH", "/api/a", NULL};
+    router_http_request(f->r, a, &bad_method, f->now);
+    assert_int_equal(h.calls, 4);
+    assert_int_equal(h.status, 400);
+    expect_nothing(f, ROBOT);
+    router_http_closed(f->r, a);
+    free(h.body);
+}
+
+static void test_closed_http_asker_is_never_answered(void **state)
+{
+    struct fixture *f = *state;
+    register_pair(f);
+    struct fake_http h = {0};
+    struct http_asker *a = router_http_open(f->r, &h, "192.0.2.9");
+    struct robot_request req = {"r1", "GET", "/api/devices/", NULL};
+    router_http_request(f->r, a, &req, f->now);
+    const char *token = expect_forwarded(f, ROBOT, 0);
+    router_http_closed(f->r, a);
+    answer(f, ROBOT, token, 200, "1");
+    assert_int_equal(router_tick(f->r, f->now + 10000), -1);
+    assert_int_equal(h.calls, 0);
+    struct router_stats st = stats_of(f);
+    assert_int_equal(st.robot_requests_abandoned, 1);
+    assert_int_equal(st.robot_responses_dropped, 1);
+}
+
+static void test_http_asker_times_out_with_504(void **state)
+{
+    struct fixture *f = *state;
+    register_pair(f);
+    struct fake_http h = {0};
+    struct http_asker *a = router_http_open(f->r, &h, "192.0.2.9");
+    struct robot_request req = {"r1", "DELETE", "/api/x", NULL};
+    router_http_request(f->r, a, &req, f->now);
+    expect_forwarded(f, ROBOT, 0);
+    router_tick(f->r, f->now + 2000);
+    assert_int_equal(h.calls, 1);
+    assert_int_equal(h.status, 504);
+    assert_string_equal(h.body, "{\"detail\":\"robot 'r1' did not answer within 2 s\"}");
+    router_http_closed(f->r, a);
+    free(h.body);
+}
+
 static void test_shutdown_tells_both_sides(void **state)
 {
     struct fixture *f = *state;
@@ -660,6 +1079,24 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_rate_limit_drops_then_closes, setup_rate_limited, teardown),
         cmocka_unit_test_setup_teardown(test_rate_limit_refills_with_time, setup_rate_limited, teardown),
         cmocka_unit_test_setup_teardown(test_shutdown_tells_both_sides, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_robot_request_is_forwarded_under_a_token_and_answered_to_its_asker, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_robot_request_without_body_reaches_the_robot_with_null, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_answers_go_to_their_own_askers_when_interleaved, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_answer_from_another_robot_connection_is_dropped, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_unknown_and_duplicate_answers_are_dropped, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_robot_request_to_an_offline_robot_is_503, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_requests_past_the_limit_are_429_and_the_limit_is_per_asker, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_an_answer_frees_a_place_under_the_limit, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_unanswered_request_times_out_with_504_and_a_late_answer_is_dropped, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_requests_time_out_in_deadline_order, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_robot_disconnect_answers_pending_requests_503, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_asker_disconnect_forgets_its_requests, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_robot_response_from_a_client_is_wrong_role, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_shutdown_answers_pending_requests_503, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_http_asker_gets_the_robots_answer, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_http_asker_is_answered_at_once_when_the_request_cannot_go, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_closed_http_asker_is_never_answered, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_http_asker_times_out_with_504, setup, teardown),
         cmocka_unit_test_setup_teardown(test_robots_json_counts_sessions, setup, teardown),
         cmocka_unit_test_setup_teardown(test_peers_of_different_codecs_share_a_session, setup, teardown),
     };

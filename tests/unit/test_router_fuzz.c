@@ -3,8 +3,10 @@
  * nesting) from robots, clients and unregistered peers.
  *
  * The property: every message is answered (a reply, an error or a relay:
- * nothing is dropped silently), no session is ever relayed to a third
- * connection, and, under the -asan variant, nothing crashes or leaks.
+ * nothing is dropped silently, except a robot-response whose requestId is
+ * not pending, which the protocol drops and counts), no session and no
+ * robot answer ever reaches a third connection, and, under the -asan
+ * variant, nothing crashes or leaks.
  * Deterministic: a fixed seed, so a failure reproduces. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -27,6 +29,8 @@ struct sink {
     unsigned long long received;
     unsigned long long about_sessions; /* messages naming a sessionId */
     char sid[IDS_TOKEN_LEN + 1];       /* the last session created for it */
+    unsigned long long robot_responses; /* robot-response messages received */
+    char token[IDS_TOKEN_LEN + 1];     /* the last robot-request token it was sent */
 };
 
 static int sink_send(void *conn, struct outbuf *b)
@@ -34,6 +38,11 @@ static int sink_send(void *conn, struct outbuf *b)
     struct sink *s = conn;
     s->received++;
     const char *p = (const char *)outbuf_payload(b);
+    if (memmem(p, b->len, "\"robot-response\"", 16))
+        s->robot_responses++;
+    const char *tok = memmem(p, b->len, "\"robot-request\",\"requestId\":\"", 29);
+    if (tok && (size_t)(tok - p) + 29 + IDS_TOKEN_LEN <= b->len)
+        memcpy(s->token, tok + 29, IDS_TOKEN_LEN);
     const char *at = memmem(p, b->len, "\"sessionId\":\"", 13);
     if (!at)
         return 0;
@@ -74,6 +83,8 @@ static const char *const corpus[] = {
     "{\"type\":\"stream-type-switch-error\",\"sessionId\":\"SID\",\"error\":\"no\"}",
     "{\"type\":\"session-error\",\"sessionId\":\"SID\",\"error\":\"boom\"}",
     "{\"type\":\"close-session\",\"sessionId\":\"SID\"}",
+    "{\"type\":\"robot-request\",\"requestId\":\"q\",\"robotId\":\"r1\",\"method\":\"PUT\",\"path\":\"/api/devices/1/options/exposure?x=1\",\"body\":{\"value\":[1,{\"a\":null}]}}",
+    "{\"type\":\"robot-response\",\"requestId\":\"TOK\",\"status\":200,\"body\":{\"current_value\":8000}}",
 };
 
 static const char *const splices[] = {
@@ -82,15 +93,16 @@ static const char *const splices[] = {
     "[[[[[[[[[[[[[[[[", "\xff", "\xc3\xa9", " ", "\"robotId\":\"r1\",",
 };
 
-/* Builds one input from the corpus into buf: the session placeholder is
- * filled with a live id, then up to three mutations are applied. */
-static size_t make_input(char *buf, size_t cap, const char *sid)
+/* Builds one input from the corpus into buf: the session and request
+ * placeholders are filled with live ids, then up to three mutations are
+ * applied. */
+static size_t make_input(char *buf, size_t cap, const char *sid, const char *token)
 {
     const char *base = corpus[rnd_below(sizeof(corpus) / sizeof(corpus[0]))];
     size_t len = 0;
     for (const char *p = base; *p && len + IDS_TOKEN_LEN + 1 < cap; p++) {
-        if (strncmp(p, "SID", 3) == 0) {
-            memcpy(buf + len, sid, IDS_TOKEN_LEN);
+        if (strncmp(p, "SID", 3) == 0 || strncmp(p, "TOK", 3) == 0) {
+            memcpy(buf + len, *p == 'S' ? sid : token, IDS_TOKEN_LEN);
             len += IDS_TOKEN_LEN;
             p += 2;
         } else {
@@ -136,7 +148,8 @@ static void test_every_hostile_message_is_answered_and_isolated(void **state)
     struct registry reg;
     assert_int_equal(registry_mem_create(&reg), 0);
     struct transport tx = {.send = sink_send, .close = sink_close};
-    struct router_config cfg = {.max_client_sessions = 4, .max_robot_sessions = 8, .rate_limit = 0};
+    struct router_config cfg = {.max_client_sessions = 4, .max_robot_sessions = 8, .rate_limit = 0,
+                                .request_timeout_s = 10, .max_pending_requests = 16};
     struct router *r = router_create(&cfg, &tx, &auth_open, &reg);
     assert_non_null(r);
 
@@ -156,21 +169,33 @@ static void test_every_hostile_message_is_answered_and_isolated(void **state)
     router_peer_message(r, peers[1].peer, create, strlen(create), 0);
     assert_true(peers[1].sid[0] != '\0');
 
+    memset(peers[0].token, 'A', IDS_TOKEN_LEN); /* until a request is forwarded */
     char buf[1024];
     for (long round = 0; round < ROUNDS; round++) {
         int from = (int)rnd_below(4);
         if (from == 2)
             from = 1; /* the bystander only listens */
-        size_t len = make_input(buf, sizeof(buf), peers[1].sid);
+        size_t len = make_input(buf, sizeof(buf), peers[1].sid, peers[0].token);
         unsigned long long out_before = 0;
         for (int i = 0; i < 4; i++)
             out_before += peers[i].received;
+        struct router_stats before;
+        router_stats(r, &before);
         router_peer_message(r, peers[from].peer, buf, len, 0);
         unsigned long long out_after = 0;
         for (int i = 0; i < 4; i++)
             out_after += peers[i].received;
-        if (out_after == out_before)
+        struct router_stats after;
+        router_stats(r, &after);
+        if (out_after == out_before &&
+            after.robot_responses_dropped == before.robot_responses_dropped)
             fail_msg("round %ld: no answer to %.*s", round, (int)len, buf);
+        if (peers[2].robot_responses != 0)
+            fail_msg("round %ld: a third connection got a robot's answer after %.*s", round,
+                     (int)len, buf);
+        /* Keep the client under its pending limit: time passes. */
+        if (after.robot_requests_pending >= 16)
+            router_tick(r, 1000000 + round);
         /* The bystander may hear presence, never anything about a session. */
         if (peers[2].about_sessions != 0)
             fail_msg("round %ld: a third connection heard about a session after %.*s", round,
@@ -187,9 +212,12 @@ static void test_every_hostile_message_is_answered_and_isolated(void **state)
         if (round % 1000 == 999) /* sometimes a fresh session to attack */
             router_peer_message(r, peers[1].peer, create, strlen(create), 0);
     }
+    /* The corpus reached the robot-request path for real, not only errors. */
+    struct router_stats st;
+    router_stats(r, &st);
+    assert_true(st.robot_requests_answered > 0);
     for (int i = 0; i < 4; i++)
         router_peer_closed(r, peers[i].peer);
-    struct router_stats st;
     router_stats(r, &st);
     assert_int_equal(st.peers, 0);
     assert_int_equal(st.sessions, 0);
