@@ -5,7 +5,7 @@ BUILD    ?= build
 JOBS     ?= $(shell nproc 2>/dev/null || echo 2)
 PORT     ?= 3001
 
-.PHONY: all deps npm-deps build test run bench fuzz clean
+.PHONY: all deps npm-deps build test run bench bench-full fuzz clean
 
 all: build
 
@@ -29,9 +29,13 @@ test: build npm-deps
 run: build
 	@scripts/run.sh $(BUILD) $(PORT)
 
-# Benchmarks print their figures; see bench/README.md.
-bench: build
-	$(BUILD)/router_bench
+# Benchmarks print their figures and one table (under 3 minutes); see
+# bench/README.md and docs/PERFORMANCE.md. `make bench-full`: target sizes.
+bench: build npm-deps
+	bench/run.sh $(BUILD)
+
+bench-full: build npm-deps
+	bench/run.sh --full $(BUILD)
 
 # Coverage-guided fuzzing of codec, protocol and router with libFuzzer
 # (clang, ASan, UBSan), FUZZ_SECONDS long; new inputs go to build/fuzz-corpus.

@@ -1,0 +1,42 @@
+#!/bin/sh
+# run.sh - `make bench`: a short run of every benchmark, then one table.
+#
+# Usage: bench/run.sh [--full] [BUILD_DIR]
+#   (default) short versions, under 3 minutes in all: router_bench with
+#             20,000 sessions, bench/cloud-load.sh --short (S1 at 5,000
+#             connections), bench/robot-latency.mjs --short
+#   --full    the sizes of the targets (S1 at 19,000 connections, 10-s
+#             windows, 10 first frames, 900 frames): about 5 minutes
+# Every benchmark prints JSON lines; they are kept in BUILD_DIR/bench/ and
+# bench/table.mjs turns them into the table. Needs root (network namespaces).
+set -eu
+full=0
+if [ "${1:-}" = --full ]; then full=1; shift; fi
+root=$(cd "$(dirname "$0")/.." && pwd)
+build=$(cd "${1:-$root/build}" && pwd)
+out="$build/bench-results"
+mkdir -p "$out"
+rm -f "$out"/*.jsonl
+
+start=$(date +%s)
+echo "== router_bench (in process, one core)" >&2
+if [ "$full" = 1 ]; then
+    "$build/router_bench" > "$out/router.jsonl"
+else
+    "$build/router_bench" 20000 200000 > "$out/router.jsonl"
+fi
+echo "== bench/cloud-load.sh (porthole-cloud over loopback sockets)" >&2
+if [ "$full" = 1 ]; then
+    "$root/bench/cloud-load.sh" "$build" > "$out/cloud.jsonl" || true
+else
+    "$root/bench/cloud-load.sh" --short "$build" > "$out/cloud.jsonl" || true
+fi
+echo "== bench/robot-latency.mjs (porthole-robot to headless Chromium)" >&2
+if [ "$full" = 1 ]; then
+    node "$root/bench/robot-latency.mjs" --build "$build" > "$out/robot.jsonl" || true
+else
+    node "$root/bench/robot-latency.mjs" --short --build "$build" > "$out/robot.jsonl" || true
+fi
+end=$(date +%s)
+node "$root/bench/table.mjs" --seconds $((end - start)) "$out/router.jsonl" "$out/cloud.jsonl" \
+    "$out/robot.jsonl"

@@ -1,0 +1,102 @@
+// table.mjs - turns the JSON lines of router_bench, cloud-load.sh and
+// robot-latency.mjs into one table: each figure, its value, the target of
+// issue #6 and whether the target is met (or by how much it is missed).
+// Targets are reported, never asserted: the exit status is 0 whenever the
+// files could be read.
+//
+// Usage: node bench/table.mjs [--seconds N] FILE.jsonl...
+
+import { readFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+
+const args = process.argv.slice(2);
+let seconds = null;
+if (args[0] === '--seconds') { seconds = Number(args[1]); args.splice(0, 2); }
+
+const lines = [];
+for (const file of args) {
+  let text = '';
+  try { text = readFileSync(file, 'utf8'); } catch (e) { console.error(`table.mjs: ${file}: ${e.message}`); }
+  for (const l of text.split('\n')) {
+    if (!l.trim()) continue;
+    try { lines.push(JSON.parse(l)); } catch { console.error(`table.mjs: ${file}: not JSON: ${l.slice(0, 80)}`); }
+  }
+}
+
+const find = (pred) => lines.find(pred) || null;
+const router = find((j) => j.bench === 'router');
+const scen = (name) => find((j) => j.scenario === name);
+const metric = (name, label) => find((j) => j.bench === 'robot-latency' && j.metric === name &&
+  (label === undefined || j.label === label));
+
+const n = (v, digits = 0) => (typeof v === 'number' && Number.isFinite(v)
+  ? v.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits }) : '-');
+
+/** "met", or how far from the target; lower is better when !higher. */
+function verdict(value, target, higher) {
+  if (typeof value !== 'number' || !Number.isFinite(value)) return 'no result';
+  const ok = higher ? value >= target : value <= target;
+  if (ok) return 'met';
+  return higher ? `missed: ${n(target / value, 1)}x short` : `missed by ${n((value / target - 1) * 100)}%`;
+}
+
+const rows = [];
+const row = (figure, value, target = '', status = '') => rows.push([figure, value, target, status]);
+const error = (j) => (j && j.error ? ` (error: ${j.error})` : '');
+
+if (router) {
+  row('router alone: sessions/s (one core, no sockets)', n(router.sessions_per_s));
+  row('router alone: ICE messages relayed/s', `${n(router.ice_per_s)} (${n(router.ns_per_ice / 1000, 1)} µs each)`);
+}
+const s1 = scen('idle');
+if (s1) {
+  row(`S1 idle: server memory per connection, ${n(s1.registered)} clients`, `${n(s1.server_bytes_per_conn)} B${error(s1)}`,
+    '<= 3,000 B at 19,000', s1.registered >= 19000 ? verdict(s1.server_bytes_per_conn, 3000, false)
+      : `${verdict(s1.server_bytes_per_conn, 3000, false)} (at ${n(s1.registered)})`);
+  row('S1 idle: connect+register rate', `${n(s1.registered_per_s)}/s`);
+}
+const s2 = scen('session');
+if (s2) {
+  row(`S2 sessions/s (${s2.clients} clients, ${s2.robots} robots)`, `${n(s2.sessions_per_s)}${error(s2)}`, '>= 20,000',
+    verdict(s2.sessions_per_s, 20000, true));
+  row('S2 create-to-offer p50 / p95 / p99', `${n(s2.create_to_offer_p50_ms, 1)} / ${n(s2.create_to_offer_p95_ms, 1)} / ${n(s2.create_to_offer_p99_ms, 1)} ms`);
+}
+const s3 = scen('relay');
+if (s3) {
+  row(`S3 relayed messages/s (${s3.sessions} sessions, window ${s3.window})`, `${n(s3.msgs_per_s)}${error(s3)}`, '>= 500,000',
+    verdict(s3.msgs_per_s, 500000, true));
+  row('S3 one-way latency p50 / p99; server CPU per message', `${n(s3.latency_p50_ms, 1)} / ${n(s3.latency_p99_ms, 1)} ms; ${n(s3.server_cpu_us_per_msg, 1)} µs`);
+}
+const s4 = scen('fanout');
+if (s4) {
+  row(`S4 fan-out: last of ${n(s4.clients)} clients has robot-available`, `${n(s4.last_ms_median, 1)} ms${error(s4)}`,
+    '< 50 ms at 5,000', verdict(s4.last_ms_median, 50, false));
+}
+for (const j of [s2, s3].filter(Boolean)) {
+  row(`  CPU during ${j.scenario} (% of one core)`, `server ${j.server_cpu_pct}, generator ${j.gen_cpu_pct}, rest of machine ${j.other_cpu_pct}`);
+}
+
+const ff = metric('first_frame_ms');
+if (ff) row(`first frame, click to first decoded frame (n=${ff.n})`, `p50 ${n(ff.p50)} ms, p95 ${n(ff.p95)} ms`, '<= 400 ms', verdict(ff.p50, 400, false));
+const g2g = metric('glass_to_glass_ms');
+if (g2g) {
+  row(`glass to glass, 640x480@30 (${g2g.n} frames)`, `p50 ${n(g2g.p50)} ms, p95 ${n(g2g.p95)} ms`, 'p50 <= 60 ms', verdict(g2g.p50, 60, false));
+  row('decoded fps during glass to glass', n(g2g.decoded_fps, 1));
+}
+const cpu = [1, 2, 5, 10].map((v) => metric('robot_cpu', `color x${v}`));
+if (cpu.some(Boolean)) row('robot CPU, 1 / 2 / 5 / 10 viewers of color (% of a core)', cpu.map((c) => n(c?.cpu_pct_of_core, 1)).join(' / '));
+const three = metric('robot_cpu', 'color+depth+infrared-1');
+if (three) row('robot CPU, 3 viewers on color, depth, infrared-1', `${n(three.cpu_pct_of_core, 1)}% (3 encoders)`);
+const ratio = metric('robot_cpu_ratio');
+if (ratio) row('cost of 10 viewers / cost of 1', `${n(ratio.ratio_10_over_1, 2)} (line fit ${n(ratio.fit_ratio_10_over_1, 2)})`, '<= 1.5', verdict(ratio.ratio_10_over_1, 1.5, false));
+const cfg = metric('config');
+if (cfg && cfg.errors?.length) row('robot-latency errors', cfg.errors.join('; '));
+
+const head = ['figure', 'value', 'target', 'status'];
+const width = head.map((h, i) => Math.max(h.length, ...rows.map((r) => String(r[i]).length)));
+const line = (r) => `| ${r.map((c, i) => String(c).padEnd(width[i])).join(' | ')} |`;
+console.log(`Porthole benchmarks: ${cpus().length} cores, ${new Date().toISOString().slice(0, 16)}Z${seconds !== null ? `, ${seconds} s` : ''}`);
+console.log(line(head));
+console.log(`|${width.map((w) => '-'.repeat(w + 2)).join('|')}|`);
+for (const r of rows) console.log(line(r));
+if (!rows.length) console.log('(no results: see the messages above)');
