@@ -252,6 +252,19 @@ enum msg_type protocol_validate(json_t *msg, const char *type, enum role sender,
     return t;
 }
 
+enum msg_type protocol_type_of(const char *name, size_t len)
+{
+    for (int t = 0; t < MSG__COUNT; t++)
+        if (strlen(specs[t].name) == len && memcmp(specs[t].name, name, len) == 0)
+            return (enum msg_type)t;
+    return MSG_INVALID;
+}
+
+bool protocol_may_send(enum msg_type type, enum role sender)
+{
+    return type >= 0 && type < MSG__COUNT && (specs[type].senders & (1u << sender));
+}
+
 const char *protocol_type_name(enum msg_type type)
 {
     return type >= 0 && type < MSG__COUNT ? specs[type].name : "";

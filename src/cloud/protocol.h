@@ -60,6 +60,14 @@ struct proto_error {
 enum msg_type protocol_validate(json_t *msg, const char *type, enum role sender,
                                 struct proto_error *err);
 
+/* The msg_type whose wire name is the len bytes at name (not
+ * NUL-terminated), or MSG_INVALID. */
+enum msg_type protocol_type_of(const char *name, size_t len);
+
+/* True when a peer of role sender may send messages of type (the check
+ * protocol_validate makes before the fields). */
+bool protocol_may_send(enum msg_type type, enum role sender);
+
 /* The wire name of a type ("create-session"); "" for MSG_INVALID. */
 const char *protocol_type_name(enum msg_type type);
 

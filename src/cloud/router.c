@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cloud/fastrelay.h"
 #include "cloud/protocol.h"
 #include "common/clock.h"
 #include "common/hmap.h"
@@ -521,6 +522,34 @@ static void on_session_message(struct router *r, struct peer *p, enum msg_type t
     r->stats.messages_relayed++;
 }
 
+/* The hot path of webrtc-offer, webrtc-answer and ice-candidate: checked
+ * from the text (fastrelay.h) and relayed as it came, without a jansson
+ * tree. Returns true when the message was relayed; false, having done
+ * nothing, for everything that needs the full path: other types, messages
+ * the fast check declines, errors (unknown-session), peers of another
+ * codec (re-encoding needs the tree), out of memory. The full path then
+ * gives the same answer it always did. */
+static bool relay_fast(struct router *r, struct peer *p, const char *data, size_t len)
+{
+    struct fastrelay_msg m;
+    /* fastrelay reads native JSON: other codecs frame messages differently. */
+    if (p->codec != &codec_json || !fastrelay_check(data, len, p->role, &m))
+        return false;
+    struct session *s = registry_find(r->reg, REG_SESSION, m.session_id);
+    if (!s || (s->robot != p && s->client != p))
+        return false;
+    struct peer *to = p == s->robot ? s->client : s->robot;
+    if (to->codec != p->codec)
+        return false;
+    struct outbuf *b = p->codec->relay(data, len);
+    if (!b)
+        return false;
+    send_buf(r, to, b);
+    outbuf_unref(b);
+    r->stats.messages_relayed++;
+    return true;
+}
+
 /* ---- robot requests ---- */
 
 /* Answers asker a: robot-response on its WebSocket, or tx->http_answer.
@@ -828,6 +857,8 @@ void router_peer_message(struct router *r, struct peer *p, const char *data, siz
     if (p->closing || !within_rate(r, p, now_ms))
         return;
 
+    if (relay_fast(r, p, data, len))
+        return;
     struct codec_error cerr;
     const char *type = NULL;
     json_t *msg = p->codec->decode(data, len, &type, &cerr);

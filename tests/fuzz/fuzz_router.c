@@ -3,12 +3,15 @@
  * first byte of each piece picks who), through the real codec, protocol
  * and router. Every message must be answered (but for a robot-response
  * whose requestId is not pending, which the protocol drops and counts);
- * sanitizers catch the rest.
+ * and the router's fast path (fastrelay.c) must agree with the full one:
+ * it never accepts, for any sender role, what codec_json + protocol_validate
+ * refuse, nor reads another type or sessionId. Sanitizers catch the rest.
  * Build and run: make fuzz (clang, -fsanitize=fuzzer,address,undefined). */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "cloud/fastrelay.h"
 #include "cloud/router.h"
 #include "common/log.h"
 
@@ -30,6 +33,25 @@ static void sink_close(void *conn, int code, const char *reason)
     (void)code;
     (void)reason;
     abort(); /* the rate limit is off: nothing may close */
+}
+
+/* Aborts when the fast check accepts a message the full path does not
+ * accept as the same type with the same sessionId. */
+static void check_fast_path(const char *data, size_t len)
+{
+    for (int role = ROLE_NONE; role <= ROLE_CLIENT; role++) {
+        struct fastrelay_msg fast;
+        if (!fastrelay_check(data, len, (enum role)role, &fast))
+            continue;
+        struct codec_error cerr;
+        struct proto_error perr;
+        const char *type = NULL;
+        json_t *msg = codec_json.decode(data, len, &type, &cerr);
+        if (!msg || protocol_validate(msg, type, (enum role)role, &perr) != fast.type ||
+            strcmp(json_string_value(json_object_get(msg, "sessionId")), fast.session_id) != 0)
+            abort();
+        json_decref(msg);
+    }
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -63,6 +85,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             unsigned long long before = peers[0].received + peers[1].received + peers[2].received;
             struct router_stats st0, st1;
             router_stats(r, &st0);
+            check_fast_path((const char *)p + 1, (size_t)(stop - p - 1));
             router_peer_message(r, from->peer, (const char *)p + 1, (size_t)(stop - p - 1), 0);
             router_stats(r, &st1);
             if (peers[0].received + peers[1].received + peers[2].received == before &&
