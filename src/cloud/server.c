@@ -44,6 +44,12 @@ enum {
 /* Messages written per writeable callback at most. */
 #define WRITE_BATCH 16
 
+/* Bytes of the frames of several queued messages written with one send()
+ * (conn_writeable). Also lws's cap on one send() (tx_packet_size): at 0 it
+ * would be the 1 KB receive chunk, and a 3 KB SDP would leave in three
+ * sends, each after a writeable callback. */
+#define WRITE_COALESCE_BYTES 65536
+
 /* Seconds an HTTP request waiting for a robot may outlive
  * --request-timeout before lws drops it: the router answers 504 at the
  * timeout, so this is only a backstop. (lws's other limit on a held
@@ -73,6 +79,9 @@ struct conn {
     size_t q_bytes;
     /* Set when the connection must close, once its queue is flushed. */
     int close_code;
+    /* When a frame last confirmed the peer alive to lws (monotonic ms,
+     * truncated: only differences are used). */
+    uint32_t confirmed_ms;
     const char *close_reason;
     /* HTTP: the response of the current transaction. It is decided
      * anywhere (this connection's callback, a robot's message, the timer)
@@ -100,6 +109,7 @@ struct server {
     struct lws_context *ctx;
     struct lws_protocols protocols[2];
     lws_retry_bo_t keepalive;
+    uint32_t confirm_every_ms; /* see conn_confirm_alive() */
     struct registry reg;
     struct router *router;
     struct transport tx;
@@ -110,6 +120,7 @@ struct server {
     lws_sorted_usec_list_t tick; /* calls router_tick() at the next deadline */
     int64_t tick_at;           /* when it is due (monotonic ms); 0: not scheduled */
     bool stopping;             /* shutting down: drop new sends */
+    unsigned char *wbuf;       /* LWS_PRE + WRITE_COALESCE_BYTES: frames of one write */
     int64_t started_ms;
 };
 
@@ -209,11 +220,51 @@ static void tx_close(void *conn, int code, const char *reason)
     conn_close(lws_context_user(lws_get_context(c->wsi)), c, code, reason, false);
 }
 
-/* Writes queued messages: one, then more while the socket still takes
- * them whole (lws_send_pipe_choked: nothing buffered in lws, socket
- * writeable), at most WRITE_BATCH per callback so one busy peer cannot
- * starve the others. Batching cut server CPU per relayed message from
- * 12.3 to 10 µs (bench/README.md). Returns -1 to close the connection. */
+/* Removes the oldest queued message and returns it (the caller's
+ * reference). The queue must not be empty. */
+static struct outbuf *queue_pop(struct server *srv, struct conn *c)
+{
+    struct outbuf *b = c->q[c->q_head];
+    c->q_head = (c->q_head + 1) % c->q_cap;
+    c->q_count--;
+    c->q_bytes -= b->len;
+    srv->queued--;
+    return b;
+}
+
+/* Writes the header of an unmasked, final text frame of len payload bytes
+ * (RFC 6455 section 5.2) at h. Returns its length: 2, 4 or 10 bytes. */
+static size_t frame_header(unsigned char *h, size_t len)
+{
+    h[0] = 0x81; /* FIN, text */
+    if (len < 126) {
+        h[1] = (unsigned char)len;
+        return 2;
+    }
+    if (len < 65536) {
+        h[1] = 126;
+        h[2] = (unsigned char)(len >> 8);
+        h[3] = (unsigned char)len;
+        return 4;
+    }
+    h[1] = 127;
+    for (int i = 0; i < 8; i++)
+        h[2 + i] = (unsigned char)((uint64_t)len >> (56 - 8 * i));
+    return 10;
+}
+
+/* Writes queued messages, at most WRITE_BATCH per callback so that one
+ * busy peer cannot starve the others. A lone message goes out in place
+ * (lws writes its frame header into the outbuf's headroom). Several are
+ * framed here, one after another, into srv->wbuf and written with one
+ * lws_write(LWS_WRITE_RAW): one send() and one TCP segment instead of one
+ * each. That is allowed because this server uses no WebSocket extension
+ * (permessage-deflate would have to frame) and speaks only HTTP/1.1 (no
+ * WebSocket over HTTP/2), and every frame is complete: what the socket
+ * does not take, lws buffers whole and sends first next time, before any
+ * frame of its own (ping, pong, close). Writing stops when lws had to
+ * buffer (lws_partial_buffered: a flag test, where lws_send_pipe_choked
+ * cost a poll() per write). Returns -1 to close the connection. */
 static int conn_writeable(struct server *srv, struct conn *c)
 {
     if (!c->q_count) {
@@ -224,18 +275,34 @@ static int conn_writeable(struct server *srv, struct conn *c)
                          (unsigned char *)(uintptr_t)c->close_reason, n);
         return -1;
     }
-    for (int k = 0; k < WRITE_BATCH && c->q_count; k++) {
-        if (k && lws_send_pipe_choked(c->wsi))
-            break;
-        struct outbuf *b = c->q[c->q_head];
-        c->q_head = (c->q_head + 1) % c->q_cap;
-        c->q_count--;
-        c->q_bytes -= b->len;
-        srv->queued--;
-        int n = lws_write(c->wsi, outbuf_payload(b), b->len, LWS_WRITE_TEXT);
-        outbuf_unref(b);
+    int k = 0;
+    while (k < WRITE_BATCH && c->q_count) {
+        int n;
+        if (c->q_count == 1 || c->q[c->q_head]->len > WRITE_COALESCE_BYTES - 10) {
+            struct outbuf *b = queue_pop(srv, c);
+            n = lws_write(c->wsi, outbuf_payload(b), b->len, LWS_WRITE_TEXT);
+            outbuf_unref(b);
+            k++;
+        } else {
+            unsigned char *out = srv->wbuf + LWS_PRE;
+            size_t used = 0;
+            while (k < WRITE_BATCH && c->q_count) {
+                size_t len = c->q[c->q_head]->len;
+                if (used + 10 + len > WRITE_COALESCE_BYTES)
+                    break;
+                struct outbuf *b = queue_pop(srv, c);
+                used += frame_header(out + used, len);
+                memcpy(out + used, outbuf_payload(b), len);
+                used += len;
+                outbuf_unref(b);
+                k++;
+            }
+            n = lws_write(c->wsi, out, used, LWS_WRITE_RAW);
+        }
         if (n < 0)
             return -1;
+        if (lws_partial_buffered(c->wsi))
+            break;
     }
     if (c->q_count || c->close_code)
         lws_callback_on_writable(c->wsi);
@@ -309,6 +376,22 @@ static void rx_release(struct conn *c)
     c->rx_len = c->rx_cap = 0;
 }
 
+/* Tells lws that c's peer is alive: any frame proves it, not only a pong,
+ * so a busy peer whose client library answers pings late is not dropped.
+ * lws_validity_confirmed() re-inserts the connection's timer into a sorted
+ * list of every connection's timer (O(connections): 60% of server time
+ * with 15,000 idle clients held, /tmp/perf-cloud.md), so it is called at
+ * most once per confirm_every_ms (a second; a quarter of --ping-interval
+ * when that is shorter): a peer is then dropped at most that much before
+ * 2 x --ping-interval of silence. */
+static void conn_confirm_alive(struct server *srv, struct conn *c, int64_t now)
+{
+    if ((uint32_t)now - c->confirmed_ms < srv->confirm_every_ms)
+        return;
+    c->confirmed_ms = (uint32_t)now;
+    lws_validity_confirmed(c->wsi);
+}
+
 /* Returns -1 to close the connection (after lws_close_reason). */
 static int conn_receive(struct server *srv, struct conn *c, const char *in, size_t len)
 {
@@ -331,11 +414,10 @@ static int conn_receive(struct server *srv, struct conn *c, const char *in, size
                          (unsigned char *)"message too big", 15);
         return -1;
     }
-    /* Any frame proves the peer alive, not only a pong: a busy peer whose
-     * client library answers pings late is not dropped. */
-    lws_validity_confirmed(c->wsi);
+    int64_t now = clock_mono_ms();
+    conn_confirm_alive(srv, c, now);
     if (first && last && c->rx_len == 0) { /* the common case: no copy */
-        router_peer_message(srv->router, c->peer, in, len, clock_mono_ms());
+        router_peer_message(srv->router, c->peer, in, len, now);
         schedule_tick(srv);
         return 0;
     }
@@ -347,7 +429,7 @@ static int conn_receive(struct server *srv, struct conn *c, const char *in, size
         return -1;
     }
     if (last) {
-        router_peer_message(srv->router, c->peer, c->rx, c->rx_len, clock_mono_ms());
+        router_peer_message(srv->router, c->peer, c->rx, c->rx_len, now);
         schedule_tick(srv);
         /* Fragmented messages are rare (large SDPs): hold no buffer between
          * them, so that idle connections stay small. */
@@ -785,6 +867,9 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
     case LWS_CALLBACK_ESTABLISHED: {
         memset(c, 0, sizeof(*c));
         c->wsi = wsi;
+        /* lws confirmed the connection at the upgrade; the first frame
+         * confirms again. */
+        c->confirmed_ms = (uint32_t)clock_mono_ms() - srv->confirm_every_ms;
         char addr[64] = "?";
         peer_address(wsi, addr, sizeof(addr));
         c->peer = router_peer_open(srv->router, c, &codec_json, addr, clock_mono_ms());
@@ -921,8 +1006,10 @@ struct server *server_create(const struct cloud_config *cfg)
         free(srv);
         return NULL;
     }
-    if (registry_mem_create(&srv->reg) != 0) {
+    srv->wbuf = malloc(LWS_PRE + WRITE_COALESCE_BYTES);
+    if (!srv->wbuf || registry_mem_create(&srv->reg) != 0) {
         log_error("out of memory");
+        free(srv->wbuf);
         free(srv);
         return NULL;
     }
@@ -952,6 +1039,8 @@ struct server *server_create(const struct cloud_config *cfg)
          * up to it (ICE candidates, control) go to the router without a
          * copy; larger ones (SDPs) are reassembled with one copy. */
         .rx_buffer_size = 1024,
+        /* A cap on one send(), not a buffer: idle connections cost the same. */
+        .tx_packet_size = WRITE_COALESCE_BYTES,
     };
     /* Ping after N idle seconds; hang up when nothing valid (a pong or a
      * message) arrived for 2N. */
@@ -959,6 +1048,7 @@ struct server *server_create(const struct cloud_config *cfg)
         .secs_since_valid_ping = (uint16_t)cfg->ping_interval,
         .secs_since_valid_hangup = (uint16_t)(2 * cfg->ping_interval),
     };
+    srv->confirm_every_ms = cfg->ping_interval >= 4 ? 1000 : (uint32_t)cfg->ping_interval * 250;
 
     lws_set_log_level(LLL_ERR | LLL_WARN, lws_log_bridge);
     struct lws_context_creation_info info;
@@ -1039,5 +1129,6 @@ void server_destroy(struct server *srv)
     signal_ctx = NULL;
     router_destroy(srv->router);
     registry_destroy(&srv->reg);
+    free(srv->wbuf);
     free(srv);
 }
