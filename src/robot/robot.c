@@ -383,19 +383,33 @@ static int api_open(void *user, const enum cam_stream *streams, size_t n, api_re
     return 0;
 }
 
-static int api_answer(void *user, const char *id, const char *sdp, char *err, size_t errlen)
+/* The REST session id names, for a request about its what ("answer",
+ * "candidates"); NULL with *status and err set when there is none or the
+ * cloud opened it (its signaling comes from there). */
+static struct session *api_session(struct robot *r, const char *id, const char *what,
+                                   int *status, char *err, size_t errlen)
 {
-    struct robot *r = user;
     struct session *s = g_hash_table_lookup(r->sessions, id);
     if (!s) {
         snprintf(err, errlen, "no session '%.64s' on this robot", id);
-        return 404;
+        *status = 404;
+        return NULL;
     }
     if (s->origin != ORIGIN_API) {
-        snprintf(err, errlen, "session %s was opened through the cloud; its answer comes "
-                 "from there", s->id);
-        return 409;
+        snprintf(err, errlen, "session %s was opened through the cloud; its %s come%s from "
+                 "there", s->id, what, strcmp(what, "answer") == 0 ? "s" : "");
+        *status = 409;
+        return NULL;
     }
+    return s;
+}
+
+static int api_answer(void *user, const char *id, const char *sdp, char *err, size_t errlen)
+{
+    int status;
+    struct session *s = api_session(user, id, "answer", &status, err, errlen);
+    if (!s)
+        return status;
     if (s->offer_reply) {
         snprintf(err, errlen, "session %s has no offer yet", s->id);
         return 409;
@@ -406,17 +420,10 @@ static int api_answer(void *user, const char *id, const char *sdp, char *err, si
 static int api_candidate(void *user, const char *id, const char *candidate, int mline,
                          const char *mid, char *err, size_t errlen)
 {
-    struct robot *r = user;
-    struct session *s = g_hash_table_lookup(r->sessions, id);
-    if (!s) {
-        snprintf(err, errlen, "no session '%.64s' on this robot", id);
-        return 404;
-    }
-    if (s->origin != ORIGIN_API) {
-        snprintf(err, errlen, "session %s was opened through the cloud; its candidates come "
-                 "from there", s->id);
-        return 409;
-    }
+    int status;
+    struct session *s = api_session(user, id, "candidates", &status, err, errlen);
+    if (!s)
+        return status;
     int rc = peer_add_candidate(s->peer, candidate, mline, mid, err, errlen);
     if (rc == 1)
         log_info("session %s: remote candidate outside the ICE allow-list dropped: %.120s", s->id,

@@ -254,18 +254,6 @@ static struct picture settle_and_sample(struct robotfix *fx, struct rtcpeer *v)
     return pic;
 }
 
-static json_int_t telemetry_int(json_t *t, const char *path)
-{
-    /* path: "encoders" or "streams.color.viewers" */
-    char buf[128];
-    snprintf(buf, sizeof buf, "%s", path);
-    json_t *cur = t;
-    for (char *tok = strtok(buf, "."); tok && cur; tok = strtok(NULL, "."))
-        cur = json_object_get(cur, tok);
-    if (!json_is_integer(cur))
-        fail_msg("telemetry has no integer '%s'", path);
-    return json_integer_value(cur);
-}
 
 /* ---- devices ---- */
 
@@ -1212,9 +1200,9 @@ static void test_a_rest_viewer_streams_and_shares_the_encoder(void **state)
         t = rtcpeer_wait_telemetry(cloud_viewer, robotfix_wait(5000));
         if (!t)
             fail_msg("no telemetry for the cloud's viewer within %d ms", robotfix_wait(5000));
-        assert_int_equal(telemetry_int(t, "encoders"), 1);
-        assert_int_equal(telemetry_int(t, "sessions"), 2);
-        assert_int_equal(telemetry_int(t, "streams.color.viewers"), 2);
+        assert_int_equal(robotfix_telemetry_int(t, "encoders"), 1);
+        assert_int_equal(robotfix_telemetry_int(t, "sessions"), 2);
+        assert_int_equal(robotfix_telemetry_int(t, "streams.color.viewers"), 2);
     }
     robotfix_expect_frames(fx, cloud_viewer, rtcpeer_frames(cloud_viewer) + 30,
                            robotfix_wait(10000));
@@ -1226,8 +1214,8 @@ static void test_a_rest_viewer_streams_and_shares_the_encoder(void **state)
     assert_non_null(t);
     t = rtcpeer_wait_telemetry(cloud_viewer, robotfix_wait(5000));
     assert_non_null(t);
-    assert_int_equal(telemetry_int(t, "sessions"), 1);
-    assert_int_equal(telemetry_int(t, "streams.color.viewers"), 1);
+    assert_int_equal(robotfix_telemetry_int(t, "sessions"), 1);
+    assert_int_equal(robotfix_telemetry_int(t, "streams.color.viewers"), 1);
     robotfix_expect_frames(fx, cloud_viewer, rtcpeer_frames(cloud_viewer) + 30,
                            robotfix_wait(10000));
     g_free(sid);

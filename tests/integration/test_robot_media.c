@@ -35,18 +35,6 @@ static struct rtcpeer *viewer(struct robotfix *fx, const char *stream_type)
     return robotfix_viewer(fx, &(struct rtcpeer_opts){.stream_types_json = streams});
 }
 
-static json_int_t telemetry_int(json_t *t, const char *path)
-{
-    /* path: "encoders" or "streams.color.viewers" */
-    char buf[128];
-    snprintf(buf, sizeof buf, "%s", path);
-    json_t *cur = t;
-    for (char *tok = strtok(buf, "."); tok && cur; tok = strtok(NULL, "."))
-        cur = json_object_get(cur, tok);
-    if (!json_is_integer(cur))
-        fail_msg("telemetry has no integer '%s'", path);
-    return json_integer_value(cur);
-}
 
 static json_t *expect_telemetry(struct rtcpeer *v)
 {
@@ -123,9 +111,9 @@ static void test_three_viewers_of_a_stream_share_one_encoder(void **state)
         robotfix_expect_frames(fx, v[i], 30, robotfix_wait(15000));
     /* All three are subscribed now: the next telemetry must say so. */
     json_t *t = expect_telemetry(v[0]);
-    assert_int_equal(telemetry_int(t, "streams.color.viewers"), 3);
-    assert_int_equal(telemetry_int(t, "encoders"), 1);
-    assert_int_equal(telemetry_int(t, "sessions"), 3);
+    assert_int_equal(robotfix_telemetry_int(t, "streams.color.viewers"), 3);
+    assert_int_equal(robotfix_telemetry_int(t, "encoders"), 1);
+    assert_int_equal(robotfix_telemetry_int(t, "sessions"), 3);
     assert_null(json_object_get(json_object_get(t, "streams"), "depth"));
 }
 
@@ -183,7 +171,7 @@ static void test_switch_changes_the_picture_on_the_same_track(void **state)
     json_t *track = json_array_get(json_object_get(t, "tracks"), 0);
     assert_non_null(track);
     harness_assert_str(track, "streamType", "depth");
-    assert_int_equal(telemetry_int(t, "encoders"), 1);
+    assert_int_equal(robotfix_telemetry_int(t, "encoders"), 1);
 }
 
 /* ---- encoder lifetime ---- */
@@ -196,7 +184,7 @@ static void test_an_encoder_runs_only_while_watched(void **state)
     robotfix_expect_frames(fx, a, 10, robotfix_wait(10000));
     robotfix_expect_frames(fx, b, 10, robotfix_wait(10000));
     json_t *t = expect_telemetry(a);
-    assert_int_equal(telemetry_int(t, "encoders"), 2);
+    assert_int_equal(robotfix_telemetry_int(t, "encoders"), 2);
 
     /* Both viewers leave. */
     struct rtcpeer *both[2] = {a, b};
@@ -212,9 +200,9 @@ static void test_an_encoder_runs_only_while_watched(void **state)
     struct rtcpeer *c = viewer(fx, "color");
     robotfix_expect_frames(fx, c, 10, robotfix_wait(10000));
     t = expect_telemetry(c);
-    assert_int_equal(telemetry_int(t, "encoders"), 1);
-    assert_int_equal(telemetry_int(t, "sessions"), 1);
-    assert_int_equal(telemetry_int(t, "streams.color.viewers"), 1);
+    assert_int_equal(robotfix_telemetry_int(t, "encoders"), 1);
+    assert_int_equal(robotfix_telemetry_int(t, "sessions"), 1);
+    assert_int_equal(robotfix_telemetry_int(t, "streams.color.viewers"), 1);
     assert_null(json_object_get(json_object_get(t, "streams"), "depth"));
 }
 
@@ -258,7 +246,7 @@ static void test_two_streams_in_one_session_switch_together(void **state)
     assert_int_equal(rtcpeer_count(v, "webrtc-offer"), 1);
     expect_tracks(v, "color,depth");
     json_t *t = expect_telemetry(v);
-    assert_int_equal(telemetry_int(t, "encoders"), 2);
+    assert_int_equal(robotfix_telemetry_int(t, "encoders"), 2);
     /* Both tracks carry frames, not just one of them. */
     for (size_t i = 0; i < 2; i++) {
         json_t *track = json_array_get(json_object_get(t, "tracks"), i);
@@ -276,7 +264,7 @@ static void test_two_streams_in_one_session_switch_together(void **state)
     robotfix_expect_frames(fx, v, rtcpeer_frames(v) + 60, robotfix_wait(10000));
     expect_tracks(v, "infrared-1,color");
     t = expect_telemetry(v);
-    assert_int_equal(telemetry_int(t, "encoders"), 2);
+    assert_int_equal(robotfix_telemetry_int(t, "encoders"), 2);
     assert_null(json_object_get(json_object_get(t, "streams"), "depth"));
 
     /* A switch must name a stream for every track. */

@@ -146,3 +146,15 @@ void robotfix_expect_frames_(struct robotfix *fx, struct rtcpeer *v, uint64_t n,
                 harness_proc_alive(&fx->robot));
     _fail(file, line);
 }
+
+json_int_t robotfix_telemetry_int(json_t *t, const char *path)
+{
+    char buf[128];
+    snprintf(buf, sizeof buf, "%s", path);
+    json_t *cur = t;
+    for (char *tok = strtok(buf, "."); tok && cur; tok = strtok(NULL, "."))
+        cur = json_object_get(cur, tok);
+    if (!json_is_integer(cur))
+        fail_msg("telemetry has no integer '%s'", path);
+    return json_integer_value(cur);
+}

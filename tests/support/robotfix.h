@@ -16,6 +16,7 @@
 #ifndef PORTHOLE_TESTS_ROBOTFIX_H
 #define PORTHOLE_TESTS_ROBOTFIX_H
 
+#include <jansson.h>
 #include <stdint.h>
 
 #include "harness.h"
@@ -78,5 +79,9 @@ void robotfix_drop_viewer(struct robotfix *fx, struct rtcpeer *v);
     robotfix_expect_frames_((fx), (v), (n), (timeout_ms), __FILE__, __LINE__)
 void robotfix_expect_frames_(struct robotfix *fx, struct rtcpeer *v, uint64_t n, int timeout_ms,
                              const char *file, int line);
+
+/* The integer at path ("encoders", "streams.color.viewers": keys joined
+ * by dots) of a telemetry message. Fails the test when there is none. */
+json_int_t robotfix_telemetry_int(json_t *t, const char *path);
 
 #endif
