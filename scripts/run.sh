@@ -33,5 +33,6 @@ sleep 0.5
 echo
 echo "  Porthole is running: open http://localhost:$port/ in a browser."
 echo "  (porthole-cloud on :$port, one simulated robot; Ctrl-C stops both)"
+echo "  The robot's REST API: curl http://127.0.0.1:${ROBOT_API_PORT:-8000}/api/devices/ (docs/API.md)"
 echo
 wait
