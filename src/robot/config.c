@@ -41,13 +41,14 @@ void robot_config_defaults(struct robot_config *cfg)
         .api_port = 8000,
         .api_bind = "127.0.0.1",
         .api_max_body = 64 * 1024,
+        .cloud_api = true,
         .tls_insecure = false,
         .log_level = LOGL_INFO,
         .log_format = LOG_FORMAT_TEXT,
     };
 }
 
-enum { OPTION_COUNT = 23 };
+enum { OPTION_COUNT = 24 };
 
 /* The table points into cfg, and log level and format into the two
  * strings (the enums are converted after parsing), so it is built per call. */
@@ -95,6 +96,8 @@ static void option_table(struct robot_config *cfg, const char **level, const cha
          "address the REST API listens on (\"\" or \"*\": every interface)"},
         {"api-max-body", 0, {"ROBOT_API_MAX_BODY"}, OPT_SIZE, &cfg->api_max_body, 1024,
          16L << 20, 0, 0, NULL, "BYTES", "largest REST request body accepted (413 past it)"},
+        {"cloud-api", 0, {"ROBOT_CLOUD_API"}, OPT_BOOL, &cfg->cloud_api, 0, 0, 0, 0, NULL, NULL,
+         "answer REST API calls relayed by the cloud (robot-request); off: 403"},
         {"tls-insecure", 0, {"ROBOT_TLS_INSECURE"}, OPT_BOOL, &cfg->tls_insecure, 0, 0, 0, 0,
          NULL, NULL, "accept any wss:// certificate (testing only)"},
         {"log-level", 'l', {"LOG_LEVEL"}, OPT_STRING, level, 0, 0, 0, 0, log_level_names,

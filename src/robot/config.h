@@ -29,6 +29,7 @@ struct robot_config {
     long session_timeout_s;    /* --session-timeout, ROBOT_SESSION_TIMEOUT: 30 (1..600): a session not connected by then is closed */
     long api_port;             /* --api-port, ROBOT_API_PORT: 8000 (0: no REST API) */
     const char *api_bind;      /* --api-bind, ROBOT_API_BIND: "127.0.0.1"; an IPv4/IPv6 address, "" or "*": all */
+    bool cloud_api;            /* --cloud-api, ROBOT_CLOUD_API: serve the API through the cloud (robot-request); default on */
     long api_max_body;         /* --api-max-body, ROBOT_API_MAX_BODY: 64 KiB (1 KiB..16 MiB): larger request bodies get 413 */
     bool tls_insecure;         /* --tls-insecure, ROBOT_TLS_INSECURE: accept any wss certificate (testing only) */
     enum log_level log_level;  /* --log-level, LOG_LEVEL */

@@ -485,6 +485,11 @@ static void handle_robot_request(struct robot *r, json_t *msg)
     struct cloud_request *q = g_new0(struct cloud_request, 1);
     q->r = r;
     snprintf(q->id, sizeof q->id, "%s", id);
+    if (!r->cfg->cloud_api) {
+        on_cloud_reply(q, 403, api_error_body("this robot does not serve its API through the "
+                                              "cloud (porthole-robot --cloud-api off)"));
+        return;
+    }
     if (!method || !path) {
         on_cloud_reply(q, 400, api_error_body("robot-request needs 'method' and 'path' strings"));
         return;

@@ -1510,6 +1510,27 @@ static void test_the_api_answers_through_the_cloud(void **state)
     cmocka_unit_test_prestate_setup_teardown(fn, robotfix_setup, robotfix_teardown, \
                                              (void *)&api_config)
 
+static const char *const no_cloud_api_args[] = {"--api-port", "8000", "--cloud-api=off", NULL};
+static const struct robotfix_config no_cloud_api_config = {.robot_args = no_cloud_api_args};
+
+/* --cloud-api off: the robot refuses every call relayed by the cloud (403,
+ * nothing changed) and still serves its own port. */
+static void test_cloud_api_off_refuses_relayed_calls(void **state)
+{
+    struct robotfix *fx = *state;
+    struct wsc *c = harness_client(fx->cloud.port, NULL, NULL);
+    json_t *r = cloud_request(c, fx, "n1", "GET", "/api/devices/", NULL, 403);
+    expect_detail(json_incref(response_body(r)), "--cloud-api");
+    json_decref(r);
+    r = cloud_request(c, fx, "n2", "PUT", option_path(1, "contrast"),
+                      json_pack("{s:i}", "value", 70), 403);
+    json_decref(r);
+    assert_true(option_value(1, "contrast") == 50);
+    json_t *list = api("GET", "/api/devices/", NULL, 200);
+    assert_int_equal(json_array_size(list), 1);
+    json_decref(list);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1536,6 +1557,9 @@ int main(void)
         cmocka_unit_test_prestate_setup_teardown(
             test_answer_candidates_outside_the_allow_list_are_dropped, robotfix_setup,
             robotfix_teardown, (void *)&allow_config),
+        cmocka_unit_test_prestate_setup_teardown(test_cloud_api_off_refuses_relayed_calls,
+                                                 robotfix_setup, robotfix_teardown,
+                                                 (void *)&no_cloud_api_config),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -24,7 +24,8 @@ static const char *const env_vars[] = {
     "ROBOT_FPS", "ROBOT_CODEC", "ROBOT_BITRATE", "ROBOT_STUN_SERVER", "ROBOT_TURN_SERVERS",
     "ROBOT_ICE_ALLOW", "ROBOT_RECONNECT_MIN", "ROBOT_RECONNECT_MAX", "ROBOT_PING_INTERVAL",
     "ROBOT_MAX_SESSIONS", "ROBOT_MAX_MESSAGE", "ROBOT_SESSION_TIMEOUT", "ROBOT_TLS_INSECURE",
-    "ROBOT_API_PORT", "ROBOT_API_BIND", "ROBOT_API_MAX_BODY", "LOG_LEVEL", "LOG_FORMAT",
+    "ROBOT_API_PORT", "ROBOT_API_BIND", "ROBOT_API_MAX_BODY", "ROBOT_CLOUD_API", "LOG_LEVEL",
+    "LOG_FORMAT",
 };
 
 static void clear_env(void)
@@ -108,6 +109,7 @@ static void test_defaults_are_documented_values(void **state)
     assert_int_equal(cfg.api_port, 8000);
     assert_string_equal(cfg.api_bind, "127.0.0.1");
     assert_int_equal(cfg.api_max_body, 65536);
+    assert_true(cfg.cloud_api);
     assert_int_equal(cfg.log_level, LOGL_INFO);
     assert_int_equal(cfg.log_format, LOG_FORMAT_TEXT);
 }
@@ -124,7 +126,9 @@ static void test_every_flag_sets_its_field(void **state)
              "--ice-allow", "10.0.0.0/8,::1", "--reconnect-min", "0.1", "--reconnect-max", "5",
              "--ping-interval", "7", "--max-sessions", "4", "--max-message", "1MiB",
              "--session-timeout", "12", "--tls-insecure", "--api-port", "0", "--api-bind",
-             "::1", "--api-max-body", "1MiB", "--log-level", "debug", "--log-format", "json");
+             "::1", "--api-max-body", "1MiB", "--cloud-api=off", "--log-level", "debug",
+             "--log-format", "json");
+    assert_false(cfg.cloud_api);
     assert_int_equal(cfg.api_port, 0);
     assert_string_equal(cfg.api_bind, "::1");
     assert_int_equal(cfg.api_max_body, 1 << 20);
@@ -189,6 +193,7 @@ static void test_every_variable_sets_its_field(void **state)
     setenv("ROBOT_API_PORT", "8080", 1);
     setenv("ROBOT_API_BIND", "*", 1);
     setenv("ROBOT_API_MAX_BODY", "2k", 1);
+    setenv("ROBOT_CLOUD_API", "no", 1);
     setenv("LOG_LEVEL", "error", 1);
     setenv("LOG_FORMAT", "json", 1);
     PARSE_OK(NULL);
@@ -212,6 +217,7 @@ static void test_every_variable_sets_its_field(void **state)
     assert_int_equal(cfg.api_port, 8080);
     assert_string_equal(cfg.api_bind, ""); /* "*": every interface */
     assert_int_equal(cfg.api_max_body, 2048);
+    assert_false(cfg.cloud_api);
     assert_int_equal(cfg.log_level, LOGL_ERROR);
     assert_int_equal(cfg.log_format, LOG_FORMAT_JSON);
 }
