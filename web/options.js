@@ -305,16 +305,20 @@ export class OptionsPanel {
     return null;
   }
 
+  /** True when the panel can work now; otherwise says why and disables it. */
+  _usable() {
+    const why = this._unusableReason();
+    if (!why) return true;
+    this._setStatus(why, 'error');
+    this._enable(false);
+    this.wasUnusable = true;
+    return false;
+  }
+
   /** (Re)reads every sensor's options. */
   async load() {
     if (!this.isOpen || this.closed) return;
-    const why = this._unusableReason();
-    if (why) {
-      this._setStatus(why, 'error');
-      this._enable(false);
-      this.wasUnusable = true;
-      return;
-    }
+    if (!this._usable()) return;
     const seq = ++this.loadSeq;
     this._setStatus('Reading the options…');
     this.root.setAttribute('aria-busy', 'true');
@@ -373,13 +377,7 @@ export class OptionsPanel {
   /** The cloud or the robot changed: say so, and reload once both are back. */
   refresh() {
     if (this.closed || !this.isOpen) return;
-    const why = this._unusableReason();
-    if (why) {
-      this._setStatus(why, 'error');
-      this._enable(false);
-      this.wasUnusable = true;
-      return;
-    }
+    if (!this._usable()) return;
     if (this.wasUnusable || !this.loaded) {
       this.wasUnusable = false;
       this.load();
