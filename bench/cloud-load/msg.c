@@ -6,6 +6,17 @@
 
 /* Lines of the offer: what webrtcbin writes for one VP8 stream with RTX,
  * RED and ULPFEC, plus a data channel, with its first candidates inline. */
+/* The RTP header extensions both sides list, as Chromium does. */
+#define SDP_EXTMAPS                                                                        \
+    "a=extmap:1 urn:ietf:params:rtp-hdrext:sdes:mid",                                      \
+        "a=extmap:2 http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time",           \
+        "a=extmap:3 http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01", \
+        "a=extmap:4 urn:ietf:params:rtp-hdrext:toffset",                                   \
+        "a=extmap:5 urn:3gpp:video-orientation",                                           \
+        "a=extmap:6 http://www.webrtc.org/experiments/rtp-hdrext/playout-delay",           \
+        "a=extmap:7 http://www.webrtc.org/experiments/rtp-hdrext/video-content-type",      \
+        "a=extmap:8 http://www.webrtc.org/experiments/rtp-hdrext/video-timing"
+
 static const char *const offer_lines[] = {
     "v=0",
     "o=- 4215775240449105457 0 IN IP4 0.0.0.0",
@@ -36,14 +47,7 @@ static const char *const offer_lines[] = {
     "a=rtpmap:99 rtx/90000",
     "a=fmtp:99 apt=98",
     "a=rtpmap:100 ulpfec/90000",
-    "a=extmap:1 urn:ietf:params:rtp-hdrext:sdes:mid",
-    "a=extmap:2 http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time",
-    "a=extmap:3 http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01",
-    "a=extmap:4 urn:ietf:params:rtp-hdrext:toffset",
-    "a=extmap:5 urn:3gpp:video-orientation",
-    "a=extmap:6 http://www.webrtc.org/experiments/rtp-hdrext/playout-delay",
-    "a=extmap:7 http://www.webrtc.org/experiments/rtp-hdrext/video-content-type",
-    "a=extmap:8 http://www.webrtc.org/experiments/rtp-hdrext/video-timing",
+    SDP_EXTMAPS,
     "a=ssrc-group:FID 2381929471 1623857716",
     "a=ssrc:2381929471 msid:porthole color",
     "a=ssrc:2381929471 cname:porthole-robot-123",
@@ -100,14 +104,7 @@ static const char *const answer_lines[] = {
     "54:A2:3B:D6:E0:11:8C:47:F3:6A:25",
     "a=setup:active",
     "a=mid:video0",
-    "a=extmap:1 urn:ietf:params:rtp-hdrext:sdes:mid",
-    "a=extmap:2 http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time",
-    "a=extmap:3 http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01",
-    "a=extmap:4 urn:ietf:params:rtp-hdrext:toffset",
-    "a=extmap:5 urn:3gpp:video-orientation",
-    "a=extmap:6 http://www.webrtc.org/experiments/rtp-hdrext/playout-delay",
-    "a=extmap:7 http://www.webrtc.org/experiments/rtp-hdrext/video-content-type",
-    "a=extmap:8 http://www.webrtc.org/experiments/rtp-hdrext/video-timing",
+    SDP_EXTMAPS,
     "a=extmap:9 http://www.webrtc.org/experiments/rtp-hdrext/color-space",
     "a=extmap:10 urn:ietf:params:rtp-hdrext:sdes:rtp-stream-id",
     "a=extmap:11 urn:ietf:params:rtp-hdrext:sdes:repaired-rtp-stream-id",

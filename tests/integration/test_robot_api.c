@@ -745,28 +745,30 @@ static void test_stream_start_refuses_bad_configs(void **state)
     expect_detail(api("POST", dev("/stream/start"),
                       depth_config("nope-sensor-0", "depth", "Z16", 640, 480, 30), 404),
                   "'nope-sensor-0'", sensor_id(0), sensor_id(1));
-    expect_detail(api("POST", dev("/stream/start"),
-                      depth_config(sensor_id(1), "depth", "Z16", 640, 480, 30), 422),
-                  "configs[0]", "RGB Camera", "no stream 'depth'", "it has color");
-    expect_detail(api("POST", dev("/stream/start"),
-                      depth_config(sensor_id(0), "thermal", "Z16", 640, 480, 30), 422),
-                  "'thermal'", "depth, infrared-1, infrared-2");
-    expect_detail(api("POST", dev("/stream/start"),
-                      depth_config(sensor_id(0), "depth", "RGB8", 640, 480, 30), 422),
-                  "'RGB8'", "Z16");
-    expect_detail(api("POST", dev("/stream/start"),
-                      depth_config(sensor_id(0), "depth", "Z16", 800, 600, 30), 422),
-                  "800x600", "[[640,480],[1280,720],[424,240]]", "[6,15,30,60]");
-    expect_detail(api("POST", dev("/stream/start"),
-                      depth_config(sensor_id(0), "depth", "Z16", 640, 480, 25), 422),
-                  "25 fps", "[6,15,30,60]");
-    /* Supported by the camera, but not the mode it runs in. */
-    expect_detail(api("POST", dev("/stream/start"),
-                      depth_config(sensor_id(0), "depth", "Z16", 1280, 720, 30), 409),
-                  "640x480", "30 fps", "--width");
-    expect_detail(api("POST", dev("/stream/start"),
-                      depth_config(sensor_id(0), "depth", "Z16", 640, 480, 60), 409),
-                  "640x480");
+    /* One config each, wrong in one way. */
+    static const struct {
+        int sensor;
+        const char *type, *format;
+        int w, h, fps, status;
+        const char *needles[5];
+    } bad[] = {
+        {1, "depth", "Z16", 640, 480, 30, 422,
+         {"configs[0]", "RGB Camera", "no stream 'depth'", "it has color"}},
+        {0, "thermal", "Z16", 640, 480, 30, 422, {"'thermal'", "depth, infrared-1, infrared-2"}},
+        {0, "depth", "RGB8", 640, 480, 30, 422, {"'RGB8'", "Z16"}},
+        {0, "depth", "Z16", 800, 600, 30, 422,
+         {"800x600", "[[640,480],[1280,720],[424,240]]", "[6,15,30,60]"}},
+        {0, "depth", "Z16", 640, 480, 25, 422, {"25 fps", "[6,15,30,60]"}},
+        /* Supported by the camera, but not the mode it runs in. */
+        {0, "depth", "Z16", 1280, 720, 30, 409, {"640x480", "30 fps", "--width"}},
+        {0, "depth", "Z16", 640, 480, 60, 409, {"640x480"}},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        expect_detail_(api("POST", dev("/stream/start"),
+                           depth_config(sensor_id(bad[i].sensor), bad[i].type, bad[i].format, bad[i].w, bad[i].h,
+                                        bad[i].fps), bad[i].status),
+                       bad[i].needles, __FILE__, __LINE__);
+    }
     /* align_to must be one of the configured streams. */
     expect_detail(api("POST", dev("/stream/start"),
                       pathf("{\"configs\": [{\"sensor_id\": \"%s\", \"stream_type\": \"depth\", "

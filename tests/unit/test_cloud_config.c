@@ -283,48 +283,56 @@ static void test_ping_interval_env_sets_interval(void **state)
     assert_int_equal(cfg.ping_interval, 5);
 }
 
+/* --flag fval sets *field to fwant; then, without the flag, env=eval sets
+ * it to ewant. */
+static void expect_flag_and_env(const char *flag, const char *fval, const char *env,
+                                const char *eval, const long *field, long fwant, long ewant)
+{
+    assert_int_equal(PARSE(flag, fval), OPTS_OK);
+    assert_int_equal(*field, fwant);
+    setenv(env, eval, 1);
+    cloud_config_defaults(&cfg);
+    assert_int_equal(PARSE(NULL), OPTS_OK);
+    assert_int_equal(*field, ewant);
+}
+
+/* Parsing args (NULL-terminated) fails and the error holds each needle. */
+static void expect_refused(const char *const *args, const char *const *needles)
+{
+    assert_int_equal(parse_list(args), OPTS_ERROR);
+    for (size_t i = 0; needles[i] != NULL; i++)
+        assert_contains(err, needles[i]);
+}
+#define ARGS(...) ((const char *const[]){__VA_ARGS__, NULL})
+
 static void test_request_timeout_flag_and_env_set_the_timeout(void **state)
 {
     (void)state;
-    assert_int_equal(PARSE("--request-timeout", "300"), OPTS_OK);
-    assert_int_equal(cfg.request_timeout, 300);
-    setenv("REQUEST_TIMEOUT", "1", 1);
-    cloud_config_defaults(&cfg);
-    assert_int_equal(PARSE(NULL), OPTS_OK);
-    assert_int_equal(cfg.request_timeout, 1);
+    expect_flag_and_env("--request-timeout", "300", "REQUEST_TIMEOUT", "1",
+                        &cfg.request_timeout, 300, 1);
 }
 
 static void test_request_timeout_out_of_range_names_flag_and_range(void **state)
 {
     (void)state;
-    assert_int_equal(PARSE("--request-timeout", "0"), OPTS_ERROR);
-    assert_contains(err, "--request-timeout");
-    assert_contains(err, "1..300");
-    assert_int_equal(PARSE("--request-timeout", "301"), OPTS_ERROR);
-    assert_contains(err, "301");
+    expect_refused(ARGS("--request-timeout", "0"), ARGS("--request-timeout", "1..300"));
+    expect_refused(ARGS("--request-timeout", "301"), ARGS("301"));
 }
 
 static void test_max_pending_requests_flag_and_env_set_the_limit(void **state)
 {
     (void)state;
-    assert_int_equal(PARSE("--max-pending-requests", "10000"), OPTS_OK);
-    assert_int_equal(cfg.max_pending_requests, 10000);
-    setenv("MAX_PENDING_REQUESTS", "1", 1);
-    cloud_config_defaults(&cfg);
-    assert_int_equal(PARSE(NULL), OPTS_OK);
-    assert_int_equal(cfg.max_pending_requests, 1);
+    expect_flag_and_env("--max-pending-requests", "10000", "MAX_PENDING_REQUESTS", "1",
+                        &cfg.max_pending_requests, 10000, 1);
 }
 
 static void test_max_pending_requests_out_of_range_names_variable(void **state)
 {
     (void)state;
     setenv("MAX_PENDING_REQUESTS", "10001", 1);
-    assert_int_equal(PARSE(NULL), OPTS_ERROR);
-    assert_contains(err, "MAX_PENDING_REQUESTS");
-    assert_contains(err, "1..10000");
+    expect_refused(ARGS(NULL), ARGS("MAX_PENDING_REQUESTS", "1..10000"));
     unsetenv("MAX_PENDING_REQUESTS");
-    assert_int_equal(PARSE("--max-pending-requests", "0"), OPTS_ERROR);
-    assert_contains(err, "--max-pending-requests");
+    expect_refused(ARGS("--max-pending-requests", "0"), ARGS("--max-pending-requests"));
 }
 
 static void test_help_lists_the_robot_request_options(void **state)

@@ -11,6 +11,8 @@
 #include <string.h>
 
 #include <cmocka.h>
+
+#include "../support/testrng.h"
 #include <jansson.h>
 
 #include "cloud/jscan.h"
@@ -354,14 +356,8 @@ static void test_members_of_a_non_object_are_absent(void **state)
 /* ---- random documents against jansson ---- */
 
 static uint64_t rng = 0x243f6a8885a308d3ULL;
-static uint64_t rnd(void)
-{
-    rng ^= rng >> 12;
-    rng ^= rng << 25;
-    rng ^= rng >> 27;
-    return rng * 0x2545f4914f6cdd1dULL;
-}
-static size_t below(size_t n) { return (size_t)(rnd() % n); }
+static uint64_t rnd(void) { return testrng_next(&rng); }
+static size_t below(size_t n) { return testrng_below(&rng, n); }
 
 static void put(char *buf, size_t cap, size_t *len, const char *s)
 {

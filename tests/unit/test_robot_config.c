@@ -357,33 +357,23 @@ static void test_codec_and_camera_choices(void **state)
 static void test_numeric_ranges(void **state)
 {
     (void)state;
-    EXPECT_ERROR(NEEDLES("--bitrate: '99' is out of range 100..50000"), "--bitrate", "99");
-    reset(NULL);
-    EXPECT_ERROR(NEEDLES("--ping-interval: '0' is out of range 1..3600"), "--ping-interval",
-                 "0");
-    reset(NULL);
-    EXPECT_ERROR(NEEDLES("--max-sessions: '257' is out of range 1..256"), "--max-sessions",
-                 "257");
-    reset(NULL);
-    EXPECT_ERROR(NEEDLES("--max-message: '512' is out of range 1KiB..16MiB"), "--max-message",
-                 "512");
-    reset(NULL);
-    EXPECT_ERROR(NEEDLES("--session-timeout: '601' is out of range 1..600"),
-                 "--session-timeout", "601");
-    reset(NULL);
-    EXPECT_ERROR(NEEDLES("--reconnect-min: '0.001' is out of range 0.01..60"),
-                 "--reconnect-min", "0.001");
-    reset(NULL);
-    EXPECT_ERROR(NEEDLES("--reconnect-max: '4000' is out of range 0.01..3600"),
-                 "--reconnect-max", "4000");
-    reset(NULL);
-    EXPECT_ERROR(NEEDLES("--api-port: '65536' is out of range 0..65535"), "--api-port", "65536");
-    reset(NULL);
-    EXPECT_ERROR(NEEDLES("--api-max-body: '100' is out of range 1KiB..16MiB"), "--api-max-body",
-                 "100");
-    reset(NULL);
-    EXPECT_ERROR(NEEDLES("--api-bind: 'localhost' is not an IPv4 or IPv6 address"), "--api-bind",
-                 "localhost");
+    /* Each flag with a value just outside its range, and the error it gets. */
+    static const struct { const char *flag, *value, *error; } cases[] = {
+        {"--bitrate", "99", "--bitrate: '99' is out of range 100..50000"},
+        {"--ping-interval", "0", "--ping-interval: '0' is out of range 1..3600"},
+        {"--max-sessions", "257", "--max-sessions: '257' is out of range 1..256"},
+        {"--max-message", "512", "--max-message: '512' is out of range 1KiB..16MiB"},
+        {"--session-timeout", "601", "--session-timeout: '601' is out of range 1..600"},
+        {"--reconnect-min", "0.001", "--reconnect-min: '0.001' is out of range 0.01..60"},
+        {"--reconnect-max", "4000", "--reconnect-max: '4000' is out of range 0.01..3600"},
+        {"--api-port", "65536", "--api-port: '65536' is out of range 0..65535"},
+        {"--api-max-body", "100", "--api-max-body: '100' is out of range 1KiB..16MiB"},
+        {"--api-bind", "localhost", "--api-bind: 'localhost' is not an IPv4 or IPv6 address"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        reset(NULL);
+        EXPECT_ERROR(NEEDLES(cases[i].error), cases[i].flag, cases[i].value);
+    }
     reset(NULL);
     setenv("ROBOT_API_BIND", "10.0.0.300", 1);
     EXPECT_ERROR(NEEDLES("ROBOT_API_BIND: '10.0.0.300' is not an IPv4 or IPv6 address"), NULL);

@@ -22,6 +22,8 @@
 
 #include <cmocka.h>
 
+#include "../support/testrng.h"
+
 #include "cloud/fastrelay.h"
 #include "cloud/jscan.h"
 #include "cloud/router.h"
@@ -65,16 +67,9 @@ static void sink_close(void *conn, int code, const char *reason)
     fail_msg("unexpected close %d (%s): the rate limit is off", code, reason);
 }
 
-/* xorshift64*: small, deterministic, good enough to pick mutations. */
+/* Deterministic, so that a failing mutation can be replayed. */
 static uint64_t rng_state = 0x9e3779b97f4a7c15ULL;
-static uint64_t rnd(void)
-{
-    rng_state ^= rng_state >> 12;
-    rng_state ^= rng_state << 25;
-    rng_state ^= rng_state >> 27;
-    return rng_state * 0x2545f4914f6cdd1dULL;
-}
-static size_t rnd_below(size_t n) { return n ? (size_t)(rnd() % n) : 0; }
+static size_t rnd_below(size_t n) { return testrng_below(&rng_state, n); }
 
 static const char *const corpus[] = {
     "{\"type\":\"robot-register\",\"robotId\":\"r1\",\"deviceInfo\":{\"name\":\"D435\",\"s\":[1,2.5e3,true,null]}}",
