@@ -85,6 +85,13 @@ static const char *const offer_lines[] = {
     NULL,
 };
 
+/* The answer's ICE and DTLS lines, repeated in each of its m-sections. */
+#define ANSWER_TRANSPORT                                                                  \
+    "a=ice-ufrag:Xq3v", "a=ice-pwd:7bY2kPz9LmQ4rT1sW8nV5cJ0", "a=ice-options:trickle",    \
+        "a=fingerprint:sha-256 3C:E1:90:4B:7F:22:D8:5A:61:0C:AF:93:E7:1D:46:B8:2F:C5:08:7E:" \
+        "99:54:A2:3B:D6:E0:11:8C:47:F3:6A:25",                                             \
+        "a=setup:active"
+
 /* Lines of a Chromium answer: receive-only video, the data channel. */
 static const char *const answer_lines[] = {
     "v=0",
@@ -97,12 +104,7 @@ static const char *const answer_lines[] = {
     "m=video 9 UDP/TLS/RTP/SAVPF 96 97 98 99 100",
     "c=IN IP4 0.0.0.0",
     "a=rtcp:9 IN IP4 0.0.0.0",
-    "a=ice-ufrag:Xq3v",
-    "a=ice-pwd:7bY2kPz9LmQ4rT1sW8nV5cJ0",
-    "a=ice-options:trickle",
-    "a=fingerprint:sha-256 3C:E1:90:4B:7F:22:D8:5A:61:0C:AF:93:E7:1D:46:B8:2F:C5:08:7E:99:"
-    "54:A2:3B:D6:E0:11:8C:47:F3:6A:25",
-    "a=setup:active",
+    ANSWER_TRANSPORT,
     "a=mid:video0",
     SDP_EXTMAPS,
     "a=extmap:9 http://www.webrtc.org/experiments/rtp-hdrext/color-space",
@@ -126,12 +128,7 @@ static const char *const answer_lines[] = {
     "a=rtpmap:100 ulpfec/90000",
     "m=application 9 UDP/DTLS/SCTP webrtc-datachannel",
     "c=IN IP4 0.0.0.0",
-    "a=ice-ufrag:Xq3v",
-    "a=ice-pwd:7bY2kPz9LmQ4rT1sW8nV5cJ0",
-    "a=ice-options:trickle",
-    "a=fingerprint:sha-256 3C:E1:90:4B:7F:22:D8:5A:61:0C:AF:93:E7:1D:46:B8:2F:C5:08:7E:99:"
-    "54:A2:3B:D6:E0:11:8C:47:F3:6A:25",
-    "a=setup:active",
+    ANSWER_TRANSPORT,
     "a=mid:application1",
     "a=sctp-port:5000",
     "a=max-message-size:262144",

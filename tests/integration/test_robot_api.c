@@ -1097,27 +1097,21 @@ static void test_webrtc_answers_and_candidates_are_checked(void **state)
                             cloud_sid), 409),
                   cloud_sid, "cloud");
 
-    expect_detail(api("POST", cand, pathf("{\"session_id\": \"%s\", \"candidate\": 42}", sid),
-                      422),
-                  "'candidate'");
-    expect_detail(api("POST", cand,
-                      pathf("{\"session_id\": \"%s\", \"candidate\": \"garbage\", "
-                            "\"sdpMLineIndex\": 0}", sid), 422),
-                  "malformed");
-    expect_detail(api("POST", cand,
-                      pathf("{\"session_id\": \"%s\", \"candidate\": \"candidate:1 1 UDP "
-                            "2122260223 127.0.0.1 40000 typ host\", \"sdpMLineIndex\": 99}", sid),
-                      422),
-                  "sdpMLineIndex");
-    expect_detail(api("POST", cand,
-                      pathf("{\"session_id\": \"%s\", \"candidate\": \"candidate:1 1 UDP "
-                            "2122260223 127.0.0.1 40000 typ host\", \"sdpMLineIndex\": 7}", sid),
-                      422),
-                  "m-line");
-    expect_detail(api("POST", cand,
-                      pathf("{\"session_id\": \"%s\", \"candidate\": \"candidate:1\", "
-                            "\"sdpMid\": 3}", sid), 422),
-                  "sdpMid");
+    /* Malformed candidates of the REST session: the members after
+     * session_id, and what the 422 must name. */
+    static const struct { const char *members, *needle; } bad[] = {
+        {"\"candidate\": 42", "'candidate'"},
+        {"\"candidate\": \"garbage\", \"sdpMLineIndex\": 0", "malformed"},
+        {"\"candidate\": \"candidate:1 1 UDP 2122260223 127.0.0.1 40000 typ host\", "
+         "\"sdpMLineIndex\": 99", "sdpMLineIndex"},
+        {"\"candidate\": \"candidate:1 1 UDP 2122260223 127.0.0.1 40000 typ host\", "
+         "\"sdpMLineIndex\": 7", "m-line"},
+        {"\"candidate\": \"candidate:1\", \"sdpMid\": 3", "sdpMid"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        expect_detail(api("POST", cand,
+                          pathf("{\"session_id\": \"%s\", %s}", sid, bad[i].members), 422),
+                      bad[i].needle);
     expect_detail(api("POST", cand, "{\"candidate\": \"candidate:1\"}", 422), "'session_id'");
     expect_detail(api("POST", cand, "[]", 422), "session_id");
     expect_detail(api("POST", cand,

@@ -335,15 +335,22 @@ static void test_max_pending_requests_out_of_range_names_variable(void **state)
     expect_refused(ARGS("--max-pending-requests", "0"), ARGS("--max-pending-requests"));
 }
 
-static void test_help_lists_the_robot_request_options(void **state)
+/* --help's text for the current cfg (free it). */
+static char *help_text(void)
 {
-    (void)state;
     char *text = NULL;
     size_t len = 0;
     FILE *f = open_memstream(&text, &len);
     assert_non_null(f);
     cloud_config_help(&cfg, f);
     assert_int_equal(fclose(f), 0);
+    return text;
+}
+
+static void test_help_lists_the_robot_request_options(void **state)
+{
+    (void)state;
+    char *text = help_text();
     assert_contains(text, "--request-timeout");
     assert_contains(text, "REQUEST_TIMEOUT");
     assert_contains(text, "--max-pending-requests");
@@ -417,12 +424,7 @@ static void test_help_flag_returns_help(void **state)
 static void test_help_lists_port_flag_env_and_default(void **state)
 {
     (void)state;
-    char *text = NULL;
-    size_t len = 0;
-    FILE *f = open_memstream(&text, &len);
-    assert_non_null(f);
-    cloud_config_help(&cfg, f);
-    assert_int_equal(fclose(f), 0);
+    char *text = help_text();
     assert_contains(text, "--port");
     assert_contains(text, "SIGNALING_PORT");
     assert_contains(text, "3001");
