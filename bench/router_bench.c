@@ -66,9 +66,9 @@ int main(int argc, char **argv)
     struct transport tx = {.send = sink_send, .close = sink_close};
     struct router_config cfg = {.max_client_sessions = 1u << 30,
                                 .max_robot_sessions = 1u << 30, .rate_limit = 0};
-    if (registry_mem_create(&reg) != 0)
+    if (registry_mem_new(&reg) != 0)
         return 1;
-    struct router *r = router_create(&cfg, &tx, &auth_open, &reg);
+    struct router *r = router_new(&cfg, &tx, &auth_open, &reg);
     struct sink robot = {0}, client = {0};
     robot.peer = router_peer_open(r, &robot, &codec_json, "127.0.0.1", clock_mono_ms());
     client.peer = router_peer_open(r, &client, &codec_json, "127.0.0.1", clock_mono_ms());
@@ -122,7 +122,7 @@ int main(int argc, char **argv)
 
     router_peer_closed(r, robot.peer);
     router_peer_closed(r, client.peer);
-    router_destroy(r);
-    registry_destroy(&reg);
+    router_free(r);
+    registry_free(&reg);
     return relayed == (unsigned long long)messages ? 0 : 1;
 }

@@ -31,11 +31,11 @@ int main(int argc, char **argv)
     log_format_parse(cfg.log_format, &format);
     log_setup(level, format, "cloud");
 
-    struct server *srv = server_create(&cfg);
+    struct server *srv = server_new(&cfg);
     if (!srv)
         return 1;
     int rc = server_run(srv);
-    server_destroy(srv);
+    server_free(srv);
     log_info("stopped");
     return rc == 0 ? 0 : 1;
 }

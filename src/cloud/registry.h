@@ -2,7 +2,7 @@
  * and sessions exist, found in O(1) by id.
  *
  * The router owns the records; a store only indexes them by id and never
- * frees them. Today's store is in memory (registry_mem_create). A shared
+ * frees them. Today's store is in memory (registry_mem_new). A shared
  * store for several cloud instances (Redis) is planned: it implements the
  * same ops, mirrors records to the shared store and reports peers held by
  * other instances; the router does not change.
@@ -32,7 +32,7 @@ struct registry_ops {
      * or remove records. */
     void (*foreach)(void *self, enum registry_kind kind, registry_visit_fn fn, void *arg);
     /* Frees the store (not the records). */
-    void (*destroy)(void *self);
+    void (*free)(void *self);
 };
 
 struct registry {
@@ -41,7 +41,7 @@ struct registry {
 };
 
 /* Fills reg with a new in-memory store. Returns 0, or -1 when out of memory. */
-int registry_mem_create(struct registry *reg);
+int registry_mem_new(struct registry *reg);
 
 static inline int registry_add(struct registry *r, enum registry_kind k, const char *id, void *rec)
 { return r->ops->add(r->self, k, id, rec); }
@@ -53,7 +53,7 @@ static inline size_t registry_count(struct registry *r, enum registry_kind k)
 { return r->ops->count(r->self, k); }
 static inline void registry_foreach(struct registry *r, enum registry_kind k, registry_visit_fn fn, void *arg)
 { r->ops->foreach(r->self, k, fn, arg); }
-static inline void registry_destroy(struct registry *r)
-{ if (r->ops) r->ops->destroy(r->self); }
+static inline void registry_free(struct registry *r)
+{ if (r->ops) r->ops->free(r->self); }
 
 #endif

@@ -54,13 +54,13 @@ static void mem_foreach(void *self, enum registry_kind kind, registry_visit_fn f
     hmap_foreach(s->maps[kind], visit_value, &a);
 }
 
-static void mem_destroy(void *self)
+static void mem_free(void *self)
 {
     struct mem_store *s = self;
     if (!s)
         return;
     for (int k = 0; k < REG__KINDS; k++)
-        hmap_release(s->maps[k]);
+        hmap_free(s->maps[k]);
     free(s);
 }
 
@@ -70,17 +70,17 @@ static const struct registry_ops mem_ops = {
     .remove = mem_remove,
     .count = mem_count,
     .foreach = mem_foreach,
-    .destroy = mem_destroy,
+    .free = mem_free,
 };
 
-int registry_mem_create(struct registry *reg)
+int registry_mem_new(struct registry *reg)
 {
     struct mem_store *s = calloc(1, sizeof(*s));
     if (!s)
         return -1;
     for (int k = 0; k < REG__KINDS; k++) {
-        if (!(s->maps[k] = hmap_create())) {
-            mem_destroy(s);
+        if (!(s->maps[k] = hmap_new())) {
+            mem_free(s);
             return -1;
         }
     }

@@ -805,7 +805,7 @@ static bool within_rate(struct router *r, struct peer *p, int64_t now_ms)
 
 /* ---- public ---- */
 
-struct router *router_create(const struct router_config *cfg, const struct transport *tx,
+struct router *router_new(const struct router_config *cfg, const struct transport *tx,
                              const struct auth *auth, struct registry *reg)
 {
     struct router *r = calloc(1, sizeof(*r));
@@ -815,7 +815,7 @@ struct router *router_create(const struct router_config *cfg, const struct trans
     r->tx = tx;
     r->auth = auth;
     r->reg = reg;
-    if (!(r->requests = hmap_create())) {
+    if (!(r->requests = hmap_new())) {
         free(r);
         return NULL;
     }
@@ -824,11 +824,11 @@ struct router *router_create(const struct router_config *cfg, const struct trans
     return r;
 }
 
-void router_destroy(struct router *r)
+void router_free(struct router *r)
 {
     if (!r)
         return;
-    hmap_release(r->requests);
+    hmap_free(r->requests);
     free(r);
 }
 

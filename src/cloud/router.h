@@ -91,11 +91,11 @@ struct router_error_count {
 
 /* Creates a router. cfg, tx and auth are borrowed and must outlive it;
  * reg is borrowed too and must be empty. Returns NULL when out of memory. */
-struct router *router_create(const struct router_config *cfg, const struct transport *tx,
+struct router *router_new(const struct router_config *cfg, const struct transport *tx,
                              const struct auth *auth, struct registry *reg);
 
 /* Frees the router. Every peer must have been closed before. */
-void router_destroy(struct router *r);
+void router_free(struct router *r);
 
 /* A new connection. conn is the transport's handle, passed back to tx;
  * codec (borrowed, static) frames this peer's messages: peers of different

@@ -988,7 +988,7 @@ static int probe_listen(const char *bind_addr, long port)
     return 0;
 }
 
-struct server *server_create(const struct cloud_config *cfg)
+struct server *server_new(const struct cloud_config *cfg)
 {
     struct server *srv = calloc(1, sizeof(*srv));
     if (!srv) {
@@ -1007,7 +1007,7 @@ struct server *server_create(const struct cloud_config *cfg)
         return NULL;
     }
     srv->wbuf = malloc(LWS_PRE + WRITE_COALESCE_BYTES);
-    if (!srv->wbuf || registry_mem_create(&srv->reg) != 0) {
+    if (!srv->wbuf || registry_mem_new(&srv->reg) != 0) {
         log_error("out of memory");
         free(srv->wbuf);
         free(srv);
@@ -1022,10 +1022,10 @@ struct server *server_create(const struct cloud_config *cfg)
         .request_timeout_s = (unsigned)cfg->request_timeout,
         .max_pending_requests = (unsigned)cfg->max_pending_requests,
     };
-    srv->router = router_create(&rcfg, &srv->tx, &auth_open, &srv->reg);
+    srv->router = router_new(&rcfg, &srv->tx, &auth_open, &srv->reg);
     if (!srv->router) {
         log_error("out of memory");
-        server_destroy(srv);
+        server_free(srv);
         return NULL;
     }
 
@@ -1076,7 +1076,7 @@ struct server *server_create(const struct cloud_config *cfg)
     if (!srv->ctx) {
         log_error("cannot start the server on %s:%ld%s", info.iface ? info.iface : "*",
                   cfg->port, tls ? " (is the TLS certificate or key unreadable or invalid?)" : "");
-        server_destroy(srv);
+        server_free(srv);
         return NULL;
     }
     /* The URL a person can open: all interfaces include localhost. */
@@ -1117,7 +1117,7 @@ int server_run(struct server *srv)
     return 0;
 }
 
-void server_destroy(struct server *srv)
+void server_free(struct server *srv)
 {
     if (!srv)
         return;
@@ -1127,8 +1127,8 @@ void server_destroy(struct server *srv)
         lws_context_destroy(srv->ctx); /* CLOSED callbacks free every peer */
     }
     signal_ctx = NULL;
-    router_destroy(srv->router);
-    registry_destroy(&srv->reg);
+    router_free(srv->router);
+    registry_free(&srv->reg);
     free(srv->wbuf);
     free(srv);
 }

@@ -16,7 +16,7 @@ struct server;
 
 /* Creates the server and starts listening. cfg is copied. Returns NULL
  * after logging why (port in use, web root missing, out of memory). */
-struct server *server_create(const struct cloud_config *cfg);
+struct server *server_new(const struct cloud_config *cfg);
 
 /* Runs the event loop until SIGINT or SIGTERM arrives (it installs the
  * handlers; the caller installs none). Returns 0 after a clean shutdown:
@@ -24,6 +24,6 @@ struct server *server_create(const struct cloud_config *cfg);
 int server_run(struct server *srv);
 
 /* Closes every connection and frees the server. NULL is allowed. */
-void server_destroy(struct server *srv);
+void server_free(struct server *srv);
 
 #endif

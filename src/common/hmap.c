@@ -159,7 +159,7 @@ static int hmap_resize(struct hmap *map, size_t newcap)
     return 0;
 }
 
-struct hmap *hmap_create(void)
+struct hmap *hmap_new(void)
 {
     struct hmap *map = calloc(1, sizeof *map);
     if (map == NULL)
@@ -177,7 +177,7 @@ struct hmap *hmap_create(void)
     return map;
 }
 
-void hmap_release(struct hmap *map)
+void hmap_free(struct hmap *map)
 {
     if (map == NULL)
         return;

@@ -17,10 +17,10 @@
 struct hmap;
 
 /* Returns an empty map, or NULL when out of memory or randomness. */
-struct hmap *hmap_create(void);
+struct hmap *hmap_new(void);
 
 /* Frees the map itself. NULL is allowed. */
-void hmap_release(struct hmap *map);
+void hmap_free(struct hmap *map);
 
 /* Returns the value stored under key, or NULL. */
 void *hmap_get(const struct hmap *map, const void *key, size_t keylen);

@@ -78,7 +78,7 @@ int camera_mode_check(const struct camera *cam, const struct cam_mode *mode, cha
 }
 
 /* A NULL mode means the backend's first resolution at 30 fps. */
-struct camera *camera_open(const char *name, const struct cam_mode *mode, char *err, size_t errlen)
+struct camera *camera_new(const char *name, const struct cam_mode *mode, char *err, size_t errlen)
 {
     const struct camera_ops *ops = NULL;
     for (size_t i = 0; name && camera_backends[i]; i++)
@@ -111,7 +111,7 @@ struct camera *camera_open(const char *name, const struct cam_mode *mode, char *
     return cam;
 }
 
-void camera_close(struct camera *cam)
+void camera_free(struct camera *cam)
 {
     if (!cam)
         return;

@@ -5,7 +5,7 @@
  * a struct camera_ops in its own file; camera.c picks one by name. The
  * rest of the robot sees only this header.
  *
- * Threads: camera_open/close/start/stop/set_streams/describe are called
+ * Threads: camera_new/free/start/stop/set_streams/describe are called
  * from the robot's main thread. Frames are delivered on the backend's own
  * capture thread. Options may be read and set from any thread. */
 #ifndef PORTHOLE_ROBOT_CAMERA_H
@@ -84,15 +84,15 @@ struct camera;
 /* Opens the backend named name ("sim") in the given mode. Returns NULL with
  * a one-line reason in err (an unknown backend names the known ones; an
  * unsupported mode names the supported ones). */
-struct camera *camera_open(const char *name, const struct cam_mode *mode, char *err, size_t errlen);
+struct camera *camera_new(const char *name, const struct cam_mode *mode, char *err, size_t errlen);
 
 /* Stops the camera if started and frees it. NULL is a no-op. */
-void camera_close(struct camera *cam);
+void camera_free(struct camera *cam);
 
 /* Names of the compiled-in backends, NULL-terminated: {"sim", NULL}. */
 extern const char *const camera_backend_names[];
 
-/* Device identity, valid until camera_close. */
+/* Device identity, valid until camera_free. */
 const char *camera_name(const struct camera *cam);     /* "Intel RealSense D435 (simulated)" */
 const char *camera_serial(const struct camera *cam);   /* digits, stable per host */
 const char *camera_firmware(const struct camera *cam); /* "5.16.0.1" */

@@ -105,7 +105,7 @@ static void sim_serial(char *out, size_t outlen)
 
 static void sim_camera_free(struct sim_camera *sc)
 {
-    sim_scene_release(sc->scene);
+    sim_scene_free(sc->scene);
     free(sc->rgb);
     free(sc->depth);
     free(sc->ir[0]);
@@ -159,7 +159,7 @@ static int sim_open(struct camera *cam, const struct cam_mode *mode, char *err, 
     struct sim_camera *sc = calloc(1, sizeof *sc);
     size_t n = (size_t)mode->width * mode->height;
     if (sc) {
-        sc->scene = sim_scene_create(mode->width, mode->height);
+        sc->scene = sim_scene_new(mode->width, mode->height);
         sc->rgb = malloc(3 * n);
         sc->depth = malloc(n * sizeof *sc->depth);
         sc->ir[0] = malloc(n);

@@ -43,7 +43,7 @@ int main(int argc, char **argv)
     gst_init(NULL, NULL);
 
     struct cam_mode mode = {(int)cfg.width, (int)cfg.height, (int)cfg.fps};
-    struct camera *cam = camera_open(cfg.camera, &mode, err, sizeof err);
+    struct camera *cam = camera_new(cfg.camera, &mode, err, sizeof err);
     if (!cam) {
         log_error("camera: %s", err);
         return 1;
@@ -71,7 +71,7 @@ int main(int argc, char **argv)
     g_main_loop_unref(loop);
     if (dtls_warmup)
         gst_object_unref(dtls_warmup);
-    camera_close(cam);
+    camera_free(cam);
     gst_deinit();
     return status;
 }

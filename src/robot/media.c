@@ -239,7 +239,7 @@ static char *encoder_description(const struct media *m)
         src, raw, m->params.bitrate_kbps * 1000, gop, sink);
 }
 
-static void encoder_destroy(struct encoder *e)
+static void encoder_free(struct encoder *e)
 {
     if (!e)
         return;
@@ -261,7 +261,7 @@ static void encoder_destroy(struct encoder *e)
     g_free(e);
 }
 
-static struct encoder *encoder_create(struct media *m, enum cam_stream s, char *err, size_t errlen)
+static struct encoder *encoder_new(struct media *m, enum cam_stream s, char *err, size_t errlen)
 {
     struct encoder *e = g_new0(struct encoder, 1);
     e->m = m;
@@ -277,7 +277,7 @@ static struct encoder *encoder_create(struct media *m, enum cam_stream s, char *
         snprintf(err, errlen, "cannot build the %s encoder: %s", cam_stream_name(s),
                  gerr ? gerr->message : "unknown error");
         g_clear_error(&gerr);
-        encoder_destroy(e);
+        encoder_free(e);
         return NULL;
     }
     gchar *name = g_strdup_printf("encoder-%s", cam_stream_name(s));
@@ -307,7 +307,7 @@ static struct encoder *encoder_create(struct media *m, enum cam_stream s, char *
 
     if (gst_element_set_state(e->pipeline, GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE) {
         snprintf(err, errlen, "cannot start the %s encoder", cam_stream_name(s));
-        encoder_destroy(e);
+        encoder_free(e);
         return NULL;
     }
     return e;
@@ -327,7 +327,7 @@ static int encoder_ensure(struct media *m, enum cam_stream s, char *err, size_t 
 {
     if (m->enc[s])
         return 0;
-    struct encoder *e = encoder_create(m, s, err, errlen);
+    struct encoder *e = encoder_new(m, s, err, errlen);
     if (!e)
         return -1;
     g_mutex_lock(&m->lock);
@@ -355,7 +355,7 @@ static void encoder_release(struct media *m, enum cam_stream s)
     if (!e)
         return;
     camera_set_streams(m->cam, running_mask(m));
-    encoder_destroy(e); /* outside the lock: this joins its streaming thread */
+    encoder_free(e); /* outside the lock: this joins its streaming thread */
     log_info("media: %s encoder stopped (no viewers)", cam_stream_name(s));
 }
 
@@ -425,7 +425,7 @@ void media_free(struct media *m)
         return;
     camera_stop(m->cam);
     for (int s = 0; s < CAM_NSTREAMS; s++) {
-        encoder_destroy(m->enc[s]);
+        encoder_free(m->enc[s]);
         m->enc[s] = NULL;
     }
     g_mutex_clear(&m->lock);

@@ -185,7 +185,7 @@ static float sim_dot(float xp, int y)
     return d2 < 1.0f ? 1.0f - d2 : 0;
 }
 
-struct sim_scene *sim_scene_create(int width, int height)
+struct sim_scene *sim_scene_new(int width, int height)
 {
     if (width <= 0 || height <= 0)
         return NULL;
@@ -211,7 +211,7 @@ struct sim_scene *sim_scene_create(int width, int height)
     s->irv = malloc(width * sizeof *s->irv);
     if (!s->colu || !s->rowy || !s->rowz || !s->bg_t || !s->bg_rgb || !s->bg_ir || !s->dots ||
         !s->disp || !s->dotl || !s->irv) {
-        sim_scene_release(s);
+        sim_scene_free(s);
         return NULL;
     }
     /* Ray directions are separable: camera x per column; world y and z
@@ -237,7 +237,7 @@ struct sim_scene *sim_scene_create(int width, int height)
     return s;
 }
 
-void sim_scene_release(struct sim_scene *s)
+void sim_scene_free(struct sim_scene *s)
 {
     if (!s)
         return;

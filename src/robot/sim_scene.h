@@ -73,8 +73,8 @@ void sim_scene_objects_at(double t, struct sim_objects *out);
 
 /* Precomputes rays and the static floor and sky for width x height. Returns
  * NULL when out of memory or the size is not positive. */
-struct sim_scene *sim_scene_create(int width, int height);
-void sim_scene_release(struct sim_scene *s);
+struct sim_scene *sim_scene_new(int width, int height);
+void sim_scene_free(struct sim_scene *s);
 
 /* Renders objs into the buffers of r, which must be width x height. Uses
  * scratch space in s: one render at a time per scene. */

@@ -62,12 +62,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (!once++)
         log_setup(LOGL_ERROR, LOG_FORMAT_TEXT, "fuzz");
     struct registry reg;
-    if (registry_mem_create(&reg) != 0)
+    if (registry_mem_new(&reg) != 0)
         return 0;
     struct transport tx = {.send = sink_send, .close = sink_close};
     struct router_config cfg = {.max_client_sessions = 4, .max_robot_sessions = 4, .rate_limit = 0,
                                 .request_timeout_s = 10, .max_pending_requests = 16};
-    struct router *r = router_create(&cfg, &tx, &auth_open, &reg);
+    struct router *r = router_new(&cfg, &tx, &auth_open, &reg);
     struct sink peers[3] = {{0}};
     for (int i = 0; i < 3; i++)
         peers[i].peer = router_peer_open(r, &peers[i], &codec_json, "fuzz", 0);
@@ -96,7 +96,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     for (int i = 0; i < 3; i++)
         router_peer_closed(r, peers[i].peer);
-    router_destroy(r);
-    registry_destroy(&reg);
+    router_free(r);
+    registry_free(&reg);
     return 0;
 }

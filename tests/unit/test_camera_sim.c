@@ -24,13 +24,13 @@
 
 static uint16_t *render_depth(const struct sim_objects *objs)
 {
-    struct sim_scene *s = sim_scene_create(W, H);
+    struct sim_scene *s = sim_scene_new(W, H);
     uint16_t *depth = malloc((size_t)W * H * sizeof *depth);
     assert_non_null(s);
     assert_non_null(depth);
     struct sim_render r = {.depth = depth, .depth_stride = W * sizeof *depth};
     sim_scene_render(s, objs, &r);
-    sim_scene_release(s);
+    sim_scene_free(s);
     return depth;
 }
 
@@ -126,9 +126,9 @@ static struct camera *open_sim(void)
 {
     char err[256] = "";
     struct cam_mode m = {W, H, 30};
-    struct camera *cam = camera_open("sim", &m, err, sizeof err);
+    struct camera *cam = camera_new("sim", &m, err, sizeof err);
     if (!cam)
-        fail_msg("camera_open: %s", err);
+        fail_msg("camera_new: %s", err);
     return cam;
 }
 
@@ -137,7 +137,7 @@ static void test_unknown_backend_names_the_known_ones(void **state)
     (void)state;
     char err[256] = "";
     struct cam_mode m = {W, H, 30};
-    assert_null(camera_open("realsense9", &m, err, sizeof err));
+    assert_null(camera_new("realsense9", &m, err, sizeof err));
     assert_non_null(strstr(err, "realsense9"));
     assert_non_null(strstr(err, "sim"));
 }
@@ -147,10 +147,10 @@ static void test_unsupported_mode_names_the_supported_ones(void **state)
     (void)state;
     char err[256] = "";
     struct cam_mode bad_size = {800, 600, 30}, bad_rate = {640, 480, 25};
-    assert_null(camera_open("sim", &bad_size, err, sizeof err));
+    assert_null(camera_new("sim", &bad_size, err, sizeof err));
     assert_non_null(strstr(err, "800x600"));
     assert_non_null(strstr(err, "1280x720"));
-    assert_null(camera_open("sim", &bad_rate, err, sizeof err));
+    assert_null(camera_new("sim", &bad_rate, err, sizeof err));
     assert_non_null(strstr(err, "6, 15, 30, 60"));
 }
 
@@ -160,7 +160,7 @@ static void test_every_supported_resolution_opens(void **state)
     static const struct cam_mode modes[] = {{640, 480, 6}, {1280, 720, 15}, {424, 240, 60}};
     for (size_t i = 0; i < sizeof modes / sizeof modes[0]; i++) {
         char err[256] = "";
-        struct camera *cam = camera_open("sim", &modes[i], err, sizeof err);
+        struct camera *cam = camera_new("sim", &modes[i], err, sizeof err);
         assert_non_null(cam);
         assert_int_equal(camera_mode(cam)->width, modes[i].width);
         const struct cam_intrinsics *in = camera_intrinsics(cam, CAM_DEPTH);
@@ -168,7 +168,7 @@ static void test_every_supported_resolution_opens(void **state)
         double hfov = 2 * atan(in->width / 2.0 / in->fx) * 180 / PI;
         assert_true(fabs(hfov - 69.0) < 0.01);
         assert_true(in->fx == in->fy);
-        camera_close(cam);
+        camera_free(cam);
     }
 }
 
@@ -182,8 +182,8 @@ static void test_identity_is_a_simulated_d435_with_stable_serial(void **state)
     assert_int_equal(strspn(camera_serial(a), "0123456789"), 12);
     assert_string_equal(camera_serial(a), camera_serial(b));
     assert_true(camera_depth_scale(a) == 0.001);
-    camera_close(a);
-    camera_close(b);
+    camera_free(a);
+    camera_free(b);
 }
 
 static void test_stream_names_round_trip(void **state)
@@ -210,7 +210,7 @@ static void test_option_set_then_get_returns_value(void **state)
     assert_int_equal(camera_set_option(cam, "brightness", -20, err, sizeof err), 0);
     assert_int_equal(camera_get_option(cam, "brightness", &v), 0);
     assert_true(v == -20);
-    camera_close(cam);
+    camera_free(cam);
 }
 
 static void test_option_out_of_range_names_range_and_step(void **state)
@@ -226,7 +226,7 @@ static void test_option_out_of_range_names_range_and_step(void **state)
     assert_int_equal(camera_set_option(cam, "exposure", NAN, err, sizeof err), -1);
     assert_int_equal(camera_get_option(cam, "laser_power", &v), 0);
     assert_true(v == 150); /* unchanged */
-    camera_close(cam);
+    camera_free(cam);
 }
 
 static void test_read_only_option_refuses_set(void **state)
@@ -236,7 +236,7 @@ static void test_read_only_option_refuses_set(void **state)
     char err[256] = "";
     assert_int_equal(camera_set_option(cam, "depth_units", 0.001, err, sizeof err), -1);
     assert_non_null(strstr(err, "read-only"));
-    camera_close(cam);
+    camera_free(cam);
 }
 
 static void test_unknown_option_lists_valid_ids(void **state)
@@ -251,7 +251,7 @@ static void test_unknown_option_lists_valid_ids(void **state)
     for (size_t i = 0; i < camera_option_count(cam); i++)
         assert_non_null(strstr(err, camera_option(cam, i)->id));
     assert_null(camera_option(cam, camera_option_count(cam)));
-    camera_close(cam);
+    camera_free(cam);
 }
 
 static void test_describe_has_the_documented_fields_under_4k(void **state)
@@ -283,7 +283,7 @@ static void test_describe_has_the_documented_fields_under_4k(void **state)
     assert_string_equal(json_string_value(json_object_get(ci, "model")), "brown-conrady");
     assert_int_equal(json_array_size(json_object_get(ci, "coeffs")), 5);
     json_decref(d);
-    camera_close(cam);
+    camera_free(cam);
 }
 
 static void test_full_describe_lists_options_with_values(void **state)
@@ -307,7 +307,7 @@ static void test_full_describe_lists_options_with_values(void **state)
     }
     assert_true(found);
     json_decref(d);
-    camera_close(cam);
+    camera_free(cam);
 }
 
 /* ---- the capture thread ---- */
@@ -415,7 +415,7 @@ static void test_start_delivers_numbered_framesets_of_all_streams(void **state)
     pthread_mutex_unlock(&k.lock);
     sleep_ms(100);
     assert_int_equal(k.framesets, seen); /* nothing after stop */
-    camera_close(cam);
+    camera_free(cam);
     sink_free(&k);
 }
 
@@ -430,7 +430,7 @@ static void test_marker_in_color_frames_decodes_to_capture_time(void **state)
     assert_true(sink_wait(&k, 3));
     camera_stop(cam);
     assert_true(k.marker_ok);
-    camera_close(cam);
+    camera_free(cam);
     sink_free(&k);
 }
 
@@ -462,7 +462,7 @@ static void test_set_streams_changes_which_frames_arrive(void **state)
     assert_true(sink_wait(&k, now + 1));
     assert_true(k.numbers_ok); /* numbering carries on across the pause */
     camera_stop(cam);
-    camera_close(cam);
+    camera_free(cam);
     sink_free(&k);
 }
 
@@ -504,7 +504,7 @@ static void test_ir_dots_disappear_when_emitter_disabled(void **state)
     assert_true(r_on > 3 * r_off);
     free(on);
     free(off);
-    camera_close(cam);
+    camera_free(cam);
 }
 
 static void test_laser_power_scales_dots(void **state)
@@ -519,7 +519,7 @@ static void test_laser_power_scales_dots(void **state)
     assert_true(roughness(high) > 2 * roughness(low));
     free(low);
     free(high);
-    camera_close(cam);
+    camera_free(cam);
 }
 
 /* Mean of the lower half of an RGB8 image, away from the marker. */
@@ -542,7 +542,7 @@ static void test_color_exposure_brightens_color(void **state)
     assert_true(mean_rgb(bright) > 1.3 * mean_rgb(dim));
     free(dim);
     free(bright);
-    camera_close(cam);
+    camera_free(cam);
 }
 
 static void test_start_twice_fails_and_stop_when_idle_is_noop(void **state)
@@ -556,10 +556,10 @@ static void test_start_twice_fails_and_stop_when_idle_is_noop(void **state)
     assert_int_equal(camera_start(cam, 0, sink_frames, &k, err, sizeof err), 0);
     assert_int_equal(camera_start(cam, 0, sink_frames, &k, err, sizeof err), -1);
     assert_non_null(strstr(err, "already"));
-    camera_close(cam); /* stops it */
+    camera_free(cam); /* stops it */
     assert_int_equal(k.framesets, 0);
     sink_free(&k);
-    camera_close(NULL);
+    camera_free(NULL);
 }
 
 int main(void)

@@ -98,13 +98,13 @@ static void test_siphash_all_64_reference_vectors_match(void **state)
 
 static int map_setup(void **state)
 {
-    *state = hmap_create();
+    *state = hmap_new();
     return *state == NULL ? -1 : 0;
 }
 
 static int map_teardown(void **state)
 {
-    hmap_release(*state);
+    hmap_free(*state);
     return 0;
 }
 
@@ -305,7 +305,7 @@ static void test_hmap_keys_with_embedded_nul_and_lengths_are_distinct(void **sta
 static void test_hmap_release_accepts_null(void **state)
 {
     (void)state;
-    hmap_release(NULL);
+    hmap_free(NULL);
 }
 
 #define MAP_TEST(f) cmocka_unit_test_setup_teardown(f, map_setup, map_teardown)

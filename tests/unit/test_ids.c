@@ -45,7 +45,7 @@ static void test_ids_10k_tokens_are_distinct(void **state)
     (void)state;
     enum { N = 10000 };
     char (*toks)[IDS_TOKEN_LEN + 1] = calloc(N, sizeof *toks);
-    struct hmap *seen = hmap_create();
+    struct hmap *seen = hmap_new();
     assert_non_null(toks);
     assert_non_null(seen);
     for (int i = 0; i < N; i++) {
@@ -53,7 +53,7 @@ static void test_ids_10k_tokens_are_distinct(void **state)
         assert_int_equal(hmap_put(seen, toks[i], IDS_TOKEN_LEN, toks[i]), 0);
     }
     assert_int_equal(hmap_count(seen), N);
-    hmap_release(seen);
+    hmap_free(seen);
     free(toks);
 }
 

@@ -117,7 +117,7 @@ static void test_simulated_scene_is_in_front_of_the_camera(void **state)
     (void)state;
     char err[256];
     struct cam_mode mode = {640, 480, 30};
-    struct camera *cam = camera_open("sim", &mode, err, sizeof err);
+    struct camera *cam = camera_new("sim", &mode, err, sizeof err);
     assert_non_null(cam);
     struct sim_capture c = {.cam = cam};
     assert_int_equal(camera_start(cam, CAM_MASK(CAM_DEPTH), on_frames, &c, err, sizeof err), 0);
@@ -133,7 +133,7 @@ static void test_simulated_scene_is_in_front_of_the_camera(void **state)
     assert_true(c.st.max[2] < 20);
     assert_true(c.st.mean_z > c.st.min[2] && c.st.mean_z < c.st.max[2]);
     assert_true(c.st.min[0] < 0 && c.st.max[0] > 0);
-    camera_close(cam);
+    camera_free(cam);
 }
 
 int main(void)

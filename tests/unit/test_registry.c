@@ -22,7 +22,7 @@ struct record {
 static int setup(void **state)
 {
     struct registry *reg = calloc(1, sizeof(*reg));
-    if (!reg || registry_mem_create(reg) != 0) {
+    if (!reg || registry_mem_new(reg) != 0) {
         free(reg);
         return -1;
     }
@@ -33,7 +33,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     struct registry *reg = *state;
-    registry_destroy(reg);
+    registry_free(reg);
     free(reg);
     return 0;
 }
@@ -244,12 +244,12 @@ static void test_destroy_leaves_records_to_their_owner(void **state)
 {
     (void)state;
     struct registry reg;
-    assert_int_equal(registry_mem_create(&reg), 0);
+    assert_int_equal(registry_mem_new(&reg), 0);
     struct record *r = malloc(sizeof(*r));
     assert_non_null(r);
     *r = (struct record){.id = "robot-1"};
     assert_int_equal(registry_add(&reg, REG_ROBOT, r->id, r), 0);
-    registry_destroy(&reg);
+    registry_free(&reg);
     /* Still ours: a store that freed it would make this a use after free. */
     assert_string_equal(r->id, "robot-1");
     free(r);

@@ -73,13 +73,13 @@ static int setup_with(void **state, unsigned rate_limit, unsigned max_client_ses
 {
     struct fixture *f = calloc(1, sizeof(*f));
     assert_non_null(f);
-    assert_int_equal(registry_mem_create(&f->reg), 0);
+    assert_int_equal(registry_mem_new(&f->reg), 0);
     f->tx = (struct transport){.send = fake_send, .close = fake_close,
                                .http_answer = fake_http_answer};
     f->cfg = (struct router_config){.max_client_sessions = max_client_sessions,
                                     .max_robot_sessions = 4, .rate_limit = rate_limit,
                                     .request_timeout_s = 2, .max_pending_requests = 3};
-    f->r = router_create(&f->cfg, &f->tx, &auth_open, &f->reg);
+    f->r = router_new(&f->cfg, &f->tx, &auth_open, &f->reg);
     assert_non_null(f->r);
     f->now = 1000;
     for (int i = 0; i < MAX_CONNS; i++) {
@@ -102,8 +102,8 @@ static int teardown(void **state)
         for (size_t m = 0; m < f->conns[i].nmsgs; m++)
             free(f->conns[i].msgs[m]);
     }
-    router_destroy(f->r);
-    registry_destroy(&f->reg);
+    router_free(f->r);
+    registry_free(&f->reg);
     free(f);
     return 0;
 }

@@ -147,11 +147,11 @@ static void test_every_hostile_message_is_answered_and_isolated(void **state)
 {
     (void)state;
     struct registry reg;
-    assert_int_equal(registry_mem_create(&reg), 0);
+    assert_int_equal(registry_mem_new(&reg), 0);
     struct transport tx = {.send = sink_send, .close = sink_close};
     struct router_config cfg = {.max_client_sessions = 4, .max_robot_sessions = 8, .rate_limit = 0,
                                 .request_timeout_s = 10, .max_pending_requests = 16};
-    struct router *r = router_create(&cfg, &tx, &auth_open, &reg);
+    struct router *r = router_new(&cfg, &tx, &auth_open, &reg);
     assert_non_null(r);
 
     /* 0: robot, 1: client, 2: another client (the bystander), 3: unregistered */
@@ -222,8 +222,8 @@ static void test_every_hostile_message_is_answered_and_isolated(void **state)
     router_stats(r, &st);
     assert_int_equal(st.peers, 0);
     assert_int_equal(st.sessions, 0);
-    router_destroy(r);
-    registry_destroy(&reg);
+    router_free(r);
+    registry_free(&reg);
 }
 
 /* The full path's verdict on a message from sender: its msg_type and
