@@ -5,28 +5,41 @@ BUILD    ?= build
 JOBS     ?= $(shell nproc 2>/dev/null || echo 2)
 PORT     ?= 3001
 
-.PHONY: all deps npm-deps build test run bench bench-full fuzz clean
+.PHONY: all deps deps-build npm-deps build build-run test run bench bench-full fuzz clean
 
 all: build
 
-# Installs only the Debian packages from deps/debian-packages.txt that are missing.
+# Installs only the Debian packages from deps/debian-packages.txt that are
+# missing: `deps-build` what building and running need, `deps` also what
+# the tests need (clang, cmocka, chromium, Node.js...).
+deps-build:
+	@deps/install.sh build
+
 deps:
-	@deps/install.sh
+	@deps/install.sh build test
 
 # Test-only JavaScript packages, pinned by package-lock.json.
 npm-deps: deps
 	@if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then \
 	  npm ci --no-audit --no-fund; fi
 
+# Everything: both programs, both variants (plain and ASan+UBSan), the tests
+# and the benchmarks.
 build: deps
-	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPORTHOLE_TESTS=ON
 	cmake --build $(BUILD) -j $(JOBS)
+
+# Only the two programs, with only the packages they need: a first look on
+# a fresh machine stays light. Shares $(BUILD) with `make build`.
+build-run: deps-build
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPORTHOLE_TESTS=OFF
+	cmake --build $(BUILD) -j $(JOBS) --target porthole-cloud porthole-robot
 
 test: build npm-deps
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
 
 # porthole-cloud and one simulated robot; prints the URL to open; Ctrl-C stops both.
-run: build
+run: build-run
 	@scripts/run.sh $(BUILD) $(PORT)
 
 # Benchmarks print their figures and one table (under 3 minutes); see
@@ -45,7 +58,7 @@ fuzz: deps
 	mkdir -p $(BUILD)/fuzz-corpus
 	clang -g -O1 -std=c11 -D_GNU_SOURCE -DPORTHOLE_VERSION='"fuzz"' -Isrc \
 	  -fsanitize=fuzzer,address,undefined $(FUZZ_SOURCES) \
-	  $$(pkg-config --cflags --libs jansson) -o $(BUILD)/fuzz_router
+	  $$(pkg-config --cflags --libs jansson libcrypto) -o $(BUILD)/fuzz_router
 	$(BUILD)/fuzz_router -max_len=4096 -max_total_time=$(FUZZ_SECONDS) \
 	  $(BUILD)/fuzz-corpus tests/fuzz/corpus
 

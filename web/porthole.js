@@ -41,7 +41,8 @@ const DEFAULTS = Object.freeze({
   switchTimeoutMs: 10000,    // switch-stream-type -> reply
   requestTimeoutMs: 15000,   // robot-request -> robot-response (the cloud gives up after 10 s)
   maxMessageBytes: 65536,    // the cloud's --max-message: a bigger message would close the connection
-  iceServers: [],
+  iceServers: null,          // null: use the STUN/TURN servers the cloud hands out
+  iceTransportPolicy: 'all', // 'relay' forces TURN (for testing a deployment's relay)
   lowLatency: true,
 });
 
@@ -52,6 +53,29 @@ const DEFAULTS = Object.freeze({
  * 'connection-failed', 'signaling-unavailable', 'no-webrtc',
  * 'invalid-argument', 'closed'.
  */
+/**
+ * The cloud's `iceServers` (docs/PROTOCOL.md) as RTCIceServer[]: entries
+ * with string URLs of the four ICE schemes and string credentials only, at
+ * most 8; anything else is left out rather than handed to the browser.
+ */
+function validIceServers(list) {
+  if (!Array.isArray(list)) return [];
+  const out = [];
+  for (const e of list.slice(0, 8)) {
+    if (!isObj(e)) continue;
+    const urls = (Array.isArray(e.urls) ? e.urls : [e.urls])
+      .filter((u) => typeof u === 'string' && u.length <= 256 && /^(stuns?|turns?):/.test(u));
+    if (urls.length === 0) continue;
+    const server = { urls };
+    if (typeof e.username === 'string' && typeof e.credential === 'string') {
+      server.username = e.username;
+      server.credential = e.credential;
+    }
+    out.push(server);
+  }
+  return out;
+}
+
 export class PortholeError extends Error {
   /** @param {string} code @param {string} message @param {object} [detail] */
   constructor(code, message, detail) {
@@ -178,7 +202,10 @@ function robotInfo(robotId, deviceInfo, connectedAt) {
  * @param {boolean} [options.reconnect=true]
  * @param {number} [options.minBackoffMs=500]
  * @param {number} [options.maxBackoffMs=30000]
- * @param {RTCIceServer[]} [options.iceServers=[]] STUN/TURN for sessions
+ * @param {RTCIceServer[]|null} [options.iceServers=null] STUN/TURN for sessions;
+ *   null uses the servers (with fresh TURN credentials) the cloud hands out
+ *   with each session, an array (even empty) replaces them
+ * @param {'all'|'relay'} [options.iceTransportPolicy='all'] 'relay' uses TURN only
  * @param {boolean} [options.lowLatency=true] minimal receive jitter buffer
  * @param {typeof WebSocket} [options.WebSocket] an implementation (default: the global)
  * @param {typeof RTCPeerConnection} [options.RTCPeerConnection]
@@ -286,7 +313,8 @@ export class Cloud extends Emitter {
    * @param {object} [options]
    * @param {string[]} [options.streamTypes=['color']]
    * @param {string|null} [options.deviceId]
-   * @param {RTCIceServer[]} [options.iceServers] overrides the cloud's option
+   * @param {RTCIceServer[]} [options.iceServers] overrides connect()'s option and the cloud's servers
+   * @param {'all'|'relay'} [options.iceTransportPolicy] overrides connect()'s option
    * @param {boolean} [options.lowLatency] overrides the cloud's option
    * @returns {Session}
    */
@@ -301,8 +329,8 @@ export class Cloud extends Emitter {
       why = new PortholeError('invalid-argument', 'deviceId must be a string of at most 128 characters');
     } else if (!webrtcSupported() && !this.options.RTCPeerConnection) {
       why = new PortholeError('no-webrtc', 'this browser does not support WebRTC (no RTCPeerConnection)');
-    } else if (this.state !== 'open') {
-      why = new PortholeError('cloud-unreachable', 'not connected to the cloud');
+    } else if (this.state === 'closed') {
+      why = new PortholeError('cloud-unreachable', 'not connected to the cloud (the connection was closed)');
     }
     if (why) {
       setTimeout(() => s._fail(why, 'failed'), 0);
@@ -313,7 +341,12 @@ export class Cloud extends Emitter {
     s._requestId = requestId;
     const msg = { type: 'create-session', robotId, streamTypes: s.streamTypes, requestId };
     if (opts.deviceId != null) msg.deviceId = opts.deviceId;
-    this._send(msg);
+    // Before the cloud has registered us (right after connect(), or while
+    // reconnecting) the request waits and goes out as soon as it has; the
+    // session's sessionTimeoutMs bounds the wait, and a failed connection
+    // attempt fails it with 'cloud-unreachable'.
+    if (this.state === 'open') this._send(msg);
+    else s._unsent = msg;
     return s;
   }
 
@@ -556,6 +589,12 @@ export class Cloud extends Emitter {
     this._emit('message', m);
     this._setState('open');
     this._emit('robots', this.list());
+    for (const s of this._pending.values()) {
+      if (!s._unsent) continue;
+      const msg = s._unsent;
+      s._unsent = null;
+      this._send(msg);
+    }
   }
 
   _upsertRobot(r, announce) {
@@ -599,7 +638,7 @@ export class Cloud extends Emitter {
     }
     this._pending.delete(m.requestId);
     this._sessions.set(m.sessionId, s);
-    s._onCreated(m.sessionId);
+    s._onCreated(m.sessionId, validIceServers(m.iceServers));
     return undefined;
   }
 
@@ -711,7 +750,10 @@ export class Session extends Emitter {
     /** Glass-to-glass latency in ms from the colour frames' marker, or null. */
     this.latencyMs = null;
     this._opts = {
-      iceServers: Array.isArray(opts.iceServers) ? opts.iceServers : cloud.options.iceServers,
+      // The page's own servers win; null means "whatever the cloud hands out".
+      iceServers: Array.isArray(opts.iceServers) ? opts.iceServers
+        : Array.isArray(cloud.options.iceServers) ? cloud.options.iceServers : null,
+      iceTransportPolicy: (opts.iceTransportPolicy ?? cloud.options.iceTransportPolicy) === 'relay' ? 'relay' : 'all',
       lowLatency: typeof opts.lowLatency === 'boolean' ? opts.lowLatency : cloud.options.lowLatency,
     };
     this._pc = null;
@@ -872,8 +914,9 @@ export class Session extends Emitter {
     this._emit('closed', { reason, message: closeMessage(reason, error), error: error || undefined });
   }
 
-  _onCreated(sessionId) {
+  _onCreated(sessionId, cloudIceServers) {
     this.id = sessionId;
+    if (this._opts.iceServers === null) this._opts.iceServers = cloudIceServers;
     this._setState('negotiating');
     this._armTimer(this._cloud.options.offerTimeoutMs, 'the robot sent no offer in time');
   }
@@ -985,7 +1028,11 @@ export class Session extends Emitter {
 
   _makePc() {
     const PC = this._cloud.options.RTCPeerConnection || globalThis.RTCPeerConnection;
-    const pc = new PC({ iceServers: this._opts.iceServers, bundlePolicy: 'max-bundle' });
+    const pc = new PC({
+      iceServers: this._opts.iceServers || [],
+      iceTransportPolicy: this._opts.iceTransportPolicy,
+      bundlePolicy: 'max-bundle',
+    });
     pc.onicecandidate = (ev) => {
       if (this.signaling !== 'attached' || !this.id) return;
       const c = ev.candidate;
@@ -1117,6 +1164,8 @@ export class Session extends Emitter {
      * @property {string|null} candidateType host, srflx, prflx or relay (the less direct end)
      * @property {string|null} localCandidateType @property {string|null} remoteCandidateType
      * @property {string|null} protocol udp or tcp
+     * @property {string|null} relayProtocol through TURN: how we reach the TURN server (udp, tcp or tls)
+     * @property {string|null} turnServer through TURN: the TURN server's URL
      * @property {number|null} latencyMs glass-to-glass, from the colour marker
      * @property {{fps:number|null,bitrateKbps:number|null,viewers:number|null}|null} robot robot-side telemetry
      * @property {string[]} streamTypes
@@ -1140,6 +1189,8 @@ export class Session extends Emitter {
       localCandidateType: local?.candidateType || null,
       remoteCandidateType: remote?.candidateType || null,
       protocol: local?.protocol || null,
+      relayProtocol: local?.candidateType === 'relay' ? (local.relayProtocol || null) : null,
+      turnServer: local?.candidateType === 'relay' ? (local.url || null) : null,
       latencyMs: this.latencyMs,
       robot: telStream ? {
         fps: finite(telStream.fps),

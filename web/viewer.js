@@ -393,7 +393,7 @@ class Tile {
       ['size', st.width ? `${st.width}×${st.height}` : '–'],
       ['codec', st.codec || '–'],
       ['RTT', ms(st.rttMs)],
-      ['path', st.candidateType ? `${st.candidateType}${st.protocol ? `/${st.protocol}` : ''}` : '–'],
+      ['path', pathText(st)],
       ['lost', n(st.packetsLost)],
       ['decode', ms(st.decodeTimeMs, 1)],
       ['buffer', ms(st.jitterBufferMs)],
@@ -459,6 +459,15 @@ function renderCloudState({ state }) {
   for (const t of tiles.values()) t.refresh();
 }
 
+/** "srflx/udp", or "relay/udp via turn:host:3478 (tls)": which way the video came. */
+function pathText(st) {
+  if (!st.candidateType) return '–';
+  let t = `${st.candidateType}${st.protocol ? `/${st.protocol}` : ''}`;
+  if (st.turnServer) t += ` via ${st.turnServer}`;
+  if (st.relayProtocol) t += ` (${st.relayProtocol})`;
+  return t;
+}
+
 function start() {
   if (!hasWebRTC) {
     setBanner('webrtc', 'This browser does not support WebRTC (no RTCPeerConnection), so it cannot show robot video. '
@@ -473,7 +482,10 @@ function start() {
     return;
   }
   ui.url.textContent = url;
-  cloud = connect(url);
+  // ?relay=1 forces every session through TURN: a quick check that the
+  // deployment's relay works from this network.
+  const relay = new URLSearchParams(location.search).get('relay') === '1';
+  cloud = connect(url, relay ? { iceTransportPolicy: 'relay' } : {});
   window.portholeViewer = { cloud, tiles };
   cloud.on('state', renderCloudState);
   cloud.on('robots', () => {
