@@ -44,7 +44,7 @@ static void queue_clear(struct server *srv, struct conn *c)
  * frame, within CLOSE_FLUSH_SECS. With drop_queue (the peer does not read,
  * so nothing would get through) the connection is dropped at once. */
 static void ws_close(struct server *srv, struct conn *c, int code, const char *reason,
-                       bool drop_queue)
+                     bool drop_queue)
 {
     if (c->ws.close_code)
         return;
@@ -139,6 +139,8 @@ int ws_conn_writeable(struct server *srv, struct conn *c)
     return 0;
 }
 
+/* ---- receive ---- */
+
 /* Tells lws that c's peer is alive: any frame proves it, not only a pong,
  * so a busy peer whose client library answers pings late is not dropped.
  * lws_validity_confirmed() re-inserts the connection's timer into a sorted
@@ -199,6 +201,8 @@ int ws_conn_receive(struct server *srv, struct conn *c, const char *in, size_t l
     }
     return 0;
 }
+
+/* ---- open and closed ---- */
 
 int ws_conn_open(struct server *srv, struct conn *c, struct lws *wsi)
 {
