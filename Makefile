@@ -53,7 +53,7 @@ bench-full: build npm-deps
 # Coverage-guided fuzzing of codec, protocol and router with libFuzzer
 # (clang, ASan, UBSan), FUZZ_SECONDS long; new inputs go to build/fuzz-corpus.
 FUZZ_SECONDS ?= 60
-FUZZ_SOURCES := tests/fuzz/fuzz_router.c $(filter-out %/server.c %/main.c %/config.c,$(wildcard src/cloud/*.c)) $(wildcard src/common/*.c)
+FUZZ_SOURCES := tests/fuzz/fuzz_router.c $(filter-out %/server.c %/main.c %/config.c %/ws_conn.c %/http_reply.c %/api_proxy.c,$(wildcard src/cloud/*.c)) $(wildcard src/common/*.c)
 fuzz: deps
 	mkdir -p $(BUILD)/fuzz-corpus
 	clang -g -O1 -std=c11 -D_GNU_SOURCE -DPORTHOLE_VERSION='"fuzz"' -Isrc \

@@ -1,0 +1,130 @@
+/* conn.h - private to porthole-cloud's libwebsockets glue (server.c,
+ * http_reply.c, api_proxy.c): the server context, the per-connection state
+ * they share, and the few helpers they call across those files. Nothing
+ * else includes it; server.h is the glue's public contract.
+ *
+ * Everything here runs on the one lws event-loop thread. */
+#ifndef PORTHOLE_CLOUD_CONN_H
+#define PORTHOLE_CLOUD_CONN_H
+
+#include <libwebsockets.h>
+#include <limits.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cloud/config.h"
+#include "cloud/outbuf.h"
+#include "cloud/registry.h"
+#include "cloud/router.h"
+#include "cloud/sendq.h"
+#include "cloud/status.h"
+
+/* Bytes of the frames of several queued messages written with one send()
+ * (ws_conn_writeable, into server.wbuf). Also lws's cap on one send()
+ * (tx_packet_size): at 0 it would be the 1 KB receive chunk, and a 3 KB
+ * SDP would leave in three sends, each after a writeable callback. */
+#define WRITE_COALESCE_BYTES 65536
+
+/* Where an HTTP request of the robot API proxy is. */
+enum api_state {
+    API_NONE = 0,  /* not a proxied request, or answered */
+    API_BODY,      /* reading the request body */
+    API_WAITING,   /* handed to the router: the answer comes by api_proxy_answer */
+};
+
+/* The WebSocket part of a connection (server.c). */
+struct ws_conn {
+    struct peer *peer;        /* set from ESTABLISHED to CLOSED */
+    struct sendq q;           /* messages not yet written */
+    /* Set when the connection must close, once its queue is flushed. */
+    int close_code;
+    const char *close_reason; /* static */
+    /* When a frame last confirmed the peer alive to lws (monotonic ms,
+     * truncated: only differences are used). */
+    uint32_t confirmed_ms;
+};
+
+/* The HTTP part: the response of the current transaction (http_reply.c)
+ * and, for the robot API proxy, its request (api_proxy.c). The response
+ * is decided anywhere (this connection's callback, a robot's message, the
+ * timer) and written from the writeable callback in two steps: headers,
+ * then body. */
+struct http_conn {
+    bool replying;            /* a response is set and not yet written */
+    bool headers_sent;
+    bool close;               /* close the connection after it */
+    unsigned status;
+    const char *type;         /* static */
+    const char *allow;        /* the Allow header of a 405 (static), or NULL */
+    struct outbuf *body;      /* NULL: a response without a body (204, 304) */
+    enum api_state api;
+    const char *api_method;   /* static */
+    char *api_robot;          /* robot id from the URL */
+    char *api_path;           /* "/api/...[?query]", re-encoded */
+    struct http_asker *asker; /* from the first proxied request on */
+};
+
+/* Bytes being reassembled: a fragmented WebSocket message, or the body of
+ * a proxied HTTP request. NULL until needed. */
+struct rxbuf {
+    char *data;
+    size_t len, cap;
+};
+
+/* Per-connection state, allocated and zeroed by lws as the protocol's
+ * per-session data; `ws.peer` is set only on WebSockets. lws frees and
+ * zeroes it between the transactions of a keep-alive HTTP connection
+ * (HTTP_DROP_PROTOCOL comes first), and ESTABLISHED zeroes it again. The
+ * two parts sit side by side, not in a union: the close callbacks release
+ * both (a zeroed part releases nothing) without knowing the role the
+ * connection ended in. */
+struct conn {
+    struct lws *wsi;
+    struct rxbuf rx;
+    struct ws_conn ws;
+    struct http_conn http;
+};
+
+struct server {
+    struct cloud_config cfg;
+    char web_root[PATH_MAX];   /* canonical */
+    struct lws_context *ctx;
+    struct lws_protocols protocols[2];
+    lws_retry_bo_t keepalive;
+    uint32_t confirm_every_ms; /* see conn_confirm_alive() */
+    struct registry reg;
+    struct router *router;
+    struct transport tx;
+    struct server_stats stats;
+    size_t conns;              /* open WebSocket connections */
+    size_t queued;             /* messages queued over all connections */
+    size_t http_replies;       /* HTTP responses set and not yet written */
+    lws_sorted_usec_list_t tick; /* calls router_tick() at the next deadline */
+    int64_t tick_at;           /* when it is due (monotonic ms); 0: not scheduled */
+    bool stopping;             /* shutting down: drop new sends */
+    unsigned char *wbuf;       /* LWS_PRE + WRITE_COALESCE_BYTES: frames of one write */
+    int64_t started_ms;
+};
+
+/* The server a connection belongs to. */
+static inline struct server *conn_server(const struct conn *c)
+{
+    return lws_context_user(lws_get_context(c->wsi));
+}
+
+/* Makes sure the timer fires at the router's next deadline. Called after
+ * anything that may add a robot request. */
+void server_schedule_tick(struct server *srv);
+
+/* The peer's address as text into out (len bytes); "?" when unknown. */
+void conn_peer_address(struct lws *wsi, char *out, size_t len);
+
+/* Appends len bytes to c->rx; the caller has checked that it stays within
+ * max. Returns false when out of memory (c->rx is unchanged). */
+bool conn_rx_append(struct conn *c, const void *in, size_t len, size_t max);
+
+/* Frees c->rx; it is empty again. Safe twice. */
+void conn_rx_release(struct conn *c);
+
+#endif

@@ -1,0 +1,234 @@
+/* ws_conn.c - a WebSocket connection: reassembly and limits on receive,
+ * its send queue written in batches, and closing. */
+#include "cloud/ws_conn.h"
+
+#include <assert.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "cloud/codec.h"
+#include "cloud/sendq.h"
+#include "common/clock.h"
+#include "common/log.h"
+
+/* A lone message is written in place: lws puts its frame header into the
+ * outbuf's headroom. */
+static_assert(LWS_PRE <= OUTBUF_HEADROOM, "outbuf headroom must fit the lws frame header");
+
+/* Close codes of RFC 6455 section 7.4.1, as this server uses them. */
+enum {
+    CLOSE_UNSUPPORTED_DATA = 1003, /* binary frame */
+    CLOSE_POLICY = 1008,           /* send queue overflow, rate abuse */
+    CLOSE_TOO_BIG = 1009,          /* message over --max-message */
+};
+
+/* Messages written per writeable callback at most. */
+#define WRITE_BATCH 16
+
+/* ---- send queue ---- */
+
+/* Empties c's send queue, keeping the count over all connections. */
+static void queue_clear(struct server *srv, struct conn *c)
+{
+    srv->queued -= sendq_count(&c->ws.q);
+    sendq_clear(&c->ws.q);
+}
+
+/* Seconds a closing connection may take to flush its queue and close
+ * frame before it is dropped: a peer that stopped reading never makes the
+ * socket writeable again. */
+#define CLOSE_FLUSH_SECS 3
+
+/* Closes c with code. What is queued still goes out first, then the close
+ * frame, within CLOSE_FLUSH_SECS. With drop_queue (the peer does not read,
+ * so nothing would get through) the connection is dropped at once. */
+static void ws_close(struct server *srv, struct conn *c, int code, const char *reason,
+                     bool drop_queue)
+{
+    if (c->ws.close_code)
+        return;
+    c->ws.close_code = code;
+    c->ws.close_reason = reason;
+    if (code == CLOSE_POLICY)
+        srv->stats.closed_policy++;
+    if (drop_queue) {
+        queue_clear(srv, c);
+        /* Async: we may be inside another connection's callback. */
+        lws_set_timeout(c->wsi, PENDING_TIMEOUT_CLOSE_SEND, LWS_TO_KILL_ASYNC);
+        return;
+    }
+    lws_set_timeout(c->wsi, PENDING_TIMEOUT_CLOSE_SEND, CLOSE_FLUSH_SECS);
+    lws_callback_on_writable(c->wsi);
+}
+
+/* A peer that does not read fast enough is dropped: see sendq_push() for
+ * the overflow rule. */
+int ws_conn_send(void *conn, struct outbuf *b)
+{
+    struct conn *c = conn;
+    struct server *srv = conn_server(c);
+    if (srv->stopping || c->ws.close_code)
+        return -1;
+    if (sendq_push(&c->ws.q, b, (size_t)srv->cfg.max_queue) != 0) {
+        log_warn("%s: send queue full (%zu bytes queued); closing with 1008",
+                 router_peer_label(c->ws.peer), sendq_bytes(&c->ws.q));
+        ws_close(srv, c, CLOSE_POLICY, "send queue full: peer is not reading", true);
+        return -1;
+    }
+    srv->queued++;
+    lws_callback_on_writable(c->wsi);
+    return 0;
+}
+
+void ws_conn_close(void *conn, int code, const char *reason)
+{
+    struct conn *c = conn;
+    ws_close(conn_server(c), c, code, reason, false);
+}
+
+/* Writes queued messages, at most WRITE_BATCH per callback so that one
+ * busy peer cannot starve the others. A lone message goes out in place
+ * (lws writes its frame header into the outbuf's headroom). Several are
+ * framed one after another into srv->wbuf (sendq_pop_frames) and written
+ * with one lws_write(LWS_WRITE_RAW): one send() and one TCP segment
+ * instead of one each. That is allowed because this server uses no
+ * WebSocket extension (permessage-deflate would have to frame) and speaks
+ * only HTTP/1.1 (no WebSocket over HTTP/2), and every frame is complete:
+ * what the socket does not take, lws buffers whole and sends first next
+ * time, before any frame of its own (ping, pong, close). Writing stops
+ * when lws had to buffer (lws_partial_buffered: a flag test, where
+ * lws_send_pipe_choked cost a poll() per write). Returns -1 to close the
+ * connection. */
+int ws_conn_writeable(struct server *srv, struct conn *c)
+{
+    struct sendq *q = &c->ws.q;
+    if (!sendq_count(q)) {
+        if (!c->ws.close_code)
+            return 0;
+        size_t n = strlen(c->ws.close_reason);
+        lws_close_reason(c->wsi, (enum lws_close_status)c->ws.close_code,
+                         (unsigned char *)(uintptr_t)c->ws.close_reason, n);
+        return -1;
+    }
+    unsigned k = 0;
+    while (k < WRITE_BATCH && sendq_count(q)) {
+        int n;
+        if (sendq_count(q) == 1 ||
+            sendq_peek(q)->len > WRITE_COALESCE_BYTES - SENDQ_FRAME_HEADER_MAX) {
+            struct outbuf *b = sendq_pop(q);
+            srv->queued--;
+            n = lws_write(c->wsi, outbuf_payload(b), b->len, LWS_WRITE_TEXT);
+            outbuf_unref(b);
+            k++;
+        } else {
+            unsigned char *out = srv->wbuf + LWS_PRE;
+            unsigned popped;
+            size_t used = sendq_pop_frames(q, out, WRITE_COALESCE_BYTES, WRITE_BATCH - k, &popped);
+            srv->queued -= popped;
+            k += popped;
+            n = lws_write(c->wsi, out, used, LWS_WRITE_RAW);
+        }
+        if (n < 0)
+            return -1;
+        if (lws_partial_buffered(c->wsi))
+            break;
+    }
+    if (sendq_count(q) || c->ws.close_code)
+        lws_callback_on_writable(c->wsi);
+    return 0;
+}
+
+/* ---- receive ---- */
+
+/* Tells lws that c's peer is alive: any frame proves it, not only a pong,
+ * so a busy peer whose client library answers pings late is not dropped.
+ * lws_validity_confirmed() re-inserts the connection's timer into a sorted
+ * list of every connection's timer (O(connections): 60% of server time
+ * with 15,000 idle clients held, /tmp/perf-cloud.md), so it is called at
+ * most once per confirm_every_ms (a second; a quarter of --ping-interval
+ * when that is shorter): a peer is then dropped at most that much before
+ * 2 x --ping-interval of silence. */
+static void conn_confirm_alive(struct server *srv, struct conn *c, int64_t now)
+{
+    if ((uint32_t)now - c->ws.confirmed_ms < srv->confirm_every_ms)
+        return;
+    c->ws.confirmed_ms = (uint32_t)now;
+    lws_validity_confirmed(c->wsi);
+}
+
+int ws_conn_receive(struct server *srv, struct conn *c, const char *in, size_t len)
+{
+    if (c->ws.close_code)
+        return 0; /* closing: ignore the rest */
+    size_t max = (size_t)srv->cfg.max_message;
+    if (lws_frame_is_binary(c->wsi)) {
+        srv->stats.closed_binary++;
+        lws_close_reason(c->wsi, (enum lws_close_status)CLOSE_UNSUPPORTED_DATA,
+                         (unsigned char *)"binary frames are not accepted", 30);
+        return -1;
+    }
+    bool first = lws_is_first_fragment(c->wsi), last = lws_is_final_fragment(c->wsi);
+    size_t announced = lws_remaining_packet_payload(c->wsi);
+    if (c->rx.len + len + announced > max) {
+        srv->stats.closed_too_big++;
+        log_info("%s: message over %zu bytes; closing with 1009", router_peer_label(c->ws.peer),
+                 max);
+        lws_close_reason(c->wsi, (enum lws_close_status)CLOSE_TOO_BIG,
+                         (unsigned char *)"message too big", 15);
+        return -1;
+    }
+    int64_t now = clock_mono_ms();
+    conn_confirm_alive(srv, c, now);
+    if (first && last && c->rx.len == 0) { /* the common case: no copy */
+        router_peer_message(srv->router, c->ws.peer, in, len, now);
+        server_schedule_tick(srv);
+        return 0;
+    }
+    if (!conn_rx_append(c, in, len, max)) {
+        log_error("%s: out of memory reassembling a message; closing",
+                  router_peer_label(c->ws.peer));
+        lws_close_reason(c->wsi, LWS_CLOSE_STATUS_UNEXPECTED_CONDITION,
+                         (unsigned char *)"out of memory", 13);
+        return -1;
+    }
+    if (last) {
+        router_peer_message(srv->router, c->ws.peer, c->rx.data, c->rx.len, now);
+        server_schedule_tick(srv);
+        /* Fragmented messages are rare (large SDPs): hold no buffer between
+         * them, so that idle connections stay small. */
+        conn_rx_release(c);
+    }
+    return 0;
+}
+
+/* ---- open and closed ---- */
+
+int ws_conn_open(struct server *srv, struct conn *c, struct lws *wsi)
+{
+    memset(c, 0, sizeof(*c));
+    c->wsi = wsi;
+    /* lws confirmed the connection at the upgrade; the first frame
+     * confirms again. */
+    c->ws.confirmed_ms = (uint32_t)clock_mono_ms() - srv->confirm_every_ms;
+    char addr[64] = "?";
+    conn_peer_address(wsi, addr, sizeof(addr));
+    c->ws.peer = router_peer_open(srv->router, c, &codec_json, addr, clock_mono_ms());
+    if (!c->ws.peer)
+        return -1;
+    srv->conns++;
+    srv->stats.connections_total++;
+    log_debug("WebSocket connection from %s", addr);
+    return 0;
+}
+
+void ws_conn_closed(struct server *srv, struct conn *c)
+{
+    if (c->ws.peer) {
+        router_peer_closed(srv->router, c->ws.peer);
+        c->ws.peer = NULL;
+        srv->conns--;
+    }
+    queue_clear(srv, c);
+    conn_rx_release(c);
+}
