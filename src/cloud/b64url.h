@@ -29,7 +29,7 @@ bool b64url_valid(const char *s, size_t len);
  * (out is then unspecified). */
 int b64url_decode(const char *in, size_t len, unsigned char *out, size_t *outlen);
 
-/* Encodes n bytes at in into out, which holds at least
+/* Encodes n bytes (n < 2^30) at in into out, which holds at least
  * B64URL_ENCODED_LEN(n) + 3 bytes (OpenSSL writes the padded form first),
  * and NUL-terminates it. Returns the number of characters written. This
  * function can't fail. */

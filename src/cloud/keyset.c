@@ -11,17 +11,15 @@
 #include <unistd.h>
 
 #include <jansson.h>
-#include <openssl/bio.h>
 #include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/ec.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
-#include <openssl/param_build.h>
 #include <openssl/pem.h>
 
-#include "cloud/b64url.h"
+#include "cloud/jwk.h"
 
 struct key {
     enum keyset_alg alg;
@@ -76,11 +74,12 @@ static int fail(char *err, size_t errlen, const char *fmt, ...)
 /* ---- files ---------------------------------------------------------------- */
 
 /* Reads a whole regular file of at most KEYSET_FILE_MAX bytes into a new
- * NUL-terminated buffer. Returns 0, or -1 with err set. */
+ * NUL-terminated buffer. O_NONBLOCK: a FIFO given by mistake is refused,
+ * not waited on. Returns 0, or -1 with err set. */
 static int read_file(const char *what, const char *path, char **out, size_t *outlen, char *err,
                      size_t errlen)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
     if (fd < 0)
         return fail(err, errlen, "%s %s: %s", what, path, strerror(errno));
     struct stat st;
@@ -238,163 +237,18 @@ static int load_pem(struct keyset *ks, const char *text, size_t len, const char 
     return rc;
 }
 
-/* ---- JWK ------------------------------------------------------------------ */
+/* ---- JWKS ----------------------------------------------------------------- */
 
-/* Decodes the base64url member name of jwk into out, at most max bytes;
- * out holds max + 3 bytes (the decoder's padding). Returns the decoded
- * length, or -1 with err set. */
-static long jwk_bytes(json_t *jwk, const char *name, unsigned char *out, size_t max, char *err,
-                      size_t errlen)
-{
-    json_t *v = json_object_get(jwk, name);
-    const char *s = json_string_value(v);
-    size_t len = s ? json_string_length(v) : 0;
-    size_t got;
-    if (!s)
-        return fail(err, errlen, "member \"%s\" is missing", name);
-    if (len == 0 || B64URL_DECODED_MAX(len) > max + 3 || b64url_decode(s, len, out, &got) != 0 ||
-        got > max)
-        return fail(err, errlen, "member \"%s\" is not base64url of at most %zu bytes", name, max);
-    return (long)got;
-}
-
-static EVP_PKEY *pkey_fromdata(const char *type, OSSL_PARAM *params)
-{
-    EVP_PKEY *pkey = NULL;
-    EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_name(NULL, type, NULL);
-    if (!ctx || EVP_PKEY_fromdata_init(ctx) != 1 ||
-        EVP_PKEY_fromdata(ctx, &pkey, EVP_PKEY_PUBLIC_KEY, params) != 1)
-        pkey = NULL;
-    EVP_PKEY_CTX_free(ctx);
-    return pkey;
-}
-
-static EVP_PKEY *jwk_rsa(json_t *jwk, char *err, size_t errlen)
-{
-    unsigned char n[KEYSET_RSA_BITS_MAX / 8 + 3], e[8 + 3];
-    long nlen = jwk_bytes(jwk, "n", n, sizeof n - 3, err, errlen);
-    long elen = nlen < 0 ? -1 : jwk_bytes(jwk, "e", e, sizeof e - 3, err, errlen);
-    if (elen < 0)
-        return NULL;
-    BIGNUM *bn = BN_bin2bn(n, (int)nlen, NULL), *be = BN_bin2bn(e, (int)elen, NULL);
-    OSSL_PARAM_BLD *bld = OSSL_PARAM_BLD_new();
-    OSSL_PARAM *params = NULL;
-    EVP_PKEY *pkey = NULL;
-    if (bn && be && bld && OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_N, bn) &&
-        OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_E, be) &&
-        (params = OSSL_PARAM_BLD_to_param(bld)) != NULL)
-        pkey = pkey_fromdata("RSA", params);
-    OSSL_PARAM_free(params);
-    OSSL_PARAM_BLD_free(bld);
-    BN_free(bn);
-    BN_free(be);
-    if (!pkey)
-        fail(err, errlen, "an RSA key OpenSSL refused");
-    return pkey;
-}
-
-static EVP_PKEY *jwk_ec(json_t *jwk, char *err, size_t errlen)
-{
-    unsigned char x[32 + 3], y[32 + 3];
-    long xlen = jwk_bytes(jwk, "x", x, 32, err, errlen);
-    long ylen = xlen < 0 ? -1 : jwk_bytes(jwk, "y", y, 32, err, errlen);
-    if (ylen < 0)
-        return NULL;
-    if (xlen != 32 || ylen != 32) {
-        fail(err, errlen, "P-256 coordinates \"x\" and \"y\" must be 32 bytes each");
-        return NULL;
-    }
-    unsigned char point[65] = {0x04}; /* uncompressed: 04 || x || y (SEC 1, 2.3.3) */
-    memcpy(point + 1, x, 32);
-    memcpy(point + 33, y, 32);
-    char group[] = "P-256";
-    OSSL_PARAM params[] = {
-        OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, group, 0),
-        OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY, point, sizeof point),
-        OSSL_PARAM_construct_end(),
-    };
-    EVP_PKEY *pkey = pkey_fromdata("EC", params);
-    if (!pkey)
-        fail(err, errlen, "a P-256 point that is not on the curve");
-    return pkey;
-}
-
-static EVP_PKEY *jwk_okp(json_t *jwk, char *err, size_t errlen)
-{
-    unsigned char x[32 + 3];
-    long xlen = jwk_bytes(jwk, "x", x, 32, err, errlen);
-    if (xlen < 0)
-        return NULL;
-    EVP_PKEY *pkey = xlen == 32 ? EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, NULL, x, 32)
-                                : NULL;
-    if (!pkey)
-        fail(err, errlen, "an Ed25519 key \"x\" must be 32 bytes");
-    return pkey;
-}
-
-/* True when the optional string member name of jwk is absent or equals want. */
-static bool member_absent_or(json_t *jwk, const char *name, const char *want)
-{
-    json_t *v = json_object_get(jwk, name);
-    return !v || (json_is_string(v) && strcmp(json_string_value(v), want) == 0);
-}
-
-/* Whether a JWK is for verifying signatures with an algorithm Porthole
- * knows. Returns the algorithm, or KEYSET_ALG_NONE to skip the key. */
-static enum keyset_alg jwk_usable(json_t *jwk, const char *kty)
-{
-    const char *crv = json_string_value(json_object_get(jwk, "crv"));
-    enum keyset_alg alg = KEYSET_ALG_NONE;
-    if (strcmp(kty, "RSA") == 0)
-        alg = KEYSET_ALG_RS256;
-    else if (strcmp(kty, "EC") == 0 && crv && strcmp(crv, "P-256") == 0)
-        alg = KEYSET_ALG_ES256;
-    else if (strcmp(kty, "OKP") == 0 && crv && strcmp(crv, "Ed25519") == 0)
-        alg = KEYSET_ALG_EDDSA;
-    if (alg == KEYSET_ALG_NONE || !member_absent_or(jwk, "use", "sig") ||
-        !member_absent_or(jwk, "alg", keyset_alg_name(alg)))
-        return KEYSET_ALG_NONE;
-    json_t *ops = json_object_get(jwk, "key_ops");
-    if (ops) {
-        size_t i;
-        json_t *op;
-        bool verify = false;
-        json_array_foreach(ops, i, op) {
-            if (json_is_string(op) && strcmp(json_string_value(op), "verify") == 0)
-                verify = true;
-        }
-        if (!verify)
-            return KEYSET_ALG_NONE;
-    }
-    return alg;
-}
-
-/* Adds one JWK (RFC 7517 section 4, RFC 7518 section 6, RFC 8037
- * section 2). Returns 0 when it was added or skipped, -1 with err set. */
+/* Adds one JWK, or counts it as skipped. Returns 0, or -1 with err set. */
 static int add_jwk(struct keyset *ks, json_t *jwk, char *err, size_t errlen)
 {
-    const char *kty = json_string_value(json_object_get(jwk, "kty"));
-    if (!json_is_object(jwk) || !kty)
-        return fail(err, errlen, "a key without a \"kty\" string");
-    json_t *kidv = json_object_get(jwk, "kid");
-    const char *kid = json_string_value(kidv);
-    if (kidv && (!kid || strlen(kid) != json_string_length(kidv) || kid[0] == '\0' ||
-                 strlen(kid) > KEYSET_KID_MAX))
-        return fail(err, errlen, "a \"kid\" that is not a string of 1 to %d bytes", KEYSET_KID_MAX);
-    enum keyset_alg alg = jwk_usable(jwk, kty);
-    if (alg == KEYSET_ALG_NONE) {
+    struct jwk_key k;
+    int r = jwk_parse(jwk, &k, err, errlen);
+    if (r == JWK_SKIPPED)
         ks->skipped++;
-        return 0;
-    }
-    if (json_object_get(jwk, "d"))
-        return fail(err, errlen, "a private key (member \"d\"); give porthole-cloud the "
-                    "public keys only");
-    EVP_PKEY *pkey = alg == KEYSET_ALG_RS256   ? jwk_rsa(jwk, err, errlen)
-                     : alg == KEYSET_ALG_ES256 ? jwk_ec(jwk, err, errlen)
-                                               : jwk_okp(jwk, err, errlen);
-    if (!pkey)
-        return -1;
-    return add_pkey(ks, pkey, kid, "JWKS", err, errlen);
+    if (r != JWK_KEY)
+        return r == JWK_SKIPPED ? 0 : -1;
+    return add_pkey(ks, k.pkey, k.kid, "JWKS", err, errlen);
 }
 
 static int load_jwks(struct keyset *ks, const char *text, size_t len, const char *path, char *err,
@@ -487,7 +341,8 @@ struct keyset *keyset_load(const struct keyset_source *src, char *err, size_t er
         rc = load_public(ks, src->jwks_file, err, errlen);
     if (rc == 0 && ks->n == 0)
         rc = fail(err, errlen, "%s: no usable key (%zu skipped: not for signatures, or not "
-                  "RS256, ES256 or EdDSA)", src->jwks_file, ks->skipped);
+                  "RS256, ES256 or EdDSA)", src->jwks_file ? src->jwks_file : "keys",
+                  ks->skipped);
     if (rc != 0) {
         keyset_free(ks);
         return NULL;

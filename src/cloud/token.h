@@ -39,7 +39,7 @@
  * strings for peers, metrics and logs; texts are for people.
  *
  * Threads: a verifier is used and reloaded on the event loop; verification
- * does not block (no I/O, no allocation beyond the token's own size). */
+ * does not block (no I/O; memory bounded by the token's size limit). */
 #ifndef PORTHOLE_CLOUD_TOKEN_H
 #define PORTHOLE_CLOUD_TOKEN_H
 

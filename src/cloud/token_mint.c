@@ -8,6 +8,7 @@
 
 #include "cloud/b64url.h"
 #include "common/ids.h"
+#include "common/utf8.h"
 
 int token_ttl_parse(const char *text, int64_t *seconds)
 {
@@ -145,9 +146,20 @@ enum token_error token_mint(const struct keyset *ks, const struct token_config *
                          "the lifetime must be 1 s to %lld days", TOKEN_TTL_MAX / 86400);
     if (req->role != TOKEN_ROLE_ROBOT && req->role != TOKEN_ROLE_VIEWER)
         return mint_fail(why, whylen, TOKEN_ERR_INVALID_CLAIM, "the role must be robot or viewer");
+    if (req->role == TOKEN_ROLE_ROBOT && (req->robots || req->scope))
+        return mint_fail(why, whylen, TOKEN_ERR_INVALID_CLAIM,
+                         "robots and scope are for viewers; a robot token has one robot id");
+    if (req->role == TOKEN_ROLE_VIEWER && req->robot_id)
+        return mint_fail(why, whylen, TOKEN_ERR_INVALID_CLAIM,
+                         "a robot id is for robot tokens; a viewer token has robots");
+    const char *texts[] = {req->sub, req->robot_id, req->robots};
+    for (size_t i = 0; i < sizeof texts / sizeof texts[0]; i++) {
+        if (texts[i] && !utf8_valid(texts[i], strlen(texts[i])))
+            return mint_fail(why, whylen, TOKEN_ERR_INVALID_CLAIM, "a value is not UTF-8 text");
+    }
     json_t *payload = mint_payload(cfg, req, now_s);
     if (!payload)
-        return mint_fail(why, whylen, TOKEN_ERR_INTERNAL, "out of memory or no randomness");
+        return mint_fail(why, whylen, TOKEN_ERR_INTERNAL, "out of memory, or no randomness for jti");
     /* What token_verify would refuse is not signed. */
     struct token_claims *claims = NULL;
     enum token_error e = token_claims_from_json(payload, &claims, why, whylen);

@@ -37,7 +37,8 @@ int token_ttl_parse(const char *text, int64_t *seconds);
  * NUL-terminated string, free() it), or a refusal with a reason in why:
  * TOKEN_ERR_BAD_ALGORITHM (ks has no HS256 secret), TOKEN_ERR_MISSING_CLAIM
  * or TOKEN_ERR_INVALID_CLAIM (a request token_verify would refuse, such as
- * a robot without robot_id or a bad pattern), TOKEN_ERR_TOO_LARGE (longer
+ * a robot without robot_id or a bad pattern, or one that mixes the roles'
+ * fields: robots or scope for a robot, robot_id for a viewer), TOKEN_ERR_TOO_LARGE (longer
  * than cfg->max_len), TOKEN_ERR_INTERNAL (out of memory, no randomness). */
 enum token_error token_mint(const struct keyset *ks, const struct token_config *cfg,
                             const struct token_mint_request *req, int64_t now_s, char **out,

@@ -50,7 +50,8 @@ static int teardown(void **state)
     return 0;
 }
 
-/* Verifies token at now; keeps why; frees the claims. */
+/* Verifies token at now; keeps why; frees the claims. TOKEN_TEST_DEBUG=1
+ * in the environment prints each verdict and its text. */
 static enum token_error check_at(struct token_verifier *v, const char *token, int64_t now)
 {
     struct token_claims *c = NULL;
@@ -72,6 +73,18 @@ static enum token_error check_payload(void **state, const char *payload)
     enum token_error e = check_at(*state, tok, NOW);
     free(tok);
     return e;
+}
+
+/* header.payload.signature with the given signature bytes (an empty
+ * signature segment when siglen is 0). Free the result. */
+static char *token_with_signature(const char *header, const char *payload,
+                                  const unsigned char *sig, size_t siglen)
+{
+    char *tok = token_test_append_b64(NULL, header, strlen(header));
+    tok = token_test_append(tok, ".");
+    tok = token_test_append_b64(tok, payload, strlen(payload));
+    tok = token_test_append(tok, ".");
+    return token_test_append_b64(tok, sig, siglen);
 }
 
 /* Verifies a signed payload and returns its claims (the caller frees). */
@@ -195,10 +208,7 @@ static void test_fractional_exp_is_accepted(void **state)
 
 static void test_alg_none_without_signature_is_refused(void **state)
 {
-    char *tok = token_test_append_b64(NULL, "{\"alg\":\"none\"}", 14);
-    tok = token_test_append(tok, ".");
-    tok = token_test_append_b64(tok, ROBOT(""), strlen(ROBOT("")));
-    tok = token_test_append(tok, ".");
+    char *tok = token_with_signature("{\"alg\":\"none\"}", ROBOT(""), NULL, 0);
     assert_refused(check_at(*state, tok, NOW), "bad-algorithm");
     free(tok);
 }
@@ -266,11 +276,7 @@ static void test_rs256_token_against_a_secret_is_refused(void **state)
 {
     unsigned char junk[256];
     memset(junk, 0x5a, sizeof junk);
-    char *tok = token_test_append_b64(NULL, "{\"alg\":\"RS256\"}", 15);
-    tok = token_test_append(tok, ".");
-    tok = token_test_append_b64(tok, ROBOT(""), strlen(ROBOT("")));
-    tok = token_test_append(tok, ".");
-    tok = token_test_append_b64(tok, junk, sizeof junk);
+    char *tok = token_with_signature("{\"alg\":\"RS256\"}", ROBOT(""), junk, sizeof junk);
     assert_refused(check_at(*state, tok, NOW), "bad-algorithm");
     free(tok);
 }
@@ -824,6 +830,9 @@ static void test_mint_refuses_what_verification_would_refuse(void **state)
         {.role = TOKEN_ROLE_VIEWER, .robots = "x", .ttl_s = 0},           /* no lifetime */
         {.role = TOKEN_ROLE_NONE, .robot_id = "x", .ttl_s = 60},          /* no role */
         {.role = TOKEN_ROLE_ROBOT, .robot_id = "x", .sub = "a\tb", .ttl_s = 60},
+        {.role = TOKEN_ROLE_ROBOT, .robot_id = "x", .sub = "\xff", .ttl_s = 60},
+        {.role = TOKEN_ROLE_ROBOT, .robot_id = "x", .robots = "lab-*", .ttl_s = 60},
+        {.role = TOKEN_ROLE_VIEWER, .robot_id = "x", .robots = "lab-*", .ttl_s = 60},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         char *tok = NULL;
