@@ -45,7 +45,7 @@ fuzz: deps
 	mkdir -p $(BUILD)/fuzz-corpus
 	clang -g -O1 -std=c11 -D_GNU_SOURCE -DPORTHOLE_VERSION='"fuzz"' -Isrc \
 	  -fsanitize=fuzzer,address,undefined $(FUZZ_SOURCES) \
-	  $$(pkg-config --cflags --libs jansson) -o $(BUILD)/fuzz_router
+	  $$(pkg-config --cflags --libs jansson libcrypto) -o $(BUILD)/fuzz_router
 	$(BUILD)/fuzz_router -max_len=4096 -max_total_time=$(FUZZ_SECONDS) \
 	  $(BUILD)/fuzz-corpus tests/fuzz/corpus
 

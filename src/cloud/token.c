@@ -236,7 +236,11 @@ static int text_claim(json_t *payload, const char *name, size_t max, const char 
 
 /* The claims as found, pointing into the payload, before they are copied. */
 struct found {
-    struct token_claims head;
+    enum token_role role;
+    enum token_scope scope;
+    int64_t exp, nbf, iat;
+    const char *sub, *robot_id, *jti;
+    size_t n_robots;
     const char *robots[TOKEN_ROBOTS_MAX];
 };
 
@@ -247,7 +251,7 @@ static enum token_error read_robots(json_t *payload, struct found *f, char *why,
     if (!v)
         return refuse(why, whylen, TOKEN_ERR_MISSING_CLAIM, "a viewer token needs \"robots\"");
     if (json_is_string(v)) {
-        f->head.n_robots = 1;
+        f->n_robots = 1;
         f->robots[0] = json_string_value(v);
         if (strlen(f->robots[0]) != json_string_length(v) || !valid_pattern(f->robots[0]))
             goto bad;
@@ -261,7 +265,7 @@ static enum token_error read_robots(json_t *payload, struct found *f, char *why,
         const char *s = json_string_value(e);
         if (!s || strlen(s) != json_string_length(e) || !valid_pattern(s))
             goto bad;
-        f->robots[f->head.n_robots++] = s;
+        f->robots[f->n_robots++] = s;
     }
     return TOKEN_OK;
 bad:
@@ -277,8 +281,8 @@ static enum token_error read_role(json_t *payload, struct found *f, char *why, s
     const char *role = json_string_value(json_object_get(payload, "role"));
     if (!json_object_get(payload, "role"))
         return refuse(why, whylen, TOKEN_ERR_MISSING_CLAIM, "\"role\"");
-    f->head.role = token_role_parse(role);
-    if (f->head.role == TOKEN_ROLE_ROBOT) {
+    f->role = token_role_parse(role);
+    if (f->role == TOKEN_ROLE_ROBOT) {
         json_t *v = json_object_get(payload, "robot_id");
         const char *id = json_string_value(v);
         if (!v)
@@ -287,10 +291,10 @@ static enum token_error read_role(json_t *payload, struct found *f, char *why, s
             return refuse(why, whylen, TOKEN_ERR_INVALID_CLAIM,
                           "\"robot_id\" must be 1 to %d characters of [A-Za-z0-9._:@-]",
                           PROTO_NAME_MAX);
-        f->head.robot_id = id;
+        f->robot_id = id;
         return TOKEN_OK;
     }
-    if (f->head.role != TOKEN_ROLE_VIEWER)
+    if (f->role != TOKEN_ROLE_VIEWER)
         return refuse(why, whylen, TOKEN_ERR_INVALID_CLAIM, "\"role\" must be robot or viewer");
     enum token_error e = read_robots(payload, f, why, whylen);
     if (e != TOKEN_OK)
@@ -299,9 +303,9 @@ static enum token_error read_role(json_t *payload, struct found *f, char *why, s
     if (!scope)
         return refuse(why, whylen, TOKEN_ERR_MISSING_CLAIM, "a viewer token needs \"scope\"");
     const char *text = json_string_value(scope);
-    f->head.scope = text && strlen(text) == json_string_length(scope) ? token_scope_parse(text)
+    f->scope = text && strlen(text) == json_string_length(scope) ? token_scope_parse(text)
                                                                       : TOKEN_SCOPE_NONE;
-    if (f->head.scope == TOKEN_SCOPE_NONE)
+    if (f->scope == TOKEN_SCOPE_NONE)
         return refuse(why, whylen, TOKEN_ERR_INVALID_CLAIM,
                       "\"scope\" must be watch, control or admin (space-separated)");
     return TOKEN_OK;
@@ -310,16 +314,17 @@ static enum token_error read_role(json_t *payload, struct found *f, char *why, s
 /* Copies the found claims into one allocation. */
 static struct token_claims *claims_copy(const struct found *f)
 {
-    const char *strs[3] = {f->head.sub, f->head.robot_id, f->head.jti};
-    size_t size = sizeof(struct token_claims) + f->head.n_robots * sizeof(char *);
+    const char *strs[3] = {f->sub, f->robot_id, f->jti};
+    size_t size = sizeof(struct token_claims) + f->n_robots * sizeof(char *);
     for (size_t i = 0; i < 3; i++)
         size += strs[i] ? strlen(strs[i]) + 1 : 0;
-    for (size_t i = 0; i < f->head.n_robots; i++)
+    for (size_t i = 0; i < f->n_robots; i++)
         size += strlen(f->robots[i]) + 1;
     struct token_claims *c = malloc(size);
     if (!c)
         return NULL;
-    *c = f->head;
+    *c = (struct token_claims){.role = f->role, .scope = f->scope, .exp = f->exp,
+                               .nbf = f->nbf, .iat = f->iat, .n_robots = f->n_robots};
     char *at = (char *)&c->robots[c->n_robots];
     const char **dst[3] = {&c->sub, &c->robot_id, &c->jti};
     for (size_t i = 0; i < 3; i++) {
@@ -338,22 +343,22 @@ static struct token_claims *claims_copy(const struct found *f)
 enum token_error token_claims_from_json(json_t *payload, struct token_claims **out, char *why,
                                         size_t whylen)
 {
-    struct found f = {.head = {.role = TOKEN_ROLE_NONE}};
+    struct found f = {.role = TOKEN_ROLE_NONE};
     *out = NULL;
-    int has_exp = numeric_date(payload, "exp", &f.head.exp);
-    if (has_exp < 0 || numeric_date(payload, "nbf", &f.head.nbf) < 0 ||
-        numeric_date(payload, "iat", &f.head.iat) < 0)
+    int has_exp = numeric_date(payload, "exp", &f.exp);
+    if (has_exp < 0 || numeric_date(payload, "nbf", &f.nbf) < 0 ||
+        numeric_date(payload, "iat", &f.iat) < 0)
         return refuse(why, whylen, TOKEN_ERR_INVALID_CLAIM,
                       "\"exp\", \"nbf\" and \"iat\" must be NumericDates (seconds)");
     if (has_exp == 0)
         return refuse(why, whylen, TOKEN_ERR_MISSING_CLAIM, "\"exp\" (every token expires)");
-    int has_sub = text_claim(payload, "sub", TOKEN_SUB_MAX, &f.head.sub);
+    int has_sub = text_claim(payload, "sub", TOKEN_SUB_MAX, &f.sub);
     if (has_sub == 0)
         return refuse(why, whylen, TOKEN_ERR_MISSING_CLAIM, "\"sub\"");
     if (has_sub < 0)
         return refuse(why, whylen, TOKEN_ERR_INVALID_CLAIM,
                       "\"sub\" must be 1 to %d bytes of text", TOKEN_SUB_MAX);
-    if (text_claim(payload, "jti", TOKEN_JTI_MAX, &f.head.jti) < 0)
+    if (text_claim(payload, "jti", TOKEN_JTI_MAX, &f.jti) < 0)
         return refuse(why, whylen, TOKEN_ERR_INVALID_CLAIM,
                       "\"jti\" must be 1 to %d bytes of text", TOKEN_JTI_MAX);
     enum token_error e = read_role(payload, &f, why, whylen);
