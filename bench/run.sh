@@ -3,7 +3,7 @@
 #
 # Usage: bench/run.sh [--full] [BUILD_DIR]
 #   (default) short versions, under 3 minutes in all: router_bench with
-#             20,000 sessions, bench/cloud-load.sh --short (S1 at 5,000
+#             20,000 sessions, token_bench, bench/cloud-load.sh --short (S1 at 5,000
 #             connections), bench/robot-latency.mjs --short
 #   --full    the sizes of the targets (S1 at 19,000 connections, 10-s
 #             windows, 10 first frames, 900 frames): about 5 minutes
@@ -25,6 +25,8 @@ if [ "$full" = 1 ]; then
 else
     "$build/router_bench" 20000 200000 > "$out/router.jsonl"
 fi
+echo "== token_bench (token verification per connection, one core)" >&2
+"$build/token_bench" > "$out/token.jsonl" || true
 echo "== bench/cloud-load.sh (porthole-cloud over loopback sockets)" >&2
 if [ "$full" = 1 ]; then
     "$root/bench/cloud-load.sh" "$build" > "$out/cloud.jsonl" || true
@@ -38,5 +40,5 @@ else
     node "$root/bench/robot-latency.mjs" --short --build "$build" > "$out/robot.jsonl" || true
 fi
 end=$(date +%s)
-node "$root/bench/table.mjs" --seconds $((end - start)) "$out/router.jsonl" "$out/cloud.jsonl" \
-    "$out/robot.jsonl"
+node "$root/bench/table.mjs" --seconds $((end - start)) "$out/router.jsonl" "$out/token.jsonl" \
+    "$out/cloud.jsonl" "$out/robot.jsonl"

@@ -1,4 +1,4 @@
-// table.mjs - turns the JSON lines of router_bench, cloud-load.sh and
+// table.mjs - turns the JSON lines of router_bench, token_bench, cloud-load.sh and
 // robot-latency.mjs into one table: each figure, its value, the target of
 // issue #6 and whether the target is met (or by how much it is missed).
 // Targets are reported, never asserted: the exit status is 0 whenever the
@@ -47,6 +47,10 @@ const error = (j) => (j && j.error ? ` (error: ${j.error})` : '');
 if (router) {
   row('router alone: sessions/s (one core, no sockets)', n(router.sessions_per_s));
   row('router alone: ICE messages relayed/s', `${n(router.ice_per_s)} (${n(router.ns_per_ice / 1000, 1)} µs each)`);
+}
+const tokens = lines.filter((j) => j.bench === 'token');
+if (tokens.length) {
+  row('token verification per connection (CPU, one core)', tokens.map((j) => `${j.alg} ${n(j.us_per_verify, 1)} µs`).join(', '));
 }
 const s1 = scen('idle');
 if (s1) {
