@@ -254,6 +254,37 @@ static const struct opt *config_opt(const struct opt *table, const char *name)
     return NULL;
 }
 
+/* Checks --width, --height and --fps against the camera backend's modes.
+ * Returns 0, or -1 with err filled. */
+static int config_check_mode(const struct robot_config *cfg, const struct opt *table, int argc,
+                             char **argv, char *err, size_t errlen)
+{
+    const struct cam_modes *modes = config_modes(cfg->camera);
+    bool mode_ok = false, fps_ok = false;
+    char list[128], who[64], who2[64];
+    for (size_t i = 0; i < modes->nresolutions; i++)
+        mode_ok |= cfg->width == modes->resolutions[i][0] &&
+                   cfg->height == modes->resolutions[i][1];
+    if (!mode_ok) {
+        config_origin(config_opt(table, "width"), argc, argv, who, sizeof who);
+        config_origin(config_opt(table, "height"), argc, argv, who2, sizeof who2);
+        config_list_modes(modes, false, ", ", list, sizeof list);
+        snprintf(err, errlen, "%s and %s: %ldx%ld is not a supported resolution (%s)", who, who2,
+                 cfg->width, cfg->height, list);
+        return -1;
+    }
+    for (size_t i = 0; i < modes->nrates; i++)
+        fps_ok |= cfg->fps == modes->rates[i];
+    if (!fps_ok) {
+        config_origin(config_opt(table, "fps"), argc, argv, who, sizeof who);
+        config_list_modes(modes, true, " or ", list, sizeof list);
+        snprintf(err, errlen, "%s: '%ld' is not a supported frame rate (%s)", who, cfg->fps,
+                 list);
+        return -1;
+    }
+    return 0;
+}
+
 /* The checks no single option can make. Returns 0, or -1 with err filled. */
 static int config_validate(struct robot_config *cfg, const struct opt *table, int argc,
                            char **argv, char *err, size_t errlen)
@@ -277,29 +308,8 @@ static int config_validate(struct robot_config *cfg, const struct opt *table, in
                  "wss://HOST[:PORT][/PATH], port 1..65535)", who, q);
         return -1;
     }
-    const struct cam_modes *modes = config_modes(cfg->camera);
-    bool mode_ok = false, fps_ok = false;
-    char list[128];
-    for (size_t i = 0; i < modes->nresolutions; i++)
-        mode_ok |= cfg->width == modes->resolutions[i][0] &&
-                   cfg->height == modes->resolutions[i][1];
-    if (!mode_ok) {
-        ORIGIN("width", who);
-        ORIGIN("height", who2);
-        config_list_modes(modes, false, ", ", list, sizeof list);
-        snprintf(err, errlen, "%s and %s: %ldx%ld is not a supported resolution (%s)", who, who2,
-                 cfg->width, cfg->height, list);
+    if (config_check_mode(cfg, table, argc, argv, err, errlen) != 0)
         return -1;
-    }
-    for (size_t i = 0; i < modes->nrates; i++)
-        fps_ok |= cfg->fps == modes->rates[i];
-    if (!fps_ok) {
-        ORIGIN("fps", who);
-        config_list_modes(modes, true, " or ", list, sizeof list);
-        snprintf(err, errlen, "%s: '%ld' is not a supported frame rate (%s)", who, cfg->fps,
-                 list);
-        return -1;
-    }
     if (cfg->backoff_initial_s > cfg->backoff_max_s) {
         ORIGIN("reconnect-min", who);
         ORIGIN("reconnect-max", who2);
