@@ -1,11 +1,12 @@
 /* api_device.c - the REST API's devices, sensors and options: the
  * camera's identity, its sensors' stream profiles, reading and changing
  * options, and the hardware reset. */
+#include "robot/api_internal.h"
+
 #include <stdio.h>
 #include <string.h>
 
 #include "common/log.h"
-#include "robot/api_internal.h"
 #include "robot/errtext.h"
 
 /* ---- devices ---- */

@@ -1,12 +1,13 @@
 /* api_streams.c - the REST API's streams and point cloud: starting and
  * holding streams without a viewer, their status and frame rate, and the
  * point cloud summarised from depth frames on the capture thread. */
+#include "robot/api_internal.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "common/log.h"
-#include "robot/api_internal.h"
 #include "robot/errtext.h"
 #include "robot/stream_types.h"
 

@@ -1,9 +1,10 @@
 /* api_webrtc.c - the REST API's WebRTC sessions: the offer, the answer,
  * remote candidates, and listing and closing sessions, all through the
  * struct api_sessions that robot.c implements. */
+#include "robot/api_internal.h"
+
 #include <string.h>
 
-#include "robot/api_internal.h"
 #include "robot/errtext.h"
 #include "robot/stream_types.h"
 
