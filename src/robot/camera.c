@@ -3,14 +3,21 @@
 #include "robot/camera.h"
 
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "robot/camera_backend.h"
 
-static const struct camera_ops *const camera_backends[] = {&camera_sim_ops, NULL};
-const char *const camera_backend_names[] = {"sim", NULL};
+/* The compiled-in backends: the one list of their names and modes. */
+static const struct camera_ops *const camera_backends[] = {&camera_sim_ops};
+
+#define CAMERA_NBACKENDS (sizeof camera_backends / sizeof camera_backends[0])
+
+/* camera_backends' names, NULL-terminated, filled once. */
+static const char *camera_names[CAMERA_NBACKENDS + 1];
+static pthread_once_t camera_names_once = PTHREAD_ONCE_INIT;
 
 static const char *const cam_stream_names[CAM_NSTREAMS] = {"color", "depth", "infrared-1",
                                                            "infrared-2"};
@@ -48,28 +55,56 @@ static void camera_append(char *buf, size_t cap, size_t *len, const char *fmt, c
         *len += (size_t)n;
 }
 
-int camera_mode_check(const struct camera *cam, const struct cam_mode *mode, char *err,
-                      size_t errlen)
+static void camera_names_fill(void)
+{
+    for (size_t i = 0; i < CAMERA_NBACKENDS; i++)
+        camera_names[i] = camera_backends[i]->name;
+}
+
+const char *const *camera_backend_names(void)
+{
+    pthread_once(&camera_names_once, camera_names_fill);
+    return camera_names;
+}
+
+static const struct camera_ops *camera_backend_find(const char *name)
+{
+    for (size_t i = 0; name && i < CAMERA_NBACKENDS; i++)
+        if (strcmp(camera_backends[i]->name, name) == 0)
+            return camera_backends[i];
+    return NULL;
+}
+
+const struct cam_modes *camera_backend_modes(const char *name)
+{
+    const struct camera_ops *ops = camera_backend_find(name);
+    return ops ? &ops->modes : NULL;
+}
+
+/* Returns 0 when mode is one of modes' resolutions and rates, or -1 with a
+ * reason naming the supported ones in err. */
+static int camera_mode_check(const struct cam_modes *modes, const struct cam_mode *mode,
+                             char *err, size_t errlen)
 {
     bool res_ok = false, fps_ok = false;
-    for (size_t i = 0; i < cam->nresolutions; i++)
-        if (cam->resolutions[i][0] == mode->width && cam->resolutions[i][1] == mode->height)
+    for (size_t i = 0; i < modes->nresolutions; i++)
+        if (modes->resolutions[i][0] == mode->width && modes->resolutions[i][1] == mode->height)
             res_ok = true;
-    for (size_t i = 0; i < cam->nrates; i++)
-        if (cam->rates[i] == mode->fps)
+    for (size_t i = 0; i < modes->nrates; i++)
+        if (modes->rates[i] == mode->fps)
             fps_ok = true;
     if (res_ok && fps_ok)
         return 0;
     char res[128] = "", fps[64] = "";
     size_t rl = 0, fl = 0;
-    for (size_t i = 0; i < cam->nresolutions; i++) {
+    for (size_t i = 0; i < modes->nresolutions; i++) {
         char one[32];
-        snprintf(one, sizeof one, "%dx%d", cam->resolutions[i][0], cam->resolutions[i][1]);
+        snprintf(one, sizeof one, "%dx%d", modes->resolutions[i][0], modes->resolutions[i][1]);
         camera_append(res, sizeof res, &rl, i ? ", %s" : "%s", one);
     }
-    for (size_t i = 0; i < cam->nrates; i++) {
+    for (size_t i = 0; i < modes->nrates; i++) {
         char one[16];
-        snprintf(one, sizeof one, "%d", cam->rates[i]);
+        snprintf(one, sizeof one, "%d", modes->rates[i]);
         camera_append(fps, sizeof fps, &fl, i ? ", %s" : "%s", one);
     }
     snprintf(err, errlen, "unsupported camera mode %dx%d at %d fps (resolutions: %s; fps: %s)",
@@ -80,27 +115,28 @@ int camera_mode_check(const struct camera *cam, const struct cam_mode *mode, cha
 /* A NULL mode means the backend's first resolution at 30 fps. */
 struct camera *camera_new(const char *name, const struct cam_mode *mode, char *err, size_t errlen)
 {
-    const struct camera_ops *ops = NULL;
-    for (size_t i = 0; name && camera_backends[i]; i++)
-        if (strcmp(camera_backends[i]->name, name) == 0)
-            ops = camera_backends[i];
+    const struct camera_ops *ops = camera_backend_find(name);
     if (!ops) {
         char known[128] = "";
         size_t len = 0;
-        for (size_t i = 0; camera_backend_names[i]; i++)
-            camera_append(known, sizeof known, &len, i ? ", %s" : "%s", camera_backend_names[i]);
+        for (size_t i = 0; i < CAMERA_NBACKENDS; i++)
+            camera_append(known, sizeof known, &len, i ? ", %s" : "%s", camera_backends[i]->name);
         snprintf(err, errlen, "unknown camera backend '%s' (known: %s)", name ? name : "(null)",
                  known);
         return NULL;
     }
+    struct cam_mode def = {ops->modes.resolutions[0][0], ops->modes.resolutions[0][1], 30};
+    if (!mode)
+        mode = &def;
+    if (camera_mode_check(&ops->modes, mode, err, errlen) != 0)
+        return NULL;
     struct camera *cam = calloc(1, sizeof *cam);
     if (!cam) {
         snprintf(err, errlen, "out of memory");
         return NULL;
     }
-    struct cam_mode def = {640, 480, 30};
     cam->ops = ops;
-    if (ops->open(cam, mode ? mode : &def, err, errlen) != 0) {
+    if (ops->open(cam, mode, err, errlen) != 0) {
         free(cam);
         return NULL;
     }
@@ -167,12 +203,13 @@ static json_t *camera_describe_sensor(const struct camera *cam, size_t sensor)
     for (int s = 0; s < CAM_NSTREAMS; s++) {
         if (cam->stream_sensor[s] != (int)sensor)
             continue;
+        const struct cam_modes *modes = &cam->ops->modes;
         json_t *res = json_array(), *fps = json_array();
-        for (size_t i = 0; i < cam->nresolutions; i++)
-            json_array_append_new(res, json_pack("[i,i]", cam->resolutions[i][0],
-                                                 cam->resolutions[i][1]));
-        for (size_t i = 0; i < cam->nrates; i++)
-            json_array_append_new(fps, json_integer(cam->rates[i]));
+        for (size_t i = 0; i < modes->nresolutions; i++)
+            json_array_append_new(res, json_pack("[i,i]", modes->resolutions[i][0],
+                                                 modes->resolutions[i][1]));
+        for (size_t i = 0; i < modes->nrates; i++)
+            json_array_append_new(fps, json_integer(modes->rates[i]));
         json_array_append_new(streams, json_pack("{s:s,s:s,s:o,s:o}", "type", cam_stream_name(s),
                                                  "format", cam_format_name(cam->stream_format[s]),
                                                  "resolutions", res, "fps", fps));

@@ -61,6 +61,14 @@ struct cam_mode {
     int width, height, fps;
 };
 
+/* The modes a backend supports: every resolution at every rate. */
+struct cam_modes {
+    const int (*resolutions)[2]; /* {width, height} */
+    size_t nresolutions;
+    const int *rates;            /* frames per second */
+    size_t nrates;
+};
+
 /* Pinhole intrinsics in pixels, as librealsense reports them. */
 struct cam_intrinsics {
     int width, height;
@@ -89,8 +97,16 @@ struct camera *camera_new(const char *name, const struct cam_mode *mode, char *e
 /* Stops the camera if started and frees it. NULL is a no-op. */
 void camera_free(struct camera *cam);
 
-/* Names of the compiled-in backends, NULL-terminated: {"sim", NULL}. */
-extern const char *const camera_backend_names[];
+/* Names of the compiled-in backends, NULL-terminated ({"sim", NULL}), in
+ * the order of camera.c's table of backends, which is the one list of
+ * them: the robot's --camera takes its choices from here. Any thread. */
+const char *const *camera_backend_names(void);
+
+/* The modes of the backend named name, known before any camera is open
+ * (the robot's configuration validates and documents --width, --height
+ * and --fps with them), or NULL when no backend has that name. Static
+ * data; any thread. */
+const struct cam_modes *camera_backend_modes(const char *name);
 
 /* Device identity, valid until camera_free. */
 const char *camera_name(const struct camera *cam);     /* "Intel RealSense D435 (simulated)" */

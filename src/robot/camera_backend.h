@@ -13,17 +13,17 @@
 
 #define CAM_MAX_OPTIONS 32
 #define CAM_MAX_SENSORS 4
-#define CAM_MAX_RESOLUTIONS 8
-#define CAM_MAX_RATES 8
 
 /* A backend: one file, one instance of this struct, one row in camera.c's
  * table. All calls come from the thread that calls the camera_* function. */
 struct camera_ops {
     const char *name;
+    /* What it can capture; camera_new opens it only in one of these. */
+    struct cam_modes modes;
     /* Fills cam's identity, capabilities, intrinsics and option table for
-     * mode (never NULL), checks the mode (camera_mode_check) and sets
-     * cam->impl. Returns 0, or -1 with a reason in err; on -1 nothing is
-     * left to free and close is not called. */
+     * mode (never NULL, and one of modes) and sets cam->impl. Returns 0,
+     * or -1 with a reason in err; on -1 nothing is left to free and close
+     * is not called. */
     int (*open)(struct camera *cam, const struct cam_mode *mode, char *err, size_t errlen);
     /* Frees cam->impl. Called after stop. */
     void (*close)(struct camera *cam);
@@ -49,15 +49,11 @@ struct camera {
     double depth_scale;
     struct cam_intrinsics intrinsics[CAM_NSTREAMS];
 
-    /* Capabilities, for camera_describe and camera_mode_check. */
+    /* Capabilities, for camera_describe (the modes are ops->modes). */
     const char *sensor_names[CAM_MAX_SENSORS];
     size_t nsensors;
     int stream_sensor[CAM_NSTREAMS];
     enum cam_format stream_format[CAM_NSTREAMS];
-    int resolutions[CAM_MAX_RESOLUTIONS][2];
-    size_t nresolutions;
-    int rates[CAM_MAX_RATES];
-    size_t nrates;
     const struct cam_option_desc *options; /* noptions <= CAM_MAX_OPTIONS */
     size_t noptions;
 
@@ -69,11 +65,6 @@ struct camera {
     void *user;
     bool started;
 };
-
-/* Returns 0 when mode is one of cam's resolutions and rates, or -1 with a
- * reason naming the supported ones in err. */
-int camera_mode_check(const struct camera *cam, const struct cam_mode *mode, char *err,
-                      size_t errlen);
 
 /* Copies the current option values, in the order of cam->options, into
  * out[0 .. cam->noptions - 1]. Safe from any thread. */

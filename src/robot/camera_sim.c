@@ -115,12 +115,6 @@ static void sim_camera_free(struct sim_camera *sc)
 
 static int sim_open(struct camera *cam, const struct cam_mode *mode, char *err, size_t errlen)
 {
-    cam->nresolutions = sizeof sim_resolutions / sizeof sim_resolutions[0];
-    memcpy(cam->resolutions, sim_resolutions, sizeof sim_resolutions);
-    cam->nrates = sizeof sim_rates / sizeof sim_rates[0];
-    memcpy(cam->rates, sim_rates, sizeof sim_rates);
-    if (camera_mode_check(cam, mode, err, errlen) != 0)
-        return -1;
     cam->mode = *mode;
 
     snprintf(cam->name, sizeof cam->name, "Intel RealSense D435 (simulated)");
@@ -323,6 +317,10 @@ static void sim_stop(struct camera *cam)
 
 const struct camera_ops camera_sim_ops = {
     .name = "sim",
+    .modes = {.resolutions = sim_resolutions,
+              .nresolutions = sizeof sim_resolutions / sizeof sim_resolutions[0],
+              .rates = sim_rates,
+              .nrates = sizeof sim_rates / sizeof sim_rates[0]},
     .open = sim_open,
     .close = sim_close,
     .start = sim_start,

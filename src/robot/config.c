@@ -10,10 +10,8 @@
 #include "common/ids.h"
 #include "common/opts.h"
 #include "common/strlist.h"
+#include "robot/camera.h"
 
-/* The camera backends config accepts. camera.h's camera_backend_names lists
- * the same; it is not used here so that this file links without camera.c. */
-static const char *const config_camera_names[] = {"sim", NULL};
 static const char *const config_codec_names[] = {"vp8", "h264", NULL};
 
 #define ROBOT_ID_MAX 64
@@ -50,10 +48,53 @@ void robot_config_defaults(struct robot_config *cfg)
 
 enum { OPTION_COUNT = 24 };
 
-/* The table points into cfg, and log level and format into the two
- * strings (the enums are converted after parsing), so it is built per call. */
+/* The modes of backend camera (the first backend's for an unknown name). */
+static const struct cam_modes *config_modes(const char *camera)
+{
+    const struct cam_modes *m = camera_backend_modes(camera);
+    return m ? m : camera_backend_modes(camera_backend_names()[0]);
+}
+
+/* Writes modes' resolutions ("640x480, 1280x720 or 424x240") or, with
+ * rates, its frame rates into buf: ", " between items, last before the
+ * last one. Truncated to fit. */
+static void config_list_modes(const struct cam_modes *m, bool rates, const char *last, char *buf,
+                              size_t len)
+{
+    size_t n = rates ? m->nrates : m->nresolutions, o = 0;
+    buf[0] = '\0';
+    for (size_t i = 0; i < n; i++) {
+        char item[32];
+        if (rates)
+            snprintf(item, sizeof item, "%d", m->rates[i]);
+        else
+            snprintf(item, sizeof item, "%dx%d", m->resolutions[i][0], m->resolutions[i][1]);
+        int w = snprintf(buf + o, len - o, "%s%s", i == 0 ? "" : i + 1 == n ? last : ", ", item);
+        if (w < 0 || (size_t)w >= len - o)
+            return;
+        o += (size_t)w;
+    }
+}
+
+/* The help lines of --width and --fps, which name the camera's modes. */
+struct config_help {
+    char width[160], fps[160];
+};
+
+static void config_help_text(const char *camera, struct config_help *help)
+{
+    char list[128];
+    config_list_modes(config_modes(camera), false, " or ", list, sizeof list);
+    snprintf(help->width, sizeof help->width, "frame width: %s with --height", list);
+    config_list_modes(config_modes(camera), true, " or ", list, sizeof list);
+    snprintf(help->fps, sizeof help->fps, "frames per second: %s", list);
+}
+
+/* The table points into cfg, log level and format into the two strings
+ * (the enums are converted after parsing) and two help lines into help,
+ * so it is built per call. */
 static void option_table(struct robot_config *cfg, const char **level, const char **format,
-                         struct opt out[OPTION_COUNT])
+                         const struct config_help *help, struct opt out[OPTION_COUNT])
 {
     const struct opt table[OPTION_COUNT] = {
         {"robot-id", 0, {"ROBOT_ID"}, OPT_STRING, &cfg->robot_id, 0, 0, 0, 0, NULL, "ID",
@@ -61,13 +102,12 @@ static void option_table(struct robot_config *cfg, const char **level, const cha
         {"cloud-url", 0, {"CLOUD_SIGNALING_URL"}, OPT_STRING, &cfg->cloud_url, 0, 0, 0, 0,
          NULL, "URL", "porthole-cloud's WebSocket: ws://HOST[:PORT]/PATH or wss://..."},
         {"camera", 0, {"ROBOT_CAMERA"}, OPT_STRING, &cfg->camera, 0, 0, 0, 0,
-         config_camera_names, "NAME", "camera backend"},
+         camera_backend_names(), "NAME", "camera backend"},
         {"width", 0, {"ROBOT_WIDTH"}, OPT_INT, &cfg->width, 1, 8192, 0, 0, NULL, "PIXELS",
-         "frame width: 640x480, 1280x720 or 424x240 with --height"},
+         help->width},
         {"height", 0, {"ROBOT_HEIGHT"}, OPT_INT, &cfg->height, 1, 8192, 0, 0, NULL, "PIXELS",
          "frame height"},
-        {"fps", 0, {"ROBOT_FPS"}, OPT_INT, &cfg->fps, 1, 1000, 0, 0, NULL, "N",
-         "frames per second: 6, 15, 30 or 60"},
+        {"fps", 0, {"ROBOT_FPS"}, OPT_INT, &cfg->fps, 1, 1000, 0, 0, NULL, "N", help->fps},
         {"codec", 0, {"ROBOT_CODEC"}, OPT_STRING, &cfg->codec, 0, 0, 0, 0, config_codec_names,
          "CODEC", "video codec of every stream"},
         {"bitrate", 0, {"ROBOT_BITRATE"}, OPT_INT, &cfg->bitrate_kbps, 100, 50000, 0, 0, NULL,
@@ -214,6 +254,37 @@ static const struct opt *config_opt(const struct opt *table, const char *name)
     return NULL;
 }
 
+/* Checks --width, --height and --fps against the camera backend's modes.
+ * Returns 0, or -1 with err filled. */
+static int config_check_mode(const struct robot_config *cfg, const struct opt *table, int argc,
+                             char **argv, char *err, size_t errlen)
+{
+    const struct cam_modes *modes = config_modes(cfg->camera);
+    bool mode_ok = false, fps_ok = false;
+    char list[128], who[64], who2[64];
+    for (size_t i = 0; i < modes->nresolutions; i++)
+        mode_ok |= cfg->width == modes->resolutions[i][0] &&
+                   cfg->height == modes->resolutions[i][1];
+    if (!mode_ok) {
+        config_origin(config_opt(table, "width"), argc, argv, who, sizeof who);
+        config_origin(config_opt(table, "height"), argc, argv, who2, sizeof who2);
+        config_list_modes(modes, false, ", ", list, sizeof list);
+        snprintf(err, errlen, "%s and %s: %ldx%ld is not a supported resolution (%s)", who, who2,
+                 cfg->width, cfg->height, list);
+        return -1;
+    }
+    for (size_t i = 0; i < modes->nrates; i++)
+        fps_ok |= cfg->fps == modes->rates[i];
+    if (!fps_ok) {
+        config_origin(config_opt(table, "fps"), argc, argv, who, sizeof who);
+        config_list_modes(modes, true, " or ", list, sizeof list);
+        snprintf(err, errlen, "%s: '%ld' is not a supported frame rate (%s)", who, cfg->fps,
+                 list);
+        return -1;
+    }
+    return 0;
+}
+
 /* The checks no single option can make. Returns 0, or -1 with err filled. */
 static int config_validate(struct robot_config *cfg, const struct opt *table, int argc,
                            char **argv, char *err, size_t errlen)
@@ -237,24 +308,8 @@ static int config_validate(struct robot_config *cfg, const struct opt *table, in
                  "wss://HOST[:PORT][/PATH], port 1..65535)", who, q);
         return -1;
     }
-    static const long modes[][2] = {{640, 480}, {1280, 720}, {424, 240}};
-    bool mode_ok = false;
-    for (size_t i = 0; i < sizeof modes / sizeof modes[0]; i++)
-        mode_ok |= cfg->width == modes[i][0] && cfg->height == modes[i][1];
-    if (!mode_ok) {
-        ORIGIN("width", who);
-        ORIGIN("height", who2);
-        snprintf(err, errlen,
-                 "%s and %s: %ldx%ld is not a supported resolution (640x480, 1280x720, "
-                 "424x240)", who, who2, cfg->width, cfg->height);
+    if (config_check_mode(cfg, table, argc, argv, err, errlen) != 0)
         return -1;
-    }
-    if (cfg->fps != 6 && cfg->fps != 15 && cfg->fps != 30 && cfg->fps != 60) {
-        ORIGIN("fps", who);
-        snprintf(err, errlen, "%s: '%ld' is not a supported frame rate (6, 15, 30 or 60)", who,
-                 cfg->fps);
-        return -1;
-    }
     if (cfg->backoff_initial_s > cfg->backoff_max_s) {
         ORIGIN("reconnect-min", who);
         ORIGIN("reconnect-max", who2);
@@ -318,8 +373,10 @@ enum robot_config_result robot_config_parse(struct robot_config *cfg, int argc, 
     /* The enums index the name lists, which are in the same order. */
     const char *level = log_level_names[cfg->log_level];
     const char *format = log_format_names[cfg->log_format];
+    struct config_help help;
+    config_help_text(cfg->camera, &help);
     struct opt table[OPTION_COUNT];
-    option_table(cfg, &level, &format, table);
+    option_table(cfg, &level, &format, &help, table);
     switch (opts_parse(table, OPTION_COUNT, argc, argv, err, errlen)) {
     case OPTS_OK:
         break;
@@ -343,8 +400,10 @@ void robot_config_help(FILE *out, const struct robot_config *defaults)
     struct robot_config copy = *defaults;
     const char *level = log_level_names[copy.log_level];
     const char *format = log_format_names[copy.log_format];
+    struct config_help help;
+    config_help_text(copy.camera, &help);
     struct opt table[OPTION_COUNT];
-    option_table(&copy, &level, &format, table);
+    option_table(&copy, &level, &format, &help, table);
     opts_print_help(out,
                     "porthole-robot [OPTIONS]\n"
                     "Robot agent: dials out to porthole-cloud and streams its depth camera "

@@ -13,8 +13,8 @@
 struct robot_config {
     const char *robot_id;      /* --robot-id, ROBOT_ID; NULL: "robot-<serial>" */
     const char *cloud_url;     /* --cloud-url, CLOUD_SIGNALING_URL: ws:// or wss:// URL */
-    const char *camera;        /* --camera, ROBOT_CAMERA: a camera_backend_names entry ("sim") */
-    long width, height, fps;   /* --width --height --fps (ROBOT_WIDTH...): 640x480@30; 1280x720, 424x240; fps 6,15,30,60 */
+    const char *camera;        /* --camera, ROBOT_CAMERA: one of camera_backend_names() ("sim") */
+    long width, height, fps;   /* --width --height --fps (ROBOT_WIDTH...): 640x480@30; one of camera_backend_modes(camera) */
     const char *codec;         /* --codec, ROBOT_CODEC: "vp8" (default) or "h264" */
     long bitrate_kbps;         /* --bitrate, ROBOT_BITRATE: 100..50000, default 2000 */
     const char *stun_server;   /* --stun-server, ROBOT_STUN_SERVER: stun://host:port or NULL */

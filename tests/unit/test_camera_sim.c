@@ -154,6 +154,24 @@ static void test_unsupported_mode_names_the_supported_ones(void **state)
     assert_non_null(strstr(err, "6, 15, 30, 60"));
 }
 
+static void test_backend_names_and_modes_are_known_before_opening(void **state)
+{
+    (void)state;
+    const char *const *names = camera_backend_names();
+    assert_string_equal(names[0], "sim");
+    assert_null(names[1]);
+    assert_null(camera_backend_modes("realsense9"));
+    assert_null(camera_backend_modes(NULL));
+    const struct cam_modes *m = camera_backend_modes("sim");
+    assert_non_null(m);
+    assert_int_equal(m->nresolutions, 3);
+    assert_int_equal(m->resolutions[1][0], 1280);
+    assert_int_equal(m->resolutions[1][1], 720);
+    assert_int_equal(m->nrates, 4);
+    assert_int_equal(m->rates[0], 6);
+    assert_int_equal(m->rates[3], 60);
+}
+
 static void test_every_supported_resolution_opens(void **state)
 {
     (void)state;
@@ -571,6 +589,7 @@ int main(void)
         cmocka_unit_test(test_depth_matches_off_axis_sphere),
         cmocka_unit_test(test_depth_matches_box_front_face),
         cmocka_unit_test(test_unknown_backend_names_the_known_ones),
+        cmocka_unit_test(test_backend_names_and_modes_are_known_before_opening),
         cmocka_unit_test(test_unsupported_mode_names_the_supported_ones),
         cmocka_unit_test(test_every_supported_resolution_opens),
         cmocka_unit_test(test_identity_is_a_simulated_d435_with_stable_serial),
