@@ -3,6 +3,8 @@
 
 #include <stdio.h>
 
+#include "cloud/fastrelay.h"
+
 /* Peers pick the field order; serializing keeps insertion order so "type"
  * written first stays first, which makes logs and captures easy to read. */
 #define ENCODE_FLAGS (JSON_COMPACT | JSON_PRESERVE_ORDER)
@@ -63,4 +65,5 @@ const struct codec codec_json = {
     .decode = json_decode,
     .encode = json_encode,
     .relay = json_relay,
+    .fast_relay = fastrelay_check,
 };

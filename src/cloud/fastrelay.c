@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "cloud/jscan.h"
+#include "common/ids.h"
 
 /* The members every hot type may need; one scan fills them all. */
 enum {
@@ -63,7 +64,7 @@ static bool candidate_ok(const struct jscan_field *f)
             (idx->kind == JSCAN_INTEGER && idx->value[0] != '-'));
 }
 
-bool fastrelay_check(const char *data, size_t len, enum role sender, struct fastrelay_msg *out)
+bool fastrelay_check(const char *data, size_t len, enum role sender, struct codec_fast_msg *out)
 {
     struct jscan_field f[F__COUNT];
     memcpy(f, wanted, sizeof(f));

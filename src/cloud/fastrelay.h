@@ -6,20 +6,18 @@
  * protocol_validate) or declines: it never accepts what the full path
  * refuses. Declining says nothing about the message; the caller then takes
  * the full path, which gives the verdict and any error. Pure functions: no
- * I/O, no state. */
+ * I/O, no state.
+ *
+ * codec_json offers fastrelay_check() as its codec->fast_relay (codec.h);
+ * nothing else should call it but tests of this check itself. */
 #ifndef PORTHOLE_CLOUD_FASTRELAY_H
 #define PORTHOLE_CLOUD_FASTRELAY_H
 
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "cloud/codec.h"
 #include "cloud/protocol.h"
-#include "common/ids.h"
-
-struct fastrelay_msg {
-    enum msg_type type;                  /* MSG_WEBRTC_OFFER, _ANSWER or MSG_ICE_CANDIDATE */
-    char session_id[IDS_TOKEN_LEN + 1];  /* valid token syntax, NUL-terminated */
-};
 
 /* True when the len bytes at data are one of the hot message types that
  * codec_json's decode and protocol_validate(msg, type, sender) would both
@@ -28,6 +26,6 @@ struct fastrelay_msg {
  * (escapes in names or in "type", "sessionId" or the description's
  * "type", nesting deeper than JSCAN_MAX_DEPTH, a negative sdpMLineIndex,
  * long numbers...). Never reads past data + len; can't fail otherwise. */
-bool fastrelay_check(const char *data, size_t len, enum role sender, struct fastrelay_msg *out);
+bool fastrelay_check(const char *data, size_t len, enum role sender, struct codec_fast_msg *out);
 
 #endif

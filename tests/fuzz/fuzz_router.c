@@ -3,15 +3,15 @@
  * first byte of each piece picks who), through the real codec, protocol
  * and router. Every message must be answered (but for a robot-response
  * whose requestId is not pending, which the protocol drops and counts);
- * and the router's fast path (fastrelay.c) must agree with the full one:
- * it never accepts, for any sender role, what codec_json + protocol_validate
- * refuse, nor reads another type or sessionId. Sanitizers catch the rest.
+ * and the router's fast path (codec_json.fast_relay, fastrelay.c) must
+ * agree with the full one: it never accepts, for any sender role, what
+ * codec_json + protocol_validate refuse, nor reads another type or
+ * sessionId. Sanitizers catch the rest.
  * Build and run: make fuzz (clang, -fsanitize=fuzzer,address,undefined). */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "cloud/fastrelay.h"
 #include "cloud/router.h"
 #include "common/log.h"
 
@@ -40,8 +40,8 @@ static void sink_close(void *conn, int code, const char *reason)
 static void check_fast_path(const char *data, size_t len)
 {
     for (int role = ROLE_NONE; role <= ROLE_CLIENT; role++) {
-        struct fastrelay_msg fast;
-        if (!fastrelay_check(data, len, (enum role)role, &fast))
+        struct codec_fast_msg fast;
+        if (!codec_json.fast_relay(data, len, (enum role)role, &fast))
             continue;
         struct codec_error cerr;
         struct proto_error perr;

@@ -997,7 +997,14 @@ static struct outbuf *tagged_relay(const char *data, size_t len)
     return outbuf_new(data, len);
 }
 
-static const struct codec tagged_codec = {"tagged", tagged_decode, tagged_encode, tagged_relay};
+/* No fast_relay: its peers' messages take the router's full path. */
+static const struct codec tagged_codec = {
+    .name = "tagged",
+    .decode = tagged_decode,
+    .encode = tagged_encode,
+    .relay = tagged_relay,
+    .fast_relay = NULL,
+};
 
 enum { TAGGED_CLIENT = 5 };
 

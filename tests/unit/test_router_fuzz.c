@@ -7,9 +7,10 @@
  * not pending, which the protocol drops and counts), no session and no
  * robot answer ever reaches a third connection, and, under the -asan
  * variant, nothing crashes or leaks.
- * A second test holds the router's fast path (fastrelay.c, jscan.c) to
- * the full one: on the same mutated messages, from every role, the fast
- * check never accepts what codec_json + protocol_validate refuse, and
+ * A second test holds the router's fast path (codec_json.fast_relay:
+ * fastrelay.c, jscan.c) to the full one: on the same mutated messages,
+ * from every role, the fast check never accepts what codec_json +
+ * protocol_validate refuse, and
  * extracts the same type and sessionId when it accepts.
  * Deterministic: a fixed seed, so a failure reproduces. */
 #include <setjmp.h>
@@ -24,7 +25,6 @@
 
 #include "../support/testrng.h"
 
-#include "cloud/fastrelay.h"
 #include "cloud/jscan.h"
 #include "cloud/router.h"
 #include "common/ids.h"
@@ -280,8 +280,8 @@ static void test_fast_relay_check_agrees_with_the_full_path(void **state)
         for (int role = ROLE_NONE; role <= ROLE_CLIENT; role++) {
             char full_sid[IDS_TOKEN_LEN + 1];
             enum msg_type full = full_verdict(buf, len, (enum role)role, full_sid);
-            struct fastrelay_msg fast;
-            bool ok = fastrelay_check(buf, len, (enum role)role, &fast);
+            struct codec_fast_msg fast;
+            bool ok = codec_json.fast_relay(buf, len, (enum role)role, &fast);
             if (full == MSG_WEBRTC_OFFER || full == MSG_WEBRTC_ANSWER || full == MSG_ICE_CANDIDATE)
                 hot_full++;
             if (!ok)

@@ -1,0 +1,306 @@
+/* router_request.c - robot requests: a client's call of a robot's REST API,
+ * routed to the robot and its answer back to that asker only (router.h). */
+#include "cloud/router_internal.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/ids.h"
+#include "common/log.h"
+
+struct http_asker {
+    struct asker asker;
+    char name[80];               /* "http:<addr>": the clientId robots see */
+};
+
+/* A robot request waiting for its answer. It is indexed by token in the
+ * router's table and sits on three lists: its robot's (to fail it when the
+ * robot goes), its asker's (to forget it when the asker goes), and the
+ * router's deadline order (to time it out). */
+struct request {
+    char token[IDS_TOKEN_LEN + 1];   /* the requestId the robot sees */
+    struct peer *robot;
+    struct asker *asker;
+    json_t *request_id;              /* the WebSocket asker's requestId; NULL for HTTP */
+    int64_t deadline_ms;
+    struct list robot_node;          /* on robot->requests */
+    struct list asker_node;          /* on asker->requests */
+    struct list deadline_node;       /* on r->deadlines */
+};
+
+/* ---- answers ---- */
+
+/* Answers asker a: robot-response on its WebSocket, or tx->http_answer.
+ * body is borrowed (NULL: null); request_id is the WebSocket asker's. */
+static void answer_asker(struct router *r, struct asker *a, json_t *request_id,
+                         const char *robot_id, unsigned status, json_t *body)
+{
+    if (!body)
+        body = json_null();
+    if (a->peer) {
+        router__send_msg(r, a->peer, "robot-response",
+                         json_pack("{s:O, s:s, s:i, s:O}", "requestId", request_id, "robotId",
+                                   robot_id, "status", (int)status, "body", body));
+        return;
+    }
+    struct outbuf *b = outbuf_take_string(
+        json_dumps(body, JSON_COMPACT | JSON_ENCODE_ANY | JSON_PRESERVE_ORDER));
+    if (!b) {
+        log_error("out of memory encoding an answer from robot %s", robot_id);
+        status = 500;
+        if (!(b = outbuf_new("{\"detail\":\"out of memory\"}", 26)))
+            return; /* the transport's own timeout ends the request */
+    }
+    r->tx->http_answer(a->http, status, b);
+    outbuf_unref(b);
+}
+
+/* Answers a with a status the cloud produces: {"detail": "<sentence>"}. */
+static void answer_detail(struct router *r, struct asker *a, json_t *request_id,
+                          const char *robot_id, unsigned status, const char *fmt, ...)
+    __attribute__((format(printf, 6, 7)));
+static void answer_detail(struct router *r, struct asker *a, json_t *request_id,
+                          const char *robot_id, unsigned status, const char *fmt, ...)
+{
+    char detail[200];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(detail, sizeof(detail), fmt, ap);
+    va_end(ap);
+    json_t *body = json_pack("{s:s}", "detail", detail);
+    answer_asker(r, a, request_id, robot_id, status, body);
+    json_decref(body);
+}
+
+/* ---- the table and the lists ---- */
+
+/* Puts q (already in the table) on its robot's, its asker's and the
+ * deadline list. Deadlines are now + one timeout, so a new request is
+ * almost always the latest; walking back from the end keeps the order
+ * right if a caller's clock ever steps back. */
+static void link_request(struct router *r, struct request *q)
+{
+    list_insert_head(&q->robot->requests, &q->robot_node);
+    list_insert_head(&q->asker->requests, &q->asker_node);
+    q->asker->nrequests++;
+    struct list *before = r->deadlines.prev;
+    while (before != &r->deadlines &&
+           list_entry(before, struct request, deadline_node)->deadline_ms > q->deadline_ms)
+        before = before->prev;
+    list_insert_after(before, &q->deadline_node);
+    r->stats.robot_requests_pending++;
+}
+
+/* Takes q out of the table and every list; the caller frees it. */
+static void unlink_request(struct router *r, struct request *q)
+{
+    hmap_remove(r->requests, q->token, IDS_TOKEN_LEN);
+    list_remove(&q->robot_node);
+    list_remove(&q->asker_node);
+    q->asker->nrequests--;
+    list_remove(&q->deadline_node);
+    r->stats.robot_requests_pending--;
+}
+
+static void free_request(struct request *q)
+{
+    json_decref(q->request_id);
+    free(q);
+}
+
+/* Ends q with the cloud's own answer (503, 504) and frees it. */
+static void fail_request(struct router *r, struct request *q, unsigned status,
+                         const char *detail)
+{
+    unlink_request(r, q);
+    log_info("robot request %s from %s to robot %s: %u (%s)", q->token,
+             q->asker->peer ? q->asker->peer->label : "HTTP", q->robot->id, status, detail);
+    answer_detail(r, q->asker, q->request_id, q->robot->id, status, "%s", detail);
+    free_request(q);
+}
+
+/* The pending request with the earliest deadline, or NULL. */
+static struct request *earliest(const struct router *r)
+{
+    struct list *n = list_first(&r->deadlines);
+    return n ? list_entry(n, struct request, deadline_node) : NULL;
+}
+
+void router__forget_asker(struct router *r, struct asker *a)
+{
+    struct list *n;
+    while ((n = list_first(&a->requests))) {
+        struct request *q = list_entry(n, struct request, asker_node);
+        unlink_request(r, q);
+        r->stats.robot_requests_abandoned++;
+        free_request(q);
+    }
+}
+
+void router__fail_robot_requests(struct router *r, struct peer *robot)
+{
+    struct list *n;
+    while ((n = list_first(&robot->requests))) {
+        char detail[PROTO_NAME_MAX + 48];
+        snprintf(detail, sizeof(detail), "robot '%s' went offline before answering", robot->id);
+        r->stats.robot_requests_failed++;
+        fail_request(r, list_entry(n, struct request, robot_node), 503, detail);
+    }
+}
+
+void router__fail_all_requests(struct router *r)
+{
+    struct request *q;
+    while ((q = earliest(r))) {
+        r->stats.robot_requests_failed++;
+        fail_request(r, q, 503, "porthole-cloud is shutting down");
+    }
+}
+
+/* ---- asking ---- */
+
+/* Forwards a request of asker a (named asker_name to the robot) to
+ * robot_id, or answers a at once when it cannot be forwarded. The fields
+ * are valid (protocol.c); body and request_id are borrowed. */
+static void start_request(struct router *r, struct asker *a, const char *asker_name,
+                          json_t *request_id, const char *robot_id, const char *method,
+                          const char *path, json_t *body, int64_t now_ms)
+{
+    struct peer *robot = registry_find(r->reg, REG_ROBOT, robot_id);
+    if (!robot) {
+        r->stats.robot_requests_refused++;
+        answer_detail(r, a, request_id, robot_id, 503, "robot '%s' is not connected", robot_id);
+        return;
+    }
+    if (a->nrequests >= r->cfg.max_pending_requests) {
+        r->stats.robot_requests_refused++;
+        answer_detail(r, a, request_id, robot_id, 429,
+                      "at most %u robot requests may be pending per connection",
+                      r->cfg.max_pending_requests);
+        return;
+    }
+    struct request *q = calloc(1, sizeof(*q));
+    int rc = 1;
+    /* A collision of 128 random bits means a broken RNG; retry a little. */
+    for (int tries = 0; q && rc == 1 && tries < 3; tries++)
+        rc = ids_token(q->token) == 0 ? hmap_put(r->requests, q->token, IDS_TOKEN_LEN, q) : -1;
+    if (!q || rc != 0) {
+        free(q);
+        r->stats.robot_requests_refused++;
+        answer_detail(r, a, request_id, robot_id, 500, "porthole-cloud could not allocate "
+                      "a request (out of memory or randomness)");
+        return;
+    }
+    q->robot = robot;
+    q->asker = a;
+    q->request_id = request_id ? json_incref(request_id) : NULL;
+    q->deadline_ms = now_ms + (int64_t)r->cfg.request_timeout_s * 1000;
+    link_request(r, q);
+    r->stats.robot_requests_forwarded++;
+    log_debug("robot request %s: %s %s %s -> robot %s", q->token, asker_name, method, path,
+              robot->id);
+    /* When this send fails the robot's connection is closing: its close
+     * answers the request with 503. */
+    router__send_msg(r, robot, "robot-request",
+                     json_pack("{s:s, s:s, s:s, s:O, s:s}", "requestId", q->token, "method",
+                               method, "path", path, "body", body ? body : json_null(),
+                               "clientId", asker_name));
+}
+
+void router__on_robot_request(struct router *r, struct peer *client, json_t *msg,
+                              int64_t now_ms)
+{
+    start_request(r, &client->asker, client->id, json_object_get(msg, "requestId"),
+                  json_string_value(json_object_get(msg, "robotId")),
+                  json_string_value(json_object_get(msg, "method")),
+                  json_string_value(json_object_get(msg, "path")),
+                  json_object_get(msg, "body"), now_ms);
+}
+
+/* The robot's answer goes to the asker of the request its token names,
+ * and only when that request is pending on this very robot connection.
+ * Anything else is dropped without a reply: the robot has nobody to tell
+ * (the asker may be gone, the request expired or already answered). */
+void router__on_robot_response(struct router *r, struct peer *robot, json_t *msg)
+{
+    json_t *token = json_object_get(msg, "requestId");
+    struct request *q = json_string_length(token) == IDS_TOKEN_LEN
+                            ? hmap_get(r->requests, json_string_value(token), IDS_TOKEN_LEN)
+                            : NULL;
+    if (!q || q->robot != robot) {
+        r->stats.robot_responses_dropped++;
+        log_debug("%s: dropped a robot-response whose requestId is not pending on this "
+                  "connection (unknown, expired or already answered)", robot->label);
+        return;
+    }
+    unlink_request(r, q);
+    r->stats.robot_requests_answered++;
+    answer_asker(r, q->asker, q->request_id, robot->id,
+                 (unsigned)json_integer_value(json_object_get(msg, "status")),
+                 json_object_get(msg, "body"));
+    free_request(q);
+}
+
+/* ---- public: HTTP askers and time ---- */
+
+struct http_asker *router_http_open(struct router *r, void *http, const char *remote_addr)
+{
+    (void)r;
+    struct http_asker *h = calloc(1, sizeof(*h));
+    if (!h)
+        return NULL;
+    h->asker.http = http;
+    list_init(&h->asker.requests);
+    snprintf(h->name, sizeof(h->name), "http:%s", remote_addr ? remote_addr : "?");
+    return h;
+}
+
+void router_http_request(struct router *r, struct http_asker *h, const struct robot_request *req,
+                         int64_t now_ms)
+{
+    const char *id = req->robot_id;
+    /* The same rules as robot-request's, with 400 for robot-request's
+     * invalid-field: the id and the path come from a URL. */
+    const char *bad = NULL;
+    if (!id || !ids_valid_name(id, PROTO_NAME_MAX))
+        bad = "the robot id must be 1 to 64 characters of A-Z a-z 0-9 . _ : @ -";
+    else if (!protocol_valid_method(req->method))
+        bad = "the method must be GET, POST, PUT or DELETE";
+    else if (!req->path || !protocol_valid_api_path(req->path, strlen(req->path)))
+        bad = "the robot's path must be at most 1024 bytes of printable ASCII";
+    if (bad) {
+        r->stats.robot_requests_refused++;
+        answer_detail(r, &h->asker, NULL, "?", 400, "%s", bad);
+        return;
+    }
+    start_request(r, &h->asker, h->name, NULL, id, req->method, req->path, req->body, now_ms);
+}
+
+void router_http_closed(struct router *r, struct http_asker *h)
+{
+    if (!h)
+        return;
+    router__forget_asker(r, &h->asker);
+    free(h);
+}
+
+int64_t router_tick(struct router *r, int64_t now_ms)
+{
+    struct request *q;
+    while ((q = earliest(r)) && q->deadline_ms <= now_ms) {
+        char detail[PROTO_NAME_MAX + 48];
+        snprintf(detail, sizeof(detail), "robot '%s' did not answer within %u s", q->robot->id,
+                 r->cfg.request_timeout_s);
+        r->stats.robot_requests_timed_out++;
+        fail_request(r, q, 504, detail);
+    }
+    return router_next_deadline(r);
+}
+
+int64_t router_next_deadline(const struct router *r)
+{
+    const struct request *q = earliest(r);
+    return q ? q->deadline_ms : -1;
+}
