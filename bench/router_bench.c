@@ -10,6 +10,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "cloud/codec_json.h"
 #include "cloud/router.h"
 #include "common/clock.h"
 #include "common/ids.h"

@@ -59,6 +59,5 @@ struct codec {
                        struct codec_fast_msg *out);
 };
 
-extern const struct codec codec_json;
 
 #endif

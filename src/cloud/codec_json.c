@@ -1,5 +1,5 @@
 /* codec_json.c - the native JSON wire codec: one object per text message. */
-#include "cloud/codec.h"
+#include "cloud/codec_json.h"
 
 #include <stdio.h>
 

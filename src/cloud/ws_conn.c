@@ -7,7 +7,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "cloud/codec.h"
+#include "cloud/codec_json.h"
 #include "cloud/sendq.h"
 #include "common/clock.h"
 #include "common/log.h"

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cloud/codec_json.h"
 #include "cloud/router.h"
 #include "common/log.h"
 

@@ -12,6 +12,7 @@
 
 #include <cmocka.h>
 
+#include "cloud/codec_json.h"
 #include "cloud/router.h"
 #include "common/ids.h"
 #include "common/log.h"

@@ -25,6 +25,7 @@
 
 #include "../support/testrng.h"
 
+#include "cloud/codec_json.h"
 #include "cloud/jscan.h"
 #include "cloud/router.h"
 #include "common/ids.h"
