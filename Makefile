@@ -50,17 +50,24 @@ bench: build npm-deps
 bench-full: build npm-deps
 	bench/run.sh --full $(BUILD)
 
-# Coverage-guided fuzzing of codec, protocol and router with libFuzzer
-# (clang, ASan, UBSan), FUZZ_SECONDS long; new inputs go to build/fuzz-corpus.
+# Coverage-guided fuzzing with libFuzzer (clang, ASan, UBSan), each target
+# FUZZ_SECONDS long: codec, protocol and router (new inputs go to
+# build/fuzz-corpus), then the robot's check of SDP answers
+# (build/fuzz-corpus-sdp).
 FUZZ_SECONDS ?= 60
+FUZZ_CFLAGS := -g -O1 -std=c11 -D_GNU_SOURCE -DPORTHOLE_VERSION='"fuzz"' -Isrc \
+               -fsanitize=fuzzer,address,undefined
 FUZZ_SOURCES := tests/fuzz/fuzz_router.c $(filter-out %/server.c %/main.c %/config.c %/ws_conn.c %/http_reply.c %/api_proxy.c,$(wildcard src/cloud/*.c)) $(wildcard src/common/*.c)
+FUZZ_SDP_SOURCES := tests/fuzz/fuzz_sdp_answer.c src/robot/sdp_answer.c src/robot/netlist.c $(wildcard src/common/*.c)
 fuzz: deps
-	mkdir -p $(BUILD)/fuzz-corpus
-	clang -g -O1 -std=c11 -D_GNU_SOURCE -DPORTHOLE_VERSION='"fuzz"' -Isrc \
-	  -fsanitize=fuzzer,address,undefined $(FUZZ_SOURCES) \
-	  $$(pkg-config --cflags --libs jansson libcrypto) -o $(BUILD)/fuzz_router
+	mkdir -p $(BUILD)/fuzz-corpus $(BUILD)/fuzz-corpus-sdp
+	clang $(FUZZ_CFLAGS) $(FUZZ_SOURCES) $$(pkg-config --cflags --libs jansson libcrypto) -o $(BUILD)/fuzz_router
+	clang $(FUZZ_CFLAGS) $(FUZZ_SDP_SOURCES) $$(pkg-config --cflags --libs gstreamer-sdp-1.0) \
+	  -o $(BUILD)/fuzz_sdp_answer
 	$(BUILD)/fuzz_router -max_len=4096 -max_total_time=$(FUZZ_SECONDS) \
 	  $(BUILD)/fuzz-corpus tests/fuzz/corpus
+	$(BUILD)/fuzz_sdp_answer -max_len=8192 -max_total_time=$(FUZZ_SECONDS) \
+	  -dict=tests/fuzz/sdp_answer.dict $(BUILD)/fuzz-corpus-sdp tests/fuzz/corpus-sdp
 
 clean:
 	rm -rf $(BUILD)

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "common/log.h"
+#include "sdp_answer.h"
 
 #define PEER_MAX_MEDIA 8 /* m-lines in our offer: tracks + the data channel */
 
@@ -493,103 +494,29 @@ fail:
 
 /* ---- remote input ---- */
 
-static const char *sdp_attr(const GstSDPMessage *sdp, const GstSDPMedia *media, const char *key)
-{
-    const char *v = gst_sdp_media_get_attribute_val(media, key);
-    return v ? v : gst_sdp_message_get_attribute_val(sdp, key);
-}
-
-/* Removes from media the candidates in the answer itself (a=candidate)
- * whose address is malformed or outside the allow-list: webrtcbin would
- * add them without asking, bypassing peer_add_candidate's filter. */
-static void filter_answer_candidates(struct peer *p, GstSDPMedia *media, guint mline)
-{
-    for (guint k = gst_sdp_media_attributes_len(media); k-- > 0;) {
-        const GstSDPAttribute *a = gst_sdp_media_get_attribute(media, k);
-        if (!a->key || strcmp(a->key, "candidate") != 0)
-            continue;
-        char line[512], addr[256];
-        snprintf(line, sizeof line, "candidate:%s", a->value ? a->value : "");
-        bool ok = netlist_candidate_address(line, addr, sizeof addr) == 0;
-        if (ok && netlist_allows(p->allow, addr))
-            continue;
-        log_info("peer %s: answer candidate on m-line %u %s: %.120s", p->session_id, mline,
-                 ok ? "outside the ICE allow-list dropped" : "malformed, dropped", line);
-        gst_sdp_media_remove_attribute(media, k);
-    }
-}
+_Static_assert(PEER_MAX_MEDIA <= SDP_ANSWER_MAX_MEDIA, "sdp_answer.c sees every offered m-line");
 
 int peer_set_answer(struct peer *p, const char *text, char *err, size_t errlen)
 {
-    size_t len = strlen(text);
-    if (p->nmedia == 0) {
-        snprintf(err, errlen, "no offer has been sent yet");
-        return -1;
-    }
+    /* Before the checks of sdp_answer.c: only a peer that has an offer
+     * can have been answered, so the order of the refusals is unchanged. */
     if (p->answered) {
         snprintf(err, errlen, "an answer was already applied to this session");
         return -1;
     }
-    if (len > p->max_sdp) {
-        snprintf(err, errlen, "the answer SDP is %zu bytes; at most %zu are accepted", len,
-                 p->max_sdp);
+    struct sdp_answer_offer offer = {.nmedia = p->nmedia, .log_name = p->session_id};
+    for (size_t i = 0; i < p->nmedia; i++)
+        offer.kinds[i] = p->kinds[i];
+    GstSDPMessage *sdp = sdp_answer_check(&offer, text, p->max_sdp, p->allow, err, errlen);
+    if (!sdp)
         return -1;
-    }
-    if (strncmp(text, "v=0", 3) != 0) {
-        snprintf(err, errlen, "the answer is not SDP: it must start with 'v=0'");
-        return -1;
-    }
-    GstSDPMessage *sdp = NULL;
-    if (gst_sdp_message_new_from_text(text, &sdp) != GST_SDP_OK) {
-        snprintf(err, errlen, "the answer SDP cannot be parsed");
-        return -1;
-    }
-    int rc = -1;
-    guint n = gst_sdp_message_medias_len(sdp);
-    if (n != p->nmedia) {
-        snprintf(err, errlen, "the answer has %u m-lines; the offer had %zu", n, p->nmedia);
-        goto out;
-    }
-    for (guint i = 0; i < n; i++) {
-        const GstSDPMedia *media = gst_sdp_message_get_media(sdp, i);
-        const char *kind = gst_sdp_media_get_media(media);
-        if (!kind || !p->kinds[i] || strcmp(kind, p->kinds[i]) != 0) {
-            snprintf(err, errlen, "m-line %u of the answer is '%s'; the offer had '%s'", i,
-                     kind ? kind : "", p->kinds[i] ? p->kinds[i] : "");
-            goto out;
-        }
-        if (gst_sdp_media_get_port(media) == 0 && strcmp(kind, "video") == 0) {
-            snprintf(err, errlen, "the answer rejects video m-line %u (port 0)", i);
-            goto out;
-        }
-        if (!sdp_attr(sdp, media, "ice-ufrag") || !sdp_attr(sdp, media, "ice-pwd")) {
-            snprintf(err, errlen, "m-line %u of the answer has no ICE credentials "
-                     "(a=ice-ufrag, a=ice-pwd)", i);
-            goto out;
-        }
-        if (!sdp_attr(sdp, media, "fingerprint")) {
-            snprintf(err, errlen, "m-line %u of the answer has no DTLS fingerprint", i);
-            goto out;
-        }
-        if (strcmp(kind, "video") == 0 && gst_sdp_media_formats_len(media) == 0) {
-            snprintf(err, errlen, "video m-line %u of the answer lists no payload type", i);
-            goto out;
-        }
-    }
-    for (guint i = 0; i < n; i++)
-        filter_answer_candidates(p, (GstSDPMedia *)gst_sdp_message_get_media(sdp, i), i);
     GstWebRTCSessionDescription *answer =
-        gst_webrtc_session_description_new(GST_WEBRTC_SDP_TYPE_ANSWER, sdp);
-    sdp = NULL; /* owned by answer now */
+        gst_webrtc_session_description_new(GST_WEBRTC_SDP_TYPE_ANSWER, sdp); /* owns sdp */
     GstPromise *promise = gst_promise_new_with_change_func(on_answer_applied, peer_ref(p), peer_unref);
     g_signal_emit_by_name(p->webrtc, "set-remote-description", answer, promise);
     gst_webrtc_session_description_free(answer);
     p->answered = true;
-    rc = 0;
-out:
-    if (sdp)
-        gst_sdp_message_free(sdp);
-    return rc;
+    return 0;
 }
 
 int peer_add_candidate(struct peer *p, const char *candidate, int mline, const char *mid,

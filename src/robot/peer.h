@@ -67,8 +67,9 @@ struct peer *peer_new(struct media *m, const struct peer_params *params,
                       const struct peer_callbacks *cb, void *user, char *err, size_t errlen);
 
 /* Validates the viewer's answer (size, SDP syntax, one answer per offered
- * m-line of the same kind, ICE credentials and DTLS fingerprint present)
- * and applies it. Returns 0, or -1 with the reason in err (the peer stays
+ * m-line of the same kind, ICE credentials and DTLS fingerprint present;
+ * sdp_answer.h has the whole list), drops its a=candidate lines outside the
+ * allow-list, and applies it. Returns 0, or -1 with the reason in err (the peer stays
  * usable and can take a corrected answer). */
 int peer_set_answer(struct peer *p, const char *sdp, char *err, size_t errlen);
 

@@ -1,0 +1,62 @@
+/* sdp_answer.h - checks a viewer's SDP answer against the robot's offer and
+ * drops the answer's own candidates that the ICE allow-list refuses.
+ *
+ * Pure: GStreamer's SDP library (gstreamer-sdp-1.0) and netlist.c only; no
+ * webrtcbin, no pipeline, no main loop, no global state. Any thread; it
+ * keeps nothing between calls. peer.c applies what it returns. */
+#ifndef PORTHOLE_ROBOT_SDP_ANSWER_H
+#define PORTHOLE_ROBOT_SDP_ANSWER_H
+
+#include <gst/sdp/sdp.h>
+#include <stddef.h>
+
+#include "netlist.h"
+
+#define SDP_ANSWER_MAX_MEDIA 8 /* m-lines an offer may have: tracks + the data channel */
+
+/* What the answer is checked against: the m-lines of the robot's offer, in
+ * order, as the peer remembered them when it sent the offer. */
+struct sdp_answer_offer {
+    size_t nmedia;                           /* 0: no offer has been sent yet; kinds
+                                                beyond SDP_ANSWER_MAX_MEDIA match nothing */
+    const char *kinds[SDP_ANSWER_MAX_MEDIA]; /* "video", "application"; NULL matches nothing */
+    const char *log_name;                    /* names the peer in log lines (its session id) */
+};
+
+/* Checks text, the viewer's answer (a NUL-terminated string: whatever
+ * follows a NUL is not seen), against offer:
+ *   - an offer was sent               "no offer has been sent yet"
+ *   - at most max_bytes bytes          "the answer SDP is N bytes; at most M are accepted"
+ *   - it starts with "v=0"             "the answer is not SDP: it must start with 'v=0'"
+ *   - GStreamer parses it              "the answer SDP cannot be parsed"
+ *   - one m-line per offered one       "the answer has N m-lines; the offer had M"
+ *   - of the same kind, in order       "m-line I of the answer is 'K'; the offer had 'K'"
+ *   - no video m-line with port 0      "the answer rejects video m-line I (port 0)"
+ *   - a=ice-ufrag and a=ice-pwd, on the m-line or the session
+ *                                      "m-line I of the answer has no ICE credentials
+ *                                       (a=ice-ufrag, a=ice-pwd)"
+ *   - a=fingerprint, likewise          "m-line I of the answer has no DTLS fingerprint"
+ *   - a payload type on each video m-line
+ *                                      "video m-line I of the answer lists no payload type"
+ * checked in that order, m-line by m-line; the first failure is the one
+ * reported (the texts are part of the protocol: they reach the viewer as
+ * the reason of its session-error). GStreamer 1.22's parser takes any text
+ * and gives every m-line at least one (maybe empty) format, so "cannot be
+ * parsed" and "lists no payload type" do not happen with it; such answers
+ * go on to webrtcbin, which has the last word.
+ *
+ * Then removes every a=candidate of an m-line whose address is malformed
+ * (netlist_candidate_address) or not allowed by allow (NULL or an empty
+ * list allows every well-formed one), logging each one dropped at info
+ * level: webrtcbin would add them without asking, bypassing the filter of
+ * trickled candidates. Session-level a=candidate lines are left as they are.
+ *
+ * Returns the parsed, filtered answer, which the caller owns (free it with
+ * gst_sdp_message_free or hand it to gst_webrtc_session_description_new);
+ * or NULL with the reason in err (NUL-terminated, cut to errlen, which must
+ * not be 0). */
+GstSDPMessage *sdp_answer_check(const struct sdp_answer_offer *offer, const char *text,
+                                size_t max_bytes, const struct netlist *allow, char *err,
+                                size_t errlen);
+
+#endif
