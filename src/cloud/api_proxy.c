@@ -8,7 +8,10 @@
 #include <string.h>
 
 #include "cloud/http_reply.h"
+#include "cloud/ice_servers.h"
+#include "cloud/outbuf.h"
 #include "common/clock.h"
+#include "common/ids.h"
 #include "common/utf8.h"
 
 /* Seconds an HTTP request waiting for a robot may outlive
@@ -230,11 +233,41 @@ static long long api_body_length(struct server *srv, struct conn *c)
     return length;
 }
 
+/* GET /api/ice-servers: the deployment's STUN/TURN servers for an HTTP
+ * client (a WHEP player, a script), with TURN credentials minted for a
+ * fresh id "http-<random>". {"iceServers": [...], "ttl": seconds}. */
+static int ice_servers_reply(struct server *srv, struct conn *c)
+{
+    char token[IDS_TOKEN_LEN + 1], id[32];
+    if (ids_token(token) != 0)
+        return api_error(c, HTTP_STATUS_INTERNAL_SERVER_ERROR, "no randomness available");
+    snprintf(id, sizeof id, "http-%.12s", token);
+    json_t *servers = ice_servers_json(srv->ice, id, clock_wall_ms() / 1000);
+    json_t *body = servers ? json_pack("{s:o, s:I}", "iceServers", servers, "ttl",
+                                       (json_int_t)ice_servers_ttl(srv->ice))
+                           : NULL;
+    char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
+    json_decref(body);
+    if (!text)
+        return api_error(c, HTTP_STATUS_INTERNAL_SERVER_ERROR, "out of memory");
+    struct outbuf *b = outbuf_new(text, strlen(text));
+    free(text);
+    if (!b)
+        return api_error(c, HTTP_STATUS_INTERNAL_SERVER_ERROR, "out of memory");
+    http_reply_respond(c, HTTP_STATUS_OK, "application/json", b);
+    return 0;
+}
+
 int api_proxy_request(struct server *srv, struct conn *c, const char *uri)
 {
     struct http_conn *h = &c->http;
     int index;
     const char *method = api_method(c->wsi, &index);
+    if (strcmp(uri, "/api/ice-servers") == 0) {
+        if (index != LWSHUMETH_GET)
+            return api_error_allow(c, "GET");
+        return ice_servers_reply(srv, c);
+    }
     if (strcmp(uri, "/api/robots") == 0 || strcmp(uri, "/api/robots/") == 0) {
         if (index != LWSHUMETH_GET)
             return api_error_allow(c, "GET");

@@ -6,6 +6,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "cloud/ice_servers.h"
+
 #ifndef PORTHOLE_DEFAULT_WEB_ROOT
 #define PORTHOLE_DEFAULT_WEB_ROOT "web"
 #endif
@@ -28,12 +30,16 @@ void cloud_config_defaults(struct cloud_config *cfg)
         .http_timeout = 10,
         .request_timeout = 10,
         .max_pending_requests = 16,
+        .stun_urls = "",
+        .turn_urls = "",
+        .turn_secret = "",
+        .turn_ttl = 3600,
         .log_level = "info",
         .log_format = "text",
     };
 }
 
-enum { OPTION_COUNT = 17 };
+enum { OPTION_COUNT = 21 };
 
 /* The table points into cfg, so it is built per call. */
 static void option_table(struct cloud_config *cfg, struct opt out[OPTION_COUNT])
@@ -84,6 +90,18 @@ static void option_table(struct cloud_config *cfg, struct opt out[OPTION_COUNT])
         {.name = "max-pending-requests", .env = {"MAX_PENDING_REQUESTS"}, .type = OPT_INT,
          .target = &cfg->max_pending_requests, .min = 1, .max = 10000, .metavar = "N",
          .help = "robot API requests waiting per connection (more get 429)"},
+        {.name = "stun-urls", .env = {"STUN_URLS"}, .type = OPT_STRING,
+         .target = &cfg->stun_urls, .metavar = "URLS",
+         .help = "STUN servers handed to robots and viewers: stun:HOST[:PORT],..."},
+        {.name = "turn-urls", .env = {"TURN_URLS"}, .type = OPT_STRING,
+         .target = &cfg->turn_urls, .metavar = "URLS",
+         .help = "TURN servers handed out: turn:HOST[:PORT][?transport=udp|tcp], turns:..."},
+        {.name = "turn-secret", .env = {"TURN_SECRET"}, .type = OPT_STRING,
+         .target = &cfg->turn_secret, .metavar = "SECRET", .secret = true,
+         .help = "the TURN server's static-auth-secret: mints TURN REST credentials"},
+        {.name = "turn-ttl", .env = {"TURN_TTL"}, .type = OPT_INT, .target = &cfg->turn_ttl,
+         .min = 60, .max = 7 * 86400, .metavar = "SECONDS",
+         .help = "lifetime of the TURN credentials handed out"},
         {.name = "log-level", .short_name = 'l', .env = {"LOG_LEVEL"}, .type = OPT_STRING,
          .target = &cfg->log_level, .choices = log_level_names, .metavar = "LEVEL",
          .help = "least severe level logged"},
@@ -113,7 +131,23 @@ enum opts_result cloud_config_parse(struct cloud_config *cfg, int argc, char **a
                  cfg->bind);
         return OPTS_ERROR;
     }
+    struct ice_servers *ice = cloud_config_ice_servers(cfg, err, errlen);
+    if (!ice)
+        return OPTS_ERROR;
+    ice_servers_free(ice);
     return OPTS_OK;
+}
+
+struct ice_servers *cloud_config_ice_servers(const struct cloud_config *cfg, char *err,
+                                             size_t errlen)
+{
+    const struct ice_servers_config ic = {
+        .stun_urls = cfg->stun_urls,
+        .turn_urls = cfg->turn_urls,
+        .turn_secret = cfg->turn_secret,
+        .turn_ttl_s = cfg->turn_ttl,
+    };
+    return ice_servers_new(&ic, err, errlen);
 }
 
 void cloud_config_help(struct cloud_config *cfg, FILE *out)

@@ -2,7 +2,10 @@
 #ifndef PORTHOLE_CLOUD_CONFIG_H
 #define PORTHOLE_CLOUD_CONFIG_H
 
+#include <stddef.h>
 #include <stdio.h>
+
+struct ice_servers;
 
 #include "common/log.h"
 #include "common/opts.h"
@@ -23,6 +26,10 @@ struct cloud_config {
     long http_timeout;         /* --http-timeout, HTTP_TIMEOUT: 10 s */
     long request_timeout;      /* --request-timeout, REQUEST_TIMEOUT: 10 s for a robot to answer */
     long max_pending_requests; /* --max-pending-requests, MAX_PENDING_REQUESTS: 16 per connection */
+    const char *stun_urls;     /* --stun-urls, STUN_URLS: stun: URLs handed out, "" = none */
+    const char *turn_urls;     /* --turn-urls, TURN_URLS: turn:/turns: URLs handed out */
+    const char *turn_secret;   /* --turn-secret, TURN_SECRET: coturn's static-auth-secret */
+    long turn_ttl;             /* --turn-ttl, TURN_TTL: 3600 s lifetime of TURN credentials */
     const char *log_level;     /* --log-level, LOG_LEVEL: info */
     const char *log_format;    /* --log-format, LOG_FORMAT: text */
 };
@@ -32,12 +39,18 @@ void cloud_config_defaults(struct cloud_config *cfg);
 
 /* Applies environment and flags over cfg (see opts_parse for the result
  * and the error text), then checks what no single option can: a TLS
- * certificate needs its key and the other way round, and --bind must be
- * an IPv4 or IPv6 address. */
+ * certificate needs its key and the other way round, --bind must be
+ * an IPv4 or IPv6 address, and the STUN/TURN settings must make a valid
+ * ice_servers set (ice_servers.h). */
 enum opts_result cloud_config_parse(struct cloud_config *cfg, int argc, char **argv, char *err,
                                     size_t errlen);
 
-/* Prints --help, showing cfg's values as defaults. */
+/* The STUN/TURN servers cfg describes (see ice_servers_new), or NULL
+ * with the reason in err. The caller frees it. */
+struct ice_servers *cloud_config_ice_servers(const struct cloud_config *cfg, char *err,
+                                             size_t errlen);
+
+/* Prints --help, showing cfg's values as defaults (never a secret's). */
 void cloud_config_help(struct cloud_config *cfg, FILE *out);
 
 #endif

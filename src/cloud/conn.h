@@ -95,6 +95,7 @@ struct server {
     uint32_t confirm_every_ms; /* see conn_confirm_alive() */
     struct registry reg;
     struct router *router;
+    struct ice_servers *ice;   /* STUN/TURN handed out (--stun-urls, --turn-urls) */
     struct transport tx;
     struct server_stats stats;
     size_t conns;              /* open WebSocket connections */

@@ -200,13 +200,29 @@ static void forget_identity(struct peer *p)
     p->device_info = NULL;
 }
 
+/* Adds "iceServers" (the deployment's STUN/TURN servers, with TURN
+ * credentials minted now for p) to body, when any are configured. The
+ * credentials expire by themselves (--turn-ttl); a new set goes out with
+ * every registration and session, so long-lived robots never hold stale
+ * ones. Returns body. */
+static json_t *with_ice_servers(struct router *r, const struct peer *p, json_t *body)
+{
+    if (!body || ice_servers_empty(r->cfg.ice))
+        return body;
+    json_t *servers = ice_servers_json(r->cfg.ice, p->id, clock_wall_ms() / 1000);
+    if (!servers || json_object_set_new(body, "iceServers", servers) < 0)
+        log_warn("%s: out of memory: no iceServers sent", p->label);
+    return body;
+}
+
 static void on_robot_register(struct router *r, struct peer *p, json_t *msg, const char *type)
 {
     const char *id = json_string_value(json_object_get(msg, "robotId"));
     if (refuse_reregistration(r, p, ROLE_ROBOT, id, msg, type))
         return;
     if (p->role == ROLE_ROBOT) { /* same id again: confirm */
-        router__send_msg(r, p, "registered", json_pack("{s:s}", "robotId", p->id));
+        router__send_msg(r, p, "registered",
+                         with_ice_servers(r, p, json_pack("{s:s}", "robotId", p->id)));
         return;
     }
     if (!admitted(r, p, ROLE_ROBOT, id, msg, type))
@@ -228,7 +244,8 @@ static void on_robot_register(struct router *r, struct peer *p, json_t *msg, con
         return;
     }
     enroll(p, ROLE_ROBOT);
-    router__send_msg(r, p, "registered", json_pack("{s:s}", "robotId", p->id));
+    router__send_msg(r, p, "registered",
+                     with_ice_servers(r, p, json_pack("{s:s}", "robotId", p->id)));
     router__announce_robot(r, p, true);
 }
 
@@ -313,13 +330,13 @@ static void on_create_session(struct router *r, struct peer *client, json_t *msg
     json_t *created = json_pack("{s:s, s:s}", "sessionId", s->id, "robotId", robot->id);
     if (created && request_id(msg))
         json_object_set(created, "requestId", request_id(msg));
-    router__send_msg(r, client, "session-created", created);
+    router__send_msg(r, client, "session-created", with_ice_servers(r, client, created));
 
     json_t *device = json_object_get(msg, "deviceId");
-    router__send_msg(r, robot, "create-session",
-                     json_pack("{s:s, s:s, s:O, s:O}", "sessionId", s->id, "clientId",
-                               client->id, "deviceId", device ? device : json_null(),
-                               "streamTypes", json_object_get(msg, "streamTypes")));
+    json_t *order = json_pack("{s:s, s:s, s:O, s:O}", "sessionId", s->id, "clientId", client->id,
+                              "deviceId", device ? device : json_null(), "streamTypes",
+                              json_object_get(msg, "streamTypes"));
+    router__send_msg(r, robot, "create-session", with_ice_servers(r, robot, order));
 }
 
 /* The peer at the other end of s from p, or NULL when p is not one of its

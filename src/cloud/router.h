@@ -35,6 +35,7 @@
 
 #include "cloud/auth.h"
 #include "cloud/codec.h"
+#include "cloud/ice_servers.h"
 #include "cloud/outbuf.h"
 #include "cloud/registry.h"
 
@@ -47,6 +48,11 @@ struct router_config {
     unsigned rate_limit;          /* messages per second per connection, bursts of 2x; 0: none */
     unsigned request_timeout_s;   /* a robot request unanswered this long gets 504 (>= 1) */
     unsigned max_pending_requests;/* robot requests pending per asker; more get 429 (>= 1) */
+    /* STUN/TURN servers handed out (borrowed; outlives the router): in
+     * `registered` to robots, in `session-created` to clients and in
+     * `create-session` to robots, each with fresh TURN credentials. NULL
+     * or empty: no iceServers field is sent. */
+    const struct ice_servers *ice;
 };
 
 struct transport {

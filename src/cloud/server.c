@@ -23,6 +23,7 @@
 #include "cloud/conn.h"
 #include "cloud/http_reply.h"
 #include "cloud/http_static.h"
+#include "cloud/ice_servers.h"
 #include "cloud/registry.h"
 #include "cloud/router.h"
 #include "cloud/status.h"
@@ -366,6 +367,15 @@ struct server *server_new(const struct cloud_config *cfg)
         free(srv);
         return NULL;
     }
+    char err[256];
+    if (!(srv->ice = cloud_config_ice_servers(cfg, err, sizeof err))) {
+        log_error("%s", err);
+        server_free(srv);
+        return NULL;
+    }
+    if (!ice_servers_empty(srv->ice))
+        log_info("handing out %s servers to robots and viewers",
+                 ice_servers_has_turn(srv->ice) ? "STUN and TURN" : "STUN");
     srv->tx = (struct transport){.send = ws_conn_send, .close = ws_conn_close,
                                  .http_answer = api_proxy_answer};
     struct router_config rcfg = {
@@ -374,6 +384,7 @@ struct server *server_new(const struct cloud_config *cfg)
         .rate_limit = (unsigned)cfg->rate_limit,
         .request_timeout_s = (unsigned)cfg->request_timeout,
         .max_pending_requests = (unsigned)cfg->max_pending_requests,
+        .ice = srv->ice,
     };
     srv->router = router_new(&rcfg, &srv->tx, &auth_open, &srv->reg);
     if (!srv->router) {
@@ -427,6 +438,7 @@ void server_free(struct server *srv)
     signal_ctx = NULL;
     router_free(srv->router);
     registry_free(&srv->reg);
+    ice_servers_free(srv->ice);
     free(srv->wbuf);
     free(srv);
 }

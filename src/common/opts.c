@@ -427,7 +427,9 @@ static void opts_details(const struct opt *o, char *buf, size_t len)
             opts_join(o->choices, list, sizeof list);
             OPTS_ADD("one of %s; ", list);
         }
-        if (v == NULL)
+        if (o->secret)
+            OPTS_ADD("%s", v && v[0] ? "set (not shown)" : "not set");
+        else if (v == NULL)
             OPTS_ADD("no default");
         else if (v[0] == '\0' || strchr(v, ' ') != NULL)
             OPTS_ADD("default \"%s\"", v);

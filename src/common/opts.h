@@ -35,6 +35,7 @@ struct opt {
     const char *const *choices; /* OPT_STRING: NULL-terminated list, or NULL for any */
     const char *metavar;        /* shown in --help: "PORT" */
     const char *help;           /* one line */
+    bool secret;                /* OPT_STRING: --help says "set" or "not set", never the value */
 };
 
 enum opts_result {
