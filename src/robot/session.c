@@ -103,7 +103,8 @@ size_t session_set_end_all(struct session_set *set, const char *why)
 
 /* ---- ending ---- */
 
-void session_error(struct session *s, const char *code, const char *reason)
+/* Reports an error of s through its sink, without ending it. */
+static void session_error(struct session *s, const char *code, const char *reason)
 {
     s->sink->ops->on_error(s->sink, s, code, reason);
 }

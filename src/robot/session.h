@@ -13,14 +13,15 @@
  * sink. Pointers to a session stay valid until session_end (or
  * session_set_free) returns.
  *
- * Threads: main thread only. Sink operations fire on the main thread, from
- * the peer's callbacks (never inside a call into this module, except
- * on_closed inside session_end and session_set_free). No sink operation
- * fires after the session is freed. */
+ * Threads: main thread only. Sink operations fire on the main thread: from
+ * the peer's events and the session's timeout, and on_closed from inside
+ * session_end, session_set_end_all and session_set_free; none fires inside
+ * session_open. A sink never ends its own session (the session may still
+ * be using itself around the call). No sink operation fires after the
+ * session is freed. */
 #ifndef PORTHOLE_ROBOT_SESSION_H
 #define PORTHOLE_ROBOT_SESSION_H
 
-#include <glib.h>
 #include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -105,9 +106,6 @@ struct session *session_open(struct session_set *set, const char *id, const char
 /* Ends s: logs it, calls its sink's on_closed(tell, why), frees s and its
  * peer. s is gone when this returns. */
 void session_end(struct session *s, bool tell, const char *why);
-
-/* Reports an error of s through its sink (on_error), without ending it. */
-void session_error(struct session *s, const char *code, const char *reason);
 
 /* The signaling that opened s no longer knows it (the cloud shut down or
  * its link closed): the session keeps streaming, and its sink tells that
