@@ -2,6 +2,7 @@
 #include "robot.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "common/clock.h"
@@ -9,6 +10,7 @@
 #include "common/log.h"
 #include "api.h"
 #include "api_http.h"
+#include "iceconf.h"
 #include "media.h"
 #include "peer.h"
 #include "session.h"
@@ -196,6 +198,29 @@ static int parse_streams(json_t *msg, enum cam_stream *out, char *err, size_t er
                               PEER_MAX_TRACKS, err, errlen);
 }
 
+/* Takes the STUN/TURN servers the cloud sent with msg (registered,
+ * create-session), if any, for the sessions opened from now on. The TURN
+ * credentials are fresh in every create-session, so they never expire
+ * under a long-lived robot; they are never logged. */
+static void take_ice_servers(struct robot *r, json_t *msg)
+{
+    json_t *servers = json_object_get(msg, "iceServers");
+    if (!servers)
+        return;
+    struct iceconf ic = {0};
+    char err[160];
+    if (iceconf_from_json(&ic, servers, err, sizeof err) < 0) {
+        log_warn("cloud sent unusable iceServers (%s): ignored", err);
+        return;
+    }
+    char *turn = iceconf_turn_list(&ic);
+    session_set_cloud_ice(r->sessions, ic.stun, turn);
+    log_debug("ICE servers from the cloud: %s STUN, %zu TURN%s", ic.stun ? "a" : "no", ic.nturn,
+              ic.skipped ? " (some URLs unusable here were skipped)" : "");
+    free(turn);
+    iceconf_clear(&ic);
+}
+
 static void handle_create_session(struct robot *r, json_t *msg)
 {
     const char *sid = json_string_value(json_object_get(msg, "sessionId"));
@@ -227,6 +252,7 @@ static void handle_create_session(struct robot *r, json_t *msg)
         refuse_session(r, sid, "unknown-device", err);
         return;
     }
+    take_ice_servers(r, msg);
     if (session_open(r->sessions, sid, client ? client : "", streams, (size_t)n,
                      sink_cloud_new(r->sig), &code, err, sizeof err) == NULL)
         refuse_session(r, sid, code, err);
@@ -336,6 +362,7 @@ static void on_message(void *user, json_t *msg)
         handle_robot_request(r, msg);
     } else if (strcmp(type, "registered") == 0) {
         log_info("registered as %s", r->robot_id);
+        take_ice_servers(r, msg);
         signaling_registered(r->sig);
     } else if (strcmp(type, "error") == 0) {
         const char *code = json_string_value(json_object_get(msg, "code"));

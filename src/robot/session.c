@@ -25,6 +25,8 @@ struct session_set {
     struct session_set_params params;
     GHashTable *by_id;  /* id -> struct session * (borrowed: the list owns) */
     struct list all;
+    char *cloud_stun;   /* the cloud's STUN server for new sessions, or NULL */
+    char *cloud_turn;   /* the cloud's TURN URIs (comma-separated), or NULL */
 };
 
 /* ---- the set ---- */
@@ -67,7 +69,17 @@ void session_set_free(struct session_set *set)
     list_foreach_safe(pos, tmp, &set->all)
         session_free(list_entry(pos, struct session, link));
     g_hash_table_destroy(set->by_id);
+    g_free(set->cloud_stun);
+    g_free(set->cloud_turn);
     g_free(set);
+}
+
+void session_set_cloud_ice(struct session_set *set, const char *stun, const char *turn)
+{
+    g_free(set->cloud_stun);
+    g_free(set->cloud_turn);
+    set->cloud_stun = g_strdup(stun);
+    set->cloud_turn = g_strdup(turn);
 }
 
 struct session *session_set_find(struct session_set *set, const char *id)
@@ -219,6 +231,11 @@ struct session *session_open(struct session_set *set, const char *id, const char
         return NULL;
     }
     struct peer_params pp = set->params.peer;
+    /* The robot's own --stun-server / --turn-server win over the cloud's. */
+    if (!pp.stun_server || !*pp.stun_server)
+        pp.stun_server = set->cloud_stun;
+    if (!pp.turn_servers || !*pp.turn_servers)
+        pp.turn_servers = set->cloud_turn;
     pp.session_id = id;
     pp.nstreams = nstreams;
     memcpy(pp.streams, streams, nstreams * sizeof *streams);

@@ -80,6 +80,13 @@ struct session_set *session_set_new(const struct session_set_params *params);
  * a no-op. */
 void session_set_free(struct session_set *set);
 
+/* The STUN server (stun://HOST:PORT) and TURN URIs (comma-separated
+ * turn(s)://USER:PASS@HOST:PORT...) the cloud handed out (iceconf.h), or
+ * NULL for none: sessions opened from now on use them for whatever the
+ * robot's own peer params leave unset. Running sessions are not touched.
+ * Both are copied. */
+void session_set_cloud_ice(struct session_set *set, const char *stun, const char *turn);
+
 /* The session with that id, or NULL. */
 struct session *session_set_find(struct session_set *set, const char *id);
 size_t session_set_count(const struct session_set *set);
