@@ -169,7 +169,9 @@ export async function authGroup({ cloudBin, webRoot, artifacts, only }) {
       assert.equal(await row(page, 'lab-1').count(), 0, 'no robot is listed');
       assert.equal(await page.locator('#signin-token').evaluate((e) => e === document.activeElement), true,
         'the token field has the focus');
+      await page.setViewportSize({ width: 1120, height: 520 });
       const path = await shot(page, 'auth-signin');
+      await page.setViewportSize({ width: 1280, height: 800 });
       if (process.env.PORTHOLE_DOCS_SIGNIN_SCREENSHOT) copyFileSync(path, process.env.PORTHOLE_DOCS_SIGNIN_SCREENSHOT);
       // The SDK does not knock again while it has no new token.
       await sleep(2500);
