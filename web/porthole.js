@@ -963,7 +963,7 @@ export class Cloud extends Emitter {
     if (this._registerGen !== -1 && this._registerGen !== this._tokenGen) {
       this._retryRegistration(); // setToken() since we registered: try the new token instead
     } else {
-      this._unauthorized(new PortholeError('unauthorized', `the cloud refused the token: ${text}`, detail));
+      this._unauthorized(new PortholeError('unauthorized', `the cloud wants a valid token: ${text}`, detail));
     }
     return true;
   }

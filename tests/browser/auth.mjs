@@ -137,6 +137,189 @@ export async function authGroup({ cloudBin, webRoot, artifacts, only }) {
   const open = (u) => browser.newPage(u, { init: watchSockets });
 
   const scenarios = [
+    { name: 'auth.sdk', async run() {
+      // The SDK's token logic against a scripted cloud in the page: every path of docs/VIEWER.md's
+      // "Tokens" section, including those a real cloud makes hard to reach on purpose.
+      const page = await open(url);
+      const r = await page.evaluate(async () => {
+        const { connect } = await import('/porthole.js');
+        const tick = (ms = 30) => new Promise((res) => setTimeout(res, ms));
+        class FakeWS {
+          constructor(u) {
+            this.url = u;
+            this.readyState = 0;
+            this.sent = [];
+            FakeWS.all.push(this);
+            setTimeout(() => { this.readyState = 1; this.onopen?.(); }, 0);
+          }
+          send(d) { this.sent.push(JSON.parse(d)); }
+          deliver(m) { this.onmessage?.({ data: JSON.stringify(m) }); }
+          close(code = 1000) {
+            if (this.readyState === 3) return;
+            this.readyState = 3;
+            setTimeout(() => this.onclose?.({ code }), 0);
+          }
+          registers() { return this.sent.filter((m) => m.type === 'client-register'); }
+        }
+        const welcome = { type: 'available-robots', clientId: 'c1', robots: [] };
+        const refuse = (reason, requestType = 'client-register') => ({
+          type: 'error', code: 'unauthorized', reason, error: `refused (${reason})`, requestType });
+        const last = () => FakeWS.all.at(-1);
+        const make = (token, more = {}) => {
+          FakeWS.all = [];
+          const log = [];
+          const cloud = connect('ws://cloud.invalid/ws', { WebSocket: FakeWS, token, minBackoffMs: 20, maxBackoffMs: 40, ...more });
+          for (const type of ['state', 'error', 'token-refreshed']) {
+            cloud.on(type, (d) => log.push(type === 'error' ? { type, code: d.code, message: d.message, detail: d.detail }
+              : { type, ...d }));
+          }
+          return { cloud, log };
+        };
+        const out = {};
+
+        // 1. A fixed token: sent in client-register, kept out of cloud.options; token-expired is reported.
+        let c = make('tok-fixed');
+        await tick();
+        out.fixedRegister = last().registers();
+        out.optionsHoldToken = JSON.stringify(c.cloud.options).includes('tok-fixed');
+        last().deliver(welcome);
+        last().deliver({ type: 'error', code: 'token-expired', error: 'the token expired', graceSeconds: 30 });
+        await tick();
+        out.fixedExpired = c.log.filter((e) => e.type === 'error');
+        out.fixedRefreshes = last().sent.filter((m) => m.type === 'refresh-token').length;
+        // setToken while open: refresh-token; refused: the error names it, the state stays open.
+        c.cloud.setToken('tok-new');
+        await tick();
+        out.setWhileOpen = last().sent.filter((m) => m.type === 'refresh-token');
+        last().deliver(refuse('bad-signature', 'refresh-token'));
+        last().deliver({ type: 'token-refreshed', expiresAt: 'soon' }); // malformed: a protocol error
+        await tick();
+        out.refusedRefresh = c.log.filter((e) => e.type === 'error').slice(1);
+        out.stateAfterRefusedRefresh = c.cloud.state;
+        out.log1 = JSON.stringify(c.log);
+        c.cloud.close();
+
+        // 2. Refused at registration, and the cloud closes the socket: no reconnect until setToken().
+        c = make('tok-bad');
+        await tick();
+        last().deliver(refuse('bad-signature'));
+        last().close(1008);
+        await tick(200);
+        out.refusedSockets = FakeWS.all.length;
+        out.refusedState = { state: c.cloud.state, reason: c.cloud.authReason };
+        const s = c.cloud.openSession('r1');
+        out.refusedSession = await new Promise((res) => s.on('closed', (d) => res(d.reason)));
+        out.refusedRequest = await c.cloud.request('r1', 'GET', '/api/x').catch((e) => ({ code: e.code, reason: e.detail?.reason }));
+        c.cloud.setToken('tok-good');
+        await tick();
+        out.afterSetSockets = FakeWS.all.length;
+        out.afterSetRegister = last().registers().map((m) => m.token);
+        last().deliver(welcome);
+        out.afterSetState = c.cloud.state;
+        out.log2 = JSON.stringify(c.log);
+        c.cloud.close();
+
+        // 3. Refused, the socket kept open: setToken() registers again on it.
+        c = make(undefined);
+        await tick();
+        out.noTokenRegister = last().registers();
+        last().deliver({ type: 'error', code: 'unauthorized', reason: 'token-missing', message: 'a token is required',
+          requestType: 'client-register' });
+        await tick();
+        out.missing = c.log.filter((e) => e.type !== 'state' || e.state === 'unauthorized');
+        c.cloud.setToken('tok-2');
+        await tick();
+        out.sameSocket = { sockets: FakeWS.all.length, registers: last().registers().map((m) => m.token ?? null) };
+        c.cloud.close();
+
+        // 4. setToken() while the registration is under way: a refusal is retried with the new token,
+        //    an acceptance is followed by refresh-token with it.
+        c = make('tok-old');
+        await tick();
+        c.cloud.setToken('tok-newer');
+        last().deliver(refuse('token-expired'));
+        await tick();
+        out.retried = { registers: last().registers().map((m) => m.token), state: c.cloud.state };
+        c.cloud.close();
+        c = make('tok-old');
+        await tick();
+        c.cloud.setToken('tok-newer');
+        last().deliver(welcome);
+        await tick();
+        out.refreshedAfter = last().sent.filter((m) => m.type === 'refresh-token').map((m) => m.token);
+        c.cloud.close();
+
+        // 5. A token function: asked at connect and on token-expired; its failure means a retry with backoff.
+        const reasons = [];
+        let fail = true;
+        c = make(async ({ reason }) => {
+          reasons.push(reason);
+          if (fail) { fail = false; throw new Error('token service down'); }
+          return `tok-fn-${reasons.length}`;
+        });
+        await waitUntil(() => FakeWS.all.length === 1);
+        out.fnFirstError = c.log.find((e) => e.type === 'error');
+        await tick();
+        out.fnRegister = last().registers().map((m) => m.token);
+        last().deliver(welcome);
+        last().deliver({ type: 'error', code: 'token-expired', error: 'expired', graceSeconds: 30 });
+        await tick();
+        out.fnRefresh = last().sent.filter((m) => m.type === 'refresh-token').map((m) => m.token);
+        last().deliver({ type: 'token-refreshed', expiresAt: 4102444800 });
+        out.fnReasons = reasons;
+        out.fnRefreshed = { expiresAt: c.cloud.tokenExpiresAt, events: c.log.filter((e) => e.type === 'token-refreshed') };
+        c.cloud.close();
+
+        // 6. A token function that gives something that is not a token: refused locally, nothing opened.
+        c = make(() => 42);
+        await tick(100);
+        out.notAString = { sockets: FakeWS.all.length, state: c.cloud.state, reason: c.cloud.authReason,
+          error: c.log.find((e) => e.type === 'error')?.message };
+        c.cloud.close();
+        return out;
+
+        async function waitUntil(fn) { for (let i = 0; i < 100 && !fn(); i++) await tick(20); }
+      });
+      if (process.env.PORTHOLE_TEST_VERBOSE) console.log(JSON.stringify(r, null, 1));
+      assert.deepEqual(r.fixedRegister, [{ type: 'client-register', token: 'tok-fixed' }]);
+      assert.equal(r.optionsHoldToken, false, 'the token is not in cloud.options');
+      assert.deepEqual(r.fixedExpired.map((e) => [e.code, e.detail]), [['token-expired', { graceSeconds: 30 }]]);
+      assert.equal(r.fixedRefreshes, 0, 'a fixed token cannot refresh itself');
+      assert.deepEqual(r.setWhileOpen, [{ type: 'refresh-token', token: 'tok-new' }], 'setToken() while open sends refresh-token');
+      assert.deepEqual(r.refusedRefresh.map((e) => [e.code, e.detail?.reason, e.detail?.requestType]),
+        [['unauthorized', 'bad-signature', 'refresh-token'], ['protocol', undefined, undefined]]);
+      assert.equal(r.stateAfterRefusedRefresh, 'open', 'a refused refresh leaves the connection open');
+      for (const tok of ['tok-fixed', 'tok-new']) assert.ok(!r.log1.includes(tok), `no event carries the token ${tok}`);
+
+      assert.equal(r.refusedSockets, 1, 'refused and closed: no reconnect');
+      assert.deepEqual(r.refusedState, { state: 'unauthorized', reason: 'bad-signature' });
+      assert.equal(r.refusedSession, 'unauthorized');
+      assert.deepEqual(r.refusedRequest, { code: 'unauthorized', reason: 'bad-signature' });
+      assert.equal(r.afterSetSockets, 2, 'setToken() opens a new connection');
+      assert.deepEqual(r.afterSetRegister, ['tok-good']);
+      assert.equal(r.afterSetState, 'open');
+      for (const tok of ['tok-bad', 'tok-good']) assert.ok(!r.log2.includes(tok), `no event carries the token ${tok}`);
+
+      assert.deepEqual(r.noTokenRegister, [{ type: 'client-register' }], 'no token: no token field');
+      assert.deepEqual(r.missing.map((e) => [e.type, e.code ?? e.state, e.detail?.reason ?? e.reason]),
+        [['error', 'unauthorized', 'token-missing'], ['state', 'unauthorized', 'token-missing']]);
+      assert.match(r.missing[0].message, /a token is required/, 'the cloud\'s text (in `message`) is kept');
+      assert.deepEqual(r.sameSocket, { sockets: 1, registers: [null, 'tok-2'] }, 'registered again on the same socket');
+
+      assert.deepEqual(r.retried, { registers: ['tok-old', 'tok-newer'], state: 'connecting' });
+      assert.deepEqual(r.refreshedAfter, ['tok-newer']);
+
+      assert.equal(r.fnFirstError?.code, 'token-unavailable', JSON.stringify(r.fnFirstError));
+      assert.match(r.fnFirstError.message, /token service down/);
+      assert.deepEqual(r.fnRegister, ['tok-fn-2'], 'the next attempt asks the function again');
+      assert.deepEqual(r.fnRefresh, ['tok-fn-3']);
+      assert.deepEqual(r.fnReasons, ['connect', 'connect', 'expired']);
+      assert.deepEqual(r.fnRefreshed, { expiresAt: 4102444800, events: [{ type: 'token-refreshed', expiresAt: 4102444800 }] });
+
+      assert.deepEqual({ ...r.notAString, error: undefined }, { sockets: 0, state: 'unauthorized', reason: 'invalid-token', error: undefined });
+      assert.match(r.notAString.error, /returned a number/);
+      await page.close();
+    } },
     { name: 'auth.fragment', async run() {
       const token = viewerToken(SECRET, { robots: ['lab-*'] });
       const page = await open(`${url}#token=${token}`);
