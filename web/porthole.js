@@ -599,7 +599,8 @@ export class Cloud extends Emitter {
       return;
     }
     this.authReason = null;
-    this._setState(this._everOpen ? 'reconnecting' : 'connecting', { retryInMs: 0 });
+    const state = this._everOpen ? 'reconnecting' : 'connecting';
+    if (this.state !== state) this._setState(state, { retryInMs: 0 });
     const seq = ++this._openSeq;
     const gen = this._tokenGen;
     this._token('connect').then((t) => {

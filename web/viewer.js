@@ -506,14 +506,18 @@ function takeFragmentToken() {
 function showSignIn(text) {
   ui.signinWhy.textContent = text;
   ui.signin.hidden = false;
-  ui.signinSubmit.disabled = false;
-  ui.signinSubmit.textContent = 'Sign in';
+  signInDone();
   if (!ui.signin.contains(document.activeElement)) ui.signinToken.focus({ preventScroll: true });
 }
 
 function hideSignIn() {
   ui.signin.hidden = true;
   ui.signinToken.value = '';
+  signInDone();
+}
+
+/** Sign in is usable again (the attempt ended, or the cloud went away meanwhile). */
+function signInDone() {
   ui.signinSubmit.disabled = false;
   ui.signinSubmit.textContent = 'Sign in';
 }
@@ -634,6 +638,7 @@ function start() {
   });
   cloud.on('error', (err) => {
     if (err.code === 'cloud-unreachable') {
+      signInDone();
       const playing = [...tiles.values()].some((t) => t.active);
       setBanner('cloud', `${err.message}.${playing ? ' Videos already playing continue.' : ''}`, 'error',
         { label: 'Retry now', run: () => cloud.reconnectNow() });
