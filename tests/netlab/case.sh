@@ -9,6 +9,8 @@
 # Usage: case.sh CASE [RUNS]      (root; builds its own lab through lab.sh run)
 #   srflx      robot and viewer behind port-restricted cone NATs, STUN on
 #              both sides: video must flow over srflx (or prflx) candidates
+#   srflx-turn as srflx, with TURN over UDP on both sides as well: the
+#              direct path must still win
 #   relay      both behind symmetric NATs, TURN over UDP on both sides:
 #              video must flow through a relay candidate
 #   relay-tcp  robot behind a cone NAT, viewer behind the UDP-blocking
@@ -17,7 +19,10 @@
 #   host       both LANs routed without NAT or filter: host candidates
 #
 # Binaries: PORTHOLE_CLOUD, PORTHOLE_ROBOT and NETLAB_VIEWER, or else those
-# of build/ next to tests/. NETLAB_ROBOT_ARGS adds flags to the robot.
+# of build/ next to tests/. NETLAB_ROBOT_ARGS and NETLAB_VIEWER_ARGS add
+# flags to the robot and to each viewer;
+# NETLAB_LOSS=PCT drops that share of the packets both routers forward and
+# NETLAB_RATE=KBIT shapes both routers' WAN links (lab.sh loss, shape).
 # Exit status: 0 when every run decoded video over the expected path, 1 when
 # not, 77 when the lab cannot run here (not root, or turnserver, nft,
 # conntrack or openssl missing), with the reason on stdout.
@@ -27,7 +32,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 case_name=${1:-}
 runs=${2:-1}
 case "$case_name" in
-srflx) kinds="cone cone" ;;
+srflx|srflx-turn) kinds="cone cone" ;;
 relay) kinds="symmetric symmetric" ;;
 relay-tcp|relay-tls) kinds="cone udpblock" ;;
 host) kinds="open open" ;;
@@ -73,6 +78,10 @@ robot_ice=(--stun-server "$stun")
 viewer_ice=(--stun "$stun")
 expect='^(srflx|prflx)/udp .* -> (srflx|prflx)/udp '
 case "$case_name" in
+srflx-turn)
+    robot_ice+=(--turn-server "$(lab_turn_url turn labbot)")
+    viewer_ice+=(--turn "$(lab_turn_url turn viewer)")
+    ;;
 relay)
     robot_ice+=(--turn-server "$(lab_turn_url turn labbot)")
     viewer_ice+=(--turn "$(lab_turn_url turn viewer)")
@@ -102,6 +111,12 @@ show_logs()
     done
 }
 
+if [ -n "${NETLAB_LOSS:-}" ]; then
+    lab_loss robot "$NETLAB_LOSS" && lab_loss viewer "$NETLAB_LOSS" || exit 1
+fi
+if [ -n "${NETLAB_RATE:-}" ]; then
+    lab_shape robot "$NETLAB_RATE" && lab_shape viewer "$NETLAB_RATE" || exit 1
+fi
 lab_spawn pub cloud "$cloud" --bind "$LAB_CLOUD_IP" --port 3001 \
     --web-root "$build/../web" >/dev/null
 lab_wait_port pub "$LAB_CLOUD_IP" 3001 || { show_logs; exit 1; }
@@ -121,9 +136,10 @@ done
 failed=0
 times=()
 for i in $(seq "$runs"); do
+    # shellcheck disable=SC2086
     line=$(lab_exec viewer "$viewer" --cloud "$cloud_url" --robot labbot \
         --address "$LAB_VIEWER_IP" "${viewer_ice[@]}" --frames 30 --timeout 30 \
-        2>"$NETLAB_DIR/viewer.err")
+        ${NETLAB_VIEWER_ARGS:-} 2>"$NETLAB_DIR/viewer.err")
     rc=$?
     echo "case=$case_name run=$i $line"
     path=$(sed -n 's/.*path="\([^"]*\)".*/\1/p' <<<"$line")

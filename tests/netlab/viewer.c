@@ -5,6 +5,7 @@
  *
  * Usage: netlab-viewer --cloud URL --robot ID [--stream TYPE] [--address IP]
  *        [--stun URL] [--turn URLS] [--relay-only] [--frames N] [--timeout S]
+ *        [--latency MS]
  *
  * Prints one line of key=value pairs to stdout:
  *   offer_ms=    the robot's offer arrived (from the start of the viewer)
@@ -27,14 +28,14 @@
 struct viewer_args {
     const char *cloud, *robot, *stream, *address, *stun, *turn;
     bool relay_only;
-    long frames, timeout_s;
+    long frames, timeout_s, latency_ms;
 };
 
 static void usage(FILE *f)
 {
     fputs("usage: netlab-viewer --cloud URL --robot ID [--stream TYPE] [--address IP]\n"
           "       [--stun stun://HOST:PORT] [--turn URLS] [--relay-only] [--frames N]\n"
-          "       [--timeout SECONDS]\n",
+          "       [--timeout SECONDS] [--latency MS]\n",
           f);
 }
 
@@ -61,10 +62,11 @@ static int parse_args(int argc, char **argv, struct viewer_args *a)
         {.name = "relay-only", .has_arg = no_argument, .val = 'R'},
         {.name = "frames", .has_arg = required_argument, .val = 'n'},
         {.name = "timeout", .has_arg = required_argument, .val = 't'},
+        {.name = "latency", .has_arg = required_argument, .val = 'l'},
         {.name = "help", .has_arg = no_argument, .val = 'h'},
         {0},
     };
-    *a = (struct viewer_args){.stream = "color", .frames = 30, .timeout_s = 30};
+    *a = (struct viewer_args){.stream = "color", .frames = 30, .timeout_s = 30, .latency_ms = 20};
     int c;
     while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
         switch (c) {
@@ -84,6 +86,12 @@ static int parse_args(int argc, char **argv, struct viewer_args *a)
         case 't':
             if (!parse_long(optarg, 1, 3600, &a->timeout_s)) {
                 fprintf(stderr, "netlab-viewer: --timeout takes 1..3600 seconds\n");
+                return -1;
+            }
+            break;
+        case 'l':
+            if (!parse_long(optarg, 1, 10000, &a->latency_ms)) {
+                fprintf(stderr, "netlab-viewer: --latency takes 1..10000 ms\n");
                 return -1;
             }
             break;
@@ -134,6 +142,7 @@ int main(int argc, char **argv)
         .stun_server = a.stun,
         .turn_servers = a.turn,
         .relay_only = a.relay_only,
+        .latency_ms = (unsigned)a.latency_ms,
     };
     /* webrtcbin makes its DTLS certificate on the first session of a
      * process (up to a second); one dtlsdec made now caches it, as the

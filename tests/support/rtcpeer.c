@@ -455,6 +455,8 @@ static void configure_ice(struct rtcpeer *p, const struct rtcpeer_opts *opts)
     const char *addr = opts->ice_address ? opts->ice_address : "127.0.0.1";
     if (opts->stun_server && *opts->stun_server)
         g_object_set(p->webrtc, "stun-server", opts->stun_server, NULL);
+    if (opts->latency_ms)
+        g_object_set(p->webrtc, "latency", opts->latency_ms, NULL);
     if (opts->relay_only)
         g_object_set(p->webrtc, "ice-transport-policy", GST_WEBRTC_ICE_TRANSPORT_POLICY_RELAY,
                      NULL);

@@ -57,6 +57,9 @@ struct rtcpeer_opts {
      * turns://... URLs (user and password percent-encoded), or NULL. */
     const char *turn_servers;
     bool relay_only;         /* ice-transport-policy "relay": relayed candidates only */
+    /* webrtcbin's jitter-buffer latency in ms; 0 keeps its default (200).
+     * Every decoded frame waits this long, the first one included. */
+    unsigned latency_ms;
 };
 
 /* Starts a peer: connects, sends client-register and, once registered,
