@@ -19,7 +19,7 @@
 #   host       both LANs routed without NAT or filter: host candidates
 #
 # Binaries: PORTHOLE_CLOUD, PORTHOLE_ROBOT and NETLAB_VIEWER, or else those
-# of build/ next to tests/. NETLAB_ROBOT_ARGS and NETLAB_VIEWER_ARGS add
+# of build/ next to tests/ (and PORTHOLE_WEB_ROOT, or web/). NETLAB_ROBOT_ARGS and NETLAB_VIEWER_ARGS add
 # flags to the robot and to each viewer;
 # NETLAB_LOSS=PCT drops that share of the packets both routers forward and
 # NETLAB_RATE=KBIT shapes both routers' WAN links (lab.sh loss, shape).
@@ -64,7 +64,8 @@ fi
 # ---- inside the lab ----
 # shellcheck source=tests/netlab/lab.sh
 . "$here/lab.sh"
-build=$(cd "$here/../.." && pwd)/build
+repo=$(cd "$here/../.." && pwd)
+build=$repo/build
 cloud=${PORTHOLE_CLOUD:-$build/porthole-cloud}
 robot=${PORTHOLE_ROBOT:-$build/porthole-robot}
 viewer=${NETLAB_VIEWER:-$build/netlab-viewer}
@@ -118,7 +119,7 @@ if [ -n "${NETLAB_RATE:-}" ]; then
     lab_shape robot "$NETLAB_RATE" && lab_shape viewer "$NETLAB_RATE" || exit 1
 fi
 lab_spawn pub cloud "$cloud" --bind "$LAB_CLOUD_IP" --port 3001 \
-    --web-root "$build/../web" >/dev/null
+    --web-root "${PORTHOLE_WEB_ROOT:-$repo/web}" >/dev/null
 lab_wait_port pub "$LAB_CLOUD_IP" 3001 || { show_logs; exit 1; }
 # shellcheck disable=SC2086
 lab_spawn robot robot "$robot" --cloud-url "$cloud_url" --robot-id labbot --api-port 0 \
