@@ -31,8 +31,8 @@
 #
 # Usage (root):
 #   lab.sh run ROBOT_KIND VIEWER_KIND [-- COMMAND...]
-#       Makes the private namespace (unshare -n -m, a tmpfs on /run), builds
-#       the lab, starts coturn, runs COMMAND (default: an interactive shell)
+#       Makes the private namespaces (unshare -n -m -p, a tmpfs on /run),
+#       builds the lab, starts coturn, runs COMMAND (default: a shell)
 #       in the outer namespace, tears everything down and exits with
 #       COMMAND's status. COMMAND can call the subcommands below (the path of
 #       this script is in $NETLAB). The only entry point from outside.
@@ -59,7 +59,8 @@
 #
 # Processes: every process in a lab namespace is ended by `down` (first
 # TERM, then KILL after a bounded wait), whoever started it; `run` calls
-# `down` on exit, even on a signal. Every loop here is bounded.
+# `down` on exit, even on a signal, and if it is killed outright the end of
+# its PID namespace kills what is left. Every loop here is bounded.
 
 # ---- addresses (documentation ranges; 100.64.0.0/10 for the LANs) ----
 LAB_INET_PUB=203.0.113.1
@@ -116,7 +117,7 @@ lab_veth()
 # lines: nft 1.0.6 rejects a chain's body on one line after a rule.
 lab_router_rules()
 {
-    local kind=$1 nat="" lanrule="iifname \"lan\" accept"
+    local kind=$1 nat=""
     case "$kind" in
     cone|udpblock) nat="oifname \"wan\" masquerade" ;;
     symmetric) nat="oifname \"wan\" masquerade random,fully-random" ;;
@@ -135,7 +136,7 @@ table ip lab {
         type filter hook forward priority 0; policy $policy;
         $udp
         ct state established,related accept
-        $lanrule
+        iifname "lan" accept
     }
     chain input {
         type filter hook input priority 0; policy $policy;
@@ -466,8 +467,11 @@ lab_main()
         fi
         shift 2
         [ "${1:-}" = -- ] && shift
-        NETLAB="$(readlink -f "$0")" exec unshare -n -m --propagation private \
-            "$(readlink -f "$0")" _inside "$rkind" "$vkind" "$@"
+        # A PID namespace too: its first process is _inside, and when that
+        # ends, or unshare is killed (--kill-child), the kernel kills
+        # every process left in the lab, even after a SIGKILL.
+        NETLAB="$(readlink -f "$0")" exec unshare -n -m -p --fork --kill-child --mount-proc \
+            --propagation private "$(readlink -f "$0")" _inside "$rkind" "$vkind" "$@"
         ;;
     _inside) export NETLAB; lab_inside "$@" ;;
     up) lab_up "$@" ;;

@@ -53,10 +53,10 @@ struct rtcpeer {
     GstWebRTCDataChannel *channel; /* set on the pc thread, released after NULL state */
 
     gint connected;            /* atomic */
-    gint64 connected_us;       /* under lock: monotonic time of the first "connected" */
-    gint64 first_frame_us;     /* under lock: monotonic time of the first frame */
-    GMutex lock;               /* guards video */
+    GMutex lock;               /* guards the three below */
     struct rtcpeer_video video;
+    gint64 connected_us;       /* monotonic time of the first "connected", or 0 */
+    gint64 first_frame_us;     /* monotonic time of the first frame, or 0 */
 };
 
 static struct rtcpeer *peer_ref(struct rtcpeer *p)
@@ -1065,7 +1065,9 @@ static gboolean scan_stat(GQuark field, const GValue *value, gpointer data)
     return TRUE;
 }
 
-/* "TYPE/PROTO ADDR:PORT" of the candidate statistics whose id is id. */
+/* "TYPE/PROTO ADDR:PORT" of the candidate statistics whose id is id.
+ * (webrtcbin 1.22 names the local candidate's statistics "remote-candidate"
+ * and the other way round; the pair's ids are right, so go by id.) */
 static void describe_candidate(const struct path_scan *scan, const char *id, GString *out)
 {
     for (unsigned i = 0; id && i < scan->ncands; i++) {
