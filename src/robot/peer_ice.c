@@ -1,7 +1,36 @@
 /* peer_ice.c - a peer's webrtcbin ICE agent, servers and gathering addresses. */
 #include "peer_ice.h"
 
+#include <stdbool.h>
+
 #include "common/log.h"
+
+/* libnice's STUN timers. A connectivity check is sent up to
+ * stun-max-retransmissions times, the second send after max(Ta x active
+ * pairs, 500 ms) (the 500 is fixed in libnice 0.1.21), each later one after
+ * twice the last wait, the final wait halved: 5 sends take 9.5 s, 3 take
+ * 2 s, 2 take 0.75 s. Other requests (STUN and TURN while gathering, TURN
+ * refreshes) count the same sends from stun-initial-timeout instead. */
+#define ICE_CHECK_SENDS 2u      /* while checks run: a dead pair ends in 0.75 s */
+#define ICE_CHECK_INITIAL 1000u /* ... and a TURN request begun then still gets 1.5 s */
+#define ICE_SENDS 5u            /* otherwise: 5 sends, 100 ms apart at first, 1.9 s */
+#define ICE_INITIAL 100u
+#define NICE_STATE_CONNECTING 2u /* libnice's NICE_COMPONENT_STATE_CONNECTING */
+
+/* libnice's "component-state-changed", on its own thread: fast-failing
+ * checks while the component connects, patient requests otherwise (a TURN
+ * refresh that gives up loses the relay). Touches only the agent, so it
+ * needs no peer and may outlive one. */
+static void on_ice_component_state(GObject *agent, guint stream, guint component, guint state,
+                                   gpointer data)
+{
+    (void)stream;
+    (void)component;
+    (void)data;
+    bool checking = state == NICE_STATE_CONNECTING;
+    g_object_set(agent, "stun-max-retransmissions", checking ? ICE_CHECK_SENDS : ICE_SENDS,
+                 "stun-initial-timeout", checking ? ICE_CHECK_INITIAL : ICE_INITIAL, NULL);
+}
 
 static void configure_agent(GstElement *webrtc, const struct peer_params *params)
 {
@@ -24,12 +53,21 @@ static void configure_agent(GstElement *webrtc, const struct peer_params *params
     if (agent) {
         /* Debian's libnice sends SSDP multicast on every interface otherwise. */
         g_object_set(agent, "upnp", FALSE, NULL);
-        /* Connectivity checks every 5 ms (RFC 8445's floor) and a first
-         * retransmission after 100 ms instead of libnice's 20 ms and 500 ms:
-         * on loopback ICE+DTLS fell from ~75 to ~25 ms (medians). Six
-         * tries, doubling, still give a pair about 6 s to answer. */
-        g_object_set(agent, "stun-pacing-timer", 5u, "stun-initial-timeout", 100u,
-                     "stun-max-retransmissions", 5u, NULL);
+        /* Connectivity checks paced every 5 ms (RFC 8445's floor) instead of
+         * 20: on loopback ICE+DTLS fell from ~75 to ~25 ms (medians). */
+        g_object_set(agent, "stun-pacing-timer", 5u, "stun-initial-timeout", ICE_INITIAL,
+                     "stun-max-retransmissions", ICE_SENDS, NULL);
+        /* webrtcbin's agent uses regular nomination, and libnice's
+         * controlling side (the robot, as offerer) nominates only once it
+         * has a valid host-host pair, two valid pairs, or no pair left to
+         * check. Through two NATs with STUN alone, the one valid pair
+         * (srflx) so waited for the pair to the viewer's private host
+         * address, which nothing answers, to give up: 9.5 s to first frame.
+         * Two sends end such a pair in 0.75 s; a live pair whose sends
+         * were lost is checked again as soon as the viewer's own check
+         * arrives (a triggered check). */
+        g_signal_connect(agent, "component-state-changed", G_CALLBACK(on_ice_component_state),
+                         NULL);
         g_object_unref(agent);
     }
     g_object_unref(ice);
