@@ -8,18 +8,22 @@
 // checked. The flags and the browser come from tests/browser/harness.mjs.
 //
 //   node tests/netlab/browser.mjs --cloud http://203.0.113.10:3001/ --robot ID
-//        --netns viewer --expect srflx|relay [--relay] [--runs N]
+//        --netns viewer --expect host|srflx|relay [--relay] [--runs N]
+//        [--g2g-frames N]
 //
 // --relay opens the page with ?relay=1 (iceTransportPolicy 'relay').
-// --expect srflx: candidateType srflx or prflx over udp, no TURN server;
-// relay: candidateType relay and, when the viewer's own end is relayed
-// (always with --relay), relayProtocol udp and turnServer the lab's TURN
-// server (turn:203.0.113.20:3478...); else the robot's end is. Run by case.sh (browser-srflx,
-// browser-relay) inside `lab.sh run`, in the lab's outer namespace, as root.
-// --runs N watches N times, each in a fresh page (for bench/netlab.sh).
-// Prints one JSON line per run on stdout ({first_frame_ms, g2g_p50_ms,
-// candidateType, ...}), progress and failures on stderr; exits 0 when every
-// run played over the expected path, 1 when not.
+// --expect host: candidateType host over udp (routed LANs); srflx:
+// candidateType srflx or prflx over udp, no TURN server; relay:
+// candidateType relay and, when the viewer's own end is relayed (always
+// with --relay), relayProtocol udp and turnServer the lab's TURN server
+// (turn:203.0.113.20:3478...); else the robot's end is. --runs N watches N
+// times, each in a fresh page; --g2g-frames N also reads, in the last run,
+// the capture-time marker of N frames (web/marker.js, as
+// bench/robot-latency.mjs does) for glass to glass. Run inside `lab.sh run`, in the lab's outer namespace, as
+// root: by case.sh (browser-*) and bench/netlab.sh. Prints one JSON line
+// per run on stdout ({first_frame_ms, g2g_p50_ms, candidateType, ...}),
+// progress and failures on stderr; exits 0 when every run played over the
+// expected path, 1 when not.
 
 import { chmodSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -36,8 +40,8 @@ const EXPECT = opt('--expect');
 const RELAY = argv.includes('--relay');
 const RUNS = Number(opt('--runs', '1'));
 const G2G_FRAMES = Number(opt('--g2g-frames', '0'));
-if (!CLOUD || !['srflx', 'relay'].includes(EXPECT) || !(RUNS >= 1) || !/^[a-z0-9-]+$/.test(NETNS)) {
-  console.error('usage: node tests/netlab/browser.mjs --cloud URL --robot ID --netns NS --expect srflx|relay '
+if (!CLOUD || !['host', 'srflx', 'relay'].includes(EXPECT) || !(RUNS >= 1) || !/^[a-z0-9-]+$/.test(NETNS)) {
+  console.error('usage: node tests/netlab/browser.mjs --cloud URL --robot ID --netns NS --expect host|srflx|relay '
     + '[--relay] [--runs N] [--g2g-frames N]');
   process.exit(2);
 }
@@ -77,6 +81,10 @@ watchdog.unref();
 /** Checks the path of a stats() object against --expect; returns what is wrong, or null. */
 function wrongPath(st) {
   if (!st) return 'no stats';
+  if (EXPECT === 'host') {
+    if (st.candidateType !== 'host' || st.protocol !== 'udp') return `${st.candidateType}/${st.protocol}, expected host/udp`;
+    return null;
+  }
   if (EXPECT === 'srflx') {
     if (!['srflx', 'prflx'].includes(st.candidateType)) return `candidateType ${st.candidateType}, expected srflx or prflx`;
     if (st.protocol !== 'udp') return `protocol ${st.protocol}, expected udp`;
@@ -131,7 +139,7 @@ async function watchOnce(browser, url, run) {
       return x && x.framesDecoded >= 30 ? x : null;
     }, ROBOT), 20000, '30 frames decoded');
     let g2g = null;
-    if (G2G_FRAMES > 0) {
+    if (G2G_FRAMES > 0 && run === RUNS) {
       g2g = await page.evaluate(async ({ rid, frames }) => {
         const { readMarker, markerAge } = await import('/marker.js');
         const v = window.portholeViewer.tiles.get(rid).video;
