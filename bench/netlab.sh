@@ -43,8 +43,11 @@ if [ "${1:-}" = _inside ]; then
     # How busy the machine is (it may be shared): every figure below moves with it.
     read -r load1 _ </proc/loadavg
     emit "\"metric\":\"config\",\"loadavg_1m\":$load1,\"cores\":$(nproc),\"full\":$full"
-    nl_start_cloud full >&2 && nl_start_robot >&2 ||
-        { emit "\"error\":\"the cloud or the robot did not start\""; nl_show_logs >&2; exit 0; }
+    if ! nl_start_cloud full >&2 || ! nl_start_robot >&2; then
+        emit "\"error\":\"the cloud or the robot did not start\""
+        nl_show_logs >&2
+        exit 0
+    fi
     field() { grep -o " $1=\"[^\"]*\"\| $1=[^ \"]*" <<<" $2" | head -n 1 | sed 's/^ [^=]*=//; s/^"//; s/"$//'; }
     # summary NAME: p50, p95, min, max, n of the numbers on stdin (nearest rank).
     summary() {
@@ -62,7 +65,7 @@ if [ "${1:-}" = _inside ]; then
         p=$(field path "$line")
         if grep -Eq "$expect" <<<"$p"; then
             field click_ms "$line" >>"$NETLAB_DIR/ff"
-            ff=$(field first_frame_ms "$line") req=$(field request_ms "$line") con=$(field connected_ms "$line")
+            req=$(field request_ms "$line") con=$(field connected_ms "$line")
             awk -v c="$con" -v r="$req" 'BEGIN { if (c > 0) printf "%.1f\n", c - r }' >>"$NETLAB_DIR/conn"
         else
             wrong=$((wrong + 1))
@@ -149,9 +152,12 @@ done
 export PORTHOLE_CLOUD=${PORTHOLE_CLOUD:-$build/porthole-cloud}
 export PORTHOLE_ROBOT=${PORTHOLE_ROBOT:-$build/porthole-robot}
 export NETLAB_VIEWER=${NETLAB_VIEWER:-$build/netlab-viewer}
-for p in "host open open" "srflx cone cone" "relay symmetric symmetric"; do
-    set -- $p
-    echo "netlab-bench: $1 path ($2 / $3 routers)" >&2
-    "$lab" run "$2" "$3" -- "$here/netlab.sh" _inside "$1" "$full"
-done
+while read -r path rkind vkind; do
+    echo "netlab-bench: $path path ($rkind / $vkind routers)" >&2
+    "$lab" run "$rkind" "$vkind" -- "$here/netlab.sh" _inside "$path" "$full" </dev/null
+done <<EOF
+host open open
+srflx cone cone
+relay symmetric symmetric
+EOF
 exit 0

@@ -125,8 +125,9 @@ if [ -n "${NETLAB_RATE:-}" ]; then
 fi
 # What reaches the viewer's router from the robot's router (a direct path)
 # and from the TURN server (a relayed one).
-lab_count viewer from_robot "$LAB_RNAT_WAN" && lab_count viewer from_turn "$LAB_TURN_IP" ||
+if ! lab_count viewer from_robot "$LAB_RNAT_WAN" || ! lab_count viewer from_turn "$LAB_TURN_IP"; then
     fail "cannot count packets on the viewer's router"
+fi
 nl_start_cloud "$ice" || fail "porthole-cloud did not start"
 # shellcheck disable=SC2086
 nl_start_robot ${NETLAB_ROBOT_ARGS:-} || fail "porthole-robot did not register"
@@ -212,8 +213,9 @@ case_refused()
         "$NETLAB_DIR/turnserver.log")
     [ "$refusals" -gt 0 ] || fail "coturn did not log a refusal of the viewer's credentials"
     echo "case=$case_name coturn refused the viewer's credentials $refusals times"
-    kill -0 "$NL_CLOUD_PID" 2>/dev/null && nl_health >/dev/null ||
+    if ! kill -0 "$NL_CLOUD_PID" 2>/dev/null || ! nl_health >/dev/null; then
         fail "porthole-cloud is not running any more"
+    fi
     echo "case=$case_name the cloud still answers /health"
     return 0
 }

@@ -29,6 +29,8 @@
 #   nl_show_logs              the last lines of every log, for failures
 # Every wait is bounded.
 
+# Set here, used by the scripts that source this file:
+# shellcheck disable=SC2034
 NL_ROBOT_ID=labbot
 NL_CLOUD_PORT=${NETLAB_CLOUD_PORT:-3001}
 NL_CLOUD_URL="ws://$LAB_CLOUD_IP:$NL_CLOUD_PORT/ws"
@@ -69,6 +71,7 @@ nl_start_cloud()
     nl_cloud_ice "${1:-full}" || return 1
     lab_spawn pub cloud "$NL_CLOUD_BIN" --bind "$LAB_CLOUD_IP" --port "$NL_CLOUD_PORT" \
         --web-root "$NL_WEB_ROOT" "${NL_CLOUD_ICE[@]}" >/dev/null || return 1
+    # shellcheck disable=SC2034 # for the scripts that source this file
     NL_CLOUD_PID=$(nl_pid cloud)
     lab_wait_port pub "$LAB_CLOUD_IP" "$NL_CLOUD_PORT"
 }
@@ -87,8 +90,8 @@ nl_health()
 
 nl_wait_registered()
 {
-    local want=$1 i
-    for i in $(seq $((${2:-10} * 10))); do
+    local want=$1 _
+    for _ in $(seq $((${2:-10} * 10))); do
         [ "$(grep -c "registered as $NL_ROBOT_ID" "$NETLAB_DIR/robot.log" 2>/dev/null)" -ge "$want" ] &&
             return 0
         sleep 0.1
@@ -101,6 +104,7 @@ nl_start_robot()
 {
     lab_spawn robot robot "$NL_ROBOT_BIN" --cloud-url "$NL_CLOUD_URL" \
         --robot-id "$NL_ROBOT_ID" --api-port 0 "$@" >/dev/null || return 1
+    # shellcheck disable=SC2034 # for the scripts that source this file
     NL_ROBOT_PID=$(nl_pid robot)
     nl_wait_registered 1
 }
