@@ -15,7 +15,7 @@
 # "metric", p50, p95, n, ...}) on stdout, progress on stderr; asserts
 # nothing (bench/table.mjs sets the figures beside the issue's targets).
 #
-# Usage: bench/netlab.sh [--full] [BUILD_DIR]      (root)
+# Usage: bench/netlab.sh [--full] [--only host|srflx|relay] [BUILD_DIR]   (root)
 #   short (make bench): 5 C first frames, 3 in Chromium, 4-s windows: ~3 min
 #   --full: 15 and 8, 10-s windows
 # Without root or the lab's tools it prints one line with "error" and exits 0.
@@ -138,8 +138,14 @@ if [ "${1:-}" = _inside ]; then
 fi
 
 # ---- outside: one lab per path ----
-full=0
-if [ "${1:-}" = --full ]; then full=1; shift; fi
+full=0 only=""
+while [ $# -gt 0 ]; do
+    case "$1" in
+    --full) full=1; shift ;;
+    --only) only=${2:-}; shift 2 ;;
+    *) break ;;
+    esac
+done
 build=$(cd "${1:-$repo/build}" && pwd)
 if [ "$(id -u)" != 0 ]; then
     echo '{"bench":"netlab","error":"the network lab needs root"}'
@@ -153,6 +159,7 @@ export PORTHOLE_CLOUD=${PORTHOLE_CLOUD:-$build/porthole-cloud}
 export PORTHOLE_ROBOT=${PORTHOLE_ROBOT:-$build/porthole-robot}
 export NETLAB_VIEWER=${NETLAB_VIEWER:-$build/netlab-viewer}
 while read -r path rkind vkind; do
+    [ -z "$only" ] || [ "$only" = "$path" ] || continue
     echo "netlab-bench: $path path ($rkind / $vkind routers)" >&2
     "$lab" run "$rkind" "$vkind" -- "$here/netlab.sh" _inside "$path" "$full" </dev/null
 done <<EOF

@@ -13,6 +13,7 @@
 #                             no-tls   the same without turns:
 #                             forged   full, with a secret coturn does not
 #                                      know (every credential is refused)
+#                             stun     STUN only
 #                             none     no STUN, no TURN
 #   nl_start_cloud MODE       starts porthole-cloud on 203.0.113.10, port
 #                             NETLAB_CLOUD_PORT or 3001 (log: cloud.log; pid
@@ -60,8 +61,9 @@ nl_cloud_ice()
     full) ;;
     no-tls) turn="$NL_TURN_UDP,$NL_TURN_TCP" ;;
     forged) secret="forged-$LAB_TURN_SECRET" ;;
+    stun) NL_CLOUD_ICE=(--stun-urls "$NL_STUN_URLS"); return 0 ;;
     none) NL_CLOUD_ICE=(); return 0 ;;
-    *) echo "porthole.sh: no ICE mode '$1' (full, no-tls, forged, none)"; return 1 ;;
+    *) echo "porthole.sh: no ICE mode '$1' (full, no-tls, forged, stun, none)"; return 1 ;;
     esac
     NL_CLOUD_ICE=(--stun-urls "$NL_STUN_URLS" --turn-urls "$turn" --turn-secret "$secret")
 }
