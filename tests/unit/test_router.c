@@ -249,7 +249,7 @@ static void test_robot_disconnect_removes_only_its_registration(void **state)
     expect_error(f, OTHER_ROBOT, "error", "robot-id-in-use");
     disconnect(f, OTHER_ROBOT); /* the refused one leaves: r1 stays */
     expect_nothing(f, CLIENT);
-    json_t *robots = router_robots_json(f->r);
+    json_t *robots = router_robots_json(f->r, NULL);
     assert_int_equal(json_array_size(robots), 1);
     json_decref(robots);
 
@@ -856,7 +856,7 @@ static void test_http_asker_gets_the_robots_answer(void **state)
     struct http_asker *a = router_http_open(f->r, &h, "192.0.2.9");
     assert_non_null(a);
     json_t *body = json_pack("{s:i}", "value", 5);
-    struct robot_request req = {"r1", "PUT", "/api/devices/1/sensors/?x=1", body};
+    struct robot_request req = {"r1", "PUT", "/api/devices/1/sensors/?x=1", body, NULL};
     router_http_request(f->r, a, &req, f->now);
     json_decref(body);
     assert_int_equal(h.calls, 0);
@@ -881,19 +881,19 @@ static void test_http_asker_is_answered_at_once_when_the_request_cannot_go(void 
     register_pair(f);
     struct fake_http h = {0};
     struct http_asker *a = router_http_open(f->r, &h, "192.0.2.9");
-    struct robot_request offline = {"r9", "GET", "/api/devices/", NULL};
+    struct robot_request offline = {"r9", "GET", "/api/devices/", NULL, NULL};
     router_http_request(f->r, a, &offline, f->now);
     assert_int_equal(h.calls, 1);
     assert_int_equal(h.status, 503);
     assert_string_equal(h.body, "{\"detail\":\"robot 'r9' is not connected\"}");
-    struct robot_request bad_id = {"r 1", "GET", "/api/devices/", NULL};
+    struct robot_request bad_id = {"r 1", "GET", "/api/devices/", NULL, NULL};
     router_http_request(f->r, a, &bad_id, f->now);
     assert_int_equal(h.calls, 2);
     assert_int_equal(h.status, 400);
-    struct robot_request bad_path = {"r1", "GET", "/api/a b", NULL};
+    struct robot_request bad_path = {"r1", "GET", "/api/a b", NULL, NULL};
     router_http_request(f->r, a, &bad_path, f->now);
     assert_int_equal(h.status, 400);
-    struct robot_request bad_method = {"r1", "PATCH", "/api/a", NULL};
+    struct robot_request bad_method = {"r1", "PATCH", "/api/a", NULL, NULL};
     router_http_request(f->r, a, &bad_method, f->now);
     assert_int_equal(h.calls, 4);
     assert_int_equal(h.status, 400);
@@ -908,7 +908,7 @@ static void test_closed_http_asker_is_never_answered(void **state)
     register_pair(f);
     struct fake_http h = {0};
     struct http_asker *a = router_http_open(f->r, &h, "192.0.2.9");
-    struct robot_request req = {"r1", "GET", "/api/devices/", NULL};
+    struct robot_request req = {"r1", "GET", "/api/devices/", NULL, NULL};
     router_http_request(f->r, a, &req, f->now);
     const char *token = expect_forwarded(f, ROBOT, 0);
     router_http_closed(f->r, a);
@@ -926,7 +926,7 @@ static void test_http_asker_times_out_with_504(void **state)
     register_pair(f);
     struct fake_http h = {0};
     struct http_asker *a = router_http_open(f->r, &h, "192.0.2.9");
-    struct robot_request req = {"r1", "DELETE", "/api/x", NULL};
+    struct robot_request req = {"r1", "DELETE", "/api/x", NULL, NULL};
     router_http_request(f->r, a, &req, f->now);
     expect_forwarded(f, ROBOT, 0);
     router_tick(f->r, f->now + 2000);
@@ -955,7 +955,7 @@ static void test_robots_json_counts_sessions(void **state)
     register_pair(f);
     open_session(f);
     open_session(f);
-    json_t *robots = router_robots_json(f->r);
+    json_t *robots = router_robots_json(f->r, NULL);
     json_t *r1 = json_array_get(robots, 0);
     assert_string_equal(json_string_value(json_object_get(r1, "robotId")), "r1");
     assert_int_equal(json_integer_value(json_object_get(r1, "sessions")), 2);
