@@ -80,9 +80,17 @@ static enum token_error http_identify(struct server *srv, struct conn *c, bool *
     return e;
 }
 
-/* Answers 401 (no valid token) with the refusal code as "reason". */
-static int http_unauthorized(struct conn *c, enum token_error e, const char *key)
+/* Answers 401 (no valid token) with the refusal code as "reason". A
+ * refused token was counted by the router; a missing one is counted here,
+ * where it is known to be required. */
+static int http_unauthorized(struct server *srv, struct conn *c, enum token_error e,
+                             const char *key)
 {
+    if (e == TOKEN_ERR_MISSING) {
+        char addr[64];
+        conn_peer_address(c->wsi, addr, sizeof(addr));
+        router_count_refusal(srv->router, token_error_code(e), addr);
+    }
     json_t *j = json_pack("{s:s, s:s}", key, e == TOKEN_ERR_MISSING
                           ? "a token is required: send Authorization: Bearer <token>"
                           : token_error_text(e), "reason", token_error_code(e));
@@ -98,7 +106,7 @@ bool access_api_identified(struct server *srv, struct conn *c)
     enum token_error e = http_identify(srv, c, &admin);
     if (!router_auth_required(srv->router) || e == TOKEN_OK)
         return true;
-    http_unauthorized(c, e, "detail");
+    http_unauthorized(srv, c, e, "detail");
     return false;
 }
 
@@ -116,7 +124,7 @@ int access_status_request(struct server *srv, struct conn *c, const char *uri)
     }
     if (strcmp(uri, "/robots") == 0) {
         if (auth && e != TOKEN_OK)
-            return http_unauthorized(c, e, "error");
+            return http_unauthorized(srv, c, e, "error");
         http_reply_respond(c, HTTP_STATUS_OK, "application/json",
                            status_robots(srv->router, c->http.caller));
         return 0;
@@ -125,7 +133,7 @@ int access_status_request(struct server *srv, struct conn *c, const char *uri)
         return http_reply_message(c, HTTP_STATUS_FORBIDDEN, "error",
                                   "/metrics needs a token with the admin scope");
     if (!details)
-        return http_unauthorized(c, e == TOKEN_OK ? TOKEN_ERR_MISSING : e, "error");
+        return http_unauthorized(srv, c, e == TOKEN_OK ? TOKEN_ERR_MISSING : e, "error");
     http_reply_respond(c, HTTP_STATUS_OK, "text/plain; version=0.0.4; charset=utf-8",
                        status_metrics(srv->router, &srv->stats, srv->started_ms, now));
     return 0;
