@@ -2,7 +2,7 @@
 // driven by playwright-core against the real porthole-cloud, with the real
 // porthole-robot for the video scenarios and a signaling-only fake robot
 // (fakerobot.mjs) for the UI ones; the sign-in scenarios (`auth`, auth.mjs)
-// use a cloud with --auth-secret, or its stand-in authcloud.mjs.
+// use the real cloud with --auth-secret.
 //
 //   node tests/browser/run.mjs [scenario or group ...]    e.g. `ui`, `video.switch`, `auth`
 //
@@ -11,8 +11,6 @@
 // PORTHOLE_ARTIFACTS (screenshots; default ./test-artifacts),
 // PORTHOLE_DOCS_SCREENSHOT (a path: also save the viewer screenshot there),
 // PORTHOLE_DOCS_SIGNIN_SCREENSHOT (the same for the sign-in panel),
-// PORTHOLE_AUTH_CLOUD=real|standin (which cloud `auth` uses; default: the
-// real one when it has --auth-secret),
 // PORTHOLE_TEST_VERBOSE=1 (echo process and page logs). Run it inside
 // tests/netns-run.sh so nothing leaves loopback. Exits 0 when every selected
 // scenario passed.
