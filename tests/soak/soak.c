@@ -16,20 +16,20 @@
  *     point cloud, sessions, malformed requests) or through the cloud.
  * Every CLOUD_KILL_MIN_S..CLOUD_KILL_MAX_S the cloud gets SIGKILL and comes
  * back 1 to 5 s later on the same port; the robot re-registers and viewers
- * join again. The robot is never restarted. Every SAMPLE_S the robot's RSS,
- * threads and open files are read from /proc.
+ * join again. The robot is never restarted. Every SOAK_SAMPLE_S (10 s) the
+ * robot's RSS, threads and open files are read from /proc.
  *
  * It fails (exit 1) on: the robot exiting before the end, a sanitizer or
  * GLib assertion report in either log, the robot's or the cloud's exit
  * status after SIGTERM at the end (LeakSanitizer runs there), growth (see
- * check_growth), sessions left on the robot once every viewer has gone, a
- * REST call unanswered or answered 5xx unexpectedly, the robot not
+ * soak_record.h), sessions left on the robot once every viewer has gone, a
+ * REST call unanswered or answered with an unexpected status, the robot not
  * registering again after a cloud restart, or too many sessions that never
  * decoded a frame. Random but seeded: the seed is printed, SOAK_SEED
  * replays the same choices (timing still differs). Every wait is bounded;
  * an alarm ends the driver (and, through PR_SET_PDEATHSIG, its children)
- * if the run overstays by ten minutes. */
-#include <dirent.h>
+ * if the run overstays by ten minutes. What is recorded and how it is
+ * judged (the growth limits among it) is soak_record.h. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -49,12 +49,12 @@
 #include <jansson.h>
 
 #include "harness.h"
+#include "soak_record.h"
 #include "rtcpeer.h"
 #include "testrng.h"
 #include "wsclient.h"
 
 #define MAX_VIEWERS 6
-#define SAMPLE_S 10
 #define CLOUD_KILL_MIN_S 120
 #define CLOUD_KILL_MAX_S 240
 #define FIRST_FRAME_MS 30000   /* a session that decodes nothing by then is "stalled" */
@@ -62,13 +62,6 @@
 #define API_TIMEOUT_MS 15000   /* an unanswered REST call fails the run */
 #define DRAIN_MS 120000        /* sessions must be gone this long after the last viewer */
 #define STOP_MS 60000          /* SIGTERM to exit, LeakSanitizer included */
-/* Growth limits (check_growth): */
-#define RSS_MARGIN_KB (48 * 1024)
-#define RSS_MARGIN_PCT 15
-#define THREAD_MARGIN 4
-#define FD_MARGIN 8
-#define STALLED_MAX_PCT 5
-
 static const char *const stream_names[] = {"color", "depth", "infrared-1", "infrared-2"};
 #define NSTREAMS (sizeof stream_names / sizeof stream_names[0])
 
@@ -82,22 +75,6 @@ struct viewer {
     int64_t born_ms;
     bool opened;          /* counted in stats.opened */
     bool streamed;        /* decoded a frame */
-};
-
-struct sample {
-    int t_s;
-    long rss_kb, threads, fds;
-    int viewers, sessions; /* sessions: the robot's, -1 when unknown */
-};
-
-struct stats {
-    unsigned joins, opened, opened_rest, closed, streamed, stalled, lost_to_cloud;
-    unsigned leave_polite, leave_abrupt, leave_rest_delete, closed_by_robot;
-    unsigned switches, switch_refused;
-    unsigned api_calls, api_unanswered, api_unexpected;
-    unsigned cloud_kills, cloud_restart_fail;
-    int64_t reregister_ms_max;
-    int64_t first_frame_ms_sum, first_frame_ms_max;
 };
 
 struct soak {
@@ -118,25 +95,9 @@ struct soak {
     char serial[64];
     int width, height, fps;
     struct viewer viewers[MAX_VIEWERS];
-    struct sample *samples;
-    size_t nsamples, cap;
     int64_t next_sample_ms;
-    struct stats st;
-    char failures[2048];
+    struct soak_record rec;
 };
-
-static void fail(struct soak *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void fail(struct soak *s, const char *fmt, ...)
-{
-    char line[256];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(line, sizeof line, fmt, ap);
-    va_end(ap);
-    fprintf(stderr, "soak: FAIL: %s\n", line);
-    size_t used = strlen(s->failures);
-    snprintf(s->failures + used, sizeof s->failures - used, "  - %s\n", line);
-}
 
 static int64_t elapsed_s(const struct soak *s)
 {
@@ -213,7 +174,7 @@ static bool robot_alive(struct soak *s)
         return true;
     s->robot_crashed = true;
     s->robot_status = s->robot.status;
-    fail(s, "porthole-robot exited during the soak (status %d%s) after %llds; see %s",
+    soak_record_fail(&s->rec, "porthole-robot exited during the soak (status %d%s) after %llds; see %s",
          s->robot.status, s->robot.status > 128 ? ", a signal" : "",
          (long long)elapsed_s(s), s->robot_log);
     return false;
@@ -228,12 +189,12 @@ static int api_call(struct soak *s, int port, const char *method, const char *pa
                     const char *body, unsigned ok_mask, bool allow_503, json_t **body_out)
 {
     struct http_response r;
-    s->st.api_calls++;
+    s->rec.n.api_calls++;
     if (body_out)
         *body_out = NULL;
     if (http_request(port, method, path, NULL, body, API_TIMEOUT_MS, &r) != 0) {
-        s->st.api_unanswered++;
-        fail(s, "%s %s: no answer within %d ms", method, path, API_TIMEOUT_MS);
+        s->rec.n.api_unanswered++;
+        soak_record_fail(&s->rec, "%s %s: no answer within %d ms", method, path, API_TIMEOUT_MS);
         return 0;
     }
     int status = r.status;
@@ -241,8 +202,8 @@ static int api_call(struct soak *s, int port, const char *method, const char *pa
               (status >= 400 && status < 432 && (ok_mask & (1u << (status - 400)))) ||
               (status == 503 && allow_503);
     if (!ok) {
-        s->st.api_unexpected++;
-        fail(s, "%s %s: unexpected status %d: %.160s", method, path, status,
+        s->rec.n.api_unexpected++;
+        soak_record_fail(&s->rec, "%s %s: unexpected status %d: %.160s", method, path, status,
              r.body ? r.body : "");
     }
     if (body_out && r.body)
@@ -397,7 +358,7 @@ static struct viewer *pick_viewer(struct soak *s, bool (*want)(const struct view
 static void viewer_drop(struct soak *s, struct viewer *v)
 {
     if (v->opened)
-        s->st.closed++;
+        s->rec.n.closed++;
     rtcpeer_free(v->rtc);
     free(v->rest_sid);
     memset(v, 0, sizeof *v);
@@ -432,7 +393,7 @@ static void join_rest(struct soak *s, struct viewer *v)
     const char *sid = json_string_value(json_object_get(o, "session_id"));
     const char *sdp = json_string_value(json_object_get(o, "sdp"));
     if (!sid || !sdp) {
-        fail(s, "POST /api/webrtc/offer: no session_id or sdp");
+        soak_record_fail(&s->rec, "POST /api/webrtc/offer: no session_id or sdp");
         json_decref(o);
         return;
     }
@@ -440,8 +401,8 @@ static void join_rest(struct soak *s, struct viewer *v)
     v->kind = VIEWER_REST;
     v->rest_sid = strdup(sid);
     v->opened = true;
-    s->st.opened++;
-    s->st.opened_rest++;
+    s->rec.n.opened++;
+    s->rec.n.opened_rest++;
     json_decref(o);
     const char *answer = rtcpeer_wait_local_answer(v->rtc, 10000);
     if (!answer)
@@ -461,13 +422,13 @@ static void action_join(struct soak *s)
     if (!v)
         return;
     v->born_ms = wsc_now_ms();
-    s->st.joins++;
+    s->rec.n.joins++;
     if (rnd(s, 4) == 0)
         join_rest(s, v);
     else if (s->cloud_up && s->robot_listed)
         join_cloud(s, v);
     else
-        s->st.joins--;
+        s->rec.n.joins--;
 }
 
 static void action_leave(struct soak *s)
@@ -477,14 +438,14 @@ static void action_leave(struct soak *s)
         return;
     if (v->kind == VIEWER_REST && rnd(s, 2)) {
         char p[128];
-        s->st.leave_rest_delete++;
+        s->rec.n.leave_rest_delete++;
         api_call(s, s->api_port, "DELETE", pathf(p, sizeof p, "/api/webrtc/sessions/%s",
                                                  v->rest_sid), NULL, BIT(404), false, NULL);
     } else if (v->kind == VIEWER_CLOUD && rnd(s, 2) && rtcpeer_close(v->rtc)) {
-        s->st.leave_polite++;
+        s->rec.n.leave_polite++;
         json_decref(rtcpeer_take(v->rtc, "session-closed", 5000));
     } else {
-        s->st.leave_abrupt++;
+        s->rec.n.leave_abrupt++;
     }
     viewer_drop(s, v);
 }
@@ -499,11 +460,11 @@ static void action_switch(struct soak *s)
     struct viewer *v = pick_viewer(s, switchable);
     if (!v)
         return;
-    s->st.switches++;
+    s->rec.n.switches++;
     unsigned before = rtcpeer_count(v->rtc, "session-error");
     rtcpeer_switch(v->rtc, stream_names[rnd(s, NSTREAMS)]);
     rtcpeer_run_for(200);
-    s->st.switch_refused += rtcpeer_count(v->rtc, "session-error") > before;
+    s->rec.n.switch_refused += rtcpeer_count(v->rtc, "session-error") > before;
 }
 
 /* Bookkeeping of every viewer once per tick: sessions that opened, decoded,
@@ -517,24 +478,24 @@ static void viewers_update(struct soak *s)
             continue;
         if (!v->opened && rtcpeer_session_id(v->rtc)) {
             v->opened = true;
-            s->st.opened++;
+            s->rec.n.opened++;
         }
         if (!v->streamed && rtcpeer_frames(v->rtc) > 0) {
             v->streamed = true;
-            s->st.streamed++;
+            s->rec.n.streamed++;
             int64_t ms = now - v->born_ms;
-            s->st.first_frame_ms_sum += ms;
-            if (ms > s->st.first_frame_ms_max)
-                s->st.first_frame_ms_max = ms;
+            s->rec.n.first_frame_ms_sum += ms;
+            if (ms > s->rec.n.first_frame_ms_max)
+                s->rec.n.first_frame_ms_max = ms;
         }
         if (v->kind == VIEWER_CLOUD && rtcpeer_ws_closed(v->rtc)) {
-            s->st.lost_to_cloud++; /* the cloud was killed: join again later */
+            s->rec.n.lost_to_cloud++; /* the cloud was killed: join again later */
             viewer_drop(s, v);
         } else if (rtcpeer_count(v->rtc, "session-closed") > 0) {
-            s->st.closed_by_robot++;
+            s->rec.n.closed_by_robot++;
             viewer_drop(s, v);
         } else if (!v->streamed && now - v->born_ms > FIRST_FRAME_MS) {
-            s->st.stalled++;
+            s->rec.n.stalled++;
             fprintf(stderr, "soak: %s session %s decoded no frame in %d s (offer %d, "
                     "connected %d, session-errors %u)\n",
                     v->kind == VIEWER_REST ? "REST" : "cloud",
@@ -561,7 +522,7 @@ static void cloud_update(struct soak *s)
     if (s->cloud_up && now >= s->next_kill_ms && now < s->end_ms - 60000) {
         harness_kill(&s->cloud);
         s->cloud_up = s->robot_listed = false;
-        s->st.cloud_kills++;
+        s->rec.n.cloud_kills++;
         s->cloud_back_ms = now + 1000 + (int64_t)rnd(s, 4000);
         fprintf(stderr, "soak: %llds: cloud killed (SIGKILL)\n", (long long)elapsed_s(s));
     }
@@ -570,8 +531,8 @@ static void cloud_update(struct soak *s)
             s->cloud_up = true;
             s->cloud_restarted_ms = now;
             cloud_schedule_kill(s);
-        } else if (++s->st.cloud_restart_fail > 10) {
-            fail(s, "porthole-cloud does not start again on port %d", s->cloud_port);
+        } else if (++s->rec.n.cloud_restart_fail > 10) {
+            soak_record_fail(&s->rec, "porthole-cloud does not start again on port %d", s->cloud_port);
             s->end_ms = now;
         } else {
             s->cloud_back_ms = now + 1000;
@@ -580,10 +541,10 @@ static void cloud_update(struct soak *s)
     if (s->cloud_up && !s->robot_listed) {
         s->robot_listed = harness_robot_listed(s->cloud_port, s->robot_id, 0);
         int64_t took = wsc_now_ms() - s->cloud_restarted_ms;
-        if (s->robot_listed && took > s->st.reregister_ms_max)
-            s->st.reregister_ms_max = took;
+        if (s->robot_listed && took > s->rec.n.reregister_ms_max)
+            s->rec.n.reregister_ms_max = took;
         if (!s->robot_listed && took > REGISTER_MS) {
-            fail(s, "the robot did not register at the restarted cloud within %d s",
+            soak_record_fail(&s->rec, "the robot did not register at the restarted cloud within %d s",
                  REGISTER_MS / 1000);
             s->robot_listed = true; /* said once */
         }
@@ -592,74 +553,16 @@ static void cloud_update(struct soak *s)
 
 /* ---- sampling ---- */
 
-static long proc_status_field(pid_t pid, const char *key)
-{
-    char path[64], line[256];
-    snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
-    FILE *f = fopen(path, "r");
-    long v = -1;
-    size_t klen = strlen(key);
-    while (f && fgets(line, sizeof line, f))
-        if (strncmp(line, key, klen) == 0)
-            v = strtol(line + klen, NULL, 10);
-    if (f)
-        fclose(f);
-    return v;
-}
-
-static long proc_fds(pid_t pid)
-{
-    char path[64];
-    snprintf(path, sizeof path, "/proc/%d/fd", (int)pid);
-    DIR *d = opendir(path);
-    if (!d)
-        return -1;
-    long n = 0;
-    for (struct dirent *e; (e = readdir(d));)
-        n += e->d_name[0] != '.';
-    closedir(d);
-    return n;
-}
-
-static struct sample take_sample(struct soak *s)
-{
-    struct sample x = {
-        .t_s = (int)elapsed_s(s),
-        .rss_kb = proc_status_field(s->robot.pid, "VmRSS:"),
-        .threads = proc_status_field(s->robot.pid, "Threads:"),
-        .fds = proc_fds(s->robot.pid),
-        .viewers = viewer_count(s),
-        .sessions = robot_sessions(s),
-    };
-    return x;
-}
-
 static void sample_update(struct soak *s)
 {
     if (wsc_now_ms() < s->next_sample_ms)
         return;
-    s->next_sample_ms += SAMPLE_S * 1000;
-    if (s->nsamples == s->cap) {
-        s->cap = s->cap ? 2 * s->cap : 256;
-        s->samples = realloc(s->samples, s->cap * sizeof *s->samples);
-        if (!s->samples) {
-            fprintf(stderr, "soak: out of memory\n");
-            exit(2);
-        }
-    }
-    struct sample x = take_sample(s);
-    s->samples[s->nsamples++] = x;
-    fprintf(stderr, "soak: %4ds  RSS %6.1f MB  threads %3ld  fds %3ld  viewers %d  robot "
-            "sessions %d  opened %u  kills %u\n", x.t_s, (double)x.rss_kb / 1024.0, x.threads,
-            x.fds, x.viewers, x.sessions, s->st.opened, s->st.cloud_kills);
+    s->next_sample_ms += SOAK_SAMPLE_S * 1000;
+    soak_record_sample(&s->rec, s->robot.pid, (int)elapsed_s(s), viewer_count(s),
+                       robot_sessions(s));
 }
 
 /* ---- idle checkpoints: before the soak and after every viewer left ---- */
-
-struct idle {
-    bool ok;   /* the robot reached zero sessions in time */
-    long threads, fds, rss_kb;
-};
 
 static bool no_sessions(struct soak *s)
 {
@@ -669,17 +572,17 @@ static bool no_sessions(struct soak *s)
 /* Waits (up to timeout_ms) until the robot lists no session, then keeps the
  * lowest of five samples a second apart: threads finishing and buffers
  * being returned come and go, what stays is the floor. */
-static struct idle measure_idle(struct soak *s, int timeout_ms)
+static struct soak_idle measure_idle(struct soak *s, int timeout_ms)
 {
-    struct idle m = {.threads = -1, .fds = -1, .rss_kb = -1};
+    struct soak_idle m = {.threads = -1, .fds = -1, .rss_kb = -1};
     int64_t deadline = wsc_now_ms() + timeout_ms;
     while (!(m.ok = no_sessions(s)) && wsc_now_ms() < deadline && robot_alive(s))
         rtcpeer_run_for(1000);
     for (int i = 0; i < 5 && robot_alive(s); i++) {
         rtcpeer_run_for(1000);
-        long t = proc_status_field(s->robot.pid, "Threads:");
-        long f = proc_fds(s->robot.pid);
-        long r = proc_status_field(s->robot.pid, "VmRSS:");
+        long t = soak_proc_status(s->robot.pid, "Threads:");
+        long f = soak_proc_fds(s->robot.pid);
+        long r = soak_proc_status(s->robot.pid, "VmRSS:");
         m.threads = m.threads < 0 || t < m.threads ? t : m.threads;
         m.fds = m.fds < 0 || f < m.fds ? f : m.fds;
         m.rss_kb = m.rss_kb < 0 || r < m.rss_kb ? r : m.rss_kb;
@@ -695,7 +598,7 @@ static void warm_up(struct soak *s)
     struct viewer *v = &s->viewers[0];
     for (int round = 0; round < 2; round++) {
         v->born_ms = wsc_now_ms();
-        s->st.joins++;
+        s->rec.n.joins++;
         if (round == 0)
             join_cloud(s, v);
         else
@@ -705,167 +608,10 @@ static void warm_up(struct soak *s)
             viewers_update(s);
         }
         if (v->rtc) {
-            s->st.leave_abrupt++;
+            s->rec.n.leave_abrupt++;
             viewer_drop(s, v);
         }
     }
-}
-
-/* ---- verdict ---- */
-
-static int cmp_long(const void *a, const void *b)
-{
-    long x = *(const long *)a, y = *(const long *)b;
-    return (x > y) - (x < y);
-}
-
-/* Median RSS of samples [from, to). */
-static long median_rss(const struct soak *s, size_t from, size_t to)
-{
-    size_t n = to - from;
-    long *v = malloc(n * sizeof *v);
-    if (!v)
-        return -1;
-    for (size_t i = 0; i < n; i++)
-        v[i] = s->samples[from + i].rss_kb;
-    qsort(v, n, sizeof *v, cmp_long);
-    long m = v[n / 2];
-    free(v);
-    return m;
-}
-
-/* Growth, as judged here:
- *  - RSS: after a warm-up (the first fifth of the run, at least a minute:
- *    ASan's quarantine and allocator caches, GStreamer's pools fill), the
- *    median RSS of the last third of the samples may exceed that of the
- *    first third by at most RSS_MARGIN_PCT % or RSS_MARGIN_KB, whichever is
- *    larger. Medians, since the number of viewers at each sample varies.
- *  - threads and open files: once every viewer has gone and the robot
- *    lists no session, the idle floor must be back within THREAD_MARGIN
- *    threads (libnice and GLib worker threads come and go) and FD_MARGIN
- *    files of the idle floor measured after the warm-up session. */
-static void check_growth(struct soak *s, const struct idle *base, const struct idle *end)
-{
-    int warm_s = (int)(s->minutes * 60 / 5);
-    if (warm_s < 60)
-        warm_s = 60;
-    size_t from = 0;
-    while (from < s->nsamples && s->samples[from].t_s < warm_s)
-        from++;
-    size_t n = s->nsamples - from, third = n / 3;
-    if (third < 3) {
-        fprintf(stderr, "soak: RSS trend: too few samples after the warm-up (%zu) to judge\n", n);
-    } else {
-        long first = median_rss(s, from, from + third);
-        long last = median_rss(s, s->nsamples - third, s->nsamples);
-        long margin = first * RSS_MARGIN_PCT / 100;
-        if (margin < RSS_MARGIN_KB)
-            margin = RSS_MARGIN_KB;
-        fprintf(stderr, "soak: RSS trend: median %.1f MB (first third after %d s of warm-up) -> "
-                "%.1f MB (last third); limit %.1f MB\n", (double)first / 1024, warm_s,
-                (double)last / 1024, (double)(first + margin) / 1024);
-        if (last > first + margin)
-            fail(s, "RSS grew: median %.1f MB -> %.1f MB (limit +%.1f MB)", (double)first / 1024,
-                 (double)last / 1024, (double)margin / 1024);
-    }
-    if (!end->ok)
-        fail(s, "the robot still lists sessions %d s after the last viewer left",
-             DRAIN_MS / 1000);
-    if (base->threads > 0 && end->threads > base->threads + THREAD_MARGIN)
-        fail(s, "idle threads grew: %ld -> %ld (limit +%d)", base->threads, end->threads,
-             THREAD_MARGIN);
-    if (base->fds > 0 && end->fds > base->fds + FD_MARGIN)
-        fail(s, "idle open files grew: %ld -> %ld (limit +%d)", base->fds, end->fds, FD_MARGIN);
-}
-
-/* Lines of path that contain needle. */
-static unsigned count_in_file(const char *path, const char *needle)
-{
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return 0;
-    char line[4096];
-    unsigned n = 0;
-    while (fgets(line, sizeof line, f))
-        n += strstr(line, needle) != NULL;
-    fclose(f);
-    return n;
-}
-
-/* What a log may not contain, and what is only reported. */
-static const struct {
-    const char *needle, *what;
-    bool fatal;
-} log_checks[] = {
-    {.needle = "ERROR: AddressSanitizer", .what = "AddressSanitizer reports", .fatal = true},
-    {.needle = "ERROR: LeakSanitizer", .what = "LeakSanitizer reports", .fatal = true},
-    {.needle = "runtime error:", .what = "UBSan reports", .fatal = true},
-    {.needle = ":ERROR:", .what = "GLib errors/assertions", .fatal = true},
-    {.needle = "invalid_closure_notify", .what = "invalid_closure_notify", .fatal = true},
-    {.needle = "-CRITICAL **", .what = "GLib criticals", .fatal = true},
-    {.needle = "-WARNING **", .what = "GLib warnings", .fatal = false},
-};
-
-static void check_log(struct soak *s, const char *name, const char *path)
-{
-    char line[512] = "";
-    size_t pos = 0;
-    for (size_t i = 0; i < sizeof log_checks / sizeof log_checks[0]; i++) {
-        unsigned n = count_in_file(path, log_checks[i].needle);
-        pos += (size_t)snprintf(line + pos, sizeof line - pos, "%s%s %u", i ? ", " : "",
-                                log_checks[i].what, n);
-        if (n && log_checks[i].fatal)
-            fail(s, "%s log: %u line(s) with '%s' (%s)", name, n, log_checks[i].needle, path);
-        if (pos >= sizeof line)
-            break;
-    }
-    fprintf(stderr, "soak: %s log: %s\n", name, line);
-}
-
-static void print_samples(const struct soak *s)
-{
-    fprintf(stderr, "\n  time   RSS MB  threads  fds  viewers  robot sessions\n");
-    size_t step = s->nsamples > 36 ? (s->nsamples + 35) / 36 : 1;
-    long rmin = -1, rmax = -1, tmin = -1, tmax = -1;
-    for (size_t i = 0; i < s->nsamples; i++) {
-        const struct sample *x = &s->samples[i];
-        if (rmin < 0 || x->rss_kb < rmin) rmin = x->rss_kb;
-        if (x->rss_kb > rmax) rmax = x->rss_kb;
-        if (tmin < 0 || x->threads < tmin) tmin = x->threads;
-        if (x->threads > tmax) tmax = x->threads;
-        if (i % step == 0 || i + 1 == s->nsamples)
-            fprintf(stderr, "  %2d:%02d  %6.1f  %7ld  %3ld  %7d  %14d\n", x->t_s / 60,
-                    x->t_s % 60, (double)x->rss_kb / 1024, x->threads, x->fds, x->viewers,
-                    x->sessions);
-    }
-    fprintf(stderr, "  (%zu samples every %d s; RSS %.1f..%.1f MB, threads %ld..%ld)\n\n",
-            s->nsamples, SAMPLE_S, (double)rmin / 1024, (double)rmax / 1024, tmin, tmax);
-}
-
-static void print_summary(const struct soak *s, const struct idle *base, const struct idle *end,
-                          int robot_exit, int cloud_exit)
-{
-    const struct stats *t = &s->st;
-    print_samples(s);
-    fprintf(stderr,
-            "soak summary (seed %llu, %.1f min, robot %s)\n"
-            "  sessions: opened %u (REST %u), closed %u, decoded video %u, never decoded %u, "
-            "closed by the robot %u, lost with the cloud %u\n"
-            "  viewers: joined %u; left by close-session %u, by going away %u, by REST "
-            "DELETE %u; switches %u (refused %u)\n"
-            "  first frame: mean %lld ms, max %lld ms\n"
-            "  REST calls %u: unanswered %u, unexpected status %u\n"
-            "  cloud: killed %u times; robot registered again within %lld ms at worst\n"
-            "  robot: crashes %u; exit status after SIGTERM %d; cloud exit status %d\n"
-            "  idle (no session): threads %ld -> %ld, open files %ld -> %ld, RSS %.1f -> %.1f MB\n",
-            s->seed, s->minutes, s->robot_id, t->opened, t->opened_rest, t->closed, t->streamed,
-            t->stalled, t->closed_by_robot, t->lost_to_cloud, t->joins, t->leave_polite,
-            t->leave_abrupt, t->leave_rest_delete, t->switches, t->switch_refused,
-            (long long)(t->streamed ? t->first_frame_ms_sum / t->streamed : 0),
-            (long long)t->first_frame_ms_max, t->api_calls, t->api_unanswered, t->api_unexpected,
-            t->cloud_kills, (long long)t->reregister_ms_max, s->robot_crashed ? 1u : 0u,
-            robot_exit, cloud_exit, base->threads, end->threads, base->fds, end->fds,
-            (double)base->rss_kb / 1024, (double)end->rss_kb / 1024);
 }
 
 /* ---- set-up and the run ---- */
@@ -955,26 +701,28 @@ static void run(struct soak *s)
     }
 }
 
-/* Ends what run() left: viewers, then the robot and the cloud (SIGTERM,
- * their exit statuses in *robot_exit and *cloud_exit). */
-static void finish(struct soak *s, struct idle *end, int *robot_exit, int *cloud_exit)
+/* Ends what run() left: viewers, then the robot and the cloud (SIGTERM;
+ * their exit statuses go to o). */
+static void finish(struct soak *s, struct soak_outcome *o)
 {
     for (int i = 0; i < MAX_VIEWERS; i++)
         if (s->viewers[i].rtc)
             viewer_drop(s, &s->viewers[i]);
     if (robot_alive(s)) {
-        *end = measure_idle(s, DRAIN_MS);
-        *robot_exit = harness_proc_stop(&s->robot, STOP_MS);
-        if (*robot_exit != 0)
-            fail(s, "porthole-robot exited with status %d after SIGTERM (LeakSanitizer runs "
-                 "at exit; see %s)", *robot_exit, s->robot_log);
+        o->end = measure_idle(s, DRAIN_MS);
+        o->robot_exit = harness_proc_stop(&s->robot, STOP_MS);
+        if (o->robot_exit != 0)
+            soak_record_fail(&s->rec, "porthole-robot exited with status %d after SIGTERM "
+                             "(LeakSanitizer runs at exit; see %s)", o->robot_exit,
+                             s->robot_log);
     } else {
-        *robot_exit = s->robot_status;
+        o->robot_exit = s->robot_status;
     }
-    *cloud_exit = s->cloud_up ? harness_stop(&s->cloud) : 0;
-    if (*cloud_exit != 0)
-        fail(s, "porthole-cloud exited with status %d after SIGTERM; see %s", *cloud_exit,
-             s->cloud_log);
+    o->robot_crashed = s->robot_crashed;
+    o->cloud_exit = s->cloud_up ? harness_stop(&s->cloud) : 0;
+    if (o->cloud_exit != 0)
+        soak_record_fail(&s->rec, "porthole-cloud exited with status %d after SIGTERM; see %s",
+                         o->cloud_exit, s->cloud_log);
 }
 
 int main(void)
@@ -993,26 +741,18 @@ int main(void)
         harness_kill(&s.cloud);
         return 1;
     }
+    struct soak_outcome o = {.seed = s.seed, .minutes = s.minutes, .robot_id = s.robot_id};
     warm_up(&s);
-    struct idle base = measure_idle(&s, DRAIN_MS), end = {0};
+    o.base = measure_idle(&s, DRAIN_MS);
     fprintf(stderr, "soak: idle baseline: threads %ld, open files %ld, RSS %.1f MB\n",
-            base.threads, base.fds, (double)base.rss_kb / 1024);
+            o.base.threads, o.base.fds, (double)o.base.rss_kb / 1024);
     run(&s);
-    int robot_exit = -1, cloud_exit = -1;
-    finish(&s, &end, &robot_exit, &cloud_exit);
-    if (s.nsamples)
-        check_growth(&s, &base, &end);
-    check_log(&s, "robot", s.robot_log);
-    check_log(&s, "cloud", s.cloud_log);
-    if (s.st.opened >= 20 && s.st.stalled * 100 > s.st.opened * STALLED_MAX_PCT)
-        fail(&s, "%u of %u sessions never decoded a frame (limit %d %%)", s.st.stalled,
-             s.st.opened, STALLED_MAX_PCT);
-    print_summary(&s, &base, &end, robot_exit, cloud_exit);
-    free(s.samples);
-    if (s.failures[0]) {
-        fprintf(stderr, "soak: FAILED:\n%s", s.failures);
-        return 1;
-    }
-    fprintf(stderr, "soak: PASSED\n");
-    return 0;
+    finish(&s, &o);
+    if (s.rec.nsamples)
+        soak_record_check_growth(&s.rec, &o, DRAIN_MS / 1000);
+    soak_record_check_log(&s.rec, "robot", s.robot_log);
+    soak_record_check_log(&s.rec, "cloud", s.cloud_log);
+    soak_record_check_sessions(&s.rec);
+    soak_record_print(&s.rec, &o);
+    return soak_record_verdict(&s.rec);
 }
