@@ -229,7 +229,8 @@ void soak_record_print(const struct soak_record *r, const struct soak_outcome *o
             "  REST calls %u: unanswered %u, unexpected status %u\n"
             "  cloud: killed %u times; robot registered again within %lld ms at worst\n"
             "  robot: crashes %u; exit status %d (%s); cloud exit status %d\n"
-            "  idle (no session): threads %ld -> %ld, open files %ld -> %ld, RSS %.1f -> %.1f MB\n",
+            "  idle (no session): threads %ld -> %ld, open files %ld -> %ld, RSS %.1f -> %.1f MB; "
+            "the robot's last session ended %d s after the last viewer left\n",
             o->seed, o->minutes, o->robot_id, t->opened, t->opened_rest, t->closed, t->streamed,
             t->stalled, t->closed_by_robot, t->lost_to_cloud, t->joins, t->leave_polite,
             t->leave_abrupt, t->leave_rest_delete, t->switches, t->switch_refused,
@@ -238,7 +239,8 @@ void soak_record_print(const struct soak_record *r, const struct soak_outcome *o
             t->cloud_kills, (long long)t->reregister_ms_max, o->robot_crashed ? 1u : 0u,
             o->robot_exit, o->robot_crashed ? "died during the soak" : "after SIGTERM",
             o->cloud_exit, o->base.threads, o->end.threads, o->base.fds,
-            o->end.fds, (double)o->base.rss_kb / 1024, (double)o->end.rss_kb / 1024);
+            o->end.fds, (double)o->base.rss_kb / 1024, (double)o->end.rss_kb / 1024,
+            o->end.drain_s);
 }
 
 int soak_record_verdict(struct soak_record *r)

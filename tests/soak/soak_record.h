@@ -35,7 +35,8 @@ struct soak_counts {
 
 /* The robot with no session: the floor of a few samples. */
 struct soak_idle {
-    bool ok; /* the robot reached zero sessions in time */
+    bool ok;     /* the robot reached zero sessions in time */
+    int drain_s; /* how long that took */
     long threads, fds, rss_kb;
 };
 
