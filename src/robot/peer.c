@@ -11,6 +11,7 @@
 #include "common/log.h"
 #include "peer_ice.h"
 #include "sdp_answer.h"
+#include "teardown.h"
 
 #define PEER_MAX_MEDIA 8 /* m-lines in our offer: tracks + the data channel */
 
@@ -194,8 +195,15 @@ static void on_offer_created(GstPromise *promise, gpointer data)
         return;
     }
     /* Set it before anyone can see it: a fast answer must find webrtcbin
-     * in have-local-offer, not stable. */
-    g_signal_emit_by_name(p->webrtc, "set-local-description", offer, NULL);
+     * in have-local-offer, not stable. With a promise, never NULL: when
+     * the peer is being torn down meanwhile, webrtcbin replies "closed"
+     * with a structure that only a promise frees (NULL leaked it).
+     * Interrupted at once: nobody waits for that reply, and a promise
+     * dropped unanswered (its task never ran) must not be pending. */
+    GstPromise *set = gst_promise_new();
+    g_signal_emit_by_name(p->webrtc, "set-local-description", offer, set);
+    gst_promise_interrupt(set);
+    gst_promise_unref(set);
     gchar *text = gst_sdp_message_as_text(offer->sdp);
     post(p, EV_OFFER, 0, 0, text, NULL);
     g_free(text);
@@ -591,9 +599,7 @@ void peer_free(struct peer *p)
     if (p->pipeline) {
         /* Stop first, disconnect after. Stopping joins webrtcbin's threads;
          * a handler still firing meanwhile only posts an event (holding its
-         * own reference) that the closed flag drops. (Disconnecting while
-         * those threads still emitted is the suspected cause of an abort in
-         * GLib's invalid_closure_notify, seen once under load.) */
+         * own reference) that the closed flag drops. */
         gst_element_set_state(p->pipeline, GST_STATE_NULL);
         if (p->bus_watch)
             g_source_remove(p->bus_watch);
@@ -616,6 +622,6 @@ void peer_free(struct peer *p)
     if (p->channel)
         gst_object_unref(p->channel);
     if (p->pipeline)
-        gst_object_unref(p->pipeline);
+        teardown_unref_pipeline(p->pipeline); /* teardown.h says why */
     peer_unref(p);
 }
