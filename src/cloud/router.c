@@ -190,6 +190,23 @@ static int claim_robot_id(struct router *r, struct peer *p, const char *id)
     return registry_add(r->reg, REG_ROBOT, p->id, p);
 }
 
+/* Undoes a registration whose id could not be claimed (rc from the
+ * registry: -1 out of memory, 1 held by another live connection) and
+ * tells the peer why. */
+static void refuse_claim(struct router *r, struct peer *p, int rc, enum role role, const char *id,
+                         const char *type, json_t *msg)
+{
+    forget_registration(r, p);
+    if (rc < 0) {
+        send_error(r, p, "internal", "out of memory", type, msg);
+        return;
+    }
+    char m[160];
+    snprintf(m, sizeof(m), "%s id '%s' is held by another live connection",
+             role == ROLE_ROBOT ? "robot" : "client", id);
+    send_error(r, p, role == ROLE_ROBOT ? "robot-id-in-use" : "client-id-in-use", m, type, msg);
+}
+
 static void on_robot_register(struct router *r, struct peer *p, json_t *msg, const char *type,
                               int64_t now_ms)
 {
@@ -213,14 +230,7 @@ static void on_robot_register(struct router *r, struct peer *p, json_t *msg, con
     p->device_info = info ? json_dumps(info, JSON_COMPACT | JSON_PRESERVE_ORDER) : strdup("{}");
     int rc = p->id && p->device_info ? claim_robot_id(r, p, id) : -1;
     if (rc != 0) {
-        forget_registration(r, p);
-        if (rc < 0) {
-            send_error(r, p, "internal", "out of memory", type, msg);
-            return;
-        }
-        char m[160];
-        snprintf(m, sizeof(m), "robot id '%s' is held by another live connection", id);
-        send_error(r, p, "robot-id-in-use", m, type, msg);
+        refuse_claim(r, p, rc, ROLE_ROBOT, id, type, msg);
         log_warn("%s: robot id '%s' is in use; registration refused", p->remote_addr, id);
         return;
     }
@@ -269,14 +279,7 @@ static void on_client_register(struct router *r, struct peer *p, json_t *msg, co
     router__set_identity(r, p, claims, now_ms);
     int rc = (p->id = strdup(wanted)) ? registry_add(r->reg, REG_CLIENT, p->id, p) : -1;
     if (rc != 0) {
-        forget_registration(r, p);
-        if (rc < 0) {
-            send_error(r, p, "internal", "out of memory", type, msg);
-            return;
-        }
-        char m[160];
-        snprintf(m, sizeof(m), "client id '%s' is held by another live connection", wanted);
-        send_error(r, p, "client-id-in-use", m, type, msg);
+        refuse_claim(r, p, rc, ROLE_CLIENT, wanted, type, msg);
         return;
     }
     enroll(p, ROLE_CLIENT);
