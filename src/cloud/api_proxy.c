@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cloud/edge.h"
 #include "cloud/http_reply.h"
 #include "cloud/ice_servers.h"
 #include "cloud/outbuf.h"
@@ -134,7 +135,7 @@ static int api_dispatch(struct server *srv, struct conn *c)
     conn_rx_release(c);
     if (!h->asker) {
         char addr[64] = "?";
-        conn_peer_address(c->wsi, addr, sizeof(addr));
+        edge_client_address(c->wsi, addr, sizeof(addr));
         h->asker = router_http_open(srv->router, c, addr);
     }
     if (!h->asker) {

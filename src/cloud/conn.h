@@ -1,5 +1,5 @@
 /* conn.h - private to porthole-cloud's libwebsockets glue (server.c,
- * http_reply.c, api_proxy.c): the server context, the per-connection state
+ * ws_conn.c, http_reply.c, api_proxy.c, edge.c): the server context, the per-connection state
  * they share, and the few helpers they call across those files. Nothing
  * else includes it; server.h is the glue's public contract.
  *
@@ -19,6 +19,7 @@
 #include "cloud/router.h"
 #include "cloud/sendq.h"
 #include "cloud/status.h"
+#include "common/list.h"
 
 /* Bytes of the frames of several queued messages written with one send()
  * (ws_conn_writeable, into server.wbuf). Also lws's cap on one send()
@@ -43,6 +44,10 @@ struct ws_conn {
     /* When a frame last confirmed the peer alive to lws (monotonic ms,
      * truncated: only differences are used). */
     uint32_t confirmed_ms;
+    /* On the edge's list of connections to check for registration at
+     * register_by_ms (monotonic); see edge_ws_opened(). */
+    struct list unregistered;
+    int64_t register_by_ms;
 };
 
 /* The HTTP part: the response of the current transaction (http_reply.c)
@@ -96,6 +101,7 @@ struct server {
     struct registry reg;
     struct router *router;
     struct ice_servers *ice;   /* STUN/TURN handed out (--stun-urls, --turn-urls) */
+    struct edge *edge;         /* limits, origins, deadlines, TLS policy (edge.h) */
     struct transport tx;
     struct server_stats stats;
     size_t conns;              /* open WebSocket connections */
@@ -117,9 +123,6 @@ static inline struct server *conn_server(const struct conn *c)
 /* Makes sure the timer fires at the router's next deadline. Called after
  * anything that may add a robot request. */
 void server_schedule_tick(struct server *srv);
-
-/* The peer's address as text into out (len bytes); "?" when unknown. */
-void conn_peer_address(struct lws *wsi, char *out, size_t len);
 
 /* Appends len bytes to c->rx; the caller has checked that it stays within
  * max. Returns false when out of memory (c->rx is unchanged). */
