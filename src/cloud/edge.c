@@ -44,6 +44,7 @@ struct edge_conn {
     bool proxied;                  /* the socket peer is a trusted proxy */
     bool accounted;                /* proxied: client is counted (or exempt) */
     bool body_deadline;            /* the wsi's timer runs for this request's body */
+    bool in_request;               /* a request's headers arrived; its transaction goes on */
 };
 
 /* Refusal codes of the JSON bodies, by verdict. */
@@ -201,8 +202,12 @@ void edge_transaction_start(struct server *srv, struct lws *wsi)
 {
     (void)srv;
     struct edge_conn *ec = record(wsi);
-    if (!ec)
+    /* lws also binds the protocol when it dispatches a request (headers
+     * complete, before LWS_CALLBACK_HTTP): only a bind after a request
+     * ends the transaction. */
+    if (!ec || !ec->in_request)
         return;
+    ec->in_request = false;
     ec->request_from_ms = clock_mono_ms();
     if (ec->body_deadline) {
         ec->body_deadline = false;
@@ -341,7 +346,10 @@ int edge_confirm_upgrade(struct server *srv, struct lws *wsi)
     struct edge_conn *ec = record(wsi);
     unsigned status;
     const char *code, *message;
-    if (!ec || !refusal(srv, wsi, ec, true, &status, &code, &message))
+    if (!ec)
+        return 0;
+    ec->in_request = true;
+    if (!refusal(srv, wsi, ec, true, &status, &code, &message))
         return 0;
     srv->stats.connections_refused++;
     http_reply_now(wsi, status, code, message);
@@ -364,6 +372,7 @@ bool edge_http_request(struct server *srv, struct conn *c, const char *uri)
     struct edge_conn *ec = record(c->wsi);
     if (!ec)
         return true;
+    ec->in_request = true;
     unsigned status;
     const char *code, *message;
     if (refusal(srv, c->wsi, ec, strncmp(uri, "/api/", 5) == 0, &status, &code, &message)) {

@@ -62,15 +62,16 @@ int edge_accepted(struct server *srv, struct lws *wsi);
  * it. Safe on any wsi (the listening socket has no record). */
 void edge_destroyed(struct server *srv, struct lws *wsi);
 
-/* LWS_CALLBACK_HTTP_BIND_PROTOCOL: a transaction ends on a kept-alive
- * connection and the next may begin: its deadline counts from now. */
+/* LWS_CALLBACK_HTTP_BIND_PROTOCOL: after a request, its transaction
+ * ended on a kept-alive connection and the next request may begin: its
+ * deadline counts from now (the first request's from the accept). */
 void edge_transaction_start(struct server *srv, struct lws *wsi);
 
 /* ---- requests ---- */
 
-/* LWS_CALLBACK_HTTP_CONFIRM_UPGRADE, after the path was found good:
- * framing, the client's limits and ban, the Origin. Returns 0 to go on,
- * or -1 after writing the refusal (the connection is then closed). */
+/* LWS_CALLBACK_HTTP_CONFIRM_UPGRADE, before anything else: framing, the
+ * client's limits and ban, the Origin. Returns 0 to go on, or -1 after
+ * writing the refusal (the connection is then closed). */
 int edge_confirm_upgrade(struct server *srv, struct lws *wsi);
 
 /* LWS_CALLBACK_HTTP, before routing: framing, the client's limits and

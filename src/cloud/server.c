@@ -143,13 +143,13 @@ static int http_request(struct server *srv, struct conn *c, const char *uri)
  * sending a refusal, -1 to close after the edge's refusal. */
 static int confirm_upgrade(struct server *srv, struct lws *wsi)
 {
+    if (edge_confirm_upgrade(srv, wsi) != 0)
+        return -1;
     char uri[64];
     int n = lws_hdr_copy(wsi, uri, sizeof(uri), WSI_TOKEN_GET_URI);
     unsigned status = 0;
     if (n <= 0 || strcmp(uri, "/ws") != 0)
         status = HTTP_STATUS_NOT_FOUND;
-    else if (edge_confirm_upgrade(srv, wsi) != 0)
-        return -1;
     else if (srv->conns >= (size_t)srv->cfg.max_connections)
         status = HTTP_STATUS_SERVICE_UNAVAILABLE;
     if (!status)
