@@ -81,7 +81,8 @@ int edge_confirm_upgrade(struct server *srv, struct lws *wsi);
  * --http-timeout of the request's start (see edge_transaction_start). */
 bool edge_http_request(struct server *srv, struct conn *c, const char *uri);
 
-/* LWS_CALLBACK_HTTP_BODY_COMPLETION: the body arrived in time. */
+/* LWS_CALLBACK_HTTP_BODY_COMPLETION, or the request is taken as whole
+ * (handed to the router): its deadline no longer applies. */
 void edge_body_complete(struct server *srv, struct lws *wsi);
 
 /* LWS_CALLBACK_TIMER: a request body's deadline passed. Returns -1 to

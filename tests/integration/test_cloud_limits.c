@@ -473,6 +473,32 @@ static void test_body_within_the_http_timeout_is_served(void **state)
     assert_int_equal(metric(port, "porthole_timeouts_total{deadline=\"http-request\"}"), 0);
 }
 
+static void test_post_without_length_waiting_for_its_robot_outlives_the_http_timeout(void **state)
+{
+    int port = harness_port(state); /* --http-timeout 2 */
+    struct wsc *robot = harness_robot(port, "slow-robot", NULL);
+    /* No Content-Length: served with an empty body (lws would read until
+     * the connection ends), then the robot takes longer than 2 s. */
+    struct wsc *http = http_send(port, "POST", "/api/robots/slow-robot/api/x", NULL, NULL, false,
+                                 WAIT);
+    assert_non_null(http);
+    json_t *req = wsc_expect_type(robot, "robot-request", WAIT);
+    assert_non_null(req);
+    usleep(2600 * 1000);
+    assert_int_equal(wsc_send_json(robot, json_pack("{s:s, s:O, s:i, s:{s:b}}", "type",
+                                                    "robot-response", "requestId",
+                                                    json_object_get(req, "requestId"), "status",
+                                                    200, "body", "ok", 1)),
+                     0);
+    json_decref(req);
+    struct http_response r;
+    assert_int_equal(http_recv(http, "POST", WAIT, &r), 0);
+    assert_int_equal(r.status, 200);
+    http_response_free(&r);
+    wsc_abort(http);
+    wsc_close(robot);
+}
+
 /* ---- HTTP framing ---- */
 
 static void test_two_content_lengths_are_400_and_closed(void **state)
@@ -667,6 +693,7 @@ int main(void)
         T_WITH(test_trickled_body_is_closed_after_the_http_timeout, fx_http),
         T_WITH(test_http_timeout_counts_headers_and_body_together, fx_http),
         T_WITH(test_body_within_the_http_timeout_is_served, fx_http),
+        T_WITH(test_post_without_length_waiting_for_its_robot_outlives_the_http_timeout, fx_http),
         T_WITH(test_two_content_lengths_are_400_and_closed, fx_default),
         T_WITH(test_bad_framing_closes_a_kept_alive_connection, fx_default),
         cmocka_unit_test(test_tls_offers_only_forward_secret_aead_suites_and_sends_hsts),
