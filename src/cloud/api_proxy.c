@@ -135,7 +135,7 @@ static int api_dispatch(struct server *srv, struct conn *c)
     conn_rx_release(c);
     if (!h->asker) {
         char addr[64] = "?";
-        edge_client_address(c->wsi, addr, sizeof(addr));
+        conn_peer_address(c->wsi, addr, sizeof(addr));
         h->asker = router_http_open(srv->router, c, addr);
     }
     if (!h->asker) {

@@ -124,6 +124,11 @@ static inline struct server *conn_server(const struct conn *c)
  * anything that may add a robot request. */
 void server_schedule_tick(struct server *srv);
 
+/* The client's address as text into out (len bytes): the socket peer, or
+ * behind a trusted proxy the X-Forwarded-For client (edge.h); "?" when
+ * unknown. */
+void conn_peer_address(struct lws *wsi, char *out, size_t len);
+
 /* Appends len bytes to c->rx; the caller has checked that it stays within
  * max. Returns false when out of memory (c->rx is unchanged). */
 bool conn_rx_append(struct conn *c, const void *in, size_t len, size_t max);

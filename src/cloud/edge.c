@@ -45,6 +45,7 @@ struct edge_conn {
     bool accounted;                /* proxied: client is counted (or exempt) */
     bool body_deadline;            /* the wsi's timer runs for this request's body */
     bool in_request;               /* a request's headers arrived; its transaction goes on */
+    bool close_banned;             /* the wsi's timer is to close this banned WebSocket */
 };
 
 /* Refusal codes of the JSON bodies, by verdict. */
@@ -217,6 +218,18 @@ void edge_transaction_start(struct server *srv, struct lws *wsi)
 
 /* ---- requests ---- */
 
+/* A copy of header h, or NULL when absent (or out of memory). */
+static char *header_dup(struct lws *wsi, enum lws_token_indexes h)
+{
+    int len = lws_hdr_total_length(wsi, h);
+    char *s = len > 0 ? malloc((size_t)len + 1) : NULL;
+    if (s && lws_hdr_copy(wsi, s, len + 1, h) < 0) {
+        free(s);
+        s = NULL;
+    }
+    return s;
+}
+
 /* Who the client of wsi's current request is, and whether it may go on.
  * Behind a trusted proxy the client comes from X-Forwarded-For and is
  * counted here (again when a kept-alive proxy connection carries another
@@ -228,10 +241,8 @@ static enum iplimit_verdict admit(struct server *srv, struct lws *wsi, struct ed
         return ec->refused;
     int64_t now = clock_mono_ms();
     if (ec->proxied) {
-        int len = lws_hdr_total_length(wsi, WSI_TOKEN_X_FORWARDED_FOR);
-        char *xff = len > 0 ? malloc((size_t)len + 1) : NULL;
-        if (xff && lws_hdr_copy(wsi, xff, len + 1, WSI_TOKEN_X_FORWARDED_FOR) < 0)
-            xff[0] = '\0';
+        /* Out of memory reads as no header: the proxy is the client. */
+        char *xff = header_dup(wsi, WSI_TOKEN_X_FORWARDED_FOR);
         struct netlist_addr peer = peer_of(wsi), client;
         forwarded_client(&peer, xff, &e->proxies, &client);
         free(xff);
@@ -264,24 +275,13 @@ static const char *bad_framing(struct lws *wsi)
     if (lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_TRANSFER_ENCODING) > 0)
         return "Content-Length together with Transfer-Encoding";
     char cl[24];
-    if (total >= (int)sizeof cl || lws_hdr_copy(wsi, cl, sizeof cl, WSI_TOKEN_HTTP_CONTENT_LENGTH) <= 0)
+    if (total >= (int)sizeof cl ||
+        lws_hdr_copy(wsi, cl, sizeof cl, WSI_TOKEN_HTTP_CONTENT_LENGTH) <= 0)
         return "a Content-Length that is not a number";
     for (const char *p = cl; *p; p++)
         if (*p < '0' || *p > '9')
             return "a Content-Length that is not a number";
     return NULL;
-}
-
-/* A copy of header h, or NULL when absent (or out of memory). */
-static char *header_dup(struct lws *wsi, enum lws_token_indexes h)
-{
-    int len = lws_hdr_total_length(wsi, h);
-    char *s = len > 0 ? malloc((size_t)len + 1) : NULL;
-    if (s && lws_hdr_copy(wsi, s, len + 1, h) < 0) {
-        free(s);
-        s = NULL;
-    }
-    return s;
 }
 
 /* True when wsi's request has no Origin or an allowed one. */
@@ -293,6 +293,9 @@ static bool origin_ok(struct server *srv, struct lws *wsi, const struct edge_con
     bool ok = origin && origin_allowed(srv->edge->origins, origin, host);
     if (!ok) {
         srv->stats.refused_origin++;
+        for (char *p = origin; p && *p; p++) /* it goes into a log line */
+            if ((unsigned char)*p < 0x20 || (unsigned char)*p >= 0x7f)
+                *p = '?';
         char addr[NETLIST_ADDR_TEXT];
         netlist_addr_format(&ec->client, addr, sizeof addr);
         log_refusal(srv->edge, "request from %s refused: Origin '%.80s' is not allowed "
@@ -397,9 +400,15 @@ void edge_body_complete(struct server *srv, struct lws *wsi)
     }
 }
 
-int edge_timer(struct server *srv, struct lws *wsi)
+int edge_timer(struct server *srv, struct lws *wsi, struct conn *c)
 {
     struct edge_conn *ec = record(wsi);
+    if (ec && ec->close_banned) {
+        ec->close_banned = false;
+        if (c && c->ws.peer)
+            ws_conn_close(c, ROUTER_CLOSE_POLICY, "too many failed authentications");
+        return 0;
+    }
     if (!ec || !ec->body_deadline)
         return 0;
     ec->body_deadline = false;
@@ -472,7 +481,7 @@ void edge_ws_closed(struct server *srv, struct conn *c)
 
 /* ---- the router's hook ---- */
 
-void edge_auth_failed(void *conn)
+void edge_auth_failed(void *conn, const char *reason)
 {
     struct conn *c = conn;
     struct server *srv = conn_server(c);
@@ -484,17 +493,22 @@ void edge_auth_failed(void *conn)
     bool was = iplimit_banned(e->limits, &ec->client, now);
     if (!iplimit_auth_failure(e->limits, &ec->client, now))
         return;
-    char addr[NETLIST_ADDR_TEXT];
-    netlist_addr_format(&ec->client, addr, sizeof addr);
     if (!was) {
+        char addr[NETLIST_ADDR_TEXT];
+        netlist_addr_format(&ec->client, addr, sizeof addr);
         srv->stats.auth_bans++;
-        log_warn("%s banned for %lds: more than %ld failed authentications in a minute",
-                 addr, srv->cfg.auth_ban_seconds, srv->cfg.max_auth_failures_per_ip);
+        log_warn("%s banned for %lds: more than %ld failed authentications in a minute "
+                 "(the last: %s)", addr, srv->cfg.auth_ban_seconds,
+                 srv->cfg.max_auth_failures_per_ip, reason ? reason : "?");
     }
-    if (c->ws.peer)
-        ws_conn_close(c, ROUTER_CLOSE_POLICY, "too many failed authentications");
-    else
+    if (c->ws.peer) {
+        /* Closed from the timer: the router may queue its refusal after
+         * this call, and a closing connection takes no more messages. */
+        ec->close_banned = true;
+        lws_set_timer_usecs(c->wsi, 1);
+    } else {
         c->http.close = true;
+    }
 }
 
 /* ---- TLS ---- */

@@ -85,9 +85,11 @@ bool edge_http_request(struct server *srv, struct conn *c, const char *uri);
  * (handed to the router): its deadline no longer applies. */
 void edge_body_complete(struct server *srv, struct lws *wsi);
 
-/* LWS_CALLBACK_TIMER: a request body's deadline passed. Returns -1 to
- * close the connection (the request is dropped unanswered), else 0. */
-int edge_timer(struct server *srv, struct lws *wsi);
+/* LWS_CALLBACK_TIMER (c: the per-session data, may be NULL): a request
+ * body's deadline passed (returns -1 to close the connection: the
+ * request is dropped unanswered), or a banned WebSocket is to be closed
+ * (edge_auth_failed). Returns 0 otherwise. */
+int edge_timer(struct server *srv, struct lws *wsi, struct conn *c);
 
 /* The client's address as text into out (len bytes): the X-Forwarded-For
  * client behind a trusted proxy, else the socket peer; "?" when unknown. */
@@ -106,16 +108,17 @@ void edge_ws_closed(struct server *srv, struct conn *c);
 
 /* ---- the router's hook ---- */
 
-/* For struct transport: the peer of connection `conn` (a struct conn *,
+/* transport.auth_failed: the peer of connection `conn` (a struct conn *,
  * WebSocket or HTTP) presented credentials that were refused (a
- * registration, a refresh-token, a Bearer token). Counts a failed
- * authentication against its client's address; when that bans the
- * address (--max-auth-failures-per-ip within a minute), the connection
- * is closed: a WebSocket with 1008 "too many failed authentications"
- * after what is queued (so call it after queuing the refusal), an HTTP
- * connection after its response. Addresses in --limit-exempt are never
- * banned. */
-void edge_auth_failed(void *conn);
+ * registration, a refresh-token, a Bearer token); reason is the refusal
+ * code, for the log. Counts a failed authentication against its client's
+ * address; when that bans the address (more than
+ * --max-auth-failures-per-ip within a minute), the connection is closed:
+ * a WebSocket with 1008 "too many failed authentications", once the
+ * current callback has returned (so the refusal the router queues after
+ * or before this call still goes out first); an HTTP connection after
+ * its response. Addresses in --limit-exempt are never banned. */
+void edge_auth_failed(void *conn, const char *reason);
 
 /* ---- TLS ---- */
 

@@ -67,6 +67,11 @@ struct transport {
      * the HTTP status and the body, JSON text (the transport takes its own
      * reference). May be NULL when router_http_open() is never used. */
     void (*http_answer)(void *http, unsigned status, struct outbuf *body);
+    /* Told of every authentication the connection failed (a missing,
+     * invalid or unfitting token at registration or refresh), with the
+     * refusal code, so that the server can count failures per source
+     * address. May be NULL. */
+    void (*auth_failed)(void *conn, const char *reason);
 };
 
 struct router;

@@ -65,6 +65,11 @@ static void on_tick(lws_sorted_usec_list_t *sul)
 
 /* ---- what WebSocket and HTTP connections share ---- */
 
+void conn_peer_address(struct lws *wsi, char *out, size_t len)
+{
+    edge_client_address(wsi, out, len);
+}
+
 bool conn_rx_append(struct conn *c, const void *in, size_t len, size_t max)
 {
     struct rxbuf *rx = &c->rx;
@@ -185,7 +190,7 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
         return 0;
 
     case LWS_CALLBACK_TIMER:
-        return edge_timer(srv, wsi);
+        return edge_timer(srv, wsi, c);
 
     case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
         return confirm_upgrade(srv, wsi);
@@ -403,7 +408,8 @@ struct server *server_new(const struct cloud_config *cfg)
         return NULL;
     }
     srv->tx = (struct transport){.send = ws_conn_send, .close = ws_conn_close,
-                                 .http_answer = api_proxy_answer};
+                                 .http_answer = api_proxy_answer,
+                                 .auth_failed = edge_auth_failed};
     struct router_config rcfg = {
         .max_client_sessions = (unsigned)cfg->max_client_sessions,
         .max_robot_sessions = (unsigned)cfg->max_robot_sessions,

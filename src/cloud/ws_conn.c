@@ -213,7 +213,7 @@ int ws_conn_open(struct server *srv, struct conn *c, struct lws *wsi)
      * confirms again. */
     c->ws.confirmed_ms = (uint32_t)clock_mono_ms() - srv->confirm_every_ms;
     char addr[64] = "?";
-    edge_client_address(wsi, addr, sizeof(addr));
+    conn_peer_address(wsi, addr, sizeof(addr));
     c->ws.peer = router_peer_open(srv->router, c, &codec_json, addr, clock_mono_ms());
     if (!c->ws.peer)
         return -1;

@@ -49,7 +49,8 @@ static void test_self_is_the_host_header_with_its_port(void **state)
     assert_true(origin_allowed(list, "http://[::1]:3001", "[::1]:3001"));
     assert_false(origin_allowed(list, "http://127.0.0.1:8080", "127.0.0.1:3001"));
     assert_false(origin_allowed(list, "https://evil.example", "cloud.example.com"));
-    assert_false(origin_allowed(list, "https://cloud.example.com.evil.example", "cloud.example.com"));
+    assert_false(
+        origin_allowed(list, "https://cloud.example.com.evil.example", "cloud.example.com"));
     assert_false(origin_allowed(list, "https://cloud.example.com", NULL));
     assert_false(origin_allowed(list, "https://cloud.example.com", "cloud.example.com:8443"));
 }
