@@ -148,7 +148,7 @@ static int api_dispatch(struct server *srv, struct conn *c)
      * own timeout (--http-timeout) would cut a request that legitimately
      * waits for its robot: the router answers by --request-timeout, this
      * is the backstop. */
-    edge_body_complete(srv, c->wsi);
+    edge_body_complete(srv, c);
     lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK,
                     (int)srv->cfg.request_timeout + API_WAIT_GRACE_SECS);
     h->api = API_WAITING;

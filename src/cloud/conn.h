@@ -19,7 +19,6 @@
 #include "cloud/router.h"
 #include "cloud/sendq.h"
 #include "cloud/status.h"
-#include "common/list.h"
 
 /* Bytes of the frames of several queued messages written with one send()
  * (ws_conn_writeable, into server.wbuf). Also lws's cap on one send()
@@ -40,14 +39,15 @@ struct ws_conn {
     struct sendq q;           /* messages not yet written */
     /* Set when the connection must close, once its queue is flushed. */
     int close_code;
+    /* The number of this connection's slot among the edge's connections
+     * waiting to register (edge_ws_opened); fills padding. */
+    uint32_t register_seq;
     const char *close_reason; /* static */
     /* When a frame last confirmed the peer alive to lws (monotonic ms,
      * truncated: only differences are used). */
     uint32_t confirmed_ms;
-    /* On the edge's list of connections to check for registration at
-     * register_by_ms (monotonic); see edge_ws_opened(). */
-    struct list unregistered;
-    int64_t register_by_ms;
+    /* When it must have registered (monotonic ms, truncated likewise). */
+    uint32_t register_by_ms;
 };
 
 /* The HTTP part: the response of the current transaction (http_reply.c)
@@ -59,6 +59,11 @@ struct http_conn {
     bool replying;            /* a response is set and not yet written */
     bool headers_sent;
     bool close;               /* close the connection after it */
+    /* The edge armed the wsi's timer for this request's body: when it
+     * fires before the body is whole, the connection is closed (edge.h).
+     * Per transaction, like all of this struct: a timer left over from an
+     * earlier request finds it false. */
+    bool body_deadline;
     unsigned status;
     const char *type;         /* static */
     const char *allow;        /* the Allow header of a 405 (static), or NULL */

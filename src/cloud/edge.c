@@ -15,7 +15,6 @@
 #include "cloud/tls_policy.h"
 #include "cloud/ws_conn.h"
 #include "common/clock.h"
-#include "common/list.h"
 #include "common/log.h"
 #include "common/netlist.h"
 
@@ -26,9 +25,16 @@ struct edge {
     struct origin_list *origins;
     char hsts[32];                /* "max-age=N", or "" for none */
     int64_t register_ms, http_ms; /* --register-timeout, --http-timeout */
-    /* WebSockets in the order of their registration deadline (the
-     * timeout is the same for all), through conn.ws.unregistered. */
-    struct list unregistered;
+    /* WebSockets waiting to register, in the order of their deadlines
+     * (the timeout is the same for all): slots numbered head..tail-1
+     * (wrapping), slot n at ring[n % cap]. A connection knows its slot's
+     * number, so its close empties the slot at once; each connection
+     * holds that number and its deadline (conn.ws, in what was padding),
+     * the ring 8 bytes per connection opened within --register-timeout.
+     * cap is a power of two, so that n % cap
+     * stays in order when the numbers wrap. */
+    struct conn **ring;           /* NULL in a slot: closed before its deadline */
+    uint32_t cap, head, tail;
     lws_sorted_usec_list_t sul;   /* fires at the first of those deadlines */
     bool sul_armed;
     int64_t logged_ms;            /* when a refusal was last logged */
@@ -43,7 +49,6 @@ struct edge_conn {
     uint8_t refused;               /* enum iplimit_verdict decided at accept */
     bool proxied;                  /* the socket peer is a trusted proxy */
     bool accounted;                /* proxied: client is counted (or exempt) */
-    bool body_deadline;            /* the wsi's timer runs for this request's body */
     bool in_request;               /* a request's headers arrived; its transaction goes on */
     bool close_banned;             /* the wsi's timer is to close this banned WebSocket */
 };
@@ -70,6 +75,14 @@ static struct netlist_addr peer_of(struct lws *wsi)
         netlist_addr_parse(text, strlen(text), &a) != 0)
         memset(&a, 0, sizeof a);
     return a;
+}
+
+/* The client of wsi as text into out (NETLIST_ADDR_TEXT bytes): from the
+ * record, or the socket peer of an exempt connection (which has none). */
+static void client_text(struct lws *wsi, const struct edge_conn *ec, char *out)
+{
+    struct netlist_addr a = ec ? ec->client : peer_of(wsi);
+    netlist_addr_format(&a, out, NETLIST_ADDR_TEXT);
 }
 
 /* Logs a refusal, at most one line a second: a flood of refused
@@ -119,7 +132,6 @@ struct edge *edge_new(struct server *srv)
         return NULL;
     }
     e->srv = srv;
-    list_init(&e->unregistered);
     e->register_ms = cfg->register_timeout * 1000;
     e->http_ms = cfg->http_timeout * 1000;
     if (cfg->hsts_max_age > 0)
@@ -161,27 +173,34 @@ void edge_free(struct edge *e)
         return;
     iplimit_free(e->limits);
     origin_list_free(e->origins);
+    free(e->ring);
     free(e);
 }
 
 int edge_accepted(struct server *srv, struct lws *wsi)
 {
     struct edge *e = srv->edge;
+    struct netlist_addr peer = peer_of(wsi);
+    bool proxied = netlist_contains(&e->proxies, &peer);
+    /* An exempt peer has nothing to count or ban, and its address is the
+     * socket's: no record, no memory on the connections that local tools
+     * and benchmarks hold by thousands. */
+    if (!proxied && iplimit_exempt(e->limits, &peer))
+        return 0;
     struct edge_conn *ec = calloc(1, sizeof *ec);
     if (!ec)
         return -1;
     int64_t now = clock_mono_ms();
     ec->request_from_ms = now;
-    ec->client = peer_of(wsi);
-    if (netlist_contains(&e->proxies, &ec->client)) {
-        ec->proxied = true; /* its clients are counted at their requests */
-    } else {
-        enum iplimit_verdict v = iplimit_connect(e->limits, &ec->client, now, &ec->counted);
+    ec->client = peer;
+    ec->proxied = proxied; /* then its clients are counted at their requests */
+    if (!proxied) {
+        enum iplimit_verdict v = iplimit_connect(e->limits, &peer, now, &ec->counted);
         if (v != IPLIMIT_OK) {
             ec->refused = (uint8_t)v;
             count_verdict(srv, v);
             char addr[NETLIST_ADDR_TEXT];
-            netlist_addr_format(&ec->client, addr, sizeof addr);
+            netlist_addr_format(&peer, addr, sizeof addr);
             log_refusal(e, "connection from %s refused: %s", addr, iplimit_reason(v));
         }
     }
@@ -210,10 +229,6 @@ void edge_transaction_start(struct server *srv, struct lws *wsi)
         return;
     ec->in_request = false;
     ec->request_from_ms = clock_mono_ms();
-    if (ec->body_deadline) {
-        ec->body_deadline = false;
-        lws_set_timer_usecs(wsi, LWS_SET_TIMER_USEC_CANCEL);
-    }
 }
 
 /* ---- requests ---- */
@@ -230,13 +245,15 @@ static char *header_dup(struct lws *wsi, enum lws_token_indexes h)
     return s;
 }
 
-/* Who the client of wsi's current request is, and whether it may go on.
- * Behind a trusted proxy the client comes from X-Forwarded-For and is
+/* Who the client of wsi's current request is (ec: its record, NULL for
+ * an exempt peer), and whether it may go on. Behind a trusted proxy the client comes from X-Forwarded-For and is
  * counted here (again when a kept-alive proxy connection carries another
  * client's request). Returns IPLIMIT_OK or the refusal. */
 static enum iplimit_verdict admit(struct server *srv, struct lws *wsi, struct edge_conn *ec)
 {
     struct edge *e = srv->edge;
+    if (!ec)
+        return IPLIMIT_OK; /* exempt */
     if (ec->refused)
         return ec->refused;
     int64_t now = clock_mono_ms();
@@ -297,7 +314,7 @@ static bool origin_ok(struct server *srv, struct lws *wsi, const struct edge_con
             if ((unsigned char)*p < 0x20 || (unsigned char)*p >= 0x7f)
                 *p = '?';
         char addr[NETLIST_ADDR_TEXT];
-        netlist_addr_format(&ec->client, addr, sizeof addr);
+        client_text(wsi, ec, addr);
         log_refusal(srv->edge, "request from %s refused: Origin '%.80s' is not allowed "
                     "(--allowed-origins)", addr, origin ? origin : "?");
     }
@@ -306,8 +323,9 @@ static bool origin_ok(struct server *srv, struct lws *wsi, const struct edge_con
     return ok;
 }
 
-/* Why a request may not go on: fills status, code and message. Returns
- * false when it may. */
+/* Why a request may not go on (ec: the connection's record, NULL for an
+ * exempt peer): fills status, code and message. Returns false when it
+ * may. */
 static bool refusal(struct server *srv, struct lws *wsi, struct edge_conn *ec, bool check_origin,
                     unsigned *status, const char **code, const char **message)
 {
@@ -315,7 +333,7 @@ static bool refusal(struct server *srv, struct lws *wsi, struct edge_conn *ec, b
     if (framing) {
         srv->stats.refused_framing++;
         char addr[NETLIST_ADDR_TEXT];
-        netlist_addr_format(&ec->client, addr, sizeof addr);
+        client_text(wsi, ec, addr);
         log_refusal(srv->edge, "request from %s refused: %s", addr, framing);
         *status = HTTP_STATUS_BAD_REQUEST;
         *code = "bad-framing";
@@ -324,10 +342,10 @@ static bool refusal(struct server *srv, struct lws *wsi, struct edge_conn *ec, b
     }
     enum iplimit_verdict v = admit(srv, wsi, ec);
     if (v != IPLIMIT_OK) {
-        if (!ec->refused) { /* decided at accept: counted and logged then */
+        if (ec && !ec->refused) { /* decided at accept: counted and logged then */
             count_verdict(srv, v);
             char addr[NETLIST_ADDR_TEXT];
-            netlist_addr_format(&ec->client, addr, sizeof addr);
+            client_text(wsi, ec, addr);
             log_refusal(srv->edge, "request from %s refused: %s", addr, iplimit_reason(v));
         }
         *status = v == IPLIMIT_BANNED ? HTTP_STATUS_FORBIDDEN : 429;
@@ -349,9 +367,8 @@ int edge_confirm_upgrade(struct server *srv, struct lws *wsi)
     struct edge_conn *ec = record(wsi);
     unsigned status;
     const char *code, *message;
-    if (!ec)
-        return 0;
-    ec->in_request = true;
+    if (ec)
+        ec->in_request = true;
     if (!refusal(srv, wsi, ec, true, &status, &code, &message))
         return 0;
     srv->stats.connections_refused++;
@@ -373,9 +390,8 @@ static bool expects_body(struct lws *wsi)
 bool edge_http_request(struct server *srv, struct conn *c, const char *uri)
 {
     struct edge_conn *ec = record(c->wsi);
-    if (!ec)
-        return true;
-    ec->in_request = true;
+    if (ec)
+        ec->in_request = true;
     unsigned status;
     const char *code, *message;
     if (refusal(srv, c->wsi, ec, strncmp(uri, "/api/", 5) == 0, &status, &code, &message)) {
@@ -383,21 +399,23 @@ bool edge_http_request(struct server *srv, struct conn *c, const char *uri)
         return false;
     }
     if (expects_body(c->wsi)) {
-        int64_t left = ec->request_from_ms + srv->edge->http_ms - clock_mono_ms();
-        ec->body_deadline = true;
+        /* An exempt peer has no record of when its request began: its
+         * body gets --http-timeout from the end of its headers (which lws
+         * bounds by --http-timeout too). */
+        int64_t now = clock_mono_ms();
+        int64_t left = (ec ? ec->request_from_ms : now) + srv->edge->http_ms - now;
+        c->http.body_deadline = true;
         lws_set_timer_usecs(c->wsi, (left > 0 ? left : 1) * LWS_US_PER_MS);
     }
     return true;
 }
 
-void edge_body_complete(struct server *srv, struct lws *wsi)
+void edge_body_complete(struct server *srv, struct conn *c)
 {
     (void)srv;
-    struct edge_conn *ec = record(wsi);
-    if (ec && ec->body_deadline) {
-        ec->body_deadline = false;
-        lws_set_timer_usecs(wsi, LWS_SET_TIMER_USEC_CANCEL);
-    }
+    /* libwebsockets 4.1 cannot cancel a wsi's timer (a cancel fires it at
+     * once): it is left to fire, and finds nothing to do. */
+    c->http.body_deadline = false;
 }
 
 int edge_timer(struct server *srv, struct lws *wsi, struct conn *c)
@@ -409,12 +427,12 @@ int edge_timer(struct server *srv, struct lws *wsi, struct conn *c)
             ws_conn_close(c, ROUTER_CLOSE_POLICY, "too many failed authentications");
         return 0;
     }
-    if (!ec || !ec->body_deadline)
+    if (!c || c->ws.peer || !c->http.body_deadline)
         return 0;
-    ec->body_deadline = false;
+    c->http.body_deadline = false;
     srv->stats.closed_http_timeout++;
     char addr[NETLIST_ADDR_TEXT];
-    netlist_addr_format(&ec->client, addr, sizeof addr);
+    client_text(wsi, ec, addr);
     log_refusal(srv->edge, "request from %s closed: its body did not arrive within "
                 "--http-timeout (%lds)", addr, srv->cfg.http_timeout);
     return -1;
@@ -422,20 +440,27 @@ int edge_timer(struct server *srv, struct lws *wsi, struct conn *c)
 
 void edge_client_address(struct lws *wsi, char *out, size_t len)
 {
-    struct edge_conn *ec = record(wsi);
+    const struct edge_conn *ec = record(wsi);
     struct netlist_addr a = ec ? ec->client : peer_of(wsi);
     netlist_addr_format(&a, out, len);
 }
 
 /* ---- registration deadline ---- */
 
+/* True when the truncated monotonic time t is at or before now. */
+static bool due(uint32_t t, int64_t now)
+{
+    return (int32_t)((uint32_t)now - t) >= 0;
+}
+
 static void arm(struct edge *e)
 {
-    struct list *first = list_first(&e->unregistered);
-    if (!first || e->sul_armed)
+    while (e->head != e->tail && !e->ring[e->head % e->cap])
+        e->head++; /* slots of connections that closed */
+    if (e->head == e->tail || e->sul_armed)
         return;
-    struct conn *c = list_entry(first, struct conn, ws.unregistered);
-    int64_t delay = c->ws.register_by_ms - clock_mono_ms();
+    const struct conn *c = e->ring[e->head % e->cap];
+    int64_t delay = (int32_t)(c->ws.register_by_ms - (uint32_t)clock_mono_ms());
     e->sul_armed = true;
     lws_sul_schedule(e->srv->ctx, 0, &e->sul, on_register_deadline,
                      (delay > 0 ? delay : 0) * LWS_US_PER_MS);
@@ -448,35 +473,67 @@ static void on_register_deadline(lws_sorted_usec_list_t *sul)
     struct server *srv = e->srv;
     e->sul_armed = false;
     int64_t now = clock_mono_ms();
-    struct list *first;
-    while ((first = list_first(&e->unregistered))) {
-        struct conn *c = list_entry(first, struct conn, ws.unregistered);
-        if (c->ws.register_by_ms > now)
+    while (e->head != e->tail) {
+        struct conn *c = e->ring[e->head % e->cap];
+        if (c && !due(c->ws.register_by_ms, now))
             break;
-        list_remove(&c->ws.unregistered);
-        if (!c->ws.peer || router_peer_registered(c->ws.peer))
+        e->ring[e->head % e->cap] = NULL;
+        e->head++;
+        if (!c || !c->ws.peer || router_peer_registered(c->ws.peer))
             continue;
         srv->stats.closed_register_timeout++;
         log_refusal(e, "%s: did not register within --register-timeout (%lds); closing with 1008",
                     router_peer_label(c->ws.peer), srv->cfg.register_timeout);
         ws_conn_close(c, ROUTER_CLOSE_POLICY, "registration timeout");
     }
+    if (e->head == e->tail && e->cap > 1024) { /* a burst is over: give its room back */
+        free(e->ring);
+        e->ring = NULL;
+        e->cap = 0;
+    }
     arm(e);
+}
+
+/* Makes room for one more slot. Returns false when out of memory. */
+static bool ring_grow(struct edge *e)
+{
+    if (e->tail - e->head < e->cap)
+        return true;
+    uint32_t cap = e->cap ? e->cap * 2 : 64;
+    struct conn **ring = malloc((size_t)cap * sizeof *ring);
+    if (!ring)
+        return false;
+    for (uint32_t n = e->head; n != e->tail; n++)
+        ring[n % cap] = e->ring[n % e->cap];
+    free(e->ring);
+    e->ring = ring;
+    e->cap = cap;
+    return true;
 }
 
 void edge_ws_opened(struct server *srv, struct conn *c)
 {
     struct edge *e = srv->edge;
-    c->ws.register_by_ms = clock_mono_ms() + e->register_ms;
-    list_insert_tail(&e->unregistered, &c->ws.unregistered);
+    if (!ring_grow(e)) {
+        log_error("%s: out of memory; its registration is not timed",
+                  router_peer_label(c->ws.peer));
+        return;
+    }
+    c->ws.register_seq = e->tail;
+    c->ws.register_by_ms = (uint32_t)(clock_mono_ms() + e->register_ms);
+    e->ring[e->tail % e->cap] = c;
+    e->tail++;
     arm(e);
 }
 
 void edge_ws_closed(struct server *srv, struct conn *c)
 {
-    (void)srv;
-    if (c->ws.unregistered.next) /* zeroed: never opened */
-        list_remove(&c->ws.unregistered);
+    struct edge *e = srv->edge;
+    uint32_t n = c->ws.register_seq;
+    /* A connection that never opened has a zero number: the pointer
+     * comparison keeps it from emptying another's slot. */
+    if (e->cap && n - e->head < e->tail - e->head && e->ring[n % e->cap] == c)
+        e->ring[n % e->cap] = NULL;
 }
 
 /* ---- the router's hook ---- */

@@ -12,7 +12,11 @@
  * Per TCP connection the edge keeps a small record (struct edge_conn in
  * edge.c) as the wsi's opaque user data, from edge_accepted() to
  * edge_destroyed(): unlike the per-session data it lives across the
- * transactions of a kept-alive connection and through the upgrade.
+ * transactions of a kept-alive connection and through the upgrade. A
+ * connection from an exempt address (--limit-exempt, not a trusted
+ * proxy) has none: nothing is counted or banned, its address is the
+ * socket's, and so local tools and benchmarks holding thousands of
+ * connections pay nothing for the edge.
  *
  * Refusals. Decided at accept (the socket peer over its limits, or
  * banned) or at a request; answered at the connection's first request
@@ -78,12 +82,13 @@ int edge_confirm_upgrade(struct server *srv, struct lws *wsi);
  * ban, and for the robot API (uri under /api/) the Origin. Returns true
  * to go on; false when the refusal is set as c's response (then closed).
  * A request with a body gets its deadline: the body must arrive within
- * --http-timeout of the request's start (see edge_transaction_start). */
+ * --http-timeout of the request's start (see edge_transaction_start;
+ * for an exempt peer, which has no record, of the end of its headers). */
 bool edge_http_request(struct server *srv, struct conn *c, const char *uri);
 
 /* LWS_CALLBACK_HTTP_BODY_COMPLETION, or the request is taken as whole
  * (handed to the router): its deadline no longer applies. */
-void edge_body_complete(struct server *srv, struct lws *wsi);
+void edge_body_complete(struct server *srv, struct conn *c);
 
 /* LWS_CALLBACK_TIMER (c: the per-session data, may be NULL): a request
  * body's deadline passed (returns -1 to close the connection: the

@@ -216,8 +216,10 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
         return c ? api_proxy_body(srv, c, in, len) : 0;
 
     case LWS_CALLBACK_HTTP_BODY_COMPLETION:
-        edge_body_complete(srv, wsi);
-        return c ? api_proxy_body_complete(srv, c) : 0;
+        if (!c)
+            return 0;
+        edge_body_complete(srv, c);
+        return api_proxy_body_complete(srv, c);
 
     case LWS_CALLBACK_HTTP_WRITEABLE:
         return c ? http_reply_writeable(srv, c) : 0;
