@@ -34,8 +34,11 @@ static const char *const limit_args[] = {"--limit-exempt", "127.0.0.1", "--max-c
 static struct harness_fixture fx_limits = {.args = limit_args};
 static const char *const cap2_args[] = {"--max-connections-per-ip", "2", NULL};
 static struct harness_fixture fx_cap2 = {.args = cap2_args};
-static const char *const proxy_args[] = {"--limit-exempt", "127.0.0.1", "--trusted-proxies",
-                                         "127.0.0.8", "--max-connections-per-ip", "1", NULL};
+/* The last slot takes --insecure-open when this porthole-cloud has it
+ * (group_setup): in protected mode a client forwarded from outside is not
+ * loopback, and would be refused before the limits are tried. */
+static const char *proxy_args[] = {"--limit-exempt", "127.0.0.1", "--trusted-proxies", "127.0.0.8",
+                                   "--max-connections-per-ip", "1", NULL, NULL};
 static struct harness_fixture fx_proxy = {.args = proxy_args};
 static struct harness_fixture fx_default = {.args = NULL};
 static const char *const origins_args[] = {"--allowed-origins", "https://viewer.example.com",
@@ -52,6 +55,26 @@ static struct harness_fixture fx_http = {.args = http_args};
 #define UPGRADE_HEADERS                                                                \
     "Upgrade: websocket\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"            \
     "Sec-WebSocket-Version: 13\r\n"
+
+/* What this porthole-cloud offers beyond the edge (read from --help). */
+static bool has_auth, has_insecure_open;
+
+/* Sent with GET /metrics when not NULL (a cloud with keys guards it). */
+static const char *metrics_auth;
+
+static int group_setup(void **state)
+{
+    (void)state;
+    char *help = NULL;
+    const char *const help_args[] = {"--help", NULL};
+    harness_run(help_args, 5000, &help, NULL);
+    has_auth = help && strstr(help, "--auth-secret");
+    has_insecure_open = help && strstr(help, "--insecure-open");
+    free(help);
+    if (has_insecure_open)
+        proxy_args[6] = "--insecure-open";
+    return 0;
+}
 
 /* ---- helpers ---- */
 
@@ -114,7 +137,7 @@ static void expect_upgrade_refused_(int port, const char *src, const char *heade
 static long metric(int port, const char *name)
 {
     struct http_response r;
-    if (http_from(port, "127.0.0.1", "GET", "/metrics", NULL, NULL, &r) != 200)
+    if (http_from(port, "127.0.0.1", "GET", "/metrics", metrics_auth, NULL, &r) != 200)
         fail_msg("GET /metrics failed");
     long v = -1;
     for (const char *p = r.body; p && *p;) {
@@ -244,17 +267,13 @@ static void test_loopback_is_exempt_by_default(void **state)
 static void test_failed_authentications_ban_the_address_and_not_others(void **state)
 {
     (void)state;
-    char *help = NULL;
-    const char *const help_args[] = {"--help", NULL};
-    harness_run(help_args, 5000, &help, NULL);
-    bool has_auth = help && strstr(help, "--auth-secret");
-    free(help);
     if (!has_auth) {
         print_message("porthole-cloud has no --auth-secret yet: the ban is covered by "
                       "unit.iplimit only\n");
         skip();
     }
     const char *const args[] = {"--auth-secret", "edge-test-secret-0123456789abcdef0123456789",
+                                "--metrics-token", "edge-metrics-token-0123456789",
                                 "--limit-exempt", "127.0.0.1", "--max-auth-failures-per-ip", "3",
                                 "--auth-ban-seconds", "2", NULL};
     struct cloud cloud;
@@ -277,7 +296,9 @@ static void test_failed_authentications_ban_the_address_and_not_others(void **st
     struct wsc *other = ws_from(port, "127.0.0.7", NULL, &status);
     assert_non_null(other);
     wsc_close(other);
+    metrics_auth = "Authorization: Bearer edge-metrics-token-0123456789\r\n";
     assert_int_equal(metric(port, "porthole_auth_bans_total"), 1);
+    metrics_auth = NULL;
     usleep(2200 * 1000);
     c = ws_from(port, "127.0.0.6", NULL, &status);
     assert_non_null(c);
@@ -710,5 +731,5 @@ int main(void)
         cmocka_unit_test(test_tls_offers_only_forward_secret_aead_suites_and_sends_hsts),
         T_WITH(test_plain_http_sends_no_hsts, fx_default),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return cmocka_run_group_tests(tests, group_setup, NULL);
 }
