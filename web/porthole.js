@@ -12,6 +12,12 @@
 //
 //   const { status, body } = await cloud.request('robot-1', 'GET', '/api/devices/');
 //
+// A cloud that requires sign-in takes a token (a JWT) as the `token` field of
+// client-register: connect(url, { token }) with the token, or with an async
+// function that returns a fresh one (called at every connect and when the
+// cloud says the token expired). The token is never logged, never put in a
+// URL and never part of an event.
+//
 // Wire contract: docs/PROTOCOL.md. API guide: docs/VIEWER.md. Nothing here
 // throws on bad input from the network or from the caller: problems arrive
 // as 'error' events (and a failed session as 'closed', a failed robot
@@ -46,13 +52,10 @@ const DEFAULTS = Object.freeze({
   lowLatency: true,
 });
 
+/** Bytes of client-register beyond its token (type, clientId, JSON punctuation). */
+const REGISTER_OVERHEAD = 256;
+
 /**
- * An error reported by the SDK. `code` is stable and machine-readable:
- * 'cloud-unreachable', 'cloud-error', 'protocol', 'robot-not-found',
- * 'session-limit', 'session-error', 'switch-failed', 'timeout',
- * 'connection-failed', 'signaling-unavailable', 'no-webrtc',
- * 'invalid-argument', 'closed'.
- */
 /**
  * The cloud's `iceServers` (docs/PROTOCOL.md) as RTCIceServer[]: entries
  * with string URLs of the four ICE schemes and string credentials only, at
@@ -76,6 +79,17 @@ function validIceServers(list) {
   return out;
 }
 
+/**
+ * An error reported by the SDK. `code` is stable and machine-readable:
+ * 'cloud-unreachable', 'cloud-error', 'protocol', 'robot-not-found',
+ * 'session-limit', 'session-error', 'switch-failed', 'timeout',
+ * 'connection-failed', 'signaling-unavailable', 'no-webrtc',
+ * 'invalid-argument', 'closed'; and for sign-in 'unauthorized' (the cloud
+ * refused the token: detail.reason is its refusal code, e.g. 'token-missing',
+ * 'token-expired', 'bad-signature'), 'token-expired' (the token in use has
+ * expired and the SDK has no function to get another: detail.graceSeconds)
+ * and 'token-unavailable' (the token function threw or rejected).
+ */
 export class PortholeError extends Error {
   /** @param {string} code @param {string} message @param {object} [detail] */
   constructor(code, message, detail) {
@@ -132,6 +146,7 @@ const isName = (v) => typeof v === 'string' && NAME_RE.test(v);
 const isStreamList = (v) => Array.isArray(v) && v.length >= 1 && v.length <= 8 &&
   v.every((s) => typeof s === 'string' && STREAM_RE.test(s));
 const finite = (v) => (typeof v === 'number' && Number.isFinite(v) ? v : null);
+const validTokenSource = (t) => t == null || typeof t === 'string' || typeof t === 'function';
 
 /** EventTarget with on()/once() helpers that hand listeners the event's detail. */
 class Emitter extends EventTarget {
@@ -191,6 +206,14 @@ function robotInfo(robotId, deviceInfo, connectedAt) {
 }
 
 /**
+ * @callback TokenFunction
+ * @param {{reason: 'connect'|'expired'|'refresh'}} why 'connect' before each
+ *   (re)connect, 'expired' when the cloud said the token expired, 'refresh'
+ *   when setToken(fn) was called while registered
+ * @returns {string|null|Promise<string|null>} the token, or null for none
+ */
+
+/**
  * Connects to porthole-cloud and keeps connected: after a lost connection it
  * reconnects with exponential backoff and full jitter (0.5 s to 30 s by
  * default), registers again and lists the robots again. Sessions whose video
@@ -198,6 +221,12 @@ function robotInfo(robotId, deviceInfo, connectedAt) {
  *
  * @param {string} url ws:// or wss:// URL of the cloud's /ws endpoint
  * @param {object} [options]
+ * @param {string|TokenFunction|null} [options.token] the viewer's token (a JWT)
+ *   for a cloud that requires sign-in, sent as `token` in client-register; or
+ *   a function returning one (or a Promise of one), called before every
+ *   (re)connect with {reason: 'connect'} and when the cloud says the token
+ *   expired with {reason: 'expired'}. null, undefined or '' sends none.
+ *   Replace it later with cloud.setToken().
  * @param {string} [options.clientId] a fixed client id (default: the cloud picks one)
  * @param {boolean} [options.reconnect=true]
  * @param {number} [options.minBackoffMs=500]
@@ -219,21 +248,37 @@ export function connect(url, options = {}) {
  * A connection to porthole-cloud.
  *
  * Events (listen with on(type, fn); fn receives the detail):
- * - 'state' {state, attempt, retryInMs}: state is 'connecting', 'open',
- *   'reconnecting' (waiting retryInMs before attempt) or 'closed'.
+ * - 'state' {state, attempt, retryInMs, reason?}: state is 'connecting',
+ *   'open', 'reconnecting' (waiting retryInMs before attempt), 'unauthorized'
+ *   (the cloud refused the token: reason is its refusal code; no reconnects
+ *   until setToken(), reconnectNow() or close()) or 'closed'.
  * - 'robots' RobotInfo[]: the list changed (any reason).
  * - 'robot-available' RobotInfo, 'robot-unavailable' RobotInfo.
+ * - 'token-refreshed' {expiresAt}: the cloud accepted a new token on the
+ *   open connection (refresh-token); expiresAt in Unix seconds.
  * - 'error' PortholeError: cloud unreachable, refused, or sent something invalid.
  * - 'message' object: every valid message from the cloud, for extensions.
  */
 export class Cloud extends Emitter {
+  /**
+   * The token or token function. A private field, not an option, so that it
+   * shows up in no property an app might log or serialize (cloud.options).
+   * @type {string|TokenFunction|null}
+   */
+  #token = null;
+
   constructor(url, options = {}) {
     super();
-    this.options = { ...DEFAULTS, ...(isObj(options) ? options : {}) };
+    const { token, ...rest } = isObj(options) ? options : {};
+    this.options = { ...DEFAULTS, ...rest };
     /** @type {string} */
     this.url = typeof url === 'string' ? url : String(url ?? '');
-    /** @type {'connecting'|'open'|'reconnecting'|'closed'} */
+    /** @type {'connecting'|'open'|'reconnecting'|'unauthorized'|'closed'} */
     this.state = 'connecting';
+    /** Why the cloud refused the token (its refusal code) while 'unauthorized', else null. */
+    this.authReason = null;
+    /** When the token in use expires (Unix seconds), once the cloud said so (token-refreshed), else null. */
+    this.tokenExpiresAt = null;
     /** The id the cloud registered us under, once open. */
     this.clientId = null;
     /** @type {Map<string, RobotInfo>} every robot seen, online or not */
@@ -248,6 +293,10 @@ export class Cloud extends Emitter {
     this._sessions = new Map();   // sessionId -> Session
     this._pending = new Map();    // requestId -> Session awaiting session-created
     this._requests = new Map();   // requestId -> robot request awaiting robot-response
+    this._openSeq = 0;            // connection attempts: a token arriving for an older one is dropped
+    this._tokenGen = 0;           // bumped by setToken(): which token a registration was sent with
+    this._registerGen = -1;       // _tokenGen of the client-register in flight (-1: none)
+    this._refreshSeq = 0;         // refresh-token attempts: only the newest one sends
     this._WS = this.options.WebSocket || globalThis.WebSocket;
     this._onOnline = () => { if (this.state === 'reconnecting') this.reconnectNow(); };
     globalThis.addEventListener?.('online', this._onOnline);
@@ -260,6 +309,8 @@ export class Cloud extends Emitter {
       bad = `not a valid URL: '${this.url}'`;
     }
     if (!bad && typeof this._WS !== 'function') bad = 'this environment has no WebSocket';
+    if (!bad && !validTokenSource(token)) bad = 'token must be a string, a function or null';
+    if (!bad) this.#token = token ?? null;
     if (bad) {
       this.state = 'closed';
       setTimeout(() => {
@@ -282,12 +333,50 @@ export class Cloud extends Emitter {
     return [...new Set([...this._sessions.values(), ...this._pending.values()])];
   }
 
-  /** While reconnecting, tries again now instead of waiting out the backoff. */
+  /**
+   * While reconnecting, tries again now instead of waiting out the backoff.
+   * While unauthorized, registers again with the current token (a token
+   * function is asked again).
+   */
   reconnectNow() {
+    if (this.state === 'unauthorized') {
+      this._retryRegistration();
+      return;
+    }
     if (this.state !== 'reconnecting') return;
     clearTimeout(this._retryTimer);
     this._retryTimer = null;
     this._open();
+  }
+
+  /**
+   * Replaces the token (a string, a TokenFunction, or null for none) and
+   * uses it at once: while registered it is sent as refresh-token (the cloud
+   * answers token-refreshed, or an 'error' with code 'unauthorized' and the
+   * old token stays in force); while unauthorized the SDK registers with it
+   * (on the same connection when the cloud kept it open, else on a new one);
+   * while waiting to reconnect it reconnects now; while connecting the
+   * registration under way is retried with it if the cloud refuses the old
+   * one. A null token while registered takes effect at the next connection.
+   * Nothing is returned: watch 'state' ('open' or 'unauthorized'),
+   * 'token-refreshed' and 'error'.
+   * @param {string|TokenFunction|null} token
+   */
+  setToken(token) {
+    if (!validTokenSource(token)) {
+      setTimeout(() => this._emit('error', new PortholeError('invalid-argument',
+        'setToken() takes a string, a function or null')), 0);
+      return;
+    }
+    this.#token = token ?? null;
+    this._tokenGen++;
+    if (this.state === 'open') {
+      if (this.#token !== null) this._refresh('refresh');
+    } else if (this.state === 'unauthorized') {
+      this._retryRegistration();
+    } else if (this.state === 'reconnecting' && this._retryTimer) {
+      this.reconnectNow();
+    }
   }
 
   /** Closes every session and the connection; no reconnect after this. */
@@ -296,6 +385,7 @@ export class Cloud extends Emitter {
     for (const s of this.sessions()) s.close();
     this._failRequests(new PortholeError('closed', 'the cloud connection was closed before the robot answered'));
     this.state = 'closed';
+    this._openSeq++;
     clearTimeout(this._retryTimer);
     clearTimeout(this._registerTimer);
     globalThis.removeEventListener?.('online', this._onOnline);
@@ -331,9 +421,11 @@ export class Cloud extends Emitter {
       why = new PortholeError('no-webrtc', 'this browser does not support WebRTC (no RTCPeerConnection)');
     } else if (this.state === 'closed') {
       why = new PortholeError('cloud-unreachable', 'not connected to the cloud (the connection was closed)');
+    } else if (this.state === 'unauthorized') {
+      why = this._unauthorizedError();
     }
     if (why) {
-      setTimeout(() => s._fail(why, 'failed'), 0);
+      setTimeout(() => s._fail(why, why.code === 'unauthorized' ? 'unauthorized' : 'failed'), 0);
       return s;
     }
     const requestId = `s${++this._requestSeq}`;
@@ -382,6 +474,10 @@ export class Cloud extends Emitter {
     }
     const timeoutMs = finite(options?.timeoutMs) ?? this.options.requestTimeoutMs;
     if (!(timeoutMs > 0)) return bad(`timeoutMs must be a positive number: ${JSON.stringify(options?.timeoutMs)}`);
+    if (this.state === 'unauthorized') {
+      const e = this._unauthorizedError();
+      return Promise.reject(new PortholeError(e.code, `${m} ${path} to ${robotId}: ${e.message}`, e.detail));
+    }
     if (this.state !== 'open') {
       return Promise.reject(new PortholeError('cloud-unreachable',
         `not connected to the cloud, so ${m} ${path} cannot reach ${robotId}`));
@@ -425,10 +521,30 @@ export class Cloud extends Emitter {
     this._emit('state', { state, attempt: this._attempt, retryInMs: null, ...extra });
   }
 
+  /**
+   * One connection attempt: get the token first (a token function may take
+   * a while, and the socket should not sit unregistered meanwhile), then
+   * open the socket and register.
+   */
   _open() {
     if (this.state === 'closed') return;
     this.nextAttemptAt = null;
+    this.authReason = null;
     this._setState(this._everOpen ? 'reconnecting' : 'connecting', { retryInMs: 0 });
+    const seq = ++this._openSeq;
+    const gen = this._tokenGen;
+    this._token('connect').then((t) => {
+      if (seq !== this._openSeq || this.state === 'closed') return;
+      if (t.error) {
+        if (t.error.code === 'token-unavailable') this._down(t.error);
+        else this._unauthorized(t.error);
+        return;
+      }
+      this._connectSocket(t.token, gen);
+    });
+  }
+
+  _connectSocket(token, gen) {
     let ws;
     try {
       ws = new this._WS(this.url);
@@ -439,25 +555,141 @@ export class Cloud extends Emitter {
     this._ws = ws;
     ws.onopen = () => {
       if (ws !== this._ws) return;
-      const reg = { type: 'client-register' };
-      if (this.options.clientId) reg.clientId = this.options.clientId;
-      this._send(reg);
-      clearTimeout(this._registerTimer);
-      this._registerTimer = setTimeout(() => {
-        if (ws !== this._ws) return;
-        this._drop(ws, new PortholeError('timeout', 'the cloud did not answer client-register'));
-      }, this.options.registerTimeoutMs);
+      this._sendRegister(ws, token, gen);
     };
     ws.onmessage = (ev) => { if (ws === this._ws) this._onMessage(ev.data); };
     ws.onerror = () => { /* a close event follows */ };
     ws.onclose = (ev) => {
       if (ws !== this._ws) return;
       this._ws = null;
+      // Unauthorized: the cloud may close a connection that never registers;
+      // stay put until setToken() rather than knock again with the same token.
+      if (this.state === 'unauthorized') return;
       const how = ev && ev.code ? ` (code ${ev.code}${ev.reason ? `: ${ev.reason}` : ''})` : '';
       this._down(new PortholeError('cloud-unreachable', this._wasOpen
         ? `Lost the connection to the cloud at ${this.url}${how}`
         : `Cannot reach the cloud at ${this.url}${how}`));
     };
+  }
+
+  /** Sends client-register (with token, when there is one) and waits registerTimeoutMs for the answer. */
+  _sendRegister(ws, token, gen) {
+    const reg = { type: 'client-register' };
+    if (this.options.clientId) reg.clientId = this.options.clientId;
+    if (token) reg.token = token;
+    this._registerGen = gen;
+    this._send(reg);
+    clearTimeout(this._registerTimer);
+    this._registerTimer = setTimeout(() => {
+      if (ws !== this._ws) return;
+      this._drop(ws, new PortholeError('timeout', 'the cloud did not answer client-register'));
+    }, this.options.registerTimeoutMs);
+  }
+
+  /**
+   * Registers again after a refusal, with the token as it is now: on the
+   * same connection when the cloud kept it open, else on a new one.
+   */
+  _retryRegistration() {
+    const ws = this._ws;
+    if (!ws || ws.readyState !== 1) {
+      this._ws = null;
+      if (ws) try { ws.close(1000); } catch { /* already closing */ }
+      this._open();
+      return;
+    }
+    this.authReason = null;
+    const state = this._everOpen ? 'reconnecting' : 'connecting';
+    if (this.state !== state) this._setState(state, { retryInMs: 0 });
+    const seq = ++this._openSeq;
+    const gen = this._tokenGen;
+    this._token('connect').then((t) => {
+      if (seq !== this._openSeq || ws !== this._ws || this.state === 'closed') return;
+      if (t.error) {
+        if (t.error.code === 'token-unavailable') this._drop(ws, t.error);
+        else this._unauthorized(t.error);
+        return;
+      }
+      this._sendRegister(ws, t.token, gen);
+    });
+  }
+
+  /**
+   * The token to send now: {token} (a string, or null for none) or {error}
+   * (a PortholeError: 'token-unavailable' when the token function threw,
+   * rejected or took longer than registerTimeoutMs; 'unauthorized' with
+   * reason 'invalid-token' when it gave something that is not a usable
+   * token). Never rejects. Nothing here puts the token in an error.
+   */
+  async _token(reason) {
+    const src = this.#token;
+    let v = src;
+    if (typeof src === 'function') {
+      let timer;
+      try {
+        v = await Promise.race([
+          Promise.resolve().then(() => src({ reason })),
+          new Promise((_, reject) => {
+            timer = setTimeout(() => reject(new Error(`no token within ${this.options.registerTimeoutMs} ms`)),
+              this.options.registerTimeoutMs);
+          }),
+        ]);
+      } catch (e) {
+        return { error: new PortholeError('token-unavailable', `the token function failed: ${e?.message || e}`) };
+      } finally {
+        clearTimeout(timer);
+      }
+    }
+    if (v === null || v === undefined || v === '') return { token: null };
+    const bad = (why) => ({
+      error: new PortholeError('unauthorized', `cannot use the token: ${why}`, { reason: 'invalid-token' }),
+    });
+    if (typeof v !== 'string') return bad(`the token function returned a ${typeof v}, not a string`);
+    const token = v.trim();
+    if (!token) return { token: null };
+    if (token.length + REGISTER_OVERHEAD > this.options.maxMessageBytes) {
+      return bad(`it is ${token.length} characters long, too long for the cloud's messages`);
+    }
+    return { token };
+  }
+
+  /** Sends refresh-token with a fresh token (reason: 'expired' or 'refresh'). */
+  async _refresh(reason) {
+    const ws = this._ws;
+    const seq = ++this._refreshSeq;
+    const t = await this._token(reason);
+    if (ws !== this._ws || this.state !== 'open' || seq !== this._refreshSeq) return;
+    if (t.error) {
+      this._emit('error', t.error);
+      return;
+    }
+    if (!t.token) {
+      if (reason === 'expired') {
+        this._emit('error', new PortholeError('token-expired',
+          'the token expired and the token function gave no new one: the cloud will close the connection', {}));
+      }
+      return;
+    }
+    this._send({ type: 'refresh-token', token: t.token });
+  }
+
+  /** The cloud refused our registration (or the token is unusable): wait for setToken(). */
+  _unauthorized(error) {
+    clearTimeout(this._registerTimer);
+    this._registerGen = -1;
+    this.authReason = typeof error.detail?.reason === 'string' ? error.detail.reason : 'unauthorized';
+    for (const [rid, s] of this._pending) {
+      this._pending.delete(rid);
+      s._fail(new PortholeError('unauthorized', error.message, error.detail), 'unauthorized');
+    }
+    this._emit('error', error);
+    this._setState('unauthorized', { reason: this.authReason });
+  }
+
+  _unauthorizedError() {
+    return new PortholeError('unauthorized',
+      `the cloud refused this viewer's token (${this.authReason}); setToken() gives it another`,
+      { reason: this.authReason });
   }
 
   _drop(ws, error) {
@@ -469,6 +701,7 @@ export class Cloud extends Emitter {
   /** Signaling is down: detach sessions, mark robots unknown, schedule a retry. */
   _down(error) {
     clearTimeout(this._registerTimer);
+    this._registerGen = -1;
     this._wasOpen = false;
     for (const [rid, s] of this._pending) {
       this._pending.delete(rid);
@@ -546,6 +779,7 @@ export class Cloud extends Emitter {
       case 'session-error': return this._onSessionError(m);
       case 'error': return this._onError(m);
       case 'robot-response': return this._onRobotResponse(m);
+      case 'token-refreshed': return this._onTokenRefreshed(m);
       case 'session-closed':
       case 'webrtc-offer':
       case 'ice-candidate':
@@ -565,8 +799,13 @@ export class Cloud extends Emitter {
 
   _onAvailableRobots(m) {
     if (!Array.isArray(m.robots)) return this._protocolError('available-robots without a robots array', m);
+    if (this.state === 'unauthorized') return this._protocolError('available-robots while unauthorized', m);
     clearTimeout(this._registerTimer);
     if (isName(m.clientId)) this.clientId = m.clientId;
+    const registeredGen = this._registerGen;
+    this._registerGen = -1;
+    this.authReason = null;
+    if (finite(m.expiresAt) !== null) this.tokenExpiresAt = m.expiresAt;
     const seen = new Set();
     for (const r of m.robots) {
       if (!isObj(r) || !isName(r.robotId)) {
@@ -595,6 +834,18 @@ export class Cloud extends Emitter {
       s._unsent = null;
       this._send(msg);
     }
+    // setToken() while the registration was under way: hand the cloud the new token too.
+    if (registeredGen !== -1 && registeredGen !== this._tokenGen && this.#token !== null) this._refresh('refresh');
+    return undefined;
+  }
+
+  _onTokenRefreshed(m) {
+    const at = finite(m.expiresAt);
+    if (at === null) return this._protocolError('token-refreshed without a numeric expiresAt', m);
+    this.tokenExpiresAt = at;
+    this._emit('message', m);
+    this._emit('token-refreshed', { expiresAt: at });
+    return undefined;
   }
 
   _upsertRobot(r, announce) {
@@ -683,16 +934,55 @@ export class Cloud extends Emitter {
     return undefined;
   }
 
+  /**
+   * The errors of sign-in (docs/PROTOCOL.md): 'unauthorized' answering our
+   * client-register (or arriving before we are registered), 'unauthorized'
+   * answering refresh-token (the old token stays in force), and
+   * 'token-expired' (refresh now, or the cloud closes the connection after
+   * graceSeconds). Returns true when m was one of them.
+   */
+  _onAuthError(m, code, text, reason) {
+    if (code === 'token-expired') {
+      if (this.state !== 'open') return true;
+      const grace = finite(m.graceSeconds);
+      if (typeof this.#token === 'function') {
+        this._refresh('expired');
+      } else {
+        this._emit('error', new PortholeError('token-expired', `the token expired: the cloud closes the connection${
+          grace === null ? '' : ` in ${grace} s`} unless setToken() gives a new one`, { graceSeconds: grace }));
+      }
+      return true;
+    }
+    if (code !== 'unauthorized') return false;
+    const detail = { code, reason: reason || 'unauthorized', requestType: m.requestType };
+    if (m.requestType === 'refresh-token') {
+      this._emit('error', new PortholeError('unauthorized', `the cloud refused the new token: ${text}`, detail));
+      return true;
+    }
+    if (this.state === 'unauthorized') return true; // known already; nothing is in flight
+    if (this.state === 'open' || (m.requestType !== undefined && m.requestType !== 'client-register')) return false;
+    if (this._registerGen !== -1 && this._registerGen !== this._tokenGen) {
+      this._retryRegistration(); // setToken() since we registered: try the new token instead
+    } else {
+      this._unauthorized(new PortholeError('unauthorized', `the cloud wants a valid token: ${text}`, detail));
+    }
+    return true;
+  }
+
   _onError(m) {
     const code = typeof m.code === 'string' ? m.code.slice(0, 64) : 'unknown';
-    const text = typeof m.message === 'string' ? m.message.slice(0, 500) : code;
+    // The human text is `message` in the first protocol, `error` in the auth errors: take either.
+    const said = typeof m.message === 'string' ? m.message : typeof m.error === 'string' ? m.error : null;
+    const text = said !== null ? said.slice(0, 500) : code;
+    const reason = typeof m.reason === 'string' ? m.reason.slice(0, 64) : undefined;
     this._emit('message', m);
+    if (this._onAuthError(m, code, text, reason)) return;
     const err = new PortholeError('cloud-error', `the cloud refused a message: ${text}`,
-      { code, requestType: m.requestType, requestId: m.requestId });
+      { code, reason, requestType: m.requestType, requestId: m.requestId });
     const req = typeof m.requestId === 'string' ? this._requests.get(m.requestId) : undefined;
     if (req) {
       req.reject(new PortholeError('cloud-error', `${req.what}: the cloud refused it: ${text}`,
-        { code, requestType: m.requestType, requestId: m.requestId }));
+        { code, reason, requestType: m.requestType, requestId: m.requestId }));
       return;
     }
     const pending = typeof m.requestId === 'string' ? this._pending.get(m.requestId) : undefined;
@@ -702,7 +992,7 @@ export class Cloud extends Emitter {
       return;
     }
     if (m.requestType === 'client-register') {
-      // Refused (client-id-in-use, unauthorized): retry later, with backoff.
+      // Refused for another reason than the token (client-id-in-use): retry later, with backoff.
       const ws = this._ws;
       this._emit('error', err);
       if (ws) this._drop(ws, new PortholeError('cloud-error', `registration refused: ${text}`, { code }));
@@ -732,7 +1022,8 @@ export class Cloud extends Emitter {
  * - 'closed' {reason, message, error?}: the session is over; reason is one of
  *   'closed-by-client', 'closed-by-robot', 'peer-disconnected',
  *   'server-shutdown', 'signaling-lost', 'connection-failed', 'timeout',
- *   'robot-not-found', 'session-limit', 'session-error', 'failed'.
+ *   'robot-not-found', 'session-limit', 'session-error', 'unauthorized'
+ *   (the cloud refused the viewer's token), 'failed'.
  */
 export class Session extends Emitter {
   constructor(cloud, robotId, opts) {
@@ -1227,6 +1518,7 @@ export function closeMessage(reason, error) {
     case 'timeout': return error?.message ? `${cap(error.message)}.` : 'The session timed out.';
     case 'robot-not-found': return 'The robot is not online.';
     case 'session-limit': return 'Too many sessions: close another session first.';
+    case 'unauthorized': return 'The cloud requires sign-in: the session could not start.';
     case 'session-error': return `The robot could not start the session: ${error?.message || 'unknown error'}`;
     default: return error?.message ? `${cap(error.message)}.` : `Session ended (${reason}).`;
   }

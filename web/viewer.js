@@ -5,7 +5,10 @@
 // Everything network-facing goes through porthole.js; this file owns the DOM.
 // URL parameters: ?cloud=wss://host/ws (signaling URL; default: this page's
 // origin), ?watch=robotA,robotB (open these as soon as they are online),
-// ?stream=depth (the stream ?watch opens with).
+// ?stream=depth (the stream ?watch opens with). Sign-in: #token=<JWT> in the
+// fragment (never sent to any server; removed from the address bar at once
+// and kept in this tab's sessionStorage), or pasted into the sign-in panel
+// that shows when the cloud requires a token.
 
 import { connect, defaultCloudUrl, webrtcSupported, STREAM_TYPES } from './porthole.js';
 import { cssGradient, depthPosition } from './colormap.js';
@@ -21,6 +24,12 @@ const watchStream = STREAM_TYPES.includes(params.get('stream')) ? params.get('st
 
 const ui = {
   status: $('#cloud-status'),
+  signin: $('#signin'),
+  signinForm: $('#signin-form'),
+  signinWhy: $('#signin-why'),
+  signinToken: $('#signin-token'),
+  signinSubmit: $('#signin-submit'),
+  signout: $('#signout'),
   url: $('#cloud-url'),
   banner: $('#banner'),
   list: $('#robot-list'),
@@ -33,6 +42,8 @@ const ui = {
 
 /** @type {import('./porthole.js').Cloud|null} */
 let cloud = null;
+/** The cloud's signaling URL (null: none usable). */
+let cloudUrl = null;
 /** robotId -> Tile */
 const tiles = new Map();
 const hasWebRTC = webrtcSupported();
@@ -433,14 +444,126 @@ class Tile {
   }
 }
 
+// --- sign-in: the token from #token=, this tab's sessionStorage, the panel ----
+
+/** What each refusal code of the cloud (src/cloud/token.h) means for the person at the page. */
+const AUTH_REASONS = {
+  'token-missing': 'This cloud requires sign-in: paste an access token to see its robots.',
+  'token-expired': 'Your access token has expired: paste a new one.',
+  'bad-signature': 'The cloud did not accept this token: it was not signed with this cloud\'s key.',
+  'malformed-token': 'That is not an access token: a token is three base64url parts joined by dots (eyJ…).',
+  'token-too-large': 'That token is too large for this cloud.',
+  'bad-algorithm': 'The token is signed with an algorithm this cloud does not accept.',
+  'unknown-key': 'The token names a signing key this cloud does not know (was the key rotated?).',
+  'token-not-yet-valid': 'This token is not valid yet: check this computer\'s clock, or wait until it starts.',
+  'wrong-issuer': 'The token comes from an issuer this cloud does not trust.',
+  'wrong-audience': 'The token was issued for another service.',
+  'missing-claim': 'The token lacks a claim a viewer needs (sub, role, robots or scope).',
+  'invalid-claim': 'The token has a claim this cloud cannot read (role, robots or scope).',
+  'wrong-role': 'This is a robot\'s token: a viewer needs a viewer token.',
+  'robot-not-allowed': 'This token does not allow watching the robots here.',
+  'insufficient-scope': 'This token\'s scope does not allow that.',
+  'invalid-token': 'That token cannot be used: paste the token itself, a long line beginning with eyJ.',
+};
+
+function reasonText(reason) {
+  return AUTH_REASONS[reason] || `The cloud refused the access token (${reason || 'unauthorized'}): paste another one.`;
+}
+
+/** This tab's token for one cloud: a token is never handed to another cloud (?cloud=). */
+const tokenStore = {
+  key: () => `porthole.token ${cloudUrl}`,
+  get() { try { return sessionStorage.getItem(this.key()); } catch { return null; } },
+  set(t) { try { sessionStorage.setItem(this.key(), t); } catch { /* storage off: this page load only */ } },
+  clear() { try { sessionStorage.removeItem(this.key()); } catch { /* storage off */ } },
+};
+
+/** A pasted token without what often comes with it: spaces, "Bearer ", or the whole #token= link. */
+function cleanToken(text) {
+  let t = String(text ?? '').trim();
+  const at = t.indexOf('#');
+  if (at >= 0 && t.includes('token=', at)) t = new URLSearchParams(t.slice(at + 1)).get('token') || '';
+  t = t.replace(/^Bearer\s+/i, '').replace(/\s+/g, '');
+  return t || null;
+}
+
+/**
+ * Takes #token=... out of the fragment and out of the address bar
+ * (history.replaceState, keeping any other fragment parameters), so that the
+ * token is neither in the link someone copies next nor in the history. A
+ * fragment never reaches a server. Returns the token, or null.
+ */
+function takeFragmentToken() {
+  if (!location.hash.includes('token=')) return null;
+  const frag = new URLSearchParams(location.hash.slice(1));
+  const token = frag.get('token');
+  frag.delete('token');
+  const rest = frag.toString();
+  history.replaceState(history.state, '', `${location.pathname}${location.search}${rest ? `#${rest}` : ''}`);
+  return cleanToken(token);
+}
+
+function showSignIn(text) {
+  ui.signinWhy.textContent = text;
+  ui.signin.hidden = false;
+  signInDone();
+  if (!ui.signin.contains(document.activeElement)) ui.signinToken.focus({ preventScroll: true });
+}
+
+function hideSignIn() {
+  ui.signin.hidden = true;
+  ui.signinToken.value = '';
+  signInDone();
+}
+
+/** Sign in is usable again (the attempt ended, or the cloud went away meanwhile). */
+function signInDone() {
+  ui.signinSubmit.disabled = false;
+  ui.signinSubmit.textContent = 'Sign in';
+}
+
+function updateSignOut() {
+  ui.signout.hidden = !tokenStore.get();
+}
+
+function initSignIn() {
+  ui.signinForm.addEventListener('submit', (e) => {
+    e.preventDefault();
+    const token = cleanToken(ui.signinToken.value);
+    ui.signinToken.value = ''; // never shown again
+    if (!token) {
+      ui.signinWhy.textContent = 'Paste an access token first.';
+      ui.signinToken.focus();
+      return;
+    }
+    tokenStore.set(token);
+    updateSignOut();
+    ui.signinSubmit.disabled = true;
+    ui.signinSubmit.textContent = 'Signing in…';
+    cloud.setToken(token);
+  });
+  // Signing out ends every session: forget the token and start afresh.
+  ui.signout.addEventListener('click', () => {
+    tokenStore.clear();
+    cloud?.close();
+    location.reload();
+  });
+}
+
 // --- cloud status ------------------------------------------------------------
 
 let countdown = null;
 function renderCloudState({ state }) {
   clearInterval(countdown);
   ui.status.dataset.state = state;
+  document.body.dataset.auth = state === 'unauthorized' ? 'required' : '';
+  ui.empty.textContent = state === 'unauthorized' ? 'Sign in to see the robots.' : 'Waiting for robots…';
   if (state === 'open') {
     ui.status.textContent = 'Cloud connected';
+    setBanner('cloud', null);
+    hideSignIn();
+  } else if (state === 'unauthorized') {
+    ui.status.textContent = 'Sign-in required';
     setBanner('cloud', null);
   } else if (state === 'connecting') {
     ui.status.textContent = 'Connecting…';
@@ -474,6 +597,7 @@ function start() {
       + 'The robot list still works; use a current Chrome, Edge, Firefox or Safari to watch.');
   }
   const url = defaultCloudUrl(location);
+  const fragmentToken = takeFragmentToken(); // first: out of the address bar whatever happens next
   if (!url) {
     ui.status.dataset.state = 'closed';
     ui.status.textContent = 'No cloud';
@@ -482,12 +606,19 @@ function start() {
     return;
   }
   ui.url.textContent = url;
+  cloudUrl = url;
+  if (fragmentToken) tokenStore.set(fragmentToken);
+  updateSignOut();
+  initSignIn();
   // ?relay=1 forces every session through TURN: a quick check that the
   // deployment's relay works from this network.
   const relay = new URLSearchParams(location.search).get('relay') === '1';
-  cloud = connect(url, relay ? { iceTransportPolicy: 'relay' } : {});
+  const options = { token: fragmentToken || tokenStore.get() };
+  if (relay) options.iceTransportPolicy = 'relay';
+  cloud = connect(url, options);
   window.portholeViewer = { cloud, tiles };
   cloud.on('state', renderCloudState);
+  cloud.on('token-refreshed', () => hideSignIn());
   cloud.on('robots', () => {
     renderRobots();
     for (const t of tiles.values()) t.refresh();
@@ -507,11 +638,18 @@ function start() {
   });
   cloud.on('error', (err) => {
     if (err.code === 'cloud-unreachable') {
+      signInDone();
       const playing = [...tiles.values()].some((t) => t.active);
       setBanner('cloud', `${err.message}.${playing ? ' Videos already playing continue.' : ''}`, 'error',
         { label: 'Retry now', run: () => cloud.reconnectNow() });
     } else if (err.code === 'invalid-argument') {
       setBanner('cloud', `Cannot use the cloud URL: ${err.message}`);
+    } else if (err.code === 'unauthorized') {
+      showSignIn(reasonText(err.detail?.reason));
+    } else if (err.code === 'token-expired') {
+      const s = err.detail?.graceSeconds;
+      showSignIn(`Your access token has expired: the cloud disconnects this page${s ? ` in ${s} s` : ''} unless you `
+        + 'paste a new one. Videos already playing continue.');
     } else {
       console.warn('porthole:', err.code, err.message, err.detail ?? '');
     }

@@ -152,7 +152,8 @@ static int api_dispatch(struct server *srv, struct conn *c)
     lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK,
                     (int)srv->cfg.request_timeout + API_WAIT_GRACE_SECS);
     h->api = API_WAITING;
-    struct robot_request req = {h->api_robot, h->api_method, h->api_path, body};
+    struct robot_request req = {.robot_id = h->api_robot, .method = h->api_method,
+                                .path = h->api_path, .body = body, .caller = h->caller};
     router_http_request(srv->router, h->asker, &req, clock_mono_ms());
     json_decref(body);
     server_schedule_tick(srv);
@@ -275,7 +276,8 @@ int api_proxy_request(struct server *srv, struct conn *c, const char *uri)
     if (strcmp(uri, "/api/robots") == 0 || strcmp(uri, "/api/robots/") == 0) {
         if (index != LWSHUMETH_GET)
             return api_error_allow(c, "GET");
-        http_reply_respond(c, HTTP_STATUS_OK, "application/json", status_robots(srv->router));
+        http_reply_respond(c, HTTP_STATUS_OK, "application/json",
+                           status_robots(srv->router, h->caller));
         return 0;
     }
     const char *id = strncmp(uri, "/api/robots/", 12) == 0 ? uri + 12 : NULL;

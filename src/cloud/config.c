@@ -7,6 +7,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "cloud/auth.h"
+#include "cloud/auth_jwt.h"
 #include "cloud/ice_servers.h"
 #include "cloud/origin.h"
 #include "cloud/tls_policy.h"
@@ -45,6 +47,17 @@ void cloud_config_defaults(struct cloud_config *cfg)
         .hsts_max_age = 365 * 86400,
         .request_timeout = 10,
         .max_pending_requests = 16,
+        .max_robot_pending = 64,
+        .max_sessions_per_identity = 32,
+        .auth_secret = "",
+        .auth_secret_file = "",
+        .auth_jwks = "",
+        .auth_issuer = "",
+        .auth_audience = "",
+        .auth_clock_skew = 30,
+        .token_grace = 30,
+        .metrics_token = "",
+        .insecure_open = false,
         .stun_urls = "",
         .turn_urls = "",
         .turn_secret = "",
@@ -54,7 +67,7 @@ void cloud_config_defaults(struct cloud_config *cfg)
     };
 }
 
-enum { OPTION_COUNT = 32 };
+enum { OPTION_COUNT = 43 };
 
 /* The table points into cfg, so it is built per call. */
 static void option_table(struct cloud_config *cfg, struct opt out[OPTION_COUNT])
@@ -139,6 +152,40 @@ static void option_table(struct cloud_config *cfg, struct opt out[OPTION_COUNT])
         {.name = "max-pending-requests", .env = {"MAX_PENDING_REQUESTS"}, .type = OPT_INT,
          .target = &cfg->max_pending_requests, .min = 1, .max = 10000, .metavar = "N",
          .help = "robot API requests waiting per connection (more get 429)"},
+        {.name = "max-robot-pending", .env = {"MAX_ROBOT_PENDING"}, .type = OPT_INT,
+         .target = &cfg->max_robot_pending, .min = 1, .max = 10000, .metavar = "N",
+         .help = "robot API requests waiting per robot (more get 429: shed, not queued)"},
+        {.name = "max-sessions-per-identity", .env = {"MAX_SESSIONS_PER_IDENTITY"},
+         .type = OPT_INT, .target = &cfg->max_sessions_per_identity, .min = 0, .max = 100000,
+         .metavar = "N",
+         .help = "open sessions per token subject (sub), all its connections (0: no limit)"},
+        {.name = "auth-secret", .env = {"AUTH_SECRET"}, .type = OPT_STRING,
+         .target = &cfg->auth_secret, .metavar = "SECRET", .secret = true,
+         .help = "HS256 secret (32+ bytes): tokens required, and `token` mints them"},
+        {.name = "auth-secret-file", .env = {"AUTH_SECRET_FILE"}, .type = OPT_STRING,
+         .target = &cfg->auth_secret_file, .metavar = "FILE",
+         .help = "a file holding the HS256 secret (re-read on SIGHUP)"},
+        {.name = "auth-jwks", .env = {"AUTH_JWKS"}, .type = OPT_STRING,
+         .target = &cfg->auth_jwks, .metavar = "FILE",
+         .help = "JWKS or PEM public keys (RS256, ES256, EdDSA; re-read on SIGHUP)"},
+        {.name = "auth-issuer", .env = {"AUTH_ISSUER"}, .type = OPT_STRING,
+         .target = &cfg->auth_issuer, .metavar = "ISS",
+         .help = "the \"iss\" tokens must carry (empty: not checked)"},
+        {.name = "auth-audience", .env = {"AUTH_AUDIENCE"}, .type = OPT_STRING,
+         .target = &cfg->auth_audience, .metavar = "AUD",
+         .help = "the \"aud\" tokens must name (empty: tokens with \"aud\" are refused)"},
+        {.name = "auth-clock-skew", .env = {"AUTH_CLOCK_SKEW"}, .type = OPT_INT,
+         .target = &cfg->auth_clock_skew, .min = 0, .max = 600, .metavar = "SECONDS",
+         .help = "clock skew allowed for exp, nbf and iat"},
+        {.name = "token-grace", .env = {"TOKEN_GRACE"}, .type = OPT_INT,
+         .target = &cfg->token_grace, .min = 0, .max = 3600, .metavar = "SECONDS",
+         .help = "after token-expired, time to send refresh-token before the close"},
+        {.name = "metrics-token", .env = {"METRICS_TOKEN"}, .type = OPT_STRING,
+         .target = &cfg->metrics_token, .metavar = "TOKEN", .secret = true,
+         .help = "a Bearer token for /metrics and /health details (besides admin tokens)"},
+        {.name = "insecure-open", .env = {"INSECURE_OPEN"}, .type = OPT_BOOL,
+         .target = &cfg->insecure_open,
+         .help = "serve every address without authentication (never on the internet)"},
         {.name = "stun-urls", .env = {"STUN_URLS"}, .type = OPT_STRING,
          .target = &cfg->stun_urls, .metavar = "URLS",
          .help = "STUN servers handed to robots and viewers: stun:HOST[:PORT],..."},
@@ -191,6 +238,35 @@ static enum opts_result check_edge(struct cloud_config *cfg, char *err, size_t e
     return OPTS_OK;
 }
 
+/* The authentication settings: keys that load, no --insecure-open beside
+ * them, and no --bind to an address others can reach without either. */
+static enum opts_result check_auth(const struct cloud_config *cfg, char *err, size_t errlen)
+{
+    if (cloud_config_has_auth(cfg) && cfg->insecure_open) {
+        snprintf(err, errlen, "--insecure-open and --auth-* exclude each other: with keys "
+                 "configured every peer needs a token");
+        return OPTS_ERROR;
+    }
+    if (cloud_config_has_auth(cfg)) {
+        char why[200];
+        const struct auth *a = cloud_config_auth(cfg, why, sizeof(why));
+        if (!a) {
+            snprintf(err, errlen, "authentication keys: %s", why);
+            return OPTS_ERROR;
+        }
+        auth_free(a);
+        return OPTS_OK;
+    }
+    if (*cfg->bind && !auth_is_loopback(cfg->bind) && !cfg->insecure_open) {
+        snprintf(err, errlen, "--bind %.64s serves other hosts, and no authentication is "
+                 "configured: give --auth-secret, --auth-secret-file or --auth-jwks (see "
+                 "docs/SECURITY.md), or --insecure-open to serve everyone without it",
+                 cfg->bind);
+        return OPTS_ERROR;
+    }
+    return OPTS_OK;
+}
+
 enum opts_result cloud_config_parse(struct cloud_config *cfg, int argc, char **argv, char *err,
                                     size_t errlen)
 {
@@ -214,7 +290,30 @@ enum opts_result cloud_config_parse(struct cloud_config *cfg, int argc, char **a
     if (!ice)
         return OPTS_ERROR;
     ice_servers_free(ice);
-    return check_edge(cfg, err, errlen);
+    rc = check_edge(cfg, err, errlen);
+    if (rc != OPTS_OK)
+        return rc;
+    return check_auth(cfg, err, errlen);
+}
+
+bool cloud_config_has_auth(const struct cloud_config *cfg)
+{
+    return *cfg->auth_secret || *cfg->auth_secret_file || *cfg->auth_jwks;
+}
+
+const struct auth *cloud_config_auth(const struct cloud_config *cfg, char *err, size_t errlen)
+{
+    if (!cloud_config_has_auth(cfg))
+        return cfg->insecure_open ? &auth_open : &auth_open_loopback;
+    struct auth_jwt_config ac = {
+        .keys = {.secret = cfg->auth_secret, .secret_file = cfg->auth_secret_file,
+                 .jwks_file = cfg->auth_jwks},
+    };
+    token_config_defaults(&ac.token);
+    ac.token.issuer = *cfg->auth_issuer ? cfg->auth_issuer : NULL;
+    ac.token.audience = *cfg->auth_audience ? cfg->auth_audience : NULL;
+    ac.token.leeway_s = (unsigned)cfg->auth_clock_skew;
+    return auth_jwt_new(&ac, err, errlen);
 }
 
 struct ice_servers *cloud_config_ice_servers(const struct cloud_config *cfg, char *err,

@@ -73,6 +73,9 @@ struct http_conn {
     char *api_robot;          /* robot id from the URL */
     char *api_path;           /* "/api/...[?query]", re-encoded */
     struct http_asker *asker; /* from the first proxied request on */
+    /* The verified claims of the request's Bearer token (server.c), NULL
+     * without one; freed with the transaction. */
+    struct token_claims *caller;
 };
 
 /* Bytes being reassembled: a fragmented WebSocket message, or the body of
@@ -105,6 +108,8 @@ struct server {
     uint32_t confirm_every_ms; /* see conn_confirm_alive() */
     struct registry reg;
     struct router *router;
+    const struct auth *auth;   /* who may connect and register (cloud_config_auth) */
+    lws_sorted_usec_list_t open_warning; /* --insecure-open: the hourly warning */
     struct ice_servers *ice;   /* STUN/TURN handed out (--stun-urls, --turn-urls) */
     struct edge *edge;         /* limits, origins, deadlines, TLS policy (edge.h) */
     struct transport tx;

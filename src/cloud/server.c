@@ -19,6 +19,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "cloud/access.h"
 #include "cloud/api_proxy.h"
 #include "cloud/auth.h"
 #include "cloud/conn.h"
@@ -33,9 +34,9 @@
 #include "common/clock.h"
 #include "common/log.h"
 
-/* The loop's stop request. A signal handler can only reach static storage;
- * this is the one place the server keeps any. */
-static volatile sig_atomic_t stop_requested;
+/* The loop's stop and reload (SIGHUP) requests. A signal handler can only
+ * reach static storage; this is the one place the server keeps any. */
+static volatile sig_atomic_t stop_requested, reload_requested;
 static struct lws_context *signal_ctx;
 
 /* ---- time ---- */
@@ -106,29 +107,19 @@ static int http_request(struct server *srv, struct conn *c, const char *uri)
     srv->stats.http_requests++;
     if (!edge_http_request(srv, c, uri))
         return 0; /* refused: the response is set */
+    if (!access_http_allowed(srv, c))
+        return 0;
     if (strncmp(uri, "/api/", 5) == 0)
-        return api_proxy_request(srv, c, uri);
+        return access_api_identified(srv, c) ? api_proxy_request(srv, c, uri) : 0;
     if (lws_hdr_total_length(c->wsi, WSI_TOKEN_GET_URI) <= 0)
         return http_reply_message(c, HTTP_STATUS_METHOD_NOT_ALLOWED, "error",
                                   "only GET is supported");
     /* `uri` arrives percent-decoded and normalized by lws ("." and ".."
      * segments collapsed, a trailing %00 dropped, an inner one refused);
      * http_static_resolve() checks again, and confines it to the root. */
-    int64_t now = clock_mono_ms();
-    if (strcmp(uri, "/health") == 0) {
-        http_reply_respond(c, HTTP_STATUS_OK, "application/json",
-                           status_health(srv->router, srv->started_ms, now));
-        return 0;
-    }
-    if (strcmp(uri, "/robots") == 0) {
-        http_reply_respond(c, HTTP_STATUS_OK, "application/json", status_robots(srv->router));
-        return 0;
-    }
-    if (strcmp(uri, "/metrics") == 0) {
-        http_reply_respond(c, HTTP_STATUS_OK, "text/plain; version=0.0.4; charset=utf-8",
-                           status_metrics(srv->router, &srv->stats, srv->started_ms, now));
-        return 0;
-    }
+    if (strcmp(uri, "/health") == 0 || strcmp(uri, "/robots") == 0 ||
+        strcmp(uri, "/metrics") == 0)
+        return access_status_request(srv, c, uri);
     char path[PATH_MAX];
     if (http_static_resolve(srv->web_root, uri, path, sizeof(path)) != 0)
         return http_reply_message(c, HTTP_STATUS_NOT_FOUND, "error", "not found");
@@ -153,6 +144,8 @@ static int confirm_upgrade(struct server *srv, struct lws *wsi)
     char uri[64];
     int n = lws_hdr_copy(wsi, uri, sizeof(uri), WSI_TOKEN_GET_URI);
     unsigned status = 0;
+    if (!access_upgrade_allowed(srv, wsi))
+        return 1;
     if (n <= 0 || strcmp(uri, "/ws") != 0)
         status = HTTP_STATUS_NOT_FOUND;
     else if (srv->conns >= (size_t)srv->cfg.max_connections)
@@ -234,6 +227,7 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
         if (c) {
             http_reply_release(srv, c);
             api_proxy_release(srv, c);
+            access_release(c);
         }
         return 0;
 
@@ -246,8 +240,10 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 
 static void on_signal(int sig)
 {
-    (void)sig;
-    stop_requested = 1;
+    if (sig == SIGHUP)
+        reload_requested = 1;
+    else
+        stop_requested = 1;
     if (signal_ctx)
         lws_cancel_service(signal_ctx);
 }
@@ -409,6 +405,11 @@ struct server *server_new(const struct cloud_config *cfg)
         server_free(srv);
         return NULL;
     }
+    if (!(srv->auth = cloud_config_auth(cfg, err, sizeof err))) {
+        log_error("authentication: %s", err);
+        server_free(srv);
+        return NULL;
+    }
     srv->tx = (struct transport){.send = ws_conn_send, .close = ws_conn_close,
                                  .http_answer = api_proxy_answer,
                                  .auth_failed = edge_auth_failed};
@@ -418,9 +419,12 @@ struct server *server_new(const struct cloud_config *cfg)
         .rate_limit = (unsigned)cfg->rate_limit,
         .request_timeout_s = (unsigned)cfg->request_timeout,
         .max_pending_requests = (unsigned)cfg->max_pending_requests,
+        .max_robot_pending = (unsigned)cfg->max_robot_pending,
+        .max_sessions_per_identity = (unsigned)cfg->max_sessions_per_identity,
+        .token_grace_s = (unsigned)cfg->token_grace,
         .ice = srv->ice,
     };
-    srv->router = router_new(&rcfg, &srv->tx, &auth_open, &srv->reg);
+    srv->router = router_new(&rcfg, &srv->tx, srv->auth, &srv->reg);
     if (!srv->router) {
         log_error("out of memory");
         server_free(srv);
@@ -430,6 +434,7 @@ struct server *server_new(const struct cloud_config *cfg)
         server_free(srv);
         return NULL;
     }
+    access_announce(srv);
     return srv;
 }
 
@@ -442,11 +447,17 @@ int server_run(struct server *srv)
     signal_ctx = srv->ctx;
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
 
-    while (!stop_requested)
+    while (!stop_requested) {
+        if (reload_requested) {
+            reload_requested = 0;
+            access_reload(srv);
+        }
         if (lws_service(srv->ctx, 0) < 0)
             break;
+    }
 
     log_info("shutting down: ending %zu sessions", registry_count(&srv->reg, REG_SESSION));
     router_shutdown(srv->router);
@@ -468,10 +479,12 @@ void server_free(struct server *srv)
     if (srv->ctx) {
         lws_sul_cancel(&srv->tick);
         edge_stop(srv->edge);
+        access_stop(srv);
         lws_context_destroy(srv->ctx); /* CLOSED callbacks free every peer */
     }
     signal_ctx = NULL;
     router_free(srv->router);
+    auth_free(srv->auth);
     registry_free(&srv->reg);
     ice_servers_free(srv->ice);
     edge_free(srv->edge);

@@ -6,8 +6,11 @@
 
 #include "common/clock.h"
 
-struct outbuf *status_health(const struct router *r, int64_t started_mono_ms, int64_t now_mono_ms)
+struct outbuf *status_health(const struct router *r, int64_t started_mono_ms, int64_t now_mono_ms,
+                             bool details)
 {
+    if (!details)
+        return outbuf_new("{\"status\":\"ok\"}", 15);
     struct router_stats st;
     router_stats(r, &st);
     char ts[32];
@@ -23,9 +26,9 @@ struct outbuf *status_health(const struct router *r, int64_t started_mono_ms, in
     return b;
 }
 
-struct outbuf *status_robots(const struct router *r)
+struct outbuf *status_robots(const struct router *r, const struct token_claims *viewer)
 {
-    json_t *j = router_robots_json(r);
+    json_t *j = router_robots_json(r, viewer);
     struct outbuf *b = j ? outbuf_take_string(json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER))
                          : NULL;
     json_decref(j);
@@ -117,6 +120,11 @@ struct outbuf *status_metrics(const struct router *r, const struct server_stats 
                "# TYPE porthole_errors_total counter\n");
     for (const struct router_error_count *e = router_error_counts(r); e->code; e++)
         fprintf(f, "porthole_errors_total{code=\"%s\"} %llu\n", e->code,
+                (unsigned long long)e->count);
+    fprintf(f, "# HELP porthole_auth_refusals_total Authentications refused, by reason.\n"
+               "# TYPE porthole_auth_refusals_total counter\n");
+    for (const struct router_error_count *e = router_refusal_counts(r); e->code; e++)
+        fprintf(f, "porthole_auth_refusals_total{reason=\"%s\"} %llu\n", e->code,
                 (unsigned long long)e->count);
     if (fclose(f) != 0) {
         free(text);

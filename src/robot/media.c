@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "colormap.h"
+#include "common/list.h"
 #include "common/log.h"
 
 /* A viewer's PLIs (and joins) ask for keyframes; one every 250 ms at most
@@ -34,8 +35,8 @@ struct encoder {
 struct media_track {
     struct media *m;
     GstElement *appsrc;
-    struct media_track *next;
     /* under m->lock */
+    struct list link; /* on m->tracks */
     enum cam_stream stream;
     bool wait_key;
     uint64_t sent;
@@ -47,7 +48,7 @@ struct media {
     struct cam_mode mode;
     GMutex lock;
     struct encoder *enc[CAM_NSTREAMS]; /* written on the main thread under lock */
-    struct media_track *tracks;        /* under lock */
+    struct list tracks;                /* of media_track.link, under lock */
     unsigned held;                     /* main thread: streams captured without an encoder */
     media_frames_fn observer;          /* under lock */
     void *observer_user;               /* under lock */
@@ -81,6 +82,20 @@ const char *media_payloader(const struct media *m)
 const char *media_rtp_encoding(const struct media *m)
 {
     return m->params.codec == MEDIA_H264 ? "H264" : "VP8";
+}
+
+GstCaps *media_rtp_caps(const struct media *m, int pt)
+{
+    GstCaps *caps = gst_caps_new_simple(
+        "application/x-rtp", "media", G_TYPE_STRING, "video", "encoding-name", G_TYPE_STRING,
+        media_rtp_encoding(m), "payload", G_TYPE_INT, pt, "clock-rate", G_TYPE_INT, 90000,
+        "rtcp-fb-nack-pli", G_TYPE_BOOLEAN, TRUE, "rtcp-fb-nack", G_TYPE_BOOLEAN, TRUE,
+        "rtcp-fb-ccm-fir", G_TYPE_BOOLEAN, TRUE, NULL);
+    if (m->params.codec == MEDIA_H264)
+        /* The payloader derives profile-level-id from the stream's SPS
+         * (constrained baseline); fixing it here would fail negotiation. */
+        gst_caps_set_simple(caps, "packetization-mode", G_TYPE_STRING, "1", NULL);
+    return caps;
 }
 
 /* ---- frames in: the camera's capture thread ---- */
@@ -156,7 +171,9 @@ static GstFlowReturn on_encoded(GstAppSink *sink, gpointer user)
     e->keyframes += key;
     e->win_frames++;
     e->win_bytes += size;
-    for (struct media_track *t = m->tracks; t; t = t->next) {
+    struct list *pos;
+    list_foreach(pos, &m->tracks) {
+        struct media_track *t = list_entry(pos, struct media_track, link);
         if (t->stream != e->stream)
             continue;
         if (t->wait_key && !key)
@@ -345,8 +362,9 @@ static void encoder_release(struct media *m, enum cam_stream s)
     struct encoder *e = NULL;
     g_mutex_lock(&m->lock);
     bool watched = false;
-    for (struct media_track *t = m->tracks; t; t = t->next)
-        watched |= t->stream == s;
+    struct list *pos;
+    list_foreach(pos, &m->tracks)
+        watched |= list_entry(pos, struct media_track, link)->stream == s;
     if (!watched) {
         e = m->enc[s];
         m->enc[s] = NULL;
@@ -380,6 +398,7 @@ struct media *media_new(struct camera *cam, const struct media_params *params, c
     m->params = *params;
     m->mode = *camera_mode(cam);
     g_mutex_init(&m->lock);
+    list_init(&m->tracks);
     if (camera_start(cam, 0, on_camera_frames, m, err, errlen) < 0) {
         g_mutex_clear(&m->lock);
         g_free(m);
@@ -465,9 +484,9 @@ struct media_track *media_track_new(struct media *m, enum cam_stream s, GstEleme
     t->appsrc = gst_object_ref(appsrc);
     t->stream = s;
     t->wait_key = true;
+    list_init(&t->link);
     g_mutex_lock(&m->lock);
-    t->next = m->tracks;
-    m->tracks = t;
+    list_insert_head(&m->tracks, &t->link);
     g_mutex_unlock(&m->lock);
     request_key_of(m, s, true);
     return t;
@@ -517,12 +536,7 @@ void media_track_free(struct media_track *t)
         return;
     struct media *m = t->m;
     g_mutex_lock(&m->lock);
-    for (struct media_track **p = &m->tracks; *p; p = &(*p)->next) {
-        if (*p == t) {
-            *p = t->next;
-            break;
-        }
-    }
+    list_remove(&t->link);
     g_mutex_unlock(&m->lock);
     encoder_release(m, t->stream);
     gst_object_unref(t->appsrc);
@@ -534,8 +548,9 @@ void media_stats(struct media *m, enum cam_stream s, struct media_stream_stats *
     memset(out, 0, sizeof *out);
     gint64 now = g_get_monotonic_time();
     g_mutex_lock(&m->lock);
-    for (struct media_track *t = m->tracks; t; t = t->next)
-        out->viewers += t->stream == s;
+    struct list *pos;
+    list_foreach(pos, &m->tracks)
+        out->viewers += list_entry(pos, struct media_track, link)->stream == s;
     struct encoder *e = m->enc[s];
     if (e) {
         out->running = true;

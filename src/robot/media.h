@@ -60,6 +60,10 @@ void media_free(struct media *m);
 GstCaps *media_encoded_caps(const struct media *m);
 const char *media_payloader(const struct media *m);     /* "rtpvp8pay" */
 const char *media_rtp_encoding(const struct media *m);  /* "VP8" */
+/* The caps of a payloader's output for RTP payload type pt: the codec, a
+ * 90 kHz clock, and NACK, PLI and FIR feedback, so that webrtcbin offers
+ * them. The caller owns the returned caps. */
+GstCaps *media_rtp_caps(const struct media *m, int pt);
 
 /* Subscribes appsrc (a ref is taken) to stream s, starting its encoder if
  * needed. Returns NULL with a reason in err when the encoder cannot start. */

@@ -9,9 +9,16 @@
 #include <string.h>
 
 #include "common/log.h"
+#include "peer_ice.h"
 #include "sdp_answer.h"
 
 #define PEER_MAX_MEDIA 8 /* m-lines in our offer: tracks + the data channel */
+
+/* A local candidate, kept for peer_offer_with_candidates. */
+struct local_candidate {
+    unsigned mline;
+    char *line; /* "candidate:..." */
+};
 
 struct peer_track {
     struct peer *p;
@@ -42,6 +49,9 @@ struct peer {
     size_t nmedia;
     char *mids[PEER_MAX_MEDIA];
     char *kinds[PEER_MAX_MEDIA];
+    char *offer;     /* our offer's text, once made */
+    GArray *local;   /* struct local_candidate, in gathering order */
+    bool gathered;   /* gathering is complete */
 };
 
 const char *peer_state_name(enum peer_state st)
@@ -66,6 +76,8 @@ static void peer_unref(gpointer data)
         g_free(p->mids[i]);
         g_free(p->kinds[i]);
     }
+    g_free(p->offer);
+    g_array_unref(p->local);
     g_free(p->session_id);
     g_free(p);
 }
@@ -93,6 +105,7 @@ static void event_free(gpointer data)
 
 static void remember_offer(struct peer *p, const char *sdp_text)
 {
+    p->offer = g_strdup(sdp_text);
     GstSDPMessage *sdp = NULL;
     if (gst_sdp_message_new_from_text(sdp_text, &sdp) != GST_SDP_OK)
         return;
@@ -118,10 +131,15 @@ static gboolean event_dispatch(gpointer data)
         break;
     case EV_CANDIDATE: {
         const char *mid = ev->mline < p->nmedia ? p->mids[ev->mline] : NULL;
+        if (ev->a) {
+            struct local_candidate c = {.mline = ev->mline, .line = g_strdup(ev->a)};
+            g_array_append_val(p->local, c);
+        }
         p->cb.on_candidate(p->user, p, ev->mline, mid, ev->a);
         break;
     }
     case EV_GATHERED:
+        p->gathered = true;
         p->cb.on_candidate(p->user, p, 0, NULL, NULL);
         break;
     case EV_STATE:
@@ -299,52 +317,6 @@ static gboolean on_bus(GstBus *bus, GstMessage *msg, gpointer data)
 
 /* ---- building ---- */
 
-static void configure_ice(struct peer *p, const struct peer_params *params)
-{
-    GObject *ice = NULL;
-    g_object_get(p->webrtc, "ice-agent", &ice, NULL);
-    if (!ice)
-        return;
-    /* Once an address is added, libnice gathers on that address only. */
-    for (size_t i = 0; i < params->nlocal; i++) {
-        gboolean ok = FALSE;
-        g_signal_emit_by_name(ice, "add-local-ip-address", params->local_addrs[i], &ok);
-        if (!ok)
-            log_warn("peer %s: cannot gather on %s", p->session_id, params->local_addrs[i]);
-    }
-    if (g_object_class_find_property(G_OBJECT_GET_CLASS(ice), "ice-tcp"))
-        g_object_set(ice, "ice-tcp", FALSE, NULL);
-    GObject *agent = NULL;
-    if (g_object_class_find_property(G_OBJECT_GET_CLASS(ice), "agent"))
-        g_object_get(ice, "agent", &agent, NULL);
-    if (agent) {
-        /* Debian's libnice sends SSDP multicast on every interface otherwise. */
-        g_object_set(agent, "upnp", FALSE, NULL);
-        /* Connectivity checks every 5 ms (RFC 8445's floor) and a first
-         * retransmission after 100 ms instead of libnice's 20 ms and 500 ms:
-         * on loopback ICE+DTLS fell from ~75 to ~25 ms (medians). Six
-         * tries, doubling, still give a pair about 6 s to answer. */
-        g_object_set(agent, "stun-pacing-timer", 5u, "stun-initial-timeout", 100u,
-                     "stun-max-retransmissions", 5u, NULL);
-        g_object_unref(agent);
-    }
-    g_object_unref(ice);
-}
-
-static GstCaps *rtp_caps(struct media *m, int pt)
-{
-    GstCaps *caps = gst_caps_new_simple(
-        "application/x-rtp", "media", G_TYPE_STRING, "video", "encoding-name", G_TYPE_STRING,
-        media_rtp_encoding(m), "payload", G_TYPE_INT, pt, "clock-rate", G_TYPE_INT, 90000,
-        "rtcp-fb-nack-pli", G_TYPE_BOOLEAN, TRUE, "rtcp-fb-nack", G_TYPE_BOOLEAN, TRUE,
-        "rtcp-fb-ccm-fir", G_TYPE_BOOLEAN, TRUE, NULL);
-    if (strcmp(media_rtp_encoding(m), "H264") == 0)
-        /* The payloader derives profile-level-id from the stream's SPS
-         * (constrained baseline); fixing it here would fail negotiation. */
-        gst_caps_set_simple(caps, "packetization-mode", G_TYPE_STRING, "1", NULL);
-    return caps;
-}
-
 static int add_branch(struct peer *p, size_t i, char *err, size_t errlen)
 {
     struct peer_track *pt = &p->tracks[i];
@@ -369,7 +341,7 @@ static int add_branch(struct peer *p, size_t i, char *err, size_t errlen)
     else
         g_object_set(pay, "config-interval", -1, "aggregate-mode", 1 /* zero-latency */, "mtu",
                      1200u, NULL);
-    caps = rtp_caps(p->media, 96 + (int)i);
+    caps = media_rtp_caps(p->media, 96 + (int)i);
     g_object_set(filter, "caps", caps, NULL);
     gst_caps_unref(caps);
 
@@ -402,6 +374,11 @@ static int add_branch(struct peer *p, size_t i, char *err, size_t errlen)
     return 0;
 }
 
+static void clear_local_candidate(gpointer data)
+{
+    g_free(((struct local_candidate *)data)->line);
+}
+
 struct peer *peer_new(struct media *m, const struct peer_params *params,
                       const struct peer_callbacks *cb, void *user, char *err, size_t errlen)
 {
@@ -418,6 +395,8 @@ struct peer *peer_new(struct media *m, const struct peer_params *params,
     p->ctx = params->context;
     p->allow = params->allow;
     p->max_sdp = params->max_sdp;
+    p->local = g_array_new(FALSE, FALSE, sizeof(struct local_candidate));
+    g_array_set_clear_func(p->local, clear_local_candidate);
 
     gchar *name = g_strdup_printf("peer-%s", params->session_id);
     p->pipeline = gst_pipeline_new(name);
@@ -431,22 +410,8 @@ struct peer *peer_new(struct media *m, const struct peer_params *params,
         goto fail;
     }
     g_object_set(p->webrtc, "bundle-policy", GST_WEBRTC_BUNDLE_POLICY_MAX_BUNDLE, NULL);
-    if (params->stun_server && *params->stun_server)
-        g_object_set(p->webrtc, "stun-server", params->stun_server, NULL);
     gst_bin_add(GST_BIN(p->pipeline), p->webrtc);
-    configure_ice(p, params);
-    if (params->turn_servers && *params->turn_servers) {
-        gchar **urls = g_strsplit(params->turn_servers, ",", -1);
-        for (gchar **u = urls; *u; u++) {
-            gboolean ok = FALSE;
-            g_strstrip(*u);
-            if (**u)
-                g_signal_emit_by_name(p->webrtc, "add-turn-server", *u, &ok);
-            if (**u && !ok)
-                log_warn("peer %s: TURN server refused by webrtcbin", p->session_id);
-        }
-        g_strfreev(urls);
-    }
+    peer_ice_configure(p->webrtc, params);
 
     for (size_t i = 0; i < params->nstreams; i++) {
         if (add_branch(p, i, err, errlen) < 0)
@@ -556,6 +521,32 @@ int peer_switch(struct peer *p, const enum cam_stream *streams, size_t n, char *
         if (media_track_switch(p->tracks[i].track, streams[i], err, errlen) < 0)
             return -1;
     return 0;
+}
+
+/* For a viewer without trickle ICE (the REST API): the candidates go into
+ * the offer itself, as a=candidate lines of their m-lines. */
+char *peer_offer_with_candidates(const struct peer *p, size_t *ncandidates)
+{
+    *ncandidates = p->local->len;
+    if (!p->offer)
+        return NULL;
+    GstSDPMessage *sdp = NULL;
+    if (gst_sdp_message_new_from_text(p->offer, &sdp) != GST_SDP_OK)
+        return g_strdup(p->offer);
+    guint nmedia = gst_sdp_message_medias_len(sdp);
+    for (guint i = 0; i < p->local->len; i++) {
+        const struct local_candidate *c = &g_array_index(p->local, struct local_candidate, i);
+        if (c->mline < nmedia && g_str_has_prefix(c->line, "candidate:"))
+            gst_sdp_media_add_attribute((GstSDPMedia *)gst_sdp_message_get_media(sdp, c->mline),
+                                        "candidate", c->line + strlen("candidate:"));
+    }
+    if (p->gathered)
+        for (guint i = 0; i < nmedia; i++)
+            gst_sdp_media_add_attribute((GstSDPMedia *)gst_sdp_message_get_media(sdp, i),
+                                        "end-of-candidates", NULL);
+    char *text = gst_sdp_message_as_text(sdp);
+    gst_sdp_message_free(sdp);
+    return text;
 }
 
 void peer_send_telemetry(struct peer *p, const char *text)

@@ -4,8 +4,10 @@
  *   appsrc ! rtpvp8pay ! webrtcbin   (one such branch per requested stream)
  * plus a data channel "telemetry". It creates the offer as soon as it is
  * built, applies the viewer's answer, and trickles ICE candidates both
- * ways. Only addresses on the ICE allow-list are gathered locally and
- * accepted from the viewer; UPnP and ICE-TCP are off.
+ * ways; it keeps its offer and local candidates, for a viewer that takes
+ * them in one SDP (peer_offer_with_candidates). Only addresses on the ICE
+ * allow-list are gathered locally (peer_ice.h) and accepted from the
+ * viewer; UPnP and ICE-TCP are off.
  *
  * Threads: every function runs on the main thread; webrtcbin reports on
  * its own threads and the peer forwards each event to the main context
@@ -43,6 +45,9 @@ struct peer_params {
 
 struct peer;
 
+/* Every callback gets the user pointer given to peer_new (the robot gives
+ * its struct session) and fires on the main context, never inside a call
+ * into this module. */
 struct peer_callbacks {
     /* The local offer is ready (and set as local description). */
     void (*on_offer)(void *user, struct peer *p, const char *sdp);
@@ -87,6 +92,14 @@ int peer_add_candidate(struct peer *p, const char *candidate, int mline, const c
  * before a failing one; each switch is independent). */
 int peer_switch(struct peer *p, const enum cam_stream *streams, size_t n, char *err,
                 size_t errlen);
+
+/* The local offer with every local candidate gathered so far added as
+ * a=candidate lines of its m-lines, and a=end-of-candidates on each m-line
+ * once gathering is complete: for a viewer that takes no trickled
+ * candidates (the REST API). A new string (g_free), or NULL before the
+ * offer is made (on_offer); the offer unchanged should it not parse.
+ * *ncandidates is the number of local candidates gathered so far. */
+char *peer_offer_with_candidates(const struct peer *p, size_t *ncandidates);
 
 /* Sends text on the telemetry channel if it is open. */
 void peer_send_telemetry(struct peer *p, const char *text);

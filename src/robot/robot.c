@@ -1,8 +1,8 @@
-/* robot.c - porthole-robot's sessions and signaling messages. */
+/* robot.c - porthole-robot's brain: signaling messages in, telemetry, lifecycle. */
 #include "robot.h"
 
-#include <malloc.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "common/clock.h"
@@ -10,41 +10,16 @@
 #include "common/log.h"
 #include "api.h"
 #include "api_http.h"
+#include "iceconf.h"
 #include "media.h"
 #include "peer.h"
+#include "session.h"
 #include "signaling.h"
-
-#include <gst/sdp/sdp.h>
+#include "sink_cloud.h"
+#include "sink_rest.h"
+#include "stream_types.h"
 
 #define MAX_LOCAL_ADDRS 16
-/* An offer made for the REST API waits for ICE gathering to complete, so
- * that it carries the robot's candidates (the API has no trickle towards
- * the viewer); past this it goes with the candidates it has. */
-#define OFFER_GATHER_MAX_MS 3000
-
-/* Who opened a session: the cloud (create-session) or the REST API. Both
- * are the same object with the same encoders; only where the robot's offer
- * and candidates go differs. */
-enum session_origin { ORIGIN_CLOUD, ORIGIN_API };
-
-struct session {
-    struct robot *r;
-    char *id;
-    char *client_id;
-    enum session_origin origin;
-    struct peer *peer;
-    guint timeout;  /* closes a session that does not connect in time */
-    bool connected;
-    bool orphan;    /* the cloud that opened it shut down: it no longer knows it */
-    gint64 opened_us;
-    /* ORIGIN_API, until the offer is answered: */
-    api_reply_fn offer_reply;
-    void *offer_ctx;
-    char *offer_sdp;        /* the offer, once webrtcbin has made it */
-    GPtrArray *candidates;  /* "mline\tcandidate:..." gathered so far */
-    bool gathered;
-    guint gather_timer;
-};
 
 struct robot {
     const struct robot_config *cfg;
@@ -53,7 +28,7 @@ struct robot {
     char robot_id[96];
     struct media *media;
     struct signaling *sig;
-    GHashTable *sessions; /* id -> struct session * (owned) */
+    struct session_set *sessions;
     guint telemetry_timer;
     json_t *device_info;
     struct api *api;
@@ -71,364 +46,79 @@ static void send_msg(struct robot *r, json_t *msg)
     json_decref(msg);
 }
 
-static void send_session_error(struct robot *r, const char *sid, const char *code,
-                               const char *reason)
+/* Refuses a create-session: the error, then the close. */
+static void refuse_session(struct robot *r, const char *sid, const char *code, const char *why)
 {
-    log_warn("session %s: %s: %s", sid, code, reason);
-    send_msg(r, json_pack("{s:s, s:s, s:s, s:s}", "type", "session-error", "sessionId", sid,
-                          "code", code, "error", reason));
+    sink_cloud_send_error(r->sig, sid, code, why);
+    sink_cloud_send_close(r->sig, sid);
 }
 
-/* Reports a session's error: to the cloud for its sessions, to the log
- * for every one (a REST client asks GET /api/webrtc/sessions/{id}). */
-static void session_error(struct robot *r, struct session *s, const char *code,
-                          const char *reason)
-{
-    if (s->origin == ORIGIN_CLOUD && !s->orphan)
-        send_session_error(r, s->id, code, reason);
-    else
-        log_warn("session %s: %s: %s", s->id, code, reason);
-}
-
-/* ---- session lifetime ---- */
-
-/* Answers a REST offer still waiting, with an error: the session ended. */
-static void session_fail_offer(struct session *s, const char *why)
-{
-    if (!s->offer_reply)
-        return;
-    api_reply_fn reply = s->offer_reply;
-    s->offer_reply = NULL;
-    reply(s->offer_ctx, 503, api_error_body("session %s ended before its offer was ready: %s",
-                                            s->id, why));
-}
-
-static void session_free(gpointer data)
-{
-    struct session *s = data;
-    session_fail_offer(s, "the robot is shutting down");
-    if (s->timeout)
-        g_source_remove(s->timeout);
-    if (s->gather_timer)
-        g_source_remove(s->gather_timer);
-    g_free(s->offer_sdp);
-    if (s->candidates)
-        g_ptr_array_unref(s->candidates);
-    peer_free(s->peer);
-    g_free(s->id);
-    g_free(s->client_id);
-    g_free(s);
-}
-
-/* Ends a session: tells the cloud (tell) and frees the peer. */
-static void session_end(struct robot *r, struct session *s, bool tell, const char *why)
-{
-    log_info("session %s: closed (%s)", s->id, why);
-    session_fail_offer(s, why);
-    if (tell && !s->orphan && s->origin == ORIGIN_CLOUD)
-        send_msg(r, json_pack("{s:s, s:s}", "type", "close-session", "sessionId", s->id));
-    g_hash_table_remove(r->sessions, s->id); /* frees s */
-    /* A peer's teardown frees megabytes of buffers across the arenas of
-     * many threads; hand them back to the system so that a long-running
-     * robot's memory follows its sessions instead of its peak. */
-    malloc_trim(0);
-}
-
-static gboolean on_session_timeout(gpointer data)
-{
-    struct session *s = data;
-    s->timeout = 0;
-    char reason[128];
-    snprintf(reason, sizeof reason, "the viewer did not connect within %ld s",
-             s->r->cfg->session_timeout_s);
-    session_error(s->r, s, "timeout", reason);
-    session_end(s->r, s, true, "timeout");
-    return G_SOURCE_REMOVE;
-}
-
+/* The session a cloud message names (its sessionId in *sid_out), or NULL:
+ * the cloud speaks only for the sessions it opened. */
 static struct session *find_session(struct robot *r, json_t *msg, const char **sid_out)
 {
     const char *sid = json_string_value(json_object_get(msg, "sessionId"));
     *sid_out = sid;
-    struct session *s = sid ? g_hash_table_lookup(r->sessions, sid) : NULL;
-    /* The cloud speaks only for the sessions it opened. */
-    return s && s->origin == ORIGIN_CLOUD ? s : NULL;
+    struct session *s = sid ? session_set_find(r->sessions, sid) : NULL;
+    return s && sink_cloud_owns(s) ? s : NULL;
 }
-
-/* ---- peer callbacks (main thread) ---- */
-
-/* Sends a REST session's offer with the candidates gathered so far. */
-static void session_finish_offer(struct session *s)
-{
-    if (!s->offer_reply || !s->offer_sdp)
-        return;
-    if (s->gather_timer) {
-        g_source_remove(s->gather_timer);
-        s->gather_timer = 0;
-    }
-    GstSDPMessage *sdp = NULL;
-    char *text = NULL;
-    if (gst_sdp_message_new_from_text(s->offer_sdp, &sdp) == GST_SDP_OK) {
-        for (guint i = 0; i < s->candidates->len; i++) {
-            const char *c = g_ptr_array_index(s->candidates, i);
-            guint mline = (guint)strtoul(c, NULL, 10);
-            const char *line = strchr(c, '\t') + 1;
-            if (mline < gst_sdp_message_medias_len(sdp) && g_str_has_prefix(line, "candidate:"))
-                gst_sdp_media_add_attribute((GstSDPMedia *)gst_sdp_message_get_media(sdp, mline),
-                                            "candidate", line + strlen("candidate:"));
-        }
-        if (s->gathered)
-            for (guint i = 0; i < gst_sdp_message_medias_len(sdp); i++)
-                gst_sdp_media_add_attribute((GstSDPMedia *)gst_sdp_message_get_media(sdp, i),
-                                            "end-of-candidates", NULL);
-        text = gst_sdp_message_as_text(sdp);
-        gst_sdp_message_free(sdp);
-    }
-    api_reply_fn reply = s->offer_reply;
-    s->offer_reply = NULL;
-    log_info("session %s: offer with %u candidate(s) for the REST API%s", s->id,
-             s->candidates->len, s->gathered ? "" : " (gathering not complete)");
-    reply(s->offer_ctx, 200, json_pack("{s:s, s:s, s:s}", "session_id", s->id, "sdp",
-                                       text ? text : s->offer_sdp, "type", "offer"));
-    g_free(text);
-}
-
-static gboolean on_gather_timeout(gpointer data)
-{
-    struct session *s = data;
-    s->gather_timer = 0;
-    session_finish_offer(s);
-    return G_SOURCE_REMOVE;
-}
-
-static void on_peer_offer(void *user, struct peer *p, const char *sdp)
-{
-    struct robot *r = user;
-    log_debug("session %s: offer ready (%zu bytes)", peer_session_id(p), strlen(sdp));
-    struct session *s = g_hash_table_lookup(r->sessions, peer_session_id(p));
-    if (s && s->origin == ORIGIN_API) {
-        s->offer_sdp = g_strdup(sdp);
-        if (s->gathered)
-            session_finish_offer(s);
-        else
-            s->gather_timer = g_timeout_add(OFFER_GATHER_MAX_MS, on_gather_timeout, s);
-        return;
-    }
-    send_msg(r, json_pack("{s:s, s:s, s:{s:s, s:s}}", "type", "webrtc-offer", "sessionId",
-                          peer_session_id(p), "offer", "type", "offer", "sdp", sdp));
-}
-
-static void on_peer_candidate(void *user, struct peer *p, unsigned mline, const char *mid,
-                              const char *candidate)
-{
-    struct robot *r = user;
-    struct session *s = g_hash_table_lookup(r->sessions, peer_session_id(p));
-    if (s && s->origin == ORIGIN_API) {
-        if (!candidate) {
-            s->gathered = true;
-            session_finish_offer(s);
-        } else if (s->offer_reply) {
-            g_ptr_array_add(s->candidates, g_strdup_printf("%u\t%s", mline, candidate));
-        }
-        return;
-    }
-    json_t *c = json_null();
-    if (candidate) {
-        c = json_pack("{s:s, s:i}", "candidate", candidate, "sdpMLineIndex", (int)mline);
-        if (mid)
-            json_object_set_new(c, "sdpMid", json_string(mid));
-    }
-    send_msg(r, json_pack("{s:s, s:s, s:o}", "type", "ice-candidate", "sessionId",
-                          peer_session_id(p), "candidate", c));
-}
-
-static void on_peer_state(void *user, struct peer *p, enum peer_state st)
-{
-    struct robot *r = user;
-    struct session *s = g_hash_table_lookup(r->sessions, peer_session_id(p));
-    if (!s)
-        return;
-    log_info("session %s: %s", s->id, peer_state_name(st));
-    if (st == PEER_CONNECTED && !s->connected) {
-        s->connected = true;
-        if (s->timeout) {
-            g_source_remove(s->timeout);
-            s->timeout = 0;
-        }
-    } else if (st == PEER_FAILED) {
-        session_error(r, s, "connection-failed", "the WebRTC connection failed");
-        session_end(r, s, true, "connection failed");
-    } else if (st == PEER_CLOSED) {
-        session_end(r, s, true, "connection closed");
-    }
-}
-
-static void on_peer_error(void *user, struct peer *p, const char *code, const char *reason)
-{
-    struct robot *r = user;
-    struct session *s = g_hash_table_lookup(r->sessions, peer_session_id(p));
-    if (!s)
-        return;
-    session_error(r, s, code, reason);
-    /* A refused answer leaves the offer standing: the viewer may answer
-     * again. Anything else leaves nothing to save. */
-    if (strcmp(code, "answer-rejected") != 0)
-        session_end(r, s, true, code);
-}
-
-static void on_peer_viewer_gone(void *user, struct peer *p, const char *why)
-{
-    struct robot *r = user;
-    struct session *s = g_hash_table_lookup(r->sessions, peer_session_id(p));
-    if (s)
-        session_end(r, s, true, why);
-}
-
-static const struct peer_callbacks peer_cb = {
-    .on_offer = on_peer_offer,
-    .on_candidate = on_peer_candidate,
-    .on_state = on_peer_state,
-    .on_error = on_peer_error,
-    .on_viewer_gone = on_peer_viewer_gone,
-};
 
 /* ---- the REST API's sessions (api.h) ---- */
 
-static struct session *session_open(struct robot *r, const char *sid, const char *client,
-                                    enum session_origin origin, const enum cam_stream *streams,
-                                    size_t nstreams, const char **code, char *err,
-                                    size_t errlen);
-
-static json_t *session_status(struct session *s)
+static void append_status(struct session *s, void *arr)
 {
-    json_t *types = json_array(), *frames = json_array();
-    bool streaming = false;
-    for (size_t i = 0; i < peer_track_count(s->peer); i++) {
-        uint64_t n = peer_track_frames(s->peer, i);
-        json_array_append_new(types,
-                              json_string(cam_stream_name(peer_track_stream(s->peer, i))));
-        json_array_append_new(frames, json_integer((json_int_t)n));
-        streaming |= n > 0;
-    }
-    return json_pack("{s:s, s:s, s:b, s:b, s:o, s:{s:s, s:s, s:s, s:f, s:o, s:b}}", "session_id",
-                     s->id, "device_id", camera_serial(s->r->cam), "connected", s->connected,
-                     "streaming", s->connected && streaming, "stream_types", types, "stats",
-                     "state", peer_state_name(peer_state(s->peer)), "origin",
-                     s->origin == ORIGIN_CLOUD ? "cloud" : "api", "client_id", s->client_id,
-                     "age_seconds", (double)(g_get_monotonic_time() - s->opened_us) / 1e6,
-                     "frames_sent", frames, "orphan", s->orphan);
+    json_array_append_new(arr, session_status(s));
 }
 
 static json_t *api_list(void *user)
 {
     struct robot *r = user;
     json_t *arr = json_array();
-    GHashTableIter it;
-    gpointer key, value;
-    g_hash_table_iter_init(&it, r->sessions);
-    while (g_hash_table_iter_next(&it, &key, &value))
-        json_array_append_new(arr, session_status(value));
+    session_set_foreach(r->sessions, append_status, arr);
     return arr;
 }
 
 static json_t *api_get(void *user, const char *id)
 {
     struct robot *r = user;
-    struct session *s = g_hash_table_lookup(r->sessions, id);
+    struct session *s = session_set_find(r->sessions, id);
     return s ? session_status(s) : NULL;
 }
 
 static int api_close(void *user, const char *id)
 {
     struct robot *r = user;
-    struct session *s = g_hash_table_lookup(r->sessions, id);
+    struct session *s = session_set_find(r->sessions, id);
     if (!s)
         return -1;
-    session_end(r, s, true, "closed through the REST API");
+    session_end(s, true, "closed through the REST API");
     return 0;
 }
 
 static size_t api_close_all(void *user)
 {
     struct robot *r = user;
-    size_t n = 0;
-    GHashTableIter it;
-    gpointer key, value;
-    /* session_end removes from the table: take one at a time. */
-    while (n < 100000) {
-        g_hash_table_iter_init(&it, r->sessions);
-        if (!g_hash_table_iter_next(&it, &key, &value))
-            break;
-        session_end(r, value, true, "closed through the REST API");
-        n++;
-    }
-    return n;
+    return session_set_end_all(r->sessions, "closed through the REST API");
 }
 
 static int api_open(void *user, const enum cam_stream *streams, size_t n, api_reply_fn reply,
                     void *ctx, char *err, size_t errlen)
 {
     struct robot *r = user;
-    char sid[IDS_TOKEN_LEN + 1];
-    if (ids_token(sid) != 0) {
-        snprintf(err, errlen, "no randomness for a session id");
-        return 503;
-    }
-    const char *code = "internal";
-    struct session *s = session_open(r, sid, "api", ORIGIN_API, streams, n, &code, err, errlen);
-    if (!s)
-        return strcmp(code, "session-limit") == 0 ? 503 : 500;
-    s->offer_reply = reply;
-    s->offer_ctx = ctx;
-    return 0;
-}
-
-/* The REST session id names, for a request about its what ("answer",
- * "candidates"); NULL with *status and err set when there is none or the
- * cloud opened it (its signaling comes from there). */
-static struct session *api_session(struct robot *r, const char *id, const char *what,
-                                   int *status, char *err, size_t errlen)
-{
-    struct session *s = g_hash_table_lookup(r->sessions, id);
-    if (!s) {
-        snprintf(err, errlen, "no session '%.64s' on this robot", id);
-        *status = 404;
-        return NULL;
-    }
-    if (s->origin != ORIGIN_API) {
-        snprintf(err, errlen, "session %s was opened through the cloud; its %s come%s from "
-                 "there", s->id, what, strcmp(what, "answer") == 0 ? "s" : "");
-        *status = 409;
-        return NULL;
-    }
-    return s;
+    return sink_rest_open(r->sessions, streams, n, reply, ctx, err, errlen);
 }
 
 static int api_answer(void *user, const char *id, const char *sdp, char *err, size_t errlen)
 {
-    int status;
-    struct session *s = api_session(user, id, "answer", &status, err, errlen);
-    if (!s)
-        return status;
-    if (s->offer_reply) {
-        snprintf(err, errlen, "session %s has no offer yet", s->id);
-        return 409;
-    }
-    return peer_set_answer(s->peer, sdp, err, errlen) == 0 ? 200 : 422;
+    struct robot *r = user;
+    return sink_rest_answer(r->sessions, id, sdp, err, errlen);
 }
 
 static int api_candidate(void *user, const char *id, const char *candidate, int mline,
                          const char *mid, char *err, size_t errlen)
 {
-    int status;
-    struct session *s = api_session(user, id, "candidates", &status, err, errlen);
-    if (!s)
-        return status;
-    int rc = peer_add_candidate(s->peer, candidate, mline, mid, err, errlen);
-    if (rc == 1)
-        log_info("session %s: remote candidate outside the ICE allow-list dropped: %.120s", s->id,
-                 candidate);
-    return rc < 0 ? 422 : 200;
+    struct robot *r = user;
+    return sink_rest_candidate(r->sessions, id, candidate, mline, mid, err, errlen);
 }
 
 static const struct api_sessions api_sessions_ops = {
@@ -504,82 +194,31 @@ static void handle_robot_request(struct robot *r, json_t *msg)
  * Returns the count, or -1 with a reason in err. */
 static int parse_streams(json_t *msg, enum cam_stream *out, char *err, size_t errlen)
 {
-    json_t *arr = json_object_get(msg, "streamTypes");
-    if (!json_is_array(arr) || json_array_size(arr) < 1 || json_array_size(arr) > PEER_MAX_TRACKS) {
-        snprintf(err, errlen, "'streamTypes' must be an array of 1 to %d stream types",
-                 PEER_MAX_TRACKS);
-        return -1;
-    }
-    size_t i;
-    json_t *v;
-    json_array_foreach(arr, i, v) {
-        const char *name = json_string_value(v);
-        int st = name ? cam_stream_parse(name) : -1;
-        if (st < 0) {
-            snprintf(err, errlen, "unknown stream type '%.40s': this robot has color, depth, "
-                     "infrared-1 and infrared-2", name ? name : "(not a string)");
-            return -1;
-        }
-        for (size_t k = 0; k < i; k++) {
-            if (out[k] == (enum cam_stream)st) {
-                snprintf(err, errlen, "stream type '%s' is listed twice", name);
-                return -1;
-            }
-        }
-        out[i] = (enum cam_stream)st;
-    }
-    return (int)json_array_size(arr);
+    return stream_types_parse(json_object_get(msg, "streamTypes"), STREAM_TYPES_MESSAGE, out,
+                              PEER_MAX_TRACKS, err, errlen);
 }
 
-/* Opens a session and its peer; the offer follows through on_peer_offer.
- * Returns it, or NULL with *code (a session-error code) and err filled. */
-static struct session *session_open(struct robot *r, const char *sid, const char *client,
-                                    enum session_origin origin, const enum cam_stream *streams,
-                                    size_t nstreams, const char **code, char *err,
-                                    size_t errlen)
+/* Takes the STUN/TURN servers the cloud sent with msg (registered,
+ * create-session), if any, for the sessions opened from now on. The TURN
+ * credentials are fresh in every create-session, so they never expire
+ * under a long-lived robot; they are never logged. */
+static void take_ice_servers(struct robot *r, json_t *msg)
 {
-    if (g_hash_table_size(r->sessions) >= (guint)r->cfg->max_sessions) {
-        *code = "session-limit";
-        snprintf(err, errlen, "this robot serves at most %ld sessions at once",
-                 r->cfg->max_sessions);
-        return NULL;
+    json_t *servers = json_object_get(msg, "iceServers");
+    if (!servers)
+        return;
+    struct iceconf ic = {0};
+    char err[160];
+    if (iceconf_from_json(&ic, servers, err, sizeof err) < 0) {
+        log_warn("cloud sent unusable iceServers (%s): ignored", err);
+        return;
     }
-    struct peer_params pp = {
-        .session_id = sid,
-        .stun_server = r->cfg->stun_server,
-        .turn_servers = r->cfg->turn_servers,
-        .allow = &r->cfg->allow,
-        .local_addrs = (const char(*)[46])r->local_addrs,
-        .nlocal = r->nlocal,
-        .max_sdp = (size_t)r->cfg->max_message,
-        .context = r->ctx,
-        .nstreams = nstreams,
-    };
-    memcpy(pp.streams, streams, nstreams * sizeof *streams);
-    struct session *s = g_new0(struct session, 1);
-    s->r = r;
-    s->id = g_strdup(sid);
-    s->client_id = g_strdup(client);
-    s->origin = origin;
-    s->opened_us = g_get_monotonic_time();
-    if (origin == ORIGIN_API)
-        s->candidates = g_ptr_array_new_with_free_func(g_free);
-    g_hash_table_insert(r->sessions, s->id, s);
-    s->peer = peer_new(r->media, &pp, &peer_cb, r, err, errlen);
-    if (!s->peer) {
-        *code = "internal";
-        g_hash_table_remove(r->sessions, sid);
-        return NULL;
-    }
-    /* Not g_timeout_add_seconds: that one may fire up to a second early. */
-    s->timeout = g_timeout_add((guint)r->cfg->session_timeout_s * 1000, on_session_timeout, s);
-    GString *names = g_string_new(NULL);
-    for (size_t i = 0; i < nstreams; i++)
-        g_string_append_printf(names, "%s%s", i ? "," : "", cam_stream_name(streams[i]));
-    log_info("session %s: opened for %s %s (%s)", s->id,
-             origin == ORIGIN_CLOUD ? "client" : "REST client", s->client_id, names->str);
-    g_string_free(names, TRUE);
-    return s;
+    char *turn = iceconf_turn_list(&ic);
+    session_set_cloud_ice(r->sessions, ic.stun, turn);
+    log_debug("ICE servers from the cloud: %s STUN, %zu TURN%s", ic.stun ? "a" : "no", ic.nturn,
+              ic.skipped ? " (some URLs unusable here were skipped)" : "");
+    free(turn);
+    iceconf_clear(&ic);
 }
 
 static void handle_create_session(struct robot *r, json_t *msg)
@@ -590,7 +229,7 @@ static void handle_create_session(struct robot *r, json_t *msg)
         log_warn("create-session without a valid sessionId: ignored");
         return;
     }
-    if (g_hash_table_contains(r->sessions, sid)) {
+    if (session_set_find(r->sessions, sid)) {
         log_warn("session %s: create-session for an existing session: ignored", sid);
         return;
     }
@@ -599,8 +238,7 @@ static void handle_create_session(struct robot *r, json_t *msg)
     const char *code = "internal";
     int n = parse_streams(msg, streams, err, sizeof err);
     if (n < 0) {
-        send_session_error(r, sid, "unknown-stream-type", err);
-        send_msg(r, json_pack("{s:s, s:s}", "type", "close-session", "sessionId", sid));
+        refuse_session(r, sid, "unknown-stream-type", err);
         return;
     }
     /* deviceId names the camera by serial; null or absent means this
@@ -611,15 +249,13 @@ static void handle_create_session(struct robot *r, json_t *msg)
         snprintf(err, sizeof err, "no device '%.64s' on this robot; it has %s (%s)",
                  json_is_string(device) ? json_string_value(device) : "(not a string)",
                  camera_serial(r->cam), camera_name(r->cam));
-        send_session_error(r, sid, "unknown-device", err);
-        send_msg(r, json_pack("{s:s, s:s}", "type", "close-session", "sessionId", sid));
+        refuse_session(r, sid, "unknown-device", err);
         return;
     }
-    if (session_open(r, sid, client ? client : "", ORIGIN_CLOUD, streams, (size_t)n, &code,
-                     err, sizeof err) == NULL) {
-        send_session_error(r, sid, code, err);
-        send_msg(r, json_pack("{s:s, s:s}", "type", "close-session", "sessionId", sid));
-    }
+    take_ice_servers(r, msg);
+    if (session_open(r->sessions, sid, client ? client : "", streams, (size_t)n,
+                     sink_cloud_new(r->sig), &code, err, sizeof err) == NULL)
+        refuse_session(r, sid, code, err);
 }
 
 static void handle_answer(struct robot *r, json_t *msg)
@@ -635,12 +271,12 @@ static void handle_answer(struct robot *r, json_t *msg)
     const char *sdp = json_string_value(json_object_get(answer, "sdp"));
     char err[256];
     if (!type || strcmp(type, "answer") != 0 || !sdp) {
-        send_session_error(r, s->id, "invalid-answer",
+        sink_cloud_send_error(r->sig, session_id(s), "invalid-answer",
                            "'answer' must be an object {type:\"answer\", sdp:string}");
         return;
     }
-    if (peer_set_answer(s->peer, sdp, err, sizeof err) < 0)
-        send_session_error(r, s->id, "invalid-answer", err);
+    if (peer_set_answer(session_peer(s), sdp, err, sizeof err) < 0)
+        sink_cloud_send_error(r->sig, session_id(s), "invalid-answer", err);
 }
 
 static void handle_candidate(struct robot *r, json_t *msg)
@@ -659,18 +295,18 @@ static void handle_candidate(struct robot *r, json_t *msg)
     const char *mid = json_string_value(json_object_get(c, "sdpMid"));
     char err[256];
     if (!line) {
-        send_session_error(r, s->id, "invalid-candidate",
+        sink_cloud_send_error(r->sig, session_id(s), "invalid-candidate",
                            "'candidate' must be null or an object with a string 'candidate'");
         return;
     }
     int mline = json_is_integer(idx) && json_integer_value(idx) >= 0 &&
                         json_integer_value(idx) < 64 ? (int)json_integer_value(idx) : -1;
-    int rc = peer_add_candidate(s->peer, line, mline, mid, err, sizeof err);
+    int rc = peer_add_candidate(session_peer(s), line, mline, mid, err, sizeof err);
     if (rc < 0)
-        send_session_error(r, s->id, "invalid-candidate", err);
+        sink_cloud_send_error(r->sig, session_id(s), "invalid-candidate", err);
     else if (rc == 1)
-        log_info("session %s: remote candidate outside the ICE allow-list dropped: %.120s", s->id,
-                 line);
+        log_info("session %s: remote candidate outside the ICE allow-list dropped: %.120s",
+                 session_id(s), line);
 }
 
 static void handle_switch(struct robot *r, json_t *msg)
@@ -684,16 +320,16 @@ static void handle_switch(struct robot *r, json_t *msg)
     enum cam_stream streams[PEER_MAX_TRACKS];
     char err[256];
     int n = parse_streams(msg, streams, err, sizeof err);
-    if (n >= 0 && peer_switch(s->peer, streams, (size_t)n, err, sizeof err) == 0) {
-        log_info("session %s: switched to %s%s", s->id, cam_stream_name(streams[0]),
+    if (n >= 0 && peer_switch(session_peer(s), streams, (size_t)n, err, sizeof err) == 0) {
+        log_info("session %s: switched to %s%s", session_id(s), cam_stream_name(streams[0]),
                  n > 1 ? ", ..." : "");
         send_msg(r, json_pack("{s:s, s:s, s:O}", "type", "stream-type-switched", "sessionId",
-                              s->id, "streamTypes", json_object_get(msg, "streamTypes")));
+                              session_id(s), "streamTypes", json_object_get(msg, "streamTypes")));
         return;
     }
-    log_warn("session %s: switch refused: %s", s->id, err);
+    log_warn("session %s: switch refused: %s", session_id(s), err);
     send_msg(r, json_pack("{s:s, s:s, s:s}", "type", "stream-type-switch-error", "sessionId",
-                          s->id, "error", err));
+                          session_id(s), "error", err));
 }
 
 static void on_message(void *user, json_t *msg)
@@ -716,15 +352,17 @@ static void on_message(void *user, json_t *msg)
             /* The cloud is going away, not the viewer: the peer needs no
              * signaling to keep streaming. It ends when the viewer closes
              * its connection or stops answering. */
-            s->orphan = true;
-            log_info("session %s: the cloud shut down; the session keeps streaming", s->id);
+            session_set_orphan(s);
+            log_info("session %s: the cloud shut down; the session keeps streaming",
+                     session_id(s));
         } else if (s) {
-            session_end(r, s, false, reason ? reason : type);
+            session_end(s, false, reason ? reason : type);
         }
     } else if (strcmp(type, "robot-request") == 0) {
         handle_robot_request(r, msg);
     } else if (strcmp(type, "registered") == 0) {
         log_info("registered as %s", r->robot_id);
+        take_ice_servers(r, msg);
         signaling_registered(r->sig);
     } else if (strcmp(type, "error") == 0) {
         const char *code = json_string_value(json_object_get(msg, "code"));
@@ -746,19 +384,21 @@ static void on_open(void *user)
                           "deviceInfo", r->device_info));
 }
 
+static void orphan_session(struct session *s, void *user)
+{
+    (void)user;
+    session_set_orphan(s);
+}
+
 static void on_close(void *user)
 {
     struct robot *r = user;
     /* The cloud forgets a robot's sessions when its link closes; ours keep
      * streaming peer to peer, but no longer exist for signaling. */
-    GHashTableIter it;
-    gpointer key, value;
-    g_hash_table_iter_init(&it, r->sessions);
-    while (g_hash_table_iter_next(&it, &key, &value))
-        ((struct session *)value)->orphan = true;
-    if (g_hash_table_size(r->sessions))
-        log_info("%u session(s) keep streaming while the cloud is unreachable",
-                 g_hash_table_size(r->sessions));
+    session_set_foreach(r->sessions, orphan_session, NULL);
+    if (session_set_count(r->sessions))
+        log_info("%zu session(s) keep streaming while the cloud is unreachable",
+                 session_set_count(r->sessions));
 }
 
 static const struct signaling_callbacks sig_cb = {
@@ -793,9 +433,9 @@ static json_t *intrinsics_json(const struct cam_intrinsics *in)
                      in->coeffs[2], in->coeffs[3], in->coeffs[4]);
 }
 
-static gboolean on_telemetry(gpointer data)
+/* The encoders' figures, per running stream. */
+static json_t *streams_json(struct robot *r)
 {
-    struct robot *r = data;
     json_t *streams = json_object();
     for (int st = 0; st < CAM_NSTREAMS; st++) {
         struct media_stream_stats ms;
@@ -807,49 +447,88 @@ static gboolean on_telemetry(gpointer data)
                                       "keyframes", (json_int_t)ms.keyframes, "fps", ms.fps,
                                       "bitrateKbps", ms.bitrate_kbps, "viewers", (int)ms.viewers));
     }
-    if (g_hash_table_size(r->sessions) == 0) {
-        json_decref(streams);
-        return G_SOURCE_CONTINUE;
-    }
+    return streams;
+}
+
+static void count_elements(struct session *s, void *elements)
+{
+    *(unsigned *)elements += peer_element_count(session_peer(s));
+}
+
+/* What every session's telemetry message shares (streams is stolen). */
+static json_t *telemetry_base(struct robot *r, json_t *streams)
+{
     unsigned elements = media_element_count(r->media);
-    GHashTableIter it;
-    gpointer key, value;
-    g_hash_table_iter_init(&it, r->sessions);
-    while (g_hash_table_iter_next(&it, &key, &value))
-        elements += peer_element_count(((struct session *)value)->peer);
+    session_set_foreach(r->sessions, count_elements, &elements);
     long threads, rss_kb;
     read_proc_status(&threads, &rss_kb);
-    json_t *base = json_pack(
+    return json_pack(
         "{s:s, s:I, s:f, s:o, s:i, s:i, s:s, s:f, s:{s:o, s:o}, s:{s:i, s:i, s:i}}", "type",
         "telemetry", "time", (json_int_t)clock_wall_ms(), "uptimeSeconds",
         (double)(g_get_monotonic_time() - r->started_us) / 1e6, "streams", streams, "encoders",
-        (int)media_encoder_count(r->media), "sessions", (int)g_hash_table_size(r->sessions),
+        (int)media_encoder_count(r->media), "sessions", (int)session_set_count(r->sessions),
         "codec", r->cfg->codec, "depthScale", camera_depth_scale(r->cam), "intrinsics", "color",
         intrinsics_json(camera_intrinsics(r->cam, CAM_COLOR)), "depth",
         intrinsics_json(camera_intrinsics(r->cam, CAM_DEPTH)), "process", "threads", (int)threads,
         "rssKb", (int)rss_kb, "elements", (int)elements);
-    g_hash_table_iter_init(&it, r->sessions);
-    while (g_hash_table_iter_next(&it, &key, &value)) {
-        struct session *s = value;
-        json_t *tracks = json_array();
-        for (size_t i = 0; i < peer_track_count(s->peer); i++)
-            json_array_append_new(tracks,
-                                  json_pack("{s:s, s:I}", "streamType",
-                                            cam_stream_name(peer_track_stream(s->peer, i)),
-                                            "framesSent",
-                                            (json_int_t)peer_track_frames(s->peer, i)));
-        json_object_set_new(base, "sessionId", json_string(s->id));
-        json_object_set_new(base, "tracks", tracks);
-        char *text = json_dumps(base, JSON_COMPACT);
-        if (text)
-            peer_send_telemetry(s->peer, text);
-        free(text);
+}
+
+/* Sends base, completed with s's own id and tracks, on s's data channel. */
+static void send_telemetry(struct session *s, void *base)
+{
+    struct peer *p = session_peer(s);
+    json_t *tracks = json_array();
+    for (size_t i = 0; i < peer_track_count(p); i++)
+        json_array_append_new(tracks, json_pack("{s:s, s:I}", "streamType",
+                                                cam_stream_name(peer_track_stream(p, i)),
+                                                "framesSent",
+                                                (json_int_t)peer_track_frames(p, i)));
+    json_object_set_new(base, "sessionId", json_string(session_id(s)));
+    json_object_set_new(base, "tracks", tracks);
+    char *text = json_dumps(base, JSON_COMPACT);
+    if (text)
+        peer_send_telemetry(p, text);
+    free(text);
+}
+
+static gboolean on_telemetry(gpointer data)
+{
+    struct robot *r = data;
+    /* Read every second even without sessions: the windows roll over. */
+    json_t *streams = streams_json(r);
+    if (session_set_count(r->sessions) == 0) {
+        json_decref(streams);
+        return G_SOURCE_CONTINUE;
     }
+    json_t *base = telemetry_base(r, streams);
+    session_set_foreach(r->sessions, send_telemetry, base);
     json_decref(base);
     return G_SOURCE_CONTINUE;
 }
 
 /* ---- lifetime ---- */
+
+/* The session table, with every session's limits and peer settings. */
+static struct session_set *new_session_set(struct robot *r)
+{
+    const struct robot_config *cfg = r->cfg;
+    struct session_set_params sp = {
+        .media = r->media,
+        .cam = r->cam,
+        .max_sessions = (size_t)cfg->max_sessions,
+        .timeout_s = cfg->session_timeout_s,
+        .peer = {
+            .stun_server = cfg->stun_server,
+            .turn_servers = cfg->turn_servers,
+            .allow = &cfg->allow,
+            .local_addrs = (const char(*)[46])r->local_addrs,
+            .nlocal = r->nlocal,
+            .max_sdp = (size_t)cfg->max_message,
+            .context = r->ctx,
+        },
+    };
+    return session_set_new(&sp);
+}
 
 struct robot *robot_new(const struct robot_config *cfg, struct camera *cam, GMainContext *ctx,
                         char *err, size_t errlen)
@@ -886,14 +565,14 @@ struct robot *robot_new(const struct robot_config *cfg, struct camera *cam, GMai
     r->device_info = camera_describe(cam, false);
     json_object_set_new(r->device_info, "codec", json_string(cfg->codec));
     json_object_set_new(r->device_info, "robotVersion", json_string(PORTHOLE_VERSION));
-    r->sessions = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, session_free);
+    r->sessions = new_session_set(r);
     r->api = api_new(cam, r->media, &api_sessions_ops, r);
     if (cfg->api_port > 0) {
         r->http = api_http_new(r->api, cfg->api_bind, (unsigned)cfg->api_port,
                                (size_t)cfg->api_max_body, err, errlen);
         if (!r->http) {
             api_free(r->api);
-            g_hash_table_destroy(r->sessions);
+            session_set_free(r->sessions);
             json_decref(r->device_info);
             media_free(r->media);
             g_free(r);
@@ -928,17 +607,10 @@ void robot_free(struct robot *r)
         return;
     if (r->telemetry_timer)
         g_source_remove(r->telemetry_timer);
-    GHashTableIter it;
-    gpointer key, value;
-    g_hash_table_iter_init(&it, r->sessions);
-    while (g_hash_table_iter_next(&it, &key, &value)) {
-        struct session *s = value;
-        if (!s->orphan && s->origin == ORIGIN_CLOUD)
-            send_msg(r, json_pack("{s:s, s:s}", "type", "close-session", "sessionId", s->id));
-    }
-    /* Sessions first: a REST offer still waiting is answered (503) while
-     * the HTTP server and the signaling link can still carry the answer. */
-    g_hash_table_destroy(r->sessions);
+    /* Sessions first: the cloud hears of their close, and a REST offer still
+     * waiting is answered (503), while the signaling link and the HTTP
+     * server can still carry it. */
+    session_set_free(r->sessions);
     api_http_free(r->http);
     api_free(r->api);
     signaling_free(r->sig);

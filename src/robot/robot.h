@@ -1,12 +1,17 @@
 /* robot.h - porthole-robot's core: the signaling link, the camera, the
- * encoders and one WebRTC peer per session, glued together.
+ * encoders, the REST API and the session table, glued together.
  *
- * It registers with porthole-cloud (again after every reconnect), turns
- * create-session into a peer and its offer, relays answers and candidates,
- * switches streams, sends telemetry on each session's data channel once a
- * second, and tears a session down when either side closes it, its peer
- * fails, or it does not connect within the session timeout. Sessions keep
- * streaming while the signaling link is down. Main thread only. */
+ * It registers with porthole-cloud (again after every reconnect) and reads
+ * the cloud's messages: create-session opens a session (session.h) whose
+ * signaling goes back over the link (sink_cloud.h); answers, candidates,
+ * stream switches and closes go to the session they name, and only to one
+ * the cloud opened. robot-request is served by the REST API (api.h), which
+ * also reaches the same session table (sink_rest.h). Once a second it
+ * sends telemetry on each session's data channel. Sessions keep streaming
+ * while the signaling link is down (they become orphans).
+ *
+ * Threads: main thread only (the GMainContext given to robot_new); the
+ * camera, encoders and peers keep their own threads behind their modules. */
 #ifndef PORTHOLE_ROBOT_ROBOT_H
 #define PORTHOLE_ROBOT_ROBOT_H
 
@@ -27,8 +32,9 @@ struct robot *robot_new(const struct robot_config *cfg, struct camera *cam, GMai
 /* Connects to the cloud; from then on it reconnects forever. */
 void robot_start(struct robot *r);
 
-/* Closes every session (telling the cloud when the link is up) and frees
- * everything. NULL is a no-op. */
+/* Closes every session (telling the cloud when the link is up, answering
+ * a REST offer still waiting with 503) and frees everything; no callback of
+ * the robot's fires afterwards. NULL is a no-op. */
 void robot_free(struct robot *r);
 
 #endif

@@ -11,7 +11,8 @@
 // of the robot's REST API (/tmp/spec contract, docs/API.md shapes) from an
 // in-memory D435-like camera, and records every request in `requests`
 // ({method, path, body, clientId, at}) for the tests to assert. With
-// `hold = true` it records requests but does not answer them.
+// `hold = true` it records requests but does not answer them. With a
+// `token` option it sends it in robot-register (a cloud with sign-in).
 
 import WebSocket from 'ws';
 
@@ -51,12 +52,13 @@ export class FakeRobot {
   /**
    * @param {string} url ws://127.0.0.1:PORT/ws
    * @param {string} robotId
-   * @param {{mode?: string, name?: string}} [opts]
+   * @param {{mode?: string, name?: string, serial?: string, token?: string}} [opts]
    */
   constructor(url, robotId, opts = {}) {
     this.url = url;
     this.robotId = robotId;
     this.mode = opts.mode || 'error';
+    this.token = opts.token || null;
     this.serial = opts.serial || '000000000042';
     this.deviceInfo = {
       name: opts.name || 'Intel RealSense D435 (fake)',
@@ -90,12 +92,17 @@ export class FakeRobot {
       this.ws = ws;
       const timer = setTimeout(() => reject(new Error(`fake robot ${this.robotId}: no 'registered' in ${timeoutMs} ms`)), timeoutMs);
       ws.on('error', (e) => { clearTimeout(timer); reject(e); });
-      ws.on('open', () => this.send({ type: 'robot-register', robotId: this.robotId, deviceInfo: this.deviceInfo }));
+      ws.on('open', () => this.send({ type: 'robot-register', robotId: this.robotId, deviceInfo: this.deviceInfo,
+        ...(this.token ? { token: this.token } : {}) }));
       ws.on('message', (data) => {
         let m;
         try { m = JSON.parse(data.toString()); } catch { return; }
         this.received.push(m);
         if (m.type === 'registered') { clearTimeout(timer); resolve(this); }
+        if (m.type === 'error' && m.requestType === 'robot-register') {
+          clearTimeout(timer);
+          reject(new Error(`fake robot ${this.robotId}: registration refused: ${m.code} ${m.reason || ''} ${m.error || m.message || ''}`));
+        }
         if (m.type === 'create-session') this.onCreateSession(m);
         if (m.type === 'robot-request') this.onRobotRequest(m);
       });

@@ -159,9 +159,10 @@ export async function startRobot({ bin, port, robotId, extraArgs = [] }) {
 /**
  * Launches headless Debian chromium (never a downloaded browser) with the
  * FACTS.md flags and a fresh user-data-dir, removed on close. Returns
- * {context, newPage(url), close()}; camera and microphone are granted to
- * each origin passed to newPage (Chromium gathers loopback candidates only
- * then).
+ * {context, newPage(url, {init}), close()}; camera and microphone are
+ * granted to each origin passed to newPage (Chromium gathers loopback
+ * candidates only then); `init` (a function) runs in the page before any of
+ * its scripts (page.addInitScript), e.g. to watch its WebSockets.
  */
 export async function launchBrowser() {
   let chromium;
@@ -185,13 +186,14 @@ export async function launchBrowser() {
   return {
     context,
     errors,
-    async newPage(url) {
+    async newPage(url, { init = null } = {}) {
       const origin = new URL(url).origin;
       if (!granted.has(origin)) {
         await context.grantPermissions(['camera', 'microphone'], { origin });
         granted.add(origin);
       }
       const page = await context.newPage();
+      if (init) await page.addInitScript(init);
       page.on('pageerror', (e) => errors.push(`${url}: uncaught ${e.message}`));
       page.on('console', (m) => {
         if (process.env.PORTHOLE_TEST_VERBOSE) console.log(`  [page] ${m.type()}: ${m.text()}`);

@@ -8,11 +8,12 @@
 
 /**
  * Starts a page robot in its own page of `browser` (see harness.launchBrowser)
- * and waits until the cloud registered it. Returns {page, stop()}.
+ * and waits until the cloud registered it; `token` (a robot token) goes in
+ * robot-register for a cloud with sign-in. Returns {page, stop()}.
  */
-export async function startPageRobot(browser, port, robotId) {
+export async function startPageRobot(browser, port, robotId, { token = null } = {}) {
   const page = await browser.newPage(`http://127.0.0.1:${port}/favicon.svg`);
-  await page.evaluate(robotMain, { url: `ws://127.0.0.1:${port}/ws`, robotId });
+  await page.evaluate(robotMain, { url: `ws://127.0.0.1:${port}/ws`, robotId, token });
   await page.waitForFunction(() => window.pageRobot?.registered === true, null, { timeout: 5000 });
   return {
     page,
@@ -22,7 +23,7 @@ export async function startPageRobot(browser, port, robotId) {
 }
 
 /* Runs in the page. */
-function robotMain({ url, robotId }) {
+function robotMain({ url, robotId, token }) {
   const W = 640;
   const H = 480;
   const TYPES = ['color', 'depth', 'infrared-1', 'infrared-2'];
@@ -137,7 +138,7 @@ function robotMain({ url, robotId }) {
     state.ws = ws;
     ws.onopen = () => send({ type: 'robot-register', robotId, deviceInfo: {
       name: 'Intel RealSense D435 (page simulated)', serial: '100000000001', firmwareVersion: '5.16.0.1',
-      streams: TYPES, width: W, height: H, fps: 30, codec: 'vp8', depthScale: 0.001 } });
+      streams: TYPES, width: W, height: H, fps: 30, codec: 'vp8', depthScale: 0.001 }, ...(token ? { token } : {}) });
     ws.onclose = () => { state.registered = false; setTimeout(open, 500); };
     ws.onmessage = async (ev) => {
       const m = JSON.parse(ev.data);

@@ -1,14 +1,16 @@
 // run.mjs - browser tests of the web viewer (web/): headless Debian chromium
 // driven by playwright-core against the real porthole-cloud, with the real
 // porthole-robot for the video scenarios and a signaling-only fake robot
-// (fakerobot.mjs) for the UI ones.
+// (fakerobot.mjs) for the UI ones; the sign-in scenarios (`auth`, auth.mjs)
+// use the real cloud with --auth-secret.
 //
-//   node tests/browser/run.mjs [scenario or group ...]    e.g. `ui`, `video.switch`
+//   node tests/browser/run.mjs [scenario or group ...]    e.g. `ui`, `video.switch`, `auth`
 //
 // Environment: PORTHOLE_CLOUD, PORTHOLE_ROBOT (binaries; PORTHOLE_ROBOT=page
 // uses the in-browser stand-in of pagerobot.mjs), PORTHOLE_WEB_ROOT,
 // PORTHOLE_ARTIFACTS (screenshots; default ./test-artifacts),
 // PORTHOLE_DOCS_SCREENSHOT (a path: also save the viewer screenshot there),
+// PORTHOLE_DOCS_SIGNIN_SCREENSHOT (the same for the sign-in panel),
 // PORTHOLE_TEST_VERBOSE=1 (echo process and page logs). Run it inside
 // tests/netns-run.sh so nothing leaves loopback. Exits 0 when every selected
 // scenario passed.
@@ -19,6 +21,7 @@ import { createServer } from 'node:http';
 import { readFile } from 'node:fs/promises';
 import { dirname, extname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { authGroup } from './auth.mjs';
 import { FakeRobot } from './fakerobot.mjs';
 import {
   artifactsDir, freePort, getJson, launchBrowser, runScenarios, sleep, startCloud, startRobot, waitFor,
@@ -441,6 +444,33 @@ async function uiGroup() {
       assert.equal(flagged.length, 5, `and the two malformed answers: ${JSON.stringify(r.errors)}`);
       await page.close();
     } },
+    { name: 'ui.quickstart', async run() {
+      // docs/VIEWER.md's SDK quick start as written: connect(url), then openSession() at once,
+      // before the cloud is open; the SDK holds the request until it has registered.
+      await fake('fake-quick', 'silent');
+      const page = await browser.newPage(url);
+      const r = await page.evaluate(async (ws) => {
+        const { connect } = await import('/porthole.js');
+        const cloud = connect(ws);
+        const stateAtOpen = cloud.state;
+        const session = cloud.openSession('fake-quick', { streamTypes: ['color'] });
+        const states = [];
+        session.on('state', ({ state }) => states.push(state));
+        await new Promise((res) => {
+          const t = setInterval(() => { if (session.id || session.state === 'closed') { clearInterval(t); res(); } }, 20);
+        });
+        const out = { stateAtOpen, cloudState: cloud.state, id: session.id, state: session.state, states,
+          error: session.error?.message ?? null };
+        session.close();
+        cloud.close();
+        return out;
+      }, wsUrl);
+      assert.equal(r.stateAtOpen, 'connecting', 'openSession was called before the cloud was open');
+      assert.match(r.id || '', /^[A-Za-z0-9_-]{22}$/, `the session was created: ${JSON.stringify(r)}`);
+      assert.equal(r.state, 'negotiating', 'and waits for the robot\'s offer');
+      assert.equal(r.error, null);
+      await page.close();
+    } },
     { name: 'ui.options', async run() {
       // Two robots side by side, each with its own camera serial: each panel talks to its own robot.
       const a = await fake('fake-opt-a', 'silent');
@@ -810,6 +840,10 @@ const wants = (group) => !only.length || only.some((o) => o === group || o.start
 try {
   if (wants('ui')) failed += await uiGroup();
   if (wants('video')) failed += await videoGroup();
+  if (wants('auth')) {
+    failed += await authGroup({ cloudBin: CLOUD_BIN, webRoot: WEB_ROOT, artifacts: ARTIFACTS,
+      only: only.filter((o) => o.startsWith('auth')) });
+  }
 } catch (e) {
   console.error(`browser: FAIL: ${e.stack || e}`);
   failed++;

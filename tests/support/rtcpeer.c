@@ -53,8 +53,10 @@ struct rtcpeer {
     GstWebRTCDataChannel *channel; /* set on the pc thread, released after NULL state */
 
     gint connected;            /* atomic */
-    GMutex lock;               /* guards video */
+    GMutex lock;               /* guards the three below */
     struct rtcpeer_video video;
+    gint64 connected_us;       /* monotonic time of the first "connected", or 0 */
+    gint64 first_frame_us;     /* monotonic time of the first frame, or 0 */
 };
 
 static struct rtcpeer *peer_ref(struct rtcpeer *p)
@@ -245,6 +247,8 @@ static GstFlowReturn on_sample(GstAppSink *sink, gpointer data)
 
     int64_t now = rtcpeer_wall_ms();
     g_mutex_lock(&p->lock);
+    if (p->video.frames == 0)
+        p->first_frame_us = g_get_monotonic_time();
     p->video.frames++;
     p->video.width = w;
     p->video.height = h;
@@ -344,8 +348,12 @@ static void on_connection_state(GObject *obj, GParamSpec *pspec, gpointer data)
     (void)pspec;
     GstWebRTCPeerConnectionState st;
     g_object_get(obj, "connection-state", &st, NULL);
-    if (st == GST_WEBRTC_PEER_CONNECTION_STATE_CONNECTED)
-        g_atomic_int_set(&p->connected, 1);
+    if (st == GST_WEBRTC_PEER_CONNECTION_STATE_CONNECTED &&
+        g_atomic_int_compare_and_exchange(&p->connected, 0, 1)) {
+        g_mutex_lock(&p->lock);
+        p->connected_us = g_get_monotonic_time();
+        g_mutex_unlock(&p->lock);
+    }
 }
 
 /* Posted after the candidates: webrtcbin reports both from its own
@@ -440,7 +448,50 @@ static gboolean on_bus(GstBus *bus, GstMessage *msg, gpointer data)
     return G_SOURCE_CONTINUE;
 }
 
-static bool build_pipeline(struct rtcpeer *p)
+/* The ICE agent: one local address, no UPnP, no ICE-TCP, and the STUN and
+ * TURN servers of opts. */
+static void configure_ice(struct rtcpeer *p, const struct rtcpeer_opts *opts)
+{
+    const char *addr = opts->ice_address ? opts->ice_address : "127.0.0.1";
+    if (opts->stun_server && *opts->stun_server)
+        g_object_set(p->webrtc, "stun-server", opts->stun_server, NULL);
+    if (opts->latency_ms)
+        g_object_set(p->webrtc, "latency", opts->latency_ms, NULL);
+    if (opts->relay_only)
+        g_object_set(p->webrtc, "ice-transport-policy", GST_WEBRTC_ICE_TRANSPORT_POLICY_RELAY,
+                     NULL);
+    if (opts->turn_servers && *opts->turn_servers) {
+        gchar **urls = g_strsplit(opts->turn_servers, ",", -1);
+        for (gchar **u = urls; *u; u++) {
+            gboolean ok = FALSE;
+            if (**u)
+                g_signal_emit_by_name(p->webrtc, "add-turn-server", *u, &ok);
+            if (**u && !ok)
+                fprintf(stderr, "rtcpeer: webrtcbin refused the TURN server %s\n", *u);
+        }
+        g_strfreev(urls);
+    }
+    GObject *ice = NULL;
+    g_object_get(p->webrtc, "ice-agent", &ice, NULL);
+    if (!ice)
+        return;
+    gboolean ok = FALSE;
+    g_signal_emit_by_name(ice, "add-local-ip-address", addr, &ok);
+    if (!ok)
+        fprintf(stderr, "rtcpeer: cannot gather on %s\n", addr);
+    if (g_object_class_find_property(G_OBJECT_GET_CLASS(ice), "ice-tcp"))
+        g_object_set(ice, "ice-tcp", FALSE, NULL);
+    GObject *agent = NULL;
+    if (g_object_class_find_property(G_OBJECT_GET_CLASS(ice), "agent"))
+        g_object_get(ice, "agent", &agent, NULL);
+    if (agent) {
+        g_object_set(agent, "upnp", FALSE, NULL);
+        g_object_unref(agent);
+    }
+    g_object_unref(ice);
+}
+
+static bool build_pipeline(struct rtcpeer *p, const struct rtcpeer_opts *opts)
 {
     p->pipe = gst_pipeline_new(NULL);
     p->webrtc = gst_element_factory_make("webrtcbin", NULL);
@@ -450,24 +501,7 @@ static bool build_pipeline(struct rtcpeer *p)
     }
     gst_bin_add(GST_BIN(p->pipe), p->webrtc);
     g_object_set(p->webrtc, "bundle-policy", GST_WEBRTC_BUNDLE_POLICY_MAX_BUNDLE, NULL);
-    GObject *ice = NULL;
-    g_object_get(p->webrtc, "ice-agent", &ice, NULL);
-    if (ice) {
-        gboolean ok = FALSE;
-        g_signal_emit_by_name(ice, "add-local-ip-address", "127.0.0.1", &ok);
-        if (!ok)
-            fprintf(stderr, "rtcpeer: cannot gather on 127.0.0.1\n");
-        if (g_object_class_find_property(G_OBJECT_GET_CLASS(ice), "ice-tcp"))
-            g_object_set(ice, "ice-tcp", FALSE, NULL);
-        GObject *agent = NULL;
-        if (g_object_class_find_property(G_OBJECT_GET_CLASS(ice), "agent"))
-            g_object_get(ice, "agent", &agent, NULL);
-        if (agent) {
-            g_object_set(agent, "upnp", FALSE, NULL);
-            g_object_unref(agent);
-        }
-        g_object_unref(ice);
-    }
+    configure_ice(p, opts);
     g_signal_connect(p->webrtc, "on-ice-candidate", G_CALLBACK(on_ice_candidate), p);
     g_signal_connect(p->webrtc, "pad-added", G_CALLBACK(on_pad_added), p);
     g_signal_connect(p->webrtc, "on-data-channel", G_CALLBACK(on_data_channel), p);
@@ -628,7 +662,7 @@ struct rtcpeer *rtcpeer_new_opts(const struct rtcpeer_opts *opts)
     p->held_cands = g_ptr_array_new_with_free_func(g_free);
     p->counts = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
     p->local_cands = g_ptr_array_new_with_free_func(g_free);
-    if (!build_pipeline(p))
+    if (!build_pipeline(p, opts))
         fprintf(stderr, "rtcpeer: this peer will decode nothing\n");
     p->soup = soup_session_new_with_options("timeout", 10, "idle-timeout", 0, NULL);
     p->cancel = g_cancellable_new();
@@ -989,4 +1023,130 @@ json_t *rtcpeer_wait_telemetry(struct rtcpeer *p, int timeout_ms)
 {
     struct telemetry_wait w = {p, p->ntelemetry};
     return rtcpeer_run_until(new_telemetry, &w, timeout_ms) ? p->telemetry : NULL;
+}
+
+int64_t rtcpeer_first_frame_us(struct rtcpeer *p)
+{
+    g_mutex_lock(&p->lock);
+    int64_t t = p->first_frame_us;
+    g_mutex_unlock(&p->lock);
+    return t;
+}
+
+int64_t rtcpeer_connected_us(struct rtcpeer *p)
+{
+    g_mutex_lock(&p->lock);
+    int64_t t = p->connected_us;
+    g_mutex_unlock(&p->lock);
+    return t;
+}
+
+struct path_scan {
+    const GstStructure *pair;
+    const GstStructure *cands[16];
+    unsigned ncands;
+};
+
+static gboolean scan_stat(GQuark field, const GValue *value, gpointer data)
+{
+    (void)field;
+    struct path_scan *scan = data;
+    if (!GST_VALUE_HOLDS_STRUCTURE(value))
+        return TRUE;
+    const GstStructure *s = gst_value_get_structure(value);
+    GstWebRTCStatsType type = 0;
+    if (!gst_structure_get(s, "type", GST_TYPE_WEBRTC_STATS_TYPE, &type, NULL))
+        return TRUE;
+    if (type == GST_WEBRTC_STATS_CANDIDATE_PAIR && !scan->pair)
+        scan->pair = s;
+    else if ((type == GST_WEBRTC_STATS_LOCAL_CANDIDATE ||
+              type == GST_WEBRTC_STATS_REMOTE_CANDIDATE) && scan->ncands < G_N_ELEMENTS(scan->cands))
+        scan->cands[scan->ncands++] = s;
+    return TRUE;
+}
+
+/* "TYPE/PROTO ADDR:PORT" of the candidate statistics whose id is id.
+ * (webrtcbin 1.22 names the local candidate's statistics "remote-candidate"
+ * and the other way round; the pair's ids are right, so go by id.) */
+static void describe_candidate(const struct path_scan *scan, const char *id, GString *out)
+{
+    for (unsigned i = 0; id && i < scan->ncands; i++) {
+        if (g_strcmp0(gst_structure_get_string(scan->cands[i], "id"), id) != 0)
+            continue;
+        const GstStructure *c = scan->cands[i];
+        guint port = 0;
+        gst_structure_get_uint(c, "port", &port);
+        const char *type = gst_structure_get_string(c, "candidate-type");
+        const char *proto = gst_structure_get_string(c, "protocol");
+        const char *addr = gst_structure_get_string(c, "address");
+        g_string_append_printf(out, "%s/%s %s:%u", type ? type : "?", proto ? proto : "?",
+                               addr ? addr : "?", port);
+        return;
+    }
+    g_string_append(out, "?");
+}
+
+struct stats_wait {
+    GMutex lock;
+    GCond cond;
+    bool done;
+};
+
+static void stats_replied(GstPromise *promise, gpointer data)
+{
+    (void)promise;
+    struct stats_wait *w = data;
+    g_mutex_lock(&w->lock);
+    w->done = true;
+    g_cond_signal(&w->cond);
+    g_mutex_unlock(&w->lock);
+}
+
+static void stats_wait_free(gpointer data)
+{
+    struct stats_wait *w = data;
+    g_mutex_clear(&w->lock);
+    g_cond_clear(&w->cond);
+    g_free(w);
+}
+
+bool rtcpeer_ice_path(struct rtcpeer *p, char *buf, size_t len, int timeout_ms)
+{
+    if (len)
+        buf[0] = '\0';
+    if (!p->webrtc)
+        return false;
+    struct stats_wait *w = g_new0(struct stats_wait, 1);
+    g_mutex_init(&w->lock);
+    g_cond_init(&w->cond);
+    /* The promise owns w; our reference keeps both alive until the end. */
+    GstPromise *promise = gst_promise_new_with_change_func(stats_replied, w, stats_wait_free);
+    g_signal_emit_by_name(p->webrtc, "get-stats", NULL, promise);
+    /* webrtcbin answers on its own thread; wait for it, bounded. */
+    gint64 deadline = g_get_monotonic_time() + (gint64)timeout_ms * 1000;
+    g_mutex_lock(&w->lock);
+    while (!w->done && g_cond_wait_until(&w->cond, &w->lock, deadline))
+        ;
+    bool done = w->done;
+    g_mutex_unlock(&w->lock);
+    if (!done)
+        gst_promise_interrupt(promise);
+    bool ok = false;
+    const GstStructure *stats = NULL;
+    if (done && gst_promise_wait(promise) == GST_PROMISE_RESULT_REPLIED)
+        stats = gst_promise_get_reply(promise);
+    struct path_scan scan = {0};
+    if (stats)
+        gst_structure_foreach(stats, scan_stat, &scan);
+    if (scan.pair) {
+        GString *s = g_string_new(NULL);
+        describe_candidate(&scan, gst_structure_get_string(scan.pair, "local-candidate-id"), s);
+        g_string_append(s, " -> ");
+        describe_candidate(&scan, gst_structure_get_string(scan.pair, "remote-candidate-id"), s);
+        g_strlcpy(buf, s->str, len);
+        g_string_free(s, TRUE);
+        ok = true;
+    }
+    gst_promise_unref(promise);
+    return ok;
 }

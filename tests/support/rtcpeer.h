@@ -4,10 +4,10 @@
  *
  * A peer registers as a client, opens one session for its robot, answers
  * the offer (automatically, or when the test says so), trickles candidates
- * both ways (ICE on 127.0.0.1 only, UPnP and ICE-TCP off) and decodes every
- * video track to I420, keeping statistics of the last frame: size, mean
- * luma, chroma energy, detail (high-frequency energy of luma) and the
- * capture-time marker the robot draws into color frames. Telemetry from
+ * both ways (ICE on 127.0.0.1 only unless opts say otherwise, UPnP and
+ * ICE-TCP off) and decodes every video track to I420, keeping statistics
+ * of the last frame: size, mean luma, chroma energy, detail
+ * (high-frequency energy of luma) and the capture-time marker the robot draws into color frames. Telemetry from
  * the robot's "telemetry" data channel is kept as the last parsed object.
  * Every message received from the cloud is kept in an inbox the test can
  * take messages from. A peer may instead skip signaling altogether and
@@ -49,6 +49,17 @@ struct rtcpeer_opts {
      * rtcpeer_wait_local_answer() returns once it carries the peer's own
      * candidates. Copied; the caller keeps its string. */
     const char *offer_sdp;
+    /* ICE, for the network lab (tests/netlab); zero keeps the loopback
+     * setup of the integration tests. All copied or used before return. */
+    const char *ice_address; /* the one local address to gather on; NULL: 127.0.0.1 */
+    const char *stun_server; /* stun://HOST:PORT, or NULL */
+    /* Comma-separated turn://USER:PASS@HOST:PORT[?transport=tcp] or
+     * turns://... URLs (user and password percent-encoded), or NULL. */
+    const char *turn_servers;
+    bool relay_only;         /* ice-transport-policy "relay": relayed candidates only */
+    /* webrtcbin's jitter-buffer latency in ms; 0 keeps its default (200).
+     * Every decoded frame waits this long, the first one included. */
+    unsigned latency_ms;
 };
 
 /* Starts a peer: connects, sends client-register and, once registered,
@@ -153,6 +164,18 @@ bool rtcpeer_wait_frames(struct rtcpeer *p, uint64_t n, int timeout_ms);
 
 /* The webrtcbin connection state reached "connected". */
 bool rtcpeer_connected(struct rtcpeer *p);
+
+/* Monotonic time (g_get_monotonic_time, microseconds) of the first decoded
+ * frame and of the first "connected" state; 0 before they happen. */
+int64_t rtcpeer_first_frame_us(struct rtcpeer *p);
+int64_t rtcpeer_connected_us(struct rtcpeer *p);
+
+/* Describes the ICE path in use, from webrtcbin's statistics, as
+ * "LOCALTYPE/PROTO ADDR:PORT -> REMOTETYPE/PROTO ADDR:PORT" (types host,
+ * srflx, prflx, relay), e.g. "relay/udp 203.0.113.20:50123 -> srflx/udp
+ * 198.51.100.2:41000". Blocks up to timeout_ms for webrtcbin's answer.
+ * Returns false (buf empty) when no pair is known. */
+bool rtcpeer_ice_path(struct rtcpeer *p, char *buf, size_t len, int timeout_ms);
 
 /* The last telemetry object received (borrowed; valid until the next main
  * context iteration), or NULL. */

@@ -67,6 +67,8 @@ static json_t *valid_message(enum msg_type type)
         return json_pack("{s:s, s:s, s:i, s:{s:s, s:i}}", "type", "robot-response",
                          "requestId", "AAAAAAAAAAAAAAAAAAAAAA", "status", 200, "body",
                          "option_id", "exposure", "current_value", 8000);
+    case MSG_REFRESH_TOKEN:
+        return json_pack("{s:s, s:s}", "type", "refresh-token", "token", "aaa.bbb.ccc");
     default:
         fail_msg("no example for type %d", (int)type);
     }
@@ -404,6 +406,36 @@ static void test_client_register_refuses_65_character_client_id(void **state)
     assert_invalid_field(
         with(valid_message(MSG_CLIENT_REGISTER), "clientId", string_of('c', 65)), ROLE_NONE,
         "clientId");
+}
+
+/* ---- tokens -------------------------------------------------------------- */
+
+static void test_register_messages_accept_a_token(void **state)
+{
+    (void)state;
+    assert_valid(with(valid_message(MSG_ROBOT_REGISTER), "token", json_string("a.b.c")),
+                 ROLE_NONE, MSG_ROBOT_REGISTER);
+    assert_valid(with(valid_message(MSG_CLIENT_REGISTER), "token", json_string("a.b.c")),
+                 ROLE_NONE, MSG_CLIENT_REGISTER);
+}
+
+static void test_register_messages_refuse_a_token_that_is_not_a_string(void **state)
+{
+    (void)state;
+    assert_invalid_field(with(valid_message(MSG_ROBOT_REGISTER), "token", json_integer(1)),
+                         ROLE_NONE, "token");
+    assert_invalid_field(with(valid_message(MSG_CLIENT_REGISTER), "token", json_string("")),
+                         ROLE_NONE, "token");
+}
+
+static void test_refresh_token_needs_a_token_and_a_registered_peer(void **state)
+{
+    (void)state;
+    assert_valid(valid_message(MSG_REFRESH_TOKEN), ROLE_ROBOT, MSG_REFRESH_TOKEN);
+    assert_valid(valid_message(MSG_REFRESH_TOKEN), ROLE_CLIENT, MSG_REFRESH_TOKEN);
+    assert_invalid_field(without(valid_message(MSG_REFRESH_TOKEN), "token"), ROLE_CLIENT,
+                         "token");
+    assert_refused(valid_message(MSG_REFRESH_TOKEN), ROLE_NONE, "not-registered");
 }
 
 /* ---- create-session ------------------------------------------------------ */
@@ -1338,6 +1370,9 @@ int main(void)
         cmocka_unit_test(test_client_register_refuses_numeric_client_id),
         cmocka_unit_test(test_client_register_refuses_client_id_with_space),
         cmocka_unit_test(test_client_register_refuses_65_character_client_id),
+        cmocka_unit_test(test_register_messages_accept_a_token),
+        cmocka_unit_test(test_register_messages_refuse_a_token_that_is_not_a_string),
+        cmocka_unit_test(test_refresh_token_needs_a_token_and_a_registered_peer),
 
         cmocka_unit_test(test_create_session_without_optional_fields_is_valid),
         cmocka_unit_test(test_create_session_requires_robot_id),

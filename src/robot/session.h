@@ -1,0 +1,130 @@
+/* session.h - the robot's WebRTC sessions: one peer each, and the sink
+ * that carries its signaling out.
+ *
+ * A session is one viewer: a peer (peer.h) on the shared encoders, a
+ * timeout that ends it if the viewer does not connect in time, and a sink:
+ * where the session's offer, local candidates, errors and close go. The
+ * sink is the only thing that depends on who opened the session
+ * (sink_cloud.c for create-session, sink_rest.c for POST
+ * /api/webrtc/offer); everything else is one kind of object, in one table,
+ * whoever opened it. A new kind of session is a new sink.
+ *
+ * Ownership: the set owns its sessions; a session owns its peer and its
+ * sink. Pointers to a session stay valid until session_end (or
+ * session_set_free) returns.
+ *
+ * Threads: main thread only. Sink operations fire on the main thread: from
+ * the peer's events and the session's timeout, and on_closed from inside
+ * session_end, session_set_end_all and session_set_free; none fires inside
+ * session_open. A sink never ends its own session (the session may still
+ * be using itself around the call). No sink operation fires after the
+ * session is freed. */
+#ifndef PORTHOLE_ROBOT_SESSION_H
+#define PORTHOLE_ROBOT_SESSION_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "camera.h"
+#include "media.h"
+#include "peer.h"
+
+struct session;
+struct session_set;
+struct session_sink;
+
+/* Where one session's signaling goes. An implementation embeds struct
+ * session_sink as its first member and keeps its own state after it. */
+struct session_sink_ops {
+    const char *origin;         /* WebRTCStatus stats.origin: "cloud", "api" */
+    const char *client_label;   /* the open log: "opened for <label> <client id>" */
+    const char *opened_through; /* error texts: "opened through <this>" */
+    /* The local offer is ready (already set as local description). */
+    void (*on_offer)(struct session_sink *k, struct session *s, const char *sdp);
+    /* A local candidate; candidate NULL: gathering is complete. */
+    void (*on_candidate)(struct session_sink *k, struct session *s, unsigned mline,
+                         const char *mid, const char *candidate);
+    /* The session failed (code: a session-error code, reason: a sentence);
+     * it may go on (answer-rejected) or end right after. */
+    void (*on_error)(struct session_sink *k, struct session *s, const char *code,
+                     const char *reason);
+    /* The session is ending (why: a few words). tell is false when the
+     * other side ended it and needs no word back. The last operation
+     * before free; the session and its peer are still whole. */
+    void (*on_closed)(struct session_sink *k, struct session *s, bool tell, const char *why);
+    /* Frees the sink; nothing may be sent or answered from here. */
+    void (*free)(struct session_sink *k);
+};
+
+struct session_sink {
+    const struct session_sink_ops *ops;
+};
+
+struct session_set_params {
+    struct media *media;    /* borrowed; outlives the set */
+    struct camera *cam;     /* borrowed; its serial is a session's device_id */
+    size_t max_sessions;    /* open sessions at once; beyond: "session-limit" */
+    long timeout_s;         /* a session not connected by then ends ("timeout") */
+    /* Every session's peer is built from this; session_id and streams are
+     * filled per session. Its pointers are borrowed and outlive the set. */
+    struct peer_params peer;
+};
+
+/* An empty set; params is copied. */
+struct session_set *session_set_new(const struct session_set_params *params);
+
+/* Ends every session without logging each: each sink gets on_closed(tell
+ * true, "the robot is shutting down") first (while the signaling link and
+ * the HTTP server can still carry what it says), then all are freed. NULL is
+ * a no-op. */
+void session_set_free(struct session_set *set);
+
+/* The STUN server (stun://HOST:PORT) and TURN URIs (comma-separated
+ * turn(s)://USER:PASS@HOST:PORT...) the cloud handed out (iceconf.h), or
+ * NULL for none: sessions opened from now on use them for whatever the
+ * robot's own peer params leave unset. Running sessions are not touched.
+ * Both are copied. */
+void session_set_cloud_ice(struct session_set *set, const char *stun, const char *turn);
+
+/* The session with that id, or NULL. */
+struct session *session_set_find(struct session_set *set, const char *id);
+size_t session_set_count(const struct session_set *set);
+
+/* Calls fn for every session in the order they were opened; fn may end the
+ * session it is given (and no other). */
+void session_set_foreach(struct session_set *set, void (*fn)(struct session *s, void *user),
+                         void *user);
+
+/* Ends every session through session_end(tell true, why); returns how many. */
+size_t session_set_end_all(struct session_set *set, const char *why);
+
+/* Opens session id for client (an id for the logs and the status) on
+ * streams[0..nstreams-1], with sink as its signaling. The offer follows
+ * through the sink's on_offer. The sink is taken in every case: on failure
+ * it is freed without any operation called. Returns the session, or NULL
+ * with *code (a session-error code: "session-limit", "internal") and err
+ * filled. id must not be in the set yet. */
+struct session *session_open(struct session_set *set, const char *id, const char *client,
+                             const enum cam_stream *streams, size_t nstreams,
+                             struct session_sink *sink, const char **code, char *err,
+                             size_t errlen);
+
+/* Ends s: logs it, calls its sink's on_closed(tell, why), frees s and its
+ * peer. s is gone when this returns. */
+void session_end(struct session *s, bool tell, const char *why);
+
+/* The signaling that opened s no longer knows it (the cloud shut down or
+ * its link closed): the session keeps streaming, and its sink tells that
+ * side nothing more. Shown as stats.orphan in the status. */
+void session_set_orphan(struct session *s);
+bool session_orphan(const struct session *s);
+
+const char *session_id(const struct session *s);
+struct peer *session_peer(struct session *s);
+struct session_sink *session_sink(struct session *s);
+
+/* A new WebRTCStatus object (docs/API.md) describing s. */
+json_t *session_status(struct session *s);
+
+#endif

@@ -1,0 +1,96 @@
+/* sink_cloud.c - a cloud session's offer, candidates, errors and closes, sent to porthole-cloud. */
+#include "sink_cloud.h"
+
+#include <jansson.h>
+
+#include "common/log.h"
+
+struct sink_cloud {
+    struct session_sink base; /* first: the session holds a pointer to it */
+    struct signaling *sig;
+};
+
+static void send_msg(struct signaling *sig, json_t *msg)
+{
+    signaling_send(sig, msg);
+    json_decref(msg);
+}
+
+void sink_cloud_send_error(struct signaling *sig, const char *sid, const char *code,
+                           const char *reason)
+{
+    log_warn("session %s: %s: %s", sid, code, reason);
+    send_msg(sig, json_pack("{s:s, s:s, s:s, s:s}", "type", "session-error", "sessionId", sid,
+                            "code", code, "error", reason));
+}
+
+void sink_cloud_send_close(struct signaling *sig, const char *sid)
+{
+    send_msg(sig, json_pack("{s:s, s:s}", "type", "close-session", "sessionId", sid));
+}
+
+static void on_offer(struct session_sink *k, struct session *s, const char *sdp)
+{
+    send_msg(((struct sink_cloud *)k)->sig,
+             json_pack("{s:s, s:s, s:{s:s, s:s}}", "type", "webrtc-offer", "sessionId",
+                       session_id(s), "offer", "type", "offer", "sdp", sdp));
+}
+
+static void on_candidate(struct session_sink *k, struct session *s, unsigned mline,
+                         const char *mid, const char *candidate)
+{
+    json_t *c = json_null(); /* null: end of candidates */
+    if (candidate) {
+        c = json_pack("{s:s, s:i}", "candidate", candidate, "sdpMLineIndex", (int)mline);
+        if (mid)
+            json_object_set_new(c, "sdpMid", json_string(mid));
+    }
+    send_msg(((struct sink_cloud *)k)->sig,
+             json_pack("{s:s, s:s, s:o}", "type", "ice-candidate", "sessionId", session_id(s),
+                       "candidate", c));
+}
+
+static void on_error(struct session_sink *k, struct session *s, const char *code,
+                     const char *reason)
+{
+    if (!session_orphan(s))
+        sink_cloud_send_error(((struct sink_cloud *)k)->sig, session_id(s), code, reason);
+    else
+        log_warn("session %s: %s: %s", session_id(s), code, reason);
+}
+
+static void on_closed(struct session_sink *k, struct session *s, bool tell, const char *why)
+{
+    (void)why;
+    if (tell && !session_orphan(s))
+        sink_cloud_send_close(((struct sink_cloud *)k)->sig, session_id(s));
+}
+
+static void sink_free(struct session_sink *k)
+{
+    g_free(k);
+}
+
+static const struct session_sink_ops cloud_ops = {
+    .origin = "cloud",
+    .client_label = "client",
+    .opened_through = "the cloud",
+    .on_offer = on_offer,
+    .on_candidate = on_candidate,
+    .on_error = on_error,
+    .on_closed = on_closed,
+    .free = sink_free,
+};
+
+struct session_sink *sink_cloud_new(struct signaling *sig)
+{
+    struct sink_cloud *k = g_new0(struct sink_cloud, 1);
+    k->base.ops = &cloud_ops;
+    k->sig = sig;
+    return &k->base;
+}
+
+bool sink_cloud_owns(struct session *s)
+{
+    return session_sink(s)->ops == &cloud_ops;
+}
