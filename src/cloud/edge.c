@@ -27,12 +27,11 @@ struct edge {
     int64_t register_ms, http_ms; /* --register-timeout, --http-timeout */
     /* WebSockets waiting to register, in the order of their deadlines
      * (the timeout is the same for all): slots numbered head..tail-1
-     * (wrapping), slot n at ring[n % cap]. A connection knows its slot's
-     * number, so its close empties the slot at once; each connection
-     * holds that number and its deadline (conn.ws, in what was padding),
-     * the ring 8 bytes per connection opened within --register-timeout.
-     * cap is a power of two, so that n % cap
-     * stays in order when the numbers wrap. */
+     * (wrapping), slot n at ring[n % cap], cap a power of two so that the
+     * order survives the numbers wrapping. A connection holds its slot's
+     * number and its deadline (conn.ws, in what was padding), so its close
+     * empties its slot at once; the ring costs 8 bytes per connection
+     * opened within the last --register-timeout, nothing per idle one. */
     struct conn **ring;           /* NULL in a slot: closed before its deadline */
     uint32_t cap, head, tail;
     lws_sorted_usec_list_t sul;   /* fires at the first of those deadlines */
