@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cloud/edge.h"
 #include "cloud/http_reply.h"
 #include "cloud/ice_servers.h"
 #include "cloud/outbuf.h"
@@ -142,9 +143,12 @@ static int api_dispatch(struct server *srv, struct conn *c)
         h->api = API_NONE;
         return api_error(c, HTTP_STATUS_INTERNAL_SERVER_ERROR, "out of memory");
     }
-    /* lws's own timeout (--http-timeout, for the request to arrive) would
-     * cut a request that legitimately waits for its robot: the router
-     * answers by --request-timeout, this is the backstop. */
+    /* The request is whole (a POST without Content-Length is taken as
+     * having none): the edge's deadline for its arrival ends here. lws's
+     * own timeout (--http-timeout) would cut a request that legitimately
+     * waits for its robot: the router answers by --request-timeout, this
+     * is the backstop. */
+    edge_body_complete(srv, c);
     lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK,
                     (int)srv->cfg.request_timeout + API_WAIT_GRACE_SECS);
     h->api = API_WAITING;

@@ -5,10 +5,14 @@
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "cloud/auth.h"
 #include "cloud/auth_jwt.h"
 #include "cloud/ice_servers.h"
+#include "cloud/origin.h"
+#include "cloud/tls_policy.h"
+#include "common/netlist.h"
 
 #ifndef PORTHOLE_DEFAULT_WEB_ROOT
 #define PORTHOLE_DEFAULT_WEB_ROOT "web"
@@ -30,6 +34,17 @@ void cloud_config_defaults(struct cloud_config *cfg)
         .rate_limit = 200,
         .ping_interval = 20,
         .http_timeout = 10,
+        .register_timeout = 10,
+        .max_connections_per_ip = 64,
+        .max_new_connections_per_ip = 20,
+        .max_auth_failures_per_ip = 10,
+        .auth_ban_seconds = 60,
+        .limit_exempt = "127.0.0.0/8,::1",
+        .trusted_proxies = "",
+        .allowed_origins = "self,loopback",
+        .tls_ciphers = TLS_POLICY_DEFAULT_CIPHERS,
+        .tls_min_version = "1.2",
+        .hsts_max_age = 365 * 86400,
         .request_timeout = 10,
         .max_pending_requests = 16,
         .max_robot_pending = 64,
@@ -52,7 +67,7 @@ void cloud_config_defaults(struct cloud_config *cfg)
     };
 }
 
-enum { OPTION_COUNT = 32 };
+enum { OPTION_COUNT = 43 };
 
 /* The table points into cfg, so it is built per call. */
 static void option_table(struct cloud_config *cfg, struct opt out[OPTION_COUNT])
@@ -96,7 +111,41 @@ static void option_table(struct cloud_config *cfg, struct opt out[OPTION_COUNT])
          .help = "WebSocket ping period; a silent peer is dropped after twice this"},
         {.name = "http-timeout", .env = {"HTTP_TIMEOUT"}, .type = OPT_INT,
          .target = &cfg->http_timeout, .min = 1, .max = 3600, .metavar = "SECONDS",
-         .help = "time allowed for an HTTP request to arrive"},
+         .help = "time allowed for a whole HTTP request (headers and body) to arrive"},
+        {.name = "register-timeout", .env = {"REGISTER_TIMEOUT"}, .type = OPT_INT,
+         .target = &cfg->register_timeout, .min = 1, .max = 3600, .metavar = "SECONDS",
+         .help = "time a WebSocket connection has to register (then closed with 1008)"},
+        {.name = "max-connections-per-ip", .env = {"MAX_CONNECTIONS_PER_IP"}, .type = OPT_INT,
+         .target = &cfg->max_connections_per_ip, .min = 0, .max = 1000000, .metavar = "N",
+         .help = "open connections per client address (more get HTTP 429; 0: no limit)"},
+        {.name = "max-new-connections-per-ip", .env = {"MAX_NEW_CONNECTIONS_PER_IP"},
+         .type = OPT_INT, .target = &cfg->max_new_connections_per_ip, .min = 0, .max = 1000000,
+         .metavar = "N", .help = "new connections per second per client address (0: no limit)"},
+        {.name = "max-auth-failures-per-ip", .env = {"MAX_AUTH_FAILURES_PER_IP"},
+         .type = OPT_INT, .target = &cfg->max_auth_failures_per_ip, .min = 0, .max = 1000000,
+         .metavar = "N",
+         .help = "failed authentications per minute per address before a ban (0: never)"},
+        {.name = "auth-ban-seconds", .env = {"AUTH_BAN_SECONDS"}, .type = OPT_INT,
+         .target = &cfg->auth_ban_seconds, .min = 1, .max = 7 * 86400, .metavar = "SECONDS",
+         .help = "how long a banned address is refused (HTTP 403)"},
+        {.name = "limit-exempt", .env = {"LIMIT_EXEMPT"}, .type = OPT_STRING,
+         .target = &cfg->limit_exempt, .metavar = "CIDRS",
+         .help = "client addresses/networks exempt from the per-address limits (none: nobody)"},
+        {.name = "trusted-proxies", .env = {"TRUSTED_PROXIES"}, .type = OPT_STRING,
+         .target = &cfg->trusted_proxies, .metavar = "CIDRS",
+         .help = "reverse proxies whose X-Forwarded-For is believed (none: no proxy)"},
+        {.name = "allowed-origins", .env = {"ALLOWED_ORIGINS"}, .type = OPT_STRING,
+         .target = &cfg->allowed_origins, .metavar = "ORIGINS",
+         .help = "browser origins allowed: self, loopback, *, https://HOST[:PORT],..."},
+        {.name = "tls-ciphers", .env = {"TLS_CIPHERS"}, .type = OPT_STRING,
+         .target = &cfg->tls_ciphers, .metavar = "LIST",
+         .help = "TLS 1.2 cipher suites offered (OpenSSL syntax; TLS 1.3 keeps its own)"},
+        {.name = "tls-min-version", .env = {"TLS_MIN_VERSION"}, .type = OPT_STRING,
+         .target = &cfg->tls_min_version, .choices = tls_policy_versions, .metavar = "VERSION",
+         .help = "oldest TLS version accepted"},
+        {.name = "hsts-max-age", .env = {"HSTS_MAX_AGE"}, .type = OPT_INT,
+         .target = &cfg->hsts_max_age, .min = 0, .max = 100000000, .metavar = "SECONDS",
+         .help = "Strict-Transport-Security max-age sent over HTTPS (0: no header)"},
         {.name = "request-timeout", .env = {"REQUEST_TIMEOUT"}, .type = OPT_INT,
          .target = &cfg->request_timeout, .min = 1, .max = 300, .metavar = "SECONDS",
          .help = "time a robot has to answer a request of its API (then 504)"},
@@ -159,6 +208,36 @@ static void option_table(struct cloud_config *cfg, struct opt out[OPTION_COUNT])
     memcpy(out, table, sizeof(table));
 }
 
+/* The edge's lists and TLS settings (see cloud_config_parse). An address
+ * list may be given as "none" (an empty environment variable counts as
+ * unset); it is stored as "". */
+static enum opts_result check_edge(struct cloud_config *cfg, char *err, size_t errlen)
+{
+    if (strcasecmp(cfg->limit_exempt, "none") == 0)
+        cfg->limit_exempt = "";
+    if (strcasecmp(cfg->trusted_proxies, "none") == 0)
+        cfg->trusted_proxies = "";
+    char why[200];
+    struct netlist list;
+    if (netlist_parse(cfg->limit_exempt, &list, why, sizeof why) != 0) {
+        snprintf(err, errlen, "--limit-exempt: %s", why);
+        return OPTS_ERROR;
+    }
+    if (netlist_parse(cfg->trusted_proxies, &list, why, sizeof why) != 0) {
+        snprintf(err, errlen, "--trusted-proxies: %s", why);
+        return OPTS_ERROR;
+    }
+    struct origin_list *origins;
+    if (origin_list_parse(cfg->allowed_origins, &origins, why, sizeof why) != 0) {
+        snprintf(err, errlen, "--allowed-origins: %s", why);
+        return OPTS_ERROR;
+    }
+    origin_list_free(origins);
+    if (tls_policy_check(cfg->tls_ciphers, cfg->tls_min_version, err, errlen) != 0)
+        return OPTS_ERROR;
+    return OPTS_OK;
+}
+
 /* The authentication settings: keys that load, no --insecure-open beside
  * them, and no --bind to an address others can reach without either. */
 static enum opts_result check_auth(const struct cloud_config *cfg, char *err, size_t errlen)
@@ -211,6 +290,9 @@ enum opts_result cloud_config_parse(struct cloud_config *cfg, int argc, char **a
     if (!ice)
         return OPTS_ERROR;
     ice_servers_free(ice);
+    rc = check_edge(cfg, err, errlen);
+    if (rc != OPTS_OK)
+        return rc;
     return check_auth(cfg, err, errlen);
 }
 

@@ -25,7 +25,18 @@ struct cloud_config {
     long max_robot_sessions;   /* --max-robot-sessions: 64 */
     long rate_limit;           /* --rate-limit, RATE_LIMIT: 200 messages/s, 0 = off */
     long ping_interval;        /* --ping-interval, PING_INTERVAL: 20 s */
-    long http_timeout;         /* --http-timeout, HTTP_TIMEOUT: 10 s */
+    long http_timeout;         /* --http-timeout, HTTP_TIMEOUT: 10 s for a whole request */
+    long register_timeout;     /* --register-timeout, REGISTER_TIMEOUT: 10 s to register */
+    long max_connections_per_ip;     /* --max-connections-per-ip: 64 open, 0 = no limit */
+    long max_new_connections_per_ip; /* --max-new-connections-per-ip: 20 a second, 0 = none */
+    long max_auth_failures_per_ip;   /* --max-auth-failures-per-ip: 10 a minute, 0 = no ban */
+    long auth_ban_seconds;     /* --auth-ban-seconds, AUTH_BAN_SECONDS: 60 */
+    const char *limit_exempt;  /* --limit-exempt, LIMIT_EXEMPT: "127.0.0.0/8,::1" */
+    const char *trusted_proxies; /* --trusted-proxies, TRUSTED_PROXIES: "" = none */
+    const char *allowed_origins; /* --allowed-origins, ALLOWED_ORIGINS: "self,loopback" */
+    const char *tls_ciphers;   /* --tls-ciphers, TLS_CIPHERS: TLS 1.2 ECDHE+AEAD suites */
+    const char *tls_min_version; /* --tls-min-version, TLS_MIN_VERSION: "1.2" */
+    long hsts_max_age;         /* --hsts-max-age, HSTS_MAX_AGE: 1 year, 0 = no HSTS header */
     long request_timeout;      /* --request-timeout, REQUEST_TIMEOUT: 10 s for a robot to answer */
     long max_pending_requests; /* --max-pending-requests, MAX_PENDING_REQUESTS: 16 per connection */
     long max_robot_pending;    /* --max-robot-pending, MAX_ROBOT_PENDING: 64 per robot */
@@ -54,7 +65,10 @@ void cloud_config_defaults(struct cloud_config *cfg);
  * and the error text), then checks what no single option can: a TLS
  * certificate needs its key and the other way round, --bind must be
  * an IPv4 or IPv6 address, the STUN/TURN settings must make a valid
- * ice_servers set (ice_servers.h), the --auth-* keys must load, and a
+ * ice_servers set (ice_servers.h), the address lists (--limit-exempt,
+ * --trusted-proxies) must parse (netlist.h), so must --allowed-origins
+ * (origin.h), OpenSSL must accept --tls-ciphers (tls_policy.h), the
+ * --auth-* keys must load, and a
  * --bind that is not a loopback address needs authentication or
  * --insecure-open (a cloud reachable by others is never open by
  * accident). */

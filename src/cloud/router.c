@@ -529,6 +529,11 @@ const char *router_peer_label(const struct peer *p)
     return p ? p->label : "?";
 }
 
+bool router_peer_registered(const struct peer *p)
+{
+    return p->role != ROLE_NONE;
+}
+
 const struct router_error_count *router_error_counts(const struct router *r)
 {
     return r->errors;

@@ -45,6 +45,7 @@
 #define PORTHOLE_CLOUD_ROUTER_H
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -172,6 +173,9 @@ bool router_auth_required(const struct router *r);
  * "client c1 (...)", or the address before it registers. Valid until the
  * peer is closed or registers. */
 const char *router_peer_label(const struct peer *p);
+
+/* True once the peer has registered (as a robot or a client). */
+bool router_peer_registered(const struct peer *p);
 
 /* Ends every session with reason server-shutdown, telling both sides, and
  * answers every pending robot request with 503. */

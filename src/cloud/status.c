@@ -95,6 +95,27 @@ struct outbuf *status_metrics(const struct router *r, const struct server_stats 
     fprintf(f, "porthole_closes_total{code=\"1003\"} %llu\n", (unsigned long long)s->closed_binary);
     fprintf(f, "porthole_closes_total{code=\"1008\"} %llu\n", (unsigned long long)s->closed_policy);
     fprintf(f, "porthole_closes_total{code=\"1009\"} %llu\n", (unsigned long long)s->closed_too_big);
+    fprintf(f, "# HELP porthole_refused_total Requests and upgrades refused before routing, by "
+               "reason.\n# TYPE porthole_refused_total counter\n");
+    fprintf(f, "porthole_refused_total{reason=\"too-many-connections\"} %llu\n",
+            (unsigned long long)s->refused_too_many);
+    fprintf(f, "porthole_refused_total{reason=\"too-many-new-connections\"} %llu\n",
+            (unsigned long long)s->refused_too_fast);
+    fprintf(f, "porthole_refused_total{reason=\"banned\"} %llu\n",
+            (unsigned long long)s->refused_banned);
+    fprintf(f, "porthole_refused_total{reason=\"origin-not-allowed\"} %llu\n",
+            (unsigned long long)s->refused_origin);
+    fprintf(f, "porthole_refused_total{reason=\"bad-framing\"} %llu\n",
+            (unsigned long long)s->refused_framing);
+    fprintf(f, "# HELP porthole_auth_bans_total Addresses banned for failed authentications.\n"
+               "# TYPE porthole_auth_bans_total counter\nporthole_auth_bans_total %llu\n",
+            (unsigned long long)s->auth_bans);
+    fprintf(f, "# HELP porthole_timeouts_total Connections closed for a missed deadline.\n"
+               "# TYPE porthole_timeouts_total counter\n"
+               "porthole_timeouts_total{deadline=\"register\"} %llu\n"
+               "porthole_timeouts_total{deadline=\"http-request\"} %llu\n",
+            (unsigned long long)s->closed_register_timeout,
+            (unsigned long long)s->closed_http_timeout);
     fprintf(f, "# HELP porthole_errors_total Error replies, by code.\n"
                "# TYPE porthole_errors_total counter\n");
     for (const struct router_error_count *e = router_error_counts(r); e->code; e++)

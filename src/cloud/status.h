@@ -17,6 +17,15 @@ struct server_stats {
     uint64_t closed_too_big;        /* closed with 1009 */
     uint64_t closed_binary;         /* closed with 1003 */
     uint64_t http_requests;
+    /* The edge (edge.h): requests and upgrades refused before routing. */
+    uint64_t refused_too_many;        /* 429: --max-connections-per-ip */
+    uint64_t refused_too_fast;        /* 429: --max-new-connections-per-ip */
+    uint64_t refused_banned;          /* 403: address banned for failed authentications */
+    uint64_t refused_origin;          /* 403: Origin not in --allowed-origins */
+    uint64_t refused_framing;         /* 400: two Content-Lengths, or with Transfer-Encoding */
+    uint64_t auth_bans;               /* addresses banned (--max-auth-failures-per-ip) */
+    uint64_t closed_register_timeout; /* WebSockets closed unregistered (1008) */
+    uint64_t closed_http_timeout;     /* requests whose body missed --http-timeout */
 };
 
 /* With details: {"status":"ok","timestamp","robots","clients","sessions",

@@ -8,7 +8,7 @@
 #include <stdio.h>
 
 #include "common/log.h"
-#include "netlist.h"
+#include "common/netlist.h"
 
 struct robot_config {
     const char *robot_id;      /* --robot-id, ROBOT_ID; NULL: "robot-<serial>" */

@@ -23,7 +23,7 @@
 
 #include "camera.h"
 #include "media.h"
-#include "netlist.h"
+#include "common/netlist.h"
 
 #define PEER_MAX_TRACKS 4
 

@@ -10,7 +10,7 @@
 #include <gst/sdp/sdp.h>
 #include <stddef.h>
 
-#include "netlist.h"
+#include "common/netlist.h"
 
 #define SDP_ANSWER_MAX_MEDIA 8 /* m-lines an offer may have: tracks + the data channel */
 

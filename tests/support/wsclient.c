@@ -84,12 +84,33 @@ static int wait_fd(int fd, short events, int64_t deadline)
     }
 }
 
+/* The local address of new connections (wsc_set_source); INADDR_ANY:
+ * the kernel's choice. */
+static struct in_addr source_addr;
+
+void wsc_set_source(const char *src)
+{
+    source_addr.s_addr = htonl(INADDR_ANY);
+    if (src && *src && inet_pton(AF_INET, src, &source_addr) != 1) {
+        fprintf(stderr, "wsc: '%s' is not an IPv4 address; using the default source\n", src);
+        source_addr.s_addr = htonl(INADDR_ANY);
+    }
+}
+
 int wsc_raw_connect(int port, int timeout_ms)
 {
     int64_t deadline = wsc_now_ms() + timeout_ms;
     int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0)
         return -1;
+    if (source_addr.s_addr != htonl(INADDR_ANY)) {
+        struct sockaddr_in local = {.sin_family = AF_INET, .sin_addr = source_addr};
+        if (bind(fd, (struct sockaddr *)&local, sizeof local) != 0) {
+            fprintf(stderr, "wsc: cannot bind to the source address: %s\n", strerror(errno));
+            close(fd);
+            return -1;
+        }
+    }
     struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
     sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     if (connect(fd, (struct sockaddr *)&sa, sizeof sa) != 0) {
@@ -672,7 +693,18 @@ static struct wsc *wsc_new(int fd)
     return c;
 }
 
+int wsc_fd(const struct wsc *c)
+{
+    return c ? c->fd : -1;
+}
+
 struct wsc *wsc_connect_status(int port, const char *path, int timeout_ms, int *status)
+{
+    return wsc_connect_with(port, path, NULL, timeout_ms, status);
+}
+
+struct wsc *wsc_connect_with(int port, const char *path, const char *extra_headers,
+                             int timeout_ms, int *status)
 {
     int64_t deadline = wsc_now_ms() + timeout_ms;
     *status = 0;
@@ -698,12 +730,12 @@ struct wsc *wsc_connect_status(int port, const char *path, int timeout_ms, int *
     if (lws_b64_encode_string((const char *)sha, sizeof sha, accept, sizeof accept) < 0)
         goto fail;
 
-    char req[1024];
+    char req[2048];
     int n = snprintf(req, sizeof req,
                      "GET %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nUpgrade: websocket\r\n"
                      "Connection: Upgrade\r\nSec-WebSocket-Key: %s\r\n"
-                     "Sec-WebSocket-Version: 13\r\n\r\n",
-                     path, port, key);
+                     "Sec-WebSocket-Version: 13\r\n%s\r\n",
+                     path, port, key, extra_headers ? extra_headers : "");
     if (n < 0 || (size_t)n >= sizeof req ||
         wsc_raw_send(fd, req, (size_t)n, remaining_ms(deadline)) != 0) {
         fprintf(stderr, "wsc: cannot send the upgrade request\n");

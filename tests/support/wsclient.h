@@ -55,6 +55,21 @@ struct wsc *wsc_connect(int port, const char *path, int timeout_ms);
  * response in *status (0 when none arrived), for tests of refused upgrades. */
 struct wsc *wsc_connect_status(int port, const char *path, int timeout_ms, int *status);
 
+/* Like wsc_connect_status(), with extra_headers (each line ending in
+ * \r\n, or NULL) added to the upgrade request: Origin, X-Forwarded-For. */
+struct wsc *wsc_connect_with(int port, const char *path, const char *extra_headers,
+                             int timeout_ms, int *status);
+
+/* Makes every later connection of this process (WebSocket, HTTP, raw)
+ * come from the local IPv4 address src, such as "127.0.0.2" (any address
+ * of 127.0.0.0/8 works on lo), for tests of per-address limits; NULL or
+ * "" goes back to the kernel's choice. The string is copied. */
+void wsc_set_source(const char *src);
+
+/* The socket of c, for tests that write raw bytes on an HTTP connection
+ * (a body trickled byte by byte) with wsc_raw_send(). */
+int wsc_fd(const struct wsc *c);
+
 /* Sends one frame as given (masked): opcode, FIN bit and payload are not
  * checked, so tests can send fragments, binary or invalid UTF-8. Returns 0,
  * or -1 when the socket would not take the bytes within 5 s or failed. */

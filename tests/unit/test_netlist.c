@@ -1,5 +1,6 @@
-/* test_netlist.c - unit tests of the ICE allow-list: parsing IPv4/IPv6
- * addresses and networks, membership, and the address of a candidate line. */
+/* test_netlist.c - unit tests of address lists: parsing IPv4/IPv6
+ * addresses and networks, membership as an allow-list and as a set,
+ * single addresses, and the address of a candidate line. */
 #include <arpa/inet.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -11,7 +12,7 @@
 
 #include <cmocka.h>
 
-#include "robot/netlist.h"
+#include "common/netlist.h"
 
 static struct netlist list;
 static char err[256];
@@ -302,6 +303,71 @@ static void test_candidate_address_longer_than_the_buffer_is_refused(void **stat
     assert_int_equal(netlist_candidate_address(line, addr2, sizeof addr2), -1);
 }
 
+static struct netlist_addr addr_of(const char *text)
+{
+    struct netlist_addr a;
+    assert_int_equal(netlist_addr_parse(text, strlen(text), &a), 0);
+    return a;
+}
+
+static void test_empty_list_contains_nothing(void **state)
+{
+    (void)state;
+    parse_ok("");
+    struct netlist_addr a = addr_of("127.0.0.1");
+    assert_false(netlist_contains(&list, &a));
+    assert_false(netlist_contains(NULL, &a));
+}
+
+static void test_contains_matches_networks_of_either_family(void **state)
+{
+    (void)state;
+    parse_ok("127.0.0.0/8,::1,10.1.0.0/16");
+    struct netlist_addr in[] = {addr_of("127.0.0.2"), addr_of("::1"), addr_of("10.1.255.3")};
+    struct netlist_addr out[] = {addr_of("128.0.0.1"), addr_of("::2"), addr_of("10.2.0.1")};
+    for (size_t i = 0; i < 3; i++) {
+        assert_true(netlist_contains(&list, &in[i]));
+        assert_false(netlist_contains(&list, &out[i]));
+    }
+}
+
+static void test_addr_parse_turns_v4_mapped_into_ipv4(void **state)
+{
+    (void)state;
+    struct netlist_addr a = addr_of("::ffff:192.0.2.7");
+    assert_int_equal(a.family, AF_INET);
+    char text[NETLIST_ADDR_TEXT];
+    netlist_addr_format(&a, text, sizeof text);
+    assert_string_equal(text, "192.0.2.7");
+    parse_ok("192.0.2.0/24");
+    assert_true(netlist_contains(&list, &a));
+    a = addr_of("2001:DB8::0001");
+    netlist_addr_format(&a, text, sizeof text);
+    assert_string_equal(text, "2001:db8::1");
+}
+
+static void test_addr_parse_refuses_what_is_not_a_bare_literal(void **state)
+{
+    (void)state;
+    const char *bad[] = {"", "localhost", "1.2.3", "1.2.3.4:80", "[::1]", "fe80::1%eth0",
+                         "1.2.3.4 ", "::1/128", "256.1.1.1"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        struct netlist_addr a;
+        if (netlist_addr_parse(bad[i], strlen(bad[i]), &a) != -1)
+            fail_msg("'%s' parsed as an address", bad[i]);
+        assert_int_equal(a.family, 0);
+    }
+    struct netlist_addr zero = {0};
+    char text[NETLIST_ADDR_TEXT];
+    netlist_addr_format(&zero, text, sizeof text);
+    assert_string_equal(text, "?");
+    /* Only len bytes are read: "10.0.0.1" inside a longer text. */
+    struct netlist_addr a;
+    assert_int_equal(netlist_addr_parse("10.0.0.1, 10.0.0.2", 8, &a), 0);
+    netlist_addr_format(&a, text, sizeof text);
+    assert_string_equal(text, "10.0.0.1");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -325,6 +391,10 @@ int main(void)
         cmocka_unit_test(test_malformed_candidate_lines_are_refused),
         cmocka_unit_test(test_candidate_with_bad_port_component_or_transport_is_refused),
         cmocka_unit_test(test_candidate_address_longer_than_the_buffer_is_refused),
+        cmocka_unit_test(test_empty_list_contains_nothing),
+        cmocka_unit_test(test_contains_matches_networks_of_either_family),
+        cmocka_unit_test(test_addr_parse_turns_v4_mapped_into_ipv4),
+        cmocka_unit_test(test_addr_parse_refuses_what_is_not_a_bare_literal),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,5 +1,6 @@
-/* netlist.c - IP address allow-lists and the address of an ICE candidate. */
-#include "robot/netlist.h"
+/* netlist.c - IP addresses, address/network lists, and the address of an
+ * ICE candidate. */
+#include "common/netlist.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -130,6 +131,42 @@ static bool netlist_entry_contains(const struct netlist_entry *e, int family,
     memcpy(masked, addr, 16);
     netlist_mask(masked, e->prefix, family == AF_INET ? 32 : 128);
     return memcmp(masked, e->addr, family == AF_INET ? 4 : 16) == 0;
+}
+
+int netlist_addr_parse(const char *s, size_t len, struct netlist_addr *out)
+{
+    memset(out, 0, sizeof *out);
+    if (s == NULL || memchr(s, '%', len) != NULL ||
+        netlist_parse_ip(s, len, &out->family, out->addr) != 0) {
+        memset(out, 0, sizeof *out);
+        return -1;
+    }
+    static const uint8_t v4_mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xFF, 0xFF};
+    if (out->family == AF_INET6 && memcmp(out->addr, v4_mapped, 12) == 0) {
+        memmove(out->addr, out->addr + 12, 4);
+        memset(out->addr + 4, 0, 12);
+        out->family = AF_INET;
+    }
+    return 0;
+}
+
+void netlist_addr_format(const struct netlist_addr *a, char *out, size_t len)
+{
+    if (len == 0)
+        return;
+    if ((a->family != AF_INET && a->family != AF_INET6) ||
+        inet_ntop(a->family, a->addr, out, (socklen_t)len) == NULL)
+        snprintf(out, len, "?");
+}
+
+bool netlist_contains(const struct netlist *list, const struct netlist_addr *a)
+{
+    if (list == NULL)
+        return false;
+    for (size_t i = 0; i < list->count; i++)
+        if (netlist_entry_contains(&list->entries[i], a->family, a->addr))
+            return true;
+    return false;
 }
 
 bool netlist_allows(const struct netlist *list, const char *addr)
