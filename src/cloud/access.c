@@ -11,6 +11,7 @@
 #include <strings.h>
 
 #include "cloud/auth.h"
+#include "cloud/edge.h"
 #include "cloud/http_reply.h"
 #include "cloud/router.h"
 #include "cloud/status.h"
@@ -90,6 +91,10 @@ static int http_unauthorized(struct server *srv, struct conn *c, enum token_erro
         char addr[64];
         conn_peer_address(c->wsi, addr, sizeof(addr));
         router_count_refusal(srv->router, token_error_code(e), addr);
+    } else {
+        /* A presented token that fails counts against the address, as a
+         * refused registration does (--max-auth-failures-per-ip). */
+        edge_auth_failed(c, token_error_code(e));
     }
     json_t *j = json_pack("{s:s, s:s}", key, e == TOKEN_ERR_MISSING
                           ? "a token is required: send Authorization: Bearer <token>"
