@@ -1,5 +1,5 @@
-/* netlist.h - lists of IP addresses and networks (the ICE allow-list), and
- * reading the address out of an ICE candidate line.
+/* netlist.h - lists of IP addresses and networks (the ICE allow-list).
+ * Candidate lines are parsed by candidate.h.
  *
  * "127.0.0.1,::1,10.0.0.0/8,fd00::/8": IPv4 and IPv6 addresses with an
  * optional prefix length. An empty list allows everything. */
@@ -38,12 +38,5 @@ bool netlist_allows(const struct netlist *list, const char *addr);
  * covers it; at most max. Returns how many. With an empty list returns 0
  * (meaning: let ICE pick every interface). */
 size_t netlist_local_addresses(const struct netlist *list, char (*out)[46], size_t max);
-
-/* Copies the connection address of an ICE candidate line
- * ("candidate:1 1 UDP 2122252543 192.168.1.5 51234 typ host ...", with or
- * without the "a=" prefix) into addr (at least 256 bytes). Returns 0, or -1
- * when the line is malformed: fewer than 8 fields, no "typ", a component
- * outside 1..256, a transport other than UDP or TCP, a port above 65535. */
-int netlist_candidate_address(const char *candidate, char *addr, size_t addrlen);
 
 #endif
