@@ -3,6 +3,7 @@
 
 #include <libsoup/soup.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "common/log.h"
@@ -156,6 +157,31 @@ static void answer_preflight(SoupServerMessage *msg, SoupMessageHeaders *req)
     soup_message_headers_replace(hdr, "Cache-Control", "no-store");
 }
 
+/* Answers 400 and closes the connection at once: the request's framing
+ * cannot be trusted, so neither can anything after its headers (libsoup
+ * would otherwise wait for a body of the length it chose). The
+ * connection is taken from libsoup and written to directly: a short
+ * response into an empty socket buffer. */
+static void refuse_and_close(SoupServerMessage *msg, const char *detail)
+{
+    json_t *body = api_error_body("%s", detail);
+    char *text = json_dumps(body, JSON_COMPACT);
+    json_decref(body);
+    char *response = g_strdup_printf("HTTP/1.1 400 Bad Request\r\nServer: porthole-robot\r\n"
+                                     "Connection: close\r\nCache-Control: no-store\r\n"
+                                     "Content-Type: application/json\r\nContent-Length: %zu\r\n"
+                                     "\r\n%s", text ? strlen(text) : 0, text ? text : "");
+    free(text);
+    GIOStream *io = soup_server_message_steal_connection(msg);
+    if (io) {
+        GOutputStream *out = g_io_stream_get_output_stream(io);
+        g_output_stream_write_all(out, response, strlen(response), NULL, NULL, NULL);
+        g_io_stream_close(io, NULL, NULL);
+        g_object_unref(io);
+    }
+    g_free(response);
+}
+
 /* Passes msg through the guard; on a refusal answers it and returns
  * false. */
 static bool guard_request(struct api_http *h, SoupServerMessage *msg, SoupEncoding enc,
@@ -192,9 +218,11 @@ static bool guard_request(struct api_http *h, SoupServerMessage *msg, SoupEncodi
     }
     log_debug("api: %s %s refused (%d): %s", rq.method,
               g_uri_get_path(soup_server_message_get_uri(msg)), status, detail);
+    if (status == 400) {
+        refuse_and_close(msg, detail);
+        return false;
+    }
     soup_message_body_set_accumulate(soup_server_message_get_request_body(msg), FALSE);
-    if (status == 400) /* its framing cannot be trusted: nothing more on this connection */
-        soup_message_headers_replace(out, "Connection", "close");
     if (status == 401)
         soup_message_headers_replace(out, "WWW-Authenticate", "Bearer");
     respond(msg, status, api_error_body("%s", detail));
