@@ -163,14 +163,20 @@ static void on_unauthorized(struct registration *g, json_t *msg)
     const char *text = json_string_value(json_object_get(msg, "message"));
     if (!text)
         text = json_string_value(json_object_get(msg, "error"));
+    /* Which message was refused: requestType says; without it, the
+     * registration until it was accepted, the refresh after. */
     const char *req = json_string_value(json_object_get(msg, "requestType"));
-    bool refresh = req ? strcmp(req, "refresh-token") == 0 : g->registered;
+    if (!req)
+        req = g->registered ? "refresh-token" : "robot-register";
+    bool registering = strcmp(req, "robot-register") == 0;
     char *line = g_strdup_printf("the cloud refused the %s: %.64s (%.160s)",
-                                 refresh ? "fresh token" : "registration",
+                                 registering ? "registration"
+                                 : strcmp(req, "refresh-token") == 0 ? "fresh token"
+                                                                     : "request",
                                  reason ? reason : "no reason given", text ? text : "");
     log_once(&g->last_refusal, line);
     g_free(line);
-    if (!refresh)
+    if (registering)
         signaling_reconnect(g->sig, "registration refused");
 }
 
