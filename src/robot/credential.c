@@ -41,6 +41,11 @@ bool credential_configured(const struct credential *c)
     return c->value || c->path;
 }
 
+bool credential_in_file(const struct credential *c)
+{
+    return c->path != NULL;
+}
+
 static const char *fail(char *err, size_t errlen, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 static const char *fail(char *err, size_t errlen, const char *fmt, ...)

@@ -29,6 +29,10 @@ struct credential *credential_new(const char *value, const char *path, const cha
 /* True when a value or a file was given. */
 bool credential_configured(const struct credential *c);
 
+/* True when the secret is held in a file (so it may change while the
+ * robot runs). */
+bool credential_in_file(const struct credential *c);
+
 /* The secret now: the value, or the file read again (surrounding white
  * space and line ends trimmed). Returns a string owned by c, valid until
  * the next call or credential_free; NULL for a credential not configured

@@ -146,9 +146,11 @@ static void on_expired(struct registration *g, json_t *msg)
         grace_s = 3600;
     if (try_refresh(g))
         return;
-    if (!credential_configured(g->token)) {
-        log_warn("the cloud says the robot's token expired, but none is configured; the link "
-                 "closes in %.0f s", grace_s);
+    if (!credential_in_file(g->token)) {
+        log_warn("the cloud says the robot's token expired; %s, so the link closes in %.0f s",
+                 credential_configured(g->token) ? "ROBOT_TOKEN cannot change without a restart"
+                                                 : "none is configured",
+                 grace_s);
         return;
     }
     log_warn("the robot's token expired and %s; the cloud closes the link in %.0f s unless a "

@@ -209,6 +209,19 @@ static void test_a_token_file_others_may_read_is_warned_about(void **state)
     }
 }
 
+static void test_the_token_may_come_from_the_environment(void **state)
+{
+    (void)state;
+    setenv("ROBOT_TOKEN", TOKEN_3, 1);
+    start_robot(NULL);
+    unsetenv("ROBOT_TOKEN");
+    json_t *reg = accept_register();
+    harness_assert_str(reg, "token", TOKEN_3);
+    json_decref(reg);
+    assert_int_equal(log_count(SECRET), 0);
+    assert_int_equal(log_count("registers with a token from ROBOT_TOKEN"), 1);
+}
+
 static void test_without_a_token_robot_register_has_none(void **state)
 {
     (void)state;
@@ -556,6 +569,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         T(test_the_token_goes_in_robot_register_and_is_read_again_at_reconnect),
         T(test_a_token_file_others_may_read_is_warned_about),
+        T(test_the_token_may_come_from_the_environment),
         T(test_without_a_token_robot_register_has_none),
         T(test_token_expired_is_answered_with_refresh_token),
         T(test_a_refused_registration_is_retried_with_backoff_and_logged_once),

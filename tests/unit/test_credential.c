@@ -68,6 +68,7 @@ static void test_a_value_is_itself(void **state)
     (void)state;
     struct credential *c = credential_new("eyJ.a.b", NULL, "ROBOT_TOKEN");
     assert_true(credential_configured(c));
+    assert_false(credential_in_file(c));
     assert_string_equal(credential_get(c, NULL, 0), "eyJ.a.b");
     credential_free(c);
 }
@@ -78,6 +79,7 @@ static void test_a_file_is_read_again_at_every_use(void **state)
     write_file("  first.token.x\n", 16, 0600);
     struct credential *c = credential_new(NULL, path, "--token-file");
     assert_true(credential_configured(c));
+    assert_true(credential_in_file(c));
     char err[256];
     assert_string_equal(credential_get(c, err, sizeof err), "first.token.x");
     write_file("second.token.y\r\n", 16, 0600); /* rotated */
