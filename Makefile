@@ -58,7 +58,7 @@ FUZZ_SECONDS ?= 60
 FUZZ_CFLAGS := -g -O1 -std=c11 -D_GNU_SOURCE -DPORTHOLE_VERSION='"fuzz"' -Isrc \
                -fsanitize=fuzzer,address,undefined
 FUZZ_SOURCES := tests/fuzz/fuzz_router.c $(filter-out %/server.c %/main.c %/config.c %/ws_conn.c %/http_reply.c %/api_proxy.c %/edge.c %/tls_policy.c %/access.c,$(wildcard src/cloud/*.c)) $(wildcard src/common/*.c)
-FUZZ_SDP_SOURCES := tests/fuzz/fuzz_sdp_answer.c src/robot/sdp_answer.c $(wildcard src/common/*.c)
+FUZZ_SDP_SOURCES := tests/fuzz/fuzz_sdp_answer.c src/robot/sdp_answer.c src/robot/candidate.c src/robot/icegate.c $(wildcard src/common/*.c)
 fuzz: deps
 	mkdir -p $(BUILD)/fuzz-corpus $(BUILD)/fuzz-corpus-sdp
 	clang $(FUZZ_CFLAGS) $(FUZZ_SOURCES) $$(pkg-config --cflags --libs jansson libcrypto) -o $(BUILD)/fuzz_router

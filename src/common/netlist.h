@@ -1,7 +1,6 @@
 /* netlist.h - IP addresses and lists of addresses and networks: the
  * robot's ICE allow-list, the cloud's trusted proxies and addresses exempt
- * from per-address limits; and reading the address out of an ICE
- * candidate line.
+ * from per-address limits. Candidate lines are parsed by robot/candidate.h.
  *
  * "127.0.0.1,::1,10.0.0.0/8,fd00::/8": IPv4 and IPv6 addresses with an
  * optional prefix length. As an allow-list (netlist_allows) an empty list
@@ -65,12 +64,5 @@ bool netlist_allows(const struct netlist *list, const char *addr);
  * covers it; at most max. Returns how many. With an empty list returns 0
  * (meaning: let ICE pick every interface). */
 size_t netlist_local_addresses(const struct netlist *list, char (*out)[46], size_t max);
-
-/* Copies the connection address of an ICE candidate line
- * ("candidate:1 1 UDP 2122252543 192.168.1.5 51234 typ host ...", with or
- * without the "a=" prefix) into addr (at least 256 bytes). Returns 0, or -1
- * when the line is malformed: fewer than 8 fields, no "typ", a component
- * outside 1..256, a transport other than UDP or TCP, a port above 65535. */
-int netlist_candidate_address(const char *candidate, char *addr, size_t addrlen);
 
 #endif

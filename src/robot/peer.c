@@ -8,7 +8,9 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "candidate.h"
 #include "common/log.h"
+#include "icegate.h"
 #include "peer_ice.h"
 #include "sdp_answer.h"
 #include "teardown.h"
@@ -36,7 +38,7 @@ struct peer {
     struct peer_callbacks cb;
     void *user;
     GMainContext *ctx;
-    const struct netlist *allow;
+    struct icegate gate; /* every remote candidate passes here */
     size_t max_sdp;
     GstElement *pipeline, *webrtc;
     GstElement *rtpbin; /* inside webrtc; a ref, for its RTCP signals */
@@ -401,7 +403,7 @@ struct peer *peer_new(struct media *m, const struct peer_params *params,
     p->cb = *cb;
     p->user = user;
     p->ctx = params->context;
-    p->allow = params->allow;
+    icegate_init(&p->gate, params->allow, params->max_remote_candidates, params->session_id);
     p->max_sdp = params->max_sdp;
     p->local = g_array_new(FALSE, FALSE, sizeof(struct local_candidate));
     g_array_set_clear_func(p->local, clear_local_candidate);
@@ -477,10 +479,10 @@ int peer_set_answer(struct peer *p, const char *text, char *err, size_t errlen)
         snprintf(err, errlen, "an answer was already applied to this session");
         return -1;
     }
-    struct sdp_answer_offer offer = {.nmedia = p->nmedia, .log_name = p->session_id};
+    struct sdp_answer_offer offer = {.nmedia = p->nmedia};
     for (size_t i = 0; i < p->nmedia; i++)
         offer.kinds[i] = p->kinds[i];
-    GstSDPMessage *sdp = sdp_answer_check(&offer, text, p->max_sdp, p->allow, err, errlen);
+    GstSDPMessage *sdp = sdp_answer_check(&offer, text, p->max_sdp, &p->gate, err, errlen);
     if (!sdp)
         return -1;
     GstWebRTCSessionDescription *answer =
@@ -507,15 +509,24 @@ int peer_add_candidate(struct peer *p, const char *candidate, int mline, const c
                  mline, mid ? mid : "");
         return -1;
     }
-    char addr[256];
-    if (netlist_candidate_address(candidate, addr, sizeof addr) < 0) {
-        snprintf(err, errlen, "malformed ICE candidate");
+    char text[CANDIDATE_TEXT_MAX], why[192];
+    switch (icegate_admit(&p->gate, candidate, text, sizeof text, why, sizeof why)) {
+    case ICEGATE_MALFORMED:
+        snprintf(err, errlen, "malformed ICE candidate: %s", why);
         return -1;
-    }
-    if (!netlist_allows(p->allow, addr))
+    case ICEGATE_REFUSED:
         return 1;
-    g_signal_emit_by_name(p->webrtc, "add-ice-candidate", (guint)mline, candidate);
+    case ICEGATE_ADMIT:
+        break;
+    }
+    g_signal_emit_by_name(p->webrtc, "add-ice-candidate", (guint)mline, text);
     return 0;
+}
+
+void peer_candidate_counts(const struct peer *p, size_t *admitted, size_t *refused)
+{
+    *admitted = p->gate.admitted;
+    *refused = p->gate.refused;
 }
 
 int peer_switch(struct peer *p, const enum cam_stream *streams, size_t n, char *err, size_t errlen)

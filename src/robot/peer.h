@@ -37,6 +37,7 @@ struct peer_params {
     const char *stun_server;                /* stun://host:port or NULL */
     const char *turn_servers;               /* comma-separated turn(s):// URLs or NULL */
     const struct netlist *allow;            /* borrowed; outlives the peer */
+    size_t max_remote_candidates;           /* admitted per peer; 0: ICEGATE_DEFAULT_MAX */
     const char (*local_addrs)[46];          /* addresses to gather on; NULL/0: all */
     size_t nlocal;
     size_t max_sdp;                         /* bytes; a longer answer is refused */
@@ -73,18 +74,25 @@ struct peer *peer_new(struct media *m, const struct peer_params *params,
 
 /* Validates the viewer's answer (size, SDP syntax, one answer per offered
  * m-line of the same kind, ICE credentials and DTLS fingerprint present;
- * sdp_answer.h has the whole list), drops its a=candidate lines outside the
- * allow-list, and applies it. Returns 0, or -1 with the reason in err (the peer stays
- * usable and can take a corrected answer). */
+ * sdp_answer.h has the whole list), passes its a=candidate lines through
+ * the peer's candidate gate (icegate.h), and applies it. Returns 0, or -1
+ * with the reason in err (the peer stays usable and can take a corrected
+ * answer). */
 int peer_set_answer(struct peer *p, const char *sdp, char *err, size_t errlen);
 
 /* Adds a remote candidate ("candidate:..." line; mline from sdpMLineIndex,
- * or found from mid). Returns 0 when added, 1 when dropped because its
- * address is not on the allow-list (or is an mDNS name while a list is
- * set), -1 with a reason in err for a malformed candidate or m-line. An
- * empty candidate (end of candidates) returns 0 and does nothing. */
+ * or found from mid) through the peer's candidate gate (icegate.h): webrtcbin
+ * gets the candidate's canonical text, never the viewer's. Returns 0 when
+ * added, 1 when the gate refused it (its address or the cap; counted and
+ * logged there), -1 with a reason in err for a malformed candidate ("malformed
+ * ICE candidate: ...") or m-line. An empty candidate (end of candidates)
+ * returns 0 and does nothing. */
 int peer_add_candidate(struct peer *p, const char *candidate, int mline, const char *mid,
                        char *err, size_t errlen);
+
+/* Remote candidates admitted and refused (malformed ones included) so far,
+ * whichever way they came. */
+void peer_candidate_counts(const struct peer *p, size_t *admitted, size_t *refused);
 
 /* Moves track i of the peer to streams[i] for each i < n, without
  * renegotiation. n must equal the number of tracks. Returns 0, or -1 with

@@ -12,7 +12,8 @@ struct session {
     struct session_set *set;
     struct list link;   /* on set->all, in opening order */
     char *id;
-    char *client_id;
+    char *client_id;    /* the owner's clientId, or NULL */
+    char *viewer;       /* whom it counts against: "sub:<sub>", "client:<id>", or NULL */
     struct session_sink *sink;
     struct peer *peer;
     guint timeout;      /* ends a session that does not connect in time */
@@ -54,6 +55,7 @@ static void session_free(struct session *s)
     s->sink->ops->free(s->sink);
     g_free(s->id);
     g_free(s->client_id);
+    g_free(s->viewer);
     g_free(s);
 }
 
@@ -214,19 +216,61 @@ static void log_opened(const struct session *s, const enum cam_stream *streams, 
     for (size_t i = 0; i < n; i++)
         g_string_append_printf(names, "%s%s", i ? "," : "", cam_stream_name(streams[i]));
     log_info("session %s: opened for %s %s (%s)", s->id, s->sink->ops->client_label,
-             s->client_id, names->str);
+             s->client_id ? s->client_id : "api", names->str);
     g_string_free(names, TRUE);
 }
 
-struct session *session_open(struct session_set *set, const char *id, const char *client,
-                             const enum cam_stream *streams, size_t nstreams,
-                             struct session_sink *sink, const char **code, char *err,
-                             size_t errlen)
+/* The key of the viewer owner counts against, or NULL (g_free). */
+static char *viewer_key(const struct session_owner *owner)
+{
+    if (!owner)
+        return NULL;
+    if (owner->sub)
+        return g_strconcat("sub:", owner->sub, NULL);
+    return owner->client_id ? g_strconcat("client:", owner->client_id, NULL) : NULL;
+}
+
+/* Sessions open for viewer. */
+static size_t viewer_sessions(struct session_set *set, const char *viewer)
+{
+    size_t n = 0;
+    struct list *pos;
+    list_foreach(pos, &set->all) {
+        const struct session *s = list_entry(pos, struct session, link);
+        n += s->viewer && strcmp(s->viewer, viewer) == 0;
+    }
+    return n;
+}
+
+/* The limits of the set and of the viewer. Returns 0, or -1 with *code
+ * and err. */
+static int check_limits(struct session_set *set, const char *viewer, const char **code,
+                        char *err, size_t errlen)
 {
     if (session_set_count(set) >= set->params.max_sessions) {
         *code = "session-limit";
         snprintf(err, errlen, "this robot serves at most %zu sessions at once",
                  set->params.max_sessions);
+        return -1;
+    }
+    size_t max = set->params.max_per_viewer;
+    if (viewer && max && viewer_sessions(set, viewer) >= max) {
+        *code = "session-limit";
+        snprintf(err, errlen, "this viewer already has %zu sessions on this robot, the most it "
+                 "may have at once", max);
+        return -1;
+    }
+    return 0;
+}
+
+struct session *session_open(struct session_set *set, const char *id,
+                             const struct session_owner *owner, const enum cam_stream *streams,
+                             size_t nstreams, struct session_sink *sink, const char **code,
+                             char *err, size_t errlen)
+{
+    char *viewer = viewer_key(owner);
+    if (check_limits(set, viewer, code, err, errlen) < 0) {
+        g_free(viewer);
         sink->ops->free(sink);
         return NULL;
     }
@@ -242,7 +286,8 @@ struct session *session_open(struct session_set *set, const char *id, const char
     struct session *s = g_new0(struct session, 1);
     s->set = set;
     s->id = g_strdup(id);
-    s->client_id = g_strdup(client);
+    s->client_id = g_strdup(owner ? owner->client_id : NULL);
+    s->viewer = viewer;
     s->sink = sink;
     s->opened_us = g_get_monotonic_time();
     g_hash_table_insert(set->by_id, s->id, s);
@@ -264,6 +309,7 @@ struct session *session_open(struct session_set *set, const char *id, const char
 void session_set_orphan(struct session *s) { s->orphan = true; }
 bool session_orphan(const struct session *s) { return s->orphan; }
 const char *session_id(const struct session *s) { return s->id; }
+const char *session_client_id(const struct session *s) { return s->client_id; }
 struct peer *session_peer(struct session *s) { return s->peer; }
 struct session_sink *session_sink(struct session *s) { return s->sink; }
 
@@ -278,11 +324,15 @@ json_t *session_status(struct session *s)
         json_array_append_new(frames, json_integer((json_int_t)n));
         streaming |= n > 0;
     }
-    return json_pack("{s:s, s:s, s:b, s:b, s:o, s:{s:s, s:s, s:s, s:f, s:o, s:b}}", "session_id",
-                     s->id, "device_id", camera_serial(s->set->params.cam), "connected",
-                     s->connected, "streaming", s->connected && streaming, "stream_types", types,
-                     "stats", "state", peer_state_name(peer_state(s->peer)), "origin",
-                     s->sink->ops->origin, "client_id", s->client_id, "age_seconds",
+    size_t admitted, refused;
+    peer_candidate_counts(s->peer, &admitted, &refused);
+    return json_pack("{s:s, s:s, s:b, s:b, s:o, s:{s:s, s:s, s:s, s:f, s:o, s:b, s:I, s:I}}",
+                     "session_id", s->id, "device_id", camera_serial(s->set->params.cam),
+                     "connected", s->connected, "streaming", s->connected && streaming,
+                     "stream_types", types, "stats", "state",
+                     peer_state_name(peer_state(s->peer)), "origin", s->sink->ops->origin,
+                     "client_id", s->client_id ? s->client_id : "api", "age_seconds",
                      (double)(g_get_monotonic_time() - s->opened_us) / 1e6, "frames_sent",
-                     frames, "orphan", s->orphan);
+                     frames, "orphan", s->orphan, "remote_candidates", (json_int_t)admitted,
+                     "candidates_refused", (json_int_t)refused);
 }

@@ -65,6 +65,8 @@ struct session_set_params {
     struct media *media;    /* borrowed; outlives the set */
     struct camera *cam;     /* borrowed; its serial is a session's device_id */
     size_t max_sessions;    /* open sessions at once; beyond: "session-limit" */
+    size_t max_per_viewer;  /* open sessions of one viewer (session_owner); beyond:
+                               "session-limit"; 0: no such limit */
     long timeout_s;         /* a session not connected by then ends ("timeout") */
     /* Every session's peer is built from this; session_id and streams are
      * filled per session. Its pointers are borrowed and outlive the set. */
@@ -99,16 +101,27 @@ void session_set_foreach(struct session_set *set, void (*fn)(struct session *s, 
 /* Ends every session through session_end(tell true, why); returns how many. */
 size_t session_set_end_all(struct session_set *set, const char *why);
 
-/* Opens session id for client (an id for the logs and the status) on
+/* Who asked for a session, as porthole-cloud told the robot (the clientId
+ * of create-session, or the caller of a relayed robot-request); both NULL
+ * for the robot's own REST port. The viewer a session counts against is
+ * sub when known (the cloud runs with auth), else client_id; a session
+ * with neither counts against no viewer. */
+struct session_owner {
+    const char *client_id;  /* the cloud's clientId of the asker, or NULL */
+    const char *sub;        /* the asker's token subject, or NULL */
+};
+
+/* Opens session id for owner (NULL: nobody, as both fields NULL) on
  * streams[0..nstreams-1], with sink as its signaling. The offer follows
  * through the sink's on_offer. The sink is taken in every case: on failure
  * it is freed without any operation called. Returns the session, or NULL
- * with *code (a session-error code: "session-limit", "internal") and err
- * filled. id must not be in the set yet. */
-struct session *session_open(struct session_set *set, const char *id, const char *client,
-                             const enum cam_stream *streams, size_t nstreams,
-                             struct session_sink *sink, const char **code, char *err,
-                             size_t errlen);
+ * with *code (a session-error code: "session-limit" for --max-sessions and
+ * for the owner's --max-sessions-per-viewer, told apart by err; "internal")
+ * and err filled. id must not be in the set yet. */
+struct session *session_open(struct session_set *set, const char *id,
+                             const struct session_owner *owner, const enum cam_stream *streams,
+                             size_t nstreams, struct session_sink *sink, const char **code,
+                             char *err, size_t errlen);
 
 /* Ends s: logs it, calls its sink's on_closed(tell, why), frees s and its
  * peer. s is gone when this returns. */
@@ -121,10 +134,14 @@ void session_set_orphan(struct session *s);
 bool session_orphan(const struct session *s);
 
 const char *session_id(const struct session *s);
+/* The clientId of the session's owner, or NULL (opened on the robot's own
+ * REST port). */
+const char *session_client_id(const struct session *s);
 struct peer *session_peer(struct session *s);
 struct session_sink *session_sink(struct session *s);
 
-/* A new WebRTCStatus object (docs/API.md) describing s. */
+/* A new WebRTCStatus object (docs/API.md) describing s: its client_id is
+ * the owner's clientId, or "api" for the robot's own REST port. */
 json_t *session_status(struct session *s);
 
 #endif

@@ -1,6 +1,6 @@
 /* test_netlist.c - unit tests of address lists: parsing IPv4/IPv6
- * addresses and networks, membership as an allow-list and as a set,
- * single addresses, and the address of a candidate line. */
+ * addresses and networks, membership as an allow-list and as a set, single
+ * addresses, local addresses (candidate lines: test_candidate.c). */
 #include <arpa/inet.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -218,90 +218,7 @@ static void test_local_addresses_of_empty_list_or_foreign_net_are_none(void **st
     assert_int_equal(netlist_local_addresses(&list, out, 0), 0);
 }
 
-/* ---- candidate lines ---- */
-
-static void expect_address(const char *line, const char *want)
-{
-    char addr[256];
-    if (netlist_candidate_address(line, addr, sizeof addr) != 0)
-        fail_msg("'%s' was refused", line);
-    assert_string_equal(addr, want);
-}
-
-static void expect_malformed(const char *line)
-{
-    char addr[256] = "untouched";
-    if (netlist_candidate_address(line, addr, sizeof addr) != -1)
-        fail_msg("'%s' was accepted as '%s'", line != NULL ? line : "(null)", addr);
-}
-
-static void test_candidate_address_of_host_ipv4(void **state)
-{
-    (void)state;
-    expect_address("candidate:1 1 UDP 2122252543 192.168.1.5 51234 typ host", "192.168.1.5");
-    expect_address("a=candidate:1 1 UDP 2122252543 192.168.1.5 51234 typ host", "192.168.1.5");
-}
-
-static void test_candidate_address_of_ipv6_and_srflx(void **state)
-{
-    (void)state;
-    expect_address("candidate:2 1 udp 2122262783 2001:db8::5 40000 typ host generation 0",
-                   "2001:db8::5");
-    expect_address("candidate:842163049 1 udp 1677729535 203.0.113.7 61107 typ srflx raddr "
-                   "10.0.0.2 rport 61107 generation 0 ufrag abc network-cost 999",
-                   "203.0.113.7");
-    expect_address("candidate:3 1 TCP 1015021823 10.0.0.2 9 typ host tcptype active\r\n",
-                   "10.0.0.2");
-}
-
-static void test_candidate_address_of_mdns_name(void **state)
-{
-    (void)state;
-    expect_address("candidate:1 1 udp 2113937151 3f2a9c1e-aaaa-bbbb-cccc-1234567890ab.local "
-                   "54400 typ host generation 0",
-                   "3f2a9c1e-aaaa-bbbb-cccc-1234567890ab.local");
-}
-
-static void test_malformed_candidate_lines_are_refused(void **state)
-{
-    (void)state;
-    expect_malformed("");
-    expect_malformed("candidate:");
-    expect_malformed("candidate:1 1 UDP 2122252543 192.168.1.5 51234 typ"); /* 7 fields */
-    expect_malformed("candidate:1 1 UDP 2122252543 192.168.1.5 51234");
-    expect_malformed("candidate:1 1 UDP 2122252543 192.168.1.5 51234 type host");
-    expect_malformed("1 1 UDP 2122252543 192.168.1.5 51234 typ host");
-    expect_malformed("b=candidate:1 1 UDP 2122252543 192.168.1.5 51234 typ host");
-    expect_malformed(NULL);
-}
-
-static void test_candidate_with_bad_port_component_or_transport_is_refused(void **state)
-{
-    (void)state;
-    expect_malformed("candidate:1 1 UDP 2122260223 127.0.0.1 99999999 typ host");
-    expect_malformed("candidate:1 1 UDP 2122260223 127.0.0.1 65536 typ host");
-    expect_malformed("candidate:1 1 UDP 2122260223 127.0.0.1 -5 typ host");
-    expect_malformed("candidate:1 0 UDP 2122260223 127.0.0.1 5000 typ host");
-    expect_malformed("candidate:1 x UDP 2122260223 127.0.0.1 5000 typ host");
-    expect_malformed("candidate:1 1 SCTP 2122260223 127.0.0.1 5000 typ host");
-    expect_address("candidate:1 256 udp 1 127.0.0.1 65535 typ host", "127.0.0.1");
-}
-
-static void test_candidate_address_longer_than_the_buffer_is_refused(void **state)
-{
-    (void)state;
-    char addr[8];
-    assert_int_equal(netlist_candidate_address(
-                         "candidate:1 1 UDP 1 192.168.100.100 5 typ host", addr, sizeof addr),
-                     -1);
-    char big[512];
-    memset(big, 'a', 300);
-    big[300] = '\0';
-    char line[700];
-    snprintf(line, sizeof line, "candidate:1 1 UDP 1 %s.local 5 typ host", big);
-    char addr2[256];
-    assert_int_equal(netlist_candidate_address(line, addr2, sizeof addr2), -1);
-}
+/* ---- single addresses and sets ---- */
 
 static struct netlist_addr addr_of(const char *text)
 {
@@ -385,12 +302,6 @@ int main(void)
         cmocka_unit_test(test_more_than_sixteen_items_are_refused),
         cmocka_unit_test(test_local_addresses_include_loopback_when_listed),
         cmocka_unit_test(test_local_addresses_of_empty_list_or_foreign_net_are_none),
-        cmocka_unit_test(test_candidate_address_of_host_ipv4),
-        cmocka_unit_test(test_candidate_address_of_ipv6_and_srflx),
-        cmocka_unit_test(test_candidate_address_of_mdns_name),
-        cmocka_unit_test(test_malformed_candidate_lines_are_refused),
-        cmocka_unit_test(test_candidate_with_bad_port_component_or_transport_is_refused),
-        cmocka_unit_test(test_candidate_address_longer_than_the_buffer_is_refused),
         cmocka_unit_test(test_empty_list_contains_nothing),
         cmocka_unit_test(test_contains_matches_networks_of_either_family),
         cmocka_unit_test(test_addr_parse_turns_v4_mapped_into_ipv4),
