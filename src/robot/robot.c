@@ -344,6 +344,13 @@ static void on_message(void *user, json_t *msg)
         handle_candidate(r, msg);
     } else if (strcmp(type, "switch-stream-type") == 0) {
         handle_switch(r, msg);
+    } else if (strcmp(type, "ice-restart-request") == 0) {
+        const char *sid;
+        struct session *s = find_session(r, msg, &sid);
+        if (s)
+            session_restart_ice(s, "the viewer asked");
+        else
+            log_info("ice-restart-request for unknown session %s: ignored", sid ? sid : "(none)");
     } else if (strcmp(type, "session-closed") == 0 || strcmp(type, "close-session") == 0) {
         const char *sid;
         struct session *s = find_session(r, msg, &sid);
