@@ -214,11 +214,12 @@ static const struct msg_spec specs[MSG__COUNT] = {
     [MSG_CLOSE_SESSION] = {"close-session", FROM_PEER, true, check_session_id},
     [MSG_ROBOT_REQUEST] = {"robot-request", FROM_CLIENT, false, check_robot_request},
     [MSG_ROBOT_RESPONSE] = {"robot-response", FROM_ROBOT, false, check_robot_response},
+    [MSG_ICE_RESTART_REQUEST] = {"ice-restart-request", FROM_CLIENT, true, check_session_id},
 };
 
 static enum msg_type lookup(const char *type)
 {
-    /* Thirteen names: a linear scan of short strings beats hashing here. */
+    /* Fourteen names: a linear scan of short strings beats hashing here. */
     for (int t = 0; t < MSG__COUNT; t++)
         if (strcmp(specs[t].name, type) == 0)
             return (enum msg_type)t;

@@ -122,7 +122,7 @@ struct session *session_open(struct session_set *set, const char *id, const char
 /* The ICE restart policy (see above), in milliseconds. */
 #define SESSION_QUIET_MS 2000     /* silence that starts an ICE restart */
 #define SESSION_RETRY_MS 3000     /* a restart still unheard-from: another */
-#define SESSION_GONE_MS 6000      /* silence that ends the session */
+#define SESSION_GONE_MS 7000      /* silence that ends the session */
 #define SESSION_MAX_RESTARTS 5    /* in any 60 s; one more ends the session */
 
 /* The viewer asked for an ICE restart (why: a few words for the log).
