@@ -19,6 +19,7 @@ struct session {
     guint watch;        /* once connected: listens for the viewer (on_watch) */
     gint64 connected_us;
     gint64 restart_us;  /* when the ICE restart awaiting its outcome began, or 0 */
+    gint64 last_restart_us; /* when the last ICE restart began, or 0 */
     gint64 restarts_us[SESSION_MAX_RESTARTS]; /* when the last restarts began, a ring */
     unsigned nrestarts;
     bool connected;
@@ -178,18 +179,19 @@ static bool restart_or_end(struct session *s, const char *why)
     }
     s->restarts_us[slot] = now;
     s->nrestarts++;
-    s->restart_us = now;
+    s->restart_us = s->last_restart_us = now;
     log_info("session %s: ICE restart %u: %s", s->id, s->nrestarts, why);
     return true;
 }
 
 /* True when an ICE restart may begin now: connected once, a sink that can
- * carry the offer, and no restart younger than SESSION_RETRY_MS pending. */
+ * carry the offer, and none begun in the last SESSION_RETRY_MS (its checks
+ * may still be running, whatever arrived meanwhile). */
 static bool may_restart(const struct session *s)
 {
     return s->connected && s->sink->ops->restarts &&
-           (!s->restart_us ||
-            g_get_monotonic_time() - s->restart_us >= (gint64)SESSION_RETRY_MS * 1000);
+           (!s->last_restart_us ||
+            g_get_monotonic_time() - s->last_restart_us >= (gint64)SESSION_RETRY_MS * 1000);
 }
 
 void session_restart_ice(struct session *s, const char *why)
