@@ -752,6 +752,26 @@ async function videoGroup() {
       await waitFor(async () => (await videoState(main, 'sim-1'))?.streamTypes?.[0] === 'color', 5000, 'back to colour');
       await expectFlowing(main, 'sim-1', 'colour again');
     } },
+    { name: 'video.ice-restart', async run() {
+      // The viewer asks; the robot re-offers with new ICE credentials on the
+      // same session; the browser answers on the same peer connection, and
+      // the same MediaStream keeps playing in the same <video>.
+      const before = await main.evaluate(() => {
+        const t = window.portholeViewer.tiles.get('sim-1');
+        window.__restartProbe = { stream: t.video.srcObject, pc: t.session.peerConnection };
+        return { id: t.session.id, asked: t.session.restartIce() };
+      });
+      assert.equal(before.asked, true, 'restartIce() asked the robot');
+      await waitFor(() => main.evaluate(() => window.portholeViewer.tiles.get('sim-1').session.iceRestarts === 1),
+        5000, 'the session answered the robot\'s new offer');
+      await expectFlowing(main, 'sim-1', 'after the ICE restart');
+      const after = await main.evaluate(() => {
+        const t = window.portholeViewer.tiles.get('sim-1');
+        return { id: t.session.id, state: t.session.state, sameStream: t.video.srcObject === window.__restartProbe.stream,
+          samePc: t.session.peerConnection === window.__restartProbe.pc };
+      });
+      assert.deepEqual(after, { id: before.id, state: 'connected', sameStream: true, samePc: true });
+    } },
     { name: 'video.second-page', async run() {
       const second = await open();
       await row(second, 'sim-1').waitFor({ timeout: 2000 });
