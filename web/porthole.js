@@ -44,7 +44,7 @@ const DEFAULTS = Object.freeze({
   sessionTimeoutMs: 10000,   // create-session -> session-created
   offerTimeoutMs: 15000,     // session-created -> webrtc-offer
   connectTimeoutMs: 20000,   // answer -> media connected (and lost media -> back)
-  restartAfterMs: 1000,      // no video for this long: ask the robot for an ICE restart (0: never)
+  restartAfterMs: 700,       // no video for this long: ask the robot for an ICE restart (0: never)
   switchTimeoutMs: 10000,    // switch-stream-type -> reply
   requestTimeoutMs: 15000,   // robot-request -> robot-response (the cloud gives up after 10 s)
   maxMessageBytes: 65536,    // the cloud's --max-message: a bigger message would close the connection
@@ -1152,7 +1152,7 @@ export class Session extends Emitter {
   restartIce() {
     if (this.state === 'closed' || !this._connectedOnce) return false;
     const before = this._restartAskedAt;
-    this._askRestart();
+    this._askRestart('requested');
     return this._restartAskedAt !== before;
   }
 
@@ -1389,12 +1389,12 @@ export class Session extends Emitter {
         this._connectedOnce = true;
       } else if (st === 'disconnected') {
         if (this.state === 'connected') this._setState('interrupted');
-        this._askRestart();
+        this._askRestart('disconnected');
       } else if (st === 'failed' && this._connectedOnce && this.signaling === 'attached') {
         // The path died: the robot restarts ICE (asked, or on its own after
         // two silent seconds), or ends the session if that does not help.
         this._setState('interrupted');
-        this._askRestart();
+        this._askRestart('failed');
         this._armTimer(this._cloud.options.connectTimeoutMs, 'the video connection to the robot was lost');
       } else if (st === 'failed' || st === 'closed') {
         const err = new PortholeError('connection-failed', this.state === 'connected' || this.state === 'interrupted'
@@ -1406,17 +1406,21 @@ export class Session extends Emitter {
     return pc;
   }
 
-  /** Asks the robot for an ICE restart, at most once every 3 s. */
-  _askRestart() {
+  /**
+   * Asks the robot for an ICE restart, at most once every 3 s. reason
+   * 'video-stalled' lets the robot decline while it still hears from this
+   * side (the path works; loss or the camera stalled the video).
+   */
+  _askRestart(reason) {
     const now = Date.now();
     if (this.signaling !== 'attached' || !this.id || now - this._restartAskedAt < 3000) return;
     this._restartAskedAt = now;
-    this._cloud._send({ type: 'ice-restart-request', sessionId: this.id });
+    this._cloud._send({ type: 'ice-restart-request', sessionId: this.id, reason });
   }
 
   /**
    * Once connected: reads the received video bytes every half
-   * restartAfterMs (at most every 500 ms), and asks for an ICE restart when
+   * restartAfterMs (at most every 250 ms), and asks for an ICE restart when
    * they stood still for restartAfterMs (a NAT rebinding or a network switch
    * on this side: the browser itself would call the path dead only after
    * several seconds).
@@ -1443,11 +1447,11 @@ export class Session extends Emitter {
           if (this.state === 'interrupted' && pc.connectionState === 'connected') this._setState('connected');
         } else if (now - movedAt >= after && this.state !== 'closed') {
           if (this.state === 'connected') this._setState('interrupted');
-          this._askRestart();
+          this._askRestart('video-stalled');
         }
       } catch { /* a closing peer connection */ }
       busy = false;
-    }, Math.max(100, Math.min(500, after / 2)));
+    }, Math.max(100, Math.min(250, after / 2)));
   }
 
   _onOffer(sdp) {

@@ -173,6 +173,11 @@ static bool check_session_failure(json_t *msg, struct proto_error *err)
     return check_session_id(msg, err) && check_text(msg, "error", err);
 }
 
+static bool check_restart_request(json_t *msg, struct proto_error *err)
+{
+    return check_session_id(msg, err) && check_opt_string(msg, "reason", PROTO_NAME_MAX, err);
+}
+
 static bool check_robot_request(json_t *msg, struct proto_error *err)
 {
     if (!check_request_id(msg, err) || !check_name(msg, "robotId", true, err))
@@ -214,7 +219,7 @@ static const struct msg_spec specs[MSG__COUNT] = {
     [MSG_CLOSE_SESSION] = {"close-session", FROM_PEER, true, check_session_id},
     [MSG_ROBOT_REQUEST] = {"robot-request", FROM_CLIENT, false, check_robot_request},
     [MSG_ROBOT_RESPONSE] = {"robot-response", FROM_ROBOT, false, check_robot_response},
-    [MSG_ICE_RESTART_REQUEST] = {"ice-restart-request", FROM_CLIENT, true, check_session_id},
+    [MSG_ICE_RESTART_REQUEST] = {"ice-restart-request", FROM_CLIENT, true, check_restart_request},
 };
 
 static enum msg_type lookup(const char *type)

@@ -176,6 +176,10 @@ static gboolean event_dispatch(gpointer data)
     case EV_STATE:
         if ((enum peer_state)ev->state != p->state) {
             p->state = (enum peer_state)ev->state;
+            /* Back after an ICE restart: what was lost meanwhile broke the
+             * viewer's reference chain; a keyframe mends it at once. */
+            for (size_t i = 0; p->state == PEER_CONNECTED && p->restarts && i < p->ntracks; i++)
+                media_track_request_keyframe(g_atomic_pointer_get(&p->tracks[i].track));
             p->cb.on_state(p->user, p, p->state);
         }
         break;

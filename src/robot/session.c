@@ -194,12 +194,17 @@ static bool may_restart(const struct session *s)
             g_get_monotonic_time() - s->last_restart_us >= (gint64)SESSION_RETRY_MS * 1000);
 }
 
-void session_restart_ice(struct session *s, const char *why)
+void session_restart_ice(struct session *s, bool stalled)
 {
-    if (may_restart(s))
+    const char *why = stalled ? "the viewer's video stalled" : "the viewer asked";
+    gint64 quiet = g_get_monotonic_time() - MAX(peer_heard_us(s->peer), s->connected_us);
+    if (stalled && s->connected && quiet < (gint64)SESSION_LIVE_MS * 1000)
+        log_info("session %s: no ICE restart (%s): it was heard from %lld ms ago", s->id, why,
+                 (long long)quiet / 1000);
+    else if (may_restart(s))
         restart_or_end(s, why);
     else
-        log_debug("session %s: ICE restart not begun (%s)", s->id, why);
+        log_debug("session %s: no ICE restart (%s): too soon, or not possible", s->id, why);
 }
 
 /* Every WATCH_TICK_MS once connected: how long since the viewer was heard

@@ -844,13 +844,18 @@ static void send_reanswer(struct rtcpeer *p, const char *sdp)
     p->reanswers++;
 }
 
-bool rtcpeer_request_restart(struct rtcpeer *p)
+static bool send_restart_request(struct rtcpeer *p, const char *reason)
 {
     if (!p->session_id)
         return false;
     p->restart_requests++;
-    return rtcpeer_send_json(p, json_pack("{s:s, s:s}", "type", "ice-restart-request",
-                                          "sessionId", p->session_id));
+    return rtcpeer_send_json(p, json_pack("{s:s, s:s, s:s}", "type", "ice-restart-request",
+                                          "sessionId", p->session_id, "reason", reason));
+}
+
+bool rtcpeer_request_restart(struct rtcpeer *p)
+{
+    return send_restart_request(p, "requested");
 }
 
 unsigned rtcpeer_reanswers(const struct rtcpeer *p)
@@ -879,7 +884,7 @@ static gboolean on_freeze_tick(gpointer data)
     gint64 stretch = (gint64)p->restart_after_ms * 1000;
     if (last && now - last >= stretch && now - p->asked_us >= stretch) {
         p->asked_us = now;
-        rtcpeer_request_restart(p);
+        send_restart_request(p, "video-stalled");
     }
     return G_SOURCE_CONTINUE;
 }

@@ -150,7 +150,9 @@ unsigned rtcpeer_count(const struct rtcpeer *p, const char *type);
  * answer, as webrtcbin 1.22 would not change them), answers, and sends its
  * local candidates again; the decoding branches and counters carry on. */
 
-/* Sends ice-restart-request for the session. */
+/* Sends ice-restart-request for the session (reason "requested": the
+ * robot restarts even while it hears from the viewer; restart_after_ms
+ * sends "video-stalled"). */
 bool rtcpeer_request_restart(struct rtcpeer *p);
 
 /* Offers after the first that were answered so far. */
