@@ -163,6 +163,52 @@ static void test_a_second_request_during_a_restart_is_ignored(void **state)
     assert_int_equal(rtcpeer_count(v, "session-error"), 0);
 }
 
+/* "video-stalled" from a viewer the robot still hears: the path works (the
+ * stall came from loss, or the camera), so no restart spends the budget. */
+static void test_a_stalled_request_from_a_heard_viewer_is_declined(void **state)
+{
+    struct robotfix *fx = *state;
+    struct rtcpeer *v = robotfix_viewer(fx, NULL);
+    robotfix_expect_frames(fx, v, 30, robotfix_wait(10000));
+    assert_true(rtcpeer_send_json(v, json_pack("{s:s, s:s, s:s}", "type", "ice-restart-request",
+                                               "sessionId", rtcpeer_session_id(v), "reason",
+                                               "video-stalled")));
+    rtcpeer_run_for(1500);
+    assert_int_equal(rtcpeer_count(v, "webrtc-offer"), 1);
+    assert_int_equal(rtcpeer_count(v, "session-error"), 0);
+    expect_more_frames(fx, v, 15, robotfix_wait(5000), "after the declined request");
+}
+
+/* Restarts are bounded: SESSION_MAX_RESTARTS (5) in a minute, one every
+ * SESSION_RETRY_MS (3 s) at most; one more ends the session, saying why. */
+static void test_restarts_beyond_the_budget_end_the_session(void **state)
+{
+    struct robotfix *fx = *state;
+    struct rtcpeer *v = robotfix_viewer(fx, NULL);
+    robotfix_expect_frames(fx, v, 30, robotfix_wait(10000));
+    for (unsigned i = 2; i <= 6; i++) {
+        assert_true(rtcpeer_request_restart(v));
+        if (!rtcpeer_wait_count(v, "webrtc-offer", i, robotfix_wait(5000)))
+            fail_msg("restart %u: no new offer", i - 1);
+        rtcpeer_run_for(3100); /* past SESSION_RETRY_MS */
+    }
+    assert_int_equal(rtcpeer_count(v, "session-error"), 0);
+    assert_true(rtcpeer_request_restart(v));
+    json_t *err = rtcpeer_take(v, "session-error", robotfix_wait(5000));
+    if (!err)
+        fail_msg("a sixth restart within a minute did not end the session");
+    harness_assert_str(err, "code", "connection-failed");
+    const char *text = json_string_value(json_object_get(err, "error"));
+    assert_non_null(text);
+    assert_non_null(strstr(text, "ICE restarts"));
+    json_decref(err);
+    json_t *closed = rtcpeer_take(v, "session-closed", robotfix_wait(3000));
+    assert_non_null(closed);
+    harness_assert_str(closed, "reason", "closed-by-robot");
+    json_decref(closed);
+    assert_int_equal(rtcpeer_count(v, "webrtc-offer"), 6);
+}
+
 static const char *const two_address_robot_args[] = {"--ice-allow", "127.0.0.1,127.0.0.2",
                                                      NULL};
 static const struct robotfix_config two_address_config = {.robot_args = two_address_robot_args};
@@ -358,6 +404,10 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(
             test_a_viewer_asking_gets_an_ice_restart_on_the_same_session, setup, teardown),
         cmocka_unit_test_setup_teardown(test_a_second_request_during_a_restart_is_ignored, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_a_stalled_request_from_a_heard_viewer_is_declined,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_restarts_beyond_the_budget_end_the_session, setup,
                                         teardown),
         cmocka_unit_test_prestate_setup_teardown(test_a_dead_path_is_restarted_and_video_resumes,
                                                  setup, teardown, (void *)&two_address_config),

@@ -858,6 +858,24 @@ bool rtcpeer_request_restart(struct rtcpeer *p)
     return send_restart_request(p, "requested");
 }
 
+struct count_wait {
+    struct rtcpeer *p;
+    const char *type;
+    unsigned n;
+};
+
+static bool enough_messages(void *user)
+{
+    struct count_wait *w = user;
+    return rtcpeer_count(w->p, w->type) >= w->n;
+}
+
+bool rtcpeer_wait_count(struct rtcpeer *p, const char *type, unsigned n, int timeout_ms)
+{
+    struct count_wait w = {p, type, n};
+    return rtcpeer_run_until(enough_messages, &w, timeout_ms);
+}
+
 unsigned rtcpeer_reanswers(const struct rtcpeer *p)
 {
     return p->reanswers;

@@ -143,6 +143,9 @@ json_t *rtcpeer_take(struct rtcpeer *p, const char *type, int timeout_ms);
 /* How many messages of this type arrived so far (taken or not). */
 unsigned rtcpeer_count(const struct rtcpeer *p, const char *type);
 
+/* Waits until at least n messages of this type arrived (taken or not). */
+bool rtcpeer_wait_count(struct rtcpeer *p, const char *type, unsigned n, int timeout_ms);
+
 /* ---- renegotiation: ICE restarts ----
  * A webrtc-offer after the first, once answered, is a renegotiation on the
  * same webrtcbin: when its ICE credentials changed (the robot restarted
