@@ -22,6 +22,8 @@ struct session {
     gint64 last_restart_us; /* when the last ICE restart began, or 0 */
     gint64 restarts_us[SESSION_MAX_RESTARTS]; /* when the last restarts began, a ring */
     unsigned nrestarts;
+    uint64_t frames_sent;  /* all tracks, at the last watch tick */
+    gint64 sent_us;        /* when that count last grew */
     bool connected;
     bool orphan;        /* the signaling that opened it no longer knows it */
     gint64 opened_us;
@@ -197,10 +199,10 @@ static bool may_restart(const struct session *s)
 void session_restart_ice(struct session *s, bool stalled)
 {
     const char *why = stalled ? "the viewer's video stalled" : "the viewer asked";
-    gint64 quiet = g_get_monotonic_time() - MAX(peer_heard_us(s->peer), s->connected_us);
-    if (stalled && s->connected && quiet < (gint64)SESSION_LIVE_MS * 1000)
-        log_info("session %s: no ICE restart (%s): it was heard from %lld ms ago", s->id, why,
-                 (long long)quiet / 1000);
+    gint64 idle = g_get_monotonic_time() - s->sent_us;
+    if (stalled && s->connected && idle >= (gint64)SESSION_SENDING_MS * 1000)
+        log_info("session %s: no ICE restart (%s): no frame was sent for %lld ms", s->id, why,
+                 (long long)idle / 1000);
     else if (may_restart(s))
         restart_or_end(s, why);
     else
@@ -215,6 +217,13 @@ static gboolean on_watch(gpointer data)
 {
     struct session *s = data;
     gint64 now = g_get_monotonic_time();
+    uint64_t sent = 0;
+    for (size_t i = 0; i < peer_track_count(s->peer); i++)
+        sent += peer_track_frames(s->peer, i);
+    if (sent != s->frames_sent) {
+        s->frames_sent = sent;
+        s->sent_us = now;
+    }
     gint64 heard = MAX(peer_heard_us(s->peer), s->connected_us);
     if (s->restart_us && heard > s->restart_us) {
         log_info("session %s: the viewer is back %lld ms after the ICE restart", s->id,
@@ -265,7 +274,7 @@ static void on_peer_state(void *user, struct peer *p, enum peer_state st)
     log_info("session %s: %s", s->id, peer_state_name(st));
     if (st == PEER_CONNECTED && !s->connected) {
         s->connected = true;
-        s->connected_us = g_get_monotonic_time();
+        s->connected_us = s->sent_us = g_get_monotonic_time();
         s->watch = g_timeout_add(WATCH_TICK_MS, on_watch, s);
         if (s->timeout) {
             g_source_remove(s->timeout);

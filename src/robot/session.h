@@ -124,12 +124,12 @@ struct session *session_open(struct session_set *set, const char *id, const char
 #define SESSION_RETRY_MS 3000     /* a restart still unheard-from: another */
 #define SESSION_GONE_MS 7000      /* silence that ends the session */
 #define SESSION_MAX_RESTARTS 5    /* in any 60 s; one more ends the session */
-#define SESSION_LIVE_MS 500       /* heard from this recently: a restart request is ignored */
+#define SESSION_SENDING_MS 1000   /* no frame sent for this long: "video-stalled" is declined */
 
 /* The viewer asked for an ICE restart; stalled: because its video stood
- * still (ice-restart-request reason "video-stalled"), which is ignored when
- * the viewer was heard from in the last SESSION_LIVE_MS (its path works:
- * loss or the camera stalled the video, and a restart would only spend the
+ * still (ice-restart-request reason "video-stalled"), which is declined when
+ * the session sent no frame in the last SESSION_SENDING_MS (the camera or
+ * the encoder stalled, not the path: a restart would only spend the
  * budget). Ignored too while a restart begun less than SESSION_RETRY_MS ago
  * awaits its outcome, and for sessions that never connected or whose sink
  * cannot carry an offer; beyond the budget the session ends (s is then
