@@ -44,7 +44,7 @@ const DEFAULTS = Object.freeze({
   sessionTimeoutMs: 10000,   // create-session -> session-created
   offerTimeoutMs: 15000,     // session-created -> webrtc-offer
   connectTimeoutMs: 20000,   // answer -> media connected (and lost media -> back)
-  restartAfterMs: 700,       // no video for this long: ask the robot for an ICE restart (0: never)
+  restartAfterMs: 500,       // no video for this long: ask the robot for an ICE restart (0: never)
   switchTimeoutMs: 10000,    // switch-stream-type -> reply
   requestTimeoutMs: 15000,   // robot-request -> robot-response (the cloud gives up after 10 s)
   maxMessageBytes: 65536,    // the cloud's --max-message: a bigger message would close the connection

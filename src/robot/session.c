@@ -187,11 +187,12 @@ static bool restart_or_end(struct session *s, const char *why)
 }
 
 /* True when an ICE restart may begin now: connected once, a sink that can
- * carry the offer, and none begun in the last SESSION_RETRY_MS (its checks
- * may still be running, whatever arrived meanwhile). */
+ * carry the offer to a signaling side that still knows the session (not an
+ * orphan), and none begun in the last SESSION_RETRY_MS (its checks may
+ * still be running, whatever arrived meanwhile). */
 static bool may_restart(const struct session *s)
 {
-    return s->connected && s->sink->ops->restarts &&
+    return s->connected && s->sink->ops->restarts && !s->orphan &&
            (!s->last_restart_us ||
             g_get_monotonic_time() - s->last_restart_us >= (gint64)SESSION_RETRY_MS * 1000);
 }

@@ -13,9 +13,10 @@
  * ICE for SESSION_QUIET_MS: a NAT rebinding, a network switch) restarts
  * ICE over the same peer (peer_restart_ice), as it does when the viewer
  * asks (session_restart_ice) or the connection fails; at most
- * SESSION_MAX_RESTARTS a minute, and only through a sink that can carry a
- * new offer (restarts). A viewer silent for SESSION_GONE_MS is gone: the
- * session ends ("viewer-unreachable").
+ * SESSION_MAX_RESTARTS a minute, only through a sink that can carry a new
+ * offer (restarts), and not for an orphan. A viewer silent for
+ * SESSION_GONE_MS is gone: the session ends ("viewer-unreachable"), orphans
+ * and REST sessions too.
  *
  * Ownership: the set owns its sessions; a session owns its peer and its
  * sink. Pointers to a session stay valid until session_end (or

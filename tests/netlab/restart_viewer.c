@@ -3,7 +3,7 @@
  * and, once video flows, says so and waits for SIGUSR1: the lab has just
  * changed the viewer's network. From then on it measures how long the video
  * stood still, asks for an ICE restart when no frame arrived for
- * --restart-after ms (default 700, as the web SDK), and stops --window
+ * --restart-after ms (default 500, as the web SDK), and stops --window
  * seconds later.
  *
  * Usage: netlab-restart-viewer --cloud URL --robot ID [--address IP]
@@ -73,7 +73,7 @@ static int parse_args(int argc, char **argv, struct args *a)
         {.name = "help", .has_arg = no_argument, .val = 'h'},
         {0},
     };
-    *a = (struct args){.restart_after_ms = 700, .window_s = 8, .timeout_s = 30};
+    *a = (struct args){.restart_after_ms = 500, .window_s = 8, .timeout_s = 30};
     int c;
     while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
         bool ok = true;
@@ -130,6 +130,10 @@ static gboolean on_tick(gpointer data)
     uint64_t n = rtcpeer_frames(w->p);
     if (n != w->last_frames) {
         gint64 gap = now - w->last_change_us;
+        if (w->signal_us && gap > 300000) /* for the log: where the time went */
+            fprintf(stderr, "netlab-restart-viewer: %lld ms without a frame, until %lld ms "
+                    "after the signal (offers %u)\n", (long long)gap / 1000,
+                    (long long)(now - w->signal_us) / 1000, rtcpeer_count(w->p, "webrtc-offer"));
         if (w->signal_us && w->last_change_us >= w->signal_us - 500000 && gap > w->max_gap_us)
             w->max_gap_us = gap;
         w->last_frames = n;
