@@ -189,6 +189,11 @@ static bool check_session_failure(json_t *msg, struct proto_error *err)
     return check_session_id(msg, err) && check_text(msg, "error", err);
 }
 
+static bool check_restart_request(json_t *msg, struct proto_error *err)
+{
+    return check_session_id(msg, err) && check_opt_string(msg, "reason", PROTO_NAME_MAX, err);
+}
+
 static bool check_robot_request(json_t *msg, struct proto_error *err)
 {
     if (!check_request_id(msg, err) || !check_name(msg, "robotId", true, err))
@@ -231,11 +236,12 @@ static const struct msg_spec specs[MSG__COUNT] = {
     [MSG_ROBOT_REQUEST] = {"robot-request", FROM_CLIENT, false, check_robot_request},
     [MSG_ROBOT_RESPONSE] = {"robot-response", FROM_ROBOT, false, check_robot_response},
     [MSG_REFRESH_TOKEN] = {"refresh-token", FROM_PEER, false, check_refresh_token},
+    [MSG_ICE_RESTART_REQUEST] = {"ice-restart-request", FROM_CLIENT, true, check_restart_request},
 };
 
 static enum msg_type lookup(const char *type)
 {
-    /* Fourteen names: a linear scan of short strings beats hashing here. */
+    /* A few dozen short names at most: a linear scan beats hashing here. */
     for (int t = 0; t < MSG__COUNT; t++)
         if (strcmp(specs[t].name, type) == 0)
             return (enum msg_type)t;

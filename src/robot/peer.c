@@ -5,6 +5,7 @@
 #include <gst/sdp/sdp.h>
 #include <gst/video/video.h>
 #include <gst/webrtc/webrtc.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -48,6 +49,10 @@ struct peer {
     size_t ntracks;
     enum peer_state state;
     bool answered;
+    bool reoffered;  /* an ICE restart's offer went out and awaits its answer */
+    unsigned restarts; /* ICE restarts begun */
+    _Atomic int64_t heard_us; /* last packet from the viewer (peer_ice.h), or 0 */
+    unsigned watched;  /* ICE transports whose packets set heard_us */
     /* from our offer */
     size_t nmedia;
     char *mids[PEER_MAX_MEDIA];
@@ -108,6 +113,13 @@ static void event_free(gpointer data)
 
 static void remember_offer(struct peer *p, const char *sdp_text)
 {
+    for (size_t i = 0; i < p->nmedia; i++) {
+        g_free(p->mids[i]);
+        g_free(p->kinds[i]);
+        p->mids[i] = p->kinds[i] = NULL;
+    }
+    p->nmedia = 0;
+    g_free(p->offer);
     p->offer = g_strdup(sdp_text);
     GstSDPMessage *sdp = NULL;
     if (gst_sdp_message_new_from_text(sdp_text, &sdp) != GST_SDP_OK)
@@ -121,6 +133,21 @@ static void remember_offer(struct peer *p, const char *sdp_text)
     gst_sdp_message_free(sdp);
 }
 
+/* After an ICE restart's offer: the viewer dropped our candidates with the
+ * old credentials, and libnice does not gather again (same sockets, same
+ * candidates), so they go out again, then the end of candidates if
+ * gathering had completed. Stops if a callback ended the session. */
+static void replay_candidates(struct peer *p)
+{
+    for (guint i = 0; i < p->local->len && !p->closed; i++) {
+        const struct local_candidate *c = &g_array_index(p->local, struct local_candidate, i);
+        p->cb.on_candidate(p->user, p, c->mline, c->mline < p->nmedia ? p->mids[c->mline] : NULL,
+                           c->line);
+    }
+    if (p->gathered && !p->closed)
+        p->cb.on_candidate(p->user, p, 0, NULL, NULL);
+}
+
 static gboolean event_dispatch(gpointer data)
 {
     struct event *ev = data;
@@ -130,7 +157,11 @@ static gboolean event_dispatch(gpointer data)
     switch (ev->kind) {
     case EV_OFFER:
         remember_offer(p, ev->a);
+        if (ev->state) /* an ICE restart's */
+            p->reoffered = true;
         p->cb.on_offer(p->user, p, ev->a);
+        if (ev->state)
+            replay_candidates(p);
         break;
     case EV_CANDIDATE: {
         const char *mid = ev->mline < p->nmedia ? p->mids[ev->mline] : NULL;
@@ -148,6 +179,10 @@ static gboolean event_dispatch(gpointer data)
     case EV_STATE:
         if ((enum peer_state)ev->state != p->state) {
             p->state = (enum peer_state)ev->state;
+            /* Back after an ICE restart: what was lost meanwhile broke the
+             * viewer's reference chain; a keyframe mends it at once. */
+            for (size_t i = 0; p->state == PEER_CONNECTED && p->restarts && i < p->ntracks; i++)
+                media_track_request_keyframe(g_atomic_pointer_get(&p->tracks[i].track));
             p->cb.on_state(p->user, p, p->state);
         }
         break;
@@ -180,9 +215,26 @@ static void post(struct peer *p, enum event_kind kind, unsigned mline, int state
     g_source_unref(src);
 }
 
+/* What create-offer's promise carries: the peer and, for an ICE restart,
+ * the credentials libnice chose, to be written into the offer. */
+struct offer_req {
+    struct peer *p; /* a reference */
+    char *ufrag, *pwd; /* NULL: the first offer */
+};
+
+static void offer_req_free(gpointer data)
+{
+    struct offer_req *q = data;
+    peer_unref(q->p);
+    g_free(q->ufrag);
+    g_free(q->pwd);
+    g_free(q);
+}
+
 static void on_offer_created(GstPromise *promise, gpointer data)
 {
-    struct peer *p = data;
+    struct offer_req *q = data;
+    struct peer *p = q->p;
     const GstStructure *reply = gst_promise_get_reply(promise);
     GstWebRTCSessionDescription *offer = NULL;
     GError *gerr = NULL;
@@ -196,6 +248,8 @@ static void on_offer_created(GstPromise *promise, gpointer data)
         gst_promise_unref(promise);
         return;
     }
+    if (q->ufrag)
+        peer_ice_set_credentials(offer->sdp, q->ufrag, q->pwd);
     /* Set it before anyone can see it: a fast answer must find webrtcbin
      * in have-local-offer, not stable. With a promise, never NULL: when
      * the peer is being torn down meanwhile, webrtcbin replies "closed"
@@ -207,7 +261,7 @@ static void on_offer_created(GstPromise *promise, gpointer data)
     gst_promise_interrupt(set);
     gst_promise_unref(set);
     gchar *text = gst_sdp_message_as_text(offer->sdp);
-    post(p, EV_OFFER, 0, 0, text, NULL);
+    post(p, EV_OFFER, 0, q->ufrag != NULL, text, NULL);
     g_free(text);
     gst_webrtc_session_description_free(offer);
     gst_promise_unref(promise);
@@ -218,7 +272,9 @@ static void on_negotiation_needed(GstElement *webrtc, gpointer data)
     struct peer *p = data;
     if (!g_atomic_int_compare_and_exchange(&p->offer_started, 0, 1))
         return; /* one offer per peer: switches never renegotiate */
-    GstPromise *promise = gst_promise_new_with_change_func(on_offer_created, peer_ref(p), peer_unref);
+    struct offer_req *q = g_new0(struct offer_req, 1);
+    q->p = peer_ref(p);
+    GstPromise *promise = gst_promise_new_with_change_func(on_offer_created, q, offer_req_free);
     g_signal_emit_by_name(webrtc, "create-offer", NULL, promise);
 }
 
@@ -475,7 +531,7 @@ int peer_set_answer(struct peer *p, const char *text, char *err, size_t errlen)
 {
     /* Before the checks of sdp_answer.c: only a peer that has an offer
      * can have been answered, so the order of the refusals is unchanged. */
-    if (p->answered) {
+    if (p->answered && !p->reoffered) {
         snprintf(err, errlen, "an answer was already applied to this session");
         return -1;
     }
@@ -491,7 +547,35 @@ int peer_set_answer(struct peer *p, const char *text, char *err, size_t errlen)
     g_signal_emit_by_name(p->webrtc, "set-remote-description", answer, promise);
     gst_webrtc_session_description_free(answer);
     p->answered = true;
+    p->reoffered = false;
     return 0;
+}
+
+int peer_restart_ice(struct peer *p, char *err, size_t errlen)
+{
+    char *ufrag = peer_ice_offer_ufrag(p->offer);
+    struct offer_req *q = g_new0(struct offer_req, 1);
+    if (!ufrag || peer_ice_restart(p->webrtc, ufrag, &q->ufrag, &q->pwd) < 0) {
+        snprintf(err, errlen, ufrag ? "no ICE stream has the offer's credentials"
+                                    : "there is no offer to restart from yet");
+        g_free(ufrag);
+        g_free(q);
+        return -1;
+    }
+    g_free(ufrag);
+    q->p = peer_ref(p);
+    p->restarts++;
+    log_info("peer %s: ICE restart %u", p->session_id, p->restarts);
+    GstPromise *promise = gst_promise_new_with_change_func(on_offer_created, q, offer_req_free);
+    g_signal_emit_by_name(p->webrtc, "create-offer", NULL, promise);
+    return 0;
+}
+
+int64_t peer_heard_us(struct peer *p)
+{
+    if (!p->watched && p->webrtc)
+        p->watched = peer_ice_watch_receive(p->webrtc, &p->heard_us);
+    return atomic_load_explicit(&p->heard_us, memory_order_relaxed);
 }
 
 int peer_add_candidate(struct peer *p, const char *candidate, int mline, const char *mid,

@@ -7,7 +7,11 @@
  * ways; it keeps its offer and local candidates, for a viewer that takes
  * them in one SDP (peer_offer_with_candidates). Only addresses on the ICE
  * allow-list are gathered locally (peer_ice.h) and accepted from the
- * viewer; UPnP and ICE-TCP are off.
+ * viewer; UPnP and ICE-TCP are off. On request it restarts ICE on the same
+ * webrtcbin, tracks and encoders (peer_restart_ice: a new offer with new
+ * ICE credentials, the viewer answers again), and it says when the
+ * viewer last sent anything (peer_heard_us), from which the session judges
+ * that a path died.
  *
  * Threads: every function runs on the main thread; webrtcbin reports on
  * its own threads and the peer forwards each event to the main context
@@ -50,7 +54,10 @@ struct peer;
  * its struct session) and fires on the main context, never inside a call
  * into this module. */
 struct peer_callbacks {
-    /* The local offer is ready (and set as local description). */
+    /* The local offer is ready (and set as local description): the first
+     * one, or an ICE restart's, which the local candidates gathered so far
+     * then follow again through on_candidate (and its NULL, when gathering
+     * had completed). */
     void (*on_offer)(void *user, struct peer *p, const char *sdp);
     /* A local ICE candidate; candidate NULL means gathering is complete. */
     void (*on_candidate)(void *user, struct peer *p, unsigned mline, const char *mid,
@@ -75,9 +82,10 @@ struct peer *peer_new(struct media *m, const struct peer_params *params,
 /* Validates the viewer's answer (size, SDP syntax, one answer per offered
  * m-line of the same kind, ICE credentials and DTLS fingerprint present;
  * sdp_answer.h has the whole list), passes its a=candidate lines through
- * the peer's candidate gate (icegate.h), and applies it. Returns 0, or -1
- * with the reason in err (the peer stays usable and can take a corrected
- * answer). */
+ * the peer's candidate gate (icegate.h), and applies it. One answer per
+ * offer: a second one is refused unless an ICE restart's offer went out
+ * since. Returns 0, or -1 with the reason in err (the peer stays usable and
+ * can take a corrected answer). */
 int peer_set_answer(struct peer *p, const char *sdp, char *err, size_t errlen);
 
 /* Adds a remote candidate ("candidate:..." line; mline from sdpMLineIndex,
@@ -108,6 +116,24 @@ int peer_switch(struct peer *p, const enum cam_stream *streams, size_t n, char *
  * offer is made (on_offer); the offer unchanged should it not parse.
  * *ncandidates is the number of local candidates gathered so far. */
 char *peer_offer_with_candidates(const struct peer *p, size_t *ncandidates);
+
+/* Begins an ICE restart (RFC 8445 section 9.1.1.1) over the same
+ * webrtcbin: new local ICE credentials; libnice forgets the viewer's
+ * candidates and checks but keeps sending on the selected pair until a new
+ * pair is chosen. The new offer follows through on_offer, then the local
+ * candidates again; the viewer's answer goes to peer_set_answer and its new
+ * candidates to peer_add_candidate. Tracks, encoders, DTLS and the data
+ * channel are untouched. Returns 0, or -1 with a reason in err (no offer
+ * made yet). A restart begun before the last one was answered replaces
+ * it. */
+int peer_restart_ice(struct peer *p, char *err, size_t errlen);
+
+/* g_get_monotonic_time() of the last packet received from the viewer
+ * through ICE (RTP, RTCP, DTLS and SCTP: STUN stays inside libnice), or 0
+ * before the first. A live viewer answers the robot's telemetry (once a
+ * second) with SCTP acknowledgements and sends RTCP receiver reports, so
+ * it is heard from at least every second or so. */
+int64_t peer_heard_us(struct peer *p);
 
 /* Sends text on the telemetry channel if it is open. */
 void peer_send_telemetry(struct peer *p, const char *text);

@@ -229,6 +229,14 @@ static void on_message(void *user, json_t *msg)
         handle_candidate(r, msg);
     } else if (strcmp(type, "switch-stream-type") == 0) {
         handle_switch(r, msg);
+    } else if (strcmp(type, "ice-restart-request") == 0) {
+        const char *sid;
+        struct session *s = find_session(r, msg, &sid);
+        const char *why = json_string_value(json_object_get(msg, "reason"));
+        if (s)
+            session_restart_ice(s, why && strcmp(why, "video-stalled") == 0);
+        else
+            log_info("ice-restart-request for unknown session %s: ignored", sid ? sid : "(none)");
     } else if (strcmp(type, "session-closed") == 0 || strcmp(type, "close-session") == 0) {
         const char *sid;
         struct session *s = find_session(r, msg, &sid);

@@ -9,6 +9,15 @@
  * /api/webrtc/offer); everything else is one kind of object, in one table,
  * whoever opened it. A new kind of session is a new sink.
  *
+ * A connected session whose viewer falls silent (nothing received through
+ * ICE for SESSION_QUIET_MS: a NAT rebinding, a network switch) restarts
+ * ICE over the same peer (peer_restart_ice), as it does when the viewer
+ * asks (session_restart_ice) or the connection fails; at most
+ * SESSION_MAX_RESTARTS a minute, only through a sink that can carry a new
+ * offer (restarts), and not for an orphan. A viewer silent for
+ * SESSION_GONE_MS is gone: the session ends ("viewer-unreachable"), orphans
+ * and REST sessions too.
+ *
  * Ownership: the set owns its sessions; a session owns its peer and its
  * sink. Pointers to a session stay valid until session_end (or
  * session_set_free) returns.
@@ -38,6 +47,7 @@ struct session_sink;
  * session_sink as its first member and keeps its own state after it. */
 struct session_sink_ops {
     const char *origin;         /* WebRTCStatus stats.origin: "cloud", "api" */
+    bool restarts;              /* carries a new offer mid-session (ICE restarts) */
     const char *client_label;   /* the open log: "opened for <label> <client id>" */
     const char *opened_through; /* error texts: "opened through <this>" */
     /* The local offer is ready (already set as local description). */
@@ -122,6 +132,23 @@ struct session *session_open(struct session_set *set, const char *id,
                              const struct session_owner *owner, const enum cam_stream *streams,
                              size_t nstreams, struct session_sink *sink, const char **code,
                              char *err, size_t errlen);
+
+/* The ICE restart policy (see above), in milliseconds. */
+#define SESSION_QUIET_MS 2000     /* silence that starts an ICE restart */
+#define SESSION_RETRY_MS 3000     /* a restart still unheard-from: another */
+#define SESSION_GONE_MS 7000      /* silence that ends the session */
+#define SESSION_MAX_RESTARTS 5    /* in any 60 s; one more ends the session */
+#define SESSION_SENDING_MS 1000   /* no frame sent for this long: "video-stalled" is declined */
+
+/* The viewer asked for an ICE restart; stalled: because its video stood
+ * still (ice-restart-request reason "video-stalled"), which is declined when
+ * the session sent no frame in the last SESSION_SENDING_MS (the camera or
+ * the encoder stalled, not the path: a restart would only spend the
+ * budget). Ignored too while a restart begun less than SESSION_RETRY_MS ago
+ * awaits its outcome, and for sessions that never connected or whose sink
+ * cannot carry an offer; beyond the budget the session ends (s is then
+ * gone). */
+void session_restart_ice(struct session *s, bool stalled);
 
 /* Ends s: logs it, calls its sink's on_closed(tell, why), frees s and its
  * peer. s is gone when this returns. */

@@ -63,6 +63,9 @@ static json_t *valid_message(enum msg_type type)
                          "requestId", "q1", "robotId", "robot-123", "method", "PUT", "path",
                          "/api/devices/123/sensors/123-sensor-0/options/exposure", "body",
                          "value", 8000);
+    case MSG_ICE_RESTART_REQUEST:
+        return json_pack("{s:s, s:s, s:s}", "type", "ice-restart-request", "sessionId", SID,
+                         "reason", "video-stalled");
     case MSG_ROBOT_RESPONSE:
         return json_pack("{s:s, s:s, s:i, s:{s:s, s:i}}", "type", "robot-response",
                          "requestId", "AAAAAAAAAAAAAAAAAAAAAA", "status", 200, "body",
@@ -1286,6 +1289,34 @@ static void test_robot_may_not_send_switch_stream_type(void **state)
     assert_refused(valid_message(MSG_SWITCH_STREAM_TYPE), ROLE_ROBOT, "wrong-role");
 }
 
+static void test_robot_may_not_send_ice_restart_request(void **state)
+{
+    (void)state;
+    assert_refused(valid_message(MSG_ICE_RESTART_REQUEST), ROLE_ROBOT, "wrong-role");
+}
+
+static void test_client_may_send_ice_restart_request(void **state)
+{
+    (void)state;
+    assert_valid(valid_message(MSG_ICE_RESTART_REQUEST), ROLE_CLIENT, MSG_ICE_RESTART_REQUEST);
+}
+
+static void test_ice_restart_request_reason_must_be_a_short_string(void **state)
+{
+    (void)state;
+    assert_invalid_field(with(valid_message(MSG_ICE_RESTART_REQUEST), "reason", json_integer(1)),
+                         ROLE_CLIENT, "reason");
+    assert_valid(without(valid_message(MSG_ICE_RESTART_REQUEST), "reason"), ROLE_CLIENT,
+                 MSG_ICE_RESTART_REQUEST);
+}
+
+static void test_ice_restart_request_needs_a_session_id(void **state)
+{
+    (void)state;
+    assert_invalid_field(without(valid_message(MSG_ICE_RESTART_REQUEST), "sessionId"),
+                         ROLE_CLIENT, "sessionId");
+}
+
 static void test_wrong_role_is_reported_before_fields(void **state)
 {
     (void)state;
@@ -1490,6 +1521,10 @@ int main(void)
         cmocka_unit_test(test_robot_may_not_send_create_session),
         cmocka_unit_test(test_robot_may_not_send_webrtc_answer),
         cmocka_unit_test(test_robot_may_not_send_switch_stream_type),
+        cmocka_unit_test(test_robot_may_not_send_ice_restart_request),
+        cmocka_unit_test(test_client_may_send_ice_restart_request),
+        cmocka_unit_test(test_ice_restart_request_needs_a_session_id),
+        cmocka_unit_test(test_ice_restart_request_reason_must_be_a_short_string),
         cmocka_unit_test(test_wrong_role_is_reported_before_fields),
 
         cmocka_unit_test(test_type_name_matches_wire_name),
