@@ -24,9 +24,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "camera.h"
-#include "media.h"
-#include "peer.h"
+#include "robot/camera.h"
+#include "robot/media.h"
+#include "robot/peer.h"
 
 /* Answers one request: status and a JSON body (stolen; never NULL). */
 typedef void (*api_reply_fn)(void *ctx, int status, json_t *body);

@@ -17,8 +17,8 @@
 
 #include <stddef.h>
 
-#include "api.h"
-#include "httpguard.h"
+#include "robot/api.h"
+#include "robot/httpguard.h"
 
 struct api_http;
 

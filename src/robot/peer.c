@@ -1,5 +1,5 @@
 /* peer.c - one viewer's webrtcbin, its tracks and its telemetry channel. */
-#include "peer.h"
+#include "robot/peer.h"
 
 #define GST_USE_UNSTABLE_API
 #include <gst/sdp/sdp.h>
@@ -9,12 +9,12 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "candidate.h"
+#include "robot/candidate.h"
 #include "common/log.h"
-#include "icegate.h"
-#include "peer_ice.h"
-#include "sdp_answer.h"
-#include "teardown.h"
+#include "robot/icegate.h"
+#include "robot/peer_ice.h"
+#include "robot/sdp_answer.h"
+#include "robot/teardown.h"
 
 #define PEER_MAX_MEDIA 8 /* m-lines in our offer: tracks + the data channel */
 

@@ -25,8 +25,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "camera.h"
-#include "media.h"
+#include "robot/camera.h"
+#include "robot/media.h"
 #include "common/netlist.h"
 
 #define PEER_MAX_TRACKS 4

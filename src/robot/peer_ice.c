@@ -1,5 +1,5 @@
 /* peer_ice.c - a peer's webrtcbin ICE agent: servers, gathering addresses, restarts, consent. */
-#include "peer_ice.h"
+#include "robot/peer_ice.h"
 
 #include <nice/agent.h>
 #include <stdbool.h>

@@ -27,7 +27,7 @@
 #include <stdatomic.h>
 #include <stdint.h>
 
-#include "peer.h"
+#include "robot/peer.h"
 
 /* Configures webrtc (a webrtcbin) from params (stun_server, turn_servers,
  * local_addrs; session_id names it in the logs). Main thread, while the

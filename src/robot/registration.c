@@ -1,5 +1,5 @@
 /* registration.c - robot-register with a token, the cloud's verdicts, token refresh. */
-#include "registration.h"
+#include "robot/registration.h"
 
 #include <glib.h>
 #include <stdlib.h>

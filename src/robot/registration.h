@@ -31,8 +31,8 @@
 #include <jansson.h>
 #include <stdbool.h>
 
-#include "credential.h"
-#include "signaling.h"
+#include "robot/credential.h"
+#include "robot/signaling.h"
 
 struct registration;
 

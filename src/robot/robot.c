@@ -1,5 +1,5 @@
 /* robot.c - porthole-robot's brain: signaling messages in, telemetry, lifecycle. */
-#include "robot.h"
+#include "robot/robot.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,18 +8,18 @@
 #include "common/clock.h"
 #include "common/ids.h"
 #include "common/log.h"
-#include "api.h"
-#include "api_http.h"
-#include "credential.h"
-#include "iceconf.h"
-#include "media.h"
-#include "peer.h"
-#include "registration.h"
-#include "robot_api.h"
-#include "session.h"
-#include "signaling.h"
-#include "sink_cloud.h"
-#include "stream_types.h"
+#include "robot/api.h"
+#include "robot/api_http.h"
+#include "robot/credential.h"
+#include "robot/iceconf.h"
+#include "robot/media.h"
+#include "robot/peer.h"
+#include "robot/registration.h"
+#include "robot/robot_api.h"
+#include "robot/session.h"
+#include "robot/signaling.h"
+#include "robot/sink_cloud.h"
+#include "robot/stream_types.h"
 
 #define MAX_LOCAL_ADDRS 16
 

@@ -20,8 +20,8 @@
 #include <glib.h>
 #include <stddef.h>
 
-#include "camera.h"
-#include "config.h"
+#include "robot/camera.h"
+#include "robot/config.h"
 
 struct robot;
 

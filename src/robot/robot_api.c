@@ -1,11 +1,11 @@
 /* robot_api.c - the REST API's sessions, who may touch them, and robot-request. */
-#include "robot_api.h"
+#include "robot/robot_api.h"
 
 #include <stdio.h>
 #include <string.h>
 
 #include "common/log.h"
-#include "sink_rest.h"
+#include "robot/sink_rest.h"
 
 /* ---- who may touch a session ---- */
 

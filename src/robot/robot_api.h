@@ -19,9 +19,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "api.h"
-#include "session.h"
-#include "signaling.h"
+#include "robot/api.h"
+#include "robot/session.h"
+#include "robot/signaling.h"
 
 /* The operations api_new takes; their user pointer is a struct session_set *. */
 extern const struct api_sessions robot_api_sessions;

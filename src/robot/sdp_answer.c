@@ -1,11 +1,11 @@
 /* sdp_answer.c - checks a viewer's SDP answer and filters its candidates. */
-#include "sdp_answer.h"
+#include "robot/sdp_answer.h"
 
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
-#include "candidate.h"
+#include "robot/candidate.h"
 
 /* An attribute of the m-line, or else of the session. */
 static const char *sdp_attr(const GstSDPMessage *sdp, const GstSDPMedia *media, const char *key)

@@ -11,7 +11,7 @@
 #include <gst/sdp/sdp.h>
 #include <stddef.h>
 
-#include "icegate.h"
+#include "robot/icegate.h"
 
 #define SDP_ANSWER_MAX_MEDIA 8 /* m-lines an offer may have: tracks + the data channel */
 

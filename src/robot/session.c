@@ -1,5 +1,5 @@
 /* session.c - the robot's sessions: open, end, timeout, status, peer events. */
-#include "session.h"
+#include "robot/session.h"
 
 #include <malloc.h>
 #include <stdio.h>

@@ -35,9 +35,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "camera.h"
-#include "media.h"
-#include "peer.h"
+#include "robot/camera.h"
+#include "robot/media.h"
+#include "robot/peer.h"
 
 struct session;
 struct session_set;

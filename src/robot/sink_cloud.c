@@ -1,5 +1,5 @@
 /* sink_cloud.c - a cloud session's offer, candidates, errors and closes, sent to porthole-cloud. */
-#include "sink_cloud.h"
+#include "robot/sink_cloud.h"
 
 #include <jansson.h>
 

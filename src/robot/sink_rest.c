@@ -1,5 +1,5 @@
 /* sink_rest.c - a REST session's offer, waiting for gathering, as the answer to its pending request. */
-#include "sink_rest.h"
+#include "robot/sink_rest.h"
 
 #include <stdio.h>
 #include <string.h>

@@ -16,9 +16,9 @@
 
 #include <stddef.h>
 
-#include "api.h"
-#include "camera.h"
-#include "session.h"
+#include "robot/api.h"
+#include "robot/camera.h"
+#include "robot/session.h"
 
 /* Opens a session for owner (NULL: the robot's own port) on
  * streams[0..n-1] under a fresh random id. Returns 0 and later calls

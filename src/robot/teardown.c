@@ -1,5 +1,5 @@
 /* teardown.c - a WebRTC pipeline's last reference, dropped on the system clock's thread. */
-#include "teardown.h"
+#include "robot/teardown.h"
 
 #include <stdbool.h>
 
