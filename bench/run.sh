@@ -2,11 +2,13 @@
 # run.sh - `make bench`: a short run of every benchmark, then one table.
 #
 # Usage: bench/run.sh [--full] [BUILD_DIR]
-#   (default) short versions, under 3 minutes in all: router_bench with
+#   (default) short versions, about 6 minutes in all: router_bench with
 #             20,000 sessions, token_bench, bench/cloud-load.sh --short (S1 at 5,000
-#             connections), bench/robot-latency.mjs --short
+#             connections), bench/robot-latency.mjs --short, bench/netlab.sh
+#             (the network lab: host, srflx and relay paths; about 3 minutes)
 #   --full    the sizes of the targets (S1 at 19,000 connections, 10-s
-#             windows, 10 first frames, 900 frames): about 5 minutes
+#             windows, 10 first frames, 900 frames; 15 first frames a path
+#             in the lab): about 10 minutes
 # Every benchmark prints JSON lines; they are kept in BUILD_DIR/bench/ and
 # bench/table.mjs turns them into the table. Needs root (network namespaces).
 set -eu
@@ -39,6 +41,12 @@ if [ "$full" = 1 ]; then
 else
     node "$root/bench/robot-latency.mjs" --short --build "$build" > "$out/robot.jsonl" || true
 fi
+echo "== bench/netlab.sh (the network lab: direct, srflx and relay paths)" >&2
+if [ "$full" = 1 ]; then
+    "$root/bench/netlab.sh" --full "$build" > "$out/netlab.jsonl" || true
+else
+    "$root/bench/netlab.sh" "$build" > "$out/netlab.jsonl" || true
+fi
 end=$(date +%s)
 node "$root/bench/table.mjs" --seconds $((end - start)) "$out/router.jsonl" "$out/token.jsonl" \
-    "$out/cloud.jsonl" "$out/robot.jsonl"
+    "$out/cloud.jsonl" "$out/robot.jsonl" "$out/netlab.jsonl"

@@ -1,6 +1,7 @@
-// table.mjs - turns the JSON lines of router_bench, token_bench, cloud-load.sh and
-// robot-latency.mjs into one table: each figure, its value, the target of
-// issue #6 and whether the target is met (or by how much it is missed).
+// table.mjs - turns the JSON lines of router_bench, token_bench, cloud-load.sh,
+// robot-latency.mjs and netlab.sh into one table: each figure, its value, the
+// target (issue #6; the lab's, issue #12) and whether the target is met (or
+// by how much it is missed).
 // Targets are reported, never asserted: the exit status is 0 whenever the
 // files could be read.
 //
@@ -93,6 +94,49 @@ const three = metric('robot_cpu', 'color+depth+infrared-1');
 if (three) row('robot CPU, 3 viewers on color, depth, infrared-1', `${n(three.cpu_pct_of_core, 1)}% (3 encoders)`);
 const ratio = metric('robot_cpu_ratio');
 if (ratio) row('cost of 10 viewers / cost of 1', `${n(ratio.ratio_10_over_1, 2)} (line fit ${n(ratio.fit_ratio_10_over_1, 2)})`, '<= 1.5', verdict(ratio.ratio_10_over_1, 1.5, false));
+// The network lab (netlab.sh): paths host (direct), srflx, relay; viewers c, chromium.
+const lab = (path, viewer, name) => find((j) => j.bench === 'netlab' && j.path === path && j.viewer === viewer
+  && j.metric === name);
+const labErr = find((j) => j.bench === 'netlab' && j.error && !j.path);
+if (labErr) row('network lab (bench/netlab.sh)', `not run: ${labErr.error}`);
+const both = (a, b) => (a === 'met' && b === 'met' ? 'met' : [a, b].filter((v) => v !== 'met').join('; '));
+const labTargets = {
+  srflx: { text: 'p50 <= 300 ms, p95 <= 500 ms', check: (j) => both(verdict(j.p50, 300, false), verdict(j.p95, 500, false)) },
+  relay: { text: 'p50 <= 250 ms', check: (j) => verdict(j.p50, 250, false) },
+};
+const pathName = { host: 'direct (host)', srflx: 'srflx, 2 cone NATs', relay: 'relay, 2 symmetric NATs' };
+const viewerName = { c: 'C viewer, from create-session', chromium: 'Chromium, from the Watch click' };
+for (const viewer of ['c', 'chromium']) {
+  for (const path of ['host', 'srflx', 'relay']) {
+    const j = lab(path, viewer, 'first_frame_ms');
+    if (!j) continue;
+    const t = labTargets[path];
+    row(`lab first frame, ${pathName[path]}; ${viewerName[viewer]} (n=${j.n}${j.wrong_path ? `, ${j.wrong_path} on another path` : ''})`,
+      `p50 ${n(j.p50)} ms, p95 ${n(j.p95)} ms`, t ? t.text : '', t ? t.check(j) : '');
+  }
+  const direct = lab('host', viewer, 'glass_to_glass_ms');
+  for (const path of ['host', 'srflx', 'relay']) {
+    const j = lab(path, viewer, 'glass_to_glass_ms');
+    if (!j) continue;
+    const relayed = path === 'relay' && direct && Number.isFinite(j.p50) && Number.isFinite(direct.p50);
+    row(`lab glass to glass, ${pathName[path]}; ${viewer === 'c' ? 'C viewer (20 ms jitter buffer)' : 'Chromium'} (${j.n} frames)`,
+      `p50 ${n(j.p50)} ms, p95 ${n(j.p95)} ms${relayed ? ` (${j.p50 - direct.p50 >= 0 ? '+' : ''}${n(j.p50 - direct.p50)} ms)` : ''}`,
+      path === 'relay' ? 'p50 within 10 ms of direct' : '', relayed ? verdict(j.p50 - direct.p50, 10, false) : '');
+  }
+}
+const cpuRelay = [1, 3].map((v) => find((j) => j.bench === 'netlab' && j.path === 'relay' && j.metric === 'robot_cpu' && j.viewers === v));
+const cpuSrflx = find((j) => j.bench === 'netlab' && j.path === 'srflx' && j.metric === 'robot_cpu' && j.viewers === 1);
+if (cpuRelay.some(Boolean)) {
+  const [one, three] = cpuRelay;
+  const per = one && three ? (three.cpu_pct_of_core - one.cpu_pct_of_core) / 2 : null;
+  row('lab robot CPU, relayed viewers 1 / 3 (% of a core)', `${n(one?.cpu_pct_of_core, 1)} / ${n(three?.cpu_pct_of_core, 1)}`
+    + `${per !== null ? `; ${n(per, 1)} per extra viewer` : ''}${cpuSrflx ? `; 1 over srflx: ${n(cpuSrflx.cpu_pct_of_core, 1)}` : ''}`);
+}
+const loads = lines.filter((j) => j.bench === 'netlab' && j.metric === 'config');
+if (loads.length) row('lab: load average (1 min) at the start of each path', loads.map((j) => `${j.path} ${n(j.loadavg_1m, 1)}`).join(', ') + ` (${loads[0].cores} cores)`);
+const labBad = lines.filter((j) => j.bench === 'netlab' && j.error && j.path);
+if (labBad.length) row('network lab errors', labBad.map((j) => `${j.path} ${j.viewer || ''}: ${j.error}`).join('; '));
+
 const cfg = metric('config');
 if (cfg && cfg.errors?.length) row('robot-latency errors', cfg.errors.join('; '));
 

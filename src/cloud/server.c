@@ -336,6 +336,11 @@ static int context_new(struct server *srv)
     info.protocols = srv->protocols;
     info.user = srv;
     info.options = LWS_SERVER_OPTION_VALIDATE_UTF8;
+    /* An IPv4 address on a dual-stack vhost: lws 4.1 leaves the IPv6
+     * address unset and listens on every interface. IPv4 alone binds it. */
+    struct in_addr v4;
+    if (info.iface && inet_pton(AF_INET, info.iface, &v4) == 1)
+        info.options |= LWS_SERVER_OPTION_DISABLE_IPV6;
     info.retry_and_idle_policy = &srv->keepalive;
     info.timeout_secs = (unsigned)cfg->http_timeout;
     info.timeout_secs_ah_idle = (unsigned)cfg->http_timeout;

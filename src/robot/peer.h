@@ -94,7 +94,10 @@ int peer_set_answer(struct peer *p, const char *sdp, char *err, size_t errlen);
  * added, 1 when the gate refused it (its address or the cap; counted and
  * logged there), -1 with a reason in err for a malformed candidate ("malformed
  * ICE candidate: ...") or m-line. An empty candidate (end of candidates)
- * returns 0 and does nothing. */
+ * returns 0 and does nothing. A relayed candidate ("typ relay") of a viewer
+ * that also sent direct ones reaches ICE up to 250 ms after its first direct
+ * one (peer.c, hold_relayed), so that a direct path that works wins over a
+ * relay. */
 int peer_add_candidate(struct peer *p, const char *candidate, int mline, const char *mid,
                        char *err, size_t errlen);
 

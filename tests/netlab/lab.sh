@@ -24,6 +24,8 @@
 #              every inbound new connection.
 #   udpblock   cone, and every forwarded UDP packet except DNS (port 53) is
 #              dropped: only TCP leaves (TURN over TCP, TLS on 443).
+#   tcp443     udpblock, and TCP leaves only to port 443: the strict
+#              corporate firewall (only TURN over TLS on 443 works).
 #   open       no NAT, no filter: the LAN is routed and reachable.
 # Every router also drops unsolicited packets to itself (an input chain),
 # as home routers do; without it the kernel would answer them with ICMP
@@ -53,6 +55,9 @@
 #     lab.sh loss robot|viewer PCT|off   drop PCT % of forwarded packets at random
 #     lab.sh flush robot|viewer          forget the router's NAT mappings (conntrack)
 #     lab.sh kind robot|viewer KIND      change a router's kind on the fly
+#     lab.sh count robot|viewer NAME IP  count the packets from IP that reach
+#                                        that router's WAN (before any filter)
+#     lab.sh counted robot|viewer NAME   print how many the counter NAME saw
 # Or source it (". lab.sh") inside `run` for the same functions as lab_up,
 # lab_down, lab_exec, lab_spawn, lab_turn_cred, ... and the address
 # variables below.
@@ -119,13 +124,14 @@ lab_router_rules()
 {
     local kind=$1 nat=""
     case "$kind" in
-    cone|udpblock) nat="oifname \"wan\" masquerade" ;;
+    cone|udpblock|tcp443) nat="oifname \"wan\" masquerade" ;;
     symmetric) nat="oifname \"wan\" masquerade random,fully-random" ;;
     firewall|open) ;;
-    *) lab_die "unknown router kind '$kind' (cone, symmetric, firewall, udpblock, open)"; return 1 ;;
+    *) lab_die "unknown router kind '$kind' (cone, symmetric, firewall, udpblock, tcp443, open)"; return 1 ;;
     esac
-    local udp=""
-    [ "$kind" = udpblock ] && udp="udp dport != 53 udp sport != 53 drop"
+    local udp="" tcp=""
+    case "$kind" in udpblock|tcp443) udp="udp dport != 53 udp sport != 53 drop" ;; esac
+    [ "$kind" = tcp443 ] && tcp="iifname \"lan\" tcp dport != 443 drop"
     local policy=drop
     [ "$kind" = open ] && policy=accept
     cat <<EOF
@@ -135,6 +141,7 @@ table ip lab {
     chain forward {
         type filter hook forward priority 0; policy $policy;
         $udp
+        $tcp
         ct state established,related accept
         iifname "lan" accept
     }
@@ -255,6 +262,8 @@ lab_spawn()
         ip netns exec "$ns" "$@" >"$NETLAB_DIR/$name.log" 2>&1 </dev/null &
     fi
     local pid=$!
+    # Out of the shell's job table: `down` ends it, and its end is no news.
+    disown "$pid" 2>/dev/null
     echo "$pid $ns $name" >>"$NETLAB_DIR/pids"
     echo "$pid"
 }
@@ -388,6 +397,34 @@ table ip labloss {
 EOF
 }
 
+# lab_count SIDE NAME IP: a named counter of the packets from IP that
+# arrive on SIDE's router from the internet, counted before NAT and any
+# filter (a prerouting hook ahead of conntrack), so dropped ones count too.
+lab_count()
+{
+    lab_side_check "$1" || return 1
+    case "$2" in ''|*[!a-z0-9_]*) lab_die "a counter name is [a-z0-9_]+"; return 1 ;; esac
+    ip netns exec "$1-nat" nft -f - <<EOF || return 1
+table ip labcount {
+    chain prerouting {
+        type filter hook prerouting priority -400; policy accept;
+    }
+}
+EOF
+    ip netns exec "$1-nat" nft -f - <<EOF
+add counter ip labcount $2
+add rule ip labcount prerouting iifname "wan" ip saddr $3 counter name "$2"
+EOF
+}
+
+# lab_counted SIDE NAME: prints the packets counter NAME has seen.
+lab_counted()
+{
+    lab_side_check "$1" || return 1
+    ip netns exec "$1-nat" nft list counter ip labcount "$2" |
+        awk '/packets/ { for (i = 1; i < NF; i++) if ($i == "packets") { print $(i + 1); exit } }'
+}
+
 lab_flush()
 {
     lab_side_check "$1" || return 1
@@ -485,6 +522,8 @@ lab_main()
     loss) lab_private && lab_loss "$@" ;;
     flush) lab_private && lab_flush "$@" ;;
     kind) lab_private && lab_side_check "${1:-}" && lab_router "$@" ;;
+    count) lab_private && lab_count "$@" ;;
+    counted) lab_private && lab_counted "$@" ;;
     *)
         sed -n '/^# Usage/,/^# Processes/p' "$0" | sed 's/^# \{0,1\}//' >&2
         return 2

@@ -1,41 +1,71 @@
 /* viewer.c - netlab-viewer: a C viewer (tests/support/rtcpeer.c) for the
  * network lab. It opens one session with a robot through porthole-cloud,
- * with the STUN and TURN servers given by hand, waits for video and says
- * how long each step took and which ICE path carried it.
+ * taking the STUN and TURN servers the cloud hands out in session-created
+ * (as the web viewer does; --stun and --turn, when given, win over them),
+ * waits for video and says how long each step took, which ICE path
+ * carried it and, when there was none, why.
  *
  * Usage: netlab-viewer --cloud URL --robot ID [--stream TYPE] [--address IP]
  *        [--stun URL] [--turn URLS] [--relay-only] [--frames N] [--timeout S]
- *        [--latency MS]
+ *        [--latency MS] [--play S]
  *
- * Prints one line of key=value pairs to stdout:
- *   offer_ms=    the robot's offer arrived (from the start of the viewer)
+ * Prints to stdout, flushed at once:
+ *   event=frames t_ms=...      when --frames frames were decoded (before the
+ *                              --play window starts)
+ * and at the end one line of key=value pairs:
+ *   request_ms=   create-session was sent (from the start of the viewer)
+ *   offer_ms=     the robot's offer arrived
  *   connected_ms= webrtcbin reached "connected" (ICE and DTLS done)
  *   first_frame_ms= the first frame was decoded
- *   frames=      frames decoded when it stopped
- *   path="..."   the ICE pair in use, local -> remote (rtcpeer_ice_path)
- * (-1 for a step that did not happen). Exits 0 when --frames frames (default
- * 30) were decoded within --timeout seconds (default 30), 1 when not, 2 on
- * bad usage. Everything it waits for is bounded by --timeout. */
+ *   click_ms=     first_frame_ms - request_ms: what a user clicking Watch waits
+ *   frames=       frames decoded when it stopped
+ *   path="..."    the ICE pair in use, local -> remote (rtcpeer_ice_path)
+ *   ice="..."     the servers used (from the cloud or given) and the local
+ *                 candidates gathered, by type
+ *   tcp="..."     where this process's open TCP connections other than the
+ *                 cloud's lead (IP:PORT,...): the TURN servers it reaches
+ *                 over TCP or TLS, which the path cannot tell apart
+ *   with --play S, over the S seconds after --frames frames:
+ *   play_frames=  frames decoded in the window
+ *   g2g_p50= g2g_p95= g2g_n=  glass to glass (ms): the receive wall time
+ *                 of each decoded colour frame minus its capture-time marker
+ *   ws_closed_ms= the cloud's WebSocket closed (-1: it did not)
+ *   frames_after_close= frames decoded after that
+ *   last_frame_ms= the last frame was decoded
+ *   and when the session failed:
+ *   error="..."   the cause: "no path: TURN allocation refused ..." when
+ *                 TURN servers were given but none granted a relay, else
+ *                 "no path: ICE failed ...", the robot's session-error, or
+ *                 a timeout
+ * (-1 for a step that did not happen). Exits 0 when --frames frames
+ * (default 30) were decoded within --timeout seconds (default 30) and, with
+ * --play, frames kept coming until the end of the window; 1 when not, 2 on
+ * bad usage. Everything it waits for is bounded. */
+#include <arpa/inet.h>
+#include <dirent.h>
 #include <getopt.h>
 #include <glib.h>
 #include <gst/gst.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "rtcpeer.h"
 
 struct viewer_args {
     const char *cloud, *robot, *stream, *address, *stun, *turn;
     bool relay_only;
-    long frames, timeout_s, latency_ms;
+    long frames, timeout_s, latency_ms, play_s;
 };
 
 static void usage(FILE *f)
 {
     fputs("usage: netlab-viewer --cloud URL --robot ID [--stream TYPE] [--address IP]\n"
           "       [--stun stun://HOST:PORT] [--turn URLS] [--relay-only] [--frames N]\n"
-          "       [--timeout SECONDS] [--latency MS]\n",
+          "       [--timeout SECONDS] [--latency MS] [--play SECONDS]\n"
+          "STUN and TURN come from the cloud (session-created) unless --stun or --turn\n"
+          "is given.\n",
           f);
 }
 
@@ -48,6 +78,14 @@ static bool parse_long(const char *s, long min, long max, long *out)
         return false;
     *out = v;
     return true;
+}
+
+static bool number_opt(const char *name, long min, long max, long *out)
+{
+    if (parse_long(optarg, min, max, out))
+        return true;
+    fprintf(stderr, "netlab-viewer: --%s takes %ld..%ld\n", name, min, max);
+    return false;
 }
 
 static int parse_args(int argc, char **argv, struct viewer_args *a)
@@ -63,12 +101,14 @@ static int parse_args(int argc, char **argv, struct viewer_args *a)
         {.name = "frames", .has_arg = required_argument, .val = 'n'},
         {.name = "timeout", .has_arg = required_argument, .val = 't'},
         {.name = "latency", .has_arg = required_argument, .val = 'l'},
+        {.name = "play", .has_arg = required_argument, .val = 'p'},
         {.name = "help", .has_arg = no_argument, .val = 'h'},
         {0},
     };
     *a = (struct viewer_args){.stream = "color", .frames = 30, .timeout_s = 30, .latency_ms = 20};
     int c;
-    while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+    bool ok = true;
+    while (ok && (c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
         switch (c) {
         case 'c': a->cloud = optarg; break;
         case 'r': a->robot = optarg; break;
@@ -77,28 +117,16 @@ static int parse_args(int argc, char **argv, struct viewer_args *a)
         case 'S': a->stun = optarg; break;
         case 'T': a->turn = optarg; break;
         case 'R': a->relay_only = true; break;
-        case 'n':
-            if (!parse_long(optarg, 1, 1000000, &a->frames)) {
-                fprintf(stderr, "netlab-viewer: --frames takes 1..1000000\n");
-                return -1;
-            }
-            break;
-        case 't':
-            if (!parse_long(optarg, 1, 3600, &a->timeout_s)) {
-                fprintf(stderr, "netlab-viewer: --timeout takes 1..3600 seconds\n");
-                return -1;
-            }
-            break;
-        case 'l':
-            if (!parse_long(optarg, 1, 10000, &a->latency_ms)) {
-                fprintf(stderr, "netlab-viewer: --latency takes 1..10000 ms\n");
-                return -1;
-            }
-            break;
+        case 'n': ok = number_opt("frames", 1, 1000000, &a->frames); break;
+        case 't': ok = number_opt("timeout", 1, 3600, &a->timeout_s); break;
+        case 'l': ok = number_opt("latency", 1, 10000, &a->latency_ms); break;
+        case 'p': ok = number_opt("play", 0, 3600, &a->play_s); break;
         case 'h': usage(stdout); exit(0);
         default: return -1;
         }
     }
+    if (!ok)
+        return -1;
     if (optind != argc || !a->cloud || !a->robot) {
         fprintf(stderr, "netlab-viewer: --cloud and --robot are required\n");
         return -1;
@@ -111,19 +139,172 @@ static double ms_since(int64_t start_us, int64_t t_us)
     return t_us ? (double)(t_us - start_us) / 1000.0 : -1.0;
 }
 
-struct offer_wait {
+/* What the viewer watches while the main context runs (progress()). */
+struct watch {
     struct rtcpeer *p;
+    uint64_t frames_wanted;
     int64_t offer_us;
-    uint64_t frames;
+    int64_t ws_closed_us;
+    uint64_t frames_at_close;
+    uint64_t last_frames;
+    int64_t last_frame_us;
+    uint64_t last_marked;
+    GArray *g2g;            /* double ms, during the play window */
+    bool playing;
 };
 
-/* Notes when the offer arrives and stops at the wanted frame count. */
-static bool progress(void *user)
+static bool session_over(struct rtcpeer *p)
 {
-    struct offer_wait *w = user;
+    return rtcpeer_count(p, "session-closed") > 0 || rtcpeer_count(p, "session-error") > 0;
+}
+
+/* Notes what changed since the last call. */
+static void observe(struct watch *w)
+{
+    int64_t now = g_get_monotonic_time();
     if (!w->offer_us && rtcpeer_has_offer(w->p))
-        w->offer_us = g_get_monotonic_time();
-    return rtcpeer_frames(w->p) >= w->frames || rtcpeer_ws_closed(w->p);
+        w->offer_us = now;
+    struct rtcpeer_video v;
+    rtcpeer_video(w->p, &v);
+    if (!w->ws_closed_us && rtcpeer_ws_closed(w->p)) {
+        w->ws_closed_us = now;
+        w->frames_at_close = v.frames;
+    }
+    if (v.frames != w->last_frames) {
+        w->last_frames = v.frames;
+        w->last_frame_us = now;
+    }
+    if (w->playing && v.marked_frames != w->last_marked && v.marker_ok) {
+        double ms = (double)v.latency_ms;
+        g_array_append_val(w->g2g, ms);
+    }
+    w->last_marked = v.marked_frames;
+}
+
+/* Phase one: until the wanted frames, or the session can no longer start. */
+static bool until_frames(void *user)
+{
+    struct watch *w = user;
+    observe(w);
+    struct rtcpeer_ice ice;
+    rtcpeer_ice_info(w->p, &ice);
+    return w->last_frames >= w->frames_wanted || ice.failed || session_over(w->p) ||
+           (rtcpeer_ws_closed(w->p) && w->last_frames == 0);
+}
+
+/* Phase two (--play): only time ends it. */
+static bool playing(void *user)
+{
+    observe(user);
+    return false;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static double percentile(GArray *a, double pct)
+{
+    if (a->len == 0)
+        return -1;
+    qsort(a->data, a->len, sizeof(double), cmp_double);
+    size_t k = (size_t)(pct / 100.0 * a->len + 0.999999);
+    k = k ? k - 1 : 0;
+    return g_array_index(a, double, k < a->len ? k : a->len - 1);
+}
+
+/* Why no video: the robot's word, ICE's state, and what TURN did. */
+static void explain_failure(struct rtcpeer *p, const struct rtcpeer_ice *ice, long timeout_s,
+                            char *out, size_t len)
+{
+    json_t *err = rtcpeer_take(p, "session-error", 0);
+    const char *robot = err ? json_string_value(json_object_get(err, "error")) : NULL;
+    char said[200] = "";
+    if (robot)
+        snprintf(said, sizeof said, "; the robot said: %s", robot);
+    if (ice->turn > 0 && ice->relay == 0 && (ice->failed || err || ice->gathered))
+        snprintf(out, len,
+                 "no path: TURN allocation refused or failed at %s (no relay candidate; "
+                 "local candidates host %u, srflx %u)%s",
+                 ice->turn_server, ice->host, ice->srflx, said);
+    else if (ice->failed || err)
+        snprintf(out, len, "no path: ICE failed (local candidates host %u, srflx %u, relay %u)%s",
+                 ice->host, ice->srflx, ice->relay, said);
+    else if (rtcpeer_count(p, "session-closed") > 0)
+        snprintf(out, len, "the session was closed before video");
+    else if (rtcpeer_ws_closed(p))
+        snprintf(out, len, "the cloud closed the WebSocket before video");
+    else
+        snprintf(out, len, "no video within %ld s", timeout_s);
+    json_decref(err);
+}
+
+/* The socket inodes of this process's descriptors, from /proc/self/fd. */
+static GHashTable *own_sockets(void)
+{
+    GHashTable *set = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    DIR *d = opendir("/proc/self/fd");
+    struct dirent *e;
+    while (d && (e = readdir(d)) != NULL) {
+        char target[64];
+        ssize_t n = readlinkat(dirfd(d), e->d_name, target, sizeof target - 1);
+        if (n <= 0)
+            continue;
+        target[n] = '\0';
+        unsigned long inode;
+        if (sscanf(target, "socket:[%lu]", &inode) == 1)
+            g_hash_table_add(set, g_strdup_printf("%lu", inode));
+    }
+    if (d)
+        closedir(d);
+    return set;
+}
+
+/* Lists "IP:PORT" of the remote end of each established TCP connection of
+ * this process (/proc/self/net/tcp, matched by inode), except skip's. */
+static void tcp_links(const char *skip, char *out, size_t len)
+{
+    GHashTable *mine = own_sockets();
+    FILE *f = fopen("/proc/self/net/tcp", "r");
+    char line[512];
+    size_t o = 0;
+    out[0] = '\0';
+    while (f && fgets(line, sizeof line, f)) {
+        unsigned rip, rport, st;
+        char inode[32];
+        if (sscanf(line, " %*u: %*x:%*x %x:%x %x %*s %*s %*s %*u %*u %31s", &rip, &rport, &st,
+                   inode) != 4 ||
+            st != 1 /* TCP_ESTABLISHED */ || !g_hash_table_contains(mine, inode))
+            continue;
+        char ip[INET_ADDRSTRLEN], ep[INET_ADDRSTRLEN + 8];
+        struct in_addr a = {.s_addr = rip}; /* the kernel prints it in host order */
+        inet_ntop(AF_INET, &a, ip, sizeof ip);
+        snprintf(ep, sizeof ep, "%s:%u", ip, rport);
+        if (strcmp(ep, skip) != 0 && o + strlen(ep) + 2 < len)
+            o += (size_t)snprintf(out + o, len - o, "%s%s", o ? "," : "", ep);
+    }
+    if (f)
+        fclose(f);
+    g_hash_table_destroy(mine);
+}
+
+/* "HOST:PORT" of a ws:// URL, for tcp_links() to leave out. */
+static void url_endpoint(const char *url, char *out, size_t len)
+{
+    const char *h = strstr(url, "://");
+    h = h ? h + 3 : url;
+    size_t n = strcspn(h, "/?");
+    snprintf(out, len, "%.*s", (int)n, h);
+}
+
+static void print_ice(const struct rtcpeer_ice *ice, char *out, size_t len)
+{
+    snprintf(out, len, "%s%s turn=%u%s%s local=host:%u,srflx:%u,prflx:%u,relay:%u",
+             ice->from_cloud ? "cloud" : "given", ice->stun ? " stun" : "", ice->turn,
+             ice->turn ? " " : "", ice->turn_server, ice->host, ice->srflx, ice->prflx,
+             ice->relay);
 }
 
 int main(int argc, char **argv)
@@ -142,6 +323,7 @@ int main(int argc, char **argv)
         .stun_server = a.stun,
         .turn_servers = a.turn,
         .relay_only = a.relay_only,
+        .cloud_ice = true,
         .latency_ms = (unsigned)a.latency_ms,
     };
     /* webrtcbin makes its DTLS certificate on the first session of a
@@ -151,23 +333,55 @@ int main(int argc, char **argv)
     GstElement *dtls_warmup = gst_element_factory_make("dtlsdec", NULL);
     int64_t start = g_get_monotonic_time();
     struct rtcpeer *p = rtcpeer_new_opts(&o);
-    struct offer_wait w = {.p = p, .frames = (uint64_t)a.frames};
-    bool ok = rtcpeer_run_until(progress, &w, (int)a.timeout_s * 1000) &&
-              rtcpeer_frames(p) >= w.frames;
-    char path[256] = "";
+    struct watch w = {.p = p, .frames_wanted = (uint64_t)a.frames,
+                      .g2g = g_array_new(FALSE, FALSE, sizeof(double))};
+    rtcpeer_run_until(until_frames, &w, (int)a.timeout_s * 1000);
+    bool ok = w.last_frames >= w.frames_wanted;
+    uint64_t frames_before_play = w.last_frames;
+    if (ok && a.play_s > 0) {
+        printf("event=frames t_ms=%.1f\n", ms_since(start, g_get_monotonic_time()));
+        fflush(stdout);
+        w.playing = true;
+        rtcpeer_run_until(playing, &w, (int)a.play_s * 1000);
+        /* Still playing at the end: the last frame is recent. */
+        ok = g_get_monotonic_time() - w.last_frame_us < 1000000;
+    }
+    char path[320] = "", icetext[256], error[400] = "", cloud_ep[128], tcp[256];
     rtcpeer_ice_path(p, path, sizeof path, 2000);
-    printf("offer_ms=%.1f connected_ms=%.1f first_frame_ms=%.1f frames=%llu path=\"%s\"\n",
-           ms_since(start, w.offer_us), ms_since(start, rtcpeer_connected_us(p)),
-           ms_since(start, rtcpeer_first_frame_us(p)), (unsigned long long)rtcpeer_frames(p),
-           path);
+    url_endpoint(a.cloud, cloud_ep, sizeof cloud_ep);
+    tcp_links(cloud_ep, tcp, sizeof tcp);
+    struct rtcpeer_ice ice;
+    rtcpeer_ice_info(p, &ice);
+    print_ice(&ice, icetext, sizeof icetext);
+    if (w.last_frames < w.frames_wanted)
+        explain_failure(p, &ice, a.timeout_s, error, sizeof error);
+    else if (!ok)
+        snprintf(error, sizeof error, "the video stopped %.1f s before the end of --play",
+                 (double)(g_get_monotonic_time() - w.last_frame_us) / 1e6);
+    int64_t req = rtcpeer_requested_us(p), first = rtcpeer_first_frame_us(p);
+    printf("request_ms=%.1f offer_ms=%.1f connected_ms=%.1f first_frame_ms=%.1f click_ms=%.1f "
+           "frames=%llu path=\"%s\" ice=\"%s\" tcp=\"%s\"",
+           ms_since(start, req), ms_since(start, w.offer_us),
+           ms_since(start, rtcpeer_connected_us(p)), ms_since(start, first),
+           req && first ? (double)(first - req) / 1000.0 : -1.0,
+           (unsigned long long)w.last_frames, path, icetext, tcp);
+    if (a.play_s > 0)
+        printf(" play_frames=%llu g2g_n=%u g2g_p50=%.1f g2g_p95=%.1f ws_closed_ms=%.1f "
+               "frames_after_close=%llu last_frame_ms=%.1f",
+               (unsigned long long)(w.last_frames - frames_before_play), w.g2g->len,
+               percentile(w.g2g, 50), percentile(w.g2g, 95), ms_since(start, w.ws_closed_us),
+               (unsigned long long)(w.ws_closed_us ? w.last_frames - w.frames_at_close : 0),
+               ms_since(start, w.last_frame_us));
+    if (*error)
+        printf(" error=\"%s\"", error);
+    printf("\n");
     fflush(stdout);
-    if (!ok)
-        fprintf(stderr, "netlab-viewer: %llu of %ld frames in %ld s%s\n",
-                (unsigned long long)rtcpeer_frames(p), a.frames, a.timeout_s,
-                rtcpeer_ws_closed(p) ? " (the cloud closed the WebSocket)" : "");
+    if (*error)
+        fprintf(stderr, "netlab-viewer: %s\n", error);
     rtcpeer_free(p);
     if (dtls_warmup)
         gst_object_unref(dtls_warmup);
+    g_array_free(w.g2g, TRUE);
     g_free(streams);
     return ok ? 0 : 1;
 }

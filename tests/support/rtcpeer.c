@@ -14,6 +14,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "robot/iceconf.h"
+
 #define MARKER_BLOCKS 34
 
 struct rtcpeer {
@@ -25,6 +27,7 @@ struct rtcpeer {
     char *device_id; /* NULL: create-session carries no deviceId */
     bool manual;
     bool rest;       /* no signaling: answers the offer of opts.offer_sdp */
+    bool cloud_ice;  /* take session-created's iceServers (opts.cloud_ice, no own servers) */
 
     /* Main thread only. */
     SoupSession *soup;
@@ -48,6 +51,8 @@ struct rtcpeer {
     GPtrArray *local_cands;    /* "mline\tcandidate" gathered so far */
     bool gathered;             /* ICE gathering completed */
     char *local_answer;        /* the answer with local_cands, once both are ready */
+    int64_t requested_us;      /* create-session sent */
+    struct rtcpeer_ice ice;    /* but .failed, which is ice_failed */
 
     GstElement *pipe;
     GstElement *webrtc;
@@ -62,6 +67,7 @@ struct rtcpeer {
     gint64 asked_us;           /* when restart_after_ms last asked */
 
     gint connected;            /* atomic */
+    gint ice_failed;           /* atomic */
     GMutex lock;               /* guards the four below */
     struct rtcpeer_video video;
     gint64 connected_us;       /* monotonic time of the first "connected", or 0 */
@@ -110,6 +116,23 @@ struct ev {
 static void send_text(struct rtcpeer *p, const char *text);
 static void send_reanswer(struct rtcpeer *p, const char *sdp);
 
+/* Counts a local candidate by its "typ" (RFC 8839). */
+static void count_candidate(struct rtcpeer *p, const char *cand)
+{
+    const char *t = cand ? strstr(cand, " typ ") : NULL;
+    if (!t)
+        return;
+    t += 5;
+    if (g_str_has_prefix(t, "host"))
+        p->ice.host++;
+    else if (g_str_has_prefix(t, "srflx"))
+        p->ice.srflx++;
+    else if (g_str_has_prefix(t, "prflx"))
+        p->ice.prflx++;
+    else if (g_str_has_prefix(t, "relay"))
+        p->ice.relay++;
+}
+
 static gboolean ev_run(gpointer data)
 {
     struct ev *e = data;
@@ -118,6 +141,7 @@ static gboolean ev_run(gpointer data)
         return G_SOURCE_REMOVE;
     switch (e->kind) {
     case EV_CANDIDATE: {
+        count_candidate(p, e->text);
         if (p->rest) {
             if (e->text && e->text[0])
                 g_ptr_array_add(p->local_cands, g_strdup_printf("%u\t%s", e->mline, e->text));
@@ -141,6 +165,7 @@ static gboolean ev_run(gpointer data)
     }
     case EV_GATHERED:
         p->gathered = true;
+        p->ice.gathered = true;
         break;
     case EV_ANSWER:
         g_free(p->answer_sdp);
@@ -373,6 +398,16 @@ static void on_connection_state(GObject *obj, GParamSpec *pspec, gpointer data)
     }
 }
 
+static void on_ice_connection_state(GObject *obj, GParamSpec *pspec, gpointer data)
+{
+    struct rtcpeer *p = data;
+    (void)pspec;
+    GstWebRTCICEConnectionState st;
+    g_object_get(obj, "ice-connection-state", &st, NULL);
+    if (st == GST_WEBRTC_ICE_CONNECTION_STATE_FAILED)
+        g_atomic_int_set(&p->ice_failed, 1);
+}
+
 /* Posted after the candidates: webrtcbin reports both from its own
  * thread, candidates first. */
 static void on_gathering_state(GObject *obj, GParamSpec *pspec, gpointer data)
@@ -465,29 +500,68 @@ static gboolean on_bus(GstBus *bus, GstMessage *msg, gpointer data)
     return G_SOURCE_CONTINUE;
 }
 
+/* Gives webrtcbin a STUN server (stun://HOST:PORT or NULL) and TURN
+ * servers (turn(s)://USER:PASS@HOST:PORT[?transport=tcp], or NULL), and
+ * notes them in p->ice. Before the offer is applied: gathering starts with
+ * the answer. */
+static void add_servers(struct rtcpeer *p, const char *stun, const char *const *turn, size_t nturn)
+{
+    if (stun && *stun) {
+        g_object_set(p->webrtc, "stun-server", stun, NULL);
+        p->ice.stun = true;
+    }
+    for (size_t i = 0; i < nturn; i++) {
+        gboolean ok = FALSE;
+        if (!*turn[i])
+            continue;
+        g_signal_emit_by_name(p->webrtc, "add-turn-server", turn[i], &ok);
+        if (!ok) {
+            fprintf(stderr, "rtcpeer: webrtcbin refused a TURN server\n");
+            continue;
+        }
+        if (p->ice.turn++ == 0) {
+            /* Named without its credentials: scheme://HOST:PORT[?...]. */
+            const char *at = strrchr(turn[i], '@');
+            const char *colon = strstr(turn[i], "://");
+            snprintf(p->ice.turn_server, sizeof p->ice.turn_server, "%.*s://%s",
+                     colon ? (int)(colon - turn[i]) : 4, turn[i], at ? at + 1 : "?");
+        }
+    }
+}
+
+/* session-created's iceServers, when the peer takes the cloud's. */
+static void take_cloud_ice(struct rtcpeer *p, const json_t *servers)
+{
+    if (!p->cloud_ice || !servers || !p->webrtc)
+        return;
+    struct iceconf c = {0};
+    char err[160];
+    if (iceconf_from_json(&c, servers, err, sizeof err) < 0) {
+        fprintf(stderr, "rtcpeer: unusable iceServers from the cloud: %s\n", err);
+        return;
+    }
+    add_servers(p, c.stun, (const char *const *)c.turn, c.nturn);
+    p->ice.from_cloud = c.stun || c.nturn;
+    if (c.skipped)
+        fprintf(stderr, "rtcpeer: %zu URL(s) of the cloud's iceServers unusable here\n", c.skipped);
+    iceconf_clear(&c);
+}
+
 /* The ICE agent: one local address, no UPnP, no ICE-TCP, and the STUN and
  * TURN servers of opts. */
 static void configure_ice(struct rtcpeer *p, const struct rtcpeer_opts *opts)
 {
     const char *addr = opts->ice_address ? opts->ice_address : "127.0.0.1";
-    if (opts->stun_server && *opts->stun_server)
-        g_object_set(p->webrtc, "stun-server", opts->stun_server, NULL);
     if (opts->latency_ms)
         g_object_set(p->webrtc, "latency", opts->latency_ms, NULL);
     if (opts->relay_only)
         g_object_set(p->webrtc, "ice-transport-policy", GST_WEBRTC_ICE_TRANSPORT_POLICY_RELAY,
                      NULL);
-    if (opts->turn_servers && *opts->turn_servers) {
-        gchar **urls = g_strsplit(opts->turn_servers, ",", -1);
-        for (gchar **u = urls; *u; u++) {
-            gboolean ok = FALSE;
-            if (**u)
-                g_signal_emit_by_name(p->webrtc, "add-turn-server", *u, &ok);
-            if (**u && !ok)
-                fprintf(stderr, "rtcpeer: webrtcbin refused the TURN server %s\n", *u);
-        }
-        g_strfreev(urls);
-    }
+    gchar **turn = g_strsplit(opts->turn_servers ? opts->turn_servers : "", ",", -1);
+    add_servers(p, opts->stun_server, (const char *const *)turn, g_strv_length(turn));
+    g_strfreev(turn);
+    /* The caller's own servers win over the cloud's, as a page's do. */
+    p->cloud_ice = opts->cloud_ice && !p->ice.stun && !p->ice.turn;
     GObject *ice = NULL;
     g_object_get(p->webrtc, "ice-agent", &ice, NULL);
     if (!ice)
@@ -540,6 +614,8 @@ static bool build_pipeline(struct rtcpeer *p, const struct rtcpeer_opts *opts)
     g_signal_connect(p->webrtc, "pad-added", G_CALLBACK(on_pad_added), p);
     g_signal_connect(p->webrtc, "on-data-channel", G_CALLBACK(on_data_channel), p);
     g_signal_connect(p->webrtc, "notify::connection-state", G_CALLBACK(on_connection_state), p);
+    g_signal_connect(p->webrtc, "notify::ice-connection-state",
+                     G_CALLBACK(on_ice_connection_state), p);
     g_signal_connect(p->webrtc, "notify::ice-gathering-state", G_CALLBACK(on_gathering_state), p);
     GstBus *bus = gst_pipeline_get_bus(GST_PIPELINE(p->pipe));
     p->bus_watch = gst_bus_add_watch(bus, on_bus, p);
@@ -599,6 +675,7 @@ static void on_ws_text(struct rtcpeer *p, const char *text)
                                         "\"streamTypes\":%s%s%s}", quoted, p->streams_json,
                                         device ? ",\"deviceId\":" : "", device ? device : "");
             send_text(p, req);
+            p->requested_us = g_get_monotonic_time();
             g_free(req);
             free(quoted);
             free(device);
@@ -606,8 +683,10 @@ static void on_ws_text(struct rtcpeer *p, const char *text)
         p->registered = true;
     } else if (strcmp(type, "session-created") == 0) {
         const char *sid = json_string_value(json_object_get(m, "sessionId"));
-        if (sid && !p->session_id)
+        if (sid && !p->session_id) {
             p->session_id = g_strdup(sid);
+            take_cloud_ice(p, json_object_get(m, "iceServers"));
+        }
     } else if (strcmp(type, "webrtc-offer") == 0) {
         const char *sdp = json_string_value(json_object_get(json_object_get(m, "offer"), "sdp"));
         if (sdp && !p->offer_sdp) {
@@ -1311,6 +1390,17 @@ int64_t rtcpeer_connected_us(struct rtcpeer *p)
     return t;
 }
 
+int64_t rtcpeer_requested_us(struct rtcpeer *p)
+{
+    return p->requested_us;
+}
+
+void rtcpeer_ice_info(struct rtcpeer *p, struct rtcpeer_ice *out)
+{
+    *out = p->ice;
+    out->failed = g_atomic_int_get(&p->ice_failed) != 0;
+}
+
 struct path_scan {
     const GstStructure *pair;
     const GstStructure *cands[16];
@@ -1351,6 +1441,12 @@ static void describe_candidate(const struct path_scan *scan, const char *id, GSt
         const char *addr = gst_structure_get_string(c, "address");
         g_string_append_printf(out, "%s/%s %s:%u", type ? type : "?", proto ? proto : "?",
                                addr ? addr : "?", port);
+        /* webrtcbin 1.22 reports no relay-protocol and a bare address as
+         * url; libnice's priority tells UDP (type preference 30) from TCP
+         * and TLS (20) allocations. */
+        guint prio = 0;
+        if (g_strcmp0(type, "relay") == 0 && gst_structure_get_uint(c, "priority", &prio))
+            g_string_append_printf(out, " via turn-%s", prio >> 24 == 30 ? "udp" : "tcp");
         return;
     }
     g_string_append(out, "?");

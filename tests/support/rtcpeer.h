@@ -57,6 +57,12 @@ struct rtcpeer_opts {
      * turns://... URLs (user and password percent-encoded), or NULL. */
     const char *turn_servers;
     bool relay_only;         /* ice-transport-policy "relay": relayed candidates only */
+    /* true: use the STUN and TURN servers of session-created's iceServers
+     * (RTCIceServer JSON, converted by src/robot/iceconf.h), as porthole.js
+     * does; stun_server and turn_servers, when given, win over them (as a
+     * page's own iceServers do). Applied before the offer is, so before any
+     * gathering. */
+    bool cloud_ice;
     /* webrtcbin's jitter-buffer latency in ms; 0 keeps its default (200).
      * Every decoded frame waits this long, the first one included. */
     unsigned latency_ms;
@@ -201,11 +207,36 @@ bool rtcpeer_connected(struct rtcpeer *p);
 int64_t rtcpeer_first_frame_us(struct rtcpeer *p);
 int64_t rtcpeer_connected_us(struct rtcpeer *p);
 
+/* Monotonic time create-session was sent (the viewer's "click"); 0 before. */
+int64_t rtcpeer_requested_us(struct rtcpeer *p);
+
+/* ---- ICE ---- */
+
+/* What the peer's ICE agent was given and what it did with it. */
+struct rtcpeer_ice {
+    bool from_cloud;       /* the servers came from session-created's iceServers */
+    bool stun;             /* a STUN server is configured */
+    unsigned turn;         /* TURN servers configured */
+    /* The first TURN server without its credentials, e.g.
+     * "turns://203.0.113.20:443", or "". */
+    char turn_server[128];
+    /* Local candidates gathered so far, by type. */
+    unsigned host, srflx, prflx, relay;
+    bool gathered;         /* gathering completed */
+    bool failed;           /* webrtcbin's ICE connection state reached "failed" */
+};
+
+/* A snapshot of the above. */
+void rtcpeer_ice_info(struct rtcpeer *p, struct rtcpeer_ice *out);
+
 /* Describes the ICE path in use, from webrtcbin's statistics, as
  * "LOCALTYPE/PROTO ADDR:PORT -> REMOTETYPE/PROTO ADDR:PORT" (types host,
  * srflx, prflx, relay), e.g. "relay/udp 203.0.113.20:50123 -> srflx/udp
- * 198.51.100.2:41000". Blocks up to timeout_ms for webrtcbin's answer.
- * Returns false (buf empty) when no pair is known. */
+ * 198.51.100.2:41000". A relayed candidate also says how its TURN server
+ * is reached, "via turn-udp" or "via turn-tcp" (TCP or TLS; libnice's
+ * priorities do not tell them apart): "relay/udp 203.0.113.20:50123 via
+ * turn-tcp -> ...". Blocks up to timeout_ms for
+ * webrtcbin's answer. Returns false (buf empty) when no pair is known. */
 bool rtcpeer_ice_path(struct rtcpeer *p, char *buf, size_t len, int timeout_ms);
 
 /* The last telemetry object received (borrowed; valid until the next main

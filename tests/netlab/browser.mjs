@@ -1,0 +1,208 @@
+// browser.mjs - the web viewer in the network lab: Debian's headless chromium
+// run inside the viewer's namespace (a wrapper script `ip netns exec NS
+// chromium` given to playwright-core as its executable; playwright talks to
+// it over pipes, which cross namespaces), the viewer page loaded from the
+// lab's cloud on its public address (so Chromium's Local Network Access
+// check sees a public page talking to its own public server), Watch clicked,
+// frames decoded, and the path session.stats() and the overlay report
+// checked. The flags and the browser come from tests/browser/harness.mjs.
+//
+//   node tests/netlab/browser.mjs --cloud http://203.0.113.10:3001/ --robot ID
+//        --netns viewer --expect host|srflx|relay [--relay] [--runs N]
+//        [--g2g-frames N]
+//
+// --relay opens the page with ?relay=1 (iceTransportPolicy 'relay').
+// --expect host: candidateType host over udp (routed LANs); srflx:
+// candidateType srflx or prflx over udp, no TURN server; relay:
+// candidateType relay and, when the viewer's own end is relayed (always
+// with --relay), relayProtocol udp and turnServer the lab's TURN server
+// (turn:203.0.113.20:3478...); else the robot's end is. --runs N watches N
+// times, each in a fresh page; --g2g-frames N also reads, in the last run,
+// the capture-time marker of N frames (web/marker.js, as
+// bench/robot-latency.mjs does) for glass to glass. Run inside `lab.sh run`, in the lab's outer namespace, as
+// root: by case.sh (browser-*) and bench/netlab.sh. Prints one JSON line
+// per run on stdout ({first_frame_ms, g2g_p50_ms, candidateType, ...}),
+// progress and failures on stderr; exits 0 when every run played over the
+// expected path, 1 when not.
+
+import { chmodSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+const argv = process.argv.slice(2);
+const opt = (name, dflt) => {
+  const i = argv.indexOf(name);
+  return i >= 0 && i + 1 < argv.length ? argv[i + 1] : dflt;
+};
+const CLOUD = opt('--cloud');
+const ROBOT = opt('--robot', 'labbot');
+const NETNS = opt('--netns', 'viewer');
+const EXPECT = opt('--expect');
+const RELAY = argv.includes('--relay');
+const RUNS = Number(opt('--runs', '1'));
+const G2G_FRAMES = Number(opt('--g2g-frames', '0'));
+if (!CLOUD || !['host', 'srflx', 'relay'].includes(EXPECT) || !(RUNS >= 1) || !/^[a-z0-9-]+$/.test(NETNS)) {
+  console.error('usage: node tests/netlab/browser.mjs --cloud URL --robot ID --netns NS --expect host|srflx|relay '
+    + '[--relay] [--runs N] [--g2g-frames N]');
+  process.exit(2);
+}
+const log = (m) => console.error(`netlab-browser: ${m}`);
+const LAB_PUBLIC = ['203.0.113.10', '203.0.113.20']; // the cloud and coturn (lab.sh)
+
+// The wrapper: chromium in the viewer's namespace. harness.mjs reads
+// PORTHOLE_CHROMIUM when it is imported, so set it first.
+const dir = process.env.NETLAB_DIR || '/run/netlab';
+const wrapper = join(dir, `chromium-${NETNS}.sh`);
+// harness.mjs's --host-resolver-rules resolve nothing but 127.0.0.1, IP
+// literals included; the wrapper swaps them for rules that also let the
+// lab's public servers through (nothing else). (Appending a second switch
+// is not enough: Chromium then kept harness.mjs's.)
+const rules = `MAP * ~NOTFOUND , EXCLUDE 127.0.0.1 , EXCLUDE ${LAB_PUBLIC.join(' , EXCLUDE ')}`;
+writeFileSync(wrapper, `#!/bin/sh
+# Made by tests/netlab/browser.mjs: chromium in the lab's ${NETNS} namespace.
+for a in "$@"; do
+    shift
+    case "$a" in
+    --host-resolver-rules=*) set -- "$@" '--host-resolver-rules=${rules}' ;;
+    *) set -- "$@" "$a" ;;
+    esac
+done
+exec ip netns exec ${NETNS} /usr/bin/chromium "$@"
+`);
+chmodSync(wrapper, 0o755);
+process.env.PORTHOLE_CHROMIUM = wrapper;
+const { launchBrowser, waitFor, sleep } = await import('../browser/harness.mjs');
+
+const watchdog = setTimeout(() => {
+  log(`FAIL: more than ${60 + RUNS * 30} s`);
+  process.exit(1);
+}, (60 + RUNS * 30) * 1000);
+watchdog.unref();
+
+/** Checks the path of a stats() object against --expect; returns what is wrong, or null. */
+function wrongPath(st) {
+  if (!st) return 'no stats';
+  if (EXPECT === 'host') {
+    if (st.candidateType !== 'host' || st.protocol !== 'udp') return `${st.candidateType}/${st.protocol}, expected host/udp`;
+    return null;
+  }
+  if (EXPECT === 'srflx') {
+    if (!['srflx', 'prflx'].includes(st.candidateType)) return `candidateType ${st.candidateType}, expected srflx or prflx`;
+    if (st.protocol !== 'udp') return `protocol ${st.protocol}, expected udp`;
+    if (st.turnServer) return `a TURN server (${st.turnServer}) on a direct path`;
+    return null;
+  }
+  if (st.candidateType !== 'relay') return `candidateType ${st.candidateType}, expected relay`;
+  // Relayed by the viewer's own TURN allocation (always so with --relay),
+  // or by the robot's only (then the viewer names no TURN server).
+  if (RELAY && st.localCandidateType !== 'relay') return `localCandidateType ${st.localCandidateType} with ?relay=1`;
+  if (st.localCandidateType === 'relay') {
+    if (st.relayProtocol !== 'udp') return `relayProtocol ${st.relayProtocol}, expected udp`;
+    if (!/^turn:203\.0\.113\.20:3478/.test(st.turnServer || '')) return `turnServer ${st.turnServer}, expected the lab's`;
+  } else if (st.remoteCandidateType !== 'relay' || st.turnServer) {
+    return `remote ${st.remoteCandidateType}, turnServer ${st.turnServer}: not a relayed path`;
+  }
+  return null;
+}
+
+/** One session: click Watch, time the first frame, play, check the path. */
+async function watchOnce(browser, url, run) {
+  // Not browser.newPage(): it grants camera and microphone, which Chromium
+  // refuses to a page on plain http:// at a public address (not a secure
+  // context). RTCPeerConnection needs neither.
+  const page = await browser.context.newPage();
+  const consoleErrors = [];
+  page.on('console', (m) => { if (m.type() === 'error') consoleErrors.push(m.text()); });
+  page.on('pageerror', (e) => browser.errors.push(`${url}: uncaught ${e.message}`));
+  try {
+    await page.goto(url);
+    const row = page.locator(`#robot-list li[data-robot-id="${ROBOT}"]`);
+    await row.locator('button.watch:not([disabled])').waitFor({ timeout: 15000 });
+    await page.evaluate((rid) => {
+      const b = { click: null, first: null };
+      window.__lab = b;
+      const isWatch = (e) => e.target instanceof Element && e.target.closest('button.watch');
+      document.addEventListener('click', (e) => { if (isWatch(e)) b.click = e.timeStamp; }, { capture: true, once: true });
+      document.addEventListener('click', (e) => {
+        if (!isWatch(e)) return;
+        const t = window.portholeViewer.tiles.get(rid);
+        t?.video.requestVideoFrameCallback((now) => { b.first = now; });
+      }, { once: true });
+    }, ROBOT);
+    await row.locator('select.robot-stream').selectOption('color');
+    await row.locator('button.watch').click();
+    const b = await waitFor(() => page.evaluate(() => (window.__lab.first ? window.__lab : null)), 20000,
+      'the first frame', 20);
+    // Frames decoded (the SDK's stats), then the path.
+    const st = await waitFor(() => page.evaluate(async (rid) => {
+      const s = window.portholeViewer.tiles.get(rid)?.session;
+      const x = s ? await s.stats() : null;
+      return x && x.framesDecoded >= 30 ? x : null;
+    }, ROBOT), 20000, '30 frames decoded');
+    let g2g = null;
+    if (G2G_FRAMES > 0 && run === RUNS) {
+      g2g = await page.evaluate(async ({ rid, frames }) => {
+        const { readMarker, markerAge } = await import('/marker.js');
+        const v = window.portholeViewer.tiles.get(rid).video;
+        const canvas = document.createElement('canvas');
+        const ages = [];
+        await new Promise((resolve) => {
+          let seen = 0;
+          const onFrame = () => {
+            const m = readMarker(v, canvas);
+            const age = m === null ? null : markerAge(m, Date.now());
+            if (age !== null) ages.push(age);
+            if (++seen < frames) v.requestVideoFrameCallback(onFrame);
+            else resolve();
+          };
+          v.requestVideoFrameCallback(onFrame);
+        });
+        return ages.sort((x, y) => x - y);
+      }, { rid: ROBOT, frames: G2G_FRAMES });
+    }
+    await sleep(1200); // the overlay refreshes every second
+    const overlay = await page.locator(`#grid .tile[data-robot-id="${ROBOT}"] .stats .stat-path`).textContent()
+      .catch(() => null);
+    const wrong = wrongPath(st);
+    const pct = (a, p) => (a && a.length ? a[Math.min(a.length - 1, Math.ceil((p / 100) * a.length) - 1)] : null);
+    const result = {
+      run, expect: EXPECT, relay_forced: RELAY, first_frame_ms: Math.round(b.first - b.click),
+      frames: st.framesDecoded, candidateType: st.candidateType, localCandidateType: st.localCandidateType,
+      remoteCandidateType: st.remoteCandidateType, protocol: st.protocol, relayProtocol: st.relayProtocol,
+      turnServer: st.turnServer, overlay_path: overlay,
+      g2g_p50_ms: g2g ? pct(g2g, 50) : undefined, g2g_p95_ms: g2g ? pct(g2g, 95) : undefined,
+      g2g_n: g2g ? g2g.length : undefined,
+      lna_blocked: consoleErrors.some((e) => /LOCAL_NETWORK_ACCESS/.test(e)),
+      error: wrong,
+    };
+    if (!wrong && overlay !== null && !overlay.startsWith(st.candidateType)) {
+      result.error = `the overlay's path row says '${overlay}', stats() ${st.candidateType}`;
+    }
+    return result;
+  } catch (e) {
+    const blocked = consoleErrors.filter((x) => /LOCAL_NETWORK_ACCESS/.test(x));
+    return { run, expect: EXPECT, error: `${e.message}${blocked.length ? ` (Local Network Access: ${blocked[0]})` : ''}` };
+  } finally {
+    await page.close().catch(() => {});
+  }
+}
+
+const url = `${CLOUD}${RELAY ? '?relay=1' : ''}`;
+let failed = 0;
+const browser = await launchBrowser();
+try {
+  for (let run = 1; run <= RUNS; run++) {
+    const r = await watchOnce(browser, url, run);
+    process.stdout.write(`${JSON.stringify(r)}\n`);
+    if (r.error) {
+      failed++;
+      log(`run ${run}: FAIL: ${r.error}`);
+    } else {
+      log(`run ${run}: first frame ${r.first_frame_ms} ms over ${r.overlay_path}`);
+    }
+    if (run < RUNS) await sleep(400);
+  }
+  if (browser.errors.length) log(`page errors: ${browser.errors.slice(0, 3).join('; ')}`);
+} finally {
+  await browser.close();
+}
+process.exit(failed ? 1 : 0);
