@@ -10,65 +10,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "robot/candidate.h"
 #include "common/log.h"
 #include "robot/icegate.h"
 #include "robot/peer_ice.h"
+#include "robot/peer_internal.h"
 #include "robot/sdp_answer.h"
 #include "robot/teardown.h"
-
-#define PEER_MAX_MEDIA 8 /* m-lines in our offer: tracks + the data channel */
-/* A viewer's relayed candidates wait this long after its first direct one
- * (hold_relayed). */
-#define PEER_RELAY_HOLD_MS 250
-
-/* A local candidate, kept for peer_offer_with_candidates. */
-struct local_candidate {
-    unsigned mline;
-    char *line; /* "candidate:..." */
-};
-
-struct peer_track {
-    struct peer *p;
-    GstElement *appsrc;
-    struct media_track *track; /* atomic pointer: read by the PLI probe */
-};
-
-struct peer {
-    gint refs;          /* atomic: the owner's, plus one per pending event or promise */
-    bool closed;        /* main thread: set by peer_free; events are then dropped */
-    gint offer_started; /* atomic */
-    char *session_id;
-    struct media *media;
-    struct peer_callbacks cb;
-    void *user;
-    GMainContext *ctx;
-    struct icegate gate; /* every remote candidate passes here */
-    size_t max_sdp;
-    GstElement *pipeline, *webrtc;
-    GstElement *rtpbin; /* inside webrtc; a ref, for its RTCP signals */
-    GstWebRTCDataChannel *channel;
-    guint bus_watch;
-    struct peer_track tracks[PEER_MAX_TRACKS];
-    size_t ntracks;
-    enum peer_state state;
-    bool answered;
-    bool reoffered;  /* an ICE restart's offer went out and awaits its answer */
-    unsigned restarts; /* ICE restarts begun */
-    _Atomic int64_t heard_us; /* last packet from the viewer (peer_ice.h), or 0 */
-    unsigned watched;  /* ICE transports whose packets set heard_us */
-    /* from our offer */
-    size_t nmedia;
-    char *mids[PEER_MAX_MEDIA];
-    char *kinds[PEER_MAX_MEDIA];
-    char *offer;     /* our offer's text, once made */
-    GArray *local;   /* struct local_candidate, in gathering order */
-    bool gathered;   /* gathering is complete */
-    /* the viewer's candidates (main thread) */
-    gint64 direct_since_us; /* its first direct (not relayed) one, or 0 */
-    GPtrArray *held;        /* "MLINE\ncandidate:..." relayed ones held back */
-    GSource *hold;          /* the timer that releases them, or NULL */
-};
 
 const char *peer_state_name(enum peer_state st)
 {
@@ -77,13 +24,13 @@ const char *peer_state_name(enum peer_state st)
     return st <= PEER_CLOSED ? names[st] : "?";
 }
 
-static struct peer *peer_ref(struct peer *p)
+struct peer *peer__ref(struct peer *p)
 {
     g_atomic_int_inc(&p->refs);
     return p;
 }
 
-static void peer_unref(gpointer data)
+void peer__unref(gpointer data)
 {
     struct peer *p = data;
     if (!g_atomic_int_dec_and_test(&p->refs))
@@ -116,7 +63,7 @@ static void event_free(gpointer data)
     struct event *ev = data;
     g_free(ev->a);
     g_free(ev->b);
-    peer_unref(ev->p);
+    peer__unref(ev->p);
     g_free(ev);
 }
 
@@ -211,7 +158,7 @@ static void post(struct peer *p, enum event_kind kind, unsigned mline, int state
                  const char *b)
 {
     struct event *ev = g_new0(struct event, 1);
-    ev->p = peer_ref(p);
+    ev->p = peer__ref(p);
     ev->kind = kind;
     ev->mline = mline;
     ev->state = state;
@@ -234,7 +181,7 @@ struct offer_req {
 static void offer_req_free(gpointer data)
 {
     struct offer_req *q = data;
-    peer_unref(q->p);
+    peer__unref(q->p);
     g_free(q->ufrag);
     g_free(q->pwd);
     g_free(q);
@@ -282,7 +229,7 @@ static void on_negotiation_needed(GstElement *webrtc, gpointer data)
     if (!g_atomic_int_compare_and_exchange(&p->offer_started, 0, 1))
         return; /* one offer per peer: switches never renegotiate */
     struct offer_req *q = g_new0(struct offer_req, 1);
-    q->p = peer_ref(p);
+    q->p = peer__ref(p);
     GstPromise *promise = gst_promise_new_with_change_func(on_offer_created, q, offer_req_free);
     g_signal_emit_by_name(webrtc, "create-offer", NULL, promise);
 }
@@ -553,7 +500,7 @@ int peer_set_answer(struct peer *p, const char *text, char *err, size_t errlen)
         return -1;
     GstWebRTCSessionDescription *answer =
         gst_webrtc_session_description_new(GST_WEBRTC_SDP_TYPE_ANSWER, sdp); /* owns sdp */
-    GstPromise *promise = gst_promise_new_with_change_func(on_answer_applied, peer_ref(p), peer_unref);
+    GstPromise *promise = gst_promise_new_with_change_func(on_answer_applied, peer__ref(p), peer__unref);
     g_signal_emit_by_name(p->webrtc, "set-remote-description", answer, promise);
     gst_webrtc_session_description_free(answer);
     p->answered = true;
@@ -573,7 +520,7 @@ int peer_restart_ice(struct peer *p, char *err, size_t errlen)
         return -1;
     }
     g_free(ufrag);
-    q->p = peer_ref(p);
+    q->p = peer__ref(p);
     p->restarts++;
     log_info("peer %s: ICE restart %u", p->session_id, p->restarts);
     GstPromise *promise = gst_promise_new_with_change_func(on_offer_created, q, offer_req_free);
@@ -586,89 +533,6 @@ int64_t peer_heard_us(struct peer *p)
     if (!p->watched && p->webrtc)
         p->watched = peer_ice_watch_receive(p->webrtc, &p->heard_us);
     return atomic_load_explicit(&p->heard_us, memory_order_relaxed);
-}
-
-static gboolean release_held(gpointer data)
-{
-    struct peer *p = data;
-    g_source_unref(p->hold);
-    p->hold = NULL;
-    for (guint i = 0; !p->closed && i < p->held->len; i++) {
-        const char *s = g_ptr_array_index(p->held, i);
-        g_signal_emit_by_name(p->webrtc, "add-ice-candidate", (guint)strtoul(s, NULL, 10),
-                              strchr(s, '\n') + 1);
-    }
-    g_ptr_array_set_size(p->held, 0);
-    return G_SOURCE_REMOVE;
-}
-
-/* libnice, controlling (we offer), nominates as soon as two pairs are
- * valid. A pair with the viewer's relayed candidate is valid within a round
- * trip (TURN permissions are per IP address), while a direct pair through
- * two port-restricted NATs waits until the viewer's own check has opened
- * its NAT. Chromium paces its checks about 50 ms apart, and so was relayed
- * in a quarter to half of the sessions through two cone NATs in the lab
- * (tests/netlab, browser-srflx) although the direct path worked; with its
- * relayed candidates held 150 ms, in 1 of 8; held 300 ms, in none of 8,
- * for about 100 ms more to the first frame of a session relayed anyway
- * (symmetric NATs). So a viewer's relayed candidates wait until
- * PEER_RELAY_HOLD_MS after its first direct one; a viewer that sends only
- * relayed ones (forced relay) waits for nothing. Returns true when
- * candidate was held; release_held adds it. */
-static bool hold_relayed(struct peer *p, unsigned mline, const char *candidate)
-{
-    gint64 now = g_get_monotonic_time();
-    if (!strstr(candidate, " typ relay")) {
-        if (!p->direct_since_us)
-            p->direct_since_us = now;
-        return false;
-    }
-    gint64 until = p->direct_since_us + PEER_RELAY_HOLD_MS * 1000;
-    if (!p->direct_since_us || now >= until)
-        return false;
-    g_ptr_array_add(p->held, g_strdup_printf("%u\n%s", mline, candidate));
-    if (!p->hold) {
-        p->hold = g_timeout_source_new((guint)((until - now + 999) / 1000));
-        g_source_set_callback(p->hold, release_held, peer_ref(p), peer_unref);
-        g_source_attach(p->hold, p->ctx);
-    }
-    return true;
-}
-
-int peer_add_candidate(struct peer *p, const char *candidate, int mline, const char *mid,
-                       char *err, size_t errlen)
-{
-    if (!candidate || !*candidate)
-        return 0;
-    if (mline < 0 && mid) {
-        for (size_t i = 0; i < p->nmedia; i++)
-            if (p->mids[i] && strcmp(p->mids[i], mid) == 0)
-                mline = (int)i;
-    }
-    if (mline < 0 || (p->nmedia && (size_t)mline >= p->nmedia) || mline >= PEER_MAX_MEDIA) {
-        snprintf(err, errlen, "the candidate names no m-line of the offer (sdpMLineIndex %d, sdpMid '%s')",
-                 mline, mid ? mid : "");
-        return -1;
-    }
-    char text[CANDIDATE_TEXT_MAX], why[192];
-    switch (icegate_admit(&p->gate, candidate, text, sizeof text, why, sizeof why)) {
-    case ICEGATE_MALFORMED:
-        snprintf(err, errlen, "malformed ICE candidate: %s", why);
-        return -1;
-    case ICEGATE_REFUSED:
-        return 1;
-    case ICEGATE_ADMIT:
-        break;
-    }
-    if (!hold_relayed(p, (unsigned)mline, text))
-        g_signal_emit_by_name(p->webrtc, "add-ice-candidate", (guint)mline, text);
-    return 0;
-}
-
-void peer_candidate_counts(const struct peer *p, size_t *admitted, size_t *refused)
-{
-    *admitted = p->gate.admitted;
-    *refused = p->gate.refused;
 }
 
 int peer_switch(struct peer *p, const enum cam_stream *streams, size_t n, char *err, size_t errlen)
@@ -686,30 +550,6 @@ int peer_switch(struct peer *p, const enum cam_stream *streams, size_t n, char *
 
 /* For a viewer without trickle ICE (the REST API): the candidates go into
  * the offer itself, as a=candidate lines of their m-lines. */
-char *peer_offer_with_candidates(const struct peer *p, size_t *ncandidates)
-{
-    *ncandidates = p->local->len;
-    if (!p->offer)
-        return NULL;
-    GstSDPMessage *sdp = NULL;
-    if (gst_sdp_message_new_from_text(p->offer, &sdp) != GST_SDP_OK)
-        return g_strdup(p->offer);
-    guint nmedia = gst_sdp_message_medias_len(sdp);
-    for (guint i = 0; i < p->local->len; i++) {
-        const struct local_candidate *c = &g_array_index(p->local, struct local_candidate, i);
-        if (c->mline < nmedia && g_str_has_prefix(c->line, "candidate:"))
-            gst_sdp_media_add_attribute((GstSDPMedia *)gst_sdp_message_get_media(sdp, c->mline),
-                                        "candidate", c->line + strlen("candidate:"));
-    }
-    if (p->gathered)
-        for (guint i = 0; i < nmedia; i++)
-            gst_sdp_media_add_attribute((GstSDPMedia *)gst_sdp_message_get_media(sdp, i),
-                                        "end-of-candidates", NULL);
-    char *text = gst_sdp_message_as_text(sdp);
-    gst_sdp_message_free(sdp);
-    return text;
-}
-
 void peer_send_telemetry(struct peer *p, const char *text)
 {
     if (!p->channel)
@@ -781,5 +621,5 @@ void peer_free(struct peer *p)
         gst_object_unref(p->channel);
     if (p->pipeline)
         teardown_unref_pipeline(p->pipeline); /* teardown.h says why */
-    peer_unref(p);
+    peer__unref(p);
 }
