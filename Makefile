@@ -5,7 +5,7 @@ BUILD    ?= build
 JOBS     ?= $(shell nproc 2>/dev/null || echo 2)
 PORT     ?= 3001
 
-.PHONY: all deps deps-build npm-deps build build-run test run bench bench-full fuzz clean
+.PHONY: all deps deps-build npm-deps build build-run test run bench bench-full fuzz soak clean
 
 all: build
 
@@ -57,8 +57,8 @@ bench-full: build npm-deps
 FUZZ_SECONDS ?= 60
 FUZZ_CFLAGS := -g -O1 -std=c11 -D_GNU_SOURCE -DPORTHOLE_VERSION='"fuzz"' -Isrc \
                -fsanitize=fuzzer,address,undefined
-FUZZ_SOURCES := tests/fuzz/fuzz_router.c $(filter-out %/server.c %/main.c %/config.c %/ws_conn.c %/http_reply.c %/api_proxy.c,$(wildcard src/cloud/*.c)) $(wildcard src/common/*.c)
-FUZZ_SDP_SOURCES := tests/fuzz/fuzz_sdp_answer.c src/robot/sdp_answer.c src/robot/netlist.c $(wildcard src/common/*.c)
+FUZZ_SOURCES := tests/fuzz/fuzz_router.c $(filter-out %/server.c %/main.c %/config.c %/ws_conn.c %/http_reply.c %/api_proxy.c %/edge.c %/tls_policy.c %/access.c,$(wildcard src/cloud/*.c)) $(wildcard src/common/*.c)
+FUZZ_SDP_SOURCES := tests/fuzz/fuzz_sdp_answer.c src/robot/sdp_answer.c src/robot/candidate.c src/robot/icegate.c $(wildcard src/common/*.c)
 fuzz: deps
 	mkdir -p $(BUILD)/fuzz-corpus $(BUILD)/fuzz-corpus-sdp
 	clang $(FUZZ_CFLAGS) $(FUZZ_SOURCES) $$(pkg-config --cflags --libs jansson libcrypto) -o $(BUILD)/fuzz_router
@@ -68,6 +68,26 @@ fuzz: deps
 	  $(BUILD)/fuzz-corpus tests/fuzz/corpus
 	$(BUILD)/fuzz_sdp_answer -max_len=8192 -max_total_time=$(FUZZ_SECONDS) \
 	  -dict=tests/fuzz/sdp_answer.dict $(BUILD)/fuzz-corpus-sdp tests/fuzz/corpus-sdp
+
+# Soak test, not part of `make test`: SOAK_MINUTES of viewers joining and
+# leaving, switches, REST calls and cloud restarts against one ASan+UBSan
+# porthole-robot that is never restarted, in a loopback-only network
+# namespace; prints a summary and fails on any crash, sanitizer report,
+# leak or growth (tests/soak/soak.c). SOAK_SEED replays a run's choices;
+# the logs go to $(BUILD)/soak-logs/. quarantine_size_mb bounds ASan's hold on
+# freed memory, so that RSS can show growth.
+SOAK_MINUTES ?= 30
+SOAK_SEED    ?=
+soak: deps
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPORTHOLE_SANITIZERS=ON
+	cmake --build $(BUILD) -j $(JOBS) --target soak porthole-robot-asan porthole-cloud-asan
+	SOAK_MINUTES=$(SOAK_MINUTES) SOAK_SEED=$(SOAK_SEED) SOAK_LOG_DIR=$(abspath $(BUILD))/soak-logs \
+	PORTHOLE_ROBOT=$(abspath $(BUILD))/porthole-robot-asan \
+	PORTHOLE_CLOUD=$(abspath $(BUILD))/porthole-cloud-asan PORTHOLE_WEB_ROOT=$(CURDIR)/web \
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:halt_on_error=1:fast_unwind_on_malloc=0:quarantine_size_mb=64 \
+	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp:print_suppressions=0 \
+	tests/netns-run.sh $(BUILD)/soak
 
 clean:
 	rm -rf $(BUILD)

@@ -43,7 +43,8 @@ const DEFAULTS = Object.freeze({
   registerTimeoutMs: 10000,
   sessionTimeoutMs: 10000,   // create-session -> session-created
   offerTimeoutMs: 15000,     // session-created -> webrtc-offer
-  connectTimeoutMs: 20000,   // answer -> media connected
+  connectTimeoutMs: 20000,   // answer -> media connected (and lost media -> back)
+  restartAfterMs: 500,       // no video for this long: ask the robot for an ICE restart (0: never)
   switchTimeoutMs: 10000,    // switch-stream-type -> reply
   requestTimeoutMs: 15000,   // robot-request -> robot-response (the cloud gives up after 10 s)
   maxMessageBytes: 65536,    // the cloud's --max-message: a bigger message would close the connection
@@ -1013,7 +1014,8 @@ export class Cloud extends Emitter {
  *
  * Events (on(type, fn); fn receives the detail):
  * - 'state' {state}: 'requesting', 'negotiating', 'connecting', 'connected',
- *   'interrupted' (ICE disconnected, may recover), 'closed'.
+ *   'interrupted' (the video stopped or ICE failed: an ICE restart is under
+ *   way on the same session), 'closed'.
  * - 'track' {track, stream}: media arrived; stream is session.stream.
  * - 'streamtypes' {streamTypes}: the robot switched streams.
  * - 'signaling' {signaling}: 'detached' when the cloud connection is lost.
@@ -1040,6 +1042,8 @@ export class Session extends Emitter {
     this.closeReason = null;
     /** Glass-to-glass latency in ms from the colour frames' marker, or null. */
     this.latencyMs = null;
+    /** ICE restarts answered on this session (its path died and came back). */
+    this.iceRestarts = 0;
     this._opts = {
       // The page's own servers win; null means "whatever the cloud hands out".
       iceServers: Array.isArray(opts.iceServers) ? opts.iceServers
@@ -1053,6 +1057,9 @@ export class Session extends Emitter {
     this._switch = null;
     this._prevStats = null;
     this._videos = new Set();
+    this._connectedOnce = false;
+    this._restartAskedAt = -Infinity;
+    this._stallTimer = null;
     this._armTimer(cloud.options.sessionTimeoutMs, 'the cloud did not create the session in time');
   }
 
@@ -1136,6 +1143,20 @@ export class Session extends Emitter {
   }
 
   /**
+   * Asks the robot for an ICE restart on this session now (it also happens
+   * by itself when the video stops). The robot answers with a new offer,
+   * which this session takes without a new peer connection; iceRestarts
+   * counts them. Returns false when it cannot ask (no cloud connection, not
+   * set up, closed, or asked less than 3 s ago).
+   */
+  restartIce() {
+    if (this.state === 'closed' || !this._connectedOnce) return false;
+    const before = this._restartAskedAt;
+    this._askRestart('requested');
+    return this._restartAskedAt !== before;
+  }
+
+  /**
    * Ends the session: tells the cloud (when connected), closes the peer
    * connection and stops the tracks. Emits 'closed' once. Safe to call twice.
    */
@@ -1189,6 +1210,7 @@ export class Session extends Emitter {
   _finish(reason, error) {
     if (this.state === 'closed') return;
     clearTimeout(this._timer);
+    clearInterval(this._stallTimer);
     if (this._switch) this._switch.reject(new PortholeError('closed', 'the session closed'));
     const pc = this._pc;
     this._pc = null;
@@ -1363,8 +1385,17 @@ export class Session extends Emitter {
       if (st === 'connected') {
         clearTimeout(this._timer);
         this._setState('connected');
+        if (!this._connectedOnce) this._watchVideo();
+        this._connectedOnce = true;
       } else if (st === 'disconnected') {
         if (this.state === 'connected') this._setState('interrupted');
+        this._askRestart('disconnected');
+      } else if (st === 'failed' && this._connectedOnce && this.signaling === 'attached') {
+        // The path died: the robot restarts ICE (asked, or on its own after
+        // two silent seconds), or ends the session if that does not help.
+        this._setState('interrupted');
+        this._askRestart('failed');
+        this._armTimer(this._cloud.options.connectTimeoutMs, 'the video connection to the robot was lost');
       } else if (st === 'failed' || st === 'closed') {
         const err = new PortholeError('connection-failed', this.state === 'connected' || this.state === 'interrupted'
           ? 'the video connection to the robot was lost' : 'could not connect to the robot (ICE failed)');
@@ -1373,6 +1404,54 @@ export class Session extends Emitter {
       }
     };
     return pc;
+  }
+
+  /**
+   * Asks the robot for an ICE restart, at most once every 3 s. reason
+   * 'video-stalled' lets the robot decline while it still hears from this
+   * side (the path works; loss or the camera stalled the video).
+   */
+  _askRestart(reason) {
+    const now = Date.now();
+    if (this.signaling !== 'attached' || !this.id || now - this._restartAskedAt < 3000) return;
+    this._restartAskedAt = now;
+    this._cloud._send({ type: 'ice-restart-request', sessionId: this.id, reason });
+  }
+
+  /**
+   * Once connected: reads the received video bytes every half
+   * restartAfterMs (at most every 250 ms), and asks for an ICE restart when
+   * they stood still for restartAfterMs (a NAT rebinding or a network switch
+   * on this side: the browser itself would call the path dead only after
+   * several seconds).
+   */
+  _watchVideo() {
+    const after = this._cloud.options.restartAfterMs;
+    if (!(after > 0) || typeof setInterval !== 'function') return;
+    let bytes = -1;
+    let movedAt = Date.now();
+    let busy = false;
+    this._stallTimer = setInterval(async () => {
+      const pc = this._pc;
+      if (!pc || busy || this.state === 'closed') return;
+      busy = true;
+      try {
+        let n = 0;
+        (await pc.getStats()).forEach((s) => {
+          if (s.type === 'inbound-rtp' && (s.kind === 'video' || s.mediaType === 'video')) n += s.bytesReceived || 0;
+        });
+        const now = Date.now();
+        if (n !== bytes) {
+          bytes = n;
+          movedAt = now;
+          if (this.state === 'interrupted' && pc.connectionState === 'connected') this._setState('connected');
+        } else if (now - movedAt >= after && this.state !== 'closed') {
+          if (this.state === 'connected') this._setState('interrupted');
+          this._askRestart('video-stalled');
+        }
+      } catch { /* a closing peer connection */ }
+      busy = false;
+    }, Math.max(100, Math.min(250, after / 2)));
   }
 
   _onOffer(sdp) {
@@ -1389,9 +1468,13 @@ export class Session extends Emitter {
     this._enqueue(async () => {
       const pc = this._pc;
       if (!pc) return;
+      // A later offer renegotiates the same connection (an ICE restart: new
+      // credentials, the browser gathers again); tracks and <video> stay.
+      const again = pc.remoteDescription !== null;
       await pc.setRemoteDescription({ type: 'offer', sdp });
       const answer = await pc.createAnswer();
       await pc.setLocalDescription(answer);
+      if (again) this.iceRestarts++;
       if (this.signaling === 'attached') {
         this._cloud._send({
           type: 'webrtc-answer', sessionId: this.id, answer: { type: 'answer', sdp: pc.localDescription.sdp },

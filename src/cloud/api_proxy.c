@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cloud/edge.h"
 #include "cloud/http_reply.h"
 #include "cloud/ice_servers.h"
 #include "cloud/outbuf.h"
@@ -142,13 +143,17 @@ static int api_dispatch(struct server *srv, struct conn *c)
         h->api = API_NONE;
         return api_error(c, HTTP_STATUS_INTERNAL_SERVER_ERROR, "out of memory");
     }
-    /* lws's own timeout (--http-timeout, for the request to arrive) would
-     * cut a request that legitimately waits for its robot: the router
-     * answers by --request-timeout, this is the backstop. */
+    /* The request is whole (a POST without Content-Length is taken as
+     * having none): the edge's deadline for its arrival ends here. lws's
+     * own timeout (--http-timeout) would cut a request that legitimately
+     * waits for its robot: the router answers by --request-timeout, this
+     * is the backstop. */
+    edge_body_complete(srv, c);
     lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK,
                     (int)srv->cfg.request_timeout + API_WAIT_GRACE_SECS);
     h->api = API_WAITING;
-    struct robot_request req = {h->api_robot, h->api_method, h->api_path, body};
+    struct robot_request req = {.robot_id = h->api_robot, .method = h->api_method,
+                                .path = h->api_path, .body = body, .caller = h->caller};
     router_http_request(srv->router, h->asker, &req, clock_mono_ms());
     json_decref(body);
     server_schedule_tick(srv);
@@ -271,7 +276,8 @@ int api_proxy_request(struct server *srv, struct conn *c, const char *uri)
     if (strcmp(uri, "/api/robots") == 0 || strcmp(uri, "/api/robots/") == 0) {
         if (index != LWSHUMETH_GET)
             return api_error_allow(c, "GET");
-        http_reply_respond(c, HTTP_STATUS_OK, "application/json", status_robots(srv->router));
+        http_reply_respond(c, HTTP_STATUS_OK, "application/json",
+                           status_robots(srv->router, h->caller));
         return 0;
     }
     const char *id = strncmp(uri, "/api/robots/", 12) == 0 ? uri + 12 : NULL;

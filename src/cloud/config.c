@@ -5,8 +5,14 @@
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
+#include "cloud/auth.h"
+#include "cloud/auth_jwt.h"
 #include "cloud/ice_servers.h"
+#include "cloud/origin.h"
+#include "cloud/tls_policy.h"
+#include "common/netlist.h"
 
 #ifndef PORTHOLE_DEFAULT_WEB_ROOT
 #define PORTHOLE_DEFAULT_WEB_ROOT "web"
@@ -28,8 +34,30 @@ void cloud_config_defaults(struct cloud_config *cfg)
         .rate_limit = 200,
         .ping_interval = 20,
         .http_timeout = 10,
+        .register_timeout = 10,
+        .max_connections_per_ip = 64,
+        .max_new_connections_per_ip = 20,
+        .max_auth_failures_per_ip = 10,
+        .auth_ban_seconds = 60,
+        .limit_exempt = "127.0.0.0/8,::1",
+        .trusted_proxies = "",
+        .allowed_origins = "self,loopback",
+        .tls_ciphers = TLS_POLICY_DEFAULT_CIPHERS,
+        .tls_min_version = "1.2",
+        .hsts_max_age = 365 * 86400,
         .request_timeout = 10,
         .max_pending_requests = 16,
+        .max_robot_pending = 64,
+        .max_sessions_per_identity = 32,
+        .auth_secret = "",
+        .auth_secret_file = "",
+        .auth_jwks = "",
+        .auth_issuer = "",
+        .auth_audience = "",
+        .auth_clock_skew = 30,
+        .token_grace = 30,
+        .metrics_token = "",
+        .insecure_open = false,
         .stun_urls = "",
         .turn_urls = "",
         .turn_secret = "",
@@ -39,7 +67,7 @@ void cloud_config_defaults(struct cloud_config *cfg)
     };
 }
 
-enum { OPTION_COUNT = 21 };
+enum { OPTION_COUNT = 43 };
 
 /* The table points into cfg, so it is built per call. */
 static void option_table(struct cloud_config *cfg, struct opt out[OPTION_COUNT])
@@ -83,13 +111,81 @@ static void option_table(struct cloud_config *cfg, struct opt out[OPTION_COUNT])
          .help = "WebSocket ping period; a silent peer is dropped after twice this"},
         {.name = "http-timeout", .env = {"HTTP_TIMEOUT"}, .type = OPT_INT,
          .target = &cfg->http_timeout, .min = 1, .max = 3600, .metavar = "SECONDS",
-         .help = "time allowed for an HTTP request to arrive"},
+         .help = "time allowed for a whole HTTP request (headers and body) to arrive"},
+        {.name = "register-timeout", .env = {"REGISTER_TIMEOUT"}, .type = OPT_INT,
+         .target = &cfg->register_timeout, .min = 1, .max = 3600, .metavar = "SECONDS",
+         .help = "time a WebSocket connection has to register (then closed with 1008)"},
+        {.name = "max-connections-per-ip", .env = {"MAX_CONNECTIONS_PER_IP"}, .type = OPT_INT,
+         .target = &cfg->max_connections_per_ip, .min = 0, .max = 1000000, .metavar = "N",
+         .help = "open connections per client address (more get HTTP 429; 0: no limit)"},
+        {.name = "max-new-connections-per-ip", .env = {"MAX_NEW_CONNECTIONS_PER_IP"},
+         .type = OPT_INT, .target = &cfg->max_new_connections_per_ip, .min = 0, .max = 1000000,
+         .metavar = "N", .help = "new connections per second per client address (0: no limit)"},
+        {.name = "max-auth-failures-per-ip", .env = {"MAX_AUTH_FAILURES_PER_IP"},
+         .type = OPT_INT, .target = &cfg->max_auth_failures_per_ip, .min = 0, .max = 1000000,
+         .metavar = "N",
+         .help = "failed authentications per minute per address before a ban (0: never)"},
+        {.name = "auth-ban-seconds", .env = {"AUTH_BAN_SECONDS"}, .type = OPT_INT,
+         .target = &cfg->auth_ban_seconds, .min = 1, .max = 7 * 86400, .metavar = "SECONDS",
+         .help = "how long a banned address is refused (HTTP 403)"},
+        {.name = "limit-exempt", .env = {"LIMIT_EXEMPT"}, .type = OPT_STRING,
+         .target = &cfg->limit_exempt, .metavar = "CIDRS",
+         .help = "client addresses/networks exempt from the per-address limits (none: nobody)"},
+        {.name = "trusted-proxies", .env = {"TRUSTED_PROXIES"}, .type = OPT_STRING,
+         .target = &cfg->trusted_proxies, .metavar = "CIDRS",
+         .help = "reverse proxies whose X-Forwarded-For is believed (none: no proxy)"},
+        {.name = "allowed-origins", .env = {"ALLOWED_ORIGINS"}, .type = OPT_STRING,
+         .target = &cfg->allowed_origins, .metavar = "ORIGINS",
+         .help = "browser origins allowed: self, loopback, *, https://HOST[:PORT],..."},
+        {.name = "tls-ciphers", .env = {"TLS_CIPHERS"}, .type = OPT_STRING,
+         .target = &cfg->tls_ciphers, .metavar = "LIST",
+         .help = "TLS 1.2 cipher suites offered (OpenSSL syntax; TLS 1.3 keeps its own)"},
+        {.name = "tls-min-version", .env = {"TLS_MIN_VERSION"}, .type = OPT_STRING,
+         .target = &cfg->tls_min_version, .choices = tls_policy_versions, .metavar = "VERSION",
+         .help = "oldest TLS version accepted"},
+        {.name = "hsts-max-age", .env = {"HSTS_MAX_AGE"}, .type = OPT_INT,
+         .target = &cfg->hsts_max_age, .min = 0, .max = 100000000, .metavar = "SECONDS",
+         .help = "Strict-Transport-Security max-age sent over HTTPS (0: no header)"},
         {.name = "request-timeout", .env = {"REQUEST_TIMEOUT"}, .type = OPT_INT,
          .target = &cfg->request_timeout, .min = 1, .max = 300, .metavar = "SECONDS",
          .help = "time a robot has to answer a request of its API (then 504)"},
         {.name = "max-pending-requests", .env = {"MAX_PENDING_REQUESTS"}, .type = OPT_INT,
          .target = &cfg->max_pending_requests, .min = 1, .max = 10000, .metavar = "N",
          .help = "robot API requests waiting per connection (more get 429)"},
+        {.name = "max-robot-pending", .env = {"MAX_ROBOT_PENDING"}, .type = OPT_INT,
+         .target = &cfg->max_robot_pending, .min = 1, .max = 10000, .metavar = "N",
+         .help = "robot API requests waiting per robot (more get 429: shed, not queued)"},
+        {.name = "max-sessions-per-identity", .env = {"MAX_SESSIONS_PER_IDENTITY"},
+         .type = OPT_INT, .target = &cfg->max_sessions_per_identity, .min = 0, .max = 100000,
+         .metavar = "N",
+         .help = "open sessions per token subject (sub), all its connections (0: no limit)"},
+        {.name = "auth-secret", .env = {"AUTH_SECRET"}, .type = OPT_STRING,
+         .target = &cfg->auth_secret, .metavar = "SECRET", .secret = true,
+         .help = "HS256 secret (32+ bytes): tokens required, and `token` mints them"},
+        {.name = "auth-secret-file", .env = {"AUTH_SECRET_FILE"}, .type = OPT_STRING,
+         .target = &cfg->auth_secret_file, .metavar = "FILE",
+         .help = "a file holding the HS256 secret (re-read on SIGHUP)"},
+        {.name = "auth-jwks", .env = {"AUTH_JWKS"}, .type = OPT_STRING,
+         .target = &cfg->auth_jwks, .metavar = "FILE",
+         .help = "JWKS or PEM public keys (RS256, ES256, EdDSA; re-read on SIGHUP)"},
+        {.name = "auth-issuer", .env = {"AUTH_ISSUER"}, .type = OPT_STRING,
+         .target = &cfg->auth_issuer, .metavar = "ISS",
+         .help = "the \"iss\" tokens must carry (empty: not checked)"},
+        {.name = "auth-audience", .env = {"AUTH_AUDIENCE"}, .type = OPT_STRING,
+         .target = &cfg->auth_audience, .metavar = "AUD",
+         .help = "the \"aud\" tokens must name (empty: tokens with \"aud\" are refused)"},
+        {.name = "auth-clock-skew", .env = {"AUTH_CLOCK_SKEW"}, .type = OPT_INT,
+         .target = &cfg->auth_clock_skew, .min = 0, .max = 600, .metavar = "SECONDS",
+         .help = "clock skew allowed for exp, nbf and iat"},
+        {.name = "token-grace", .env = {"TOKEN_GRACE"}, .type = OPT_INT,
+         .target = &cfg->token_grace, .min = 0, .max = 3600, .metavar = "SECONDS",
+         .help = "after token-expired, time to send refresh-token before the close"},
+        {.name = "metrics-token", .env = {"METRICS_TOKEN"}, .type = OPT_STRING,
+         .target = &cfg->metrics_token, .metavar = "TOKEN", .secret = true,
+         .help = "a Bearer token for /metrics and /health details (besides admin tokens)"},
+        {.name = "insecure-open", .env = {"INSECURE_OPEN"}, .type = OPT_BOOL,
+         .target = &cfg->insecure_open,
+         .help = "serve every address without authentication (never on the internet)"},
         {.name = "stun-urls", .env = {"STUN_URLS"}, .type = OPT_STRING,
          .target = &cfg->stun_urls, .metavar = "URLS",
          .help = "STUN servers handed to robots and viewers: stun:HOST[:PORT],..."},
@@ -110,6 +206,65 @@ static void option_table(struct cloud_config *cfg, struct opt out[OPTION_COUNT])
          .help = "log lines as text or as JSON objects"},
     };
     memcpy(out, table, sizeof(table));
+}
+
+/* The edge's lists and TLS settings (see cloud_config_parse). An address
+ * list may be given as "none" (an empty environment variable counts as
+ * unset); it is stored as "". */
+static enum opts_result check_edge(struct cloud_config *cfg, char *err, size_t errlen)
+{
+    if (strcasecmp(cfg->limit_exempt, "none") == 0)
+        cfg->limit_exempt = "";
+    if (strcasecmp(cfg->trusted_proxies, "none") == 0)
+        cfg->trusted_proxies = "";
+    char why[200];
+    struct netlist list;
+    if (netlist_parse(cfg->limit_exempt, &list, why, sizeof why) != 0) {
+        snprintf(err, errlen, "--limit-exempt: %s", why);
+        return OPTS_ERROR;
+    }
+    if (netlist_parse(cfg->trusted_proxies, &list, why, sizeof why) != 0) {
+        snprintf(err, errlen, "--trusted-proxies: %s", why);
+        return OPTS_ERROR;
+    }
+    struct origin_list *origins;
+    if (origin_list_parse(cfg->allowed_origins, &origins, why, sizeof why) != 0) {
+        snprintf(err, errlen, "--allowed-origins: %s", why);
+        return OPTS_ERROR;
+    }
+    origin_list_free(origins);
+    if (tls_policy_check(cfg->tls_ciphers, cfg->tls_min_version, err, errlen) != 0)
+        return OPTS_ERROR;
+    return OPTS_OK;
+}
+
+/* The authentication settings: keys that load, no --insecure-open beside
+ * them, and no --bind to an address others can reach without either. */
+static enum opts_result check_auth(const struct cloud_config *cfg, char *err, size_t errlen)
+{
+    if (cloud_config_has_auth(cfg) && cfg->insecure_open) {
+        snprintf(err, errlen, "--insecure-open and --auth-* exclude each other: with keys "
+                 "configured every peer needs a token");
+        return OPTS_ERROR;
+    }
+    if (cloud_config_has_auth(cfg)) {
+        char why[200];
+        const struct auth *a = cloud_config_auth(cfg, why, sizeof(why));
+        if (!a) {
+            snprintf(err, errlen, "authentication keys: %s", why);
+            return OPTS_ERROR;
+        }
+        auth_free(a);
+        return OPTS_OK;
+    }
+    if (*cfg->bind && !auth_is_loopback(cfg->bind) && !cfg->insecure_open) {
+        snprintf(err, errlen, "--bind %.64s serves other hosts, and no authentication is "
+                 "configured: give --auth-secret, --auth-secret-file or --auth-jwks (see "
+                 "docs/SECURITY.md), or --insecure-open to serve everyone without it",
+                 cfg->bind);
+        return OPTS_ERROR;
+    }
+    return OPTS_OK;
 }
 
 enum opts_result cloud_config_parse(struct cloud_config *cfg, int argc, char **argv, char *err,
@@ -135,7 +290,30 @@ enum opts_result cloud_config_parse(struct cloud_config *cfg, int argc, char **a
     if (!ice)
         return OPTS_ERROR;
     ice_servers_free(ice);
-    return OPTS_OK;
+    rc = check_edge(cfg, err, errlen);
+    if (rc != OPTS_OK)
+        return rc;
+    return check_auth(cfg, err, errlen);
+}
+
+bool cloud_config_has_auth(const struct cloud_config *cfg)
+{
+    return *cfg->auth_secret || *cfg->auth_secret_file || *cfg->auth_jwks;
+}
+
+const struct auth *cloud_config_auth(const struct cloud_config *cfg, char *err, size_t errlen)
+{
+    if (!cloud_config_has_auth(cfg))
+        return cfg->insecure_open ? &auth_open : &auth_open_loopback;
+    struct auth_jwt_config ac = {
+        .keys = {.secret = cfg->auth_secret, .secret_file = cfg->auth_secret_file,
+                 .jwks_file = cfg->auth_jwks},
+    };
+    token_config_defaults(&ac.token);
+    ac.token.issuer = *cfg->auth_issuer ? cfg->auth_issuer : NULL;
+    ac.token.audience = *cfg->auth_audience ? cfg->auth_audience : NULL;
+    ac.token.leeway_s = (unsigned)cfg->auth_clock_skew;
+    return auth_jwt_new(&ac, err, errlen);
 }
 
 struct ice_servers *cloud_config_ice_servers(const struct cloud_config *cfg, char *err,

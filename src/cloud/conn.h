@@ -1,5 +1,5 @@
 /* conn.h - private to porthole-cloud's libwebsockets glue (server.c,
- * http_reply.c, api_proxy.c): the server context, the per-connection state
+ * ws_conn.c, http_reply.c, api_proxy.c, edge.c): the server context, the per-connection state
  * they share, and the few helpers they call across those files. Nothing
  * else includes it; server.h is the glue's public contract.
  *
@@ -39,10 +39,15 @@ struct ws_conn {
     struct sendq q;           /* messages not yet written */
     /* Set when the connection must close, once its queue is flushed. */
     int close_code;
+    /* The number of this connection's slot among the edge's connections
+     * waiting to register (edge_ws_opened); fills padding. */
+    uint32_t register_seq;
     const char *close_reason; /* static */
     /* When a frame last confirmed the peer alive to lws (monotonic ms,
      * truncated: only differences are used). */
     uint32_t confirmed_ms;
+    /* When it must have registered (monotonic ms, truncated likewise). */
+    uint32_t register_by_ms;
 };
 
 /* The HTTP part: the response of the current transaction (http_reply.c)
@@ -54,6 +59,11 @@ struct http_conn {
     bool replying;            /* a response is set and not yet written */
     bool headers_sent;
     bool close;               /* close the connection after it */
+    /* The edge armed the wsi's timer for this request's body: when it
+     * fires before the body is whole, the connection is closed (edge.h).
+     * Per transaction, like all of this struct: a timer left over from an
+     * earlier request finds it false. */
+    bool body_deadline;
     unsigned status;
     const char *type;         /* static */
     const char *allow;        /* the Allow header of a 405 (static), or NULL */
@@ -63,6 +73,9 @@ struct http_conn {
     char *api_robot;          /* robot id from the URL */
     char *api_path;           /* "/api/...[?query]", re-encoded */
     struct http_asker *asker; /* from the first proxied request on */
+    /* The verified claims of the request's Bearer token (server.c), NULL
+     * without one; freed with the transaction. */
+    struct token_claims *caller;
 };
 
 /* Bytes being reassembled: a fragmented WebSocket message, or the body of
@@ -95,7 +108,10 @@ struct server {
     uint32_t confirm_every_ms; /* see conn_confirm_alive() */
     struct registry reg;
     struct router *router;
+    const struct auth *auth;   /* who may connect and register (cloud_config_auth) */
+    lws_sorted_usec_list_t open_warning; /* --insecure-open: the hourly warning */
     struct ice_servers *ice;   /* STUN/TURN handed out (--stun-urls, --turn-urls) */
+    struct edge *edge;         /* limits, origins, deadlines, TLS policy (edge.h) */
     struct transport tx;
     struct server_stats stats;
     size_t conns;              /* open WebSocket connections */
@@ -118,7 +134,9 @@ static inline struct server *conn_server(const struct conn *c)
  * anything that may add a robot request. */
 void server_schedule_tick(struct server *srv);
 
-/* The peer's address as text into out (len bytes); "?" when unknown. */
+/* The client's address as text into out (len bytes): the socket peer, or
+ * behind a trusted proxy the X-Forwarded-For client (edge.h); "?" when
+ * unknown. */
 void conn_peer_address(struct lws *wsi, char *out, size_t len);
 
 /* Appends len bytes to c->rx; the caller has checked that it stays within

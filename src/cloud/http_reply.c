@@ -2,7 +2,10 @@
 #include "cloud/http_reply.h"
 
 #include <jansson.h>
+#include <stdio.h>
 #include <string.h>
+
+#include "cloud/edge.h"
 
 void http_reply_set(struct conn *c, unsigned status, const char *type, struct outbuf *body)
 {
@@ -49,6 +52,55 @@ int http_reply_message(struct conn *c, unsigned status, const char *key, const c
     return 0;
 }
 
+/* {"error": message, "code": code} as JSON, or NULL when out of memory. */
+static struct outbuf *json_refusal(const char *code, const char *message)
+{
+    json_t *j = json_pack("{s:s, s:s}", "error", message, "code", code);
+    struct outbuf *b = j ? outbuf_take_string(json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER))
+                         : NULL;
+    json_decref(j);
+    return b;
+}
+
+int http_reply_refuse(struct conn *c, unsigned status, const char *code, const char *message)
+{
+    c->http.close = true;
+    http_reply_respond(c, status, "application/json", json_refusal(code, message));
+    return 0;
+}
+
+/* Adds the headers every response of this server carries. Returns 0, or
+ * non-zero when they did not fit. */
+static int common_headers(struct lws *wsi, bool close, unsigned char **p, unsigned char *end)
+{
+#define ADD(name, value) \
+    lws_add_http_header_by_name(wsi, (const unsigned char *)(name), \
+                                (const unsigned char *)(value), (int)strlen(value), p, end)
+    const char *hsts = edge_hsts(lws_context_user(lws_get_context(wsi)), wsi);
+    return ADD("cache-control:", "no-store") || ADD("x-content-type-options:", "nosniff") ||
+           (close && ADD("connection:", "close")) ||
+           (hsts && ADD("strict-transport-security:", hsts));
+#undef ADD
+}
+
+int http_reply_now(struct lws *wsi, unsigned status, const char *code, const char *message)
+{
+    unsigned char buf[LWS_PRE + 1024], *start = buf + LWS_PRE, *p = start;
+    unsigned char *end = buf + sizeof(buf) - 1;
+    struct outbuf *b = json_refusal(code, message);
+    int rc = -1;
+    if (b && b->len < 512 &&
+        !lws_add_http_common_headers(wsi, status, "application/json", b->len, &p, end) &&
+        !common_headers(wsi, true, &p, end) && !lws_finalize_http_header(wsi, &p, end) &&
+        (size_t)(end - p) > b->len) {
+        memcpy(p, outbuf_payload(b), b->len);
+        p += b->len;
+        rc = lws_write(wsi, start, (size_t)(p - start), LWS_WRITE_HTTP) < 0 ? -1 : 0;
+    }
+    outbuf_unref(b);
+    return rc;
+}
+
 /* Writes the headers of c's response. Returns 0, or -1 to close. */
 static int write_headers(struct conn *c)
 {
@@ -56,16 +108,14 @@ static int write_headers(struct conn *c)
     unsigned char *end = hdr + sizeof(hdr) - 1;
     struct lws *wsi = c->wsi;
     const struct http_conn *h = &c->http;
-#define ADD(name, value) \
-    lws_add_http_header_by_name(wsi, (const unsigned char *)(name), \
-                                (const unsigned char *)(value), (int)strlen(value), &p, end)
     int fail = h->body ? lws_add_http_common_headers(wsi, h->status, h->type, h->body->len, &p,
                                                      end)
                        : lws_add_http_header_status(wsi, h->status, &p, end);
-    fail = fail || ADD("cache-control:", "no-store") || ADD("x-content-type-options:", "nosniff") ||
-           (h->allow && ADD("allow:", h->allow)) || (h->close && ADD("connection:", "close")) ||
+    fail = fail || common_headers(wsi, h->close, &p, end) ||
+           (h->allow && lws_add_http_header_by_name(wsi, (const unsigned char *)"allow:",
+                                                    (const unsigned char *)h->allow,
+                                                    (int)strlen(h->allow), &p, end)) ||
            lws_finalize_write_http_header(wsi, start, &p, end);
-#undef ADD
     return fail ? -1 : 0;
 }
 

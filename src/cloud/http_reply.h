@@ -26,6 +26,18 @@ void http_reply_respond(struct conn *c, unsigned status, const char *type, struc
  * own errors). Returns 0, the HTTP callback's "go on". */
 int http_reply_message(struct conn *c, unsigned status, const char *key, const char *message);
 
+/* Refuses c's request: status with {"error": message, "code": code}
+ * (both static), and the connection closed after it. Returns 0, the HTTP
+ * callback's "go on". */
+int http_reply_refuse(struct conn *c, unsigned status, const char *code, const char *message);
+
+/* Writes a whole refusal at once on wsi, as http_reply_refuse() words it
+ * ("connection: close"), for the callbacks that cannot wait for the
+ * writeable one (a refused WebSocket upgrade: lws ends the transaction as
+ * soon as the callback returns). Returns 0, or -1 when it could not be
+ * written. */
+int http_reply_now(struct lws *wsi, unsigned status, const char *code, const char *message);
+
 /* The writeable callback of an HTTP connection: writes the headers, and in
  * the next callback the body, then ends the transaction (which frees and
  * zeroes c for the next one). Returns -1 to close the connection. */

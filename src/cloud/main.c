@@ -1,13 +1,18 @@
-/* main.c - porthole-cloud: flags and environment, then the server loop. */
+/* main.c - porthole-cloud: flags and environment, then the server loop;
+ * or `porthole-cloud token ...` (token_cli.h). */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "cloud/config.h"
 #include "cloud/server.h"
+#include "cloud/token_cli.h"
 #include "common/log.h"
 
 int main(int argc, char **argv)
 {
+    if (argc > 1 && strcmp(argv[1], "token") == 0)
+        return token_cli_main(argc - 1, argv + 1, stdout, stderr);
     struct cloud_config cfg;
     cloud_config_defaults(&cfg);
     char err[256];

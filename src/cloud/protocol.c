@@ -114,6 +114,17 @@ static bool check_description(json_t *msg, const char *field, const char *expect
     return true;
 }
 
+/* The optional (required) credential of register messages (refresh-token). */
+static bool check_token(json_t *msg, bool required, struct proto_error *err)
+{
+    json_t *v = json_object_get(msg, "token");
+    if (!v && !required)
+        return true;
+    if (!json_is_string(v) || json_string_length(v) == 0)
+        return fail(err, "'token' must be a non-empty string (a JWT)");
+    return true;
+}
+
 static bool check_robot_register(json_t *msg, struct proto_error *err)
 {
     json_t *info = json_object_get(msg, "deviceInfo");
@@ -121,12 +132,17 @@ static bool check_robot_register(json_t *msg, struct proto_error *err)
         return fail(err, "'deviceInfo' must be an object when present");
     if (info && json_dumpb(info, NULL, 0, JSON_COMPACT) > PROTO_DEVICE_INFO_MAX)
         return fail(err, "'deviceInfo' must be at most %d bytes of JSON", PROTO_DEVICE_INFO_MAX);
-    return check_name(msg, "robotId", true, err);
+    return check_name(msg, "robotId", true, err) && check_token(msg, false, err);
 }
 
 static bool check_client_register(json_t *msg, struct proto_error *err)
 {
-    return check_name(msg, "clientId", false, err);
+    return check_name(msg, "clientId", false, err) && check_token(msg, false, err);
+}
+
+static bool check_refresh_token(json_t *msg, struct proto_error *err)
+{
+    return check_token(msg, true, err);
 }
 
 static bool check_create_session(json_t *msg, struct proto_error *err)
@@ -173,6 +189,11 @@ static bool check_session_failure(json_t *msg, struct proto_error *err)
     return check_session_id(msg, err) && check_text(msg, "error", err);
 }
 
+static bool check_restart_request(json_t *msg, struct proto_error *err)
+{
+    return check_session_id(msg, err) && check_opt_string(msg, "reason", PROTO_NAME_MAX, err);
+}
+
 static bool check_robot_request(json_t *msg, struct proto_error *err)
 {
     if (!check_request_id(msg, err) || !check_name(msg, "robotId", true, err))
@@ -214,11 +235,13 @@ static const struct msg_spec specs[MSG__COUNT] = {
     [MSG_CLOSE_SESSION] = {"close-session", FROM_PEER, true, check_session_id},
     [MSG_ROBOT_REQUEST] = {"robot-request", FROM_CLIENT, false, check_robot_request},
     [MSG_ROBOT_RESPONSE] = {"robot-response", FROM_ROBOT, false, check_robot_response},
+    [MSG_REFRESH_TOKEN] = {"refresh-token", FROM_PEER, false, check_refresh_token},
+    [MSG_ICE_RESTART_REQUEST] = {"ice-restart-request", FROM_CLIENT, true, check_restart_request},
 };
 
 static enum msg_type lookup(const char *type)
 {
-    /* Thirteen names: a linear scan of short strings beats hashing here. */
+    /* A few dozen short names at most: a linear scan beats hashing here. */
     for (int t = 0; t < MSG__COUNT; t++)
         if (strcmp(specs[t].name, type) == 0)
             return (enum msg_type)t;

@@ -44,6 +44,8 @@ enum msg_type {
     MSG_CLOSE_SESSION,
     MSG_ROBOT_REQUEST,      /* client: a call of the robot's REST API */
     MSG_ROBOT_RESPONSE,     /* robot: its answer, under the cloud's token */
+    MSG_REFRESH_TOKEN,      /* either: a fresh token before the current one expires */
+    MSG_ICE_RESTART_REQUEST, /* client: asks the robot for an ICE restart */
     MSG__COUNT
 };
 

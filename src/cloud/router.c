@@ -1,6 +1,7 @@
-/* router.c - peers, registration, sessions and relaying (router.h); the
- * robots list and its broadcasts are in router_presence.c, robot requests
- * in router_request.c. */
+/* router.c - peers, registration and relaying (router.h); sessions are in
+ * router_session.c, the robots list and its broadcasts in
+ * router_presence.c, robot requests in router_request.c, identities in
+ * router_auth.c. */
 #include "cloud/router.h"
 
 #include <stdbool.h>
@@ -15,21 +16,12 @@
 #include "common/log.h"
 #include "common/utf8.h"
 
-/* A session belongs to one robot peer and one client peer and sits on
- * both peers' lists, so that either side's close finds it in O(1). */
-struct session {
-    char id[IDS_TOKEN_LEN + 1];
-    struct peer *robot, *client;
-    struct list robot_node;      /* on robot->sessions */
-    struct list client_node;     /* on client->sessions */
-};
-
 /* Counted error codes, in the order of PROTOCOL.md's table. */
 static const char *const counted_codes[ROUTER_ERROR_CODES] = {
     "invalid-json", "invalid-message", "unknown-type", "invalid-field",
     "not-registered", "wrong-role", "already-registered", "robot-id-in-use",
     "client-id-in-use", "unknown-session", "rate-limited", "unauthorized",
-    "robot-not-found", "session-limit", "internal", NULL,
+    "robot-not-found", "session-limit", "internal", "token-expired", NULL,
 };
 
 /* ---- sending ---- */
@@ -52,7 +44,7 @@ void router__send_msg(struct router *r, struct peer *p, const char *type, json_t
     outbuf_unref(b);
 }
 
-static void count_error(struct router *r, const char *code)
+void router__count_error(struct router *r, const char *code)
 {
     for (int i = 0; i < ROUTER_ERROR_CODES && r->errors[i].code; i++) {
         if (strcmp(r->errors[i].code, code) == 0) {
@@ -62,17 +54,16 @@ static void count_error(struct router *r, const char *code)
     }
 }
 
-/* The request's requestId, when it is a short string: echoed in replies. */
-static json_t *request_id(json_t *msg)
+json_t *router__request_id(json_t *msg)
 {
     json_t *id = json_object_get(msg, "requestId");
     return json_is_string(id) && json_string_length(id) <= PROTO_REQUEST_ID_MAX ? id : NULL;
 }
 
-static void send_error(struct router *r, struct peer *p, const char *code, const char *text,
-                       const char *request_type, json_t *msg)
+void router__send_error(struct router *r, struct peer *p, const char *code, const char *text,
+                        const char *request_type, json_t *msg, json_t *extra)
 {
-    count_error(r, code);
+    router__count_error(r, code);
     /* The text may quote the peer's bytes, cut to a length: keep it valid
      * UTF-8, or the reply itself could not be encoded. */
     char message[256];
@@ -82,75 +73,27 @@ static void send_error(struct router *r, struct peer *p, const char *code, const
     json_t *body = json_pack("{s:s, s:s}", "code", code, "message", message);
     if (body && request_type && *request_type && strlen(request_type) <= PROTO_NAME_MAX)
         json_object_set_new(body, "requestType", json_string(request_type));
-    if (body && request_id(msg))
-        json_object_set(body, "requestId", request_id(msg));
+    if (body && router__request_id(msg))
+        json_object_set(body, "requestId", router__request_id(msg));
+    if (body && extra)
+        json_object_update(body, extra);
+    json_decref(extra);
     router__send_msg(r, p, "error", body);
 }
 
-/* A create-session that cannot be served: viewers wait for session-error. */
-static void send_session_refusal(struct router *r, struct peer *p, const char *code,
-                                 const char *message, json_t *msg)
+static void send_error(struct router *r, struct peer *p, const char *code, const char *text,
+                       const char *request_type, json_t *msg)
 {
-    count_error(r, code);
-    json_t *body = json_pack("{s:s, s:s}", "code", code, "error", message);
-    if (body && request_id(msg))
-        json_object_set(body, "requestId", request_id(msg));
-    router__send_msg(r, p, "session-error", body);
+    router__send_error(r, p, code, text, request_type, msg, NULL);
 }
 
-/* ---- sessions ---- */
-
-static void link_session(struct session *s)
+void router__close_peer(struct router *r, struct peer *p, const char *reason)
 {
-    list_insert_head(&s->robot->sessions, &s->robot_node);
-    s->robot->nsessions++;
-    list_insert_head(&s->client->sessions, &s->client_node);
-    s->client->nsessions++;
+    p->closing = true;
+    r->tx->close(p->conn, ROUTER_CLOSE_POLICY, reason);
 }
 
-static void unlink_session(struct session *s)
-{
-    list_remove(&s->robot_node);
-    s->robot->nsessions--;
-    list_remove(&s->client_node);
-    s->client->nsessions--;
-}
-
-/* p's newest session, or NULL. A registered peer's role never changes, so
- * it says which of the session's nodes p's list holds. */
-static struct session *newest_session(const struct peer *p)
-{
-    struct list *n = list_first(&p->sessions);
-    if (!n)
-        return NULL;
-    return p->role == ROLE_ROBOT ? list_entry(n, struct session, robot_node)
-                                 : list_entry(n, struct session, client_node);
-}
-
-static void send_session_closed(struct router *r, struct peer *p, const char *sid,
-                                const char *reason)
-{
-    router__send_msg(r, p, "session-closed",
-                     json_pack("{s:s, s:s}", "sessionId", sid, "reason", reason));
-}
-
-/* Ends s, tells the peers named by notify_robot/notify_client, frees s. */
-static void end_session(struct router *r, struct session *s, const char *reason,
-                        bool notify_robot, bool notify_client)
-{
-    log_info("session %s closed (%s): robot %s, client %s", s->id, reason, s->robot->id,
-             s->client->id);
-    if (notify_robot)
-        send_session_closed(r, s->robot, s->id, reason);
-    if (notify_client)
-        send_session_closed(r, s->client, s->id, reason);
-    registry_remove(r->reg, REG_SESSION, s->id);
-    unlink_session(s);
-    r->stats.sessions_closed++;
-    free(s);
-}
-
-/* ---- handlers ---- */
+/* ---- registration ---- */
 
 /* Completes p's registration as role under p->id (in the registry). */
 static void enroll(struct peer *p, enum role role)
@@ -162,7 +105,7 @@ static void enroll(struct peer *p, enum role role)
     log_info("%s %s registered from %s", protocol_role_name(role), p->id, p->remote_addr);
 }
 
-/* Re-registration of the same role and id is answered again (idempotent);
+/* Re-registration of the same role and id is confirmed (idempotent);
  * any other second registration is refused. Returns true when handled. */
 static bool refuse_reregistration(struct router *r, struct peer *p, enum role role,
                                   const char *id, json_t *msg, const char *type)
@@ -178,35 +121,22 @@ static bool refuse_reregistration(struct router *r, struct peer *p, enum role ro
     return true;
 }
 
-static bool admitted(struct router *r, struct peer *p, enum role role, const char *id,
-                     json_t *msg, const char *type)
-{
-    struct auth_request req = {role, id, msg, p->remote_addr};
-    char reason[160] = "registration refused";
-    if (r->auth->admit(r->auth, &req, reason, sizeof(reason)))
-        return true;
-    log_warn("%s: %s '%s' refused by auth policy %s: %s", p->remote_addr,
-             protocol_role_name(role), id, r->auth->name, reason);
-    send_error(r, p, "unauthorized", reason, type, msg);
-    return false;
-}
-
 /* Undoes the identity fields of a registration that did not complete. */
-static void forget_identity(struct peer *p)
+static void forget_registration(struct router *r, struct peer *p)
 {
     free(p->id);
-    json_decref(p->device_info);
+    free(p->device_info);
     p->id = NULL;
     p->device_info = NULL;
+    router__forget_identity(r, p);
 }
 
-/* Adds "iceServers" (the deployment's STUN/TURN servers, with TURN
- * credentials minted now for p) to body, when any are configured. The
- * credentials expire by themselves (--turn-ttl); a new set goes out with
- * every registration and session, so long-lived robots never hold stale
- * ones. Returns body. */
-static json_t *with_ice_servers(struct router *r, const struct peer *p, json_t *body)
+json_t *router__with_ice_servers(struct router *r, const struct peer *p, json_t *body)
 {
+    /* The credentials expire by themselves (--turn-ttl); a new set goes
+     * out with every registration and session, so long-lived robots never
+     * hold stale ones. Only registered peers get here, and with a policy
+     * that needs tokens only authenticated peers register. */
     if (!body || ice_servers_empty(r->cfg.ice))
         return body;
     json_t *servers = ice_servers_json(r->cfg.ice, p->id, clock_wall_ms() / 1000);
@@ -215,138 +145,148 @@ static json_t *with_ice_servers(struct router *r, const struct peer *p, json_t *
     return body;
 }
 
-static void on_robot_register(struct router *r, struct peer *p, json_t *msg, const char *type)
+/* Everything a registered peer holds in the router ends: its sessions
+ * (the other sides get peer-disconnected), the requests it asked
+ * (forgotten) or was to answer (503), its registration (clients are told
+ * robot-unavailable), its identity. `why` is for the log. Afterwards p is
+ * an unregistered peer that holds nothing. */
+static void detach_peer(struct router *r, struct peer *p, const char *why)
+{
+    router__end_peer_sessions(r, p);
+    router__forget_asker(r, &p->asker);
+    router__fail_robot_requests(r, p);
+    if (p->role == ROLE_ROBOT) {
+        /* Remove the entry only if it is ours: a store must never lose
+         * another connection's registration. */
+        if (registry_find(r->reg, REG_ROBOT, p->id) == p)
+            registry_remove(r->reg, REG_ROBOT, p->id);
+        log_info("robot %s %s", p->id, why);
+        router__announce_robot(r, p, false);
+    } else if (p->role == ROLE_CLIENT) {
+        if (registry_find(r->reg, REG_CLIENT, p->id) == p)
+            registry_remove(r->reg, REG_CLIENT, p->id);
+        log_info("client %s %s", p->id, why);
+    }
+    forget_registration(r, p);
+    p->role = ROLE_NONE;
+}
+
+/* Registers p as robot id, taking the id over from a live holder when the
+ * policy verified p's token for it (a robot that rebooted behind a NAT
+ * must not wait for its dead connection's ping timeout). Returns 0, 1
+ * when the id is held and cannot be taken, -1 when out of memory. */
+static int claim_robot_id(struct router *r, struct peer *p, const char *id)
+{
+    int rc = registry_add(r->reg, REG_ROBOT, p->id, p);
+    if (rc != 1 || !p->claims)
+        return rc;
+    struct peer *old = registry_find(r->reg, REG_ROBOT, id);
+    if (!old || old == p)
+        return 1;
+    log_warn("robot %s: taken over by a newer connection from %s with a valid token; closing "
+             "the one from %s", id, p->remote_addr, old->remote_addr);
+    detach_peer(r, old, "replaced by a newer connection");
+    router__close_peer(r, old, "replaced by a newer connection");
+    return registry_add(r->reg, REG_ROBOT, p->id, p);
+}
+
+/* Undoes a registration whose id could not be claimed (rc from the
+ * registry: -1 out of memory, 1 held by another live connection) and
+ * tells the peer why. */
+static void refuse_claim(struct router *r, struct peer *p, int rc, enum role role, const char *id,
+                         const char *type, json_t *msg)
+{
+    forget_registration(r, p);
+    if (rc < 0) {
+        send_error(r, p, "internal", "out of memory", type, msg);
+        return;
+    }
+    char m[160];
+    snprintf(m, sizeof(m), "%s id '%s' is held by another live connection",
+             role == ROLE_ROBOT ? "robot" : "client", id);
+    send_error(r, p, role == ROLE_ROBOT ? "robot-id-in-use" : "client-id-in-use", m, type, msg);
+}
+
+static void on_robot_register(struct router *r, struct peer *p, json_t *msg, const char *type,
+                              int64_t now_ms)
 {
     const char *id = json_string_value(json_object_get(msg, "robotId"));
     if (refuse_reregistration(r, p, ROLE_ROBOT, id, msg, type))
         return;
     if (p->role == ROLE_ROBOT) { /* same id again: confirm */
         router__send_msg(r, p, "registered",
-                         with_ice_servers(r, p, json_pack("{s:s}", "robotId", p->id)));
+                         router__with_ice_servers(r, p, json_pack("{s:s}", "robotId", p->id)));
         return;
     }
-    if (!admitted(r, p, ROLE_ROBOT, id, msg, type))
+    struct token_claims *claims;
+    if (!router__admit(r, p, ROLE_ROBOT, id, msg, type, &claims))
         return;
+    router__set_identity(r, p, claims, now_ms);
+    /* Kept as compact text (at most PROTO_DEVICE_INFO_MAX bytes, checked
+     * by protocol.c): a parsed tree of the same text can be many times
+     * larger, and the cloud only ever sends it on. */
     json_t *info = json_object_get(msg, "deviceInfo");
     p->id = strdup(id);
-    p->device_info = info ? json_incref(info) : json_object();
-    int rc = p->id && p->device_info ? registry_add(r->reg, REG_ROBOT, p->id, p) : -1;
+    p->device_info = info ? json_dumps(info, JSON_COMPACT | JSON_PRESERVE_ORDER) : strdup("{}");
+    int rc = p->id && p->device_info ? claim_robot_id(r, p, id) : -1;
     if (rc != 0) {
-        forget_identity(p);
-        if (rc < 0) {
-            send_error(r, p, "internal", "out of memory", type, msg);
-            return;
-        }
-        char m[160];
-        snprintf(m, sizeof(m), "robot id '%s' is held by another live connection", id);
-        send_error(r, p, "robot-id-in-use", m, type, msg);
+        refuse_claim(r, p, rc, ROLE_ROBOT, id, type, msg);
         log_warn("%s: robot id '%s' is in use; registration refused", p->remote_addr, id);
         return;
     }
     enroll(p, ROLE_ROBOT);
     router__send_msg(r, p, "registered",
-                     with_ice_servers(r, p, json_pack("{s:s}", "robotId", p->id)));
+                     router__with_ice_servers(r, p, json_pack("{s:s}", "robotId", p->id)));
     router__announce_robot(r, p, true);
 }
 
-static void on_client_register(struct router *r, struct peer *p, json_t *msg, const char *type)
+/* A clientId for a client that gave none: "client-" and 12 random
+ * characters, into out (at least 20 bytes). Returns 0 or -1. */
+static int generate_client_id(char *out, size_t outlen)
+{
+    char token[IDS_TOKEN_LEN + 1];
+    if (ids_token(token) != 0)
+        return -1;
+    snprintf(out, outlen, "client-%.*s", 12, token);
+    return 0;
+}
+
+static void on_client_register(struct router *r, struct peer *p, json_t *msg, const char *type,
+                               int64_t now_ms)
 {
     const char *wanted = json_string_value(json_object_get(msg, "clientId"));
     if (p->role == ROLE_CLIENT && !wanted)
         wanted = p->id; /* re-register without an id: same client */
     if (refuse_reregistration(r, p, ROLE_CLIENT, wanted, msg, type))
         return;
-    if (p->role == ROLE_NONE) {
-        char generated[8 + IDS_TOKEN_LEN];
-        if (!wanted) {
-            char token[IDS_TOKEN_LEN + 1];
-            if (ids_token(token) != 0) {
-                send_error(r, p, "internal", "no randomness available", type, msg);
-                return;
-            }
-            snprintf(generated, sizeof(generated), "client-%.*s", 12, token);
-            wanted = generated;
-        }
-        if (!admitted(r, p, ROLE_CLIENT, wanted, msg, type))
-            return;
-        if (!(p->id = strdup(wanted))) {
-            send_error(r, p, "internal", "out of memory", type, msg);
-            return;
-        }
-        int rc = registry_add(r->reg, REG_CLIENT, p->id, p);
-        if (rc != 0) {
-            forget_identity(p);
-            if (rc < 0) {
-                send_error(r, p, "internal", "out of memory", type, msg);
-                return;
-            }
-            char m[160];
-            snprintf(m, sizeof(m), "client id '%s' is held by another live connection", wanted);
-            send_error(r, p, "client-id-in-use", m, type, msg);
-            return;
-        }
-        enroll(p, ROLE_CLIENT);
+    if (p->role == ROLE_CLIENT) {
+        /* The list goes out once per connection: a repeated
+         * client-register is confirmed in a few bytes, so that it cannot
+         * make the cloud queue the whole list again. */
+        router__send_msg(r, p, "registered", json_pack("{s:s}", "clientId", p->id));
+        return;
     }
+    char generated[8 + IDS_TOKEN_LEN];
+    if (!wanted && generate_client_id(generated, sizeof(generated)) != 0) {
+        send_error(r, p, "internal", "no randomness available", type, msg);
+        return;
+    }
+    if (!wanted)
+        wanted = generated;
+    struct token_claims *claims;
+    if (!router__admit(r, p, ROLE_CLIENT, NULL, msg, type, &claims))
+        return;
+    router__set_identity(r, p, claims, now_ms);
+    int rc = (p->id = strdup(wanted)) ? registry_add(r->reg, REG_CLIENT, p->id, p) : -1;
+    if (rc != 0) {
+        refuse_claim(r, p, rc, ROLE_CLIENT, wanted, type, msg);
+        return;
+    }
+    enroll(p, ROLE_CLIENT);
     router__send_robot_list(r, p);
 }
 
-static void on_create_session(struct router *r, struct peer *client, json_t *msg)
-{
-    const char *robot_id = json_string_value(json_object_get(msg, "robotId"));
-    struct peer *robot = registry_find(r->reg, REG_ROBOT, robot_id);
-    char m[160];
-    if (!robot) {
-        snprintf(m, sizeof(m), "robot '%s' is not online", robot_id);
-        send_session_refusal(r, client, "robot-not-found", m, msg);
-        return;
-    }
-    if (client->nsessions >= r->cfg.max_client_sessions) {
-        snprintf(m, sizeof(m), "this client has %u open sessions, the limit", client->nsessions);
-        send_session_refusal(r, client, "session-limit", m, msg);
-        return;
-    }
-    if (robot->nsessions >= r->cfg.max_robot_sessions) {
-        snprintf(m, sizeof(m), "robot '%s' has %u open sessions, the limit", robot_id,
-                 robot->nsessions);
-        send_session_refusal(r, client, "session-limit", m, msg);
-        return;
-    }
-    struct session *s = calloc(1, sizeof(*s));
-    int rc = 1;
-    /* A collision of 128 random bits means a broken RNG; retry a little. */
-    for (int tries = 0; s && rc == 1 && tries < 3; tries++)
-        rc = ids_token(s->id) == 0 ? registry_add(r->reg, REG_SESSION, s->id, s) : -1;
-    if (!s || rc != 0) {
-        free(s);
-        send_session_refusal(r, client, "internal", "could not allocate a session", msg);
-        return;
-    }
-    s->robot = robot;
-    s->client = client;
-    link_session(s);
-    r->stats.sessions_created++;
-    log_info("session %s created: client %s -> robot %s", s->id, client->id, robot->id);
-
-    json_t *created = json_pack("{s:s, s:s}", "sessionId", s->id, "robotId", robot->id);
-    if (created && request_id(msg))
-        json_object_set(created, "requestId", request_id(msg));
-    router__send_msg(r, client, "session-created", with_ice_servers(r, client, created));
-
-    json_t *device = json_object_get(msg, "deviceId");
-    json_t *order = json_pack("{s:s, s:s, s:O, s:O}", "sessionId", s->id, "clientId", client->id,
-                              "deviceId", device ? device : json_null(), "streamTypes",
-                              json_object_get(msg, "streamTypes"));
-    router__send_msg(r, robot, "create-session", with_ice_servers(r, robot, order));
-}
-
-/* The peer at the other end of s from p, or NULL when p is not one of its
- * two peers (s may be NULL too). */
-static struct peer *other_side(const struct session *s, const struct peer *p)
-{
-    if (!s || (s->robot != p && s->client != p))
-        return NULL;
-    return p == s->robot ? s->client : s->robot;
-}
+/* ---- relaying ---- */
 
 /* Queues b for to and counts a relayed message; takes b's reference. */
 static void relay_buf(struct router *r, struct peer *to, struct outbuf *b)
@@ -362,8 +302,8 @@ static void on_session_message(struct router *r, struct peer *p, enum msg_type t
                                const char *type, const char *data, size_t len)
 {
     const char *sid = json_string_value(json_object_get(msg, "sessionId"));
-    struct session *s = registry_find(r->reg, REG_SESSION, sid);
-    struct peer *to = other_side(s, p);
+    struct session *s = router__find_session(r, sid);
+    struct peer *to = router__other_side(s, p);
     if (!to) {
         char m[160];
         snprintf(m, sizeof(m), "%s: no session '%s' belongs to this connection", type, sid);
@@ -371,9 +311,12 @@ static void on_session_message(struct router *r, struct peer *p, enum msg_type t
         return;
     }
     if (t == MSG_CLOSE_SESSION) {
-        end_session(r, s, p == s->robot ? "closed-by-robot" : "closed-by-client", true, true);
+        router__end_session(r, s, router__is_robot_of(s, p) ? "closed-by-robot"
+                                                            : "closed-by-client", true, true);
         return;
     }
+    if (t == MSG_SWITCH_STREAM_TYPE)
+        router__session_switched(s, msg);
     /* Same framing on both sides: forward the bytes as they came. */
     struct outbuf *b = to->codec == p->codec ? p->codec->relay(data, len)
                                              : to->codec->encode(type, msg);
@@ -397,7 +340,7 @@ static bool relay_fast(struct router *r, struct peer *p, const char *data, size_
     struct codec_fast_msg m;
     if (!p->codec->fast_relay || !p->codec->fast_relay(data, len, p->role, &m))
         return false;
-    struct peer *to = other_side(registry_find(r->reg, REG_SESSION, m.session_id), p);
+    struct peer *to = router__other_side(router__find_session(r, m.session_id), p);
     if (!to || to->codec != p->codec)
         return false;
     struct outbuf *b = p->codec->relay(data, len);
@@ -411,7 +354,10 @@ static bool relay_fast(struct router *r, struct peer *p, const char *data, size_
 
 /* Returns true when the message may be processed. Over the budget it is
  * dropped, reported once per second, and a peer that keeps going past
- * another rate_limit drops in one second is closed. */
+ * another rate_limit drops in one second is closed; except a registered
+ * robot, which is never closed for its volume: much of what a robot sends
+ * is what viewers made it send (offers and candidates of the sessions they
+ * open), so closing it would let viewers take a robot offline. */
 static bool within_rate(struct router *r, struct peer *p, int64_t now_ms)
 {
     switch (ratelimit_take(&p->rate, now_ms)) {
@@ -425,13 +371,15 @@ static bool within_rate(struct router *r, struct peer *p, int64_t now_ms)
         return false;
     }
     case RATELIMIT_DROP:
-        count_error(r, "rate-limited");
+        router__count_error(r, "rate-limited");
         return false;
     case RATELIMIT_CLOSE:
+        router__count_error(r, "rate-limited");
+        if (p->role == ROLE_ROBOT)
+            return false;
         log_warn("%s: closed with 1008: still sending after %u messages were dropped in one "
                  "second", p->label, p->rate.dropped - 1);
-        p->closing = true;
-        r->tx->close(p->conn, ROUTER_CLOSE_POLICY, "rate limit exceeded");
+        router__close_peer(r, p, "rate limit exceeded");
         return false;
     }
     return false;
@@ -440,7 +388,7 @@ static bool within_rate(struct router *r, struct peer *p, int64_t now_ms)
 /* ---- public ---- */
 
 struct router *router_new(const struct router_config *cfg, const struct transport *tx,
-                             const struct auth *auth, struct registry *reg)
+                          const struct auth *auth, struct registry *reg)
 {
     struct router *r = calloc(1, sizeof(*r));
     if (!r)
@@ -449,13 +397,17 @@ struct router *router_new(const struct router_config *cfg, const struct transpor
     r->tx = tx;
     r->auth = auth;
     r->reg = reg;
-    if (!(r->requests = hmap_new())) {
-        free(r);
+    r->requests = hmap_new();
+    r->identities = hmap_new();
+    if (!r->requests || !r->identities) {
+        router_free(r);
         return NULL;
     }
     list_init(&r->deadlines);
+    list_init(&r->expiries);
     for (int i = 0; counted_codes[i]; i++)
         r->errors[i].code = counted_codes[i];
+    router__init_refusals(r);
     return r;
 }
 
@@ -464,6 +416,7 @@ void router_free(struct router *r)
     if (!r)
         return;
     hmap_free(r->requests);
+    hmap_free(r->identities);
     free(r);
 }
 
@@ -477,6 +430,7 @@ struct peer *router_peer_open(struct router *r, void *conn, const struct codec *
     p->codec = codec;
     list_init(&p->sessions);
     list_init(&p->requests);
+    list_init(&p->expiry_node);
     p->asker.peer = p;
     list_init(&p->asker.requests);
     ratelimit_init(&p->rate, r->cfg.rate_limit, now_ms);
@@ -486,11 +440,46 @@ struct peer *router_peer_open(struct router *r, void *conn, const struct codec *
     return p;
 }
 
+/* Handles a message that passed the codec and protocol_validate(). */
+static void dispatch(struct router *r, struct peer *p, enum msg_type t, json_t *msg,
+                     const char *type, const char *data, size_t len, int64_t now_ms)
+{
+    switch (t) {
+    case MSG_ROBOT_REGISTER:
+        on_robot_register(r, p, msg, type, now_ms);
+        break;
+    case MSG_CLIENT_REGISTER:
+        on_client_register(r, p, msg, type, now_ms);
+        break;
+    case MSG_CREATE_SESSION:
+        router__on_create_session(r, p, msg);
+        break;
+    case MSG_ROBOT_REQUEST:
+        router__on_robot_request(r, p, msg, now_ms);
+        break;
+    case MSG_ROBOT_RESPONSE:
+        router__on_robot_response(r, p, msg);
+        break;
+    case MSG_REFRESH_TOKEN:
+        router__on_refresh_token(r, p, msg, now_ms);
+        break;
+    default:
+        on_session_message(r, p, t, msg, type, data, len);
+        break;
+    }
+}
+
 void router_peer_message(struct router *r, struct peer *p, const char *data, size_t len,
                          int64_t now_ms)
 {
     r->stats.messages_in++;
-    if (p->closing || !within_rate(r, p, now_ms))
+    if (p->closing)
+        return;
+    /* A robot's answers to pending requests are never rate-limited: there
+     * are never more of them than requests the cloud chose to forward. */
+    bool exempt = p->role == ROLE_ROBOT && p->npending &&
+                  router__answers_pending(r, p, data, len);
+    if (!exempt && !within_rate(r, p, now_ms))
         return;
 
     if (relay_fast(r, p, data, len))
@@ -504,31 +493,10 @@ void router_peer_message(struct router *r, struct peer *p, const char *data, siz
     }
     struct proto_error perr;
     enum msg_type t = protocol_validate(msg, type, p->role, &perr);
-    if (t == MSG_INVALID) {
+    if (t == MSG_INVALID)
         send_error(r, p, perr.code, perr.message, type, msg);
-        json_decref(msg);
-        return;
-    }
-    switch (t) {
-    case MSG_ROBOT_REGISTER:
-        on_robot_register(r, p, msg, type);
-        break;
-    case MSG_CLIENT_REGISTER:
-        on_client_register(r, p, msg, type);
-        break;
-    case MSG_CREATE_SESSION:
-        on_create_session(r, p, msg);
-        break;
-    case MSG_ROBOT_REQUEST:
-        router__on_robot_request(r, p, msg, now_ms);
-        break;
-    case MSG_ROBOT_RESPONSE:
-        router__on_robot_response(r, p, msg);
-        break;
-    default:
-        on_session_message(r, p, t, msg, type, data, len);
-        break;
-    }
+    else
+        dispatch(r, p, t, msg, type, data, len, now_ms);
     json_decref(msg);
 }
 
@@ -536,56 +504,14 @@ void router_peer_closed(struct router *r, struct peer *p)
 {
     if (!p)
         return;
-    struct session *s;
-    while ((s = newest_session(p))) {
-        bool robot_left = s->robot == p;
-        end_session(r, s, "peer-disconnected", !robot_left, robot_left);
-    }
-    router__forget_asker(r, &p->asker);
-    router__fail_robot_requests(r, p);
-    if (p->role == ROLE_ROBOT) {
-        /* Remove the entry only if it is ours: ids are never shared, but
-         * a store must never lose another connection's registration. */
-        if (registry_find(r->reg, REG_ROBOT, p->id) == p)
-            registry_remove(r->reg, REG_ROBOT, p->id);
-        log_info("robot %s disconnected", p->id);
-        router__announce_robot(r, p, false);
-    } else if (p->role == ROLE_CLIENT) {
-        if (registry_find(r->reg, REG_CLIENT, p->id) == p)
-            registry_remove(r->reg, REG_CLIENT, p->id);
-        log_info("client %s disconnected", p->id);
-    }
+    detach_peer(r, p, "disconnected");
     r->peers--;
-    free(p->id);
-    json_decref(p->device_info);
     free(p);
-}
-
-struct collect_ctx {
-    struct session **list;
-    size_t n;
-};
-
-static bool collect_session(void *record, void *arg)
-{
-    struct collect_ctx *ctx = arg;
-    ctx->list[ctx->n++] = record;
-    return true;
 }
 
 void router_shutdown(struct router *r)
 {
-    size_t n = registry_count(r->reg, REG_SESSION);
-    struct collect_ctx ctx = {n ? calloc(n, sizeof(*ctx.list)) : NULL, 0};
-    if (n && !ctx.list) {
-        log_error("out of memory at shutdown; sessions end without notice");
-        return;
-    }
-    /* Collect first: the store may not change while it is being visited. */
-    registry_foreach(r->reg, REG_SESSION, collect_session, &ctx);
-    for (size_t i = 0; i < ctx.n; i++)
-        end_session(r, ctx.list[i], "server-shutdown", true, true);
-    free(ctx.list);
+    router__end_all_sessions(r);
     router__fail_all_requests(r);
 }
 
@@ -601,6 +527,11 @@ void router_stats(const struct router *r, struct router_stats *out)
 const char *router_peer_label(const struct peer *p)
 {
     return p ? p->label : "?";
+}
+
+bool router_peer_registered(const struct peer *p)
+{
+    return p->role != ROLE_NONE;
 }
 
 const struct router_error_count *router_error_counts(const struct router *r)

@@ -25,11 +25,27 @@
  * client of the proxy (GET /api/robots/{id}/...) is an `http_asker`, a
  * handle the server opens for it: it asks with router_http_request() and
  * is answered through tx->http_answer. Both kinds share the table, the
- * timeout and the per-asker limit. */
+ * timeout, the per-asker limit and the per-robot limit (a robot with
+ * max_robot_pending requests waiting gets no more: they are shed with 429,
+ * so that a robot is never made to answer more than it can).
+ *
+ * Identity. The router asks its `struct auth` at every registration and
+ * token refresh; a policy with tokens (auth->needs_token) returns the
+ * peer's verified claims, which the router keeps on the peer until it
+ * closes (or refreshes them). With claims, a viewer sees only the robots
+ * its token allows: others are left out of every list and broadcast, and
+ * create-session or robot-request for them get exactly the answer for a
+ * robot that is offline. robot-request needs the control scope and tells
+ * the robot its caller. A token's expiry is a deadline like a request's
+ * (router_tick): the peer is told `token-expired` and closed after
+ * token_grace_s unless it sent refresh-token. A robot presenting a valid
+ * token for an id another connection holds takes the id over: the old
+ * connection is closed and its sessions end as if it had disconnected. */
 #ifndef PORTHOLE_CLOUD_ROUTER_H
 #define PORTHOLE_CLOUD_ROUTER_H
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -38,6 +54,7 @@
 #include "cloud/ice_servers.h"
 #include "cloud/outbuf.h"
 #include "cloud/registry.h"
+#include "cloud/token.h"
 
 /* WebSocket close code for policy violations (RFC 6455, 7.4.1). */
 #define ROUTER_CLOSE_POLICY 1008
@@ -48,6 +65,11 @@ struct router_config {
     unsigned rate_limit;          /* messages per second per connection, bursts of 2x; 0: none */
     unsigned request_timeout_s;   /* a robot request unanswered this long gets 504 (>= 1) */
     unsigned max_pending_requests;/* robot requests pending per asker; more get 429 (>= 1) */
+    unsigned max_robot_pending;   /* robot requests pending per robot; more get 429 (0: none) */
+    /* Open sessions per identity (the token's sub) over all its
+     * connections; 0: no limit. Only with a policy that has identities. */
+    unsigned max_sessions_per_identity;
+    unsigned token_grace_s;       /* after token-expired, seconds before the close */
     /* STUN/TURN servers handed out (borrowed; outlives the router): in
      * `registered` to robots, in `session-created` to clients and in
      * `create-session` to robots, each with fresh TURN credentials. NULL
@@ -66,6 +88,11 @@ struct transport {
      * the HTTP status and the body, JSON text (the transport takes its own
      * reference). May be NULL when router_http_open() is never used. */
     void (*http_answer)(void *http, unsigned status, struct outbuf *body);
+    /* Told of every authentication the connection failed (a missing,
+     * invalid or unfitting token at registration or refresh), with the
+     * refusal code, so that the server can count failures per source
+     * address. May be NULL. */
+    void (*auth_failed)(void *conn, const char *reason);
 };
 
 struct router;
@@ -89,14 +116,16 @@ struct router_stats {
     uint64_t robot_responses_dropped;   /* unknown, expired or duplicate token */
 };
 
-/* Error codes counted for /metrics, with their counts (NULL-terminated). */
+/* Error codes counted for /metrics, with their counts (NULL-terminated).
+ * The same shape lists authentication refusals by reason. */
 struct router_error_count {
     const char *code;
     uint64_t count;
 };
 
-/* Creates a router. cfg, tx and auth are borrowed and must outlive it;
- * reg is borrowed too and must be empty. Returns NULL when out of memory. */
+/* Creates a router. cfg, tx and auth are borrowed and must outlive it
+ * (auth's keys may be reloaded meanwhile); reg is borrowed too and must be
+ * empty. Returns NULL when out of memory. */
 struct router *router_new(const struct router_config *cfg, const struct transport *tx,
                              const struct auth *auth, struct registry *reg);
 
@@ -123,10 +152,30 @@ void router_peer_message(struct router *r, struct peer *p, const char *data, siz
  * 503, those it asked are forgotten, and p is freed. */
 void router_peer_closed(struct router *r, struct peer *p);
 
+/* ---- identity over HTTP ---- */
+
+/* Authenticates an HTTP request that presented token (len bytes; NULL:
+ * none) from remote_addr with the router's policy, counting and logging a
+ * refusal (never the token). Returns TOKEN_OK with *claims (NULL for a
+ * policy without identities; the caller frees them), or the refusal. */
+enum token_error router_http_authenticate(struct router *r, const char *token, size_t len,
+                                          const char *remote_addr,
+                                          struct token_claims **claims);
+
+/* Counts and logs a refusal the server decided by itself (reason: a code
+ * such as AUTH_REFUSED_LOOPBACK_ONLY) for remote_addr. */
+void router_count_refusal(struct router *r, const char *reason, const char *remote_addr);
+
+/* True when the router's policy needs tokens (auth->needs_token). */
+bool router_auth_required(const struct router *r);
+
 /* A short name of the peer for logs: "robot r1 (203.0.113.7)",
  * "client c1 (...)", or the address before it registers. Valid until the
  * peer is closed or registers. */
 const char *router_peer_label(const struct peer *p);
+
+/* True once the peer has registered (as a robot or a client). */
+bool router_peer_registered(const struct peer *p);
 
 /* Ends every session with reason server-shutdown, telling both sides, and
  * answers every pending robot request with 503. */
@@ -141,6 +190,10 @@ struct robot_request {
     const char *method;     /* GET, POST, PUT or DELETE */
     const char *path;       /* "/api/...[?query]", as protocol_valid_api_path() wants */
     json_t *body;
+    /* The Bearer token's claims (router_http_authenticate), NULL without
+     * one. With a policy that needs tokens, NULL is answered 401, a robot
+     * the claims may not see 503 as if offline, a scope below control 403. */
+    const struct token_claims *caller;
 };
 
 /* A new asker for an HTTP client. http is the transport's handle, passed
@@ -153,8 +206,10 @@ struct http_asker *router_http_open(struct router *r, void *http, const char *re
  * tx->http_answer(http, status, body) exactly once, unless a is closed
  * first:
  *  - before this returns, when the request cannot be forwarded: 400 for a
- *    robot id, method or path the protocol refuses, 503 when the robot is
- *    not connected, 429 past max_pending_requests, 500 out of memory;
+ *    robot id, method or path the protocol refuses, 401 without a caller
+ *    when tokens are needed, 503 when the robot is not connected (or not
+ *    visible to the caller), 403 below the control scope, 429 past
+ *    max_pending_requests or max_robot_pending, 500 out of memory;
  *  - later, from router_peer_message() (the robot's status and body),
  *    router_tick() (504), router_peer_closed() (503: the robot went away)
  *    or router_shutdown() (503).
@@ -171,19 +226,27 @@ void router_http_closed(struct router *r, struct http_asker *a);
 /* ---- time ---- */
 
 /* Answers 504 to every robot request whose deadline is at or before
- * now_ms. Returns the next deadline, or -1 when nothing is pending. */
+ * now_ms; tells every peer whose token expired by now_ms (token-expired)
+ * and closes those whose grace ended. Returns the next deadline, or -1
+ * when nothing is pending. */
 int64_t router_tick(struct router *r, int64_t now_ms);
 
-/* The earliest deadline of a pending robot request (monotonic ms), or -1
- * when none is pending: when the caller should next call router_tick(). */
+/* The earliest deadline (monotonic ms) of a pending robot request or a
+ * token, or -1 when there is none: when the caller should next call
+ * router_tick(). */
 int64_t router_next_deadline(const struct router *r);
 
 void router_stats(const struct router *r, struct router_stats *out);
 const struct router_error_count *router_error_counts(const struct router *r);
 
-/* The robots online now, as /robots shows them:
+/* Authentication refusals by reason (the token.h codes and
+ * AUTH_REFUSED_LOOPBACK_ONLY, "wrong-subject"), NULL-terminated. */
+const struct router_error_count *router_refusal_counts(const struct router *r);
+
+/* The robots online now that viewer may see (NULL: all of them, for a
+ * cloud without identities), as /robots shows them:
  * [{"robotId","deviceInfo","connectedAt","sessions"}]. New reference, or
  * NULL when out of memory. */
-json_t *router_robots_json(const struct router *r);
+json_t *router_robots_json(const struct router *r, const struct token_claims *viewer);
 
 #endif

@@ -1,6 +1,7 @@
 /* router_presence.c - who is online, as the router tells it: the robots
  * list (router_robots_json, available-robots) and the robot-available and
- * robot-unavailable broadcasts to every client (router_internal.h). */
+ * robot-unavailable broadcasts to every client (router_internal.h), each
+ * limited to the robots the asker's token lets it see. */
 #include "cloud/router_internal.h"
 
 #include <stdbool.h>
@@ -8,12 +9,16 @@
 #include "common/clock.h"
 #include "common/log.h"
 
+/* The robot's entry of lists and of robot-available. Its deviceInfo is
+ * kept as text and parsed here, for as long as one message is built. */
 static json_t *robot_json(const struct peer *robot, bool with_sessions)
 {
     char at[32];
     clock_iso8601(robot->connected_at_ms, at, sizeof(at));
-    json_t *j = json_pack("{s:s, s:O, s:s}", "robotId", robot->id, "deviceInfo",
-                          robot->device_info, "connectedAt", at);
+    json_t *info = json_loads(robot->device_info, JSON_REJECT_DUPLICATES, NULL);
+    json_t *j = info ? json_pack("{s:s, s:o, s:s}", "robotId", robot->id, "deviceInfo", info,
+                                 "connectedAt", at)
+                     : NULL;
     if (j && with_sessions)
         json_object_set_new(j, "sessions", json_integer(robot->nsessions));
     return j;
@@ -21,6 +26,7 @@ static json_t *robot_json(const struct peer *robot, bool with_sessions)
 
 struct robots_ctx {
     json_t *list;
+    const struct token_claims *viewer;
     bool with_sessions;
     bool failed;
 };
@@ -28,16 +34,21 @@ struct robots_ctx {
 static bool append_robot(void *record, void *arg)
 {
     struct robots_ctx *ctx = arg;
-    if (json_array_append_new(ctx->list, robot_json(record, ctx->with_sessions)) != 0) {
+    const struct peer *robot = record;
+    if (!router__may_see(ctx->viewer, robot->id))
+        return true;
+    if (json_array_append_new(ctx->list, robot_json(robot, ctx->with_sessions)) != 0) {
         ctx->failed = true;
         return false;
     }
     return true;
 }
 
-static json_t *robots_list(const struct router *r, bool with_sessions)
+static json_t *robots_list(const struct router *r, const struct token_claims *viewer,
+                           bool with_sessions)
 {
-    struct robots_ctx ctx = {json_array(), with_sessions, false};
+    struct robots_ctx ctx = {.list = json_array(), .viewer = viewer,
+                             .with_sessions = with_sessions};
     if (!ctx.list)
         return NULL;
     registry_foreach(r->reg, REG_ROBOT, append_robot, &ctx);
@@ -48,16 +59,18 @@ static json_t *robots_list(const struct router *r, bool with_sessions)
     return ctx.list;
 }
 
-json_t *router_robots_json(const struct router *r)
+json_t *router_robots_json(const struct router *r, const struct token_claims *viewer)
 {
-    return robots_list(r, true);
+    return robots_list(r, viewer, true);
 }
 
-/* A broadcast is encoded once per codec in use, not once per client. */
+/* A broadcast is encoded once per codec in use, not once per client, and
+ * goes only to the clients that may see its robot. */
 enum { BROADCAST_CODECS = 4 };
 
 struct broadcast_ctx {
     struct router *r;
+    const char *robot_id;
     const char *type;
     json_t *body;
     const struct codec *codecs[BROADCAST_CODECS];
@@ -68,6 +81,8 @@ static bool send_to_client(void *record, void *arg)
 {
     struct broadcast_ctx *ctx = arg;
     struct peer *client = record;
+    if (!router__may_see(client->claims, ctx->robot_id))
+        return true;
     int i = 0;
     while (i < BROADCAST_CODECS && ctx->codecs[i] && ctx->codecs[i] != client->codec)
         i++;
@@ -84,14 +99,16 @@ static bool send_to_client(void *record, void *arg)
     return true;
 }
 
-/* Queues the message for every registered client; takes body's reference. */
-static void broadcast_to_clients(struct router *r, const char *type, json_t *body)
+/* Queues the message for every registered client that may see robot_id;
+ * takes body's reference. */
+static void broadcast_to_clients(struct router *r, const char *robot_id, const char *type,
+                                 json_t *body)
 {
     if (!body) {
         log_error("out of memory building %s broadcast", type);
         return;
     }
-    struct broadcast_ctx ctx = {.r = r, .type = type, .body = body};
+    struct broadcast_ctx ctx = {.r = r, .robot_id = robot_id, .type = type, .body = body};
     registry_foreach(r->reg, REG_CLIENT, send_to_client, &ctx);
     for (int i = 0; i < BROADCAST_CODECS; i++)
         outbuf_unref(ctx.bufs[i]);
@@ -101,14 +118,15 @@ static void broadcast_to_clients(struct router *r, const char *type, json_t *bod
 void router__announce_robot(struct router *r, const struct peer *robot, bool available)
 {
     if (available)
-        broadcast_to_clients(r, "robot-available", robot_json(robot, false));
+        broadcast_to_clients(r, robot->id, "robot-available", robot_json(robot, false));
     else
-        broadcast_to_clients(r, "robot-unavailable", json_pack("{s:s}", "robotId", robot->id));
+        broadcast_to_clients(r, robot->id, "robot-unavailable",
+                             json_pack("{s:s}", "robotId", robot->id));
 }
 
 void router__send_robot_list(struct router *r, struct peer *client)
 {
-    json_t *robots = robots_list(r, false);
+    json_t *robots = robots_list(r, client->claims, false);
     router__send_msg(r, client, "available-robots",
                      robots ? json_pack("{s:s, s:o}", "clientId", client->id, "robots", robots)
                             : NULL);

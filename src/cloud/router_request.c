@@ -83,6 +83,7 @@ static void answer_detail(struct router *r, struct asker *a, json_t *request_id,
 static void link_request(struct router *r, struct request *q)
 {
     list_insert_head(&q->robot->requests, &q->robot_node);
+    q->robot->npending++;
     list_insert_head(&q->asker->requests, &q->asker_node);
     q->asker->nrequests++;
     struct list *before = r->deadlines.prev;
@@ -98,6 +99,7 @@ static void unlink_request(struct router *r, struct request *q)
 {
     hmap_remove(r->requests, q->token, IDS_TOKEN_LEN);
     list_remove(&q->robot_node);
+    q->robot->npending--;
     list_remove(&q->asker_node);
     q->asker->nrequests--;
     list_remove(&q->deadline_node);
@@ -161,26 +163,65 @@ void router__fail_all_requests(struct router *r)
 
 /* ---- asking ---- */
 
-/* Forwards a request of asker a (named asker_name to the robot) to
- * robot_id, or answers a at once when it cannot be forwarded. The fields
- * are valid (protocol.c); body and request_id are borrowed. */
-static void start_request(struct router *r, struct asker *a, const char *asker_name,
-                          json_t *request_id, const char *robot_id, const char *method,
-                          const char *path, json_t *body, int64_t now_ms)
+/* Who asks, as start_request() needs it: the asker, the name the robot
+ * sees (clientId), the WebSocket asker's requestId (NULL for HTTP) and the
+ * caller's verified claims (NULL without identities). */
+struct asking {
+    struct asker *asker;
+    const char *name;
+    json_t *request_id;
+    const struct token_claims *caller;
+};
+
+/* Answers a request that cannot be forwarded. Returns true when it did:
+ * the robot is not connected, or not visible to the caller (the same
+ * answer, so that a viewer cannot tell the two apart), the caller's scope
+ * is below control, or a limit is reached (per asker, per robot). */
+static bool refused_at_once(struct router *r, const struct asking *w, const char *robot_id,
+                            const struct peer *robot)
 {
-    struct peer *robot = registry_find(r->reg, REG_ROBOT, robot_id);
-    if (!robot) {
+    struct asker *a = w->asker;
+    if (!robot || !router__may_see(w->caller, robot_id)) {
         r->stats.robot_requests_refused++;
-        answer_detail(r, a, request_id, robot_id, 503, "robot '%s' is not connected", robot_id);
-        return;
+        answer_detail(r, a, w->request_id, robot_id, 503, "robot '%s' is not connected",
+                      robot_id);
+        return true;
+    }
+    if (w->caller && token_has_scope(w->caller, TOKEN_SCOPE_CONTROL) != TOKEN_OK) {
+        r->stats.robot_requests_refused++;
+        router__count_refusal(r, token_error_code(TOKEN_ERR_INSUFFICIENT_SCOPE));
+        answer_detail(r, a, w->request_id, robot_id, 403, "calling a robot's API needs a token "
+                      "with the control scope (this one has %s)",
+                      token_scope_name(w->caller->scope));
+        return true;
     }
     if (a->nrequests >= r->cfg.max_pending_requests) {
         r->stats.robot_requests_refused++;
-        answer_detail(r, a, request_id, robot_id, 429,
+        answer_detail(r, a, w->request_id, robot_id, 429,
                       "at most %u robot requests may be pending per connection",
                       r->cfg.max_pending_requests);
-        return;
+        return true;
     }
+    if (r->cfg.max_robot_pending && robot->npending >= r->cfg.max_robot_pending) {
+        /* Shed here rather than let the robot drown in answers. */
+        r->stats.robot_requests_refused++;
+        answer_detail(r, a, w->request_id, robot_id, 429, "robot '%s' already has %u requests "
+                      "pending; try again later", robot_id, robot->npending);
+        return true;
+    }
+    return false;
+}
+
+/* Forwards a request of w->asker to robot_id, or answers it at once when
+ * it cannot be forwarded. The fields are valid (protocol.c); body is
+ * borrowed. */
+static void start_request(struct router *r, const struct asking *w, const char *robot_id,
+                          const char *method, const char *path, json_t *body, int64_t now_ms)
+{
+    struct peer *robot = registry_find(r->reg, REG_ROBOT, robot_id);
+    if (refused_at_once(r, w, robot_id, robot))
+        return;
+    struct asker *a = w->asker;
     struct request *q = calloc(1, sizeof(*q));
     int rc = 1;
     /* A collision of 128 random bits means a broken RNG; retry a little. */
@@ -189,31 +230,36 @@ static void start_request(struct router *r, struct asker *a, const char *asker_n
     if (!q || rc != 0) {
         free(q);
         r->stats.robot_requests_refused++;
-        answer_detail(r, a, request_id, robot_id, 500, "porthole-cloud could not allocate "
+        answer_detail(r, a, w->request_id, robot_id, 500, "porthole-cloud could not allocate "
                       "a request (out of memory or randomness)");
         return;
     }
     q->robot = robot;
     q->asker = a;
-    q->request_id = request_id ? json_incref(request_id) : NULL;
+    q->request_id = w->request_id ? json_incref(w->request_id) : NULL;
     q->deadline_ms = now_ms + (int64_t)r->cfg.request_timeout_s * 1000;
     link_request(r, q);
     r->stats.robot_requests_forwarded++;
-    log_debug("robot request %s: %s %s %s -> robot %s", q->token, asker_name, method, path,
+    log_debug("robot request %s: %s %s %s -> robot %s", q->token, w->name, method, path,
               robot->id);
+    json_t *order = json_pack("{s:s, s:s, s:s, s:O, s:s}", "requestId", q->token, "method",
+                              method, "path", path, "body", body ? body : json_null(),
+                              "clientId", w->name);
+    /* The robot learns who asks, so that it can decide for itself. */
+    if (order && w->caller)
+        json_object_set_new(order, "caller", router__caller_json(w->caller, w->name));
     /* When this send fails the robot's connection is closing: its close
      * answers the request with 503. */
-    router__send_msg(r, robot, "robot-request",
-                     json_pack("{s:s, s:s, s:s, s:O, s:s}", "requestId", q->token, "method",
-                               method, "path", path, "body", body ? body : json_null(),
-                               "clientId", asker_name));
+    router__send_msg(r, robot, "robot-request", order);
 }
 
 void router__on_robot_request(struct router *r, struct peer *client, json_t *msg,
                               int64_t now_ms)
 {
-    start_request(r, &client->asker, client->id, json_object_get(msg, "requestId"),
-                  json_string_value(json_object_get(msg, "robotId")),
+    const struct asking w = {.asker = &client->asker, .name = client->id,
+                             .request_id = json_object_get(msg, "requestId"),
+                             .caller = client->claims};
+    start_request(r, &w, json_string_value(json_object_get(msg, "robotId")),
                   json_string_value(json_object_get(msg, "method")),
                   json_string_value(json_object_get(msg, "path")),
                   json_object_get(msg, "body"), now_ms);
@@ -241,6 +287,26 @@ void router__on_robot_response(struct router *r, struct peer *robot, json_t *msg
                  (unsigned)json_integer_value(json_object_get(msg, "status")),
                  json_object_get(msg, "body"));
     free_request(q);
+}
+
+bool router__answers_pending(struct router *r, struct peer *robot, const char *data,
+                             size_t len)
+{
+    /* Most of a robot's messages are not answers: a scan for the type's
+     * name spares them a decode. */
+    static const char name[] = "\"robot-response\"";
+    if (!memmem(data, len, name, sizeof(name) - 1))
+        return false;
+    struct codec_error cerr;
+    const char *type = NULL;
+    json_t *msg = robot->codec->decode(data, len, &type, &cerr);
+    json_t *token = msg && strcmp(type, "robot-response") == 0
+                        ? json_object_get(msg, "requestId") : NULL;
+    const struct request *q = json_string_length(token) == IDS_TOKEN_LEN
+                                  ? hmap_get(r->requests, json_string_value(token), IDS_TOKEN_LEN)
+                                  : NULL;
+    json_decref(msg);
+    return q && q->robot == robot;
 }
 
 /* ---- public: HTTP askers and time ---- */
@@ -275,7 +341,14 @@ void router_http_request(struct router *r, struct http_asker *h, const struct ro
         answer_detail(r, &h->asker, NULL, "?", 400, "%s", bad);
         return;
     }
-    start_request(r, &h->asker, h->name, NULL, id, req->method, req->path, req->body, now_ms);
+    if (r->auth->needs_token && !req->caller) {
+        r->stats.robot_requests_refused++;
+        answer_detail(r, &h->asker, NULL, id, 401, "a token is required "
+                      "(Authorization: Bearer <token>)");
+        return;
+    }
+    const struct asking w = {.asker = &h->asker, .name = h->name, .caller = req->caller};
+    start_request(r, &w, id, req->method, req->path, req->body, now_ms);
 }
 
 void router_http_closed(struct router *r, struct http_asker *h)
@@ -296,11 +369,15 @@ int64_t router_tick(struct router *r, int64_t now_ms)
         r->stats.robot_requests_timed_out++;
         fail_request(r, q, 504, detail);
     }
+    router__expiry_tick(r, now_ms);
     return router_next_deadline(r);
 }
 
 int64_t router_next_deadline(const struct router *r)
 {
     const struct request *q = earliest(r);
-    return q ? q->deadline_ms : -1;
+    int64_t request = q ? q->deadline_ms : -1, expiry = router__next_expiry(r);
+    if (request < 0 || (expiry >= 0 && expiry < request))
+        return expiry;
+    return request;
 }

@@ -1,7 +1,8 @@
 /* server.c - libwebsockets glue: the protocol callback and the HTTP routes
  * it serves, the timer that times robot requests out, and the server's
- * lifecycle (listen probe, context, signals, shutdown). A WebSocket
- * connection is ws_conn.c (its queue sendq.c), an HTTP response
+ * lifecycle (listen probe, context, signals, shutdown). A connection's way
+ * in (limits, origins, deadlines, TLS policy) is edge.c, a WebSocket
+ * connection ws_conn.c (its queue sendq.c), an HTTP response
  * http_reply.c, the robot API proxy api_proxy.c; conn.h holds the state
  * they share. */
 #include "cloud/server.h"
@@ -18,9 +19,11 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "cloud/access.h"
 #include "cloud/api_proxy.h"
 #include "cloud/auth.h"
 #include "cloud/conn.h"
+#include "cloud/edge.h"
 #include "cloud/http_reply.h"
 #include "cloud/http_static.h"
 #include "cloud/ice_servers.h"
@@ -31,9 +34,9 @@
 #include "common/clock.h"
 #include "common/log.h"
 
-/* The loop's stop request. A signal handler can only reach static storage;
- * this is the one place the server keeps any. */
-static volatile sig_atomic_t stop_requested;
+/* The loop's stop and reload (SIGHUP) requests. A signal handler can only
+ * reach static storage; this is the one place the server keeps any. */
+static volatile sig_atomic_t stop_requested, reload_requested;
 static struct lws_context *signal_ctx;
 
 /* ---- time ---- */
@@ -63,14 +66,9 @@ static void on_tick(lws_sorted_usec_list_t *sul)
 
 /* ---- what WebSocket and HTTP connections share ---- */
 
-/* An IPv4 peer of a dual-stack socket reads "::ffff:192.0.2.7"; it is
- * shown as 192.0.2.7, the address people know it by. */
 void conn_peer_address(struct lws *wsi, char *out, size_t len)
 {
-    if (!lws_get_peer_simple(wsi, out, len))
-        snprintf(out, len, "?");
-    if (strncmp(out, "::ffff:", 7) == 0 && strchr(out + 7, '.'))
-        memmove(out, out + 7, strlen(out + 7) + 1);
+    edge_client_address(wsi, out, len);
 }
 
 bool conn_rx_append(struct conn *c, const void *in, size_t len, size_t max)
@@ -107,43 +105,47 @@ void conn_rx_release(struct conn *c)
 static int http_request(struct server *srv, struct conn *c, const char *uri)
 {
     srv->stats.http_requests++;
+    if (!edge_http_request(srv, c, uri))
+        return 0; /* refused: the response is set */
+    if (!access_http_allowed(srv, c))
+        return 0;
     if (strncmp(uri, "/api/", 5) == 0)
-        return api_proxy_request(srv, c, uri);
+        return access_api_identified(srv, c) ? api_proxy_request(srv, c, uri) : 0;
     if (lws_hdr_total_length(c->wsi, WSI_TOKEN_GET_URI) <= 0)
         return http_reply_message(c, HTTP_STATUS_METHOD_NOT_ALLOWED, "error",
                                   "only GET is supported");
     /* `uri` arrives percent-decoded and normalized by lws ("." and ".."
      * segments collapsed, a trailing %00 dropped, an inner one refused);
      * http_static_resolve() checks again, and confines it to the root. */
-    int64_t now = clock_mono_ms();
-    if (strcmp(uri, "/health") == 0) {
-        http_reply_respond(c, HTTP_STATUS_OK, "application/json",
-                           status_health(srv->router, srv->started_ms, now));
-        return 0;
-    }
-    if (strcmp(uri, "/robots") == 0) {
-        http_reply_respond(c, HTTP_STATUS_OK, "application/json", status_robots(srv->router));
-        return 0;
-    }
-    if (strcmp(uri, "/metrics") == 0) {
-        http_reply_respond(c, HTTP_STATUS_OK, "text/plain; version=0.0.4; charset=utf-8",
-                           status_metrics(srv->router, &srv->stats, srv->started_ms, now));
-        return 0;
-    }
+    if (strcmp(uri, "/health") == 0 || strcmp(uri, "/robots") == 0 ||
+        strcmp(uri, "/metrics") == 0)
+        return access_status_request(srv, c, uri);
     char path[PATH_MAX];
     if (http_static_resolve(srv->web_root, uri, path, sizeof(path)) != 0)
         return http_reply_message(c, HTTP_STATUS_NOT_FOUND, "error", "not found");
+    char extra[96] = "";
+    const char *hsts = edge_hsts(srv, c->wsi);
+    if (hsts)
+        snprintf(extra, sizeof extra, "strict-transport-security: %s\r\n", hsts);
     /* > 0: sent whole and completed by lws; 0: lws goes on sending. */
-    return lws_serve_http_file(c->wsi, path, http_static_mime(path), NULL, 0) < 0 ? -1 : 0;
+    return lws_serve_http_file(c->wsi, path, http_static_mime(path), hsts ? extra : NULL,
+                               (int)strlen(extra)) < 0
+               ? -1
+               : 0;
 }
 
-/* Only /ws upgrades, and only below --max-connections. Returns the
- * callback's answer: 0 to proceed, 1 after sending a refusal. */
+/* Only /ws upgrades, only those the edge lets in, and only below
+ * --max-connections. Returns the callback's answer: 0 to proceed, 1 after
+ * sending a refusal, -1 to close after the edge's refusal. */
 static int confirm_upgrade(struct server *srv, struct lws *wsi)
 {
+    if (edge_confirm_upgrade(srv, wsi) != 0)
+        return -1;
     char uri[64];
     int n = lws_hdr_copy(wsi, uri, sizeof(uri), WSI_TOKEN_GET_URI);
     unsigned status = 0;
+    if (!access_upgrade_allowed(srv, wsi))
+        return 1;
     if (n <= 0 || strcmp(uri, "/ws") != 0)
         status = HTTP_STATUS_NOT_FOUND;
     else if (srv->conns >= (size_t)srv->cfg.max_connections)
@@ -166,6 +168,23 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
     struct conn *c = user;
 
     switch (reason) {
+    case LWS_CALLBACK_SERVER_NEW_CLIENT_INSTANTIATED:
+        return edge_accepted(srv, wsi);
+
+    case LWS_CALLBACK_WSI_DESTROY:
+        edge_destroyed(srv, wsi);
+        return 0;
+
+    case LWS_CALLBACK_OPENSSL_LOAD_EXTRA_SERVER_VERIFY_CERTS:
+        return edge_tls_setup(srv, user);
+
+    case LWS_CALLBACK_HTTP_BIND_PROTOCOL:
+        edge_transaction_start(srv, wsi);
+        return 0;
+
+    case LWS_CALLBACK_TIMER:
+        return edge_timer(srv, wsi, c);
+
     case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
         return confirm_upgrade(srv, wsi);
 
@@ -190,7 +209,10 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
         return c ? api_proxy_body(srv, c, in, len) : 0;
 
     case LWS_CALLBACK_HTTP_BODY_COMPLETION:
-        return c ? api_proxy_body_complete(srv, c) : 0;
+        if (!c)
+            return 0;
+        edge_body_complete(srv, c);
+        return api_proxy_body_complete(srv, c);
 
     case LWS_CALLBACK_HTTP_WRITEABLE:
         return c ? http_reply_writeable(srv, c) : 0;
@@ -205,6 +227,7 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
         if (c) {
             http_reply_release(srv, c);
             api_proxy_release(srv, c);
+            access_release(c);
         }
         return 0;
 
@@ -217,8 +240,10 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 
 static void on_signal(int sig)
 {
-    (void)sig;
-    stop_requested = 1;
+    if (sig == SIGHUP)
+        reload_requested = 1;
+    else
+        stop_requested = 1;
     if (signal_ctx)
         lws_cancel_service(signal_ctx);
 }
@@ -381,17 +406,30 @@ struct server *server_new(const struct cloud_config *cfg)
     if (!ice_servers_empty(srv->ice))
         log_info("handing out %s servers to robots and viewers",
                  ice_servers_has_turn(srv->ice) ? "STUN and TURN" : "STUN");
+    if (!(srv->edge = edge_new(srv))) {
+        server_free(srv);
+        return NULL;
+    }
+    if (!(srv->auth = cloud_config_auth(cfg, err, sizeof err))) {
+        log_error("authentication: %s", err);
+        server_free(srv);
+        return NULL;
+    }
     srv->tx = (struct transport){.send = ws_conn_send, .close = ws_conn_close,
-                                 .http_answer = api_proxy_answer};
+                                 .http_answer = api_proxy_answer,
+                                 .auth_failed = edge_auth_failed};
     struct router_config rcfg = {
         .max_client_sessions = (unsigned)cfg->max_client_sessions,
         .max_robot_sessions = (unsigned)cfg->max_robot_sessions,
         .rate_limit = (unsigned)cfg->rate_limit,
         .request_timeout_s = (unsigned)cfg->request_timeout,
         .max_pending_requests = (unsigned)cfg->max_pending_requests,
+        .max_robot_pending = (unsigned)cfg->max_robot_pending,
+        .max_sessions_per_identity = (unsigned)cfg->max_sessions_per_identity,
+        .token_grace_s = (unsigned)cfg->token_grace,
         .ice = srv->ice,
     };
-    srv->router = router_new(&rcfg, &srv->tx, &auth_open, &srv->reg);
+    srv->router = router_new(&rcfg, &srv->tx, srv->auth, &srv->reg);
     if (!srv->router) {
         log_error("out of memory");
         server_free(srv);
@@ -401,6 +439,7 @@ struct server *server_new(const struct cloud_config *cfg)
         server_free(srv);
         return NULL;
     }
+    access_announce(srv);
     return srv;
 }
 
@@ -413,11 +452,17 @@ int server_run(struct server *srv)
     signal_ctx = srv->ctx;
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
 
-    while (!stop_requested)
+    while (!stop_requested) {
+        if (reload_requested) {
+            reload_requested = 0;
+            access_reload(srv);
+        }
         if (lws_service(srv->ctx, 0) < 0)
             break;
+    }
 
     log_info("shutting down: ending %zu sessions", registry_count(&srv->reg, REG_SESSION));
     router_shutdown(srv->router);
@@ -438,12 +483,16 @@ void server_free(struct server *srv)
     srv->stopping = true;
     if (srv->ctx) {
         lws_sul_cancel(&srv->tick);
+        edge_stop(srv->edge);
+        access_stop(srv);
         lws_context_destroy(srv->ctx); /* CLOSED callbacks free every peer */
     }
     signal_ctx = NULL;
     router_free(srv->router);
+    auth_free(srv->auth);
     registry_free(&srv->reg);
     ice_servers_free(srv->ice);
+    edge_free(srv->edge);
     free(srv->wbuf);
     free(srv);
 }

@@ -6,8 +6,11 @@
 
 #include "common/clock.h"
 
-struct outbuf *status_health(const struct router *r, int64_t started_mono_ms, int64_t now_mono_ms)
+struct outbuf *status_health(const struct router *r, int64_t started_mono_ms, int64_t now_mono_ms,
+                             bool details)
 {
+    if (!details)
+        return outbuf_new("{\"status\":\"ok\"}", 15);
     struct router_stats st;
     router_stats(r, &st);
     char ts[32];
@@ -23,9 +26,9 @@ struct outbuf *status_health(const struct router *r, int64_t started_mono_ms, in
     return b;
 }
 
-struct outbuf *status_robots(const struct router *r)
+struct outbuf *status_robots(const struct router *r, const struct token_claims *viewer)
 {
-    json_t *j = router_robots_json(r);
+    json_t *j = router_robots_json(r, viewer);
     struct outbuf *b = j ? outbuf_take_string(json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER))
                          : NULL;
     json_decref(j);
@@ -92,10 +95,36 @@ struct outbuf *status_metrics(const struct router *r, const struct server_stats 
     fprintf(f, "porthole_closes_total{code=\"1003\"} %llu\n", (unsigned long long)s->closed_binary);
     fprintf(f, "porthole_closes_total{code=\"1008\"} %llu\n", (unsigned long long)s->closed_policy);
     fprintf(f, "porthole_closes_total{code=\"1009\"} %llu\n", (unsigned long long)s->closed_too_big);
+    fprintf(f, "# HELP porthole_refused_total Requests and upgrades refused before routing, by "
+               "reason.\n# TYPE porthole_refused_total counter\n");
+    fprintf(f, "porthole_refused_total{reason=\"too-many-connections\"} %llu\n",
+            (unsigned long long)s->refused_too_many);
+    fprintf(f, "porthole_refused_total{reason=\"too-many-new-connections\"} %llu\n",
+            (unsigned long long)s->refused_too_fast);
+    fprintf(f, "porthole_refused_total{reason=\"banned\"} %llu\n",
+            (unsigned long long)s->refused_banned);
+    fprintf(f, "porthole_refused_total{reason=\"origin-not-allowed\"} %llu\n",
+            (unsigned long long)s->refused_origin);
+    fprintf(f, "porthole_refused_total{reason=\"bad-framing\"} %llu\n",
+            (unsigned long long)s->refused_framing);
+    fprintf(f, "# HELP porthole_auth_bans_total Addresses banned for failed authentications.\n"
+               "# TYPE porthole_auth_bans_total counter\nporthole_auth_bans_total %llu\n",
+            (unsigned long long)s->auth_bans);
+    fprintf(f, "# HELP porthole_timeouts_total Connections closed for a missed deadline.\n"
+               "# TYPE porthole_timeouts_total counter\n"
+               "porthole_timeouts_total{deadline=\"register\"} %llu\n"
+               "porthole_timeouts_total{deadline=\"http-request\"} %llu\n",
+            (unsigned long long)s->closed_register_timeout,
+            (unsigned long long)s->closed_http_timeout);
     fprintf(f, "# HELP porthole_errors_total Error replies, by code.\n"
                "# TYPE porthole_errors_total counter\n");
     for (const struct router_error_count *e = router_error_counts(r); e->code; e++)
         fprintf(f, "porthole_errors_total{code=\"%s\"} %llu\n", e->code,
+                (unsigned long long)e->count);
+    fprintf(f, "# HELP porthole_auth_refusals_total Authentications refused, by reason.\n"
+               "# TYPE porthole_auth_refusals_total counter\n");
+    for (const struct router_error_count *e = router_refusal_counts(r); e->code; e++)
+        fprintf(f, "porthole_auth_refusals_total{reason=\"%s\"} %llu\n", e->code,
                 (unsigned long long)e->count);
     if (fclose(f) != 0) {
         free(text);

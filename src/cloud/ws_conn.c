@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "cloud/codec_json.h"
+#include "cloud/edge.h"
 #include "cloud/sendq.h"
 #include "common/clock.h"
 #include "common/log.h"
@@ -216,6 +217,7 @@ int ws_conn_open(struct server *srv, struct conn *c, struct lws *wsi)
     c->ws.peer = router_peer_open(srv->router, c, &codec_json, addr, clock_mono_ms());
     if (!c->ws.peer)
         return -1;
+    edge_ws_opened(srv, c);
     srv->conns++;
     srv->stats.connections_total++;
     log_debug("WebSocket connection from %s", addr);
@@ -224,6 +226,7 @@ int ws_conn_open(struct server *srv, struct conn *c, struct lws *wsi)
 
 void ws_conn_closed(struct server *srv, struct conn *c)
 {
+    edge_ws_closed(srv, c);
     if (c->ws.peer) {
         router_peer_closed(srv->router, c->ws.peer);
         c->ws.peer = NULL;

@@ -1,5 +1,5 @@
 /* strlist.c - walking comma-separated lists. */
-#include "strlist.h"
+#include "common/strlist.h"
 
 #include <ctype.h>
 #include <string.h>

@@ -265,8 +265,8 @@ static bool route_split(char *segs, struct route_path *rp)
     return true;
 }
 
-void api_handle_json(struct api *api, const char *method, const char *path, json_t *body,
-                     api_reply_fn reply, void *ctx)
+void api_handle_json(struct api *api, const struct api_caller *caller, const char *method,
+                     const char *path, json_t *body, api_reply_fn reply, void *ctx)
 {
     char q[80];
     char buf[API_MAX_SEGMENTS * (API_SEGMENT_MAX + 1) + 8], segs[sizeof buf];
@@ -285,6 +285,7 @@ void api_handle_json(struct api *api, const char *method, const char *path, json
     struct route_path rp = {.nseg = 0};
     struct api_request rq = {
         .api = api,
+        .caller = caller,
         .method = method ? method : "",
         .path = buf,
         .body = json_is_null(body) ? NULL : body,
@@ -318,6 +319,6 @@ void api_handle_text(struct api *api, const char *method, const char *path, cons
             return;
         }
     }
-    api_handle_json(api, method, path, j, reply, ctx);
+    api_handle_json(api, NULL, method, path, j, reply, ctx);
     json_decref(j);
 }

@@ -21,37 +21,52 @@
 #define PORTHOLE_ROBOT_API_H
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stddef.h>
 
-#include "camera.h"
-#include "media.h"
-#include "peer.h"
+#include "robot/camera.h"
+#include "robot/media.h"
+#include "robot/peer.h"
 
 /* Answers one request: status and a JSON body (stolen; never NULL). */
 typedef void (*api_reply_fn)(void *ctx, int status, json_t *body);
 
-/* What robot.c does for the API's /api/webrtc resources. Errors come back
- * as an HTTP status and a sentence in err. */
+/* Who asks, for a call porthole-cloud relayed (robot-request): the cloud's
+ * account of its caller. NULL for the robot's own HTTP port (guarded by
+ * httpguard.h instead). The strings are borrowed for the call. */
+struct api_caller {
+    const char *client_id;  /* the asker's clientId at the cloud ("" when not given) */
+    const char *sub;        /* its token's subject; NULL when the cloud runs without auth */
+    bool admin;             /* its token's scope is admin */
+};
+
+/* What robot.c does for the API's /api/webrtc resources, on behalf of
+ * caller (NULL: the robot's own port). A session the caller may not touch
+ * (robot_api.h says which) is, to it, a session that does not exist.
+ * Errors come back as an HTTP status and a sentence in err. */
 struct api_sessions {
-    /* A new array of WebRTCStatus objects, one per session. */
-    json_t *(*list)(void *user);
-    /* A new WebRTCStatus object, or NULL when no session has that id. */
-    json_t *(*get)(void *user, const char *id);
-    /* Closes one session; returns 0, or -1 when no session has that id. */
-    int (*close)(void *user, const char *id);
-    /* Closes every session; returns how many. */
-    size_t (*close_all)(void *user);
-    /* Opens a session on streams[0..n-1]. Returns 0 and later calls
-     * reply(ctx, 200, {session_id, sdp, type:"offer"}) (or an error status),
-     * or returns an HTTP status with err filled and never calls reply. */
-    int (*open)(void *user, const enum cam_stream *streams, size_t n, api_reply_fn reply,
-                void *ctx, char *err, size_t errlen);
+    /* A new array of WebRTCStatus objects, one per session caller sees. */
+    json_t *(*list)(void *user, const struct api_caller *caller);
+    /* A new WebRTCStatus object, or NULL when caller sees no session of that id. */
+    json_t *(*get)(void *user, const struct api_caller *caller, const char *id);
+    /* Closes one session; returns 0, or -1 when caller sees none of that id. */
+    int (*close)(void *user, const struct api_caller *caller, const char *id);
+    /* Closes every session caller sees; returns how many. */
+    size_t (*close_all)(void *user, const struct api_caller *caller);
+    /* Opens a session for caller on streams[0..n-1]. Returns 0 and later
+     * calls reply(ctx, 200, {session_id, sdp, type:"offer"}) (or an error
+     * status), or returns an HTTP status with err filled and never calls
+     * reply. */
+    int (*open)(void *user, const struct api_caller *caller, const enum cam_stream *streams,
+                size_t n, api_reply_fn reply, void *ctx, char *err, size_t errlen);
     /* Applies an answer: returns 200, or a status with err filled. */
-    int (*answer)(void *user, const char *id, const char *sdp, char *err, size_t errlen);
+    int (*answer)(void *user, const struct api_caller *caller, const char *id, const char *sdp,
+                  char *err, size_t errlen);
     /* Adds a remote candidate ("" ends them): returns 200, or a status with
      * err filled. */
-    int (*candidate)(void *user, const char *id, const char *candidate, int mline,
-                     const char *mid, char *err, size_t errlen);
+    int (*candidate)(void *user, const struct api_caller *caller, const char *id,
+                     const char *candidate, int mline, const char *mid, char *err,
+                     size_t errlen);
 };
 
 struct api;
@@ -71,9 +86,10 @@ void api_handle_text(struct api *api, const char *method, const char *path, cons
                      size_t body_len, api_reply_fn reply, void *ctx);
 
 /* The same with a parsed body (borrowed; NULL or JSON null: no body), as
- * robot-request carries it. */
-void api_handle_json(struct api *api, const char *method, const char *path, json_t *body,
-                     api_reply_fn reply, void *ctx);
+ * robot-request carries it, on behalf of caller (borrowed for the call;
+ * NULL: the robot's own port). */
+void api_handle_json(struct api *api, const struct api_caller *caller, const char *method,
+                     const char *path, json_t *body, api_reply_fn reply, void *ctx);
 
 /* A new {"detail": text} object: the body of every error. */
 json_t *api_error_body(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -3,6 +3,7 @@
 
 #include <libsoup/soup.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "common/log.h"
@@ -10,6 +11,7 @@
 struct api_http {
     struct api *api;
     SoupServer *server;
+    struct httpguard guard; /* its strings are ours */
     size_t max_body;
     unsigned port;
     GList *waiting; /* struct pending * whose reply has not come yet */
@@ -123,8 +125,113 @@ static void on_request(SoupServer *server, SoupServerMessage *msg, const char *p
     soup_server_message_pause(msg);
 }
 
-/* Runs when the headers are in, before the body is read: refuses bodies
- * that are too large or of unknown length. */
+/* The headers httpguard.c counts: a request with two of them could be
+ * framed or addressed one way here and another way by a proxy. */
+struct header_counts {
+    unsigned host, content_length;
+};
+
+static void count_header(const char *name, const char *value, gpointer data)
+{
+    struct header_counts *n = data;
+    (void)value;
+    if (g_ascii_strcasecmp(name, "Host") == 0)
+        n->host++;
+    else if (g_ascii_strcasecmp(name, "Content-Length") == 0)
+        n->content_length++;
+}
+
+/* Answers a CORS preflight of an allowed origin: 204, what may follow. */
+static void answer_preflight(SoupServerMessage *msg, SoupMessageHeaders *req)
+{
+    SoupMessageHeaders *hdr = soup_server_message_get_response_headers(msg);
+    soup_server_message_set_status(msg, 204, NULL);
+    soup_message_headers_replace(hdr, "Access-Control-Allow-Methods", "GET, POST, PUT, DELETE");
+    soup_message_headers_replace(hdr, "Access-Control-Allow-Headers",
+                                 "Content-Type, Authorization");
+    soup_message_headers_replace(hdr, "Access-Control-Max-Age", "600");
+    /* Chromium's Private Network Access asks before a public page may
+     * reach a private address; an allowed origin is allowed that too. */
+    if (soup_message_headers_get_one(req, "Access-Control-Request-Private-Network"))
+        soup_message_headers_replace(hdr, "Access-Control-Allow-Private-Network", "true");
+    soup_message_headers_replace(hdr, "Cache-Control", "no-store");
+}
+
+/* Answers 400 and closes the connection at once: the request's framing
+ * cannot be trusted, so neither can anything after its headers (libsoup
+ * would otherwise wait for a body of the length it chose). The
+ * connection is taken from libsoup and written to directly: a short
+ * response into an empty socket buffer. */
+static void refuse_and_close(SoupServerMessage *msg, const char *detail)
+{
+    json_t *body = api_error_body("%s", detail);
+    char *text = json_dumps(body, JSON_COMPACT);
+    json_decref(body);
+    char *response = g_strdup_printf("HTTP/1.1 400 Bad Request\r\nServer: porthole-robot\r\n"
+                                     "Connection: close\r\nCache-Control: no-store\r\n"
+                                     "Content-Type: application/json\r\nContent-Length: %zu\r\n"
+                                     "\r\n%s", text ? strlen(text) : 0, text ? text : "");
+    free(text);
+    GIOStream *io = soup_server_message_steal_connection(msg);
+    if (io) {
+        GOutputStream *out = g_io_stream_get_output_stream(io);
+        g_output_stream_write_all(out, response, strlen(response), NULL, NULL, NULL);
+        g_io_stream_close(io, NULL, NULL);
+        g_object_unref(io);
+    }
+    g_free(response);
+}
+
+/* Passes msg through the guard; on a refusal answers it and returns
+ * false. */
+static bool guard_request(struct api_http *h, SoupServerMessage *msg, SoupEncoding enc,
+                          goffset length)
+{
+    SoupMessageHeaders *hdr = soup_server_message_get_request_headers(msg);
+    struct header_counts n = {0, 0};
+    soup_message_headers_foreach(hdr, count_header, &n);
+    struct httpguard_request rq = {
+        .method = soup_server_message_get_method(msg),
+        .host = soup_message_headers_get_one(hdr, "Host"),
+        .host_count = n.host,
+        .content_length_count = n.content_length,
+        .origin = soup_message_headers_get_one(hdr, "Origin"),
+        .authorization = soup_message_headers_get_one(hdr, "Authorization"),
+        .content_type = soup_message_headers_get_one(hdr, "Content-Type"),
+        .has_body = enc == SOUP_ENCODING_CHUNKED || enc == SOUP_ENCODING_EOF ||
+                    (enc == SOUP_ENCODING_CONTENT_LENGTH && length > 0),
+    };
+    char detail[320];
+    int status = httpguard_check(&h->guard, &rq, detail, sizeof detail);
+    SoupMessageHeaders *out = soup_server_message_get_response_headers(msg);
+    if (status == 0) {
+        if (!rq.origin)
+            return true;
+        /* An allowed origin: the browser may read what it gets. */
+        soup_message_headers_replace(out, "Access-Control-Allow-Origin", rq.origin);
+        soup_message_headers_replace(out, "Vary", "Origin");
+        if (strcmp(rq.method, "OPTIONS") != 0)
+            return true;
+        soup_message_body_set_accumulate(soup_server_message_get_request_body(msg), FALSE);
+        answer_preflight(msg, hdr);
+        return false;
+    }
+    log_debug("api: %s %s refused (%d): %s", rq.method,
+              g_uri_get_path(soup_server_message_get_uri(msg)), status, detail);
+    if (status == 400) {
+        refuse_and_close(msg, detail);
+        return false;
+    }
+    soup_message_body_set_accumulate(soup_server_message_get_request_body(msg), FALSE);
+    if (status == 401)
+        soup_message_headers_replace(out, "WWW-Authenticate", "Bearer");
+    respond(msg, status, api_error_body("%s", detail));
+    return false;
+}
+
+/* Runs when the headers are in, before the body is read: the guard's
+ * checks (httpguard.h), then bodies that are too large or of unknown
+ * length. */
 static void on_early(SoupServer *server, SoupServerMessage *msg, const char *path,
                      GHashTable *query, gpointer data)
 {
@@ -134,6 +241,9 @@ static void on_early(SoupServer *server, SoupServerMessage *msg, const char *pat
     (void)query;
     SoupMessageHeaders *hdr = soup_server_message_get_request_headers(msg);
     SoupEncoding enc = soup_message_headers_get_encoding(hdr);
+    goffset n = soup_message_headers_get_content_length(hdr);
+    if (!guard_request(h, msg, enc, n))
+        return;
     /* A refused body still arrives (unless the client asked Expect:
      * 100-continue); it is read and thrown away, never kept. */
     SoupMessageBody *body = soup_server_message_get_request_body(msg);
@@ -143,7 +253,6 @@ static void on_early(SoupServer *server, SoupServerMessage *msg, const char *pat
                                          "are not accepted)"));
         return;
     }
-    goffset n = soup_message_headers_get_content_length(hdr);
     if (enc == SOUP_ENCODING_CONTENT_LENGTH && n > (goffset)h->max_body) {
         soup_message_body_set_accumulate(body, FALSE);
         respond(msg, 413, api_error_body("the request body is %lld bytes; at most %zu are "
@@ -151,12 +260,26 @@ static void on_early(SoupServer *server, SoupServerMessage *msg, const char *pat
     }
 }
 
-struct api_http *api_http_new(struct api *api, const char *bind, unsigned port, size_t max_body,
-                              char *err, size_t errlen)
+/* Frees h before it served anything. */
+static void api_http_drop(struct api_http *h)
+{
+    g_object_unref(h->server);
+    g_free((char *)h->guard.origins);
+    g_free((char *)h->guard.token);
+    g_free(h);
+}
+
+struct api_http *api_http_new(struct api *api, const struct api_http_params *params, char *err,
+                              size_t errlen)
 {
     struct api_http *h = g_new0(struct api_http, 1);
+    const char *bind = params->bind;
+    unsigned port = params->port;
     h->api = api;
-    h->max_body = max_body;
+    h->max_body = params->max_body;
+    h->guard = (struct httpguard){.loopback = params->guard.loopback,
+                                  .origins = g_strdup(params->guard.origins),
+                                  .token = g_strdup(params->guard.token)};
     h->server = soup_server_new("server-header", "porthole-robot", NULL);
     /* One path for both: libsoup keeps a path's early and normal handler
      * in one entry, and a path with only an early one answers 500. The
@@ -175,8 +298,7 @@ struct api_http *api_http_new(struct api *api, const char *bind, unsigned port, 
         GInetAddress *ia = g_inet_address_new_from_string(bind);
         if (!ia) {
             snprintf(err, errlen, "'%s' is not an IP address", bind);
-            g_object_unref(h->server);
-            g_free(h);
+            api_http_drop(h);
             return NULL;
         }
         GSocketAddress *sa = g_inet_socket_address_new(ia, (guint16)port);
@@ -188,15 +310,14 @@ struct api_http *api_http_new(struct api *api, const char *bind, unsigned port, 
         snprintf(err, errlen, "REST API cannot listen on %s:%u: %s (choose --api-port, or 0 for "
                  "no API)", bind && bind[0] ? bind : "*", port, gerr->message);
         g_error_free(gerr);
-        g_object_unref(h->server);
-        g_free(h);
+        api_http_drop(h);
         return NULL;
     }
     GSList *uris = soup_server_get_uris(h->server);
     if (uris) {
         h->port = (unsigned)g_uri_get_port(uris->data);
         char *text = g_uri_to_string(uris->data);
-        log_info("REST API on %sapi/", text);
+        log_info("REST API on %sapi/%s", text, h->guard.token ? " (Bearer token required)" : "");
         g_free(text);
     }
     g_slist_free_full(uris, (GDestroyNotify)g_uri_unref);
@@ -218,6 +339,5 @@ void api_http_free(struct api_http *h)
         ((struct pending *)l->data)->h = NULL;
     g_list_free(h->waiting);
     soup_server_disconnect(h->server);
-    g_object_unref(h->server);
-    g_free(h);
+    api_http_drop(h);
 }

@@ -56,6 +56,7 @@ struct api {
 /* One request whose path matched a route. */
 struct api_request {
     struct api *api;
+    const struct api_caller *caller; /* NULL: the robot's own port */
     const char *method;
     const char *path;              /* without the query, for messages */
     json_t *body;                  /* borrowed; NULL: no body */

@@ -42,8 +42,8 @@ int api_webrtc_offer(struct api_request *rq, json_t **out)
             return 422;
         }
     }
-    int status = api->ops.open(api->user, streams, (size_t)n, rq->reply, rq->ctx, err,
-                               sizeof err);
+    int status = api->ops.open(api->user, rq->caller, streams, (size_t)n, rq->reply, rq->ctx,
+                               err, sizeof err);
     if (status != 0) {
         *out = api_error_body("%s", err);
         return status;
@@ -82,7 +82,7 @@ int api_webrtc_answer(struct api_request *rq, json_t **out)
         return 422;
     }
     char err[256];
-    int status = api->ops.answer(api->user, sid, sdp, err, sizeof err);
+    int status = api->ops.answer(api->user, rq->caller, sid, sdp, err, sizeof err);
     *out = status == 200 ? json_pack("{s:s, s:s}", "session_id", sid, "status", "answer applied")
                          : api_error_body("%s", err);
     return status;
@@ -117,7 +117,8 @@ int api_webrtc_candidate(struct api_request *rq, json_t **out)
         return 422;
     }
     char err[256];
-    int status = api->ops.candidate(api->user, sid, json_is_string(c) ? json_string_value(c) : "",
+    int status = api->ops.candidate(api->user, rq->caller, sid,
+                                    json_is_string(c) ? json_string_value(c) : "",
                                     json_is_integer(idx) ? (int)json_integer_value(idx) : -1,
                                     json_string_value(mid), err, sizeof err);
     *out = status == 200 ? json_pack("{s:s, s:s}", "session_id", sid, "status",
@@ -128,13 +129,13 @@ int api_webrtc_candidate(struct api_request *rq, json_t **out)
 
 int api_session_list(struct api_request *rq, json_t **out)
 {
-    *out = rq->api->ops.list(rq->api->user);
+    *out = rq->api->ops.list(rq->api->user, rq->caller);
     return 200;
 }
 
 int api_session_close_all(struct api_request *rq, json_t **out)
 {
-    size_t n = rq->api->ops.close_all(rq->api->user);
+    size_t n = rq->api->ops.close_all(rq->api->user, rq->caller);
     *out = json_pack("{s:I}", "closed", (json_int_t)n);
     return 200;
 }
@@ -142,7 +143,7 @@ int api_session_close_all(struct api_request *rq, json_t **out)
 /* The status of session {id}, or NULL with the 404 in *out. */
 static json_t *session_status(struct api_request *rq, json_t **out)
 {
-    json_t *status = rq->api->ops.get(rq->api->user, rq->arg[0]);
+    json_t *status = rq->api->ops.get(rq->api->user, rq->caller, rq->arg[0]);
     if (!status) {
         char q[80];
         *out = api_error_body("no session '%s' on this robot",
@@ -166,7 +167,7 @@ int api_session_close(struct api_request *rq, json_t **out)
     if (!status)
         return 404;
     json_decref(status);
-    rq->api->ops.close(rq->api->user, rq->arg[0]);
+    rq->api->ops.close(rq->api->user, rq->caller, rq->arg[0]);
     *out = json_pack("{s:s, s:s}", "session_id", rq->arg[0], "status", "closed");
     return 200;
 }

@@ -41,12 +41,20 @@ void robot_config_defaults(struct robot_config *cfg)
         .api_max_body = 64 * 1024,
         .cloud_api = true,
         .tls_insecure = false,
+        .token = NULL,
+        .token_file = NULL,
+        .max_remote_candidates = 64,
+        .max_sessions_per_viewer = 8,
+        .api_token = NULL,
+        .api_token_file = NULL,
+        .api_allowed_origins = NULL,
+        .api_loopback = true,
         .log_level = LOGL_INFO,
         .log_format = LOG_FORMAT_TEXT,
     };
 }
 
-enum { OPTION_COUNT = 24 };
+enum { OPTION_COUNT = 30 };
 
 /* The modes of backend camera (the first backend's for an unknown name). */
 static const struct cam_modes *config_modes(const char *camera)
@@ -156,6 +164,26 @@ static void option_table(struct robot_config *cfg, const char **level, const cha
          .help = "answer REST API calls relayed by the cloud (robot-request); off: 403"},
         {.name = "tls-insecure", .env = {"ROBOT_TLS_INSECURE"}, .type = OPT_BOOL,
          .target = &cfg->tls_insecure, .help = "accept any wss:// certificate (testing only)"},
+        {.name = "token-file", .env = {"ROBOT_TOKEN_FILE"}, .type = OPT_STRING,
+         .target = &cfg->token_file, .metavar = "PATH",
+         .help = "file holding the robot's token, re-read at every connect (or set "
+                 "ROBOT_TOKEN)"},
+        {.name = "max-remote-candidates", .env = {"ROBOT_MAX_REMOTE_CANDIDATES"},
+         .type = OPT_INT, .target = &cfg->max_remote_candidates, .min = 1, .max = 1024,
+         .metavar = "N", .help = "remote ICE candidates a session takes at most"},
+        {.name = "max-sessions-per-viewer", .env = {"ROBOT_MAX_SESSIONS_PER_VIEWER"},
+         .type = OPT_INT, .target = &cfg->max_sessions_per_viewer, .min = 1, .max = 256,
+         .metavar = "N",
+         .help = "sessions at once per viewer (token subject, or clientId without auth)"},
+        {.name = "api-token", .env = {"ROBOT_API_TOKEN"}, .type = OPT_STRING,
+         .target = &cfg->api_token, .metavar = "TOKEN", .secret = true,
+         .help = "Bearer token every REST request needs (required off loopback)"},
+        {.name = "api-token-file", .env = {"ROBOT_API_TOKEN_FILE"}, .type = OPT_STRING,
+         .target = &cfg->api_token_file, .metavar = "PATH",
+         .help = "file holding the REST API's Bearer token (read at start)"},
+        {.name = "api-allowed-origins", .env = {"ROBOT_API_ALLOWED_ORIGINS"},
+         .type = OPT_STRING, .target = &cfg->api_allowed_origins, .metavar = "LIST",
+         .help = "comma-separated browser origins the REST API serves (none: no web page)"},
         {.name = "log-level", .short_name = 'l', .env = {"LOG_LEVEL"}, .type = OPT_STRING,
          .target = level, .choices = log_level_names, .metavar = "LEVEL",
          .help = "least severe level logged"},
@@ -303,6 +331,116 @@ static int config_check_mode(const struct robot_config *cfg, const struct opt *t
     return 0;
 }
 
+/* True when bind (an address, or "" for every interface) is loopback only. */
+static bool config_is_loopback(const char *bind)
+{
+    unsigned char a[sizeof(struct in6_addr)];
+    if (inet_pton(AF_INET, bind, a) == 1)
+        return a[0] == 127;
+    if (inet_pton(AF_INET6, bind, a) != 1)
+        return false;
+    static const unsigned char mapped[12] = {[10] = 0xff, [11] = 0xff};
+    static const unsigned char one[16] = {[15] = 1};
+    return memcmp(a, one, 16) == 0 || (memcmp(a, mapped, 12) == 0 && a[12] == 127);
+}
+
+/* True when item (len bytes) is a browser origin: http:// or https://,
+ * then a host of letters, digits, '.', '-', or a bracketed IPv6 address,
+ * and an optional :PORT; no path, no trailing slash. */
+static bool config_valid_origin(const char *item, size_t len)
+{
+    size_t at;
+    if (len > 7 && strncmp(item, "http://", 7) == 0)
+        at = 7;
+    else if (len > 8 && strncmp(item, "https://", 8) == 0)
+        at = 8;
+    else
+        return false;
+    size_t host = at;
+    if (item[at] == '[') {
+        while (at < len && item[at] != ']')
+            at++;
+        if (at == len)
+            return false;
+        at++;
+    } else {
+        while (at < len && (isalnum((unsigned char)item[at]) || item[at] == '.' ||
+                            item[at] == '-'))
+            at++;
+        if (at == host)
+            return false;
+    }
+    if (at < len && item[at] == ':') {
+        size_t digits = ++at;
+        while (at < len && isdigit((unsigned char)item[at]))
+            at++;
+        if (at == digits || at - digits > 5)
+            return false;
+    }
+    return at == len;
+}
+
+/* The checks of who may reach the robot: one source per token, origins,
+ * and a token whenever the REST API listens beyond loopback. Returns 0, or
+ * -1 with err filled (never quoting a secret). */
+static int config_validate_access(struct robot_config *cfg, const struct opt *table, int argc,
+                                  char **argv, char *err, size_t errlen)
+{
+    char who[64], who2[64], q[72];
+#define ORIGIN(name, buf) config_origin(config_opt(table, name), argc, argv, buf, sizeof buf)
+    const char *env_token = getenv("ROBOT_TOKEN");
+    cfg->token = env_token && env_token[0] ? env_token : NULL;
+    if (cfg->token_file && !cfg->token_file[0])
+        cfg->token_file = NULL;
+    if (cfg->token && cfg->token_file) {
+        ORIGIN("token-file", who);
+        snprintf(err, errlen, "%s and ROBOT_TOKEN are both set: give the robot's token one way",
+                 who);
+        return -1;
+    }
+    if (cfg->api_token && !cfg->api_token[0])
+        cfg->api_token = NULL;
+    if (cfg->api_token_file && !cfg->api_token_file[0])
+        cfg->api_token_file = NULL;
+    if (cfg->api_token && cfg->api_token_file) {
+        ORIGIN("api-token", who);
+        ORIGIN("api-token-file", who2);
+        snprintf(err, errlen, "%s and %s are both set: give the API's token one way", who, who2);
+        return -1;
+    }
+    if (cfg->api_token && strlen(cfg->api_token) < 16) {
+        ORIGIN("api-token", who);
+        snprintf(err, errlen, "%s: the token is %zu characters; at least 16 are required", who,
+                 strlen(cfg->api_token));
+        return -1;
+    }
+    if (cfg->api_allowed_origins && !cfg->api_allowed_origins[0])
+        cfg->api_allowed_origins = NULL;
+    const char *cursor = cfg->api_allowed_origins;
+    struct strlist_item it;
+    while (cursor && strlist_next(&cursor, &it)) {
+        if (!config_valid_origin(it.ptr, it.len)) {
+            ORIGIN("api-allowed-origins", who);
+            char item[72];
+            snprintf(item, sizeof item, "%.*s", (int)(it.len > 64 ? 64 : it.len), it.ptr);
+            opts_quote(item, q, sizeof q);
+            snprintf(err, errlen, "%s: '%s' is not an origin (http://HOST[:PORT] or "
+                     "https://HOST[:PORT], without a path)", who, q);
+            return -1;
+        }
+    }
+    cfg->api_loopback = cfg->api_bind[0] != '\0' && config_is_loopback(cfg->api_bind);
+    if (cfg->api_port > 0 && !cfg->api_loopback && !cfg->api_token && !cfg->api_token_file) {
+        ORIGIN("api-bind", who);
+        snprintf(err, errlen, "%s: '%s' makes the REST API reachable beyond this host; give it "
+                 "a credential with --api-token, ROBOT_API_TOKEN or --api-token-file (or bind "
+                 "127.0.0.1)", who, cfg->api_bind[0] ? cfg->api_bind : "*");
+        return -1;
+    }
+#undef ORIGIN
+    return 0;
+}
+
 /* The checks no single option can make. Returns 0, or -1 with err filled. */
 static int config_validate(struct robot_config *cfg, const struct opt *table, int argc,
                            char **argv, char *err, size_t errlen)
@@ -376,7 +514,7 @@ static int config_validate(struct robot_config *cfg, const struct opt *table, in
         return -1;
     }
 #undef ORIGIN
-    return 0;
+    return config_validate_access(cfg, table, argc, argv, err, errlen);
 }
 
 enum robot_config_result robot_config_parse(struct robot_config *cfg, int argc, char **argv,

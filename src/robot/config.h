@@ -8,7 +8,7 @@
 #include <stdio.h>
 
 #include "common/log.h"
-#include "netlist.h"
+#include "common/netlist.h"
 
 struct robot_config {
     const char *robot_id;      /* --robot-id, ROBOT_ID; NULL: "robot-<serial>" */
@@ -32,6 +32,14 @@ struct robot_config {
     bool cloud_api;            /* --cloud-api, ROBOT_CLOUD_API: serve the API through the cloud (robot-request); default on */
     long api_max_body;         /* --api-max-body, ROBOT_API_MAX_BODY: 64 KiB (1 KiB..16 MiB): larger request bodies get 413 */
     bool tls_insecure;         /* --tls-insecure, ROBOT_TLS_INSECURE: accept any wss certificate (testing only) */
+    const char *token;         /* ROBOT_TOKEN (no flag: argv is visible to every user): the robot's token (a JWT), or NULL */
+    const char *token_file;    /* --token-file, ROBOT_TOKEN_FILE: a file holding it, re-read at every connect; not with ROBOT_TOKEN */
+    long max_remote_candidates;/* --max-remote-candidates, ROBOT_MAX_REMOTE_CANDIDATES: 64 (1..1024) per session */
+    long max_sessions_per_viewer; /* --max-sessions-per-viewer, ROBOT_MAX_SESSIONS_PER_VIEWER: 8 (1..256), per caller sub (clientId without auth) */
+    const char *api_token;     /* --api-token, ROBOT_API_TOKEN: the Bearer token every REST request needs, or NULL */
+    const char *api_token_file;/* --api-token-file, ROBOT_API_TOKEN_FILE: a file holding it (read at start); not with api_token */
+    const char *api_allowed_origins; /* --api-allowed-origins, ROBOT_API_ALLOWED_ORIGINS: comma-separated browser origins (none: refuse every Origin) */
+    bool api_loopback;         /* derived: api_bind is a loopback address (then Host must name loopback) */
     enum log_level log_level;  /* --log-level, LOG_LEVEL */
     enum log_format log_format;/* --log-format, LOG_FORMAT */
 };
@@ -43,9 +51,10 @@ enum robot_config_result { ROBOT_CONFIG_OK, ROBOT_CONFIG_HELP, ROBOT_CONFIG_VERS
 
 /* Applies environment then argv on top of cfg and validates the whole
  * (URL scheme and syntax, robot id syntax, a resolution the camera
- * supports, backoff min <= max, the allow-list). On ROBOT_CONFIG_ERROR err
- * holds one line naming the flag or variable, the value and what is
- * accepted. */
+ * supports, backoff min <= max, the allow-list, one source per token, the
+ * origins' syntax, and an API token whenever the API listens beyond
+ * loopback). On ROBOT_CONFIG_ERROR err holds one line naming the flag or
+ * variable, the value (never a secret's) and what is accepted. */
 enum robot_config_result robot_config_parse(struct robot_config *cfg, int argc, char **argv,
                                             char *err, size_t errlen);
 

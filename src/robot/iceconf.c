@@ -1,5 +1,5 @@
 /* iceconf.c - RTCIceServer JSON into webrtcbin's STUN and TURN URIs (iceconf.h). */
-#include "iceconf.h"
+#include "robot/iceconf.h"
 
 #include <stdbool.h>
 #include <stdio.h>

@@ -6,10 +6,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "camera.h"
+#include "robot/camera.h"
 #include "common/log.h"
-#include "config.h"
-#include "robot.h"
+#include "robot/config.h"
+#include "robot/robot.h"
 
 static gboolean on_signal(gpointer data)
 {

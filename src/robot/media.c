@@ -1,5 +1,5 @@
 /* media.c - one encoder per watched stream, fanned out to every track. */
-#include "media.h"
+#include "robot/media.h"
 
 #include <gst/app/gstappsink.h>
 #include <gst/app/gstappsrc.h>
@@ -7,7 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "colormap.h"
+#include "robot/colormap.h"
 #include "common/list.h"
 #include "common/log.h"
 

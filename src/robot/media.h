@@ -26,7 +26,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "camera.h"
+#include "robot/camera.h"
 
 enum media_codec { MEDIA_VP8, MEDIA_H264 };
 

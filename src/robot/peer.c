@@ -1,66 +1,21 @@
 /* peer.c - one viewer's webrtcbin, its tracks and its telemetry channel. */
-#include "peer.h"
+#include "robot/peer.h"
 
 #define GST_USE_UNSTABLE_API
 #include <gst/sdp/sdp.h>
 #include <gst/video/video.h>
 #include <gst/webrtc/webrtc.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "common/log.h"
-#include "peer_ice.h"
-#include "sdp_answer.h"
-
-#define PEER_MAX_MEDIA 8 /* m-lines in our offer: tracks + the data channel */
-/* A viewer's relayed candidates wait this long after its first direct one
- * (hold_relayed). */
-#define PEER_RELAY_HOLD_MS 250
-
-/* A local candidate, kept for peer_offer_with_candidates. */
-struct local_candidate {
-    unsigned mline;
-    char *line; /* "candidate:..." */
-};
-
-struct peer_track {
-    struct peer *p;
-    GstElement *appsrc;
-    struct media_track *track; /* atomic pointer: read by the PLI probe */
-};
-
-struct peer {
-    gint refs;          /* atomic: the owner's, plus one per pending event or promise */
-    bool closed;        /* main thread: set by peer_free; events are then dropped */
-    gint offer_started; /* atomic */
-    char *session_id;
-    struct media *media;
-    struct peer_callbacks cb;
-    void *user;
-    GMainContext *ctx;
-    const struct netlist *allow;
-    size_t max_sdp;
-    GstElement *pipeline, *webrtc;
-    GstElement *rtpbin; /* inside webrtc; a ref, for its RTCP signals */
-    GstWebRTCDataChannel *channel;
-    guint bus_watch;
-    struct peer_track tracks[PEER_MAX_TRACKS];
-    size_t ntracks;
-    enum peer_state state;
-    bool answered;
-    /* from our offer */
-    size_t nmedia;
-    char *mids[PEER_MAX_MEDIA];
-    char *kinds[PEER_MAX_MEDIA];
-    char *offer;     /* our offer's text, once made */
-    GArray *local;   /* struct local_candidate, in gathering order */
-    bool gathered;   /* gathering is complete */
-    /* the viewer's candidates (main thread) */
-    gint64 direct_since_us; /* its first direct (not relayed) one, or 0 */
-    GPtrArray *held;        /* "MLINE\ncandidate:..." relayed ones held back */
-    GSource *hold;          /* the timer that releases them, or NULL */
-};
+#include "robot/icegate.h"
+#include "robot/peer_ice.h"
+#include "robot/peer_internal.h"
+#include "robot/sdp_answer.h"
+#include "robot/teardown.h"
 
 const char *peer_state_name(enum peer_state st)
 {
@@ -69,13 +24,13 @@ const char *peer_state_name(enum peer_state st)
     return st <= PEER_CLOSED ? names[st] : "?";
 }
 
-static struct peer *peer_ref(struct peer *p)
+struct peer *peer__ref(struct peer *p)
 {
     g_atomic_int_inc(&p->refs);
     return p;
 }
 
-static void peer_unref(gpointer data)
+void peer__unref(gpointer data)
 {
     struct peer *p = data;
     if (!g_atomic_int_dec_and_test(&p->refs))
@@ -108,12 +63,19 @@ static void event_free(gpointer data)
     struct event *ev = data;
     g_free(ev->a);
     g_free(ev->b);
-    peer_unref(ev->p);
+    peer__unref(ev->p);
     g_free(ev);
 }
 
 static void remember_offer(struct peer *p, const char *sdp_text)
 {
+    for (size_t i = 0; i < p->nmedia; i++) {
+        g_free(p->mids[i]);
+        g_free(p->kinds[i]);
+        p->mids[i] = p->kinds[i] = NULL;
+    }
+    p->nmedia = 0;
+    g_free(p->offer);
     p->offer = g_strdup(sdp_text);
     GstSDPMessage *sdp = NULL;
     if (gst_sdp_message_new_from_text(sdp_text, &sdp) != GST_SDP_OK)
@@ -127,6 +89,21 @@ static void remember_offer(struct peer *p, const char *sdp_text)
     gst_sdp_message_free(sdp);
 }
 
+/* After an ICE restart's offer: the viewer dropped our candidates with the
+ * old credentials, and libnice does not gather again (same sockets, same
+ * candidates), so they go out again, then the end of candidates if
+ * gathering had completed. Stops if a callback ended the session. */
+static void replay_candidates(struct peer *p)
+{
+    for (guint i = 0; i < p->local->len && !p->closed; i++) {
+        const struct local_candidate *c = &g_array_index(p->local, struct local_candidate, i);
+        p->cb.on_candidate(p->user, p, c->mline, c->mline < p->nmedia ? p->mids[c->mline] : NULL,
+                           c->line);
+    }
+    if (p->gathered && !p->closed)
+        p->cb.on_candidate(p->user, p, 0, NULL, NULL);
+}
+
 static gboolean event_dispatch(gpointer data)
 {
     struct event *ev = data;
@@ -136,7 +113,11 @@ static gboolean event_dispatch(gpointer data)
     switch (ev->kind) {
     case EV_OFFER:
         remember_offer(p, ev->a);
+        if (ev->state) /* an ICE restart's */
+            p->reoffered = true;
         p->cb.on_offer(p->user, p, ev->a);
+        if (ev->state)
+            replay_candidates(p);
         break;
     case EV_CANDIDATE: {
         const char *mid = ev->mline < p->nmedia ? p->mids[ev->mline] : NULL;
@@ -154,6 +135,10 @@ static gboolean event_dispatch(gpointer data)
     case EV_STATE:
         if ((enum peer_state)ev->state != p->state) {
             p->state = (enum peer_state)ev->state;
+            /* Back after an ICE restart: what was lost meanwhile broke the
+             * viewer's reference chain; a keyframe mends it at once. */
+            for (size_t i = 0; p->state == PEER_CONNECTED && p->restarts && i < p->ntracks; i++)
+                media_track_request_keyframe(g_atomic_pointer_get(&p->tracks[i].track));
             p->cb.on_state(p->user, p, p->state);
         }
         break;
@@ -173,7 +158,7 @@ static void post(struct peer *p, enum event_kind kind, unsigned mline, int state
                  const char *b)
 {
     struct event *ev = g_new0(struct event, 1);
-    ev->p = peer_ref(p);
+    ev->p = peer__ref(p);
     ev->kind = kind;
     ev->mline = mline;
     ev->state = state;
@@ -186,9 +171,26 @@ static void post(struct peer *p, enum event_kind kind, unsigned mline, int state
     g_source_unref(src);
 }
 
+/* What create-offer's promise carries: the peer and, for an ICE restart,
+ * the credentials libnice chose, to be written into the offer. */
+struct offer_req {
+    struct peer *p; /* a reference */
+    char *ufrag, *pwd; /* NULL: the first offer */
+};
+
+static void offer_req_free(gpointer data)
+{
+    struct offer_req *q = data;
+    peer__unref(q->p);
+    g_free(q->ufrag);
+    g_free(q->pwd);
+    g_free(q);
+}
+
 static void on_offer_created(GstPromise *promise, gpointer data)
 {
-    struct peer *p = data;
+    struct offer_req *q = data;
+    struct peer *p = q->p;
     const GstStructure *reply = gst_promise_get_reply(promise);
     GstWebRTCSessionDescription *offer = NULL;
     GError *gerr = NULL;
@@ -202,11 +204,20 @@ static void on_offer_created(GstPromise *promise, gpointer data)
         gst_promise_unref(promise);
         return;
     }
+    if (q->ufrag)
+        peer_ice_set_credentials(offer->sdp, q->ufrag, q->pwd);
     /* Set it before anyone can see it: a fast answer must find webrtcbin
-     * in have-local-offer, not stable. */
-    g_signal_emit_by_name(p->webrtc, "set-local-description", offer, NULL);
+     * in have-local-offer, not stable. With a promise, never NULL: when
+     * the peer is being torn down meanwhile, webrtcbin replies "closed"
+     * with a structure that only a promise frees (NULL leaked it).
+     * Interrupted at once: nobody waits for that reply, and a promise
+     * dropped unanswered (its task never ran) must not be pending. */
+    GstPromise *set = gst_promise_new();
+    g_signal_emit_by_name(p->webrtc, "set-local-description", offer, set);
+    gst_promise_interrupt(set);
+    gst_promise_unref(set);
     gchar *text = gst_sdp_message_as_text(offer->sdp);
-    post(p, EV_OFFER, 0, 0, text, NULL);
+    post(p, EV_OFFER, 0, q->ufrag != NULL, text, NULL);
     g_free(text);
     gst_webrtc_session_description_free(offer);
     gst_promise_unref(promise);
@@ -217,7 +228,9 @@ static void on_negotiation_needed(GstElement *webrtc, gpointer data)
     struct peer *p = data;
     if (!g_atomic_int_compare_and_exchange(&p->offer_started, 0, 1))
         return; /* one offer per peer: switches never renegotiate */
-    GstPromise *promise = gst_promise_new_with_change_func(on_offer_created, peer_ref(p), peer_unref);
+    struct offer_req *q = g_new0(struct offer_req, 1);
+    q->p = peer__ref(p);
+    GstPromise *promise = gst_promise_new_with_change_func(on_offer_created, q, offer_req_free);
     g_signal_emit_by_name(webrtc, "create-offer", NULL, promise);
 }
 
@@ -402,7 +415,7 @@ struct peer *peer_new(struct media *m, const struct peer_params *params,
     p->cb = *cb;
     p->user = user;
     p->ctx = params->context;
-    p->allow = params->allow;
+    icegate_init(&p->gate, params->allow, params->max_remote_candidates, params->session_id);
     p->max_sdp = params->max_sdp;
     p->local = g_array_new(FALSE, FALSE, sizeof(struct local_candidate));
     p->held = g_ptr_array_new_with_free_func(g_free);
@@ -475,97 +488,51 @@ int peer_set_answer(struct peer *p, const char *text, char *err, size_t errlen)
 {
     /* Before the checks of sdp_answer.c: only a peer that has an offer
      * can have been answered, so the order of the refusals is unchanged. */
-    if (p->answered) {
+    if (p->answered && !p->reoffered) {
         snprintf(err, errlen, "an answer was already applied to this session");
         return -1;
     }
-    struct sdp_answer_offer offer = {.nmedia = p->nmedia, .log_name = p->session_id};
+    struct sdp_answer_offer offer = {.nmedia = p->nmedia};
     for (size_t i = 0; i < p->nmedia; i++)
         offer.kinds[i] = p->kinds[i];
-    GstSDPMessage *sdp = sdp_answer_check(&offer, text, p->max_sdp, p->allow, err, errlen);
+    GstSDPMessage *sdp = sdp_answer_check(&offer, text, p->max_sdp, &p->gate, err, errlen);
     if (!sdp)
         return -1;
     GstWebRTCSessionDescription *answer =
         gst_webrtc_session_description_new(GST_WEBRTC_SDP_TYPE_ANSWER, sdp); /* owns sdp */
-    GstPromise *promise = gst_promise_new_with_change_func(on_answer_applied, peer_ref(p), peer_unref);
+    GstPromise *promise = gst_promise_new_with_change_func(on_answer_applied, peer__ref(p), peer__unref);
     g_signal_emit_by_name(p->webrtc, "set-remote-description", answer, promise);
     gst_webrtc_session_description_free(answer);
     p->answered = true;
+    p->reoffered = false;
     return 0;
 }
 
-static gboolean release_held(gpointer data)
+int peer_restart_ice(struct peer *p, char *err, size_t errlen)
 {
-    struct peer *p = data;
-    g_source_unref(p->hold);
-    p->hold = NULL;
-    for (guint i = 0; !p->closed && i < p->held->len; i++) {
-        const char *s = g_ptr_array_index(p->held, i);
-        g_signal_emit_by_name(p->webrtc, "add-ice-candidate", (guint)strtoul(s, NULL, 10),
-                              strchr(s, '\n') + 1);
-    }
-    g_ptr_array_set_size(p->held, 0);
-    return G_SOURCE_REMOVE;
-}
-
-/* libnice, controlling (we offer), nominates as soon as two pairs are
- * valid. A pair with the viewer's relayed candidate is valid within a round
- * trip (TURN permissions are per IP address), while a direct pair through
- * two port-restricted NATs waits until the viewer's own check has opened
- * its NAT. Chromium paces its checks about 50 ms apart, and so was relayed
- * in a quarter to half of the sessions through two cone NATs in the lab
- * (tests/netlab, browser-srflx) although the direct path worked; with its
- * relayed candidates held 150 ms, in 1 of 8; held 300 ms, in none of 8,
- * for about 100 ms more to the first frame of a session relayed anyway
- * (symmetric NATs). So a viewer's relayed candidates wait until
- * PEER_RELAY_HOLD_MS after its first direct one; a viewer that sends only
- * relayed ones (forced relay) waits for nothing. Returns true when
- * candidate was held; release_held adds it. */
-static bool hold_relayed(struct peer *p, unsigned mline, const char *candidate)
-{
-    gint64 now = g_get_monotonic_time();
-    if (!strstr(candidate, " typ relay")) {
-        if (!p->direct_since_us)
-            p->direct_since_us = now;
-        return false;
-    }
-    gint64 until = p->direct_since_us + PEER_RELAY_HOLD_MS * 1000;
-    if (!p->direct_since_us || now >= until)
-        return false;
-    g_ptr_array_add(p->held, g_strdup_printf("%u\n%s", mline, candidate));
-    if (!p->hold) {
-        p->hold = g_timeout_source_new((guint)((until - now + 999) / 1000));
-        g_source_set_callback(p->hold, release_held, peer_ref(p), peer_unref);
-        g_source_attach(p->hold, p->ctx);
-    }
-    return true;
-}
-
-int peer_add_candidate(struct peer *p, const char *candidate, int mline, const char *mid,
-                       char *err, size_t errlen)
-{
-    if (!candidate || !*candidate)
-        return 0;
-    if (mline < 0 && mid) {
-        for (size_t i = 0; i < p->nmedia; i++)
-            if (p->mids[i] && strcmp(p->mids[i], mid) == 0)
-                mline = (int)i;
-    }
-    if (mline < 0 || (p->nmedia && (size_t)mline >= p->nmedia) || mline >= PEER_MAX_MEDIA) {
-        snprintf(err, errlen, "the candidate names no m-line of the offer (sdpMLineIndex %d, sdpMid '%s')",
-                 mline, mid ? mid : "");
+    char *ufrag = peer_ice_offer_ufrag(p->offer);
+    struct offer_req *q = g_new0(struct offer_req, 1);
+    if (!ufrag || peer_ice_restart(p->webrtc, ufrag, &q->ufrag, &q->pwd) < 0) {
+        snprintf(err, errlen, ufrag ? "no ICE stream has the offer's credentials"
+                                    : "there is no offer to restart from yet");
+        g_free(ufrag);
+        g_free(q);
         return -1;
     }
-    char addr[256];
-    if (netlist_candidate_address(candidate, addr, sizeof addr) < 0) {
-        snprintf(err, errlen, "malformed ICE candidate");
-        return -1;
-    }
-    if (!netlist_allows(p->allow, addr))
-        return 1;
-    if (!hold_relayed(p, (unsigned)mline, candidate))
-        g_signal_emit_by_name(p->webrtc, "add-ice-candidate", (guint)mline, candidate);
+    g_free(ufrag);
+    q->p = peer__ref(p);
+    p->restarts++;
+    log_info("peer %s: ICE restart %u", p->session_id, p->restarts);
+    GstPromise *promise = gst_promise_new_with_change_func(on_offer_created, q, offer_req_free);
+    g_signal_emit_by_name(p->webrtc, "create-offer", NULL, promise);
     return 0;
+}
+
+int64_t peer_heard_us(struct peer *p)
+{
+    if (!p->watched && p->webrtc)
+        p->watched = peer_ice_watch_receive(p->webrtc, &p->heard_us);
+    return atomic_load_explicit(&p->heard_us, memory_order_relaxed);
 }
 
 int peer_switch(struct peer *p, const enum cam_stream *streams, size_t n, char *err, size_t errlen)
@@ -583,30 +550,6 @@ int peer_switch(struct peer *p, const enum cam_stream *streams, size_t n, char *
 
 /* For a viewer without trickle ICE (the REST API): the candidates go into
  * the offer itself, as a=candidate lines of their m-lines. */
-char *peer_offer_with_candidates(const struct peer *p, size_t *ncandidates)
-{
-    *ncandidates = p->local->len;
-    if (!p->offer)
-        return NULL;
-    GstSDPMessage *sdp = NULL;
-    if (gst_sdp_message_new_from_text(p->offer, &sdp) != GST_SDP_OK)
-        return g_strdup(p->offer);
-    guint nmedia = gst_sdp_message_medias_len(sdp);
-    for (guint i = 0; i < p->local->len; i++) {
-        const struct local_candidate *c = &g_array_index(p->local, struct local_candidate, i);
-        if (c->mline < nmedia && g_str_has_prefix(c->line, "candidate:"))
-            gst_sdp_media_add_attribute((GstSDPMedia *)gst_sdp_message_get_media(sdp, c->mline),
-                                        "candidate", c->line + strlen("candidate:"));
-    }
-    if (p->gathered)
-        for (guint i = 0; i < nmedia; i++)
-            gst_sdp_media_add_attribute((GstSDPMedia *)gst_sdp_message_get_media(sdp, i),
-                                        "end-of-candidates", NULL);
-    char *text = gst_sdp_message_as_text(sdp);
-    gst_sdp_message_free(sdp);
-    return text;
-}
-
 void peer_send_telemetry(struct peer *p, const char *text)
 {
     if (!p->channel)
@@ -654,9 +597,7 @@ void peer_free(struct peer *p)
     if (p->pipeline) {
         /* Stop first, disconnect after. Stopping joins webrtcbin's threads;
          * a handler still firing meanwhile only posts an event (holding its
-         * own reference) that the closed flag drops. (Disconnecting while
-         * those threads still emitted is the suspected cause of an abort in
-         * GLib's invalid_closure_notify, seen once under load.) */
+         * own reference) that the closed flag drops. */
         gst_element_set_state(p->pipeline, GST_STATE_NULL);
         if (p->bus_watch)
             g_source_remove(p->bus_watch);
@@ -679,6 +620,6 @@ void peer_free(struct peer *p)
     if (p->channel)
         gst_object_unref(p->channel);
     if (p->pipeline)
-        gst_object_unref(p->pipeline);
-    peer_unref(p);
+        teardown_unref_pipeline(p->pipeline); /* teardown.h says why */
+    peer__unref(p);
 }

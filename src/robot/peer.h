@@ -7,7 +7,11 @@
  * ways; it keeps its offer and local candidates, for a viewer that takes
  * them in one SDP (peer_offer_with_candidates). Only addresses on the ICE
  * allow-list are gathered locally (peer_ice.h) and accepted from the
- * viewer; UPnP and ICE-TCP are off.
+ * viewer; UPnP and ICE-TCP are off. On request it restarts ICE on the same
+ * webrtcbin, tracks and encoders (peer_restart_ice: a new offer with new
+ * ICE credentials, the viewer answers again), and it says when the
+ * viewer last sent anything (peer_heard_us), from which the session judges
+ * that a path died.
  *
  * Threads: every function runs on the main thread; webrtcbin reports on
  * its own threads and the peer forwards each event to the main context
@@ -21,9 +25,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "camera.h"
-#include "media.h"
-#include "netlist.h"
+#include "robot/camera.h"
+#include "robot/media.h"
+#include "common/netlist.h"
 
 #define PEER_MAX_TRACKS 4
 
@@ -37,6 +41,7 @@ struct peer_params {
     const char *stun_server;                /* stun://host:port or NULL */
     const char *turn_servers;               /* comma-separated turn(s):// URLs or NULL */
     const struct netlist *allow;            /* borrowed; outlives the peer */
+    size_t max_remote_candidates;           /* admitted per peer; 0: ICEGATE_DEFAULT_MAX */
     const char (*local_addrs)[46];          /* addresses to gather on; NULL/0: all */
     size_t nlocal;
     size_t max_sdp;                         /* bytes; a longer answer is refused */
@@ -49,7 +54,10 @@ struct peer;
  * its struct session) and fires on the main context, never inside a call
  * into this module. */
 struct peer_callbacks {
-    /* The local offer is ready (and set as local description). */
+    /* The local offer is ready (and set as local description): the first
+     * one, or an ICE restart's, which the local candidates gathered so far
+     * then follow again through on_candidate (and its NULL, when gathering
+     * had completed). */
     void (*on_offer)(void *user, struct peer *p, const char *sdp);
     /* A local ICE candidate; candidate NULL means gathering is complete. */
     void (*on_candidate)(void *user, struct peer *p, unsigned mline, const char *mid,
@@ -73,21 +81,29 @@ struct peer *peer_new(struct media *m, const struct peer_params *params,
 
 /* Validates the viewer's answer (size, SDP syntax, one answer per offered
  * m-line of the same kind, ICE credentials and DTLS fingerprint present;
- * sdp_answer.h has the whole list), drops its a=candidate lines outside the
- * allow-list, and applies it. Returns 0, or -1 with the reason in err (the peer stays
- * usable and can take a corrected answer). */
+ * sdp_answer.h has the whole list), passes its a=candidate lines through
+ * the peer's candidate gate (icegate.h), and applies it. One answer per
+ * offer: a second one is refused unless an ICE restart's offer went out
+ * since. Returns 0, or -1 with the reason in err (the peer stays usable and
+ * can take a corrected answer). */
 int peer_set_answer(struct peer *p, const char *sdp, char *err, size_t errlen);
 
 /* Adds a remote candidate ("candidate:..." line; mline from sdpMLineIndex,
- * or found from mid). Returns 0 when added, 1 when dropped because its
- * address is not on the allow-list (or is an mDNS name while a list is
- * set), -1 with a reason in err for a malformed candidate or m-line. An
- * empty candidate (end of candidates) returns 0 and does nothing. A relayed
- * candidate ("typ relay") of a viewer that also sent direct ones reaches
- * ICE up to 250 ms after its first direct one (peer.c, hold_relayed), so
- * that a direct path that works wins over a relay. */
+ * or found from mid) through the peer's candidate gate (icegate.h): webrtcbin
+ * gets the candidate's canonical text, never the viewer's. Returns 0 when
+ * added, 1 when the gate refused it (its address or the cap; counted and
+ * logged there), -1 with a reason in err for a malformed candidate ("malformed
+ * ICE candidate: ...") or m-line. An empty candidate (end of candidates)
+ * returns 0 and does nothing. A relayed candidate ("typ relay") of a viewer
+ * that also sent direct ones reaches ICE up to 250 ms after its first direct
+ * one (peer.c, hold_relayed), so that a direct path that works wins over a
+ * relay. */
 int peer_add_candidate(struct peer *p, const char *candidate, int mline, const char *mid,
                        char *err, size_t errlen);
+
+/* Remote candidates admitted and refused (malformed ones included) so far,
+ * whichever way they came. */
+void peer_candidate_counts(const struct peer *p, size_t *admitted, size_t *refused);
 
 /* Moves track i of the peer to streams[i] for each i < n, without
  * renegotiation. n must equal the number of tracks. Returns 0, or -1 with
@@ -103,6 +119,24 @@ int peer_switch(struct peer *p, const enum cam_stream *streams, size_t n, char *
  * offer is made (on_offer); the offer unchanged should it not parse.
  * *ncandidates is the number of local candidates gathered so far. */
 char *peer_offer_with_candidates(const struct peer *p, size_t *ncandidates);
+
+/* Begins an ICE restart (RFC 8445 section 9.1.1.1) over the same
+ * webrtcbin: new local ICE credentials; libnice forgets the viewer's
+ * candidates and checks but keeps sending on the selected pair until a new
+ * pair is chosen. The new offer follows through on_offer, then the local
+ * candidates again; the viewer's answer goes to peer_set_answer and its new
+ * candidates to peer_add_candidate. Tracks, encoders, DTLS and the data
+ * channel are untouched. Returns 0, or -1 with a reason in err (no offer
+ * made yet). A restart begun before the last one was answered replaces
+ * it. */
+int peer_restart_ice(struct peer *p, char *err, size_t errlen);
+
+/* g_get_monotonic_time() of the last packet received from the viewer
+ * through ICE (RTP, RTCP, DTLS and SCTP: STUN stays inside libnice), or 0
+ * before the first. A live viewer answers the robot's telemetry (once a
+ * second) with SCTP acknowledgements and sends RTCP receiver reports, so
+ * it is heard from at least every second or so. */
+int64_t peer_heard_us(struct peer *p);
 
 /* Sends text on the telemetry channel if it is open. */
 void peer_send_telemetry(struct peer *p, const char *text);

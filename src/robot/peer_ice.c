@@ -1,7 +1,9 @@
-/* peer_ice.c - a peer's webrtcbin ICE agent, servers and gathering addresses. */
-#include "peer_ice.h"
+/* peer_ice.c - a peer's webrtcbin ICE agent: servers, gathering addresses, restarts, consent. */
+#include "robot/peer_ice.h"
 
+#include <nice/agent.h>
 #include <stdbool.h>
+#include <string.h>
 
 #include "common/log.h"
 
@@ -96,4 +98,142 @@ void peer_ice_configure(GstElement *webrtc, const struct peer_params *params)
         g_object_set(webrtc, "stun-server", params->stun_server, NULL);
     configure_agent(webrtc, params);
     add_turn_servers(webrtc, params);
+}
+
+/* ---- ICE restart ---- */
+
+/* libnice numbers its streams from 1; webrtcbin makes one per transport
+ * (one with max-bundle), and never very many. */
+#define ICE_MAX_STREAM_ID 32
+
+static NiceAgent *nice_agent_of(GstElement *webrtc)
+{
+    GObject *ice = NULL, *agent = NULL;
+    g_object_get(webrtc, "ice-agent", &ice, NULL);
+    if (ice && g_object_class_find_property(G_OBJECT_GET_CLASS(ice), "agent"))
+        g_object_get(ice, "agent", &agent, NULL);
+    if (ice)
+        g_object_unref(ice);
+    if (agent && !NICE_IS_AGENT(agent)) {
+        g_object_unref(agent);
+        return NULL;
+    }
+    return (NiceAgent *)agent;
+}
+
+int peer_ice_restart(GstElement *webrtc, const char *ufrag, char **new_ufrag, char **new_pwd)
+{
+    NiceAgent *agent = nice_agent_of(webrtc);
+    if (!agent || !ufrag)
+        goto fail;
+    for (guint id = 1; id <= ICE_MAX_STREAM_ID; id++) {
+        /* libnice 0.1.21 returns TRUE for a stream it does not have, with
+         * the out-parameters untouched: hence the NULL checks. */
+        gchar *u = NULL, *pw = NULL;
+        nice_agent_get_local_credentials(agent, id, &u, &pw);
+        bool match = u && strcmp(u, ufrag) == 0;
+        g_free(u);
+        g_free(pw);
+        if (!match)
+            continue;
+        u = pw = NULL;
+        if (nice_agent_restart_stream(agent, id))
+            nice_agent_get_local_credentials(agent, id, &u, &pw);
+        if (!u || !pw) {
+            g_free(u);
+            g_free(pw);
+            goto fail;
+        }
+        *new_ufrag = u;
+        *new_pwd = pw;
+        g_object_unref(agent);
+        return 0;
+    }
+fail:
+    if (agent)
+        g_object_unref(agent);
+    return -1;
+}
+
+void peer_ice_set_credentials(GstSDPMessage *sdp, const char *ufrag, const char *pwd)
+{
+    for (guint i = 0; i < gst_sdp_message_medias_len(sdp); i++) {
+        GstSDPMedia *m = (GstSDPMedia *)gst_sdp_message_get_media(sdp, i);
+        for (guint a = 0; a < gst_sdp_media_attributes_len(m); a++) {
+            const GstSDPAttribute *attr = gst_sdp_media_get_attribute(m, a);
+            const char *value = NULL;
+            if (g_strcmp0(attr->key, "ice-ufrag") == 0)
+                value = ufrag;
+            else if (g_strcmp0(attr->key, "ice-pwd") == 0)
+                value = pwd;
+            if (!value)
+                continue;
+            GstSDPAttribute repl;
+            gst_sdp_attribute_set(&repl, attr->key, value);
+            gst_sdp_media_replace_attribute(m, a, &repl); /* takes repl's contents */
+        }
+    }
+}
+
+char *peer_ice_offer_ufrag(const char *sdp_text)
+{
+    GstSDPMessage *sdp = NULL;
+    if (!sdp_text || gst_sdp_message_new_from_text(sdp_text, &sdp) != GST_SDP_OK)
+        return NULL;
+    char *ufrag = NULL;
+    for (guint i = 0; !ufrag && i < gst_sdp_message_medias_len(sdp); i++)
+        ufrag = g_strdup(gst_sdp_media_get_attribute_val(gst_sdp_message_get_media(sdp, i),
+                                                         "ice-ufrag"));
+    gst_sdp_message_free(sdp);
+    return ufrag;
+}
+
+/* ---- consent: what the viewer still sends ---- */
+
+#define WATCHED_KEY "porthole-heard"
+
+static GstPadProbeReturn on_received(GstPad *pad, GstPadProbeInfo *info, gpointer data)
+{
+    (void)pad;
+    (void)info;
+    atomic_store_explicit((_Atomic int64_t *)data, g_get_monotonic_time(), memory_order_relaxed);
+    return GST_PAD_PROBE_OK;
+}
+
+static void watch_one(const GValue *item, gpointer data)
+{
+    GstElement *src = g_value_get_object(item);
+    if (g_object_get_data(G_OBJECT(src), WATCHED_KEY))
+        return;
+    GstPad *pad = gst_element_get_static_pad(src, "src");
+    if (!pad)
+        return;
+    gst_pad_add_probe(pad, GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST, on_received,
+                      data, NULL);
+    gst_object_unref(pad);
+    g_object_set_data(G_OBJECT(src), WATCHED_KEY, data);
+}
+
+static void count_one(const GValue *item, gpointer data)
+{
+    if (g_object_get_data(G_OBJECT(g_value_get_object(item)), WATCHED_KEY))
+        (*(unsigned *)data)++;
+}
+
+unsigned peer_ice_watch_receive(GstElement *webrtc, _Atomic int64_t *heard_us)
+{
+    unsigned n = 0;
+    /* Recursive: each transport's nicesrc sits in a bin inside webrtcbin. */
+    GstIterator *it = gst_bin_iterate_all_by_element_factory_name(GST_BIN(webrtc), "nicesrc");
+    if (!it)
+        return 0;
+    while (gst_iterator_foreach(it, watch_one, heard_us) == GST_ITERATOR_RESYNC)
+        gst_iterator_resync(it);
+    gst_iterator_resync(it);
+    while (gst_iterator_foreach(it, count_one, &n) == GST_ITERATOR_RESYNC) {
+        n = 0;
+        gst_iterator_resync(it);
+    }
+    gst_iterator_free(it);
+    return n;
 }

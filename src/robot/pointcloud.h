@@ -9,7 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "camera.h"
+#include "robot/camera.h"
 
 /* A point cloud's summary, in metres in the camera's frame (x right,
  * y down, z forward). Bounds are meaningful only when points > 0. */

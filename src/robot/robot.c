@@ -1,5 +1,5 @@
 /* robot.c - porthole-robot's brain: signaling messages in, telemetry, lifecycle. */
-#include "robot.h"
+#include "robot/robot.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,16 +8,18 @@
 #include "common/clock.h"
 #include "common/ids.h"
 #include "common/log.h"
-#include "api.h"
-#include "api_http.h"
-#include "iceconf.h"
-#include "media.h"
-#include "peer.h"
-#include "session.h"
-#include "signaling.h"
-#include "sink_cloud.h"
-#include "sink_rest.h"
-#include "stream_types.h"
+#include "robot/api.h"
+#include "robot/api_http.h"
+#include "robot/credential.h"
+#include "robot/iceconf.h"
+#include "robot/media.h"
+#include "robot/peer.h"
+#include "robot/registration.h"
+#include "robot/robot_api.h"
+#include "robot/session.h"
+#include "robot/signaling.h"
+#include "robot/sink_cloud.h"
+#include "robot/stream_types.h"
 
 #define MAX_LOCAL_ADDRS 16
 
@@ -28,6 +30,8 @@ struct robot {
     char robot_id[96];
     struct media *media;
     struct signaling *sig;
+    struct credential *token;        /* ROBOT_TOKEN or --token-file */
+    struct registration *reg;
     struct session_set *sessions;
     guint telemetry_timer;
     json_t *device_info;
@@ -61,131 +65,6 @@ static struct session *find_session(struct robot *r, json_t *msg, const char **s
     *sid_out = sid;
     struct session *s = sid ? session_set_find(r->sessions, sid) : NULL;
     return s && sink_cloud_owns(s) ? s : NULL;
-}
-
-/* ---- the REST API's sessions (api.h) ---- */
-
-static void append_status(struct session *s, void *arr)
-{
-    json_array_append_new(arr, session_status(s));
-}
-
-static json_t *api_list(void *user)
-{
-    struct robot *r = user;
-    json_t *arr = json_array();
-    session_set_foreach(r->sessions, append_status, arr);
-    return arr;
-}
-
-static json_t *api_get(void *user, const char *id)
-{
-    struct robot *r = user;
-    struct session *s = session_set_find(r->sessions, id);
-    return s ? session_status(s) : NULL;
-}
-
-static int api_close(void *user, const char *id)
-{
-    struct robot *r = user;
-    struct session *s = session_set_find(r->sessions, id);
-    if (!s)
-        return -1;
-    session_end(s, true, "closed through the REST API");
-    return 0;
-}
-
-static size_t api_close_all(void *user)
-{
-    struct robot *r = user;
-    return session_set_end_all(r->sessions, "closed through the REST API");
-}
-
-static int api_open(void *user, const enum cam_stream *streams, size_t n, api_reply_fn reply,
-                    void *ctx, char *err, size_t errlen)
-{
-    struct robot *r = user;
-    return sink_rest_open(r->sessions, streams, n, reply, ctx, err, errlen);
-}
-
-static int api_answer(void *user, const char *id, const char *sdp, char *err, size_t errlen)
-{
-    struct robot *r = user;
-    return sink_rest_answer(r->sessions, id, sdp, err, errlen);
-}
-
-static int api_candidate(void *user, const char *id, const char *candidate, int mline,
-                         const char *mid, char *err, size_t errlen)
-{
-    struct robot *r = user;
-    return sink_rest_candidate(r->sessions, id, candidate, mline, mid, err, errlen);
-}
-
-static const struct api_sessions api_sessions_ops = {
-    .list = api_list,
-    .get = api_get,
-    .close = api_close,
-    .close_all = api_close_all,
-    .open = api_open,
-    .answer = api_answer,
-    .candidate = api_candidate,
-};
-
-/* ---- robot-request: the REST API through the cloud ---- */
-
-/* porthole-cloud closes a link whose message exceeds its --max-message
- * (64 KiB by default), which would fail every request pending on it; an
- * answer larger than this is replaced by an error. */
-#define ROBOT_RESPONSE_MAX (60 * 1024)
-
-struct cloud_request {
-    struct robot *r;
-    char id[72];
-};
-
-static void on_cloud_reply(void *ctx, int status, json_t *body)
-{
-    struct cloud_request *q = ctx;
-    json_t *msg = json_pack("{s:s, s:s, s:i, s:o}", "type", "robot-response", "requestId", q->id,
-                            "status", status, "body", body);
-    size_t size = msg ? json_dumpb(msg, NULL, 0, JSON_COMPACT) : 0;
-    if (size > ROBOT_RESPONSE_MAX) {
-        log_warn("api: answer of %zu bytes is too large for the cloud link", size);
-        json_decref(msg);
-        msg = json_pack("{s:s, s:s, s:i, s:o}", "type", "robot-response", "requestId", q->id,
-                        "status", 500, "body",
-                        api_error_body("the answer (%zu bytes) is larger than the %d bytes the "
-                                       "cloud link carries; use the robot's own API port",
-                                       size, ROBOT_RESPONSE_MAX));
-    }
-    send_msg(q->r, msg);
-    g_free(q);
-}
-
-static void handle_robot_request(struct robot *r, json_t *msg)
-{
-    const char *id = json_string_value(json_object_get(msg, "requestId"));
-    const char *method = json_string_value(json_object_get(msg, "method"));
-    const char *path = json_string_value(json_object_get(msg, "path"));
-    const char *client = json_string_value(json_object_get(msg, "clientId"));
-    if (!id || strlen(id) > 64) {
-        log_warn("robot-request without a valid requestId: ignored");
-        return;
-    }
-    struct cloud_request *q = g_new0(struct cloud_request, 1);
-    q->r = r;
-    snprintf(q->id, sizeof q->id, "%s", id);
-    if (!r->cfg->cloud_api) {
-        on_cloud_reply(q, 403, api_error_body("this robot does not serve its API through the "
-                                              "cloud (porthole-robot --cloud-api off)"));
-        return;
-    }
-    if (!method || !path) {
-        on_cloud_reply(q, 400, api_error_body("robot-request needs 'method' and 'path' strings"));
-        return;
-    }
-    log_debug("api: %s %s from %s through the cloud", method, path, client ? client : "?");
-    api_handle_json(r->api, method, path, json_object_get(msg, "body"), on_cloud_reply, q);
 }
 
 /* ---- incoming messages ---- */
@@ -252,9 +131,17 @@ static void handle_create_session(struct robot *r, json_t *msg)
         refuse_session(r, sid, "unknown-device", err);
         return;
     }
+    /* With auth, the cloud names the caller; its sub is the viewer the
+     * session counts against (--max-sessions-per-viewer). */
+    struct api_caller caller;
+    if (robot_api_caller(msg, &caller, err, sizeof err) < 0) {
+        refuse_session(r, sid, "internal", err);
+        return;
+    }
+    struct session_owner owner = {.client_id = client ? client : "", .sub = caller.sub};
     take_ice_servers(r, msg);
-    if (session_open(r->sessions, sid, client ? client : "", streams, (size_t)n,
-                     sink_cloud_new(r->sig), &code, err, sizeof err) == NULL)
+    if (session_open(r->sessions, sid, &owner, streams, (size_t)n, sink_cloud_new(r->sig),
+                     &code, err, sizeof err) == NULL)
         refuse_session(r, sid, code, err);
 }
 
@@ -301,12 +188,10 @@ static void handle_candidate(struct robot *r, json_t *msg)
     }
     int mline = json_is_integer(idx) && json_integer_value(idx) >= 0 &&
                         json_integer_value(idx) < 64 ? (int)json_integer_value(idx) : -1;
-    int rc = peer_add_candidate(session_peer(s), line, mline, mid, err, sizeof err);
-    if (rc < 0)
+    /* A refused one (its address, the cap) is counted and logged by the
+     * peer's gate; the viewer is not told. */
+    if (peer_add_candidate(session_peer(s), line, mline, mid, err, sizeof err) < 0)
         sink_cloud_send_error(r->sig, session_id(s), "invalid-candidate", err);
-    else if (rc == 1)
-        log_info("session %s: remote candidate outside the ICE allow-list dropped: %.120s",
-                 session_id(s), line);
 }
 
 static void handle_switch(struct robot *r, json_t *msg)
@@ -344,6 +229,14 @@ static void on_message(void *user, json_t *msg)
         handle_candidate(r, msg);
     } else if (strcmp(type, "switch-stream-type") == 0) {
         handle_switch(r, msg);
+    } else if (strcmp(type, "ice-restart-request") == 0) {
+        const char *sid;
+        struct session *s = find_session(r, msg, &sid);
+        const char *why = json_string_value(json_object_get(msg, "reason"));
+        if (s)
+            session_restart_ice(s, why && strcmp(why, "video-stalled") == 0);
+        else
+            log_info("ice-restart-request for unknown session %s: ignored", sid ? sid : "(none)");
     } else if (strcmp(type, "session-closed") == 0 || strcmp(type, "close-session") == 0) {
         const char *sid;
         struct session *s = find_session(r, msg, &sid);
@@ -359,19 +252,16 @@ static void on_message(void *user, json_t *msg)
             session_end(s, false, reason ? reason : type);
         }
     } else if (strcmp(type, "robot-request") == 0) {
-        handle_robot_request(r, msg);
+        robot_api_serve(r->api, r->sig, r->cfg->cloud_api, msg);
     } else if (strcmp(type, "registered") == 0) {
-        log_info("registered as %s", r->robot_id);
         take_ice_servers(r, msg);
-        signaling_registered(r->sig);
+        registration_handle(r->reg, msg);
+    } else if (registration_handle(r->reg, msg)) {
+        /* the cloud's word on the registration or the token */
     } else if (strcmp(type, "error") == 0) {
         const char *code = json_string_value(json_object_get(msg, "code"));
         const char *text = json_string_value(json_object_get(msg, "message"));
         log_warn("cloud error %s: %s", code ? code : "?", text ? text : "");
-        /* After a network blip the cloud may still hold our previous
-         * connection (until its ping timeout): retry with backoff. */
-        if (code && strcmp(code, "robot-id-in-use") == 0)
-            signaling_reconnect(r->sig, "robot id held by another connection");
     } else {
         log_debug("message '%s' ignored", type);
     }
@@ -380,8 +270,7 @@ static void on_message(void *user, json_t *msg)
 static void on_open(void *user)
 {
     struct robot *r = user;
-    send_msg(r, json_pack("{s:s, s:s, s:O}", "type", "robot-register", "robotId", r->robot_id,
-                          "deviceInfo", r->device_info));
+    registration_on_open(r->reg);
 }
 
 static void orphan_session(struct session *s, void *user)
@@ -393,6 +282,7 @@ static void orphan_session(struct session *s, void *user)
 static void on_close(void *user)
 {
     struct robot *r = user;
+    registration_on_close(r->reg);
     /* The cloud forgets a robot's sessions when its link closes; ours keep
      * streaming peer to peer, but no longer exist for signaling. */
     session_set_foreach(r->sessions, orphan_session, NULL);
@@ -516,11 +406,13 @@ static struct session_set *new_session_set(struct robot *r)
         .media = r->media,
         .cam = r->cam,
         .max_sessions = (size_t)cfg->max_sessions,
+        .max_per_viewer = (size_t)cfg->max_sessions_per_viewer,
         .timeout_s = cfg->session_timeout_s,
         .peer = {
             .stun_server = cfg->stun_server,
             .turn_servers = cfg->turn_servers,
             .allow = &cfg->allow,
+            .max_remote_candidates = (size_t)cfg->max_remote_candidates,
             .local_addrs = (const char(*)[46])r->local_addrs,
             .nlocal = r->nlocal,
             .max_sdp = (size_t)cfg->max_message,
@@ -528,6 +420,40 @@ static struct session_set *new_session_set(struct robot *r)
         },
     };
     return session_set_new(&sp);
+}
+
+/* The REST API on its own port, when it has one: its token read now.
+ * Returns 0, or -1 with err. */
+static int start_http(struct robot *r, char *err, size_t errlen)
+{
+    const struct robot_config *cfg = r->cfg;
+    if (cfg->api_port <= 0)
+        return 0;
+    struct credential *c = credential_new(cfg->api_token, cfg->api_token_file,
+                                          "--api-token-file");
+    char why[256];
+    const char *token = credential_get(c, why, sizeof why);
+    if (!token && why[0]) {
+        snprintf(err, errlen, "%s", why);
+        credential_free(c);
+        return -1;
+    }
+    if (token && strlen(token) < 16) {
+        snprintf(err, errlen, "--api-token-file: %s holds a token of %zu characters; at least "
+                 "16 are required", cfg->api_token_file, strlen(token));
+        credential_free(c);
+        return -1;
+    }
+    struct api_http_params hp = {
+        .bind = cfg->api_bind,
+        .port = (unsigned)cfg->api_port,
+        .max_body = (size_t)cfg->api_max_body,
+        .guard = {.loopback = cfg->api_loopback, .origins = cfg->api_allowed_origins,
+                  .token = token},
+    };
+    r->http = api_http_new(r->api, &hp, err, errlen);
+    credential_free(c);
+    return r->http ? 0 : -1;
 }
 
 struct robot *robot_new(const struct robot_config *cfg, struct camera *cam, GMainContext *ctx,
@@ -566,18 +492,14 @@ struct robot *robot_new(const struct robot_config *cfg, struct camera *cam, GMai
     json_object_set_new(r->device_info, "codec", json_string(cfg->codec));
     json_object_set_new(r->device_info, "robotVersion", json_string(PORTHOLE_VERSION));
     r->sessions = new_session_set(r);
-    r->api = api_new(cam, r->media, &api_sessions_ops, r);
-    if (cfg->api_port > 0) {
-        r->http = api_http_new(r->api, cfg->api_bind, (unsigned)cfg->api_port,
-                               (size_t)cfg->api_max_body, err, errlen);
-        if (!r->http) {
-            api_free(r->api);
-            session_set_free(r->sessions);
-            json_decref(r->device_info);
-            media_free(r->media);
-            g_free(r);
-            return NULL;
-        }
+    r->api = api_new(cam, r->media, &robot_api_sessions, r->sessions);
+    if (start_http(r, err, errlen) < 0) {
+        api_free(r->api);
+        session_set_free(r->sessions);
+        json_decref(r->device_info);
+        media_free(r->media);
+        g_free(r);
+        return NULL;
     }
 
     struct signaling_params sp = {
@@ -589,6 +511,8 @@ struct robot *robot_new(const struct robot_config *cfg, struct camera *cam, GMai
         .tls_insecure = cfg->tls_insecure,
     };
     r->sig = signaling_new(&sp, &sig_cb, r);
+    r->token = credential_new(cfg->token, cfg->token_file, "--token-file");
+    r->reg = registration_new(r->sig, r->robot_id, r->device_info, r->token);
     r->telemetry_timer = g_timeout_add_seconds(1, on_telemetry, r);
     return r;
 }
@@ -598,6 +522,9 @@ void robot_start(struct robot *r)
     log_info("robot %s: %s, serial %s, %dx%d at %d fps, %s", r->robot_id, camera_name(r->cam),
              camera_serial(r->cam), camera_mode(r->cam)->width, camera_mode(r->cam)->height,
              camera_mode(r->cam)->fps, r->cfg->codec);
+    if (credential_configured(r->token))
+        log_info("registers with a token from %s", r->cfg->token_file ? r->cfg->token_file
+                                                                      : "ROBOT_TOKEN");
     signaling_start(r->sig);
 }
 
@@ -613,7 +540,9 @@ void robot_free(struct robot *r)
     session_set_free(r->sessions);
     api_http_free(r->http);
     api_free(r->api);
+    registration_free(r->reg);
     signaling_free(r->sig);
+    credential_free(r->token);
     media_free(r->media);
     json_decref(r->device_info);
     g_free(r);

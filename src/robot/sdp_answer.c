@@ -1,11 +1,11 @@
 /* sdp_answer.c - checks a viewer's SDP answer and filters its candidates. */
-#include "sdp_answer.h"
+#include "robot/sdp_answer.h"
 
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
-#include "common/log.h"
+#include "robot/candidate.h"
 
 /* An attribute of the m-line, or else of the session. */
 static const char *sdp_attr(const GstSDPMessage *sdp, const GstSDPMedia *media, const char *key)
@@ -48,29 +48,32 @@ static int check_media(const struct sdp_answer_offer *offer, const GstSDPMessage
     return 0;
 }
 
-/* Removes from media the candidates in the answer itself (a=candidate)
- * whose address is malformed or outside the allow-list. */
-static void filter_candidates(const struct sdp_answer_offer *offer, GstSDPMedia *media,
-                              guint mline, const struct netlist *allow)
+/* Passes the candidates of media through the gate in order: an admitted
+ * one becomes its canonical text, others go. A value too long for line is
+ * cut, and then refused by the gate for its length. */
+static void filter_candidates(GstSDPMedia *media, struct icegate *gate)
 {
-    for (guint k = gst_sdp_media_attributes_len(media); k-- > 0;) {
+    for (guint k = 0; k < gst_sdp_media_attributes_len(media);) {
         const GstSDPAttribute *a = gst_sdp_media_get_attribute(media, k);
-        if (!a->key || strcmp(a->key, "candidate") != 0)
+        if (!a->key || strcmp(a->key, "candidate") != 0) {
+            k++;
             continue;
-        char line[512], addr[256];
+        }
+        char line[CANDIDATE_LINE_MAX + 16], text[CANDIDATE_TEXT_MAX], why[192];
         snprintf(line, sizeof line, "candidate:%s", a->value ? a->value : "");
-        bool ok = netlist_candidate_address(line, addr, sizeof addr) == 0;
-        if (ok && netlist_allows(allow, addr))
+        if (icegate_admit(gate, line, text, sizeof text, why, sizeof why) != ICEGATE_ADMIT) {
+            gst_sdp_media_remove_attribute(media, k);
             continue;
-        log_info("peer %s: answer candidate on m-line %u %s: %.120s",
-                 offer->log_name ? offer->log_name : "?", mline,
-                 ok ? "outside the ICE allow-list dropped" : "malformed, dropped", line);
-        gst_sdp_media_remove_attribute(media, k);
+        }
+        GstSDPAttribute canonical;
+        gst_sdp_attribute_set(&canonical, "candidate", text + strlen("candidate:"));
+        gst_sdp_media_replace_attribute(media, k, &canonical); /* takes canonical's strings */
+        k++;
     }
 }
 
 GstSDPMessage *sdp_answer_check(const struct sdp_answer_offer *offer, const char *text,
-                                size_t max_bytes, const struct netlist *allow, char *err,
+                                size_t max_bytes, struct icegate *gate, char *err,
                                 size_t errlen)
 {
     if (offer->nmedia == 0) {
@@ -108,6 +111,6 @@ GstSDPMessage *sdp_answer_check(const struct sdp_answer_offer *offer, const char
         }
     }
     for (guint i = 0; i < n; i++)
-        filter_candidates(offer, (GstSDPMedia *)gst_sdp_message_get_media(sdp, i), i, allow);
+        filter_candidates((GstSDPMedia *)gst_sdp_message_get_media(sdp, i), gate);
     return sdp;
 }

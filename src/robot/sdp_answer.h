@@ -1,16 +1,17 @@
 /* sdp_answer.h - checks a viewer's SDP answer against the robot's offer and
- * drops the answer's own candidates that the ICE allow-list refuses.
+ * passes the answer's own candidates through the session's gate.
  *
- * Pure: GStreamer's SDP library (gstreamer-sdp-1.0) and netlist.c only; no
+ * Pure: GStreamer's SDP library (gstreamer-sdp-1.0) and icegate.c only; no
  * webrtcbin, no pipeline, no main loop, no global state. Any thread; it
- * keeps nothing between calls. peer.c applies what it returns. */
+ * keeps nothing between calls but the gate's counts. peer.c applies what
+ * it returns. */
 #ifndef PORTHOLE_ROBOT_SDP_ANSWER_H
 #define PORTHOLE_ROBOT_SDP_ANSWER_H
 
 #include <gst/sdp/sdp.h>
 #include <stddef.h>
 
-#include "netlist.h"
+#include "robot/icegate.h"
 
 #define SDP_ANSWER_MAX_MEDIA 8 /* m-lines an offer may have: tracks + the data channel */
 
@@ -20,7 +21,6 @@ struct sdp_answer_offer {
     size_t nmedia;                           /* 0: no offer has been sent yet; kinds
                                                 beyond SDP_ANSWER_MAX_MEDIA match nothing */
     const char *kinds[SDP_ANSWER_MAX_MEDIA]; /* "video", "application"; NULL matches nothing */
-    const char *log_name;                    /* names the peer in log lines (its session id) */
 };
 
 /* Checks text, the viewer's answer (a NUL-terminated string: whatever
@@ -45,18 +45,21 @@ struct sdp_answer_offer {
  * parsed" and "lists no payload type" do not happen with it; such answers
  * go on to webrtcbin, which has the last word.
  *
- * Then removes every a=candidate of an m-line whose address is malformed
- * (netlist_candidate_address) or not allowed by allow (NULL or an empty
- * list allows every well-formed one), logging each one dropped at info
- * level: webrtcbin would add them without asking, bypassing the filter of
- * trickled candidates. Session-level a=candidate lines are left as they are.
+ * Then passes every a=candidate of each m-line, in order, through the
+ * session's gate (icegate.h: the strict grammar, the ICE allow-list, the
+ * address classes refused by default, the cap per session): an admitted
+ * one is replaced by its canonical text, any other is removed (the gate
+ * counts and logs it). webrtcbin hands these lines to libnice by itself,
+ * so they must pass the same gate as trickled candidates. Session-level
+ * a=candidate lines are left as they are (webrtcbin reads only those of
+ * the m-lines).
  *
  * Returns the parsed, filtered answer, which the caller owns (free it with
  * gst_sdp_message_free or hand it to gst_webrtc_session_description_new);
  * or NULL with the reason in err (NUL-terminated, cut to errlen, which must
  * not be 0). */
 GstSDPMessage *sdp_answer_check(const struct sdp_answer_offer *offer, const char *text,
-                                size_t max_bytes, const struct netlist *allow, char *err,
+                                size_t max_bytes, struct icegate *gate, char *err,
                                 size_t errlen);
 
 #endif

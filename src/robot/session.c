@@ -1,5 +1,5 @@
 /* session.c - the robot's sessions: open, end, timeout, status, peer events. */
-#include "session.h"
+#include "robot/session.h"
 
 #include <malloc.h>
 #include <stdio.h>
@@ -12,10 +12,19 @@ struct session {
     struct session_set *set;
     struct list link;   /* on set->all, in opening order */
     char *id;
-    char *client_id;
+    char *client_id;    /* the owner's clientId, or NULL */
+    char *viewer;       /* whom it counts against: "sub:<sub>", "client:<id>", or NULL */
     struct session_sink *sink;
     struct peer *peer;
     guint timeout;      /* ends a session that does not connect in time */
+    guint watch;        /* once connected: listens for the viewer (on_watch) */
+    gint64 connected_us;
+    gint64 restart_us;  /* when the ICE restart awaiting its outcome began, or 0 */
+    gint64 last_restart_us; /* when the last ICE restart began, or 0 */
+    gint64 restarts_us[SESSION_MAX_RESTARTS]; /* when the last restarts began, a ring */
+    unsigned nrestarts;
+    uint64_t frames_sent;  /* all tracks, at the last watch tick */
+    gint64 sent_us;        /* when that count last grew */
     bool connected;
     bool orphan;        /* the signaling that opened it no longer knows it */
     gint64 opened_us;
@@ -48,12 +57,15 @@ static void session_free(struct session *s)
     list_remove(&s->link);
     if (s->timeout)
         g_source_remove(s->timeout);
+    if (s->watch)
+        g_source_remove(s->watch);
     /* The peer first: no callback fires after peer_free, so none reaches
      * the sink once it is gone. */
     peer_free(s->peer);
     s->sink->ops->free(s->sink);
     g_free(s->id);
     g_free(s->client_id);
+    g_free(s->viewer);
     g_free(s);
 }
 
@@ -144,6 +156,102 @@ static gboolean on_session_timeout(gpointer data)
     return G_SOURCE_REMOVE;
 }
 
+/* ---- ICE restarts and the viewer's silence ---- */
+
+#define WATCH_TICK_MS 250
+#define RESTART_WINDOW_US (60 * G_USEC_PER_SEC)
+
+/* Begins an ICE restart unless the budget is spent, in which case the
+ * session ends. Returns false when s has ended (s is then gone). */
+static bool restart_or_end(struct session *s, const char *why)
+{
+    gint64 now = g_get_monotonic_time();
+    unsigned slot = s->nrestarts % SESSION_MAX_RESTARTS;
+    if (s->nrestarts >= SESSION_MAX_RESTARTS && now - s->restarts_us[slot] < RESTART_WINDOW_US) {
+        char reason[160];
+        snprintf(reason, sizeof reason,
+                 "the connection to the viewer keeps failing: %d ICE restarts within a minute "
+                 "did not hold (last: %s)", SESSION_MAX_RESTARTS, why);
+        session_error(s, "connection-failed", reason);
+        session_end(s, true, "ICE restart limit");
+        return false;
+    }
+    char err[160];
+    if (peer_restart_ice(s->peer, err, sizeof err) < 0) {
+        log_warn("session %s: no ICE restart (%s): %s", s->id, why, err);
+        return true;
+    }
+    s->restarts_us[slot] = now;
+    s->nrestarts++;
+    s->restart_us = s->last_restart_us = now;
+    log_info("session %s: ICE restart %u: %s", s->id, s->nrestarts, why);
+    return true;
+}
+
+/* True when an ICE restart may begin now: connected once, a sink that can
+ * carry the offer to a signaling side that still knows the session (not an
+ * orphan), and none begun in the last SESSION_RETRY_MS (its checks may
+ * still be running, whatever arrived meanwhile). */
+static bool may_restart(const struct session *s)
+{
+    return s->connected && s->sink->ops->restarts && !s->orphan &&
+           (!s->last_restart_us ||
+            g_get_monotonic_time() - s->last_restart_us >= (gint64)SESSION_RETRY_MS * 1000);
+}
+
+void session_restart_ice(struct session *s, bool stalled)
+{
+    const char *why = stalled ? "the viewer's video stalled" : "the viewer asked";
+    gint64 idle = g_get_monotonic_time() - s->sent_us;
+    if (stalled && s->connected && idle >= (gint64)SESSION_SENDING_MS * 1000)
+        log_info("session %s: no ICE restart (%s): no frame was sent for %lld ms", s->id, why,
+                 (long long)idle / 1000);
+    else if (may_restart(s))
+        restart_or_end(s, why);
+    else
+        log_debug("session %s: no ICE restart (%s): too soon, or not possible", s->id, why);
+}
+
+/* Every WATCH_TICK_MS once connected: how long since the viewer was heard
+ * from (or since the connection, before the first packet)? A restart that
+ * brought packets back is over; silence restarts ICE, or ends the
+ * session. */
+static gboolean on_watch(gpointer data)
+{
+    struct session *s = data;
+    gint64 now = g_get_monotonic_time();
+    uint64_t sent = 0;
+    for (size_t i = 0; i < peer_track_count(s->peer); i++)
+        sent += peer_track_frames(s->peer, i);
+    if (sent != s->frames_sent) {
+        s->frames_sent = sent;
+        s->sent_us = now;
+    }
+    gint64 heard = MAX(peer_heard_us(s->peer), s->connected_us);
+    if (s->restart_us && heard > s->restart_us) {
+        log_info("session %s: the viewer is back %lld ms after the ICE restart", s->id,
+                 (long long)(heard - s->restart_us) / 1000);
+        s->restart_us = 0;
+    }
+    long long quiet_ms = (long long)(now - heard) / 1000;
+    if (quiet_ms >= SESSION_GONE_MS) {
+        s->watch = 0;
+        char reason[128];
+        snprintf(reason, sizeof reason, "nothing received from the viewer for %lld ms", quiet_ms);
+        session_error(s, "viewer-unreachable", reason);
+        session_end(s, true, "viewer unreachable");
+        return G_SOURCE_REMOVE;
+    }
+    if (quiet_ms >= SESSION_QUIET_MS && may_restart(s)) {
+        /* Ending s removes this source too (session_free): harmless while
+         * it dispatches. */
+        if (!restart_or_end(s, s->restart_us ? "the last ICE restart brought nothing back"
+                                              : "the viewer fell silent"))
+            return G_SOURCE_REMOVE;
+    }
+    return G_SOURCE_CONTINUE;
+}
+
 /* ---- peer callbacks (main thread; user is the session) ---- */
 
 static void on_peer_offer(void *user, struct peer *p, const char *sdp)
@@ -169,10 +277,18 @@ static void on_peer_state(void *user, struct peer *p, enum peer_state st)
     log_info("session %s: %s", s->id, peer_state_name(st));
     if (st == PEER_CONNECTED && !s->connected) {
         s->connected = true;
+        s->connected_us = s->sent_us = g_get_monotonic_time();
+        s->watch = g_timeout_add(WATCH_TICK_MS, on_watch, s);
         if (s->timeout) {
             g_source_remove(s->timeout);
             s->timeout = 0;
         }
+    } else if ((st == PEER_FAILED || st == PEER_DISCONNECTED) && s->connected &&
+               s->sink->ops->restarts) {
+        /* A restart still young keeps its chance: the watch retries. */
+        if (may_restart(s))
+            restart_or_end(s, st == PEER_FAILED ? "the connection failed"
+                                                : "the connection was interrupted");
     } else if (st == PEER_FAILED) {
         session_error(s, "connection-failed", "the WebRTC connection failed");
         session_end(s, true, "connection failed");
@@ -214,19 +330,61 @@ static void log_opened(const struct session *s, const enum cam_stream *streams, 
     for (size_t i = 0; i < n; i++)
         g_string_append_printf(names, "%s%s", i ? "," : "", cam_stream_name(streams[i]));
     log_info("session %s: opened for %s %s (%s)", s->id, s->sink->ops->client_label,
-             s->client_id, names->str);
+             s->client_id ? s->client_id : "api", names->str);
     g_string_free(names, TRUE);
 }
 
-struct session *session_open(struct session_set *set, const char *id, const char *client,
-                             const enum cam_stream *streams, size_t nstreams,
-                             struct session_sink *sink, const char **code, char *err,
-                             size_t errlen)
+/* The key of the viewer owner counts against, or NULL (g_free). */
+static char *viewer_key(const struct session_owner *owner)
+{
+    if (!owner)
+        return NULL;
+    if (owner->sub)
+        return g_strconcat("sub:", owner->sub, NULL);
+    return owner->client_id ? g_strconcat("client:", owner->client_id, NULL) : NULL;
+}
+
+/* Sessions open for viewer. */
+static size_t viewer_sessions(struct session_set *set, const char *viewer)
+{
+    size_t n = 0;
+    struct list *pos;
+    list_foreach(pos, &set->all) {
+        const struct session *s = list_entry(pos, struct session, link);
+        n += s->viewer && strcmp(s->viewer, viewer) == 0;
+    }
+    return n;
+}
+
+/* The limits of the set and of the viewer. Returns 0, or -1 with *code
+ * and err. */
+static int check_limits(struct session_set *set, const char *viewer, const char **code,
+                        char *err, size_t errlen)
 {
     if (session_set_count(set) >= set->params.max_sessions) {
         *code = "session-limit";
         snprintf(err, errlen, "this robot serves at most %zu sessions at once",
                  set->params.max_sessions);
+        return -1;
+    }
+    size_t max = set->params.max_per_viewer;
+    if (viewer && max && viewer_sessions(set, viewer) >= max) {
+        *code = "session-limit";
+        snprintf(err, errlen, "this viewer already has %zu sessions on this robot, the most it "
+                 "may have at once", max);
+        return -1;
+    }
+    return 0;
+}
+
+struct session *session_open(struct session_set *set, const char *id,
+                             const struct session_owner *owner, const enum cam_stream *streams,
+                             size_t nstreams, struct session_sink *sink, const char **code,
+                             char *err, size_t errlen)
+{
+    char *viewer = viewer_key(owner);
+    if (check_limits(set, viewer, code, err, errlen) < 0) {
+        g_free(viewer);
         sink->ops->free(sink);
         return NULL;
     }
@@ -242,7 +400,8 @@ struct session *session_open(struct session_set *set, const char *id, const char
     struct session *s = g_new0(struct session, 1);
     s->set = set;
     s->id = g_strdup(id);
-    s->client_id = g_strdup(client);
+    s->client_id = g_strdup(owner ? owner->client_id : NULL);
+    s->viewer = viewer;
     s->sink = sink;
     s->opened_us = g_get_monotonic_time();
     g_hash_table_insert(set->by_id, s->id, s);
@@ -264,6 +423,7 @@ struct session *session_open(struct session_set *set, const char *id, const char
 void session_set_orphan(struct session *s) { s->orphan = true; }
 bool session_orphan(const struct session *s) { return s->orphan; }
 const char *session_id(const struct session *s) { return s->id; }
+const char *session_client_id(const struct session *s) { return s->client_id; }
 struct peer *session_peer(struct session *s) { return s->peer; }
 struct session_sink *session_sink(struct session *s) { return s->sink; }
 
@@ -278,11 +438,15 @@ json_t *session_status(struct session *s)
         json_array_append_new(frames, json_integer((json_int_t)n));
         streaming |= n > 0;
     }
-    return json_pack("{s:s, s:s, s:b, s:b, s:o, s:{s:s, s:s, s:s, s:f, s:o, s:b}}", "session_id",
-                     s->id, "device_id", camera_serial(s->set->params.cam), "connected",
-                     s->connected, "streaming", s->connected && streaming, "stream_types", types,
-                     "stats", "state", peer_state_name(peer_state(s->peer)), "origin",
-                     s->sink->ops->origin, "client_id", s->client_id, "age_seconds",
+    size_t admitted, refused;
+    peer_candidate_counts(s->peer, &admitted, &refused);
+    return json_pack("{s:s, s:s, s:b, s:b, s:o, s:{s:s, s:s, s:s, s:f, s:o, s:b, s:I, s:I}}",
+                     "session_id", s->id, "device_id", camera_serial(s->set->params.cam),
+                     "connected", s->connected, "streaming", s->connected && streaming,
+                     "stream_types", types, "stats", "state",
+                     peer_state_name(peer_state(s->peer)), "origin", s->sink->ops->origin,
+                     "client_id", s->client_id ? s->client_id : "api", "age_seconds",
                      (double)(g_get_monotonic_time() - s->opened_us) / 1e6, "frames_sent",
-                     frames, "orphan", s->orphan);
+                     frames, "orphan", s->orphan, "remote_candidates", (json_int_t)admitted,
+                     "candidates_refused", (json_int_t)refused);
 }

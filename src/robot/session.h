@@ -9,6 +9,15 @@
  * /api/webrtc/offer); everything else is one kind of object, in one table,
  * whoever opened it. A new kind of session is a new sink.
  *
+ * A connected session whose viewer falls silent (nothing received through
+ * ICE for SESSION_QUIET_MS: a NAT rebinding, a network switch) restarts
+ * ICE over the same peer (peer_restart_ice), as it does when the viewer
+ * asks (session_restart_ice) or the connection fails; at most
+ * SESSION_MAX_RESTARTS a minute, only through a sink that can carry a new
+ * offer (restarts), and not for an orphan. A viewer silent for
+ * SESSION_GONE_MS is gone: the session ends ("viewer-unreachable"), orphans
+ * and REST sessions too.
+ *
  * Ownership: the set owns its sessions; a session owns its peer and its
  * sink. Pointers to a session stay valid until session_end (or
  * session_set_free) returns.
@@ -26,9 +35,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "camera.h"
-#include "media.h"
-#include "peer.h"
+#include "robot/camera.h"
+#include "robot/media.h"
+#include "robot/peer.h"
 
 struct session;
 struct session_set;
@@ -38,6 +47,7 @@ struct session_sink;
  * session_sink as its first member and keeps its own state after it. */
 struct session_sink_ops {
     const char *origin;         /* WebRTCStatus stats.origin: "cloud", "api" */
+    bool restarts;              /* carries a new offer mid-session (ICE restarts) */
     const char *client_label;   /* the open log: "opened for <label> <client id>" */
     const char *opened_through; /* error texts: "opened through <this>" */
     /* The local offer is ready (already set as local description). */
@@ -65,6 +75,8 @@ struct session_set_params {
     struct media *media;    /* borrowed; outlives the set */
     struct camera *cam;     /* borrowed; its serial is a session's device_id */
     size_t max_sessions;    /* open sessions at once; beyond: "session-limit" */
+    size_t max_per_viewer;  /* open sessions of one viewer (session_owner); beyond:
+                               "session-limit"; 0: no such limit */
     long timeout_s;         /* a session not connected by then ends ("timeout") */
     /* Every session's peer is built from this; session_id and streams are
      * filled per session. Its pointers are borrowed and outlive the set. */
@@ -99,16 +111,44 @@ void session_set_foreach(struct session_set *set, void (*fn)(struct session *s, 
 /* Ends every session through session_end(tell true, why); returns how many. */
 size_t session_set_end_all(struct session_set *set, const char *why);
 
-/* Opens session id for client (an id for the logs and the status) on
+/* Who asked for a session, as porthole-cloud told the robot (the clientId
+ * of create-session, or the caller of a relayed robot-request); both NULL
+ * for the robot's own REST port. The viewer a session counts against is
+ * sub when known (the cloud runs with auth), else client_id; a session
+ * with neither counts against no viewer. */
+struct session_owner {
+    const char *client_id;  /* the cloud's clientId of the asker, or NULL */
+    const char *sub;        /* the asker's token subject, or NULL */
+};
+
+/* Opens session id for owner (NULL: nobody, as both fields NULL) on
  * streams[0..nstreams-1], with sink as its signaling. The offer follows
  * through the sink's on_offer. The sink is taken in every case: on failure
  * it is freed without any operation called. Returns the session, or NULL
- * with *code (a session-error code: "session-limit", "internal") and err
- * filled. id must not be in the set yet. */
-struct session *session_open(struct session_set *set, const char *id, const char *client,
-                             const enum cam_stream *streams, size_t nstreams,
-                             struct session_sink *sink, const char **code, char *err,
-                             size_t errlen);
+ * with *code (a session-error code: "session-limit" for --max-sessions and
+ * for the owner's --max-sessions-per-viewer, told apart by err; "internal")
+ * and err filled. id must not be in the set yet. */
+struct session *session_open(struct session_set *set, const char *id,
+                             const struct session_owner *owner, const enum cam_stream *streams,
+                             size_t nstreams, struct session_sink *sink, const char **code,
+                             char *err, size_t errlen);
+
+/* The ICE restart policy (see above), in milliseconds. */
+#define SESSION_QUIET_MS 2000     /* silence that starts an ICE restart */
+#define SESSION_RETRY_MS 3000     /* a restart still unheard-from: another */
+#define SESSION_GONE_MS 7000      /* silence that ends the session */
+#define SESSION_MAX_RESTARTS 5    /* in any 60 s; one more ends the session */
+#define SESSION_SENDING_MS 1000   /* no frame sent for this long: "video-stalled" is declined */
+
+/* The viewer asked for an ICE restart; stalled: because its video stood
+ * still (ice-restart-request reason "video-stalled"), which is declined when
+ * the session sent no frame in the last SESSION_SENDING_MS (the camera or
+ * the encoder stalled, not the path: a restart would only spend the
+ * budget). Ignored too while a restart begun less than SESSION_RETRY_MS ago
+ * awaits its outcome, and for sessions that never connected or whose sink
+ * cannot carry an offer; beyond the budget the session ends (s is then
+ * gone). */
+void session_restart_ice(struct session *s, bool stalled);
 
 /* Ends s: logs it, calls its sink's on_closed(tell, why), frees s and its
  * peer. s is gone when this returns. */
@@ -121,10 +161,14 @@ void session_set_orphan(struct session *s);
 bool session_orphan(const struct session *s);
 
 const char *session_id(const struct session *s);
+/* The clientId of the session's owner, or NULL (opened on the robot's own
+ * REST port). */
+const char *session_client_id(const struct session *s);
 struct peer *session_peer(struct session *s);
 struct session_sink *session_sink(struct session *s);
 
-/* A new WebRTCStatus object (docs/API.md) describing s. */
+/* A new WebRTCStatus object (docs/API.md) describing s: its client_id is
+ * the owner's clientId, or "api" for the robot's own REST port. */
 json_t *session_status(struct session *s);
 
 #endif

@@ -1,5 +1,5 @@
 /* sink_cloud.c - a cloud session's offer, candidates, errors and closes, sent to porthole-cloud. */
-#include "sink_cloud.h"
+#include "robot/sink_cloud.h"
 
 #include <jansson.h>
 
@@ -73,6 +73,7 @@ static void sink_free(struct session_sink *k)
 
 static const struct session_sink_ops cloud_ops = {
     .origin = "cloud",
+    .restarts = true,
     .client_label = "client",
     .opened_through = "the cloud",
     .on_offer = on_offer,

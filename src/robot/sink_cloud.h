@@ -11,8 +11,8 @@
 
 #include <stdbool.h>
 
-#include "session.h"
-#include "signaling.h"
+#include "robot/session.h"
+#include "robot/signaling.h"
 
 /* A sink for one session opened by the cloud, for session_open (which
  * takes it). sig is borrowed and must outlive every session. */

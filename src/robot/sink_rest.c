@@ -1,5 +1,5 @@
 /* sink_rest.c - a REST session's offer, waiting for gathering, as the answer to its pending request. */
-#include "sink_rest.h"
+#include "robot/sink_rest.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -117,8 +117,9 @@ static const struct session_sink_ops rest_ops = {
     .free = sink_free,
 };
 
-int sink_rest_open(struct session_set *set, const enum cam_stream *streams, size_t n,
-                   api_reply_fn reply, void *ctx, char *err, size_t errlen)
+int sink_rest_open(struct session_set *set, const struct session_owner *owner,
+                   const enum cam_stream *streams, size_t n, api_reply_fn reply, void *ctx,
+                   char *err, size_t errlen)
 {
     char sid[IDS_TOKEN_LEN + 1];
     if (ids_token(sid) != 0) {
@@ -131,7 +132,7 @@ int sink_rest_open(struct session_set *set, const enum cam_stream *streams, size
     k->ctx = ctx;
     const char *code = "internal";
     /* On failure session_open frees k without a word: reply is never called. */
-    if (!session_open(set, sid, "api", streams, n, &k->base, &code, err, errlen))
+    if (!session_open(set, sid, owner, streams, n, &k->base, &code, err, errlen))
         return strcmp(code, "session-limit") == 0 ? 503 : 500;
     return 0;
 }
@@ -183,9 +184,6 @@ int sink_rest_candidate(struct session_set *set, const char *id, const char *can
     struct sink_rest *k = rest_session(set, id, "candidates", &s, &status, err, errlen);
     if (!k)
         return status;
-    int rc = peer_add_candidate(session_peer(s), candidate, mline, mid, err, errlen);
-    if (rc == 1)
-        log_info("session %s: remote candidate outside the ICE allow-list dropped: %.120s",
-                 session_id(s), candidate);
-    return rc < 0 ? 422 : 200;
+    return peer_add_candidate(session_peer(s), candidate, mline, mid, err, errlen) < 0 ? 422
+                                                                                      : 200;
 }

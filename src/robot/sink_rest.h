@@ -16,16 +16,18 @@
 
 #include <stddef.h>
 
-#include "api.h"
-#include "camera.h"
-#include "session.h"
+#include "robot/api.h"
+#include "robot/camera.h"
+#include "robot/session.h"
 
-/* Opens a session on streams[0..n-1] under a fresh random id. Returns 0
- * and later calls reply(ctx, 200, {session_id, sdp, type:"offer"}) (or
- * 503 if the session ends first); or returns 500/503 with err filled and
- * never calls reply. */
-int sink_rest_open(struct session_set *set, const enum cam_stream *streams, size_t n,
-                   api_reply_fn reply, void *ctx, char *err, size_t errlen);
+/* Opens a session for owner (NULL: the robot's own port) on
+ * streams[0..n-1] under a fresh random id. Returns 0 and later calls
+ * reply(ctx, 200, {session_id, sdp, type:"offer"}) (or 503 if the session
+ * ends first); or returns 500, or 503 (a session limit), with err filled
+ * and never calls reply. */
+int sink_rest_open(struct session_set *set, const struct session_owner *owner,
+                   const enum cam_stream *streams, size_t n, api_reply_fn reply, void *ctx,
+                   char *err, size_t errlen);
 
 /* Applies the viewer's answer to REST session id: 200, or 404 (no such
  * session), 409 (opened elsewhere, or its offer is not out yet), 422 (the
@@ -34,8 +36,8 @@ int sink_rest_answer(struct session_set *set, const char *id, const char *sdp, c
                      size_t errlen);
 
 /* Adds a viewer's candidate ("" ends them) to REST session id: 200 (also
- * for a candidate dropped by the ICE allow-list, which is logged), or 404,
- * 409, 422 (malformed) with err filled. */
+ * for a candidate its gate refused, which is counted and logged there;
+ * icegate.h), or 404, 409, 422 (malformed) with err filled. */
 int sink_rest_candidate(struct session_set *set, const char *id, const char *candidate,
                         int mline, const char *mid, char *err, size_t errlen);
 

@@ -13,7 +13,7 @@
 #include <jansson.h>
 #include <stddef.h>
 
-#include "camera.h"
+#include "robot/camera.h"
 
 enum stream_types_dialect {
     /* Robot messages: the field is 'streamTypes'; the wire names only

@@ -3,17 +3,13 @@
 // refresh through the SDK's token function with video playing, and the SDK
 // quick start (connect, then openSession at once).
 //
-// They run against the real porthole-cloud started with --auth-secret when
-// it has that option, else against the stand-in of authcloud.mjs, which
-// speaks the same protocol; PORTHOLE_AUTH_CLOUD=real or =standin forces
-// one. Tokens are HS256 JWTs made by jwt.mjs (Node's crypto), not by the
-// cloud, so the cloud is shown to take any standard token.
+// They run against the real porthole-cloud started with --auth-secret.
+// Tokens are HS256 JWTs made by jwt.mjs (Node's crypto), not by the cloud,
+// so the cloud is shown to take any standard token.
 
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { copyFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startAuthCloud } from './authcloud.mjs';
 import { FakeRobot } from './fakerobot.mjs';
 import { freePort, launchBrowser, runScenarios, sleep, startCloud, waitFor } from './harness.mjs';
 import { robotToken, viewerToken } from './jwt.mjs';
@@ -25,25 +21,10 @@ const OTHER_SECRET = 'not-the-secret-of-this-cloud-9876543210';
 /** Seconds a connection may go on after its token expired (--token-grace). */
 const GRACE_S = 4;
 
-/** Does this porthole-cloud know the sign-in options (--auth-secret, --auth-jwks)? */
-function cloudHasAuth(bin) {
-  try {
-    return /--auth-(secret|jwks)/.test(execFileSync(bin, ['--help'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }));
-  } catch (e) {
-    return /--auth-(secret|jwks)/.test(`${e.stdout || ''}${e.stderr || ''}`);
-  }
-}
-
-/** Starts the cloud with sign-in: the real one when it can, else the stand-in. */
+/** Starts the real porthole-cloud with sign-in (an HS256 secret, no clock skew, a short grace). */
 async function startAuthBackend({ bin, port, webRoot }) {
-  const want = process.env.PORTHOLE_AUTH_CLOUD || (cloudHasAuth(bin) ? 'real' : 'standin');
-  if (want === 'real') {
-    console.log(`     auth: the real porthole-cloud (${bin}) with --auth-secret`);
-    return startCloud({ bin, port, webRoot, extraArgs: ['--auth-secret', SECRET, '--auth-clock-skew', '0',
-      '--token-grace', String(GRACE_S)] });
-  }
-  console.log('     auth: porthole-cloud has no --auth-secret: against the stand-in tests/browser/authcloud.mjs');
-  return startAuthCloud({ port, webRoot, secret: SECRET, graceSeconds: GRACE_S });
+  return startCloud({ bin, port, webRoot, extraArgs: ['--auth-secret', SECRET, '--auth-clock-skew', '0',
+    '--token-grace', String(GRACE_S)] });
 }
 
 /** Runs in the page before its scripts: records every WebSocket it opens and every message it sends. */

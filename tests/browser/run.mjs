@@ -2,7 +2,7 @@
 // driven by playwright-core against the real porthole-cloud, with the real
 // porthole-robot for the video scenarios and a signaling-only fake robot
 // (fakerobot.mjs) for the UI ones; the sign-in scenarios (`auth`, auth.mjs)
-// use a cloud with --auth-secret, or its stand-in authcloud.mjs.
+// use the real cloud with --auth-secret.
 //
 //   node tests/browser/run.mjs [scenario or group ...]    e.g. `ui`, `video.switch`, `auth`
 //
@@ -11,13 +11,12 @@
 // PORTHOLE_ARTIFACTS (screenshots; default ./test-artifacts),
 // PORTHOLE_DOCS_SCREENSHOT (a path: also save the viewer screenshot there),
 // PORTHOLE_DOCS_SIGNIN_SCREENSHOT (the same for the sign-in panel),
-// PORTHOLE_AUTH_CLOUD=real|standin (which cloud `auth` uses; default: the
-// real one when it has --auth-secret),
 // PORTHOLE_TEST_VERBOSE=1 (echo process and page logs). Run it inside
 // tests/netns-run.sh so nothing leaves loopback. Exits 0 when every selected
 // scenario passed.
 
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { copyFileSync, existsSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { readFile } from 'node:fs/promises';
@@ -751,6 +750,68 @@ async function videoGroup() {
       await tile(main, 'sim-1').locator('select.tile-stream').selectOption('color');
       await waitFor(async () => (await videoState(main, 'sim-1'))?.streamTypes?.[0] === 'color', 5000, 'back to colour');
       await expectFlowing(main, 'sim-1', 'colour again');
+    } },
+    { name: 'video.ice-restart', async run() {
+      // The viewer asks; the robot re-offers with new ICE credentials on the
+      // same session; the browser answers on the same peer connection, and
+      // the same MediaStream keeps playing in the same <video>.
+      const before = await main.evaluate(() => {
+        const t = window.portholeViewer.tiles.get('sim-1');
+        window.__restartProbe = { stream: t.video.srcObject, pc: t.session.peerConnection };
+        return { id: t.session.id, asked: t.session.restartIce() };
+      });
+      assert.equal(before.asked, true, 'restartIce() asked the robot');
+      await waitFor(() => main.evaluate(() => window.portholeViewer.tiles.get('sim-1').session.iceRestarts === 1),
+        5000, 'the session answered the robot\'s new offer');
+      await expectFlowing(main, 'sim-1', 'after the ICE restart');
+      const after = await main.evaluate(() => {
+        const t = window.portholeViewer.tiles.get('sim-1');
+        return { id: t.session.id, state: t.session.state, sameStream: t.video.srcObject === window.__restartProbe.stream,
+          samePc: t.session.peerConnection === window.__restartProbe.pc };
+      });
+      assert.deepEqual(after, { id: before.id, state: 'connected', sameStream: true, samePc: true });
+    } },
+    { name: 'video.path-cut', async run() {
+      // The browser's path dies (its ICE port dropped both ways by nftables in
+      // this test's own network namespace): the SDK sees the video stop and
+      // asks, the robot restarts ICE, the browser gathers new ports, and the
+      // video comes back on the same session.
+      const nft = (script) => execFileSync('nft', ['-f', '-'], { input: script, stdio: ['pipe', 'ignore', 'pipe'] });
+      const table = 'table inet porthole_browser_cut';
+      try { nft(`${table}\ndelete ${table}\n`); } catch {
+        console.log('     skipped: nft is missing or not permitted here');
+        return;
+      }
+      const port = await main.evaluate(async () => {
+        const pc = window.portholeViewer.tiles.get('sim-1').session.peerConnection;
+        const byId = new Map();
+        (await pc.getStats()).forEach((s) => byId.set(s.id, s));
+        for (const s of byId.values()) {
+          if (s.type === 'transport' && s.selectedCandidatePairId) {
+            return byId.get(byId.get(s.selectedCandidatePairId).localCandidateId).port;
+          }
+        }
+        return null;
+      });
+      assert.ok(Number.isInteger(port), 'the browser\'s selected candidate pair has a local port');
+      const id = await main.evaluate(() => window.portholeViewer.tiles.get('sim-1').session.id);
+      const restarts = await main.evaluate(() => window.portholeViewer.tiles.get('sim-1').session.iceRestarts);
+      nft(`table inet porthole_browser_cut {\n  chain out {\n    type filter hook output priority 0; policy accept;\n`
+        + `    udp sport ${port} drop\n    udp dport ${port} drop\n  }\n}\n`);
+      const t0 = Date.now();
+      try {
+        await sleep(500);
+        await expectFlowing(main, 'sim-1', 'after the path was cut', 30, 10000);
+      } finally {
+        nft(`${table}\ndelete ${table}\n`);
+      }
+      console.log(`     video back within ${Date.now() - t0} ms of the cut`);
+      const after = await main.evaluate(() => {
+        const t = window.portholeViewer.tiles.get('sim-1');
+        return { id: t.session.id, restarts: t.session.iceRestarts };
+      });
+      assert.equal(after.id, id, 'the same session');
+      assert.ok(after.restarts > restarts, 'by an ICE restart');
     } },
     { name: 'video.second-page', async run() {
       const second = await open();

@@ -4,8 +4,10 @@
  * limit; the rest is the answer, read up to its first NUL as the robot
  * reads it. An accepted answer must satisfy everything sdp_answer.h
  * promises (checked here again, independently), differ from the parsed text
- * only by dropped candidates, and keep only allowed ones; a refused one must
- * carry a reason of the documented kinds. Sanitizers catch the rest.
+ * only in its candidates, which must be exactly the canonical texts of those
+ * a second, identical gate admits in the same order (icegate.h); a refused
+ * one must carry a reason of the documented kinds. Sanitizers catch the
+ * rest.
  * Build and run: make fuzz (clang, -fsanitize=fuzzer,address,undefined). */
 #include <stdbool.h>
 #include <stdint.h>
@@ -14,6 +16,8 @@
 #include <string.h>
 
 #include "common/log.h"
+#include "robot/candidate.h"
+#include "robot/icegate.h"
 #include "robot/sdp_answer.h"
 
 static const char *const allow_texts[] = {"127.0.0.1,::1", "", "10.0.0.0/8,fd00::/8,::1",
@@ -44,32 +48,34 @@ static bool same_attr(const GstSDPAttribute *a, const GstSDPAttribute *b)
     return g_strcmp0(a->key, b->key) == 0 && g_strcmp0(a->value, b->value) == 0;
 }
 
-/* out is in, but for some of in's candidates, each of them allowed. */
-static void check_filtered(const GstSDPMedia *in, const GstSDPMedia *out,
-                           const struct netlist *allow)
+/* out is in with each candidate replaced by what replay (a gate in the
+ * state the checked one had before this m-line) admits, or dropped. */
+static void check_filtered(const GstSDPMedia *in, const GstSDPMedia *out, struct icegate *replay)
 {
     guint j = 0, nout = gst_sdp_media_attributes_len(out);
     for (guint k = 0; k < gst_sdp_media_attributes_len(in); k++) {
         const GstSDPAttribute *a = gst_sdp_media_get_attribute(in, k);
-        if (j < nout && same_attr(a, gst_sdp_media_get_attribute(out, j))) {
+        if (!is_candidate(a)) {
+            if (j >= nout || !same_attr(a, gst_sdp_media_get_attribute(out, j)))
+                abort(); /* something else than a candidate changed */
             j++;
-            if (is_candidate(a)) {
-                char line[512], addr[256];
-                snprintf(line, sizeof line, "candidate:%s", a->value ? a->value : "");
-                if (netlist_candidate_address(line, addr, sizeof addr) != 0 ||
-                    !netlist_allows(allow, addr))
-                    abort(); /* a refused candidate kept */
-            }
-        } else if (!is_candidate(a)) {
-            abort(); /* something else than a candidate dropped */
+            continue;
         }
+        char line[CANDIDATE_LINE_MAX + 16], text[CANDIDATE_TEXT_MAX], why[192];
+        snprintf(line, sizeof line, "candidate:%s", a->value ? a->value : "");
+        if (icegate_admit(replay, line, text, sizeof text, why, sizeof why) != ICEGATE_ADMIT)
+            continue; /* must be dropped */
+        const GstSDPAttribute *o = j < nout ? gst_sdp_media_get_attribute(out, j) : NULL;
+        if (!o || !is_candidate(o) || g_strcmp0(o->value, text + strlen("candidate:")) != 0)
+            abort(); /* an admitted candidate not kept in its canonical text */
+        j++;
     }
     if (j != nout)
         abort(); /* something added */
 }
 
 static void check_accepted(const struct sdp_answer_offer *offer, const char *text, size_t max,
-                           const struct netlist *allow, const GstSDPMessage *sdp)
+                           const struct netlist *allow, size_t cap, const GstSDPMessage *sdp)
 {
     if (strlen(text) > max || strncmp(text, "v=0", 3) != 0)
         abort();
@@ -80,6 +86,8 @@ static void check_accepted(const struct sdp_answer_offer *offer, const char *tex
         abort();
     if (gst_sdp_message_attributes_len(plain) != gst_sdp_message_attributes_len(sdp))
         abort(); /* the session level is never filtered */
+    struct icegate replay;
+    icegate_init(&replay, allow, cap, "replay");
     for (guint i = 0; i < offer->nmedia; i++) {
         const GstSDPMedia *m = gst_sdp_message_get_media(sdp, i);
         const char *kind = gst_sdp_media_get_media(m);
@@ -90,7 +98,7 @@ static void check_accepted(const struct sdp_answer_offer *offer, const char *tex
             abort();
         if (!attr(sdp, m, "ice-ufrag") || !attr(sdp, m, "ice-pwd") || !attr(sdp, m, "fingerprint"))
             abort();
-        check_filtered(gst_sdp_message_get_media(plain, i), m, allow);
+        check_filtered(gst_sdp_message_get_media(plain, i), m, &replay);
     }
     gst_sdp_message_free(plain);
 }
@@ -119,7 +127,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (size == 0)
         return 0;
     uint8_t pick = data[0];
-    struct sdp_answer_offer offer = {.log_name = "fuzz"};
+    struct sdp_answer_offer offer = {.nmedia = 0};
     size_t videos = 1 + (pick & 3);
     for (size_t i = 0; i < videos; i++)
         offer.kinds[offer.nmedia++] = "video";
@@ -130,13 +138,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         offer.nmedia = 0; /* no offer sent yet */
 
     char *text = g_strndup((const char *)data + 1, size - 1); /* up to the first NUL */
+    size_t cap = (pick & 0x80) ? 2 : 64; /* --max-remote-candidates */
+    struct icegate gate;
+    icegate_init(&gate, allow, cap, "fuzz");
     char err[256];
     memset(err, 0, sizeof err);
-    GstSDPMessage *sdp = sdp_answer_check(&offer, text, max, allow, err, sizeof err);
+    GstSDPMessage *sdp = sdp_answer_check(&offer, text, max, &gate, err, sizeof err);
     if (sdp) {
         if (offer.nmedia == 0)
             abort();
-        check_accepted(&offer, text, max, allow, sdp);
+        check_accepted(&offer, text, max, allow, cap, sdp);
         gst_sdp_message_free(sdp);
     } else {
         check_refused(err);

@@ -3,8 +3,9 @@
  * the decoded pictures, stream/start and the point cloud, a hardware
  * reset under a viewer, WebRTC sessions opened and answered over REST
  * alone, every error with its status and a detail that says what is
- * wrong, and the same API reached through porthole-cloud (robot-request
- * on the WebSocket, /api/robots/{robotId}/... over HTTP).
+ * wrong, the same API reached through porthole-cloud (robot-request
+ * on the WebSocket, /api/robots/{robotId}/... over HTTP), and what guards
+ * the robot's own port (Host, Origin, JSON bodies, framing, --api-token).
  *
  * Each test starts its own porthole-cloud and porthole-robot inside the
  * loopback-only network namespace, the robot with --api-port 8000 and
@@ -189,13 +190,13 @@ static double option_value(int sensor, const char *option)
     return d;
 }
 
-/* Sends request (every byte, as given) on a new connection and reads
- * until the server closes it. Returns the response's status (0 when none
- * came) and its body parsed as JSON in *body (NULL when not JSON). */
-static int raw_exchange(const char *request, json_t **body)
+/* Sends request (every byte, as given) on a new connection to port and
+ * reads until the server closes it. Returns the response's status (0 when
+ * none came) and its body parsed as JSON in *body (NULL when not JSON). */
+static int raw_exchange_port(int port, const char *request, json_t **body)
 {
     *body = NULL;
-    int fd = wsc_raw_connect(API_PORT, robotfix_wait(3000));
+    int fd = wsc_raw_connect(port, robotfix_wait(3000));
     assert_true(fd >= 0);
     assert_int_equal(wsc_raw_send(fd, request, strlen(request), robotfix_wait(3000)), 0);
     GString *got = g_string_new(NULL);
@@ -222,6 +223,12 @@ static int raw_exchange(const char *request, json_t **body)
         fprintf(stderr, "raw exchange: %.600s\n", got->str);
     g_string_free(got, TRUE);
     return status;
+}
+
+/* raw_exchange_port on the robot's API port. */
+static int raw_exchange(const char *request, json_t **body)
+{
+    return raw_exchange_port(API_PORT, request, body);
 }
 
 /* ---- pictures ---- */
@@ -1502,6 +1509,243 @@ static void test_the_api_answers_through_the_cloud(void **state)
     wsc_close(c);
 }
 
+/* ---- who may call the robot's own port ---- */
+
+/* option 0's exposure through a raw request, for the value checks. */
+static const char *raw_put_exposure(const char *headers, const char *body)
+{
+    return pathf("PUT %s HTTP/1.1\r\n%sContent-Length: %zu\r\nConnection: close\r\n\r\n%s",
+                 option_path(0, "exposure"), headers, strlen(body), body);
+}
+
+/* A web page must not drive the robot: not under another name (DNS
+ * rebinding), not from its own origin, not with a simple text/plain POST;
+ * and a request two parsers could frame differently is refused and its
+ * connection closed. Nothing of it changes the robot. */
+static void test_foreign_hosts_origins_and_plain_text_bodies_are_refused(void **state)
+{
+    (void)state;
+    double before = option_value(0, "exposure");
+    json_t *body = NULL;
+    /* DNS rebinding: a page of rebind.example reaches 127.0.0.1:8000. */
+    assert_int_equal(raw_exchange(pathf("GET /api/devices/ HTTP/1.1\r\nHost: "
+                                        "rebind.example:%d\r\nConnection: close\r\n\r\n",
+                                        API_PORT),
+                                  &body),
+                     403);
+    expect_detail(body, "Host 'rebind.example:8000'", "127.0.0.1, localhost or [::1]");
+    assert_int_equal(raw_exchange(raw_put_exposure("Host: rebind.example\r\nContent-Type: "
+                                                   "application/json\r\n",
+                                                   "{\"value\": 9000}"),
+                                  &body),
+                     403);
+    expect_detail(body, "Host 'rebind.example'");
+    /* Loopback names, with or without the port, are this API's. */
+    static const char *const hosts[] = {"localhost:8000", "127.0.0.1", "[::1]:8000",
+                                        "LOCALHOST"};
+    for (size_t i = 0; i < sizeof hosts / sizeof hosts[0]; i++) {
+        int status = raw_exchange(pathf("GET /api/devices/ HTTP/1.1\r\nHost: %s\r\n"
+                                        "Connection: close\r\n\r\n", hosts[i]),
+                                  &body);
+        if (status != 200)
+            fail_msg("Host %s: status %d", hosts[i], status);
+        json_decref(body);
+    }
+    /* A page of another origin, even with JSON. */
+    assert_int_equal(raw_exchange(raw_put_exposure("Host: 127.0.0.1:8000\r\nOrigin: "
+                                                   "https://evil.example\r\nContent-Type: "
+                                                   "application/json\r\n",
+                                                   "{\"value\": 9000}"),
+                                  &body),
+                     403);
+    expect_detail(body, "Origin 'https://evil.example'", "--api-allowed-origins");
+    assert_int_equal(raw_exchange(pathf("GET /api/webrtc/sessions HTTP/1.1\r\nHost: "
+                                        "localhost:8000\r\nOrigin: null\r\nConnection: "
+                                        "close\r\n\r\n"),
+                                  &body),
+                     403);
+    expect_detail(body, "Origin 'null'");
+    /* A simple cross-site POST (text/plain, or a form) carries no JSON. */
+    static const char *const types[] = {"text/plain", "text/plain;charset=UTF-8",
+                                        "application/x-www-form-urlencoded"};
+    for (size_t i = 0; i < sizeof types / sizeof types[0]; i++) {
+        char headers[160];
+        snprintf(headers, sizeof headers, "Host: 127.0.0.1:8000\r\nContent-Type: %s\r\n",
+                 types[i]);
+        assert_int_equal(raw_exchange(raw_put_exposure(headers, "{\"value\": 9000}"), &body),
+                         415);
+        expect_detail(body, "Content-Type: application/json", types[i]);
+    }
+    assert_int_equal(raw_exchange(raw_put_exposure("Host: 127.0.0.1:8000\r\n",
+                                                   "{\"value\": 9000}"),
+                                  &body),
+                     415);
+    expect_detail(body, "got none");
+    assert_int_equal(raw_exchange(pathf("POST %s HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: "
+                                        "text/plain\r\nContent-Length: 2\r\nConnection: close"
+                                        "\r\n\r\n{}", dev("/hw_reset")),
+                                  &body),
+                     415);
+    json_decref(body);
+    /* Two Content-Length headers: 400 at once, and the connection closes
+     * (libsoup would wait for a body of the last one's length). */
+    int64_t t0 = wsc_now_ms();
+    assert_int_equal(raw_exchange(raw_put_exposure("Host: 127.0.0.1\r\nContent-Type: "
+                                                   "application/json\r\nContent-Length: 900\r\n",
+                                                   "{\"value\": 9000}"),
+                                  &body),
+                     400);
+    expect_detail(body, "2 Content-Length headers");
+    assert_true(wsc_now_ms() - t0 < robotfix_wait(2000));
+    assert_int_equal(raw_exchange(pathf("GET /api/devices/ HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                                        "Host: rebind.example\r\nConnection: close\r\n\r\n"),
+                                  &body),
+                     400);
+    expect_detail(body, "2 Host headers");
+    /* A smuggled second request behind a short Content-Length is never served. */
+    assert_int_equal(raw_exchange(pathf("PUT %s HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: "
+                                        "application/json\r\nContent-Length: 200\r\n"
+                                        "Content-Length: 15\r\n\r\n{\"value\": 9000}"
+                                        "PUT %s HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: "
+                                        "application/json\r\nContent-Length: 15\r\n"
+                                        "Connection: close\r\n\r\n{\"value\": 9100}",
+                                        option_path(0, "exposure"),
+                                        option_path(0, "exposure")),
+                                  &body),
+                     400);
+    json_decref(body);
+    /* None of it changed anything, and the API still serves. */
+    assert_true(option_value(0, "exposure") == before);
+    set_option(0, "exposure", 9000);
+    assert_true(option_value(0, "exposure") == 9000);
+}
+
+#define API_TOKEN "test-api-token-0123456789"
+
+static const char *const guarded_args[] = {"--api-port", "8000", "--api-token", API_TOKEN,
+                                           "--api-allowed-origins",
+                                           "http://localhost:3000", NULL};
+static const struct robotfix_config guarded_config = {.robot_args = guarded_args};
+
+/* One request with extra headers; returns the status and fills *r. */
+static int guarded(const char *method, const char *path, const char *headers, const char *body,
+                   struct http_response *r)
+{
+    assert_int_equal(http_request(API_PORT, method, path, headers, body, robotfix_wait(5000), r),
+                     0);
+    return r->status;
+}
+
+/* With --api-token every request needs it; an allowed origin gets CORS
+ * answers (and its preflight needs no token, as browsers send none). */
+static void test_a_token_and_allowed_origins_guard_the_api(void **state)
+{
+    (void)state;
+    struct http_response r;
+    assert_int_equal(guarded("GET", "/api/devices/", NULL, NULL, &r), 401);
+    char *www = http_header(&r, "WWW-Authenticate");
+    assert_non_null(www);
+    assert_string_equal(www, "Bearer");
+    free(www);
+    expect_detail(json_loads(r.body, 0, NULL), "Authorization: Bearer");
+    http_response_free(&r);
+    assert_int_equal(guarded("GET", "/api/devices/", "Authorization: Bearer wrong-token\r\n",
+                             NULL, &r), 401);
+    expect_detail(json_loads(r.body, 0, NULL), "not this API's");
+    assert_null(strstr(r.body, API_TOKEN));
+    http_response_free(&r);
+    assert_int_equal(guarded("PUT", option_path(0, "exposure"),
+                             "Authorization: Bearer " API_TOKEN "\r\n", "{\"value\": 7000}", &r),
+                     200);
+    http_response_free(&r);
+
+    /* The allowed origin: a preflight, then the call with the token. */
+    assert_int_equal(guarded("OPTIONS", "/api/webrtc/offer",
+                             "Origin: http://localhost:3000\r\nAccess-Control-Request-Method: "
+                             "POST\r\nAccess-Control-Request-Headers: content-type,"
+                             "authorization\r\n", NULL, &r),
+                     204);
+    char *acao = http_header(&r, "Access-Control-Allow-Origin");
+    char *methods = http_header(&r, "Access-Control-Allow-Methods");
+    char *allowed = http_header(&r, "Access-Control-Allow-Headers");
+    assert_string_equal(acao ? acao : "", "http://localhost:3000");
+    assert_non_null(strstr(methods ? methods : "", "POST"));
+    assert_non_null(strstr(allowed ? allowed : "", "Authorization"));
+    free(acao);
+    free(methods);
+    free(allowed);
+    http_response_free(&r);
+    assert_int_equal(guarded("GET", "/api/devices/",
+                             "Origin: http://localhost:3000\r\nAuthorization: Bearer " API_TOKEN
+                             "\r\n", NULL, &r),
+                     200);
+    acao = http_header(&r, "Access-Control-Allow-Origin");
+    assert_string_equal(acao ? acao : "", "http://localhost:3000");
+    free(acao);
+    http_response_free(&r);
+    /* Other origins, even with the token, and no CORS grant for them. */
+    assert_int_equal(guarded("GET", "/api/devices/",
+                             "Origin: http://localhost:3001\r\nAuthorization: Bearer " API_TOKEN
+                             "\r\n", NULL, &r),
+                     403);
+    assert_null(http_header(&r, "Access-Control-Allow-Origin"));
+    http_response_free(&r);
+    assert_int_equal(guarded("OPTIONS", "/api/devices/", "Origin: https://evil.example\r\n",
+                             NULL, &r),
+                     403);
+    http_response_free(&r);
+    /* Calls through the cloud are the cloud's to authorize. */
+    struct robotfix *fx = *state;
+    struct wsc *c = harness_client(fx->cloud.port, NULL, NULL);
+    json_t *resp = cloud_request(c, fx, "t1", "GET", option_path(0, "exposure"), NULL, 200);
+    assert_true(json_number_value(json_object_get(response_body(resp), "current_value")) ==
+                7000);
+    json_decref(resp);
+    wsc_close(c);
+}
+
+/* Off loopback the API needs a token: without one the robot refuses to
+ * start; with one, any Host may reach it (the token guards it). */
+static void test_an_api_beyond_loopback_needs_a_token(void **state)
+{
+    struct robotfix *fx = *state;
+    const char *id = harness_name("open-api");
+    const char *const bare[] = {"--cloud-url", fx->url, "--robot-id", id, "--api-bind",
+                                "0.0.0.0", "--api-port", "8001", NULL};
+    struct proc p;
+    assert_int_equal(harness_start_robot(&p, bare), 0);
+    assert_int_equal(harness_proc_wait_exit(&p, robotfix_wait(10000)), 2);
+
+    char dir[] = "/tmp/test_robot_api.XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char file[64];
+    snprintf(file, sizeof file, "%s/api.token", dir);
+    FILE *f = fopen(file, "w");
+    assert_non_null(f);
+    fputs(API_TOKEN "\n", f);
+    fclose(f);
+    const char *const tokened[] = {"--cloud-url", fx->url, "--robot-id", id, "--api-bind",
+                                   "0.0.0.0", "--api-port", "8001", "--api-token-file", file,
+                                   "--ice-allow", "127.0.0.1", NULL};
+    assert_int_equal(harness_start_robot(&p, tokened), 0);
+    /* It listens before it connects to the cloud. */
+    assert_true(harness_robot_listed(fx->cloud.port, id, robotfix_wait(10000)));
+    json_t *body = NULL;
+    assert_int_equal(raw_exchange_port(8001, "GET /api/devices/ HTTP/1.1\r\nHost: robot.lan:8001"
+                                             "\r\nConnection: close\r\n\r\n", &body),
+                     401);
+    json_decref(body);
+    assert_int_equal(raw_exchange_port(8001, "GET /api/devices/ HTTP/1.1\r\nHost: robot.lan:8001"
+                                             "\r\nAuthorization: Bearer " API_TOKEN "\r\n"
+                                             "Connection: close\r\n\r\n", &body),
+                     200);
+    assert_int_equal(json_array_size(body), 1);
+    json_decref(body);
+    assert_int_equal(harness_proc_stop(&p, robotfix_wait(10000)), 0);
+    unlink(file);
+    rmdir(dir);
+}
+
 #define API_TEST(fn) \
     cmocka_unit_test_prestate_setup_teardown(fn, robotfix_setup, robotfix_teardown, \
                                              (void *)&api_config)
@@ -1556,6 +1800,11 @@ int main(void)
         cmocka_unit_test_prestate_setup_teardown(test_cloud_api_off_refuses_relayed_calls,
                                                  robotfix_setup, robotfix_teardown,
                                                  (void *)&no_cloud_api_config),
+        API_TEST(test_foreign_hosts_origins_and_plain_text_bodies_are_refused),
+        cmocka_unit_test_prestate_setup_teardown(test_a_token_and_allowed_origins_guard_the_api,
+                                                 robotfix_setup, robotfix_teardown,
+                                                 (void *)&guarded_config),
+        API_TEST(test_an_api_beyond_loopback_needs_a_token),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -268,6 +268,110 @@ static void test_candidates_outside_the_allow_list_are_dropped_quietly(void **st
     expect_still_streaming(fx, v);
 }
 
+/* ---- the candidate gate ---- */
+
+/* No ICE allow-list (the default; the fixture's --ice-allow is undone),
+ * a cap of 4 remote candidates per session, and the REST API to read a
+ * session's counts. */
+static const char *const gate_robot_args[] = {"--ice-allow", "", "--max-remote-candidates", "4",
+                                              "--api-port", "8000", NULL};
+static const struct robotfix_config gate_config = {.robot_args = gate_robot_args};
+
+/* The stats of session sid, from the robot's own API (the caller owns it). */
+static json_t *session_stats(const char *sid)
+{
+    char path[128];
+    snprintf(path, sizeof path, "/api/webrtc/sessions/%s", sid);
+    struct http_response r;
+    assert_int_equal(http_request(8000, "GET", path, NULL, NULL, robotfix_wait(5000), &r), 0);
+    if (r.status != 200)
+        fail_msg("GET %s: %d %s", path, r.status, r.body);
+    json_t *s = json_loads(r.body, 0, NULL);
+    http_response_free(&r);
+    json_t *stats = json_incref(json_object_get(s, "stats"));
+    json_decref(s);
+    assert_non_null(stats);
+    return stats;
+}
+
+#define CAND(addr, port) "candidate:1 1 udp 2122260223 " addr " " #port " typ host"
+
+/* Every remote candidate passes one gate: loopback, link-local, multicast,
+ * broadcast, unspecified and IPv4-mapped addresses are refused without an
+ * allow-list that names them, so are candidates past the cap; lines the
+ * old check and libnice read differently are malformed. Refusals are
+ * quiet (the viewer is not told) and counted; the session streams on. */
+static void test_special_addresses_and_candidates_past_the_cap_are_refused(void **state)
+{
+    struct robotfix *fx = *state;
+    struct wsc *c = harness_client(fx->cloud.port, NULL, NULL);
+    assert_int_equal(wsc_sendf(c, "{\"type\":\"create-session\",\"robotId\":\"%s\","
+                                  "\"streamTypes\":[\"color\"],\"requestId\":\"g1\"}",
+                               fx->robot_id),
+                     0);
+    json_t *created = wsc_expect_type(c, "session-created", robotfix_wait(3000));
+    assert_non_null(created);
+    char *sid = g_strdup(json_string_value(json_object_get(created, "sessionId")));
+    json_decref(created);
+    json_decref(wsc_expect_type(c, "webrtc-offer", robotfix_wait(5000)));
+
+    static const char *const refused[] = {
+        CAND("127.0.0.1", 40000), CAND("127.0.0.2", 40001), CAND("::1", 40002),
+        CAND("169.254.169.254", 40003), CAND("224.0.0.251", 5353),
+        CAND("255.255.255.255", 40004), CAND("0.0.0.0", 40005), CAND("::ffff:127.0.0.1", 40006),
+        CAND("fe80::1", 40007), CAND("ff02::fb", 5353),
+    };
+    for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++)
+        assert_int_equal(wsc_sendf(c, "{\"type\":\"ice-candidate\",\"sessionId\":\"%s\","
+                                      "\"candidate\":{\"candidate\":\"%s\",\"sdpMLineIndex\":0}}",
+                                   sid, refused[i]),
+                         0);
+    /* Differential lines: each an invalid-candidate with the grammar's words. */
+    static const struct {
+        const char *line, *words;
+    } malformed[] = {
+        {"candidate:1 1 udp 2122260223 127.1 40000 typ host", "the address '127.1'"},
+        {"candidate:1 1 udp 2122260223 0177.0.0.1 40000 typ host", "the address '0177.0.0.1'"},
+        {"candidate:1 1 udp 2122260223 10.0.0.1 40000 TYP host", "'typ'"},
+        {"candidate:1  1 udp 2122260223 10.0.0.1 40000 typ host", "exactly one space"},
+        {"candidate:1 1 udp 2122260223 10.0.0.1 040000 typ host", "the port '040000'"},
+        {"candidate:1 1 udp 2122260223 10.0.0.1 40000 typ host\\r\\n", "printable"},
+        {"candidate:1 1 udp 2122260223 10.0.0.1 40000 typ host x", "'x' has no value"},
+    };
+    for (size_t i = 0; i < sizeof malformed / sizeof malformed[0]; i++) {
+        assert_int_equal(wsc_sendf(c, "{\"type\":\"ice-candidate\",\"sessionId\":\"%s\","
+                                      "\"candidate\":{\"candidate\":\"%s\",\"sdpMLineIndex\":0}}",
+                                   sid, malformed[i].line),
+                         0);
+        json_t *e = wsc_expect_type(c, "session-error", robotfix_wait(3000));
+        if (!e)
+            fail_msg("no session-error for '%s'", malformed[i].line);
+        harness_assert_str(e, "code", "invalid-candidate");
+        const char *why = json_string_value(json_object_get(e, "error"));
+        if (!why || !strstr(why, "malformed ICE candidate: ") || !strstr(why, malformed[i].words))
+            fail_msg("'%s': reason '%s'", malformed[i].line, why ? why : "");
+        json_decref(e);
+    }
+    /* Ordinary addresses up to the cap of 4, then refused. */
+    for (int i = 0; i < 6; i++)
+        assert_int_equal(wsc_sendf(c, "{\"type\":\"ice-candidate\",\"sessionId\":\"%s\","
+                                      "\"candidate\":{\"candidate\":\"candidate:%d 1 UDP "
+                                      "2122260223 10.1.2.%d 40000 typ host\",\"sdpMLineIndex\":0}}",
+                                   sid, i + 2, i + 3),
+                         0);
+    rtcpeer_run_for(robotfix_wait(500));
+    json_t *stats = session_stats(sid);
+    assert_int_equal(json_integer_value(json_object_get(stats, "remote_candidates")), 4);
+    assert_int_equal(json_integer_value(json_object_get(stats, "candidates_refused")),
+                     10 + 7 + 2);
+    json_decref(stats);
+    /* Refused quietly: no error but for the malformed, no close. */
+    assert_true(wsc_expect_silence(c, 300));
+    g_free(sid);
+    wsc_close(c);
+    assert_true(harness_proc_alive(&fx->robot));
+}
+
 /* ---- stream types ---- */
 
 static bool finished_or_refused(void *user)
@@ -477,6 +581,9 @@ int main(void)
             robotfix_teardown),
         cmocka_unit_test_setup_teardown(test_candidates_outside_the_allow_list_are_dropped_quietly,
                                         robotfix_setup, robotfix_teardown),
+        cmocka_unit_test_prestate_setup_teardown(
+            test_special_addresses_and_candidates_past_the_cap_are_refused, robotfix_setup,
+            robotfix_teardown, (void *)&gate_config),
         cmocka_unit_test_setup_teardown(test_unknown_stream_types_are_refused, robotfix_setup,
                                         robotfix_teardown),
         cmocka_unit_test_setup_teardown(test_an_unknown_device_is_refused_and_the_serial_accepted,

@@ -8,6 +8,7 @@
 #include <gst/video/video.h>
 #include <gst/webrtc/webrtc.h>
 #include <libsoup/soup.h>
+#include <nice/agent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -57,12 +58,21 @@ struct rtcpeer {
     GstElement *webrtc;
     GstWebRTCDataChannel *channel; /* set on the pc thread, released after NULL state */
 
+    /* renegotiation (main thread): */
+    GPtrArray *my_cands;       /* our ice-candidate messages, for after a restart */
+    unsigned reanswers;        /* offers after the first, answered */
+    unsigned restart_requests;
+    unsigned restart_after_ms;
+    guint freeze_timer;
+    gint64 asked_us;           /* when restart_after_ms last asked */
+
     gint connected;            /* atomic */
     gint ice_failed;           /* atomic */
-    GMutex lock;               /* guards the three below */
+    GMutex lock;               /* guards the four below */
     struct rtcpeer_video video;
     gint64 connected_us;       /* monotonic time of the first "connected", or 0 */
     gint64 first_frame_us;     /* monotonic time of the first frame, or 0 */
+    gint64 last_frame_us;      /* monotonic time of the last frame, or 0 */
 };
 
 static struct rtcpeer *peer_ref(struct rtcpeer *p)
@@ -94,7 +104,7 @@ int64_t rtcpeer_wall_ms(void)
 
 /* ---- events handed to the main context ---- */
 
-enum ev_kind { EV_CANDIDATE, EV_GATHERED, EV_ANSWER, EV_TELEMETRY };
+enum ev_kind { EV_CANDIDATE, EV_GATHERED, EV_ANSWER, EV_TELEMETRY, EV_REANSWER };
 
 struct ev {
     struct rtcpeer *p; /* a reference */
@@ -104,6 +114,7 @@ struct ev {
 };
 
 static void send_text(struct rtcpeer *p, const char *text);
+static void send_reanswer(struct rtcpeer *p, const char *sdp);
 
 /* Counts a local candidate by its "typ" (RFC 8839). */
 static void count_candidate(struct rtcpeer *p, const char *cand)
@@ -142,6 +153,8 @@ static gboolean ev_run(gpointer data)
         json_t *m = json_pack("{s:s, s:s, s:o}", "type", "ice-candidate", "sessionId",
                               p->session_id ? p->session_id : "", "candidate", c);
         char *s = json_dumps(m, JSON_COMPACT);
+        if (e->text && e->text[0])
+            g_ptr_array_add(p->my_cands, g_strdup(s));
         if (p->answer_sent)
             send_text(p, s);
         else
@@ -159,6 +172,9 @@ static gboolean ev_run(gpointer data)
         p->answer_sdp = g_strdup(e->text);
         if (!p->manual && !p->rest)
             rtcpeer_send_answer(p);
+        break;
+    case EV_REANSWER:
+        send_reanswer(p, e->text);
         break;
     case EV_TELEMETRY: {
         json_error_t jerr;
@@ -272,8 +288,9 @@ static GstFlowReturn on_sample(GstAppSink *sink, gpointer data)
 
     int64_t now = rtcpeer_wall_ms();
     g_mutex_lock(&p->lock);
+    p->last_frame_us = g_get_monotonic_time();
     if (p->video.frames == 0)
-        p->first_frame_us = g_get_monotonic_time();
+        p->first_frame_us = p->last_frame_us;
     p->video.frames++;
     p->video.width = w;
     p->video.height = h;
@@ -565,6 +582,22 @@ static void configure_ice(struct rtcpeer *p, const struct rtcpeer_opts *opts)
     g_object_unref(ice);
 }
 
+/* opts->extra_ice_address: a second address to gather on. */
+static void add_extra_address(struct rtcpeer *p, const struct rtcpeer_opts *opts)
+{
+    if (!opts->extra_ice_address)
+        return;
+    GObject *ice = NULL;
+    g_object_get(p->webrtc, "ice-agent", &ice, NULL);
+    gboolean ok = FALSE;
+    if (ice)
+        g_signal_emit_by_name(ice, "add-local-ip-address", opts->extra_ice_address, &ok);
+    if (!ok)
+        fprintf(stderr, "rtcpeer: cannot gather on %s\n", opts->extra_ice_address);
+    if (ice)
+        g_object_unref(ice);
+}
+
 static bool build_pipeline(struct rtcpeer *p, const struct rtcpeer_opts *opts)
 {
     p->pipe = gst_pipeline_new(NULL);
@@ -576,6 +609,7 @@ static bool build_pipeline(struct rtcpeer *p, const struct rtcpeer_opts *opts)
     gst_bin_add(GST_BIN(p->pipe), p->webrtc);
     g_object_set(p->webrtc, "bundle-policy", GST_WEBRTC_BUNDLE_POLICY_MAX_BUNDLE, NULL);
     configure_ice(p, opts);
+    add_extra_address(p, opts);
     g_signal_connect(p->webrtc, "on-ice-candidate", G_CALLBACK(on_ice_candidate), p);
     g_signal_connect(p->webrtc, "pad-added", G_CALLBACK(on_pad_added), p);
     g_signal_connect(p->webrtc, "on-data-channel", G_CALLBACK(on_data_channel), p);
@@ -608,6 +642,8 @@ static void add_remote_candidate(struct rtcpeer *p, guint mline, const char *can
 {
     g_signal_emit_by_name(p->webrtc, "add-ice-candidate", mline, cand);
 }
+
+static void reoffer(struct rtcpeer *p, const char *sdp_text);
 
 static void on_ws_text(struct rtcpeer *p, const char *text)
 {
@@ -657,6 +693,8 @@ static void on_ws_text(struct rtcpeer *p, const char *text)
             p->offer_sdp = g_strdup(sdp);
             if (!p->manual)
                 rtcpeer_answer(p);
+        } else if (sdp && p->answered) {
+            reoffer(p, sdp);
         }
     } else if (strcmp(type, "ice-candidate") == 0) {
         json_t *c = json_object_get(m, "candidate");
@@ -723,6 +761,231 @@ static void on_ws_connected(GObject *src, GAsyncResult *res, gpointer data)
     peer_unref(p);
 }
 
+/* ---- renegotiation: ICE restarts (main thread, but for the promises) ---- */
+
+/* The a=ice-ufrag of the first m-line that has one (g_free), or NULL. */
+static char *sdp_ufrag(const char *text)
+{
+    GstSDPMessage *sdp = NULL;
+    if (!text || gst_sdp_message_new_from_text(text, &sdp) != GST_SDP_OK)
+        return NULL;
+    char *ufrag = NULL;
+    for (guint i = 0; !ufrag && i < gst_sdp_message_medias_len(sdp); i++)
+        ufrag = g_strdup(gst_sdp_media_get_attribute_val(gst_sdp_message_get_media(sdp, i),
+                                                         "ice-ufrag"));
+    gst_sdp_message_free(sdp);
+    return ufrag;
+}
+
+/* Restarts our libnice stream whose local ufrag is ufrag; its new
+ * credentials go to *nu and *np. webrtcbin 1.22 answers a restart with the
+ * old credentials (it has no ICE restart), so this is done by hand, as the
+ * robot does for its offers. */
+static bool restart_own_ice(struct rtcpeer *p, const char *ufrag, char **nu, char **np)
+{
+    GObject *ice = NULL, *agent = NULL;
+    g_object_get(p->webrtc, "ice-agent", &ice, NULL);
+    if (ice)
+        g_object_get(ice, "agent", &agent, NULL);
+    bool ok = false;
+    for (guint id = 1; agent && ufrag && !ok && id <= 32; id++) {
+        gchar *u = NULL, *pw = NULL;
+        nice_agent_get_local_credentials(NICE_AGENT(agent), id, &u, &pw);
+        bool match = u && strcmp(u, ufrag) == 0;
+        g_free(u);
+        g_free(pw);
+        if (match && nice_agent_restart_stream(NICE_AGENT(agent), id)) {
+            *nu = *np = NULL;
+            nice_agent_get_local_credentials(NICE_AGENT(agent), id, nu, np);
+            ok = *nu && *np;
+        }
+    }
+    if (agent)
+        g_object_unref(agent);
+    if (ice)
+        g_object_unref(ice);
+    return ok;
+}
+
+struct reneg {
+    struct rtcpeer *p; /* a reference */
+    char *ufrag, *pwd; /* our new credentials, or NULL (no ICE restart) */
+};
+
+static void reneg_free(gpointer data)
+{
+    struct reneg *r = data;
+    peer_unref(r->p);
+    g_free(r->ufrag);
+    g_free(r->pwd);
+    g_free(r);
+}
+
+static void on_reanswer_created(GstPromise *promise, gpointer data)
+{
+    struct reneg *r = data;
+    const GstStructure *reply = gst_promise_get_reply(promise);
+    GstWebRTCSessionDescription *answer = NULL;
+    if (reply && gst_structure_has_field(reply, "answer"))
+        gst_structure_get(reply, "answer", GST_TYPE_WEBRTC_SESSION_DESCRIPTION, &answer, NULL);
+    gst_promise_unref(promise);
+    if (!answer || peer_dead(r->p)) {
+        if (!answer)
+            fprintf(stderr, "rtcpeer: no answer to the robot's new offer\n");
+        if (answer)
+            gst_webrtc_session_description_free(answer);
+        return;
+    }
+    for (guint i = 0; r->ufrag && i < gst_sdp_message_medias_len(answer->sdp); i++) {
+        GstSDPMedia *m = (GstSDPMedia *)gst_sdp_message_get_media(answer->sdp, i);
+        for (guint a = 0; a < gst_sdp_media_attributes_len(m); a++) {
+            const GstSDPAttribute *attr = gst_sdp_media_get_attribute(m, a);
+            const char *v = g_strcmp0(attr->key, "ice-ufrag") == 0 ? r->ufrag
+                            : g_strcmp0(attr->key, "ice-pwd") == 0 ? r->pwd : NULL;
+            if (v) {
+                GstSDPAttribute repl;
+                gst_sdp_attribute_set(&repl, attr->key, v);
+                gst_sdp_media_replace_attribute(m, a, &repl);
+            }
+        }
+    }
+    g_signal_emit_by_name(r->p->webrtc, "set-local-description", answer, NULL);
+    gchar *text = gst_sdp_message_as_text(answer->sdp);
+    post(r->p, EV_REANSWER, 0, text);
+    g_free(text);
+    gst_webrtc_session_description_free(answer);
+}
+
+static void on_reoffer_applied(GstPromise *promise, gpointer data)
+{
+    struct reneg *r = data;
+    const GstStructure *reply = gst_promise_get_reply(promise);
+    if (reply && gst_structure_has_field(reply, "error")) {
+        GError *gerr = NULL;
+        gst_structure_get(reply, "error", G_TYPE_ERROR, &gerr, NULL);
+        fprintf(stderr, "rtcpeer: the robot's new offer was refused: %s\n",
+                gerr ? gerr->message : "?");
+        g_clear_error(&gerr);
+        gst_promise_unref(promise);
+        return;
+    }
+    gst_promise_unref(promise);
+    if (peer_dead(r->p))
+        return;
+    struct reneg *next = g_new0(struct reneg, 1);
+    next->p = peer_ref(r->p);
+    next->ufrag = g_strdup(r->ufrag);
+    next->pwd = g_strdup(r->pwd);
+    g_signal_emit_by_name(r->p->webrtc, "create-answer", NULL,
+                          gst_promise_new_with_change_func(on_reanswer_created, next, reneg_free));
+}
+
+/* A new offer on the answered session: restart our ICE if the robot did. */
+static void reoffer(struct rtcpeer *p, const char *sdp_text)
+{
+    GstSDPMessage *sdp = NULL;
+    if (!p->webrtc || gst_sdp_message_new_from_text(sdp_text, &sdp) != GST_SDP_OK) {
+        fprintf(stderr, "rtcpeer: the robot's new offer is not SDP\n");
+        return;
+    }
+    struct reneg *r = g_new0(struct reneg, 1);
+    r->p = peer_ref(p);
+    char *was = sdp_ufrag(p->offer_sdp), *now = sdp_ufrag(sdp_text), *mine = sdp_ufrag(p->answer_sdp);
+    if (g_strcmp0(was, now) != 0 && !restart_own_ice(p, mine, &r->ufrag, &r->pwd))
+        fprintf(stderr, "rtcpeer: cannot restart ICE on our side\n");
+    g_free(was);
+    g_free(now);
+    g_free(mine);
+    g_free(p->offer_sdp);
+    p->offer_sdp = g_strdup(sdp_text);
+    GstWebRTCSessionDescription *offer =
+        gst_webrtc_session_description_new(GST_WEBRTC_SDP_TYPE_OFFER, sdp);
+    g_signal_emit_by_name(p->webrtc, "set-remote-description", offer,
+                          gst_promise_new_with_change_func(on_reoffer_applied, r, reneg_free));
+    gst_webrtc_session_description_free(offer);
+}
+
+/* Main thread: the answer to a new offer, then our candidates again (the
+ * robot forgot them with its restart; libnice gathers nothing new). */
+static void send_reanswer(struct rtcpeer *p, const char *sdp)
+{
+    g_free(p->answer_sdp);
+    p->answer_sdp = g_strdup(sdp);
+    json_t *m = json_pack("{s:s, s:s, s:{s:s, s:s}}", "type", "webrtc-answer", "sessionId",
+                          p->session_id ? p->session_id : "", "answer", "type", "answer", "sdp",
+                          sdp);
+    rtcpeer_send_json(p, m);
+    for (guint i = 0; i < p->my_cands->len; i++)
+        send_text(p, g_ptr_array_index(p->my_cands, i));
+    if (p->gathered)
+        rtcpeer_send_json(p, json_pack("{s:s, s:s, s:n}", "type", "ice-candidate", "sessionId",
+                                       p->session_id ? p->session_id : "", "candidate"));
+    p->reanswers++;
+}
+
+static bool send_restart_request(struct rtcpeer *p, const char *reason)
+{
+    if (!p->session_id)
+        return false;
+    p->restart_requests++;
+    return rtcpeer_send_json(p, json_pack("{s:s, s:s, s:s}", "type", "ice-restart-request",
+                                          "sessionId", p->session_id, "reason", reason));
+}
+
+bool rtcpeer_request_restart(struct rtcpeer *p)
+{
+    return send_restart_request(p, "requested");
+}
+
+struct count_wait {
+    struct rtcpeer *p;
+    const char *type;
+    unsigned n;
+};
+
+static bool enough_messages(void *user)
+{
+    struct count_wait *w = user;
+    return rtcpeer_count(w->p, w->type) >= w->n;
+}
+
+bool rtcpeer_wait_count(struct rtcpeer *p, const char *type, unsigned n, int timeout_ms)
+{
+    struct count_wait w = {p, type, n};
+    return rtcpeer_run_until(enough_messages, &w, timeout_ms);
+}
+
+unsigned rtcpeer_reanswers(const struct rtcpeer *p)
+{
+    return p->reanswers;
+}
+
+unsigned rtcpeer_restart_requests(const struct rtcpeer *p)
+{
+    return p->restart_requests;
+}
+
+int64_t rtcpeer_last_frame_us(struct rtcpeer *p)
+{
+    g_mutex_lock(&p->lock);
+    int64_t t = p->last_frame_us;
+    g_mutex_unlock(&p->lock);
+    return t;
+}
+
+/* opts.restart_after_ms: asks for a restart when the video stops. */
+static gboolean on_freeze_tick(gpointer data)
+{
+    struct rtcpeer *p = data;
+    gint64 now = g_get_monotonic_time(), last = rtcpeer_last_frame_us(p);
+    gint64 stretch = (gint64)p->restart_after_ms * 1000;
+    if (last && now - last >= stretch && now - p->asked_us >= stretch) {
+        p->asked_us = now;
+        send_restart_request(p, "video-stalled");
+    }
+    return G_SOURCE_CONTINUE;
+}
+
 /* ---- public ---- */
 
 struct rtcpeer *rtcpeer_new_opts(const struct rtcpeer_opts *opts)
@@ -741,6 +1004,8 @@ struct rtcpeer *rtcpeer_new_opts(const struct rtcpeer_opts *opts)
     p->held_cands = g_ptr_array_new_with_free_func(g_free);
     p->counts = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
     p->local_cands = g_ptr_array_new_with_free_func(g_free);
+    p->my_cands = g_ptr_array_new_with_free_func(g_free);
+    p->restart_after_ms = opts->restart_after_ms;
     if (!build_pipeline(p, opts))
         fprintf(stderr, "rtcpeer: this peer will decode nothing\n");
     p->soup = soup_session_new_with_options("timeout", 10, "idle-timeout", 0, NULL);
@@ -762,6 +1027,8 @@ struct rtcpeer *rtcpeer_new_opts(const struct rtcpeer_opts *opts)
     soup_session_websocket_connect_async(p->soup, msg, NULL, NULL, G_PRIORITY_DEFAULT, p->cancel,
                                          on_ws_connected, peer_ref(p));
     g_object_unref(msg);
+    if (p->restart_after_ms)
+        p->freeze_timer = g_timeout_add(50, on_freeze_tick, p);
     return p;
 }
 
@@ -786,6 +1053,8 @@ void rtcpeer_free(struct rtcpeer *p)
     if (!p)
         return;
     g_atomic_int_set(&p->dead, 1);
+    if (p->freeze_timer)
+        g_source_remove(p->freeze_timer);
     g_cancellable_cancel(p->cancel);
     if (p->ws) {
         g_signal_handlers_disconnect_by_data(p->ws, p);
@@ -810,6 +1079,7 @@ void rtcpeer_free(struct rtcpeer *p)
     g_ptr_array_free(p->inbox, TRUE);
     g_ptr_array_free(p->held_cands, TRUE);
     g_ptr_array_free(p->local_cands, TRUE);
+    g_ptr_array_free(p->my_cands, TRUE);
     g_free(p->local_answer);
     g_free(p->answer_sdp);
     g_hash_table_destroy(p->counts);

@@ -66,6 +66,13 @@ struct rtcpeer_opts {
     /* webrtcbin's jitter-buffer latency in ms; 0 keeps its default (200).
      * Every decoded frame waits this long, the first one included. */
     unsigned latency_ms;
+    /* ICE restarts (see "renegotiation" below). A second local address to
+     * gather on besides ice_address (a second path for a test to keep when
+     * it cuts the first), or NULL. */
+    const char *extra_ice_address;
+    /* Non-zero: once video has started, no frame decoded for this many ms
+     * sends ice-restart-request (again after each further such stretch). */
+    unsigned restart_after_ms;
 };
 
 /* Starts a peer: connects, sends client-register and, once registered,
@@ -141,6 +148,30 @@ json_t *rtcpeer_take(struct rtcpeer *p, const char *type, int timeout_ms);
 
 /* How many messages of this type arrived so far (taken or not). */
 unsigned rtcpeer_count(const struct rtcpeer *p, const char *type);
+
+/* Waits until at least n messages of this type arrived (taken or not). */
+bool rtcpeer_wait_count(struct rtcpeer *p, const char *type, unsigned n, int timeout_ms);
+
+/* ---- renegotiation: ICE restarts ----
+ * A webrtc-offer after the first, once answered, is a renegotiation on the
+ * same webrtcbin: when its ICE credentials changed (the robot restarted
+ * ICE) the peer restarts its own libnice stream too (new credentials in its
+ * answer, as webrtcbin 1.22 would not change them), answers, and sends its
+ * local candidates again; the decoding branches and counters carry on. */
+
+/* Sends ice-restart-request for the session (reason "requested": the
+ * robot restarts even while it hears from the viewer; restart_after_ms
+ * sends "video-stalled"). */
+bool rtcpeer_request_restart(struct rtcpeer *p);
+
+/* Offers after the first that were answered so far. */
+unsigned rtcpeer_reanswers(const struct rtcpeer *p);
+
+/* ice-restart-request messages sent so far (by the test or restart_after_ms). */
+unsigned rtcpeer_restart_requests(const struct rtcpeer *p);
+
+/* Monotonic time (microseconds) of the last decoded frame, 0 before. */
+int64_t rtcpeer_last_frame_us(struct rtcpeer *p);
 
 /* ---- media ---- */
 

@@ -33,6 +33,7 @@ struct wsc {
     int msg_opcode;
     bool in_msg;
     bool auto_pong;
+    bool server;         /* accepted by wsc_accept: receives masked, sends unmasked */
     bool close_sent;
     bool ended;          /* a close frame or EOF was seen */
     enum wsc_event end_event;
@@ -84,12 +85,33 @@ static int wait_fd(int fd, short events, int64_t deadline)
     }
 }
 
+/* The local address of new connections (wsc_set_source); INADDR_ANY:
+ * the kernel's choice. */
+static struct in_addr source_addr;
+
+void wsc_set_source(const char *src)
+{
+    source_addr.s_addr = htonl(INADDR_ANY);
+    if (src && *src && inet_pton(AF_INET, src, &source_addr) != 1) {
+        fprintf(stderr, "wsc: '%s' is not an IPv4 address; using the default source\n", src);
+        source_addr.s_addr = htonl(INADDR_ANY);
+    }
+}
+
 int wsc_raw_connect(int port, int timeout_ms)
 {
     int64_t deadline = wsc_now_ms() + timeout_ms;
     int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0)
         return -1;
+    if (source_addr.s_addr != htonl(INADDR_ANY)) {
+        struct sockaddr_in local = {.sin_family = AF_INET, .sin_addr = source_addr};
+        if (bind(fd, (struct sockaddr *)&local, sizeof local) != 0) {
+            fprintf(stderr, "wsc: cannot bind to the source address: %s\n", strerror(errno));
+            close(fd);
+            return -1;
+        }
+    }
     struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
     sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     if (connect(fd, (struct sockaddr *)&sa, sizeof sa) != 0) {
@@ -186,18 +208,20 @@ static void consume(struct wsc *c, size_t n)
 
 /* Parses the frame at the start of c->rbuf. Returns 1 and fills *f when it
  * is complete, 0 when more bytes are needed, -1 when it breaks RFC 6455 for
- * a server-to-client frame (reserved bits, masking, lengths). */
-static int parse_frame(const struct wsc *c, struct frame *f)
+ * a frame in its direction (reserved bits, masking, lengths). A masked
+ * frame (to a server end) is unmasked in place. */
+static int parse_frame(struct wsc *c, struct frame *f)
 {
-    const unsigned char *b = c->rbuf;
+    unsigned char *b = c->rbuf;
     if (c->rlen < 2)
         return 0;
     if (b[0] & 0x70) {
         fprintf(stderr, "wsc: frame with reserved bits 0x%02x\n", b[0]);
         return -1;
     }
-    if (b[1] & 0x80) {
-        fprintf(stderr, "wsc: masked frame from the server\n");
+    if (!(b[1] & 0x80) != !c->server) {
+        fprintf(stderr, "wsc: %s frame from the %s\n", c->server ? "unmasked" : "masked",
+                c->server ? "client" : "server");
         return -1;
     }
     f->fin = (b[0] & 0x80) != 0;
@@ -226,8 +250,14 @@ static int parse_frame(const struct wsc *c, struct frame *f)
         fprintf(stderr, "wsc: frame of %llu bytes\n", (unsigned long long)len);
         return -1;
     }
+    size_t mask_at = hdr;
+    if (c->server)
+        hdr += 4;
     if (c->rlen < hdr + len)
         return 0;
+    if (c->server)
+        for (size_t i = 0; i < len; i++)
+            b[hdr + i] ^= b[mask_at + (i & 3)];
     f->payload = b + hdr;
     f->len = (size_t)len;
     f->total = hdr + (size_t)len;
@@ -242,25 +272,28 @@ int wsc_send_frame(struct wsc *c, int opcode, bool fin, const void *payload, siz
     if (!buf)
         return -1;
     size_t h = 0;
+    unsigned char masked = c->server ? 0 : 0x80; /* only clients mask */
     buf[h++] = (unsigned char)((fin ? 0x80 : 0) | (opcode & 0x0f));
     if (len < 126) {
-        buf[h++] = (unsigned char)(0x80 | len);
+        buf[h++] = (unsigned char)(masked | len);
     } else if (len <= 0xffff) {
-        buf[h++] = 0x80 | 126;
+        buf[h++] = masked | 126;
         buf[h++] = (unsigned char)(len >> 8);
         buf[h++] = (unsigned char)len;
     } else {
-        buf[h++] = 0x80 | 127;
+        buf[h++] = masked | 127;
         for (int i = 7; i >= 0; i--)
             buf[h++] = (unsigned char)((uint64_t)len >> (8 * i));
     }
-    unsigned char mask[4];
-    if (getrandom(mask, sizeof mask, 0) != (ssize_t)sizeof mask) {
+    unsigned char mask[4] = {0, 0, 0, 0};
+    if (masked && getrandom(mask, sizeof mask, 0) != (ssize_t)sizeof mask) {
         free(buf);
         return -1;
     }
-    memcpy(buf + h, mask, 4);
-    h += 4;
+    if (masked) {
+        memcpy(buf + h, mask, 4);
+        h += 4;
+    }
     const unsigned char *p = payload;
     for (size_t i = 0; i < len; i++)
         buf[h + i] = p[i] ^ mask[i & 3];
@@ -672,7 +705,18 @@ static struct wsc *wsc_new(int fd)
     return c;
 }
 
+int wsc_fd(const struct wsc *c)
+{
+    return c ? c->fd : -1;
+}
+
 struct wsc *wsc_connect_status(int port, const char *path, int timeout_ms, int *status)
+{
+    return wsc_connect_with(port, path, NULL, timeout_ms, status);
+}
+
+struct wsc *wsc_connect_with(int port, const char *path, const char *extra_headers,
+                             int timeout_ms, int *status)
 {
     int64_t deadline = wsc_now_ms() + timeout_ms;
     *status = 0;
@@ -698,12 +742,12 @@ struct wsc *wsc_connect_status(int port, const char *path, int timeout_ms, int *
     if (lws_b64_encode_string((const char *)sha, sizeof sha, accept, sizeof accept) < 0)
         goto fail;
 
-    char req[1024];
+    char req[2048];
     int n = snprintf(req, sizeof req,
                      "GET %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nUpgrade: websocket\r\n"
                      "Connection: Upgrade\r\nSec-WebSocket-Key: %s\r\n"
-                     "Sec-WebSocket-Version: 13\r\n\r\n",
-                     path, port, key);
+                     "Sec-WebSocket-Version: 13\r\n%s\r\n",
+                     path, port, key, extra_headers ? extra_headers : "");
     if (n < 0 || (size_t)n >= sizeof req ||
         wsc_raw_send(fd, req, (size_t)n, remaining_ms(deadline)) != 0) {
         fprintf(stderr, "wsc: cannot send the upgrade request\n");
@@ -738,6 +782,81 @@ struct wsc *wsc_connect_status(int port, const char *path, int timeout_ms, int *
     if (ok)
         return c;
 fail:
+    wsc_free(c);
+    return NULL;
+}
+
+int wsc_listen(int *port)
+{
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return -1;
+    int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    struct sockaddr_in sa = {.sin_family = AF_INET};
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof sa;
+    if (bind(fd, (struct sockaddr *)&sa, sizeof sa) != 0 || listen(fd, 16) != 0 ||
+        getsockname(fd, (struct sockaddr *)&sa, &len) != 0) {
+        close(fd);
+        return -1;
+    }
+    *port = ntohs(sa.sin_port);
+    return fd;
+}
+
+struct wsc *wsc_accept(int listen_fd, int timeout_ms, char **path)
+{
+    int64_t deadline = wsc_now_ms() + timeout_ms;
+    if (path)
+        *path = NULL;
+    if (wait_fd(listen_fd, POLLIN, deadline) != 1)
+        return NULL;
+    int fd = accept4(listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd < 0)
+        return NULL;
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    struct wsc *c = wsc_new(fd);
+    if (!c) {
+        close(fd);
+        return NULL;
+    }
+    c->server = true;
+    size_t hlen = read_http_head(c, deadline);
+    char *head = hlen ? strndup((const char *)c->rbuf, hlen) : NULL;
+    if (!head) {
+        fprintf(stderr, "wsc: no upgrade request within %d ms\n", timeout_ms);
+        wsc_free(c);
+        return NULL;
+    }
+    consume(c, hlen);
+    const char *lines = strstr(head, "\r\n");
+    char *key = find_header(lines ? lines + 2 : "", "Sec-WebSocket-Key");
+    char keyguid[128], accept[40];
+    unsigned char sha[20];
+    bool ok = key && strncmp(head, "GET ", 4) == 0 && strlen(key) < 64;
+    if (ok) {
+        snprintf(keyguid, sizeof keyguid, "%s%s", key, WS_GUID);
+        lws_SHA1((const unsigned char *)keyguid, strlen(keyguid), sha);
+        ok = lws_b64_encode_string((const char *)sha, sizeof sha, accept, sizeof accept) >= 0;
+    }
+    char resp[256];
+    int n = ok ? snprintf(resp, sizeof resp, "HTTP/1.1 101 Switching Protocols\r\n"
+                          "Upgrade: websocket\r\nConnection: Upgrade\r\n"
+                          "Sec-WebSocket-Accept: %s\r\n\r\n", accept)
+               : 0;
+    ok = ok && wsc_raw_send(fd, resp, (size_t)n, remaining_ms(deadline)) == 0;
+    if (ok && path) {
+        const char *sp = strchr(head + 4, ' ');
+        *path = strndup(head + 4, sp ? (size_t)(sp - head - 4) : 0);
+    }
+    if (!ok)
+        fprintf(stderr, "wsc: bad upgrade request:\n%s", head);
+    free(key);
+    free(head);
+    if (ok)
+        return c;
     wsc_free(c);
     return NULL;
 }
@@ -797,13 +916,17 @@ static int http_write(struct wsc *c, int port, const char *method, const char *p
                       int timeout_ms)
 {
     const char *conn = keep_alive ? "" : "Connection: close\r\n";
+    /* A body is JSON unless the test's own headers say what it is. */
+    char *given = extra_headers ? find_header(extra_headers, "Content-Type") : NULL;
+    const char *type = given ? "" : "Content-Type: application/json\r\n";
+    free(given);
     char *req = NULL;
     int n;
     if (body)
-        n = asprintf(&req, "%s %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n%s%s"
+        n = asprintf(&req, "%s %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n%s%s%s"
                      "Content-Length: %zu\r\n\r\n%s",
-                     method, path, port, conn, extra_headers ? extra_headers : "", strlen(body),
-                     body);
+                     method, path, port, conn, type, extra_headers ? extra_headers : "",
+                     strlen(body), body);
     else
         n = asprintf(&req, "%s %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n%s%s\r\n", method, path,
                      port, conn, extra_headers ? extra_headers : "");

@@ -55,9 +55,39 @@ struct wsc *wsc_connect(int port, const char *path, int timeout_ms);
  * response in *status (0 when none arrived), for tests of refused upgrades. */
 struct wsc *wsc_connect_status(int port, const char *path, int timeout_ms, int *status);
 
-/* Sends one frame as given (masked): opcode, FIN bit and payload are not
- * checked, so tests can send fragments, binary or invalid UTF-8. Returns 0,
- * or -1 when the socket would not take the bytes within 5 s or failed. */
+/* Like wsc_connect_status(), with extra_headers (each line ending in
+ * \r\n, or NULL) added to the upgrade request: Origin, X-Forwarded-For. */
+struct wsc *wsc_connect_with(int port, const char *path, const char *extra_headers,
+                             int timeout_ms, int *status);
+
+/* Makes every later connection of this process (WebSocket, HTTP, raw)
+ * come from the local IPv4 address src, such as "127.0.0.2" (any address
+ * of 127.0.0.0/8 works on lo), for tests of per-address limits; NULL or
+ * "" goes back to the kernel's choice. The string is copied. */
+void wsc_set_source(const char *src);
+
+/* The socket of c, for tests that write raw bytes on an HTTP connection
+ * (a body trickled byte by byte) with wsc_raw_send(). */
+int wsc_fd(const struct wsc *c);
+
+/* The server end, for a test that plays porthole-cloud to a robot: a TCP
+ * listener on 127.0.0.1 (port chosen by the kernel, stored in *port).
+ * Returns the socket, or -1. Close it with close(). */
+int wsc_listen(int *port);
+
+/* Accepts one connection on listen_fd within timeout_ms and completes its
+ * WebSocket upgrade (101 with Sec-WebSocket-Accept). The connection is then
+ * used as any other (wsc_recv, wsc_send_text, wsc_close...) but for its
+ * direction: frames it receives must be masked, frames it sends are not.
+ * Stores the request path in *path (malloc'd) when path is not NULL.
+ * Returns NULL when nothing connected in time or the request was not an
+ * upgrade (said on stderr). */
+struct wsc *wsc_accept(int listen_fd, int timeout_ms, char **path);
+
+/* Sends one frame as given (masked when this end is a client): opcode, FIN
+ * bit and payload are not checked, so tests can send fragments, binary or
+ * invalid UTF-8. Returns 0, or -1 when the socket would not take the bytes
+ * within 5 s or failed. */
 int wsc_send_frame(struct wsc *c, int opcode, bool fin, const void *payload, size_t len);
 
 /* Sends s as one text frame. Returns as wsc_send_frame(). */
@@ -149,8 +179,10 @@ struct http_response {
 
 /* Sends "METHOD path HTTP/1.1" with Host and "Connection: close", plus
  * extra_headers (each line ending in \r\n, or NULL) and body (or NULL),
- * and reads the whole response within timeout_ms. path is sent verbatim.
- * Returns 0 and fills *resp (free with http_response_free), or -1. */
+ * and reads the whole response within timeout_ms. A body goes with
+ * "Content-Type: application/json" unless extra_headers has a Content-Type
+ * of its own. path is sent verbatim. Returns 0 and fills *resp (free with
+ * http_response_free), or -1. */
 int http_request(int port, const char *method, const char *path, const char *extra_headers,
                  const char *body, int timeout_ms, struct http_response *resp);
 

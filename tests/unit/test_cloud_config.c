@@ -11,6 +11,7 @@
 
 #include "config_test.h"
 
+#include "cloud/auth.h"
 #include "cloud/config.h"
 
 static struct cloud_config cfg;
@@ -21,7 +22,12 @@ static const char *const env_vars[] = {
     "PORT", "SIGNALING_PORT", "BIND_ADDRESS", "WEB_ROOT", "MAX_MESSAGE_BYTES",
     "MAX_QUEUE_BYTES", "MAX_CONNECTIONS", "MAX_CLIENT_SESSIONS", "MAX_ROBOT_SESSIONS",
     "RATE_LIMIT", "PING_INTERVAL", "HTTP_TIMEOUT", "LOG_LEVEL", "LOG_FORMAT", "TLS_CERT", "TLS_KEY",
-    "REQUEST_TIMEOUT", "MAX_PENDING_REQUESTS",
+    "REQUEST_TIMEOUT", "MAX_PENDING_REQUESTS", "REGISTER_TIMEOUT", "MAX_CONNECTIONS_PER_IP",
+    "MAX_NEW_CONNECTIONS_PER_IP", "MAX_AUTH_FAILURES_PER_IP", "AUTH_BAN_SECONDS", "LIMIT_EXEMPT",
+    "TRUSTED_PROXIES", "ALLOWED_ORIGINS", "TLS_CIPHERS", "TLS_MIN_VERSION", "HSTS_MAX_AGE",
+    "REQUEST_TIMEOUT", "MAX_PENDING_REQUESTS", "MAX_ROBOT_PENDING", "MAX_SESSIONS_PER_IDENTITY",
+    "AUTH_SECRET", "AUTH_SECRET_FILE", "AUTH_JWKS", "AUTH_ISSUER", "AUTH_AUDIENCE",
+    "AUTH_CLOCK_SKEW", "TOKEN_GRACE", "METRICS_TOKEN", "INSECURE_OPEN",
 };
 
 static void clear_env(void)
@@ -431,6 +437,157 @@ static void test_help_lists_port_flag_env_and_default(void **state)
     free(text);
 }
 
+/* ---- the edge: per-address limits, proxies, origins, TLS ---------------- */
+
+static void test_defaults_set_documented_edge_limits(void **state)
+{
+    (void)state;
+    assert_int_equal(PARSE(NULL), OPTS_OK);
+    assert_int_equal(cfg.register_timeout, 10);
+    assert_int_equal(cfg.max_connections_per_ip, 64);
+    assert_int_equal(cfg.max_new_connections_per_ip, 20);
+    assert_int_equal(cfg.max_auth_failures_per_ip, 10);
+    assert_int_equal(cfg.auth_ban_seconds, 60);
+    assert_string_equal(cfg.limit_exempt, "127.0.0.0/8,::1");
+    assert_string_equal(cfg.trusted_proxies, "");
+    assert_string_equal(cfg.allowed_origins, "self,loopback");
+    assert_string_equal(cfg.tls_min_version, "1.2");
+    assert_int_equal(cfg.hsts_max_age, 31536000);
+    assert_contains(cfg.tls_ciphers, "ECDHE-RSA-AES128-GCM-SHA256");
+}
+
+static void test_edge_limits_from_flags_and_env(void **state)
+{
+    (void)state;
+    setenv("MAX_CONNECTIONS_PER_IP", "5", 1);
+    setenv("LIMIT_EXEMPT", "none", 1); /* an empty variable counts as unset */
+    setenv("TRUSTED_PROXIES", "10.0.0.0/8, fd00::/8", 1);
+    assert_int_equal(PARSE("--max-new-connections-per-ip", "0", "--auth-ban-seconds", "5",
+                           "--allowed-origins", "https://viewer.example.com,self",
+                           "--register-timeout", "2", "--hsts-max-age", "0"),
+                     OPTS_OK);
+    assert_int_equal(cfg.max_connections_per_ip, 5);
+    assert_int_equal(cfg.max_new_connections_per_ip, 0);
+    assert_int_equal(cfg.auth_ban_seconds, 5);
+    assert_int_equal(cfg.register_timeout, 2);
+    assert_int_equal(cfg.hsts_max_age, 0);
+    assert_string_equal(cfg.limit_exempt, "");
+    assert_string_equal(cfg.trusted_proxies, "10.0.0.0/8, fd00::/8");
+    assert_int_equal(PARSE("--limit-exempt", "", "--trusted-proxies", "NONE"), OPTS_OK);
+    assert_string_equal(cfg.limit_exempt, "");
+    assert_string_equal(cfg.trusted_proxies, "");
+}
+
+static void test_bad_address_lists_name_the_flag_and_item(void **state)
+{
+    (void)state;
+    assert_int_equal(PARSE("--trusted-proxies", "10.0.0.0/8,proxy.local"), OPTS_ERROR);
+    assert_contains(err, "--trusted-proxies");
+    assert_contains(err, "proxy.local");
+    assert_int_equal(PARSE("--limit-exempt", "127.0.0.0/33"), OPTS_ERROR);
+    assert_contains(err, "--limit-exempt");
+}
+
+static void test_bad_origin_is_refused_naming_it(void **state)
+{
+    (void)state;
+    assert_int_equal(PARSE("--allowed-origins", "viewer.example.com"), OPTS_ERROR);
+    assert_contains(err, "--allowed-origins");
+    assert_contains(err, "viewer.example.com");
+}
+
+static void test_tls_ciphers_must_select_something(void **state)
+{
+    (void)state;
+    assert_int_equal(PARSE("--tls-ciphers", "NOT-A-CIPHER"), OPTS_ERROR);
+    assert_contains(err, "--tls-ciphers");
+    assert_int_equal(PARSE("--tls-ciphers", "ECDHE-RSA-AES256-GCM-SHA384"), OPTS_OK);
+}
+
+static void test_tls_min_version_is_1_2_or_1_3(void **state)
+{
+    (void)state;
+    assert_int_equal(PARSE("--tls-min-version", "1.3"), OPTS_OK);
+    assert_string_equal(cfg.tls_min_version, "1.3");
+    assert_int_equal(PARSE("--tls-min-version", "1.1"), OPTS_ERROR);
+    assert_contains(err, "1.2");
+}
+
+/* ---- authentication ------------------------------------------------------ */
+
+#define SECRET "a-secret-of-forty-bytes-for-config-tests"
+
+static void test_defaults_are_protected_mode_with_documented_limits(void **state)
+{
+    (void)state;
+    assert_false(cloud_config_has_auth(&cfg));
+    assert_false(cfg.insecure_open);
+    assert_int_equal(cfg.max_robot_pending, 64);
+    assert_int_equal(cfg.max_sessions_per_identity, 32);
+    assert_int_equal(cfg.auth_clock_skew, 30);
+    assert_int_equal(cfg.token_grace, 30);
+    const struct auth *a = cloud_config_auth(&cfg, err, sizeof err);
+    assert_ptr_equal(a, &auth_open_loopback);
+}
+
+static void test_public_bind_without_auth_is_refused(void **state)
+{
+    (void)state;
+    assert_int_equal(PARSE("--bind", "192.0.2.1"), OPTS_ERROR);
+    assert_contains(err, "--insecure-open");
+    assert_int_equal(PARSE("--bind", "0.0.0.0"), OPTS_ERROR);
+}
+
+static void test_public_bind_is_allowed_with_insecure_open_or_keys(void **state)
+{
+    (void)state;
+    assert_int_equal(PARSE("--bind", "192.0.2.1", "--insecure-open"), OPTS_OK);
+    assert_ptr_equal(cloud_config_auth(&cfg, err, sizeof err), &auth_open);
+    cloud_config_defaults(&cfg);
+    setenv("AUTH_SECRET", SECRET, 1);
+    assert_int_equal(PARSE("--bind", "192.0.2.1"), OPTS_OK);
+    const struct auth *a = cloud_config_auth(&cfg, err, sizeof err);
+    assert_non_null(a);
+    assert_true(a->needs_token);
+    auth_free(a);
+}
+
+static void test_loopback_binds_need_no_auth(void **state)
+{
+    (void)state;
+    assert_int_equal(PARSE("--bind", "127.0.0.2"), OPTS_OK);
+    assert_int_equal(PARSE("--bind", "::1"), OPTS_OK);
+}
+
+static void test_keys_that_do_not_load_are_refused(void **state)
+{
+    (void)state;
+    assert_int_equal(PARSE("--auth-secret", "short"), OPTS_ERROR);
+    assert_contains(err, "authentication keys");
+    assert_int_equal(PARSE("--auth-jwks", "/nonexistent/keys.jwks"), OPTS_ERROR);
+}
+
+static void test_insecure_open_with_keys_is_refused(void **state)
+{
+    (void)state;
+    assert_int_equal(PARSE("--auth-secret", SECRET, "--insecure-open"), OPTS_ERROR);
+    assert_contains(err, "--insecure-open");
+}
+
+static void test_help_never_shows_the_secrets(void **state)
+{
+    (void)state;
+    setenv("AUTH_SECRET", SECRET, 1);
+    setenv("METRICS_TOKEN", "scraper-token-xyz", 1);
+    assert_int_equal(PARSE(NULL), OPTS_OK);
+    char *text = help_text();
+    assert_contains(text, "--auth-secret");
+    assert_contains(text, "--max-robot-pending");
+    assert_null(strstr(text, SECRET));
+    assert_null(strstr(text, "scraper-token-xyz"));
+    free(text);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, reset, cleanup)
 
 int main(void)
@@ -476,6 +633,19 @@ int main(void)
         T(test_unknown_flag_is_an_error_naming_it),
         T(test_help_flag_returns_help),
         T(test_help_lists_port_flag_env_and_default),
+        T(test_defaults_set_documented_edge_limits),
+        T(test_edge_limits_from_flags_and_env),
+        T(test_bad_address_lists_name_the_flag_and_item),
+        T(test_bad_origin_is_refused_naming_it),
+        T(test_tls_ciphers_must_select_something),
+        T(test_tls_min_version_is_1_2_or_1_3),
+        T(test_defaults_are_protected_mode_with_documented_limits),
+        T(test_public_bind_without_auth_is_refused),
+        T(test_public_bind_is_allowed_with_insecure_open_or_keys),
+        T(test_loopback_binds_need_no_auth),
+        T(test_keys_that_do_not_load_are_refused),
+        T(test_insecure_open_with_keys_is_refused),
+        T(test_help_never_shows_the_secrets),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

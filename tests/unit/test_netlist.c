@@ -1,5 +1,6 @@
-/* test_netlist.c - unit tests of the ICE allow-list: parsing IPv4/IPv6
- * addresses and networks, membership, and the address of a candidate line. */
+/* test_netlist.c - unit tests of address lists: parsing IPv4/IPv6
+ * addresses and networks, membership as an allow-list and as a set, single
+ * addresses, local addresses (candidate lines: test_candidate.c). */
 #include <arpa/inet.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -11,7 +12,7 @@
 
 #include <cmocka.h>
 
-#include "robot/netlist.h"
+#include "common/netlist.h"
 
 static struct netlist list;
 static char err[256];
@@ -217,89 +218,71 @@ static void test_local_addresses_of_empty_list_or_foreign_net_are_none(void **st
     assert_int_equal(netlist_local_addresses(&list, out, 0), 0);
 }
 
-/* ---- candidate lines ---- */
+/* ---- single addresses and sets ---- */
 
-static void expect_address(const char *line, const char *want)
+static struct netlist_addr addr_of(const char *text)
 {
-    char addr[256];
-    if (netlist_candidate_address(line, addr, sizeof addr) != 0)
-        fail_msg("'%s' was refused", line);
-    assert_string_equal(addr, want);
+    struct netlist_addr a;
+    assert_int_equal(netlist_addr_parse(text, strlen(text), &a), 0);
+    return a;
 }
 
-static void expect_malformed(const char *line)
-{
-    char addr[256] = "untouched";
-    if (netlist_candidate_address(line, addr, sizeof addr) != -1)
-        fail_msg("'%s' was accepted as '%s'", line != NULL ? line : "(null)", addr);
-}
-
-static void test_candidate_address_of_host_ipv4(void **state)
+static void test_empty_list_contains_nothing(void **state)
 {
     (void)state;
-    expect_address("candidate:1 1 UDP 2122252543 192.168.1.5 51234 typ host", "192.168.1.5");
-    expect_address("a=candidate:1 1 UDP 2122252543 192.168.1.5 51234 typ host", "192.168.1.5");
+    parse_ok("");
+    struct netlist_addr a = addr_of("127.0.0.1");
+    assert_false(netlist_contains(&list, &a));
+    assert_false(netlist_contains(NULL, &a));
 }
 
-static void test_candidate_address_of_ipv6_and_srflx(void **state)
+static void test_contains_matches_networks_of_either_family(void **state)
 {
     (void)state;
-    expect_address("candidate:2 1 udp 2122262783 2001:db8::5 40000 typ host generation 0",
-                   "2001:db8::5");
-    expect_address("candidate:842163049 1 udp 1677729535 203.0.113.7 61107 typ srflx raddr "
-                   "10.0.0.2 rport 61107 generation 0 ufrag abc network-cost 999",
-                   "203.0.113.7");
-    expect_address("candidate:3 1 TCP 1015021823 10.0.0.2 9 typ host tcptype active\r\n",
-                   "10.0.0.2");
+    parse_ok("127.0.0.0/8,::1,10.1.0.0/16");
+    struct netlist_addr in[] = {addr_of("127.0.0.2"), addr_of("::1"), addr_of("10.1.255.3")};
+    struct netlist_addr out[] = {addr_of("128.0.0.1"), addr_of("::2"), addr_of("10.2.0.1")};
+    for (size_t i = 0; i < 3; i++) {
+        assert_true(netlist_contains(&list, &in[i]));
+        assert_false(netlist_contains(&list, &out[i]));
+    }
 }
 
-static void test_candidate_address_of_mdns_name(void **state)
+static void test_addr_parse_turns_v4_mapped_into_ipv4(void **state)
 {
     (void)state;
-    expect_address("candidate:1 1 udp 2113937151 3f2a9c1e-aaaa-bbbb-cccc-1234567890ab.local "
-                   "54400 typ host generation 0",
-                   "3f2a9c1e-aaaa-bbbb-cccc-1234567890ab.local");
+    struct netlist_addr a = addr_of("::ffff:192.0.2.7");
+    assert_int_equal(a.family, AF_INET);
+    char text[NETLIST_ADDR_TEXT];
+    netlist_addr_format(&a, text, sizeof text);
+    assert_string_equal(text, "192.0.2.7");
+    parse_ok("192.0.2.0/24");
+    assert_true(netlist_contains(&list, &a));
+    a = addr_of("2001:DB8::0001");
+    netlist_addr_format(&a, text, sizeof text);
+    assert_string_equal(text, "2001:db8::1");
 }
 
-static void test_malformed_candidate_lines_are_refused(void **state)
+static void test_addr_parse_refuses_what_is_not_a_bare_literal(void **state)
 {
     (void)state;
-    expect_malformed("");
-    expect_malformed("candidate:");
-    expect_malformed("candidate:1 1 UDP 2122252543 192.168.1.5 51234 typ"); /* 7 fields */
-    expect_malformed("candidate:1 1 UDP 2122252543 192.168.1.5 51234");
-    expect_malformed("candidate:1 1 UDP 2122252543 192.168.1.5 51234 type host");
-    expect_malformed("1 1 UDP 2122252543 192.168.1.5 51234 typ host");
-    expect_malformed("b=candidate:1 1 UDP 2122252543 192.168.1.5 51234 typ host");
-    expect_malformed(NULL);
-}
-
-static void test_candidate_with_bad_port_component_or_transport_is_refused(void **state)
-{
-    (void)state;
-    expect_malformed("candidate:1 1 UDP 2122260223 127.0.0.1 99999999 typ host");
-    expect_malformed("candidate:1 1 UDP 2122260223 127.0.0.1 65536 typ host");
-    expect_malformed("candidate:1 1 UDP 2122260223 127.0.0.1 -5 typ host");
-    expect_malformed("candidate:1 0 UDP 2122260223 127.0.0.1 5000 typ host");
-    expect_malformed("candidate:1 x UDP 2122260223 127.0.0.1 5000 typ host");
-    expect_malformed("candidate:1 1 SCTP 2122260223 127.0.0.1 5000 typ host");
-    expect_address("candidate:1 256 udp 1 127.0.0.1 65535 typ host", "127.0.0.1");
-}
-
-static void test_candidate_address_longer_than_the_buffer_is_refused(void **state)
-{
-    (void)state;
-    char addr[8];
-    assert_int_equal(netlist_candidate_address(
-                         "candidate:1 1 UDP 1 192.168.100.100 5 typ host", addr, sizeof addr),
-                     -1);
-    char big[512];
-    memset(big, 'a', 300);
-    big[300] = '\0';
-    char line[700];
-    snprintf(line, sizeof line, "candidate:1 1 UDP 1 %s.local 5 typ host", big);
-    char addr2[256];
-    assert_int_equal(netlist_candidate_address(line, addr2, sizeof addr2), -1);
+    const char *bad[] = {"", "localhost", "1.2.3", "1.2.3.4:80", "[::1]", "fe80::1%eth0",
+                         "1.2.3.4 ", "::1/128", "256.1.1.1"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        struct netlist_addr a;
+        if (netlist_addr_parse(bad[i], strlen(bad[i]), &a) != -1)
+            fail_msg("'%s' parsed as an address", bad[i]);
+        assert_int_equal(a.family, 0);
+    }
+    struct netlist_addr zero = {0};
+    char text[NETLIST_ADDR_TEXT];
+    netlist_addr_format(&zero, text, sizeof text);
+    assert_string_equal(text, "?");
+    /* Only len bytes are read: "10.0.0.1" inside a longer text. */
+    struct netlist_addr a;
+    assert_int_equal(netlist_addr_parse("10.0.0.1, 10.0.0.2", 8, &a), 0);
+    netlist_addr_format(&a, text, sizeof text);
+    assert_string_equal(text, "10.0.0.1");
 }
 
 int main(void)
@@ -319,12 +302,10 @@ int main(void)
         cmocka_unit_test(test_more_than_sixteen_items_are_refused),
         cmocka_unit_test(test_local_addresses_include_loopback_when_listed),
         cmocka_unit_test(test_local_addresses_of_empty_list_or_foreign_net_are_none),
-        cmocka_unit_test(test_candidate_address_of_host_ipv4),
-        cmocka_unit_test(test_candidate_address_of_ipv6_and_srflx),
-        cmocka_unit_test(test_candidate_address_of_mdns_name),
-        cmocka_unit_test(test_malformed_candidate_lines_are_refused),
-        cmocka_unit_test(test_candidate_with_bad_port_component_or_transport_is_refused),
-        cmocka_unit_test(test_candidate_address_longer_than_the_buffer_is_refused),
+        cmocka_unit_test(test_empty_list_contains_nothing),
+        cmocka_unit_test(test_contains_matches_networks_of_either_family),
+        cmocka_unit_test(test_addr_parse_turns_v4_mapped_into_ipv4),
+        cmocka_unit_test(test_addr_parse_refuses_what_is_not_a_bare_literal),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -63,10 +63,15 @@ static json_t *valid_message(enum msg_type type)
                          "requestId", "q1", "robotId", "robot-123", "method", "PUT", "path",
                          "/api/devices/123/sensors/123-sensor-0/options/exposure", "body",
                          "value", 8000);
+    case MSG_ICE_RESTART_REQUEST:
+        return json_pack("{s:s, s:s, s:s}", "type", "ice-restart-request", "sessionId", SID,
+                         "reason", "video-stalled");
     case MSG_ROBOT_RESPONSE:
         return json_pack("{s:s, s:s, s:i, s:{s:s, s:i}}", "type", "robot-response",
                          "requestId", "AAAAAAAAAAAAAAAAAAAAAA", "status", 200, "body",
                          "option_id", "exposure", "current_value", 8000);
+    case MSG_REFRESH_TOKEN:
+        return json_pack("{s:s, s:s}", "type", "refresh-token", "token", "aaa.bbb.ccc");
     default:
         fail_msg("no example for type %d", (int)type);
     }
@@ -404,6 +409,36 @@ static void test_client_register_refuses_65_character_client_id(void **state)
     assert_invalid_field(
         with(valid_message(MSG_CLIENT_REGISTER), "clientId", string_of('c', 65)), ROLE_NONE,
         "clientId");
+}
+
+/* ---- tokens -------------------------------------------------------------- */
+
+static void test_register_messages_accept_a_token(void **state)
+{
+    (void)state;
+    assert_valid(with(valid_message(MSG_ROBOT_REGISTER), "token", json_string("a.b.c")),
+                 ROLE_NONE, MSG_ROBOT_REGISTER);
+    assert_valid(with(valid_message(MSG_CLIENT_REGISTER), "token", json_string("a.b.c")),
+                 ROLE_NONE, MSG_CLIENT_REGISTER);
+}
+
+static void test_register_messages_refuse_a_token_that_is_not_a_string(void **state)
+{
+    (void)state;
+    assert_invalid_field(with(valid_message(MSG_ROBOT_REGISTER), "token", json_integer(1)),
+                         ROLE_NONE, "token");
+    assert_invalid_field(with(valid_message(MSG_CLIENT_REGISTER), "token", json_string("")),
+                         ROLE_NONE, "token");
+}
+
+static void test_refresh_token_needs_a_token_and_a_registered_peer(void **state)
+{
+    (void)state;
+    assert_valid(valid_message(MSG_REFRESH_TOKEN), ROLE_ROBOT, MSG_REFRESH_TOKEN);
+    assert_valid(valid_message(MSG_REFRESH_TOKEN), ROLE_CLIENT, MSG_REFRESH_TOKEN);
+    assert_invalid_field(without(valid_message(MSG_REFRESH_TOKEN), "token"), ROLE_CLIENT,
+                         "token");
+    assert_refused(valid_message(MSG_REFRESH_TOKEN), ROLE_NONE, "not-registered");
 }
 
 /* ---- create-session ------------------------------------------------------ */
@@ -1254,6 +1289,34 @@ static void test_robot_may_not_send_switch_stream_type(void **state)
     assert_refused(valid_message(MSG_SWITCH_STREAM_TYPE), ROLE_ROBOT, "wrong-role");
 }
 
+static void test_robot_may_not_send_ice_restart_request(void **state)
+{
+    (void)state;
+    assert_refused(valid_message(MSG_ICE_RESTART_REQUEST), ROLE_ROBOT, "wrong-role");
+}
+
+static void test_client_may_send_ice_restart_request(void **state)
+{
+    (void)state;
+    assert_valid(valid_message(MSG_ICE_RESTART_REQUEST), ROLE_CLIENT, MSG_ICE_RESTART_REQUEST);
+}
+
+static void test_ice_restart_request_reason_must_be_a_short_string(void **state)
+{
+    (void)state;
+    assert_invalid_field(with(valid_message(MSG_ICE_RESTART_REQUEST), "reason", json_integer(1)),
+                         ROLE_CLIENT, "reason");
+    assert_valid(without(valid_message(MSG_ICE_RESTART_REQUEST), "reason"), ROLE_CLIENT,
+                 MSG_ICE_RESTART_REQUEST);
+}
+
+static void test_ice_restart_request_needs_a_session_id(void **state)
+{
+    (void)state;
+    assert_invalid_field(without(valid_message(MSG_ICE_RESTART_REQUEST), "sessionId"),
+                         ROLE_CLIENT, "sessionId");
+}
+
 static void test_wrong_role_is_reported_before_fields(void **state)
 {
     (void)state;
@@ -1338,6 +1401,9 @@ int main(void)
         cmocka_unit_test(test_client_register_refuses_numeric_client_id),
         cmocka_unit_test(test_client_register_refuses_client_id_with_space),
         cmocka_unit_test(test_client_register_refuses_65_character_client_id),
+        cmocka_unit_test(test_register_messages_accept_a_token),
+        cmocka_unit_test(test_register_messages_refuse_a_token_that_is_not_a_string),
+        cmocka_unit_test(test_refresh_token_needs_a_token_and_a_registered_peer),
 
         cmocka_unit_test(test_create_session_without_optional_fields_is_valid),
         cmocka_unit_test(test_create_session_requires_robot_id),
@@ -1455,6 +1521,10 @@ int main(void)
         cmocka_unit_test(test_robot_may_not_send_create_session),
         cmocka_unit_test(test_robot_may_not_send_webrtc_answer),
         cmocka_unit_test(test_robot_may_not_send_switch_stream_type),
+        cmocka_unit_test(test_robot_may_not_send_ice_restart_request),
+        cmocka_unit_test(test_client_may_send_ice_restart_request),
+        cmocka_unit_test(test_ice_restart_request_needs_a_session_id),
+        cmocka_unit_test(test_ice_restart_request_reason_must_be_a_short_string),
         cmocka_unit_test(test_wrong_role_is_reported_before_fields),
 
         cmocka_unit_test(test_type_name_matches_wire_name),

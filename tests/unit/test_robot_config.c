@@ -25,7 +25,9 @@ static const char *const env_vars[] = {
     "ROBOT_ICE_ALLOW", "ROBOT_RECONNECT_MIN", "ROBOT_RECONNECT_MAX", "ROBOT_PING_INTERVAL",
     "ROBOT_MAX_SESSIONS", "ROBOT_MAX_MESSAGE", "ROBOT_SESSION_TIMEOUT", "ROBOT_TLS_INSECURE",
     "ROBOT_API_PORT", "ROBOT_API_BIND", "ROBOT_API_MAX_BODY", "ROBOT_CLOUD_API", "LOG_LEVEL",
-    "LOG_FORMAT",
+    "LOG_FORMAT", "ROBOT_TOKEN", "ROBOT_TOKEN_FILE", "ROBOT_MAX_REMOTE_CANDIDATES",
+    "ROBOT_MAX_SESSIONS_PER_VIEWER", "ROBOT_API_TOKEN", "ROBOT_API_TOKEN_FILE",
+    "ROBOT_API_ALLOWED_ORIGINS",
 };
 
 static void clear_env(void)
@@ -112,6 +114,14 @@ static void test_defaults_are_documented_values(void **state)
     assert_true(cfg.cloud_api);
     assert_int_equal(cfg.log_level, LOGL_INFO);
     assert_int_equal(cfg.log_format, LOG_FORMAT_TEXT);
+    assert_null(cfg.token);
+    assert_null(cfg.token_file);
+    assert_int_equal(cfg.max_remote_candidates, 64);
+    assert_int_equal(cfg.max_sessions_per_viewer, 8);
+    assert_null(cfg.api_token);
+    assert_null(cfg.api_token_file);
+    assert_null(cfg.api_allowed_origins);
+    assert_true(cfg.api_loopback);
 }
 
 /* ---- every flag ---- */
@@ -127,7 +137,16 @@ static void test_every_flag_sets_its_field(void **state)
              "--ping-interval", "7", "--max-sessions", "4", "--max-message", "1MiB",
              "--session-timeout", "12", "--tls-insecure", "--api-port", "0", "--api-bind",
              "::1", "--api-max-body", "1MiB", "--cloud-api=off", "--log-level", "debug",
-             "--log-format", "json");
+             "--log-format", "json", "--token-file", "/etc/robot.jwt",
+             "--max-remote-candidates", "5", "--max-sessions-per-viewer", "2",
+             "--api-token-file", "/etc/api.token", "--api-allowed-origins",
+             "https://ops.example.com, http://localhost:3000");
+    assert_string_equal(cfg.token_file, "/etc/robot.jwt");
+    assert_int_equal(cfg.max_remote_candidates, 5);
+    assert_int_equal(cfg.max_sessions_per_viewer, 2);
+    assert_string_equal(cfg.api_token_file, "/etc/api.token");
+    assert_string_equal(cfg.api_allowed_origins, "https://ops.example.com, http://localhost:3000");
+    assert_true(cfg.api_loopback); /* ::1 */
     assert_false(cfg.cloud_api);
     assert_int_equal(cfg.api_port, 0);
     assert_string_equal(cfg.api_bind, "::1");
@@ -196,7 +215,18 @@ static void test_every_variable_sets_its_field(void **state)
     setenv("ROBOT_CLOUD_API", "no", 1);
     setenv("LOG_LEVEL", "error", 1);
     setenv("LOG_FORMAT", "json", 1);
+    setenv("ROBOT_TOKEN", "eyJ.robot.token", 1);
+    setenv("ROBOT_MAX_REMOTE_CANDIDATES", "1024", 1);
+    setenv("ROBOT_MAX_SESSIONS_PER_VIEWER", "256", 1);
+    setenv("ROBOT_API_TOKEN", "0123456789abcdef", 1); /* "*" needs one */
+    setenv("ROBOT_API_ALLOWED_ORIGINS", "http://[::1]:8080", 1);
     PARSE_OK(NULL);
+    assert_string_equal(cfg.token, "eyJ.robot.token");
+    assert_int_equal(cfg.max_remote_candidates, 1024);
+    assert_int_equal(cfg.max_sessions_per_viewer, 256);
+    assert_string_equal(cfg.api_token, "0123456789abcdef");
+    assert_string_equal(cfg.api_allowed_origins, "http://[::1]:8080");
+    assert_false(cfg.api_loopback);
     assert_string_equal(cfg.robot_id, "env-robot");
     assert_string_equal(cfg.cloud_url, "ws://[::1]:3001/ws");
     assert_int_equal(cfg.width, 424);
@@ -426,6 +456,71 @@ static void test_stun_and_turn_schemes(void **state)
     PARSE_OK("--turn-server", " turn://u:p@a:3478 , turns://u:p@b:5349 ");
 }
 
+/* ---- who may reach the robot ---- */
+
+static void test_an_api_beyond_loopback_needs_a_token(void **state)
+{
+    (void)state;
+    EXPECT_ERROR(NEEDLES("--api-bind: '0.0.0.0' makes the REST API reachable beyond this host",
+                         "--api-token, ROBOT_API_TOKEN or --api-token-file"),
+                 "--api-bind", "0.0.0.0");
+    reset(NULL);
+    EXPECT_ERROR(NEEDLES("--api-bind: '*'"), "--api-bind", "*");
+    reset(NULL);
+    EXPECT_ERROR(NEEDLES("'192.168.1.5'"), "--api-bind", "192.168.1.5");
+    reset(NULL);
+    PARSE_OK("--api-bind", "0.0.0.0", "--api-token", "0123456789abcdef");
+    assert_false(cfg.api_loopback);
+    reset(NULL);
+    PARSE_OK("--api-bind", "192.168.1.5", "--api-token-file", "/run/api.token");
+    reset(NULL);
+    PARSE_OK("--api-bind", "0.0.0.0", "--api-port", "0"); /* no API: nothing to guard */
+    reset(NULL);
+    static const char *const loopbacks[] = {"127.0.0.1", "127.1.2.3", "::1", "::ffff:127.0.0.1"};
+    for (size_t i = 0; i < sizeof loopbacks / sizeof loopbacks[0]; i++) {
+        reset(NULL);
+        PARSE_OK("--api-bind", loopbacks[i]);
+        assert_true(cfg.api_loopback);
+    }
+}
+
+static void test_tokens_come_one_way_and_are_never_quoted(void **state)
+{
+    (void)state;
+    setenv("ROBOT_TOKEN", "secret-robot-token", 1);
+    EXPECT_ERROR(NEEDLES("--token-file and ROBOT_TOKEN are both set"), "--token-file", "/x");
+    assert_null(strstr(err, "secret-robot-token"));
+    reset(NULL);
+    EXPECT_ERROR(NEEDLES("--api-token and --api-token-file are both set"), "--api-token",
+                 "0123456789abcdef", "--api-token-file", "/x");
+    reset(NULL);
+    EXPECT_ERROR(NEEDLES("--api-token: the token is 5 characters; at least 16 are required"),
+                 "--api-token", "short");
+    assert_null(strstr(err, "short'"));
+    reset(NULL);
+    setenv("ROBOT_API_TOKEN", "tiny", 1);
+    EXPECT_ERROR(NEEDLES("ROBOT_API_TOKEN: the token is 4 characters"), NULL);
+    reset(NULL);
+    setenv("ROBOT_TOKEN", "", 1); /* empty: none */
+    PARSE_OK("--token-file", "/x");
+    assert_null(cfg.token);
+}
+
+static void test_allowed_origins_are_origins(void **state)
+{
+    (void)state;
+    static const char *const bad[] = {"example.com", "https://example.com/", "ftp://x",
+                                      "https://", "http://a b", "https://x:123456",
+                                      "https://x/path", "null", "http://[::1"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        reset(NULL);
+        EXPECT_ERROR(NEEDLES("--api-allowed-origins:", "is not an origin"),
+                     "--api-allowed-origins", bad[i]);
+    }
+    reset(NULL);
+    PARSE_OK("--api-allowed-origins", "https://a.example:8443,http://127.0.0.1:3000");
+}
+
 static void test_unknown_flag_and_positional_argument_are_errors(void **state)
 {
     (void)state;
@@ -511,6 +606,9 @@ int main(void)
         T(test_backoff_min_must_not_exceed_max),
         T(test_ice_allow_errors_name_the_item),
         T(test_stun_and_turn_schemes),
+        T(test_an_api_beyond_loopback_needs_a_token),
+        T(test_tokens_come_one_way_and_are_never_quoted),
+        T(test_allowed_origins_are_origins),
         T(test_unknown_flag_and_positional_argument_are_errors),
         T(test_help_and_version_are_reported),
         T(test_help_lists_flags_variables_and_defaults),

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -249,7 +250,7 @@ static void test_robot_disconnect_removes_only_its_registration(void **state)
     expect_error(f, OTHER_ROBOT, "error", "robot-id-in-use");
     disconnect(f, OTHER_ROBOT); /* the refused one leaves: r1 stays */
     expect_nothing(f, CLIENT);
-    json_t *robots = router_robots_json(f->r);
+    json_t *robots = router_robots_json(f->r, NULL);
     assert_int_equal(json_array_size(robots), 1);
     json_decref(robots);
 
@@ -856,7 +857,7 @@ static void test_http_asker_gets_the_robots_answer(void **state)
     struct http_asker *a = router_http_open(f->r, &h, "192.0.2.9");
     assert_non_null(a);
     json_t *body = json_pack("{s:i}", "value", 5);
-    struct robot_request req = {"r1", "PUT", "/api/devices/1/sensors/?x=1", body};
+    struct robot_request req = {"r1", "PUT", "/api/devices/1/sensors/?x=1", body, NULL};
     router_http_request(f->r, a, &req, f->now);
     json_decref(body);
     assert_int_equal(h.calls, 0);
@@ -881,19 +882,19 @@ static void test_http_asker_is_answered_at_once_when_the_request_cannot_go(void 
     register_pair(f);
     struct fake_http h = {0};
     struct http_asker *a = router_http_open(f->r, &h, "192.0.2.9");
-    struct robot_request offline = {"r9", "GET", "/api/devices/", NULL};
+    struct robot_request offline = {"r9", "GET", "/api/devices/", NULL, NULL};
     router_http_request(f->r, a, &offline, f->now);
     assert_int_equal(h.calls, 1);
     assert_int_equal(h.status, 503);
     assert_string_equal(h.body, "{\"detail\":\"robot 'r9' is not connected\"}");
-    struct robot_request bad_id = {"r 1", "GET", "/api/devices/", NULL};
+    struct robot_request bad_id = {"r 1", "GET", "/api/devices/", NULL, NULL};
     router_http_request(f->r, a, &bad_id, f->now);
     assert_int_equal(h.calls, 2);
     assert_int_equal(h.status, 400);
-    struct robot_request bad_path = {"r1", "GET", "/api/a b", NULL};
+    struct robot_request bad_path = {"r1", "GET", "/api/a b", NULL, NULL};
     router_http_request(f->r, a, &bad_path, f->now);
     assert_int_equal(h.status, 400);
-    struct robot_request bad_method = {"r1", "PATCH", "/api/a", NULL};
+    struct robot_request bad_method = {"r1", "PATCH", "/api/a", NULL, NULL};
     router_http_request(f->r, a, &bad_method, f->now);
     assert_int_equal(h.calls, 4);
     assert_int_equal(h.status, 400);
@@ -908,7 +909,7 @@ static void test_closed_http_asker_is_never_answered(void **state)
     register_pair(f);
     struct fake_http h = {0};
     struct http_asker *a = router_http_open(f->r, &h, "192.0.2.9");
-    struct robot_request req = {"r1", "GET", "/api/devices/", NULL};
+    struct robot_request req = {"r1", "GET", "/api/devices/", NULL, NULL};
     router_http_request(f->r, a, &req, f->now);
     const char *token = expect_forwarded(f, ROBOT, 0);
     router_http_closed(f->r, a);
@@ -926,7 +927,7 @@ static void test_http_asker_times_out_with_504(void **state)
     register_pair(f);
     struct fake_http h = {0};
     struct http_asker *a = router_http_open(f->r, &h, "192.0.2.9");
-    struct robot_request req = {"r1", "DELETE", "/api/x", NULL};
+    struct robot_request req = {"r1", "DELETE", "/api/x", NULL, NULL};
     router_http_request(f->r, a, &req, f->now);
     expect_forwarded(f, ROBOT, 0);
     router_tick(f->r, f->now + 2000);
@@ -935,6 +936,107 @@ static void test_http_asker_times_out_with_504(void **state)
     assert_string_equal(h.body, "{\"detail\":\"robot 'r1' did not answer within 2 s\"}");
     router_http_closed(f->r, a);
     free(h.body);
+}
+
+/* ---- hardening ---- */
+
+static void test_repeated_client_register_is_confirmed_without_the_list(void **state)
+{
+    struct fixture *f = *state;
+    register_pair(f);
+    send_text(f, CLIENT, "{\"type\":\"client-register\",\"clientId\":\"c1\"}");
+    assert_string_equal(next_raw(f, CLIENT), "{\"type\":\"registered\",\"clientId\":\"c1\"}");
+    send_text(f, CLIENT, "{\"type\":\"client-register\"}");
+    expect_msg(f, CLIENT, "registered");
+    expect_nothing(f, CLIENT);
+}
+
+static void test_robot_answers_to_pending_requests_are_never_rate_limited(void **state)
+{
+    struct fixture *f = *state;
+    register_pair(f);
+    ask(f, CLIENT, "q1");
+    ask(f, CLIENT, "q2");
+    const char *t1 = expect_forwarded(f, ROBOT, 0), *t2 = expect_forwarded(f, ROBOT, 1);
+    for (int i = 0; i < 40; i++) /* the robot spends its budget and more */
+        send_text(f, ROBOT, "{\"type\":\"teleport\"}");
+    f->conns[ROBOT].read = f->conns[ROBOT].nmsgs;
+    answer(f, ROBOT, t1, 200, "{}");
+    answer(f, ROBOT, t2, 200, "{}");
+    json_decref(expect_answer(f, CLIENT, "q1", 200));
+    json_decref(expect_answer(f, CLIENT, "q2", 200));
+    /* An answer to nothing pending is an ordinary message: dropped. */
+    answer(f, ROBOT, t1, 200, "{}");
+    expect_nothing(f, ROBOT);
+}
+
+static void test_robot_is_never_closed_for_its_rate(void **state)
+{
+    struct fixture *f = *state;
+    register_pair(f);
+    for (int i = 0; i < 200; i++)
+        send_text(f, ROBOT, "{\"type\":\"teleport\"}");
+    assert_int_equal(f->conns[ROBOT].close_code, 0);
+    /* Its excess was dropped all the same, and it was told once. */
+    size_t limited = 0;
+    for (size_t i = 0; i < f->conns[ROBOT].nmsgs; i++)
+        limited += strstr(f->conns[ROBOT].msgs[i], "rate-limited") != NULL;
+    assert_int_equal(limited, 1);
+}
+
+/* Runs fn with the log at info level and stderr in a temporary file;
+ * returns what was logged (malloc'd). */
+static char *captured_log(struct fixture *f, void (*fn)(struct fixture *f))
+{
+    char path[] = "/tmp/porthole-router-log-XXXXXX";
+    int fd = mkstemp(path), saved = dup(2);
+    assert_true(fd >= 0 && saved >= 0);
+    unlink(path);
+    log_setup(LOGL_INFO, LOG_FORMAT_TEXT, "test");
+    dup2(fd, 2);
+    fn(f);
+    dup2(saved, 2);
+    close(saved);
+    log_setup(LOGL_ERROR, LOG_FORMAT_TEXT, "test");
+    off_t n = lseek(fd, 0, SEEK_END);
+    char *text = calloc(1, (size_t)n + 1);
+    assert_true(text && pread(fd, text, (size_t)n, 0) == n);
+    close(fd);
+    return text;
+}
+
+static void open_switch_and_close(struct fixture *f)
+{
+    const char *sid = open_session(f);
+    sendf(f, CLIENT, "{\"type\":\"switch-stream-type\",\"sessionId\":\"%s\","
+                     "\"streamTypes\":[\"depth\"]}", sid);
+    sendf(f, CLIENT, "{\"type\":\"close-session\",\"sessionId\":\"%s\"}", sid);
+}
+
+static void test_every_session_end_leaves_one_audit_line(void **state)
+{
+    struct fixture *f = *state;
+    register_pair(f);
+    char *log = captured_log(f, open_switch_and_close);
+    const char *line = strstr(log, "{\"event\":\"session\"");
+    assert_non_null(line);
+    assert_null(strstr(line + 1, "{\"event\":\"session\""));
+    json_t *j = json_loadb(line, strcspn(line, "\n"), 0, NULL);
+    assert_non_null(j);
+    assert_string_equal(json_string_value(json_object_get(j, "robotId")), "r1");
+    assert_string_equal(json_string_value(json_object_get(j, "clientId")), "c1");
+    assert_string_equal(json_string_value(json_object_get(j, "from")), "127.0.0.1");
+    assert_string_equal(json_string_value(json_object_get(j, "reason")), "closed-by-client");
+    json_t *streams = json_object_get(j, "streams");
+    assert_int_equal(json_array_size(streams), 2);
+    assert_string_equal(json_string_value(json_array_get(streams, 0)), "color");
+    assert_string_equal(json_string_value(json_array_get(streams, 1)), "depth");
+    assert_true(json_is_integer(json_object_get(j, "durationMs")));
+    assert_non_null(json_string_value(json_object_get(j, "start")));
+    assert_non_null(json_string_value(json_object_get(j, "end")));
+    assert_true(json_is_null(json_object_get(j, "sub"))); /* no identities here */
+    json_decref(j);
+    free(log);
 }
 
 static void test_shutdown_tells_both_sides(void **state)
@@ -955,7 +1057,7 @@ static void test_robots_json_counts_sessions(void **state)
     register_pair(f);
     open_session(f);
     open_session(f);
-    json_t *robots = router_robots_json(f->r);
+    json_t *robots = router_robots_json(f->r, NULL);
     json_t *r1 = json_array_get(robots, 0);
     assert_string_equal(json_string_value(json_object_get(r1, "robotId")), "r1");
     assert_int_equal(json_integer_value(json_object_get(r1, "sessions")), 2);
@@ -1086,6 +1188,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_unknown_type_cut_inside_a_character_is_still_answered, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rate_limit_drops_then_closes, setup_rate_limited, teardown),
         cmocka_unit_test_setup_teardown(test_rate_limit_refills_with_time, setup_rate_limited, teardown),
+        cmocka_unit_test_setup_teardown(test_repeated_client_register_is_confirmed_without_the_list, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_robot_answers_to_pending_requests_are_never_rate_limited, setup_rate_limited, teardown),
+        cmocka_unit_test_setup_teardown(test_robot_is_never_closed_for_its_rate, setup_rate_limited, teardown),
+        cmocka_unit_test_setup_teardown(test_every_session_end_leaves_one_audit_line, setup, teardown),
         cmocka_unit_test_setup_teardown(test_shutdown_tells_both_sides, setup, teardown),
         cmocka_unit_test_setup_teardown(test_robot_request_is_forwarded_under_a_token_and_answered_to_its_asker, setup, teardown),
         cmocka_unit_test_setup_teardown(test_robot_request_without_body_reaches_the_robot_with_null, setup, teardown),

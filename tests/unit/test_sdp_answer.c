@@ -1,6 +1,8 @@
 /* test_sdp_answer.c - unit tests of the check of a viewer's SDP answer
  * (sdp_answer.h): every refusal with its exact text, the shapes accepted,
- * and the filtering of the answer's own candidates by the ICE allow-list. */
+ * and the answer's own candidates passed through the session's gate
+ * (icegate.h: the ICE allow-list, the address classes, the cap), kept in
+ * their canonical text. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -51,17 +53,31 @@ static const char SESSION_LEVEL[] =
 
 /* The robot's offer of one stream: a video m-line and the data channel. */
 static const struct sdp_answer_offer ONE_STREAM = {
-    .nmedia = 2, .kinds = {"video", "application"}, .log_name = "test"};
+    .nmedia = 2, .kinds = {"video", "application"}};
 static const struct sdp_answer_offer TWO_STREAMS = {
-    .nmedia = 3, .kinds = {"video", "video", "application"}, .log_name = "test"};
+    .nmedia = 3, .kinds = {"video", "video", "application"}};
 static const struct sdp_answer_offer SWAPPED = {
-    .nmedia = 2, .kinds = {"application", "video"}, .log_name = "test"};
+    .nmedia = 2, .kinds = {"application", "video"}};
 static const struct sdp_answer_offer KIND_UNKNOWN = {
-    .nmedia = 2, .kinds = {"video", NULL}, .log_name = "test"};
-static const struct sdp_answer_offer NO_OFFER = {.nmedia = 0, .log_name = "test"};
+    .nmedia = 2, .kinds = {"video", NULL}};
+static const struct sdp_answer_offer NO_OFFER = {.nmedia = 0};
 
 static struct netlist loopback; /* "127.0.0.1,::1" */
-static struct netlist anything; /* empty: allows every well-formed address */
+static struct netlist anything; /* empty: no list, as none at all */
+
+/* A fresh gate over allow (NULL: no list) admitting at most max (0: the
+ * default), as a new session has; one at a time. */
+static struct icegate *gate_max(const struct netlist *allow, size_t max)
+{
+    static struct icegate g;
+    icegate_init(&g, allow, max, "test");
+    return &g;
+}
+
+static struct icegate *gate(const struct netlist *allow)
+{
+    return gate_max(allow, 0);
+}
 
 static int setup(void **state)
 {
@@ -140,7 +156,7 @@ static void expect_refused(const char *what, const struct sdp_answer_offer *offe
                            const char *text, size_t max, const char *want)
 {
     char err[256] = "";
-    GstSDPMessage *sdp = sdp_answer_check(offer, text, max, &loopback, err, sizeof err);
+    GstSDPMessage *sdp = sdp_answer_check(offer, text, max, gate(&loopback), err, sizeof err);
     if (sdp) {
         gst_sdp_message_free(sdp);
         fail_msg("%s: accepted; want \"%s\"", what, want);
@@ -247,7 +263,8 @@ static void test_an_answer_at_the_limit_is_accepted_and_one_byte_over_refused(vo
     (void)state;
     char err[256];
     size_t len = strlen(WEBRTCBIN);
-    GstSDPMessage *sdp = sdp_answer_check(&ONE_STREAM, WEBRTCBIN, len, &loopback, err, sizeof err);
+    GstSDPMessage *sdp =
+        sdp_answer_check(&ONE_STREAM, WEBRTCBIN, len, gate(&loopback), err, sizeof err);
     if (!sdp)
         fail_msg("refused at the limit: %s", err);
     gst_sdp_message_free(sdp);
@@ -301,7 +318,8 @@ static void test_binary_garbage_after_v0_is_refused(void **state)
         g_string_append_c(g, (char)(1 + (x >> 16) % 255));
     }
     char err[256] = "";
-    GstSDPMessage *sdp = sdp_answer_check(&ONE_STREAM, g->str, MAX_SDP, &loopback, err, sizeof err);
+    GstSDPMessage *sdp =
+        sdp_answer_check(&ONE_STREAM, g->str, MAX_SDP, gate(&loopback), err, sizeof err);
     assert_null(sdp);
     assert_true(strlen(err) > 0);
     g_string_free(g, TRUE);
@@ -359,7 +377,8 @@ static void test_huge_line_counts_are_refused_or_filtered(void **state)
     g_string_append(cands, "a=candidate:x 1 UDP 2122260223 127.0.0.1 40000 typ host\r\n");
     char *text = edit(WEBRTCBIN, NULL, VIDEO_M, cands->str);
     char err[256];
-    GstSDPMessage *sdp = sdp_answer_check(&ONE_STREAM, text, 4u << 20, &loopback, err, sizeof err);
+    GstSDPMessage *sdp =
+        sdp_answer_check(&ONE_STREAM, text, 4u << 20, gate(&loopback), err, sizeof err);
     if (!sdp)
         fail_msg("20,000 candidates: %s", err);
     char *kept = candidates_of(sdp);
@@ -423,14 +442,13 @@ static const struct accepted accepted[] = {
     {.what = "candidates filtered by 127.0.0.1,::1", .base = WEBRTCBIN, .from = VIDEO_M,
      .to = VIDEO_CANDIDATES, .allow = &loopback,
      .kept = "0:" C_LOOP "\n0:" C_LOOP6 "\n0:" C_TCP "\n"},
-    {.what = "candidates with an empty list: only malformed ones dropped", .base = WEBRTCBIN,
-     .from = VIDEO_M, .to = VIDEO_CANDIDATES, .allow = &anything,
-     .kept = "0:" C_LOOP "\n0:" C_LOOP6 "\n0:" C_TCP "\n0:" C_LAN "\n0:" C_SRFLX "\n0:" C_MDNS
-             "\n"},
+    /* Without a list, loopback is refused by its class (icegate.h). */
+    {.what = "candidates with an empty list: malformed and loopback ones dropped",
+     .base = WEBRTCBIN, .from = VIDEO_M, .to = VIDEO_CANDIDATES, .allow = &anything,
+     .kept = "0:" C_LAN "\n0:" C_SRFLX "\n0:" C_MDNS "\n"},
     {.what = "candidates with no list at all", .base = WEBRTCBIN, .from = VIDEO_M,
      .to = VIDEO_CANDIDATES, .allow = NULL,
-     .kept = "0:" C_LOOP "\n0:" C_LOOP6 "\n0:" C_TCP "\n0:" C_LAN "\n0:" C_SRFLX "\n0:" C_MDNS
-             "\n"},
+     .kept = "0:" C_LAN "\n0:" C_SRFLX "\n0:" C_MDNS "\n"},
     {.what = "candidates on the data channel's m-line", .base = WEBRTCBIN, .from = APP_REST,
      .to = APP_REST "a=candidate:" C_LAN "\r\na=candidate:" C_LOOP "\r\n", .allow = &loopback,
      .kept = "1:" C_LOOP "\n"},
@@ -447,7 +465,7 @@ static void test_each_accepted_shape_keeps_all_but_refused_candidates(void **sta
         char *text = edit(a->base, NULL, a->from, a->to);
         char err[256];
         GstSDPMessage *sdp = sdp_answer_check(a->offer ? a->offer : &ONE_STREAM, text, MAX_SDP,
-                                              a->allow, err, sizeof err);
+                                              gate(a->allow), err, sizeof err);
         if (!sdp)
             fail_msg("%s: refused: %s", a->what, err);
         char *kept = candidates_of(sdp);
@@ -468,12 +486,40 @@ static void test_each_accepted_shape_keeps_all_but_refused_candidates(void **sta
     }
 }
 
+/* What webrtcbin gets is each candidate's canonical text, and at most the
+ * session's cap of them, in the answer's order. */
+static void test_kept_candidates_are_canonical_and_capped(void **state)
+{
+    (void)state;
+    char *text = edit(WEBRTCBIN, NULL, VIDEO_M,
+                      VIDEO_M "a=candidate:1 1 udp 2122260223 10.1.2.3 40002 typ host "
+                              "network-cost 10 generation 0\r\n"
+                              "a=candidate:2 1 UDP 2122260223 127.0.0.1 40003 typ host\r\n"
+                              "a=candidate:3 1 UDP 2122260223 2001:DB8::1 40004 typ host\r\n"
+                              "a=candidate:4 1 UDP 2122260223 10.1.2.4 40005 typ host\r\n");
+    char err[256];
+    struct icegate *g = gate_max(&anything, 2);
+    GstSDPMessage *sdp = sdp_answer_check(&ONE_STREAM, text, MAX_SDP, g, err, sizeof err);
+    if (!sdp)
+        fail_msg("refused: %s", err);
+    assert_int_equal(g->admitted, 2);
+    assert_int_equal(g->refused, 2); /* loopback, then one over the cap */
+    char *kept = candidates_of(sdp);
+    assert_string_equal(kept, "0:1 1 UDP 2122260223 10.1.2.3 40002 typ host generation 0 "
+                              "network-cost 10\n"
+                              "0:3 1 UDP 2122260223 2001:db8::1 40004 typ host\n");
+    g_free(kept);
+    gst_sdp_message_free(sdp);
+    g_free(text);
+}
+
 static void test_session_level_candidates_stay_in_the_message(void **state)
 {
     (void)state;
     char *text = edit(WEBRTCBIN, NULL, "t=0 0\r\n", "t=0 0\r\na=candidate:" C_LAN "\r\n");
     char err[256];
-    GstSDPMessage *sdp = sdp_answer_check(&ONE_STREAM, text, MAX_SDP, &loopback, err, sizeof err);
+    GstSDPMessage *sdp =
+        sdp_answer_check(&ONE_STREAM, text, MAX_SDP, gate(&loopback), err, sizeof err);
     assert_non_null(sdp);
     assert_string_equal(gst_sdp_message_get_attribute_val(sdp, "candidate"), C_LAN);
     gst_sdp_message_free(sdp);
@@ -485,14 +531,16 @@ static void test_a_small_error_buffer_gets_a_cut_reason(void **state)
     (void)state;
     char err[8];
     memset(err, 'x', sizeof err);
-    assert_null(sdp_answer_check(&ONE_STREAM, "hello", MAX_SDP, &loopback, err, sizeof err));
+    assert_null(
+        sdp_answer_check(&ONE_STREAM, "hello", MAX_SDP, gate(&loopback), err, sizeof err));
     assert_string_equal(err, "the ans");
     /* A long media kind is cut with the rest. */
     char *kind = g_strnfill(1000, 'k');
     char *m = g_strconcat("m=", kind, NULL);
     char *long_kind = edit(WEBRTCBIN, NULL, "m=video", m);
     char big[256];
-    assert_null(sdp_answer_check(&ONE_STREAM, long_kind, MAX_SDP, &loopback, big, sizeof big));
+    assert_null(
+        sdp_answer_check(&ONE_STREAM, long_kind, MAX_SDP, gate(&loopback), big, sizeof big));
     assert_int_equal(strlen(big), sizeof big - 1);
     assert_true(strncmp(big, "m-line 0 of the answer is 'kkkk", 31) == 0);
     g_free(long_kind);
@@ -510,6 +558,7 @@ int main(void)
         cmocka_unit_test(test_text_after_a_nul_byte_is_not_seen),
         cmocka_unit_test(test_huge_line_counts_are_refused_or_filtered),
         cmocka_unit_test(test_each_accepted_shape_keeps_all_but_refused_candidates),
+        cmocka_unit_test(test_kept_candidates_are_canonical_and_capped),
         cmocka_unit_test(test_session_level_candidates_stay_in_the_message),
         cmocka_unit_test(test_a_small_error_buffer_gets_a_cut_reason),
     };

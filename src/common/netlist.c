@@ -1,5 +1,5 @@
-/* netlist.c - IP address allow-lists and the address of an ICE candidate. */
-#include "robot/netlist.h"
+/* netlist.c - IP addresses and address/network lists (candidate lines: robot/candidate.c). */
+#include "common/netlist.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -8,7 +8,6 @@
 #include <netinet/in.h>
 #include <stdio.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/socket.h>
 
 #include "common/strlist.h"
@@ -132,6 +131,42 @@ static bool netlist_entry_contains(const struct netlist_entry *e, int family,
     return memcmp(masked, e->addr, family == AF_INET ? 4 : 16) == 0;
 }
 
+int netlist_addr_parse(const char *s, size_t len, struct netlist_addr *out)
+{
+    memset(out, 0, sizeof *out);
+    if (s == NULL || memchr(s, '%', len) != NULL ||
+        netlist_parse_ip(s, len, &out->family, out->addr) != 0) {
+        memset(out, 0, sizeof *out);
+        return -1;
+    }
+    static const uint8_t v4_mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xFF, 0xFF};
+    if (out->family == AF_INET6 && memcmp(out->addr, v4_mapped, 12) == 0) {
+        memmove(out->addr, out->addr + 12, 4);
+        memset(out->addr + 4, 0, 12);
+        out->family = AF_INET;
+    }
+    return 0;
+}
+
+void netlist_addr_format(const struct netlist_addr *a, char *out, size_t len)
+{
+    if (len == 0)
+        return;
+    if ((a->family != AF_INET && a->family != AF_INET6) ||
+        inet_ntop(a->family, a->addr, out, (socklen_t)len) == NULL)
+        snprintf(out, len, "?");
+}
+
+bool netlist_contains(const struct netlist *list, const struct netlist_addr *a)
+{
+    if (list == NULL)
+        return false;
+    for (size_t i = 0; i < list->count; i++)
+        if (netlist_entry_contains(&list->entries[i], a->family, a->addr))
+            return true;
+    return false;
+}
+
 bool netlist_allows(const struct netlist *list, const char *addr)
 {
     if (list == NULL || list->count == 0)
@@ -179,58 +214,4 @@ size_t netlist_local_addresses(const struct netlist *list, char (*out)[46], size
     }
     freeifaddrs(ifs);
     return n;
-}
-
-/* True when s (len bytes) is a decimal number in [min, max]. */
-static bool netlist_number(const char *s, size_t len, unsigned long min, unsigned long max)
-{
-    if (len == 0 || len > 10)
-        return false;
-    unsigned long v = 0;
-    for (size_t i = 0; i < len; i++) {
-        if (s[i] < '0' || s[i] > '9')
-            return false;
-        v = v * 10 + (unsigned long)(s[i] - '0');
-    }
-    return v >= min && v <= max;
-}
-
-int netlist_candidate_address(const char *candidate, char *addr, size_t addrlen)
-{
-    if (candidate == NULL || addr == NULL || addrlen == 0)
-        return -1;
-    const char *p = candidate;
-    if (strncmp(p, "a=", 2) == 0)
-        p += 2;
-    if (strncmp(p, "candidate:", 10) != 0)
-        return -1;
-    p += 10;
-    /* foundation component transport priority ADDRESS port "typ" type ... */
-    const char *field[8];
-    size_t flen[8];
-    size_t n = 0;
-    while (n < 8) {
-        while (*p == ' ')
-            p++;
-        if (*p == '\0' || *p == '\r' || *p == '\n')
-            break;
-        field[n] = p;
-        while (*p != '\0' && *p != ' ' && *p != '\r' && *p != '\n')
-            p++;
-        flen[n] = (size_t)(p - field[n]);
-        n++;
-    }
-    if (n < 8 || flen[6] != 3 || strncmp(field[6], "typ", 3) != 0 || flen[4] >= addrlen ||
-        flen[4] >= 256)
-        return -1;
-    /* component 1..256, a transport libnice knows, a 16-bit port: libnice
-     * would otherwise truncate a bad port silently. */
-    if (!netlist_number(field[1], flen[1], 1, 256) || !netlist_number(field[5], flen[5], 0, 65535))
-        return -1;
-    if (!((flen[2] == 3 && strncasecmp(field[2], "udp", 3) == 0) ||
-          (flen[2] == 3 && strncasecmp(field[2], "tcp", 3) == 0)))
-        return -1;
-    memcpy(addr, field[4], flen[4]);
-    addr[flen[4]] = '\0';
-    return 0;
 }

@@ -1,0 +1,74 @@
+/* peer_internal.h - what peer.c and peer_candidates.c share: the peer's state.
+ * Nothing outside those two files includes it; peer.h is the contract. */
+#ifndef PORTHOLE_ROBOT_PEER_INTERNAL_H
+#define PORTHOLE_ROBOT_PEER_INTERNAL_H
+
+#define GST_USE_UNSTABLE_API
+#include <gst/gst.h>
+#include <gst/webrtc/webrtc.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "robot/icegate.h"
+#include "robot/media.h"
+#include "robot/peer.h"
+
+#define PEER_MAX_MEDIA 8 /* m-lines in our offer: tracks + the data channel */
+
+/* A local candidate, kept for peer_offer_with_candidates. */
+struct local_candidate {
+    unsigned mline;
+    char *line; /* "candidate:..." */
+};
+
+struct peer_track {
+    struct peer *p;
+    GstElement *appsrc;
+    struct media_track *track; /* atomic pointer: read by the PLI probe */
+};
+
+struct peer {
+    gint refs;          /* atomic: the owner's, plus one per pending event or promise */
+    bool closed;        /* main thread: set by peer_free; events are then dropped */
+    gint offer_started; /* atomic */
+    char *session_id;
+    struct media *media;
+    struct peer_callbacks cb;
+    void *user;
+    GMainContext *ctx;
+    struct icegate gate; /* every remote candidate passes here */
+    size_t max_sdp;
+    GstElement *pipeline, *webrtc;
+    GstElement *rtpbin; /* inside webrtc; a ref, for its RTCP signals */
+    GstWebRTCDataChannel *channel;
+    guint bus_watch;
+    struct peer_track tracks[PEER_MAX_TRACKS];
+    size_t ntracks;
+    enum peer_state state;
+    bool answered;
+    bool reoffered;  /* an ICE restart's offer went out and awaits its answer */
+    unsigned restarts; /* ICE restarts begun */
+    _Atomic int64_t heard_us; /* last packet from the viewer (peer_ice.h), or 0 */
+    unsigned watched;  /* ICE transports whose packets set heard_us */
+    /* from our offer */
+    size_t nmedia;
+    char *mids[PEER_MAX_MEDIA];
+    char *kinds[PEER_MAX_MEDIA];
+    char *offer;     /* our offer's text, once made */
+    GArray *local;   /* struct local_candidate, in gathering order */
+    bool gathered;   /* gathering is complete */
+    /* the viewer's candidates (main thread) */
+    gint64 direct_since_us; /* its first direct (not relayed) one, or 0 */
+    GPtrArray *held;        /* "MLINE\ncandidate:..." relayed ones held back */
+    GSource *hold;          /* the timer that releases them, or NULL */
+};
+
+/* Takes a reference (atomic; any thread). Returns p. */
+struct peer *peer__ref(struct peer *p);
+
+/* Drops a reference (a GDestroyNotify); the last one frees the peer's
+ * memory (peer_free has torn the pipeline down before). */
+void peer__unref(gpointer data);
+
+#endif
