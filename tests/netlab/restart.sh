@@ -79,7 +79,8 @@ show_logs()
     done
 }
 
-lab_spawn pub cloud "$cloud" --bind "$LAB_CLOUD_IP" --port 3001 \
+# --insecure-open: a cloud on a public address refuses to run open without it.
+lab_spawn pub cloud "$cloud" --bind "$LAB_CLOUD_IP" --port 3001 --insecure-open \
     --web-root "${PORTHOLE_WEB_ROOT:-$repo/web}" >/dev/null
 lab_wait_port pub "$LAB_CLOUD_IP" 3001 || { show_logs; exit 1; }
 lab_spawn robot robot "$robot" --cloud-url "$cloud_url" --robot-id labbot --api-port 0 \
