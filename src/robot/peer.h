@@ -96,7 +96,7 @@ int peer_set_answer(struct peer *p, const char *sdp, char *err, size_t errlen);
  * ICE candidate: ...") or m-line. An empty candidate (end of candidates)
  * returns 0 and does nothing. A relayed candidate ("typ relay") of a viewer
  * that also sent direct ones reaches ICE up to 250 ms after its first direct
- * one (peer.c, hold_relayed), so that a direct path that works wins over a
+ * one (peer_candidates.c, hold_relayed), so that a direct path that works wins over a
  * relay. */
 int peer_add_candidate(struct peer *p, const char *candidate, int mline, const char *mid,
                        char *err, size_t errlen);
