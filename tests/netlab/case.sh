@@ -23,6 +23,14 @@
 #                 TURN credentials with a secret coturn does not know:
 #                 coturn refuses them (401), the session ends with an error
 #                 naming the cause, the cloud keeps running
+#   relay-long    as relay, with TURN credentials that expire 60 s after
+#                 they were handed out (--turn-ttl 60) and coturn staling
+#                 its nonces every 15 s: the relayed video keeps playing
+#                 for 75 s, past the expiry (coturn checks a REST
+#                 credential's time when an allocation is made, not for the
+#                 allocation's life). Refreshes after the expiry (TURN
+#                 permissions every 5 min, allocations every 10) are not
+#                 reached in this time: docs/DEPLOY.md
 #   cloud-kill    cone NATs; porthole-cloud is killed (SIGKILL) while the
 #                 video plays: frames keep coming for 8 s, and the robot
 #                 registers again once the cloud is back
@@ -65,6 +73,11 @@ relay-tcp) kinds="cone udpblock" ice=no-tls expect='^relay/udp [^ ]* via turn-tc
 relay-tls) kinds="cone tcp443" ice=full expect='^relay/udp [^ ]* via turn-tcp' tcp=443 ;;
 relay-forced) kinds="cone cone" ice=full expect='^relay/udp' viewer_args=(--relay-only) ;;
 turn-refused) kinds="cone udpblock" ice=forged expect= ;;
+relay-long)
+    kinds="symmetric symmetric" ice=full expect='relay/udp'
+    export NETLAB_TURN_ARGS="--stale-nonce=15 --verbose"
+    export NETLAB_CLOUD_ARGS="--turn-ttl 60"
+    ;;
 cloud-kill) kinds="cone cone" ice=full expect='^(srflx|prflx)/udp .* -> (srflx|prflx)/udp ' ;;
 browser-srflx) kinds="cone cone" ice=full expect=srflx ;;
 browser-relay) kinds="symmetric symmetric" ice=full expect=relay ;;
@@ -271,8 +284,27 @@ case_browser()
     return 0
 }
 
+# A relayed session that outlives its TURN credentials (relay-long).
+case_long()
+{
+    local line rc
+    line=$(nl_viewer --frames 30 --timeout 30 --play 75 2>"$NETLAB_DIR/viewer.err")
+    rc=$?
+    echo "case=$case_name $line"
+    grep -Eq "$expect" <<<"$(field path "$line")" || fail "the session was not relayed"
+    [ "$rc" = 0 ] || { cat "$NETLAB_DIR/viewer.err"; fail "the video stopped (exit $rc)"; }
+    local expiry now
+    expiry=$(grep -o 'username=<[0-9]*:client-' "$NETLAB_DIR/turnserver.log" | head -n 1 | grep -o '[0-9][0-9]*')
+    now=$(date +%s)
+    [ -n "$expiry" ] && [ "$now" -gt "$expiry" ] ||
+        fail "the viewer's TURN credential (expiry '${expiry:-none}') had not expired by the end ($now)"
+    echo "case=$case_name $(field play_frames "$line") frames in 75 s; the viewer's TURN credential expired $((now - expiry)) s before the end"
+    return 0
+}
+
 case "$case_name" in
 turn-refused) case_refused ;;
+relay-long) case_long ;;
 cloud-kill) case_cloud_kill ;;
 browser-*) case_browser ;;
 *) case_video ;;

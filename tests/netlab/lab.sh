@@ -296,6 +296,7 @@ lab_tls_cert()
 
 # Debian's coturn on the public side: UDP and TCP on 3478, TLS on 443,
 # TURN REST credentials (use-auth-secret). Log: $NETLAB_DIR/turnserver.log.
+# NETLAB_TURN_ARGS adds flags (case.sh relay-long shortens lifetimes).
 lab_turn_start()
 {
     lab_private || return 1
@@ -308,7 +309,8 @@ lab_turn_start()
         --pkey="$NETLAB_DIR/tls.key" --no-dtls --realm="$LAB_TURN_REALM" --no-cli \
         --fingerprint --log-file=stdout --simple-log --use-auth-secret \
         --static-auth-secret="$LAB_TURN_SECRET" --userdb="$NETLAB_DIR/turndb" \
-        --pidfile="$NETLAB_DIR/turnserver.pid" --no-multicast-peers >/dev/null || return 1
+        --pidfile="$NETLAB_DIR/turnserver.pid" --no-multicast-peers ${NETLAB_TURN_ARGS:-} \
+        >/dev/null || return 1
     lab_wait_port pub "$LAB_TURN_IP" "$LAB_TURN_PORT" &&
         lab_wait_port pub "$LAB_TURN_IP" "$LAB_TURN_TLS_PORT"
 }

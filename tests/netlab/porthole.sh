@@ -74,7 +74,8 @@ nl_start_cloud()
     # --insecure-open: the lab is about paths, not identity (docs/SECURITY.md);
     # a cloud on a public address refuses to run open without it.
     lab_spawn pub cloud "$NL_CLOUD_BIN" --bind "$LAB_CLOUD_IP" --port "$NL_CLOUD_PORT" \
-        --insecure-open --web-root "$NL_WEB_ROOT" "${NL_CLOUD_ICE[@]}" >/dev/null || return 1
+        --insecure-open --web-root "$NL_WEB_ROOT" "${NL_CLOUD_ICE[@]}" ${NETLAB_CLOUD_ARGS:-} \
+        >/dev/null || return 1
     # shellcheck disable=SC2034 # for the scripts that source this file
     NL_CLOUD_PID=$(nl_pid cloud)
     lab_wait_port pub "$LAB_CLOUD_IP" "$NL_CLOUD_PORT"
