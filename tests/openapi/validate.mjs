@@ -50,12 +50,13 @@ const spec = new Spec(doc);
 assert.deepEqual(spec.problems(), [], 'the document itself is sound');
 
 /** One HTTP request; resolves with {status, type, text, headers}. */
-function send(port, method, path, { headers = {}, body } = {}) {
+function send(port, method, path, { headers = {}, body, chunked = false } = {}) {
   return new Promise((resolve, reject) => {
     const data = body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body);
     const h = { ...headers };
     if (data !== undefined) {
-      h['content-length'] = Buffer.byteLength(data);
+      if (chunked) h['transfer-encoding'] = 'chunked';
+      else h['content-length'] = Buffer.byteLength(data);
       if (!Object.keys(h).some((k) => k.toLowerCase() === 'content-type')) h['content-type'] = 'application/json';
     }
     const req = httpRequest({ host: '127.0.0.1', port, method, path, headers: h, timeout: 15000 }, (res) => {
@@ -99,6 +100,8 @@ async function check(target, method, path, expect, opts = {}) {
 const cloudPort = await freePort();
 const authPort = await freePort();
 const apiPort = await freePort();
+const tokenPort = await freePort();
+const API_TOKEN = 'openapi-test-api-token';
 await startCloud({ bin: CLOUD_BIN, port: cloudPort, webRoot: WEB_ROOT });
 await startCloud({ bin: CLOUD_BIN, port: authPort, webRoot: WEB_ROOT, extraArgs: ['--auth-secret', SECRET] });
 const robotProc = startProcess('robot', ROBOT_BIN, ['--cloud-url', `ws://127.0.0.1:${cloudPort}/ws`,
@@ -108,7 +111,17 @@ await waitFor(async () => {
   return (await getJson(cloudPort, '/robots')).some((r) => r.robotId === 'robot-1');
 }, 15000, 'porthole-robot to register with the cloud');
 
+// A second robot whose API wants a Bearer token (--api-token), for the 401.
+const tokenRobotProc = startProcess('robot-2', ROBOT_BIN, ['--cloud-url', `ws://127.0.0.1:${cloudPort}/ws`,
+  '--robot-id', 'robot-2', '--ice-allow', '127.0.0.1', '--log-level', 'warn', '--api-port', String(tokenPort),
+  '--api-token', API_TOKEN]);
+await waitFor(async () => {
+  if (!tokenRobotProc.running()) throw new Error(`porthole-robot (robot-2) exited:\n${tokenRobotProc.log()}`);
+  return (await send(tokenPort, 'GET', '/api/devices/').catch(() => null))?.status === 401;
+}, 15000, 'the second porthole-robot to serve its API');
+
 const robot = { name: 'robot', port: apiPort, server: ROBOT_SERVER };
+const tokenRobot = { name: 'robot+token', port: tokenPort, server: ROBOT_SERVER };
 const cloud = { name: 'cloud', port: cloudPort, server: CLOUD_SERVER };
 const authCloud = { name: 'cloud+auth', port: authPort, server: CLOUD_SERVER };
 
@@ -171,6 +184,10 @@ try {
   await check(robot, 'GET', '/api/nothing', 404);
   await check(robot, 'GET', '/api/devices/', 403, { headers: { host: 'rebind.example:8000' } });
   await check(robot, 'GET', '/api/devices/', 403, { headers: { origin: 'https://evil.example' } });
+  const unauthorized = await check(tokenRobot, 'GET', '/api/devices/', 401);
+  assert.equal(unauthorized.headers['www-authenticate'], 'Bearer');
+  await check(tokenRobot, 'GET', '/api/devices/', 401, { headers: { authorization: 'Bearer not-the-token-at-all' } });
+  await check(tokenRobot, 'GET', '/api/devices/', 200, { headers: { authorization: `Bearer ${API_TOKEN}` } });
 
   // --- the cloud ------------------------------------------------------------------------
   await check(cloud, 'GET', '/health', 200);
@@ -199,6 +216,8 @@ try {
   await check(cloud, 'DELETE', `${via}/webrtc/sessions`, 200);
   await check(cloud, 'GET', `${via}/nothing`, 404);
   await check(cloud, 'GET', '/api/robots/robot-9/devices/', 503);
+  await check(cloud, 'PUT', `${via}${opt.slice(4)}`, 413, { body: { value: 1, pad: 'x'.repeat(70000) } });
+  await check(cloud, 'PUT', `${via}${opt.slice(4)}`, 411, { body: { value: 1 }, chunked: true });
   await check(cloud, 'PATCH', `${via}/devices/`, 405);
 
   // --- the cloud with access control ----------------------------------------------------
