@@ -4,7 +4,7 @@
 // A plain ES module with no dependencies, usable from any web app:
 //
 //   import { connect } from './porthole.js';
-//   const cloud = connect('wss://cloud.example/ws');
+//   const cloud = connect();   // the cloud that served the page, or connect('wss://cloud.example/ws')
 //   cloud.on('robots', (robots) => render(robots));
 //   const session = cloud.openSession('robot-1', { streamTypes: ['color'] });
 //   session.attach(videoElement);
@@ -18,7 +18,12 @@
 // cloud says the token expired). The token is never logged, never put in a
 // URL and never part of an event.
 //
-// Wire contract: docs/PROTOCOL.md. API guide: docs/VIEWER.md. Nothing here
+// Calls made before the cloud connection is open (right after connect(), or
+// while reconnecting) wait for it: openSession() and request() go out once
+// the cloud has registered us, each within its own time limit.
+//
+// Wire contract: docs/PROTOCOL.md. API guide: docs/VIEWER.md. Types:
+// porthole.d.ts (next to this file). Nothing here
 // throws on bad input from the network or from the caller: problems arrive
 // as 'error' events (and a failed session as 'closed', a failed robot
 // request as a rejected promise).
@@ -56,7 +61,6 @@ const DEFAULTS = Object.freeze({
 /** Bytes of client-register beyond its token (type, clientId, JSON punctuation). */
 const REGISTER_OVERHEAD = 256;
 
-/**
 /**
  * The cloud's `iceServers` (docs/PROTOCOL.md) as RTCIceServer[]: entries
  * with string URLs of the four ICE schemes and string credentials only, at
@@ -107,9 +111,26 @@ export function webrtcSupported(g = globalThis) {
 }
 
 /**
- * The cloud URL a page should use: its `?cloud=` parameter when it holds a
- * ws:// or wss:// URL, else ws(s)://<the page's host>/ws. Returns null when
- * there is neither (a page opened from file:// without ?cloud=).
+ * The cloud that served a page: ws(s)://<the page's host>/ws (wss for an
+ * https page). Returns null for a page not served over http(s) (file://, or
+ * no page at all, as in Node). connect() without a URL uses it.
+ * @param {Location|URL} [loc]
+ */
+export function pageCloudUrl(loc = globalThis.location) {
+  try {
+    if (!loc || (loc.protocol !== 'http:' && loc.protocol !== 'https:')) return null;
+    return `${loc.protocol === 'https:' ? 'wss' : 'ws'}://${loc.host}/ws`;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * The cloud URL the viewer page uses: its `?cloud=` parameter when it holds
+ * a ws(s):// or http(s):// URL, else pageCloudUrl(). Returns null when there
+ * is neither (a page opened from file:// without ?cloud=). connect() does
+ * not read ?cloud= by itself: an app decides whether a link may pick the
+ * cloud (and so where its token goes).
  * @param {Location|URL} [loc]
  */
 export function defaultCloudUrl(loc = globalThis.location) {
@@ -125,8 +146,7 @@ export function defaultCloudUrl(loc = globalThis.location) {
       }
       return null;
     }
-    if (loc.protocol !== 'http:' && loc.protocol !== 'https:') return null;
-    return `${loc.protocol === 'https:' ? 'wss' : 'ws'}://${loc.host}/ws`;
+    return pageCloudUrl(loc);
   } catch {
     return null;
   }
@@ -218,9 +238,12 @@ function robotInfo(robotId, deviceInfo, connectedAt) {
  * Connects to porthole-cloud and keeps connected: after a lost connection it
  * reconnects with exponential backoff and full jitter (0.5 s to 30 s by
  * default), registers again and lists the robots again. Sessions whose video
- * is playing keep playing while signaling is down.
+ * is playing keep playing while signaling is down. openSession() and
+ * request() called before the connection is open wait for it.
  *
- * @param {string} url ws:// or wss:// URL of the cloud's /ws endpoint
+ * @param {string|URL} [url] ws:// or wss:// URL of the cloud's /ws endpoint;
+ *   omitted (or null, or ''): the cloud that served the page (pageCloudUrl()).
+ *   connect(options) also works.
  * @param {object} [options]
  * @param {string|TokenFunction|null} [options.token] the viewer's token (a JWT)
  *   for a cloud that requires sign-in, sent as `token` in client-register; or
@@ -241,8 +264,11 @@ function robotInfo(robotId, deviceInfo, connectedAt) {
  * @param {typeof RTCPeerConnection} [options.RTCPeerConnection]
  * @returns {Cloud}
  */
-export function connect(url, options = {}) {
-  return new Cloud(url, options);
+export function connect(url, options) {
+  if (options === undefined && isObj(url) && !(typeof URL === 'function' && url instanceof URL)) {
+    return new Cloud(undefined, url);
+  }
+  return new Cloud(url, options ?? {});
 }
 
 /**
@@ -272,8 +298,9 @@ export class Cloud extends Emitter {
     super();
     const { token, ...rest } = isObj(options) ? options : {};
     this.options = { ...DEFAULTS, ...rest };
+    const noUrl = url === undefined || url === null || url === '';
     /** @type {string} */
-    this.url = typeof url === 'string' ? url : String(url ?? '');
+    this.url = noUrl ? (pageCloudUrl() ?? '') : typeof url === 'string' ? url : String(url);
     /** @type {'connecting'|'open'|'reconnecting'|'unauthorized'|'closed'} */
     this.state = 'connecting';
     /** Why the cloud refused the token (its refusal code) while 'unauthorized', else null. */
@@ -293,7 +320,8 @@ export class Cloud extends Emitter {
     this._requestSeq = 0;
     this._sessions = new Map();   // sessionId -> Session
     this._pending = new Map();    // requestId -> Session awaiting session-created
-    this._requests = new Map();   // requestId -> robot request awaiting robot-response
+    this._requests = new Map();   // requestId -> robot request awaiting robot-response (or the connection: req.unsent)
+    this._lastError = null;       // why the last connection attempt failed, for the errors of calls still waiting
     this._openSeq = 0;            // connection attempts: a token arriving for an older one is dropped
     this._tokenGen = 0;           // bumped by setToken(): which token a registration was sent with
     this._registerGen = -1;       // _tokenGen of the client-register in flight (-1: none)
@@ -303,11 +331,15 @@ export class Cloud extends Emitter {
     globalThis.addEventListener?.('online', this._onOnline);
 
     let bad = null;
-    try {
-      const u = new URL(this.url);
-      if (u.protocol !== 'ws:' && u.protocol !== 'wss:') bad = `not a ws:// or wss:// URL: ${this.url}`;
-    } catch {
-      bad = `not a valid URL: '${this.url}'`;
+    if (noUrl && !this.url) {
+      bad = 'no cloud URL given, and this page was not served over http(s) to take one from';
+    } else {
+      try {
+        const u = new URL(this.url);
+        if (u.protocol !== 'ws:' && u.protocol !== 'wss:') bad = `not a ws:// or wss:// URL: ${this.url}`;
+      } catch {
+        bad = `not a valid URL: '${this.url}'`;
+      }
     }
     if (!bad && typeof this._WS !== 'function') bad = 'this environment has no WebSocket';
     if (!bad && !validTokenSource(token)) bad = 'token must be a string, a function or null';
@@ -398,8 +430,12 @@ export class Cloud extends Emitter {
 
   /**
    * Opens a session to watch a robot. Always returns a Session; when it
-   * cannot start (cloud not connected, no WebRTC, bad arguments) the session
-   * emits 'error' and 'closed' right after this call returns.
+   * cannot start (no WebRTC, bad arguments, the cloud closed or refusing
+   * this viewer's token) the session emits 'error' and 'closed' right after
+   * this call returns. Before the cloud connection is open (right after
+   * connect(), or while reconnecting) the request waits for it, within
+   * sessionTimeoutMs (10 s): then the session closes with reason 'timeout'
+   * and a 'cloud-unreachable' error.
    * @param {string} robotId
    * @param {object} [options]
    * @param {string[]} [options.streamTypes=['color']]
@@ -434,10 +470,11 @@ export class Cloud extends Emitter {
     s._requestId = requestId;
     const msg = { type: 'create-session', robotId, streamTypes: s.streamTypes, requestId };
     if (opts.deviceId != null) msg.deviceId = opts.deviceId;
+    s._createMsg = msg;
     // Before the cloud has registered us (right after connect(), or while
     // reconnecting) the request waits and goes out as soon as it has; the
-    // session's sessionTimeoutMs bounds the wait, and a failed connection
-    // attempt fails it with 'cloud-unreachable'.
+    // session's sessionTimeoutMs bounds the wait (failed connection attempts
+    // in between do not end it).
     if (this.state === 'open') this._send(msg);
     else s._unsent = msg;
     return s;
@@ -451,9 +488,14 @@ export class Cloud extends Emitter {
    * the robot's own (200, 404, 422...) and those the cloud makes itself
    * (503 robot offline or gone before answering, 504 robot too slow, 429 too
    * many requests pending). An error body is {detail: "<sentence>"}; ok is
-   * true for 2xx. Rejects with a PortholeError only when no answer can come:
-   * 'invalid-argument' (bad robot id, method, path or body), 'cloud-unreachable'
-   * (not connected, or the connection was lost while waiting), 'cloud-error'
+   * true for 2xx. Before the cloud connection is open (right after
+   * connect(), or while reconnecting) the request waits for it and is sent
+   * once the cloud has registered us, all within timeoutMs. Rejects with a
+   * PortholeError only when no answer can come: 'invalid-argument' (bad
+   * robot id, method, path or body; nothing is sent), 'cloud-unreachable'
+   * (not connected within timeoutMs, the connection closed for good, or
+   * lost after the request was sent: it is not sent again, as it may not be
+   * idempotent), 'unauthorized' (the cloud refused this viewer's token), 'cloud-error'
    * (the cloud refused the message), 'protocol' (the answer was malformed),
    * 'timeout' (no answer within timeoutMs), 'closed' (cloud.close()).
    *
@@ -479,9 +521,9 @@ export class Cloud extends Emitter {
       const e = this._unauthorizedError();
       return Promise.reject(new PortholeError(e.code, `${m} ${path} to ${robotId}: ${e.message}`, e.detail));
     }
-    if (this.state !== 'open') {
+    if (this.state === 'closed') {
       return Promise.reject(new PortholeError('cloud-unreachable',
-        `not connected to the cloud, so ${m} ${path} cannot reach ${robotId}`));
+        `${m} ${path} to ${robotId}: not connected to the cloud (the connection is closed)`));
     }
     const requestId = `q${++this._requestSeq}`;
     const msg = { type: 'robot-request', requestId, robotId, method: m, path };
@@ -503,19 +545,29 @@ export class Cloud extends Emitter {
       const what = `${m} ${path} to ${robotId}`;
       const req = {
         robotId, what,
+        unsent: this.state === 'open' ? null : text,   // waiting for the connection
         resolve: (v) => { clearTimeout(req.timer); this._requests.delete(requestId); resolve(v); },
         reject: (e) => { clearTimeout(req.timer); this._requests.delete(requestId); reject(e); },
-        timer: setTimeout(() => req.reject(new PortholeError('timeout', `${what}: no answer within ${
-          timeoutMs >= 1000 ? `${+(timeoutMs / 1000).toFixed(1)} s` : `${timeoutMs} ms`}`, { requestId })), timeoutMs),
+        timer: setTimeout(() => req.reject(req.unsent
+          ? this._notConnectedError(`${what}: `, timeoutMs, { requestId })
+          : new PortholeError('timeout', `${what}: no answer within ${seconds(timeoutMs)}`, { requestId })), timeoutMs),
       };
       this._requests.set(requestId, req);
-      if (!this._sendText(text)) {
+      if (!req.unsent && !this._sendText(text)) {
         req.reject(new PortholeError('cloud-unreachable', `${what}: not connected to the cloud`));
       }
     });
   }
 
   // --- internals -----------------------------------------------------------
+
+  /** The error of a call that waited timeoutMs for the connection in vain. */
+  _notConnectedError(prefix, timeoutMs, detail = {}) {
+    const last = this._lastError ? ` (${this._lastError.message})` : '';
+    return new PortholeError('cloud-unreachable',
+      `${prefix}not connected to the cloud within ${seconds(timeoutMs)}${last}`,
+      { ...detail, timeoutMs, state: this.state });
+  }
 
   _setState(state, extra = {}) {
     this.state = state;
@@ -683,6 +735,7 @@ export class Cloud extends Emitter {
       this._pending.delete(rid);
       s._fail(new PortholeError('unauthorized', error.message, error.detail), 'unauthorized');
     }
+    this._failRequests(new PortholeError('unauthorized', error.message, error.detail));
     this._emit('error', error);
     this._setState('unauthorized', { reason: this.authReason });
   }
@@ -699,18 +752,34 @@ export class Cloud extends Emitter {
     this._down(error);
   }
 
-  /** Signaling is down: detach sessions, mark robots unknown, schedule a retry. */
+  /**
+   * Signaling is down: detach sessions, mark robots unknown, schedule a
+   * retry. What the cloud never answered and can safely be asked again
+   * waits for the next connection, within its own time limit: sessions not
+   * created yet (asked again) and requests not sent yet. Requests already
+   * sent are rejected: they may not be idempotent. Without reconnect
+   * everything waiting ends now.
+   */
   _down(error) {
     clearTimeout(this._registerTimer);
     this._registerGen = -1;
     this._wasOpen = false;
+    this._lastError = error;
+    const again = this.options.reconnect && this.state !== 'closed';
     for (const [rid, s] of this._pending) {
+      if (again) {
+        s._unsent = s._createMsg;
+        continue;
+      }
       this._pending.delete(rid);
-      s._fail(new PortholeError('cloud-unreachable', 'the cloud connection was lost before the session started'), 'signaling-lost');
+      s._fail(new PortholeError('cloud-unreachable', s._createMsg && !s._unsent
+        ? 'the cloud connection was lost before the session started'
+        : `not connected to the cloud (${error.message})`), 'signaling-lost');
     }
     for (const s of [...this._sessions.values()]) s._detach();
     this._sessions.clear();
-    this._failRequests(new PortholeError('cloud-unreachable', 'the cloud connection was lost before the robot answered'));
+    this._failRequests(new PortholeError('cloud-unreachable', 'the cloud connection was lost before the robot answered'), true);
+    if (!again) this._failRequests(new PortholeError('cloud-unreachable', `not connected to the cloud (${error.message})`));
     if (this.state === 'closed') return;
     if (!this.options.reconnect) {
       this._emit('error', error);
@@ -742,9 +811,14 @@ export class Cloud extends Emitter {
     }
   }
 
-  /** Rejects every robot request still waiting; error.message is prefixed with what each asked. */
-  _failRequests(error) {
+  /**
+   * Rejects every robot request still waiting (sentOnly: only those sent,
+   * not those waiting for the connection); error.message is prefixed with
+   * what each asked.
+   */
+  _failRequests(error, sentOnly = false) {
     for (const req of [...this._requests.values()]) {
+      if (sentOnly && req.unsent) continue;
       req.reject(new PortholeError(error.code, `${req.what}: ${error.message}`, error.detail));
     }
   }
@@ -829,15 +903,27 @@ export class Cloud extends Emitter {
     this._emit('message', m);
     this._setState('open');
     this._emit('robots', this.list());
+    this._lastError = null;
+    this._flushWaiting();
+    // setToken() while the registration was under way: hand the cloud the new token too.
+    if (registeredGen !== -1 && registeredGen !== this._tokenGen && this.#token !== null) this._refresh('refresh');
+    return undefined;
+  }
+
+  /** Registered: sends the sessions and robot requests that waited for the connection, in call order. */
+  _flushWaiting() {
     for (const s of this._pending.values()) {
       if (!s._unsent) continue;
       const msg = s._unsent;
       s._unsent = null;
       this._send(msg);
     }
-    // setToken() while the registration was under way: hand the cloud the new token too.
-    if (registeredGen !== -1 && registeredGen !== this._tokenGen && this.#token !== null) this._refresh('refresh');
-    return undefined;
+    for (const req of [...this._requests.values()]) {
+      if (!req.unsent) continue;
+      const text = req.unsent;
+      req.unsent = null;
+      if (!this._sendText(text)) req.reject(new PortholeError('cloud-unreachable', `${req.what}: not connected to the cloud`));
+    }
   }
 
   _onTokenRefreshed(m) {
@@ -1051,6 +1137,9 @@ export class Session extends Emitter {
       iceTransportPolicy: (opts.iceTransportPolicy ?? cloud.options.iceTransportPolicy) === 'relay' ? 'relay' : 'all',
       lowLatency: typeof opts.lowLatency === 'boolean' ? opts.lowLatency : cloud.options.lowLatency,
     };
+    this._requestId = null;       // create-session's requestId, until session-created
+    this._createMsg = null;       // the create-session message (asked again after a lost connection)
+    this._unsent = null;          // create-session waiting for the cloud connection, or null
     this._pc = null;
     this._chain = Promise.resolve();
     this._timer = null;
@@ -1060,7 +1149,9 @@ export class Session extends Emitter {
     this._connectedOnce = false;
     this._restartAskedAt = -Infinity;
     this._stallTimer = null;
-    this._armTimer(cloud.options.sessionTimeoutMs, 'the cloud did not create the session in time');
+    this._armTimer(cloud.options.sessionTimeoutMs, () => (this._unsent
+      ? cloud._notConnectedError('', cloud.options.sessionTimeoutMs)
+      : new PortholeError('timeout', 'the cloud did not create the session in time')));
   }
 
   /** The RTCPeerConnection (null before the offer and after close). */
@@ -1191,10 +1282,11 @@ export class Session extends Emitter {
     this._emit('state', { state });
   }
 
+  /** Ends the session with reason 'timeout' after ms; why: a sentence, or a function giving the PortholeError. */
   _armTimer(ms, why) {
     clearTimeout(this._timer);
     this._timer = setTimeout(() => {
-      const err = new PortholeError('timeout', why);
+      const err = typeof why === 'function' ? why() : new PortholeError('timeout', why);
       if (this.id && this.signaling === 'attached') this._cloud._send({ type: 'close-session', sessionId: this.id });
       this._fail(err, 'timeout');
     }, ms);
@@ -1605,6 +1697,11 @@ export function closeMessage(reason, error) {
     case 'session-error': return `The robot could not start the session: ${error?.message || 'unknown error'}`;
     default: return error?.message ? `${cap(error.message)}.` : `Session ended (${reason}).`;
   }
+}
+
+/** A duration for people: '15 s', '1.5 s', '50 ms'. */
+function seconds(ms) {
+  return ms >= 1000 ? `${+(ms / 1000).toFixed(1)} s` : `${ms} ms`;
 }
 
 function cap(s) {

@@ -92,6 +92,7 @@ static const struct {
     {"htm", "text/html; charset=utf-8"},
     {"js", "text/javascript; charset=utf-8"},
     {"mjs", "text/javascript; charset=utf-8"},
+    {"ts", "application/typescript; charset=utf-8"}, /* porthole.d.ts, the SDK's types */
     {"css", "text/css; charset=utf-8"},
     {"json", "application/json"},
     {"map", "application/json"},

@@ -327,6 +327,13 @@ static void test_mime_of_js(void **state)
     assert_string_equal(http_static_mime("app.js"), "text/javascript; charset=utf-8");
 }
 
+static void test_mime_of_typescript_declarations(void **state)
+{
+    (void)state;
+    assert_string_equal(http_static_mime("/srv/www/porthole.d.ts"),
+                        "application/typescript; charset=utf-8");
+}
+
 static void test_mime_of_css(void **state)
 {
     (void)state;
@@ -410,6 +417,7 @@ int main(void)
 
         cmocka_unit_test(test_mime_of_html),
         cmocka_unit_test(test_mime_of_js),
+        cmocka_unit_test(test_mime_of_typescript_declarations),
         cmocka_unit_test(test_mime_of_css),
         cmocka_unit_test(test_mime_of_json),
         cmocka_unit_test(test_mime_of_svg),
