@@ -16,8 +16,10 @@
  * except `available-robots`, whose argument is the bare array of robots
  * (the original Socket.IO server's shape), not {"clientId","robots"}.
  *
- * No fast_relay: relays between two Socket.IO peers forward the bytes
- * unchanged after the full check. Stateless; usable from any thread. */
+ * fast_relay: webrtc-offer, webrtc-answer and ice-candidate written
+ * tightly (42["type",{...}], no whitespace between the array's tokens) are
+ * checked from the text (fastrelay_check_typed) and relayed between
+ * Socket.IO peers as they came. Stateless; usable from any thread. */
 #ifndef PORTHOLE_CLOUD_CODEC_SIO_H
 #define PORTHOLE_CLOUD_CODEC_SIO_H
 
