@@ -3,6 +3,7 @@
 #include "cloud/eio.h"
 
 #include <jansson.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -67,7 +68,14 @@ static int send_text(struct eio_session *s, const char *text, size_t len)
 static void link_close(void *h, int code, const char *reason)
 {
     struct eio_session *s = h;
-    send_text(s, "41", 2);
+    if (s->transport == EIO_WEBSOCKET || s->closing) {
+        send_text(s, "41", 2);
+    } else { /* queued, not flushed: a waiting GET gets it with the close packet */
+        struct outbuf *b = outbuf_new("41", 2);
+        if (b && sendq_push(&s->q, b, SIZE_MAX) != 0)
+            sendq_clear(&s->q);
+        outbuf_unref(b);
+    }
     eio_session_close(s, code, reason);
 }
 

@@ -25,6 +25,10 @@ static struct harness_fixture fx_default = {.args = NULL};
 static const char *const small_args[] = {"--max-message", "4k", NULL};
 static struct harness_fixture fx_small = {.args = small_args};
 static const char *const none_args[] = {"--sio-max-sessions", "0", NULL};
+static const char *const rate_args[] = {"--rate-limit", "20", NULL};
+static struct harness_fixture fx_rate = {.args = rate_args};
+static const char *const reg_args[] = {"--register-timeout", "1", NULL};
+static struct harness_fixture fx_reg = {.args = reg_args};
 static struct harness_fixture fx_none = {.args = none_args};
 
 /* ---- helpers ---- */
@@ -315,6 +319,77 @@ static void test_no_sessions_with_sio_max_sessions_0(void **state)
     harness_check_alive(port);
 }
 
+/* ---- the native protocol's limits hold ---- */
+
+/* 200 create-session events 2 ms apart against --rate-limit 20: served
+ * up to about the burst, told rate-limited, then DISCONNECT and 1008, as
+ * a native peer (test_cloud_bad_input's flood). */
+static void test_rate_limit_holds_for_socket_io_peers(void **state)
+{
+    int port = harness_port(state);
+    struct wsc *c = sio_ws(port, true);
+    assert_int_equal(wsc_send_text(c, "42[\"client-register\",{\"clientId\":\"flood\"}]"), 0);
+    free(expect_text(c, "42[\"available-robots\",[]]"));
+    for (int i = 0; i < 200; i++) {
+        if (wsc_send_text(c, "42[\"create-session\",{\"robotId\":\"nobody\","
+                             "\"streamTypes\":[\"color\"]}]") != 0)
+            break;
+        usleep(2000);
+    }
+    int served = 0, limited = 0, code = -2;
+    bool disconnect = false;
+    int64_t deadline = wsc_now_ms() + 5000;
+    while (wsc_now_ms() < deadline) {
+        struct wsc_msg m;
+        enum wsc_event e = wsc_recv(c, (int)(deadline - wsc_now_ms()), &m);
+        if (e != WSC_MESSAGE) {
+            code = e == WSC_CLOSE ? m.close_code : -1;
+            break;
+        }
+        if (strstr(m.data, "\"rate-limited\""))
+            limited++;
+        else if (strstr(m.data, "\"robot-not-found\""))
+            served++;
+        else if (strcmp(m.data, "41") == 0)
+            disconnect = true;
+        else if (strcmp(m.data, "2") != 0)
+            fail_msg("unexpected reply to the flood: %s", m.data);
+        wsc_msg_free(&m);
+    }
+    print_message("flood: %d served, %d rate-limited, close %d\n", served, limited, code);
+    assert_true(served <= 100); /* the burst of 40 and what 20/s adds, not all 200 */
+    assert_true(limited >= 1 && limited <= 3);
+    assert_true(disconnect);
+    assert_int_equal(code, 1008);
+    wsc_close(c);
+    harness_check_alive(port);
+}
+
+/* A session that does not register within --register-timeout gets
+ * DISCONNECT and is closed with 1008; over polling, its next GET gets the
+ * close packet and then the session is unknown. */
+static void test_registration_timeout_holds_for_socket_io_peers(void **state)
+{
+    int port = harness_port(state);
+    struct wsc *c = sio_ws(port, true);
+    struct wsc_msg m;
+    assert_int_equal(wsc_recv(c, 3000, &m), WSC_MESSAGE);
+    assert_string_equal(m.data, "41");
+    wsc_msg_free(&m);
+    assert_int_equal(wsc_expect_close(c, WAIT), 1008);
+    wsc_close(c);
+    char sid[64], path[160];
+    poll_session(port, sid);
+    snprintf(path, sizeof path, POLL_PATH "&sid=%s", sid);
+    struct http_response r;
+    assert_int_equal(http_request(port, "GET", path, NULL, NULL, 3000, &r), 0);
+    assert_int_equal(r.status, 200);
+    assert_string_equal(r.body, "41\x1e" "1");
+    http_response_free(&r);
+    expect_http(port, "GET", path, NULL, 400, "{\"code\":1,\"message\":\"Session ID unknown\"}");
+    harness_check_alive(port);
+}
+
 #define T(f) cmocka_unit_test_prestate_setup_teardown(f, harness_setup, harness_teardown, &fx_default)
 #define T_WITH(f, fx) cmocka_unit_test_prestate_setup_teardown(f, harness_setup, harness_teardown, &fx)
 
@@ -332,6 +407,8 @@ int main(void)
         T(test_binary_attachments_are_refused),
         T_WITH(test_oversize_payload, fx_small),
         T_WITH(test_no_sessions_with_sio_max_sessions_0, fx_none),
+        T_WITH(test_rate_limit_holds_for_socket_io_peers, fx_rate),
+        T_WITH(test_registration_timeout_holds_for_socket_io_peers, fx_reg),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
