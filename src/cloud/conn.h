@@ -66,7 +66,6 @@ struct ws_conn {
     uint32_t confirmed_ms;
     /* When it must have registered (monotonic ms, truncated likewise). */
     uint32_t register_by_ms;
-    bool sio;                 /* an Engine.IO transport at /socket.io/ (eio.h) */
 };
 
 /* The HTTP part: the response of the current transaction (http_reply.c)
@@ -88,6 +87,7 @@ struct http_conn {
     const char *allow;        /* the Allow header of a 405 (static), or NULL */
     struct outbuf *body;      /* NULL: a response without a body (204, 304) */
     enum api_state api;
+    bool eio_post;            /* a /socket.io/ POST: its body is Engine.IO packets */
     const char *api_method;   /* static */
     char *api_robot;          /* robot id from the URL */
     char *api_path;           /* "/api/...[?query]", re-encoded */
@@ -98,7 +98,6 @@ struct http_conn {
     /* A long-polling request of /socket.io/ (eio_poll.c): the session whose
      * GET waits here or whose POST body is read, until either ends. */
     struct eio_session *eio;
-    bool eio_post;            /* a /socket.io/ POST: its body is Engine.IO packets */
 };
 
 /* Bytes being reassembled: a fragmented WebSocket message, or the body of
@@ -116,7 +115,10 @@ struct rxbuf {
  * both (a zeroed part releases nothing) without knowing the role the
  * connection ended in. */
 struct conn {
-    const struct conn_link *link; /* first: see struct conn_link */
+    /* First: see struct conn_link. A native WebSocket's link (ws_conn.c);
+     * &eio_ws_link on a Socket.IO WebSocket (conn_is_sio_ws), which is
+     * never a router handle itself (its session is). */
+    const struct conn_link *link;
     struct lws *wsi;
     struct rxbuf rx;
     struct ws_conn ws;
@@ -148,6 +150,14 @@ struct server {
     unsigned char *wbuf;       /* LWS_PRE + WRITE_COALESCE_BYTES: frames of one write */
     int64_t started_ms;
 };
+
+/* Marks a Socket.IO WebSocket (eio.c); its operations are never called. */
+extern const struct conn_link eio_ws_link;
+
+static inline bool conn_is_sio_ws(const struct conn *c)
+{
+    return c->link == &eio_ws_link;
+}
 
 /* The server a connection belongs to. */
 static inline struct server *conn_server(const struct conn *c)

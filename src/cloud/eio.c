@@ -89,6 +89,8 @@ static void link_auth_failed(void *h, const char *reason)
         edge_auth_failed(c, reason);
 }
 
+const struct conn_link eio_ws_link = {.send = NULL, .close = NULL, .auth_failed = NULL};
+
 static const struct conn_link eio_link = {
     .send = link_send, .close = link_close, .auth_failed = link_auth_failed};
 
@@ -597,7 +599,7 @@ int eio_ws_open(struct server *srv, struct conn *c, struct lws *wsi)
         if (!s)
             return -1;
     }
-    c->ws.sio = true;
+    c->link = &eio_ws_link;
     c->ws.eio = s;
     s->ws = c;
     srv->conns++;

@@ -197,10 +197,10 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
         return eio_poll_is_upgrade(wsi) ? eio_ws_open(srv, c, wsi) : ws_conn_open(srv, c, wsi);
 
     case LWS_CALLBACK_RECEIVE:
-        return c->ws.peer || c->ws.sio ? ws_conn_receive(srv, c, in, len) : -1;
+        return c->ws.peer || conn_is_sio_ws(c) ? ws_conn_receive(srv, c, in, len) : -1;
 
     case LWS_CALLBACK_SERVER_WRITEABLE:
-        return c->ws.peer || c->ws.sio ? ws_conn_writeable(srv, c) : -1;
+        return c->ws.peer || conn_is_sio_ws(c) ? ws_conn_writeable(srv, c) : -1;
 
     case LWS_CALLBACK_CLOSED:
         ws_conn_closed(srv, c);

@@ -148,7 +148,7 @@ int ws_conn_writeable(struct server *srv, struct conn *c)
 static void deliver(struct server *srv, struct conn *c, const char *data, size_t len,
                     int64_t now)
 {
-    if (c->ws.sio) {
+    if (conn_is_sio_ws(c)) {
         eio_ws_message(srv, c, data, len);
         return;
     }
@@ -248,9 +248,9 @@ void ws_conn_closed(struct server *srv, struct conn *c)
         c->ws.peer = NULL;
         srv->conns--;
     }
-    if (c->ws.sio) {
+    if (conn_is_sio_ws(c)) {
         eio_ws_closed(srv, c);
-        c->ws.sio = false;
+        c->link = NULL;
         srv->conns--;
     }
     queue_clear(srv, c);
