@@ -1,14 +1,17 @@
 #!/bin/sh
 # cloud-load.sh - benchmarks porthole-cloud over real sockets: for each of
-# cloud-load's four scenarios (idle, session, relay, fanout) it starts a
-# fresh porthole-cloud inside a private network namespace that has only lo,
-# runs the scenario against it, and prints the scenario's JSON line.
+# cloud-load's four scenarios (idle, session, relay, fanout), and idle and
+# relay again with Socket.IO peers (idle-sio, relay-sio: cloud-load --sio,
+# the same generator over /socket.io/), it starts a fresh porthole-cloud
+# inside a private network namespace that has only lo, runs the scenario
+# against it, and prints the scenario's JSON line.
 #
 # Usage: bench/cloud-load.sh [--short] [--perf DIR] [--only SCENARIO] [BUILD_DIR]
 #   --short         all four scenarios in well under a minute, small sizes
 #   --perf DIR      also record the server with perf during session and relay
 #                   (DIR/session.perf.data, DIR/relay.perf.data)
-#   --only NAME     run one scenario (idle, session, relay or fanout)
+#   --only NAME     run one scenario (idle, session, relay, fanout, idle-sio,
+#                   relay-sio)
 #   BUILD_DIR       where porthole-cloud and cloud-load are [build]
 # Needs root (unshare -n). stdout: one JSON line per scenario, nothing else;
 # progress on stderr. Every step is bounded in time; a scenario that fails
@@ -84,7 +87,7 @@ trap 'cleanup; exit 130' INT TERM
 start_server() {
     "$cloud" --bind 127.0.0.1 --port $port --web-root "$root/web" --rate-limit 0 \
         --max-connections 20000 --max-client-sessions 1000 --max-robot-sessions 100000 \
-        --max-queue 64MiB --log-level warn 2>"$tmp/server.log" &
+        --max-queue 64MiB --sio-max-sessions 20000 --log-level warn 2>"$tmp/server.log" &
     server_pid=$!
     i=0
     until curl -fs "http://127.0.0.1:$port/health" >/dev/null 2>&1; do
@@ -115,7 +118,9 @@ run() {
         perf_pid=$!
     fi
     rc=0
-    timeout -k 5 "$limit" "$gen" "$name" --port $port --server-pid "$server_pid" "$@" \
+    scen=${name%-sio} # NAME-sio: scenario NAME with Socket.IO peers
+    [ "$scen" = "$name" ] || set -- --sio "$@"
+    timeout -k 5 "$limit" "$gen" "$scen" --port $port --server-pid "$server_pid" "$@" \
         >"$tmp/out" &
     gen_pid=$!
     wait "$gen_pid" || rc=$?
@@ -142,9 +147,13 @@ if [ "$short" = 1 ]; then
     run session 20 --clients 100 --robots 10 --duration 3 --source 127.0.0.20 --quiet
     run relay 20 --clients 64 --robots 8 --window 8 --duration 3 --source 127.0.0.30 --quiet
     run fanout 30 --clients 5000 --rounds 3 --source 127.0.0.40 --timeout 15 --quiet
+    run idle-sio 40 --clients 5000 --procs 2 --source 127.0.0.50 --timeout 25 --quiet
+    run relay-sio 20 --clients 64 --robots 8 --window 8 --duration 3 --source 127.0.0.60 --quiet
 else
     run idle 240 --clients 19000 --procs 4 --source 127.0.0.10 --timeout 150
     run session 60 --clients 200 --robots 20 --warmup 1 --duration 10 --source 127.0.0.20
     run relay 60 --clients 64 --robots 8 --window 8 --warmup 1 --duration 10 --source 127.0.0.30
     run fanout 120 --clients 5000 --rounds 10 --source 127.0.0.40 --timeout 60
+    run idle-sio 240 --clients 19000 --procs 4 --source 127.0.0.50 --timeout 150
+    run relay-sio 60 --clients 64 --robots 8 --window 8 --warmup 1 --duration 10 --source 127.0.0.60
 fi

@@ -77,7 +77,18 @@ if (s4) {
   row(`S4 fan-out: last of ${n(s4.clients)} clients has robot-available`, `${n(s4.last_ms_median, 1)} ms${error(s4)}`,
     '< 50 ms at 5,000', verdict(s4.last_ms_median, 50, false));
 }
-for (const j of [s2, s3].filter(Boolean)) {
+// The same generator with Socket.IO peers (cloud-load --sio): against native.
+const s1sio = scen('idle-sio');
+if (s1sio) {
+  row(`S1 idle, Socket.IO peers: server memory per connection, ${n(s1sio.registered)} clients`,
+    `${n(s1sio.server_bytes_per_conn)} B${error(s1sio)}${s1 ? ` (native ${n(s1.server_bytes_per_conn)} B)` : ''}`);
+}
+const s3sio = scen('relay-sio');
+if (s3sio) {
+  row('S3 relay, Socket.IO peers: messages/s; server CPU per message',
+    `${n(s3sio.msgs_per_s)}; ${n(s3sio.server_cpu_us_per_msg, 1)} µs${error(s3sio)}${s3 ? ` (native ${n(s3.server_cpu_us_per_msg, 1)} µs)` : ''}`);
+}
+for (const j of [s2, s3, s3sio].filter(Boolean)) {
   row(`  CPU during ${j.scenario} (% of one core)`, `server ${j.server_cpu_pct}, generator ${j.gen_cpu_pct}, rest of machine ${j.other_cpu_pct}`);
 }
 

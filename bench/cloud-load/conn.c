@@ -30,6 +30,9 @@ static_assert(CONN_PRE >= FRAME_HEADER_MAX, "CONN_PRE must hold a frame header")
  * about 30 ICE candidates per read. */
 #define RX_CHUNK 8192
 
+/* --sio: the peers speak Socket.IO at /socket.io/ (conn_set_sio). */
+static bool sio;
+
 struct conn_msg {
     struct conn_msg *next;
     size_t len;
@@ -191,7 +194,7 @@ int conn_connect(struct conn *c, struct lws_context *ctx, const char *host, int 
     ci.context = ctx;
     ci.address = host;
     ci.port = port;
-    ci.path = "/ws";
+    ci.path = sio ? "/socket.io/?EIO=4&transport=websocket" : "/ws";
     ci.host = host;
     ci.origin = host;
     ci.userdata = c;            /* our struct is the wsi's user data */
@@ -209,7 +212,8 @@ int conn_connect(struct conn *c, struct lws_context *ctx, const char *host, int 
     return 0;
 }
 
-int conn_send(struct conn *c, const char *text, size_t len)
+/* Queues text as it is (already framed for the wire). */
+static int send_raw(struct conn *c, const char *text, size_t len)
 {
     if ((c->state != CONN_OPEN && c->state != CONN_REGISTERED) || len > 0xffff ||
         c->q_bytes + len > CONN_QUEUE_MAX)
@@ -230,6 +234,89 @@ int conn_send(struct conn *c, const char *text, size_t len)
     return 0;
 }
 
+/* ---- Socket.IO (--sio) ----
+ * The scenarios speak native JSON; on a Socket.IO connection conn.c
+ * rewrites their {"type":"X",...} into 42["X",{...}] and the cloud's
+ * 42["X",{...}] (or 42["X",[...]], available-robots) back, by text
+ * position, and answers Engine.IO's open packet with CONNECT and its pings
+ * with pongs. The scenarios, and so the load, stay the same. */
+
+void conn_set_sio(bool on)
+{
+    sio = on;
+}
+
+/* {"type":"X"[,REST]} into 42["X",{REST] (REST ends with its '}'), into
+ * out (cap bytes). Returns its length, or 0 when text is not so shaped. */
+static size_t to_sio(const char *m, size_t len, char *out, size_t cap)
+{
+    static const char pre[] = "{\"type\":\"";
+    const size_t pl = sizeof pre - 1;
+    if (len < pl + 2 || memcmp(m, pre, pl) != 0)
+        return 0;
+    const char *name = m + pl, *q = memchr(name, '"', len - pl);
+    if (!q || q + 1 >= m + len)
+        return 0;
+    size_t nl = (size_t)(q - name);
+    const char *rest = q + 1; /* "," then fields, or "}" */
+    size_t rl = (size_t)(m + len - rest);
+    size_t n = 4 + nl + 3 + (rl - (*rest == ',')) + 1 + (*rest != ',');
+    if (n > cap)
+        return 0;
+    char *p = out;
+    memcpy(p, "42[\"", 4), p += 4;
+    memcpy(p, name, nl), p += nl;
+    memcpy(p, "\",{", 3), p += 3;
+    if (*rest == ',') {
+        memcpy(p, rest + 1, rl - 1), p += rl - 1;
+    } else {
+        *p++ = '}';
+    }
+    *p++ = ']';
+    return (size_t)(p - out);
+}
+
+/* 42["X",{BODY}] into {"type":"X",BODY} (42["X",{}] into {"type":"X"},
+ * 42["X",[A]] into {"type":"X","robots":[A]}), into out (cap bytes).
+ * Returns its length, or 0 when m is not so shaped. */
+static size_t from_sio(const char *m, size_t len, char *out, size_t cap)
+{
+    if (len < 8 || memcmp(m, "42[\"", 4) != 0 || m[len - 1] != ']')
+        return 0;
+    const char *name = m + 4, *q = memchr(name, '"', len - 4);
+    if (!q || q + 3 > m + len - 1 || q[1] != ',')
+        return 0;
+    size_t nl = (size_t)(q - name);
+    const char *arg = q + 2, *end = m + len - 1; /* [arg, end): {..} or [..] */
+    size_t al = (size_t)(end - arg);
+    if (cap < nl + al + 32)
+        return 0;
+    char *p = out;
+    memcpy(p, "{\"type\":\"", 9), p += 9;
+    memcpy(p, name, nl), p += nl;
+    *p++ = '"';
+    if (*arg == '[') {
+        memcpy(p, ",\"robots\":", 10), p += 10;
+        memcpy(p, arg, al), p += al;
+        *p++ = '}';
+    } else if (al > 2) {
+        *p++ = ',';
+        memcpy(p, arg + 1, al - 1), p += al - 1;
+    } else {
+        *p++ = '}';
+    }
+    return (size_t)(p - out);
+}
+
+int conn_send(struct conn *c, const char *text, size_t len)
+{
+    if (!sio)
+        return send_raw(c, text, len);
+    char buf[8192];
+    size_t n = to_sio(text, len, buf, sizeof buf);
+    return n ? send_raw(c, buf, n) : -1;
+}
+
 int conn_sendf(struct conn *c, const char *fmt, ...)
 {
     char buf[8192];
@@ -244,7 +331,11 @@ int conn_sendf(struct conn *c, const char *fmt, ...)
 
 int conn_write(struct conn *c, unsigned char *payload, size_t len)
 {
-    return write_frame(c, payload, len);
+    if (!sio)
+        return write_frame(c, payload, len);
+    unsigned char buf[CONN_PRE + 8192];
+    size_t n = to_sio((const char *)payload, len, (char *)buf + CONN_PRE, sizeof buf - CONN_PRE);
+    return n ? write_frame(c, buf + CONN_PRE, n) : -1;
 }
 
 /* lws_partial_buffered() is a flag test; lws_send_pipe_choked() would
@@ -313,11 +404,46 @@ static int on_writeable(struct conn *c)
 /* Hands complete messages to the owner; fragments (lws splits frames
  * larger than RX_CHUNK, and the server may fragment) are joined first.
  * Returns -1 to close the connection. */
+/* A whole message of a Socket.IO connection: Engine.IO's open packet is
+ * answered with CONNECT, whose answer opens the connection for its owner;
+ * pings get pongs; events go to the owner in native form. */
+static void sio_message(struct conn *c, const char *m, size_t len)
+{
+    static char *buf;
+    static size_t cap;
+    if (len >= 1 && m[0] == '0') {
+        send_raw(c, "40", 2);
+    } else if (len >= 2 && m[0] == '4' && m[1] == '0') {
+        c->h->opened(c);
+    } else if (len == 1 && m[0] == '2') {
+        send_raw(c, "3", 1);
+    } else if (len >= 2 && m[0] == '4' && m[1] == '2') {
+        if (cap < len + 64) {
+            char *b = realloc(buf, len + 64);
+            if (!b)
+                return;
+            buf = b;
+            cap = len + 64;
+        }
+        size_t n = from_sio(m, len, buf, cap);
+        if (n)
+            c->h->message(c, buf, n);
+    }
+}
+
+static void deliver(struct conn *c, const char *m, size_t len)
+{
+    if (sio)
+        sio_message(c, m, len);
+    else
+        c->h->message(c, m, len);
+}
+
 static int on_receive(struct conn *c, const char *in, size_t len)
 {
     bool last = lws_is_final_fragment(c->wsi);
     if (last && !c->rx_len) { /* the common case: whole, no copy */
-        c->h->message(c, in, len);
+        deliver(c, in, len);
         return 0;
     }
     if (c->rx_len + len > RX_MAX)
@@ -337,7 +463,7 @@ static int on_receive(struct conn *c, const char *in, size_t len)
     if (last) {
         size_t n = c->rx_len;
         c->rx_len = 0;
-        c->h->message(c, c->rx, n);
+        deliver(c, c->rx, n);
     }
     return 0;
 }
@@ -358,7 +484,8 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
     case LWS_CALLBACK_CLIENT_ESTABLISHED:
         c->wsi = wsi;
         c->state = CONN_OPEN;
-        c->h->opened(c);
+        if (!sio) /* Socket.IO: opened once CONNECT is answered */
+            c->h->opened(c);
         return 0;
     case LWS_CALLBACK_CLIENT_RECEIVE:
         return on_receive(c, in, len);

@@ -118,4 +118,10 @@ int conn_local_addr(struct conn *c, char *out, size_t cap);
  * is destroyed. */
 void conn_release(struct conn *c);
 
+/* --sio: every connection of this process speaks Socket.IO (Engine.IO v4,
+ * Socket.IO v5 over WebSocket at /socket.io/) instead of the native
+ * protocol; the owner still sends and receives native JSON texts, which
+ * are rewritten on the way (conn.c). Call before the first connection. */
+void conn_set_sio(bool on);
+
 #endif

@@ -49,6 +49,7 @@ struct load_opts {
     int connect_window;     /* connections being set up at once, per worker */
     enum loop_kind loop;
     bool quiet;             /* no progress lines on stderr */
+    bool sio;               /* --sio: Socket.IO peers (conn_set_sio) */
 };
 
 /* One worker's figures. Setup covers connecting and registering; the

@@ -19,6 +19,7 @@
 #include "load.h"
 #include "procstat.h"
 #include "report.h"
+#include "conn.h"
 #include "scenario.h"
 
 /* Extra time the parent allows a worker beyond the worker's own limits
@@ -76,6 +77,7 @@ static void usage(FILE *out)
             "  --loop poll|uv|auto  workers' event loop: lws's poll() or libuv (epoll);\n"
             "                       auto: libuv above %d connections per worker [auto]\n"
             "  --quiet              no progress on stderr\n"
+            "  --sio                peers speak Socket.IO at /socket.io/ (WebSocket), not /ws\n"
             "At most %d connections per worker process (the open-file limit).\n",
             LOAD_PROCS_MAX, LOAD_ROUNDS_MAX, LOAD_POLL_MAX_CONNS, LOAD_CONNS_PER_PROC_MAX);
 }
@@ -118,6 +120,7 @@ static int parse_args(int argc, char **argv, struct load_opts *o)
         {"rounds", required_argument, NULL, 'R'},   {"connect-window", required_argument, NULL, 'C'},
         {"quiet", no_argument, NULL, 'q'},          {"help", no_argument, NULL, 'H'},
         {"loop", required_argument, NULL, 'L'},     {"hold", required_argument, NULL, 'O'},
+        {"sio", no_argument, NULL, 'S'},
         {NULL, 0, NULL, 0},
     };
     *o = (struct load_opts){.host = "127.0.0.1", .port = 3001, .procs = 1, .source = "",
@@ -133,6 +136,7 @@ static int parse_args(int argc, char **argv, struct load_opts *o)
         case 'h': o->host = optarg; break;
         case 's': o->source = optarg; break;
         case 'q': o->quiet = true; break;
+        case 'S': o->sio = true; conn_set_sio(true); break;
         case 'H': usage(stdout); return 1;
         case 'L':
             if (strcmp(optarg, "poll") == 0)
@@ -428,7 +432,9 @@ int main(int argc, char **argv)
     const struct scenario *sc = scenario_get(o.scenario);
     struct jline j;
     jl_begin(&j);
-    jl_str(&j, "scenario", sc->name);
+    char name[32];
+    snprintf(name, sizeof name, "%s%s", sc->name, o.sio ? "-sio" : "");
+    jl_str(&j, "scenario", name);
     jl_int(&j, "procs", o.procs);
     if (*o.source)
         jl_str(&j, "source", o.source);

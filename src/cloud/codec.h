@@ -1,8 +1,8 @@
 /* codec.h - the wire codec seam: WebSocket text <-> (type, JSON object).
  *
- * Today's codec is native JSON ({"type": "...", ...fields}). A Socket.IO
- * codec (42["type", {...}]) is planned: it is a second `struct codec`, and
- * nothing above this seam changes. Codecs are stateless and const. */
+ * Two codecs: native JSON ({"type": "...", ...fields}, codec_json.h) and
+ * Socket.IO (42["type", {...}], codec_sio.h); nothing above this seam
+ * knows which a peer has. Codecs are stateless and const. */
 #ifndef PORTHOLE_CLOUD_CODEC_H
 #define PORTHOLE_CLOUD_CODEC_H
 

@@ -62,12 +62,15 @@ void cloud_config_defaults(struct cloud_config *cfg)
         .turn_urls = "",
         .turn_secret = "",
         .turn_ttl = 3600,
+        .sio_ping_interval = 25000,
+        .sio_ping_timeout = 20000,
+        .sio_max_sessions = 10000,
         .log_level = "info",
         .log_format = "text",
     };
 }
 
-enum { OPTION_COUNT = 43 };
+enum { OPTION_COUNT = 46 };
 
 /* The table points into cfg, so it is built per call. */
 static void option_table(struct cloud_config *cfg, struct opt out[OPTION_COUNT])
@@ -198,6 +201,15 @@ static void option_table(struct cloud_config *cfg, struct opt out[OPTION_COUNT])
         {.name = "turn-ttl", .env = {"TURN_TTL"}, .type = OPT_INT, .target = &cfg->turn_ttl,
          .min = 60, .max = 7 * 86400, .metavar = "SECONDS",
          .help = "lifetime of the TURN credentials handed out"},
+        {.name = "sio-ping-interval", .env = {"SIO_PING_INTERVAL_MS"}, .type = OPT_INT,
+         .target = &cfg->sio_ping_interval, .min = 1000, .max = 3600000, .metavar = "MS",
+         .help = "Socket.IO peers: Engine.IO ping period (pingInterval)"},
+        {.name = "sio-ping-timeout", .env = {"SIO_PING_TIMEOUT_MS"}, .type = OPT_INT,
+         .target = &cfg->sio_ping_timeout, .min = 1000, .max = 3600000, .metavar = "MS",
+         .help = "Socket.IO peers: time to answer a ping before the session ends (pingTimeout)"},
+        {.name = "sio-max-sessions", .env = {"SIO_MAX_SESSIONS"}, .type = OPT_INT,
+         .target = &cfg->sio_max_sessions, .min = 0, .max = 1000000, .metavar = "N",
+         .help = "Socket.IO (Engine.IO) sessions at once, polling or WebSocket (0: no Socket.IO)"},
         {.name = "log-level", .short_name = 'l', .env = {"LOG_LEVEL"}, .type = OPT_STRING,
          .target = &cfg->log_level, .choices = log_level_names, .metavar = "LEVEL",
          .help = "least severe level logged"},

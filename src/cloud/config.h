@@ -54,6 +54,9 @@ struct cloud_config {
     const char *turn_urls;     /* --turn-urls, TURN_URLS: turn:/turns: URLs handed out */
     const char *turn_secret;   /* --turn-secret, TURN_SECRET: coturn's static-auth-secret */
     long turn_ttl;             /* --turn-ttl, TURN_TTL: 3600 s lifetime of TURN credentials */
+    long sio_ping_interval;    /* --sio-ping-interval, SIO_PING_INTERVAL_MS: 25000 ms */
+    long sio_ping_timeout;     /* --sio-ping-timeout, SIO_PING_TIMEOUT_MS: 20000 ms */
+    long sio_max_sessions;     /* --sio-max-sessions, SIO_MAX_SESSIONS: 10000, 0 = off */
     const char *log_level;     /* --log-level, LOG_LEVEL: info */
     const char *log_format;    /* --log-format, LOG_FORMAT: text */
 };

@@ -1,5 +1,6 @@
 /* conn.h - private to porthole-cloud's libwebsockets glue (server.c,
- * ws_conn.c, http_reply.c, api_proxy.c, edge.c): the server context, the per-connection state
+ * ws_conn.c, http_reply.c, api_proxy.c, edge.c, eio.c, eio_poll.c): the
+ * server context, the per-connection state
  * they share, and the few helpers they call across those files. Nothing
  * else includes it; server.h is the glue's public contract.
  *
@@ -26,6 +27,20 @@
  * SDP would leave in three sends, each after a writeable callback. */
 #define WRITE_COALESCE_BYTES 65536
 
+struct eio;
+struct eio_session;
+
+/* What a router peer's transport handle (the `conn` of router_peer_open)
+ * points to: a native WebSocket's struct conn, or a Socket.IO peer's
+ * struct eio_session (eio.h), which outlives the WebSockets and HTTP
+ * requests that carry it. Both start with a pointer to their link, and
+ * server.c's struct transport calls through it. */
+struct conn_link {
+    int (*send)(void *h, struct outbuf *b);                /* transport.send */
+    void (*close)(void *h, int code, const char *reason);  /* transport.close */
+    void (*auth_failed)(void *h, const char *reason);      /* transport.auth_failed */
+};
+
 /* Where an HTTP request of the robot API proxy is. */
 enum api_state {
     API_NONE = 0,  /* not a proxied request, or answered */
@@ -35,7 +50,10 @@ enum api_state {
 
 /* The WebSocket part of a connection (server.c). */
 struct ws_conn {
-    struct peer *peer;        /* set from ESTABLISHED to CLOSED */
+    struct peer *peer;        /* set from ESTABLISHED to CLOSED; NULL on Socket.IO */
+    /* A Socket.IO WebSocket (sio): the Engine.IO session it carries or
+     * probes, until either goes (eio.h). */
+    struct eio_session *eio;
     struct sendq q;           /* messages not yet written */
     /* Set when the connection must close, once its queue is flushed. */
     int close_code;
@@ -69,6 +87,7 @@ struct http_conn {
     const char *allow;        /* the Allow header of a 405 (static), or NULL */
     struct outbuf *body;      /* NULL: a response without a body (204, 304) */
     enum api_state api;
+    bool eio_post;            /* a /socket.io/ POST: its body is Engine.IO packets */
     const char *api_method;   /* static */
     char *api_robot;          /* robot id from the URL */
     char *api_path;           /* "/api/...[?query]", re-encoded */
@@ -76,6 +95,9 @@ struct http_conn {
     /* The verified claims of the request's Bearer token (server.c), NULL
      * without one; freed with the transaction. */
     struct token_claims *caller;
+    /* A long-polling request of /socket.io/ (eio_poll.c): the session whose
+     * GET waits here or whose POST body is read, until either ends. */
+    struct eio_session *eio;
 };
 
 /* Bytes being reassembled: a fragmented WebSocket message, or the body of
@@ -93,6 +115,10 @@ struct rxbuf {
  * both (a zeroed part releases nothing) without knowing the role the
  * connection ended in. */
 struct conn {
+    /* First: see struct conn_link. A native WebSocket's link (ws_conn.c);
+     * &eio_ws_link on a Socket.IO WebSocket (conn_is_sio_ws), which is
+     * never a router handle itself (its session is). */
+    const struct conn_link *link;
     struct lws *wsi;
     struct rxbuf rx;
     struct ws_conn ws;
@@ -112,6 +138,7 @@ struct server {
     lws_sorted_usec_list_t open_warning; /* --insecure-open: the hourly warning */
     struct ice_servers *ice;   /* STUN/TURN handed out (--stun-urls, --turn-urls) */
     struct edge *edge;         /* limits, origins, deadlines, TLS policy (edge.h) */
+    struct eio *eio;           /* Socket.IO's Engine.IO sessions (eio.h) */
     struct transport tx;
     struct server_stats stats;
     size_t conns;              /* open WebSocket connections */
@@ -123,6 +150,14 @@ struct server {
     unsigned char *wbuf;       /* LWS_PRE + WRITE_COALESCE_BYTES: frames of one write */
     int64_t started_ms;
 };
+
+/* Marks a Socket.IO WebSocket (eio.c); its operations are never called. */
+extern const struct conn_link eio_ws_link;
+
+static inline bool conn_is_sio_ws(const struct conn *c)
+{
+    return c->link == &eio_ws_link;
+}
 
 /* The server a connection belongs to. */
 static inline struct server *conn_server(const struct conn *c)

@@ -393,7 +393,8 @@ bool edge_http_request(struct server *srv, struct conn *c, const char *uri)
         ec->in_request = true;
     unsigned status;
     const char *code, *message;
-    if (refusal(srv, c->wsi, ec, strncmp(uri, "/api/", 5) == 0, &status, &code, &message)) {
+    bool check_origin = strncmp(uri, "/api/", 5) == 0 || strncmp(uri, "/socket.io", 10) == 0;
+    if (refusal(srv, c->wsi, ec, check_origin, &status, &code, &message)) {
         http_reply_refuse(c, status, code, message);
         return false;
     }
@@ -422,11 +423,11 @@ int edge_timer(struct server *srv, struct lws *wsi, struct conn *c)
     struct edge_conn *ec = record(wsi);
     if (ec && ec->close_banned) {
         ec->close_banned = false;
-        if (c && c->ws.peer)
+        if (c && (c->ws.peer || conn_is_sio_ws(c)))
             ws_conn_close(c, ROUTER_CLOSE_POLICY, "too many failed authentications");
         return 0;
     }
-    if (!c || c->ws.peer || !c->http.body_deadline)
+    if (!c || c->ws.peer || conn_is_sio_ws(c) || !c->http.body_deadline)
         return 0;
     c->http.body_deadline = false;
     srv->stats.closed_http_timeout++;
@@ -557,7 +558,7 @@ void edge_auth_failed(void *conn, const char *reason)
                  "(the last: %s)", addr, srv->cfg.auth_ban_seconds,
                  srv->cfg.max_auth_failures_per_ip, reason ? reason : "?");
     }
-    if (c->ws.peer) {
+    if (c->ws.peer || conn_is_sio_ws(c)) {
         /* Closed from the timer: the router may queue its refusal after
          * this call, and a closing connection takes no more messages. */
         ec->close_banned = true;

@@ -1,4 +1,4 @@
-/* fastrelay.c - hot session messages checked from native-JSON text (fastrelay.h).
+/* fastrelay.c - hot session messages checked from JSON text (fastrelay.h).
  *
  * Each rule below restates one of protocol.c's checks for the text form;
  * tests/unit/test_router_fuzz.c holds them to agreement with protocol.c. */
@@ -64,16 +64,23 @@ static bool candidate_ok(const struct jscan_field *f)
             (idx->kind == JSCAN_INTEGER && idx->value[0] != '-'));
 }
 
-bool fastrelay_check(const char *data, size_t len, enum role sender, struct codec_fast_msg *out)
+/* The check of both forms: type (len bytes) names the message, or when
+ * NULL the object's own "type" member does. */
+static bool check(const char *data, size_t len, const char *type, size_t type_len,
+                  enum role sender, struct codec_fast_msg *out)
 {
     struct jscan_field f[F__COUNT];
     memcpy(f, wanted, sizeof(f));
     if (jscan_object(data, len, f, F__COUNT) != JSCAN_OK)
         return false;
-    /* codec_json: a non-empty string "type"; protocol.c: a known name. */
-    if (f[F_TYPE].kind != JSCAN_STRING || f[F_TYPE].escaped)
-        return false;
-    enum msg_type t = protocol_type_of(f[F_TYPE].value, f[F_TYPE].len);
+    if (!type) {
+        /* codec_json: a non-empty string "type"; protocol.c: a known name. */
+        if (f[F_TYPE].kind != JSCAN_STRING || f[F_TYPE].escaped)
+            return false;
+        type = f[F_TYPE].value;
+        type_len = f[F_TYPE].len;
+    }
+    enum msg_type t = protocol_type_of(type, type_len);
     if ((t != MSG_WEBRTC_OFFER && t != MSG_WEBRTC_ANSWER && t != MSG_ICE_CANDIDATE) ||
         !protocol_may_send(t, sender))
         return false;
@@ -90,4 +97,15 @@ bool fastrelay_check(const char *data, size_t len, enum role sender, struct code
     memcpy(out->session_id, sid->value, IDS_TOKEN_LEN);
     out->session_id[IDS_TOKEN_LEN] = '\0';
     return true;
+}
+
+bool fastrelay_check(const char *data, size_t len, enum role sender, struct codec_fast_msg *out)
+{
+    return check(data, len, NULL, 0, sender, out);
+}
+
+bool fastrelay_check_typed(const char *data, size_t len, const char *type, size_t type_len,
+                           enum role sender, struct codec_fast_msg *out)
+{
+    return check(data, len, type, type_len, sender, out);
 }

@@ -8,8 +8,9 @@
  * the full path, which gives the verdict and any error. Pure functions: no
  * I/O, no state.
  *
- * codec_json offers fastrelay_check() as its codec->fast_relay (codec.h);
- * nothing else should call it but tests of this check itself. */
+ * codec_json offers fastrelay_check() as its codec->fast_relay (codec.h),
+ * codec_sio builds its own on fastrelay_check_typed(); nothing else should
+ * call them but tests of these checks. */
 #ifndef PORTHOLE_CLOUD_FASTRELAY_H
 #define PORTHOLE_CLOUD_FASTRELAY_H
 
@@ -27,5 +28,12 @@
  * "type", nesting deeper than JSCAN_MAX_DEPTH, a negative sdpMLineIndex,
  * long numbers...). Never reads past data + len; can't fail otherwise. */
 bool fastrelay_check(const char *data, size_t len, enum role sender, struct codec_fast_msg *out);
+
+/* The same check for an object whose message type is given apart (type,
+ * type_len bytes: Socket.IO's event name), whatever its own "type" member
+ * holds: true when protocol_validate(object with "type" set to type,
+ * type, sender) would accept it. */
+bool fastrelay_check_typed(const char *data, size_t len, const char *type, size_t type_len,
+                           enum role sender, struct codec_fast_msg *out);
 
 #endif

@@ -11,7 +11,7 @@ struct outbuf *outbuf_new(const void *payload, size_t len)
         return NULL;
     b->refs = 1;
     b->len = len;
-    if (len)
+    if (len && payload)
         memcpy(b->data + OUTBUF_HEADROOM, payload, len);
     return b;
 }

@@ -19,7 +19,8 @@ struct outbuf {
 };
 
 /* Returns a buffer holding a copy of len bytes (refs = 1), or NULL when
- * out of memory. */
+ * out of memory. With payload NULL the len bytes are left for the caller
+ * to fill (outbuf_payload) before the buffer is shared. */
 struct outbuf *outbuf_new(const void *payload, size_t len);
 
 /* Takes ownership of a malloc'd NUL-free string produced by a serializer

@@ -24,6 +24,8 @@
 #include "cloud/auth.h"
 #include "cloud/conn.h"
 #include "cloud/edge.h"
+#include "cloud/eio.h"
+#include "cloud/eio_poll.h"
 #include "cloud/http_reply.h"
 #include "cloud/http_static.h"
 #include "cloud/ice_servers.h"
@@ -109,6 +111,8 @@ static int http_request(struct server *srv, struct conn *c, const char *uri)
         return 0; /* refused: the response is set */
     if (!access_http_allowed(srv, c))
         return 0;
+    if (eio_poll_path(uri))
+        return eio_poll_request(srv, c);
     if (strncmp(uri, "/api/", 5) == 0)
         return access_api_identified(srv, c) ? api_proxy_request(srv, c, uri) : 0;
     if (lws_hdr_total_length(c->wsi, WSI_TOKEN_GET_URI) <= 0)
@@ -134,7 +138,7 @@ static int http_request(struct server *srv, struct conn *c, const char *uri)
                : 0;
 }
 
-/* Only /ws upgrades, only those the edge lets in, and only below
+/* Only /ws and /socket.io/ upgrades, only those the edge lets in, and only below
  * --max-connections. Returns the callback's answer: 0 to proceed, 1 after
  * sending a refusal, -1 to close after the edge's refusal. */
 static int confirm_upgrade(struct server *srv, struct lws *wsi)
@@ -146,12 +150,13 @@ static int confirm_upgrade(struct server *srv, struct lws *wsi)
     unsigned status = 0;
     if (!access_upgrade_allowed(srv, wsi))
         return 1;
-    if (n <= 0 || strcmp(uri, "/ws") != 0)
+    bool sio = n > 0 && eio_poll_path(uri);
+    if (n <= 0 || (strcmp(uri, "/ws") != 0 && !sio))
         status = HTTP_STATUS_NOT_FOUND;
     else if (srv->conns >= (size_t)srv->cfg.max_connections)
         status = HTTP_STATUS_SERVICE_UNAVAILABLE;
     if (!status)
-        return 0;
+        return sio ? eio_poll_upgrade_check(srv, wsi) : 0;
     srv->stats.connections_refused++;
     log_info("WebSocket upgrade refused with %u (%s)", status,
              status == HTTP_STATUS_NOT_FOUND ? "path is not /ws" : "connection limit");
@@ -189,13 +194,13 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
         return confirm_upgrade(srv, wsi);
 
     case LWS_CALLBACK_ESTABLISHED:
-        return ws_conn_open(srv, c, wsi);
+        return eio_poll_is_upgrade(wsi) ? eio_ws_open(srv, c, wsi) : ws_conn_open(srv, c, wsi);
 
     case LWS_CALLBACK_RECEIVE:
-        return c->ws.peer ? ws_conn_receive(srv, c, in, len) : -1;
+        return c->ws.peer || conn_is_sio_ws(c) ? ws_conn_receive(srv, c, in, len) : -1;
 
     case LWS_CALLBACK_SERVER_WRITEABLE:
-        return c->ws.peer ? ws_conn_writeable(srv, c) : -1;
+        return c->ws.peer || conn_is_sio_ws(c) ? ws_conn_writeable(srv, c) : -1;
 
     case LWS_CALLBACK_CLOSED:
         ws_conn_closed(srv, c);
@@ -206,12 +211,16 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
         return http_request(srv, c, in ? in : "/");
 
     case LWS_CALLBACK_HTTP_BODY:
+        if (c && c->http.eio_post)
+            return eio_poll_body(srv, c, in, len);
         return c ? api_proxy_body(srv, c, in, len) : 0;
 
     case LWS_CALLBACK_HTTP_BODY_COMPLETION:
         if (!c)
             return 0;
         edge_body_complete(srv, c);
+        if (c->http.eio_post)
+            return eio_poll_body_complete(srv, c);
         return api_proxy_body_complete(srv, c);
 
     case LWS_CALLBACK_HTTP_WRITEABLE:
@@ -225,6 +234,7 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
         /* A client that hangs up while its robot request waits ends here:
          * the router forgets the request. */
         if (c) {
+            eio_poll_release(srv, c);
             http_reply_release(srv, c);
             api_proxy_release(srv, c);
             access_release(c);
@@ -237,6 +247,23 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 }
 
 /* ---- lifecycle ---- */
+
+/* The router's transport: each peer's handle starts with its link, a
+ * native WebSocket's (ws_conn.c) or a Socket.IO session's (eio.c). */
+static int link_send(void *h, struct outbuf *b)
+{
+    return (*(const struct conn_link *const *)h)->send(h, b);
+}
+
+static void link_close(void *h, int code, const char *reason)
+{
+    (*(const struct conn_link *const *)h)->close(h, code, reason);
+}
+
+static void link_auth_failed(void *h, const char *reason)
+{
+    (*(const struct conn_link *const *)h)->auth_failed(h, reason);
+}
 
 static void on_signal(int sig)
 {
@@ -365,7 +392,7 @@ static int context_new(struct server *srv)
     const char *host = info.iface ? info.iface : "localhost";
     bool v6 = strchr(host, ':') != NULL;
     log_info("porthole-cloud %s listening on %s, port %ld: open %s://%s%s%s:%ld/ "
-             "(WebSocket /ws, web root %s)",
+             "(WebSocket /ws, Socket.IO /socket.io/, web root %s)",
              PORTHOLE_VERSION, info.iface ? info.iface : "all interfaces", cfg->port,
              tls ? "https" : "http", v6 ? "[" : "", host, v6 ? "]" : "", cfg->port,
              srv->web_root);
@@ -406,7 +433,7 @@ struct server *server_new(const struct cloud_config *cfg)
     if (!ice_servers_empty(srv->ice))
         log_info("handing out %s servers to robots and viewers",
                  ice_servers_has_turn(srv->ice) ? "STUN and TURN" : "STUN");
-    if (!(srv->edge = edge_new(srv))) {
+    if (!(srv->edge = edge_new(srv)) || !(srv->eio = eio_new(srv))) {
         server_free(srv);
         return NULL;
     }
@@ -415,9 +442,9 @@ struct server *server_new(const struct cloud_config *cfg)
         server_free(srv);
         return NULL;
     }
-    srv->tx = (struct transport){.send = ws_conn_send, .close = ws_conn_close,
+    srv->tx = (struct transport){.send = link_send, .close = link_close,
                                  .http_answer = api_proxy_answer,
-                                 .auth_failed = edge_auth_failed};
+                                 .auth_failed = link_auth_failed};
     struct router_config rcfg = {
         .max_client_sessions = (unsigned)cfg->max_client_sessions,
         .max_robot_sessions = (unsigned)cfg->max_robot_sessions,
@@ -485,8 +512,10 @@ void server_free(struct server *srv)
         lws_sul_cancel(&srv->tick);
         edge_stop(srv->edge);
         access_stop(srv);
+        eio_stop(srv->eio);
         lws_context_destroy(srv->ctx); /* CLOSED callbacks free every peer */
     }
+    eio_free(srv->eio); /* polling sessions' peers, before the router goes */
     signal_ctx = NULL;
     router_free(srv->router);
     auth_free(srv->auth);

@@ -9,6 +9,7 @@
 
 #include "cloud/codec_json.h"
 #include "cloud/edge.h"
+#include "cloud/eio.h"
 #include "cloud/sendq.h"
 #include "common/clock.h"
 #include "common/log.h"
@@ -142,6 +143,19 @@ int ws_conn_writeable(struct server *srv, struct conn *c)
 
 /* ---- receive ---- */
 
+/* A whole text message: to the router, or on a Socket.IO WebSocket to its
+ * Engine.IO session. */
+static void deliver(struct server *srv, struct conn *c, const char *data, size_t len,
+                    int64_t now)
+{
+    if (conn_is_sio_ws(c)) {
+        eio_ws_message(srv, c, data, len);
+        return;
+    }
+    router_peer_message(srv->router, c->ws.peer, data, len, now);
+    server_schedule_tick(srv);
+}
+
 /* Tells lws that c's peer is alive: any frame proves it, not only a pong,
  * so a busy peer whose client library answers pings late is not dropped.
  * lws_validity_confirmed() re-inserts the connection's timer into a sorted
@@ -182,8 +196,7 @@ int ws_conn_receive(struct server *srv, struct conn *c, const char *in, size_t l
     int64_t now = clock_mono_ms();
     conn_confirm_alive(srv, c, now);
     if (first && last && c->rx.len == 0) { /* the common case: no copy */
-        router_peer_message(srv->router, c->ws.peer, in, len, now);
-        server_schedule_tick(srv);
+        deliver(srv, c, in, len, now);
         return 0;
     }
     if (!conn_rx_append(c, in, len, max)) {
@@ -194,8 +207,7 @@ int ws_conn_receive(struct server *srv, struct conn *c, const char *in, size_t l
         return -1;
     }
     if (last) {
-        router_peer_message(srv->router, c->ws.peer, c->rx.data, c->rx.len, now);
-        server_schedule_tick(srv);
+        deliver(srv, c, c->rx.data, c->rx.len, now);
         /* Fragmented messages are rare (large SDPs): hold no buffer between
          * them, so that idle connections stay small. */
         conn_rx_release(c);
@@ -205,9 +217,13 @@ int ws_conn_receive(struct server *srv, struct conn *c, const char *in, size_t l
 
 /* ---- open and closed ---- */
 
+static const struct conn_link ws_link = {
+    .send = ws_conn_send, .close = ws_conn_close, .auth_failed = edge_auth_failed};
+
 int ws_conn_open(struct server *srv, struct conn *c, struct lws *wsi)
 {
     memset(c, 0, sizeof(*c));
+    c->link = &ws_link;
     c->wsi = wsi;
     /* lws confirmed the connection at the upgrade; the first frame
      * confirms again. */
@@ -230,6 +246,11 @@ void ws_conn_closed(struct server *srv, struct conn *c)
     if (c->ws.peer) {
         router_peer_closed(srv->router, c->ws.peer);
         c->ws.peer = NULL;
+        srv->conns--;
+    }
+    if (conn_is_sio_ws(c)) {
+        eio_ws_closed(srv, c);
+        c->link = NULL;
         srv->conns--;
     }
     queue_clear(srv, c);
