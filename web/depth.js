@@ -411,6 +411,8 @@ export class DepthLink {
     this._ctl = null;
     this._data = null;
     this._waiters = [];
+    this._queued = [];
+    this._closed = false;
   }
 
   /** Takes the channel if it is a depth one; returns whether it did. */
@@ -424,6 +426,8 @@ export class DepthLink {
     if (ch.label === DEPTH_CONTROL_CHANNEL) {
       this._ctl = ch;
       ch.onmessage = (e) => this._onControl(e.data);
+      if (ch.readyState === 'open') this._flush();
+      else ch.onopen = () => this._flush();
       return true;
     }
     return false;
@@ -482,18 +486,32 @@ export class DepthLink {
     this._emit('deptherror', err);
   }
 
+  /** Sends the requests made before the control channel opened. */
+  _flush() {
+    const q = this._queued;
+    this._queued = [];
+    for (const { msg } of q) this._ctl.send(JSON.stringify(msg));
+  }
+
+  /**
+   * Sends msg and waits for the robot's answer of `kind`. Before the
+   * channel is open the request waits for it (when depth was asked for);
+   * a session without depth, or whose robot has none, refuses at once.
+   */
   _ask(kind, msg) {
     return new Promise((resolve, reject) => {
       const ch = this._ctl;
-      if (!ch || ch.readyState !== 'open') {
+      const open = ch && ch.readyState === 'open';
+      if (!open && (this.error || !this.requested || this._closed || (ch && ch.readyState !== 'connecting'))) {
         const e = new Error(this.error ? this.error.message
-          : 'the session has no depth channel (open it with the depth option) or it is not open yet');
+          : 'the session has no depth channel (open it with the depth option)');
         e.code = this.error ? this.error.code : 'no-depth-channel';
         reject(e);
         return;
       }
       this._waiters.push({ kind, resolve, reject });
-      ch.send(JSON.stringify(msg));
+      if (open) ch.send(JSON.stringify(msg));
+      else this._queued.push({ msg });
     });
   }
 
@@ -519,6 +537,8 @@ export class DepthLink {
   }
 
   close() {
+    this._closed = true;
+    this._queued = [];
     this._settle(() => true, (w) => { const e = new Error('the session closed'); e.code = 'closed'; w.reject(e); });
     for (const ch of [this._data, this._ctl]) if (ch) ch.onmessage = null;
   }

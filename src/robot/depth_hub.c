@@ -14,6 +14,7 @@
 #include "robot/depth_pack.h"
 
 #define DEPTH_MAX_CONTROL_BYTES 4096 /* a viewer's control message */
+#define DEPTH_SLACK_US 5000          /* a frame this early is on time */
 
 struct depth_link {
     gint refs;                       /* atomic: the owner's, one per pending event or pass */
@@ -26,7 +27,7 @@ struct depth_link {
     struct depth_request req;
     bool open;                       /* the data channel is open */
     bool ctl_open;
-    int64_t last_mono_us;            /* capture time of the last frame sent */
+    int64_t next_us;                 /* capture time from which the next frame is due */
     struct depth_link_stats stats;
 };
 
@@ -181,11 +182,12 @@ static void send_pass(struct depth_hub *h, const struct depth_snap *s)
     list_foreach(pos, &h->links) {
         struct depth_link *l = list_entry(pos, struct depth_link, link);
         int64_t period = 1000000 / l->req.rate;
-        /* A quarter period of slack: capture jitter must not halve the rate. */
-        if (!l->open || !l->data || n == 64 ||
-            (l->last_mono_us && mono - l->last_mono_us < period - period / 4))
+        /* Deadlines advance by whole periods, so 5/s from a 30/s camera is
+         * 5/s, not every sixth frame's 6/s; DEPTH_SLACK_US absorbs capture
+         * jitter. A link that fell behind starts over from this frame. */
+        if (!l->open || !l->data || n == 64 || mono + DEPTH_SLACK_US < l->next_us)
             continue;
-        l->last_mono_us = mono;
+        l->next_us = l->next_us + period > mono ? l->next_us + period : mono + period;
         req[n] = l->req;
         due[n++] = link_ref(l);
     }

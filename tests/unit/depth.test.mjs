@@ -131,8 +131,22 @@ test('depth requests are checked before they are sent', () => {
   assert.throws(() => depthRequest([1]), /true or/);
 });
 
-test('a link without an open channel refuses setDepth with a reason', async () => {
+test('setDepth: refused without depth, queued until the channel opens, rejected on close', async () => {
+  const none = new DepthLink(() => {}, null);
+  await assert.rejects(none.setDepth({ rate: 5 }), /no depth channel/);
   const link = new DepthLink(() => {}, {});
-  await assert.rejects(link.setDepth({ rate: 5 }), /no depth channel/);
   await assert.rejects(link.setDepth({ rate: 'x' }), (e) => e.code === 'invalid-argument');
+  const sent = [];
+  const waiting = link.setDepth({ rate: 5 });
+  const ch = { label: 'depth-control', readyState: 'connecting', send: (t) => sent.push(JSON.parse(t)) };
+  link.takeChannel(ch);
+  assert.equal(sent.length, 0);
+  ch.readyState = 'open';
+  ch.onopen();
+  assert.deepEqual(sent, [{ type: 'depth-config', rate: 5 }]);
+  ch.onmessage({ data: JSON.stringify({ type: 'depth-config', rate: 5, decimation: 2, color: false }) });
+  assert.deepEqual(await waiting, { rate: 5, decimation: 2, color: false, message: null });
+  const late = link.setColormap({ colormap: 'gray' });
+  link.close();
+  await assert.rejects(late, (e) => e.code === 'closed');
 });
