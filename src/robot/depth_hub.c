@@ -21,7 +21,7 @@ struct depth_link {
     struct depth_hub *h;
     char *session_id;
     GstWebRTCDataChannel *data, *ctl; /* data is NULL when depth is unavailable */
-    bool closed;                     /* main thread: set by depth_link_free */
+    bool closed;                     /* main thread: set by depth_link_stop */
     /* under h->lock */
     struct list link;                /* on h->links */
     struct depth_request req;
@@ -463,9 +463,9 @@ struct depth_link *depth_link_new(struct depth_hub *h, GstElement *webrtc,
     return l;
 }
 
-void depth_link_free(struct depth_link *l)
+void depth_link_stop(struct depth_link *l)
 {
-    if (!l)
+    if (!l || l->closed)
         return;
     struct depth_hub *h = l->h;
     l->closed = true;
@@ -476,10 +476,17 @@ void depth_link_free(struct depth_link *l)
     /* A pass that took l before it left the list ends before this returns. */
     g_mutex_lock(&h->send_lock);
     g_mutex_unlock(&h->send_lock);
+    update_tap(h);
+}
+
+void depth_link_free(struct depth_link *l)
+{
+    if (!l)
+        return;
+    depth_link_stop(l);
     if (l->data)
         g_signal_handlers_disconnect_by_data(l->data, l);
     g_signal_handlers_disconnect_by_data(l->ctl, l);
-    update_tap(h);
     link_unref(l);
 }
 

@@ -50,8 +50,14 @@ void depth_hub_free(struct depth_hub *h);
 struct depth_link *depth_link_new(struct depth_hub *h, GstElement *webrtc,
                                   const struct depth_request *req, const char *session_id);
 
-/* Unhooks and frees the link; waits for a send in progress. NULL is a
- * no-op. Call before the webrtcbin goes to NULL. */
+/* Stops sending on the link: once it returns the worker does not touch
+ * the link's channels again (it waits for a send in progress). Call before
+ * the webrtcbin goes to NULL. Idempotent; NULL is a no-op. */
+void depth_link_stop(struct depth_link *l);
+
+/* Stops the link if needed, unhooks it from its channels and frees it.
+ * Call after the webrtcbin went to NULL (its threads are joined, so no
+ * channel callback is running). NULL is a no-op. */
 void depth_link_free(struct depth_link *l);
 
 struct depth_link_stats {

@@ -568,6 +568,7 @@ void peer_send_telemetry(struct peer *p, const char *text)
 }
 
 const char *peer_session_id(const struct peer *p) { return p->session_id; }
+struct depth_link *peer_depth(const struct peer *p) { return p->depth; }
 enum peer_state peer_state(const struct peer *p) { return p->state; }
 size_t peer_track_count(const struct peer *p) { return p->ntracks; }
 
@@ -591,6 +592,7 @@ void peer_free(struct peer *p)
     if (!p)
         return;
     p->closed = true;
+    depth_link_stop(p->depth); /* no more sends into a pipeline that stops */
     if (p->hold) {
         g_source_destroy(p->hold);
         g_source_unref(p->hold);

@@ -142,6 +142,9 @@ int peer_restart_ice(struct peer *p, char *err, size_t errlen);
  * it is heard from at least every second or so. */
 int64_t peer_heard_us(struct peer *p);
 
+/* The session's depth channels (depth_hub.h), or NULL when it asked for none. */
+struct depth_link *peer_depth(const struct peer *p);
+
 /* Sends text on the telemetry channel if it is open. */
 void peer_send_telemetry(struct peer *p, const char *text);
 

@@ -401,6 +401,16 @@ static void send_telemetry(struct session *s, void *base)
                                                 (json_int_t)peer_track_frames(p, i)));
     json_object_set_new(base, "sessionId", json_string(session_id(s)));
     json_object_set_new(base, "tracks", tracks);
+    struct depth_link_stats ds;
+    if (peer_depth(p)) {
+        depth_link_stats(peer_depth(p), &ds);
+        json_object_set_new(base, "depth", json_pack("{s:I, s:I, s:I}", "framesSent",
+                                                     (json_int_t)ds.frames, "bytesSent",
+                                                     (json_int_t)ds.bytes, "skipped",
+                                                     (json_int_t)ds.skipped));
+    } else {
+        json_object_del(base, "depth");
+    }
     char *text = json_dumps(base, JSON_COMPACT);
     if (text)
         peer_send_telemetry(p, text);

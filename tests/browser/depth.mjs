@@ -102,6 +102,9 @@ async function main() {
       assert.match(bad, /rate must be a finite number/);
       const c3 = await sdk.evaluate(() => window.__d.s.setDepth({ rate: 15, decimation: 2, color: true }));
       assert.deepEqual([c3.rate, c3.decimation, c3.color, c3.message], [15, 2, true, null]);
+      // The robot's telemetry counts what the channel sent.
+      await waitFor(async () => (await sdk.evaluate(() => window.__d.s.telemetry?.depth?.framesSent)) > 0, 5000,
+        'depth figures in the telemetry');
     } },
     { name: 'depth.analytic', async run() {
       // depthAt on a floor pixel and a sphere pixel of the colour stream,
@@ -144,6 +147,11 @@ async function main() {
       await viewer.mouse.click(box.x + box.width * 0.3, box.y + box.height * 0.9);
       await viewer.mouse.click(box.x + box.width * 0.7, box.y + box.height * 0.9);
       assert.match(await tile(viewer, 'sim-1').locator('.probe').innerText(), /A→B \d+\.\d{3} m/);
+      // three.js comes from the cloud, and only its build/ and examples/jsm/.
+      const codes = await viewer.evaluate(async () => Promise.all(['/vendor/three/build/three.module.js',
+        '/vendor/three/examples/jsm/controls/OrbitControls.js', '/vendor/three/package.json', '/vendor/other/x.js']
+        .map(async (p) => (await fetch(p)).status)));
+      assert.deepEqual(codes, [200, 200, 404, 404]);
       await tile(viewer, 'sim-1').locator('.view3d').click();
       await waitFor(async () => (await canvasSummary(viewer, 'sim-1')).points > 10000, 15000, 'a point cloud drawn');
       await viewer.screenshot({ path: join(ARTIFACTS, 'depth-3d.png') });
