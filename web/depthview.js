@@ -265,10 +265,9 @@ export class DepthView {
   async _applySettings() {
     const s = this.getSession();
     if (!s) return;
-    const v = (sel) => this.root.querySelector(sel).value;
     const note = this.root.querySelector('.cloud3d-note');
     try {
-      const c = await s.setDepth({ rate: Number(v('.cloud3d-rate')), decimation: Number(v('.cloud3d-decimation')) });
+      const c = await s.setDepth(this.request());
       note.textContent = c.message ? `Robot: ${c.message}` : '';
       this.syncSettings(c);
     } catch (e) {
@@ -276,9 +275,15 @@ export class DepthView {
     }
   }
 
+  /** What the 3D tab asks of the robot: its rate and decimation, with colour. */
+  request() {
+    const v = (sel) => Number(this.root.querySelector(sel).value);
+    return { rate: v('.cloud3d-rate'), decimation: v('.cloud3d-decimation'), color: true };
+  }
+
   /** Shows the settings in force. */
   syncSettings(config) {
-    if (!config) return;
+    if (!config || !this.shown) return; // hidden, the tile runs the readout's lighter settings
     this.root.querySelector('.cloud3d-rate').value = String(config.rate);
     this.root.querySelector('.cloud3d-decimation').value = String(config.decimation);
     if (config.message) this.root.querySelector('.cloud3d-note').textContent = `Robot: ${config.message}`;

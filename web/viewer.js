@@ -17,8 +17,9 @@ import { DepthProbe, DepthView } from './depthview.js';
 import { OptionsPanel } from './options.js';
 
 const STREAM_LABELS = { color: 'Colour', depth: 'Depth', 'infrared-1': 'Infrared 1', 'infrared-2': 'Infrared 2' };
-/** What a tile asks of the robot's depth channel (docs/VIEWER.md). */
-const DEPTH_REQUEST = Object.freeze({ rate: 15, decimation: 2, color: true });
+/** What a tile asks of the robot's depth channel (docs/VIEWER.md): a few
+ * frames a second for the pointer readout; the 3D tab asks for more. */
+const DEPTH_IDLE = Object.freeze({ rate: 5, decimation: 2, color: false });
 
 const $ = (sel, root = document) => root.querySelector(sel);
 const params = new URLSearchParams(location.search);
@@ -235,7 +236,7 @@ class Tile {
     // Metric depth whenever the camera has a depth stream: the pointer
     // readout and the 3D tab use it; a robot that cannot serve it says why.
     const hasDepth = (cloud.robots.get(this.robotId)?.streams || STREAM_TYPES).includes('depth');
-    const s = cloud.openSession(this.robotId, { streamTypes: [this.streamType], depth: hasDepth ? DEPTH_REQUEST : false });
+    const s = cloud.openSession(this.robotId, { streamTypes: [this.streamType], depth: hasDepth ? (this.view3d.shown ? this.view3d.request() : DEPTH_IDLE) : false });
     this.session = s;
     this.view3d.unavailable = hasDepth ? null : 'this robot\'s camera has no depth stream';
     s.on('depth', (f) => { if (s === this.session) this.view3d.onFrame(f); });
@@ -339,6 +340,7 @@ class Tile {
     $('.view3d', this.el).setAttribute('aria-pressed', String(on));
     this.el.dataset.view = on ? '3d' : 'video';
     this.view3d.show(on);
+    if (this.session?.depthInfo.config) this.session.setDepth(on ? this.view3d.request() : DEPTH_IDLE).catch(() => {});
   }
 
   _setMessage(text, kind = 'error', retry = true) {
