@@ -156,7 +156,7 @@ export class DepthView {
         + 'On the cloud\'s host, run npm ci in the Porthole checkout (or set --three-dir).');
       return;
     }
-    const renderer = new THREE.WebGLRenderer({ antialias: false, preserveDrawingBuffer: true });
+    const renderer = new THREE.WebGLRenderer({ antialias: false });
     renderer.setPixelRatio(Math.min(2, devicePixelRatio || 1));
     renderer.setClearColor(0x0b0e13);
     this.canvasBox.replaceChildren(renderer.domElement);

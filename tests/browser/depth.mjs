@@ -54,6 +54,7 @@ const frames = (page) => page.evaluate(() => window.__d.s.depthInfo.frames);
 function canvasSummary(page, id) {
   return page.evaluate((rid) => {
     const v = window.portholeViewer.tiles.get(rid).view3d;
+    v._draw(); // and read it in the same task: the canvas keeps no drawing buffer
     const src = v.three.renderer.domElement;
     const c = document.createElement('canvas');
     c.width = src.width;
