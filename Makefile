@@ -5,7 +5,7 @@ BUILD    ?= build
 JOBS     ?= $(shell nproc 2>/dev/null || echo 2)
 PORT     ?= 3001
 
-.PHONY: all deps deps-build npm-deps build build-run test run bench bench-full fuzz soak clean
+.PHONY: all deps deps-build npm-deps web-deps build build-run test run bench bench-full fuzz soak clean
 
 all: build
 
@@ -23,6 +23,11 @@ npm-deps: deps
 	@if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then \
 	  npm ci --no-audit --no-fund; fi
 
+# The viewer's runtime package (three.js for the 3D tab), without the
+# test-only ones, when it is not there yet.
+web-deps: deps-build
+	@if [ ! -f node_modules/three/package.json ]; then npm ci --omit=dev --no-audit --no-fund; fi
+
 # Everything: both programs, both variants (plain and ASan+UBSan), the tests
 # and the benchmarks.
 build: deps
@@ -39,7 +44,7 @@ test: build npm-deps
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
 
 # porthole-cloud and one simulated robot; prints the URL to open; Ctrl-C stops both.
-run: build-run
+run: build-run web-deps
 	@scripts/run.sh $(BUILD) $(PORT)
 
 # Benchmarks print their figures and one table (under 3 minutes); see

@@ -5,7 +5,8 @@
 #   (default) short versions, about 6 minutes in all: router_bench with
 #             20,000 sessions, token_bench, bench/cloud-load.sh --short (S1 at 5,000
 #             connections), bench/robot-latency.mjs --short, bench/netlab.sh
-#             (the network lab: host, srflx and relay paths; about 3 minutes)
+#             (the network lab: host, srflx and relay paths; about 3 minutes),
+#             depth_bench and bench/depth.mjs --short (the metric depth channel)
 #   --full    the sizes of the targets (S1 at 19,000 connections, 10-s
 #             windows, 10 first frames, 900 frames; 15 first frames a path
 #             in the lab): about 10 minutes
@@ -47,6 +48,13 @@ if [ "$full" = 1 ]; then
 else
     "$root/bench/netlab.sh" "$build" > "$out/netlab.jsonl" || true
 fi
+echo "== depth_bench and bench/depth.mjs (the metric depth channel)" >&2
+"$build/depth_bench" > "$out/depth.jsonl" || true
+if [ "$full" = 1 ]; then
+    node "$root/bench/depth.mjs" --build "$build" >> "$out/depth.jsonl" || true
+else
+    node "$root/bench/depth.mjs" --short --build "$build" >> "$out/depth.jsonl" || true
+fi
 end=$(date +%s)
 node "$root/bench/table.mjs" --seconds $((end - start)) "$out/router.jsonl" "$out/token.jsonl" \
-    "$out/cloud.jsonl" "$out/robot.jsonl" "$out/netlab.jsonl"
+    "$out/cloud.jsonl" "$out/robot.jsonl" "$out/netlab.jsonl" "$out/depth.jsonl"

@@ -1,5 +1,5 @@
 // table.mjs - turns the JSON lines of router_bench, token_bench, cloud-load.sh,
-// robot-latency.mjs and netlab.sh into one table: each figure, its value, the
+// robot-latency.mjs, netlab.sh, depth_bench and depth.mjs into one table: each figure, its value, the
 // target (issue #6; the lab's, issue #12) and whether the target is met (or
 // by how much it is missed).
 // Targets are reported, never asserted: the exit status is 0 whenever the
@@ -147,6 +147,29 @@ const loads = lines.filter((j) => j.bench === 'netlab' && j.metric === 'config')
 if (loads.length) row('lab: load average (1 min) at the start of each path', loads.map((j) => `${j.path} ${n(j.loadavg_1m, 1)}`).join(', ') + ` (${loads[0].cores} cores)`);
 const labBad = lines.filter((j) => j.bench === 'netlab' && j.error && j.path);
 if (labBad.length) row('network lab errors', labBad.map((j) => `${j.path} ${j.viewer || ''}: ${j.error}`).join('; '));
+
+// The metric depth channel (depth_bench, bench/depth.mjs; issue #18).
+for (const j of lines.filter((x) => x.bench === 'depth-codec')) {
+  row(`depth frame bytes, 640x480 sim at decimation ${j.decimation}: raw / LZ4 / deltas+LZ4 (sent) / deltas+zstd-1`,
+    `${n(j.raw_bytes / 1024, 1)} / ${n(j.lz4_bytes / 1024, 1)} / ${n(j.delta_lz4_bytes / 1024, 1)} / ${n(j.delta_zstd1_bytes / 1024, 1)} KiB`);
+  row(`  packing CPU per frame at decimation ${j.decimation}, without / with colour`, `${n(j.pack_us / 1000, 2)} / ${n(j.pack_color_us / 1000, 2)} ms`
+    + ` (${n(j.frame_color_bytes / 1024, 1)} KiB with colour)`);
+}
+const dbase = find((j) => j.bench === 'depth' && j.label === 'baseline');
+for (const j of lines.filter((x) => x.bench === 'depth' && x.decimation && x.kbytes_per_s !== undefined)) {
+  const extra = dbase && Number.isFinite(j.robot_cpu_pct) ? ` (+${n(j.robot_cpu_pct - dbase.robot_cpu_pct, 1)} over video alone)` : '';
+  row(`depth channel, decimation ${j.decimation} at ${j.rate}/s${j.color ? ' with colour' : ''}: bandwidth; fps; age p50/p95; robot CPU`,
+    `${n(j.kbytes_per_s)} KiB/s; ${n(j.fps, 1)}; ${n(j.age_p50_ms)}/${n(j.age_p95_ms)} ms; ${n(j.robot_cpu_pct, 1)}%${extra}`);
+}
+const builds = lines.filter((j) => j.bench === 'depth' && j.label === 'point cloud build');
+if (builds.length) row('browser: point cloud build, coloured (decimation: ms)', builds.map((j) => `${j.decimation}: ${n(j.build_ms_p50, 1)}`).join(', '));
+const tab = find((j) => j.bench === 'depth' && j.label === '3D tab');
+if (tab) {
+  row(`3D tab updates/s, 640x480 at decimation 2 (${tab.webgl})`, n(tab.updates_per_s, 1), '>= 15', verdict(tab.updates_per_s, 15, true));
+  row(`  one draw of ${n(tab.points)} points on a ${tab.canvas?.join('x')} canvas`, `${n(tab.render_ms_p50, 1)} ms`);
+}
+const derr = find((j) => j.bench === 'depth' && j.error);
+if (derr) row('depth bench error', derr.error);
 
 const cfg = metric('config');
 if (cfg && cfg.errors?.length) row('robot-latency errors', cfg.errors.join('; '));

@@ -3,8 +3,9 @@
 //
 // The robot colours depth d (metres) from NEAR_M to FAR_M linearly onto the
 // "jet" ramp (blue near, red far), piecewise linear through the stops below;
-// nearer clamps to blue, farther to dark red, no data (0) is black. This file
-// must match src/robot/colormap.h.
+// nearer clamps to blue, farther to dark red, no data (0) is black. That is
+// the default; the robot also has "turbo" and "gray" and a settable range
+// (depthColorWith). This file must match src/robot/colormap.c.
 
 /** Depth at the blue end of the ramp, metres. */
 export const NEAR_M = 0.3;
@@ -86,4 +87,55 @@ export function colorToDepth(r, g, b, tolerance = 60) {
     if (dist < best) { best = dist; bestT = t; }
   }
   return best <= tolerance ? NEAR_M + bestT * (FAR_M - NEAR_M) : NaN;
+}
+
+/** The ramps a robot can colour depth with. */
+export const RAMPS = Object.freeze(['jet', 'turbo', 'gray']);
+
+const byte = (v) => Math.round(Math.min(255, Math.max(0, v)));
+
+/**
+ * The colour at position t (clamped to [0, 1]) of ramp 'jet', 'turbo'
+ * (the polynomial approximation of Turbo the robot uses) or 'gray' (white
+ * near, dark far).
+ * @param {string} ramp @param {number} t
+ * @returns {[number, number, number]}
+ */
+export function rampColorOf(ramp, t) {
+  if (!(t > 0)) t = 0;
+  if (t > 1) t = 1;
+  if (ramp === 'turbo') {
+    return [
+      byte(34.61 + t * (1172.33 - t * (10793.56 - t * (33300.12 - t * (38394.49 - t * 14825.05))))),
+      byte(23.31 + t * (557.33 + t * (1225.33 - t * (3574.96 - t * (1073.77 + t * 707.56))))),
+      byte(27.2 + t * (3211.1 - t * (15327.97 - t * (27814.0 - t * (22569.18 - t * 6838.66))))),
+    ];
+  }
+  if (ramp === 'gray') {
+    const g = byte(255 - 235 * t);
+    return [g, g, g];
+  }
+  return rampColor(t);
+}
+
+/**
+ * The colour of depth d metres under settings {colormap, near, far} (the
+ * robot's depth-colormap message); d <= 0 is black.
+ */
+export function depthColorWith(settings, d) {
+  if (!(d > 0)) return [0, 0, 0];
+  const near = settings?.near ?? NEAR_M;
+  const far = settings?.far ?? FAR_M;
+  return rampColorOf(settings?.colormap ?? 'jet', (d - near) / (far - near));
+}
+
+/** The CSS linear-gradient() of a ramp, sampled in 16 steps. */
+export function cssGradientOf(ramp, direction = 'to right') {
+  if (ramp !== 'turbo' && ramp !== 'gray') return cssGradient(direction);
+  const stops = [];
+  for (let i = 0; i <= 16; i++) {
+    const [r, g, b] = rampColorOf(ramp, i / 16);
+    stops.push(`rgb(${r} ${g} ${b}) ${(i / 16 * 100).toFixed(1)}%`);
+  }
+  return `linear-gradient(${direction}, ${stops.join(', ')})`;
 }

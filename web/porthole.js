@@ -28,6 +28,7 @@
 // as 'error' events (and a failed session as 'closed', a failed robot
 // request as a rejected promise).
 
+import { DepthLink, depthRequest } from './depth.js';
 import { MARKER_BLOCKS, markerAge, readMarker } from './marker.js';
 
 /** The stream types of a RealSense-like robot camera. */
@@ -443,6 +444,8 @@ export class Cloud extends Emitter {
    * @param {RTCIceServer[]} [options.iceServers] overrides connect()'s option and the cloud's servers
    * @param {'all'|'relay'} [options.iceTransportPolicy] overrides connect()'s option
    * @param {boolean} [options.lowLatency] overrides the cloud's option
+   * @param {boolean|{rate?: number, decimation?: number, color?: boolean}} [options.depth]
+   *   metric depth over a data channel (depth.js; docs/VIEWER.md)
    * @returns {Session}
    */
   openSession(robotId, options = {}) {
@@ -454,6 +457,8 @@ export class Cloud extends Emitter {
       why = new PortholeError('invalid-argument', 'streamTypes must be an array of 1 to 8 stream type names');
     } else if (opts.deviceId != null && !(typeof opts.deviceId === 'string' && opts.deviceId.length <= 128)) {
       why = new PortholeError('invalid-argument', 'deviceId must be a string of at most 128 characters');
+    } else if (s._depthError) {
+      why = new PortholeError('invalid-argument', s._depthError);
     } else if (!webrtcSupported() && !this.options.RTCPeerConnection) {
       why = new PortholeError('no-webrtc', 'this browser does not support WebRTC (no RTCPeerConnection)');
     } else if (this.state === 'closed') {
@@ -470,6 +475,7 @@ export class Cloud extends Emitter {
     s._requestId = requestId;
     const msg = { type: 'create-session', robotId, streamTypes: s.streamTypes, requestId };
     if (opts.deviceId != null) msg.deviceId = opts.deviceId;
+    if (s._depth.requested) msg.depth = s._depth.requested;
     s._createMsg = msg;
     // Before the cloud has registered us (right after connect(), or while
     // reconnecting) the request waits and goes out as soon as it has; the
@@ -1152,7 +1158,35 @@ export class Session extends Emitter {
     this._armTimer(cloud.options.sessionTimeoutMs, () => (this._unsent
       ? cloud._notConnectedError('', cloud.options.sessionTimeoutMs)
       : new PortholeError('timeout', 'the cloud did not create the session in time')));
+    // Metric depth (depth.js): its channels, latest frame and geometry.
+    let depthReq = null;
+    try { depthReq = depthRequest(opts.depth); } catch (e) { this._depthError = e.message; }
+    this._depth = new DepthLink((type, detail) => this._emit(type, detail), depthReq);
   }
+
+  /** The latest depth frame (a DepthFrame of depth.js), or null. */
+  get depth() { return this._depth.frame; }
+
+  /** The depth channel's state: {config, calibration, colormap, error, frames, bytes}. */
+  get depthInfo() {
+    const d = this._depth;
+    return { config: d.config, calibration: d.calibration, colormap: d.colormap, error: d.error, frames: d.frames, bytes: d.bytes };
+  }
+
+  /** Changes the depth channel's {rate, decimation, color}; resolves with the settings in force. */
+  setDepth(opts) { return this._depth.setDepth(opts); }
+
+  /** Sets the depth video's colormap {colormap: 'jet'|'turbo'|'gray', near, far} (robot-wide). */
+  setDepthColormap(opts) { return this._depth.setColormap(opts); }
+
+  /** Depth in metres at pixel (x, y) of stream (default: the video's), or null. */
+  depthAt(x, y, stream = this.streamTypes[0]) { return this._depth.frame?.depthAt(x, y, stream) ?? null; }
+
+  /** The 3D point (metres, depth camera frame) at pixel (x, y) of stream, or null. */
+  deproject(x, y, stream = this.streamTypes[0]) { return this._depth.frame?.deproject(x, y, stream) ?? null; }
+
+  /** The latest depth frame as {positions, colors, count} Float32Arrays, or null. */
+  pointCloud(opts) { return this._depth.frame?.pointCloud(opts) ?? null; }
 
   /** The RTCPeerConnection (null before the offer and after close). */
   get peerConnection() { return this._pc; }
@@ -1304,6 +1338,7 @@ export class Session extends Emitter {
     clearTimeout(this._timer);
     clearInterval(this._stallTimer);
     if (this._switch) this._switch.reject(new PortholeError('closed', 'the session closed'));
+    this._depth.close();
     const pc = this._pc;
     this._pc = null;
     if (pc) {
@@ -1460,6 +1495,7 @@ export class Session extends Emitter {
     };
     pc.ondatachannel = (ev) => {
       const ch = ev.channel;
+      if (this._depth.takeChannel(ch)) return;
       if (ch.label !== 'telemetry') return;
       ch.onmessage = (e) => {
         if (typeof e.data !== 'string' || e.data.length > 65536) return;

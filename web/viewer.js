@@ -1,6 +1,7 @@
 // viewer.js - the Porthole viewer page: the live robot list, one tile per
 // watched robot (video, stream selector, stats overlay, depth legend,
-// snapshot, fullscreen, camera options) and a clear message for every failure.
+// snapshot, fullscreen, camera options, metric depth under the pointer and a
+// 3D point cloud tab: depthview.js) and a clear message for every failure.
 //
 // Everything network-facing goes through porthole.js; this file owns the DOM.
 // URL parameters: ?cloud=wss://host/ws (signaling URL; default: this page's
@@ -11,11 +12,14 @@
 // that shows when the cloud requires a token.
 
 import { connect, defaultCloudUrl, webrtcSupported, STREAM_TYPES } from './porthole.js';
-import { cssGradient, depthPosition } from './colormap.js';
+import { cssGradientOf } from './colormap.js';
+import { DepthProbe, DepthView } from './depthview.js';
 import { OptionsPanel } from './options.js';
 
 const STREAM_LABELS = { color: 'Colour', depth: 'Depth', 'infrared-1': 'Infrared 1', 'infrared-2': 'Infrared 2' };
-const LEGEND_TICKS = [0.3, 1, 2, 3, 4, 5, 6];
+/** What a tile asks of the robot's depth channel (docs/VIEWER.md): a few
+ * frames a second for the pointer readout; the 3D tab asks for more. */
+const DEPTH_IDLE = Object.freeze({ rate: 5, decimation: 2, color: false });
 
 const $ = (sel, root = document) => root.querySelector(sel);
 const params = new URLSearchParams(location.search);
@@ -176,6 +180,8 @@ class Tile {
     this.badge = $('.badge.detached', this.el);
     this.legend = $('.legend', this.el);
     this._stopLatency = () => {};
+    this.probe = new DepthProbe(this.video, $('.probe', this.el), () => this.session);
+    this.view3d = new DepthView($('.cloud3d', this.el), () => this.session);
     this._buildLegend();
     this.options = new OptionsPanel($('.options', this.el), $('.options-toggle', this.el), cloud, robotId);
     const robot = cloud?.robots.get(robotId);
@@ -187,6 +193,10 @@ class Tile {
     $('.fullscreen', this.el).addEventListener('click', () => this.toggleFullscreen());
     $('.stats-toggle', this.el).addEventListener('click', () => this.toggleStats());
     $('.close', this.el).addEventListener('click', () => this.remove());
+    $('.view3d', this.el).addEventListener('click', () => this.toggle3d());
+    for (const c of this.legend.querySelectorAll('.legend-controls select, .legend-controls input')) {
+      c.addEventListener('change', () => this._setColormap());
+    }
     $('.retry', this.el).addEventListener('click', () => this.start(this.streamType));
     $('.dismiss', this.el).addEventListener('click', () => this.remove());
     this.badge.addEventListener('click', () => this.start(this.streamType));
@@ -223,8 +233,20 @@ class Tile {
       this._setMessage('This browser does not support WebRTC, so it cannot show robot video.', 'error', false);
       return;
     }
-    const s = cloud.openSession(this.robotId, { streamTypes: [this.streamType] });
+    // Metric depth whenever the camera has a depth stream: the pointer
+    // readout and the 3D tab use it; a robot that cannot serve it says why.
+    const hasDepth = (cloud.robots.get(this.robotId)?.streams || STREAM_TYPES).includes('depth');
+    const s = cloud.openSession(this.robotId, { streamTypes: [this.streamType], depth: hasDepth ? (this.view3d.shown ? this.view3d.request() : DEPTH_IDLE) : false });
     this.session = s;
+    this.view3d.unavailable = hasDepth ? null : 'this robot\'s camera has no depth stream';
+    s.on('depth', (f) => { if (s === this.session) this.view3d.onFrame(f); });
+    s.on('depthconfig', (c) => { if (s === this.session) this.view3d.syncSettings(c); });
+    s.on('depthcolormap', (c) => { if (s === this.session) this._buildLegend(c); });
+    s.on('deptherror', (e) => {
+      if (s !== this.session) return;
+      this.view3d._explain();
+      this._setNote(`Depth: ${e.message}`, 'error', 8000);
+    });
     this.el.dataset.state = s.state;
     this._stopLatency = s.attach(this.video);
     s.on('state', ({ state }) => {
@@ -286,14 +308,39 @@ class Tile {
     this.legend.hidden = type !== 'depth';
   }
 
-  _buildLegend() {
-    $('.legend-bar', this.legend).style.background = cssGradient('to right');
-    $('.legend-ticks', this.legend).replaceChildren(...LEGEND_TICKS.map((m) => {
+  /** The legend of the robot's depth colouring {colormap, near, far} (default: jet, 0.3 to 6 m). */
+  _buildLegend(cm = { colormap: 'jet', near: 0.3, far: 6 }) {
+    $('.legend-bar', this.legend).style.background = cssGradientOf(cm.colormap, 'to right');
+    const ticks = [];
+    for (let i = 0; i <= 5; i++) ticks.push(cm.near + ((cm.far - cm.near) * i) / 5);
+    $('.legend-ticks', this.legend).replaceChildren(...ticks.map((m, i) => {
       const s = document.createElement('span');
-      s.style.left = `${(depthPosition(m) * 100).toFixed(2)}%`;
-      s.textContent = String(m);
+      s.style.left = `${(i * 20).toFixed(2)}%`;
+      s.textContent = String(Number(m.toFixed(1)));
       return s;
     }));
+    $('.cmap-ramp', this.legend).value = cm.colormap;
+    $('.cmap-near', this.legend).value = String(cm.near);
+    $('.cmap-far', this.legend).value = String(cm.far);
+  }
+
+  async _setColormap() {
+    if (!this.session) return;
+    const v = (sel) => $(sel, this.legend).value;
+    try {
+      await this.session.setDepthColormap({ colormap: v('.cmap-ramp'), near: Number(v('.cmap-near')), far: Number(v('.cmap-far')) });
+    } catch (e) {
+      this._setNote(`Colormap not changed: ${e.message}`, 'error', 8000);
+      if (this.session.depthInfo.colormap) this._buildLegend(this.session.depthInfo.colormap);
+    }
+  }
+
+  /** Shows or hides the 3D point cloud over the video. */
+  toggle3d(on = !this.view3d.shown) {
+    $('.view3d', this.el).setAttribute('aria-pressed', String(on));
+    this.el.dataset.view = on ? '3d' : 'video';
+    this.view3d.show(on);
+    if (this.session?.depthInfo.config) this.session.setDepth(on ? this.view3d.request() : DEPTH_IDLE).catch(() => {});
   }
 
   _setMessage(text, kind = 'error', retry = true) {
@@ -341,6 +388,7 @@ class Tile {
     else if (k === 's') this.snapshot();
     else if (k === 'i') this.toggleStats();
     else if (k === 'x') this.remove();
+    else if (k === 'd') this.toggle3d();
     else if (k >= '1' && k <= '9') {
       const opt = this.select.options[Number(k) - 1];
       if (!opt || this.select.disabled) return;
@@ -410,6 +458,11 @@ class Tile {
       ['buffer', ms(st.jitterBufferMs)],
     ];
     if (st.streamTypes[0] === 'color') rows.push(['latency', st.latencyMs === null ? '–' : ms(st.latencyMs)]);
+    const d = s.depth;
+    if (d) {
+      rows.push(['depth', `${s.depthInfo.config?.rate ?? '–'}/s ÷${d.decimation}`]);
+      rows.push(['depth age', ms(d.receivedAt - d.captureTime)]);
+    }
     if (st.robot) {
       rows.push(['robot fps', n(st.robot.fps)]);
       rows.push(['robot rate', kbps(st.robot.bitrateKbps)]);

@@ -24,6 +24,7 @@ void cloud_config_defaults(struct cloud_config *cfg)
         .port = 3001,
         .bind = "",
         .web_root = PORTHOLE_DEFAULT_WEB_ROOT,
+        .three_dir = PORTHOLE_DEFAULT_THREE_DIR,
         .tls_cert = "",
         .tls_key = "",
         .max_message = 64 * 1024,
@@ -70,7 +71,7 @@ void cloud_config_defaults(struct cloud_config *cfg)
     };
 }
 
-enum { OPTION_COUNT = 46 };
+enum { OPTION_COUNT = 47 };
 
 /* The table points into cfg, so it is built per call. */
 static void option_table(struct cloud_config *cfg, struct opt out[OPTION_COUNT])
@@ -85,6 +86,10 @@ static void option_table(struct cloud_config *cfg, struct opt out[OPTION_COUNT])
         {.name = "web-root", .short_name = 'w', .env = {"WEB_ROOT"}, .type = OPT_STRING,
          .target = &cfg->web_root, .metavar = "DIR",
          .help = "directory of the web viewer served at /"},
+        {.name = "three-dir", .env = {"THREE_DIR"}, .type = OPT_STRING,
+         .target = &cfg->three_dir, .metavar = "DIR",
+         .help = "the npm package three (npm ci), whose build/ and examples/jsm/ the viewer's "
+                 "3D tab loads from /vendor/three/; missing: the tab says so"},
         {.name = "tls-cert", .env = {"TLS_CERT"}, .type = OPT_STRING, .target = &cfg->tls_cert,
          .metavar = "FILE",
          .help = "PEM certificate (chain): serve https:// and wss:// (needs --tls-key)"},

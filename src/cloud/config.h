@@ -16,6 +16,7 @@ struct cloud_config {
     long port;                 /* --port, PORT or SIGNALING_PORT: 3001 */
     const char *bind;          /* --bind, BIND_ADDRESS: an IP address, "" = all interfaces */
     const char *web_root;      /* --web-root, WEB_ROOT */
+    const char *three_dir;     /* --three-dir, THREE_DIR: the npm package three, served at /vendor/three/ */
     const char *tls_cert;      /* --tls-cert, TLS_CERT: PEM file; with tls_key, serve https/wss */
     const char *tls_key;       /* --tls-key, TLS_KEY: PEM private key */
     long max_message;          /* --max-message, MAX_MESSAGE_BYTES: 64 KiB */

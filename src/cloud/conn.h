@@ -128,6 +128,7 @@ struct conn {
 struct server {
     struct cloud_config cfg;
     char web_root[PATH_MAX];   /* canonical */
+    char three_dir[PATH_MAX];  /* canonical, or "" when it does not exist */
     struct lws_context *ctx;
     struct lws_protocols protocols[2];
     lws_retry_bo_t keepalive;

@@ -145,9 +145,23 @@ static bool check_refresh_token(json_t *msg, struct proto_error *err)
     return check_token(msg, true, err);
 }
 
+/* create-session's optional "depth": the robot reads it (rate, decimation,
+ * color, clamped there); the cloud only bounds its shape and size. */
+static bool check_depth(json_t *msg, struct proto_error *err)
+{
+    json_t *d = json_object_get(msg, "depth");
+    if (!d || json_is_null(d) || json_is_boolean(d))
+        return true;
+    if (!json_is_object(d) || json_dumpb(d, NULL, 0, JSON_COMPACT) > 256)
+        return fail(err, "'depth' must be true, false, null or an object {rate?, decimation?, "
+                    "color?} of at most 256 bytes");
+    return true;
+}
+
 static bool check_create_session(json_t *msg, struct proto_error *err)
 {
     return check_name(msg, "robotId", true, err) && check_stream_types(msg, err) &&
+           check_depth(msg, err) &&
            check_opt_string(msg, "deviceId", PROTO_NAME_MAX * 2, err) &&
            check_opt_string(msg, "requestId", PROTO_REQUEST_ID_MAX, err);
 }

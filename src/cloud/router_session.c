@@ -293,5 +293,8 @@ void router__on_create_session(struct router *r, struct peer *client, json_t *ms
     json_t *order = json_pack("{s:s, s:s, s:O, s:O}", "sessionId", s->id, "clientId", client->id,
                               "deviceId", device ? device : json_null(), "streamTypes",
                               json_object_get(msg, "streamTypes"));
+    json_t *depth = json_object_get(msg, "depth");
+    if (order && depth && !json_is_null(depth)) /* metric depth channels (PROTOCOL.md) */
+        json_object_set(order, "depth", depth);
     router__send_msg(r, robot, "create-session", router__with_ice_servers(r, robot, order));
 }

@@ -125,7 +125,17 @@ static int http_request(struct server *srv, struct conn *c, const char *uri)
         strcmp(uri, "/metrics") == 0)
         return access_status_request(srv, c, uri);
     char path[PATH_MAX];
-    if (http_static_resolve(srv->web_root, uri, path, sizeof(path)) != 0)
+    /* three.js for the 3D tab, from its npm package: only build/ and
+     * examples/jsm/, confined to the package like the web root. */
+    const char *root = srv->web_root;
+    if (strncmp(uri, "/vendor/three/", 14) == 0) {
+        uri += 13;
+        if (!srv->three_dir[0] || (strncmp(uri, "/build/", 7) != 0 &&
+                                   strncmp(uri, "/examples/jsm/", 14) != 0))
+            return http_reply_message(c, HTTP_STATUS_NOT_FOUND, "error", "not found");
+        root = srv->three_dir;
+    }
+    if (http_static_resolve(root, uri, path, sizeof(path)) != 0)
         return http_reply_message(c, HTTP_STATUS_NOT_FOUND, "error", "not found");
     char extra[96] = "";
     const char *hsts = edge_hsts(srv, c->wsi);
@@ -416,6 +426,11 @@ struct server *server_new(const struct cloud_config *cfg)
         log_error("web root '%s': %s", cfg->web_root, strerror(errno));
         free(srv);
         return NULL;
+    }
+    if (cfg->three_dir && *cfg->three_dir && !realpath(cfg->three_dir, srv->three_dir)) {
+        log_warn("--three-dir '%s': %s: the viewer's 3D tab will say three.js is missing "
+                 "(run npm ci)", cfg->three_dir, strerror(errno));
+        srv->three_dir[0] = '\0';
     }
     srv->wbuf = malloc(LWS_PRE + WRITE_COALESCE_BYTES);
     if (!srv->wbuf || registry_mem_new(&srv->reg) != 0) {

@@ -136,6 +136,8 @@ struct camera *camera_new(const char *name, const struct cam_mode *mode, char *e
         return NULL;
     }
     cam->ops = ops;
+    for (int s = 0; s < CAM_NSTREAMS; s++)
+        cam->extrinsics[s] = (struct cam_extrinsics){.rotation = {1, 0, 0, 0, 1, 0, 0, 0, 1}};
     if (ops->open(cam, mode, err, errlen) != 0) {
         free(cam);
         return NULL;
@@ -185,6 +187,11 @@ double camera_depth_scale(const struct camera *cam)
 const struct cam_intrinsics *camera_intrinsics(const struct camera *cam, enum cam_stream s)
 {
     return (unsigned)s < CAM_NSTREAMS ? &cam->intrinsics[s] : NULL;
+}
+
+const struct cam_extrinsics *camera_extrinsics(const struct camera *cam, enum cam_stream s)
+{
+    return (unsigned)s < CAM_NSTREAMS ? &cam->extrinsics[s] : NULL;
 }
 
 static json_t *camera_describe_intrinsics(const struct cam_intrinsics *in)

@@ -80,6 +80,14 @@ struct cam_intrinsics {
 /* One option: ids are snake_case ("exposure", "gain", "laser_power",
  * "emitter_enabled", ...). Each belongs to one sensor (index into the
  * sensors of camera_describe). */
+/* A rigid transform from the depth stream's frame to another stream's, as
+ * librealsense's rs2_extrinsics: p_stream = rotation * p_depth + translation,
+ * rotation row-major, translation in metres. */
+struct cam_extrinsics {
+    double rotation[9];
+    double translation[3];
+};
+
 struct cam_option_desc {
     const char *id, *name, *description, *units;
     double min, max, step, def;
@@ -115,6 +123,9 @@ const char *camera_firmware(const struct camera *cam); /* "5.16.0.1" */
 const struct cam_mode *camera_mode(const struct camera *cam);
 double camera_depth_scale(const struct camera *cam);   /* metres per Z16 unit: 0.001 */
 const struct cam_intrinsics *camera_intrinsics(const struct camera *cam, enum cam_stream s);
+/* From depth to stream s (identity for depth itself and unless the backend
+ * says otherwise). Valid until camera_free; any thread. */
+const struct cam_extrinsics *camera_extrinsics(const struct camera *cam, enum cam_stream s);
 
 /* A new JSON object describing the device (the caller owns it):
  *   {"name","serial","firmwareVersion","productId","usbType","physicalPort",

@@ -48,6 +48,7 @@ struct camera {
     struct cam_mode mode;
     double depth_scale;
     struct cam_intrinsics intrinsics[CAM_NSTREAMS];
+    struct cam_extrinsics extrinsics[CAM_NSTREAMS]; /* depth -> stream; identity before open */
 
     /* Capabilities, for camera_describe (the modes are ops->modes). */
     const char *sensor_names[CAM_MAX_SENSORS];

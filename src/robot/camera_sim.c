@@ -149,6 +149,10 @@ static int sim_open(struct camera *cam, const struct cam_mode *mode, char *err, 
         in->fx = in->fy = f;
         in->model = "brown-conrady";
     }
+    /* Colour and the left imager share the depth viewpoint (identity); the
+     * right imager sits SIM_BASELINE_M to the right, so a depth point is
+     * that much further left in its frame. */
+    cam->extrinsics[CAM_INFRARED2].translation[0] = -SIM_BASELINE_M;
 
     struct sim_camera *sc = calloc(1, sizeof *sc);
     size_t n = (size_t)mode->width * mode->height;

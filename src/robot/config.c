@@ -54,7 +54,7 @@ void robot_config_defaults(struct robot_config *cfg)
     };
 }
 
-enum { OPTION_COUNT = 30 };
+enum { OPTION_COUNT = 31 };
 
 /* The modes of backend camera (the first backend's for an unknown name). */
 static const struct cam_modes *config_modes(const char *camera)
@@ -162,6 +162,10 @@ static void option_table(struct robot_config *cfg, const char **level, const cha
         {.name = "cloud-api", .env = {"ROBOT_CLOUD_API"}, .type = OPT_BOOL,
          .target = &cfg->cloud_api,
          .help = "answer REST API calls relayed by the cloud (robot-request); off: 403"},
+        {.name = "no-depth-channel", .env = {"ROBOT_NO_DEPTH_CHANNEL"}, .type = OPT_BOOL,
+         .target = &cfg->no_depth_channel,
+         .help = "refuse metric depth data channels, as a camera without depth does "
+                 "(the depth video is unaffected)"},
         {.name = "tls-insecure", .env = {"ROBOT_TLS_INSECURE"}, .type = OPT_BOOL,
          .target = &cfg->tls_insecure, .help = "accept any wss:// certificate (testing only)"},
         {.name = "token-file", .env = {"ROBOT_TOKEN_FILE"}, .type = OPT_STRING,

@@ -31,6 +31,7 @@ struct robot_config {
     const char *api_bind;      /* --api-bind, ROBOT_API_BIND: "127.0.0.1"; an IPv4/IPv6 address, "" or "*": all */
     bool cloud_api;            /* --cloud-api, ROBOT_CLOUD_API: serve the API through the cloud (robot-request); default on */
     long api_max_body;         /* --api-max-body, ROBOT_API_MAX_BODY: 64 KiB (1 KiB..16 MiB): larger request bodies get 413 */
+    bool no_depth_channel;     /* --no-depth-channel: refuse metric depth channels, as a camera without depth does */
     bool tls_insecure;         /* --tls-insecure, ROBOT_TLS_INSECURE: accept any wss certificate (testing only) */
     const char *token;         /* ROBOT_TOKEN (no flag: argv is visible to every user): the robot's token (a JWT), or NULL */
     const char *token_file;    /* --token-file, ROBOT_TOKEN_FILE: a file holding it, re-read at every connect; not with ROBOT_TOKEN */

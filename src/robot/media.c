@@ -42,6 +42,13 @@ struct media_track {
     uint64_t sent;
 };
 
+struct media_tap {
+    struct media *m;
+    unsigned mask;      /* main thread */
+    media_frames_fn fn; /* fixed while registered */
+    void *user;
+};
+
 struct media {
     struct camera *cam;
     struct media_params params;
@@ -52,6 +59,7 @@ struct media {
     unsigned held;                     /* main thread: streams captured without an encoder */
     media_frames_fn observer;          /* under lock */
     void *observer_user;               /* under lock */
+    struct media_tap *taps[MEDIA_MAX_TAPS]; /* written on the main thread under lock */
 };
 
 int media_codec_parse(const char *name, enum media_codec *out)
@@ -132,6 +140,9 @@ static void on_camera_frames(void *user, const struct cam_frameset *set)
     g_mutex_lock(&m->lock);
     if (m->observer)
         m->observer(m->observer_user, set);
+    for (int i = 0; i < MEDIA_MAX_TAPS; i++)
+        if (m->taps[i])
+            m->taps[i]->fn(m->taps[i]->user, set);
     g_mutex_unlock(&m->lock);
     for (size_t i = 0; i < set->count; i++) {
         const struct cam_frame *f = &set->frames[i];
@@ -333,6 +344,9 @@ static struct encoder *encoder_new(struct media *m, enum cam_stream s, char *err
 static unsigned running_mask(struct media *m)
 {
     unsigned mask = m->held;
+    for (int i = 0; i < MEDIA_MAX_TAPS; i++)
+        if (m->taps[i])
+            mask |= m->taps[i]->mask;
     for (int s = 0; s < CAM_NSTREAMS; s++)
         if (m->enc[s])
             mask |= CAM_MASK(s);
@@ -424,6 +438,42 @@ void media_set_observer(struct media *m, media_frames_fn fn, void *user)
     m->observer = fn;
     m->observer_user = user;
     g_mutex_unlock(&m->lock);
+}
+
+struct media_tap *media_tap_add(struct media *m, unsigned mask, media_frames_fn fn, void *user)
+{
+    for (int i = 0; i < MEDIA_MAX_TAPS; i++) {
+        if (m->taps[i])
+            continue;
+        struct media_tap *t = g_new0(struct media_tap, 1);
+        *t = (struct media_tap){.m = m, .mask = mask & CAM_MASK_ALL, .fn = fn, .user = user};
+        g_mutex_lock(&m->lock);
+        m->taps[i] = t;
+        g_mutex_unlock(&m->lock);
+        camera_set_streams(m->cam, running_mask(m));
+        return t;
+    }
+    return NULL;
+}
+
+void media_tap_set_mask(struct media_tap *t, unsigned mask)
+{
+    t->mask = mask & CAM_MASK_ALL;
+    camera_set_streams(t->m->cam, running_mask(t->m));
+}
+
+void media_tap_remove(struct media_tap *t)
+{
+    if (!t)
+        return;
+    struct media *m = t->m;
+    g_mutex_lock(&m->lock);
+    for (int i = 0; i < MEDIA_MAX_TAPS; i++)
+        if (m->taps[i] == t)
+            m->taps[i] = NULL;
+    g_mutex_unlock(&m->lock);
+    camera_set_streams(m->cam, running_mask(m));
+    g_free(t);
 }
 
 int media_restart_camera(struct media *m, char *err, size_t errlen)

@@ -118,6 +118,20 @@ unsigned media_captured_streams(struct media *m);
 typedef void (*media_frames_fn)(void *user, const struct cam_frameset *set);
 void media_set_observer(struct media *m, media_frames_fn fn, void *user);
 
+/* A tap: another consumer of raw framesets (the depth channel's hub).
+ * fn runs on the capture thread with every frameset, under the same rules
+ * as the observer (quick, no media calls); the streams in its mask are
+ * captured while it is registered. Up to MEDIA_MAX_TAPS at once; add
+ * returns NULL beyond. Main thread. */
+#define MEDIA_MAX_TAPS 4
+struct media_tap;
+struct media_tap *media_tap_add(struct media *m, unsigned mask, media_frames_fn fn, void *user);
+/* Changes the streams the tap needs captured. Main thread. */
+void media_tap_set_mask(struct media_tap *t, unsigned mask);
+/* Removes and frees the tap; once it returns fn is not running and is
+ * never called again. NULL is a no-op. Main thread. */
+void media_tap_remove(struct media_tap *t);
+
 /* Stops and restarts the camera's capture (a hardware reset of a real
  * device); encoders keep running and restart from a keyframe. Returns 0, or
  * -1 with a reason in err (the camera is then stopped). Main thread. */

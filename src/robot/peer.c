@@ -463,6 +463,8 @@ struct peer *peer_new(struct media *m, const struct peer_params *params,
     g_signal_emit_by_name(p->webrtc, "create-data-channel", "telemetry", NULL, &p->channel);
     if (p->channel)
         g_signal_connect(p->channel, "on-close", G_CALLBACK(on_channel_close), p);
+    if (params->depth_hub && params->depth)
+        p->depth = depth_link_new(params->depth_hub, p->webrtc, params->depth, p->session_id);
     if (gst_element_set_state(p->pipeline, GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE) {
         snprintf(err, errlen, "webrtcbin failed to start");
         goto fail;
@@ -566,6 +568,7 @@ void peer_send_telemetry(struct peer *p, const char *text)
 }
 
 const char *peer_session_id(const struct peer *p) { return p->session_id; }
+struct depth_link *peer_depth(const struct peer *p) { return p->depth; }
 enum peer_state peer_state(const struct peer *p) { return p->state; }
 size_t peer_track_count(const struct peer *p) { return p->ntracks; }
 
@@ -589,6 +592,7 @@ void peer_free(struct peer *p)
     if (!p)
         return;
     p->closed = true;
+    depth_link_stop(p->depth); /* no more sends into a pipeline that stops */
     if (p->hold) {
         g_source_destroy(p->hold);
         g_source_unref(p->hold);
@@ -604,6 +608,7 @@ void peer_free(struct peer *p)
     }
     if (p->channel)
         g_signal_handlers_disconnect_by_data(p->channel, p);
+    depth_link_free(p->depth);
     if (p->rtpbin) {
         g_signal_handlers_disconnect_by_data(p->rtpbin, p);
         gst_object_unref(p->rtpbin);

@@ -2,7 +2,8 @@
  *
  * A peer owns a small pipeline of its own:
  *   appsrc ! rtpvp8pay ! webrtcbin   (one such branch per requested stream)
- * plus a data channel "telemetry". It creates the offer as soon as it is
+ * plus a data channel "telemetry", and the depth channels (depth_hub.h)
+ * when the session asked for depth. It creates the offer as soon as it is
  * built, applies the viewer's answer, and trickles ICE candidates both
  * ways; it keeps its offer and local candidates, for a viewer that takes
  * them in one SDP (peer_offer_with_candidates). Only addresses on the ICE
@@ -26,6 +27,7 @@
 #include <stdint.h>
 
 #include "robot/camera.h"
+#include "robot/depth_hub.h"
 #include "robot/media.h"
 #include "common/netlist.h"
 
@@ -46,6 +48,8 @@ struct peer_params {
     size_t nlocal;
     size_t max_sdp;                         /* bytes; a longer answer is refused */
     GMainContext *context;                  /* where callbacks fire */
+    struct depth_hub *depth_hub;            /* borrowed; NULL: no depth channels */
+    const struct depth_request *depth;      /* the session's depth settings, or NULL */
 };
 
 struct peer;
@@ -137,6 +141,9 @@ int peer_restart_ice(struct peer *p, char *err, size_t errlen);
  * second) with SCTP acknowledgements and sends RTCP receiver reports, so
  * it is heard from at least every second or so. */
 int64_t peer_heard_us(struct peer *p);
+
+/* The session's depth channels (depth_hub.h), or NULL when it asked for none. */
+struct depth_link *peer_depth(const struct peer *p);
 
 /* Sends text on the telemetry channel if it is open. */
 void peer_send_telemetry(struct peer *p, const char *text);

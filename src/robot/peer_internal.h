@@ -42,6 +42,7 @@ struct peer {
     GstElement *pipeline, *webrtc;
     GstElement *rtpbin; /* inside webrtc; a ref, for its RTCP signals */
     GstWebRTCDataChannel *channel;
+    struct depth_link *depth; /* the depth channels, or NULL */
     guint bus_watch;
     struct peer_track tracks[PEER_MAX_TRACKS];
     size_t ntracks;

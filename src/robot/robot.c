@@ -11,6 +11,8 @@
 #include "robot/api.h"
 #include "robot/api_http.h"
 #include "robot/credential.h"
+#include "robot/depth_config.h"
+#include "robot/depth_hub.h"
 #include "robot/iceconf.h"
 #include "robot/media.h"
 #include "robot/peer.h"
@@ -33,6 +35,7 @@ struct robot {
     struct credential *token;        /* ROBOT_TOKEN or --token-file */
     struct registration *reg;
     struct session_set *sessions;
+    struct depth_hub *depth;         /* every session's depth channels */
     guint telemetry_timer;
     json_t *device_info;
     struct api *api;
@@ -100,6 +103,22 @@ static void take_ice_servers(struct robot *r, json_t *msg)
     iceconf_clear(&ic);
 }
 
+/* Reads create-session's "depth": absent, null or false asks for none (0);
+ * true for the defaults, or an object of settings, clamped (1); -1 with a
+ * reason in err for anything else. */
+static int parse_depth(struct robot *r, json_t *msg, struct depth_request *out, char *err,
+                       size_t errlen)
+{
+    json_t *d = json_object_get(msg, "depth");
+    if (!d || json_is_null(d) || json_is_false(d))
+        return 0;
+    int fps = camera_mode(r->cam)->fps;
+    depth_request_default(out, fps);
+    if (json_is_true(d))
+        return 1;
+    return depth_request_apply(d, fps, out, err, errlen) < 0 ? -1 : 1;
+}
+
 static void handle_create_session(struct robot *r, json_t *msg)
 {
     const char *sid = json_string_value(json_object_get(msg, "sessionId"));
@@ -139,9 +158,16 @@ static void handle_create_session(struct robot *r, json_t *msg)
         return;
     }
     struct session_owner owner = {.client_id = client ? client : "", .sub = caller.sub};
+    struct depth_request depth;
+    int wants_depth = parse_depth(r, msg, &depth, err, sizeof err);
+    if (wants_depth < 0) {
+        refuse_session(r, sid, "invalid-depth", err);
+        return;
+    }
     take_ice_servers(r, msg);
-    if (session_open(r->sessions, sid, &owner, streams, (size_t)n, sink_cloud_new(r->sig),
-                     &code, err, sizeof err) == NULL)
+    if (session_open_depth(r->sessions, sid, &owner, streams, (size_t)n,
+                           wants_depth ? &depth : NULL, sink_cloud_new(r->sig), &code, err,
+                           sizeof err) == NULL)
         refuse_session(r, sid, code, err);
 }
 
@@ -375,6 +401,16 @@ static void send_telemetry(struct session *s, void *base)
                                                 (json_int_t)peer_track_frames(p, i)));
     json_object_set_new(base, "sessionId", json_string(session_id(s)));
     json_object_set_new(base, "tracks", tracks);
+    struct depth_link_stats ds;
+    if (peer_depth(p)) {
+        depth_link_stats(peer_depth(p), &ds);
+        json_object_set_new(base, "depth", json_pack("{s:I, s:I, s:I}", "framesSent",
+                                                     (json_int_t)ds.frames, "bytesSent",
+                                                     (json_int_t)ds.bytes, "skipped",
+                                                     (json_int_t)ds.skipped));
+    } else {
+        json_object_del(base, "depth");
+    }
     char *text = json_dumps(base, JSON_COMPACT);
     if (text)
         peer_send_telemetry(p, text);
@@ -417,6 +453,7 @@ static struct session_set *new_session_set(struct robot *r)
             .nlocal = r->nlocal,
             .max_sdp = (size_t)cfg->max_message,
             .context = r->ctx,
+            .depth_hub = r->depth,
         },
     };
     return session_set_new(&sp);
@@ -491,11 +528,15 @@ struct robot *robot_new(const struct robot_config *cfg, struct camera *cam, GMai
     r->device_info = camera_describe(cam, false);
     json_object_set_new(r->device_info, "codec", json_string(cfg->codec));
     json_object_set_new(r->device_info, "robotVersion", json_string(PORTHOLE_VERSION));
+    r->depth = depth_hub_new(r->media, cam, r->ctx,
+                             cfg->no_depth_channel ? "metric depth is turned off on this robot "
+                                                     "(--no-depth-channel)" : NULL);
     r->sessions = new_session_set(r);
     r->api = api_new(cam, r->media, &robot_api_sessions, r->sessions);
     if (start_http(r, err, errlen) < 0) {
         api_free(r->api);
         session_set_free(r->sessions);
+        depth_hub_free(r->depth);
         json_decref(r->device_info);
         media_free(r->media);
         g_free(r);
@@ -538,6 +579,7 @@ void robot_free(struct robot *r)
      * waiting is answered (503), while the signaling link and the HTTP
      * server can still carry it. */
     session_set_free(r->sessions);
+    depth_hub_free(r->depth);
     api_http_free(r->http);
     api_free(r->api);
     registration_free(r->reg);

@@ -382,6 +382,15 @@ struct session *session_open(struct session_set *set, const char *id,
                              size_t nstreams, struct session_sink *sink, const char **code,
                              char *err, size_t errlen)
 {
+    return session_open_depth(set, id, owner, streams, nstreams, NULL, sink, code, err, errlen);
+}
+
+struct session *session_open_depth(struct session_set *set, const char *id,
+                                   const struct session_owner *owner,
+                                   const enum cam_stream *streams, size_t nstreams,
+                                   const struct depth_request *depth, struct session_sink *sink,
+                                   const char **code, char *err, size_t errlen)
+{
     char *viewer = viewer_key(owner);
     if (check_limits(set, viewer, code, err, errlen) < 0) {
         g_free(viewer);
@@ -397,6 +406,7 @@ struct session *session_open(struct session_set *set, const char *id,
     pp.session_id = id;
     pp.nstreams = nstreams;
     memcpy(pp.streams, streams, nstreams * sizeof *streams);
+    pp.depth = depth; /* peer_new copies what it keeps */
     struct session *s = g_new0(struct session, 1);
     s->set = set;
     s->id = g_strdup(id);

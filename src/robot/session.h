@@ -133,6 +133,14 @@ struct session *session_open(struct session_set *set, const char *id,
                              size_t nstreams, struct session_sink *sink, const char **code,
                              char *err, size_t errlen);
 
+/* session_open for a session that also asked for depth (depth_hub.h):
+ * depth NULL is session_open. depth is copied. */
+struct session *session_open_depth(struct session_set *set, const char *id,
+                                   const struct session_owner *owner,
+                                   const enum cam_stream *streams, size_t nstreams,
+                                   const struct depth_request *depth, struct session_sink *sink,
+                                   const char **code, char *err, size_t errlen);
+
 /* The ICE restart policy (see above), in milliseconds. */
 #define SESSION_QUIET_MS 2000     /* silence that starts an ICE restart */
 #define SESSION_RETRY_MS 3000     /* a restart still unheard-from: another */

@@ -99,6 +99,53 @@ static void test_colormap_depth_image_honours_other_scales(void **state)
     assert_memory_equal(rgb + 3, want, 3);
 }
 
+static void test_colormap_settings_change_the_picture_and_come_back(void **state)
+{
+    (void)state;
+    uint16_t z[3] = {500, 2250, 4000};
+    uint8_t rgb[9], want[3];
+    struct colormap_settings gray = {COLORMAP_GRAY, 0.5, 4.0}, def;
+    char err[160];
+    colormap_current(&def);
+    assert_int_equal(def.ramp, COLORMAP_JET);
+    assert_int_equal(colormap_configure(&gray, err, sizeof err), 0);
+    colormap_depth_to_rgb(z, sizeof z, 3, 1, 0.001, rgb, sizeof rgb);
+    assert_int_equal(rgb[0], 255);               /* near: white */
+    assert_int_equal(rgb[6], 20);                /* far: dark, never black (no data) */
+    assert_true(rgb[3] == rgb[4] && rgb[4] == rgb[5]);
+    struct colormap_settings turbo = {COLORMAP_TURBO, 0.5, 4.0};
+    assert_int_equal(colormap_configure(&turbo, err, sizeof err), 0);
+    colormap_depth_to_rgb(z, sizeof z, 3, 1, 0.001, rgb, sizeof rgb);
+    colormap_color_with(&turbo, 0.5, want);
+    assert_memory_equal(rgb, want, 3);
+    colormap_color_with(&turbo, 1.375, want);    /* a quarter: blue */
+    assert_true(want[2] > want[0]);
+    colormap_color_with(&turbo, 3.6, want);      /* near the end: red */
+    assert_true(want[0] > want[2]);
+    assert_int_equal(colormap_configure(&def, err, sizeof err), 0);
+    colormap_depth_to_rgb(z, sizeof z, 3, 1, 0.001, rgb, sizeof rgb);
+    colormap_color(0.5, want);
+    assert_memory_equal(rgb, want, 3);
+}
+
+static void test_colormap_refuses_absurd_settings(void **state)
+{
+    (void)state;
+    char err[160];
+    struct colormap_settings bad[] = {
+        {COLORMAP_JET, 5, 1}, {COLORMAP_JET, 0, 1}, {COLORMAP_JET, 1, 1000}, {COLORMAP_JET, 1, 1.01},
+        {(enum colormap_ramp)7, 1, 2},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        err[0] = '\0';
+        assert_int_equal(colormap_configure(&bad[i], err, sizeof err), -1);
+        assert_true(strlen(err) > 10);
+    }
+    assert_int_equal(colormap_ramp_parse("turbo"), COLORMAP_TURBO);
+    assert_int_equal(colormap_ramp_parse("rainbow"), -1);
+    assert_int_equal(colormap_ramp_parse(NULL), -1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -108,6 +155,8 @@ int main(void)
         cmocka_unit_test(test_colormap_clamps_outside_near_and_far),
         cmocka_unit_test(test_colormap_depth_image_matches_single_colors),
         cmocka_unit_test(test_colormap_depth_image_honours_other_scales),
+        cmocka_unit_test(test_colormap_settings_change_the_picture_and_come_back),
+        cmocka_unit_test(test_colormap_refuses_absurd_settings),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

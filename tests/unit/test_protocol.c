@@ -471,6 +471,31 @@ static void test_create_session_requires_stream_types(void **state)
                          "streamTypes");
 }
 
+static void test_create_session_takes_a_depth_request(void **state)
+{
+    (void)state;
+    assert_valid(with(valid_message(MSG_CREATE_SESSION), "depth", json_true()), ROLE_CLIENT,
+                 MSG_CREATE_SESSION);
+    assert_valid(with(valid_message(MSG_CREATE_SESSION), "depth", json_null()), ROLE_CLIENT,
+                 MSG_CREATE_SESSION);
+    assert_valid(with(valid_message(MSG_CREATE_SESSION), "depth",
+                      json_pack("{s:i, s:i, s:b}", "rate", 1000, "decimation", 0, "color", 1)),
+                 ROLE_CLIENT, MSG_CREATE_SESSION);
+}
+
+static void test_create_session_refuses_a_depth_that_is_not_an_object(void **state)
+{
+    (void)state;
+    assert_invalid_field(with(valid_message(MSG_CREATE_SESSION), "depth", json_string("yes")),
+                         ROLE_CLIENT, "depth");
+    char big[400];
+    memset(big, 'x', sizeof big - 1);
+    big[sizeof big - 1] = '\0';
+    assert_invalid_field(with(valid_message(MSG_CREATE_SESSION), "depth",
+                              json_pack("{s:s}", "note", big)),
+                         ROLE_CLIENT, "depth");
+}
+
 static void test_create_session_refuses_stream_types_string(void **state)
 {
     (void)state;
@@ -1410,6 +1435,8 @@ int main(void)
         cmocka_unit_test(test_create_session_refuses_robot_id_with_space),
         cmocka_unit_test(test_create_session_requires_stream_types),
         cmocka_unit_test(test_create_session_refuses_stream_types_string),
+        cmocka_unit_test(test_create_session_takes_a_depth_request),
+        cmocka_unit_test(test_create_session_refuses_a_depth_that_is_not_an_object),
         cmocka_unit_test(test_create_session_refuses_zero_stream_types),
         cmocka_unit_test(test_create_session_accepts_one_stream_type),
         cmocka_unit_test(test_create_session_accepts_eight_stream_types),

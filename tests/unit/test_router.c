@@ -346,6 +346,25 @@ static void test_session_created_echoes_request_and_tells_robot(void **state)
     json_decref(created);
 }
 
+static void test_create_session_hands_the_depth_request_to_the_robot(void **state)
+{
+    struct fixture *f = *state;
+    register_pair(f);
+    send_text(f, CLIENT, "{\"type\":\"create-session\",\"robotId\":\"r1\",\"streamTypes\":[\"color\"],"
+                         "\"depth\":{\"rate\":1000,\"decimation\":2,\"color\":true}}");
+    expect_msg(f, CLIENT, "session-created");
+    json_t *req = next_msg(f, ROBOT, "create-session");
+    json_t *depth = json_object_get(req, "depth");
+    assert_int_equal(json_integer_value(json_object_get(depth, "rate")), 1000); /* the robot clamps */
+    assert_true(json_is_true(json_object_get(depth, "color")));
+    json_decref(req);
+    send_text(f, CLIENT, "{\"type\":\"create-session\",\"robotId\":\"r1\",\"streamTypes\":[\"color\"]}");
+    expect_msg(f, CLIENT, "session-created");
+    req = next_msg(f, ROBOT, "create-session");
+    assert_null(json_object_get(req, "depth")); /* none asked, none sent */
+    json_decref(req);
+}
+
 static void test_robot_replies_reach_only_that_sessions_client(void **state)
 {
     struct fixture *f = *state;
@@ -1176,6 +1195,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_second_registration_under_other_identity_is_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_full_session_is_relayed_byte_for_byte, setup, teardown),
         cmocka_unit_test_setup_teardown(test_session_created_echoes_request_and_tells_robot, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_create_session_hands_the_depth_request_to_the_robot, setup, teardown),
         cmocka_unit_test_setup_teardown(test_robot_replies_reach_only_that_sessions_client, setup, teardown),
         cmocka_unit_test_setup_teardown(test_foreign_session_messages_are_refused_and_not_forwarded, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unknown_session_id_gets_the_same_refusal, setup, teardown),
