@@ -1,0 +1,135 @@
+/* bwe.c - one viewer's bandwidth estimate from TWCC reports (bwe.h). */
+#include "robot/bwe.h"
+
+#include <math.h>
+#include <stddef.h>
+
+/* GCC's constants (draft-ietf-rmcat-gcc-02, sections 5.5 and 6). */
+#define DELAY_BETA 0.85          /* on overuse: 85% of the received rate */
+#define DELAY_GROWTH 1.08        /* per second, far from the last drop */
+#define DELAY_ADDITIVE_KBPS 40.0 /* per second, near it (about half a packet per 100 ms) */
+#define NEAR_BAND 0.15           /* "near": within 15% of the rate at the last drop */
+#define LOSS_HIGH_PCT 10.0
+#define LOSS_LOW_PCT 2.0
+#define LOSS_GROWTH 1.05         /* per second while loss stays under LOSS_LOW_PCT */
+#define UP_MARGIN 1.15           /* the next layer must fit with 15% to spare */
+#define MAX_STEP_MS 1000         /* a longer gap between reports counts as one second */
+
+static double clamp(double v, double lo, double hi)
+{
+    return v < lo ? lo : v > hi ? hi : v;
+}
+
+void bwe_init(struct bwe *b, double floor_kbps, double ceiling_kbps, double start_kbps)
+{
+    *b = (struct bwe){.floor_kbps = floor_kbps, .ceiling_kbps = ceiling_kbps,
+                      .layer = BWE_MAX_LAYERS - 1, .up_hold_ms = BWE_UP_HOLD_MS};
+    b->delay_kbps = b->loss_kbps = clamp(start_kbps, floor_kbps, ceiling_kbps);
+}
+
+void bwe_set_bounds(struct bwe *b, double floor_kbps, double ceiling_kbps)
+{
+    b->floor_kbps = floor_kbps;
+    b->ceiling_kbps = ceiling_kbps;
+    b->delay_kbps = clamp(b->delay_kbps, floor_kbps, ceiling_kbps);
+    b->loss_kbps = clamp(b->loss_kbps, floor_kbps, ceiling_kbps);
+}
+
+double bwe_estimate(const struct bwe *b)
+{
+    return clamp(fmin(b->delay_kbps, b->loss_kbps), b->floor_kbps, b->ceiling_kbps);
+}
+
+static bool report_valid(const struct bwe *b, const struct bwe_report *r)
+{
+    return r->packets_sent > 0 && r->now_ms >= b->last_ms && isfinite(r->sent_kbps) &&
+           isfinite(r->recv_kbps) && isfinite(r->loss_pct) && r->sent_kbps >= 0 &&
+           r->recv_kbps >= 0 && r->loss_pct >= 0 && r->loss_pct <= 100;
+}
+
+/* The delay-based controller (GCC section 5.5), on one report's gradient. */
+static void delay_update(struct bwe *b, const struct bwe_report *r, double secs)
+{
+    if (r->delay_gradient_us > BWE_OVERUSE_US) {
+        double received = r->recv_kbps > 0 ? r->recv_kbps : b->delay_kbps;
+        b->last_drop_kbps = received;
+        b->delay_kbps = fmin(b->delay_kbps, DELAY_BETA * received);
+        b->overuses++;
+    } else if (r->delay_gradient_us >= -BWE_OVERUSE_US) {
+        bool near = b->last_drop_kbps > 0 &&
+                    fabs(b->delay_kbps - b->last_drop_kbps) <= NEAR_BAND * b->last_drop_kbps;
+        if (near)
+            b->delay_kbps += DELAY_ADDITIVE_KBPS * secs;
+        else
+            b->delay_kbps *= pow(DELAY_GROWTH, secs);
+    } /* else a queue is draining: hold */
+    b->delay_kbps = clamp(b->delay_kbps, b->floor_kbps, b->ceiling_kbps);
+}
+
+/* The loss-based controller (GCC section 6). */
+static void loss_update(struct bwe *b, const struct bwe_report *r, double secs)
+{
+    if (r->loss_pct > LOSS_HIGH_PCT) {
+        b->loss_kbps *= 1.0 - 0.5 * r->loss_pct / 100.0;
+        b->loss_drops++;
+    } else if (r->loss_pct < LOSS_LOW_PCT) {
+        b->loss_kbps *= pow(LOSS_GROWTH, secs);
+    }
+    b->loss_kbps = clamp(b->loss_kbps, b->floor_kbps, b->ceiling_kbps);
+}
+
+double bwe_update(struct bwe *b, const struct bwe_report *r)
+{
+    if (!report_valid(b, r))
+        return bwe_estimate(b);
+    int64_t step = b->last_ms ? r->now_ms - b->last_ms : 100;
+    double secs = (double)(step > MAX_STEP_MS ? MAX_STEP_MS : step) / 1000.0;
+    b->last_ms = r->now_ms;
+    b->reports++;
+    delay_update(b, r, secs);
+    loss_update(b, r, secs);
+    return bwe_estimate(b);
+}
+
+int bwe_pick_layer(struct bwe *b, const double *rates_kbps, int n, int64_t now_ms)
+{
+    if (n <= 0)
+        return 0;
+    if (n > BWE_MAX_LAYERS)
+        n = BWE_MAX_LAYERS;
+    double est = bwe_estimate(b);
+    int cur = b->layer < 0 ? 0 : b->layer >= n ? n - 1 : b->layer;
+    if (cur > 0 && rates_kbps[cur] > est) {
+        int l = cur - 1;
+        while (l > 0 && rates_kbps[l] > est)
+            l--;
+        if (b->stepped_up && now_ms - b->up_at_ms < BWE_UP_FAILED_MS) {
+            b->up_hold_ms *= 2;
+            if (b->up_hold_ms > BWE_UP_HOLD_MAX_MS)
+                b->up_hold_ms = BWE_UP_HOLD_MAX_MS;
+        }
+        cur = l;
+        b->up_pending = false;
+        b->stepped_up = false;
+        b->downs++;
+    } else if (cur < n - 1 && est >= UP_MARGIN * rates_kbps[cur + 1]) {
+        if (!b->up_pending) {
+            b->up_pending = true;
+            b->up_since_ms = now_ms;
+        }
+        if (now_ms - b->up_since_ms >= b->up_hold_ms) {
+            cur++;
+            b->up_pending = false;
+            b->stepped_up = true;
+            b->up_at_ms = now_ms;
+            b->ups++;
+        }
+    } else {
+        b->up_pending = false;
+    }
+    /* A step up that held well past BWE_UP_FAILED_MS earns quick next tries. */
+    if (b->stepped_up && now_ms - b->up_at_ms >= BWE_UP_HOLD_MAX_MS)
+        b->up_hold_ms = BWE_UP_HOLD_MS;
+    b->layer = cur;
+    return cur;
+}

@@ -1,0 +1,88 @@
+/* bwe.h - one viewer's bandwidth estimate from transport-wide congestion
+ * control feedback, and the layer of the ladder it allows.
+ *
+ * The robot negotiates the TWCC header extension (draft-holmer-rmcat-
+ * transport-wide-cc-extensions-01) with each viewer; GStreamer's rtpsession
+ * turns each feedback packet of the viewer into a report (its "twcc-stats":
+ * what was sent and received over the feedback's interval, the share lost
+ * and the average change of the packets' one-way delay gradient). This
+ * module runs the two controllers of Google's congestion control (draft-
+ * ietf-rmcat-gcc-02) on those reports, coarsely, since it sees aggregates
+ * rather than every packet:
+ *
+ *   - delay: a delay gradient above BWE_OVERUSE_US means a queue is
+ *     growing somewhere on the path: the estimate drops to 85% of what the
+ *     viewer received; a gradient below -BWE_OVERUSE_US means a queue is
+ *     draining: hold; otherwise grow by 8% a second (multiplicative, far
+ *     from the last drop) or by about one packet per round trip near it;
+ *   - loss: above 10% lost the estimate drops by half the loss; below 2% it
+ *     may grow; between them it holds (GCC section 6).
+ *
+ * The estimate is the smaller of the two, within [floor, ceiling].
+ *
+ * Layer choice (bwe_pick_layer) adds hysteresis: it steps down at once
+ * when the estimate falls below what the current layer needs, and up only
+ * when the estimate has covered the next layer with 15% to spare for
+ * BWE_UP_HOLD_MS, so that it does not oscillate between two layers.
+ *
+ * Pure and single-threaded: the caller serialises calls on one estimator
+ * and supplies the clock. */
+#ifndef PORTHOLE_ROBOT_BWE_H
+#define PORTHOLE_ROBOT_BWE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#define BWE_OVERUSE_US 300       /* delay-gradient threshold, microseconds per packet group */
+#define BWE_UP_HOLD_MS 2000      /* how long the next layer must fit before stepping up */
+#define BWE_UP_FAILED_MS 5000    /* a step down this soon after a step up: it failed */
+#define BWE_UP_HOLD_MAX_MS 32000 /* the longest wait before trying the next layer again */
+#define BWE_MAX_LAYERS 4
+
+/* One TWCC report (rtpsession's "twcc-stats" structure). */
+struct bwe_report {
+    int64_t now_ms;             /* monotonic, when the report arrived */
+    double sent_kbps;           /* "bitrate-sent" / 1000 */
+    double recv_kbps;           /* "bitrate-recv" / 1000 */
+    double loss_pct;            /* "packet-loss-pct", 0 to 100 */
+    int64_t delay_gradient_us;  /* "avg-delta-of-delta" (ns) / 1000 */
+    unsigned packets_sent;      /* "packets-sent" in the interval */
+};
+
+struct bwe {
+    double floor_kbps, ceiling_kbps;
+    double delay_kbps, loss_kbps; /* the two controllers' estimates */
+    double last_drop_kbps;        /* the estimate at the last delay drop, 0 before one */
+    int64_t last_ms;              /* the last report, 0 before the first */
+    unsigned reports, overuses, loss_drops;
+    /* layer choice */
+    int layer;                    /* current, 0 = lowest; starts at the top */
+    bool up_pending;              /* the next layer fits ... */
+    int64_t up_since_ms;          /* ... since then */
+    bool stepped_up;              /* the last change was a step up ... */
+    int64_t up_at_ms;             /* ... at that time */
+    int64_t up_hold_ms;           /* how long the next layer must fit: doubles
+                                   * after a step up that failed within
+                                   * BWE_UP_FAILED_MS, up to BWE_UP_HOLD_MAX_MS */
+    unsigned ups, downs;
+};
+
+/* Starts at start_kbps (clamped to [floor, ceiling]), at the top layer. */
+void bwe_init(struct bwe *b, double floor_kbps, double ceiling_kbps, double start_kbps);
+
+/* Changes the bounds (the robot's --bitrate ceiling); the estimate is
+ * clamped into them. */
+void bwe_set_bounds(struct bwe *b, double floor_kbps, double ceiling_kbps);
+
+/* Takes one report; returns the new estimate in kbit/s. Reports with no
+ * packets, out of order or with absurd fields are ignored (the estimate is
+ * returned unchanged). */
+double bwe_update(struct bwe *b, const struct bwe_report *r);
+
+double bwe_estimate(const struct bwe *b);
+
+/* Picks the layer to forward: rates_kbps[0..n-1] are the bitrates the
+ * layers need, lowest first (n <= BWE_MAX_LAYERS). Returns the index. */
+int bwe_pick_layer(struct bwe *b, const double *rates_kbps, int n, int64_t now_ms);
+
+#endif
