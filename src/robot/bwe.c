@@ -13,7 +13,12 @@
 #define LOSS_LOW_PCT 2.0
 #define LOSS_GROWTH 1.05         /* per second while loss stays under LOSS_LOW_PCT */
 #define UP_MARGIN 1.15           /* the next layer must fit with 15% to spare */
+#define DOWN_MARGIN 0.9          /* a layer is left when the estimate is 10% short of it:
+                                  * GCC's drops land 15% under what arrives */
 #define MAX_STEP_MS 1000         /* a longer gap between reports counts as one second */
+#define RECV_ALPHA 0.25          /* smoothing of the received rate, per report */
+#define APP_LIMIT 1.5            /* the estimate grows to at most 1.5 times what arrives */
+#define PROBE_HEADROOM 1.3       /* an estimate this far above what arrives: try the next rung */
 
 static double clamp(double v, double lo, double hi)
 {
@@ -23,7 +28,8 @@ static double clamp(double v, double lo, double hi)
 void bwe_init(struct bwe *b, double floor_kbps, double ceiling_kbps, double start_kbps)
 {
     *b = (struct bwe){.floor_kbps = floor_kbps, .ceiling_kbps = ceiling_kbps,
-                      .layer = BWE_MAX_LAYERS - 1, .up_hold_ms = BWE_UP_HOLD_MS};
+                      .layer = BWE_MAX_LAYERS - 1, .up_hold_ms = BWE_UP_HOLD_MS,
+                      .failed_layer = BWE_MAX_LAYERS};
     b->delay_kbps = b->loss_kbps = clamp(start_kbps, floor_kbps, ceiling_kbps);
 }
 
@@ -50,29 +56,55 @@ static bool report_valid(const struct bwe *b, const struct bwe_report *r)
 /* The delay-based controller (GCC section 5.5), on one report's gradient. */
 static void delay_update(struct bwe *b, const struct bwe_report *r, double secs)
 {
+    b->recv_avg_kbps = b->recv_avg_kbps > 0 ? RECV_ALPHA * r->recv_kbps +
+                                              (1 - RECV_ALPHA) * b->recv_avg_kbps
+                                            : r->recv_kbps;
     if (r->delay_gradient_us > BWE_OVERUSE_US) {
-        double received = r->recv_kbps > 0 ? r->recv_kbps : b->delay_kbps;
+        if (b->decreased && r->now_ms - b->decrease_ms < BWE_DECREASE_MS)
+            return; /* the queue the old rate built: already acted on */
+        double received = b->recv_avg_kbps > 0 ? b->recv_avg_kbps : b->delay_kbps;
         b->last_drop_kbps = received;
         b->delay_kbps = fmin(b->delay_kbps, DELAY_BETA * received);
+        b->decreased = true;
+        b->decrease_ms = r->now_ms;
         b->overuses++;
     } else if (r->delay_gradient_us >= -BWE_OVERUSE_US) {
         bool near = b->last_drop_kbps > 0 &&
                     fabs(b->delay_kbps - b->last_drop_kbps) <= NEAR_BAND * b->last_drop_kbps;
-        if (near)
-            b->delay_kbps += DELAY_ADDITIVE_KBPS * secs;
-        else
-            b->delay_kbps *= pow(DELAY_GROWTH, secs);
+        double grown = near ? b->delay_kbps + DELAY_ADDITIVE_KBPS * secs
+                            : b->delay_kbps * pow(DELAY_GROWTH, secs);
+        /* GCC's bound: never more than 1.5 times what arrives. A sender
+         * that sends less than its link carries (a viewer on a lower rung)
+         * learns nothing above that; bwe_pick_layer probes instead. The
+         * bound only stops growth, it never lowers the estimate. */
+        double cap = APP_LIMIT * b->recv_avg_kbps;
+        if (b->recv_avg_kbps > 0 && grown > cap)
+            grown = fmax(b->delay_kbps, cap);
+        b->delay_kbps = grown;
     } /* else a queue is draining: hold */
     b->delay_kbps = clamp(b->delay_kbps, b->floor_kbps, b->ceiling_kbps);
 }
 
-/* The loss-based controller (GCC section 6). */
-static void loss_update(struct bwe *b, const struct bwe_report *r, double secs)
+/* The loss-based controller (GCC section 6), once per loss window. A
+ * report without packets-recv counts its packet-loss-pct. */
+static void loss_update(struct bwe *b, const struct bwe_report *r)
 {
-    if (r->loss_pct > LOSS_HIGH_PCT) {
-        b->loss_kbps *= 1.0 - 0.5 * r->loss_pct / 100.0;
+    unsigned recv = r->packets_recv ? r->packets_recv
+                                    : (unsigned)(r->packets_sent * (1.0 - r->loss_pct / 100.0));
+    if (!b->loss_sent)
+        b->loss_start_ms = r->now_ms;
+    b->loss_sent += r->packets_sent;
+    b->loss_recv += recv < r->packets_sent ? recv : r->packets_sent;
+    int64_t span = r->now_ms - b->loss_start_ms;
+    if (span < BWE_LOSS_WINDOW_MS)
+        return;
+    double loss = 100.0 * (double)(b->loss_sent - b->loss_recv) / (double)b->loss_sent;
+    double secs = (double)(span > 2 * BWE_LOSS_WINDOW_MS ? 2 * BWE_LOSS_WINDOW_MS : span) / 1000.0;
+    b->loss_sent = b->loss_recv = 0;
+    if (loss > LOSS_HIGH_PCT) {
+        b->loss_kbps *= 1.0 - 0.5 * loss / 100.0;
         b->loss_drops++;
-    } else if (r->loss_pct < LOSS_LOW_PCT) {
+    } else if (loss < LOSS_LOW_PCT) {
         b->loss_kbps *= pow(LOSS_GROWTH, secs);
     }
     b->loss_kbps = clamp(b->loss_kbps, b->floor_kbps, b->ceiling_kbps);
@@ -87,7 +119,7 @@ double bwe_update(struct bwe *b, const struct bwe_report *r)
     b->last_ms = r->now_ms;
     b->reports++;
     delay_update(b, r, secs);
-    loss_update(b, r, secs);
+    loss_update(b, r);
     return bwe_estimate(b);
 }
 
@@ -99,26 +131,45 @@ int bwe_pick_layer(struct bwe *b, const double *rates_kbps, int n, int64_t now_m
         n = BWE_MAX_LAYERS;
     double est = bwe_estimate(b);
     int cur = b->layer < 0 ? 0 : b->layer >= n ? n - 1 : b->layer;
-    if (cur > 0 && rates_kbps[cur] > est) {
+    bool failed = b->stepped_up && now_ms - b->up_at_ms < BWE_UP_FAILED_MS;
+    if (b->stepped_up && !failed && b->layer >= b->failed_layer) {
+        /* It held, at or above the layer that failed last: the next try
+         * comes soon. (Holding a lower one says nothing about that one.) */
+        b->up_hold_ms = BWE_UP_HOLD_MS;
+        b->failed_layer = BWE_MAX_LAYERS;
+    }
+    if (cur > 0 && DOWN_MARGIN * rates_kbps[cur] > est) {
         int l = cur - 1;
-        while (l > 0 && rates_kbps[l] > est)
-            l--;
-        if (b->stepped_up && now_ms - b->up_at_ms < BWE_UP_FAILED_MS) {
-            b->up_hold_ms *= 2;
-            if (b->up_hold_ms > BWE_UP_HOLD_MAX_MS)
-                b->up_hold_ms = BWE_UP_HOLD_MAX_MS;
+        if (failed) {
+            /* Back to the rung that worked, and wait longer next time. */
+            b->failed_layer = cur;
+            b->up_hold_ms = b->up_hold_ms * 2 > BWE_UP_HOLD_MAX_MS ? BWE_UP_HOLD_MAX_MS
+                                                                   : b->up_hold_ms * 2;
+        } else {
+            while (l > 0 && DOWN_MARGIN * rates_kbps[l] > est)
+                l--;
         }
         cur = l;
         b->up_pending = false;
         b->stepped_up = false;
         b->downs++;
-    } else if (cur < n - 1 && est >= UP_MARGIN * rates_kbps[cur + 1]) {
+    } else if (cur < n - 1 &&
+               (est >= UP_MARGIN * rates_kbps[cur + 1] ||
+                /* A probe: the link shows room (the estimate stands well
+                 * above what arrives) that only a step up can measure. */
+                (b->recv_avg_kbps > 0 && est >= PROBE_HEADROOM * b->recv_avg_kbps))) {
         if (!b->up_pending) {
             b->up_pending = true;
             b->up_since_ms = now_ms;
         }
         if (now_ms - b->up_since_ms >= b->up_hold_ms) {
             cur++;
+            /* A probe runs at the next layer's rate: the estimate is raised
+             * to it, and the next overuse or loss (a queue the probe built)
+             * brings it down and the layer with it. */
+            double probe = fmin(rates_kbps[cur], b->ceiling_kbps);
+            b->delay_kbps = fmax(b->delay_kbps, probe);
+            b->loss_kbps = fmax(b->loss_kbps, probe);
             b->up_pending = false;
             b->stepped_up = true;
             b->up_at_ms = now_ms;
@@ -127,9 +178,6 @@ int bwe_pick_layer(struct bwe *b, const double *rates_kbps, int n, int64_t now_m
     } else {
         b->up_pending = false;
     }
-    /* A step up that held well past BWE_UP_FAILED_MS earns quick next tries. */
-    if (b->stepped_up && now_ms - b->up_at_ms >= BWE_UP_HOLD_MAX_MS)
-        b->up_hold_ms = BWE_UP_HOLD_MS;
     b->layer = cur;
     return cur;
 }

@@ -12,18 +12,29 @@
  *
  *   - delay: a delay gradient above BWE_OVERUSE_US means a queue is
  *     growing somewhere on the path: the estimate drops to 85% of what the
- *     viewer received; a gradient below -BWE_OVERUSE_US means a queue is
+ *     viewer received (smoothed over reports), at most once every
+ *     BWE_DECREASE_MS (the reports right after a drop still see the queue
+ *     the old rate built); a gradient below -BWE_OVERUSE_US means a queue is
  *     draining: hold; otherwise grow by 8% a second (multiplicative, far
  *     from the last drop) or by about one packet per round trip near it;
- *   - loss: above 10% lost the estimate drops by half the loss; below 2% it
- *     may grow; between them it holds (GCC section 6).
+ *   - loss: over windows of BWE_LOSS_WINDOW_MS (one report's loss is too
+ *     noisy), above 10% lost the estimate drops by half the loss; below 2%
+ *     it may grow; between them it holds (GCC section 6).
  *
  * The estimate is the smaller of the two, within [floor, ceiling].
  *
- * Layer choice (bwe_pick_layer) adds hysteresis: it steps down at once
- * when the estimate falls below what the current layer needs, and up only
- * when the estimate has covered the next layer with 15% to spare for
- * BWE_UP_HOLD_MS, so that it does not oscillate between two layers.
+ * GCC's estimate never grows past 1.5 times what the viewer receives, so
+ * a viewer held on a lower layer cannot learn that its link has room for
+ * the next. Layer choice (bwe_pick_layer) therefore probes by stepping up:
+ * it steps down at once when the estimate falls 10% short of what the
+ * current layer needs; it steps up when, for BWE_UP_HOLD_MS, the estimate has
+ * covered the next layer with 15% to spare or stood 30% above what
+ * arrives (room the link showed). A step up followed by a step down within
+ * BWE_UP_FAILED_MS failed: it goes back to the layer that worked and the
+ * wait before the next try doubles, up to BWE_UP_HOLD_MAX_MS; a step up
+ * that holds brings the wait back to BWE_UP_HOLD_MS. So a slow link is
+ * probed a few times a minute at most, and a link that opens is climbed
+ * within seconds.
  *
  * Pure and single-threaded: the caller serialises calls on one estimator
  * and supplies the clock. */
@@ -34,10 +45,12 @@
 #include <stdint.h>
 
 #define BWE_OVERUSE_US 300       /* delay-gradient threshold, microseconds per packet group */
+#define BWE_DECREASE_MS 500     /* delay drops at most this often */
+#define BWE_LOSS_WINDOW_MS 1000 /* loss is judged over this much feedback */
 #define BWE_UP_HOLD_MS 2000      /* how long the next layer must fit before stepping up */
-#define BWE_UP_FAILED_MS 5000    /* a step down this soon after a step up: it failed */
-#define BWE_UP_HOLD_MAX_MS 32000 /* the longest wait before trying the next layer again */
-#define BWE_MAX_LAYERS 4
+#define BWE_UP_FAILED_MS 3000    /* a step down this soon after a step up: it failed */
+#define BWE_UP_HOLD_MAX_MS 6000  /* the longest wait before trying the next layer again */
+#define BWE_MAX_LAYERS 6
 
 /* One TWCC report (rtpsession's "twcc-stats" structure). */
 struct bwe_report {
@@ -47,12 +60,18 @@ struct bwe_report {
     double loss_pct;            /* "packet-loss-pct", 0 to 100 */
     int64_t delay_gradient_us;  /* "avg-delta-of-delta" (ns) / 1000 */
     unsigned packets_sent;      /* "packets-sent" in the interval */
+    unsigned packets_recv;      /* "packets-recv" in the interval */
 };
 
 struct bwe {
     double floor_kbps, ceiling_kbps;
     double delay_kbps, loss_kbps; /* the two controllers' estimates */
-    double last_drop_kbps;        /* the estimate at the last delay drop, 0 before one */
+    double last_drop_kbps;        /* the received rate at the last delay drop, 0 before one */
+    double recv_avg_kbps;         /* received rate, smoothed over reports (0: none yet) */
+    bool decreased;               /* a delay drop happened ... */
+    int64_t decrease_ms;          /* ... at this time */
+    int64_t loss_start_ms;        /* the loss window: since then ... */
+    unsigned loss_sent, loss_recv;/* ... so many packets sent and received */
     int64_t last_ms;              /* the last report, 0 before the first */
     unsigned reports, overuses, loss_drops;
     /* layer choice */
@@ -64,6 +83,7 @@ struct bwe {
     int64_t up_hold_ms;           /* how long the next layer must fit: doubles
                                    * after a step up that failed within
                                    * BWE_UP_FAILED_MS, up to BWE_UP_HOLD_MAX_MS */
+    int failed_layer;             /* the last layer a step up to failed (BWE_MAX_LAYERS: none) */
     unsigned ups, downs;
 };
 

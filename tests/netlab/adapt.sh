@@ -1,0 +1,90 @@
+#!/bin/bash
+# adapt.sh - adaptive quality in the network lab (lab.sh): one robot, a
+# viewer in headless Chromium behind a router whose WAN link is shaped
+# (tc tbf) or lossy (nftables numgen), and a C viewer (netlab-viewer) on
+# the public side with nothing in its way. One encode for both: the robot
+# runs one colour encoder with VP8 temporal layers; each viewer's track
+# forwards the layers its bandwidth estimate (its TWCC feedback) allows.
+#
+# Usage: adapt.sh CASE      (root; builds its own lab through lab.sh run)
+#   slow    the Chromium viewer's link is 600 kbit/s: it keeps decoding
+#           (frames decoded rise every second after the first 10 s) on a
+#           lower layer, while the C viewer keeps the full rate; one
+#           encoder all along (robot telemetry)
+#   opens   as slow for 20 s, then the link opens to 5 Mbit/s: the
+#           Chromium viewer climbs back to the top layer
+#   loss    5% of the Chromium viewer's packets dropped at random: frames
+#           keep coming, the estimate holds the top layer
+# Each prints the Chromium viewer's per-second samples and the robot's
+# estimate and layer; timings are not asserted beyond generous floors
+# (bench/netlab.sh measures them).
+#
+# Binaries: PORTHOLE_CLOUD, PORTHOLE_ROBOT and NETLAB_VIEWER, or those of
+# build/ next to tests/. Exit status: 0 when the case behaved as described,
+# 1 when not, 77 when it cannot run here (with the reason on stdout).
+set -u
+
+here=$(cd "$(dirname "$0")" && pwd)
+case_name=${1:-}
+case "$case_name" in
+slow|opens|loss) ;;
+*)
+    sed -n '/^# Usage/,/^# Binaries/p' "$0" | sed 's/^# \{0,1\}//' >&2
+    exit 2
+    ;;
+esac
+
+if [ ! -e /run/netlab/.private ]; then
+    if [ "$(id -u)" != 0 ]; then
+        echo "SKIPPED: the network lab needs root (network namespaces, nftables)"
+        exit 77
+    fi
+    for tool in turnserver nft conntrack openssl ip tc curl unshare node; do
+        command -v "$tool" >/dev/null 2>&1 || { echo "SKIPPED: $tool is not installed"; exit 77; }
+    done
+    [ -x /usr/bin/chromium ] || { echo "SKIPPED: /usr/bin/chromium is not installed"; exit 77; }
+    [ -d "$here/../../node_modules/playwright-core" ] ||
+        { echo "SKIPPED: playwright-core is not installed (npm ci at the repository root)"; exit 77; }
+    exec "$here/lab.sh" run cone cone -- "$0" "$case_name"
+fi
+
+# shellcheck source=tests/netlab/lab.sh
+. "$here/lab.sh"
+# shellcheck source=tests/netlab/porthole.sh
+. "$here/porthole.sh"
+nl_bins || exit 1
+
+fail()
+{
+    echo "case=$case_name FAILED: $*"
+    nl_show_logs
+    exit 1
+}
+
+play=45
+case "$case_name" in
+slow|opens) lab_shape viewer 600 || fail "cannot shape the viewer's link" ;;
+loss) lab_loss viewer 5 || fail "cannot drop the viewer's packets" ;;
+esac
+nl_start_cloud full || fail "porthole-cloud did not start"
+nl_start_robot --log-level debug || fail "porthole-robot did not register"
+
+# The unshaped viewer: on the public side, for the whole time.
+lab_exec pub "$NL_VIEWER_BIN" --cloud "$NL_CLOUD_URL" --robot "$NL_ROBOT_ID" \
+    --address "$LAB_CLOUD_IP" --frames 30 --timeout 30 --play $((play + 20)) \
+    >"$NETLAB_DIR/cviewer.out" 2>"$NETLAB_DIR/cviewer.err" &
+cpid=$!
+if [ "$case_name" = opens ]; then
+    (sleep 25 && lab_shape viewer 5000 && echo "case=$case_name the link opened to 5 Mbit/s") &
+fi
+node "$here/browser.mjs" --cloud "http://$LAB_CLOUD_IP:$NL_CLOUD_PORT/" --robot "$NL_ROBOT_ID" \
+    --netns viewer --expect any --play "$play" >"$NETLAB_DIR/browser.out" 2>"$NETLAB_DIR/browser.err"
+brc=$?
+wait "$cpid"
+crc=$?
+grep '"sample"' "$NETLAB_DIR/browser.out" | sed "s/^/case=$case_name chromium /"
+echo "case=$case_name c-viewer $(tail -n 1 "$NETLAB_DIR/cviewer.out")"
+grep -E 'encoder (started|stopped)|estimate' "$NETLAB_DIR/robot.log" | sed "s/^/case=$case_name robot: /" | tail -n 20
+[ "$brc" = 0 ] || { cat "$NETLAB_DIR/browser.err"; fail "the Chromium viewer did not play"; }
+[ "$crc" = 0 ] || { cat "$NETLAB_DIR/cviewer.err"; fail "the unshaped C viewer's video stopped"; }
+exit 0
