@@ -16,7 +16,7 @@
 #define DOWN_MARGIN 0.9          /* a layer is left when the estimate is 10% short of it:
                                   * GCC's drops land 15% under what arrives */
 #define MAX_STEP_MS 1000         /* a longer gap between reports counts as one second */
-#define RECV_ALPHA 0.25          /* smoothing of the received rate, per report */
+#define RECV_ALPHA 0.3           /* smoothing of the received rate, per delay window */
 #define APP_LIMIT 1.5            /* the estimate grows to at most 1.5 times what arrives */
 #define PROBE_HEADROOM 1.3       /* an estimate this far above what arrives: try the next rung */
 
@@ -54,12 +54,33 @@ static bool report_valid(const struct bwe *b, const struct bwe_report *r)
 }
 
 /* The delay-based controller (GCC section 5.5), on one report's gradient. */
-static void delay_update(struct bwe *b, const struct bwe_report *r, double secs)
+static void delay_update(struct bwe *b, const struct bwe_report *r)
 {
-    b->recv_avg_kbps = b->recv_avg_kbps > 0 ? RECV_ALPHA * r->recv_kbps +
-                                              (1 - RECV_ALPHA) * b->recv_avg_kbps
-                                            : r->recv_kbps;
-    if (r->delay_gradient_us > BWE_OVERUSE_US) {
+    /* A window of reports, weighted by their packets: one feedback packet
+     * covers a frame or two, whose packets leave in a burst and arrive at
+     * the link's pace, so a single report's gradient is mostly that. */
+    if (!b->win_packets)
+        b->win_start_ms = b->last_ms ? b->last_ms : r->now_ms - 100;
+    double n = r->packets_recv ? r->packets_recv : r->packets_sent;
+    b->win_packets += n;
+    b->win_dod += n * (double)r->delay_gradient_us;
+    b->win_sent += n * r->sent_kbps;
+    b->win_recv += n * r->recv_kbps;
+    int64_t span = r->now_ms - b->win_start_ms;
+    if (span < BWE_DELAY_WINDOW_MS || b->win_packets < BWE_DELAY_WINDOW_PACKETS)
+        return;
+    double dod = b->win_dod / b->win_packets, sent = b->win_sent / b->win_packets,
+           recv = b->win_recv / b->win_packets;
+    double secs = (double)(span > MAX_STEP_MS ? MAX_STEP_MS : span) / 1000.0;
+    b->win_packets = b->win_dod = b->win_sent = b->win_recv = 0;
+    b->recv_avg_kbps = b->recv_avg_kbps > 0 ? RECV_ALPHA * recv + (1 - RECV_ALPHA) * b->recv_avg_kbps
+                                            : recv;
+    (void)sent;
+    /* Overuse: the delay grows over two windows in a row (one keyframe's
+     * burst can fill one window). A policer that drops rather than queues
+     * is the loss controller's. */
+    b->overusing = dod > BWE_OVERUSE_US ? b->overusing + 1 : 0;
+    if (b->overusing >= 2) {
         if (b->decreased && r->now_ms - b->decrease_ms < BWE_DECREASE_MS)
             return; /* the queue the old rate built: already acted on */
         double received = b->recv_avg_kbps > 0 ? b->recv_avg_kbps : b->delay_kbps;
@@ -68,7 +89,7 @@ static void delay_update(struct bwe *b, const struct bwe_report *r, double secs)
         b->decreased = true;
         b->decrease_ms = r->now_ms;
         b->overuses++;
-    } else if (r->delay_gradient_us >= -BWE_OVERUSE_US) {
+    } else if (dod >= -BWE_OVERUSE_US) {
         bool near = b->last_drop_kbps > 0 &&
                     fabs(b->delay_kbps - b->last_drop_kbps) <= NEAR_BAND * b->last_drop_kbps;
         double grown = near ? b->delay_kbps + DELAY_ADDITIVE_KBPS * secs
@@ -114,12 +135,10 @@ double bwe_update(struct bwe *b, const struct bwe_report *r)
 {
     if (!report_valid(b, r))
         return bwe_estimate(b);
-    int64_t step = b->last_ms ? r->now_ms - b->last_ms : 100;
-    double secs = (double)(step > MAX_STEP_MS ? MAX_STEP_MS : step) / 1000.0;
-    b->last_ms = r->now_ms;
     b->reports++;
-    delay_update(b, r, secs);
+    delay_update(b, r);
     loss_update(b, r);
+    b->last_ms = r->now_ms;
     return bwe_estimate(b);
 }
 

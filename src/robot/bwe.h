@@ -10,9 +10,13 @@
  * ietf-rmcat-gcc-02) on those reports, coarsely, since it sees aggregates
  * rather than every packet:
  *
- *   - delay: a delay gradient above BWE_OVERUSE_US means a queue is
- *     growing somewhere on the path: the estimate drops to 85% of what the
- *     viewer received (smoothed over reports), at most once every
+ *   - delay: over windows of BWE_DELAY_WINDOW_MS (a single report covers
+ *     a frame or two, whose packets leave in a burst: its gradient is
+ *     mostly that), a delay gradient above BWE_OVERUSE_US in two windows
+ *     in a row means a queue is growing somewhere on the path (a link 1.3
+ *     times overrun adds about 4 ms per 1,200-byte packet at 600 kbit/s):
+ *     the estimate drops to 85% of what the viewer received
+ *     (smoothed over windows), at most once every
  *     BWE_DECREASE_MS (the reports right after a drop still see the queue
  *     the old rate built); a gradient below -BWE_OVERUSE_US means a queue is
  *     draining: hold; otherwise grow by 8% a second (multiplicative, far
@@ -44,7 +48,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define BWE_OVERUSE_US 300       /* delay-gradient threshold, microseconds per packet group */
+#define BWE_OVERUSE_US 4000      /* delay-gradient threshold, microseconds per packet */
+#define BWE_DELAY_WINDOW_MS 300  /* the delay controller judges windows of feedback ... */
+#define BWE_DELAY_WINDOW_PACKETS 8 /* ... of at least this many packets */
 #define BWE_DECREASE_MS 500     /* delay drops at most this often */
 #define BWE_LOSS_WINDOW_MS 1000 /* loss is judged over this much feedback */
 #define BWE_UP_HOLD_MS 2000      /* how long the next layer must fit before stepping up */
@@ -67,7 +73,10 @@ struct bwe {
     double floor_kbps, ceiling_kbps;
     double delay_kbps, loss_kbps; /* the two controllers' estimates */
     double last_drop_kbps;        /* the received rate at the last delay drop, 0 before one */
-    double recv_avg_kbps;         /* received rate, smoothed over reports (0: none yet) */
+    double recv_avg_kbps;         /* received rate, smoothed over windows (0: none yet) */
+    int64_t win_start_ms;         /* the delay window: since then, weighted by packets, */
+    double win_packets, win_dod, win_sent, win_recv; /* sums of gradient and rates */
+    unsigned overusing;           /* windows in a row over the threshold */
     bool decreased;               /* a delay drop happened ... */
     int64_t decrease_ms;          /* ... at this time */
     int64_t loss_start_ms;        /* the loss window: since then ... */

@@ -625,6 +625,7 @@ static void request_key_of(struct media *m, enum cam_stream s, int sp, bool forc
     g_mutex_unlock(&m->lock);
     if (!pad)
         return;
+    log_debug("media: keyframe of %s%s requested", cam_stream_name(s), sp ? " (half)" : "");
     /* Outside the lock; the encoder may be stopping on the main thread, and
      * the pad ref keeps the send safe (a stopped encoder ignores it). */
     gst_pad_send_event(pad,

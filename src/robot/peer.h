@@ -157,6 +157,7 @@ struct peer_bandwidth {
     double estimate_kbps;
     int layer;
     unsigned reports, overuses, loss_drops, ups, downs;
+    unsigned rtx_sent, rtx_dropped; /* retransmissions sent, and refused over budget */
 };
 void peer_bandwidth(struct peer *p, struct peer_bandwidth *out);
 /* GStreamer elements in this peer's pipeline (webrtcbin counted with its

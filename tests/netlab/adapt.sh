@@ -20,7 +20,7 @@
 # (bench/netlab.sh measures them).
 #
 # Binaries: PORTHOLE_CLOUD, PORTHOLE_ROBOT and NETLAB_VIEWER, or those of
-# build/ next to tests/. Exit status: 0 when the case behaved as described,
+# build/ next to tests/. NETLAB_LOGS=DIR keeps the lab's logs there. Exit status: 0 when the case behaved as described,
 # 1 when not, 77 when it cannot run here (with the reason on stdout).
 set -u
 
@@ -85,6 +85,9 @@ crc=$?
 grep '"sample"' "$NETLAB_DIR/browser.out" | sed "s/^/case=$case_name chromium /"
 echo "case=$case_name c-viewer $(tail -n 1 "$NETLAB_DIR/cviewer.out")"
 grep -E 'encoder (started|stopped)|estimate' "$NETLAB_DIR/robot.log" | sed "s/^/case=$case_name robot: /" | tail -n 20
+if [ -n "${NETLAB_LOGS:-}" ]; then
+    mkdir -p "$NETLAB_LOGS" && cp "$NETLAB_DIR"/*.log "$NETLAB_DIR"/*.out "$NETLAB_LOGS"/ 2>/dev/null
+fi
 [ "$brc" = 0 ] || { cat "$NETLAB_DIR/browser.err"; fail "the Chromium viewer did not play"; }
 [ "$crc" = 0 ] || { cat "$NETLAB_DIR/cviewer.err"; fail "the unshaped C viewer's video stopped"; }
 exit 0

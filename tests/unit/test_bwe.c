@@ -21,7 +21,7 @@ static double run(struct bwe *b, int64_t *now, int reports, double link_kbps, do
                                .recv_kbps = sent < link_kbps ? sent : link_kbps,
                                .loss_pct = loss_pct, .packets_sent = 20,
                                .packets_recv = (unsigned)(20 * (1 - loss_pct / 100)),
-                               .delay_gradient_us = sent > link_kbps * 1.02 ? 2000 : 0};
+                               .delay_gradient_us = sent > link_kbps * 1.02 ? 8000 : 0};
         est = bwe_update(b, &r);
     }
     return est;
@@ -83,6 +83,7 @@ static void test_ignores_bad_reports(void **state)
     bwe_init(&b, 100, 2000, 1000);
     struct bwe_report r = {.now_ms = 5000, .recv_kbps = 10, .sent_kbps = 10, .loss_pct = 150,
                            .packets_sent = 10, .delay_gradient_us = 100000};
+    /* (two delay windows of overuse, below) */
     assert_true(bwe_update(&b, &r) == 1000); /* loss over 100% */
     r.loss_pct = 0;
     r.packets_sent = 0;
@@ -92,8 +93,12 @@ static void test_ignores_bad_reports(void **state)
     assert_true(bwe_update(&b, &r) == 1000);
     assert_int_equal(b.reports, 0);
     r.recv_kbps = 500;
-    assert_true(bwe_update(&b, &r) < 1000); /* a valid overuse counts */
-    r.now_ms = 4000;                         /* out of order */
+    r.sent_kbps = 500;
+    double est = 0;
+    for (int i = 0; i < 8; i++, r.now_ms += 100) /* two delay windows' worth */
+        est = bwe_update(&b, &r);
+    assert_true(est < 1000); /* valid overuses count */
+    r.now_ms = 4000;         /* out of order */
     double before = bwe_estimate(&b);
     assert_true(bwe_update(&b, &r) == before);
 }
@@ -151,7 +156,7 @@ static unsigned ride(struct bwe *b, const double *rates, int n, int64_t *now, in
         struct bwe_report r = {.now_ms = *now += 100, .sent_kbps = sent,
                                .recv_kbps = sent < link_kbps ? sent : link_kbps,
                                .packets_sent = 20, .packets_recv = 20,
-                               .delay_gradient_us = sent > link_kbps * 1.02 ? 2000 : 0};
+                               .delay_gradient_us = sent > link_kbps * 1.02 ? 8000 : 0};
         bwe_update(b, &r);
         int l = bwe_pick_layer(b, rates, n, *now);
         changes += l != last;
