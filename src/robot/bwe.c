@@ -19,6 +19,8 @@
 #define RECV_ALPHA 0.3           /* smoothing of the received rate, per delay window */
 #define APP_LIMIT 1.5            /* the estimate grows to at most 1.5 times what arrives */
 #define PROBE_HEADROOM 1.3       /* an estimate this far above what arrives: try the next rung */
+#define PROBE_TARGET 1.25        /* a padding probe aims at 1.25 times the next rung ... */
+#define PROBE_SUCCESS 0.95       /* ... and worked when 95% of that arrived */
 
 static double clamp(double v, double lo, double hi)
 {
@@ -29,6 +31,8 @@ void bwe_init(struct bwe *b, double floor_kbps, double ceiling_kbps, double star
 {
     *b = (struct bwe){.floor_kbps = floor_kbps, .ceiling_kbps = ceiling_kbps,
                       .layer = BWE_MAX_LAYERS - 1, .up_hold_ms = BWE_UP_HOLD_MS,
+                      .costly_hold_ms = BWE_UP_HOLD_COSTLY_MS,
+                      .probe_end_ms = INT64_MIN / 2,
                       .failed_layer = BWE_MAX_LAYERS};
     b->delay_kbps = b->loss_kbps = clamp(start_kbps, floor_kbps, ceiling_kbps);
 }
@@ -76,6 +80,12 @@ static void delay_update(struct bwe *b, const struct bwe_report *r)
     b->recv_avg_kbps = b->recv_avg_kbps > 0 ? RECV_ALPHA * recv + (1 - RECV_ALPHA) * b->recv_avg_kbps
                                             : recv;
     (void)sent;
+    if (b->probing && r->now_ms >= b->probe_start_ms + BWE_DELAY_WINDOW_MS) {
+        /* What arrived while the padding ran (its first window still
+         * carries the time before it). */
+        b->probe_recv_sum += recv;
+        b->probe_windows++;
+    }
     /* Overuse: the delay grows over two windows in a row (one keyframe's
      * burst can fill one window). A policer that drops rather than queues
      * is the loss controller's. */
@@ -142,7 +152,13 @@ double bwe_update(struct bwe *b, const struct bwe_report *r)
     return bwe_estimate(b);
 }
 
-int bwe_pick_layer(struct bwe *b, const double *rates_kbps, int n, int64_t now_ms)
+static int64_t doubled(int64_t ms, int64_t max)
+{
+    return ms * 2 > max ? max : ms * 2;
+}
+
+int bwe_pick_layer(struct bwe *b, const double *rates_kbps, const bool *costly, int n,
+                   int64_t now_ms)
 {
     if (n <= 0)
         return 0;
@@ -155,6 +171,7 @@ int bwe_pick_layer(struct bwe *b, const double *rates_kbps, int n, int64_t now_m
         /* It held, at or above the layer that failed last: the next try
          * comes soon. (Holding a lower one says nothing about that one.) */
         b->up_hold_ms = BWE_UP_HOLD_MS;
+        b->costly_hold_ms = BWE_UP_HOLD_COSTLY_MS;
         b->failed_layer = BWE_MAX_LAYERS;
     }
     if (cur > 0 && DOWN_MARGIN * rates_kbps[cur] > est) {
@@ -162,8 +179,10 @@ int bwe_pick_layer(struct bwe *b, const double *rates_kbps, int n, int64_t now_m
         if (failed) {
             /* Back to the rung that worked, and wait longer next time. */
             b->failed_layer = cur;
-            b->up_hold_ms = b->up_hold_ms * 2 > BWE_UP_HOLD_MAX_MS ? BWE_UP_HOLD_MAX_MS
-                                                                   : b->up_hold_ms * 2;
+            if (costly && costly[cur])
+                b->costly_hold_ms = doubled(b->costly_hold_ms, BWE_UP_HOLD_COSTLY_MAX_MS);
+            else
+                b->up_hold_ms = doubled(b->up_hold_ms, BWE_UP_HOLD_MAX_MS);
         } else {
             while (l > 0 && DOWN_MARGIN * rates_kbps[l] > est)
                 l--;
@@ -174,14 +193,19 @@ int bwe_pick_layer(struct bwe *b, const double *rates_kbps, int n, int64_t now_m
         b->downs++;
     } else if (cur < n - 1 &&
                (est >= UP_MARGIN * rates_kbps[cur + 1] ||
-                /* A probe: the link shows room (the estimate stands well
-                 * above what arrives) that only a step up can measure. */
-                (b->recv_avg_kbps > 0 && est >= PROBE_HEADROOM * b->recv_avg_kbps))) {
+                /* A probe by stepping up, where that is cheap (the same
+                 * encoder: no keyframe): the link shows room (the estimate
+                 * stands well above what arrives) that only sending more
+                 * can measure. Costly layers are probed with padding
+                 * instead (bwe_probe). */
+                (!(costly && costly[cur + 1]) && b->recv_avg_kbps > 0 &&
+                 est >= PROBE_HEADROOM * b->recv_avg_kbps))) {
+        int64_t hold = b->up_hold_ms;
         if (!b->up_pending) {
             b->up_pending = true;
             b->up_since_ms = now_ms;
         }
-        if (now_ms - b->up_since_ms >= b->up_hold_ms) {
+        if (now_ms - b->up_since_ms >= hold) {
             cur++;
             /* A probe runs at the next layer's rate: the estimate is raised
              * to it, and the next overuse or loss (a queue the probe built)
@@ -199,4 +223,47 @@ int bwe_pick_layer(struct bwe *b, const double *rates_kbps, int n, int64_t now_m
     }
     b->layer = cur;
     return cur;
+}
+
+double bwe_probe(struct bwe *b, const double *rates_kbps, const bool *costly, int n,
+                 int64_t now_ms)
+{
+    if (n > BWE_MAX_LAYERS)
+        n = BWE_MAX_LAYERS;
+    int cur = b->layer < 0 ? 0 : b->layer >= n ? n - 1 : b->layer;
+    if (b->probing) {
+        if (now_ms < b->probe_start_ms + BWE_PROBE_MS)
+            return b->probe_kbps;
+        /* Done: it worked when nothing dropped the estimate meanwhile and
+         * what arrived came near the rate probed for. */
+        b->probing = false;
+        b->probes++;
+        double got = b->probe_windows ? b->probe_recv_sum / b->probe_windows : 0;
+        bool dropped = b->decreased && b->decrease_ms >= b->probe_start_ms;
+        if (!dropped && got >= PROBE_SUCCESS * b->probe_target_kbps) {
+            b->delay_kbps = clamp(fmax(b->delay_kbps, got), b->floor_kbps, b->ceiling_kbps);
+            b->loss_kbps = clamp(fmax(b->loss_kbps, got), b->floor_kbps, b->ceiling_kbps);
+            b->costly_hold_ms = BWE_UP_HOLD_COSTLY_MS;
+            b->probe_successes++;
+        } else {
+            b->costly_hold_ms = doubled(b->costly_hold_ms, BWE_UP_HOLD_COSTLY_MAX_MS);
+        }
+        b->probe_end_ms = now_ms;
+        return 0;
+    }
+    if (cur >= n - 1 || !costly || !costly[cur + 1] || b->recv_avg_kbps <= 0)
+        return 0;
+    double est = bwe_estimate(b);
+    double target = PROBE_TARGET * rates_kbps[cur + 1];
+    if (est >= UP_MARGIN * rates_kbps[cur + 1] || est < PROBE_HEADROOM * b->recv_avg_kbps ||
+        target > b->ceiling_kbps || now_ms - b->probe_end_ms < b->costly_hold_ms ||
+        (b->decreased && now_ms - b->decrease_ms < b->costly_hold_ms))
+        return 0;
+    b->probing = true;
+    b->probe_start_ms = now_ms;
+    b->probe_target_kbps = target;
+    b->probe_kbps = target - b->recv_avg_kbps;
+    b->probe_recv_sum = 0;
+    b->probe_windows = 0;
+    return b->probe_kbps;
 }

@@ -56,6 +56,9 @@
 #define BWE_UP_HOLD_MS 2000      /* how long the next layer must fit before stepping up */
 #define BWE_UP_FAILED_MS 3000    /* a step down this soon after a step up: it failed */
 #define BWE_UP_HOLD_MAX_MS 6000  /* the longest wait before trying the next layer again */
+#define BWE_UP_HOLD_COSTLY_MS 4000      /* the same, for a probe to a costly layer ... */
+#define BWE_UP_HOLD_COSTLY_MAX_MS 12000 /* ... (one that needs a keyframe) */
+#define BWE_PROBE_MS 1200         /* how long a padding probe runs */
 #define BWE_MAX_LAYERS 6
 
 /* One TWCC report (rtpsession's "twcc-stats" structure). */
@@ -92,7 +95,13 @@ struct bwe {
     int64_t up_hold_ms;           /* how long the next layer must fit: doubles
                                    * after a step up that failed within
                                    * BWE_UP_FAILED_MS, up to BWE_UP_HOLD_MAX_MS */
+    int64_t costly_hold_ms;       /* the same for probes to costly layers */
     int failed_layer;             /* the last layer a step up to failed (BWE_MAX_LAYERS: none) */
+    /* padding probes (bwe_probe) */
+    bool probing;
+    int64_t probe_start_ms, probe_end_ms;
+    double probe_target_kbps, probe_kbps, probe_recv_sum;
+    unsigned probe_windows, probes, probe_successes;
     unsigned ups, downs;
 };
 
@@ -111,7 +120,25 @@ double bwe_update(struct bwe *b, const struct bwe_report *r);
 double bwe_estimate(const struct bwe *b);
 
 /* Picks the layer to forward: rates_kbps[0..n-1] are the bitrates the
- * layers need, lowest first (n <= BWE_MAX_LAYERS). Returns the index. */
-int bwe_pick_layer(struct bwe *b, const double *rates_kbps, int n, int64_t now_ms);
+ * layers need, lowest first (n <= BWE_MAX_LAYERS); costly (NULL: none)
+ * marks the layers that cost a keyframe to step up to (another encoder's
+ * size): probes to them, which fail on a slow link, wait
+ * BWE_UP_HOLD_COSTLY_MS and back off to BWE_UP_HOLD_COSTLY_MAX_MS.
+ * Returns the index. */
+int bwe_pick_layer(struct bwe *b, const double *rates_kbps, const bool *costly, int n,
+                   int64_t now_ms);
+
+/* Padding probes: a layer that costs a keyframe is not stepped up to
+ * blindly (on a slow link the keyframe alone would freeze the picture for
+ * seconds). Instead, when the estimate shows room it cannot confirm (it
+ * stands 30% above what arrives, GCC's bound holding it), the caller sends
+ * padding for BWE_PROBE_MS at the rate this returns (kbit/s on top of the
+ * media; 0: none), so that together they reach 1.25 times the next layer.
+ * If no overuse came and 95% of that arrived, the estimate rises to what
+ * arrived and bwe_pick_layer steps up on that evidence; if not, the next
+ * probe waits twice as long (BWE_UP_HOLD_COSTLY_MS to _MAX_MS). Call it
+ * with each report, after bwe_pick_layer. */
+double bwe_probe(struct bwe *b, const double *rates_kbps, const bool *costly, int n,
+                 int64_t now_ms);
 
 #endif

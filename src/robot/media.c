@@ -714,7 +714,8 @@ static int ladder(const struct media *m, enum cam_stream s, struct rung *out)
     return n;
 }
 
-int media_ladder(struct media *m, enum cam_stream s, double *rates_kbps, int max)
+int media_ladder(struct media *m, enum cam_stream s, double *rates_kbps, bool *keyframe,
+                 int max)
 {
     struct rung r[MEDIA_MAX_RUNGS];
     g_mutex_lock(&m->lock);
@@ -722,8 +723,10 @@ int media_ladder(struct media *m, enum cam_stream s, double *rates_kbps, int max
     g_mutex_unlock(&m->lock);
     if (n > max)
         n = max;
-    for (int i = 0; i < n; i++)
+    for (int i = 0; i < n; i++) {
         rates_kbps[i] = r[i].kbps;
+        keyframe[i] = i > 0 && r[i].spatial != r[i - 1].spatial;
+    }
     return n;
 }
 

@@ -109,10 +109,12 @@ void media_track_request_keyframe(struct media_track *t);
  * (7.5 too without it). */
 #define MEDIA_MAX_RUNGS 6
 
-/* Fills rates_kbps[0..] with what each rung of stream s costs now and
- * returns how many rungs there are (1 when there is no ladder: H.264, or
- * temporal_layers 1). Any thread. */
-int media_ladder(struct media *m, enum cam_stream s, double *rates_kbps, int max);
+/* Fills rates_kbps[0..] with what each rung of stream s costs now, and
+ * keyframe[0..] with whether moving up to it takes a keyframe (another
+ * size), and returns how many rungs there are (1 when there is no ladder:
+ * H.264, or temporal_layers 1). Any thread. */
+int media_ladder(struct media *m, enum cam_stream s, double *rates_kbps, bool *keyframe,
+                 int max);
 
 /* The rung the track forwards (clamped to the rungs there are); a track
  * starts on the top one. A change of size is applied on the main thread

@@ -158,6 +158,7 @@ struct peer_bandwidth {
     int layer;
     unsigned reports, overuses, loss_drops, ups, downs;
     unsigned rtx_sent, rtx_dropped; /* retransmissions sent, and refused over budget */
+    unsigned probes, probe_successes, padding_packets; /* padding probes (bwe_probe) */
 };
 void peer_bandwidth(struct peer *p, struct peer_bandwidth *out);
 /* GStreamer elements in this peer's pipeline (webrtcbin counted with its

@@ -5,6 +5,8 @@
 #include <math.h>
 #include <string.h>
 
+#include <gst/rtp/rtp.h>
+
 #include "common/log.h"
 #include "robot/bwe.h"
 
@@ -20,6 +22,12 @@
  * retransmissions a second, 94% lost, for as long as it lasted). A request
  * over budget is dropped: the viewer asks again or for a keyframe. */
 #define RTX_SHARE 0.25
+/* Padding probes (bwe_probe) are retransmissions of what was just sent,
+ * asked for by us: the viewer drops them as duplicates, TWCC counts them.
+ * They go out every PAD_TICK_MS, from the last PAD_RING packets. */
+#define PAD_TICK_MS 20
+#define PAD_RING 32
+#define PAD_MIN_BYTES 800 /* smaller packets are used only when there is nothing else */
 #define RTX_BURST_S 0.25
 #define RTX_PACKET_BITS (1200 * 8)
 
@@ -30,10 +38,20 @@ struct peer_bwe {
     gint64 rtx_at_us;    /* when the tokens were last refilled */
     unsigned rtx_sent, rtx_dropped;
     GPtrArray *rtx_pads; /* rtprtxsend src pads with our probe (refs) */
+    /* padding: the last packets one rtprtxsend passed, and the timer */
+    guint32 pad_ssrc;
+    guint16 pad_seq[PAD_RING];
+    guint16 pad_size[PAD_RING]; /* bytes */
+    unsigned pad_n, pad_next;
+    double pad_kbps, pad_bits; /* asked for, and owed */
+    GSource *pad_timer;
+    unsigned pad_sent;
     GstElement *session; /* rtpbin's session 0 (bundled), a ref; main thread */
     gulong handler;
     int layer;
 };
+
+static void set_padding(struct peer *p, double kbps);
 
 /* The RTCP thread, once per feedback packet of the viewer. */
 static void on_twcc_stats(GObject *session, GParamSpec *pspec, gpointer data)
@@ -59,8 +77,9 @@ static void on_twcc_stats(GObject *session, GParamSpec *pspec, gpointer data)
                            .packets_recv = received};
     size_t n = p->ntracks;
     double rates[BWE_MAX_LAYERS];
+    bool costly[BWE_MAX_LAYERS] = {false};
     struct media_track *first = g_atomic_pointer_get(&p->tracks[0].track);
-    int nrates = first ? media_ladder(p->media, media_track_stream(first), rates,
+    int nrates = first ? media_ladder(p->media, media_track_stream(first), rates, costly,
                                       BWE_MAX_LAYERS) : 1;
     if (!first)
         rates[0] = 0;
@@ -70,12 +89,13 @@ static void on_twcc_stats(GObject *session, GParamSpec *pspec, gpointer data)
         rates[i] *= (double)n;
     if (g_getenv("PORTHOLE_BWE_TRACE"))
         log_info("bwe-trace %s t=%lld sent=%.0f recv=%.0f loss=%.1f dod=%lld pkts=%u/%u "
-                 "rtx=%u dropped=%u", p->session_id, (long long)r.now_ms, r.sent_kbps,
+                 "rtx=%u dropped=%u pad=%u", p->session_id, (long long)r.now_ms, r.sent_kbps,
                  r.recv_kbps, r.loss_pct, (long long)r.delay_gradient_us, r.packets_recv,
-                 r.packets_sent, b->rtx_sent, b->rtx_dropped);
+                 r.packets_sent, b->rtx_sent, b->rtx_dropped, b->pad_sent);
     g_mutex_lock(&b->lock);
     double est = bwe_update(&b->est, &r);
-    int layer = bwe_pick_layer(&b->est, rates, nrates, r.now_ms);
+    int layer = bwe_pick_layer(&b->est, rates, costly, nrates, r.now_ms);
+    set_padding(p, bwe_probe(&b->est, rates, costly, nrates, r.now_ms));
     bool changed = layer != b->layer;
     b->layer = layer;
     g_mutex_unlock(&b->lock);
@@ -109,8 +129,9 @@ static GstPadProbeReturn on_rtx_request(GstPad *pad, GstPadProbeInfo *info, gpoi
     struct peer_bwe *b = data;
     GstEvent *ev = GST_PAD_PROBE_INFO_EVENT(info);
     if (GST_EVENT_TYPE(ev) != GST_EVENT_CUSTOM_UPSTREAM ||
-        !gst_event_has_name(ev, "GstRTPRetransmissionRequest"))
-        return GST_PAD_PROBE_OK;
+        !gst_event_has_name(ev, "GstRTPRetransmissionRequest") ||
+        gst_structure_has_field(gst_event_get_structure(ev), "porthole-padding"))
+        return GST_PAD_PROBE_OK; /* padding has its own rate (bwe_probe) */
     gint64 now = g_get_monotonic_time();
     g_mutex_lock(&b->lock);
     double kbps = b->est.reports ? bwe_estimate(&b->est) : b->est.ceiling_kbps;
@@ -129,6 +150,84 @@ static GstPadProbeReturn on_rtx_request(GstPad *pad, GstPadProbeInfo *info, gpoi
     return allowed ? GST_PAD_PROBE_OK : GST_PAD_PROBE_DROP;
 }
 
+/* A streaming thread: the media packets rtprtxsend keeps for repair. */
+static GstPadProbeReturn on_media_packet(GstPad *pad, GstPadProbeInfo *info, gpointer data)
+{
+    (void)pad;
+    struct peer_bwe *b = data;
+    GstRTPBuffer rtp = GST_RTP_BUFFER_INIT;
+    GstBuffer *buf = GST_PAD_PROBE_INFO_BUFFER(info);
+    if (!buf || !gst_rtp_buffer_map(buf, GST_MAP_READ, &rtp))
+        return GST_PAD_PROBE_OK;
+    guint32 ssrc = gst_rtp_buffer_get_ssrc(&rtp);
+    guint16 seq = gst_rtp_buffer_get_seq(&rtp);
+    gst_rtp_buffer_unmap(&rtp);
+    gsize size = gst_buffer_get_size(buf);
+    g_mutex_lock(&b->lock);
+    if (ssrc != b->pad_ssrc)
+        b->pad_n = 0;
+    b->pad_ssrc = ssrc;
+    b->pad_size[b->pad_n % PAD_RING] = (guint16)MIN(size, G_MAXUINT16);
+    b->pad_seq[b->pad_n++ % PAD_RING] = seq;
+    g_mutex_unlock(&b->lock);
+    return GST_PAD_PROBE_OK;
+}
+
+/* The main context, every PAD_TICK_MS while a probe runs: asks rtprtxsend
+ * to send again as many recent packets as the probe's rate owes. */
+static gboolean on_pad_tick(gpointer data)
+{
+    struct peer *p = data;
+    struct peer_bwe *b = p->bwe;
+    if (p->closed || !b)
+        return G_SOURCE_REMOVE;
+    g_mutex_lock(&b->lock);
+    bool go = b->pad_kbps > 0 && b->pad_n > 0 && b->rtx_pads->len > 0;
+    unsigned count = 0;
+    guint32 ssrc = b->pad_ssrc;
+    guint16 seqs[16];
+    if (go) {
+        b->pad_bits += b->pad_kbps * PAD_TICK_MS; /* kbit/s * ms = bits */
+        unsigned have = b->pad_n < PAD_RING ? b->pad_n : PAD_RING;
+        /* The largest recent packets first: fewer packets for the rate. */
+        for (unsigned tries = 0; b->pad_bits > 0 && count < G_N_ELEMENTS(seqs) &&
+                                 tries < 2 * PAD_RING; tries++) {
+            unsigned i = (b->pad_n - 1 - b->pad_next++ % have) % PAD_RING;
+            if (b->pad_size[i] < PAD_MIN_BYTES && tries < PAD_RING)
+                continue;
+            seqs[count++] = b->pad_seq[i];
+            b->pad_bits -= 8.0 * b->pad_size[i];
+        }
+    } else {
+        b->pad_bits = 0;
+        g_source_unref(b->pad_timer);
+        b->pad_timer = NULL;
+    }
+    GstPad *pad = go ? gst_object_ref(g_ptr_array_index(b->rtx_pads, 0)) : NULL;
+    b->pad_sent += count;
+    g_mutex_unlock(&b->lock);
+    for (unsigned i = 0; i < count; i++)
+        gst_pad_send_event(pad, gst_event_new_custom(GST_EVENT_CUSTOM_UPSTREAM,
+            gst_structure_new("GstRTPRetransmissionRequest", "seqnum", G_TYPE_UINT,
+                              (guint)seqs[i], "ssrc", G_TYPE_UINT, ssrc, "porthole-padding",
+                              G_TYPE_BOOLEAN, TRUE, NULL)));
+    if (pad)
+        gst_object_unref(pad);
+    return go ? G_SOURCE_CONTINUE : G_SOURCE_REMOVE;
+}
+
+/* Under b->lock, any thread: the padding rate a probe asks for (0 ends it). */
+static void set_padding(struct peer *p, double kbps)
+{
+    struct peer_bwe *b = p->bwe;
+    b->pad_kbps = kbps;
+    if (kbps <= 0 || b->pad_timer)
+        return;
+    b->pad_timer = g_timeout_source_new(PAD_TICK_MS);
+    g_source_set_callback(b->pad_timer, on_pad_tick, peer__ref(p), peer__unref);
+    g_source_attach(b->pad_timer, p->ctx);
+}
+
 /* Puts the RTX budget on every rtprtxsend webrtcbin made (one per
  * transceiver that negotiated RTX). */
 static void watch_rtx(struct peer *p)
@@ -143,6 +242,13 @@ static void watch_rtx(struct peer *p)
                           ? gst_element_get_static_pad(el, "src") : NULL;
         if (src) {
             gst_pad_add_probe(src, GST_PAD_PROBE_TYPE_EVENT_UPSTREAM, on_rtx_request, b, NULL);
+            if (b->rtx_pads->len == 0) { /* padding repeats the first track's packets */
+                GstPad *sink = gst_element_get_static_pad(el, "sink");
+                if (sink) {
+                    gst_pad_add_probe(sink, GST_PAD_PROBE_TYPE_BUFFER, on_media_packet, b, NULL);
+                    gst_object_unref(sink);
+                }
+            }
             g_ptr_array_add(b->rtx_pads, src);
         }
         g_value_reset(&item);
@@ -186,6 +292,10 @@ void peer_bwe_free(struct peer *p)
     if (!b)
         return;
     peer_bwe_detach(p);
+    if (b->pad_timer) {
+        g_source_destroy(b->pad_timer);
+        g_source_unref(b->pad_timer);
+    }
     g_ptr_array_unref(b->rtx_pads);
     g_mutex_clear(&b->lock);
     g_free(b);
@@ -207,6 +317,9 @@ void peer_bandwidth(struct peer *p, struct peer_bandwidth *out)
     out->ups = b->est.ups;
     out->downs = b->est.downs;
     out->rtx_sent = b->rtx_sent;
+    out->probes = b->est.probes;
+    out->probe_successes = b->est.probe_successes;
+    out->padding_packets = b->pad_sent;
     out->rtx_dropped = b->rtx_dropped;
     g_mutex_unlock(&b->lock);
 }

@@ -383,11 +383,12 @@ static void send_telemetry(struct session *s, void *base)
     struct peer_bandwidth bw;
     peer_bandwidth(p, &bw);
     json_object_set_new(base, "bandwidth",
-                        json_pack("{s:f, s:i, s:i, s:i, s:i, s:i, s:i}", "estimateKbps",
-                                  bw.estimate_kbps, "layer", bw.layer, "reports",
-                                  (int)bw.reports, "ups", (int)bw.ups, "downs", (int)bw.downs,
-                                  "rtxSent", (int)bw.rtx_sent, "rtxDropped",
-                                  (int)bw.rtx_dropped));
+                        json_pack("{s:f, s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:i}",
+                                  "estimateKbps", bw.estimate_kbps, "layer", bw.layer,
+                                  "reports", (int)bw.reports, "ups", (int)bw.ups, "downs",
+                                  (int)bw.downs, "rtxSent", (int)bw.rtx_sent, "rtxDropped",
+                                  (int)bw.rtx_dropped, "probes", (int)bw.probes,
+                                  "probesPassed", (int)bw.probe_successes));
     char *text = json_dumps(base, JSON_COMPACT);
     if (text)
         peer_send_telemetry(p, text);

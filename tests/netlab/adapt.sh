@@ -74,11 +74,20 @@ lab_exec pub "$NL_VIEWER_BIN" --cloud "$NL_CLOUD_URL" --robot "$NL_ROBOT_ID" \
     --address "$LAB_CLOUD_IP" --frames 30 --timeout 30 --play $((play + 20)) \
     >"$NETLAB_DIR/cviewer.out" 2>"$NETLAB_DIR/cviewer.err" &
 cpid=$!
-if [ "$case_name" = opens ]; then
-    (sleep 25 && lab_shape viewer 5000 && echo "case=$case_name the link opened to 5 Mbit/s") &
-fi
 node "$here/browser.mjs" --cloud "http://$LAB_CLOUD_IP:$NL_CLOUD_PORT/" --robot "$NL_ROBOT_ID" \
-    --netns viewer --expect any --play "$play" >"$NETLAB_DIR/browser.out" 2>"$NETLAB_DIR/browser.err"
+    --netns viewer --expect any --play "$play" >"$NETLAB_DIR/browser.out" 2>"$NETLAB_DIR/browser.err" &
+bpid=$!
+if [ "$case_name" = opens ]; then
+    # 20 s into the Chromium viewer's play window (its first sample).
+    for _ in $(seq 600); do
+        grep -q '"sample":1,' "$NETLAB_DIR/browser.out" 2>/dev/null && break
+        kill -0 "$bpid" 2>/dev/null || break
+        sleep 0.1
+    done
+    sleep 19
+    lab_shape viewer 5000 && echo "case=$case_name sample 20: the link opens to 5 Mbit/s"
+fi
+wait "$bpid"
 brc=$?
 wait "$cpid"
 crc=$?

@@ -110,16 +110,16 @@ static void test_layers_step_down_at_once_and_up_slowly(void **state)
     struct bwe b;
     bwe_init(&b, 100, 2000, 2000);
     int64_t now = 0;
-    assert_int_equal(bwe_pick_layer(&b, rates, 4, now), 3);
+    assert_int_equal(bwe_pick_layer(&b, rates, NULL, 4, now), 3);
     b.delay_kbps = 600; /* a drop */
-    assert_int_equal(bwe_pick_layer(&b, rates, 4, now += 100), 1);
+    assert_int_equal(bwe_pick_layer(&b, rates, NULL, 4, now += 100), 1);
     /* Room for the next layer (1000 * 1.15) must last BWE_UP_HOLD_MS. */
     b.delay_kbps = 1200;
-    assert_int_equal(bwe_pick_layer(&b, rates, 4, now += 100), 1);
+    assert_int_equal(bwe_pick_layer(&b, rates, NULL, 4, now += 100), 1);
     b.delay_kbps = 1200;
-    assert_int_equal(bwe_pick_layer(&b, rates, 4, now += BWE_UP_HOLD_MS - 100), 1);
+    assert_int_equal(bwe_pick_layer(&b, rates, NULL, 4, now += BWE_UP_HOLD_MS - 100), 1);
     b.delay_kbps = 1200;
-    assert_int_equal(bwe_pick_layer(&b, rates, 4, now += 100), 2);
+    assert_int_equal(bwe_pick_layer(&b, rates, NULL, 4, now += 100), 2);
     assert_int_equal(b.ups, 1);
 }
 
@@ -132,33 +132,35 @@ static void test_failed_step_up_backs_off(void **state)
     b.layer = 0;
     b.delay_kbps = b.loss_kbps = 600;
     int64_t now = 0;
-    bwe_pick_layer(&b, rates, 3, now);
-    assert_int_equal(bwe_pick_layer(&b, rates, 3, now += BWE_UP_HOLD_MS), 1);
+    bwe_pick_layer(&b, rates, NULL, 3, now);
+    assert_int_equal(bwe_pick_layer(&b, rates, NULL, 3, now += BWE_UP_HOLD_MS), 1);
     b.delay_kbps = 400; /* the step up did not hold (400 < 0.9 * 500) */
-    assert_int_equal(bwe_pick_layer(&b, rates, 3, now += 500), 0);
+    assert_int_equal(bwe_pick_layer(&b, rates, NULL, 3, now += 500), 0);
     assert_int_equal(b.up_hold_ms, 2 * BWE_UP_HOLD_MS);
     b.delay_kbps = 600;
-    bwe_pick_layer(&b, rates, 3, now += 100);
-    assert_int_equal(bwe_pick_layer(&b, rates, 3, now += BWE_UP_HOLD_MS), 0); /* not yet */
-    assert_int_equal(bwe_pick_layer(&b, rates, 3, now += BWE_UP_HOLD_MS), 1);
+    bwe_pick_layer(&b, rates, NULL, 3, now += 100);
+    assert_int_equal(bwe_pick_layer(&b, rates, NULL, 3, now += BWE_UP_HOLD_MS), 0); /* not yet */
+    assert_int_equal(bwe_pick_layer(&b, rates, NULL, 3, now += BWE_UP_HOLD_MS), 1);
 }
 
 /* Simulates a viewer on the ladder rates[] behind a link of link_kbps for
  * secs seconds (reports every 100 ms: what arrives is min(sent, link), a
  * queue builds above it); returns the layer changes. */
-static unsigned ride(struct bwe *b, const double *rates, int n, int64_t *now, int secs,
-                     double link_kbps)
+static unsigned ride(struct bwe *b, const double *rates, const bool *costly, int n,
+                     int64_t *now, int secs, double link_kbps)
 {
     unsigned changes = 0;
     int last = b->layer >= n ? n - 1 : b->layer;
+    double padding = 0;
     for (int i = 0; i < secs * 10; i++) {
-        double sent = rates[last];
+        double sent = rates[last] + padding;
         struct bwe_report r = {.now_ms = *now += 100, .sent_kbps = sent,
                                .recv_kbps = sent < link_kbps ? sent : link_kbps,
                                .packets_sent = 20, .packets_recv = 20,
                                .delay_gradient_us = sent > link_kbps * 1.02 ? 8000 : 0};
         bwe_update(b, &r);
-        int l = bwe_pick_layer(b, rates, n, *now);
+        int l = bwe_pick_layer(b, rates, costly, n, *now);
+        padding = bwe_probe(b, rates, costly, n, *now);
         changes += l != last;
         last = l;
     }
@@ -172,7 +174,7 @@ static void test_slow_link_settles_on_a_layer(void **state)
     struct bwe b;
     int64_t now = 0;
     bwe_init(&b, 100, 2000, 2000);
-    unsigned changes = ride(&b, rates, 4, &now, 60, 600);
+    unsigned changes = ride(&b, rates, NULL, 4, &now, 60, 600);
     print_message("layer %d, estimate %.0f, %u changes, %u ups\n", b.layer, bwe_estimate(&b),
                   changes, b.ups);
     assert_int_equal(b.layer, 1); /* 500 kbit/s: the one that fits */
@@ -185,14 +187,25 @@ static void test_slow_link_settles_on_a_layer(void **state)
 static void test_climbs_when_the_link_opens(void **state)
 {
     (void)state;
+    /* The ladder of media.h: half size at 7.5, 15, 30 fps, full at 15, 30. */
     const double rates[] = {75, 135, 300, 900, 2000};
+    const bool costly[] = {false, false, false, true, false};
     struct bwe b;
     int64_t now = 0;
     bwe_init(&b, 50, 2000, 2000);
-    ride(&b, rates, 5, &now, 30, 600);
+    unsigned changes = ride(&b, rates, costly, 5, &now, 60, 600);
     assert_int_equal(b.layer, 2);
-    ride(&b, rates, 5, &now, 15, 5000); /* the link opens */
+    /* The full size is probed with padding, not by stepping up to it: the
+     * layer stays (the first drop only); the probes fail and back off. */
+    print_message("%u changes, %u probes in 60 s behind 600 kbit/s\n", changes, b.probes);
+    assert_int_equal(changes, 1);
+    assert_true(b.probes >= 3 && b.probes <= 60 / (BWE_UP_HOLD_COSTLY_MAX_MS / 1000) + 4);
+    assert_int_equal(b.probe_successes, 0);
+    /* The link opens: a probe succeeds and the top is reached in 15 s. */
+    ride(&b, rates, costly, 5, &now, 15, 5000);
+    print_message("after 15 s at 5 Mbit/s: layer %d, %u probes\n", b.layer, b.probes);
     assert_int_equal(b.layer, 4);
+    assert_true(b.probe_successes >= 1);
 }
 
 int main(void)
