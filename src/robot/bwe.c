@@ -232,15 +232,17 @@ double bwe_probe(struct bwe *b, const double *rates_kbps, const bool *costly, in
         n = BWE_MAX_LAYERS;
     int cur = b->layer < 0 ? 0 : b->layer >= n ? n - 1 : b->layer;
     if (b->probing) {
-        if (now_ms < b->probe_start_ms + BWE_PROBE_MS)
+        /* A window over the threshold ends it at once: the queue it builds
+         * delays the media too. */
+        bool hurt = b->overusing > 0 || (b->decreased && b->decrease_ms >= b->probe_start_ms);
+        if (!hurt && now_ms < b->probe_start_ms + BWE_PROBE_MS)
             return b->probe_kbps;
         /* Done: it worked when nothing dropped the estimate meanwhile and
          * what arrived came near the rate probed for. */
         b->probing = false;
         b->probes++;
         double got = b->probe_windows ? b->probe_recv_sum / b->probe_windows : 0;
-        bool dropped = b->decreased && b->decrease_ms >= b->probe_start_ms;
-        if (!dropped && got >= PROBE_SUCCESS * b->probe_target_kbps) {
+        if (!hurt && got >= PROBE_SUCCESS * b->probe_target_kbps) {
             b->delay_kbps = clamp(fmax(b->delay_kbps, got), b->floor_kbps, b->ceiling_kbps);
             b->loss_kbps = clamp(fmax(b->loss_kbps, got), b->floor_kbps, b->ceiling_kbps);
             b->costly_hold_ms = BWE_UP_HOLD_COSTLY_MS;

@@ -134,7 +134,9 @@ int bwe_pick_layer(struct bwe *b, const double *rates_kbps, const bool *costly, 
  * stands 30% above what arrives, GCC's bound holding it), the caller sends
  * padding for BWE_PROBE_MS at the rate this returns (kbit/s on top of the
  * media; 0: none), so that together they reach 1.25 times the next layer.
- * If no overuse came and 95% of that arrived, the estimate rises to what
+ * The first delay window over the threshold ends it (the queue it builds
+ * delays the media too). If no overuse came and 95% of that arrived, the
+ * estimate rises to what
  * arrived and bwe_pick_layer steps up on that evidence; if not, the next
  * probe waits twice as long (BWE_UP_HOLD_COSTLY_MS to _MAX_MS). Call it
  * with each report, after bwe_pick_layer. */

@@ -87,11 +87,6 @@ static void on_twcc_stats(GObject *session, GParamSpec *pspec, gpointer data)
      * its link for each. */
     for (int i = 0; i < nrates; i++)
         rates[i] *= (double)n;
-    if (g_getenv("PORTHOLE_BWE_TRACE"))
-        log_info("bwe-trace %s t=%lld sent=%.0f recv=%.0f loss=%.1f dod=%lld pkts=%u/%u "
-                 "rtx=%u dropped=%u pad=%u", p->session_id, (long long)r.now_ms, r.sent_kbps,
-                 r.recv_kbps, r.loss_pct, (long long)r.delay_gradient_us, r.packets_recv,
-                 r.packets_sent, b->rtx_sent, b->rtx_dropped, b->pad_sent);
     g_mutex_lock(&b->lock);
     double est = bwe_update(&b->est, &r);
     int layer = bwe_pick_layer(&b->est, rates, costly, nrates, r.now_ms);

@@ -99,4 +99,31 @@ if [ -n "${NETLAB_LOGS:-}" ]; then
 fi
 [ "$brc" = 0 ] || { cat "$NETLAB_DIR/browser.err"; fail "the Chromium viewer did not play"; }
 [ "$crc" = 0 ] || { cat "$NETLAB_DIR/cviewer.err"; fail "the unshaped C viewer's video stopped"; }
+cframes=$(tail -n 1 "$NETLAB_DIR/cviewer.out" | grep -o 'play_frames=[0-9]*' | cut -d= -f2)
+[ "${cframes:-0}" -ge $(((play + 20) * 15)) ] ||
+    fail "the unshaped C viewer decoded ${cframes:-0} frames in $((play + 20)) s (floor: 15 a second)"
+# The Chromium viewer's samples, against generous floors (bench/adapt.sh
+# measures): frames decoded rise every second after the first 10; at least
+# 10 fps on average; one colour stream encoded (at most two sizes); and per
+# case, the layer it ends on and the retransmissions.
+node - "$case_name" "$NETLAB_DIR/browser.out" <<'CHECK' || fail "the Chromium viewer's samples (above) miss a floor"
+const [kase, file] = process.argv.slice(2);
+const lines = require('fs').readFileSync(file, 'utf8').split('\n').filter((l) => l.includes('"sample"'));
+const s = lines.map((l) => JSON.parse(l));
+const bad = [];
+if (s.length < 40) bad.push(`${s.length} samples`);
+for (let i = 10; i < s.length; i++)
+  if (!(s[i].framesDecoded > s[i - 1].framesDecoded)) bad.push(`no new frame in second ${i + 1}`);
+const after = s.slice(10);
+const fps = after.length ? (after[after.length - 1].framesDecoded - s[9].framesDecoded) / after.length : 0;
+if (fps < 10) bad.push(`${fps.toFixed(1)} fps on average after the first 10 s`);
+if (s.some((x) => x.encoders > 2)) bad.push('more than two encoders for one colour stream');
+const last = s[s.length - 1] || {};
+if (kase === 'slow' && !(last.layer < 4)) bad.push(`still on the top layer behind 600 kbit/s`);
+if (kase === 'opens' && !(last.width === 640 && last.layer === 4))
+  bad.push(`not back on the top layer (width ${last.width}, layer ${last.layer}) 25 s after the link opened`);
+if (kase === 'loss' && !(last.rtxSent > 0)) bad.push('no retransmission with 5% loss');
+console.log(`case=${kase} chromium: ${fps.toFixed(1)} fps after 10 s, last layer ${last.layer} at ${last.width} px, ${last.rtxSent} retransmissions`);
+if (bad.length) { console.log(`case=${kase} FAILED: ${bad.slice(0, 5).join('; ')}`); process.exit(1); }
+CHECK
 exit 0

@@ -22,7 +22,8 @@
 // bench/robot-latency.mjs does) for glass to glass; --play S then watches
 // the last run S seconds more and prints one JSON line a second
 // ({"sample": i, "framesDecoded", "fps", "kbps", "width", "estimateKbps",
-// "layer"}: what the SDK's stats() and the robot's telemetry say). Run inside `lab.sh run`, in the lab's outer namespace, as
+// "layer", "rtxSent", "encoders"}: what the SDK's stats() and the robot's
+// telemetry say). Run inside `lab.sh run`, in the lab's outer namespace, as
 // root: by case.sh (browser-*) and bench/netlab.sh. Prints one JSON line
 // per run on stdout ({first_frame_ms, g2g_p50_ms, candidateType, ...}),
 // progress and failures on stderr; exits 0 when every run played over the
@@ -122,6 +123,7 @@ async function play(page) {
         framesDecoded: st.framesDecoded, fps: st.fps, kbps: st.bitrateKbps,
         width: window.portholeViewer.tiles.get(rid).video.videoWidth,
         estimateKbps: bw ? Math.round(bw.estimateKbps) : null, layer: bw ? bw.layer : null,
+        rtxSent: bw ? bw.rtxSent : null, encoders: s.telemetry ? s.telemetry.encoders : null,
       };
     }, ROBOT);
     process.stdout.write(`${JSON.stringify({ sample: i, ...x })}\n`);
