@@ -27,6 +27,9 @@ void robot_config_defaults(struct robot_config *cfg)
         .fps = 30,
         .codec = "vp8",
         .bitrate_kbps = 2000,
+        .min_bitrate_kbps = 300,
+        .temporal_layers = 3,
+        .spatial_layer = true,
         .stun_server = NULL,
         .turn_servers = NULL,
         .ice_allow = NULL,
@@ -54,7 +57,7 @@ void robot_config_defaults(struct robot_config *cfg)
     };
 }
 
-enum { OPTION_COUNT = 31 };
+enum { OPTION_COUNT = 34 };
 
 /* The modes of backend camera (the first backend's for an unknown name). */
 static const struct cam_modes *config_modes(const char *camera)
@@ -124,7 +127,20 @@ static void option_table(struct robot_config *cfg, const char **level, const cha
          .help = "video codec of every stream"},
         {.name = "bitrate", .env = {"ROBOT_BITRATE"}, .type = OPT_INT,
          .target = &cfg->bitrate_kbps, .min = 100, .max = 50000, .metavar = "KBPS",
-         .help = "target bitrate per stream in kbit/s"},
+         .help = "the most an encoder sends, in kbit/s: its bitrate follows the best "
+                 "viewer's bandwidth estimate up to this"},
+        {.name = "min-bitrate", .env = {"ROBOT_MIN_BITRATE"}, .type = OPT_INT,
+         .target = &cfg->min_bitrate_kbps, .min = 50, .max = 50000, .metavar = "KBPS",
+         .help = "the least an encoder's bitrate falls to when its best viewer's link is slow "
+                 "(at most --bitrate)"},
+        {.name = "temporal-layers", .env = {"ROBOT_TEMPORAL_LAYERS"}, .type = OPT_INT,
+         .target = &cfg->temporal_layers, .min = 1, .max = 3, .metavar = "N",
+         .help = "VP8 temporal layers: 3 lets each viewer take 30, 15 or 7.5 fps of one "
+                 "encode as its link allows; 1 turns the ladder off"},
+        {.name = "spatial-layer", .env = {"ROBOT_SPATIAL_LAYER"}, .type = OPT_BOOL,
+         .target = &cfg->spatial_layer, .metavar = "BOOL",
+         .help = "with temporal layers, a half-size encode (started only while a viewer on a "
+                 "slow link needs it)"},
         {.name = "stun-server", .env = {"ROBOT_STUN_SERVER"}, .type = OPT_STRING,
          .target = &cfg->stun_server, .metavar = "URL", .help = "STUN server, stun://HOST:PORT"},
         {.name = "turn-server", .env = {"ROBOT_TURN_SERVERS"}, .type = OPT_STRING,
@@ -475,6 +491,12 @@ static int config_validate(struct robot_config *cfg, const struct opt *table, in
         ORIGIN("reconnect-max", who2);
         snprintf(err, errlen, "%s: %g is more than %s %g (the minimum must not exceed the "
                  "maximum)", who, cfg->backoff_initial_s, who2, cfg->backoff_max_s);
+        return -1;
+    }
+    if (cfg->temporal_layers == 2) {
+        ORIGIN("temporal-layers", who);
+        snprintf(err, errlen, "%s: 2 is not a ladder this robot encodes (1: none, 3: 30, 15 "
+                 "and 7.5 fps)", who);
         return -1;
     }
     if (cfg->stun_server != NULL && cfg->stun_server[0] == '\0')

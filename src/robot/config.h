@@ -17,6 +17,9 @@ struct robot_config {
     long width, height, fps;   /* --width --height --fps (ROBOT_WIDTH...): 640x480@30; one of camera_backend_modes(camera) */
     const char *codec;         /* --codec, ROBOT_CODEC: "vp8" (default) or "h264" */
     long bitrate_kbps;         /* --bitrate, ROBOT_BITRATE: 100..50000, default 2000 */
+    long min_bitrate_kbps;     /* --min-bitrate, ROBOT_MIN_BITRATE: 50..50000, default 300 */
+    long temporal_layers;      /* --temporal-layers, ROBOT_TEMPORAL_LAYERS: 1 or 3, default 3 */
+    bool spatial_layer;        /* --spatial-layer, ROBOT_SPATIAL_LAYER: default true */
     const char *stun_server;   /* --stun-server, ROBOT_STUN_SERVER: stun://host:port or NULL */
     const char *turn_servers;  /* --turn-server, ROBOT_TURN_SERVERS: comma-separated turn(s)://user:pass@host:port, or NULL */
     const char *ice_allow;     /* --ice-allow, ROBOT_ICE_ALLOW: comma-separated addresses/CIDRs, or NULL (any) */

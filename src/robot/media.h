@@ -32,7 +32,13 @@ enum media_codec { MEDIA_VP8, MEDIA_H264 };
 
 struct media_params {
     enum media_codec codec;
-    int bitrate_kbps;
+    int bitrate_kbps;       /* the ceiling of every encoder's bitrate */
+    int min_bitrate_kbps;   /* the floor the top layer never goes under */
+    /* VP8 temporal layers: 1 (none) or 3 (30, 15 and 7.5 fps from one
+     * encode: media_layer_rates). H.264 always has 1. */
+    int temporal_layers;
+    /* A half-size encoder for viewers on slow links (media_ladder). */
+    bool spatial_layer;
     /* Encoded bytes a track may have queued before it drops frames and
      * waits for a keyframe (a peer that cannot keep up). */
     size_t track_queue_bytes;
@@ -61,8 +67,11 @@ GstCaps *media_encoded_caps(const struct media *m);
 const char *media_payloader(const struct media *m);     /* "rtpvp8pay" */
 const char *media_rtp_encoding(const struct media *m);  /* "VP8" */
 /* The caps of a payloader's output for RTP payload type pt: the codec, a
- * 90 kHz clock, and NACK, PLI and FIR feedback, so that webrtcbin offers
- * them. The caller owns the returned caps. */
+ * 90 kHz clock, NACK, PLI and FIR feedback, and transport-wide congestion
+ * control (its header extension, MEDIA_TWCC_EXT_ID, and feedback), so that
+ * webrtcbin offers them. The caller owns the returned caps. */
+#define MEDIA_TWCC_EXT_ID 3
+#define MEDIA_TWCC_URI "http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01"
 GstCaps *media_rtp_caps(const struct media *m, int pt);
 
 /* Subscribes appsrc (a ref is taken) to stream s, starting its encoder if
@@ -79,6 +88,59 @@ int media_track_switch(struct media_track *t, enum cam_stream s, char *err, size
  * per encoder, so a flood of requests costs nothing. Any thread. */
 void media_track_request_keyframe(struct media_track *t);
 
+/* The per-viewer ladder (docs/ARCHITECTURE.md, "Adaptive quality").
+ *
+ * Temporal layers: every VP8 encoder (with temporal_layers 3) encodes three
+ * layers at once: layer 0 every 4th frame, layer 1 every 4th frame offset
+ * by 2, layer 2 the others, each frame referring only to the last layer-0
+ * frame, so any prefix of layers decodes and a track may change layer at
+ * any frame (30, 15 or 7.5 fps).
+ *
+ * Spatial layer: when a track needs less than a quarter of the full
+ * encode, a second encoder of the same stream at half the size (and a fifth
+ * of the ceiling's bitrate, with the same three temporal layers) starts,
+ * and stops when no track takes its frames. A track moves between sizes
+ * at the new encoder's next keyframe (asked for at once); its payloader,
+ * SSRC and sequence numbers stay, so the browser sees one stream that
+ * changes size.
+ *
+ * A stream's rungs, cheapest first (media_ladder): half size at 7.5, 15
+ * and 30 fps when the spatial layer is on, then full size at 15 and 30 fps
+ * (7.5 too without it). */
+#define MEDIA_MAX_RUNGS 6
+
+/* Fills rates_kbps[0..] with what each rung of stream s costs now, and
+ * keyframe[0..] with whether moving up to it takes a keyframe (another
+ * size), and returns how many rungs there are (1 when there is no ladder:
+ * H.264, or temporal_layers 1). Any thread. */
+int media_ladder(struct media *m, enum cam_stream s, double *rates_kbps, bool *keyframe,
+                 int max);
+
+/* The rung the track forwards (clamped to the rungs there are); a track
+ * starts on the top one. A change of size is applied on the main thread
+ * (an idle callback of the default main context); a change of temporal
+ * layer at the next frame. Any thread. */
+void media_track_set_rung(struct media_track *t, int rung);
+int media_track_rung(struct media_track *t);
+
+/* What the track sends now: the size of its encoder, and 1, 2 or 4: the
+ * divisor of the camera's frame rate its layer leaves. Any thread. */
+void media_track_describe(struct media_track *t, int *width, int *height, int *fps_div);
+
+/* The params' bitrate_kbps: the most any encoder sends. Any thread. */
+int media_bitrate_ceiling(const struct media *m);
+
+/* This track's viewer can take kbps (its bandwidth estimate, bwe.h), or
+ * 0: unknown. The encoder's bitrate follows the best estimate among its
+ * tracks, within [min_bitrate_kbps, bitrate_kbps]; a track with an
+ * unknown estimate counts as the ceiling (a viewer without feedback never
+ * pulls the others down). Changes are applied at most once a second. Any
+ * thread. */
+void media_track_set_estimate(struct media_track *t, double kbps);
+
+/* Frames this track skipped because they were above its layer. */
+uint64_t media_track_frames_skipped(struct media_track *t);
+
 enum cam_stream media_track_stream(const struct media_track *t);
 uint64_t media_track_frames_sent(struct media_track *t);
 
@@ -93,6 +155,9 @@ struct media_stream_stats {
     uint64_t keyframes;
     double fps;             /* encoded frames per second over the last window */
     double bitrate_kbps;    /* encoded bits per second over the last window */
+    int target_kbps;        /* the encoder's bitrate now (follows the best viewer) */
+    int layers;             /* temporal layers encoded */
+    int spatial_layers;     /* encoders of this stream running: 1, or 2 with the half size */
 };
 
 /* Statistics of stream s; the fps and bitrate windows roll over when

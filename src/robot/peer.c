@@ -139,6 +139,8 @@ static gboolean event_dispatch(gpointer data)
              * viewer's reference chain; a keyframe mends it at once. */
             for (size_t i = 0; p->state == PEER_CONNECTED && p->restarts && i < p->ntracks; i++)
                 media_track_request_keyframe(g_atomic_pointer_get(&p->tracks[i].track));
+            if (p->state == PEER_CONNECTED)
+                peer_bwe_attach(p);
             p->cb.on_state(p->user, p, p->state);
         }
         break;
@@ -476,6 +478,7 @@ struct peer *peer_new(struct media *m, const struct peer_params *params,
             goto fail;
         g_atomic_pointer_set(&p->tracks[i].track, t);
     }
+    peer_bwe_new(p, media_bitrate_ceiling(m));
     return p;
 fail:
     peer_free(p);
@@ -613,6 +616,7 @@ void peer_free(struct peer *p)
         g_signal_handlers_disconnect_by_data(p->rtpbin, p);
         gst_object_unref(p->rtpbin);
     }
+    peer_bwe_free(p);
     if (p->webrtc)
         g_signal_handlers_disconnect_by_data(p->webrtc, p);
     for (size_t i = 0; i < PEER_MAX_TRACKS; i++) {

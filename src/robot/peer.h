@@ -153,6 +153,21 @@ enum peer_state peer_state(const struct peer *p);
 size_t peer_track_count(const struct peer *p);
 enum cam_stream peer_track_stream(const struct peer *p, size_t i);
 uint64_t peer_track_frames(struct peer *p, size_t i);
+/* Frames track i skipped above its layer, and that layer (media.h). */
+uint64_t peer_track_skipped(struct peer *p, size_t i);
+int peer_track_layer(struct peer *p, size_t i);
+
+/* The viewer's bandwidth estimate from its TWCC feedback (bwe.h) and the
+ * layer its tracks forward (media.h). estimate_kbps is 0 until the first
+ * report (a viewer that sends no feedback gets the top layer). */
+struct peer_bandwidth {
+    double estimate_kbps;
+    int layer;
+    unsigned reports, overuses, loss_drops, ups, downs;
+    unsigned rtx_sent, rtx_dropped; /* retransmissions sent, and refused over budget */
+    unsigned probes, probe_successes, padding_packets; /* padding probes (bwe_probe) */
+};
+void peer_bandwidth(struct peer *p, struct peer_bandwidth *out);
 /* GStreamer elements in this peer's pipeline (webrtcbin counted with its
  * internals). */
 unsigned peer_element_count(struct peer *p);

@@ -63,7 +63,17 @@ struct peer {
     gint64 direct_since_us; /* its first direct (not relayed) one, or 0 */
     GPtrArray *held;        /* "MLINE\ncandidate:..." relayed ones held back */
     GSource *hold;          /* the timer that releases them, or NULL */
+    struct peer_bwe *bwe;   /* the viewer's bandwidth estimate (peer_bwe.c) */
 };
+
+/* peer_bwe.c: the viewer's TWCC feedback drives its tracks' layer and
+ * estimate. new in peer_new once the tracks exist (ceiling: the media's
+ * bitrate ceiling); attach once connected (rtpbin's session exists then;
+ * a no-op when attached); free after the pipeline stopped (no RTCP thread
+ * runs then). Main thread. */
+void peer_bwe_new(struct peer *p, double ceiling_kbps);
+void peer_bwe_attach(struct peer *p);
+void peer_bwe_free(struct peer *p);
 
 /* Takes a reference (atomic; any thread). Returns p. */
 struct peer *peer__ref(struct peer *p);

@@ -359,9 +359,12 @@ static json_t *streams_json(struct robot *r)
         if (!ms.running)
             continue;
         json_object_set_new(streams, cam_stream_name((enum cam_stream)st),
-                            json_pack("{s:I, s:I, s:f, s:f, s:i}", "frames", (json_int_t)ms.frames,
-                                      "keyframes", (json_int_t)ms.keyframes, "fps", ms.fps,
-                                      "bitrateKbps", ms.bitrate_kbps, "viewers", (int)ms.viewers));
+                            json_pack("{s:I, s:I, s:f, s:f, s:i, s:i, s:i, s:i}", "frames",
+                                      (json_int_t)ms.frames, "keyframes", (json_int_t)ms.keyframes,
+                                      "fps", ms.fps, "bitrateKbps", ms.bitrate_kbps,
+                                      "targetKbps", ms.target_kbps, "layers", ms.layers,
+                                      "spatialLayers", ms.spatial_layers,
+                                      "viewers", (int)ms.viewers));
     }
     return streams;
 }
@@ -395,12 +398,23 @@ static void send_telemetry(struct session *s, void *base)
     struct peer *p = session_peer(s);
     json_t *tracks = json_array();
     for (size_t i = 0; i < peer_track_count(p); i++)
-        json_array_append_new(tracks, json_pack("{s:s, s:I}", "streamType",
+        json_array_append_new(tracks, json_pack("{s:s, s:I, s:I, s:i}", "streamType",
                                                 cam_stream_name(peer_track_stream(p, i)),
-                                                "framesSent",
-                                                (json_int_t)peer_track_frames(p, i)));
+                                                "framesSent", (json_int_t)peer_track_frames(p, i),
+                                                "framesSkipped",
+                                                (json_int_t)peer_track_skipped(p, i),
+                                                "layer", peer_track_layer(p, i)));
     json_object_set_new(base, "sessionId", json_string(session_id(s)));
     json_object_set_new(base, "tracks", tracks);
+    struct peer_bandwidth bw;
+    peer_bandwidth(p, &bw);
+    json_object_set_new(base, "bandwidth",
+                        json_pack("{s:f, s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:i}",
+                                  "estimateKbps", bw.estimate_kbps, "layer", bw.layer,
+                                  "reports", (int)bw.reports, "ups", (int)bw.ups, "downs",
+                                  (int)bw.downs, "rtxSent", (int)bw.rtx_sent, "rtxDropped",
+                                  (int)bw.rtx_dropped, "probes", (int)bw.probes,
+                                  "probesPassed", (int)bw.probe_successes));
     struct depth_link_stats ds;
     if (peer_depth(p)) {
         depth_link_stats(peer_depth(p), &ds);
@@ -507,6 +521,10 @@ struct robot *robot_new(const struct robot_config *cfg, struct camera *cam, GMai
         snprintf(r->robot_id, sizeof r->robot_id, "robot-%s", camera_serial(cam));
 
     struct media_params mp = {.bitrate_kbps = (int)cfg->bitrate_kbps,
+                              .min_bitrate_kbps = (int)MIN(cfg->min_bitrate_kbps,
+                                                           cfg->bitrate_kbps),
+                              .temporal_layers = (int)cfg->temporal_layers,
+                              .spatial_layer = cfg->spatial_layer,
                               .track_queue_bytes = 2 * 1024 * 1024};
     if (media_codec_parse(cfg->codec, &mp.codec) < 0) {
         snprintf(err, errlen, "unknown codec '%s'", cfg->codec);

@@ -8,8 +8,8 @@
 // checked. The flags and the browser come from tests/browser/harness.mjs.
 //
 //   node tests/netlab/browser.mjs --cloud http://203.0.113.10:3001/ --robot ID
-//        --netns viewer --expect host|srflx|relay [--relay] [--runs N]
-//        [--g2g-frames N]
+//        --netns viewer --expect host|srflx|relay|any [--relay] [--runs N]
+//        [--g2g-frames N] [--play S]
 //
 // --relay opens the page with ?relay=1 (iceTransportPolicy 'relay').
 // --expect host: candidateType host over udp (routed LANs); srflx:
@@ -19,7 +19,11 @@
 // (turn:203.0.113.20:3478...); else the robot's end is. --runs N watches N
 // times, each in a fresh page; --g2g-frames N also reads, in the last run,
 // the capture-time marker of N frames (web/marker.js, as
-// bench/robot-latency.mjs does) for glass to glass. Run inside `lab.sh run`, in the lab's outer namespace, as
+// bench/robot-latency.mjs does) for glass to glass; --play S then watches
+// the last run S seconds more and prints one JSON line a second
+// ({"sample": i, "framesDecoded", "fps", "kbps", "width", "estimateKbps",
+// "layer", "rtxSent", "encoders"}: what the SDK's stats() and the robot's
+// telemetry say). Run inside `lab.sh run`, in the lab's outer namespace, as
 // root: by case.sh (browser-*) and bench/netlab.sh. Prints one JSON line
 // per run on stdout ({first_frame_ms, g2g_p50_ms, candidateType, ...}),
 // progress and failures on stderr; exits 0 when every run played over the
@@ -40,9 +44,11 @@ const EXPECT = opt('--expect');
 const RELAY = argv.includes('--relay');
 const RUNS = Number(opt('--runs', '1'));
 const G2G_FRAMES = Number(opt('--g2g-frames', '0'));
-if (!CLOUD || !['host', 'srflx', 'relay'].includes(EXPECT) || !(RUNS >= 1) || !/^[a-z0-9-]+$/.test(NETNS)) {
-  console.error('usage: node tests/netlab/browser.mjs --cloud URL --robot ID --netns NS --expect host|srflx|relay '
-    + '[--relay] [--runs N] [--g2g-frames N]');
+const PLAY = Number(opt('--play', '0'));
+if (!CLOUD || !['host', 'srflx', 'relay', 'any'].includes(EXPECT) || !(RUNS >= 1) || !/^[a-z0-9-]+$/.test(NETNS)
+    || !(PLAY >= 0 && PLAY <= 600)) {
+  console.error('usage: node tests/netlab/browser.mjs --cloud URL --robot ID --netns NS --expect host|srflx|relay|any '
+    + '[--relay] [--runs N] [--g2g-frames N] [--play S (0..600)]');
   process.exit(2);
 }
 const log = (m) => console.error(`netlab-browser: ${m}`);
@@ -73,14 +79,15 @@ process.env.PORTHOLE_CHROMIUM = wrapper;
 const { launchBrowser, waitFor, sleep } = await import('../browser/harness.mjs');
 
 const watchdog = setTimeout(() => {
-  log(`FAIL: more than ${60 + RUNS * 30} s`);
+  log(`FAIL: more than ${60 + RUNS * 30 + PLAY} s`);
   process.exit(1);
-}, (60 + RUNS * 30) * 1000);
+}, (60 + RUNS * 30 + PLAY) * 1000);
 watchdog.unref();
 
 /** Checks the path of a stats() object against --expect; returns what is wrong, or null. */
 function wrongPath(st) {
   if (!st) return 'no stats';
+  if (EXPECT === 'any') return null;
   if (EXPECT === 'host') {
     if (st.candidateType !== 'host' || st.protocol !== 'udp') return `${st.candidateType}/${st.protocol}, expected host/udp`;
     return null;
@@ -102,6 +109,25 @@ function wrongPath(st) {
     return `remote ${st.remoteCandidateType}, turnServer ${st.turnServer}: not a relayed path`;
   }
   return null;
+}
+
+/** --play: one line a second of what the viewer receives and the robot says. */
+async function play(page) {
+  for (let i = 1; i <= PLAY; i++) {
+    await sleep(1000);
+    const x = await page.evaluate(async (rid) => {
+      const s = window.portholeViewer.tiles.get(rid)?.session;
+      const st = s ? await s.stats() : null;
+      const bw = s?.telemetry?.bandwidth || null;
+      return st && {
+        framesDecoded: st.framesDecoded, fps: st.fps, kbps: st.bitrateKbps,
+        width: window.portholeViewer.tiles.get(rid).video.videoWidth,
+        estimateKbps: bw ? Math.round(bw.estimateKbps) : null, layer: bw ? bw.layer : null,
+        rtxSent: bw ? bw.rtxSent : null, encoders: s.telemetry ? s.telemetry.encoders : null,
+      };
+    }, ROBOT);
+    process.stdout.write(`${JSON.stringify({ sample: i, ...x })}\n`);
+  }
 }
 
 /** One session: click Watch, time the first frame, play, check the path. */
@@ -159,6 +185,7 @@ async function watchOnce(browser, url, run) {
         return ages.sort((x, y) => x - y);
       }, { rid: ROBOT, frames: G2G_FRAMES });
     }
+    if (PLAY > 0 && run === RUNS) await play(page);
     await sleep(1200); // the overlay refreshes every second
     const overlay = await page.locator(`#grid .tile[data-robot-id="${ROBOT}"] .stats .stat-path`).textContent()
       .catch(() => null);

@@ -21,7 +21,9 @@ static char err[256];
 /* Every variable config.h reads; cleared before each test. */
 static const char *const env_vars[] = {
     "ROBOT_ID", "CLOUD_SIGNALING_URL", "ROBOT_CAMERA", "ROBOT_WIDTH", "ROBOT_HEIGHT",
-    "ROBOT_FPS", "ROBOT_CODEC", "ROBOT_BITRATE", "ROBOT_STUN_SERVER", "ROBOT_TURN_SERVERS",
+    "ROBOT_FPS", "ROBOT_CODEC", "ROBOT_BITRATE", "ROBOT_MIN_BITRATE", "ROBOT_TEMPORAL_LAYERS",
+    "ROBOT_SPATIAL_LAYER",
+    "ROBOT_STUN_SERVER", "ROBOT_TURN_SERVERS",
     "ROBOT_ICE_ALLOW", "ROBOT_RECONNECT_MIN", "ROBOT_RECONNECT_MAX", "ROBOT_PING_INTERVAL",
     "ROBOT_MAX_SESSIONS", "ROBOT_MAX_MESSAGE", "ROBOT_SESSION_TIMEOUT", "ROBOT_TLS_INSECURE",
     "ROBOT_API_PORT", "ROBOT_API_BIND", "ROBOT_API_MAX_BODY", "ROBOT_CLOUD_API", "LOG_LEVEL",
@@ -390,6 +392,8 @@ static void test_numeric_ranges(void **state)
     /* Each flag with a value just outside its range, and the error it gets. */
     static const struct { const char *flag, *value, *error; } cases[] = {
         {"--bitrate", "99", "--bitrate: '99' is out of range 100..50000"},
+        {"--temporal-layers", "2", "--temporal-layers: 2 is not a ladder this robot encodes (1: none, 3: 30, 15 and 7.5 fps)"},
+        {"--temporal-layers", "4", "--temporal-layers: '4' is out of range 1..3"},
         {"--ping-interval", "0", "--ping-interval: '0' is out of range 1..3600"},
         {"--max-sessions", "257", "--max-sessions: '257' is out of range 1..256"},
         {"--max-message", "512", "--max-message: '512' is out of range 1KiB..16MiB"},
