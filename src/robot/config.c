@@ -56,7 +56,8 @@ void robot_config_defaults(struct robot_config *cfg)
 
 enum { OPTION_COUNT = 30 };
 
-/* The modes of backend camera (the first backend's for an unknown name). */
+/* The modes of camera spec camera (the first backend's for an unknown
+ * name); nresolutions 0 when the source decides. */
 static const struct cam_modes *config_modes(const char *camera)
 {
     const struct cam_modes *m = camera_backend_modes(camera);
@@ -84,17 +85,28 @@ static void config_list_modes(const struct cam_modes *m, bool rates, const char 
     }
 }
 
-/* The help lines of --width and --fps, which name the camera's modes. */
+/* The help lines of --camera, --width and --fps, which name the backends
+ * and the camera's modes. */
 struct config_help {
-    char width[160], fps[160];
+    char camera[640], width[200], fps[200];
 };
 
 static void config_help_text(const char *camera, struct config_help *help)
 {
     char list[128];
-    config_list_modes(config_modes(camera), false, " or ", list, sizeof list);
-    snprintf(help->width, sizeof help->width, "frame width: %s with --height", list);
-    config_list_modes(config_modes(camera), true, " or ", list, sizeof list);
+    const struct cam_modes *modes = config_modes(camera);
+    snprintf(help->camera, sizeof help->camera, "camera spec BACKEND[:ARG], one of: %s",
+             camera_backends_text());
+    if (modes->nresolutions == 0) {
+        snprintf(help->width, sizeof help->width, "frame width (unused: this camera's source "
+                 "sets the size; put caps in its pipeline)");
+        snprintf(help->fps, sizeof help->fps, "frames per second (unused: set by the source)");
+        return;
+    }
+    config_list_modes(modes, false, " or ", list, sizeof list);
+    snprintf(help->width, sizeof help->width, "frame width: %s with --height (gst, v4l2 and "
+             "rtsp sources set their own)", list);
+    config_list_modes(modes, true, " or ", list, sizeof list);
     snprintf(help->fps, sizeof help->fps, "frames per second: %s", list);
 }
 
@@ -112,7 +124,7 @@ static void option_table(struct robot_config *cfg, const char **level, const cha
          .target = &cfg->cloud_url, .metavar = "URL",
          .help = "porthole-cloud's WebSocket: ws://HOST[:PORT]/PATH or wss://..."},
         {.name = "camera", .env = {"ROBOT_CAMERA"}, .type = OPT_STRING, .target = &cfg->camera,
-         .choices = camera_backend_names(), .metavar = "NAME", .help = "camera backend"},
+         .metavar = "SPEC", .help = help->camera},
         {.name = "width", .env = {"ROBOT_WIDTH"}, .type = OPT_INT, .target = &cfg->width,
          .min = 1, .max = 8192, .metavar = "PIXELS", .help = help->width},
         {.name = "height", .env = {"ROBOT_HEIGHT"}, .type = OPT_INT, .target = &cfg->height,
@@ -308,6 +320,8 @@ static int config_check_mode(const struct robot_config *cfg, const struct opt *t
     const struct cam_modes *modes = config_modes(cfg->camera);
     bool mode_ok = false, fps_ok = false;
     char list[128], who[64], who2[64];
+    if (modes->nresolutions == 0)
+        return 0; /* the source decides; main logs when the request differs */
     for (size_t i = 0; i < modes->nresolutions; i++)
         mode_ok |= cfg->width == modes->resolutions[i][0] &&
                    cfg->height == modes->resolutions[i][1];
@@ -464,6 +478,12 @@ static int config_validate(struct robot_config *cfg, const struct opt *table, in
                  "wss://HOST[:PORT][/PATH], port 1..65535)", who, q);
         return -1;
     }
+    char nerr[300];
+    if (camera_spec_check(cfg->camera, nerr, sizeof nerr) != 0) {
+        ORIGIN("camera", who);
+        snprintf(err, errlen, "%s: %s", who, nerr);
+        return -1;
+    }
     if (config_check_mode(cfg, table, argc, argv, err, errlen) != 0)
         return -1;
     if (cfg->backoff_initial_s > cfg->backoff_max_s) {
@@ -494,7 +514,6 @@ static int config_validate(struct robot_config *cfg, const struct opt *table, in
     }
     if (cfg->ice_allow != NULL && cfg->ice_allow[0] == '\0')
         cfg->ice_allow = NULL;
-    char nerr[160];
     if (netlist_parse(cfg->ice_allow, &cfg->allow, nerr, sizeof nerr) != 0) {
         ORIGIN("ice-allow", who);
         snprintf(err, errlen, "%s: %s", who, nerr);

@@ -13,8 +13,8 @@
 struct robot_config {
     const char *robot_id;      /* --robot-id, ROBOT_ID; NULL: "robot-<serial>" */
     const char *cloud_url;     /* --cloud-url, CLOUD_SIGNALING_URL: ws:// or wss:// URL */
-    const char *camera;        /* --camera, ROBOT_CAMERA: one of camera_backend_names() ("sim") */
-    long width, height, fps;   /* --width --height --fps (ROBOT_WIDTH...): 640x480@30; one of camera_backend_modes(camera) */
+    const char *camera;        /* --camera, ROBOT_CAMERA: a camera spec BACKEND[:ARG] that camera_spec_check accepts ("sim") */
+    long width, height, fps;   /* --width --height --fps (ROBOT_WIDTH...): 640x480@30; one of camera_backend_modes(camera), unused when the source decides */
     const char *codec;         /* --codec, ROBOT_CODEC: "vp8" (default) or "h264" */
     long bitrate_kbps;         /* --bitrate, ROBOT_BITRATE: 100..50000, default 2000 */
     const char *stun_server;   /* --stun-server, ROBOT_STUN_SERVER: stun://host:port or NULL */
@@ -50,8 +50,8 @@ void robot_config_defaults(struct robot_config *cfg);
 enum robot_config_result { ROBOT_CONFIG_OK, ROBOT_CONFIG_HELP, ROBOT_CONFIG_VERSION, ROBOT_CONFIG_ERROR };
 
 /* Applies environment then argv on top of cfg and validates the whole
- * (URL scheme and syntax, robot id syntax, a resolution the camera
- * supports, backoff min <= max, the allow-list, one source per token, the
+ * (URL scheme and syntax, robot id syntax, the camera spec, a resolution
+ * the camera supports, backoff min <= max, the allow-list, one source per token, the
  * origins' syntax, and an API token whenever the API listens beyond
  * loopback). On ROBOT_CONFIG_ERROR err holds one line naming the flag or
  * variable, the value (never a secret's) and what is accepted. */

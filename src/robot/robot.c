@@ -69,12 +69,24 @@ static struct session *find_session(struct robot *r, json_t *msg, const char **s
 
 /* ---- incoming messages ---- */
 
-/* Reads streamTypes: an array of 1..PEER_MAX_TRACKS distinct known names.
- * Returns the count, or -1 with a reason in err. */
-static int parse_streams(json_t *msg, enum cam_stream *out, char *err, size_t errlen)
+/* Reads streamTypes: an array of 1..PEER_MAX_TRACKS distinct known names
+ * of streams the camera has. Returns the count, or -1 with a reason in err
+ * and the session-error code in *code ("unknown-stream-type", or
+ * "stream-unavailable" for a stream this camera lacks, e.g. depth from a
+ * webcam). */
+static int parse_streams(struct robot *r, json_t *msg, enum cam_stream *out, const char **code,
+                         char *err, size_t errlen)
 {
-    return stream_types_parse(json_object_get(msg, "streamTypes"), STREAM_TYPES_MESSAGE, out,
-                              PEER_MAX_TRACKS, err, errlen);
+    *code = "unknown-stream-type";
+    int n = stream_types_parse(json_object_get(msg, "streamTypes"), STREAM_TYPES_MESSAGE, out,
+                               PEER_MAX_TRACKS, err, errlen);
+    if (n < 0)
+        return -1;
+    unsigned mask = 0;
+    for (int i = 0; i < n; i++)
+        mask |= CAM_MASK(out[i]);
+    *code = "stream-unavailable";
+    return camera_check_streams(r->cam, mask, err, errlen) != 0 ? -1 : n;
 }
 
 /* Takes the STUN/TURN servers the cloud sent with msg (registered,
@@ -115,11 +127,12 @@ static void handle_create_session(struct robot *r, json_t *msg)
     char err[256];
     enum cam_stream streams[PEER_MAX_TRACKS];
     const char *code = "internal";
-    int n = parse_streams(msg, streams, err, sizeof err);
+    int n = parse_streams(r, msg, streams, &code, err, sizeof err);
     if (n < 0) {
-        refuse_session(r, sid, "unknown-stream-type", err);
+        refuse_session(r, sid, code, err);
         return;
     }
+    code = "internal";
     /* deviceId names the camera by serial; null or absent means this
      * robot's one camera. */
     json_t *device = json_object_get(msg, "deviceId");
@@ -204,7 +217,8 @@ static void handle_switch(struct robot *r, json_t *msg)
     }
     enum cam_stream streams[PEER_MAX_TRACKS];
     char err[256];
-    int n = parse_streams(msg, streams, err, sizeof err);
+    const char *code;
+    int n = parse_streams(r, msg, streams, &code, err, sizeof err);
     if (n >= 0 && peer_switch(session_peer(s), streams, (size_t)n, err, sizeof err) == 0) {
         log_info("session %s: switched to %s%s", session_id(s), cam_stream_name(streams[0]),
                  n > 1 ? ", ..." : "");
