@@ -33,6 +33,7 @@ static const struct camera_ops camera_realsense_file_absent = {
  * and modes. The first is the default. */
 static const struct camera_ops *const camera_backends[] = {
     &camera_sim_ops,
+    &camera_replay_ops,
 #ifndef PORTHOLE_HAVE_REALSENSE
     &camera_realsense_absent,
     &camera_realsense_file_absent,

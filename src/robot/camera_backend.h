@@ -58,6 +58,7 @@ struct camera_ops {
 };
 
 extern const struct camera_ops camera_sim_ops;
+extern const struct camera_ops camera_replay_ops;
 
 /* The device as camera.c describes it. The backend fills everything above
  * "Owned by camera.c" in open and leaves it unchanged until close. */

@@ -49,12 +49,15 @@ void robot_config_defaults(struct robot_config *cfg)
         .api_token_file = NULL,
         .api_allowed_origins = NULL,
         .api_loopback = true,
+        .record = NULL,
+        .record_max_seconds = 600,
+        .record_max_mb = 2048,
         .log_level = LOGL_INFO,
         .log_format = LOG_FORMAT_TEXT,
     };
 }
 
-enum { OPTION_COUNT = 30 };
+enum { OPTION_COUNT = 33 };
 
 /* The modes of camera spec camera (the first backend's for an unknown
  * name); nresolutions 0 when the source decides. */
@@ -196,6 +199,15 @@ static void option_table(struct robot_config *cfg, const char **level, const cha
         {.name = "api-allowed-origins", .env = {"ROBOT_API_ALLOWED_ORIGINS"},
          .type = OPT_STRING, .target = &cfg->api_allowed_origins, .metavar = "LIST",
          .help = "comma-separated browser origins the REST API serves (none: no web page)"},
+        {.name = "record", .env = {"ROBOT_RECORD"}, .type = OPT_STRING, .target = &cfg->record,
+         .metavar = "DIR",
+         .help = "record every captured stream to DIR (new or empty; TUM RGB-D layout, PNG)"},
+        {.name = "record-max-seconds", .env = {"ROBOT_RECORD_MAX_SECONDS"}, .type = OPT_INT,
+         .target = &cfg->record_max_seconds, .min = 1, .max = 604800, .metavar = "SECONDS",
+         .help = "recording stops after this much capture time"},
+        {.name = "record-max-mb", .env = {"ROBOT_RECORD_MAX_MB"}, .type = OPT_INT,
+         .target = &cfg->record_max_mb, .min = 1, .max = 1048576, .metavar = "MIB",
+         .help = "recording stops once its files pass this many MiB"},
         {.name = "log-level", .short_name = 'l', .env = {"LOG_LEVEL"}, .type = OPT_STRING,
          .target = level, .choices = log_level_names, .metavar = "LEVEL",
          .help = "least severe level logged"},

@@ -40,6 +40,9 @@ struct robot_config {
     const char *api_token_file;/* --api-token-file, ROBOT_API_TOKEN_FILE: a file holding it (read at start); not with api_token */
     const char *api_allowed_origins; /* --api-allowed-origins, ROBOT_API_ALLOWED_ORIGINS: comma-separated browser origins (none: refuse every Origin) */
     bool api_loopback;         /* derived: api_bind is a loopback address (then Host must name loopback) */
+    const char *record;        /* --record, ROBOT_RECORD: a new or empty directory to record every captured stream to (recorder.h), or NULL */
+    long record_max_seconds;   /* --record-max-seconds, ROBOT_RECORD_MAX_SECONDS: 600 (1..604800): recording stops after this much capture time */
+    long record_max_mb;        /* --record-max-mb, ROBOT_RECORD_MAX_MB: 2048 (1..1048576) MiB of PNG files: recording stops past it */
     enum log_level log_level;  /* --log-level, LOG_LEVEL */
     enum log_format log_format;/* --log-format, LOG_FORMAT */
 };

@@ -52,6 +52,8 @@ struct media {
     unsigned held;                     /* main thread: streams captured without an encoder */
     media_frames_fn observer;          /* under lock */
     void *observer_user;               /* under lock */
+    media_frames_fn recorder;          /* under lock */
+    void *recorder_user;               /* under lock */
 };
 
 int media_codec_parse(const char *name, enum media_codec *out)
@@ -132,6 +134,8 @@ static void on_camera_frames(void *user, const struct cam_frameset *set)
     g_mutex_lock(&m->lock);
     if (m->observer)
         m->observer(m->observer_user, set);
+    if (m->recorder)
+        m->recorder(m->recorder_user, set);
     g_mutex_unlock(&m->lock);
     for (size_t i = 0; i < set->count; i++) {
         const struct cam_frame *f = &set->frames[i];
@@ -423,6 +427,14 @@ void media_set_observer(struct media *m, media_frames_fn fn, void *user)
     g_mutex_lock(&m->lock);
     m->observer = fn;
     m->observer_user = user;
+    g_mutex_unlock(&m->lock);
+}
+
+void media_set_recorder(struct media *m, media_frames_fn fn, void *user)
+{
+    g_mutex_lock(&m->lock);
+    m->recorder = fn;
+    m->recorder_user = user;
     g_mutex_unlock(&m->lock);
 }
 

@@ -118,6 +118,10 @@ unsigned media_captured_streams(struct media *m);
 typedef void (*media_frames_fn)(void *user, const struct cam_frameset *set);
 void media_set_observer(struct media *m, media_frames_fn fn, void *user);
 
+/* A second observer with the same rules, for the recorder (recorder.h),
+ * called after the first with every frameset. NULL removes it. */
+void media_set_recorder(struct media *m, media_frames_fn fn, void *user);
+
 /* Stops and restarts the camera's capture (a hardware reset of a real
  * device); encoders keep running and restart from a keyframe. Returns 0, or
  * -1 with a reason in err (the camera is then stopped). Main thread. */

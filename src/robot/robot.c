@@ -14,6 +14,7 @@
 #include "robot/iceconf.h"
 #include "robot/media.h"
 #include "robot/peer.h"
+#include "robot/recorder.h"
 #include "robot/registration.h"
 #include "robot/robot_api.h"
 #include "robot/session.h"
@@ -37,6 +38,7 @@ struct robot {
     json_t *device_info;
     struct api *api;
     struct api_http *http;
+    struct recorder *rec; /* --record, or NULL */
     char local_addrs[MAX_LOCAL_ADDRS][46];
     size_t nlocal;
     gint64 started_us;
@@ -360,13 +362,24 @@ static void count_elements(struct session *s, void *elements)
 }
 
 /* What every session's telemetry message shares (streams is stolen). */
+/* --record's progress: {dir, state, framesets, dropped, bytes, seconds}. */
+static json_t *recording_json(struct recorder *rec)
+{
+    struct recorder_stats st;
+    recorder_stats(rec, &st);
+    return json_pack("{s:s, s:s, s:I, s:I, s:I, s:f}", "dir", recorder_dir(rec), "state",
+                     recorder_state_name(st.state), "framesets", (json_int_t)st.framesets,
+                     "dropped", (json_int_t)st.dropped, "bytes", (json_int_t)st.bytes,
+                     "seconds", st.seconds);
+}
+
 static json_t *telemetry_base(struct robot *r, json_t *streams)
 {
     unsigned elements = media_element_count(r->media);
     session_set_foreach(r->sessions, count_elements, &elements);
     long threads, rss_kb;
     read_proc_status(&threads, &rss_kb);
-    return json_pack(
+    json_t *t = json_pack(
         "{s:s, s:I, s:f, s:o, s:i, s:i, s:s, s:f, s:{s:o, s:o}, s:{s:i, s:i, s:i}}", "type",
         "telemetry", "time", (json_int_t)clock_wall_ms(), "uptimeSeconds",
         (double)(g_get_monotonic_time() - r->started_us) / 1e6, "streams", streams, "encoders",
@@ -375,6 +388,9 @@ static json_t *telemetry_base(struct robot *r, json_t *streams)
         intrinsics_json(camera_intrinsics(r->cam, CAM_COLOR)), "depth",
         intrinsics_json(camera_intrinsics(r->cam, CAM_DEPTH)), "process", "threads", (int)threads,
         "rssKb", (int)rss_kb, "elements", (int)elements);
+    if (t && r->rec)
+        json_object_set_new(t, "recording", recording_json(r->rec));
+    return t;
 }
 
 /* Sends base, completed with s's own id and tracks, on s's data channel. */
@@ -495,6 +511,17 @@ struct robot *robot_new(const struct robot_config *cfg, struct camera *cam, GMai
         g_free(r);
         return NULL;
     }
+    if (cfg->record) {
+        struct recorder_limits lim = {.max_seconds = cfg->record_max_seconds,
+                                      .max_bytes = (int64_t)cfg->record_max_mb << 20};
+        r->rec = recorder_new(cfg->record, cam, &lim, err, errlen);
+        if (!r->rec) {
+            media_free(r->media);
+            g_free(r);
+            return NULL;
+        }
+        media_set_recorder(r->media, recorder_push, r->rec);
+    }
     r->nlocal = netlist_local_addresses(&cfg->allow, r->local_addrs, MAX_LOCAL_ADDRS);
     if (cfg->allow.count && r->nlocal == 0)
         log_warn("no local address is on the ICE allow-list '%s': sessions cannot connect",
@@ -511,6 +538,8 @@ struct robot *robot_new(const struct robot_config *cfg, struct camera *cam, GMai
         api_free(r->api);
         session_set_free(r->sessions);
         json_decref(r->device_info);
+        media_set_recorder(r->media, NULL, NULL);
+        recorder_free(r->rec);
         media_free(r->media);
         g_free(r);
         return NULL;
@@ -557,6 +586,10 @@ void robot_free(struct robot *r)
     registration_free(r->reg);
     signaling_free(r->sig);
     credential_free(r->token);
+    /* The recorder leaves before the camera stops: it writes what it has
+     * queued and completes its sidecar. */
+    media_set_recorder(r->media, NULL, NULL);
+    recorder_free(r->rec);
     media_free(r->media);
     json_decref(r->device_info);
     g_free(r);
