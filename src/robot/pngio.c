@@ -226,6 +226,8 @@ int pngio_read(const char *path, enum cam_format format, int width, int height, 
         if (strcmp(c.msg, "unexpected size") == 0)
             snprintf(err, errlen, "%s: %dx%d, not %dx%d", path, in.width, in.height, width,
                      height);
+        else if (strcmp(c.msg, "Read Error") == 0) /* libpng's word for an early end */
+            snprintf(err, errlen, "%s: the file is cut short", path);
         else
             snprintf(err, errlen, "%s: %s", path, c.msg);
     }
