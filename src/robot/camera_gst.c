@@ -16,7 +16,8 @@
  * capture thread marks the camera "reconnecting", tears the pipeline down
  * and builds it again with backoff (0.5 s doubling to 10 s), fixed to the
  * first size so that the encoders downstream carry on; viewers' sessions
- * stay open and their video resumes. A file therefore loops.
+ * stay open and their video resumes. A source that ends and can seek (a
+ * file) plays again from its start instead: files loop.
  *
  * Threads: open and close on the caller's thread; the pipeline is owned by
  * the capture thread between start and stop. */
@@ -281,6 +282,15 @@ static void *gstcam_thread(void *arg)
         GstBus *bus = gst_element_get_bus(g->pipeline);
         bool failed = gstcam_bus_failure(bus, reason, sizeof reason);
         gst_object_unref(bus);
+        /* A file ends: play it again from the start, seamlessly when it
+         * can seek (a live source cannot, and is rebuilt). */
+        if (failed && strcmp(reason, "the source ended") == 0 &&
+            gst_element_seek_simple(g->pipeline, GST_FORMAT_TIME,
+                                    GST_SEEK_FLAG_FLUSH | GST_SEEK_FLAG_KEY_UNIT, 0)) {
+            log_debug("camera: %s: looped", g->label);
+            failed = false;
+            last = gstcam_mono_us();
+        }
         int64_t now = gstcam_mono_us();
         if (sample) {
             last = now;
