@@ -57,8 +57,13 @@ struct camera_ops {
     void (*stop)(struct camera *cam);
 };
 
-extern const struct camera_ops camera_sim_ops;
-extern const struct camera_ops camera_replay_ops;
+/* The backends, one row each in camera.c's table. */
+extern const struct camera_ops camera_sim_ops;   /* camera_sim.c */
+extern const struct camera_ops camera_gst_ops;   /* camera_gst.c: gst:PIPELINE */
+extern const struct camera_ops camera_v4l2_ops;  /* camera_gst.c: v4l2:DEVICE */
+extern const struct camera_ops camera_rtsp_ops;  /* camera_gst.c: rtsp://URL */
+extern const struct camera_ops camera_rtsps_ops; /* camera_gst.c: rtsps://URL */
+extern const struct camera_ops camera_replay_ops; /* camera_replay.c: replay:DIR */
 
 /* The device as camera.c describes it. The backend fills everything above
  * "Owned by camera.c" in open and leaves it unchanged until close. */
