@@ -4,7 +4,8 @@
  * second robot replays that recording (recording it again); then every
  * replayed depth frame must be the recorded one bit for bit, and the point
  * cloud's bounds reported live and in replay must be those of the
- * recorded frame of the same capture time. Bad input (a missing or empty
+ * recorded frame of the same capture time. A TUM RGB-D directory written
+ * by the test replays in TUM's units and intrinsics. Bad input (a missing or empty
  * directory, --record into a directory in use) stops the robot at start
  * with one line and exit status 1.
  *
@@ -40,13 +41,15 @@
 #define MAX_SAMPLES 400
 
 static char base[64];           /* the test's temporary directory */
-static char live_dir[128], replay_dir[128], replay_spec[160];
+static char live_dir[128], replay_dir[128], replay_spec[160], tum_dir[128], tum_spec[160];
 
 static const char *live_args[] = {"--api-port", "8000", "--record", live_dir, NULL};
 static const char *replay_args[] = {"--api-port", "8000", "--camera", replay_spec,
                                     "--record",   replay_dir, NULL};
 static const struct robotfix_config live_config = {.robot_args = live_args};
 static const struct robotfix_config replay_config = {.robot_args = replay_args};
+static const char *tum_args[] = {"--api-port", "8000", "--camera", tum_spec, NULL};
+static const struct robotfix_config tum_config = {.robot_args = tum_args};
 
 /* A point cloud status as the robot reported it. */
 struct sample {
@@ -176,18 +179,26 @@ static void test_the_recording_replays_as_the_recorded_camera(void **state)
     assert_true(nreplay >= 5);
 }
 
-/* The recorded depth frame whose capture time is ms (the point cloud
- * reports milliseconds), deprojected as the robot does. Returns false when
- * the recording has no frame of that time. */
-static bool recorded_bounds(const struct rgbd_list *l, const struct rgbd_meta *m, int64_t ms,
-                            double b[6])
+/* The length of one loop of a replay of l: the recording and one frame
+ * period (docs/CAMERAS.md). */
+static int64_t loop_us(const struct rgbd_list *l, int fps)
+{
+    return l->stamp_us[l->n - 1] - l->stamp_us[0] + 1000000 / fps;
+}
+
+/* The recorded depth frame of dir whose capture time, in any loop, is ms
+ * (the point cloud reports milliseconds), deprojected as the robot does.
+ * Returns false when the recording has no frame of that time. */
+static bool recorded_bounds(const char *dir, const struct rgbd_list *l, const struct rgbd_meta *m,
+                            int64_t ms, int64_t loop, double b[6])
 {
     for (size_t i = 0; i < l->n; i++) {
-        if (l->stamp_us[i] / 1000 != ms)
+        int64_t k = (ms * 1000 - l->stamp_us[i]) / loop;
+        if (k < 0 || (l->stamp_us[i] + k * loop) / 1000 != ms)
             continue;
         static uint16_t depth[640 * 480];
         char path[512], err[512];
-        snprintf(path, sizeof path, "%s/%s", live_dir, l->file[i]);
+        snprintf(path, sizeof path, "%s/%s", dir, l->file[i]);
         if (pngio_read(path, CAM_FORMAT_Z16, 640, 480, (uint8_t *)depth, err, sizeof err) != 0)
             fail_msg("%s", err);
         struct cam_frame f = {.stream = CAM_DEPTH, .format = CAM_FORMAT_Z16, .width = 640,
@@ -201,15 +212,16 @@ static bool recorded_bounds(const struct rgbd_list *l, const struct rgbd_meta *m
     return false;
 }
 
-/* Every sample of the first loop must be the bounds of the recorded frame
- * of its time; returns how many were checked. */
-static size_t check_samples(const struct sample *s, size_t n, const struct rgbd_list *l,
-                            const struct rgbd_meta *m, const char *what)
+/* Every sample must be the bounds of the recorded frame of its time;
+ * returns how many were checked. */
+static size_t check_samples(const char *dir, const struct sample *s, size_t n,
+                            const struct rgbd_list *l, const struct rgbd_meta *m, const char *what)
 {
     size_t checked = 0;
+    int64_t loop = loop_us(l, m->mode.fps ? m->mode.fps : RGBD_TUM_FPS);
     for (size_t i = 0; i < n; i++) {
         double want[6];
-        if (!recorded_bounds(l, m, s[i].ms, want))
+        if (!recorded_bounds(dir, l, m, s[i].ms, loop, want))
             continue;
         for (int k = 0; k < 6; k++)
             if (s[i].b[k] != want[k])
@@ -235,7 +247,7 @@ static void test_replayed_depth_and_point_cloud_equal_the_live_run(void **state)
 
     /* Each replayed frame carries its recorded capture time plus one loop
      * (the recording and one frame period) per loop completed. */
-    int64_t loop = live.stamp_us[live.n - 1] - live.stamp_us[0] + 1000000 / meta.mode.fps;
+    int64_t loop = loop_us(&live, meta.mode.fps);
     static uint16_t a[640 * 480], b[640 * 480];
     size_t same = 0;
     for (size_t i = 0; i < rep.n; i++) {
@@ -260,8 +272,8 @@ static void test_replayed_depth_and_point_cloud_equal_the_live_run(void **state)
     assert_int_equal(same, rep.n);
 
     /* The point cloud, live and replayed, is the recorded frame's. */
-    size_t lc = check_samples(live_samples, nlive, &live, &meta, "live");
-    size_t rc = check_samples(replay_samples, nreplay, &live, &meta, "replayed");
+    size_t lc = check_samples(live_dir, live_samples, nlive, &live, &meta, "live");
+    size_t rc = check_samples(live_dir, replay_samples, nreplay, &live, &meta, "replayed");
     print_message("%zu depth frames replayed bit for bit; point cloud bounds checked: %zu live, "
                   "%zu replayed\n", same, lc, rc);
     assert_true(lc >= 3);
@@ -272,6 +284,89 @@ static void test_replayed_depth_and_point_cloud_equal_the_live_run(void **state)
                 assert_memory_equal(live_samples[i].b, replay_samples[k].b, sizeof(double) * 6);
     rgbd_list_clear(&live);
     rgbd_list_clear(&rep);
+}
+
+/* ---- a TUM RGB-D directory ---- */
+
+#define TUM_T0 1305031102175304LL
+#define TUM_FRAMES 15
+
+/* Writes a TUM-layout directory into tum_dir: colour and depth 640x480,
+ * depth 8 ms after colour as in TUM's unsynchronised streams, depth in
+ * TUM's units (5000 a metre) on a slanted plane with a hole. */
+static int write_tum(void)
+{
+    char path[256], line[128], err[256];
+    static uint16_t depth[640 * 480];
+    static uint8_t rgb[640 * 480 * 3];
+    snprintf(path, sizeof path, "%s/rgb", tum_dir);
+    if (mkdir(tum_dir, 0755) != 0 || mkdir(path, 0755) != 0)
+        return -1;
+    snprintf(path, sizeof path, "%s/depth", tum_dir);
+    if (mkdir(path, 0755) != 0)
+        return -1;
+    char rgb_txt[256], depth_txt[256];
+    snprintf(rgb_txt, sizeof rgb_txt, "%s/rgb.txt", tum_dir);
+    snprintf(depth_txt, sizeof depth_txt, "%s/depth.txt", tum_dir);
+    FILE *fr = fopen(rgb_txt, "w"), *fd = fopen(depth_txt, "w");
+    if (!fr || !fd)
+        return -1;
+    fputs("# color images\n# file: 'rgbd_dataset_porthole_test.bag'\n# timestamp filename\n", fr);
+    fputs("# depth maps\n# file: 'rgbd_dataset_porthole_test.bag'\n# timestamp filename\n", fd);
+    for (int i = 0; i < TUM_FRAMES; i++) {
+        for (int y = 0; y < 480; y++)
+            for (int x = 0; x < 640; x++)
+                depth[y * 640 + x] = (x > 300 && x < 340 && y > 200 && y < 260)
+                                         ? 0
+                                         : (uint16_t)(5000 + 20 * x + 10 * y + 250 * i);
+        memset(rgb, 20 * i, sizeof rgb);
+        char sc[32], sd[32], name[64];
+        rgbd_stamp(TUM_T0 + i * 33333, sc, sizeof sc);
+        rgbd_stamp(TUM_T0 + i * 33333 + 8000, sd, sizeof sd);
+        struct cam_frame c = {.stream = CAM_COLOR, .format = CAM_FORMAT_RGB8, .width = 640,
+                              .height = 480, .stride = 1920, .data = rgb};
+        struct cam_frame d = {.stream = CAM_DEPTH, .format = CAM_FORMAT_Z16, .width = 640,
+                              .height = 480, .stride = 1280, .data = (uint8_t *)depth};
+        snprintf(name, sizeof name, "rgb/%s.png", sc);
+        snprintf(path, sizeof path, "%s/%s", tum_dir, name);
+        if (pngio_write(path, &c, 1, err, sizeof err) < 0)
+            return -1;
+        snprintf(line, sizeof line, "%s %s\n", sc, name);
+        fputs(line, fr);
+        snprintf(name, sizeof name, "depth/%s.png", sd);
+        snprintf(path, sizeof path, "%s/%s", tum_dir, name);
+        if (pngio_write(path, &d, 1, err, sizeof err) < 0)
+            return -1;
+        snprintf(line, sizeof line, "%s %s\n", sd, name);
+        fputs(line, fd);
+    }
+    fclose(fr);
+    fclose(fd);
+    return 0;
+}
+
+static void test_a_tum_directory_replays_in_tum_units(void **state)
+{
+    (void)state;
+    char serial[32];
+    read_serial(serial, sizeof serial);
+    json_t *d = api("GET", devpath(serial, ""), NULL, 200);
+    assert_string_equal(json_string_value(json_object_get(d, "name")), "TUM RGB-D dataset");
+    json_decref(d);
+    start_streams(serial);
+    struct sample s[MAX_SAMPLES];
+    size_t n = poll_point_cloud(serial, robotfix_wait(1500), s);
+    /* Every bound is the file's depth at 1/5000 m a unit through TUM's
+     * pinhole (525, 319.5, 239.5), as the test computes it. */
+    struct rgbd_meta meta;
+    struct rgbd_list l;
+    char err[256];
+    assert_int_equal(rgbd_meta_read(tum_dir, &meta, err, sizeof err), 1);
+    assert_true(meta.depth_scale == 1.0 / 5000);
+    assert_int_equal(rgbd_list_read(tum_dir, CAM_DEPTH, &l, err, sizeof err), 0);
+    size_t checked = check_samples(tum_dir, s, n, &l, &meta, "TUM replay");
+    assert_true(checked >= 3);
+    rgbd_list_clear(&l);
 }
 
 /* Runs porthole-robot with args; returns its exit status and its output
@@ -338,6 +433,12 @@ int main(void)
     snprintf(live_dir, sizeof live_dir, "%s/live", base);
     snprintf(replay_dir, sizeof replay_dir, "%s/replay", base);
     snprintf(replay_spec, sizeof replay_spec, "replay:%s", live_dir);
+    snprintf(tum_dir, sizeof tum_dir, "%s/tum", base);
+    snprintf(tum_spec, sizeof tum_spec, "replay:%s", tum_dir);
+    if (write_tum() != 0) {
+        perror("writing the TUM directory");
+        return 1;
+    }
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_prestate_setup_teardown(test_the_simulator_is_recorded_for_three_seconds,
                                                  robotfix_setup, robotfix_teardown,
@@ -346,6 +447,9 @@ int main(void)
                                                  robotfix_setup, robotfix_teardown,
                                                  (void *)&replay_config),
         cmocka_unit_test(test_replayed_depth_and_point_cloud_equal_the_live_run),
+        cmocka_unit_test_prestate_setup_teardown(test_a_tum_directory_replays_in_tum_units,
+                                                 robotfix_setup, robotfix_teardown,
+                                                 (void *)&tum_config),
         cmocka_unit_test(test_bad_recordings_stop_the_robot_at_start),
     };
     int failed = cmocka_run_group_tests(tests, NULL, NULL);
