@@ -1,7 +1,8 @@
 /* test_robot_replay.c - recording and replay end to end (--record DIR,
  * --camera replay:DIR): porthole-robot records the simulator for 3 s while
  * its REST API holds colour and depth and reports the point cloud; a
- * second robot replays that recording (recording it again); then every
+ * second robot replays that recording (recording it again, and streaming
+ * it to a viewer whose telemetry reports the recording); then every
  * replayed depth frame must be the recorded one bit for bit, and the point
  * cloud's bounds reported live and in replay must be those of the
  * recorded frame of the same capture time. A TUM RGB-D directory written
@@ -158,7 +159,6 @@ static void test_the_simulator_is_recorded_for_three_seconds(void **state)
 
 static void test_the_recording_replays_as_the_recorded_camera(void **state)
 {
-    (void)state;
     char serial[32];
     read_serial(serial, sizeof serial);
     assert_string_equal(serial, live_serial);
@@ -177,6 +177,19 @@ static void test_the_recording_replays_as_the_recorded_camera(void **state)
     start_streams(serial);
     nreplay = poll_point_cloud(serial, robotfix_wait(RECORD_MS), replay_samples);
     assert_true(nreplay >= 5);
+
+    /* A viewer watches the replay over WebRTC, and its telemetry tells how
+     * this robot's own recording (--record) goes. */
+    struct robotfix *fx = *state;
+    struct rtcpeer *v = robotfix_viewer(fx, NULL);
+    robotfix_expect_frames(fx, v, 10, robotfix_wait(15000));
+    json_t *t = rtcpeer_wait_telemetry(v, robotfix_wait(5000));
+    assert_non_null(t);
+    json_t *rec = json_object_get(t, "recording");
+    assert_string_equal(json_string_value(json_object_get(rec, "state")), "recording");
+    assert_string_equal(json_string_value(json_object_get(rec, "dir")), replay_dir);
+    assert_true(robotfix_telemetry_int(t, "recording.framesets") > 0);
+    assert_true(robotfix_telemetry_int(t, "recording.dropped") >= 0);
 }
 
 /* The length of one loop of a replay of l: the recording and one frame
