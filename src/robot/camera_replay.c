@@ -201,6 +201,11 @@ static int replay_load(struct camera *cam, struct replay *rp, const struct rgbd_
                     rp->dir);
         return -1;
     }
+    if ((cam->streams & CAM_MASK(CAM_DEPTH)) && !(meta->depth_scale > 0)) {
+        replay_errf(err, errlen, "%s/%s: depthScale must be above 0 for a recording with depth",
+                    rp->dir, RGBD_SIDECAR);
+        return -1;
+    }
     cam->mode = sidecar ? meta->mode : (struct cam_mode){0};
     for (int s = 0; s < CAM_NSTREAMS; s++)
         if (replay_check_files(rp, (enum cam_stream)s, &cam->mode, err, errlen) != 0)

@@ -299,9 +299,9 @@ static int rgbd_meta_parse(json_t *doc, struct rgbd_meta *m, char *why, size_t w
                     &m->mode.height, "fps", &m->mode.fps, "depthScale", &m->depth_scale) != 0 ||
         m->mode.width < 1 || m->mode.width > 8192 || m->mode.height < 1 ||
         m->mode.height > 8192 || m->mode.fps < 1 || m->mode.fps > 1000 ||
-        !(m->depth_scale > 0 && m->depth_scale < 1)) {
+        !(m->depth_scale >= 0 && m->depth_scale < 1)) {
         snprintf(why, whylen, "needs width and height (1..8192), fps (1..1000) and depthScale "
-                 "(metres per unit, 0..1)");
+                 "(metres per unit, 0..1; 0 for a camera without depth)");
         return -1;
     }
     json_t *intr = json_object_get(doc, "intrinsics");

@@ -69,7 +69,7 @@ void rgbd_list_clear(struct rgbd_list *l);
 struct rgbd_meta {
     char name[64], serial[32], firmware[32], product_id[8], usb_type[8];
     struct cam_mode mode;          /* 0 when unknown (no sidecar) */
-    double depth_scale;            /* metres per depth unit */
+    double depth_scale;            /* metres per depth unit; 0 for a camera without depth */
     struct cam_intrinsics intrinsics[CAM_NSTREAMS];
     bool has_intrinsics[CAM_NSTREAMS];
 };

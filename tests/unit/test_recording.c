@@ -478,6 +478,8 @@ static void test_simulator_recorded_replays_bit_for_bit(void **state)
     rm_tree(dir);
 }
 
+static void expect_open_fails(const char *spec, const char *want);
+
 /* ---- a TUM directory ---- */
 
 #define TUM_T0 1305031102175304LL
@@ -551,10 +553,43 @@ static void test_tum_directory_replays_with_tum_scale_and_intrinsics(void **stat
     rm_tree(dir);
 }
 
+static void test_a_recording_without_depth_replays_colour_only(void **state)
+{
+    (void)state;
+    char *dir = temp_dir(), spec[600], err[512];
+    write_tum(dir, 640, 480);
+    snprintf(spec, sizeof spec, "replay:%s", dir);
+    /* A webcam's recording: colour only, depth scale 0. */
+    struct rgbd_meta m = {.mode = {640, 480, 30}, .depth_scale = 0};
+    snprintf(m.name, sizeof m.name, "USB webcam");
+    snprintf(m.serial, sizeof m.serial, "123456789012");
+    m.intrinsics[CAM_COLOR] = (struct cam_intrinsics){.width = 640, .height = 480, .ppx = 320,
+                                                      .ppy = 240, .fx = 500, .fy = 500,
+                                                      .model = "none"};
+    m.has_intrinsics[CAM_COLOR] = true;
+    assert_int_equal(rgbd_meta_write(dir, &m, NULL, err, sizeof err), 0);
+    /* With depth listed, a scale of 0 cannot be. */
+    expect_open_fails(spec, "depthScale must be above 0");
+    char path[700];
+    snprintf(path, sizeof path, "%s/depth.txt", dir);
+    assert_int_equal(remove(path), 0);
+    struct camera *cam = camera_new(spec, NULL, err, sizeof err);
+    if (!cam)
+        fail_msg("%s", err);
+    assert_int_equal(camera_streams(cam), CAM_MASK(CAM_COLOR));
+    assert_true(camera_depth_scale(cam) == 0);
+    assert_string_equal(camera_name(cam), "USB webcam");
+    assert_string_equal(camera_serial(cam), "123456789012");
+    assert_true(camera_intrinsics(cam, CAM_COLOR)->fx == 500);
+    assert_int_equal(camera_check_streams(cam, CAM_MASK(CAM_DEPTH), err, sizeof err), -1);
+    camera_free(cam);
+    rm_tree(dir);
+}
+
 /* ---- bad directories ---- */
 
 /* camera_new(spec) must fail with one line that holds want. */
-static void expect_open_error(const char *spec, const char *want)
+static void expect_open_fails(const char *spec, const char *want)
 {
     char err[1024] = "";
     struct camera *cam = camera_new(spec, NULL, err, sizeof err);
@@ -570,14 +605,14 @@ static void test_bad_directories_are_refused_at_open(void **state)
 {
     (void)state;
     char spec[700];
-    expect_open_error("replay:/nonexistent/recording", "No such file or directory");
-    expect_open_error("replay:/etc/hostname", "not a directory");
+    expect_open_fails("replay:/nonexistent/recording", "No such file or directory");
+    expect_open_fails("replay:/etc/hostname", "not a directory");
 
     char *dir = temp_dir();
     snprintf(spec, sizeof spec, "replay:%s", dir);
-    expect_open_error(spec, "holds no recording");
+    expect_open_fails(spec, "holds no recording");
     write_text(dir, "depth.txt", "# nothing yet\n");
-    expect_open_error(spec, "holds no recording");
+    expect_open_fails(spec, "holds no recording");
     rm_tree(dir);
 
     /* A listed file that is not there, one that is not a PNG, one of
@@ -613,7 +648,7 @@ static void test_bad_directories_are_refused_at_open(void **state)
             /* The first file is decoded whole at open: a cut one fails. */
             assert_int_equal(truncate(victim, 300), 0);
         }
-        expect_open_error(spec, wants[c]);
+        expect_open_fails(spec, wants[c]);
         rm_tree(dir);
     }
 
@@ -622,9 +657,9 @@ static void test_bad_directories_are_refused_at_open(void **state)
     write_tum(dir, 640, 480);
     snprintf(spec, sizeof spec, "replay:%s", dir);
     write_text(dir, RGBD_SIDECAR, "{\"width\": \"wide\"}");
-    expect_open_error(spec, "porthole.json: needs width");
+    expect_open_fails(spec, "porthole.json: needs width");
     write_text(dir, RGBD_SIDECAR, "{not json");
-    expect_open_error(spec, "porthole.json");
+    expect_open_fails(spec, "porthole.json");
     rm_tree(dir);
 }
 
@@ -640,6 +675,7 @@ int main(void)
         cmocka_unit_test(test_recorder_drops_and_counts_when_its_queue_is_full),
         cmocka_unit_test(test_simulator_recorded_replays_bit_for_bit),
         cmocka_unit_test(test_tum_directory_replays_with_tum_scale_and_intrinsics),
+        cmocka_unit_test(test_a_recording_without_depth_replays_colour_only),
         cmocka_unit_test(test_bad_directories_are_refused_at_open),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
