@@ -223,15 +223,22 @@ static void gstcam_nap(struct gstcam *g, double s)
         g_usleep(GSTCAM_POLL_MS * 1000 / 2);
 }
 
-static void gstcam_deliver(struct camera *cam, GstSample *sample)
+/* Hands sample to cam->fn as a color frame. Returns false, with a reason,
+ * when the source changed its size since open (the first pipeline is not
+ * fixed to a size; the rebuilt one scales to the first). */
+static bool gstcam_deliver(struct camera *cam, GstSample *sample, char *reason, size_t len)
 {
     struct gstcam *g = cam->impl;
     GstVideoInfo info;
     GstVideoFrame vf;
-    if (!gst_video_info_from_caps(&info, gst_sample_get_caps(sample)) ||
-        info.width != cam->mode.width || info.height != cam->mode.height ||
-        !gst_video_frame_map(&vf, &info, gst_sample_get_buffer(sample), GST_MAP_READ))
-        return;
+    if (!gst_video_info_from_caps(&info, gst_sample_get_caps(sample)))
+        return true;
+    if (info.width != cam->mode.width || info.height != cam->mode.height) {
+        snprintf(reason, len, "the source changed its size to %dx%d", info.width, info.height);
+        return false;
+    }
+    if (!gst_video_frame_map(&vf, &info, gst_sample_get_buffer(sample), GST_MAP_READ))
+        return true;
     struct cam_frameset set = {.count = 1};
     set.frames[0] = (struct cam_frame){
         .stream = CAM_COLOR,
@@ -246,6 +253,7 @@ static void gstcam_deliver(struct camera *cam, GstSample *sample)
     };
     cam->fn(cam->user, &set);
     gst_video_frame_unmap(&vf);
+    return true;
 }
 
 /* Rebuilds a lost pipeline after the next backoff delay. */
@@ -294,8 +302,9 @@ static void *gstcam_thread(void *arg)
         int64_t now = gstcam_mono_us();
         if (sample) {
             last = now;
-            if (atomic_load(&cam->mask) & CAM_MASK(CAM_COLOR))
-                gstcam_deliver(cam, sample);
+            if ((atomic_load(&cam->mask) & CAM_MASK(CAM_COLOR)) &&
+                !gstcam_deliver(cam, sample, reason, sizeof reason))
+                failed = true;
             gst_sample_unref(sample);
         } else if (!failed && now - last > (int64_t)GSTCAM_STALL_S * 1000000) {
             snprintf(reason, sizeof reason, "no frame for %d s", GSTCAM_STALL_S);
