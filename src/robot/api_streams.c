@@ -356,6 +356,11 @@ static int pc_set(struct api *api, bool on, json_t **out)
 
 int api_pc_activate(struct api_request *rq, json_t **out)
 {
+    char err[160];
+    if (camera_check_streams(rq->api->cam, CAM_MASK(CAM_DEPTH), err, sizeof err) != 0) {
+        *out = api_error_body("%s; the point cloud needs depth", err);
+        return 409;
+    }
     return pc_set(rq->api, true, out);
 }
 

@@ -42,6 +42,13 @@ int api_webrtc_offer(struct api_request *rq, json_t **out)
             return 422;
         }
     }
+    unsigned mask = 0;
+    for (int i = 0; i < n; i++)
+        mask |= CAM_MASK(streams[i]);
+    if (camera_check_streams(api->cam, mask, err, sizeof err) != 0) {
+        *out = api_error_body("%s", err);
+        return 422;
+    }
     int status = api->ops.open(api->user, rq->caller, streams, (size_t)n, rq->reply, rq->ctx,
                                err, sizeof err);
     if (status != 0) {

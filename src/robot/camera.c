@@ -1,5 +1,6 @@
-/* camera.c - the camera interface: picks a backend by name and keeps what
- * every backend shares (identity, options, the stream mask, describe). */
+/* camera.c - the camera interface: picks a backend by the prefix of a
+ * camera spec and keeps what every backend shares (identity, streams,
+ * state, options, the stream mask, describe). */
 #include "robot/camera.h"
 
 #include <math.h>
@@ -8,15 +9,47 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/log.h"
 #include "robot/camera_backend.h"
 
-/* The compiled-in backends: the one list of their names and modes. */
-static const struct camera_ops *const camera_backends[] = {&camera_sim_ops};
+/* A backend the build left out: listed by --help and --version, refused by
+ * camera_new with the reason. */
+#ifndef PORTHOLE_HAVE_REALSENSE
+static const struct camera_ops camera_realsense_absent = {
+    .name = "realsense",
+    .arg = CAM_ARG_OPTIONAL,
+    .usage = "realsense[:SERIAL]",
+    .unavailable = "not compiled: librealsense2 not found",
+};
+static const struct camera_ops camera_realsense_file_absent = {
+    .name = "realsense-file",
+    .arg = CAM_ARG_REQUIRED,
+    .usage = "realsense-file:PATH.bag",
+    .unavailable = "not compiled: librealsense2 not found",
+};
+#endif
+
+/* Every backend, one row each: the one list of their names, spec syntax
+ * and modes. The first is the default. */
+static const struct camera_ops *const camera_backends[] = {
+    &camera_sim_ops,
+    &camera_gst_ops,
+    &camera_v4l2_ops,
+    &camera_rtsp_ops,
+    &camera_rtsps_ops,
+    &camera_replay_ops,
+#ifndef PORTHOLE_HAVE_REALSENSE
+    &camera_realsense_absent,
+    &camera_realsense_file_absent,
+#endif
+};
 
 #define CAMERA_NBACKENDS (sizeof camera_backends / sizeof camera_backends[0])
 
-/* camera_backends' names, NULL-terminated, filled once. */
+/* The compiled-in backends' names, NULL-terminated, and the text of all of
+ * them, filled once. */
 static const char *camera_names[CAMERA_NBACKENDS + 1];
+static char camera_text[512];
 static pthread_once_t camera_names_once = PTHREAD_ONCE_INIT;
 
 static const char *const cam_stream_names[CAM_NSTREAMS] = {"color", "depth", "infrared-1",
@@ -55,10 +88,27 @@ static void camera_append(char *buf, size_t cap, size_t *len, const char *fmt, c
         *len += (size_t)n;
 }
 
+const char *cam_state_name(enum cam_state s)
+{
+    switch (s) {
+    case CAM_STATE_STREAMING: return "streaming";
+    case CAM_STATE_RECONNECTING: return "reconnecting";
+    }
+    return "unknown";
+}
+
 static void camera_names_fill(void)
 {
-    for (size_t i = 0; i < CAMERA_NBACKENDS; i++)
-        camera_names[i] = camera_backends[i]->name;
+    size_t n = 0, len = 0;
+    for (size_t i = 0; i < CAMERA_NBACKENDS; i++) {
+        const struct camera_ops *ops = camera_backends[i];
+        if (!ops->unavailable)
+            camera_names[n++] = ops->name;
+        camera_append(camera_text, sizeof camera_text, &len, i ? ", %s" : "%s",
+                      ops->usage ? ops->usage : ops->name);
+        if (ops->unavailable)
+            camera_append(camera_text, sizeof camera_text, &len, " (%s)", ops->unavailable);
+    }
 }
 
 const char *const *camera_backend_names(void)
@@ -67,18 +117,99 @@ const char *const *camera_backend_names(void)
     return camera_names;
 }
 
-static const struct camera_ops *camera_backend_find(const char *name)
+const char *camera_backends_text(void)
 {
-    for (size_t i = 0; name && i < CAMERA_NBACKENDS; i++)
-        if (strcmp(camera_backends[i]->name, name) == 0)
-            return camera_backends[i];
+    pthread_once(&camera_names_once, camera_names_fill);
+    return camera_text;
+}
+
+/* The backend a spec names: its name is the text before the first ':'
+ * (the whole spec without one), and a CAM_ARG_URL backend's name is
+ * followed by "://". Sets *arg to the argument (NULL when none). */
+static const struct camera_ops *camera_backend_find(const char *spec, const char **arg)
+{
+    *arg = NULL;
+    if (!spec)
+        return NULL;
+    const char *colon = strchr(spec, ':');
+    size_t n = colon ? (size_t)(colon - spec) : strlen(spec);
+    for (size_t i = 0; i < CAMERA_NBACKENDS; i++) {
+        const struct camera_ops *ops = camera_backends[i];
+        if (strlen(ops->name) != n || strncmp(ops->name, spec, n) != 0)
+            continue;
+        if (ops->arg == CAM_ARG_URL)
+            *arg = colon ? spec : NULL;
+        else
+            *arg = colon ? colon + 1 : NULL;
+        return ops;
+    }
     return NULL;
 }
 
-const struct cam_modes *camera_backend_modes(const char *name)
+const struct cam_modes *camera_backend_modes(const char *spec)
 {
-    const struct camera_ops *ops = camera_backend_find(name);
+    const char *arg;
+    const struct camera_ops *ops = camera_backend_find(spec, &arg);
     return ops ? &ops->modes : NULL;
+}
+
+/* True when arg (NULL: none) suits ops: none for CAM_ARG_NONE, a non-empty
+ * one when required (for CAM_ARG_URL, "NAME://" and more), either when
+ * optional (but not empty). */
+static bool camera_arg_ok(const struct camera_ops *ops, const char *arg)
+{
+    size_t n = strlen(ops->name);
+    switch (ops->arg) {
+    case CAM_ARG_NONE: return !arg;
+    case CAM_ARG_OPTIONAL: return !arg || arg[0];
+    case CAM_ARG_REQUIRED: return arg && arg[0];
+    case CAM_ARG_URL: return arg && strncmp(arg + n, "://", 3) == 0 && arg[n + 3];
+    }
+    return false;
+}
+
+/* Copies at most 48 bytes of text into out with control characters as '?'. */
+static void camera_printable(const char *text, size_t n, char out[64])
+{
+    snprintf(out, 64, "%.*s", (int)(n > 48 ? 48 : n), text);
+    for (char *c = out; *c; c++)
+        if ((unsigned char)*c < 0x20 || *c == 0x7f)
+            *c = '?';
+}
+
+/* The spec's backend, checked: known, compiled in, and an argument exactly
+ * when it takes one. Returns NULL with err filled; err never shows an
+ * URL's argument (it may hold a password). */
+static const struct camera_ops *camera_spec_resolve(const char *spec, const char **arg,
+                                                    char *err, size_t errlen)
+{
+    const struct camera_ops *ops = camera_backend_find(spec, arg);
+    char shown[64];
+    if (!ops) {
+        camera_printable(spec ? spec : "(null)", spec ? strcspn(spec, ":") : 6, shown);
+        snprintf(err, errlen, "unknown camera backend '%s' (known: %s)", shown,
+                 camera_backends_text());
+        return NULL;
+    }
+    if (ops->unavailable) {
+        snprintf(err, errlen, "camera backend '%s' is %s", ops->name, ops->unavailable);
+        return NULL;
+    }
+    if (!camera_arg_ok(ops, *arg)) {
+        if (ops->arg == CAM_ARG_URL)
+            snprintf(shown, sizeof shown, "%s:...", ops->name);
+        else
+            camera_printable(spec, strlen(spec), shown);
+        snprintf(err, errlen, "camera '%s' is not of the form %s", shown, ops->usage);
+        return NULL;
+    }
+    return ops;
+}
+
+int camera_spec_check(const char *spec, char *err, size_t errlen)
+{
+    const char *arg;
+    return camera_spec_resolve(spec, &arg, err, errlen) ? 0 : -1;
 }
 
 /* Returns 0 when mode is one of modes' resolutions and rates, or -1 with a
@@ -113,22 +244,18 @@ static int camera_mode_check(const struct cam_modes *modes, const struct cam_mod
 }
 
 /* A NULL mode means the backend's first resolution at 30 fps. */
-struct camera *camera_new(const char *name, const struct cam_mode *mode, char *err, size_t errlen)
+struct camera *camera_new(const char *spec, const struct cam_mode *mode, char *err, size_t errlen)
 {
-    const struct camera_ops *ops = camera_backend_find(name);
-    if (!ops) {
-        char known[128] = "";
-        size_t len = 0;
-        for (size_t i = 0; i < CAMERA_NBACKENDS; i++)
-            camera_append(known, sizeof known, &len, i ? ", %s" : "%s", camera_backends[i]->name);
-        snprintf(err, errlen, "unknown camera backend '%s' (known: %s)", name ? name : "(null)",
-                 known);
+    const char *arg;
+    const struct camera_ops *ops = camera_spec_resolve(spec, &arg, err, errlen);
+    if (!ops)
         return NULL;
-    }
-    struct cam_mode def = {ops->modes.resolutions[0][0], ops->modes.resolutions[0][1], 30};
+    bool fixed = ops->modes.nresolutions > 0;
+    struct cam_mode def = {fixed ? ops->modes.resolutions[0][0] : 640,
+                           fixed ? ops->modes.resolutions[0][1] : 480, 30};
     if (!mode)
         mode = &def;
-    if (camera_mode_check(&ops->modes, mode, err, errlen) != 0)
+    if (fixed && camera_mode_check(&ops->modes, mode, err, errlen) != 0)
         return NULL;
     struct camera *cam = calloc(1, sizeof *cam);
     if (!cam) {
@@ -137,11 +264,22 @@ struct camera *camera_new(const char *name, const struct cam_mode *mode, char *e
     }
     cam->ops = ops;
     for (int s = 0; s < CAM_NSTREAMS; s++)
+    {
         cam->extrinsics[s] = (struct cam_extrinsics){.rotation = {1, 0, 0, 0, 1, 0, 0, 0, 1}};
-    if (ops->open(cam, mode, err, errlen) != 0) {
+        cam->intrinsics[s].model = "none";
+    }
+    pthread_mutex_init(&cam->state_lock, NULL);
+    if (ops->open(cam, arg, mode, err, errlen) != 0) {
+        pthread_mutex_destroy(&cam->state_lock);
         free(cam);
         return NULL;
     }
+    cam->streams &= CAM_MASK_ALL;
+    cam->own_resolution[0][0] = cam->mode.width;
+    cam->own_resolution[0][1] = cam->mode.height;
+    cam->own_rate[0] = cam->mode.fps;
+    cam->own_modes = (struct cam_modes){.resolutions = cam->own_resolution, .nresolutions = 1,
+                                        .rates = cam->own_rate, .nrates = 1};
     pthread_mutex_init(&cam->option_lock, NULL);
     for (size_t i = 0; i < cam->noptions && i < CAM_MAX_OPTIONS; i++)
         cam->option_values[i] = cam->options[i].def;
@@ -156,6 +294,7 @@ void camera_free(struct camera *cam)
     camera_stop(cam);
     cam->ops->close(cam);
     pthread_mutex_destroy(&cam->option_lock);
+    pthread_mutex_destroy(&cam->state_lock);
     free(cam);
 }
 
@@ -194,6 +333,58 @@ const struct cam_extrinsics *camera_extrinsics(const struct camera *cam, enum ca
     return (unsigned)s < CAM_NSTREAMS ? &cam->extrinsics[s] : NULL;
 }
 
+unsigned camera_streams(const struct camera *cam)
+{
+    return cam->streams;
+}
+
+int camera_check_streams(const struct camera *cam, unsigned mask, char *err, size_t errlen)
+{
+    unsigned missing = mask & ~cam->streams;
+    if (!missing)
+        return 0;
+    int s = 0;
+    while (!(missing & CAM_MASK(s)))
+        s++;
+    char has[64] = "";
+    size_t len = 0;
+    for (int k = 0; k < CAM_NSTREAMS; k++)
+        if (cam->streams & CAM_MASK(k))
+            camera_append(has, sizeof has, &len, len ? ", %s" : "%s", cam_stream_name(k));
+    snprintf(err, errlen, "this camera (%s) has no %s stream; it offers: %s", cam->ops->name,
+             cam_stream_name(s), has);
+    return -1;
+}
+
+/* The lock is the one mutable part of a const camera. */
+static pthread_mutex_t *camera_state_lock(const struct camera *cam)
+{
+    return (pthread_mutex_t *)&cam->state_lock;
+}
+
+enum cam_state camera_state(const struct camera *cam, char *reason, size_t len)
+{
+    pthread_mutex_lock(camera_state_lock(cam));
+    enum cam_state st = cam->state;
+    if (reason && len)
+        snprintf(reason, len, "%s", cam->state_reason);
+    pthread_mutex_unlock(camera_state_lock(cam));
+    return st;
+}
+
+void camera_set_state(struct camera *cam, enum cam_state state, const char *reason)
+{
+    pthread_mutex_lock(&cam->state_lock);
+    bool changed = cam->state != state;
+    cam->state = state;
+    snprintf(cam->state_reason, sizeof cam->state_reason, "%s", reason ? reason : "");
+    pthread_mutex_unlock(&cam->state_lock);
+    if (changed && state == CAM_STATE_STREAMING)
+        log_info("camera: %s", cam_state_name(state));
+    else if (changed)
+        log_warn("camera: %s: %s", cam_state_name(state), reason ? reason : "");
+}
+
 static json_t *camera_describe_intrinsics(const struct cam_intrinsics *in)
 {
     json_t *coeffs = json_array();
@@ -204,13 +395,20 @@ static json_t *camera_describe_intrinsics(const struct cam_intrinsics *in)
                      "model", in->model, "coeffs", coeffs);
 }
 
+/* The modes a device reports: its backend's fixed ones, or the one its
+ * source delivers. */
+static const struct cam_modes *camera_modes_of(const struct camera *cam)
+{
+    return cam->ops->modes.nresolutions ? &cam->ops->modes : &cam->own_modes;
+}
+
 static json_t *camera_describe_sensor(const struct camera *cam, size_t sensor)
 {
     json_t *streams = json_array();
     for (int s = 0; s < CAM_NSTREAMS; s++) {
-        if (cam->stream_sensor[s] != (int)sensor)
+        if (cam->stream_sensor[s] != (int)sensor || !(cam->streams & CAM_MASK(s)))
             continue;
-        const struct cam_modes *modes = &cam->ops->modes;
+        const struct cam_modes *modes = camera_modes_of(cam);
         json_t *res = json_array(), *fps = json_array();
         for (size_t i = 0; i < modes->nresolutions; i++)
             json_array_append_new(res, json_pack("[i,i]", modes->resolutions[i][0],
@@ -243,13 +441,17 @@ static json_t *camera_describe_options(const struct camera *cam)
 json_t *camera_describe(const struct camera *cam, bool full)
 {
     json_t *streams = json_array(), *sensors = json_array();
-    for (int s = 0; s < CAM_NSTREAMS; s++)
+    json_t *intr = json_object();
+    for (int s = 0; s < CAM_NSTREAMS; s++) {
+        if (!(cam->streams & CAM_MASK(s)))
+            continue;
         json_array_append_new(streams, json_string(cam_stream_name(s)));
+        if (s == CAM_COLOR || s == CAM_DEPTH)
+            json_object_set_new(intr, cam_stream_name(s),
+                                camera_describe_intrinsics(&cam->intrinsics[s]));
+    }
     for (size_t i = 0; i < cam->nsensors; i++)
         json_array_append_new(sensors, camera_describe_sensor(cam, i));
-    json_t *intr = json_pack("{s:o,s:o}", "color",
-                             camera_describe_intrinsics(&cam->intrinsics[CAM_COLOR]), "depth",
-                             camera_describe_intrinsics(&cam->intrinsics[CAM_DEPTH]));
     json_t *d = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:f,s:i,s:i,s:i,s:o,s:o,s:o}", "name",
                           cam->name, "serial", cam->serial, "firmwareVersion", cam->firmware,
                           "productId", cam->product_id, "usbType", cam->usb_type,
@@ -275,7 +477,7 @@ int camera_start(struct camera *cam, unsigned mask, cam_frames_fn fn, void *user
     }
     cam->fn = fn;
     cam->user = user;
-    atomic_store(&cam->mask, mask & CAM_MASK_ALL);
+    atomic_store(&cam->mask, mask & cam->streams);
     if (cam->ops->start(cam, err, errlen) != 0)
         return -1;
     cam->started = true;
@@ -284,7 +486,7 @@ int camera_start(struct camera *cam, unsigned mask, cam_frames_fn fn, void *user
 
 void camera_set_streams(struct camera *cam, unsigned mask)
 {
-    atomic_store(&cam->mask, mask & CAM_MASK_ALL);
+    atomic_store(&cam->mask, mask & cam->streams);
 }
 
 void camera_stop(struct camera *cam)

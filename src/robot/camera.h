@@ -1,9 +1,10 @@
 /* camera.h - the camera interface: open a backend, describe it, start and
  * stop its streams, receive frames, read and change options.
  *
- * A backend (the simulated camera today; librealsense2 and V4L2 later) is
- * a struct camera_ops in its own file; camera.c picks one by name. The
- * rest of the robot sees only this header.
+ * A backend (the simulator, a GStreamer pipeline, librealsense2, a
+ * recording) is a struct camera_ops in its own file; camera.c picks one by
+ * the prefix of a camera spec, "BACKEND[:ARG]". The rest of the robot sees
+ * only this header.
  *
  * Threads: camera_new/free/start/stop/set_streams/describe are called
  * from the robot's main thread. Frames are delivered on the backend's own
@@ -97,56 +98,99 @@ struct cam_option_desc {
 
 struct camera;
 
-/* Opens the backend named name ("sim") in the given mode. Returns NULL with
- * a one-line reason in err (an unknown backend names the known ones; an
- * unsupported mode names the supported ones). */
-struct camera *camera_new(const char *name, const struct cam_mode *mode, char *err, size_t errlen);
+/* What a device is doing, for telemetry and the REST API. */
+enum cam_state {
+    CAM_STATE_STREAMING,    /* frames flow (or would, when a stream is wanted) */
+    CAM_STATE_RECONNECTING, /* the source was lost; the backend retries with backoff */
+};
+const char *cam_state_name(enum cam_state s); /* "streaming", "reconnecting" */
+
+/* Opens the camera a spec names, "BACKEND[:ARG]": "sim", "gst:PIPELINE",
+ * "v4l2:/dev/video0", "rtsp://host/path" (a URL scheme names its backend
+ * and is the argument whole), "replay:DIR", "realsense[:SERIAL]",
+ * "realsense-file:PATH.bag". mode is the requested mode: a backend with
+ * fixed modes opens only one of them (NULL: its first resolution at 30
+ * fps); a backend whose source decides ignores it, and camera_mode() then
+ * tells what the source delivers. Returns NULL with a one-line reason in
+ * err: an unknown backend (names the known ones), an argument missing or
+ * not taken, a backend not compiled in (says why), an unsupported mode
+ * (names the supported ones), or the backend's own failure (a missing
+ * device, a pipeline that does not build or gives no frame in time). May
+ * block for a few seconds while a source starts. */
+struct camera *camera_new(const char *spec, const struct cam_mode *mode, char *err, size_t errlen);
 
 /* Stops the camera if started and frees it. NULL is a no-op. */
 void camera_free(struct camera *cam);
 
-/* Names of the compiled-in backends, NULL-terminated ({"sim", NULL}), in
- * the order of camera.c's table of backends, which is the one list of
- * them: the robot's --camera takes its choices from here. Any thread. */
+/* Checks a spec's syntax without opening anything: a known backend,
+ * compiled in, with an argument exactly when it takes one. Returns 0, or
+ * -1 with a one-line reason in err (as camera_new's). Any thread. */
+int camera_spec_check(const char *spec, char *err, size_t errlen);
+
+/* Names of the compiled-in backends, NULL-terminated ({"sim", "gst", ...}),
+ * in the order of camera.c's table of backends, which is the one list of
+ * them. Any thread. */
 const char *const *camera_backend_names(void);
 
-/* The modes of the backend named name, known before any camera is open
- * (the robot's configuration validates and documents --width, --height
- * and --fps with them), or NULL when no backend has that name. Static
+/* Every backend of the table as the robot's --help and --version show
+ * them, one line: "sim, gst:PIPELINE, v4l2:DEVICE, rtsp://URL,
+ * realsense[:SERIAL] (not compiled: librealsense2 not found)". Static
+ * text; any thread. */
+const char *camera_backends_text(void);
+
+/* The modes of the backend a spec names (or a bare backend name), known
+ * before any camera is open (the robot's configuration validates and
+ * documents --width, --height and --fps with them), or NULL when no
+ * backend has that name. nresolutions 0 means the source decides. Static
  * data; any thread. */
-const struct cam_modes *camera_backend_modes(const char *name);
+const struct cam_modes *camera_backend_modes(const char *spec);
 
 /* Device identity, valid until camera_free. */
 const char *camera_name(const struct camera *cam);     /* "Intel RealSense D435 (simulated)" */
 const char *camera_serial(const struct camera *cam);   /* digits, stable per host */
 const char *camera_firmware(const struct camera *cam); /* "5.16.0.1" */
 const struct cam_mode *camera_mode(const struct camera *cam);
-double camera_depth_scale(const struct camera *cam);   /* metres per Z16 unit: 0.001 */
+double camera_depth_scale(const struct camera *cam);   /* metres per Z16 unit: 0.001; 0 without depth */
+/* model "none" and zero focal lengths for a stream the device lacks. */
 const struct cam_intrinsics *camera_intrinsics(const struct camera *cam, enum cam_stream s);
 /* From depth to stream s (identity for depth itself and unless the backend
  * says otherwise). Valid until camera_free; any thread. */
 const struct cam_extrinsics *camera_extrinsics(const struct camera *cam, enum cam_stream s);
 
+/* The streams the device has, CAM_MASK bits: CAM_MASK_ALL for a depth
+ * camera, CAM_MASK(CAM_COLOR) for a webcam. Valid until camera_free. */
+unsigned camera_streams(const struct camera *cam);
+
+/* Returns 0 when the device has every stream in mask, or -1 with one line
+ * in err naming the first missing one and the streams it has ("this camera
+ * (gst) has no depth stream; it offers: color"). */
+int camera_check_streams(const struct camera *cam, unsigned mask, char *err, size_t errlen);
+
+/* The device's state and, when not streaming, why (into reason, which may
+ * be NULL). Any thread. */
+enum cam_state camera_state(const struct camera *cam, char *reason, size_t len);
+
 /* A new JSON object describing the device (the caller owns it):
  *   {"name","serial","firmwareVersion","productId","usbType","physicalPort",
  *    "depthScale","width","height","fps",
- *    "streams":["color","depth","infrared-1","infrared-2"],
+ *    "streams":["color","depth","infrared-1","infrared-2"] (only those it has),
  *    "sensors":[{"name":"Stereo Module","streams":[{"type","format","resolutions":[[w,h]...],"fps":[...]}...]},
  *               {"name":"RGB Camera",...}],
  *    "intrinsics":{"color":{width,height,ppx,ppy,fx,fy,model,coeffs},"depth":{...}}}
+ * (intrinsics of the color and depth streams it has; "sensors" as reported),
  * and with full also "options":[{id,name,description,units,min,max,step,default,value,readOnly,sensor}].
  * Without full it stays under 4 KiB of compact JSON (it goes into
  * robot-register's deviceInfo, capped at 8 KiB by the cloud). */
 json_t *camera_describe(const struct camera *cam, bool full);
 
-/* Starts capturing the streams in mask (CAM_MASK bits; 0 is allowed and
- * captures nothing until set_streams) at the mode's rate, calling fn(user,
+/* Starts capturing the streams in mask (CAM_MASK bits, limited to
+ * camera_streams; 0 is allowed and captures nothing until set_streams) at the mode's rate, calling fn(user,
  * set) on the capture thread. Returns 0, or -1 with a reason in err. */
 int camera_start(struct camera *cam, unsigned mask, cam_frames_fn fn, void *user, char *err,
                  size_t errlen);
 
-/* Changes which streams are captured; takes effect from the next frameset.
- * A stream nobody needs costs nothing. */
+/* Changes which streams are captured (limited to camera_streams); takes
+ * effect from the next frameset. A stream nobody needs costs nothing. */
 void camera_set_streams(struct camera *cam, unsigned mask);
 
 /* Stops the capture thread and waits for it; after it returns fn is not

@@ -14,28 +14,56 @@
 #define CAM_MAX_OPTIONS 32
 #define CAM_MAX_SENSORS 4
 
+/* Whether a backend takes an argument after its name in the camera spec
+ * "BACKEND[:ARG]" (see camera_new). */
+enum cam_arg {
+    CAM_ARG_NONE,     /* "sim": a ':' after the name is an error */
+    CAM_ARG_OPTIONAL, /* "realsense" or "realsense:SERIAL" */
+    CAM_ARG_REQUIRED, /* "gst:PIPELINE", "v4l2:/dev/video0", "replay:DIR" */
+    CAM_ARG_URL,      /* "rtsp://...": the name is a URL scheme and open gets the whole URL */
+};
+
 /* A backend: one file, one instance of this struct, one row in camera.c's
  * table. All calls come from the thread that calls the camera_* function. */
 struct camera_ops {
-    const char *name;
-    /* What it can capture; camera_new opens it only in one of these. */
+    const char *name;  /* the spec's prefix: "sim", "gst", "rtsp", "realsense-file" */
+    enum cam_arg arg;
+    const char *usage; /* the spec as --help shows it: "gst:PIPELINE", "realsense[:SERIAL]" */
+    /* Non-NULL for a backend listed but not compiled in: why, e.g. "not
+     * compiled: librealsense2 not found". camera_new refuses it with that
+     * reason; open and the other operations may be NULL. */
+    const char *unavailable;
+    /* Fixed modes: camera_new opens it only in one of these. With
+     * nresolutions 0 the source decides (a GStreamer pipeline's negotiated
+     * caps): camera_new passes the robot's requested mode along unchecked
+     * and open sets cam->mode to what the source delivers. */
     struct cam_modes modes;
-    /* Fills cam's identity, capabilities, intrinsics and option table for
-     * mode (never NULL, and one of modes) and sets cam->impl. Returns 0,
-     * or -1 with a reason in err; on -1 nothing is left to free and close
-     * is not called. */
-    int (*open)(struct camera *cam, const struct cam_mode *mode, char *err, size_t errlen);
+    /* Fills cam's identity, streams, capabilities, intrinsics, mode and
+     * option table and sets cam->impl. arg is the text after "NAME:" (never
+     * empty), the whole spec for CAM_ARG_URL, or NULL when the spec has no
+     * argument. mode is never NULL: one of modes, or the requested mode for
+     * a backend whose source decides. Returns 0, or -1 with a one-line
+     * reason in err; on -1 nothing is left to free and close is not called.
+     * It may block for a bounded time (a pipeline's first frame). */
+    int (*open)(struct camera *cam, const char *arg, const struct cam_mode *mode, char *err,
+                size_t errlen);
     /* Frees cam->impl. Called after stop. */
     void (*close)(struct camera *cam);
     /* Starts the capture thread, which reads cam->mask before each frameset
-     * and hands framesets to cam->fn(cam->user, set). Returns 0, or -1 with
-     * a reason in err. */
+     * and hands framesets to cam->fn(cam->user, set), each frame one of
+     * cam->streams. Returns 0, or -1 with a reason in err. */
     int (*start)(struct camera *cam, char *err, size_t errlen);
     /* Joins the capture thread; cam->fn is not called after it returns. */
     void (*stop)(struct camera *cam);
 };
 
-extern const struct camera_ops camera_sim_ops;
+/* The backends, one row each in camera.c's table. */
+extern const struct camera_ops camera_sim_ops;   /* camera_sim.c */
+extern const struct camera_ops camera_gst_ops;   /* camera_gst.c: gst:PIPELINE */
+extern const struct camera_ops camera_v4l2_ops;  /* camera_gst.c: v4l2:DEVICE */
+extern const struct camera_ops camera_rtsp_ops;  /* camera_gst.c: rtsp://URL */
+extern const struct camera_ops camera_rtsps_ops; /* camera_gst.c: rtsps://URL */
+extern const struct camera_ops camera_replay_ops; /* camera_replay.c: replay:DIR */
 
 /* The device as camera.c describes it. The backend fills everything above
  * "Owned by camera.c" in open and leaves it unchanged until close. */
@@ -46,8 +74,9 @@ struct camera {
     char name[64], serial[32], firmware[32];
     char product_id[8], usb_type[8], physical_port[32];
     struct cam_mode mode;
-    double depth_scale;
-    struct cam_intrinsics intrinsics[CAM_NSTREAMS];
+    unsigned streams;   /* CAM_MASK bits of the streams the device has; at least one */
+    double depth_scale; /* 0 without a depth stream */
+    struct cam_intrinsics intrinsics[CAM_NSTREAMS]; /* model "none" when unknown */
     struct cam_extrinsics extrinsics[CAM_NSTREAMS]; /* depth -> stream; identity before open */
 
     /* Capabilities, for camera_describe (the modes are ops->modes). */
@@ -65,10 +94,20 @@ struct camera {
     cam_frames_fn fn;
     void *user;
     bool started;
+    struct cam_modes own_modes; /* describe's modes when the source decides: mode */
+    int own_resolution[1][2], own_rate[1];
+    pthread_mutex_t state_lock; /* guards state and state_reason */
+    enum cam_state state;
+    char state_reason[160];
 };
 
 /* Copies the current option values, in the order of cam->options, into
  * out[0 .. cam->noptions - 1]. Safe from any thread. */
 void camera_options_snapshot(const struct camera *cam, double *out);
+
+/* Records the device's state and why (NULL: no reason), logged once per
+ * change. The backend calls it from its capture thread when its source is
+ * lost and when frames flow again. Safe from any thread. */
+void camera_set_state(struct camera *cam, enum cam_state state, const char *reason);
 
 #endif

@@ -113,9 +113,12 @@ static void sim_camera_free(struct sim_camera *sc)
     free(sc);
 }
 
-static int sim_open(struct camera *cam, const struct cam_mode *mode, char *err, size_t errlen)
+static int sim_open(struct camera *cam, const char *arg, const struct cam_mode *mode, char *err,
+                    size_t errlen)
 {
+    (void)arg; /* CAM_ARG_NONE: always NULL */
     cam->mode = *mode;
+    cam->streams = CAM_MASK_ALL;
 
     snprintf(cam->name, sizeof cam->name, "Intel RealSense D435 (simulated)");
     sim_serial(cam->serial, sizeof cam->serial);
@@ -321,6 +324,8 @@ static void sim_stop(struct camera *cam)
 
 const struct camera_ops camera_sim_ops = {
     .name = "sim",
+    .arg = CAM_ARG_NONE,
+    .usage = "sim",
     .modes = {.resolutions = sim_resolutions,
               .nresolutions = sizeof sim_resolutions / sizeof sim_resolutions[0],
               .rates = sim_rates,

@@ -52,14 +52,18 @@ void robot_config_defaults(struct robot_config *cfg)
         .api_token_file = NULL,
         .api_allowed_origins = NULL,
         .api_loopback = true,
+        .record = NULL,
+        .record_max_seconds = 600,
+        .record_max_mb = 2048,
         .log_level = LOGL_INFO,
         .log_format = LOG_FORMAT_TEXT,
     };
 }
 
-enum { OPTION_COUNT = 34 };
+enum { OPTION_COUNT = 37 };
 
-/* The modes of backend camera (the first backend's for an unknown name). */
+/* The modes of camera spec camera (the first backend's for an unknown
+ * name); nresolutions 0 when the source decides. */
 static const struct cam_modes *config_modes(const char *camera)
 {
     const struct cam_modes *m = camera_backend_modes(camera);
@@ -87,17 +91,28 @@ static void config_list_modes(const struct cam_modes *m, bool rates, const char 
     }
 }
 
-/* The help lines of --width and --fps, which name the camera's modes. */
+/* The help lines of --camera, --width and --fps, which name the backends
+ * and the camera's modes. */
 struct config_help {
-    char width[160], fps[160];
+    char camera[640], width[200], fps[200];
 };
 
 static void config_help_text(const char *camera, struct config_help *help)
 {
     char list[128];
-    config_list_modes(config_modes(camera), false, " or ", list, sizeof list);
-    snprintf(help->width, sizeof help->width, "frame width: %s with --height", list);
-    config_list_modes(config_modes(camera), true, " or ", list, sizeof list);
+    const struct cam_modes *modes = config_modes(camera);
+    snprintf(help->camera, sizeof help->camera, "camera spec BACKEND[:ARG], one of: %s",
+             camera_backends_text());
+    if (modes->nresolutions == 0) {
+        snprintf(help->width, sizeof help->width, "frame width (unused: this camera's source "
+                 "sets the size; put caps in its pipeline)");
+        snprintf(help->fps, sizeof help->fps, "frames per second (unused: set by the source)");
+        return;
+    }
+    config_list_modes(modes, false, " or ", list, sizeof list);
+    snprintf(help->width, sizeof help->width, "frame width: %s with --height (gst, v4l2 and "
+             "rtsp sources set their own)", list);
+    config_list_modes(modes, true, " or ", list, sizeof list);
     snprintf(help->fps, sizeof help->fps, "frames per second: %s", list);
 }
 
@@ -115,7 +130,7 @@ static void option_table(struct robot_config *cfg, const char **level, const cha
          .target = &cfg->cloud_url, .metavar = "URL",
          .help = "porthole-cloud's WebSocket: ws://HOST[:PORT]/PATH or wss://..."},
         {.name = "camera", .env = {"ROBOT_CAMERA"}, .type = OPT_STRING, .target = &cfg->camera,
-         .choices = camera_backend_names(), .metavar = "NAME", .help = "camera backend"},
+         .metavar = "SPEC", .help = help->camera},
         {.name = "width", .env = {"ROBOT_WIDTH"}, .type = OPT_INT, .target = &cfg->width,
          .min = 1, .max = 8192, .metavar = "PIXELS", .help = help->width},
         {.name = "height", .env = {"ROBOT_HEIGHT"}, .type = OPT_INT, .target = &cfg->height,
@@ -204,6 +219,15 @@ static void option_table(struct robot_config *cfg, const char **level, const cha
         {.name = "api-allowed-origins", .env = {"ROBOT_API_ALLOWED_ORIGINS"},
          .type = OPT_STRING, .target = &cfg->api_allowed_origins, .metavar = "LIST",
          .help = "comma-separated browser origins the REST API serves (none: no web page)"},
+        {.name = "record", .env = {"ROBOT_RECORD"}, .type = OPT_STRING, .target = &cfg->record,
+         .metavar = "DIR",
+         .help = "record every captured stream to DIR (new or empty; TUM RGB-D layout, PNG)"},
+        {.name = "record-max-seconds", .env = {"ROBOT_RECORD_MAX_SECONDS"}, .type = OPT_INT,
+         .target = &cfg->record_max_seconds, .min = 1, .max = 604800, .metavar = "SECONDS",
+         .help = "recording stops after this much capture time"},
+        {.name = "record-max-mb", .env = {"ROBOT_RECORD_MAX_MB"}, .type = OPT_INT,
+         .target = &cfg->record_max_mb, .min = 1, .max = 1048576, .metavar = "MIB",
+         .help = "recording stops once its files pass this many MiB"},
         {.name = "log-level", .short_name = 'l', .env = {"LOG_LEVEL"}, .type = OPT_STRING,
          .target = level, .choices = log_level_names, .metavar = "LEVEL",
          .help = "least severe level logged"},
@@ -328,6 +352,8 @@ static int config_check_mode(const struct robot_config *cfg, const struct opt *t
     const struct cam_modes *modes = config_modes(cfg->camera);
     bool mode_ok = false, fps_ok = false;
     char list[128], who[64], who2[64];
+    if (modes->nresolutions == 0)
+        return 0; /* the source decides; main logs when the request differs */
     for (size_t i = 0; i < modes->nresolutions; i++)
         mode_ok |= cfg->width == modes->resolutions[i][0] &&
                    cfg->height == modes->resolutions[i][1];
@@ -484,6 +510,12 @@ static int config_validate(struct robot_config *cfg, const struct opt *table, in
                  "wss://HOST[:PORT][/PATH], port 1..65535)", who, q);
         return -1;
     }
+    char nerr[300];
+    if (camera_spec_check(cfg->camera, nerr, sizeof nerr) != 0) {
+        ORIGIN("camera", who);
+        snprintf(err, errlen, "%s: %s", who, nerr);
+        return -1;
+    }
     if (config_check_mode(cfg, table, argc, argv, err, errlen) != 0)
         return -1;
     if (cfg->backoff_initial_s > cfg->backoff_max_s) {
@@ -520,7 +552,6 @@ static int config_validate(struct robot_config *cfg, const struct opt *table, in
     }
     if (cfg->ice_allow != NULL && cfg->ice_allow[0] == '\0')
         cfg->ice_allow = NULL;
-    char nerr[160];
     if (netlist_parse(cfg->ice_allow, &cfg->allow, nerr, sizeof nerr) != 0) {
         ORIGIN("ice-allow", who);
         snprintf(err, errlen, "%s: %s", who, nerr);

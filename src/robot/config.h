@@ -13,8 +13,8 @@
 struct robot_config {
     const char *robot_id;      /* --robot-id, ROBOT_ID; NULL: "robot-<serial>" */
     const char *cloud_url;     /* --cloud-url, CLOUD_SIGNALING_URL: ws:// or wss:// URL */
-    const char *camera;        /* --camera, ROBOT_CAMERA: one of camera_backend_names() ("sim") */
-    long width, height, fps;   /* --width --height --fps (ROBOT_WIDTH...): 640x480@30; one of camera_backend_modes(camera) */
+    const char *camera;        /* --camera, ROBOT_CAMERA: a camera spec BACKEND[:ARG] that camera_spec_check accepts ("sim") */
+    long width, height, fps;   /* --width --height --fps (ROBOT_WIDTH...): 640x480@30; one of camera_backend_modes(camera), unused when the source decides */
     const char *codec;         /* --codec, ROBOT_CODEC: "vp8" (default) or "h264" */
     long bitrate_kbps;         /* --bitrate, ROBOT_BITRATE: 100..50000, default 2000 */
     long min_bitrate_kbps;     /* --min-bitrate, ROBOT_MIN_BITRATE: 50..50000, default 300 */
@@ -44,6 +44,9 @@ struct robot_config {
     const char *api_token_file;/* --api-token-file, ROBOT_API_TOKEN_FILE: a file holding it (read at start); not with api_token */
     const char *api_allowed_origins; /* --api-allowed-origins, ROBOT_API_ALLOWED_ORIGINS: comma-separated browser origins (none: refuse every Origin) */
     bool api_loopback;         /* derived: api_bind is a loopback address (then Host must name loopback) */
+    const char *record;        /* --record, ROBOT_RECORD: a new or empty directory to record every captured stream to (recorder.h), or NULL */
+    long record_max_seconds;   /* --record-max-seconds, ROBOT_RECORD_MAX_SECONDS: 600 (1..604800): recording stops after this much capture time */
+    long record_max_mb;        /* --record-max-mb, ROBOT_RECORD_MAX_MB: 2048 (1..1048576) MiB of PNG files: recording stops past it */
     enum log_level log_level;  /* --log-level, LOG_LEVEL */
     enum log_format log_format;/* --log-format, LOG_FORMAT */
 };
@@ -54,8 +57,8 @@ void robot_config_defaults(struct robot_config *cfg);
 enum robot_config_result { ROBOT_CONFIG_OK, ROBOT_CONFIG_HELP, ROBOT_CONFIG_VERSION, ROBOT_CONFIG_ERROR };
 
 /* Applies environment then argv on top of cfg and validates the whole
- * (URL scheme and syntax, robot id syntax, a resolution the camera
- * supports, backoff min <= max, the allow-list, one source per token, the
+ * (URL scheme and syntax, robot id syntax, the camera spec, a resolution
+ * the camera supports, backoff min <= max, the allow-list, one source per token, the
  * origins' syntax, and an API token whenever the API listens beyond
  * loopback). On ROBOT_CONFIG_ERROR err holds one line naming the flag or
  * variable, the value (never a secret's) and what is accepted. */

@@ -33,7 +33,8 @@ int main(int argc, char **argv)
         return 0;
     }
     case ROBOT_CONFIG_VERSION:
-        printf("porthole-robot %s\n", PORTHOLE_VERSION);
+        printf("porthole-robot %s\ncamera backends: %s\n", PORTHOLE_VERSION,
+               camera_backends_text());
         return 0;
     case ROBOT_CONFIG_ERROR:
         fprintf(stderr, "porthole-robot: %s\n", err);
@@ -48,6 +49,10 @@ int main(int argc, char **argv)
         log_error("camera: %s", err);
         return 1;
     }
+    const struct cam_mode *got = camera_mode(cam);
+    if (got->width != mode.width || got->height != mode.height || got->fps != mode.fps)
+        log_info("camera: the source delivers %dx%d at %d fps; --width, --height and --fps do "
+                 "not apply to it", got->width, got->height, got->fps);
     /* webrtcbin makes its DTLS certificate on first use, which delays the
      * first viewer's offer by up to a second; one dtlsdec made now caches
      * the certificate for the whole process. */

@@ -16,6 +16,7 @@
 #include "robot/iceconf.h"
 #include "robot/media.h"
 #include "robot/peer.h"
+#include "robot/recorder.h"
 #include "robot/registration.h"
 #include "robot/robot_api.h"
 #include "robot/session.h"
@@ -40,6 +41,8 @@ struct robot {
     json_t *device_info;
     struct api *api;
     struct api_http *http;
+    struct recorder *rec; /* --record, or NULL */
+    struct media_tap *rec_tap; /* feeds it every captured frameset */
     char local_addrs[MAX_LOCAL_ADDRS][46];
     size_t nlocal;
     gint64 started_us;
@@ -72,12 +75,24 @@ static struct session *find_session(struct robot *r, json_t *msg, const char **s
 
 /* ---- incoming messages ---- */
 
-/* Reads streamTypes: an array of 1..PEER_MAX_TRACKS distinct known names.
- * Returns the count, or -1 with a reason in err. */
-static int parse_streams(json_t *msg, enum cam_stream *out, char *err, size_t errlen)
+/* Reads streamTypes: an array of 1..PEER_MAX_TRACKS distinct known names
+ * of streams the camera has. Returns the count, or -1 with a reason in err
+ * and the session-error code in *code ("unknown-stream-type", or
+ * "stream-unavailable" for a stream this camera lacks, e.g. depth from a
+ * webcam). */
+static int parse_streams(struct robot *r, json_t *msg, enum cam_stream *out, const char **code,
+                         char *err, size_t errlen)
 {
-    return stream_types_parse(json_object_get(msg, "streamTypes"), STREAM_TYPES_MESSAGE, out,
-                              PEER_MAX_TRACKS, err, errlen);
+    *code = "unknown-stream-type";
+    int n = stream_types_parse(json_object_get(msg, "streamTypes"), STREAM_TYPES_MESSAGE, out,
+                               PEER_MAX_TRACKS, err, errlen);
+    if (n < 0)
+        return -1;
+    unsigned mask = 0;
+    for (int i = 0; i < n; i++)
+        mask |= CAM_MASK(out[i]);
+    *code = "stream-unavailable";
+    return camera_check_streams(r->cam, mask, err, errlen) != 0 ? -1 : n;
 }
 
 /* Takes the STUN/TURN servers the cloud sent with msg (registered,
@@ -134,11 +149,12 @@ static void handle_create_session(struct robot *r, json_t *msg)
     char err[256];
     enum cam_stream streams[PEER_MAX_TRACKS];
     const char *code = "internal";
-    int n = parse_streams(msg, streams, err, sizeof err);
+    int n = parse_streams(r, msg, streams, &code, err, sizeof err);
     if (n < 0) {
-        refuse_session(r, sid, "unknown-stream-type", err);
+        refuse_session(r, sid, code, err);
         return;
     }
+    code = "internal";
     /* deviceId names the camera by serial; null or absent means this
      * robot's one camera. */
     json_t *device = json_object_get(msg, "deviceId");
@@ -230,7 +246,8 @@ static void handle_switch(struct robot *r, json_t *msg)
     }
     enum cam_stream streams[PEER_MAX_TRACKS];
     char err[256];
-    int n = parse_streams(msg, streams, err, sizeof err);
+    const char *code;
+    int n = parse_streams(r, msg, streams, &code, err, sizeof err);
     if (n >= 0 && peer_switch(session_peer(s), streams, (size_t)n, err, sizeof err) == 0) {
         log_info("session %s: switched to %s%s", session_id(s), cam_stream_name(streams[0]),
                  n > 1 ? ", ..." : "");
@@ -375,13 +392,29 @@ static void count_elements(struct session *s, void *elements)
 }
 
 /* What every session's telemetry message shares (streams is stolen). */
+/* --record's progress: {dir, state, framesets, dropped, bytes, seconds}. */
+static json_t *recording_json(struct recorder *rec)
+{
+    struct recorder_stats st;
+    recorder_stats(rec, &st);
+    return json_pack("{s:s, s:s, s:I, s:I, s:I, s:f}", "dir", recorder_dir(rec), "state",
+                     recorder_state_name(st.state), "framesets", (json_int_t)st.framesets,
+                     "dropped", (json_int_t)st.dropped, "bytes", (json_int_t)st.bytes,
+                     "seconds", st.seconds);
+}
+
 static json_t *telemetry_base(struct robot *r, json_t *streams)
 {
     unsigned elements = media_element_count(r->media);
     session_set_foreach(r->sessions, count_elements, &elements);
     long threads, rss_kb;
     read_proc_status(&threads, &rss_kb);
-    return json_pack(
+    char reason[160];
+    enum cam_state cs = camera_state(r->cam, reason, sizeof reason);
+    json_t *camera = json_pack("{s:s}", "state", cam_state_name(cs));
+    if (reason[0])
+        json_object_set_new(camera, "reason", json_string(reason));
+    json_t *base = json_pack(
         "{s:s, s:I, s:f, s:o, s:i, s:i, s:s, s:f, s:{s:o, s:o}, s:{s:i, s:i, s:i}}", "type",
         "telemetry", "time", (json_int_t)clock_wall_ms(), "uptimeSeconds",
         (double)(g_get_monotonic_time() - r->started_us) / 1e6, "streams", streams, "encoders",
@@ -390,6 +423,10 @@ static json_t *telemetry_base(struct robot *r, json_t *streams)
         intrinsics_json(camera_intrinsics(r->cam, CAM_COLOR)), "depth",
         intrinsics_json(camera_intrinsics(r->cam, CAM_DEPTH)), "process", "threads", (int)threads,
         "rssKb", (int)rss_kb, "elements", (int)elements);
+    json_object_set_new(base, "camera", camera);
+    if (r->rec)
+        json_object_set_new(base, "recording", recording_json(r->rec));
+    return base;
 }
 
 /* Sends base, completed with s's own id and tracks, on s's data channel. */
@@ -536,6 +573,18 @@ struct robot *robot_new(const struct robot_config *cfg, struct camera *cam, GMai
         g_free(r);
         return NULL;
     }
+    if (cfg->record) {
+        struct recorder_limits lim = {.max_seconds = cfg->record_max_seconds,
+                                      .max_bytes = (int64_t)cfg->record_max_mb << 20};
+        r->rec = recorder_new(cfg->record, cam, &lim, err, errlen);
+        if (!r->rec) {
+            media_free(r->media);
+            g_free(r);
+            return NULL;
+        }
+        /* A tap of no streams of its own: it records what is captured. */
+        r->rec_tap = media_tap_add(r->media, 0, recorder_push, r->rec);
+    }
     r->nlocal = netlist_local_addresses(&cfg->allow, r->local_addrs, MAX_LOCAL_ADDRS);
     if (cfg->allow.count && r->nlocal == 0)
         log_warn("no local address is on the ICE allow-list '%s': sessions cannot connect",
@@ -556,6 +605,8 @@ struct robot *robot_new(const struct robot_config *cfg, struct camera *cam, GMai
         session_set_free(r->sessions);
         depth_hub_free(r->depth);
         json_decref(r->device_info);
+        media_tap_remove(r->rec_tap);
+        recorder_free(r->rec);
         media_free(r->media);
         g_free(r);
         return NULL;
@@ -603,6 +654,10 @@ void robot_free(struct robot *r)
     registration_free(r->reg);
     signaling_free(r->sig);
     credential_free(r->token);
+    /* The recorder leaves before the camera stops: it writes what it has
+     * queued and completes its sidecar. */
+    media_tap_remove(r->rec_tap);
+    recorder_free(r->rec);
     media_free(r->media);
     json_decref(r->device_info);
     g_free(r);
