@@ -12,6 +12,7 @@
 #include "cloud/ice_servers.h"
 #include "cloud/origin.h"
 #include "cloud/tls_policy.h"
+#include "common/ids.h"
 #include "common/netlist.h"
 
 #ifndef PORTHOLE_DEFAULT_WEB_ROOT
@@ -62,12 +63,15 @@ void cloud_config_defaults(struct cloud_config *cfg)
         .turn_urls = "",
         .turn_secret = "",
         .turn_ttl = 3600,
+        .store = "memory",
+        .instance_id = "",
+        .presence_ttl = 15,
         .log_level = "info",
         .log_format = "text",
     };
 }
 
-enum { OPTION_COUNT = 43 };
+enum { OPTION_COUNT = 46 };
 
 /* The table points into cfg, so it is built per call. */
 static void option_table(struct cloud_config *cfg, struct opt out[OPTION_COUNT])
@@ -198,6 +202,17 @@ static void option_table(struct cloud_config *cfg, struct opt out[OPTION_COUNT])
         {.name = "turn-ttl", .env = {"TURN_TTL"}, .type = OPT_INT, .target = &cfg->turn_ttl,
          .min = 60, .max = 7 * 86400, .metavar = "SECONDS",
          .help = "lifetime of the TURN credentials handed out"},
+        {.name = "store", .env = {"REDIS_URL"}, .type = OPT_STRING, .target = &cfg->store,
+         .metavar = "URL",
+         .help = "presence and routing store: memory (this instance alone) or "
+                 "redis://host[:port][/db] (several instances share robots and clients)"},
+        {.name = "instance-id", .env = {"INSTANCE_ID"}, .type = OPT_STRING,
+         .target = &cfg->instance_id, .metavar = "ID",
+         .help = "this instance's name in the store (default: <hostname>-<pid>-<random>)"},
+        {.name = "presence-ttl", .env = {"PRESENCE_TTL"}, .type = OPT_INT,
+         .target = &cfg->presence_ttl, .min = 3, .max = 3600, .metavar = "SECONDS",
+         .help = "with Redis: presence keys expire this long after the last heartbeat "
+                 "(a dead instance's robots are gone within it)"},
         {.name = "log-level", .short_name = 'l', .env = {"LOG_LEVEL"}, .type = OPT_STRING,
          .target = &cfg->log_level, .choices = log_level_names, .metavar = "LEVEL",
          .help = "least severe level logged"},
@@ -293,6 +308,15 @@ enum opts_result cloud_config_parse(struct cloud_config *cfg, int argc, char **a
     rc = check_edge(cfg, err, errlen);
     if (rc != OPTS_OK)
         return rc;
+    if (strcmp(cfg->store, "memory") != 0 && strncmp(cfg->store, "redis://", 8) != 0) {
+        snprintf(err, errlen, "--store: expected 'memory' or redis://host[:port][/db], got "
+                 "'%.64s'", cfg->store);
+        return OPTS_ERROR;
+    }
+    if (!ids_valid_name(cfg->instance_id, 64) && *cfg->instance_id) {
+        snprintf(err, errlen, "--instance-id: 1 to 64 characters of A-Z a-z 0-9 . _ : @ -");
+        return OPTS_ERROR;
+    }
     return check_auth(cfg, err, errlen);
 }
 

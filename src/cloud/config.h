@@ -54,6 +54,9 @@ struct cloud_config {
     const char *turn_urls;     /* --turn-urls, TURN_URLS: turn:/turns: URLs handed out */
     const char *turn_secret;   /* --turn-secret, TURN_SECRET: coturn's static-auth-secret */
     long turn_ttl;             /* --turn-ttl, TURN_TTL: 3600 s lifetime of TURN credentials */
+    const char *store;         /* --store, REDIS_URL: "memory" or redis://host[:port][/db] */
+    const char *instance_id;   /* --instance-id, INSTANCE_ID: "" = <hostname>-<pid>-<random> */
+    long presence_ttl;         /* --presence-ttl, PRESENCE_TTL: 15 s (Redis presence keys) */
     const char *log_level;     /* --log-level, LOG_LEVEL: info */
     const char *log_format;    /* --log-format, LOG_FORMAT: text */
 };

@@ -103,7 +103,8 @@ struct server {
     struct cloud_config cfg;
     char web_root[PATH_MAX];   /* canonical */
     struct lws_context *ctx;
-    struct lws_protocols protocols[2];
+    struct lws_protocols protocols[3]; /* porthole, with Redis porthole-redis, the end */
+    struct cluster *cluster;   /* --store redis://: the other instances; else NULL */
     lws_retry_bo_t keepalive;
     uint32_t confirm_every_ms; /* see conn_confirm_alive() */
     struct registry reg;

@@ -58,6 +58,7 @@ struct peer {
     bool closing;                /* asked the transport to close: ignore input */
     bool in_grace;               /* told token-expired; closed at expiry_ms */
     bool refusal_logged;         /* an authentication refusal was logged */
+    bool remote;                 /* a client of another instance (router_remote.c) */
     char remote_addr[64];
     char label[PROTO_NAME_MAX + 80]; /* for logs: role, id and address */
 };
@@ -212,6 +213,21 @@ void router__announce_robot(struct router *r, const struct peer *robot, bool ava
 /* Sends client (registered) available-robots: its clientId and the robots
  * online now that it may see. */
 void router__send_robot_list(struct router *r, struct peer *client);
+
+/* The transport of p: the server's, or the cluster's for a remote peer. */
+static inline const struct transport *router__tx(const struct router *r, const struct peer *p)
+{
+    return p->remote ? r->cfg.cluster->tx : r->tx;
+}
+
+/* ---- router_remote.c, for the other files ---- */
+
+/* With a cluster, forwards the message of local client p (decoded: type,
+ * msg; as it came: data, len) to the instance of robot_id, or of its
+ * session sid when robot_id is NULL. Returns true when forwarded: p's
+ * message is then handled there. */
+bool router__forward(struct router *r, struct peer *p, const char *robot_id, const char *sid,
+                     const char *type, json_t *msg, const char *data, size_t len);
 
 /* ---- router_request.c, for router.c ---- */
 

@@ -256,6 +256,12 @@ static void start_request(struct router *r, const struct asking *w, const char *
 void router__on_robot_request(struct router *r, struct peer *client, json_t *msg,
                               int64_t now_ms)
 {
+    const char *robot_id = json_string_value(json_object_get(msg, "robotId"));
+    /* A robot of another instance: the request waits there. */
+    if (!registry_find(r->reg, REG_ROBOT, robot_id) &&
+        router__may_see(client->claims, robot_id) &&
+        router__forward(r, client, robot_id, NULL, "robot-request", msg, NULL, 0))
+        return;
     const struct asking w = {.asker = &client->asker, .name = client->id,
                              .request_id = json_object_get(msg, "requestId"),
                              .caller = client->claims};

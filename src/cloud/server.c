@@ -22,10 +22,12 @@
 #include "cloud/access.h"
 #include "cloud/api_proxy.h"
 #include "cloud/auth.h"
+#include "cloud/cluster.h"
 #include "cloud/conn.h"
 #include "cloud/edge.h"
 #include "cloud/http_reply.h"
 #include "cloud/http_static.h"
+#include "cloud/redis_lws.h"
 #include "cloud/ice_servers.h"
 #include "cloud/registry.h"
 #include "cloud/router.h"
@@ -320,6 +322,8 @@ static int context_new(struct server *srv)
         /* A cap on one send(), not a buffer: idle connections cost the same. */
         .tx_packet_size = WRITE_COALESCE_BYTES,
     };
+    if (srv->cluster)
+        srv->protocols[1] = REDIS_LWS_PROTOCOL;
     /* Ping after N idle seconds; hang up when nothing valid (a pong or a
      * message) arrived for 2N. */
     srv->keepalive = (lws_retry_bo_t){
@@ -429,6 +433,15 @@ struct server *server_new(const struct cloud_config *cfg)
         .token_grace_s = (unsigned)cfg->token_grace,
         .ice = srv->ice,
     };
+    if (strcmp(cfg->store, "memory") != 0) {
+        const struct cluster_config ccfg = {.url = cfg->store, .instance_id = cfg->instance_id,
+                                            .ttl_s = (unsigned)cfg->presence_ttl};
+        if (!(srv->cluster = cluster_new(&ccfg))) {
+            server_free(srv);
+            return NULL;
+        }
+        rcfg.cluster = cluster_seam(srv->cluster);
+    }
     srv->router = router_new(&rcfg, &srv->tx, srv->auth, &srv->reg);
     if (!srv->router) {
         log_error("out of memory");
@@ -439,6 +452,9 @@ struct server *server_new(const struct cloud_config *cfg)
         server_free(srv);
         return NULL;
     }
+    if (srv->cluster)
+        cluster_start(srv->cluster, srv->ctx, lws_get_vhost_by_name(srv->ctx, "porthole"),
+                      srv->router);
     access_announce(srv);
     return srv;
 }
@@ -466,10 +482,12 @@ int server_run(struct server *srv)
 
     log_info("shutting down: ending %zu sessions", registry_count(&srv->reg, REG_SESSION));
     router_shutdown(srv->router);
+    cluster_leave(srv->cluster);
     /* Let session-closed messages and the 503s of pending robot requests
-     * reach the peers, within a second. */
+     * reach the peers (and the store), within a second. */
     int64_t deadline = clock_mono_ms() + 1000;
-    while ((srv->queued || srv->http_replies) && clock_mono_ms() < deadline)
+    while ((srv->queued || srv->http_replies || cluster_busy(srv->cluster)) &&
+           clock_mono_ms() < deadline)
         if (lws_service(srv->ctx, 50) < 0)
             break;
     srv->stopping = true;
@@ -485,10 +503,12 @@ void server_free(struct server *srv)
         lws_sul_cancel(&srv->tick);
         edge_stop(srv->edge);
         access_stop(srv);
+        cluster_stop(srv->cluster);
         lws_context_destroy(srv->ctx); /* CLOSED callbacks free every peer */
     }
     signal_ctx = NULL;
     router_free(srv->router);
+    cluster_free(srv->cluster);
     auth_free(srv->auth);
     registry_free(&srv->reg);
     ice_servers_free(srv->ice);

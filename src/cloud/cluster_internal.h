@@ -1,0 +1,141 @@
+/* cluster_internal.h - what cluster.c (the Redis connections, presence
+ * keys, heartbeat) and cluster_bus.c (the messages between instances, the
+ * caches and the stand-ins) share. Private to src/cloud/cluster*.c. */
+#ifndef PORTHOLE_CLOUD_CLUSTER_INTERNAL_H
+#define PORTHOLE_CLOUD_CLUSTER_INTERNAL_H
+
+#include <hiredis/async.h>
+#include <libwebsockets.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "cloud/cluster.h"
+#include "common/hmap.h"
+#include "common/list.h"
+
+/* A robot registered here. */
+struct cl_robot {
+    char *id;
+    char *info;              /* deviceInfo, compact JSON */
+    int64_t at_ms;           /* wall clock */
+};
+
+/* A client registered here, and where its messages were forwarded: the
+ * instances that hold a stand-in for it, its sessions there. */
+struct cl_client {
+    char *id;
+    char **insts;            /* instances forwarded to */
+    size_t ninsts;
+    struct hmap *sids;       /* sessionId -> struct cl_sid, NULL until one */
+};
+
+struct cl_sid {
+    char sid[48];
+    char inst[];             /* the instance the session lives on */
+};
+
+/* A robot of another instance. */
+struct cl_remote {
+    char *id;
+    char *inst;
+    char *info;
+    int64_t at_ms;
+};
+
+/* The stand-in of a client of another instance (router_remote_open). */
+struct cl_proxy {
+    struct cluster *cl;
+    struct peer *peer;
+    char *inst;
+    char *client;
+    bool closing;            /* on cl->closing: router_peer_closed is due */
+    struct list close_node;
+    char key[];              /* inst '\n' client: its key in cl->proxies */
+};
+
+enum cl_state { CL_DOWN = 0, CL_CONNECTING, CL_UP };
+
+struct cluster {
+    struct cluster_config cfg;
+    char host[256];
+    int port, db;
+    char inst[128];
+    char chan_events[64], chan_self[256];
+    struct router *router;
+    struct lws_context *ctx;
+    struct lws_vhost *vh;
+    redisAsyncContext *cmd, *sub;
+    enum cl_state state;
+    bool cmd_ok, sub_ok;
+    int subscribed;          /* confirmations of SUBSCRIBE */
+    bool ever_up, down_logged, leaving;
+    int64_t up_since_ms;     /* monotonic */
+    int64_t attempt_ms;      /* the current connect began */
+    int64_t ping_sent_ms;    /* 0: no PING unanswered */
+    unsigned pending;        /* commands sent, not answered */
+    lws_sorted_usec_list_t beat;
+    lws_sorted_usec_list_t close_timer;
+    struct list closing;     /* struct cl_proxy due for router_peer_closed */
+    struct hmap *robots;     /* id -> struct cl_robot */
+    struct hmap *clients;    /* id -> struct cl_client */
+    struct hmap *remotes;    /* id -> struct cl_remote */
+    struct hmap *proxies;    /* key -> struct cl_proxy */
+    struct hmap *insts;      /* other instances we know of: name -> char * (the name) */
+    struct router_cluster seam;
+    struct transport tx;
+};
+
+/* ---- cluster.c, for cluster_bus.c ---- */
+
+/* Sends a command on the command connection when it is up (argv form,
+ * binary-safe); does nothing otherwise. fn/priv as redisAsyncCommandArgv's,
+ * priv freed with free() when fn is NULL. Returns true when queued. */
+bool cl__command(struct cluster *cl, redisCallbackFn *fn, void *priv, int argc,
+                 const char **argv, const size_t *lens);
+
+/* PUBLISH channel payload (len bytes). */
+bool cl__publish(struct cluster *cl, const char *channel, const char *payload, size_t len);
+
+/* The channel of instance inst into out. */
+void cl__inst_channel(const struct cluster *cl, const char *inst, char *out, size_t len);
+
+/* ---- cluster_bus.c, for cluster.c ---- */
+
+/* One message from a channel. */
+void cl__on_message(struct cluster *cl, const char *payload, size_t len);
+
+/* Publishes this instance's roster (its robots) to channel. */
+void cl__publish_roster(struct cluster *cl, const char *channel);
+
+/* Notes another instance's name (for the liveness checks). */
+void cl__know_inst(struct cluster *cl, const char *inst);
+
+/* inst is dead: its robots go, sessions with them end, its clients'
+ * stand-ins close. */
+void cl__inst_dead(struct cluster *cl, const char *inst);
+
+/* Schedules proxy's router_peer_closed on the loop (never from inside a
+ * router call). */
+void cl__close_proxy_later(struct cluster *cl, struct cl_proxy *p);
+
+/* Closes every stand-in now (shutdown). */
+void cl__close_all_proxies(struct cluster *cl);
+
+/* The seam's routing parts and the stand-ins' transport. */
+bool cl__forward(void *self, const char *client_id, const struct token_claims *claims,
+                 const char *robot_id, const char *sid, const char *text, size_t len);
+bool cl__robot_elsewhere(void *self, const char *robot_id);
+void cl__foreach_robot(void *self, router_remote_visit_fn fn, void *arg);
+void cl__client_forget(struct cluster *cl, struct cl_client *c);
+int cl__proxy_send(void *conn, struct outbuf *buf);
+void cl__proxy_close(void *conn, int code, const char *reason);
+
+/* Frees every cache entry (cluster_free). */
+void cl__free_caches(struct cluster *cl);
+
+/* Calls fn for each value of map, collected first so that fn may remove
+ * entries. */
+void cl__each(struct hmap *map, void (*fn)(struct cluster *cl, void *value, void *arg),
+              struct cluster *cl, void *arg);
+
+#endif

@@ -1,0 +1,94 @@
+/* router_remote.c - the router's side of several instances (router.h,
+ * "several instances"): forwarding a local client's message to the
+ * instance of its robot or session, the stand-ins of other instances'
+ * clients, deliveries to local clients, and other instances' robots in
+ * broadcasts. */
+#include "cloud/router_internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cloud/codec_json.h"
+#include "common/clock.h"
+#include "common/log.h"
+
+bool router__forward(struct router *r, struct peer *p, const char *robot_id, const char *sid,
+                     const char *type, json_t *msg, const char *data, size_t len)
+{
+    const struct router_cluster *cl = r->cfg.cluster;
+    if (!cl || p->remote || p->role != ROLE_CLIENT)
+        return false;
+    /* The instances speak native JSON: other codecs' messages are
+     * re-encoded, native ones go as they came. */
+    struct outbuf *b = NULL;
+    if (!data || p->codec != &codec_json) {
+        if (!(b = codec_json.encode(type, msg)))
+            return false;
+        data = (const char *)outbuf_payload(b);
+        len = b->len;
+    }
+    bool sent = cl->forward(cl->self, p->id, p->claims, robot_id, sid, data, len);
+    outbuf_unref(b);
+    return sent;
+}
+
+struct peer *router_remote_open(struct router *r, void *conn, const char *client_id,
+                                struct token_claims *claims, const char *via, int64_t now_ms)
+{
+    char addr[64];
+    snprintf(addr, sizeof(addr), "via %s", via ? via : "?");
+    struct peer *p = router_peer_open(r, conn, &codec_json, addr, now_ms);
+    if (!p || !(p->id = strdup(client_id))) {
+        token_claims_free(claims);
+        if (p) {
+            r->peers--;
+            free(p);
+        }
+        return NULL;
+    }
+    p->remote = true;
+    p->role = ROLE_CLIENT;
+    p->connected_at_ms = clock_wall_ms();
+    snprintf(p->label, sizeof(p->label), "client %s (%s)", p->id, p->remote_addr);
+    router__set_identity(r, p, claims, now_ms);
+    return p;
+}
+
+bool router_deliver(struct router *r, const char *client_id, const char *text, size_t len)
+{
+    struct peer *p = registry_find(r->reg, REG_CLIENT, client_id);
+    if (!p || p->closing)
+        return false;
+    struct outbuf *b = NULL;
+    if (p->codec == &codec_json) {
+        b = outbuf_new(text, len);
+    } else {
+        struct codec_error cerr;
+        const char *type = NULL;
+        json_t *msg = codec_json.decode(text, len, &type, &cerr);
+        b = msg ? p->codec->encode(type, msg) : NULL;
+        json_decref(msg);
+    }
+    if (!b) {
+        log_warn("%s: a message from another instance was dropped (out of memory or "
+                 "not JSON)", p->label);
+        return false;
+    }
+    router__send_buf(r, p, b);
+    outbuf_unref(b);
+    return true;
+}
+
+void router_close_client(struct router *r, const char *client_id)
+{
+    struct peer *p = registry_find(r->reg, REG_CLIENT, client_id);
+    if (p && !p->closing)
+        router__close_peer(r, p, "closed by another instance");
+}
+
+bool router_degraded(const struct router *r)
+{
+    const struct router_cluster *cl = r->cfg.cluster;
+    return cl && cl->degraded(cl->self);
+}
