@@ -459,7 +459,7 @@ static void on_exists(redisAsyncContext *ac, void *reply, void *priv)
      * their keys yet (Redis restarted empty): wait one TTL first. */
     if (r && r->type == REDIS_REPLY_INTEGER && r->integer == 0 && cl->state == CL_UP &&
         clock_mono_ms() - cl->up_since_ms >= (int64_t)cl->cfg.ttl_s * 1000)
-        cl__inst_dead(cl, x->inst);
+        cl__inst_dead(cl, x->inst, false);
     free(x);
 }
 

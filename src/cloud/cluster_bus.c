@@ -591,16 +591,20 @@ static void end_sessions_on(struct cluster *cl, void *value, void *arg)
     }
 }
 
-void cl__inst_dead(struct cluster *cl, const char *inst_in)
+void cl__inst_dead(struct cluster *cl, const char *inst_in, bool left)
 {
     char *inst = hmap_remove(cl->insts, inst_in, strlen(inst_in));
     if (!inst)
         return;
-    log_warn("cluster: instance %s is gone: its robots are unavailable, sessions with them "
-             "end", inst);
+    if (left)
+        log_info("cluster: instance %s left: its robots are unavailable", inst);
+    else
+        log_warn("cluster: instance %s is gone (its presence expired): its robots are "
+                 "unavailable, sessions with them end", inst);
+    /* As when a local robot disconnects: its sessions end, then it goes. */
+    cl__each(cl->clients, end_sessions_on, cl, inst);
     cl__each(cl->remotes, drop_remote_of, cl, inst);
     cl__each(cl->proxies, close_proxy_of, cl, inst);
-    cl__each(cl->clients, end_sessions_on, cl, inst);
     free(inst);
 }
 
@@ -640,7 +644,7 @@ void cl__on_message(struct cluster *cl, const char *payload, size_t len)
         cl__inst_channel(cl, from, chan, sizeof chan);
         cl__publish_roster(cl, chan);
     } else if (strcmp(kind, "bye") == 0)
-        cl__inst_dead(cl, from);
+        cl__inst_dead(cl, from, true);
     else if (strcmp(kind, "fwd") == 0 && nf == 3)
         on_fwd(cl, from, f[2], body, blen);
     else if (strcmp(kind, "deliver") == 0 && nf == 3)

@@ -110,9 +110,9 @@ void cl__publish_roster(struct cluster *cl, const char *channel);
 /* Notes another instance's name (for the liveness checks). */
 void cl__know_inst(struct cluster *cl, const char *inst);
 
-/* inst is dead: its robots go, sessions with them end, its clients'
- * stand-ins close. */
-void cl__inst_dead(struct cluster *cl, const char *inst);
+/* inst is dead (or left: it said bye): sessions with its robots end, its
+ * robots go, its clients' stand-ins close. */
+void cl__inst_dead(struct cluster *cl, const char *inst, bool left);
 
 /* Schedules proxy's router_peer_closed on the loop (never from inside a
  * router call). */

@@ -1,0 +1,391 @@
+/* test_cloud_cluster.c - three porthole-cloud instances on one real Redis
+ * (cluster.h): a robot and a viewer on different instances share sessions
+ * and robot requests, presence events reach every instance's clients once,
+ * ownership holds across instances, a killed instance's robots come back
+ * elsewhere, a Redis outage degrades to local service and recovers without
+ * lost or repeated events, and HAProxy in front of the three works without
+ * stickiness. Each test gets a fresh Redis and fresh instances. */
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "clusterfix.h"
+#include "harness.h"
+#include "wsclient.h"
+
+#define WAIT HARNESS_WAIT_MS
+#define A 0
+#define B 1
+#define C 2
+
+static struct clusterfix fx;
+
+static long now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    memset(&fx, 0, sizeof fx);
+    if (clusterfix_redis_start(&fx) != 0)
+        return -1;
+    for (int i = 0; i < CLUSTERFIX_INSTANCES; i++)
+        if (clusterfix_cloud_start(&fx, i, NULL) != 0) {
+            clusterfix_stop(&fx);
+            return -1;
+        }
+    /* Every instance has met Redis (and so, through hello, the others). */
+    for (int i = 0; i < CLUSTERFIX_INSTANCES; i++)
+        if (!clusterfix_wait_body(fx.clouds[i].port, "/health", "\"status\":\"ok\"", 5000)) {
+            fprintf(stderr, "instance %d never connected to Redis\n", i);
+            clusterfix_stop(&fx);
+            return -1;
+        }
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    wsc_abort_all();
+    return clusterfix_stop(&fx);
+}
+
+static int port(int i)
+{
+    return fx.clouds[i].port;
+}
+
+/* ---- helpers ---- */
+
+static void expect_text(struct wsc *c, const char *want)
+{
+    struct wsc_msg m;
+    enum wsc_event e = wsc_recv(c, WAIT, &m);
+    if (e != WSC_MESSAGE)
+        fail_msg("expected the message %s, got event %d", want, (int)e);
+    if (m.opcode != WSC_OP_TEXT || m.len != strlen(want) || memcmp(m.data, want, m.len) != 0) {
+        print_error("expected: %s\n     got: %s\n", want, m.data);
+        wsc_msg_free(&m);
+        fail();
+    }
+    wsc_msg_free(&m);
+}
+
+static void relay(struct wsc *from, struct wsc *to, const char *text)
+{
+    assert_int_equal(wsc_send_text(from, text), 0);
+    expect_text(to, text);
+}
+
+/* The next message on c is robot-available (available) or
+ * robot-unavailable for robot_id. */
+static void expect_presence(struct wsc *c, const char *robot_id, bool available, int wait_ms)
+{
+    const char *type = available ? "robot-available" : "robot-unavailable";
+    json_t *m = wsc_expect_type(c, type, wait_ms);
+    if (!m)
+        fail_msg("no %s for %s: %s", type, robot_id, wsc_last_text(c));
+    harness_assert_str(m, "robotId", robot_id);
+    json_decref(m);
+}
+
+/* A client on instance i that has seen robot_id listed (the robot
+ * registered elsewhere just before: its presence may be on its way). */
+static struct wsc *client_seeing(int i, const char *client_id, const char *robot_id)
+{
+    char needle[96];
+    snprintf(needle, sizeof needle, "\"robotId\":\"%s\"", robot_id);
+    assert_true(clusterfix_wait_body(port(i), "/robots", needle, WAIT));
+    return harness_client(port(i), client_id, NULL);
+}
+
+/* Tries to register robot_id on port: the connection when registered,
+ * NULL when refused with robot-id-in-use or not reachable. */
+static struct wsc *try_robot(int p, const char *robot_id)
+{
+    struct wsc *c = wsc_connect(p, "/ws", 1000);
+    if (!c)
+        return NULL;
+    wsc_sendf(c, "{\"type\":\"robot-register\",\"robotId\":\"%s\",\"deviceInfo\":{}}",
+              robot_id);
+    json_t *m = wsc_recv_json(c, WAIT);
+    const char *type = json_string_value(json_object_get(m, "type"));
+    bool ok = type && strcmp(type, "registered") == 0;
+    if (!ok && type && strcmp(type, "error") == 0)
+        assert_string_equal(json_string_value(json_object_get(m, "code")), "robot-id-in-use");
+    json_decref(m);
+    if (!ok)
+        wsc_close(c);
+    return ok ? c : NULL;
+}
+
+static void offer_text(char *buf, size_t len, const char *sid, const char *type,
+                       const char *kind)
+{
+    snprintf(buf, len, "{\"type\":\"%s\",\"sessionId\":\"%s\",\"%s\":{\"type\":\"%s\","
+             "\"sdp\":\"v=0\\r\\no=- 1 1 IN IP4 127.0.0.1\\r\\n\"}}", type, sid, kind, kind);
+}
+
+static void candidate_text(char *buf, size_t len, const char *sid, int i)
+{
+    snprintf(buf, len, "{\"type\":\"ice-candidate\",\"sessionId\":\"%s\",\"candidate\":"
+             "{\"candidate\":\"candidate:%d 1 udp 2122260223 127.0.0.1 5%04d typ host\","
+             "\"sdpMid\":\"0\",\"sdpMLineIndex\":0}}", sid, i, i);
+}
+
+/* ---- tests ---- */
+
+static void test_session_between_instances(void **state)
+{
+    (void)state;
+    struct wsc *robot = harness_robot(port(A), "r-across", NULL);
+    struct wsc *client = client_seeing(B, "c-across", "r-across");
+    char *sid = harness_open_session(client, robot, "r-across");
+    char text[512];
+    offer_text(text, sizeof text, sid, "webrtc-offer", "offer");
+    relay(robot, client, text);
+    offer_text(text, sizeof text, sid, "webrtc-answer", "answer");
+    relay(client, robot, text);
+    for (int i = 0; i < 5; i++) {
+        candidate_text(text, sizeof text, sid, i);
+        relay(robot, client, text);
+        relay(client, robot, text);
+    }
+    wsc_sendf(client, "{\"type\":\"close-session\",\"sessionId\":\"%s\"}", sid);
+    json_t *m = harness_expect_next(robot, "session-closed");
+    harness_assert_str(m, "reason", "closed-by-client");
+    json_decref(m);
+    m = harness_expect_next(client, "session-closed");
+    harness_assert_str(m, "sessionId", sid);
+    json_decref(m);
+    /* The session is gone everywhere: a late candidate finds nothing. */
+    candidate_text(text, sizeof text, sid, 9);
+    wsc_send_text(client, text);
+    json_decref(harness_expect_error(client, "unknown-session", "ice-candidate"));
+    harness_expect_silence(robot);
+    free(sid);
+}
+
+static void test_robot_request_between_instances(void **state)
+{
+    (void)state;
+    struct wsc *robot = harness_robot(port(A), "r-api", NULL);
+    struct wsc *client = client_seeing(C, "c-api", "r-api");
+    wsc_sendf(client, "{\"type\":\"robot-request\",\"requestId\":\"q1\",\"robotId\":\"r-api\","
+              "\"method\":\"GET\",\"path\":\"/api/devices\"}");
+    json_t *q = harness_expect_next(robot, "robot-request");
+    harness_assert_str(q, "path", "/api/devices");
+    harness_assert_str(q, "clientId", "c-api");
+    wsc_sendf(robot, "{\"type\":\"robot-response\",\"requestId\":\"%s\",\"status\":200,"
+              "\"body\":{\"devices\":[]}}", json_string_value(json_object_get(q, "requestId")));
+    json_decref(q);
+    json_t *r = harness_expect_next(client, "robot-response");
+    harness_assert_str(r, "requestId", "q1");
+    assert_int_equal(json_integer_value(json_object_get(r, "status")), 200);
+    assert_true(json_is_array(json_object_get(json_object_get(r, "body"), "devices")));
+    json_decref(r);
+    /* A robot that never was: the answer of an offline robot, at once. */
+    wsc_sendf(client, "{\"type\":\"robot-request\",\"requestId\":\"q2\",\"robotId\":\"nobody\","
+              "\"method\":\"GET\",\"path\":\"/api/devices\"}");
+    r = harness_expect_next(client, "robot-response");
+    assert_int_equal(json_integer_value(json_object_get(r, "status")), 503);
+    json_decref(r);
+}
+
+static void test_presence_reaches_every_instance_once(void **state)
+{
+    (void)state;
+    struct wsc *clients[CLUSTERFIX_INSTANCES];
+    for (int i = 0; i < CLUSTERFIX_INSTANCES; i++)
+        clients[i] = harness_client(port(i), harness_name("viewer"), NULL);
+    struct wsc *robot = harness_robot(port(A), "r-once", NULL);
+    for (int i = 0; i < CLUSTERFIX_INSTANCES; i++)
+        expect_presence(clients[i], "r-once", true, WAIT);
+    for (int i = 0; i < CLUSTERFIX_INSTANCES; i++)
+        harness_expect_silence(clients[i]);
+    wsc_close(robot);
+    for (int i = 0; i < CLUSTERFIX_INSTANCES; i++)
+        expect_presence(clients[i], "r-once", false, WAIT);
+    for (int i = 0; i < CLUSTERFIX_INSTANCES; i++)
+        harness_expect_silence(clients[i]);
+    /* A late client of any instance gets the list without it. */
+    json_t *avail;
+    struct wsc *late = harness_client(port(C), "c-late", &avail);
+    assert_int_equal(json_array_size(json_object_get(avail, "robots")), 0);
+    json_decref(avail);
+    wsc_close(late);
+}
+
+static void test_ownership_holds_across_instances(void **state)
+{
+    (void)state;
+    struct wsc *robot = harness_robot(port(A), "r-own", NULL);
+    struct wsc *owner = client_seeing(B, "c-owner", "r-own");
+    char *sid = harness_open_session(owner, robot, "r-own");
+    /* Another client, on another instance or on the robot's own. */
+    struct wsc *intruders[] = {harness_client(port(C), "c-intruder", NULL),
+                               harness_client(port(A), "c-intruder-a", NULL),
+                               harness_client(port(B), "c-intruder-b", NULL)};
+    char text[512];
+    for (size_t i = 0; i < 3; i++) {
+        offer_text(text, sizeof text, sid, "webrtc-answer", "answer");
+        wsc_send_text(intruders[i], text);
+        json_decref(harness_expect_error(intruders[i], "unknown-session", "webrtc-answer"));
+        candidate_text(text, sizeof text, sid, 1);
+        wsc_send_text(intruders[i], text);
+        json_decref(harness_expect_error(intruders[i], "unknown-session", "ice-candidate"));
+        wsc_sendf(intruders[i], "{\"type\":\"close-session\",\"sessionId\":\"%s\"}", sid);
+        json_decref(harness_expect_error(intruders[i], "unknown-session", "close-session"));
+    }
+    /* A robot of another instance cannot inject into the session. */
+    struct wsc *other = harness_robot(port(B), "r-other", NULL);
+    offer_text(text, sizeof text, sid, "webrtc-offer", "offer");
+    wsc_send_text(other, text);
+    json_decref(harness_expect_error(other, "unknown-session", "webrtc-offer"));
+    expect_presence(owner, "r-other", true, WAIT);
+    /* The robot id is one over every instance. */
+    assert_null(try_robot(port(C), "r-own"));
+    /* Nothing reached the session's two peers, which still talk. */
+    harness_expect_silence(robot);
+    offer_text(text, sizeof text, sid, "webrtc-offer", "offer");
+    relay(robot, owner, text);
+    free(sid);
+}
+
+static void test_killed_instance_robots_come_back(void **state)
+{
+    (void)state;
+    struct wsc *robot = harness_robot(port(A), "r-phoenix", NULL);
+    struct wsc *viewer = client_seeing(B, "c-watcher", "r-phoenix");
+    char *sid = harness_open_session(viewer, robot, "r-phoenix");
+    long t0 = now_ms();
+    kill(fx.clouds[A].pid, SIGKILL);
+    waitpid(fx.clouds[A].pid, NULL, 0);
+    fx.clouds[A].pid = 0;
+    wsc_abort(robot);
+    /* The robot keeps trying B and C, as porthole-robot does. */
+    struct wsc *again = NULL;
+    for (int i = 0; !again && now_ms() - t0 < 35000; i++) {
+        again = try_robot(port(i % 2 ? C : B), "r-phoenix");
+        if (!again)
+            usleep(500 * 1000);
+    }
+    if (!again)
+        fail_msg("robot not registered again on B or C within 35 s");
+    fprintf(stderr, "robot registered again %ld ms after the kill\n", now_ms() - t0);
+    /* The viewer saw the session end and the robot go, then come back. */
+    json_t *m = harness_expect_next(viewer, "session-closed");
+    harness_assert_str(m, "sessionId", sid);
+    harness_assert_str(m, "reason", "peer-disconnected");
+    json_decref(m);
+    expect_presence(viewer, "r-phoenix", false, WAIT);
+    expect_presence(viewer, "r-phoenix", true, WAIT);
+    harness_expect_silence(viewer);
+    free(sid);
+}
+
+static void test_redis_outage_degrades_and_recovers(void **state)
+{
+    (void)state;
+    struct wsc *robot = harness_robot(port(A), "r-steady", NULL);
+    struct wsc *viewer = client_seeing(B, "c-steady", "r-steady");
+    char *sid = harness_open_session(viewer, robot, "r-steady");
+    clusterfix_redis_kill(&fx);
+    for (int i = 0; i < CLUSTERFIX_INSTANCES; i++)
+        assert_true(clusterfix_wait_body(port(i), "/health", "\"status\":\"degraded\"", 5000));
+    /* Local service goes on: a viewer of A opens a session with the robot. */
+    struct wsc *local = harness_client(port(A), "c-local", NULL);
+    char *local_sid = harness_open_session(local, robot, "r-steady");
+    /* 30 s without Redis; every instance retries meanwhile. */
+    const char *slow = getenv("CLUSTER_OUTAGE_S");
+    sleep(slow ? (unsigned)atoi(slow) : 30);
+    assert_int_equal(clusterfix_redis_restart(&fx), 0);
+    for (int i = 0; i < CLUSTERFIX_INSTANCES; i++)
+        assert_true(clusterfix_wait_body(port(i), "/health", "\"status\":\"ok\"", 10000));
+    /* No registration lost: the robot is listed everywhere; no event
+     * repeated or invented: the viewer heard nothing. */
+    for (int i = 0; i < CLUSTERFIX_INSTANCES; i++)
+        assert_true(clusterfix_wait_body(port(i), "/robots", "\"robotId\":\"r-steady\"", WAIT));
+    harness_expect_silence(viewer);
+    /* The session opened before the outage still carries signaling. */
+    char text[512];
+    candidate_text(text, sizeof text, sid, 3);
+    relay(viewer, robot, text);
+    relay(robot, viewer, text);
+    /* And new cross-instance sessions open. */
+    struct wsc *fresh = harness_client(port(C), "c-fresh", NULL);
+    char *fresh_sid = harness_open_session(fresh, robot, "r-steady");
+    free(fresh_sid);
+    free(local_sid);
+    free(sid);
+}
+
+static void test_haproxy_in_front_of_three(void **state)
+{
+    (void)state;
+    if (!clusterfix_available(true))
+        skip();
+    assert_int_equal(clusterfix_haproxy_start(&fx), 0);
+    int lb = fx.lb_port;
+    assert_true(clusterfix_wait_body(lb, "/health", "\"status\":\"ok\"", 5000));
+    /* Round robin: the robot and the viewers land on different instances;
+     * every viewer reaches the robot all the same. */
+    struct wsc *robot = harness_robot(lb, "r-lb", NULL);
+    for (int i = 0; i < CLUSTERFIX_INSTANCES; i++)
+        assert_true(clusterfix_wait_body(port(i), "/robots", "\"robotId\":\"r-lb\"", WAIT));
+    for (int i = 0; i < 4; i++) {
+        char id[32];
+        snprintf(id, sizeof id, "c-lb-%d", i);
+        struct wsc *viewer = harness_client(lb, id, NULL);
+        char *sid = harness_open_session(viewer, robot, "r-lb");
+        char text[512];
+        offer_text(text, sizeof text, sid, "webrtc-offer", "offer");
+        relay(robot, viewer, text);
+        offer_text(text, sizeof text, sid, "webrtc-answer", "answer");
+        relay(viewer, robot, text);
+        wsc_close(viewer);
+        json_t *m = harness_expect_next(robot, "session-closed");
+        harness_assert_str(m, "reason", "peer-disconnected");
+        json_decref(m);
+        free(sid);
+    }
+    /* An instance that stops leaves the pool: /health keeps answering. */
+    assert_int_equal(harness_stop(&fx.clouds[C]), 0);
+    for (int i = 0; i < 6; i++)
+        assert_true(clusterfix_wait_body(lb, "/health", "\"status\":\"ok\"", 3000));
+}
+
+int main(void)
+{
+    if (!clusterfix_available(false)) {
+        printf("SKIPPED: redis-server is not installed\n");
+        return 77;
+    }
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_session_between_instances, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_robot_request_between_instances, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_presence_reaches_every_instance_once, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_ownership_holds_across_instances, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_haproxy_in_front_of_three, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_killed_instance_robots_come_back, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_redis_outage_degrades_and_recovers, setup,
+                                        teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
