@@ -562,12 +562,16 @@ struct cluster *cluster_new(const struct cluster_config *cfg)
     snprintf(cl->chan_events, sizeof cl->chan_events, "porthole:%d:events", cl->db);
     cl__inst_channel(cl, cl->inst, cl->chan_self, sizeof cl->chan_self);
     list_init(&cl->closing);
+    list_init(&cl->closing_http);
+    list_init(&cl->open_http);
     cl->robots = hmap_new();
     cl->clients = hmap_new();
     cl->remotes = hmap_new();
     cl->proxies = hmap_new();
     cl->insts = hmap_new();
-    if (!cl->robots || !cl->clients || !cl->remotes || !cl->proxies || !cl->insts) {
+    cl->http_out = hmap_new();
+    if (!cl->robots || !cl->clients || !cl->remotes || !cl->proxies || !cl->insts ||
+        !cl->http_out) {
         log_error("out of memory");
         cluster_free(cl);
         return NULL;
@@ -581,10 +585,13 @@ struct cluster *cluster_new(const struct cluster_config *cfg)
         .robot_elsewhere = cl__robot_elsewhere,
         .forward = cl__forward,
         .foreach_robot = cl__foreach_robot,
+        .forward_http = cl__forward_http,
+        .forget_http = cl__forget_http,
         .degraded = degraded,
         .tx = &cl->tx,
     };
-    cl->tx = (struct transport){.send = cl__proxy_send, .close = cl__proxy_close};
+    cl->tx = (struct transport){.send = cl__proxy_send, .close = cl__proxy_close,
+                                .http_answer = cl__http_answer};
     return cl;
 }
 
@@ -632,6 +639,7 @@ void cluster_stop(struct cluster *cl)
     lws_sul_cancel(&cl->beat);
     lws_sul_cancel(&cl->close_timer);
     cl__close_all_proxies(cl);
+    cl__close_all_http(cl);
     drop_connections(cl, "shutting down");
 }
 
@@ -645,5 +653,6 @@ void cluster_free(struct cluster *cl)
     hmap_free(cl->remotes);
     hmap_free(cl->proxies);
     hmap_free(cl->insts);
+    hmap_free(cl->http_out);
     free(cl);
 }

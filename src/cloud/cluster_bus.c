@@ -88,8 +88,8 @@ static bool send_to(struct cluster *cl, const char *channel, const char *header,
     return ok;
 }
 
-static bool send_to_inst(struct cluster *cl, const char *inst, const char *header,
-                         const char *payload, size_t len)
+bool cl__send_to_inst(struct cluster *cl, const char *inst, const char *header,
+                      const char *payload, size_t len)
 {
     char chan[256];
     cl__inst_channel(cl, inst, chan, sizeof chan);
@@ -290,7 +290,7 @@ static bool client_knows_inst(struct cl_client *c, const char *inst)
 
 /* The JSON of claims for a stand-in (token_claims_from_json's input), or
  * NULL without claims. Caller frees. */
-static char *claims_text(const struct token_claims *claims)
+char *cl__claims_text(const struct token_claims *claims)
 {
     if (!claims)
         return NULL;
@@ -323,13 +323,13 @@ bool cl__forward(void *self, const char *client_id, const struct token_claims *c
     }
     if (!inst || !client_knows_inst(c, inst))
         return false;
-    char *ctext = claims_text(claims);
+    char *ctext = cl__claims_text(claims);
     size_t hl = strlen(cl->inst) + strlen(client_id) + (ctext ? strlen(ctext) : 0) + 16;
     char *header = malloc(hl);
     bool sent = false;
     if (header) {
         snprintf(header, hl, "fwd %s %s\n%s\n", cl->inst, client_id, ctext ? ctext : "");
-        sent = send_to_inst(cl, inst, header, text, len);
+        sent = cl__send_to_inst(cl, inst, header, text, len);
     }
     free(header);
     free(ctext);
@@ -393,7 +393,7 @@ void cl__client_forget(struct cluster *cl, struct cl_client *c)
     char header[300];
     snprintf(header, sizeof header, "gone %s %s\n", cl->inst, c->id);
     for (size_t i = 0; i < c->ninsts; i++) {
-        send_to_inst(cl, c->insts[i], header, "", 0);
+        cl__send_to_inst(cl, c->insts[i], header, "", 0);
         free(c->insts[i]);
     }
     free(c->insts);
@@ -425,6 +425,27 @@ static void on_close_timer(lws_sorted_usec_list_t *sul)
         router_peer_closed(cl->router, p->peer);
         proxy_free(p);
     }
+    cl__http_reap(cl);
+}
+
+void cl__schedule_close(struct cluster *cl)
+{
+    if (cl->ctx)
+        lws_sul_schedule(cl->ctx, 0, &cl->close_timer, on_close_timer, 1);
+}
+
+bool cl__claims_parse(const char *text, struct token_claims **out)
+{
+    json_t *j = json_loads(text, 0, NULL);
+    char why[120];
+    enum token_error e = j ? token_claims_from_json(j, out, why, sizeof why) : TOKEN_ERR_INTERNAL;
+    json_decref(j);
+    if (e != TOKEN_OK) {
+        log_warn("cluster: unusable claims from another instance; message dropped");
+        *out = NULL;
+        return false;
+    }
+    return true;
 }
 
 void cl__close_proxy_later(struct cluster *cl, struct cl_proxy *p)
@@ -433,8 +454,7 @@ void cl__close_proxy_later(struct cluster *cl, struct cl_proxy *p)
         return;
     p->closing = true;
     list_insert_head(&cl->closing, &p->close_node);
-    if (cl->ctx)
-        lws_sul_schedule(cl->ctx, 0, &cl->close_timer, on_close_timer, 1);
+    cl__schedule_close(cl);
 }
 
 static void close_now(struct cluster *cl, void *value, void *arg)
@@ -460,7 +480,7 @@ int cl__proxy_send(void *conn, struct outbuf *buf)
         return -1;
     char header[300];
     snprintf(header, sizeof header, "deliver %s %s\n", p->cl->inst, p->client);
-    return send_to_inst(p->cl, p->inst, header, (const char *)outbuf_payload(buf), buf->len)
+    return cl__send_to_inst(p->cl, p->inst, header, (const char *)outbuf_payload(buf), buf->len)
                ? 0
                : -1;
 }
@@ -474,7 +494,7 @@ void cl__proxy_close(void *conn, int code, const char *reason)
     log_info("cluster: closing client %s of %s (%s)", p->client, p->inst, reason);
     char header[300];
     snprintf(header, sizeof header, "close %s %s\n", p->cl->inst, p->client);
-    send_to_inst(p->cl, p->inst, header, "", 0);
+    cl__send_to_inst(p->cl, p->inst, header, "", 0);
     cl__close_proxy_later(p->cl, p);
 }
 
@@ -488,17 +508,8 @@ static struct cl_proxy *proxy_for(struct cluster *cl, const char *inst, const ch
     if (p)
         return p->closing ? NULL : p;
     struct token_claims *claims = NULL;
-    if (*claims_json) {
-        json_t *j = json_loads(claims_json, 0, NULL);
-        char why[120];
-        enum token_error e = j ? token_claims_from_json(j, &claims, why, sizeof why)
-                               : TOKEN_ERR_INTERNAL;
-        json_decref(j);
-        if (e != TOKEN_OK) {
-            log_warn("cluster: client %s of %s: unusable claims; message dropped", id, inst);
-            return NULL;
-        }
-    }
+    if (*claims_json && !cl__claims_parse(claims_json, &claims))
+        return NULL;
     p = calloc(1, sizeof(*p) + strlen(key) + 1);
     if (!p || !(p->inst = strdup(inst)) || !(p->client = strdup(id))) {
         token_claims_free(claims);
@@ -605,6 +616,7 @@ void cl__inst_dead(struct cluster *cl, const char *inst_in, bool left)
     cl__each(cl->clients, end_sessions_on, cl, inst);
     cl__each(cl->remotes, drop_remote_of, cl, inst);
     cl__each(cl->proxies, close_proxy_of, cl, inst);
+    cl__http_inst_dead(cl, inst);
     free(inst);
 }
 
@@ -653,6 +665,10 @@ void cl__on_message(struct cluster *cl, const char *payload, size_t len)
         on_gone(cl, from, f[2]);
     else if (strcmp(kind, "close") == 0 && nf == 3)
         router_close_client(cl->router, f[2]);
+    else if (strcmp(kind, "http") == 0 && nf == 3)
+        cl__on_http(cl, from, f[2], body, blen);
+    else if (strcmp(kind, "answer") == 0 && nf == 4)
+        cl__on_answer(cl, f[2], (unsigned)at, body, blen);
     free(body);
 }
 

@@ -53,6 +53,23 @@ struct cl_proxy {
     char key[];              /* inst '\n' client: its key in cl->proxies */
 };
 
+/* An HTTP request another instance forwarded here (the robot's side):
+ * the handle of its router_remote_http_open() asker. */
+struct cl_http {
+    struct cluster *cl;
+    struct http_asker *asker;
+    struct list close_node;      /* on cl->closing_http once answered */
+    bool answered;
+    char token[32];
+    char inst[];
+};
+
+/* An HTTP request this instance forwarded (the asker's side). */
+struct cl_http_out {
+    char token[32];
+    char inst[];
+};
+
 enum cl_state { CL_DOWN = 0, CL_CONNECTING, CL_UP };
 
 struct cluster {
@@ -76,6 +93,9 @@ struct cluster {
     lws_sorted_usec_list_t beat;
     lws_sorted_usec_list_t close_timer;
     struct list closing;     /* struct cl_proxy due for router_peer_closed */
+    struct list closing_http; /* struct cl_http answered, due for router_http_closed */
+    struct list open_http;   /* struct cl_http not answered yet */
+    struct hmap *http_out;   /* token -> struct cl_http_out */
     struct hmap *robots;     /* id -> struct cl_robot */
     struct hmap *clients;    /* id -> struct cl_client */
     struct hmap *remotes;    /* id -> struct cl_remote */
@@ -128,7 +148,33 @@ bool cl__robot_elsewhere(void *self, const char *robot_id);
 void cl__foreach_robot(void *self, router_remote_visit_fn fn, void *arg);
 void cl__client_forget(struct cluster *cl, struct cl_client *c);
 int cl__proxy_send(void *conn, struct outbuf *buf);
+void cl__http_answer(void *http, unsigned status, struct outbuf *body);
+bool cl__forward_http(void *self, const char *token, const char *robot_id, const char *method,
+                      const char *path, json_t *body, const struct token_claims *caller);
+void cl__forget_http(void *self, const char *token);
 void cl__proxy_close(void *conn, int code, const char *reason);
+
+/* Publishes header + payload to instance inst's channel. */
+bool cl__send_to_inst(struct cluster *cl, const char *inst, const char *header,
+                      const char *payload, size_t len);
+
+/* Claims as JSON text for another instance (NULL without claims; caller
+ * frees), and back (false, logged, when unusable). */
+char *cl__claims_text(const struct token_claims *claims);
+bool cl__claims_parse(const char *text, struct token_claims **out);
+
+/* Runs the deferred closes (stand-ins, answered HTTP askers) soon. */
+void cl__schedule_close(struct cluster *cl);
+
+/* ---- cluster_http.c ---- */
+
+void cl__on_http(struct cluster *cl, const char *inst, const char *token, char *body,
+                 size_t len);
+void cl__on_answer(struct cluster *cl, const char *token, unsigned status, const char *body,
+                   size_t len);
+void cl__http_inst_dead(struct cluster *cl, const char *inst);
+void cl__http_reap(struct cluster *cl);
+void cl__close_all_http(struct cluster *cl);
 
 /* Frees every cache entry (cluster_free). */
 void cl__free_caches(struct cluster *cl);

@@ -420,7 +420,8 @@ struct router *router_new(const struct router_config *cfg, const struct transpor
     r->reg = reg;
     r->requests = hmap_new();
     r->identities = hmap_new();
-    if (!r->requests || !r->identities) {
+    r->forwarded = hmap_new();
+    if (!r->requests || !r->identities || !r->forwarded) {
         router_free(r);
         return NULL;
     }
@@ -438,6 +439,7 @@ void router_free(struct router *r)
         return;
     hmap_free(r->requests);
     hmap_free(r->identities);
+    hmap_free(r->forwarded);
     free(r);
 }
 

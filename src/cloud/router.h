@@ -300,6 +300,15 @@ struct router_cluster {
                     const char *robot_id, const char *sid, const char *text, size_t len);
     /* Visits the robots of the other instances until fn returns false. */
     void (*foreach_robot)(void *self, router_remote_visit_fn fn, void *arg);
+    /* Forwards an HTTP client's robot request (router_http_request) to
+     * robot_id's instance; its answer comes back to
+     * router_http_remote_answer() under token. Returns false, having sent
+     * nothing, when the robot is not known there or the store is
+     * unreachable. forget_http: the asker went away first. */
+    bool (*forward_http)(void *self, const char *token, const char *robot_id,
+                         const char *method, const char *path, json_t *body,
+                         const struct token_claims *caller);
+    void (*forget_http)(void *self, const char *token);
     /* True while the store is unreachable: local-only service. */
     bool (*degraded)(void *self);
     /* The transport of remote peers (its conn is router_remote_open's). */
@@ -319,6 +328,17 @@ struct peer *router_remote_open(struct router *r, void *conn, const char *client
  * local registered client client_id (re-encoded for its codec). Returns
  * false when there is no such client (the message is dropped). */
 bool router_deliver(struct router *r, const char *client_id, const char *text, size_t len);
+
+/* An HTTP asker for a request forwarded by another instance (via names
+ * it); answered through cluster->tx->http_answer(http, ...). Release with
+ * router_http_closed() once answered. NULL when out of memory. */
+struct http_asker *router_remote_http_open(struct router *r, void *http, const char *via);
+
+/* The answer of the robot's instance to an HTTP request this instance
+ * forwarded under token: handed to its asker (tx->http_answer) unless it
+ * went away. */
+void router_http_remote_answer(struct router *r, const char *token, unsigned status,
+                               const char *body, size_t len);
 
 /* Closes local client client_id (1008): the instance that held its
  * stand-in closed it (rate limit, token expiry). */

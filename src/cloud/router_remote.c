@@ -11,6 +11,7 @@
 
 #include "cloud/codec_json.h"
 #include "common/clock.h"
+#include "common/ids.h"
 #include "common/log.h"
 
 bool router__forward(struct router *r, struct peer *p, const char *robot_id, const char *sid,
@@ -91,4 +92,66 @@ bool router_degraded(const struct router *r)
 {
     const struct router_cluster *cl = r->cfg.cluster;
     return cl && cl->degraded(cl->self);
+}
+
+/* ---- HTTP robot requests between instances ---- */
+
+bool router__forward_http(struct router *r, struct http_asker *h,
+                          const struct robot_request *req)
+{
+    const struct router_cluster *cl = r->cfg.cluster;
+    if (!cl || h->asker.remote || h->asker.fwd_token[0])
+        return false;
+    char *token = h->asker.fwd_token;
+    if (ids_token(token) != 0 || hmap_put(r->forwarded, token, IDS_TOKEN_LEN, h) != 0) {
+        token[0] = '\0';
+        return false;
+    }
+    if (!cl->forward_http(cl->self, token, req->robot_id, req->method, req->path, req->body,
+                          req->caller)) {
+        hmap_remove(r->forwarded, token, IDS_TOKEN_LEN);
+        token[0] = '\0';
+        return false;
+    }
+    r->stats.robot_requests_forwarded++;
+    return true;
+}
+
+void router__forget_forwarded(struct router *r, struct http_asker *h)
+{
+    if (!h->asker.fwd_token[0])
+        return;
+    hmap_remove(r->forwarded, h->asker.fwd_token, IDS_TOKEN_LEN);
+    r->stats.robot_requests_abandoned++;
+    r->cfg.cluster->forget_http(r->cfg.cluster->self, h->asker.fwd_token);
+    h->asker.fwd_token[0] = '\0';
+}
+
+struct http_asker *router_remote_http_open(struct router *r, void *http, const char *via)
+{
+    char name[96];
+    snprintf(name, sizeof name, "via %s", via ? via : "?");
+    struct http_asker *h = router_http_open(r, http, name);
+    if (h)
+        h->asker.remote = true;
+    return h;
+}
+
+void router_http_remote_answer(struct router *r, const char *token, unsigned status,
+                               const char *body, size_t len)
+{
+    struct http_asker *h = strlen(token) == IDS_TOKEN_LEN
+                               ? hmap_remove(r->forwarded, token, IDS_TOKEN_LEN)
+                               : NULL;
+    if (!h)
+        return;
+    h->asker.fwd_token[0] = '\0';
+    struct outbuf *b = outbuf_new(body, len);
+    if (!b) {
+        log_error("out of memory: an answer from another instance was dropped");
+        return;
+    }
+    r->stats.robot_requests_answered++;
+    r->tx->http_answer(h->asker.http, status, b);
+    outbuf_unref(b);
 }

@@ -199,6 +199,22 @@ static void test_robot_request_between_instances(void **state)
     assert_int_equal(json_integer_value(json_object_get(r, "status")), 200);
     assert_true(json_is_array(json_object_get(json_object_get(r, "body"), "devices")));
     json_decref(r);
+    /* The same over the HTTP proxy of a third instance. */
+    struct wsc *h = http_send(port(B), "GET", "/api/robots/r-api/devices", NULL, NULL,
+                              false, WAIT);
+    assert_non_null(h);
+    q = harness_expect_next(robot, "robot-request");
+    harness_assert_str(q, "method", "GET");
+    harness_assert_str(q, "path", "/api/devices");
+    wsc_sendf(robot, "{\"type\":\"robot-response\",\"requestId\":\"%s\",\"status\":201,"
+              "\"body\":{\"via\":\"http\"}}", json_string_value(json_object_get(q, "requestId")));
+    json_decref(q);
+    struct http_response resp;
+    assert_int_equal(http_recv(h, "GET", WAIT, &resp), 0);
+    assert_int_equal(resp.status, 201);
+    assert_non_null(strstr(resp.body, "\"via\":\"http\""));
+    http_response_free(&resp);
+    wsc_abort(h);
     /* A robot that never was: the answer of an offline robot, at once. */
     wsc_sendf(client, "{\"type\":\"robot-request\",\"requestId\":\"q2\",\"robotId\":\"nobody\","
               "\"method\":\"GET\",\"path\":\"/api/devices\"}");
