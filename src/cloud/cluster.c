@@ -27,12 +27,25 @@ enum { CONNECT_TIMEOUT_MS = 2000, RETRY_MS = 1000 };
 
 bool cluster_url_is_redis(const char *url)
 {
-    return url && strncmp(url, "redis://", 8) == 0;
+    return url && (strncmp(url, "redis://", 8) == 0 || strncmp(url, "unix://", 7) == 0);
 }
 
 /* Parses redis://host[:port][/db] into cl (or only checks, cl NULL). */
 static bool parse_url(const char *url, struct cluster *cl, char *err, size_t errlen)
 {
+    /* unix:///path/to/redis.sock: the private store of --workers. */
+    if (strncmp(url, "unix://", 7) == 0) {
+        if (url[7] != '/' || strlen(url + 7) >= sizeof(cl->host)) {
+            snprintf(err, errlen, "--store: expected unix:///path, got '%s'", url);
+            return false;
+        }
+        if (cl) {
+            snprintf(cl->host, sizeof cl->host, "%s", url + 7);
+            cl->port = 0;
+            cl->db = 0;
+        }
+        return true;
+    }
     const char *h = url + 8, *end = h + strcspn(h, ":/");
     size_t hl = (size_t)(end - h);
     long port = 6379, db = 0;
@@ -408,7 +421,8 @@ static void on_connect(const redisAsyncContext *ac, int status)
  * (debug) when it cannot even start. */
 static redisAsyncContext *open_one(struct cluster *cl)
 {
-    redisAsyncContext *ac = redisAsyncConnect(cl->host, cl->port);
+    redisAsyncContext *ac = cl->port ? redisAsyncConnect(cl->host, cl->port)
+                                     : redisAsyncConnectUnix(cl->host);
     if (!ac)
         return NULL;
     if (ac->err || redis_lws_attach(ac, cl->vh) != 0) {

@@ -66,12 +66,13 @@ void cloud_config_defaults(struct cloud_config *cfg)
         .store = "memory",
         .instance_id = "",
         .presence_ttl = 15,
+        .workers = 0,
         .log_level = "info",
         .log_format = "text",
     };
 }
 
-enum { OPTION_COUNT = 46 };
+enum { OPTION_COUNT = 47 };
 
 /* The table points into cfg, so it is built per call. */
 static void option_table(struct cloud_config *cfg, struct opt out[OPTION_COUNT])
@@ -209,6 +210,10 @@ static void option_table(struct cloud_config *cfg, struct opt out[OPTION_COUNT])
         {.name = "instance-id", .env = {"INSTANCE_ID"}, .type = OPT_STRING,
          .target = &cfg->instance_id, .metavar = "ID",
          .help = "this instance's name in the store (default: <hostname>-<pid>-<random>)"},
+        {.name = "workers", .env = {"WORKERS"}, .type = OPT_INT, .target = &cfg->workers,
+         .min = 0, .max = 256, .metavar = "N",
+         .help = "worker processes sharing the port (0: one per CPU with --store redis://, "
+                 "else 1; more than 1 without a store starts a private redis-server)"},
         {.name = "presence-ttl", .env = {"PRESENCE_TTL"}, .type = OPT_INT,
          .target = &cfg->presence_ttl, .min = 3, .max = 3600, .metavar = "SECONDS",
          .help = "with Redis: presence keys expire this long after the last heartbeat "
@@ -308,7 +313,8 @@ enum opts_result cloud_config_parse(struct cloud_config *cfg, int argc, char **a
     rc = check_edge(cfg, err, errlen);
     if (rc != OPTS_OK)
         return rc;
-    if (strcmp(cfg->store, "memory") != 0 && strncmp(cfg->store, "redis://", 8) != 0) {
+    if (strcmp(cfg->store, "memory") != 0 && strncmp(cfg->store, "redis://", 8) != 0 &&
+        strncmp(cfg->store, "unix://", 7) != 0) {
         snprintf(err, errlen, "--store: expected 'memory' or redis://host[:port][/db], got "
                  "'%.64s'", cfg->store);
         return OPTS_ERROR;

@@ -56,6 +56,8 @@ struct cloud_config {
     long turn_ttl;             /* --turn-ttl, TURN_TTL: 3600 s lifetime of TURN credentials */
     const char *store;         /* --store, REDIS_URL: "memory" or redis://host[:port][/db] */
     const char *instance_id;   /* --instance-id, INSTANCE_ID: "" = <hostname>-<pid>-<random> */
+    long workers;              /* --workers, WORKERS: 0 = CPUs with Redis, 1 without */
+    bool listen_share;         /* set by workers.c, not a flag: SO_REUSEPORT on the port */
     long presence_ttl;         /* --presence-ttl, PRESENCE_TTL: 15 s (Redis presence keys) */
     const char *log_level;     /* --log-level, LOG_LEVEL: info */
     const char *log_format;    /* --log-format, LOG_FORMAT: text */

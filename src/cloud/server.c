@@ -261,7 +261,7 @@ static void lws_log_bridge(int level, const char *line)
  * in use or an address this host does not have is reported at once with
  * its reason (libwebsockets would wait quietly for the address to appear).
  * Returns 0, or -1 after logging. */
-static int probe_listen(const char *bind_addr, long port)
+static int probe_listen(const char *bind_addr, long port, bool share)
 {
     struct sockaddr_storage ss;
     memset(&ss, 0, sizeof(ss));
@@ -291,6 +291,8 @@ static int probe_listen(const char *bind_addr, long port)
         fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     }
     int one = 1;
+    if (fd >= 0 && share)
+        setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
     if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0 ||
         bind(fd, (struct sockaddr *)&ss, len) != 0) {
         log_error("cannot listen on %s port %ld: %s", *bind_addr ? bind_addr : "all interfaces",
@@ -340,6 +342,9 @@ static int context_new(struct server *srv)
     info.protocols = srv->protocols;
     info.user = srv;
     info.options = LWS_SERVER_OPTION_VALIDATE_UTF8;
+    /* --workers: every worker listens on the port (SO_REUSEPORT). */
+    if (cfg->listen_share)
+        info.options |= LWS_SERVER_OPTION_ALLOW_LISTEN_SHARE;
     /* An IPv4 address on a dual-stack vhost: lws 4.1 leaves the IPv6
      * address unset and listens on every interface. IPv4 alone binds it. */
     struct in_addr v4;
@@ -385,7 +390,7 @@ struct server *server_new(const struct cloud_config *cfg)
     }
     srv->cfg = *cfg;
     srv->started_ms = clock_mono_ms();
-    if (probe_listen(cfg->bind, cfg->port) != 0) {
+    if (probe_listen(cfg->bind, cfg->port, cfg->listen_share) != 0) {
         free(srv);
         return NULL;
     }

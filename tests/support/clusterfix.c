@@ -147,6 +147,10 @@ int clusterfix_cloud_start(struct clusterfix *f, int i, const char *const *extra
     args[n++] = f->store;
     args[n++] = "--instance-id";
     args[n++] = names[i];
+    /* One process per instance (with a store the default is one worker
+     * per CPU): the tests kill and count per process. */
+    args[n++] = "--workers";
+    args[n++] = "1";
     for (size_t k = 0; extra && extra[k] && n < 31; k++)
         args[n++] = extra[k];
     args[n] = NULL;

@@ -39,8 +39,9 @@ int clusterfix_redis_restart(struct clusterfix *f);
 /* SIGKILL to redis-server, reaped. */
 void clusterfix_redis_kill(struct clusterfix *f);
 
-/* Starts instance i (0..2) with the fixture's store plus extra (NULL-
- * terminated, or NULL). Returns 0 or -1. */
+/* Starts instance i (0..2) with the fixture's store, --workers 1, plus
+ * extra (NULL-terminated, or NULL; a later --workers wins). Returns 0 or
+ * -1. */
 int clusterfix_cloud_start(struct clusterfix *f, int i, const char *const *extra);
 
 /* Starts HAProxy on a free port in front of every running instance:
