@@ -103,7 +103,9 @@ struct server {
     struct cloud_config cfg;
     char web_root[PATH_MAX];   /* canonical */
     struct lws_context *ctx;
-    struct lws_protocols protocols[3]; /* porthole, with Redis porthole-redis, the end */
+    /* porthole, then porthole-redis (with Redis) and porthole-listen
+     * (with --workers) when used, then the end. */
+    struct lws_protocols protocols[4];
     struct cluster *cluster;   /* --store redis://: the other instances; else NULL */
     lws_retry_bo_t keepalive;
     uint32_t confirm_every_ms; /* see conn_confirm_alive() */

@@ -27,6 +27,7 @@
 #include "cloud/edge.h"
 #include "cloud/http_reply.h"
 #include "cloud/http_static.h"
+#include "cloud/listen_share.h"
 #include "cloud/redis_lws.h"
 #include "cloud/ice_servers.h"
 #include "cloud/registry.h"
@@ -324,8 +325,11 @@ static int context_new(struct server *srv)
         /* A cap on one send(), not a buffer: idle connections cost the same. */
         .tx_packet_size = WRITE_COALESCE_BYTES,
     };
+    int np = 1;
     if (srv->cluster)
-        srv->protocols[1] = REDIS_LWS_PROTOCOL;
+        srv->protocols[np++] = REDIS_LWS_PROTOCOL;
+    if (cfg->listen_share)
+        srv->protocols[np++] = LISTEN_SHARE_PROTOCOL;
     /* Ping after N idle seconds; hang up when nothing valid (a pong or a
      * message) arrived for 2N. */
     srv->keepalive = (lws_retry_bo_t){
@@ -342,9 +346,9 @@ static int context_new(struct server *srv)
     info.protocols = srv->protocols;
     info.user = srv;
     info.options = LWS_SERVER_OPTION_VALIDATE_UTF8;
-    /* --workers: every worker listens on the port (SO_REUSEPORT). */
+    /* --workers: the port is listen_share.c's, shared with SO_REUSEPORT. */
     if (cfg->listen_share)
-        info.options |= LWS_SERVER_OPTION_ALLOW_LISTEN_SHARE;
+        info.port = CONTEXT_PORT_NO_LISTEN_SERVER;
     /* An IPv4 address on a dual-stack vhost: lws 4.1 leaves the IPv6
      * address unset and listens on every interface. IPv4 alone binds it. */
     struct in_addr v4;
@@ -365,6 +369,13 @@ static int context_new(struct server *srv)
         info.alpn = "http/1.1";
     }
     srv->ctx = lws_create_context(&info);
+    if (srv->ctx && cfg->listen_share &&
+        listen_share_start(lws_get_vhost_by_name(srv->ctx, "porthole"), cfg->bind,
+                           cfg->port) != 0) {
+        lws_context_destroy(srv->ctx);
+        srv->ctx = NULL;
+        return -1;
+    }
     if (!srv->ctx) {
         log_error("cannot start the server on %s:%ld%s", info.iface ? info.iface : "*",
                   cfg->port, tls ? " (is the TLS certificate or key unreadable or invalid?)" : "");

@@ -58,6 +58,14 @@ static int setup(void **state)
     return 0;
 }
 
+/* Redis only: the workers tests start their own porthole-cloud. */
+static int setup_redis(void **state)
+{
+    (void)state;
+    memset(&fx, 0, sizeof fx);
+    return clusterfix_redis_start(&fx);
+}
+
 static int teardown(void **state)
 {
     (void)state;
@@ -386,6 +394,95 @@ static void test_haproxy_in_front_of_three(void **state)
         assert_true(clusterfix_wait_body(lb, "/health", "\"status\":\"ok\"", 3000));
 }
 
+/* The worker processes of the master (its children but redis-server). */
+static size_t workers_of(pid_t master, pid_t *out, size_t max)
+{
+    char path[64], buf[512];
+    snprintf(path, sizeof path, "/proc/%d/task/%d/children", (int)master, (int)master);
+    FILE *f = fopen(path, "r");
+    size_t n = 0, len = f ? fread(buf, 1, sizeof buf - 1, f) : 0;
+    if (f)
+        fclose(f);
+    buf[len] = '\0';
+    for (char *save = NULL, *t = strtok_r(buf, " \n", &save); t && n < max;
+         t = strtok_r(NULL, " \n", &save)) {
+        char comm[64] = "";
+        snprintf(path, sizeof path, "/proc/%s/comm", t);
+        FILE *c = fopen(path, "r");
+        if (c) {
+            if (!fgets(comm, sizeof comm, c))
+                comm[0] = '\0';
+            fclose(c);
+        }
+        if (!strstr(comm, "redis"))
+            out[n++] = (pid_t)atoi(t);
+    }
+    return n;
+}
+
+/* Viewers land on either worker (the kernel spreads connections); every
+ * one reaches the robot, wherever it landed. */
+static void sessions_through_workers(int p, const char *robot_id)
+{
+    struct wsc *robot = harness_robot(p, robot_id, NULL);
+    char needle[96];
+    snprintf(needle, sizeof needle, "\"robotId\":\"%s\"", robot_id);
+    for (int i = 0; i < 8; i++) {
+        /* The robot's worker may not have told the other one yet. */
+        assert_true(clusterfix_wait_body(p, "/robots", needle, WAIT));
+        struct wsc *viewer = harness_client(p, harness_name("wv"), NULL);
+        char *sid = harness_open_session(viewer, robot, robot_id);
+        char text[512];
+        offer_text(text, sizeof text, sid, "webrtc-offer", "offer");
+        relay(robot, viewer, text);
+        wsc_close(viewer);
+        json_decref(harness_expect_next(robot, "session-closed"));
+        free(sid);
+    }
+    wsc_close(robot);
+}
+
+static void workers_case(const char *const *args)
+{
+    assert_int_equal(harness_start(&fx.clouds[A], args), 0);
+    pid_t w[8];
+    for (int i = 0; i < 50 && workers_of(fx.clouds[A].pid, w, 8) < 2; i++)
+        usleep(100 * 1000);
+    assert_int_equal(workers_of(fx.clouds[A].pid, w, 8), 2);
+    sessions_through_workers(port(A), harness_name("wr"));
+    /* SIGHUP: both replaced, one at a time; the port answers throughout. */
+    kill(fx.clouds[A].pid, SIGHUP);
+    long until = now_ms() + 20000;
+    pid_t now[8];
+    size_t n;
+    int polls = 0;
+    do {
+        assert_true(clusterfix_wait_body(port(A), "/health", "\"status\"", 1000));
+        polls++;
+        n = workers_of(fx.clouds[A].pid, now, 8);
+    } while (now_ms() < until &&
+             !(n == 2 && now[0] != w[0] && now[0] != w[1] && now[1] != w[0] && now[1] != w[1]));
+    assert_int_equal(n, 2);
+    assert_true(now[0] != w[0] && now[0] != w[1] && now[1] != w[0] && now[1] != w[1]);
+    fprintf(stderr, "workers %d %d replaced by %d %d; /health answered %d times meanwhile\n",
+                    (int)w[0], (int)w[1], (int)now[0], (int)now[1], polls);
+    sessions_through_workers(port(A), harness_name("wr"));
+}
+
+static void test_workers_share_the_port_through_redis(void **state)
+{
+    (void)state;
+    const char *args[] = {"--workers", "2", "--store", fx.store, "--instance-id", "W", NULL};
+    workers_case(args);
+}
+
+static void test_workers_without_store_share_a_private_redis(void **state)
+{
+    (void)state;
+    const char *args[] = {"--workers", "2", NULL};
+    workers_case(args);
+}
+
 int main(void)
 {
     if (!clusterfix_available(false)) {
@@ -402,6 +499,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_killed_instance_robots_come_back, setup, teardown),
         cmocka_unit_test_setup_teardown(test_redis_outage_degrades_and_recovers, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_workers_share_the_port_through_redis, setup_redis,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_workers_without_store_share_a_private_redis,
+                                        setup_redis, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
