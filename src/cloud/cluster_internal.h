@@ -119,7 +119,7 @@ bool cl__publish(struct cluster *cl, const char *channel, const char *payload, s
 /* The channel of instance inst into out. */
 void cl__inst_channel(const struct cluster *cl, const char *inst, char *out, size_t len);
 
-/* ---- cluster_bus.c, for cluster.c ---- */
+/* ---- cluster_bus.c, for cluster.c (and the stand-ins of cluster_proxy.c) ---- */
 
 /* One message from a channel. */
 void cl__on_message(struct cluster *cl, const char *payload, size_t len);
@@ -165,6 +165,14 @@ bool cl__claims_parse(const char *text, struct token_claims **out);
 
 /* Runs the deferred closes (stand-ins, answered HTTP askers) soon. */
 void cl__schedule_close(struct cluster *cl);
+
+/* ---- cluster_proxy.c ---- */
+
+/* A message of inst's client id (body: claims line, then the message). */
+void cl__on_fwd(struct cluster *cl, const char *inst, const char *id, char *body, size_t len);
+
+/* inst's client id went away: its stand-in closes. */
+void cl__on_gone(struct cluster *cl, const char *inst, const char *id);
 
 /* ---- cluster_http.c ---- */
 
