@@ -317,7 +317,8 @@ struct router_cluster {
 
 /* A stand-in for client client_id of another instance, registered (but not
  * in the registry: broadcasts reach the client through its own instance),
- * with claims (taken; NULL without identities). conn goes back to
+ * with claims (taken; NULL without identities; their expiry is enforced by
+ * the client's own instance, not here). conn goes back to
  * cluster->tx; via (copied) names the instance in logs. Messages go in
  * with router_peer_message() and it ends with router_peer_closed(), as a
  * local peer. Returns NULL when out of memory (claims are freed). */

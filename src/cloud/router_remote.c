@@ -52,7 +52,10 @@ struct peer *router_remote_open(struct router *r, void *conn, const char *client
     p->role = ROLE_CLIENT;
     p->connected_at_ms = clock_wall_ms();
     snprintf(p->label, sizeof(p->label), "client %s (%s)", p->id, p->remote_addr);
-    router__set_identity(r, p, claims, now_ms);
+    /* The claims decide what the stand-in may see and do here; their
+     * expiry and refresh-token are the client's own instance's business
+     * (its close ends this stand-in), so no expiry is scheduled here. */
+    p->claims = claims;
     return p;
 }
 

@@ -1,6 +1,7 @@
 /* test_cloud_cluster.c - three porthole-cloud instances on one real Redis
  * (cluster.h): a robot and a viewer on different instances share sessions
  * and robot requests, presence events reach every instance's clients once,
+ * tokens decide what a viewer may see and do wherever it and the robot are,
  * ownership holds across instances, a killed instance's robots come back
  * elsewhere, a Redis outage degrades to local service and recovers without
  * lost or repeated events, and HAProxy in front of the three works without
@@ -64,6 +65,24 @@ static int setup_redis(void **state)
     (void)state;
     memset(&fx, 0, sizeof fx);
     return clusterfix_redis_start(&fx);
+}
+
+#define SECRET "cluster-test-secret-0123456789-abcdefghijklmnop"
+
+/* Three instances that need tokens, all with the same secret. */
+static int setup_auth(void **state)
+{
+    (void)state;
+    memset(&fx, 0, sizeof fx);
+    static const char *const args[] = {"--auth-secret", SECRET, NULL};
+    if (clusterfix_redis_start(&fx) != 0)
+        return -1;
+    for (int i = 0; i < CLUSTERFIX_INSTANCES; i++)
+        if (clusterfix_cloud_start(&fx, i, args) != 0) {
+            clusterfix_stop(&fx);
+            return -1;
+        }
+    return 0;
 }
 
 static int teardown(void **state)
@@ -483,6 +502,82 @@ static void test_workers_without_store_share_a_private_redis(void **state)
     workers_case(args);
 }
 
+/* `porthole-cloud token --auth-secret SECRET ARGS...`, malloc'd. */
+static char *mint(const char *const *args)
+{
+    const char *argv[32] = {"token", "--auth-secret", SECRET};
+    size_t n = 3;
+    for (size_t i = 0; args[i] && n + 1 < 32; i++)
+        argv[n++] = args[i];
+    argv[n] = NULL;
+    char *out = NULL, *err = NULL;
+    if (harness_run(argv, 5000, &out, &err) != 0)
+        fail_msg("porthole-cloud token failed: %s", err);
+    free(err);
+    out[strcspn(out, "\n")] = '\0';
+    return out;
+}
+
+#define MINT(...) mint((const char *const[]){__VA_ARGS__, NULL})
+
+static struct wsc *viewer_with(int p, const char *sub, const char *robots, const char *scope)
+{
+    char *token = MINT("--role", "viewer", "--sub", sub, "--robots", robots, "--scope", scope);
+    struct wsc *c = wsc_connect(p, "/ws", WAIT);
+    assert_non_null(c);
+    wsc_sendf(c, "{\"type\":\"client-register\",\"token\":\"%s\"}", token);
+    free(token);
+    json_decref(harness_expect_next(c, "available-robots"));
+    return c;
+}
+
+static void test_tokens_decide_across_instances(void **state)
+{
+    (void)state;
+    char *rt = MINT("--role", "robot", "--robot-id", "r-tok");
+    struct wsc *robot = wsc_connect(port(A), "/ws", WAIT);
+    wsc_sendf(robot, "{\"type\":\"robot-register\",\"robotId\":\"r-tok\",\"token\":\"%s\"}",
+              rt);
+    free(rt);
+    json_decref(harness_expect_next(robot, "registered"));
+    /* Every instance knows the robot before the viewers come. */
+    for (int i = B; i <= C; i++)
+        assert_true(clusterfix_wait_body(port(i), "/health", "\"status\":\"ok\"", WAIT));
+    usleep(300 * 1000);
+    /* A viewer whose token does not name the robot: offline for it. */
+    struct wsc *alice = viewer_with(port(B), "alice", "other-*", "control");
+    wsc_sendf(alice, "{\"type\":\"create-session\",\"robotId\":\"r-tok\","
+              "\"streamTypes\":[\"color\"]}");
+    json_t *m = harness_expect_next(alice, "session-error");
+    harness_assert_str(m, "code", "robot-not-found");
+    json_decref(m);
+    wsc_sendf(alice, "{\"type\":\"robot-request\",\"requestId\":\"a1\",\"robotId\":\"r-tok\","
+              "\"method\":\"GET\",\"path\":\"/api/devices\"}");
+    m = harness_expect_next(alice, "robot-response");
+    assert_int_equal(json_integer_value(json_object_get(m, "status")), 503);
+    json_decref(m);
+    /* Watch scope: a session yes, the robot's API no (decided on A, from
+     * the claims B forwarded). */
+    struct wsc *bob = viewer_with(port(C), "bob", "r-*", "watch");
+    char *sid = harness_open_session(bob, robot, "r-tok");
+    free(sid);
+    wsc_sendf(bob, "{\"type\":\"robot-request\",\"requestId\":\"b1\",\"robotId\":\"r-tok\","
+              "\"method\":\"GET\",\"path\":\"/api/devices\"}");
+    m = harness_expect_next(bob, "robot-response");
+    assert_int_equal(json_integer_value(json_object_get(m, "status")), 403);
+    json_decref(m);
+    /* Control scope: the robot learns who asks, across instances. */
+    struct wsc *carol = viewer_with(port(B), "carol", "r-tok", "control");
+    wsc_sendf(carol, "{\"type\":\"robot-request\",\"requestId\":\"c1\",\"robotId\":\"r-tok\","
+              "\"method\":\"GET\",\"path\":\"/api/devices\"}");
+    json_t *q = harness_expect_next(robot, "robot-request");
+    json_t *caller = json_object_get(q, "caller");
+    harness_assert_str(caller, "sub", "carol");
+    harness_assert_str(caller, "scope", "control");
+    json_decref(q);
+    harness_expect_silence(alice);
+}
+
 int main(void)
 {
     if (!clusterfix_available(false)) {
@@ -495,6 +590,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_presence_reaches_every_instance_once, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_ownership_holds_across_instances, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_tokens_decide_across_instances, setup_auth,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_haproxy_in_front_of_three, setup, teardown),
         cmocka_unit_test_setup_teardown(test_killed_instance_robots_come_back, setup, teardown),
         cmocka_unit_test_setup_teardown(test_redis_outage_degrades_and_recovers, setup,
