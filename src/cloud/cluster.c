@@ -149,18 +149,20 @@ void cl__inst_channel(const struct cluster *cl, const char *inst, char *out, siz
 
 /* ---- presence keys ---- */
 
-static void write_robot_key(struct cluster *cl, const struct cl_robot *rb, const char *addr)
+static void write_robot_key(struct cluster *cl, const struct cl_robot *rb)
 {
+    const char *addr = rb->addr;
     char key[128], at[24], seen[24];
     snprintf(key, sizeof key, "porthole:robot:%s", rb->id);
     snprintf(at, sizeof at, "%lld", (long long)rb->at_ms);
     snprintf(seen, sizeof seen, "%lld", (long long)clock_wall_ms());
     const char *argv[] = {"HSET", key, "inst", cl->inst, "info", rb->info, "at", at,
-                          "seen", seen, "conn", addr ? addr : "?"};
-    size_t lens[11];
-    for (int i = 0; i < 11; i++)
+                          "seen", seen, "conn", addr};
+    enum { N = sizeof argv / sizeof argv[0] };
+    size_t lens[N];
+    for (int i = 0; i < N; i++)
         lens[i] = strlen(argv[i]);
-    cl__command(cl, NULL, NULL, addr ? 11 : 9, argv, lens);
+    cl__command(cl, NULL, NULL, N, argv, lens);
 }
 
 static void write_client_key(struct cluster *cl, const char *id, const char *addr)
@@ -168,12 +170,25 @@ static void write_client_key(struct cluster *cl, const char *id, const char *add
     char key[128], seen[24];
     snprintf(key, sizeof key, "porthole:client:%s", id);
     snprintf(seen, sizeof seen, "%lld", (long long)clock_wall_ms());
-    const char *argv[] = {"HSET", key, "inst", cl->inst, "seen", seen, "conn",
-                          addr ? addr : "?"};
-    size_t lens[8];
-    for (int i = 0; i < 8; i++)
+    const char *argv[] = {"HSET", key, "inst", cl->inst, "seen", seen, "conn", addr};
+    enum { N = sizeof argv / sizeof argv[0] };
+    size_t lens[N];
+    for (int i = 0; i < N; i++)
         lens[i] = strlen(argv[i]);
-    cl__command(cl, NULL, NULL, addr ? 8 : 6, argv, lens);
+    cl__command(cl, NULL, NULL, N, argv, lens);
+}
+
+static void expire_key(struct cluster *cl, const char *key);
+
+/* The heartbeat of one key: its last-seen time and a fresh TTL. */
+static void touch_key(struct cluster *cl, const char *key)
+{
+    char seen[24];
+    snprintf(seen, sizeof seen, "%lld", (long long)clock_wall_ms());
+    const char *argv[] = {"HSET", key, "seen", seen};
+    size_t lens[] = {4, strlen(key), 4, strlen(seen)};
+    cl__command(cl, NULL, NULL, 4, argv, lens);
+    expire_key(cl, key);
 }
 
 static void expire_key(struct cluster *cl, const char *key)
@@ -223,9 +238,10 @@ static void robot_up(void *self, const char *id, const char *info, int64_t at_ms
         return;
     }
     rb->at_ms = at_ms;
+    snprintf(rb->addr, sizeof rb->addr, "%s", addr ? addr : "?");
     char key[128];
     snprintf(key, sizeof key, "porthole:robot:%s", id);
-    write_robot_key(cl, rb, addr);
+    write_robot_key(cl, rb);
     expire_key(cl, key);
     size_t n = strlen(cl->inst) + strlen(id) + strlen(info) + 48;
     char *msg = malloc(n);
@@ -263,9 +279,10 @@ static void client_up(void *self, const char *id, const char *addr)
         free(c);
         return;
     }
+    snprintf(c->addr, sizeof c->addr, "%s", addr ? addr : "?");
     char key[128];
     snprintf(key, sizeof key, "porthole:client:%s", id);
-    write_client_key(cl, id, addr);
+    write_client_key(cl, id, c->addr);
     expire_key(cl, key);
 }
 
@@ -331,7 +348,7 @@ static void maybe_up(struct cluster *cl)
     if (!cl->cmd_ok || !cl->sub_ok || cl->state == CL_UP)
         return;
     cl->state = CL_UP;
-    cl__each(cl->robots, republish_robot, cl, NULL);
+    cl__each(cl->robots, republish_robot, cl, cl);
     cl__each(cl->clients, refresh_client, cl, cl);
     cl->up_since_ms = clock_mono_ms();
     log_info("redis %s:%d connected as instance %s: re-publishing %zu robots and %zu clients",
@@ -345,25 +362,32 @@ static void maybe_up(struct cluster *cl)
     cl__publish(cl, cl->chan_events, hello, (size_t)n);
 }
 
+/* arg non-NULL: the whole record again (Redis may have restarted empty);
+ * NULL: the heartbeat (last seen and the TTL). */
 static void republish_robot(struct cluster *cl, void *value, void *arg)
 {
-    (void)arg;
     struct cl_robot *rb = value;
     char key[128];
     snprintf(key, sizeof key, "porthole:robot:%s", rb->id);
-    write_robot_key(cl, rb, NULL);
-    expire_key(cl, key);
+    if (arg) {
+        write_robot_key(cl, rb);
+        expire_key(cl, key);
+    } else {
+        touch_key(cl, key);
+    }
 }
 
 static void refresh_client(struct cluster *cl, void *value, void *arg)
 {
-    bool rewrite = arg != NULL;
     struct cl_client *c = value;
     char key[128];
     snprintf(key, sizeof key, "porthole:client:%s", c->id);
-    if (rewrite)
-        write_client_key(cl, c->id, NULL);
-    expire_key(cl, key);
+    if (arg) {
+        write_client_key(cl, c->id, c->addr);
+        expire_key(cl, key);
+    } else {
+        touch_key(cl, key);
+    }
 }
 
 static void on_select(redisAsyncContext *ac, void *reply, void *priv)

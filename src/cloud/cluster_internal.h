@@ -18,12 +18,14 @@ struct cl_robot {
     char *id;
     char *info;              /* deviceInfo, compact JSON */
     int64_t at_ms;           /* wall clock */
+    char addr[48];           /* the connection's address, for people */
 };
 
 /* A client registered here, and where its messages were forwarded: the
  * instances that hold a stand-in for it, its sessions there. */
 struct cl_client {
     char *id;
+    char addr[48];
     char **insts;            /* instances forwarded to */
     size_t ninsts;
     struct hmap *sids;       /* sessionId -> struct cl_sid, NULL until one */

@@ -175,7 +175,54 @@ static void candidate_text(char *buf, size_t len, const char *sid, int i)
              "\"sdpMid\":\"0\",\"sdpMLineIndex\":0}}", sid, i, i);
 }
 
+/* redis-cli's answer to a command on the fixture's Redis (first line,
+ * malloc'd). */
+static char *redis_cli(const char *command)
+{
+    char cmd[256], line[256] = "";
+    snprintf(cmd, sizeof cmd, "redis-cli -p %d %s 2>&1", fx.redis_port, command);
+    FILE *p = popen(cmd, "r");
+    assert_non_null(p);
+    if (!fgets(line, sizeof line, p))
+        line[0] = '\0';
+    pclose(p);
+    line[strcspn(line, "\n")] = '\0';
+    return strdup(line);
+}
+
 /* ---- tests ---- */
+
+static void test_presence_keys_hold_the_registration(void **state)
+{
+    (void)state;
+    struct wsc *robot = harness_robot(port(A), "r-key", "{\"model\":\"sim\"}");
+    struct wsc *client = harness_client(port(B), "c-key", NULL);
+    usleep(200 * 1000);
+    const char *checks[][2] = {
+        {"HGET porthole:robot:r-key inst", "A"},
+        {"HGET porthole:robot:r-key info", "{\"model\":\"sim\"}"},
+        {"HGET porthole:robot:r-key conn", "127.0.0.1"},
+        {"HGET porthole:client:c-key inst", "B"},
+        {"EXISTS porthole:inst:C", "1"},
+    };
+    for (size_t i = 0; i < sizeof checks / sizeof checks[0]; i++) {
+        char *got = redis_cli(checks[i][0]);
+        if (strcmp(got, checks[i][1]) != 0)
+            fail_msg("redis-cli %s: '%s', expected '%s'", checks[i][0], got, checks[i][1]);
+        free(got);
+    }
+    char *ttl = redis_cli("TTL porthole:robot:r-key");
+    assert_true(atoi(ttl) > 0 && atoi(ttl) <= 15);
+    free(ttl);
+    /* Gone with its connection: the key is deleted, not left to expire. */
+    wsc_close(robot);
+    wsc_close(client);
+    usleep(300 * 1000);
+    char *gone = redis_cli("EXISTS porthole:robot:r-key");
+    assert_string_equal(gone, "0");
+    free(gone);
+}
+
 
 static void test_session_between_instances(void **state)
 {
@@ -591,6 +638,8 @@ int main(void)
         return 77;
     }
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_presence_keys_hold_the_registration, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_session_between_instances, setup, teardown),
         cmocka_unit_test_setup_teardown(test_robot_request_between_instances, setup, teardown),
         cmocka_unit_test_setup_teardown(test_presence_reaches_every_instance_once, setup,
