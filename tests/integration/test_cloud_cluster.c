@@ -412,6 +412,13 @@ static void test_redis_outage_degrades_and_recovers(void **state)
     for (int i = 0; i < CLUSTERFIX_INSTANCES; i++)
         assert_true(clusterfix_wait_body(port(i), "/robots", "\"robotId\":\"r-steady\"", WAIT));
     harness_expect_silence(viewer);
+    /* The new Redis, empty at first, holds the registrations again. */
+    char *key = redis_cli("HGET porthole:robot:r-steady inst");
+    assert_string_equal(key, "A");
+    free(key);
+    key = redis_cli("HGET porthole:client:c-steady inst");
+    assert_string_equal(key, "B");
+    free(key);
     /* The session opened before the outage still carries signaling. */
     char text[512];
     candidate_text(text, sizeof text, sid, 3);
