@@ -2,9 +2,10 @@
 # run.sh - `make bench`: a short run of every benchmark, then one table.
 #
 # Usage: bench/run.sh [--full] [BUILD_DIR]
-#   (default) short versions, about 6 minutes in all: router_bench with
+#   (default) short versions, about 7 minutes in all: router_bench with
 #             20,000 sessions, token_bench, bench/cloud-load.sh --short (S1 at 5,000
-#             connections), bench/robot-latency.mjs --short, bench/netlab.sh
+#             connections), bench/cloud-cluster.sh --short (S2/S3 with workers and Redis),
+#             bench/robot-latency.mjs --short, bench/netlab.sh
 #             (the network lab: host, srflx and relay paths; about 3 minutes),
 #             depth_bench and bench/depth.mjs --short (the metric depth channel)
 #             camera_bench (robot CPU per camera source, 5-s windows; 10 s with --full)
@@ -37,6 +38,12 @@ if [ "$full" = 1 ]; then
 else
     "$root/bench/cloud-load.sh" --short "$build" > "$out/cloud.jsonl" || true
 fi
+echo "== bench/cloud-cluster.sh (S2/S3 with 1, 2, 4 workers; two instances on Redis)" >&2
+if [ "$full" = 1 ]; then
+    "$root/bench/cloud-cluster.sh" "$build" > "$out/cluster.jsonl" || true
+else
+    "$root/bench/cloud-cluster.sh" --short "$build" > "$out/cluster.jsonl" || true
+fi
 echo "== bench/robot-latency.mjs (porthole-robot to headless Chromium)" >&2
 if [ "$full" = 1 ]; then
     node "$root/bench/robot-latency.mjs" --build "$build" > "$out/robot.jsonl" || true
@@ -64,4 +71,4 @@ else
 fi
 end=$(date +%s)
 node "$root/bench/table.mjs" --seconds $((end - start)) "$out/router.jsonl" "$out/token.jsonl" \
-    "$out/cloud.jsonl" "$out/robot.jsonl" "$out/camera.jsonl" "$out/netlab.jsonl" "$out/depth.jsonl"
+    "$out/cloud.jsonl" "$out/cluster.jsonl" "$out/robot.jsonl" "$out/camera.jsonl" "$out/netlab.jsonl" "$out/depth.jsonl"

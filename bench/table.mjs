@@ -1,4 +1,5 @@
 // table.mjs - turns the JSON lines of router_bench, token_bench, cloud-load.sh,
+// cloud-cluster.sh,
 // robot-latency.mjs, camera_bench, netlab.sh, depth_bench and depth.mjs into one table: each figure, its value, the
 // target (issue #6; the lab's, issue #12) and whether the target is met (or
 // by how much it is missed).
@@ -26,7 +27,7 @@ for (const file of args) {
 
 const find = (pred) => lines.find(pred) || null;
 const router = find((j) => j.bench === 'router');
-const scen = (name) => find((j) => j.scenario === name);
+const scen = (name) => find((j) => j.scenario === name && !j.config);
 const metric = (name, label) => find((j) => j.bench === 'robot-latency' && j.metric === name &&
   (label === undefined || j.label === label));
 
@@ -90,6 +91,14 @@ if (s3sio) {
 }
 for (const j of [s2, s3, s3sio].filter(Boolean)) {
   row(`  CPU during ${j.scenario} (% of one core)`, `server ${j.server_cpu_pct}, generator ${j.gen_cpu_pct}, rest of machine ${j.other_cpu_pct}`);
+}
+
+// cloud-cluster.sh: S2 and S3 with workers and across instances on Redis.
+for (const j of lines.filter((l) => l.config)) {
+  if (j.scenario === 'session')
+    row(`S2 ${j.config}: sessions/s; server CPU per session`, `${n(j.sessions_per_s)}; ${n(j.server_cpu_us_per_session, 0)} µs${error(j)}`);
+  else if (j.scenario === 'relay')
+    row(`S3 ${j.config}: messages/s; server CPU per message`, `${n(j.msgs_per_s)}; ${n(j.server_cpu_us_per_msg, 1)} µs${error(j)}`);
 }
 
 const ff = metric('first_frame_ms');

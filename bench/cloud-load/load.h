@@ -36,6 +36,11 @@ struct load_opts {
     const char *host;       /* porthole-cloud's address */
     int port;
     pid_t server_pid;       /* 0: server memory and CPU not measured */
+    /* More server processes (--server-pid again: workers, redis-server):
+     * their RSS and CPU are added to the server's. */
+    pid_t server_pids[16];
+    int nserver_pids;
+    int robot_port;         /* robots connect here; 0: port */
     int procs;              /* worker processes */
     const char *source;     /* first source address ("": the kernel picks) */
     long clients, robots;   /* totals over all workers */

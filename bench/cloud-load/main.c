@@ -60,7 +60,9 @@ static void usage(FILE *out)
             "Options (defaults in brackets):\n"
             "  --host ADDR          server address [127.0.0.1]\n"
             "  --port N             server port [3001]\n"
-            "  --server-pid PID     read the server's RSS and CPU from /proc [not read]\n"
+            "  --server-pid PID     read the server's RSS and CPU from /proc [not read];\n"
+            "                       again for more processes (workers, redis-server): summed\n"
+            "  --robot-port N       robots connect to this port (another instance) [--port]\n"
             "  --procs N            worker processes, at most %d [1]\n"
             "  --source ADDR        source address of worker 0; worker i uses ADDR+i\n"
             "                       in the last octet [the kernel picks]\n"
@@ -112,7 +114,8 @@ static int parse_args(int argc, char **argv, struct load_opts *o)
 {
     static const struct option longopts[] = {
         {"host", required_argument, NULL, 'h'},     {"port", required_argument, NULL, 'p'},
-        {"server-pid", required_argument, NULL, 'P'}, {"procs", required_argument, NULL, 'n'},
+        {"server-pid", required_argument, NULL, 'P'},
+        {"robot-port", required_argument, NULL, 'Q'}, {"procs", required_argument, NULL, 'n'},
         {"source", required_argument, NULL, 's'},   {"clients", required_argument, NULL, 'c'},
         {"robots", required_argument, NULL, 'r'},   {"warmup", required_argument, NULL, 'W'},
         {"duration", required_argument, NULL, 'd'}, {"timeout", required_argument, NULL, 't'},
@@ -151,7 +154,14 @@ static int parse_args(int argc, char **argv, struct load_opts *o)
             }
             break;
         case 'p': rc = parse_num(name, optarg, 1, 65535, &v); o->port = (int)v; break;
-        case 'P': rc = parse_num(name, optarg, 1, 1e9, &v); o->server_pid = (pid_t)v; break;
+        case 'P':
+            rc = parse_num(name, optarg, 1, 1e9, &v);
+            if (rc == 0 && !o->server_pid)
+                o->server_pid = (pid_t)v;
+            else if (rc == 0 && o->nserver_pids < 16)
+                o->server_pids[o->nserver_pids++] = (pid_t)v;
+            break;
+        case 'Q': rc = parse_num(name, optarg, 1, 65535, &v); o->robot_port = (int)v; break;
         case 'n': rc = parse_num(name, optarg, 1, LOAD_PROCS_MAX, &v); o->procs = (int)v; break;
         case 'c': rc = parse_num(name, optarg, 0, 1e7, &v); o->clients = (long)v; break;
         case 'r': rc = parse_num(name, optarg, 0, 1e6, &v); o->robots = (long)v; break;
@@ -229,6 +239,14 @@ static struct sample take_sample(const struct parent *p)
                        .server_cpu_us = procstat_cpu_us(p->o->server_pid),
                        .gen_cpu_us = 0,
                        .host_busy_us = procstat_host_busy_us()};
+    for (int i = 0; i < p->o->nserver_pids; i++) {
+        long rss = procstat_rss_kb(p->o->server_pids[i]);
+        int64_t cpu = procstat_cpu_us(p->o->server_pids[i]);
+        if (rss > 0 && s.server_rss_kb >= 0)
+            s.server_rss_kb += rss;
+        if (cpu > 0 && s.server_cpu_us >= 0)
+            s.server_cpu_us += cpu;
+    }
     for (int i = 0; i < p->o->procs; i++) {
         if (!p->pids[i])
             continue; /* not forked yet: no CPU used */

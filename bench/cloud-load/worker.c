@@ -78,7 +78,8 @@ static void pump(struct worker *w)
         struct conn *c = &w->conns[w->next++];
         w->pending++;
         c->t_start_ns = load_now_ns();
-        conn_connect(c, w->ctx, w->o->host, w->o->port, w->source);
+        int port = c->role == CONN_ROBOT && w->o->robot_port ? w->o->robot_port : w->o->port;
+        conn_connect(c, w->ctx, w->o->host, port, w->source);
     }
     w->pumping = false;
     if (w->phase == PH_CONNECT && w->nsettled == w->nconns)

@@ -12,6 +12,7 @@
 #include "cloud/ice_servers.h"
 #include "cloud/origin.h"
 #include "cloud/tls_policy.h"
+#include "common/ids.h"
 #include "common/netlist.h"
 
 #ifndef PORTHOLE_DEFAULT_WEB_ROOT
@@ -66,12 +67,16 @@ void cloud_config_defaults(struct cloud_config *cfg)
         .sio_ping_interval = 25000,
         .sio_ping_timeout = 20000,
         .sio_max_sessions = 10000,
+        .store = "memory",
+        .instance_id = "",
+        .presence_ttl = 15,
+        .workers = 0,
         .log_level = "info",
         .log_format = "text",
     };
 }
 
-enum { OPTION_COUNT = 47 };
+enum { OPTION_COUNT = 51 };
 
 /* The table points into cfg, so it is built per call. */
 static void option_table(struct cloud_config *cfg, struct opt out[OPTION_COUNT])
@@ -215,6 +220,21 @@ static void option_table(struct cloud_config *cfg, struct opt out[OPTION_COUNT])
         {.name = "sio-max-sessions", .env = {"SIO_MAX_SESSIONS"}, .type = OPT_INT,
          .target = &cfg->sio_max_sessions, .min = 0, .max = 1000000, .metavar = "N",
          .help = "Socket.IO (Engine.IO) sessions at once, polling or WebSocket (0: no Socket.IO)"},
+        {.name = "store", .env = {"REDIS_URL"}, .type = OPT_STRING, .target = &cfg->store,
+         .metavar = "URL",
+         .help = "presence and routing store: memory (this instance alone) or "
+                 "redis://host[:port][/db] (several instances share robots and clients)"},
+        {.name = "instance-id", .env = {"INSTANCE_ID"}, .type = OPT_STRING,
+         .target = &cfg->instance_id, .metavar = "ID",
+         .help = "this instance's name in the store (default: <hostname>-<pid>-<random>)"},
+        {.name = "workers", .env = {"WORKERS"}, .type = OPT_INT, .target = &cfg->workers,
+         .min = 0, .max = 256, .metavar = "N",
+         .help = "worker processes sharing the port (0: one per CPU with --store redis://, "
+                 "else 1; more than 1 without a store starts a private redis-server)"},
+        {.name = "presence-ttl", .env = {"PRESENCE_TTL"}, .type = OPT_INT,
+         .target = &cfg->presence_ttl, .min = 3, .max = 3600, .metavar = "SECONDS",
+         .help = "with Redis: presence keys expire this long after the last heartbeat "
+                 "(a dead instance's robots are gone within it)"},
         {.name = "log-level", .short_name = 'l', .env = {"LOG_LEVEL"}, .type = OPT_STRING,
          .target = &cfg->log_level, .choices = log_level_names, .metavar = "LEVEL",
          .help = "least severe level logged"},
@@ -310,6 +330,16 @@ enum opts_result cloud_config_parse(struct cloud_config *cfg, int argc, char **a
     rc = check_edge(cfg, err, errlen);
     if (rc != OPTS_OK)
         return rc;
+    if (strcmp(cfg->store, "memory") != 0 && strncmp(cfg->store, "redis://", 8) != 0 &&
+        strncmp(cfg->store, "unix://", 7) != 0) {
+        snprintf(err, errlen, "--store: expected 'memory' or redis://host[:port][/db], got "
+                 "'%.64s'", cfg->store);
+        return OPTS_ERROR;
+    }
+    if (!ids_valid_name(cfg->instance_id, 64) && *cfg->instance_id) {
+        snprintf(err, errlen, "--instance-id: 1 to 64 characters of A-Z a-z 0-9 . _ : @ -");
+        return OPTS_ERROR;
+    }
     return check_auth(cfg, err, errlen);
 }
 

@@ -58,6 +58,11 @@ struct cloud_config {
     long sio_ping_interval;    /* --sio-ping-interval, SIO_PING_INTERVAL_MS: 25000 ms */
     long sio_ping_timeout;     /* --sio-ping-timeout, SIO_PING_TIMEOUT_MS: 20000 ms */
     long sio_max_sessions;     /* --sio-max-sessions, SIO_MAX_SESSIONS: 10000, 0 = off */
+    const char *store;         /* --store, REDIS_URL: "memory" or redis://host[:port][/db] */
+    const char *instance_id;   /* --instance-id, INSTANCE_ID: "" = <hostname>-<pid>-<random> */
+    long workers;              /* --workers, WORKERS: 0 = CPUs with Redis, 1 without */
+    bool listen_share;         /* set by workers.c, not a flag: SO_REUSEPORT on the port */
+    long presence_ttl;         /* --presence-ttl, PRESENCE_TTL: 15 s (Redis presence keys) */
     const char *log_level;     /* --log-level, LOG_LEVEL: info */
     const char *log_format;    /* --log-format, LOG_FORMAT: text */
 };

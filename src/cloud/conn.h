@@ -130,7 +130,10 @@ struct server {
     char web_root[PATH_MAX];   /* canonical */
     char three_dir[PATH_MAX];  /* canonical, or "" when it does not exist */
     struct lws_context *ctx;
-    struct lws_protocols protocols[2];
+    /* porthole, then porthole-redis (with Redis) and porthole-listen
+     * (with --workers) when used, then the end. */
+    struct lws_protocols protocols[4];
+    struct cluster *cluster;   /* --store redis://: the other instances; else NULL */
     lws_retry_bo_t keepalive;
     uint32_t confirm_every_ms; /* see conn_confirm_alive() */
     struct registry reg;

@@ -7,7 +7,22 @@
 #include "cloud/config.h"
 #include "cloud/server.h"
 #include "cloud/token_cli.h"
+#include "cloud/workers.h"
 #include "common/log.h"
+
+/* One server: a whole porthole-cloud, or one worker of several. */
+static int serve(struct cloud_config *cfg, void (*ready)(void *), void *ready_arg)
+{
+    struct server *srv = server_new(cfg);
+    if (!srv)
+        return 1;
+    if (ready)
+        ready(ready_arg);
+    int rc = server_run(srv);
+    server_free(srv);
+    log_info("stopped");
+    return rc == 0 ? 0 : 1;
+}
 
 int main(int argc, char **argv)
 {
@@ -36,11 +51,8 @@ int main(int argc, char **argv)
     log_format_parse(cfg.log_format, &format);
     log_setup(level, format, "cloud");
 
-    struct server *srv = server_new(&cfg);
-    if (!srv)
-        return 1;
-    int rc = server_run(srv);
-    server_free(srv);
-    log_info("stopped");
-    return rc == 0 ? 0 : 1;
+    long workers = workers_count(&cfg);
+    if (workers > 1)
+        return workers_run(&cfg, workers, serve);
+    return serve(&cfg, NULL, NULL);
 }

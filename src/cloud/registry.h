@@ -2,10 +2,11 @@
  * and sessions exist, found in O(1) by id.
  *
  * The router owns the records; a store only indexes them by id and never
- * frees them. Today's store is in memory (registry_mem_new). A shared
- * store for several cloud instances (Redis) is planned: it implements the
- * same ops, mirrors records to the shared store and reports peers held by
- * other instances; the router does not change.
+ * frees them. The store is in memory (registry_mem_new) and holds this
+ * instance's records only: what other instances hold cannot be found
+ * synchronously as a record, so several instances share presence and
+ * routing through a second seam, struct router_cluster (router.h,
+ * cluster.h on Redis).
  *
  * Ids are NUL-terminated strings that must stay valid while indexed
  * (normally a field of the record). Single-threaded: the event loop's. */

@@ -28,7 +28,7 @@ static const char *const counted_codes[ROUTER_ERROR_CODES] = {
 
 void router__send_buf(struct router *r, struct peer *p, struct outbuf *b)
 {
-    if (r->tx->send(p->conn, b) == 0)
+    if (router__tx(r, p)->send(p->conn, b) == 0)
         r->stats.messages_out++;
 }
 
@@ -90,7 +90,7 @@ static void send_error(struct router *r, struct peer *p, const char *code, const
 void router__close_peer(struct router *r, struct peer *p, const char *reason)
 {
     p->closing = true;
-    r->tx->close(p->conn, ROUTER_CLOSE_POLICY, reason);
+    router__tx(r, p)->close(p->conn, ROUTER_CLOSE_POLICY, reason);
 }
 
 /* ---- registration ---- */
@@ -158,13 +158,19 @@ static void detach_peer(struct router *r, struct peer *p, const char *why)
     if (p->role == ROLE_ROBOT) {
         /* Remove the entry only if it is ours: a store must never lose
          * another connection's registration. */
-        if (registry_find(r->reg, REG_ROBOT, p->id) == p)
+        if (registry_find(r->reg, REG_ROBOT, p->id) == p) {
             registry_remove(r->reg, REG_ROBOT, p->id);
+            if (r->cfg.cluster)
+                r->cfg.cluster->robot_down(r->cfg.cluster->self, p->id);
+        }
         log_info("robot %s %s", p->id, why);
         router__announce_robot(r, p, false);
     } else if (p->role == ROLE_CLIENT) {
-        if (registry_find(r->reg, REG_CLIENT, p->id) == p)
+        if (registry_find(r->reg, REG_CLIENT, p->id) == p) {
             registry_remove(r->reg, REG_CLIENT, p->id);
+            if (r->cfg.cluster)
+                r->cfg.cluster->client_down(r->cfg.cluster->self, p->id);
+        }
         log_info("client %s %s", p->id, why);
     }
     forget_registration(r, p);
@@ -229,6 +235,14 @@ static void on_robot_register(struct router *r, struct peer *p, json_t *msg, con
     p->id = strdup(id);
     p->device_info = info ? json_dumps(info, JSON_COMPACT | JSON_PRESERVE_ORDER) : strdup("{}");
     int rc = p->id && p->device_info ? claim_robot_id(r, p, id) : -1;
+    /* One robot id over every instance: another instance's live holder
+     * keeps it until it goes (or its instance dies and its presence
+     * expires); the robot retries. */
+    if (rc == 0 && r->cfg.cluster &&
+        r->cfg.cluster->robot_elsewhere(r->cfg.cluster->self, id)) {
+        registry_remove(r->reg, REG_ROBOT, p->id);
+        rc = 1;
+    }
     if (rc != 0) {
         refuse_claim(r, p, rc, ROLE_ROBOT, id, type, msg);
         log_warn("%s: robot id '%s' is in use; registration refused", p->remote_addr, id);
@@ -238,6 +252,9 @@ static void on_robot_register(struct router *r, struct peer *p, json_t *msg, con
     router__send_msg(r, p, "registered",
                      router__with_ice_servers(r, p, json_pack("{s:s}", "robotId", p->id)));
     router__announce_robot(r, p, true);
+    if (r->cfg.cluster)
+        r->cfg.cluster->robot_up(r->cfg.cluster->self, p->id, p->device_info,
+                                 p->connected_at_ms, p->remote_addr);
 }
 
 /* A clientId for a client that gave none: "client-" and 12 random
@@ -283,6 +300,8 @@ static void on_client_register(struct router *r, struct peer *p, json_t *msg, co
         return;
     }
     enroll(p, ROLE_CLIENT);
+    if (r->cfg.cluster)
+        r->cfg.cluster->client_up(r->cfg.cluster->self, p->id, p->remote_addr);
     router__send_robot_list(r, p);
 }
 
@@ -304,6 +323,8 @@ static void on_session_message(struct router *r, struct peer *p, enum msg_type t
     const char *sid = json_string_value(json_object_get(msg, "sessionId"));
     struct session *s = router__find_session(r, sid);
     struct peer *to = router__other_side(s, p);
+    if (!to && !s && router__forward(r, p, NULL, sid, type, msg, data, len))
+        return;
     if (!to) {
         char m[160];
         snprintf(m, sizeof(m), "%s: no session '%s' belongs to this connection", type, sid);
@@ -399,7 +420,8 @@ struct router *router_new(const struct router_config *cfg, const struct transpor
     r->reg = reg;
     r->requests = hmap_new();
     r->identities = hmap_new();
-    if (!r->requests || !r->identities) {
+    r->forwarded = hmap_new();
+    if (!r->requests || !r->identities || !r->forwarded) {
         router_free(r);
         return NULL;
     }
@@ -417,6 +439,7 @@ void router_free(struct router *r)
         return;
     hmap_free(r->requests);
     hmap_free(r->identities);
+    hmap_free(r->forwarded);
     free(r);
 }
 

@@ -75,6 +75,10 @@ struct router_config {
      * `create-session` to robots, each with fresh TURN credentials. NULL
      * or empty: no iceServers field is sent. */
     const struct ice_servers *ice;
+    /* Other cloud instances (see "Several instances" below; borrowed,
+     * outlives the router). NULL: this instance is alone, and nothing of
+     * this section is ever called. */
+    const struct router_cluster *cluster;
 };
 
 struct transport {
@@ -98,6 +102,7 @@ struct transport {
 struct router;
 struct peer;
 struct http_asker;
+struct router_cluster;
 
 /* Counters for /health and /metrics. */
 struct router_stats {
@@ -248,5 +253,104 @@ const struct router_error_count *router_refusal_counts(const struct router *r);
  * [{"robotId","deviceInfo","connectedAt","sessions"}]. New reference, or
  * NULL when out of memory. */
 json_t *router_robots_json(const struct router *r, const struct token_claims *viewer);
+
+/* ---- several instances ----
+ *
+ * With a cluster (cluster.h, on Redis), every peer stays on the instance
+ * its connection landed on, and each session and each robot request lives
+ * on its robot's instance. A client's message about a robot or a session
+ * of another instance is forwarded there (cluster->forward) and handled
+ * by that instance's router for a stand-in of the client, a remote peer
+ * (router_remote_open) whose sends go back through cluster->tx to the
+ * client's instance, which writes them to the client (router_deliver).
+ * Ownership is checked where the session lives, exactly as for local
+ * peers: a remote peer is one client of one instance. */
+
+/* A robot registered on another instance, as lists show it. */
+struct router_remote_robot {
+    const char *id;
+    const char *device_info;   /* compact JSON text */
+    int64_t connected_at_ms;   /* wall clock */
+};
+
+typedef bool (*router_remote_visit_fn)(const struct router_remote_robot *robot, void *arg);
+
+/* What the router asks of the other instances. Every call is on the loop
+ * thread and never blocks; while the store is unreachable they do what
+ * they can locally (forward returns false, so the client gets the answer
+ * for an offline robot or an unknown session). */
+struct router_cluster {
+    void *self;
+    /* Presence of this instance's registered peers (robots carry their
+     * deviceInfo text and wall-clock registration time; addr is the
+     * peer's address, for people). */
+    void (*robot_up)(void *self, const char *id, const char *device_info,
+                     int64_t connected_at_ms, const char *addr);
+    void (*robot_down)(void *self, const char *id);
+    void (*client_up)(void *self, const char *id, const char *addr);
+    void (*client_down)(void *self, const char *id);
+    /* True when robot_id is registered on another live instance. */
+    bool (*robot_elsewhere)(void *self, const char *robot_id);
+    /* Forwards the native-JSON text of a message of local client
+     * client_id (with its claims, NULL without identities) to the
+     * instance of robot_id, or, when robot_id is NULL, to the instance of
+     * the client's session sid. Returns false, having sent nothing, when
+     * neither is known there or the store is unreachable. */
+    bool (*forward)(void *self, const char *client_id, const struct token_claims *claims,
+                    const char *robot_id, const char *sid, const char *text, size_t len);
+    /* Visits the robots of the other instances until fn returns false. */
+    void (*foreach_robot)(void *self, router_remote_visit_fn fn, void *arg);
+    /* Forwards an HTTP client's robot request (router_http_request) to
+     * robot_id's instance; its answer comes back to
+     * router_http_remote_answer() under token. Returns false, having sent
+     * nothing, when the robot is not known there or the store is
+     * unreachable. forget_http: the asker went away first. */
+    bool (*forward_http)(void *self, const char *token, const char *robot_id,
+                         const char *method, const char *path, json_t *body,
+                         const struct token_claims *caller);
+    void (*forget_http)(void *self, const char *token);
+    /* True while the store is unreachable: local-only service. */
+    bool (*degraded)(void *self);
+    /* The transport of remote peers (its conn is router_remote_open's). */
+    const struct transport *tx;
+};
+
+/* A stand-in for client client_id of another instance, registered (but not
+ * in the registry: broadcasts reach the client through its own instance),
+ * with claims (taken; NULL without identities; their expiry is enforced by
+ * the client's own instance, not here). conn goes back to
+ * cluster->tx; via (copied) names the instance in logs. Messages go in
+ * with router_peer_message() and it ends with router_peer_closed(), as a
+ * local peer. Returns NULL when out of memory (claims are freed). */
+struct peer *router_remote_open(struct router *r, void *conn, const char *client_id,
+                                struct token_claims *claims, const char *via, int64_t now_ms);
+
+/* Writes the native-JSON text of a message from another instance to the
+ * local registered client client_id (re-encoded for its codec). Returns
+ * false when there is no such client (the message is dropped). */
+bool router_deliver(struct router *r, const char *client_id, const char *text, size_t len);
+
+/* An HTTP asker for a request forwarded by another instance (via names
+ * it); answered through cluster->tx->http_answer(http, ...). Release with
+ * router_http_closed() once answered. NULL when out of memory. */
+struct http_asker *router_remote_http_open(struct router *r, void *http, const char *via);
+
+/* The answer of the robot's instance to an HTTP request this instance
+ * forwarded under token: handed to its asker (tx->http_answer) unless it
+ * went away. */
+void router_http_remote_answer(struct router *r, const char *token, unsigned status,
+                               const char *body, size_t len);
+
+/* Closes local client client_id (1008): the instance that held its
+ * stand-in closed it (rate limit, token expiry). */
+void router_close_client(struct router *r, const char *client_id);
+
+/* Tells every local client that may see it that a robot of another
+ * instance came online or went away. */
+void router_remote_robot(struct router *r, const struct router_remote_robot *robot,
+                         bool available);
+
+/* True while the cluster's store is unreachable (/health "degraded"). */
+bool router_degraded(const struct router *r);
 
 #endif

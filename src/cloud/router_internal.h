@@ -22,6 +22,7 @@
 #include "cloud/ratelimit.h"
 #include "cloud/router.h"
 #include "common/hmap.h"
+#include "common/ids.h"
 #include "common/list.h"
 
 /* Who waits for robot answers: a WebSocket client (peer) or an HTTP client
@@ -29,6 +30,10 @@
 struct asker {
     struct peer *peer;
     void *http;
+    bool remote;                 /* http of another instance: answered through the cluster */
+    /* HTTP, forwarded to another instance: the token its answer comes
+     * under (in r->forwarded), or "". */
+    char fwd_token[IDS_TOKEN_LEN + 1];
     struct list requests;        /* pending struct request, newest first */
     unsigned nrequests;
 };
@@ -58,6 +63,7 @@ struct peer {
     bool closing;                /* asked the transport to close: ignore input */
     bool in_grace;               /* told token-expired; closed at expiry_ms */
     bool refusal_logged;         /* an authentication refusal was logged */
+    bool remote;                 /* a client of another instance (router_remote.c) */
     char remote_addr[64];
     char label[PROTO_NAME_MAX + 80]; /* for logs: role, id and address */
 };
@@ -68,6 +74,13 @@ enum { ROUTER_ERROR_CODES = 17 };
 /* Refusal reasons counted (router_auth.c): every token.h code but "ok",
  * then AUTH_REFUSED_LOOPBACK_ONLY and "wrong-subject", then NULL. */
 enum { ROUTER_REFUSAL_CODES = TOKEN_ERR_COUNT - 1 + 2 + 1 };
+
+/* An HTTP client of the proxy (router_request.c), or of another
+ * instance's proxy (router_remote.c). */
+struct http_asker {
+    struct asker asker;
+    char name[80];               /* "http:<addr>": the clientId robots see */
+};
 
 /* Open sessions of one identity (a token's sub), over all its
  * connections: in r->identities while it has any. */
@@ -85,6 +98,7 @@ struct router {
     struct list deadlines;       /* pending requests, earliest deadline first */
     struct list expiries;        /* peers with claims, earliest expiry_ms first */
     struct hmap *identities;     /* sub -> struct identity */
+    struct hmap *forwarded;      /* token -> struct http_asker, HTTP forwarded elsewhere */
     size_t peers;
     struct router_stats stats;
     struct router_error_count errors[ROUTER_ERROR_CODES];
@@ -212,6 +226,29 @@ void router__announce_robot(struct router *r, const struct peer *robot, bool ava
 /* Sends client (registered) available-robots: its clientId and the robots
  * online now that it may see. */
 void router__send_robot_list(struct router *r, struct peer *client);
+
+/* The transport of p: the server's, or the cluster's for a remote peer. */
+static inline const struct transport *router__tx(const struct router *r, const struct peer *p)
+{
+    return p->remote ? r->cfg.cluster->tx : r->tx;
+}
+
+/* ---- router_remote.c, for the other files ---- */
+
+/* With a cluster, forwards the message of local client p (decoded: type,
+ * msg; as it came: data, len) to the instance of robot_id, or of its
+ * session sid when robot_id is NULL. Returns true when forwarded: p's
+ * message is then handled there. */
+bool router__forward(struct router *r, struct peer *p, const char *robot_id, const char *sid,
+                     const char *type, json_t *msg, const char *data, size_t len);
+
+/* With a cluster, forwards h's request for a robot of another instance.
+ * Returns true when forwarded (the answer comes later). */
+bool router__forward_http(struct router *r, struct http_asker *h,
+                          const struct robot_request *req);
+
+/* h goes: forgets its forwarded request, if any. */
+void router__forget_forwarded(struct router *r, struct http_asker *h);
 
 /* ---- router_request.c, for router.c ---- */
 

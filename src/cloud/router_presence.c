@@ -11,14 +11,19 @@
 
 /* The robot's entry of lists and of robot-available. Its deviceInfo is
  * kept as text and parsed here, for as long as one message is built. */
-static json_t *robot_json(const struct peer *robot, bool with_sessions)
+static json_t *entry_json(const char *id, const char *device_info, int64_t connected_at_ms)
 {
     char at[32];
-    clock_iso8601(robot->connected_at_ms, at, sizeof(at));
-    json_t *info = json_loads(robot->device_info, JSON_REJECT_DUPLICATES, NULL);
-    json_t *j = info ? json_pack("{s:s, s:o, s:s}", "robotId", robot->id, "deviceInfo", info,
-                                 "connectedAt", at)
-                     : NULL;
+    clock_iso8601(connected_at_ms, at, sizeof(at));
+    json_t *info = json_loads(device_info, JSON_REJECT_DUPLICATES, NULL);
+    return info ? json_pack("{s:s, s:o, s:s}", "robotId", id, "deviceInfo", info,
+                            "connectedAt", at)
+                : NULL;
+}
+
+static json_t *robot_json(const struct peer *robot, bool with_sessions)
+{
+    json_t *j = entry_json(robot->id, robot->device_info, robot->connected_at_ms);
     if (j && with_sessions)
         json_object_set_new(j, "sessions", json_integer(robot->nsessions));
     return j;
@@ -44,6 +49,23 @@ static bool append_robot(void *record, void *arg)
     return true;
 }
 
+/* A robot of another instance; its sessions live there, so /robots
+ * counts none here (the field stays, with 0). */
+static bool append_remote(const struct router_remote_robot *robot, void *arg)
+{
+    struct robots_ctx *ctx = arg;
+    if (!router__may_see(ctx->viewer, robot->id))
+        return true;
+    json_t *j = entry_json(robot->id, robot->device_info, robot->connected_at_ms);
+    if (j && ctx->with_sessions)
+        json_object_set_new(j, "sessions", json_integer(0));
+    if (json_array_append_new(ctx->list, j) != 0) {
+        ctx->failed = true;
+        return false;
+    }
+    return true;
+}
+
 static json_t *robots_list(const struct router *r, const struct token_claims *viewer,
                            bool with_sessions)
 {
@@ -52,6 +74,9 @@ static json_t *robots_list(const struct router *r, const struct token_claims *vi
     if (!ctx.list)
         return NULL;
     registry_foreach(r->reg, REG_ROBOT, append_robot, &ctx);
+    const struct router_cluster *cl = r->cfg.cluster;
+    if (cl && !ctx.failed)
+        cl->foreach_robot(cl->self, append_remote, &ctx);
     if (ctx.failed) {
         json_decref(ctx.list);
         return NULL;
@@ -130,4 +155,15 @@ void router__send_robot_list(struct router *r, struct peer *client)
     router__send_msg(r, client, "available-robots",
                      robots ? json_pack("{s:s, s:o}", "clientId", client->id, "robots", robots)
                             : NULL);
+}
+
+void router_remote_robot(struct router *r, const struct router_remote_robot *robot,
+                         bool available)
+{
+    if (available)
+        broadcast_to_clients(r, robot->id, "robot-available",
+                             entry_json(robot->id, robot->device_info, robot->connected_at_ms));
+    else
+        broadcast_to_clients(r, robot->id, "robot-unavailable",
+                             json_pack("{s:s}", "robotId", robot->id));
 }

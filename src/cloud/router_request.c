@@ -10,11 +10,6 @@
 #include "common/ids.h"
 #include "common/log.h"
 
-struct http_asker {
-    struct asker asker;
-    char name[80];               /* "http:<addr>": the clientId robots see */
-};
-
 /* A robot request waiting for its answer. It is indexed by token in the
  * router's table and sits on three lists: its robot's (to fail it when the
  * robot goes), its asker's (to forget it when the asker goes), and the
@@ -53,7 +48,7 @@ static void answer_asker(struct router *r, struct asker *a, json_t *request_id,
         if (!(b = outbuf_new("{\"detail\":\"out of memory\"}", 26)))
             return; /* the transport's own timeout ends the request */
     }
-    r->tx->http_answer(a->http, status, b);
+    (a->remote ? r->cfg.cluster->tx : r->tx)->http_answer(a->http, status, b);
     outbuf_unref(b);
 }
 
@@ -256,6 +251,12 @@ static void start_request(struct router *r, const struct asking *w, const char *
 void router__on_robot_request(struct router *r, struct peer *client, json_t *msg,
                               int64_t now_ms)
 {
+    const char *robot_id = json_string_value(json_object_get(msg, "robotId"));
+    /* A robot of another instance: the request waits there. */
+    if (!registry_find(r->reg, REG_ROBOT, robot_id) &&
+        router__may_see(client->claims, robot_id) &&
+        router__forward(r, client, robot_id, NULL, "robot-request", msg, NULL, 0))
+        return;
     const struct asking w = {.asker = &client->asker, .name = client->id,
                              .request_id = json_object_get(msg, "requestId"),
                              .caller = client->claims};
@@ -347,6 +348,10 @@ void router_http_request(struct router *r, struct http_asker *h, const struct ro
                       "(Authorization: Bearer <token>)");
         return;
     }
+    /* A robot of another instance: the request waits there. */
+    if (!registry_find(r->reg, REG_ROBOT, id) && router__may_see(req->caller, id) &&
+        router__forward_http(r, h, req))
+        return;
     const struct asking w = {.asker = &h->asker, .name = h->name, .caller = req->caller};
     start_request(r, &w, id, req->method, req->path, req->body, now_ms);
 }
@@ -356,6 +361,7 @@ void router_http_closed(struct router *r, struct http_asker *h)
     if (!h)
         return;
     router__forget_asker(r, &h->asker);
+    router__forget_forwarded(r, h);
     free(h);
 }
 

@@ -251,6 +251,10 @@ void router__on_create_session(struct router *r, struct peer *client, json_t *ms
     const char *robot_id = json_string_value(json_object_get(msg, "robotId"));
     struct peer *robot = registry_find(r->reg, REG_ROBOT, robot_id);
     char m[160];
+    /* A robot of another instance: the session lives there. */
+    if (!robot && router__may_see(client->claims, robot_id) &&
+        router__forward(r, client, robot_id, NULL, "create-session", msg, NULL, 0))
+        return;
     /* A robot this viewer may not see gets the answer of an offline one. */
     if (!robot || !router__may_see(client->claims, robot_id)) {
         snprintf(m, sizeof(m), "robot '%s' is not online", robot_id);

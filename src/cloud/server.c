@@ -22,12 +22,15 @@
 #include "cloud/access.h"
 #include "cloud/api_proxy.h"
 #include "cloud/auth.h"
+#include "cloud/cluster.h"
 #include "cloud/conn.h"
 #include "cloud/edge.h"
 #include "cloud/eio.h"
 #include "cloud/eio_poll.h"
 #include "cloud/http_reply.h"
 #include "cloud/http_static.h"
+#include "cloud/listen_share.h"
+#include "cloud/redis_lws.h"
 #include "cloud/ice_servers.h"
 #include "cloud/registry.h"
 #include "cloud/router.h"
@@ -296,7 +299,7 @@ static void lws_log_bridge(int level, const char *line)
  * in use or an address this host does not have is reported at once with
  * its reason (libwebsockets would wait quietly for the address to appear).
  * Returns 0, or -1 after logging. */
-static int probe_listen(const char *bind_addr, long port)
+static int probe_listen(const char *bind_addr, long port, bool share)
 {
     struct sockaddr_storage ss;
     memset(&ss, 0, sizeof(ss));
@@ -326,6 +329,8 @@ static int probe_listen(const char *bind_addr, long port)
         fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     }
     int one = 1;
+    if (fd >= 0 && share)
+        setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
     if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0 ||
         bind(fd, (struct sockaddr *)&ss, len) != 0) {
         log_error("cannot listen on %s port %ld: %s", *bind_addr ? bind_addr : "all interfaces",
@@ -357,6 +362,11 @@ static int context_new(struct server *srv)
         /* A cap on one send(), not a buffer: idle connections cost the same. */
         .tx_packet_size = WRITE_COALESCE_BYTES,
     };
+    int np = 1;
+    if (srv->cluster)
+        srv->protocols[np++] = REDIS_LWS_PROTOCOL;
+    if (cfg->listen_share)
+        srv->protocols[np++] = LISTEN_SHARE_PROTOCOL;
     /* Ping after N idle seconds; hang up when nothing valid (a pong or a
      * message) arrived for 2N. */
     srv->keepalive = (lws_retry_bo_t){
@@ -373,6 +383,9 @@ static int context_new(struct server *srv)
     info.protocols = srv->protocols;
     info.user = srv;
     info.options = LWS_SERVER_OPTION_VALIDATE_UTF8;
+    /* --workers: the port is listen_share.c's, shared with SO_REUSEPORT. */
+    if (cfg->listen_share)
+        info.port = CONTEXT_PORT_NO_LISTEN_SERVER;
     /* An IPv4 address on a dual-stack vhost: lws 4.1 leaves the IPv6
      * address unset and listens on every interface. IPv4 alone binds it. */
     struct in_addr v4;
@@ -393,6 +406,13 @@ static int context_new(struct server *srv)
         info.alpn = "http/1.1";
     }
     srv->ctx = lws_create_context(&info);
+    if (srv->ctx && cfg->listen_share &&
+        listen_share_start(lws_get_vhost_by_name(srv->ctx, "porthole"), cfg->bind,
+                           cfg->port) != 0) {
+        lws_context_destroy(srv->ctx);
+        srv->ctx = NULL;
+        return -1;
+    }
     if (!srv->ctx) {
         log_error("cannot start the server on %s:%ld%s", info.iface ? info.iface : "*",
                   cfg->port, tls ? " (is the TLS certificate or key unreadable or invalid?)" : "");
@@ -418,7 +438,7 @@ struct server *server_new(const struct cloud_config *cfg)
     }
     srv->cfg = *cfg;
     srv->started_ms = clock_mono_ms();
-    if (probe_listen(cfg->bind, cfg->port) != 0) {
+    if (probe_listen(cfg->bind, cfg->port, cfg->listen_share) != 0) {
         free(srv);
         return NULL;
     }
@@ -471,6 +491,15 @@ struct server *server_new(const struct cloud_config *cfg)
         .token_grace_s = (unsigned)cfg->token_grace,
         .ice = srv->ice,
     };
+    if (strcmp(cfg->store, "memory") != 0) {
+        const struct cluster_config ccfg = {.url = cfg->store, .instance_id = cfg->instance_id,
+                                            .ttl_s = (unsigned)cfg->presence_ttl};
+        if (!(srv->cluster = cluster_new(&ccfg))) {
+            server_free(srv);
+            return NULL;
+        }
+        rcfg.cluster = cluster_seam(srv->cluster);
+    }
     srv->router = router_new(&rcfg, &srv->tx, srv->auth, &srv->reg);
     if (!srv->router) {
         log_error("out of memory");
@@ -481,6 +510,9 @@ struct server *server_new(const struct cloud_config *cfg)
         server_free(srv);
         return NULL;
     }
+    if (srv->cluster)
+        cluster_start(srv->cluster, srv->ctx, lws_get_vhost_by_name(srv->ctx, "porthole"),
+                      srv->router);
     access_announce(srv);
     return srv;
 }
@@ -508,10 +540,12 @@ int server_run(struct server *srv)
 
     log_info("shutting down: ending %zu sessions", registry_count(&srv->reg, REG_SESSION));
     router_shutdown(srv->router);
+    cluster_leave(srv->cluster);
     /* Let session-closed messages and the 503s of pending robot requests
-     * reach the peers, within a second. */
+     * reach the peers (and the store), within a second. */
     int64_t deadline = clock_mono_ms() + 1000;
-    while ((srv->queued || srv->http_replies) && clock_mono_ms() < deadline)
+    while ((srv->queued || srv->http_replies || cluster_busy(srv->cluster)) &&
+           clock_mono_ms() < deadline)
         if (lws_service(srv->ctx, 50) < 0)
             break;
     srv->stopping = true;
@@ -528,11 +562,13 @@ void server_free(struct server *srv)
         edge_stop(srv->edge);
         access_stop(srv);
         eio_stop(srv->eio);
+        cluster_stop(srv->cluster);
         lws_context_destroy(srv->ctx); /* CLOSED callbacks free every peer */
     }
     eio_free(srv->eio); /* polling sessions' peers, before the router goes */
     signal_ctx = NULL;
     router_free(srv->router);
+    cluster_free(srv->cluster);
     auth_free(srv->auth);
     registry_free(&srv->reg);
     ice_servers_free(srv->ice);

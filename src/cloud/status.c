@@ -9,13 +9,18 @@
 struct outbuf *status_health(const struct router *r, int64_t started_mono_ms, int64_t now_mono_ms,
                              bool details)
 {
+    /* Degraded: the store is unreachable and only this instance's peers
+     * are served; still 200, because that service is real (a load
+     * balancer should keep sending clients here). */
+    const char *status = router_degraded(r) ? "degraded" : "ok";
     if (!details)
-        return outbuf_new("{\"status\":\"ok\"}", 15);
+        return outbuf_new(*status == 'o' ? "{\"status\":\"ok\"}" : "{\"status\":\"degraded\"}",
+                          *status == 'o' ? 15 : 21);
     struct router_stats st;
     router_stats(r, &st);
     char ts[32];
     clock_iso8601(clock_wall_ms(), ts, sizeof(ts));
-    json_t *j = json_pack("{s:s, s:s, s:I, s:I, s:I, s:I, s:s}", "status", "ok", "timestamp", ts,
+    json_t *j = json_pack("{s:s, s:s, s:I, s:I, s:I, s:I, s:s}", "status", status, "timestamp", ts,
                           "robots", (json_int_t)st.robots, "clients", (json_int_t)st.clients,
                           "sessions", (json_int_t)st.sessions, "uptimeSeconds",
                           (json_int_t)((now_mono_ms - started_mono_ms) / 1000), "version",

@@ -28,7 +28,8 @@ struct server_stats {
     uint64_t closed_http_timeout;     /* requests whose body missed --http-timeout */
 };
 
-/* With details: {"status":"ok","timestamp","robots","clients","sessions",
+/* status is "ok", or "degraded" while a cluster's store is unreachable.
+ * With details: {"status":"ok","timestamp","robots","clients","sessions",
  * "uptimeSeconds","version"}; without (a caller that may not see them):
  * {"status":"ok"}. Returns a new buffer, or NULL when out of memory. */
 struct outbuf *status_health(const struct router *r, int64_t started_mono_ms, int64_t now_mono_ms,
