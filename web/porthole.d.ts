@@ -270,8 +270,14 @@ export interface SessionStats {
   turnServer: string | null;
   /** Glass-to-glass, from the colour marker (attach()). */
   latencyMs: number | null;
-  /** The robot's own figures of the current stream, from its telemetry. */
-  robot: { fps: number | null; bitrateKbps: number | null; viewers: number | null } | null;
+  /** The robot's own figures of the current stream, from its telemetry:
+   * its encoder's fps and bitrate, its viewers, and this viewer's bandwidth
+   * estimate (kbit/s, null before the first feedback), the rung of the
+   * ladder it receives (0 = the cheapest) and retransmissions sent to it. */
+  robot: {
+    fps: number | null; bitrateKbps: number | null; viewers: number | null;
+    estimateKbps: number | null; layer: number | null; retransmissions: number | null;
+  } | null;
   streamTypes: StreamType[];
 }
 

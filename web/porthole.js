@@ -1648,6 +1648,7 @@ export class Session extends Emitter {
     const tel = this.telemetry && Date.now() - (this._telemetryAt || 0) < 5000 ? this.telemetry : null;
     const stream = this.streamTypes[0];
     const telStream = tel && isObj(tel.streams) && isObj(tel.streams[stream]) ? tel.streams[stream] : null;
+    const bw = tel && isObj(tel.bandwidth) ? tel.bandwidth : null;
     const types = [local?.candidateType, remote?.candidateType].filter(Boolean);
     const worst = types.includes('relay') ? 'relay'
       : types.find((t) => t === 'srflx' || t === 'prflx') || types[0] || null;
@@ -1669,7 +1670,7 @@ export class Session extends Emitter {
      * @property {string|null} relayProtocol through TURN: how we reach the TURN server (udp, tcp or tls)
      * @property {string|null} turnServer through TURN: the TURN server's URL
      * @property {number|null} latencyMs glass-to-glass, from the colour marker
-     * @property {{fps:number|null,bitrateKbps:number|null,viewers:number|null}|null} robot robot-side telemetry
+     * @property {{fps:number|null,bitrateKbps:number|null,viewers:number|null,estimateKbps:number|null,layer:number|null,retransmissions:number|null}|null} robot robot-side telemetry
      * @property {string[]} streamTypes
      */
     return {
@@ -1698,6 +1699,11 @@ export class Session extends Emitter {
         fps: finite(telStream.fps),
         bitrateKbps: finite(telStream.bitrateKbps),
         viewers: finite(telStream.viewers),
+        // This viewer's bandwidth estimate and the rung of the ladder its
+        // link carries (the robot's telemetry, "bandwidth"; PROTOCOL.md).
+        estimateKbps: bw && bw.reports > 0 ? finite(bw.estimateKbps) : null,
+        layer: bw ? finite(bw.layer) : null,
+        retransmissions: bw ? finite(bw.rtxSent) : null,
       } : null,
       streamTypes: this.streamTypes.slice(),
     };

@@ -466,6 +466,8 @@ class Tile {
     if (st.robot) {
       rows.push(['robot fps', n(st.robot.fps)]);
       rows.push(['robot rate', kbps(st.robot.bitrateKbps)]);
+      rows.push(['estimate', kbps(st.robot.estimateKbps)]);
+      rows.push(['layer', st.robot.layer === null ? '–' : String(st.robot.layer)]);
     }
     this.statsEl.replaceChildren(...rows.flatMap(([k, v]) => [
       Object.assign(document.createElement('dt'), { textContent: k }),
