@@ -17,9 +17,15 @@ import { DepthProbe, DepthView } from './depthview.js';
 import { OptionsPanel } from './options.js';
 
 const STREAM_LABELS = { color: 'Colour', depth: 'Depth', 'infrared-1': 'Infrared 1', 'infrared-2': 'Infrared 2' };
-/** What a tile asks of the robot's depth channel (docs/VIEWER.md): a few
- * frames a second for the pointer readout; the 3D tab asks for more. */
-const DEPTH_IDLE = Object.freeze({ rate: 5, decimation: 2, color: false });
+/** What a tile asks of the robot's depth channel (docs/VIEWER.md): one
+ * coarse frame a second while nobody points at the video (about 3 KB/s:
+ * the channel shares the viewer's link with the video, which on a slow
+ * link needs all of it), a few finer ones a second while the pointer is
+ * over it, for the readout; the 3D tab asks for more. */
+const DEPTH_IDLE = Object.freeze({ rate: 1, decimation: 4, color: false });
+const DEPTH_POINTING = Object.freeze({ rate: 5, decimation: 2, color: false });
+/** How long the finer readout outlasts the pointer leaving the video. */
+const POINTING_LINGER_MS = 2000;
 
 const $ = (sel, root = document) => root.querySelector(sel);
 const params = new URLSearchParams(location.search);
@@ -181,6 +187,10 @@ class Tile {
     this.legend = $('.legend', this.el);
     this._stopLatency = () => {};
     this.probe = new DepthProbe(this.video, $('.probe', this.el), () => this.session);
+    this.pointing = false;
+    this._pointingTimer = null;
+    this.video.addEventListener('pointerenter', () => this._point(true));
+    this.video.addEventListener('pointerleave', () => this._point(false));
     this.view3d = new DepthView($('.cloud3d', this.el), () => this.session);
     this._buildLegend();
     this.options = new OptionsPanel($('.options', this.el), $('.options-toggle', this.el), cloud, robotId);
@@ -236,7 +246,7 @@ class Tile {
     // Metric depth whenever the camera has a depth stream: the pointer
     // readout and the 3D tab use it; a robot that cannot serve it says why.
     const hasDepth = (cloud.robots.get(this.robotId)?.streams || STREAM_TYPES).includes('depth');
-    const s = cloud.openSession(this.robotId, { streamTypes: [this.streamType], depth: hasDepth ? (this.view3d.shown ? this.view3d.request() : DEPTH_IDLE) : false });
+    const s = cloud.openSession(this.robotId, { streamTypes: [this.streamType], depth: hasDepth ? this._depthWanted() : false });
     this.session = s;
     this.view3d.unavailable = hasDepth ? null : 'this robot\'s camera has no depth stream';
     s.on('depth', (f) => { if (s === this.session) this.view3d.onFrame(f); });
@@ -340,7 +350,27 @@ class Tile {
     $('.view3d', this.el).setAttribute('aria-pressed', String(on));
     this.el.dataset.view = on ? '3d' : 'video';
     this.view3d.show(on);
-    if (this.session?.depthInfo.config) this.session.setDepth(on ? this.view3d.request() : DEPTH_IDLE).catch(() => {});
+    this._askDepth();
+  }
+
+  /** The pointer enters or leaves the video: a finer readout while it is
+   * there (and POINTING_LINGER_MS after). */
+  _point(on) {
+    clearTimeout(this._pointingTimer);
+    if (on) {
+      if (!this.pointing) { this.pointing = true; this._askDepth(); }
+      return;
+    }
+    this._pointingTimer = setTimeout(() => { this.pointing = false; this._askDepth(); }, POINTING_LINGER_MS);
+  }
+
+  /** What this tile needs of the depth channel now. */
+  _depthWanted() {
+    return this.view3d.shown ? this.view3d.request() : this.pointing ? DEPTH_POINTING : DEPTH_IDLE;
+  }
+
+  _askDepth() {
+    if (this.session?.depthInfo.config) this.session.setDepth(this._depthWanted()).catch(() => {});
   }
 
   _setMessage(text, kind = 'error', retry = true) {
