@@ -44,7 +44,12 @@ struct peer_params {
     size_t max_remote_candidates;           /* admitted per peer; 0: ICEGATE_DEFAULT_MAX */
     const char (*local_addrs)[46];          /* addresses to gather on; NULL/0: all */
     size_t nlocal;
-    size_t max_sdp;                         /* bytes; a longer answer is refused */
+    size_t max_sdp;                         /* bytes; a longer answer (or offer) is refused */
+    /* The viewer's offer, for a viewer that offers first (WHEP): the peer
+     * then answers it (sdp_offer.h checks it; its track i goes on its i-th
+     * usable video m-line) instead of making an offer, and on_offer
+     * carries that answer. NULL: the robot offers, as always. Copied. */
+    const char *remote_offer;
     GMainContext *context;                  /* where callbacks fire */
 };
 
@@ -57,7 +62,7 @@ struct peer_callbacks {
     /* The local offer is ready (and set as local description): the first
      * one, or an ICE restart's, which the local candidates gathered so far
      * then follow again through on_candidate (and its NULL, when gathering
-     * had completed). */
+     * had completed). With a remote_offer: the local answer, once. */
     void (*on_offer)(void *user, struct peer *p, const char *sdp);
     /* A local ICE candidate; candidate NULL means gathering is complete. */
     void (*on_candidate)(void *user, struct peer *p, unsigned mline, const char *mid,
@@ -74,8 +79,10 @@ struct peer_callbacks {
     void (*on_viewer_gone)(void *user, struct peer *p, const char *why);
 };
 
-/* Builds the peer and starts it; the offer follows through on_offer.
- * Returns NULL with a reason in err. */
+/* Builds the peer and starts it; the offer (or the answer to
+ * params->remote_offer) follows through on_offer. Returns NULL with a
+ * reason in err (for a remote offer refused by sdp_offer_check, its
+ * words). */
 struct peer *peer_new(struct media *m, const struct peer_params *params,
                       const struct peer_callbacks *cb, void *user, char *err, size_t errlen);
 
