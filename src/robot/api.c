@@ -47,7 +47,7 @@ static const struct api_route api_routes[] = {
     {.method = "DELETE", .path = "/api/webrtc/sessions/{session}", .handler = api_session_close},
     {.method = "DELETE", .path = "/api/webrtc/sessions", .handler = api_session_close_all},
     {.method = "POST", .path = "/api/whep", .handler = api_whep_offer},
-    {.method = "PATCH", .path = "/api/whep/{session}", .handler = api_whep_patch},
+    {.method = "POST", .path = "/api/whep/{session}", .handler = api_whep_trickle},
     {.method = "DELETE", .path = "/api/whep/{session}", .handler = api_whep_delete},
 };
 

@@ -75,7 +75,8 @@ static void on_gone(SoupServerMessage *msg, gpointer data)
 static void respond_to(struct pending *p, SoupServerMessage *msg, int status, json_t *body)
 {
     if (p->whep)
-        whep_http_respond(msg, "/api/whep", status, body);
+        whep_http_respond(msg, g_uri_get_path(soup_server_message_get_uri(msg)), "/api/whep",
+                          status, body);
     else
         respond(msg, status, body);
 }
@@ -116,6 +117,10 @@ static void whep_request(struct api_http *h, struct pending *p, SoupServerMessag
     }
     SoupMessageHeaders *hdr = soup_server_message_get_request_headers(msg);
     bool bad;
+    if (!whep_http_api_method(method, path)) {
+        on_reply(p, 405, json_object());
+        return;
+    }
     json_t *j = whep_http_body(method, body, len,
                                soup_message_headers_get_one(hdr, "If-Match"), &bad);
     if (bad) {
@@ -124,7 +129,7 @@ static void whep_request(struct api_http *h, struct pending *p, SoupServerMessag
     }
     const char *query = g_uri_get_query(soup_server_message_get_uri(msg));
     char *full = g_strdup_printf("%s%s%s", path, query ? "?" : "", query ? query : "");
-    api_handle_json(h->api, NULL, method, full, j, on_reply, p);
+    api_handle_json(h->api, NULL, whep_http_api_method(method, path), full, j, on_reply, p);
     g_free(full);
     json_decref(j);
 }

@@ -133,7 +133,7 @@ int api_session_close(struct api_request *rq, json_t **out);
 /* ---- api_whep.c: WHEP sessions (the viewer offers), through struct api_sessions ---- */
 
 int api_whep_offer(struct api_request *rq, json_t **out);
-int api_whep_patch(struct api_request *rq, json_t **out);
+int api_whep_trickle(struct api_request *rq, json_t **out);
 int api_whep_delete(struct api_request *rq, json_t **out);
 
 #endif

@@ -1,8 +1,9 @@
 /* api_whep.c - the REST API's WHEP resource in its JSON form: POST
- * /api/whep?streams=... {"sdp"}, PATCH /api/whep/{session} {"sdpfrag",
- * "if_match"?}, DELETE /api/whep/{session}; the HTTP transports
+ * /api/whep?streams=... {"sdp"}, POST /api/whep/{session} {"sdpfrag",
+ * "if_match"?} (WHEP's PATCH: robot-request carries GET, POST, PUT and
+ * DELETE only), DELETE /api/whep/{session}; the HTTP transports
  * (whep_http.c, the cloud's whep_proxy.c) translate WHEP's own media types
- * to and from it. Through struct api_sessions. */
+ * and methods to and from it. Through struct api_sessions. */
 #include "robot/api_internal.h"
 
 #include <string.h>
@@ -81,7 +82,7 @@ int api_whep_offer(struct api_request *rq, json_t **out)
     return 0; /* answered later */
 }
 
-int api_whep_patch(struct api_request *rq, json_t **out)
+int api_whep_trickle(struct api_request *rq, json_t **out)
 {
     struct api *api = rq->api;
     json_t *frag = json_object_get(rq->body, "sdpfrag");

@@ -28,8 +28,8 @@ const char *whep_http_body_type(const char *method, const char *path)
 {
     if (!whep_http_path(path) || !method)
         return NULL;
-    if (strcmp(method, "POST") == 0 && !session_path(path))
-        return SDP_TYPE;
+    if (strcmp(method, "POST") == 0)
+        return session_path(path) ? NULL : SDP_TYPE;
     if (strcmp(method, "PATCH") == 0 && session_path(path))
         return FRAG_TYPE;
     return NULL;
@@ -55,8 +55,20 @@ json_t *whep_http_body(const char *method, const char *body, size_t len, const c
     return j;
 }
 
-void whep_http_respond(SoupServerMessage *msg, const char *location_base, int status,
-                       json_t *body)
+const char *whep_http_api_method(const char *method, const char *path)
+{
+    bool session = session_path(path);
+    if (strcmp(method, "POST") == 0 && !session)
+        return "POST";
+    if (strcmp(method, "PATCH") == 0 && session)
+        return "POST";
+    if (strcmp(method, "DELETE") == 0 && session)
+        return "DELETE";
+    return NULL;
+}
+
+void whep_http_respond(SoupServerMessage *msg, const char *path, const char *location_base,
+                       int status, json_t *body)
 {
     SoupMessageHeaders *hdr = soup_server_message_get_response_headers(msg);
     soup_server_message_set_status(msg, (guint)status, NULL);
@@ -75,9 +87,13 @@ void whep_http_respond(SoupServerMessage *msg, const char *location_base, int st
     } else if (status == 204) {
         soup_server_message_set_response(msg, NULL, SOUP_MEMORY_STATIC, NULL, 0);
     } else {
-        const char *allow = json_string_value(json_object_get(body, "allow"));
-        if (status == 405)
-            soup_message_headers_replace(hdr, "Allow", allow ? allow : "OPTIONS, POST");
+        if (status == 405) {
+            const char *allow = session_path(path) ? "OPTIONS, PATCH, DELETE" : "OPTIONS, POST";
+            soup_message_headers_replace(hdr, "Allow", allow);
+            json_decref(body);
+            body = json_pack("{s:s, s:s}", "detail", "this WHEP resource takes other methods",
+                             "allow", allow);
+        }
         char *text = json_dumps(body, JSON_COMPACT);
         if (text)
             soup_server_message_set_response(msg, "application/json", SOUP_MEMORY_TAKE, text,
