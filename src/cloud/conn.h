@@ -67,12 +67,14 @@ struct http_conn {
     unsigned status;
     const char *type;         /* static */
     const char *allow;        /* the Allow header of a 405 (static), or NULL */
+    char *headers;            /* more response headers, "name:value\n" each (malloc'd; WHEP) */
     struct outbuf *body;      /* NULL: a response without a body (204, 304) */
     enum api_state api;
     const char *api_method;   /* static */
     char *api_robot;          /* robot id from the URL */
     char *api_path;           /* "/api/...[?query]", re-encoded */
     struct http_asker *asker; /* from the first proxied request on */
+    bool whep;                /* the proxied request is WHEP's (whep_proxy.h) */
     /* The verified claims of the request's Bearer token (server.c), NULL
      * without one; freed with the transaction. */
     struct token_claims *caller;
