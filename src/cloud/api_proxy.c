@@ -161,7 +161,10 @@ static int api_dispatch(struct server *srv, struct conn *c)
     h->api = API_WAITING;
     struct robot_request req = {.robot_id = h->api_robot, .method = h->api_method,
                                 .path = h->api_path, .body = body, .caller = h->caller};
-    router_http_request(srv->router, h->asker, &req, clock_mono_ms());
+    if (h->whep)
+        router_http_watch(srv->router, h->asker, &req, clock_mono_ms());
+    else
+        router_http_request(srv->router, h->asker, &req, clock_mono_ms());
     json_decref(body);
     server_schedule_tick(srv);
     return 0;
