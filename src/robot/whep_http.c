@@ -26,13 +26,10 @@ static bool session_path(const char *path)
 
 const char *whep_http_body_type(const char *method, const char *path)
 {
-    if (!whep_http_path(path) || !method)
+    (void)method; /* a wrong method gets its 405 after the guard */
+    if (!whep_http_path(path))
         return NULL;
-    if (strcmp(method, "POST") == 0)
-        return session_path(path) ? NULL : SDP_TYPE;
-    if (strcmp(method, "PATCH") == 0 && session_path(path))
-        return FRAG_TYPE;
-    return NULL;
+    return session_path(path) ? FRAG_TYPE : SDP_TYPE;
 }
 
 json_t *whep_http_body(const char *method, const char *body, size_t len, const char *if_match,

@@ -20,8 +20,9 @@
 bool whep_http_path(const char *path);
 
 /* The media type a request's body must have (httpguard.h's 415 check):
- * application/sdp for POST /api/whep, application/trickle-ice-sdpfrag for
- * PATCH below it, NULL (JSON) for anything else. */
+ * application/sdp on /api/whep, application/trickle-ice-sdpfrag below it
+ * (whatever the method: a wrong one gets its 405 after the guard), NULL
+ * (JSON) on any other path. */
 const char *whep_http_body_type(const char *method, const char *path);
 
 /* The method of the JSON form for a WHEP request: PATCH on a session is
