@@ -1,6 +1,7 @@
 /* conn.h - private to porthole-cloud's libwebsockets glue (server.c,
- * ws_conn.c, http_reply.c, api_proxy.c, edge.c): the server context, the per-connection state
- * they share, and the few helpers they call across those files. Nothing
+ * ws_conn.c, http_reply.c, api_proxy.c, whep_proxy.c, edge.c): the server
+ * context, the per-connection state they share, and the few helpers they
+ * call across those files. Nothing
  * else includes it; server.h is the glue's public contract.
  *
  * Everything here runs on the one lws event-loop thread. */
