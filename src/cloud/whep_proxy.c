@@ -167,7 +167,8 @@ json_t *whep_proxy_body(struct conn *c, const char *method, bool *bad)
         *bad = true;
         return NULL;
     }
-    bool session = strchr(c->http.api_path + strlen("/api/whep"), '/') != NULL;
+    /* api_path is "/api/whep[?query]" or "/api/whep/{sessionId}". */
+    bool session = c->http.api_path[strlen("/api/whep")] == '/';
     json_t *body = json_object();
     json_object_set_new(body, session ? "sdpfrag" : "sdp", text);
     char match[128];

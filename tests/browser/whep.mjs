@@ -41,9 +41,16 @@ setTimeout(() => {
  * the candidates when trickling, and waits for decoded frames. Returns
  * what the test checks; the peer connection stays on window.whep.
  */
-async function whepInPage({ url, trickle, nvideo }) {
+async function whepInPage({ url, trickle, nvideo, channel }) {
   const pc = new RTCPeerConnection();
   for (let i = 0; i < nvideo; i++) pc.addTransceiver('video', { direction: 'recvonly' });
+  let telemetry = null;
+  if (channel) {
+    pc.createDataChannel('probe');
+    pc.ondatachannel = (e) => {
+      e.channel.onmessage = (m) => { telemetry ??= { label: e.channel.label, text: String(m.data) }; };
+    };
+  }
   const pending = [];
   let location = null;
   let patches = 0;
@@ -85,14 +92,14 @@ async function whepInPage({ url, trickle, nvideo }) {
   if (trickle && pending.length) await patch(pending.splice(0), pc.iceGatheringState === 'complete');
   const t0 = performance.now();
   let frames = 0;
-  while (performance.now() - t0 < 20000 && frames === 0) {
+  while (performance.now() - t0 < 20000 && (frames === 0 || (channel && !telemetry))) {
     await new Promise((r) => setTimeout(r, 100));
     (await pc.getStats()).forEach((s) => {
       if (s.type === 'inbound-rtp' && s.kind === 'video') frames = Math.max(frames, s.framesDecoded || 0);
     });
   }
   window.whep = { pc, location };
-  return { ...out, frames, patches, patchStatuses, state: pc.connectionState };
+  return { ...out, frames, patches, patchStatuses, state: pc.connectionState, telemetry };
 }
 
 let cloudPort;
@@ -105,13 +112,17 @@ async function robotSessions() {
 }
 
 /** One WHEP session at url; checks video, then DELETE ends it on the robot. */
-async function oneSession(url, trickle, nvideo = 1, nstreams = nvideo) {
-  const r = await page.evaluate(whepInPage, { url, trickle, nvideo });
+async function oneSession(url, trickle, nvideo = 1, nstreams = nvideo, channel = false) {
+  const r = await page.evaluate(whepInPage, { url, trickle, nvideo, channel });
   assert.equal(r.status, 201, `POST ${url}: ${r.status} ${r.body || ''}`);
   assert.match(r.type, /^application\/sdp/);
   assert.ok(r.etag, 'an ETag');
   assert.ok(r.frames > 0, `decoded frames (state ${r.state})`);
   assert.equal(r.offerHadCandidates, !trickle);
+  if (channel) {
+    assert.equal(r.telemetry?.label, 'telemetry', 'the robot opened its telemetry channel');
+    assert.ok(JSON.parse(r.telemetry.text), 'telemetry is JSON');
+  }
   if (trickle) {
     assert.ok(r.patches > 0, 'candidates were PATCHed');
     assert.ok(r.patchStatuses.every((s) => s === 204), `PATCH statuses ${r.patchStatuses}`);
@@ -158,6 +169,8 @@ const scenarios = [
   // A player that offers more video m-lines than streams asked for: the
   // extra ones are answered without media.
   { name: 'whep.cloud.extra-m-line', run: () => oneSession(cloudUrl(), false, 2, 1) },
+  // A player that offers a data channel gets the robot's telemetry on it.
+  { name: 'whep.cloud.telemetry', run: () => oneSession(cloudUrl(), true, 1, 1, true) },
   { name: 'whep.options', async run() {
     const r = await page.evaluate(async (url) => {
       const res = await fetch(url, { method: 'OPTIONS' });
