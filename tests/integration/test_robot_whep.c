@@ -6,9 +6,10 @@
  * while the robot keeps streaming to a viewer; and, with a cloud that runs
  * with auth, a session touched only by its creator's token subject.
  *
- * The video itself is decoded by the browser test (tests/browser/whep.mjs):
- * here nobody connects to the WHEP sessions, which end by
- * --session-timeout if not deleted. */
+ * A GStreamer webrtcbin player (below, no trickle) decodes the video of
+ * one session; the browser test (tests/browser/whep.mjs) does the rest with
+ * Chromium. The other sessions here are never connected to, and end by
+ * DELETE or --session-timeout. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -19,6 +20,9 @@
 
 #include <cmocka.h>
 #include <glib.h>
+#define GST_USE_UNSTABLE_API
+#include <gst/gst.h>
+#include <gst/webrtc/webrtc.h>
 
 #include "harness.h"
 #include "robotfix.h"
@@ -231,6 +235,162 @@ static void test_options_lists_the_ice_servers_as_link_headers(void **state)
     g_free(base);
 }
 
+/* ---- a WHEP player made of GStreamer's webrtcbin ---- */
+
+struct player {
+    GstElement *pipe, *webrtc;
+    gint frames; /* atomic: decoded frames */
+};
+
+static GstPadProbeReturn count_frame(GstPad *pad, GstPadProbeInfo *info, gpointer data)
+{
+    (void)pad;
+    (void)info;
+    g_atomic_int_inc(&((struct player *)data)->frames);
+    return GST_PAD_PROBE_OK;
+}
+
+/* A track (webrtcbin's streaming thread): depayload, decode, count. */
+static void on_player_pad(GstElement *webrtc, GstPad *pad, gpointer data)
+{
+    struct player *pl = data;
+    if (GST_PAD_DIRECTION(pad) != GST_PAD_SRC)
+        return;
+    GstElement *bin = gst_parse_bin_from_description("queue ! rtpvp8depay ! vp8dec ! fakesink "
+                                                     "name=sink sync=false", TRUE, NULL);
+    assert_non_null(bin);
+    gst_bin_add(GST_BIN(gst_element_get_parent(webrtc)), bin);
+    GstElement *sink = gst_bin_get_by_name(GST_BIN(bin), "sink");
+    GstPad *in = gst_element_get_static_pad(sink, "sink");
+    gst_pad_add_probe(in, GST_PAD_PROBE_TYPE_BUFFER, count_frame, pl, NULL);
+    gst_object_unref(in);
+    gst_object_unref(sink);
+    gst_element_sync_state_with_parent(bin);
+    GstPad *binpad = gst_element_get_static_pad(bin, "sink");
+    gst_pad_link(pad, binpad);
+    gst_object_unref(binpad);
+    gst_object_unref(GST_OBJECT_PARENT(bin)); /* gst_element_get_parent's reference */
+}
+
+/* The reply structure of a promise webrtcbin answered (waits for it). */
+static const GstStructure *await(GstPromise *promise)
+{
+    assert_int_equal(gst_promise_wait(promise), GST_PROMISE_RESULT_REPLIED);
+    return gst_promise_get_reply(promise);
+}
+
+/* A playing webrtcbin with one recvonly VP8 transceiver, gathering on
+ * loopback only. */
+static void player_start(struct player *pl)
+{
+    gst_init(NULL, NULL);
+    pl->pipe = gst_pipeline_new(NULL);
+    pl->webrtc = gst_element_factory_make("webrtcbin", NULL);
+    assert_non_null(pl->webrtc);
+    gst_bin_add(GST_BIN(pl->pipe), pl->webrtc);
+    g_object_set(pl->webrtc, "bundle-policy", GST_WEBRTC_BUNDLE_POLICY_MAX_BUNDLE, NULL);
+    GObject *ice = NULL, *agent = NULL;
+    g_object_get(pl->webrtc, "ice-agent", &ice, NULL);
+    gboolean ok = FALSE;
+    g_signal_emit_by_name(ice, "add-local-ip-address", "127.0.0.1", &ok);
+    g_object_get(ice, "agent", &agent, NULL);
+    g_object_set(agent, "upnp", FALSE, NULL);
+    g_object_unref(agent);
+    g_object_unref(ice);
+    g_signal_connect(pl->webrtc, "pad-added", G_CALLBACK(on_player_pad), pl);
+    GstCaps *caps = gst_caps_from_string("application/x-rtp,media=video,encoding-name=VP8,"
+                                         "payload=97,clock-rate=90000,rtcp-fb-nack-pli=true");
+    GstWebRTCRTPTransceiver *t = NULL;
+    g_signal_emit_by_name(pl->webrtc, "add-transceiver",
+                          GST_WEBRTC_RTP_TRANSCEIVER_DIRECTION_RECVONLY, caps, &t);
+    gst_caps_unref(caps);
+    assert_non_null(t);
+    gst_object_unref(t);
+    assert_int_not_equal(gst_element_set_state(pl->pipe, GST_STATE_PLAYING),
+                         GST_STATE_CHANGE_FAILURE);
+}
+
+/* Our offer, set as local description, once gathering is complete (no
+ * trickle). A new string (g_free). */
+static char *player_offer(struct player *pl)
+{
+    GstPromise *promise = gst_promise_new();
+    g_signal_emit_by_name(pl->webrtc, "create-offer", NULL, promise);
+    GstWebRTCSessionDescription *offer = NULL;
+    gst_structure_get(await(promise), "offer", GST_TYPE_WEBRTC_SESSION_DESCRIPTION, &offer,
+                      NULL);
+    gst_promise_unref(promise);
+    assert_non_null(offer);
+    promise = gst_promise_new();
+    g_signal_emit_by_name(pl->webrtc, "set-local-description", offer, promise);
+    await(promise);
+    gst_promise_unref(promise);
+    gst_webrtc_session_description_free(offer);
+    GstWebRTCICEGatheringState st = GST_WEBRTC_ICE_GATHERING_STATE_NEW;
+    for (int i = 0; i < 100 && st != GST_WEBRTC_ICE_GATHERING_STATE_COMPLETE; i++) {
+        g_usleep(50 * 1000);
+        g_object_get(pl->webrtc, "ice-gathering-state", &st, NULL);
+    }
+    GstWebRTCSessionDescription *local = NULL;
+    g_object_get(pl->webrtc, "current-local-description", &local, NULL);
+    if (!local)
+        g_object_get(pl->webrtc, "local-description", &local, NULL);
+    assert_non_null(local);
+    char *text = gst_sdp_message_as_text(local->sdp);
+    gst_webrtc_session_description_free(local);
+    return text;
+}
+
+static void player_answer(struct player *pl, const char *sdp_text)
+{
+    GstSDPMessage *sdp = NULL;
+    assert_int_equal(gst_sdp_message_new_from_text(sdp_text, &sdp), GST_SDP_OK);
+    GstWebRTCSessionDescription *answer =
+        gst_webrtc_session_description_new(GST_WEBRTC_SDP_TYPE_ANSWER, sdp);
+    GstPromise *promise = gst_promise_new();
+    g_signal_emit_by_name(pl->webrtc, "set-remote-description", answer, promise);
+    const GstStructure *reply = await(promise);
+    assert_false(reply && gst_structure_has_field(reply, "error"));
+    gst_promise_unref(promise);
+    gst_webrtc_session_description_free(answer);
+}
+
+static void player_stop(struct player *pl)
+{
+    gst_element_set_state(pl->pipe, GST_STATE_NULL);
+    gst_object_unref(pl->pipe);
+}
+
+static void test_a_gstreamer_whep_player_decodes_the_video(void **state)
+{
+    struct robotfix *fx = *state;
+    struct player pl = {0};
+    player_start(&pl);
+    char *offer = player_offer(&pl);
+    assert_non_null(strstr(offer, "a=candidate:"));
+    char *url = g_strdup_printf("/api/robots/%s/whep?streams=color", fx->robot_id);
+    struct http_response r;
+    req(fx->cloud.port, "POST", url, SDP_CT, offer, &r);
+    if (r.status != 201)
+        fail_msg("POST %s: %d %s", url, r.status, r.body ? r.body : "");
+    char *loc = http_header(&r, "Location");
+    assert_non_null(loc);
+    player_answer(&pl, r.body);
+    http_response_free(&r);
+    int64_t until = wsc_now_ms() + robotfix_wait(15000);
+    while (g_atomic_int_get(&pl.frames) < 30 && wsc_now_ms() < until)
+        g_usleep(50 * 1000);
+    if (g_atomic_int_get(&pl.frames) < 30)
+        fail_msg("the player decoded %d frames in 15 s", g_atomic_int_get(&pl.frames));
+    assert_true(robot_lists(loc));
+    EXPECT_STATUS(fx->cloud.port, "DELETE", loc, NULL, NULL, 200);
+    assert_false(robot_lists(loc));
+    player_stop(&pl);
+    free(loc);
+    g_free(url);
+    g_free(offer);
+}
+
 /* ---- a cloud with auth: sessions belong to their creator's subject ---- */
 
 #define SECRET "whep-test-secret-0123456789abcdef"
@@ -317,6 +477,7 @@ int main(void)
         WHEP_TEST(test_bad_whep_requests_to_the_cloud_are_refused),
         WHEP_TEST(test_bad_whep_requests_to_the_robot_are_refused),
         WHEP_TEST(test_options_lists_the_ice_servers_as_link_headers),
+        WHEP_TEST(test_a_gstreamer_whep_player_decodes_the_video),
         cmocka_unit_test(test_only_the_creator_may_patch_or_delete_a_whep_session),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
