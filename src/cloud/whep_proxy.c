@@ -191,6 +191,12 @@ void whep_proxy_answer(struct conn *c, unsigned status, struct outbuf *body)
             http_reply_header(c, "etag", etag);
         http_reply_header(c, "accept-patch", FRAG_TYPE);
         http_reply_respond(c, status, SDP_TYPE, outbuf_new(sdp, strlen(sdp)));
+    } else if (status == 200 && json_is_string(json_object_get(j, "sdpfrag"))) {
+        /* An ICE restart: the robot's new credentials and candidates. */
+        const char *frag = json_string_value(json_object_get(j, "sdpfrag"));
+        if (etag && strlen(etag) < 80 && !strpbrk(etag, "\r\n"))
+            http_reply_header(c, "etag", etag);
+        http_reply_respond(c, status, FRAG_TYPE, outbuf_new(frag, strlen(frag)));
     } else if (status == 204 || status == 304) {
         http_reply_set(c, status, NULL, NULL);
     } else if (status < 200 || status == 201) {

@@ -44,9 +44,10 @@ int whep_proxy_check(struct server *srv, struct conn *c, int method_index, const
 json_t *whep_proxy_body(struct conn *c, const char *method, bool *bad);
 
 /* Sets the response from the robot's (or the router's) answer to a WHEP
- * request: 201 becomes the SDP answer with Location and ETag, 204 has no
- * body, the router's "not connected" 503 is a 404, the rest stays JSON
- * ({"detail"}). body: the transport takes its own reference. */
+ * request: 201 becomes the SDP answer with Location and ETag, a 200 with
+ * {"sdpfrag","etag"} (an ICE restart) the fragment with its ETag, 204 has
+ * no body, the rest stays JSON ({"detail"}). body: the transport takes its
+ * own reference. */
 void whep_proxy_answer(struct conn *c, unsigned status, struct outbuf *body);
 
 #endif

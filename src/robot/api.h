@@ -70,14 +70,15 @@ struct api_sessions {
     /* WHEP (sink_whep.h has the statuses): opens a session answering the
      * viewer's offer, and returns 0 and later calls reply(ctx, 201,
      * {session_id, sdp, type:"answer", etag}), or returns a status with err
-     * filled; adds the candidates of an SDP fragment (204); ends a WHEP
-     * session (200). */
+     * filled; adds the candidates of an SDP fragment (204), or restarts ICE
+     * (200, *answer {sdpfrag, etag}, a new reference); ends a WHEP session
+     * (200). */
     int (*whep_open)(void *user, const struct api_caller *caller, const enum cam_stream *streams,
                      size_t n, const char *offer, api_reply_fn reply, void *ctx, char *err,
                      size_t errlen);
     int (*whep_patch)(void *user, const struct api_caller *caller, const char *id,
-                      const char *if_match, const char *frag, size_t len, char *err,
-                      size_t errlen);
+                      const char *if_match, const char *frag, size_t len, json_t **answer,
+                      char *err, size_t errlen);
     int (*whep_delete)(void *user, const struct api_caller *caller, const char *id, char *err,
                        size_t errlen);
 };

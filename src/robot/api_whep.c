@@ -1,7 +1,8 @@
 /* api_whep.c - the REST API's WHEP resource in its JSON form: POST
  * /api/whep?streams=... {"sdp"}, POST /api/whep/{session} {"sdpfrag",
  * "if_match"?} (WHEP's PATCH: robot-request carries GET, POST, PUT and
- * DELETE only), DELETE /api/whep/{session}; the HTTP transports
+ * DELETE only; 204, or 200 {"sdpfrag", "etag"} for an ICE restart),
+ * DELETE /api/whep/{session}; the HTTP transports
  * (whep_http.c, the cloud's whep_proxy.c) translate WHEP's own media types
  * and methods to and from it. Through struct api_sessions. */
 #include "robot/api_internal.h"
@@ -93,10 +94,14 @@ int api_whep_trickle(struct api_request *rq, json_t **out)
         return 422;
     }
     char err[256];
+    json_t *answer = NULL;
     int status = api->ops.whep_patch(api->user, rq->caller, rq->arg[0], json_string_value(match),
-                                     json_string_value(frag), json_string_length(frag), err,
-                                     sizeof err);
-    *out = status == 204 ? json_object() : api_error_body("%s", err);
+                                     json_string_value(frag), json_string_length(frag), &answer,
+                                     err, sizeof err);
+    if (status == 200 && answer)
+        *out = answer; /* an ICE restart: {"sdpfrag", "etag"} */
+    else
+        *out = status == 204 ? json_object() : api_error_body("%s", err);
     return status;
 }
 

@@ -138,6 +138,18 @@ char *peer_offer_with_candidates(const struct peer *p, size_t *ncandidates);
  * it. */
 int peer_restart_ice(struct peer *p, char *err, size_t errlen);
 
+/* An ICE restart the viewer began, for a peer that answered the viewer's
+ * offer (remote_offer): the viewer sends new ICE credentials ufrag and pwd
+ * (WHEP's PATCH, RFC 8840 fragment), the peer restarts its ICE stream with
+ * new local credentials of its own and takes the viewer's; the viewer's
+ * new candidates then go to peer_add_candidate. Tracks, encoders, DTLS and
+ * the data channel are untouched. Returns the SDP fragment to send back
+ * (a new string, g_free: a=ice-ufrag, a=ice-pwd, the first m-line with its
+ * a=mid, the robot's candidates, a=end-of-candidates once gathered), or
+ * NULL with the reason in err (not an answering peer, no answer yet). */
+char *peer_restart_ice_remote(struct peer *p, const char *ufrag, const char *pwd, char *err,
+                              size_t errlen);
+
 /* g_get_monotonic_time() of the last packet received from the viewer
  * through ICE (RTP, RTCP, DTLS and SCTP: STUN stays inside libnice), or 0
  * before the first. A live viewer answers the robot's telemetry (once a

@@ -132,10 +132,10 @@ static int api_whep_open(void *user, const struct api_caller *caller,
 }
 
 static int api_whep_patch(void *user, const struct api_caller *caller, const char *id,
-                          const char *if_match, const char *frag, size_t len, char *err,
-                          size_t errlen)
+                          const char *if_match, const char *frag, size_t len, json_t **answer,
+                          char *err, size_t errlen)
 {
-    return sink_whep_patch(user, caller, id, if_match, frag, len, err, errlen);
+    return sink_whep_patch(user, caller, id, if_match, frag, len, answer, err, errlen);
 }
 
 static int api_whep_delete(void *user, const struct api_caller *caller, const char *id,

@@ -27,7 +27,7 @@ struct sink_whep {
     guint gather_timer;
     char *offer;              /* the viewer's offer, until session_open returns */
     char *sub;                /* the creator's token subject, or NULL */
-    char *ufrag;              /* the viewer's ICE ufrag in its offer, or NULL */
+    char *ufrag;              /* the viewer's ICE ufrag (its offer's, or its last restart's) */
     char etag[IDS_TOKEN_LEN + 3]; /* "\"<token>\"" */
     char *refusal;            /* webrtcbin's refusal of the offer, for the reply */
 };
@@ -228,9 +228,36 @@ static int add_fragment(struct session *s, const struct sdpfrag *f, char *err, s
     return 204;
 }
 
+/* An ICE restart of s with the fragment's credentials. Returns 200 with
+ * *answer, or 400/422 with err. */
+static int restart(struct sink_whep *k, struct session *s, const struct sdpfrag *f,
+                   json_t **answer, char *err, size_t errlen)
+{
+    if (!f->pwd[0]) {
+        snprintf(err, errlen, "an ICE restart needs a=ice-pwd as well as a=ice-ufrag");
+        return 400;
+    }
+    char tag[IDS_TOKEN_LEN + 1];
+    if (ids_token(tag) != 0) {
+        snprintf(err, errlen, "no randomness for an ETag");
+        return 503;
+    }
+    char *ours = peer_restart_ice_remote(session_peer(s), f->ufrag, f->pwd, err, errlen);
+    if (!ours)
+        return 422;
+    g_free(k->ufrag);
+    k->ufrag = g_strdup(f->ufrag);
+    snprintf(k->etag, sizeof k->etag, "\"%s\"", tag);
+    int status = add_fragment(s, f, err, errlen);
+    if (status == 204)
+        *answer = json_pack("{s:s, s:s}", "sdpfrag", ours, "etag", k->etag);
+    g_free(ours);
+    return status == 204 ? 200 : status;
+}
+
 int sink_whep_patch(struct session_set *set, const struct api_caller *caller, const char *id,
-                    const char *if_match, const char *frag, size_t len, char *err,
-                    size_t errlen)
+                    const char *if_match, const char *frag, size_t len, json_t **answer,
+                    char *err, size_t errlen)
 {
     struct session *s;
     struct sink_whep *k = whep_session(set, caller, id, &s, err, errlen);
@@ -247,9 +274,12 @@ int sink_whep_patch(struct session_set *set, const struct api_caller *caller, co
     struct sdpfrag *f = g_new(struct sdpfrag, 1);
     int status = 400;
     if (sdpfrag_parse(frag, len, f, err, errlen) == 0) {
-        if (f->ufrag[0] && k->ufrag && strcmp(f->ufrag, k->ufrag) != 0) {
-            snprintf(err, errlen, "ICE restarts are not supported (the fragment's ice-ufrag is "
-                     "not the offer's): end this session (DELETE) and start a new one");
+        bool fresh = f->ufrag[0] && k->ufrag && strcmp(f->ufrag, k->ufrag) != 0;
+        if (fresh && if_match && strcmp(if_match, "*") == 0) {
+            status = restart(k, s, f, answer, err, errlen);
+        } else if (fresh) {
+            snprintf(err, errlen, "the fragment's a=ice-ufrag is not this session's: an ICE "
+                     "restart needs If-Match: \"*\"");
             status = 422;
         } else {
             status = add_fragment(s, f, err, errlen);

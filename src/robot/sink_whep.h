@@ -7,9 +7,9 @@
  * complete (at most 3 s; the robot does not trickle towards a WHEP
  * client), answers the pending request with 201. The viewer trickles its
  * own candidates in SDP fragments (sdpfrag.h, RFC 8840) and ends the
- * session with DELETE. ICE restarts are not supported: a fragment with
- * other ICE credentials than the offer's is refused with 422 (the WHEP
- * draft's answer for a server that trickles but does not restart).
+ * session with DELETE. A fragment with new ICE credentials and If-Match:
+ * "*" restarts ICE (peer_restart_ice_remote): the answer is a fragment
+ * with the robot's new credentials and candidates, and a new ETag.
  *
  * Who may touch a session: whoever names its id (a 128-bit random token,
  * the WHEP resource's URL), except that a session opened through a cloud
@@ -38,14 +38,17 @@ int sink_whep_open(struct session_set *set, const struct api_caller *caller,
                    api_reply_fn reply, void *ctx, char *err, size_t errlen);
 
 /* Adds the candidates of an SDP fragment (frag[0..len)) to WHEP session
- * id. if_match: the request's If-Match, or NULL. Returns 204; or 404 (no
- * such WHEP session for caller), 412 (If-Match is not the session's ETag
- * nor "*"), 400 (a malformed fragment or candidate), 422 (an ICE restart:
- * other credentials than the offer's), 409 (the answer is not out yet),
- * with err filled. Candidates the gate refuses are counted, not errors. */
+ * id. if_match: the request's If-Match, or NULL. Returns 204; or 200 for
+ * an ICE restart (new a=ice-ufrag and a=ice-pwd, If-Match: "*") with
+ * *answer = {sdpfrag, etag}, the robot's new credentials and candidates;
+ * or 404 (no such WHEP session for caller), 412 (If-Match is not the
+ * session's ETag nor "*"), 400 (a malformed fragment or candidate; a
+ * restart without a=ice-pwd), 422 (other credentials than the session's
+ * without If-Match: "*"), 409 (the answer is not out yet), with err
+ * filled. Candidates the gate refuses are counted, not errors. */
 int sink_whep_patch(struct session_set *set, const struct api_caller *caller, const char *id,
-                    const char *if_match, const char *frag, size_t len, char *err,
-                    size_t errlen);
+                    const char *if_match, const char *frag, size_t len, json_t **answer,
+                    char *err, size_t errlen);
 
 /* Ends WHEP session id: 200, or 404 with err filled. */
 int sink_whep_delete(struct session_set *set, const struct api_caller *caller, const char *id,

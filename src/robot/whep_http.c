@@ -81,6 +81,13 @@ void whep_http_respond(SoupServerMessage *msg, const char *path, const char *loc
             soup_message_headers_replace(hdr, "ETag", etag);
         soup_message_headers_replace(hdr, "Accept-Patch", FRAG_TYPE);
         soup_server_message_set_response(msg, SDP_TYPE, SOUP_MEMORY_COPY, sdp, strlen(sdp));
+    } else if (status == 200 && json_is_string(json_object_get(body, "sdpfrag"))) {
+        /* An ICE restart: the robot's new credentials and candidates. */
+        const char *frag = json_string_value(json_object_get(body, "sdpfrag"));
+        const char *etag = json_string_value(json_object_get(body, "etag"));
+        if (etag)
+            soup_message_headers_replace(hdr, "ETag", etag);
+        soup_server_message_set_response(msg, FRAG_TYPE, SOUP_MEMORY_COPY, frag, strlen(frag));
     } else if (status == 204) {
         soup_server_message_set_response(msg, NULL, SOUP_MEMORY_STATIC, NULL, 0);
     } else {

@@ -6,8 +6,10 @@
  * /api/whep; everything else there stays JSON.
  *
  * Responses: 201 with the answer as application/sdp, Location
- * /api/whep/{id} and ETag; 204 without a body; errors as the rest of the
- * API ({"detail": ...}, application/json). Main thread only. */
+ * /api/whep/{id} and ETag; 204 without a body; 200 with an
+ * application/trickle-ice-sdpfrag and a new ETag for an ICE restart;
+ * errors as the rest of the API ({"detail": ...}, application/json). Main
+ * thread only. */
 #ifndef PORTHOLE_ROBOT_WHEP_HTTP_H
 #define PORTHOLE_ROBOT_WHEP_HTTP_H
 

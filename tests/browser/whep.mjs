@@ -102,6 +102,67 @@ async function whepInPage({ url, trickle, nvideo, channel }) {
   return { ...out, frames, patches, patchStatuses, state: pc.connectionState, telemetry };
 }
 
+/**
+ * In the page, on the session whepInPage left on window.whep: an ICE
+ * restart as WHEP does it. A new offer with new ICE credentials, PATCHed
+ * with If-Match: * (no candidates yet); the robot's fragment (its new
+ * credentials and candidates) goes into the remote description; our new
+ * candidates follow with the new ETag. The video must go on, over the new
+ * credentials.
+ */
+async function restartInPage() {
+  const { pc, location } = window.whep;
+  const frames = async () => {
+    let n = 0;
+    (await pc.getStats()).forEach((s) => {
+      if (s.type === 'inbound-rtp' && s.kind === 'video') n = Math.max(n, s.framesDecoded || 0);
+    });
+    return n;
+  };
+  const before = await frames();
+  let etag = null;
+  const pending = [];
+  pc.onicecandidate = (e) => { if (e.candidate) pending.push(e.candidate.candidate); };
+  pc.restartIce();
+  const offer = await pc.createOffer();
+  await pc.setLocalDescription(offer);
+  const ufrag = /a=ice-ufrag:(.*)\r\n/.exec(offer.sdp)[1];
+  const pwd = /a=ice-pwd:(.*)\r\n/.exec(offer.sdp)[1];
+  const mid = pc.getTransceivers()[0].mid;
+  const head = `a=ice-ufrag:${ufrag}\r\na=ice-pwd:${pwd}\r\nm=video 9 UDP/TLS/RTP/SAVPF 0\r\na=mid:${mid}\r\n`;
+  const res = await fetch(location, { method: 'PATCH', body: head,
+    headers: { 'Content-Type': 'application/trickle-ice-sdpfrag', 'If-Match': '*' } });
+  const frag = await res.text();
+  if (res.status !== 200) return { status: res.status, frag };
+  etag = res.headers.get('ETag');
+  const theirs = /a=ice-ufrag:(.*)\r\n/.exec(frag)[1];
+  const theirPwd = /a=ice-pwd:(.*)\r\n/.exec(frag)[1];
+  const cands = [...frag.matchAll(/^(a=candidate:.*)\r\n/gm)].map((m) => `${m[1]}\r\n`).join('');
+  const sdp = pc.remoteDescription.sdp
+    .replace(/a=ice-ufrag:.*\r\n/g, `a=ice-ufrag:${theirs}\r\n`)
+    .replace(/a=ice-pwd:.*\r\n/g, `a=ice-pwd:${theirPwd}\r\n`)
+    .replace(/a=candidate:.*\r\n/g, '').replace(/a=end-of-candidates\r\n/g, '')
+    .replace(/(m=.*\r\n)/, `$1${cands}a=end-of-candidates\r\n`);
+  await pc.setRemoteDescription({ type: 'answer', sdp });
+  await new Promise((r) => setTimeout(r, 300)); // our new candidates gather
+  const trickled = await fetch(location, { method: 'PATCH',
+    headers: { 'Content-Type': 'application/trickle-ice-sdpfrag', 'If-Match': etag },
+    body: head + pending.map((c) => `a=${c}\r\n`).join('') });
+  const t0 = performance.now();
+  let after = before;
+  let localUfrag = null;
+  while (performance.now() - t0 < 15000) {
+    await new Promise((r) => setTimeout(r, 200));
+    after = await frames();
+    (await pc.getStats()).forEach((st) => {
+      if (st.type === 'transport') localUfrag = st.iceLocalUsernameFragment ?? localUfrag;
+    });
+    if (after > before + 30 && pc.connectionState === 'connected' && localUfrag === ufrag) break;
+  }
+  return { status: res.status, type: res.headers.get('Content-Type'), etag, trickled: trickled.status,
+    theirs, before, after, state: pc.connectionState, localUfrag, ufrag };
+}
+
 let cloudPort;
 let apiPort;
 let browser;
@@ -169,6 +230,24 @@ const scenarios = [
   // A player that offers more video m-lines than streams asked for: the
   // extra ones are answered without media.
   { name: 'whep.cloud.extra-m-line', run: () => oneSession(cloudUrl(), false, 2, 1) },
+  // An ICE restart (PATCH with new credentials and If-Match: *) keeps the
+  // session and its video.
+  { name: 'whep.cloud.ice-restart', async run() {
+    const r0 = await page.evaluate(whepInPage, { url: cloudUrl(), trickle: true, nvideo: 1 });
+    assert.equal(r0.status, 201);
+    assert.ok(r0.frames > 0);
+    const r = await page.evaluate(restartInPage);
+    assert.equal(r.status, 200, `restart PATCH: ${r.status} ${r.frag || ''}`);
+    assert.match(r.type, /^application\/trickle-ice-sdpfrag/);
+    assert.ok(r.etag && r.etag !== r0.etag, 'a new ETag');
+    assert.equal(r.trickled, 204);
+    assert.equal(r.localUfrag, r.ufrag, 'ICE runs on the new credentials');
+    assert.ok(r.after > r.before + 30, `frames went on after the restart (${r.before} -> ${r.after})`);
+    assert.equal(r.state, 'connected');
+    const del = await page.evaluate(async () => (await fetch(window.whep.location, { method: 'DELETE' })).status);
+    assert.equal(del, 200);
+    await page.evaluate(() => window.whep.pc.close());
+  } },
   // A player that offers a data channel gets the robot's telemetry on it.
   { name: 'whep.cloud.telemetry', run: () => oneSession(cloudUrl(), true, 1, 1, true) },
   { name: 'whep.options', async run() {

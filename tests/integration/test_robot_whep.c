@@ -53,6 +53,10 @@ static const char FRAG[] =
 static const char RESTART_FRAG[] =
     "a=ice-ufrag:New1\r\na=ice-pwd:abcdefghijklmnopqrstuvwx\r\n"
     "m=video 9 UDP/TLS/RTP/SAVPF 0\r\na=mid:0\r\n";
+static const char NEW_GEN_FRAG[] =
+    "a=ice-ufrag:New1\r\na=ice-pwd:abcdefghijklmnopqrstuvwx\r\n"
+    "m=video 9 UDP/TLS/RTP/SAVPF 0\r\na=mid:0\r\n"
+    "a=candidate:2 1 udp 2122260223 127.0.0.1 40002 typ host\r\n";
 
 #define SDP_CT "Content-Type: application/sdp\r\n"
 #define FRAG_CT "Content-Type: application/trickle-ice-sdpfrag\r\n"
@@ -137,7 +141,26 @@ static void session_lifecycle(int port, const char *base)
     snprintf(hdr, sizeof hdr, FRAG_CT "If-Match: %s\r\n", etag);
     EXPECT_STATUS(port, "PATCH", loc, hdr, FRAG, 204);
     EXPECT_STATUS(port, "PATCH", loc, FRAG_CT "If-Match: \"nope\"\r\n", FRAG, 412);
-    EXPECT_STATUS(port, "PATCH", loc, FRAG_CT, RESTART_FRAG, 422);
+    EXPECT_STATUS(port, "PATCH", loc, FRAG_CT, RESTART_FRAG, 422); /* no If-Match: * */
+    /* An ICE restart: the robot's new credentials and candidates, a new ETag. */
+    struct http_response r;
+    req(port, "PATCH", loc, FRAG_CT "If-Match: *\r\n", RESTART_FRAG, &r);
+    assert_int_equal(r.status, 200);
+    char *type = http_header(&r, "Content-Type"), *tag = http_header(&r, "ETag");
+    assert_non_null(type);
+    assert_non_null(strstr(type, "application/trickle-ice-sdpfrag"));
+    assert_non_null(tag);
+    assert_string_not_equal(tag, etag);
+    assert_non_null(strstr(r.body, "a=ice-ufrag:"));
+    assert_null(strstr(r.body, "a=ice-ufrag:Kx3u"));
+    assert_non_null(strstr(r.body, "a=candidate:"));
+    assert_non_null(strstr(r.body, "a=end-of-candidates"));
+    free(type);
+    http_response_free(&r);
+    EXPECT_STATUS(port, "PATCH", loc, FRAG_CT, FRAG, 422); /* the old generation's */
+    snprintf(hdr, sizeof hdr, FRAG_CT "If-Match: %s\r\n", tag);
+    EXPECT_STATUS(port, "PATCH", loc, hdr, NEW_GEN_FRAG, 204);
+    free(tag);
     EXPECT_STATUS(port, "PATCH", loc, FRAG_CT, "hello\r\n", 400);
     EXPECT_STATUS(port, "PATCH", loc, FRAG_CT,
                   "a=candidate:1 1 udp 1 127.0.0.1 nonsense typ host\r\n", 400);
@@ -146,7 +169,7 @@ static void session_lifecycle(int port, const char *base)
     EXPECT_STATUS(port, "DELETE", loc, NULL, NULL, 200);
     assert_false(robot_lists(loc));
     EXPECT_STATUS(port, "DELETE", loc, NULL, NULL, 404);
-    EXPECT_STATUS(port, "PATCH", loc, FRAG_CT, FRAG, 404);
+    EXPECT_STATUS(port, "PATCH", loc, FRAG_CT, NEW_GEN_FRAG, 404);
     g_free(loc);
 }
 
