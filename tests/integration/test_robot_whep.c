@@ -62,7 +62,11 @@ static const char NEW_GEN_FRAG[] =
 #define FRAG_CT "Content-Type: application/trickle-ice-sdpfrag\r\n"
 
 static const char *const robot_args[] = {"--api-port", "8000", NULL};
-static const char *const cloud_args[] = {"--stun-urls", "stun:127.0.0.1:3478", NULL};
+/* The ASan robot on a loaded machine may take more than the default 10 s
+ * to make its first answer (DTLS certificate, encoder, gathering): a
+ * generous --request-timeout, so that the test shows slowness, not a 504. */
+static const char *const cloud_args[] = {"--stun-urls", "stun:127.0.0.1:3478",
+                                         "--request-timeout", "60", NULL};
 static const struct robotfix_config config = {.cloud_args = cloud_args,
                                               .robot_args = robot_args};
 
@@ -70,7 +74,7 @@ static const struct robotfix_config config = {.cloud_args = cloud_args,
 static void req(int port, const char *method, const char *path, const char *headers,
                 const char *body, struct http_response *r)
 {
-    if (http_request(port, method, path, headers, body, robotfix_wait(8000), r) != 0)
+    if (http_request(port, method, path, headers, body, robotfix_wait(30000), r) != 0)
         fail_msg("%s %s on port %d: no response", method, path, port);
 }
 
@@ -441,7 +445,7 @@ static void test_only_the_creator_may_patch_or_delete_a_whep_session(void **stat
     (void)state;
     struct cloud cloud = {0};
     struct proc robot = {0};
-    const char *cloud_argv[] = {"--auth-secret", SECRET, NULL};
+    const char *cloud_argv[] = {"--auth-secret", SECRET, "--request-timeout", "60", NULL};
     assert_int_equal(harness_start(&cloud, cloud_argv), 0);
     char *robot_token = mint((const char *[]){"--role", "robot", "--robot-id", "whep-r", NULL});
     char *alice = mint((const char *[]){"--role", "viewer", "--robots", "*", "--scope", "watch",
