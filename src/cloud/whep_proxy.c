@@ -109,7 +109,8 @@ int whep_proxy_check(struct server *srv, struct conn *c, int method_index, const
 {
     bool session = rest[4] == '/';
     const struct token_claims *caller = c->http.caller;
-    if (!ids_valid_name(robot_id, PROTO_NAME_MAX) || !registry_find(&srv->reg, REG_ROBOT, robot_id) ||
+    if (!ids_valid_name(robot_id, PROTO_NAME_MAX) ||
+        !registry_find(&srv->reg, REG_ROBOT, robot_id) ||
         (caller && token_may_see(caller, robot_id) != TOKEN_OK)) {
         char m[160];
         snprintf(m, sizeof m, "no robot '%.64s' is connected", robot_id);
