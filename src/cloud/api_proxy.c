@@ -11,6 +11,8 @@
 #include "cloud/http_reply.h"
 #include "cloud/ice_servers.h"
 #include "cloud/outbuf.h"
+#include "cloud/protocol.h"
+#include "cloud/whep_proxy.h"
 #include "common/clock.h"
 #include "common/ids.h"
 #include "common/utf8.h"
@@ -119,7 +121,12 @@ static int api_dispatch(struct server *srv, struct conn *c)
 {
     struct http_conn *h = &c->http;
     json_t *body = NULL;
-    if (c->rx.len) {
+    bool bad = false;
+    if (h->whep && !(body = whep_proxy_body(c, h->api_method, &bad)) && bad) {
+        h->api = API_NONE;
+        conn_rx_release(c);
+        return api_error(c, HTTP_STATUS_BAD_REQUEST, "the body is not UTF-8 text");
+    } else if (c->rx.len && !h->whep) {
         json_error_t jerr;
         body = json_loadb(c->rx.data, c->rx.len, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES, &jerr);
         if (!body) {
@@ -154,7 +161,10 @@ static int api_dispatch(struct server *srv, struct conn *c)
     h->api = API_WAITING;
     struct robot_request req = {.robot_id = h->api_robot, .method = h->api_method,
                                 .path = h->api_path, .body = body, .caller = h->caller};
-    router_http_request(srv->router, h->asker, &req, clock_mono_ms());
+    if (h->whep)
+        router_http_watch(srv->router, h->asker, &req, clock_mono_ms());
+    else
+        router_http_request(srv->router, h->asker, &req, clock_mono_ms());
     json_decref(body);
     server_schedule_tick(srv);
     return 0;
@@ -192,7 +202,9 @@ void api_proxy_answer(void *http, unsigned status, struct outbuf *body)
     if (conn_server(c)->stopping)
         return; /* every connection is being closed */
     c->http.api = API_NONE;
-    if (status < 200) {
+    if (c->http.whep) {
+        whep_proxy_answer(c, status, body);
+    } else if (status < 200) {
         char m[120];
         snprintf(m, sizeof(m), "the robot answered with status %u, which HTTP cannot carry "
                  "as a final response", status);
@@ -285,17 +297,25 @@ int api_proxy_request(struct server *srv, struct conn *c, const char *uri)
     if (!slash)
         return api_error(c, HTTP_STATUS_NOT_FOUND, "no such resource: GET /api/robots lists "
                          "the robots, /api/robots/{robotId}/{path} reaches a robot's API");
-    if (!method)
+    bool whep = whep_proxy_path(slash + 1);
+    if (!method && !whep)
         return api_error_allow(c, api_methods);
     long long length = api_body_length(srv, c);
     if (length == -2)
         return 0;
+    if (whep) {
+        char robot[PROTO_NAME_MAX + 2];
+        snprintf(robot, sizeof robot, "%.*s", (int)(slash - id), id);
+        if (whep_proxy_check(srv, c, index, robot, slash + 1, length, &method))
+            return 0;
+    }
     h->api_method = method;
     h->api_robot = strndup(id, (size_t)(slash - id));
     h->api_path = api_robot_path(c->wsi, slash + 1);
     if (!h->api_robot || !h->api_path)
         return api_error(c, HTTP_STATUS_INTERNAL_SERVER_ERROR, "out of memory");
-    if (length < 0 && (index == LWSHUMETH_POST || index == LWSHUMETH_PUT))
+    if (length < 0 &&
+        (index == LWSHUMETH_POST || index == LWSHUMETH_PUT || index == LWSHUMETH_PATCH))
         h->close = true;
     /* lws delivers HTTP_BODY and HTTP_BODY_COMPLETION for a body, and for
      * a POST with Content-Length: 0; the rest is served now. */
@@ -315,5 +335,6 @@ void api_proxy_release(struct server *srv, struct conn *c)
     free(h->api_path);
     h->api_robot = h->api_path = NULL;
     h->api = API_NONE;
+    h->whep = false;
     conn_rx_release(c);
 }

@@ -1,7 +1,7 @@
 /* conn.h - private to porthole-cloud's libwebsockets glue (server.c,
- * ws_conn.c, http_reply.c, api_proxy.c, edge.c, eio.c, eio_poll.c): the
- * server context, the per-connection state
- * they share, and the few helpers they call across those files. Nothing
+ * ws_conn.c, http_reply.c, api_proxy.c, whep_proxy.c, edge.c, eio.c,
+ * eio_poll.c): the server context, the per-connection state they share,
+ * and the few helpers they call across those files. Nothing
  * else includes it; server.h is the glue's public contract.
  *
  * Everything here runs on the one lws event-loop thread. */
@@ -85,6 +85,7 @@ struct http_conn {
     unsigned status;
     const char *type;         /* static */
     const char *allow;        /* the Allow header of a 405 (static), or NULL */
+    char *headers;            /* more response headers, "name:value\n" each (malloc'd; WHEP) */
     struct outbuf *body;      /* NULL: a response without a body (204, 304) */
     enum api_state api;
     bool eio_post;            /* a /socket.io/ POST: its body is Engine.IO packets */
@@ -92,6 +93,7 @@ struct http_conn {
     char *api_robot;          /* robot id from the URL */
     char *api_path;           /* "/api/...[?query]", re-encoded */
     struct http_asker *asker; /* from the first proxied request on */
+    bool whep;                /* the proxied request is WHEP's (whep_proxy.h) */
     /* The verified claims of the request's Bearer token (server.c), NULL
      * without one; freed with the transaction. */
     struct token_claims *caller;

@@ -3,6 +3,7 @@
 
 #include <jansson.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cloud/edge.h"
@@ -20,6 +21,39 @@ void http_reply_set(struct conn *c, unsigned status, const char *type, struct ou
     h->body = body;
     conn_server(c)->http_replies++;
     lws_callback_on_writable(c->wsi);
+}
+
+bool http_reply_header(struct conn *c, const char *name, const char *value)
+{
+    struct http_conn *h = &c->http;
+    size_t old = h->headers ? strlen(h->headers) : 0;
+    size_t add = strlen(name) + strlen(value) + 3;
+    char *more = realloc(h->headers, old + add);
+    if (!more)
+        return false;
+    snprintf(more + old, add, "%s:%s\n", name, value);
+    h->headers = more;
+    return true;
+}
+
+/* Adds the headers of http_reply_header(). Returns 0, or non-zero when
+ * they did not fit. */
+static int more_headers(struct lws *wsi, const char *lines, unsigned char **p, unsigned char *end)
+{
+    char name[64];
+    for (const char *line = lines; line && *line;) {
+        const char *colon = strchr(line, ':'), *nl = strchr(line, '\n');
+        if (!colon || !nl || (size_t)(colon - line) + 2 > sizeof name)
+            return 1;
+        memcpy(name, line, (size_t)(colon - line) + 1);
+        name[colon - line + 1] = '\0';
+        if (lws_add_http_header_by_name(wsi, (const unsigned char *)name,
+                                        (const unsigned char *)colon + 1, (int)(nl - colon - 1),
+                                        p, end))
+            return 1;
+        line = nl + 1;
+    }
+    return 0;
 }
 
 void http_reply_respond(struct conn *c, unsigned status, const char *type, struct outbuf *body)
@@ -104,7 +138,7 @@ int http_reply_now(struct lws *wsi, unsigned status, const char *code, const cha
 /* Writes the headers of c's response. Returns 0, or -1 to close. */
 static int write_headers(struct conn *c)
 {
-    unsigned char hdr[LWS_PRE + 1024], *start = hdr + LWS_PRE, *p = start;
+    unsigned char hdr[LWS_PRE + 4096], *start = hdr + LWS_PRE, *p = start;
     unsigned char *end = hdr + sizeof(hdr) - 1;
     struct lws *wsi = c->wsi;
     const struct http_conn *h = &c->http;
@@ -115,6 +149,7 @@ static int write_headers(struct conn *c)
            (h->allow && lws_add_http_header_by_name(wsi, (const unsigned char *)"allow:",
                                                     (const unsigned char *)h->allow,
                                                     (int)strlen(h->allow), &p, end)) ||
+           more_headers(wsi, h->headers, &p, end) ||
            lws_finalize_write_http_header(wsi, start, &p, end);
     return fail ? -1 : 0;
 }
@@ -157,4 +192,6 @@ void http_reply_release(struct server *srv, struct conn *c)
     }
     outbuf_unref(h->body);
     h->body = NULL;
+    free(h->headers);
+    h->headers = NULL;
 }

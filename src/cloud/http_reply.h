@@ -16,6 +16,12 @@
  * stands. */
 void http_reply_set(struct conn *c, unsigned status, const char *type, struct outbuf *body);
 
+/* Adds a header (name without the colon, lower case) to the response
+ * about to be set on c; both are copied. Returns false when out of memory
+ * (the header is then missing). Headers added after the response was set
+ * are not sent. */
+bool http_reply_header(struct conn *c, const char *name, const char *value);
+
 /* Like http_reply_set(), for a body from a serializer (reference stolen):
  * NULL means the serializer ran out of memory, and the response becomes a
  * 500 (or, when even that cannot be built, the connection is dropped). */

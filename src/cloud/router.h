@@ -222,6 +222,12 @@ struct http_asker *router_http_open(struct router *r, void *http, const char *re
 void router_http_request(struct router *r, struct http_asker *a, const struct robot_request *req,
                          int64_t now_ms);
 
+/* router_http_request() for a request that only watches (WHEP,
+ * whep_proxy.h): the watch scope suffices where control is needed
+ * otherwise. Everything else is the same. */
+void router_http_watch(struct router *r, struct http_asker *a, const struct robot_request *req,
+                       int64_t now_ms);
+
 /* The HTTP client is gone, or its transaction is over: forgets what it
  * still has pending (a late answer from the robot is then dropped) and
  * frees a. tx->http_answer is never called for a after this. NULL is

@@ -166,6 +166,7 @@ struct asking {
     const char *name;
     json_t *request_id;
     const struct token_claims *caller;
+    bool watch; /* the watch scope suffices (WHEP) */
 };
 
 /* Answers a request that cannot be forwarded. Returns true when it did:
@@ -182,12 +183,13 @@ static bool refused_at_once(struct router *r, const struct asking *w, const char
                       robot_id);
         return true;
     }
-    if (w->caller && token_has_scope(w->caller, TOKEN_SCOPE_CONTROL) != TOKEN_OK) {
+    if (w->caller && token_has_scope(w->caller, w->watch ? TOKEN_SCOPE_WATCH
+                                                         : TOKEN_SCOPE_CONTROL) != TOKEN_OK) {
         r->stats.robot_requests_refused++;
         router__count_refusal(r, token_error_code(TOKEN_ERR_INSUFFICIENT_SCOPE));
-        answer_detail(r, a, w->request_id, robot_id, 403, "calling a robot's API needs a token "
-                      "with the control scope (this one has %s)",
-                      token_scope_name(w->caller->scope));
+        answer_detail(r, a, w->request_id, robot_id, 403, "%s needs a token with the %s scope "
+                      "(this one has %s)", w->watch ? "watching a robot" : "calling a robot's API",
+                      w->watch ? "watch" : "control", token_scope_name(w->caller->scope));
         return true;
     }
     if (a->nrequests >= r->cfg.max_pending_requests) {
@@ -324,8 +326,10 @@ struct http_asker *router_http_open(struct router *r, void *http, const char *re
     return h;
 }
 
-void router_http_request(struct router *r, struct http_asker *h, const struct robot_request *req,
-                         int64_t now_ms)
+/* router_http_request and router_http_watch; watch: the watch scope
+ * suffices. */
+static void http_request(struct router *r, struct http_asker *h, const struct robot_request *req,
+                         bool watch, int64_t now_ms)
 {
     const char *id = req->robot_id;
     /* The same rules as robot-request's, with 400 for robot-request's
@@ -352,8 +356,21 @@ void router_http_request(struct router *r, struct http_asker *h, const struct ro
     if (!registry_find(r->reg, REG_ROBOT, id) && router__may_see(req->caller, id) &&
         router__forward_http(r, h, req))
         return;
-    const struct asking w = {.asker = &h->asker, .name = h->name, .caller = req->caller};
+    const struct asking w = {.asker = &h->asker, .name = h->name, .caller = req->caller,
+                             .watch = watch};
     start_request(r, &w, id, req->method, req->path, req->body, now_ms);
+}
+
+void router_http_request(struct router *r, struct http_asker *h, const struct robot_request *req,
+                         int64_t now_ms)
+{
+    http_request(r, h, req, false, now_ms);
+}
+
+void router_http_watch(struct router *r, struct http_asker *h, const struct robot_request *req,
+                       int64_t now_ms)
+{
+    http_request(r, h, req, true, now_ms);
 }
 
 void router_http_closed(struct router *r, struct http_asker *h)

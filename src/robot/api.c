@@ -46,6 +46,9 @@ static const struct api_route api_routes[] = {
     {.method = "GET", .path = "/api/webrtc/sessions/{session}", .handler = api_session_get},
     {.method = "DELETE", .path = "/api/webrtc/sessions/{session}", .handler = api_session_close},
     {.method = "DELETE", .path = "/api/webrtc/sessions", .handler = api_session_close_all},
+    {.method = "POST", .path = "/api/whep", .handler = api_whep_offer},
+    {.method = "POST", .path = "/api/whep/{session}", .handler = api_whep_trickle},
+    {.method = "DELETE", .path = "/api/whep/{session}", .handler = api_whep_delete},
 };
 
 #undef SENSOR
@@ -288,6 +291,7 @@ void api_handle_json(struct api *api, const struct api_caller *caller, const cha
         .caller = caller,
         .method = method ? method : "",
         .path = buf,
+        .query = path[plen] == '?' ? path + plen + 1 : "",
         .body = json_is_null(body) ? NULL : body,
         .sensor = -1,
         .reply = reply,

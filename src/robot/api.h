@@ -67,6 +67,20 @@ struct api_sessions {
     int (*candidate)(void *user, const struct api_caller *caller, const char *id,
                      const char *candidate, int mline, const char *mid, char *err,
                      size_t errlen);
+    /* WHEP (sink_whep.h has the statuses): opens a session answering the
+     * viewer's offer, and returns 0 and later calls reply(ctx, 201,
+     * {session_id, sdp, type:"answer", etag}), or returns a status with err
+     * filled; adds the candidates of an SDP fragment (204), or restarts ICE
+     * (200, *answer {sdpfrag, etag}, a new reference); ends a WHEP session
+     * (200). */
+    int (*whep_open)(void *user, const struct api_caller *caller, const enum cam_stream *streams,
+                     size_t n, const char *offer, api_reply_fn reply, void *ctx, char *err,
+                     size_t errlen);
+    int (*whep_patch)(void *user, const struct api_caller *caller, const char *id,
+                      const char *if_match, const char *frag, size_t len, json_t **answer,
+                      char *err, size_t errlen);
+    int (*whep_delete)(void *user, const struct api_caller *caller, const char *id, char *err,
+                       size_t errlen);
 };
 
 struct api;
@@ -81,7 +95,8 @@ void api_free(struct api *api);
 
 /* Handles one request whose body is raw bytes (HTTP): body_len 0 means no
  * body; otherwise it must be JSON, and malformed JSON gets 400 with the
- * line and column. path may carry a query string, which is ignored. */
+ * line and column. path may carry a query string, which only POST
+ * /api/whep reads (?streams=). */
 void api_handle_text(struct api *api, const char *method, const char *path, const char *body,
                      size_t body_len, api_reply_fn reply, void *ctx);
 

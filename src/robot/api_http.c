@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "common/log.h"
+#include "robot/whep_http.h"
 
 struct api_http {
     struct api *api;
@@ -23,6 +24,7 @@ struct pending {
     SoupServerMessage *msg;  /* a reference; NULL once the client is gone */
     bool in_handler;         /* on_request is still running */
     bool answered;           /* on_reply ran while in_handler */
+    bool whep;               /* a WHEP request: answered in WHEP's form (whep_http.h) */
     gulong finished_id, disconnected_id;
 };
 
@@ -69,12 +71,22 @@ static void on_gone(SoupServerMessage *msg, gpointer data)
     g_object_unref(release(p));
 }
 
+/* The reply to p's request, in its form. */
+static void respond_to(struct pending *p, SoupServerMessage *msg, int status, json_t *body)
+{
+    if (p->whep)
+        whep_http_respond(msg, g_uri_get_path(soup_server_message_get_uri(msg)), "/api/whep",
+                          status, body);
+    else
+        respond(msg, status, body);
+}
+
 static void on_reply(void *ctx, int status, json_t *body)
 {
     struct pending *p = ctx;
     if (p->in_handler) {
         /* Answered at once: on_request sends it when the handler returns. */
-        respond(p->msg, status, body);
+        respond_to(p, p->msg, status, body);
         p->answered = true;
         return;
     }
@@ -85,11 +97,41 @@ static void on_reply(void *ctx, int status, json_t *body)
         log_debug("api: reply %d for a client that is gone: dropped", status);
         json_decref(body);
     } else {
-        respond(msg, status, body);
+        respond_to(p, msg, status, body);
         soup_server_message_unpause(msg);
         g_object_unref(msg);
     }
     g_free(p);
+}
+
+/* A request under /api/whep: WHEP's media types become the JSON form the
+ * route table answers (api_whep.c), with the query kept (?streams=). */
+static void whep_request(struct api_http *h, struct pending *p, SoupServerMessage *msg,
+                         const char *method, const char *path, const char *body, size_t len)
+{
+    p->whep = true;
+    if (strcmp(method, "OPTIONS") == 0) {
+        whep_http_options(msg, path);
+        p->answered = true;
+        return;
+    }
+    SoupMessageHeaders *hdr = soup_server_message_get_request_headers(msg);
+    bool bad;
+    if (!whep_http_api_method(method, path)) {
+        on_reply(p, 405, json_object());
+        return;
+    }
+    json_t *j = whep_http_body(method, body, len,
+                               soup_message_headers_get_one(hdr, "If-Match"), &bad);
+    if (bad) {
+        on_reply(p, 400, api_error_body("the body is not UTF-8 text"));
+        return;
+    }
+    const char *query = g_uri_get_query(soup_server_message_get_uri(msg));
+    char *full = g_strdup_printf("%s%s%s", path, query ? "?" : "", query ? query : "");
+    api_handle_json(h->api, NULL, whep_http_api_method(method, path), full, j, on_reply, p);
+    g_free(full);
+    json_decref(j);
 }
 
 static void on_request(SoupServer *server, SoupServerMessage *msg, const char *path,
@@ -112,7 +154,10 @@ static void on_request(SoupServer *server, SoupServerMessage *msg, const char *p
     p->in_handler = true;
     p->finished_id = g_signal_connect(msg, "finished", G_CALLBACK(on_gone), p);
     p->disconnected_id = g_signal_connect(msg, "disconnected", G_CALLBACK(on_gone), p);
-    api_handle_text(h->api, method, path, len ? bytes_ptr : NULL, len, on_reply, p);
+    if (whep_http_path(path))
+        whep_request(h, p, msg, method, path, len ? bytes_ptr : NULL, len);
+    else
+        api_handle_text(h->api, method, path, len ? bytes_ptr : NULL, len, on_reply, p);
     g_bytes_unref(bytes);
     p->in_handler = false;
     if (p->answered) {
@@ -146,9 +191,10 @@ static void answer_preflight(SoupServerMessage *msg, SoupMessageHeaders *req)
 {
     SoupMessageHeaders *hdr = soup_server_message_get_response_headers(msg);
     soup_server_message_set_status(msg, 204, NULL);
-    soup_message_headers_replace(hdr, "Access-Control-Allow-Methods", "GET, POST, PUT, DELETE");
+    soup_message_headers_replace(hdr, "Access-Control-Allow-Methods",
+                                 "GET, POST, PUT, PATCH, DELETE");
     soup_message_headers_replace(hdr, "Access-Control-Allow-Headers",
-                                 "Content-Type, Authorization");
+                                 "Content-Type, Authorization, If-Match");
     soup_message_headers_replace(hdr, "Access-Control-Max-Age", "600");
     /* Chromium's Private Network Access asks before a public page may
      * reach a private address; an allowed origin is allowed that too. */
@@ -200,6 +246,8 @@ static bool guard_request(struct api_http *h, SoupServerMessage *msg, SoupEncodi
         .content_type = soup_message_headers_get_one(hdr, "Content-Type"),
         .has_body = enc == SOUP_ENCODING_CHUNKED || enc == SOUP_ENCODING_EOF ||
                     (enc == SOUP_ENCODING_CONTENT_LENGTH && length > 0),
+        .body_type = whep_http_body_type(soup_server_message_get_method(msg),
+                                         g_uri_get_path(soup_server_message_get_uri(msg))),
     };
     char detail[320];
     int status = httpguard_check(&h->guard, &rq, detail, sizeof detail);
@@ -210,6 +258,9 @@ static bool guard_request(struct api_http *h, SoupServerMessage *msg, SoupEncodi
         /* An allowed origin: the browser may read what it gets. */
         soup_message_headers_replace(out, "Access-Control-Allow-Origin", rq.origin);
         soup_message_headers_replace(out, "Vary", "Origin");
+        /* A WHEP player reads where its session is (and its ETag). */
+        soup_message_headers_replace(out, "Access-Control-Expose-Headers",
+                                     "Location, ETag, Accept-Patch, Accept-Post");
         if (strcmp(rq.method, "OPTIONS") != 0)
             return true;
         soup_message_body_set_accumulate(soup_server_message_get_request_body(msg), FALSE);

@@ -59,6 +59,7 @@ struct api_request {
     const struct api_caller *caller; /* NULL: the robot's own port */
     const char *method;
     const char *path;              /* without the query, for messages */
+    const char *query;             /* after the '?', percent-encoded; "" for none */
     json_t *body;                  /* borrowed; NULL: no body */
     const char *arg[API_MAX_ARGS]; /* the path's {...} segments, in order */
     size_t nargs;
@@ -128,5 +129,11 @@ int api_session_list(struct api_request *rq, json_t **out);
 int api_session_close_all(struct api_request *rq, json_t **out);
 int api_session_get(struct api_request *rq, json_t **out);
 int api_session_close(struct api_request *rq, json_t **out);
+
+/* ---- api_whep.c: WHEP sessions (the viewer offers), through struct api_sessions ---- */
+
+int api_whep_offer(struct api_request *rq, json_t **out);
+int api_whep_trickle(struct api_request *rq, json_t **out);
+int api_whep_delete(struct api_request *rq, json_t **out);
 
 #endif

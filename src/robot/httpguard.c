@@ -58,12 +58,11 @@ bool httpguard_origin_allowed(const struct httpguard *g, const char *origin)
     return false;
 }
 
-/* True when the media type of a Content-Type value is application/json
- * (parameters such as "; charset=utf-8" allowed). */
-static bool json_type(const char *ct)
+/* True when the media type of a Content-Type value is want (parameters
+ * such as "; charset=utf-8" allowed). */
+static bool media_type_is(const char *ct, const char *want)
 {
-    static const char want[] = "application/json";
-    size_t n = sizeof want - 1;
+    size_t n = strlen(want);
     while (*ct == ' ' || *ct == '\t')
         ct++;
     if (strncasecmp(ct, want, n) != 0)
@@ -124,7 +123,16 @@ int httpguard_check(const struct httpguard *g, const struct httpguard_request *r
             return 401;
         }
     }
-    if (rq->has_body && (!rq->content_type || !json_type(rq->content_type))) {
+    if (rq->has_body && rq->body_type &&
+        (!rq->content_type || !media_type_is(rq->content_type, rq->body_type))) {
+        snprintf(detail, len, "this resource takes a body of type %s (got %s%s%s)",
+                 rq->body_type, rq->content_type ? "'" : "",
+                 rq->content_type ? shown(rq->content_type, q, sizeof q) : "none",
+                 rq->content_type ? "'" : "");
+        return 415;
+    }
+    if (rq->has_body && !rq->body_type &&
+        (!rq->content_type || !media_type_is(rq->content_type, "application/json"))) {
         snprintf(detail, len, "a request body must be JSON: send 'Content-Type: "
                  "application/json' (got %s%s%s)", rq->content_type ? "'" : "",
                  rq->content_type ? shown(rq->content_type, q, sizeof q) : "none",

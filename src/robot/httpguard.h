@@ -15,7 +15,10 @@
  *   401  with a token configured, a request without "Authorization: Bearer
  *        <token>" or with another token (compared in constant time);
  *   415  a request with a body whose Content-Type is not application/json
- *        (then no HTML form or text/plain fetch can send one).
+ *        (then no HTML form or text/plain fetch can send one), or not the
+ *        media type its resource takes (body_type: WHEP's application/sdp
+ *        and application/trickle-ice-sdpfrag, which no form can send
+ *        either).
  * A CORS preflight (OPTIONS) from an allowed origin carries no credentials:
  * it passes without the token, and api_http.c answers it itself.
  *
@@ -43,6 +46,7 @@ struct httpguard_request {
     const char *authorization;
     const char *content_type;
     bool has_body;                   /* Content-Length above 0, or chunked */
+    const char *body_type;           /* the media type the resource takes; NULL: JSON */
 };
 
 /* Returns 0 when the request may go on, else its status (400, 401, 403,

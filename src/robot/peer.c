@@ -15,6 +15,7 @@
 #include "robot/peer_ice.h"
 #include "robot/peer_internal.h"
 #include "robot/sdp_answer.h"
+#include "robot/sdp_offer.h"
 #include "robot/teardown.h"
 
 const char *peer_state_name(enum peer_state st)
@@ -171,6 +172,16 @@ static void post(struct peer *p, enum event_kind kind, unsigned mline, int state
     g_source_set_callback(src, event_dispatch, ev, event_free);
     g_source_attach(src, p->ctx);
     g_source_unref(src);
+}
+
+void peer__post_local(struct peer *p, const char *sdp)
+{
+    post(p, EV_OFFER, 0, 0, sdp, NULL);
+}
+
+void peer__post_error(struct peer *p, const char *code, const char *reason)
+{
+    post(p, EV_ERROR, 0, 0, code, reason);
 }
 
 /* What create-offer's promise carries: the peer and, for an ICE restart,
@@ -365,7 +376,8 @@ static int add_branch(struct peer *p, size_t i, char *err, size_t errlen)
     else
         g_object_set(pay, "config-interval", -1, "aggregate-mode", 1 /* zero-latency */, "mtu",
                      1200u, NULL);
-    caps = media_rtp_caps(p->media, 96 + (int)i);
+    pt->pt = p->answering ? pt->pt : 96 + (int)i; /* answering: the offer's (peer_new) */
+    caps = media_rtp_caps(p->media, pt->pt);
     g_object_set(filter, "caps", caps, NULL);
     gst_caps_unref(caps);
 
@@ -410,6 +422,8 @@ struct peer *peer_new(struct media *m, const struct peer_params *params,
         snprintf(err, errlen, "a session carries 1 to %d streams", PEER_MAX_TRACKS);
         return NULL;
     }
+    GstSDPMessage *offer = NULL;
+    struct sdp_offer_info info = {.nmedia = 0};
     struct peer *p = g_new0(struct peer, 1);
     p->refs = 1;
     p->session_id = g_strdup(params->session_id);
@@ -437,6 +451,16 @@ struct peer *peer_new(struct media *m, const struct peer_params *params,
     g_object_set(p->webrtc, "bundle-policy", GST_WEBRTC_BUNDLE_POLICY_MAX_BUNDLE, NULL);
     gst_bin_add(GST_BIN(p->pipeline), p->webrtc);
     peer_ice_configure(p->webrtc, params);
+    if (params->remote_offer) {
+        offer = sdp_offer_check(params->remote_offer, p->max_sdp, media_rtp_encoding(m),
+                                params->nstreams, &p->gate, &info, err, errlen);
+        if (!offer)
+            goto fail;
+        p->answering = true;
+        p->offer_started = 1; /* no offer of ours: on-negotiation-needed is ignored */
+        for (size_t i = 0; i < params->nstreams; i++)
+            p->tracks[i].pt = info.pt[i];
+    }
 
     for (size_t i = 0; i < params->nstreams; i++) {
         if (add_branch(p, i, err, errlen) < 0)
@@ -462,7 +486,10 @@ struct peer *peer_new(struct media *m, const struct peer_params *params,
         snprintf(err, errlen, "webrtcbin failed to start");
         goto fail;
     }
-    g_signal_emit_by_name(p->webrtc, "create-data-channel", "telemetry", NULL, &p->channel);
+    /* An answer cannot add an m-line: a viewer's offer without one for
+     * data channels gets no telemetry channel. */
+    if (!p->answering || info.application)
+        g_signal_emit_by_name(p->webrtc, "create-data-channel", "telemetry", NULL, &p->channel);
     if (p->channel)
         g_signal_connect(p->channel, "on-close", G_CALLBACK(on_channel_close), p);
     if (params->depth_hub && params->depth)
@@ -479,8 +506,12 @@ struct peer *peer_new(struct media *m, const struct peer_params *params,
         g_atomic_pointer_set(&p->tracks[i].track, t);
     }
     peer_bwe_new(p, media_bitrate_ceiling(m));
+    if (offer)
+        peer__answer(p, offer);
     return p;
 fail:
+    if (offer)
+        gst_sdp_message_free(offer);
     peer_free(p);
     return NULL;
 }
@@ -493,6 +524,10 @@ int peer_set_answer(struct peer *p, const char *text, char *err, size_t errlen)
 {
     /* Before the checks of sdp_answer.c: only a peer that has an offer
      * can have been answered, so the order of the refusals is unchanged. */
+    if (p->answering) {
+        snprintf(err, errlen, "this session answered the viewer's offer; it takes no answer");
+        return -1;
+    }
     if (p->answered && !p->reoffered) {
         snprintf(err, errlen, "an answer was already applied to this session");
         return -1;
@@ -515,6 +550,10 @@ int peer_set_answer(struct peer *p, const char *text, char *err, size_t errlen)
 
 int peer_restart_ice(struct peer *p, char *err, size_t errlen)
 {
+    if (p->answering) {
+        snprintf(err, errlen, "the viewer offered: only it can restart ICE");
+        return -1;
+    }
     char *ufrag = peer_ice_offer_ufrag(p->offer);
     struct offer_req *q = g_new0(struct offer_req, 1);
     if (!ufrag || peer_ice_restart(p->webrtc, ufrag, &q->ufrag, &q->pwd) < 0) {

@@ -46,7 +46,12 @@ struct peer_params {
     size_t max_remote_candidates;           /* admitted per peer; 0: ICEGATE_DEFAULT_MAX */
     const char (*local_addrs)[46];          /* addresses to gather on; NULL/0: all */
     size_t nlocal;
-    size_t max_sdp;                         /* bytes; a longer answer is refused */
+    size_t max_sdp;                         /* bytes; a longer answer (or offer) is refused */
+    /* The viewer's offer, for a viewer that offers first (WHEP): the peer
+     * then answers it (sdp_offer.h checks it; its track i goes on its i-th
+     * usable video m-line) instead of making an offer, and on_offer
+     * carries that answer. NULL: the robot offers, as always. Copied. */
+    const char *remote_offer;
     GMainContext *context;                  /* where callbacks fire */
     struct depth_hub *depth_hub;            /* borrowed; NULL: no depth channels */
     const struct depth_request *depth;      /* the session's depth settings, or NULL */
@@ -61,7 +66,7 @@ struct peer_callbacks {
     /* The local offer is ready (and set as local description): the first
      * one, or an ICE restart's, which the local candidates gathered so far
      * then follow again through on_candidate (and its NULL, when gathering
-     * had completed). */
+     * had completed). With a remote_offer: the local answer, once. */
     void (*on_offer)(void *user, struct peer *p, const char *sdp);
     /* A local ICE candidate; candidate NULL means gathering is complete. */
     void (*on_candidate)(void *user, struct peer *p, unsigned mline, const char *mid,
@@ -78,8 +83,10 @@ struct peer_callbacks {
     void (*on_viewer_gone)(void *user, struct peer *p, const char *why);
 };
 
-/* Builds the peer and starts it; the offer follows through on_offer.
- * Returns NULL with a reason in err. */
+/* Builds the peer and starts it; the offer (or the answer to
+ * params->remote_offer) follows through on_offer. Returns NULL with a
+ * reason in err (for a remote offer refused by sdp_offer_check, its
+ * words). */
 struct peer *peer_new(struct media *m, const struct peer_params *params,
                       const struct peer_callbacks *cb, void *user, char *err, size_t errlen);
 
@@ -134,6 +141,18 @@ char *peer_offer_with_candidates(const struct peer *p, size_t *ncandidates);
  * made yet). A restart begun before the last one was answered replaces
  * it. */
 int peer_restart_ice(struct peer *p, char *err, size_t errlen);
+
+/* An ICE restart the viewer began, for a peer that answered the viewer's
+ * offer (remote_offer): the viewer sends new ICE credentials ufrag and pwd
+ * (WHEP's PATCH, RFC 8840 fragment), the peer restarts its ICE stream with
+ * new local credentials of its own and takes the viewer's; the viewer's
+ * new candidates then go to peer_add_candidate. Tracks, encoders, DTLS and
+ * the data channel are untouched. Returns the SDP fragment to send back
+ * (a new string, g_free: a=ice-ufrag, a=ice-pwd, the first m-line with its
+ * a=mid, the robot's candidates, a=end-of-candidates once gathered), or
+ * NULL with the reason in err (not an answering peer, no answer yet). */
+char *peer_restart_ice_remote(struct peer *p, const char *ufrag, const char *pwd, char *err,
+                              size_t errlen);
 
 /* g_get_monotonic_time() of the last packet received from the viewer
  * through ICE (RTP, RTCP, DTLS and SCTP: STUN stays inside libnice), or 0

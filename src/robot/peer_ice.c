@@ -121,7 +121,10 @@ static NiceAgent *nice_agent_of(GstElement *webrtc)
     return (NiceAgent *)agent;
 }
 
-int peer_ice_restart(GstElement *webrtc, const char *ufrag, char **new_ufrag, char **new_pwd)
+/* peer_ice_restart and peer_ice_restart_remote (remote_ufrag NULL: the
+ * robot's own restart). */
+static int restart_stream(GstElement *webrtc, const char *ufrag, const char *remote_ufrag,
+                          const char *remote_pwd, char **new_ufrag, char **new_pwd)
 {
     NiceAgent *agent = nice_agent_of(webrtc);
     if (!agent || !ufrag)
@@ -139,7 +142,9 @@ int peer_ice_restart(GstElement *webrtc, const char *ufrag, char **new_ufrag, ch
         u = pw = NULL;
         if (nice_agent_restart_stream(agent, id))
             nice_agent_get_local_credentials(agent, id, &u, &pw);
-        if (!u || !pw) {
+        if (!u || !pw ||
+            (remote_ufrag && !nice_agent_set_remote_credentials(agent, id, remote_ufrag,
+                                                                 remote_pwd))) {
             g_free(u);
             g_free(pw);
             goto fail;
@@ -153,6 +158,17 @@ fail:
     if (agent)
         g_object_unref(agent);
     return -1;
+}
+
+int peer_ice_restart(GstElement *webrtc, const char *ufrag, char **new_ufrag, char **new_pwd)
+{
+    return restart_stream(webrtc, ufrag, NULL, NULL, new_ufrag, new_pwd);
+}
+
+int peer_ice_restart_remote(GstElement *webrtc, const char *ufrag, const char *remote_ufrag,
+                            const char *remote_pwd, char **new_ufrag, char **new_pwd)
+{
+    return restart_stream(webrtc, ufrag, remote_ufrag, remote_pwd, new_ufrag, new_pwd);
 }
 
 void peer_ice_set_credentials(GstSDPMessage *sdp, const char *ufrag, const char *pwd)

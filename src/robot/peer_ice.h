@@ -41,6 +41,14 @@ void peer_ice_configure(GstElement *webrtc, const struct peer_params *params);
  * has that ufrag. Any thread (libnice locks its agent). */
 int peer_ice_restart(GstElement *webrtc, const char *ufrag, char **new_ufrag, char **new_pwd);
 
+/* An ICE restart the viewer began, for a peer that answered the viewer's
+ * offer: peer_ice_restart (new local credentials, remote candidates and
+ * checks dropped) on the stream whose local ufrag is ufrag, which then
+ * takes the viewer's new credentials remote_ufrag and remote_pwd. Returns 0
+ * with the new local credentials (g_free), or -1. Any thread. */
+int peer_ice_restart_remote(GstElement *webrtc, const char *ufrag, const char *remote_ufrag,
+                            const char *remote_pwd, char **new_ufrag, char **new_pwd);
+
 /* Sets a=ice-ufrag and a=ice-pwd of every m-line of sdp that has them. */
 void peer_ice_set_credentials(GstSDPMessage *sdp, const char *ufrag, const char *pwd);
 

@@ -24,6 +24,7 @@ struct local_candidate {
 
 struct peer_track {
     struct peer *p;
+    int pt;            /* its RTP payload type */
     GstElement *appsrc;
     struct media_track *track; /* atomic pointer: read by the PLI probe */
 };
@@ -47,6 +48,7 @@ struct peer {
     struct peer_track tracks[PEER_MAX_TRACKS];
     size_t ntracks;
     enum peer_state state;
+    bool answering;  /* the viewer offered (params.remote_offer): we answer, once */
     bool answered;
     bool reoffered;  /* an ICE restart's offer went out and awaits its answer */
     unsigned restarts; /* ICE restarts begun */
@@ -81,5 +83,16 @@ struct peer *peer__ref(struct peer *p);
 /* Drops a reference (a GDestroyNotify); the last one frees the peer's
  * memory (peer_free has torn the pipeline down before). */
 void peer__unref(gpointer data);
+
+/* Any thread: the local description (an offer, or in answer mode the
+ * answer) reaches on_offer on the main context; an error reaches on_error. */
+void peer__post_local(struct peer *p, const char *sdp);
+void peer__post_error(struct peer *p, const char *code, const char *reason);
+
+/* peer_answer.c: applies the viewer's offer (taken) and answers it; the
+ * answer comes through peer__post_local, a refusal through
+ * peer__post_error ("offer-rejected", "answer-failed"). Main thread, once
+ * the pipeline plays. */
+void peer__answer(struct peer *p, GstSDPMessage *offer);
 
 #endif

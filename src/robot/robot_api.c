@@ -6,6 +6,7 @@
 
 #include "common/log.h"
 #include "robot/sink_rest.h"
+#include "robot/sink_whep.h"
 
 /* ---- who may touch a session ---- */
 
@@ -123,6 +124,26 @@ static int api_candidate(void *user, const struct api_caller *caller, const char
     return sink_rest_candidate(user, id, candidate, mline, mid, err, errlen);
 }
 
+static int api_whep_open(void *user, const struct api_caller *caller,
+                         const enum cam_stream *streams, size_t n, const char *offer,
+                         api_reply_fn reply, void *ctx, char *err, size_t errlen)
+{
+    return sink_whep_open(user, caller, streams, n, offer, reply, ctx, err, errlen);
+}
+
+static int api_whep_patch(void *user, const struct api_caller *caller, const char *id,
+                          const char *if_match, const char *frag, size_t len, json_t **answer,
+                          char *err, size_t errlen)
+{
+    return sink_whep_patch(user, caller, id, if_match, frag, len, answer, err, errlen);
+}
+
+static int api_whep_delete(void *user, const struct api_caller *caller, const char *id,
+                           char *err, size_t errlen)
+{
+    return sink_whep_delete(user, caller, id, err, errlen);
+}
+
 const struct api_sessions robot_api_sessions = {
     .list = api_list,
     .get = api_get,
@@ -131,6 +152,9 @@ const struct api_sessions robot_api_sessions = {
     .open = api_open,
     .answer = api_answer,
     .candidate = api_candidate,
+    .whep_open = api_whep_open,
+    .whep_patch = api_whep_patch,
+    .whep_delete = api_whep_delete,
 };
 
 /* ---- robot-request: the REST API through the cloud ---- */

@@ -48,10 +48,9 @@ static int check_media(const struct sdp_answer_offer *offer, const GstSDPMessage
     return 0;
 }
 
-/* Passes the candidates of media through the gate in order: an admitted
- * one becomes its canonical text, others go. A value too long for line is
- * cut, and then refused by the gate for its length. */
-static void filter_candidates(GstSDPMedia *media, struct icegate *gate)
+/* A value too long for line is cut, and then refused by the gate for its
+ * length. */
+void sdp_answer_filter_candidates(GstSDPMedia *media, struct icegate *gate)
 {
     for (guint k = 0; k < gst_sdp_media_attributes_len(media);) {
         const GstSDPAttribute *a = gst_sdp_media_get_attribute(media, k);
@@ -111,6 +110,6 @@ GstSDPMessage *sdp_answer_check(const struct sdp_answer_offer *offer, const char
         }
     }
     for (guint i = 0; i < n; i++)
-        filter_candidates((GstSDPMedia *)gst_sdp_message_get_media(sdp, i), gate);
+        sdp_answer_filter_candidates((GstSDPMedia *)gst_sdp_message_get_media(sdp, i), gate);
     return sdp;
 }

@@ -62,4 +62,9 @@ GstSDPMessage *sdp_answer_check(const struct sdp_answer_offer *offer, const char
                                 size_t max_bytes, struct icegate *gate, char *err,
                                 size_t errlen);
 
+/* Passes the a=candidate lines of media through the gate in order: an
+ * admitted one is replaced by its canonical text, others are removed. Also
+ * used for a viewer's offer (sdp_offer.h). */
+void sdp_answer_filter_candidates(GstSDPMedia *media, struct icegate *gate);
+
 #endif

@@ -94,6 +94,11 @@ void session_set_cloud_ice(struct session_set *set, const char *stun, const char
     set->cloud_turn = g_strdup(turn);
 }
 
+const struct session_set_params *session_set_params(const struct session_set *set)
+{
+    return &set->params;
+}
+
 struct session *session_set_find(struct session_set *set, const char *id)
 {
     return g_hash_table_lookup(set->by_id, id);
@@ -404,6 +409,7 @@ struct session *session_open_depth(struct session_set *set, const char *id,
     if (!pp.turn_servers || !*pp.turn_servers)
         pp.turn_servers = set->cloud_turn;
     pp.session_id = id;
+    pp.remote_offer = sink->remote_offer;
     pp.nstreams = nstreams;
     memcpy(pp.streams, streams, nstreams * sizeof *streams);
     pp.depth = depth; /* peer_new copies what it keeps */

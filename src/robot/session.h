@@ -69,6 +69,10 @@ struct session_sink_ops {
 
 struct session_sink {
     const struct session_sink_ops *ops;
+    /* The viewer's offer when the viewer offers first (sink_whep.c), else
+     * NULL: session_open hands it to the peer (peer_params.remote_offer),
+     * and on_offer then carries the robot's answer. Borrowed for the call. */
+    const char *remote_offer;
 };
 
 struct session_set_params {
@@ -98,6 +102,9 @@ void session_set_free(struct session_set *set);
  * robot's own peer params leave unset. Running sessions are not touched.
  * Both are copied. */
 void session_set_cloud_ice(struct session_set *set, const char *stun, const char *turn);
+
+/* The parameters the set was made with (its copy). */
+const struct session_set_params *session_set_params(const struct session_set *set);
 
 /* The session with that id, or NULL. */
 struct session *session_set_find(struct session_set *set, const char *id);

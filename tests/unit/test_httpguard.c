@@ -195,6 +195,23 @@ static void test_a_body_must_be_json(void **state)
     EXPECT(&loopback_token, rq, 401, "Bearer");
 }
 
+static void test_a_whep_body_must_be_of_its_resources_type(void **state)
+{
+    (void)state;
+    struct httpguard_request rq = post();
+    rq.body_type = "application/sdp";
+    rq.content_type = "application/sdp";
+    EXPECT(&loopback, rq, 0, "");
+    rq.content_type = "application/json";
+    EXPECT(&loopback, rq, 415, "this resource takes a body of type application/sdp (got "
+                               "'application/json')");
+    rq.body_type = "application/trickle-ice-sdpfrag";
+    rq.content_type = "application/trickle-ice-sdpfrag; charset=utf-8";
+    EXPECT(&loopback, rq, 0, "");
+    rq.content_type = NULL;
+    EXPECT(&loopback, rq, 415, "(got none)");
+}
+
 static void test_quoted_headers_are_cut_and_printable(void **state)
 {
     (void)state;
@@ -224,6 +241,7 @@ int main(void)
         cmocka_unit_test(test_the_bearer_token_is_required_when_set),
         cmocka_unit_test(test_a_preflight_from_an_allowed_origin_needs_no_token),
         cmocka_unit_test(test_a_body_must_be_json),
+        cmocka_unit_test(test_a_whep_body_must_be_of_its_resources_type),
         cmocka_unit_test(test_quoted_headers_are_cut_and_printable),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
