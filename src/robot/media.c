@@ -125,18 +125,21 @@ const char *media_rtp_encoding(const struct media *m)
     return m->params.codec == MEDIA_H264 ? "H264" : "VP8";
 }
 
-GstCaps *media_rtp_caps(const struct media *m, int pt)
+GstCaps *media_rtp_caps(const struct media *m, int pt, int twcc_id)
 {
     GstCaps *caps = gst_caps_new_simple(
         "application/x-rtp", "media", G_TYPE_STRING, "video", "encoding-name", G_TYPE_STRING,
         media_rtp_encoding(m), "payload", G_TYPE_INT, pt, "clock-rate", G_TYPE_INT, 90000,
         "rtcp-fb-nack-pli", G_TYPE_BOOLEAN, TRUE, "rtcp-fb-nack", G_TYPE_BOOLEAN, TRUE,
-        "rtcp-fb-ccm-fir", G_TYPE_BOOLEAN, TRUE, "rtcp-fb-transport-cc", G_TYPE_BOOLEAN, TRUE,
-        NULL);
-    /* rtpsession numbers every packet it sends with this extension, and
-     * turns the viewer's feedback into twcc-stats (peer_bwe.c). */
-    gst_caps_set_simple(caps, "extmap-" G_STRINGIFY(MEDIA_TWCC_EXT_ID), G_TYPE_STRING,
-                        MEDIA_TWCC_URI, NULL);
+        "rtcp-fb-ccm-fir", G_TYPE_BOOLEAN, TRUE, NULL);
+    if (twcc_id > 0 && twcc_id < 15) {
+        /* rtpsession numbers every packet it sends with this extension, and
+         * turns the viewer's feedback into twcc-stats (peer_bwe.c). */
+        char key[16];
+        snprintf(key, sizeof key, "extmap-%d", twcc_id);
+        gst_caps_set_simple(caps, "rtcp-fb-transport-cc", G_TYPE_BOOLEAN, TRUE, key,
+                            G_TYPE_STRING, MEDIA_TWCC_URI, NULL);
+    }
     if (m->params.codec == MEDIA_H264)
         /* The payloader derives profile-level-id from the stream's SPS
          * (constrained baseline); fixing it here would fail negotiation. */

@@ -67,12 +67,14 @@ GstCaps *media_encoded_caps(const struct media *m);
 const char *media_payloader(const struct media *m);     /* "rtpvp8pay" */
 const char *media_rtp_encoding(const struct media *m);  /* "VP8" */
 /* The caps of a payloader's output for RTP payload type pt: the codec, a
- * 90 kHz clock, NACK, PLI and FIR feedback, and transport-wide congestion
- * control (its header extension, MEDIA_TWCC_EXT_ID, and feedback), so that
- * webrtcbin offers them. The caller owns the returned caps. */
+ * 90 kHz clock, NACK, PLI and FIR feedback, and, when twcc_id is not 0,
+ * transport-wide congestion control (its header extension with that id,
+ * MEDIA_TWCC_EXT_ID in our offers, the viewer's when it offered, and its
+ * feedback), so that webrtcbin negotiates them. The caller owns the
+ * returned caps. */
 #define MEDIA_TWCC_EXT_ID 3
 #define MEDIA_TWCC_URI "http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01"
-GstCaps *media_rtp_caps(const struct media *m, int pt);
+GstCaps *media_rtp_caps(const struct media *m, int pt, int twcc_id);
 
 /* Subscribes appsrc (a ref is taken) to stream s, starting its encoder if
  * needed. Returns NULL with a reason in err when the encoder cannot start. */

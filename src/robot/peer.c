@@ -377,7 +377,8 @@ static int add_branch(struct peer *p, size_t i, char *err, size_t errlen)
         g_object_set(pay, "config-interval", -1, "aggregate-mode", 1 /* zero-latency */, "mtu",
                      1200u, NULL);
     pt->pt = p->answering ? pt->pt : 96 + (int)i; /* answering: the offer's (peer_new) */
-    caps = media_rtp_caps(p->media, pt->pt);
+    pt->twcc = p->answering ? pt->twcc : MEDIA_TWCC_EXT_ID;
+    caps = media_rtp_caps(p->media, pt->pt, pt->twcc);
     g_object_set(filter, "caps", caps, NULL);
     gst_caps_unref(caps);
 
@@ -458,8 +459,10 @@ struct peer *peer_new(struct media *m, const struct peer_params *params,
             goto fail;
         p->answering = true;
         p->offer_started = 1; /* no offer of ours: on-negotiation-needed is ignored */
-        for (size_t i = 0; i < params->nstreams; i++)
+        for (size_t i = 0; i < params->nstreams; i++) {
             p->tracks[i].pt = info.pt[i];
+            p->tracks[i].twcc = info.twcc[i];
+        }
     }
 
     for (size_t i = 0; i < params->nstreams; i++) {

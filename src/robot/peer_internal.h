@@ -25,6 +25,7 @@ struct local_candidate {
 struct peer_track {
     struct peer *p;
     int pt;            /* its RTP payload type */
+    int twcc;          /* its TWCC header extension id (0: none) */
     GstElement *appsrc;
     struct media_track *track; /* atomic pointer: read by the PLI probe */
 };

@@ -88,6 +88,27 @@ static int choose_pt(const GstSDPMedia *media, const char *encoding)
     return best;
 }
 
+/* The id of "a=extmap:ID[/DIR] SDP_TWCC_URI" on media (1..14, the one-byte
+ * form WebRTC uses), or 0. The answer must keep the offer's ids. */
+static int twcc_id(const GstSDPMedia *media)
+{
+    for (guint k = 0; k < gst_sdp_media_attributes_len(media); k++) {
+        const GstSDPAttribute *a = gst_sdp_media_get_attribute(media, k);
+        if (!a->key || strcmp(a->key, "extmap") != 0 || !a->value)
+            continue;
+        char *end = NULL;
+        long id = strtol(a->value, &end, 10);
+        if (end == a->value || id < 1 || id > 14)
+            continue;
+        if (*end == '/')
+            end += strcspn(end, " ");
+        if (*end == ' ' && strncmp(end + 1, SDP_TWCC_URI, strlen(SDP_TWCC_URI)) == 0 &&
+            (end[1 + strlen(SDP_TWCC_URI)] == '\0' || end[1 + strlen(SDP_TWCC_URI)] == ' '))
+            return (int)id;
+    }
+    return 0;
+}
+
 /* Checks each m-line and notes the usable video ones in info. Returns 0,
  * or -1 with err. */
 static int check_medias(const GstSDPMessage *sdp, const char *encoding,
@@ -116,6 +137,7 @@ static int check_medias(const GstSDPMessage *sdp, const char *encoding,
             continue;
         info->mline[info->nusable] = (int)i;
         info->pt[info->nusable] = pt;
+        info->twcc[info->nusable] = twcc_id(media);
         info->nusable++;
     }
     return 0;

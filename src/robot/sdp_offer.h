@@ -15,6 +15,7 @@
 
 #define SDP_OFFER_MAX_MEDIA 8  /* m-lines an offer may have */
 #define SDP_OFFER_MAX_TRACKS 4 /* video m-lines the robot fills (PEER_MAX_TRACKS) */
+#define SDP_TWCC_URI "http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01"
 
 /* What the robot needs of an accepted offer. */
 struct sdp_offer_info {
@@ -22,6 +23,9 @@ struct sdp_offer_info {
     size_t nusable;                    /* video m-lines the robot can send on */
     int mline[SDP_OFFER_MAX_TRACKS];   /* the first nusable of them, in order */
     int pt[SDP_OFFER_MAX_TRACKS];      /* the payload type of the robot's codec on each */
+    int twcc[SDP_OFFER_MAX_TRACKS];    /* the id the offer gives the transport-wide congestion
+                                        * control header extension on each (SDP_TWCC_URI),
+                                        * 0 when it offers none */
     bool application;                  /* an m-line for data channels */
 };
 
