@@ -274,7 +274,12 @@ int api_option_put(struct api_request *rq, json_t **out)
         return 409;
     }
     char err[512];
-    if (camera_set_option(rq->api->cam, o->id, value, err, sizeof err) != 0) {
+    int rc = camera_set_option(rq->api->cam, o->id, value, err, sizeof err);
+    if (rc == -2) { /* a valid value the device refused, or a device unplugged */
+        *out = api_error_body("%s", err);
+        return 503;
+    }
+    if (rc != 0) {
         *out = api_error_body("%s must be between %g and %g (step %g); got %g", o->id, o->min,
                               o->max, o->step, value);
         return 422;

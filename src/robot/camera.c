@@ -594,7 +594,7 @@ int camera_set_option(struct camera *cam, const char *id, double value, char *er
         return -1;
     }
     if (cam->ops->set_option && cam->ops->set_option(cam, (size_t)i, value, err, errlen) != 0)
-        return -1;
+        return -2;
     pthread_mutex_lock(&cam->option_lock);
     cam->option_values[i] = value;
     pthread_mutex_unlock(&cam->option_lock);

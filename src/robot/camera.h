@@ -219,7 +219,8 @@ const struct cam_option_desc *camera_option(const struct camera *cam, size_t i);
 /* Returns 0 and the value, or -1 when no option has that id. */
 int camera_get_option(const struct camera *cam, const char *id, double *value);
 /* Returns 0, or -1 with a reason in err: unknown id (names the valid ones),
- * read-only, or out of range (names the range and step). */
+ * read-only, or out of range (names the range and step); or -2 when the
+ * device refused a valid value or is disconnected (err says which). */
 int camera_set_option(struct camera *cam, const char *id, double value, char *err, size_t errlen);
 
 #endif
