@@ -54,6 +54,11 @@ static json_t *device_info(struct api *api)
     json_object_set(info, "intrinsics", json_object_get(d, "intrinsics"));
     if (json_object_get(d, "extrinsics"))
         json_object_set(info, "extrinsics", json_object_get(d, "extrinsics"));
+    json_object_set(info, "streams", json_object_get(d, "streams"));
+    char reason[160];
+    enum cam_state st = camera_state(api->cam, reason, sizeof reason);
+    json_object_set_new(info, "state", json_string(cam_state_name(st)));
+    json_object_set_new(info, "state_reason", reason[0] ? json_string(reason) : json_null());
     json_decref(d);
     return info;
 }

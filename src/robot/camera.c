@@ -33,6 +33,10 @@ static const struct camera_ops camera_realsense_file_absent = {
  * and modes. The first is the default. */
 static const struct camera_ops *const camera_backends[] = {
     &camera_sim_ops,
+    &camera_gst_ops,
+    &camera_v4l2_ops,
+    &camera_rtsp_ops,
+    &camera_rtsps_ops,
 #ifdef PORTHOLE_HAVE_REALSENSE
     &camera_realsense_ops,
     &camera_realsense_file_ops,

@@ -75,8 +75,14 @@ struct camera_ops {
     int (*list)(FILE *out, char *err, size_t errlen);
 };
 
-extern const struct camera_ops camera_sim_ops;
+/* The backends, one row each in camera.c's table. */
+extern const struct camera_ops camera_sim_ops;   /* camera_sim.c */
+extern const struct camera_ops camera_gst_ops;   /* camera_gst.c: gst:PIPELINE */
+extern const struct camera_ops camera_v4l2_ops;  /* camera_gst.c: v4l2:DEVICE */
+extern const struct camera_ops camera_rtsp_ops;  /* camera_gst.c: rtsp://URL */
+extern const struct camera_ops camera_rtsps_ops; /* camera_gst.c: rtsps://URL */
 #ifdef PORTHOLE_HAVE_REALSENSE
+/* camera_realsense.c: realsense[:SERIAL] and realsense-file:PATH.bag */
 extern const struct camera_ops camera_realsense_ops, camera_realsense_file_ops;
 #endif
 

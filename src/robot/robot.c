@@ -366,7 +366,12 @@ static json_t *telemetry_base(struct robot *r, json_t *streams)
     session_set_foreach(r->sessions, count_elements, &elements);
     long threads, rss_kb;
     read_proc_status(&threads, &rss_kb);
-    return json_pack(
+    char reason[160];
+    enum cam_state cs = camera_state(r->cam, reason, sizeof reason);
+    json_t *camera = json_pack("{s:s}", "state", cam_state_name(cs));
+    if (reason[0])
+        json_object_set_new(camera, "reason", json_string(reason));
+    json_t *base = json_pack(
         "{s:s, s:I, s:f, s:o, s:i, s:i, s:s, s:f, s:{s:o, s:o}, s:{s:i, s:i, s:i}}", "type",
         "telemetry", "time", (json_int_t)clock_wall_ms(), "uptimeSeconds",
         (double)(g_get_monotonic_time() - r->started_us) / 1e6, "streams", streams, "encoders",
@@ -375,6 +380,8 @@ static json_t *telemetry_base(struct robot *r, json_t *streams)
         intrinsics_json(camera_intrinsics(r->cam, CAM_COLOR)), "depth",
         intrinsics_json(camera_intrinsics(r->cam, CAM_DEPTH)), "process", "threads", (int)threads,
         "rssKb", (int)rss_kb, "elements", (int)elements);
+    json_object_set_new(base, "camera", camera);
+    return base;
 }
 
 /* Sends base, completed with s's own id and tracks, on s's data channel. */

@@ -266,7 +266,7 @@ static GstFlowReturn on_sample(GstAppSink *sink, gpointer data)
     int ys = GST_VIDEO_FRAME_PLANE_STRIDE(&frame, 0);
     int us = GST_VIDEO_FRAME_PLANE_STRIDE(&frame, 1);
     int vs = GST_VIDEO_FRAME_PLANE_STRIDE(&frame, 2);
-    double ysum = 0, csum = 0, dsum = 0;
+    double ysum = 0, csum = 0, dsum = 0, usum = 0, vsum = 0;
     unsigned long yn = 0, cn = 0, dn = 0;
     for (int y = 0; y < h; y += 2)
         for (int x = 0; x < w; x += 2, yn++)
@@ -278,9 +278,13 @@ static GstFlowReturn on_sample(GstAppSink *sink, gpointer data)
     }
     int cw = GST_VIDEO_FRAME_COMP_WIDTH(&frame, 1), ch = GST_VIDEO_FRAME_COMP_HEIGHT(&frame, 1);
     for (int y = 0; y < ch; y++)
-        for (int x = 0; x < cw; x++, cn++)
-            csum += abs((int)up[(size_t)y * (size_t)us + (size_t)x] - 128) +
-                    abs((int)vp[(size_t)y * (size_t)vs + (size_t)x] - 128);
+        for (int x = 0; x < cw; x++, cn++) {
+            int u = up[(size_t)y * (size_t)us + (size_t)x];
+            int v = vp[(size_t)y * (size_t)vs + (size_t)x];
+            csum += abs(u - 128) + abs(v - 128);
+            usum += u;
+            vsum += v;
+        }
     uint32_t ms = 0;
     bool marked = rtcpeer_read_marker(yp, w, h, ys, &ms);
     gst_video_frame_unmap(&frame);
@@ -296,6 +300,8 @@ static GstFlowReturn on_sample(GstAppSink *sink, gpointer data)
     p->video.height = h;
     p->video.luma = yn ? ysum / (double)yn : 0;
     p->video.chroma = cn ? csum / (double)cn : 0;
+    p->video.u = cn ? usum / (double)cn : 0;
+    p->video.v = cn ? vsum / (double)cn : 0;
     p->video.detail = dn ? dsum / (double)dn : 0;
     p->video.marker_ok = marked;
     if (marked) {

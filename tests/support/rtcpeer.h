@@ -180,6 +180,7 @@ struct rtcpeer_video {
     int width, height;      /* of the last frame (0 before) */
     double luma;            /* mean Y of the last frame */
     double chroma;          /* mean |U-128| + |V-128| of the last frame */
+    double u, v;            /* mean U and mean V of the last frame (a colour's hue) */
     /* Mean |Y(x+1, y) - Y(x, y)| over every other row of the last frame:
      * fine texture (the infrared projector's dots) scores high, smooth
      * shading low. */
