@@ -13,6 +13,8 @@
 #ifndef PORTHOLE_ROBOT_CAMERA_REALSENSE_H
 #define PORTHOLE_ROBOT_CAMERA_REALSENSE_H
 
+#include <librealsense2/h/rs_config.h>
+#include <librealsense2/h/rs_pipeline.h>
 #include <librealsense2/rs.h>
 #include <pthread.h>
 #include <stdatomic.h>

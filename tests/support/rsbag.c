@@ -8,8 +8,11 @@
 #include <string.h>
 #include <time.h>
 
-#include <librealsense2/h/rs_internal.h>
 #include <librealsense2/rs.h>
+/* rs_internal.h names this struct without "struct" (it is written for
+ * C++); the typedef makes it valid C. */
+typedef struct rs2_software_device_destruction_callback rs2_software_device_destruction_callback;
+#include <librealsense2/h/rs_internal.h>
 
 #include "robot/sim_scene.h"
 
