@@ -590,6 +590,10 @@ static int rs_open(struct camera *cam, const char *arg, const struct cam_mode *m
         }
     }
     cam->impl = rs;
+    log_info("camera: %s %s, serial %s, firmware %s, usb %s, %dx%d at %d fps, depth scale %g m, "
+             "%zu options", is_file ? "recording of" : "RealSense", cam->name, cam->serial,
+             cam->firmware, cam->usb_type[0] ? cam->usb_type : "?", cam->mode.width,
+             cam->mode.height, cam->mode.fps, cam->depth_scale, cam->noptions);
     return 0;
 }
 
