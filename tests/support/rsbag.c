@@ -24,7 +24,7 @@ struct rsbag {
     size_t errlen;
     bool failed;
     rs2_device *dev, *rec;
-    rs2_sensor *stereo, *rgb;         /* the software sensors (owned by dev) */
+    rs2_sensor *stereo, *rgb;         /* the software sensors (ours to delete) */
     rs2_stream_profile *prof[RSBAG_NSTREAMS]; /* owned by their sensors */
     rs2_sensor_list *rec_sensors;
     rs2_sensor *rec_sensor[2];
@@ -273,6 +273,10 @@ static void rsbag_close(struct rsbag *b)
     /* Deleting the recorder finishes the file. */
     if (b->rec)
         rs2_delete_device(b->rec);
+    if (b->stereo) /* the caller owns what rs2_software_device_add_sensor returns */
+        rs2_delete_sensor(b->stereo);
+    if (b->rgb)
+        rs2_delete_sensor(b->rgb);
     if (b->dev)
         rs2_delete_device(b->dev);
     sim_scene_free(b->scene);
