@@ -7,7 +7,7 @@
  * extrinsics, depth scale and recorded options; the point cloud summary
  * equals, number for number, the one computed here from the same
  * rendered depth with the bag's depth scale (0.0005 m, not the
- * simulator's 0.001).
+ * simulator's 0.001). --list answers whether or not a camera is attached.
  *
  * Without librealsense2 at configure time the test is still registered:
  * it prints "SKIPPED: librealsense2 not installed (see docs/CAMERAS.md)"
@@ -36,6 +36,7 @@ int main(void)
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -265,6 +266,32 @@ static void test_point_cloud_equals_the_recorded_depth(void **state)
     json_decref(st);
 }
 
+/* porthole-robot --camera realsense --list: without a camera attached
+ * (CI, the development machine) it says so and exits 1; with one it
+ * prints a line per camera and exits 0. */
+static void test_list_names_the_connected_cameras_or_none(void **state)
+{
+    (void)state;
+    const char *robot = getenv("PORTHOLE_ROBOT");
+    assert_non_null(robot);
+    char cmd[512];
+    snprintf(cmd, sizeof cmd, "'%s' --camera realsense --list 2>&1", robot);
+    FILE *p = popen(cmd, "r");
+    assert_non_null(p);
+    char out[4096];
+    size_t n = fread(out, 1, sizeof out - 1, p);
+    out[n] = '\0';
+    int status = pclose(p);
+    int code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    fprintf(stderr, "--list (exit %d): %s", code, out);
+    if (code == 1) {
+        assert_non_null(strstr(out, "no realsense device found"));
+    } else {
+        assert_int_equal(code, 0);
+        assert_non_null(strstr(out, "firmware"));
+    }
+}
+
 int main(void)
 {
     snprintf(bag_dir, sizeof bag_dir, "/tmp/porthole-rsbag-XXXXXX");
@@ -287,6 +314,7 @@ int main(void)
         RS_TEST(test_device_info_is_the_recordings),
         RS_TEST(test_options_are_the_recorded_values_and_read_only),
         RS_TEST(test_point_cloud_equals_the_recorded_depth),
+        cmocka_unit_test(test_list_names_the_connected_cameras_or_none),
     };
     int failed = cmocka_run_group_tests(tests, NULL, NULL);
     unlink(bag_path);
