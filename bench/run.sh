@@ -5,7 +5,8 @@
 #   (default) short versions, about 6 minutes in all: router_bench with
 #             20,000 sessions, token_bench, bench/cloud-load.sh --short (S1 at 5,000
 #             connections), bench/robot-latency.mjs --short, bench/netlab.sh
-#             (the network lab: host, srflx and relay paths; about 3 minutes)
+#             (the network lab: host, srflx and relay paths; about 3 minutes),
+#             camera_bench (robot CPU per camera source, 5-s windows; 10 s with --full)
 #   --full    the sizes of the targets (S1 at 19,000 connections, 10-s
 #             windows, 10 first frames, 900 frames; 15 first frames a path
 #             in the lab): about 10 minutes
@@ -41,6 +42,12 @@ if [ "$full" = 1 ]; then
 else
     node "$root/bench/robot-latency.mjs" --short --build "$build" > "$out/robot.jsonl" || true
 fi
+echo "== camera_bench (porthole-robot's CPU per camera source, one viewer)" >&2
+window=5
+if [ "$full" = 1 ]; then window=10; fi
+PORTHOLE_CLOUD="$build/porthole-cloud" PORTHOLE_ROBOT="$build/porthole-robot" \
+PORTHOLE_WEB_ROOT="$root/web" "$root/tests/netns-run.sh" "$build/camera_bench" \
+    --window "$window" --replay > "$out/camera.jsonl" || true
 echo "== bench/netlab.sh (the network lab: direct, srflx and relay paths)" >&2
 if [ "$full" = 1 ]; then
     "$root/bench/netlab.sh" --full "$build" > "$out/netlab.jsonl" || true
@@ -49,4 +56,4 @@ else
 fi
 end=$(date +%s)
 node "$root/bench/table.mjs" --seconds $((end - start)) "$out/router.jsonl" "$out/token.jsonl" \
-    "$out/cloud.jsonl" "$out/robot.jsonl" "$out/netlab.jsonl"
+    "$out/cloud.jsonl" "$out/robot.jsonl" "$out/camera.jsonl" "$out/netlab.jsonl"

@@ -1,5 +1,5 @@
 // table.mjs - turns the JSON lines of router_bench, token_bench, cloud-load.sh,
-// robot-latency.mjs and netlab.sh into one table: each figure, its value, the
+// robot-latency.mjs, camera_bench and netlab.sh into one table: each figure, its value, the
 // target (issue #6; the lab's, issue #12) and whether the target is met (or
 // by how much it is missed).
 // Targets are reported, never asserted: the exit status is 0 whenever the
@@ -94,6 +94,13 @@ const three = metric('robot_cpu', 'color+depth+infrared-1');
 if (three) row('robot CPU, 3 viewers on color, depth, infrared-1', `${n(three.cpu_pct_of_core, 1)}% (3 encoders)`);
 const ratio = metric('robot_cpu_ratio');
 if (ratio) row('cost of 10 viewers / cost of 1', `${n(ratio.ratio_10_over_1, 2)} (line fit ${n(ratio.fit_ratio_10_over_1, 2)})`, '<= 1.5', verdict(ratio.ratio_10_over_1, 1.5, false));
+// camera_bench: the robot's CPU per camera source, one viewer of color at 640x480@30.
+const cams = lines.filter((j) => j.bench === 'camera-cpu');
+const camName = { sim: 'simulator', 'gst-webcam': 'gst, webcam-sized (YUY2 test pattern)', replay: 'replay of the simulator' };
+for (const j of cams) {
+  row(`robot CPU, 1 viewer, camera ${camName[j.source] || j.source} (% of a core)`,
+    j.error ? `not run: ${j.error}` : `${n(j.cpu_pct_of_core, 1)} (viewer ${n(j.viewer_fps, 1)} fps)`);
+}
 // The network lab (netlab.sh): paths host (direct), srflx, relay; viewers c, chromium.
 const lab = (path, viewer, name) => find((j) => j.bench === 'netlab' && j.path === path && j.viewer === viewer
   && j.metric === name);

@@ -155,17 +155,41 @@ const struct cam_modes *camera_backend_modes(const char *spec)
     return ops ? &ops->modes : NULL;
 }
 
+/* True when arg (NULL: none) suits ops: none for CAM_ARG_NONE, a non-empty
+ * one when required (for CAM_ARG_URL, "NAME://" and more), either when
+ * optional (but not empty). */
+static bool camera_arg_ok(const struct camera_ops *ops, const char *arg)
+{
+    size_t n = strlen(ops->name);
+    switch (ops->arg) {
+    case CAM_ARG_NONE: return !arg;
+    case CAM_ARG_OPTIONAL: return !arg || arg[0];
+    case CAM_ARG_REQUIRED: return arg && arg[0];
+    case CAM_ARG_URL: return arg && strncmp(arg + n, "://", 3) == 0 && arg[n + 3];
+    }
+    return false;
+}
+
+/* Copies at most 48 bytes of text into out with control characters as '?'. */
+static void camera_printable(const char *text, size_t n, char out[64])
+{
+    snprintf(out, 64, "%.*s", (int)(n > 48 ? 48 : n), text);
+    for (char *c = out; *c; c++)
+        if ((unsigned char)*c < 0x20 || *c == 0x7f)
+            *c = '?';
+}
+
 /* The spec's backend, checked: known, compiled in, and an argument exactly
- * when it takes one. Returns NULL with err filled. */
+ * when it takes one. Returns NULL with err filled; err never shows an
+ * URL's argument (it may hold a password). */
 static const struct camera_ops *camera_spec_resolve(const char *spec, const char **arg,
                                                     char *err, size_t errlen)
 {
     const struct camera_ops *ops = camera_backend_find(spec, arg);
-    char name[48];
-    snprintf(name, sizeof name, "%.*s", spec ? (int)strcspn(spec, ":") : 6,
-             spec ? spec : "(null)");
+    char shown[64];
     if (!ops) {
-        snprintf(err, errlen, "unknown camera backend '%s' (known: %s)", name,
+        camera_printable(spec ? spec : "(null)", spec ? strcspn(spec, ":") : 6, shown);
+        snprintf(err, errlen, "unknown camera backend '%s' (known: %s)", shown,
                  camera_backends_text());
         return NULL;
     }
@@ -173,14 +197,12 @@ static const struct camera_ops *camera_spec_resolve(const char *spec, const char
         snprintf(err, errlen, "camera backend '%s' is %s", ops->name, ops->unavailable);
         return NULL;
     }
-    const char *a = *arg;
-    bool empty = a && (ops->arg == CAM_ARG_URL ? strncmp(a + strlen(ops->name), "://", 3) != 0 ||
-                                                     !a[strlen(ops->name) + 3]
-                                               : !a[0]);
-    if ((ops->arg == CAM_ARG_NONE && a) ||
-        (ops->arg != CAM_ARG_NONE && ops->arg != CAM_ARG_OPTIONAL && (!a || empty)) ||
-        (ops->arg == CAM_ARG_OPTIONAL && a && empty)) {
-        snprintf(err, errlen, "camera '%s' is not of the form %s", spec, ops->usage);
+    if (!camera_arg_ok(ops, *arg)) {
+        if (ops->arg == CAM_ARG_URL)
+            snprintf(shown, sizeof shown, "%s:...", ops->name);
+        else
+            camera_printable(spec, strlen(spec), shown);
+        snprintf(err, errlen, "camera '%s' is not of the form %s", shown, ops->usage);
         return NULL;
     }
     return ops;

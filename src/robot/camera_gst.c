@@ -17,7 +17,9 @@
  * and builds it again with backoff (0.5 s doubling to 10 s), fixed to the
  * first size so that the encoders downstream carry on; viewers' sessions
  * stay open and their video resumes. A source that ends and can seek (a
- * file) plays again from its start instead: files loop.
+ * file) plays again from its start instead: files loop. A source nobody
+ * has watched for GSTCAM_IDLE_S is stopped, and started again (without
+ * backoff) for the next viewer, who waits for the source's start-up.
  *
  * Threads: open and close on the caller's thread; the pipeline is owned by
  * the capture thread between start and stop. */
@@ -38,6 +40,7 @@
 
 #define GSTCAM_FIRST_FRAME_S 10 /* open, and each rebuild, waits this long for a frame */
 #define GSTCAM_STALL_S 5        /* a running source silent this long is rebuilt */
+#define GSTCAM_IDLE_S 10        /* a source nobody watches this long is stopped */
 #define GSTCAM_POLL_MS 100
 #define GSTCAM_MAX_SIDE 8192
 
@@ -223,15 +226,22 @@ static void gstcam_nap(struct gstcam *g, double s)
         g_usleep(GSTCAM_POLL_MS * 1000 / 2);
 }
 
-static void gstcam_deliver(struct camera *cam, GstSample *sample)
+/* Hands sample to cam->fn as a color frame. Returns false, with a reason,
+ * when the source changed its size since open (the first pipeline is not
+ * fixed to a size; the rebuilt one scales to the first). */
+static bool gstcam_deliver(struct camera *cam, GstSample *sample, char *reason, size_t len)
 {
     struct gstcam *g = cam->impl;
     GstVideoInfo info;
     GstVideoFrame vf;
-    if (!gst_video_info_from_caps(&info, gst_sample_get_caps(sample)) ||
-        info.width != cam->mode.width || info.height != cam->mode.height ||
-        !gst_video_frame_map(&vf, &info, gst_sample_get_buffer(sample), GST_MAP_READ))
-        return;
+    if (!gst_video_info_from_caps(&info, gst_sample_get_caps(sample)))
+        return true;
+    if (info.width != cam->mode.width || info.height != cam->mode.height) {
+        snprintf(reason, len, "the source changed its size to %dx%d", info.width, info.height);
+        return false;
+    }
+    if (!gst_video_frame_map(&vf, &info, gst_sample_get_buffer(sample), GST_MAP_READ))
+        return true;
     struct cam_frameset set = {.count = 1};
     set.frames[0] = (struct cam_frame){
         .stream = CAM_COLOR,
@@ -246,6 +256,7 @@ static void gstcam_deliver(struct camera *cam, GstSample *sample)
     };
     cam->fn(cam->user, &set);
     gst_video_frame_unmap(&vf);
+    return true;
 }
 
 /* Rebuilds a lost pipeline after the next backoff delay. */
@@ -264,48 +275,84 @@ static void gstcam_reconnect(struct camera *cam, struct backoff *bo)
     camera_set_state(cam, CAM_STATE_STREAMING, NULL);
 }
 
+/* Pulls one sample (waiting up to GSTCAM_POLL_MS) and hands it on when
+ * color is wanted; loops a file that ended. Returns false, with a reason,
+ * when the pipeline failed, ended for good, changed size or gave no frame
+ * for GSTCAM_STALL_S. *last is the time of the last frame. */
+static bool gstcam_pull(struct camera *cam, int64_t *last, char *reason, size_t len)
+{
+    struct gstcam *g = cam->impl;
+    GstSample *sample = gst_app_sink_try_pull_sample(g->sink, GSTCAM_POLL_MS * GST_MSECOND);
+    GstBus *bus = gst_element_get_bus(g->pipeline);
+    bool failed = gstcam_bus_failure(bus, reason, len);
+    gst_object_unref(bus);
+    /* A file ends: play it again from the start, seamlessly when it can
+     * seek (a live source cannot, and is rebuilt). */
+    if (failed && strcmp(reason, "the source ended") == 0 &&
+        gst_element_seek_simple(g->pipeline, GST_FORMAT_TIME,
+                                GST_SEEK_FLAG_FLUSH | GST_SEEK_FLAG_KEY_UNIT, 0)) {
+        log_debug("camera: %s: looped", g->label);
+        failed = false;
+        *last = gstcam_mono_us();
+    }
+    int64_t now = gstcam_mono_us();
+    if (sample) {
+        *last = now;
+        if ((atomic_load(&cam->mask) & CAM_MASK(CAM_COLOR)) &&
+            !gstcam_deliver(cam, sample, reason, len))
+            failed = true;
+        gst_sample_unref(sample);
+    } else if (!failed && now - *last > (int64_t)GSTCAM_STALL_S * 1000000) {
+        snprintf(reason, len, "no frame for %d s", GSTCAM_STALL_S);
+        failed = true;
+    }
+    return !failed;
+}
+
+/* The capture thread: pulls frames; rebuilds a lost pipeline with backoff;
+ * stops the pipeline after GSTCAM_IDLE_S without anyone wanting color and
+ * starts it again, at once, when someone does. */
 static void *gstcam_thread(void *arg)
 {
     struct camera *cam = arg;
     struct gstcam *g = cam->impl;
     struct backoff bo;
     backoff_init(&bo, 0.5, 10, gstcam_hash(g->label) ^ (uint64_t)gstcam_mono_us());
-    int64_t last = gstcam_mono_us();
+    int64_t last = gstcam_mono_us(), wanted_at = last;
+    bool idle = false;
     while (!atomic_load(&g->stopping)) {
-        if (!g->pipeline) {
-            gstcam_reconnect(cam, &bo);
-            last = gstcam_mono_us();
+        bool wanted = atomic_load(&cam->mask) & CAM_MASK(CAM_COLOR);
+        char reason[256] = "";
+        if (!g->pipeline && idle && !wanted) {
+            gstcam_nap(g, GSTCAM_POLL_MS / 2000.0);
             continue;
         }
-        GstSample *sample = gst_app_sink_try_pull_sample(g->sink, GSTCAM_POLL_MS * GST_MSECOND);
-        char reason[256] = "";
-        GstBus *bus = gst_element_get_bus(g->pipeline);
-        bool failed = gstcam_bus_failure(bus, reason, sizeof reason);
-        gst_object_unref(bus);
-        /* A file ends: play it again from the start, seamlessly when it
-         * can seek (a live source cannot, and is rebuilt). */
-        if (failed && strcmp(reason, "the source ended") == 0 &&
-            gst_element_seek_simple(g->pipeline, GST_FORMAT_TIME,
-                                    GST_SEEK_FLAG_FLUSH | GST_SEEK_FLAG_KEY_UNIT, 0)) {
-            log_debug("camera: %s: looped", g->label);
-            failed = false;
-            last = gstcam_mono_us();
+        if (!g->pipeline) {
+            if (idle) {
+                idle = false;
+                log_debug("camera: %s: wanted again: starting", g->label);
+                if (gstcam_play(g, NULL, reason, sizeof reason) != 0)
+                    camera_set_state(cam, CAM_STATE_RECONNECTING, reason);
+            } else {
+                gstcam_reconnect(cam, &bo);
+            }
+            last = wanted_at = gstcam_mono_us();
+            continue;
         }
-        int64_t now = gstcam_mono_us();
-        if (sample) {
-            last = now;
-            if (atomic_load(&cam->mask) & CAM_MASK(CAM_COLOR))
-                gstcam_deliver(cam, sample);
-            gst_sample_unref(sample);
-        } else if (!failed && now - last > (int64_t)GSTCAM_STALL_S * 1000000) {
-            snprintf(reason, sizeof reason, "no frame for %d s", GSTCAM_STALL_S);
-            failed = true;
-        }
-        if (failed) {
+        if (!gstcam_pull(cam, &last, reason, sizeof reason)) {
             char text[400];
             snprintf(text, sizeof text, "%s: %s", g->label, reason);
             camera_set_state(cam, CAM_STATE_RECONNECTING, text);
             gstcam_teardown(g);
+            continue;
+        }
+        int64_t now = gstcam_mono_us();
+        if (wanted) {
+            wanted_at = now;
+        } else if (now - wanted_at > (int64_t)GSTCAM_IDLE_S * 1000000) {
+            log_debug("camera: %s: not watched for %d s: stopped", g->label, GSTCAM_IDLE_S);
+            gstcam_teardown(g);
+            idle = true;
         }
     }
     return NULL;

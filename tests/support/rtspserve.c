@@ -2,7 +2,7 @@
  * launch line (gst-rtsp-server) on 127.0.0.1.
  *
  * Usage: rtspserve PORT MOUNT 'LAUNCH'
- *   e.g. rtspserve 8554 /cam '( videotestsrc is-live=true ! jpegenc ! rtpjpegpay name=pay0 )'
+ *   e.g. rtspserve 8554 /cam '( videotestsrc is-live=true ! x264enc ! rtph264pay name=pay0 )'
  * One media is shared by every client. Prints "ready" on stdout once it
  * listens; runs until SIGTERM or SIGINT (exit 0) or SIGKILL (what a test
  * does to a camera that drops). Exit 1 when it cannot listen, 2 for bad

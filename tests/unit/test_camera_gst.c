@@ -157,6 +157,25 @@ static void test_no_frames_are_made_while_no_stream_is_wanted(void **state)
     assert_true(got.frames >= 2);
 }
 
+static void test_an_unwatched_source_stops_and_starts_again_when_wanted(void **state)
+{
+    (void)state;
+    char err[512] = "";
+    struct camera *cam = camera_new(RED_PIPELINE, NULL, err, sizeof err);
+    assert_non_null(cam);
+    struct got got = {0};
+    assert_int_equal(camera_start(cam, 0, on_frames, &got, err, sizeof err), 0);
+    sleep_ms(11500); /* past the 10 s after which an unwatched source stops */
+    assert_int_equal(got.frames, 0);
+    camera_set_streams(cam, CAM_MASK(CAM_COLOR));
+    for (int i = 0; i < 200 && got.frames < 3; i++)
+        sleep_ms(50);
+    assert_true(got.frames >= 3);
+    assert_true(got.r > 240 && got.g < 15 && got.b < 15);
+    assert_int_equal(camera_state(cam, NULL, 0), CAM_STATE_STREAMING);
+    camera_free(cam);
+}
+
 /* Each bad source: camera_new fails with one line naming the problem. */
 static void expect_open_error(const char *spec, const char *needle)
 {
@@ -207,6 +226,7 @@ int main(void)
         cmocka_unit_test(test_every_backend_is_listed_compiled_or_not),
         cmocka_unit_test(test_a_test_pattern_gives_color_frames_of_its_caps),
         cmocka_unit_test(test_no_frames_are_made_while_no_stream_is_wanted),
+        cmocka_unit_test(test_an_unwatched_source_stops_and_starts_again_when_wanted),
         cmocka_unit_test(test_bad_sources_are_refused_with_one_line),
         cmocka_unit_test(test_credentials_of_an_url_never_show),
     };

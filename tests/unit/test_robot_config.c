@@ -385,6 +385,34 @@ static void test_codec_and_camera_choices(void **state)
     EXPECT_ERROR(NEEDLES("ROBOT_CODEC: 'VP8' is not one of vp8, h264"), NULL);
 }
 
+static void test_camera_specs_are_checked_and_a_source_sets_its_own_mode(void **state)
+{
+    (void)state;
+    /* A source-decided camera takes any --width/--height/--fps. */
+    PARSE_OK("--camera", "gst:videotestsrc ! video/x-raw,width=320,height=240", "--width",
+             "800", "--height", "600", "--fps", "25");
+    assert_string_equal(cfg.camera, "gst:videotestsrc ! video/x-raw,width=320,height=240");
+    reset(NULL);
+    PARSE_OK("--camera", "rtsp://user:pw@10.0.0.9/stream");
+    reset(NULL);
+    setenv("ROBOT_CAMERA", "v4l2:/dev/video0", 1);
+    PARSE_OK(NULL);
+    assert_string_equal(cfg.camera, "v4l2:/dev/video0");
+    reset(NULL);
+    /* The simulator keeps its modes. */
+    EXPECT_ERROR(NEEDLES("is not a supported resolution"), "--camera", "sim", "--width", "800",
+                 "--height", "600");
+    reset(NULL);
+    EXPECT_ERROR(NEEDLES("--camera: camera 'gst:' is not of the form gst:PIPELINE"), "--camera",
+                 "gst:");
+    reset(NULL);
+    EXPECT_ERROR(NEEDLES("--camera: camera 'rtsp:...' is not of the form rtsp://URL"),
+                 "--camera", "rtsp:user:pw@host");
+    reset(NULL);
+    setenv("ROBOT_CAMERA", "sim:fast", 1);
+    EXPECT_ERROR(NEEDLES("ROBOT_CAMERA: camera 'sim:fast' is not of the form sim"), NULL);
+}
+
 static void test_numeric_ranges(void **state)
 {
     (void)state;
@@ -603,6 +631,7 @@ int main(void)
         T(test_unsupported_resolution_names_the_supported_ones),
         T(test_unsupported_fps_names_the_supported_ones),
         T(test_codec_and_camera_choices),
+        T(test_camera_specs_are_checked_and_a_source_sets_its_own_mode),
         T(test_numeric_ranges),
         T(test_backoff_min_must_not_exceed_max),
         T(test_ice_allow_errors_name_the_item),
