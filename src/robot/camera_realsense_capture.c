@@ -118,7 +118,8 @@ static bool rs_frame_add(struct rs_camera *rs, struct camera *cam, unsigned mask
         rs2_free_error(e);
         return false;
     }
-    int bpp = cam->stream_format[s] == CAM_FORMAT_RGB8 ? 3 : cam->stream_format[s] == CAM_FORMAT_Z16 ? 2 : 1;
+    enum cam_format fmt = cam->stream_format[s];
+    int bpp = fmt == CAM_FORMAT_RGB8 ? 3 : fmt == CAM_FORMAT_Z16 ? 2 : 1;
     if (w != cam->mode.width || h != cam->mode.height || stride < w * bpp || !data)
         return false;
     struct cam_frame *out = &set->frames[set->count++];

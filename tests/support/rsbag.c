@@ -116,14 +116,19 @@ static void rsbag_device(struct rsbag *b)
     b->rgb = rs2_software_device_add_sensor(b->dev, "RGB Camera", &e);
     if (rsbag_failed(b, e, "add the color sensor"))
         return;
-    b->prof[RSBAG_DEPTH] = rsbag_add_stream(b, b->stereo, RS2_STREAM_DEPTH, 0, 1, RS2_FORMAT_Z16, 2);
-    b->prof[RSBAG_IR1] = rsbag_add_stream(b, b->stereo, RS2_STREAM_INFRARED, 1, 2, RS2_FORMAT_Y8, 1);
-    b->prof[RSBAG_IR2] = rsbag_add_stream(b, b->stereo, RS2_STREAM_INFRARED, 2, 3, RS2_FORMAT_Y8, 1);
-    b->prof[RSBAG_COLOR] = rsbag_add_stream(b, b->rgb, RS2_STREAM_COLOR, 0, 4, RS2_FORMAT_RGB8, 3);
+    b->prof[RSBAG_DEPTH] =
+        rsbag_add_stream(b, b->stereo, RS2_STREAM_DEPTH, 0, 1, RS2_FORMAT_Z16, 2);
+    b->prof[RSBAG_IR1] =
+        rsbag_add_stream(b, b->stereo, RS2_STREAM_INFRARED, 1, 2, RS2_FORMAT_Y8, 1);
+    b->prof[RSBAG_IR2] =
+        rsbag_add_stream(b, b->stereo, RS2_STREAM_INFRARED, 2, 3, RS2_FORMAT_Y8, 1);
+    b->prof[RSBAG_COLOR] =
+        rsbag_add_stream(b, b->rgb, RS2_STREAM_COLOR, 0, 4, RS2_FORMAT_RGB8, 3);
     if (b->failed)
         return;
     /* DEPTH_UNITS makes the stereo sensor a depth sensor (rs2_get_depth_scale). */
-    rs2_software_sensor_add_read_only_option(b->stereo, RS2_OPTION_DEPTH_UNITS, RSBAG_DEPTH_SCALE, &e);
+    rs2_software_sensor_add_read_only_option(b->stereo, RS2_OPTION_DEPTH_UNITS,
+                                             RSBAG_DEPTH_SCALE, &e);
     rsbag_failed(b, e, "add depth units");
     rs2_software_sensor_add_read_only_option(b->stereo, RS2_OPTION_STEREO_BASELINE,
                                              RSBAG_BASELINE_M * 1000, &e);
