@@ -47,6 +47,13 @@ static json_t *device_info(struct api *api)
         json_object_get(d, "physicalPort"), "usb_type", json_object_get(d, "usbType"),
         "product_id", json_object_get(d, "productId"), "sensors", names, "is_streaming",
         media_captured_streams(api->media) != 0);
+    /* Calibration, as the device reports it: metres per depth unit, the
+     * pinhole intrinsics of color and depth, and (a RealSense) where each
+     * stream's camera sits relative to depth. */
+    json_object_set(info, "depth_scale", json_object_get(d, "depthScale"));
+    json_object_set(info, "intrinsics", json_object_get(d, "intrinsics"));
+    if (json_object_get(d, "extrinsics"))
+        json_object_set(info, "extrinsics", json_object_get(d, "extrinsics"));
     json_object_set(info, "streams", json_object_get(d, "streams"));
     char reason[160];
     enum cam_state st = camera_state(api->cam, reason, sizeof reason);
@@ -71,6 +78,18 @@ int api_device_get(struct api_request *rq, json_t **out)
 int api_device_reset(struct api_request *rq, json_t **out)
 {
     char err[256];
+    /* A real device resets its hardware and comes back by itself (the
+     * backend's capture thread recovers it as after an unplug). */
+    if (camera_has_hw_reset(rq->api->cam)) {
+        if (camera_hw_reset(rq->api->cam, err, sizeof err) != 0) {
+            *out = api_error_body("the camera did not reset: %s", err);
+            return 503;
+        }
+        log_info("api: hardware reset: the camera re-enumerates");
+        *out = json_pack("{s:s, s:s}", "device_id", camera_serial(rq->api->cam), "message",
+                         "device reset: reconnecting");
+        return 200;
+    }
     if (media_restart_camera(rq->api->media, err, sizeof err) != 0) {
         *out = api_error_body("the camera did not restart: %s", err);
         return 503;
@@ -260,7 +279,12 @@ int api_option_put(struct api_request *rq, json_t **out)
         return 409;
     }
     char err[512];
-    if (camera_set_option(rq->api->cam, o->id, value, err, sizeof err) != 0) {
+    int rc = camera_set_option(rq->api->cam, o->id, value, err, sizeof err);
+    if (rc == -2) { /* a valid value the device refused, or a device unplugged */
+        *out = api_error_body("%s", err);
+        return 503;
+    }
+    if (rc != 0) {
         *out = api_error_body("%s must be between %g and %g (step %g); got %g", o->id, o->min,
                               o->max, o->step, value);
         return 422;

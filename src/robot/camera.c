@@ -38,7 +38,10 @@ static const struct camera_ops *const camera_backends[] = {
     &camera_rtsp_ops,
     &camera_rtsps_ops,
     &camera_replay_ops,
-#ifndef PORTHOLE_HAVE_REALSENSE
+#ifdef PORTHOLE_HAVE_REALSENSE
+    &camera_realsense_ops,
+    &camera_realsense_file_ops,
+#else
     &camera_realsense_absent,
     &camera_realsense_file_absent,
 #endif
@@ -212,6 +215,19 @@ int camera_spec_check(const char *spec, char *err, size_t errlen)
     return camera_spec_resolve(spec, &arg, err, errlen) ? 0 : -1;
 }
 
+int camera_list_devices(const char *spec, FILE *out, char *err, size_t errlen)
+{
+    const char *arg;
+    const struct camera_ops *ops = camera_spec_resolve(spec, &arg, err, errlen);
+    if (!ops)
+        return -1;
+    if (!ops->list) {
+        snprintf(err, errlen, "camera backend '%s' has no devices to list", ops->name);
+        return -1;
+    }
+    return ops->list(out, err, errlen);
+}
+
 /* Returns 0 when mode is one of modes' resolutions and rates, or -1 with a
  * reason naming the supported ones in err. */
 static int camera_mode_check(const struct cam_modes *modes, const struct cam_mode *mode,
@@ -242,6 +258,8 @@ static int camera_mode_check(const struct cam_modes *modes, const struct cam_mod
              mode->width, mode->height, mode->fps, res, fps);
     return -1;
 }
+
+static void camera_option_refresh(const struct camera *cam, size_t i);
 
 /* A NULL mode means the backend's first resolution at 30 fps. */
 struct camera *camera_new(const char *spec, const struct cam_mode *mode, char *err, size_t errlen)
@@ -281,8 +299,10 @@ struct camera *camera_new(const char *spec, const struct cam_mode *mode, char *e
     cam->own_modes = (struct cam_modes){.resolutions = cam->own_resolution, .nresolutions = 1,
                                         .rates = cam->own_rate, .nrates = 1};
     pthread_mutex_init(&cam->option_lock, NULL);
-    for (size_t i = 0; i < cam->noptions && i < CAM_MAX_OPTIONS; i++)
+    for (size_t i = 0; i < cam->noptions && i < CAM_MAX_OPTIONS; i++) {
         cam->option_values[i] = cam->options[i].def;
+        camera_option_refresh(cam, i);
+    }
     atomic_init(&cam->mask, 0u);
     return cam;
 }
@@ -399,7 +419,9 @@ static json_t *camera_describe_intrinsics(const struct cam_intrinsics *in)
  * source delivers. */
 static const struct cam_modes *camera_modes_of(const struct camera *cam)
 {
-    return cam->ops->modes.nresolutions ? &cam->ops->modes : &cam->own_modes;
+    if (cam->ops->modes.nresolutions)
+        return &cam->ops->modes;
+    return cam->device_modes.nresolutions ? &cam->device_modes : &cam->own_modes;
 }
 
 static json_t *camera_describe_sensor(const struct camera *cam, size_t sensor)
@@ -422,9 +444,33 @@ static json_t *camera_describe_sensor(const struct camera *cam, size_t sensor)
     return json_pack("{s:s,s:o}", "name", cam->sensor_names[sensor], "streams", streams);
 }
 
+/* {"color":{"rotation":[9],"translation":[3]},...} from depth, or NULL
+ * when the backend knows none. */
+static json_t *camera_describe_extrinsics(const struct camera *cam)
+{
+    json_t *all = NULL;
+    for (int s = 0; s < CAM_NSTREAMS; s++) {
+        const struct cam_extrinsics *x = &cam->extrinsics[s];
+        if (!x->known || !(cam->streams & CAM_MASK(s)))
+            continue;
+        json_t *rot = json_array(), *tr = json_array();
+        for (int k = 0; k < 9; k++)
+            json_array_append_new(rot, json_real(x->rotation[k]));
+        for (int k = 0; k < 3; k++)
+            json_array_append_new(tr, json_real(x->translation[k]));
+        if (!all)
+            all = json_object();
+        json_object_set_new(all, cam_stream_name(s),
+                            json_pack("{s:o,s:o}", "rotation", rot, "translation", tr));
+    }
+    return all;
+}
+
 static json_t *camera_describe_options(const struct camera *cam)
 {
     double values[CAM_MAX_OPTIONS];
+    for (size_t i = 0; i < cam->noptions; i++)
+        camera_option_refresh(cam, i);
     camera_options_snapshot(cam, values);
     json_t *arr = json_array();
     for (size_t i = 0; i < cam->noptions; i++) {
@@ -459,6 +505,11 @@ json_t *camera_describe(const struct camera *cam, bool full)
                           "width", cam->mode.width, "height", cam->mode.height, "fps",
                           cam->mode.fps, "streams", streams, "sensors", sensors, "intrinsics",
                           intr);
+    json_t *extr = camera_describe_extrinsics(cam);
+    if (d && extr)
+        json_object_set_new(d, "extrinsics", extr);
+    else
+        json_decref(extr);
     if (d && full)
         json_object_set_new(d, "options", camera_describe_options(cam));
     return d;
@@ -529,11 +580,23 @@ void camera_options_snapshot(const struct camera *cam, double *out)
     pthread_mutex_unlock(camera_option_lock(cam));
 }
 
+/* Takes option i's value from the device when the backend can read it. */
+static void camera_option_refresh(const struct camera *cam, size_t i)
+{
+    double v;
+    if (!cam->ops->get_option || cam->ops->get_option(cam, i, &v) != 0)
+        return;
+    pthread_mutex_lock(camera_option_lock(cam));
+    ((struct camera *)cam)->option_values[i] = v;
+    pthread_mutex_unlock(camera_option_lock(cam));
+}
+
 int camera_get_option(const struct camera *cam, const char *id, double *value)
 {
     int i = camera_option_find(cam, id);
     if (i < 0)
         return -1;
+    camera_option_refresh(cam, (size_t)i);
     pthread_mutex_lock(camera_option_lock(cam));
     *value = cam->option_values[i];
     pthread_mutex_unlock(camera_option_lock(cam));
@@ -565,8 +628,24 @@ int camera_set_option(struct camera *cam, const char *id, double value, char *er
                  o->max, o->step, value);
         return -1;
     }
+    if (cam->ops->set_option && cam->ops->set_option(cam, (size_t)i, value, err, errlen) != 0)
+        return -2;
     pthread_mutex_lock(&cam->option_lock);
     cam->option_values[i] = value;
     pthread_mutex_unlock(&cam->option_lock);
     return 0;
+}
+
+bool camera_has_hw_reset(const struct camera *cam)
+{
+    return cam->ops->hw_reset != NULL;
+}
+
+int camera_hw_reset(struct camera *cam, char *err, size_t errlen)
+{
+    if (!cam->ops->hw_reset) {
+        snprintf(err, errlen, "camera backend '%s' has no hardware reset", cam->ops->name);
+        return -1;
+    }
+    return cam->ops->hw_reset(cam, err, errlen);
 }

@@ -16,6 +16,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 /* The streams of a RealSense-like depth camera. Names on the wire are
  * "color", "depth", "infrared-1", "infrared-2". */
@@ -81,10 +82,13 @@ struct cam_intrinsics {
 /* One option: ids are snake_case ("exposure", "gain", "laser_power",
  * "emitter_enabled", ...). Each belongs to one sensor (index into the
  * sensors of camera_describe). */
-/* A rigid transform from the depth stream's frame to another stream's, as
- * librealsense's rs2_extrinsics: p_stream = rotation * p_depth + translation,
- * rotation row-major, translation in metres. */
+/* A rigid transform from the depth stream's frame to another stream's:
+ * p_stream = rotation * p_depth + translation, rotation ROW-major (note:
+ * librealsense's rs2_extrinsics is column-major; its backend transposes),
+ * translation in metres. known: the device says so (a backend that cannot
+ * tell leaves identity, not known, and describe() omits it). */
 struct cam_extrinsics {
+    bool known;
     double rotation[9];
     double translation[3];
 };
@@ -121,6 +125,12 @@ struct camera *camera_new(const char *spec, const struct cam_mode *mode, char *e
 
 /* Stops the camera if started and frees it. NULL is a no-op. */
 void camera_free(struct camera *cam);
+
+/* Writes one line per device the backend of spec could open ("SERIAL
+ * NAME firmware F usb U port P" for realsense) to out, opening none.
+ * Returns how many (0: none connected), or -1 with a one-line reason in
+ * err (a bad spec, or a backend that cannot list devices). Any thread. */
+int camera_list_devices(const char *spec, FILE *out, char *err, size_t errlen);
 
 /* Checks a spec's syntax without opening anything: a known backend,
  * compiled in, with an argument exactly when it takes one. Returns 0, or
@@ -197,13 +207,25 @@ void camera_set_streams(struct camera *cam, unsigned mask);
  * called again. No-op when not started. */
 void camera_stop(struct camera *cam);
 
-/* Options. Index-based listing, id-based access. */
+/* Whether the backend resets real hardware (a RealSense). */
+bool camera_has_hw_reset(const struct camera *cam);
+
+/* Resets the device's hardware: it drops off USB and comes back, and the
+ * capture recovers by itself as after an unplug (state "reconnecting",
+ * then "streaming"). Returns 0, or -1 with a reason in err (no hardware
+ * reset for this backend, or the device refused). Main thread. */
+int camera_hw_reset(struct camera *cam, char *err, size_t errlen);
+
+/* Options. Index-based listing, id-based access. A backend that talks to
+ * a device (a RealSense) applies a value there and reports the device's
+ * current value; the others keep the value. */
 size_t camera_option_count(const struct camera *cam);
 const struct cam_option_desc *camera_option(const struct camera *cam, size_t i);
 /* Returns 0 and the value, or -1 when no option has that id. */
 int camera_get_option(const struct camera *cam, const char *id, double *value);
 /* Returns 0, or -1 with a reason in err: unknown id (names the valid ones),
- * read-only, or out of range (names the range and step). */
+ * read-only, or out of range (names the range and step); or -2 when the
+ * device refused a valid value or is disconnected (err says which). */
 int camera_set_option(struct camera *cam, const char *id, double value, char *err, size_t errlen);
 
 #endif

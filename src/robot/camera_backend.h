@@ -8,6 +8,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 
 #include "robot/camera.h"
 
@@ -55,6 +56,23 @@ struct camera_ops {
     int (*start)(struct camera *cam, char *err, size_t errlen);
     /* Joins the capture thread; cam->fn is not called after it returns. */
     void (*stop)(struct camera *cam);
+
+    /* The rest are optional (NULL). */
+    /* Applies option i of cam->options, already checked against its
+     * range, to the device; camera.c records the value when it returns 0.
+     * Returns 0, or -1 with a one-line reason. Any thread. Without it an
+     * option is a value camera.c keeps (the simulator reads them). */
+    int (*set_option)(struct camera *cam, size_t i, double value, char *err, size_t errlen);
+    /* Reads option i's current value from the device. Returns 0, or -1
+     * when the device cannot say now (camera.c then reports the last value
+     * it knew). Any thread. */
+    int (*get_option)(const struct camera *cam, size_t i, double *value);
+    /* Resets the device's hardware; the capture thread recovers from the
+     * re-enumeration by itself. Returns 0, or -1 with a reason. Main thread. */
+    int (*hw_reset)(struct camera *cam, char *err, size_t errlen);
+    /* Writes one line per device the backend could open to out, without
+     * opening any. Returns how many, or -1 with a reason. Any thread. */
+    int (*list)(FILE *out, char *err, size_t errlen);
 };
 
 /* The backends, one row each in camera.c's table. */
@@ -64,6 +82,10 @@ extern const struct camera_ops camera_v4l2_ops;  /* camera_gst.c: v4l2:DEVICE */
 extern const struct camera_ops camera_rtsp_ops;  /* camera_gst.c: rtsp://URL */
 extern const struct camera_ops camera_rtsps_ops; /* camera_gst.c: rtsps://URL */
 extern const struct camera_ops camera_replay_ops; /* camera_replay.c: replay:DIR */
+#ifdef PORTHOLE_HAVE_REALSENSE
+/* camera_realsense.c: realsense[:SERIAL] and realsense-file:PATH.bag */
+extern const struct camera_ops camera_realsense_ops, camera_realsense_file_ops;
+#endif
 
 /* The device as camera.c describes it. The backend fills everything above
  * "Owned by camera.c" in open and leaves it unchanged until close. */
@@ -77,7 +99,10 @@ struct camera {
     unsigned streams;   /* CAM_MASK bits of the streams the device has; at least one */
     double depth_scale; /* 0 without a depth stream */
     struct cam_intrinsics intrinsics[CAM_NSTREAMS]; /* model "none" when unknown */
-    struct cam_extrinsics extrinsics[CAM_NSTREAMS]; /* depth -> stream; identity before open */
+    struct cam_extrinsics extrinsics[CAM_NSTREAMS]; /* depth -> stream; identity, not known, before open */
+    /* The modes the device offers when the source decides and knows them
+     * (a RealSense's depth profiles; nresolutions 0: only cam->mode). */
+    struct cam_modes device_modes;
 
     /* Capabilities, for camera_describe (the modes are ops->modes). */
     const char *sensor_names[CAM_MAX_SENSORS];

@@ -60,7 +60,7 @@ void robot_config_defaults(struct robot_config *cfg)
     };
 }
 
-enum { OPTION_COUNT = 37 };
+enum { OPTION_COUNT = 38 };
 
 /* The modes of camera spec camera (the first backend's for an unknown
  * name); nresolutions 0 when the source decides. */
@@ -131,6 +131,9 @@ static void option_table(struct robot_config *cfg, const char **level, const cha
          .help = "porthole-cloud's WebSocket: ws://HOST[:PORT]/PATH or wss://..."},
         {.name = "camera", .env = {"ROBOT_CAMERA"}, .type = OPT_STRING, .target = &cfg->camera,
          .metavar = "SPEC", .help = help->camera},
+        {.name = "list", .type = OPT_BOOL, .target = &cfg->list_devices,
+         .help = "print the devices the camera backend can open (realsense: serial, name, "
+                 "firmware) and exit"},
         {.name = "width", .env = {"ROBOT_WIDTH"}, .type = OPT_INT, .target = &cfg->width,
          .min = 1, .max = 8192, .metavar = "PIXELS", .help = help->width},
         {.name = "height", .env = {"ROBOT_HEIGHT"}, .type = OPT_INT, .target = &cfg->height,

@@ -14,6 +14,7 @@ struct robot_config {
     const char *robot_id;      /* --robot-id, ROBOT_ID; NULL: "robot-<serial>" */
     const char *cloud_url;     /* --cloud-url, CLOUD_SIGNALING_URL: ws:// or wss:// URL */
     const char *camera;        /* --camera, ROBOT_CAMERA: a camera spec BACKEND[:ARG] that camera_spec_check accepts ("sim") */
+    bool list_devices;         /* --list: print the camera backend's devices (camera_list_devices) and exit */
     long width, height, fps;   /* --width --height --fps (ROBOT_WIDTH...): 640x480@30; one of camera_backend_modes(camera), unused when the source decides */
     const char *codec;         /* --codec, ROBOT_CODEC: "vp8" (default) or "h264" */
     long bitrate_kbps;         /* --bitrate, ROBOT_BITRATE: 100..50000, default 2000 */

@@ -1,6 +1,7 @@
 /* main.c - porthole-robot: streams a depth camera to viewers through
  * porthole-cloud. Exit status: 0 after SIGINT/SIGTERM, 1 when it cannot
- * start (camera, GStreamer plugins), 2 for a bad flag or variable. */
+ * start (camera, GStreamer plugins), 2 for a bad flag or variable. With
+ * --list: 0 when it listed a device, 1 when none or the backend cannot. */
 #include <glib-unix.h>
 #include <gst/gst.h>
 #include <stdio.h>
@@ -41,6 +42,14 @@ int main(int argc, char **argv)
         return 2;
     }
     log_setup(cfg.log_level, cfg.log_format, "robot");
+    if (cfg.list_devices) {
+        int n = camera_list_devices(cfg.camera, stdout, err, sizeof err);
+        if (n < 0)
+            fprintf(stderr, "porthole-robot: --list: %s\n", err);
+        else if (n == 0)
+            fprintf(stderr, "porthole-robot: --list: no %s device found\n", cfg.camera);
+        return n > 0 ? 0 : 1;
+    }
     gst_init(NULL, NULL);
 
     struct cam_mode mode = {(int)cfg.width, (int)cfg.height, (int)cfg.fps};

@@ -213,6 +213,14 @@ test('stats() summarizes the report: rates, codec, candidate path, robot telemet
   pc.ondatachannel({ channel });
   channel.onmessage({ data: JSON.stringify({ streams: { color: { fps: 29, bitrateKbps: 900, viewers: 1 } } }) });
   channel.onmessage({ data: 'not json' });
-  assert.deepEqual((await session.stats()).robot, { fps: 29, bitrateKbps: 900, viewers: 1 });
+  assert.deepEqual((await session.stats()).robot, {
+    fps: 29, bitrateKbps: 900, viewers: 1, estimateKbps: null, layer: null, retransmissions: null,
+  });
+  // This viewer's bandwidth estimate and layer (adaptive quality).
+  channel.onmessage({ data: JSON.stringify({ streams: { color: { fps: 29, bitrateKbps: 900, viewers: 1 } },
+    bandwidth: { estimateKbps: 512.5, layer: 2, reports: 7, rtxSent: 3 } }) });
+  assert.deepEqual((await session.stats()).robot, {
+    fps: 29, bitrateKbps: 900, viewers: 1, estimateKbps: 512.5, layer: 2, retransmissions: 3,
+  });
   await clock.settle();
 });
