@@ -4,6 +4,9 @@
 // tests/sdk/types.mjs (tsc --noEmit against tests/sdk/usage.ts).
 
 /** The stream types of a RealSense-like robot camera. */
+import type { DepthCalibration, DepthColormap, DepthConfig, DepthError, DepthFrame, DepthRequest,
+  Point3, PointCloud, PointCloudOptions } from './depth.js';
+
 export declare const STREAM_TYPES: readonly ['color', 'depth', 'infrared-1', 'infrared-2'];
 
 /** A stream type: one of STREAM_TYPES, or another name a robot lists (1 to 32 of [A-Za-z0-9._:@-]). */
@@ -105,6 +108,9 @@ export interface SessionOptions {
   iceTransportPolicy?: RTCIceTransportPolicy;
   /** Overrides connect()'s lowLatency. */
   lowLatency?: boolean;
+  /** Metric depth over the session's depth data channel (docs/VIEWER.md):
+   * true for the defaults, or {rate, decimation, color}. */
+  depth?: boolean | DepthRequest;
 }
 
 /** What the viewer knows of one robot. */
@@ -237,6 +243,11 @@ export interface SessionEventMap {
   telemetry: Telemetry;
   error: PortholeError;
   closed: SessionClosedEvent;
+  depth: DepthFrame;
+  depthconfig: DepthConfig;
+  depthcalibration: DepthCalibration;
+  depthcolormap: DepthColormap;
+  deptherror: DepthError;
 }
 
 /** What session.stats() resolves with; rates are over the time since the previous call. */
@@ -316,6 +327,23 @@ export declare class Session extends EventTarget {
   stats(): Promise<SessionStats | null>;
   /** Asks the robot for an ICE restart now; false when it cannot ask. */
   restartIce(): boolean;
+  /** The latest metric depth frame, or null (a session that asked for depth). */
+  readonly depth: DepthFrame | null;
+  /** The depth channel's state: what the robot applied, its calibration and colormap, the last error, counts. */
+  readonly depthInfo: {
+    config: DepthConfig | null; calibration: DepthCalibration | null; colormap: DepthColormap | null;
+    error: DepthError | null; frames: number; bytes: number;
+  };
+  /** Changes the depth channel's rate, decimation or colour; resolves with what the robot applied (clamped). */
+  setDepth(o: DepthRequest): Promise<DepthConfig>;
+  /** Changes how the robot colours its depth video, for every viewer. */
+  setDepthColormap(o: Partial<DepthColormap>): Promise<DepthColormap>;
+  /** Metres at pixel (x, y) of the video of stream (default the session's), or null. */
+  depthAt(x: number, y: number, stream?: string): number | null;
+  /** The 3D point (metres, depth camera frame) at pixel (x, y), or null. */
+  deproject(x: number, y: number, stream?: string): Point3 | null;
+  /** Positions (and colours) for WebGL from the latest frame, or null. */
+  pointCloud(o?: PointCloudOptions): PointCloud | null;
   /** Tells the cloud, closes the peer connection, stops the tracks; emits 'closed' once. */
   close(): void;
 }

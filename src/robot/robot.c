@@ -595,9 +595,16 @@ struct robot *robot_new(const struct robot_config *cfg, struct camera *cam, GMai
     r->device_info = camera_describe(cam, false);
     json_object_set_new(r->device_info, "codec", json_string(cfg->codec));
     json_object_set_new(r->device_info, "robotVersion", json_string(PORTHOLE_VERSION));
-    r->depth = depth_hub_new(r->media, cam, r->ctx,
-                             cfg->no_depth_channel ? "metric depth is turned off on this robot "
-                                                     "(--no-depth-channel)" : NULL);
+    /* A camera without depth (a webcam, an RTSP camera) has no metric
+     * depth to send: every depth request is answered with why. */
+    char no_depth[160] = "";
+    if (cfg->no_depth_channel)
+        snprintf(no_depth, sizeof no_depth,
+                 "metric depth is turned off on this robot (--no-depth-channel)");
+    else if (!(camera_streams(cam) & CAM_MASK(CAM_DEPTH)))
+        snprintf(no_depth, sizeof no_depth,
+                 "this robot's camera (%s) has no depth stream", camera_name(cam));
+    r->depth = depth_hub_new(r->media, cam, r->ctx, no_depth[0] ? no_depth : NULL);
     r->sessions = new_session_set(r);
     r->api = api_new(cam, r->media, &robot_api_sessions, r->sessions);
     if (start_http(r, err, errlen) < 0) {
