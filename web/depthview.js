@@ -50,8 +50,9 @@ export class DepthProbe {
     this.getSession = getSession;
     this.measure = new Measure();
     this.last = null; // {x, y, z, point, stream}
+    this.at = null; // the video pixel under the pointer, {x, y}
     video.addEventListener('pointermove', (e) => this._move(e));
-    video.addEventListener('pointerleave', () => { this.last = null; this._show(); });
+    video.addEventListener('pointerleave', () => { this.at = null; this.last = null; this._show(); });
     video.addEventListener('click', (e) => {
       this._move(e);
       if (this.last?.point) this.measure.add(this.last.point);
@@ -72,7 +73,15 @@ export class DepthProbe {
 
   _move(e) {
     const px = videoPixel(this.video, e);
-    this.last = px ? this.read(Math.round(px.x), Math.round(px.y)) : null;
+    this.at = px ? { x: Math.round(px.x), y: Math.round(px.y) } : null;
+    this.last = this.at ? this.read(this.at.x, this.at.y) : null;
+    this._show();
+  }
+
+  /** A new depth frame: the readout under a pointer that stays follows it. */
+  refresh() {
+    if (!this.at) return;
+    this.last = this.read(this.at.x, this.at.y);
     this._show();
   }
 

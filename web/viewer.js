@@ -249,7 +249,7 @@ class Tile {
     const s = cloud.openSession(this.robotId, { streamTypes: [this.streamType], depth: hasDepth ? this._depthWanted() : false });
     this.session = s;
     this.view3d.unavailable = hasDepth ? null : 'this robot\'s camera has no depth stream';
-    s.on('depth', (f) => { if (s === this.session) this.view3d.onFrame(f); });
+    s.on('depth', (f) => { if (s === this.session) { this.view3d.onFrame(f); this.probe.refresh(); } });
     s.on('depthconfig', (c) => { if (s === this.session) this.view3d.syncSettings(c); });
     s.on('depthcolormap', (c) => { if (s === this.session) this._buildLegend(c); });
     s.on('deptherror', (e) => {

@@ -21,6 +21,7 @@
 #define PROBE_HEADROOM 1.3       /* an estimate this far above what arrives: try the next rung */
 #define PROBE_TARGET 1.25        /* a padding probe aims at 1.25 times the next rung ... */
 #define PROBE_SUCCESS 0.95       /* ... and worked when 95% of that arrived */
+#define PROBE_GROWTH 1.5         /* at most this times the estimate */
 
 static double clamp(double v, double lo, double hi)
 {
@@ -245,10 +246,12 @@ double bwe_probe(struct bwe *b, const double *rates_kbps, const bool *costly, in
         if (!hurt && got >= PROBE_SUCCESS * b->probe_target_kbps) {
             b->delay_kbps = clamp(fmax(b->delay_kbps, got), b->floor_kbps, b->ceiling_kbps);
             b->loss_kbps = clamp(fmax(b->loss_kbps, got), b->floor_kbps, b->ceiling_kbps);
-            b->costly_hold_ms = BWE_UP_HOLD_COSTLY_MS;
+            b->costly_hold_ms = BWE_PROBE_FOLLOWUP_MS; /* the next, higher, soon */
             b->probe_successes++;
         } else {
-            b->costly_hold_ms = doubled(b->costly_hold_ms, BWE_UP_HOLD_COSTLY_MAX_MS);
+            b->costly_hold_ms = b->costly_hold_ms < BWE_UP_HOLD_COSTLY_MS
+                                    ? BWE_UP_HOLD_COSTLY_MS
+                                    : doubled(b->costly_hold_ms, BWE_UP_HOLD_COSTLY_MAX_MS);
         }
         b->probe_end_ms = now_ms;
         return 0;
@@ -256,8 +259,12 @@ double bwe_probe(struct bwe *b, const double *rates_kbps, const bool *costly, in
     if (cur >= n - 1 || !costly || !costly[cur + 1] || b->recv_avg_kbps <= 0)
         return 0;
     double est = bwe_estimate(b);
-    double target = PROBE_TARGET * rates_kbps[cur + 1];
+    /* Aim at the next layer, but at most half again above the estimate:
+     * a link that has no room is overrun by a third, not by double, and
+     * one that has climbs in a few probes (libwebrtc probes likewise). */
+    double target = fmin(PROBE_TARGET * rates_kbps[cur + 1], PROBE_GROWTH * est);
     if (est >= UP_MARGIN * rates_kbps[cur + 1] || est < PROBE_HEADROOM * b->recv_avg_kbps ||
+        target < PROBE_HEADROOM * b->recv_avg_kbps ||
         target > b->ceiling_kbps || now_ms - b->probe_end_ms < b->costly_hold_ms ||
         (b->decreased && now_ms - b->decrease_ms < b->costly_hold_ms))
         return 0;

@@ -59,6 +59,7 @@
 #define BWE_UP_HOLD_COSTLY_MS 4000      /* the same, for a probe to a costly layer ... */
 #define BWE_UP_HOLD_COSTLY_MAX_MS 12000 /* ... (one that needs a keyframe) */
 #define BWE_PROBE_MS 1200         /* how long a padding probe runs */
+#define BWE_PROBE_FOLLOWUP_MS 1000 /* the wait after a probe that worked */
 #define BWE_MAX_LAYERS 6
 
 /* One TWCC report (rtpsession's "twcc-stats" structure). */
@@ -133,7 +134,9 @@ int bwe_pick_layer(struct bwe *b, const double *rates_kbps, const bool *costly, 
  * seconds). Instead, when the estimate shows room it cannot confirm (it
  * stands 30% above what arrives, GCC's bound holding it), the caller sends
  * padding for BWE_PROBE_MS at the rate this returns (kbit/s on top of the
- * media; 0: none), so that together they reach 1.25 times the next layer.
+ * media; 0: none), so that together they reach 1.25 times the next layer,
+ * or 1.5 times the estimate if that is less (several probes climb to it,
+ * BWE_PROBE_FOLLOWUP_MS apart).
  * The first delay window over the threshold ends it (the queue it builds
  * delays the media too). If no overuse came and 95% of that arrived, the
  * estimate rises to what

@@ -154,7 +154,10 @@ async function main() {
         .map(async (p) => (await fetch(p)).status)));
       assert.deepEqual(codes, [200, 200, 404, 404]);
       await tile(viewer, 'sim-1').locator('.view3d').click();
-      await waitFor(async () => (await canvasSummary(viewer, 'sim-1')).points > 10000, 15000, 'a point cloud drawn');
+      // The tile's idle depth (1/s at decimation 4: at most 19,200 points)
+      // until the 3D tab's own request (15/s at decimation 2) is applied.
+      await waitFor(async () => (await canvasSummary(viewer, 'sim-1')).points > 40000, 15000,
+        'a point cloud drawn at the 3D tab\'s decimation');
       await viewer.screenshot({ path: join(ARTIFACTS, 'depth-3d.png') });
       const s = await canvasSummary(viewer, 'sim-1');
       assert.ok(s.lit > s.total * 0.1, `non-blank pixels: ${s.lit} of ${s.total}`);

@@ -62,10 +62,6 @@ fail()
 }
 
 play=45
-case "$case_name" in
-slow|opens) lab_shape viewer 600 || fail "cannot shape the viewer's link" ;;
-loss) lab_loss viewer 5 || fail "cannot drop the viewer's packets" ;;
-esac
 nl_start_cloud full || fail "porthole-cloud did not start"
 nl_start_robot --log-level debug || fail "porthole-robot did not register"
 
@@ -77,6 +73,19 @@ cpid=$!
 node "$here/browser.mjs" --cloud "http://$LAB_CLOUD_IP:$NL_CLOUD_PORT/" --robot "$NL_ROBOT_ID" \
     --netns viewer --expect any --play "$play" >"$NETLAB_DIR/browser.out" 2>"$NETLAB_DIR/browser.err" &
 bpid=$!
+# The link is shaped (or made lossy) once the Chromium viewer has loaded
+# the page and clicked Watch (its session is the cloud's second): the
+# case is about the video, and the page itself would take seconds to load
+# through 600 kbit/s and a 300-ms queue.
+for _ in $(seq 600); do
+    [ "$(grep -c 'session .* created' "$NETLAB_DIR/cloud.log" 2>/dev/null)" -ge 2 ] && break
+    kill -0 "$bpid" 2>/dev/null || break
+    sleep 0.1
+done
+case "$case_name" in
+slow|opens) lab_shape viewer 600 || fail "cannot shape the viewer's link" ;;
+loss) lab_loss viewer 5 || fail "cannot drop the viewer's packets" ;;
+esac
 if [ "$case_name" = opens ]; then
     # 20 s into the Chromium viewer's play window (its first sample).
     for _ in $(seq 600); do
