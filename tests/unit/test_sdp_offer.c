@@ -68,6 +68,35 @@ static void test_a_browser_offer_is_accepted_with_its_vp8_payload_type(void **st
     gst_sdp_message_free(sdp);
 }
 
+/* The answer keeps the offer's id for the TWCC header extension (Chromium
+ * refuses an answer that moves an id); none, or a malformed one, is 0. */
+static void test_the_offers_twcc_extension_id_is_kept(void **state)
+{
+    (void)state;
+    static const struct { const char *extmap; int want; } cases[] = {
+        {"a=extmap:3 urn:3gpp:video-orientation\r\na=extmap:5 " SDP_TWCC_URI "\r\n", 5},
+        {"a=extmap:7/sendrecv " SDP_TWCC_URI "\r\n", 7},
+        {"a=extmap:3 urn:3gpp:video-orientation\r\n", 0},
+        {"a=extmap:15 " SDP_TWCC_URI "\r\n", 0},       /* not a one-byte id */
+        {"a=extmap:x " SDP_TWCC_URI "\r\n", 0},
+        {"a=extmap:4 " SDP_TWCC_URI "-02\r\n", 0},     /* another URI */
+        {"", 0},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char text[4096];
+        snprintf(text, sizeof text, "%s%s%s", SESSION VIDEO("0", "recvonly"), cases[i].extmap,
+                 AUDIO);
+        struct sdp_offer_info info;
+        char err[256] = "";
+        GstSDPMessage *sdp = check(text, "VP8", 1, &info, err);
+        if (!sdp)
+            fail_msg("case %zu refused: %s", i, err);
+        if (info.twcc[0] != cases[i].want)
+            fail_msg("case %zu: twcc id %d, want %d", i, info.twcc[0], cases[i].want);
+        gst_sdp_message_free(sdp);
+    }
+}
+
 static void test_h264_takes_the_packetization_mode_1_payload_type(void **state)
 {
     (void)state;
@@ -154,6 +183,7 @@ int main(void)
     log_setup(LOGL_WARN, LOG_FORMAT_TEXT, "test");
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_a_browser_offer_is_accepted_with_its_vp8_payload_type),
+        cmocka_unit_test(test_the_offers_twcc_extension_id_is_kept),
         cmocka_unit_test(test_h264_takes_the_packetization_mode_1_payload_type),
         cmocka_unit_test(test_usable_video_m_lines_are_listed_in_order),
         cmocka_unit_test(test_bad_offers_are_refused_with_their_reason),
