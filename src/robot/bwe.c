@@ -22,6 +22,8 @@
 #define PROBE_TARGET 1.25        /* a padding probe aims at 1.25 times the next rung ... */
 #define PROBE_SUCCESS 0.95       /* ... and worked when 95% of that arrived */
 #define PROBE_GROWTH 1.5         /* at most this times the estimate */
+#define PROBE_PROGRESS 1.1       /* a probe that fell short but carried this times the
+                                  * estimate still showed room: the next comes soon */
 
 static double clamp(double v, double lo, double hi)
 {
@@ -81,6 +83,14 @@ static void delay_update(struct bwe *b, const struct bwe_report *r)
     b->recv_avg_kbps = b->recv_avg_kbps > 0 ? RECV_ALPHA * recv + (1 - RECV_ALPHA) * b->recv_avg_kbps
                                             : recv;
     (void)sent;
+    /* The media's own rate: a probe's padding arrives up to a round trip
+     * after it ends, so the window after it is left out too. A probe pads
+     * up to its target from this, not from recv_avg_kbps, which the last
+     * probe's padding still inflates. */
+    if (!b->probing && b->win_start_ms >= b->probe_end_ms + BWE_DELAY_WINDOW_MS)
+        b->media_avg_kbps = b->media_avg_kbps > 0
+                                ? RECV_ALPHA * recv + (1 - RECV_ALPHA) * b->media_avg_kbps
+                                : recv;
     if (b->probing && r->now_ms >= b->probe_start_ms + BWE_DELAY_WINDOW_MS) {
         /* What arrived while the padding ran (its first window still
          * carries the time before it). */
@@ -243,11 +253,23 @@ double bwe_probe(struct bwe *b, const double *rates_kbps, const bool *costly, in
         b->probing = false;
         b->probes++;
         double got = b->probe_windows ? b->probe_recv_sum / b->probe_windows : 0;
-        if (!hurt && got >= PROBE_SUCCESS * b->probe_target_kbps) {
+        double before = bwe_estimate(b);
+        b->probe_got_kbps = got;
+        if (!hurt) {
+            /* What arrived without a queue, the link carries (libwebrtc
+             * takes a probe's result likewise), even short of the target. */
             b->delay_kbps = clamp(fmax(b->delay_kbps, got), b->floor_kbps, b->ceiling_kbps);
             b->loss_kbps = clamp(fmax(b->loss_kbps, got), b->floor_kbps, b->ceiling_kbps);
+        }
+        if (!hurt && got >= PROBE_SUCCESS * b->probe_target_kbps) {
             b->costly_hold_ms = BWE_PROBE_FOLLOWUP_MS; /* the next, higher, soon */
+            /* The link changed since cheap steps up last failed: they
+             * need not wait out that backoff. */
+            b->up_hold_ms = BWE_UP_HOLD_MS;
+            b->failed_layer = BWE_MAX_LAYERS;
             b->probe_successes++;
+        } else if (!hurt && got >= PROBE_PROGRESS * before) {
+            b->costly_hold_ms = BWE_PROBE_FOLLOWUP_MS; /* short, but the link has room */
         } else {
             b->costly_hold_ms = b->costly_hold_ms < BWE_UP_HOLD_COSTLY_MS
                                     ? BWE_UP_HOLD_COSTLY_MS
@@ -259,19 +281,20 @@ double bwe_probe(struct bwe *b, const double *rates_kbps, const bool *costly, in
     if (cur >= n - 1 || !costly || !costly[cur + 1] || b->recv_avg_kbps <= 0)
         return 0;
     double est = bwe_estimate(b);
+    double media = b->media_avg_kbps > 0 ? b->media_avg_kbps : b->recv_avg_kbps;
     /* Aim at the next layer, but at most half again above the estimate:
      * a link that has no room is overrun by a third, not by double, and
      * one that has climbs in a few probes (libwebrtc probes likewise). */
     double target = fmin(PROBE_TARGET * rates_kbps[cur + 1], PROBE_GROWTH * est);
-    if (est >= UP_MARGIN * rates_kbps[cur + 1] || est < PROBE_HEADROOM * b->recv_avg_kbps ||
-        target < PROBE_HEADROOM * b->recv_avg_kbps ||
+    if (est >= UP_MARGIN * rates_kbps[cur + 1] || est < PROBE_HEADROOM * media ||
+        target < PROBE_HEADROOM * media ||
         target > b->ceiling_kbps || now_ms - b->probe_end_ms < b->costly_hold_ms ||
         (b->decreased && now_ms - b->decrease_ms < b->costly_hold_ms))
         return 0;
     b->probing = true;
     b->probe_start_ms = now_ms;
     b->probe_target_kbps = target;
-    b->probe_kbps = target - b->recv_avg_kbps;
+    b->probe_kbps = target - media;
     b->probe_recv_sum = 0;
     b->probe_windows = 0;
     return b->probe_kbps;

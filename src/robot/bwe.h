@@ -57,7 +57,7 @@
 #define BWE_UP_FAILED_MS 3000    /* a step down this soon after a step up: it failed */
 #define BWE_UP_HOLD_MAX_MS 6000  /* the longest wait before trying the next layer again */
 #define BWE_UP_HOLD_COSTLY_MS 4000      /* the same, for a probe to a costly layer ... */
-#define BWE_UP_HOLD_COSTLY_MAX_MS 12000 /* ... (one that needs a keyframe) */
+#define BWE_UP_HOLD_COSTLY_MAX_MS 8000 /* ... (one that needs a keyframe) */
 #define BWE_PROBE_MS 1200         /* how long a padding probe runs */
 #define BWE_PROBE_FOLLOWUP_MS 1000 /* the wait after a probe that worked */
 #define BWE_MAX_LAYERS 6
@@ -78,6 +78,8 @@ struct bwe {
     double delay_kbps, loss_kbps; /* the two controllers' estimates */
     double last_drop_kbps;        /* the received rate at the last delay drop, 0 before one */
     double recv_avg_kbps;         /* received rate, smoothed over windows (0: none yet) */
+    double media_avg_kbps;        /* the same over windows clear of padding: what the
+                                   * media alone takes (0: none yet) */
     int64_t win_start_ms;         /* the delay window: since then, weighted by packets, */
     double win_packets, win_dod, win_sent, win_recv; /* sums of gradient and rates */
     unsigned overusing;           /* windows in a row over the threshold */
@@ -102,6 +104,7 @@ struct bwe {
     bool probing;
     int64_t probe_start_ms, probe_end_ms;
     double probe_target_kbps, probe_kbps, probe_recv_sum;
+    double probe_got_kbps;        /* what arrived during the last probe that ended */
     unsigned probe_windows, probes, probe_successes;
     unsigned ups, downs;
 };

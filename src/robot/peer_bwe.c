@@ -90,10 +90,20 @@ static void on_twcc_stats(GObject *session, GParamSpec *pspec, gpointer data)
     g_mutex_lock(&b->lock);
     double est = bwe_update(&b->est, &r);
     int layer = bwe_pick_layer(&b->est, rates, costly, nrates, r.now_ms);
+    bool was_probing = b->est.probing;
+    unsigned successes = b->est.probe_successes;
     set_padding(p, bwe_probe(&b->est, rates, costly, nrates, r.now_ms));
+    bool probe_started = !was_probing && b->est.probing, probe_ended = was_probing && !b->est.probing;
+    bool probe_worked = b->est.probe_successes != successes;
+    double target = b->est.probe_target_kbps, got = b->est.probe_got_kbps;
     bool changed = layer != b->layer;
     b->layer = layer;
     g_mutex_unlock(&b->lock);
+    if (probe_started)
+        log_debug("peer %s: probing %.0f kbit/s (estimate %.0f)", p->session_id, target, est);
+    else if (probe_ended)
+        log_debug("peer %s: probe to %.0f kbit/s %s: %.0f arrived", p->session_id, target,
+                  probe_worked ? "worked" : "failed", got);
     for (size_t i = 0; i < n; i++) {
         struct media_track *t = g_atomic_pointer_get(&p->tracks[i].track);
         if (!t)
