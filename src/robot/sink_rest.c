@@ -6,6 +6,7 @@
 
 #include "common/ids.h"
 #include "common/log.h"
+#include "robot/gather_wait.h"
 
 /* An offer made for the REST API waits for ICE gathering to complete, so
  * that it carries the robot's candidates (the API has no trickle towards
@@ -16,41 +17,29 @@ struct sink_rest {
     struct session_sink base; /* first: the session holds a pointer to it */
     api_reply_fn reply;       /* until the offer is answered */
     void *ctx;
-    struct session *s;        /* set with the offer, for the gather timer */
-    bool offered;             /* webrtcbin has made the offer */
-    bool gathered;
-    guint gather_timer;
+    struct session *s;        /* set with the offer */
+    struct gather_wait wait;
 };
 
 static const struct session_sink_ops rest_ops;
 
-/* Answers the pending request with the offer and the candidates gathered
- * so far; nothing when there is no offer yet or no request any more. */
-static void finish_offer(struct sink_rest *k)
+/* gather_wait's callback: answers the pending request with the offer and
+ * the candidates gathered so far; nothing when there is no request any
+ * more. */
+static void finish_offer(void *data, bool gathered)
 {
-    if (!k->reply || !k->offered)
+    struct sink_rest *k = data;
+    if (!k->reply)
         return;
-    if (k->gather_timer) {
-        g_source_remove(k->gather_timer);
-        k->gather_timer = 0;
-    }
     size_t n;
     char *text = peer_offer_with_candidates(session_peer(k->s), &n);
     api_reply_fn reply = k->reply;
     k->reply = NULL;
     log_info("session %s: offer with %zu candidate(s) for the REST API%s", session_id(k->s), n,
-             k->gathered ? "" : " (gathering not complete)");
+             gathered ? "" : " (gathering not complete)");
     reply(k->ctx, 200, json_pack("{s:s, s:s, s:s}", "session_id", session_id(k->s), "sdp",
                                  text ? text : "", "type", "offer"));
     g_free(text);
-}
-
-static gboolean on_gather_timeout(gpointer data)
-{
-    struct sink_rest *k = data;
-    k->gather_timer = 0;
-    finish_offer(k);
-    return G_SOURCE_REMOVE;
 }
 
 static void on_offer(struct session_sink *base, struct session *s, const char *sdp)
@@ -58,11 +47,7 @@ static void on_offer(struct session_sink *base, struct session *s, const char *s
     (void)sdp; /* the peer keeps it, for peer_offer_with_candidates */
     struct sink_rest *k = (struct sink_rest *)base;
     k->s = s;
-    k->offered = true;
-    if (k->gathered)
-        finish_offer(k);
-    else
-        k->gather_timer = g_timeout_add(OFFER_GATHER_MAX_MS, on_gather_timeout, k);
+    gather_wait_described(&k->wait);
 }
 
 static void on_candidate(struct session_sink *base, struct session *s, unsigned mline,
@@ -74,8 +59,7 @@ static void on_candidate(struct session_sink *base, struct session *s, unsigned 
     if (candidate)
         return; /* the peer keeps it, for peer_offer_with_candidates */
     k->s = s;
-    k->gathered = true;
-    finish_offer(k);
+    gather_wait_gathered(&k->wait);
 }
 
 static void on_error(struct session_sink *base, struct session *s, const char *code,
@@ -101,8 +85,7 @@ static void on_closed(struct session_sink *base, struct session *s, bool tell, c
 static void sink_free(struct session_sink *base)
 {
     struct sink_rest *k = (struct sink_rest *)base;
-    if (k->gather_timer)
-        g_source_remove(k->gather_timer);
+    gather_wait_clear(&k->wait);
     g_free(k);
 }
 
@@ -130,6 +113,7 @@ int sink_rest_open(struct session_set *set, const struct session_owner *owner,
     k->base.ops = &rest_ops;
     k->reply = reply;
     k->ctx = ctx;
+    gather_wait_init(&k->wait, OFFER_GATHER_MAX_MS, finish_offer, k);
     const char *code = "internal";
     /* On failure session_open frees k without a word: reply is never called. */
     if (!session_open(set, sid, owner, streams, n, &k->base, &code, err, errlen))

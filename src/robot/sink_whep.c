@@ -9,6 +9,7 @@
 #include "common/ids.h"
 #include "common/log.h"
 #include "robot/candidate.h"
+#include "robot/gather_wait.h"
 #include "robot/media.h"
 #include "robot/sdp_offer.h"
 #include "robot/sdpfrag.h"
@@ -22,10 +23,8 @@ struct sink_whep {
     struct session_sink base; /* first: the session holds a pointer to it */
     api_reply_fn reply;       /* until the answer is out */
     void *ctx;
-    struct session *s;        /* set with the answer, for the gather timer */
-    bool answered;            /* webrtcbin has made the answer */
-    bool gathered;
-    guint gather_timer;
+    struct session *s;        /* set with the answer */
+    struct gather_wait wait;
     char *offer;              /* the viewer's offer, until session_open returns */
     char *sub;                /* the creator's token subject, or NULL */
     char *ufrag;              /* the viewer's ICE ufrag (its offer's, or its last restart's) */
@@ -35,33 +34,23 @@ struct sink_whep {
 
 static const struct session_sink_ops whep_ops;
 
-/* Answers the pending request with the answer and the candidates gathered
- * so far; nothing when there is no answer yet or no request any more. */
-static void finish_answer(struct sink_whep *k)
+/* gather_wait's callback: answers the pending request with the answer and
+ * the candidates gathered so far; nothing when there is no request any
+ * more. */
+static void finish_answer(void *data, bool gathered)
 {
-    if (!k->reply || !k->answered)
+    struct sink_whep *k = data;
+    if (!k->reply)
         return;
-    if (k->gather_timer) {
-        g_source_remove(k->gather_timer);
-        k->gather_timer = 0;
-    }
     size_t n;
     char *text = peer_offer_with_candidates(session_peer(k->s), &n);
     api_reply_fn reply = k->reply;
     k->reply = NULL;
     log_info("session %s: WHEP answer with %zu candidate(s)%s", session_id(k->s), n,
-             k->gathered ? "" : " (gathering not complete)");
+             gathered ? "" : " (gathering not complete)");
     reply(k->ctx, 201, json_pack("{s:s, s:s, s:s, s:s}", "session_id", session_id(k->s), "sdp",
                                  text ? text : "", "type", "answer", "etag", k->etag));
     g_free(text);
-}
-
-static gboolean on_gather_timeout(gpointer data)
-{
-    struct sink_whep *k = data;
-    k->gather_timer = 0;
-    finish_answer(k);
-    return G_SOURCE_REMOVE;
 }
 
 static void on_answer(struct session_sink *base, struct session *s, const char *sdp)
@@ -69,11 +58,7 @@ static void on_answer(struct session_sink *base, struct session *s, const char *
     (void)sdp; /* the peer keeps it, for peer_offer_with_candidates */
     struct sink_whep *k = (struct sink_whep *)base;
     k->s = s;
-    k->answered = true;
-    if (k->gathered)
-        finish_answer(k);
-    else
-        k->gather_timer = g_timeout_add(ANSWER_GATHER_MAX_MS, on_gather_timeout, k);
+    gather_wait_described(&k->wait);
 }
 
 static void on_candidate(struct session_sink *base, struct session *s, unsigned mline,
@@ -85,8 +70,7 @@ static void on_candidate(struct session_sink *base, struct session *s, unsigned 
     if (candidate)
         return; /* the peer keeps it, for peer_offer_with_candidates */
     k->s = s;
-    k->gathered = true;
-    finish_answer(k);
+    gather_wait_gathered(&k->wait);
 }
 
 static void on_error(struct session_sink *base, struct session *s, const char *code,
@@ -117,8 +101,7 @@ static void on_closed(struct session_sink *base, struct session *s, bool tell, c
 static void sink_free(struct session_sink *base)
 {
     struct sink_whep *k = (struct sink_whep *)base;
-    if (k->gather_timer)
-        g_source_remove(k->gather_timer);
+    gather_wait_clear(&k->wait);
     g_free(k->offer);
     g_free(k->sub);
     g_free(k->ufrag);
@@ -172,6 +155,7 @@ int sink_whep_open(struct session_set *set, const struct api_caller *caller,
     k->base.ops = &whep_ops;
     k->reply = reply;
     k->ctx = ctx;
+    gather_wait_init(&k->wait, ANSWER_GATHER_MAX_MS, finish_answer, k);
     k->offer = g_strdup(offer);
     k->base.remote_offer = k->offer;
     k->sub = g_strdup(caller ? caller->sub : NULL);
