@@ -705,21 +705,39 @@ struct media_track *media_track_new(struct media *m, enum cam_stream s, GstEleme
     return t;
 }
 
-int media_track_switch(struct media_track *t, enum cam_stream s, char *err, size_t errlen)
+int media_tracks_switch(struct media_track *const *tracks, const enum cam_stream *streams,
+                        size_t n, char *err, size_t errlen)
 {
-    struct media *m = t->m;
-    enum cam_stream old = t->stream;
-    if (old == s)
+    if (n == 0)
         return 0;
-    if (encoder_ensure(m, s, t->spatial, err, errlen) < 0)
+    struct media *m = tracks[0]->m;
+    /* Every encoder the tracks need first: a stream that one track leaves
+     * and another takes keeps its encoder (no stop, start and keyframe),
+     * and a failure leaves every track where it was. */
+    for (size_t i = 0; i < n; i++) {
+        if (tracks[i]->stream == streams[i] ||
+            encoder_ensure(m, streams[i], tracks[i]->spatial, err, errlen) == 0)
+            continue;
+        for (size_t j = 0; j < i; j++)
+            encoder_release(m, streams[j]); /* those nobody watches after all */
         return -1;
-    g_mutex_lock(&m->lock);
-    t->stream = s;
-    t->wait_key = true;
-    int sp = t->spatial;
-    g_mutex_unlock(&m->lock);
-    request_key_of(m, s, sp, true);
-    encoder_release(m, old);
+    }
+    bool left[CAM_NSTREAMS] = {false};
+    for (size_t i = 0; i < n; i++) {
+        struct media_track *t = tracks[i];
+        if (t->stream == streams[i])
+            continue;
+        g_mutex_lock(&m->lock);
+        left[t->stream] = true;
+        t->stream = streams[i];
+        t->wait_key = true;
+        int sp = t->spatial;
+        g_mutex_unlock(&m->lock);
+        request_key_of(m, streams[i], sp, true);
+    }
+    for (int st = 0; st < CAM_NSTREAMS; st++)
+        if (left[st])
+            encoder_release(m, (enum cam_stream)st);
     return 0;
 }
 

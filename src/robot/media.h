@@ -81,10 +81,14 @@ GstCaps *media_rtp_caps(const struct media *m, int pt, int twcc_id);
 struct media_track *media_track_new(struct media *m, enum cam_stream s, GstElement *appsrc,
                                     char *err, size_t errlen);
 
-/* Moves the track to stream s: from the next keyframe of s on, the track
- * carries s. The old encoder stops if this was its last track. Returns 0,
- * or -1 with a reason in err (the track then stays on its old stream). */
-int media_track_switch(struct media_track *t, enum cam_stream s, char *err, size_t errlen);
+/* Moves tracks[i] to streams[i], all of one media, at once: from the next
+ * keyframe of its new stream on, a track carries it. The encoders the
+ * tracks need start before any track moves, so a stream that one track
+ * leaves and another takes keeps its encoder; the old encoders stop if no
+ * track is left on them. Returns 0, or -1 with a reason in err (every
+ * track then stays where it was). Main thread. */
+int media_tracks_switch(struct media_track *const *tracks, const enum cam_stream *streams,
+                        size_t n, char *err, size_t errlen);
 
 /* Asks the track's encoder for a keyframe (a viewer's PLI). Rate-limited
  * per encoder, so a flood of requests costs nothing. Any thread. */

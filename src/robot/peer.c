@@ -589,10 +589,10 @@ int peer_switch(struct peer *p, const enum cam_stream *streams, size_t n, char *
                  p->ntracks == 1 ? "" : "s", n);
         return -1;
     }
+    struct media_track *tracks[PEER_MAX_TRACKS];
     for (size_t i = 0; i < n; i++)
-        if (media_track_switch(p->tracks[i].track, streams[i], err, errlen) < 0)
-            return -1;
-    return 0;
+        tracks[i] = p->tracks[i].track;
+    return media_tracks_switch(tracks, streams, n, err, errlen);
 }
 
 /* For a viewer without trickle ICE (the REST API): the candidates go into

@@ -462,11 +462,14 @@ static void test_an_unanswered_session_times_out(void **state)
     /* Before the session exists: the robot's timer starts later than this. */
     int64_t start = wsc_now_ms();
     struct rtcpeer *v = viewer_opts(fx, "[\"color\"]", true);
-    assert_true(rtcpeer_wait_offer(v, robotfix_wait(5000)));
+    /* The offer comes first, unless the machine is so loaded that making
+     * it takes longer than the timeout: the same outcome, so the offer is
+     * not required. */
     static const char *const timeout[] = {"timeout", NULL};
-    json_t *e = rtcpeer_take(v, "session-error", 2000 + robotfix_wait(3000));
+    int wait = robotfix_wait(5000) + 2000 + robotfix_wait(3000);
+    json_t *e = rtcpeer_take(v, "session-error", wait);
     if (!e)
-        fail_msg("no session-error within %d ms of the offer", 2000 + robotfix_wait(3000));
+        fail_msg("no session-error within %d ms of the request", wait);
     const char *code = json_string_value(json_object_get(e, "code"));
     assert_non_null(code);
     assert_string_equal(code, timeout[0]);
