@@ -249,7 +249,18 @@ struct picture {
  * averages luma and detail over the next 10 decoded frames of v. */
 static struct picture settle_and_sample(struct robotfix *fx, struct rtcpeer *v)
 {
+    /* Colour frames carry their capture time (marker.h): wait for one
+     * captured after the change, since on a loaded machine the frames in
+     * flight were captured seconds before. Other streams have no marker. */
+    uint32_t since = (uint32_t)rtcpeer_wall_ms();
     robotfix_expect_frames(fx, v, rtcpeer_frames(v) + 15, robotfix_wait(10000));
+    for (int i = 0; i < 600; i++) {
+        struct rtcpeer_video vi;
+        rtcpeer_video(v, &vi);
+        if (!vi.marked_frames || (vi.marker_ok && (int32_t)(vi.marker_ms - since) > 0))
+            break;
+        robotfix_expect_frames(fx, v, rtcpeer_frames(v) + 1, robotfix_wait(3000));
+    }
     struct picture pic = {0, 0};
     for (int i = 0; i < 10; i++) {
         robotfix_expect_frames(fx, v, rtcpeer_frames(v) + 1, robotfix_wait(3000));
