@@ -26,7 +26,8 @@
 // telemetry say). --change-after S --change CMD: in the last run, S seconds
 // after the Watch click, runs CMD (sh -c; e.g. rebinding the viewer's NAT),
 // then waits up to 20 s for 30 more frames after at least one ICE restart
-// and checks the path again (the JSON line gets change_to_video_ms,
+// and checks the path again, relayed over any TURN transport (the JSON
+// line gets change_to_video_ms,
 // ice_restarts and the new path). Run inside `lab.sh run`, in the lab's outer namespace, as
 // root: by case.sh (browser-*) and bench/netlab.sh. Prints one JSON line
 // per run on stdout ({first_frame_ms, g2g_p50_ms, candidateType, ...}),
@@ -91,8 +92,13 @@ const watchdog = setTimeout(() => {
 }, (60 + RUNS * 30 + PLAY + CHANGE_AFTER) * 1000);
 watchdog.unref();
 
-/** Checks the path of a stats() object against --expect; returns what is wrong, or null. */
-function wrongPath(st) {
+/**
+ * Checks the path of a stats() object against --expect; returns what is
+ * wrong, or null. anyTransport: a relayed path may reach the TURN server
+ * over TCP or TLS too (after an ICE restart the browser takes whichever of
+ * its new allocations answers first).
+ */
+function wrongPath(st, anyTransport = false) {
   if (!st) return 'no stats';
   if (EXPECT === 'any') return null;
   if (EXPECT === 'host') {
@@ -110,8 +116,11 @@ function wrongPath(st) {
   // or by the robot's only (then the viewer names no TURN server).
   if (RELAY && st.localCandidateType !== 'relay') return `localCandidateType ${st.localCandidateType} with ?relay=1`;
   if (st.localCandidateType === 'relay') {
-    if (st.relayProtocol !== 'udp') return `relayProtocol ${st.relayProtocol}, expected udp`;
-    if (!/^turn:203\.0\.113\.20:3478/.test(st.turnServer || '')) return `turnServer ${st.turnServer}, expected the lab's`;
+    if (st.relayProtocol !== 'udp' && !anyTransport) return `relayProtocol ${st.relayProtocol}, expected udp`;
+    if (!/^turns?:203\.0\.113\.20:(3478|443)/.test(st.turnServer || '')
+        || (!anyTransport && !/^turn:203\.0\.113\.20:3478/.test(st.turnServer))) {
+      return `turnServer ${st.turnServer}, expected the lab's`;
+    }
   } else if (st.remoteCandidateType !== 'relay' || st.turnServer) {
     return `remote ${st.remoteCandidateType}, turnServer ${st.turnServer}: not a relayed path`;
   }
@@ -222,7 +231,7 @@ async function watchOnce(browser, url, run) {
     await sleep(1200); // the overlay refreshes every second
     const overlay = await page.locator(`#grid .tile[data-robot-id="${ROBOT}"] .stats .stat-path`).textContent()
       .catch(() => null);
-    const wrong = wrongPath(st) || (change && wrongPath(change.stats));
+    const wrong = wrongPath(st) || (change && wrongPath(change.stats, true));
     const pct = (a, p) => (a && a.length ? a[Math.min(a.length - 1, Math.ceil((p / 100) * a.length) - 1)] : null);
     const result = {
       run, expect: EXPECT, relay_forced: RELAY, first_frame_ms: Math.round(b.first - b.click),
