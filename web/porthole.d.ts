@@ -90,11 +90,13 @@ export interface ConnectOptions {
   /** Implementations to use instead of the globals (tests, Node). */
   WebSocket?: { new (url: string): WebSocket };
   RTCPeerConnection?: { new (config?: RTCConfiguration): RTCPeerConnection };
+  /** For fresh TURN credentials (GET /api/ice-servers) before an ICE restart. */
+  fetch?: typeof fetch;
 }
 
 /** The options as the Cloud holds them (defaults filled in; the token is never here). */
-export type ResolvedConnectOptions = Required<Omit<ConnectOptions, 'token' | 'WebSocket' | 'RTCPeerConnection'>> &
-  Pick<ConnectOptions, 'WebSocket' | 'RTCPeerConnection'>;
+export type ResolvedConnectOptions = Required<Omit<ConnectOptions, 'token' | 'WebSocket' | 'RTCPeerConnection' | 'fetch'>> &
+  Pick<ConnectOptions, 'WebSocket' | 'RTCPeerConnection' | 'fetch'>;
 
 /** Options of cloud.openSession(). */
 export interface SessionOptions {

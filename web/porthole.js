@@ -85,6 +85,24 @@ function validIceServers(list) {
   return out;
 }
 
+/** How long GET /api/ice-servers may take before a restart goes on without it. */
+const ICE_FETCH_TIMEOUT_MS = 3000;
+
+/**
+ * How long (ms) the TURN credentials in `servers` stay valid from now: the
+ * cloud's `ttl` / `iceServersTtl` (seconds) when it sent one, else the
+ * expiry in a TURN REST username ("<expiry>:<id>", Unix seconds), else 0
+ * (unknown: never refreshed).
+ */
+function iceTtlMs(ttl, servers) {
+  if (Number.isFinite(ttl) && ttl > 0) return Math.min(ttl, 30 * 86400) * 1000;
+  for (const s of servers) {
+    const m = typeof s.username === 'string' ? /^(\d{9,12}):/.exec(s.username) : null;
+    if (m) return Math.max(0, Number(m[1]) * 1000 - Date.now());
+  }
+  return 0;
+}
+
 /**
  * An error reported by the SDK. `code` is stable and machine-readable:
  * 'cloud-unreachable', 'cloud-error', 'protocol', 'robot-not-found',
@@ -231,7 +249,8 @@ function robotInfo(robotId, deviceInfo, connectedAt) {
  * @callback TokenFunction
  * @param {{reason: 'connect'|'expired'|'refresh'}} why 'connect' before each
  *   (re)connect, 'expired' when the cloud said the token expired, 'refresh'
- *   when setToken(fn) was called while registered
+ *   when setToken(fn) was called while registered, and before fetching
+ *   fresh TURN credentials (GET /api/ice-servers)
  * @returns {string|null|Promise<string|null>} the token, or null for none
  */
 
@@ -263,6 +282,8 @@ function robotInfo(robotId, deviceInfo, connectedAt) {
  * @param {boolean} [options.lowLatency=true] minimal receive jitter buffer
  * @param {typeof WebSocket} [options.WebSocket] an implementation (default: the global)
  * @param {typeof RTCPeerConnection} [options.RTCPeerConnection]
+ * @param {typeof fetch} [options.fetch] an implementation (default: the
+ *   global), for fresh TURN credentials from GET /api/ice-servers
  * @returns {Cloud}
  */
 export function connect(url, options) {
@@ -712,6 +733,52 @@ export class Cloud extends Emitter {
     return { token };
   }
 
+  /**
+   * Fresh STUN/TURN servers from the cloud's GET /api/ice-servers (this
+   * cloud's host over http(s), the token as a Bearer when there is one):
+   * resolves {servers, ttlMs}, or null when it cannot (no fetch, an error
+   * status, a page of another origin (the cloud sends no CORS headers), no
+   * answer within ICE_FETCH_TIMEOUT_MS). Never rejects.
+   */
+  async _fetchIceServers() {
+    const f = this.options.fetch || globalThis.fetch;
+    if (typeof f !== 'function') return null;
+    let url;
+    try {
+      const u = new URL(this.url);
+      u.protocol = u.protocol === 'wss:' ? 'https:' : 'http:';
+      u.pathname = '/api/ice-servers';
+      u.search = '';
+      u.hash = '';
+      url = u.href;
+    } catch {
+      return null;
+    }
+    const t = await this._token('refresh');
+    const headers = t.token ? { authorization: `Bearer ${t.token}` } : {};
+    const ctl = typeof AbortController === 'function' ? new AbortController() : null;
+    let timer;
+    try {
+      return await Promise.race([
+        (async () => {
+          const res = await f(url, { headers, cache: 'no-store', signal: ctl?.signal });
+          if (!res || !res.ok) return null;
+          const body = await res.json();
+          if (!isObj(body) || !Array.isArray(body.iceServers)) return null;
+          const servers = validIceServers(body.iceServers);
+          return { servers, ttlMs: iceTtlMs(body.ttl, servers) };
+        })(),
+        new Promise((resolve) => {
+          timer = setTimeout(() => { ctl?.abort(); resolve(null); }, ICE_FETCH_TIMEOUT_MS);
+        }),
+      ]);
+    } catch {
+      return null;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
   /** Sends refresh-token with a fresh token (reason: 'expired' or 'refresh'). */
   async _refresh(reason) {
     const ws = this._ws;
@@ -982,7 +1049,8 @@ export class Cloud extends Emitter {
     }
     this._pending.delete(m.requestId);
     this._sessions.set(m.sessionId, s);
-    s._onCreated(m.sessionId, validIceServers(m.iceServers));
+    const servers = validIceServers(m.iceServers);
+    s._onCreated(m.sessionId, servers, iceTtlMs(m.iceServersTtl, servers));
     return undefined;
   }
 
@@ -1155,6 +1223,10 @@ export class Session extends Emitter {
     this._connectedOnce = false;
     this._restartAskedAt = -Infinity;
     this._stallTimer = null;
+    this._iceFromCloud = false;   // _opts.iceServers came from the cloud (and may be refreshed)
+    this._iceAt = 0;              // when they came (Date.now())
+    this._iceTtlMs = 0;           // how long their TURN credentials last (0: unknown)
+    this._iceFetch = null;        // GET /api/ice-servers in flight, or null
     this._armTimer(cloud.options.sessionTimeoutMs, () => (this._unsent
       ? cloud._notConnectedError('', cloud.options.sessionTimeoutMs)
       : new PortholeError('timeout', 'the cloud did not create the session in time')));
@@ -1354,9 +1426,14 @@ export class Session extends Emitter {
     this._emit('closed', { reason, message: closeMessage(reason, error), error: error || undefined });
   }
 
-  _onCreated(sessionId, cloudIceServers) {
+  _onCreated(sessionId, cloudIceServers, ttlMs) {
     this.id = sessionId;
-    if (this._opts.iceServers === null) this._opts.iceServers = cloudIceServers;
+    if (this._opts.iceServers === null) {
+      this._opts.iceServers = cloudIceServers;
+      this._iceFromCloud = true;
+      this._iceAt = Date.now();
+      this._iceTtlMs = ttlMs;
+    }
     this._setState('negotiating');
     this._armTimer(this._cloud.options.offerTimeoutMs, 'the robot sent no offer in time');
   }
@@ -1544,6 +1621,43 @@ export class Session extends Emitter {
     if (this.signaling !== 'attached' || !this.id || now - this._restartAskedAt < 3000) return;
     this._restartAskedAt = now;
     this._cloud._send({ type: 'ice-restart-request', sessionId: this.id, reason });
+    this._freshIceServers(); // under way while the robot's offer comes
+  }
+
+  /**
+   * Before an ICE restart: the browser gathers again, and TURN refuses new
+   * allocations with expired credentials (the TURN REST scheme: --turn-ttl),
+   * which would leave a relayed viewer with no path at all. So when the
+   * servers came from the cloud and their credentials are past their TTL
+   * (or within a tenth of it, at most 60 s, of the end), fetch fresh ones
+   * and give them to the peer connection (setConfiguration: used by the
+   * next gathering). The page's own iceServers are never replaced.
+   * Resolves when done (or given up: the restart goes on with the old
+   * ones); never rejects; one fetch at a time.
+   */
+  _freshIceServers() {
+    const ttl = this._iceTtlMs;
+    if (!this._iceFromCloud || !(ttl > 0) || Date.now() - this._iceAt < ttl - Math.min(60000, ttl / 10)) {
+      return Promise.resolve();
+    }
+    if (!this._iceFetch) {
+      this._iceFetch = this._cloud._fetchIceServers().then((r) => {
+        this._iceFetch = null;
+        if (!r || this.state === 'closed') return;
+        this._opts.iceServers = r.servers;
+        this._iceAt = Date.now();
+        this._iceTtlMs = r.ttlMs;
+        const pc = this._pc;
+        if (!pc || typeof pc.setConfiguration !== 'function') return;
+        try {
+          const config = typeof pc.getConfiguration === 'function' ? pc.getConfiguration() : {};
+          pc.setConfiguration({ ...config, iceServers: r.servers });
+        } catch (e) {
+          this._emit('error', new PortholeError('protocol', `could not use fresh ICE servers: ${e?.message || e}`));
+        }
+      });
+    }
+    return this._iceFetch;
   }
 
   /**
@@ -1599,6 +1713,8 @@ export class Session extends Emitter {
       // A later offer renegotiates the same connection (an ICE restart: new
       // credentials, the browser gathers again); tracks and <video> stay.
       const again = pc.remoteDescription !== null;
+      if (again) await this._freshIceServers();
+      if (pc !== this._pc) return;
       await pc.setRemoteDescription({ type: 'offer', sdp });
       const answer = await pc.createAnswer();
       await pc.setLocalDescription(answer);

@@ -99,8 +99,8 @@ struct ice_servers *ice_servers_new(const struct ice_servers_config *cfg, char *
         snprintf(err, errlen, "--turn-secret is set but --turn-urls is empty");
         goto fail;
     }
-    if (s->turn.n > 0 && s->ttl_s < 60) {
-        snprintf(err, errlen, "--turn-ttl: %ld s is shorter than 60 s", s->ttl_s);
+    if (s->turn.n > 0 && s->ttl_s < 20) {
+        snprintf(err, errlen, "--turn-ttl: %ld s is shorter than 20 s", s->ttl_s);
         goto fail;
     }
     if (secret && !(s->secret = strdup(cfg->turn_secret))) {

@@ -35,7 +35,7 @@ struct ice_servers_config {
     const char *stun_urls;   /* comma-separated stun:/stuns: URLs, or "" / NULL */
     const char *turn_urls;   /* comma-separated turn:/turns: URLs, or "" / NULL */
     const char *turn_secret; /* the TURN server's static-auth-secret; needed with turn_urls */
-    long turn_ttl_s;         /* lifetime of a credential, seconds (>= 60) */
+    long turn_ttl_s;         /* lifetime of a credential, seconds (>= 20) */
 };
 
 struct ice_servers;

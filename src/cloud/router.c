@@ -135,12 +135,16 @@ json_t *router__with_ice_servers(struct router *r, const struct peer *p, json_t 
 {
     /* The credentials expire by themselves (--turn-ttl); a new set goes
      * out with every registration and session, so long-lived robots never
-     * hold stale ones. Only registered peers get here, and with a policy
-     * that needs tokens only authenticated peers register. */
+     * hold stale ones, and iceServersTtl tells a viewer when to fetch new
+     * ones before an ICE restart gathers again. Only registered peers get
+     * here, and with a policy that needs tokens only authenticated peers
+     * register. */
     if (!body || ice_servers_empty(r->cfg.ice))
         return body;
     json_t *servers = ice_servers_json(r->cfg.ice, p->id, clock_wall_ms() / 1000);
-    if (!servers || json_object_set_new(body, "iceServers", servers) < 0)
+    if (!servers || json_object_set_new(body, "iceServers", servers) < 0 ||
+        json_object_set_new(body, "iceServersTtl",
+                            json_integer((json_int_t)ice_servers_ttl(r->cfg.ice))) < 0)
         log_warn("%s: out of memory: no iceServers sent", p->label);
     return body;
 }

@@ -43,6 +43,10 @@ void peer__unref(gpointer data)
     g_free(p->offer);
     g_array_unref(p->local);
     g_ptr_array_unref(p->held);
+    if (p->srflx)
+        g_ptr_array_unref(p->srflx);
+    if (p->prflx)
+        g_ptr_array_unref(p->prflx);
     g_free(p->session_id);
     g_free(p);
 }
@@ -452,6 +456,7 @@ struct peer *peer_new(struct media *m, const struct peer_params *params,
     g_object_set(p->webrtc, "bundle-policy", GST_WEBRTC_BUNDLE_POLICY_MAX_BUNDLE, NULL);
     gst_bin_add(GST_BIN(p->pipeline), p->webrtc);
     peer_ice_configure(p->webrtc, params);
+    peer__watch_ice(p);
     if (params->remote_offer) {
         offer = sdp_offer_check(params->remote_offer, p->max_sdp, media_rtp_encoding(m),
                                 params->nstreams, &p->gate, &info, err, errlen);
@@ -659,6 +664,7 @@ void peer_free(struct peer *p)
         gst_object_unref(p->rtpbin);
     }
     peer_bwe_free(p);
+    peer__unwatch_ice(p);
     if (p->webrtc)
         g_signal_handlers_disconnect_by_data(p->webrtc, p);
     for (size_t i = 0; i < PEER_MAX_TRACKS; i++) {

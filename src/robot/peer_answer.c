@@ -101,9 +101,7 @@ char *peer_restart_ice_remote(struct peer *p, const char *ufrag, const char *pwd
     p->restarts++;
     log_info("peer %s: ICE restart %u, begun by the viewer", p->session_id, p->restarts);
     keep_credentials(p, nu, np);
-    /* Relayed candidates held back belong to the old generation. */
-    g_ptr_array_set_size(p->held, 0);
-    p->direct_since_us = 0;
+    peer__forget_viewer(p); /* held relayed candidates: the old generation's */
     GString *frag = g_string_new(NULL);
     g_string_append_printf(frag, "a=ice-ufrag:%s\r\na=ice-pwd:%s\r\n", nu, np);
     g_string_append_printf(frag, "m=%s 9 UDP/TLS/RTP/SAVPF 0\r\n",

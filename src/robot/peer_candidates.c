@@ -3,6 +3,7 @@
  * for REST clients that cannot trickle. */
 #include "robot/peer_internal.h"
 
+#include <nice/agent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,18 +15,148 @@
  * (hold_relayed). */
 #define PEER_RELAY_HOLD_MS 250
 
-static gboolean release_held(gpointer data)
+/* Adds the held candidates now (the timer's or release_now's). */
+static void add_held(struct peer *p)
 {
-    struct peer *p = data;
-    g_source_unref(p->hold);
-    p->hold = NULL;
     for (guint i = 0; !p->closed && i < p->held->len; i++) {
         const char *s = g_ptr_array_index(p->held, i);
         g_signal_emit_by_name(p->webrtc, "add-ice-candidate", (guint)strtoul(s, NULL, 10),
                               strchr(s, '\n') + 1);
     }
     g_ptr_array_set_size(p->held, 0);
+}
+
+static gboolean release_held(gpointer data)
+{
+    struct peer *p = data;
+    g_source_unref(p->hold);
+    p->hold = NULL;
+    add_held(p);
     return G_SOURCE_REMOVE;
+}
+
+/* "IP PORT" of a candidate line, or NULL. */
+static char *candidate_address(const char *candidate)
+{
+    gchar **f = g_strsplit(candidate, " ", 8);
+    char *addr = g_strv_length(f) >= 6 ? g_strdup_printf("%s %s", f[4], f[5]) : NULL;
+    g_strfreev(f);
+    return addr;
+}
+
+static bool same_ip(const char *a, const char *b)
+{
+    size_t n = strcspn(a, " ");
+    return n == strcspn(b, " ") && strncmp(a, b, n) == 0;
+}
+
+/* A viewer behind a symmetric NAT (one public port per destination) has no
+ * direct path through a port-restricted NAT or another symmetric one, so
+ * holding its relayed candidates only delays the session (PERFORMANCE.md:
+ * up to 250 ms of the relay path's first frame). libnice learns the
+ * address its NAT mapped towards us from the viewer's checks (a
+ * peer-reflexive candidate, directly or through our TURN relay); when that
+ * address has the IP of one of the viewer's srflx candidates (the mapping
+ * towards its STUN server) and none of their ports, the NAT is symmetric:
+ * release the held candidates at once. Behind a cone NAT the two mappings
+ * are one, so nothing changes there (a check that arrives before the srflx
+ * candidate is judged when it comes). */
+static void release_if_symmetric(struct peer *p)
+{
+    if (!p->held->len)
+        return;
+    for (guint i = 0; i < p->prflx->len; i++) {
+        const char *pr = g_ptr_array_index(p->prflx, i);
+        bool ip_known = false, port_known = false;
+        for (guint j = 0; j < p->srflx->len; j++) {
+            const char *sr = g_ptr_array_index(p->srflx, j);
+            if (same_ip(pr, sr)) {
+                ip_known = true;
+                port_known = port_known || strcmp(pr, sr) == 0;
+            }
+        }
+        if (ip_known && !port_known) {
+            log_info("peer %s: the viewer's NAT is symmetric (%s): its relayed candidates go in now",
+                      p->session_id, pr);
+            add_held(p);
+            return;
+        }
+    }
+}
+
+struct prflx_event {
+    struct peer *p;
+    char *addr; /* "IP PORT" */
+};
+
+static void prflx_event_free(gpointer data)
+{
+    struct prflx_event *ev = data;
+    peer__unref(ev->p);
+    g_free(ev->addr);
+    g_free(ev);
+}
+
+static gboolean on_prflx_main(gpointer data)
+{
+    struct prflx_event *ev = data;
+    struct peer *p = ev->p;
+    if (!p->closed && p->prflx->len < 64) {
+        g_ptr_array_add(p->prflx, ev->addr);
+        ev->addr = NULL;
+        release_if_symmetric(p);
+    }
+    return G_SOURCE_REMOVE;
+}
+
+/* libnice's "new-remote-candidate-full", on its own thread: a
+ * peer-reflexive address goes to the main context (with a reference). */
+static void on_remote_candidate(NiceAgent *agent, NiceCandidate *c, gpointer data)
+{
+    (void)agent;
+    if (c->type != NICE_CANDIDATE_TYPE_PEER_REFLEXIVE)
+        return;
+    struct peer *p = data;
+    char ip[NICE_ADDRESS_STRING_LEN];
+    nice_address_to_string(&c->addr, ip);
+    struct prflx_event *ev = g_new0(struct prflx_event, 1);
+    ev->p = peer__ref(p);
+    ev->addr = g_strdup_printf("%s %u", ip, nice_address_get_port(&c->addr));
+    GSource *src = g_idle_source_new();
+    g_source_set_callback(src, on_prflx_main, ev, prflx_event_free);
+    g_source_attach(src, p->ctx);
+    g_source_unref(src);
+}
+
+void peer__watch_ice(struct peer *p)
+{
+    p->srflx = g_ptr_array_new_with_free_func(g_free);
+    p->prflx = g_ptr_array_new_with_free_func(g_free);
+    GObject *ice = NULL;
+    g_object_get(p->webrtc, "ice-agent", &ice, NULL);
+    if (ice && g_object_class_find_property(G_OBJECT_GET_CLASS(ice), "agent"))
+        g_object_get(ice, "agent", &p->nice, NULL);
+    if (ice)
+        g_object_unref(ice);
+    if (p->nice)
+        g_signal_connect(p->nice, "new-remote-candidate-full", G_CALLBACK(on_remote_candidate), p);
+}
+
+void peer__unwatch_ice(struct peer *p)
+{
+    if (p->nice) {
+        g_signal_handlers_disconnect_by_data(p->nice, p);
+        g_object_unref(p->nice);
+        p->nice = NULL;
+    }
+}
+
+void peer__forget_viewer(struct peer *p)
+{
+    g_ptr_array_set_size(p->held, 0);
+    g_ptr_array_set_size(p->srflx, 0);
+    g_ptr_array_set_size(p->prflx, 0);
+    p->direct_since_us = 0;
 }
 
 /* libnice, controlling (we offer), nominates as soon as two pairs are
@@ -47,6 +178,12 @@ static bool hold_relayed(struct peer *p, unsigned mline, const char *candidate)
     if (!strstr(candidate, " typ relay")) {
         if (!p->direct_since_us)
             p->direct_since_us = now;
+        char *addr = strstr(candidate, " typ srflx") && p->srflx->len < 16
+                         ? candidate_address(candidate) : NULL;
+        if (addr) {
+            g_ptr_array_add(p->srflx, addr);
+            release_if_symmetric(p);
+        }
         return false;
     }
     gint64 until = p->direct_since_us + PEER_RELAY_HOLD_MS * 1000;

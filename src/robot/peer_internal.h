@@ -66,6 +66,9 @@ struct peer {
     gint64 direct_since_us; /* its first direct (not relayed) one, or 0 */
     GPtrArray *held;        /* "MLINE\ncandidate:..." relayed ones held back */
     GSource *hold;          /* the timer that releases them, or NULL */
+    GPtrArray *srflx;       /* "IP PORT" of its srflx candidates (this generation) */
+    GPtrArray *prflx;       /* "IP PORT" libnice learnt from its checks (same) */
+    GObject *nice;          /* the NiceAgent watched for those, or NULL */
     struct peer_bwe *bwe;   /* the viewer's bandwidth estimate (peer_bwe.c) */
 };
 
@@ -77,6 +80,16 @@ struct peer {
 void peer_bwe_new(struct peer *p, double ceiling_kbps);
 void peer_bwe_attach(struct peer *p);
 void peer_bwe_free(struct peer *p);
+
+/* peer_candidates.c: watch (in peer_new, after peer_ice_configure) the
+ * ICE agent for the viewer's peer-reflexive addresses, which release its
+ * held relayed candidates when they show a symmetric NAT; unwatch in
+ * peer_free once the pipeline stopped. forget_viewer empties what was
+ * learnt of the viewer's candidates (an ICE restart: a new generation).
+ * Main thread. */
+void peer__watch_ice(struct peer *p);
+void peer__unwatch_ice(struct peer *p);
+void peer__forget_viewer(struct peer *p);
 
 /* Takes a reference (atomic; any thread). Returns p. */
 struct peer *peer__ref(struct peer *p);

@@ -70,6 +70,7 @@ static void test_robot_gets_ice_servers_when_registered(void **state)
     assert_int_equal(wsc_sendf(c, "{\"type\":\"robot-register\",\"robotId\":\"%s\"}", id), 0);
     json_t *reg = harness_expect_next(c, "registered");
     check_servers(json_object_get(reg, "iceServers"), id);
+    assert_int_equal(json_integer_value(json_object_get(reg, "iceServersTtl")), TTL);
     json_decref(reg);
     wsc_close(c);
 }
@@ -86,8 +87,10 @@ static void test_session_hands_servers_to_both_sides(void **state)
                                        "\"streamTypes\":[\"color\"]}", robot_id), 0);
     json_t *created = harness_expect_next(client, "session-created");
     check_servers(json_object_get(created, "iceServers"), client_id);
+    assert_int_equal(json_integer_value(json_object_get(created, "iceServersTtl")), TTL);
     json_t *order = harness_expect_next(robot, "create-session");
     check_servers(json_object_get(order, "iceServers"), robot_id);
+    assert_int_equal(json_integer_value(json_object_get(order, "iceServersTtl")), TTL);
     json_decref(created);
     json_decref(order);
     json_decref(avail);
@@ -125,6 +128,7 @@ static void test_without_servers_nothing_is_added(void **state)
     assert_int_equal(wsc_sendf(c, "{\"type\":\"robot-register\",\"robotId\":\"%s\"}", id), 0);
     json_t *reg = harness_expect_next(c, "registered");
     assert_null(json_object_get(reg, "iceServers"));
+    assert_null(json_object_get(reg, "iceServersTtl"));
     json_decref(reg);
     wsc_close(c);
     struct http_response r;

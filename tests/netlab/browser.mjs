@@ -9,7 +9,7 @@
 //
 //   node tests/netlab/browser.mjs --cloud http://203.0.113.10:3001/ --robot ID
 //        --netns viewer --expect host|srflx|relay|any [--relay] [--runs N]
-//        [--g2g-frames N] [--play S]
+//        [--g2g-frames N] [--play S] [--change-after S --change CMD]
 //
 // --relay opens the page with ?relay=1 (iceTransportPolicy 'relay').
 // --expect host: candidateType host over udp (routed LANs); srflx:
@@ -23,12 +23,18 @@
 // the last run S seconds more and prints one JSON line a second
 // ({"sample": i, "framesDecoded", "fps", "kbps", "width", "estimateKbps",
 // "layer", "rtxSent", "encoders"}: what the SDK's stats() and the robot's
-// telemetry say). Run inside `lab.sh run`, in the lab's outer namespace, as
+// telemetry say). --change-after S --change CMD: in the last run, S seconds
+// after the Watch click, runs CMD (sh -c; e.g. rebinding the viewer's NAT),
+// then waits up to 20 s for 30 more frames after at least one ICE restart
+// and checks the path again, relayed over any TURN transport (the JSON
+// line gets change_to_video_ms,
+// ice_restarts and the new path). Run inside `lab.sh run`, in the lab's outer namespace, as
 // root: by case.sh (browser-*) and bench/netlab.sh. Prints one JSON line
 // per run on stdout ({first_frame_ms, g2g_p50_ms, candidateType, ...}),
 // progress and failures on stderr; exits 0 when every run played over the
 // expected path, 1 when not.
 
+import { execFileSync } from 'node:child_process';
 import { chmodSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -45,10 +51,12 @@ const RELAY = argv.includes('--relay');
 const RUNS = Number(opt('--runs', '1'));
 const G2G_FRAMES = Number(opt('--g2g-frames', '0'));
 const PLAY = Number(opt('--play', '0'));
+const CHANGE_AFTER = Number(opt('--change-after', '0'));
+const CHANGE = opt('--change', '');
 if (!CLOUD || !['host', 'srflx', 'relay', 'any'].includes(EXPECT) || !(RUNS >= 1) || !/^[a-z0-9-]+$/.test(NETNS)
-    || !(PLAY >= 0 && PLAY <= 600)) {
+    || !(PLAY >= 0 && PLAY <= 600) || !(CHANGE_AFTER >= 0 && CHANGE_AFTER <= 600) || (CHANGE_AFTER > 0 && !CHANGE)) {
   console.error('usage: node tests/netlab/browser.mjs --cloud URL --robot ID --netns NS --expect host|srflx|relay|any '
-    + '[--relay] [--runs N] [--g2g-frames N] [--play S (0..600)]');
+    + '[--relay] [--runs N] [--g2g-frames N] [--play S (0..600)] [--change-after S --change CMD]');
   process.exit(2);
 }
 const log = (m) => console.error(`netlab-browser: ${m}`);
@@ -79,13 +87,18 @@ process.env.PORTHOLE_CHROMIUM = wrapper;
 const { launchBrowser, waitFor, sleep } = await import('../browser/harness.mjs');
 
 const watchdog = setTimeout(() => {
-  log(`FAIL: more than ${60 + RUNS * 30 + PLAY} s`);
+  log(`FAIL: more than ${60 + RUNS * 30 + PLAY + CHANGE_AFTER} s`);
   process.exit(1);
-}, (60 + RUNS * 30 + PLAY) * 1000);
+}, (60 + RUNS * 30 + PLAY + CHANGE_AFTER) * 1000);
 watchdog.unref();
 
-/** Checks the path of a stats() object against --expect; returns what is wrong, or null. */
-function wrongPath(st) {
+/**
+ * Checks the path of a stats() object against --expect; returns what is
+ * wrong, or null. anyTransport: a relayed path may reach the TURN server
+ * over TCP or TLS too (after an ICE restart the browser takes whichever of
+ * its new allocations answers first).
+ */
+function wrongPath(st, anyTransport = false) {
   if (!st) return 'no stats';
   if (EXPECT === 'any') return null;
   if (EXPECT === 'host') {
@@ -103,8 +116,11 @@ function wrongPath(st) {
   // or by the robot's only (then the viewer names no TURN server).
   if (RELAY && st.localCandidateType !== 'relay') return `localCandidateType ${st.localCandidateType} with ?relay=1`;
   if (st.localCandidateType === 'relay') {
-    if (st.relayProtocol !== 'udp') return `relayProtocol ${st.relayProtocol}, expected udp`;
-    if (!/^turn:203\.0\.113\.20:3478/.test(st.turnServer || '')) return `turnServer ${st.turnServer}, expected the lab's`;
+    if (st.relayProtocol !== 'udp' && !anyTransport) return `relayProtocol ${st.relayProtocol}, expected udp`;
+    if (!/^turns?:203\.0\.113\.20:(3478|443)/.test(st.turnServer || '')
+        || (!anyTransport && !/^turn:203\.0\.113\.20:3478/.test(st.turnServer))) {
+      return `turnServer ${st.turnServer}, expected the lab's`;
+    }
   } else if (st.remoteCandidateType !== 'relay' || st.turnServer) {
     return `remote ${st.remoteCandidateType}, turnServer ${st.turnServer}: not a relayed path`;
   }
@@ -128,6 +144,30 @@ async function play(page) {
     }, ROBOT);
     process.stdout.write(`${JSON.stringify({ sample: i, ...x })}\n`);
   }
+}
+
+/**
+ * --change: CHANGE_AFTER s after the click (clickedAt, Date.now()), runs
+ * CHANGE, then waits for 30 more decoded frames after an ICE restart.
+ * Returns {ms (change to those frames), restarts, stats (the path now)}.
+ */
+async function changePath(page, clickedAt) {
+  const frames = () => page.evaluate(async (rid) => {
+    const s = window.portholeViewer.tiles.get(rid)?.session;
+    const x = s ? await s.stats() : null;
+    return x ? { n: x.framesDecoded, restarts: s.iceRestarts, stats: x } : null;
+  }, ROBOT);
+  const wait = clickedAt + CHANGE_AFTER * 1000 - Date.now();
+  if (wait > 0) await sleep(wait);
+  const before = await frames();
+  log(`${Math.round((Date.now() - clickedAt) / 1000)} s after the click, ${before?.n} frames: ${CHANGE}`);
+  execFileSync('sh', ['-c', CHANGE], { stdio: ['ignore', 'ignore', 'inherit'] });
+  const t0 = Date.now();
+  const after = await waitFor(async () => {
+    const x = await frames();
+    return x && x.restarts >= 1 && x.n >= (before?.n ?? 0) + 30 ? x : null;
+  }, 20000, '30 frames after an ICE restart', 50);
+  return { ms: Date.now() - t0, restarts: after.restarts, stats: after.stats };
 }
 
 /** One session: click Watch, time the first frame, play, check the path. */
@@ -155,6 +195,7 @@ async function watchOnce(browser, url, run) {
       }, { once: true });
     }, ROBOT);
     await row.locator('select.robot-stream').selectOption('color');
+    const clickedAt = Date.now();
     await row.locator('button.watch').click();
     const b = await waitFor(() => page.evaluate(() => (window.__lab.first ? window.__lab : null)), 20000,
       'the first frame', 20);
@@ -186,10 +227,11 @@ async function watchOnce(browser, url, run) {
       }, { rid: ROBOT, frames: G2G_FRAMES });
     }
     if (PLAY > 0 && run === RUNS) await play(page);
+    const change = CHANGE_AFTER > 0 && run === RUNS ? await changePath(page, clickedAt) : null;
     await sleep(1200); // the overlay refreshes every second
     const overlay = await page.locator(`#grid .tile[data-robot-id="${ROBOT}"] .stats .stat-path`).textContent()
       .catch(() => null);
-    const wrong = wrongPath(st);
+    const wrong = wrongPath(st) || (change && wrongPath(change.stats, true));
     const pct = (a, p) => (a && a.length ? a[Math.min(a.length - 1, Math.ceil((p / 100) * a.length) - 1)] : null);
     const result = {
       run, expect: EXPECT, relay_forced: RELAY, first_frame_ms: Math.round(b.first - b.click),
@@ -198,6 +240,8 @@ async function watchOnce(browser, url, run) {
       turnServer: st.turnServer, overlay_path: overlay,
       g2g_p50_ms: g2g ? pct(g2g, 50) : undefined, g2g_p95_ms: g2g ? pct(g2g, 95) : undefined,
       g2g_n: g2g ? g2g.length : undefined,
+      change_to_video_ms: change?.ms, ice_restarts: change?.restarts,
+      candidateType_after: change?.stats.candidateType, turnServer_after: change?.stats.turnServer,
       lna_blocked: consoleErrors.some((e) => /LOCAL_NETWORK_ACCESS/.test(e)),
       error: wrong,
     };

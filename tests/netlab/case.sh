@@ -42,6 +42,15 @@
 #   browser-relay-forced  as relay-forced, in Chromium with ?relay=1: the
 #                 viewer's end is relayed, relayProtocol udp, turnServer the
 #                 lab's; no packet from the robot's router reaches the viewer's
+#   browser-relay-restart  viewer behind a symmetric NAT, in Chromium with
+#                 ?relay=1, TURN credentials that expire 20 s after they
+#                 were handed out (--turn-ttl 20): 22 s after Watch the
+#                 viewer's router forgets its UDP mappings (its TCP link to
+#                 the cloud keeps its own), so the relay allocation is lost
+#                 and ICE restarts; porthole.js fetches fresh credentials
+#                 (GET /api/ice-servers) before it gathers again, and the
+#                 video resumes over the relay, coturn having allocated
+#                 with the fresh (http-) credentials
 # RUNS (default 1) sessions one after another, each a fresh viewer against
 # the same robot (video cases only); each run's figures are printed
 # (netlab-viewer's line), then a summary of the first-frame times.
@@ -82,6 +91,11 @@ cloud-kill) kinds="cone cone" ice=full expect='^(srflx|prflx)/udp .* -> (srflx|p
 browser-srflx) kinds="cone cone" ice=full expect=srflx ;;
 browser-relay) kinds="symmetric symmetric" ice=full expect=relay ;;
 browser-relay-forced) kinds="cone cone" ice=full expect=relay viewer_args=(--relay) ;;
+browser-relay-restart)
+    kinds="cone symmetric" ice=full expect=relay
+    viewer_args=(--relay --change-after 22 --change "ip netns exec viewer-nat conntrack -D -p udp")
+    export NETLAB_CLOUD_ARGS="--turn-ttl 20" NETLAB_TURN_ARGS="--verbose"
+    ;;
 *)
     sed -n '/^# Usage/,/^# Binaries/p' "$0" | sed 's/^# \{0,1\}//' >&2
     exit 2
@@ -280,6 +294,14 @@ case_browser()
         direct=$(lab_counted viewer from_robot)
         [ "${direct:-1}" = 0 ] || fail "the robot sent $direct packets straight to the viewer's router"
         echo "case=$case_name no packet from the robot's router reached the viewer's router"
+    fi
+    if [ "$case_name" = browser-relay-restart ]; then
+        # coturn's words for an allocation (--verbose) with the credentials
+        # of GET /api/ice-servers: only the restart asks for those.
+        local fresh
+        fresh=$(grep -c 'username=<[0-9]*:http-' "$NETLAB_DIR/turnserver.log")
+        [ "$fresh" -gt 0 ] || fail "coturn saw no request with fresh (http-) credentials after the restart"
+        echo "case=$case_name coturn took fresh credentials in $fresh requests after the ICE restart"
     fi
     return 0
 }

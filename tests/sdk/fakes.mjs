@@ -138,6 +138,10 @@ export function fakePeerConnectionClass() {
 
     async getStats() { return this.stats; }
 
+    getConfiguration() { return { ...this.config }; }
+
+    setConfiguration(config) { this.config = config; }
+
     close() { this.closed = true; }
 
     setConnectionState(state) {

@@ -224,3 +224,111 @@ test('stats() summarizes the report: rates, codec, candidate path, robot telemet
   });
   await clock.settle();
 });
+
+// ---- fresh TURN credentials before an ICE restart ----
+
+const TURN_OLD = { urls: ['turn:turn.example:3478?transport=udp'], username: '1700000020:client-1', credential: 'old' };
+const TURN_NEW = { urls: ['turn:turn.example:3478?transport=udp'], username: '1700000040:http-x', credential: 'new' };
+
+/** A fetch that records its calls and answers GET /api/ice-servers with `body` (status 200) or `status`. */
+function fakeFetch(body, status = 200) {
+  const calls = [];
+  const f = async (url, init) => {
+    calls.push({ url, init });
+    return { ok: status === 200, status, json: async () => body };
+  };
+  f.calls = calls;
+  return f;
+}
+
+/** Connected with the cloud's TURN server (iceServersTtl 20 s) and no stall detection. */
+async function connectedWithTurn(t, options = {}, sessionOptions = {}) {
+  const clock = useClock(t);
+  const WS = fakeWebSocketClass();
+  const PC = fakePeerConnectionClass();
+  const cloud = connect('ws://cloud.test:3001/ws', { WebSocket: WS, RTCPeerConnection: PC, restartAfterMs: 0, ...options });
+  t.after(() => cloud.close());
+  await clock.settle();
+  const ws = WS.last;
+  ws.register([{ robotId: 'robot-1', deviceInfo: {} }]);
+  const session = cloud.openSession('robot-1', sessionOptions);
+  ws.deliver({ type: 'session-created', requestId: ws.ofType('create-session')[0].requestId, sessionId: SID,
+    iceServers: [TURN_OLD], iceServersTtl: 20 });
+  ws.deliver({ type: 'webrtc-offer', sessionId: SID, offer: OFFER });
+  await clock.settle();
+  const pc = PC.instances[0];
+  pc.setConnectionState('connected');
+  return { cloud, session, ws, pc, clock };
+}
+
+/** The robot's ICE-restart offer, answered. */
+async function restartOffer(c) {
+  c.ws.deliver({ type: 'webrtc-offer', sessionId: SID, offer: { type: 'offer', sdp: 'v=0\r\nrestart\r\n' } });
+  await c.clock.settle();
+}
+
+test('an ICE restart after the TURN credentials\' TTL fetches fresh ones and gives them to the peer connection first', async (t) => {
+  const fetch = fakeFetch({ iceServers: [TURN_NEW], ttl: 20 });
+  const c = await connectedWithTurn(t, { fetch });
+  assert.deepEqual(c.pc.config.iceServers, [TURN_OLD]);
+  await c.clock.advance(19000); // within a tenth of the TTL of the end: stale
+  const setRemote = c.pc.setRemoteDescription.bind(c.pc);
+  let serversAtRestart = null;
+  c.pc.setRemoteDescription = async (d) => { serversAtRestart = c.pc.config.iceServers; return setRemote(d); };
+  await restartOffer(c);
+  assert.equal(fetch.calls.length, 1);
+  assert.equal(fetch.calls[0].url, 'http://cloud.test:3001/api/ice-servers');
+  assert.deepEqual(serversAtRestart, [TURN_NEW], 'fresh servers before the restart offer is applied');
+  assert.equal(c.pc.config.bundlePolicy, 'max-bundle', 'the rest of the configuration kept');
+  assert.equal(c.session.iceRestarts, 1);
+  assert.equal(c.ws.ofType('webrtc-answer').length, 2);
+  // Fresh for another TTL: the next restart fetches nothing.
+  await restartOffer(c);
+  assert.equal(fetch.calls.length, 1);
+});
+
+test('asking for a restart fetches stale credentials at once, with the token as a Bearer; fresh ones are kept', async (t) => {
+  const fetch = fakeFetch({ iceServers: [TURN_NEW], ttl: 20 });
+  const c = await connectedWithTurn(t, { fetch, token: 'tok.en.x' });
+  c.session.restartIce();
+  await c.clock.settle();
+  assert.equal(fetch.calls.length, 0, 'credentials within their TTL are not fetched');
+  await c.clock.advance(21000);
+  c.session.restartIce();
+  await c.clock.settle();
+  assert.equal(fetch.calls.length, 1);
+  assert.equal(fetch.calls[0].init.headers.authorization, 'Bearer tok.en.x');
+  assert.deepEqual(c.pc.config.iceServers, [TURN_NEW]);
+});
+
+test('before their TTL, with the page\'s own servers, or when the fetch fails, a restart goes on with what it has', async (t) => {
+  await t.test('within the TTL', async (tt) => {
+    const fetch = fakeFetch({ iceServers: [TURN_NEW], ttl: 20 });
+    const c = await connectedWithTurn(tt, { fetch });
+    await c.clock.advance(5000);
+    await restartOffer(c);
+    assert.equal(fetch.calls.length, 0);
+    assert.deepEqual(c.pc.config.iceServers, [TURN_OLD]);
+    assert.equal(c.session.iceRestarts, 1);
+  });
+  await t.test('the page\'s own servers', async (tt) => {
+    const fetch = fakeFetch({ iceServers: [TURN_NEW], ttl: 20 });
+    const own = [{ urls: 'turn:own.example:3478', username: 'u', credential: 'p' }];
+    const c = await connectedWithTurn(tt, { fetch }, { iceServers: own });
+    await c.clock.advance(25000);
+    await restartOffer(c);
+    assert.equal(fetch.calls.length, 0);
+    assert.deepEqual(c.pc.config.iceServers, own);
+  });
+  await t.test('the cloud answers 401', async (tt) => {
+    const fetch = fakeFetch({ error: 'no' }, 401);
+    const c = await connectedWithTurn(tt, { fetch });
+    await c.clock.advance(25000);
+    await restartOffer(c);
+    assert.equal(fetch.calls.length, 1);
+    assert.deepEqual(c.pc.config.iceServers, [TURN_OLD]);
+    assert.equal(c.session.iceRestarts, 1);
+    assert.equal(c.ws.ofType('webrtc-answer').length, 2);
+    assert.equal(c.session.state, 'connected');
+  });
+});

@@ -112,7 +112,7 @@ static void test_bad_configurations_are_refused_with_reason(void **state)
         {.turn = "turn:x?transport=sctp", .secret = "s", .ttl = 3600, .expect = "--turn-urls: 'turn:x?transport=sctp' query must be ?transport=udp or ?transport=tcp"},
         {.turn = "turn:x", .secret = "", .ttl = 3600, .expect = "--turn-urls needs --turn-secret (the TURN server's static-auth-secret)"},
         {.turn = "", .secret = "s", .ttl = 3600, .expect = "--turn-secret is set but --turn-urls is empty"},
-        {.turn = "turn:x", .secret = "s", .ttl = 59, .expect = "--turn-ttl: 59 s is shorter than 60 s"},
+        {.turn = "turn:x", .secret = "s", .ttl = 19, .expect = "--turn-ttl: 19 s is shorter than 20 s"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         char err[256];
