@@ -411,7 +411,8 @@ static void on_pad_added(GstElement *webrtc, GstPad *pad, gpointer data)
     bool vp8 = enc && g_ascii_strcasecmp(enc, "VP8") == 0;
     gst_pad_add_probe(pad, GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST, on_rtp, p,
                       NULL);
-    if (vp8 && p->no_decode) {
+    /* The caps may not name the codec yet: then VP8, the robot's default. */
+    if (p->no_decode && (vp8 || !enc)) {
         if (caps)
             gst_caps_unref(caps);
         if (!link_counting(p, pad))

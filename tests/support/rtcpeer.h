@@ -79,9 +79,11 @@ struct rtcpeer_opts {
      * estimate its bandwidth. webrtcbin 1.22 leaves the extension out of
      * its own answers and then sends no feedback at all. */
     bool twcc;
-    /* true: VP8 tracks are depayloaded and counted, not decoded (a crowd of
-     * peers on two cores); the frame statistics below then stay at zero
-     * but frames, rtp_bytes and the frame times. Other codecs decode. */
+    /* true: VP8 tracks (and tracks whose caps do not name their codec
+     * yet, taken for VP8, the robot's default) are depayloaded and counted,
+     * not decoded (a crowd of peers on two cores); the frame statistics
+     * below then stay at zero but frames, rtp_bytes and the frame times.
+     * Other codecs decode. */
     bool no_decode;
 };
 
