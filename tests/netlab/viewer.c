@@ -8,12 +8,15 @@
  * Usage: netlab-viewer --cloud URL --robot ID [--stream TYPE] [--address IP]
  *        [--stun URL] [--turn URLS] [--relay-only] [--frames N] [--timeout S]
  *        [--latency MS] [--play S] [--twcc] [--no-decode] [--samples]
+ *        [--g2g-after S]
  *
  * --twcc answers with the offer's TWCC header extension, so that this
  * viewer sends transport-wide congestion control feedback as a browser does
  * and the robot adapts its layer to this viewer's link (issue #15).
  * --no-decode counts VP8 frames as they leave the depayloader instead of
  * decoding them (twenty viewers on two cores): no size, no glass to glass.
+ * --g2g-after S leaves the first S seconds of --play out of g2g_p50/p95/n
+ * (a link's first seconds, before the robot has found its layer).
  * --samples prints, during --play, one line a second:
  *   sample=I frames= fps= kbps= width= g2g_p50= g2g_max= layer= estimate_kbps=
  *   encoders= rtx_sent=
@@ -69,7 +72,7 @@
 struct viewer_args {
     const char *cloud, *robot, *stream, *address, *stun, *turn;
     bool relay_only, twcc, no_decode, samples;
-    long frames, timeout_s, latency_ms, play_s;
+    long frames, timeout_s, latency_ms, play_s, g2g_after_s;
 };
 
 static void usage(FILE *f)
@@ -77,7 +80,7 @@ static void usage(FILE *f)
     fputs("usage: netlab-viewer --cloud URL --robot ID [--stream TYPE] [--address IP]\n"
           "       [--stun stun://HOST:PORT] [--turn URLS] [--relay-only] [--frames N]\n"
           "       [--timeout SECONDS] [--latency MS] [--play SECONDS] [--twcc] [--no-decode]\n"
-          "       [--samples]\n"
+          "       [--samples] [--g2g-after SECONDS]\n"
           "STUN and TURN come from the cloud (session-created) unless --stun or --turn\n"
           "is given.\n",
           f);
@@ -119,6 +122,7 @@ static int parse_args(int argc, char **argv, struct viewer_args *a)
         {.name = "twcc", .has_arg = no_argument, .val = 'W'},
         {.name = "no-decode", .has_arg = no_argument, .val = 'D'},
         {.name = "samples", .has_arg = no_argument, .val = 'P'},
+        {.name = "g2g-after", .has_arg = required_argument, .val = 'A'},
         {.name = "help", .has_arg = no_argument, .val = 'h'},
         {0},
     };
@@ -141,6 +145,7 @@ static int parse_args(int argc, char **argv, struct viewer_args *a)
         case 'W': a->twcc = true; break;
         case 'D': a->no_decode = true; break;
         case 'P': a->samples = true; break;
+        case 'A': ok = number_opt("g2g-after", 0, 3600, &a->g2g_after_s); break;
         case 'h': usage(stdout); exit(0);
         default: return -1;
         }
@@ -171,6 +176,7 @@ struct watch {
     uint64_t last_marked;
     GArray *g2g;            /* double ms, during the play window */
     bool playing;
+    int64_t g2g_from_us;    /* --g2g-after: g2g counts from then */
     /* --samples: one line a second during the play window */
     bool samples;
     unsigned sample;
@@ -202,7 +208,8 @@ static void observe(struct watch *w)
     }
     if (w->playing && v.marked_frames != w->last_marked && v.marker_ok) {
         double ms = (double)v.latency_ms;
-        g_array_append_val(w->g2g, ms);
+        if (now >= w->g2g_from_us)
+            g_array_append_val(w->g2g, ms);
         g_array_append_val(w->second, ms);
     }
     w->last_marked = v.marked_frames;
@@ -417,6 +424,7 @@ int main(int argc, char **argv)
         struct rtcpeer_video v0;
         rtcpeer_video(p, &v0);
         w.sample_us = g_get_monotonic_time();
+        w.g2g_from_us = w.sample_us + a.g2g_after_s * 1000000;
         w.sample_frames = v0.frames;
         w.sample_bytes = v0.rtp_bytes;
         rtcpeer_run_until(playing, &w, (int)a.play_s * 1000);
