@@ -50,7 +50,7 @@ const viewers = argv.map((a) => {
   };
   const samples = lines.filter((l) => l.startsWith('sample=')).map(kv)
     .concat(lines.filter((l) => l.includes('{"sample"')).map(fromJson));
-  const end = lines.find((l) => l.includes('request_ms=')) || '';
+  const end = lines.find((l) => l.startsWith('request_ms=')) || '';
   return { label, samples, end: kv(end.replace(/"[^"]*"/g, 'x')) };
 });
 
@@ -86,7 +86,7 @@ const n = Math.max(...viewers.map((v) => v.samples.length));
 for (let t = 5; t <= n; t += 5) {
   rows.push([pad(t, 5), ...viewers.map((v) => {
     const x = v.samples[t - 1];
-    return pad(x ? `${x.kbps} ${x.fps} ${x.g2g_p50 >= 0 ? `${x.g2g_p50}ms` : '-'} ${x.layer}` : '-', 30);
+    return pad(x ? `${Math.round(x.kbps)} ${Math.round(x.fps * 10) / 10} ${x.g2g_p50 >= 0 ? `${x.g2g_p50}ms` : '-'} ${x.layer}` : '-', 30);
   })].join(' '));
 }
 console.error(`adapt-bench: [${scenario}]${openAt ? ` the link opens after ${openAt} s` : ''}\n${rows.join('\n')}`);
