@@ -84,7 +84,7 @@ case "$case_name" in
 twenty)
     n=20 play=40 last=20
     links_add $n || fail "cannot add the viewers' addresses"
-    for i in $(seq $n); do
+    for i in $(seq "$n"); do
         kinds=(600 1500 loss5 open)
         kind=${kinds[$(((i - 1) / 5))]}
         links_set "$i" "$kind" || fail "cannot give viewer $i a $kind link"
@@ -97,20 +97,20 @@ twenty)
     ;;
 delay)
     n=2 play=60 last=50
-    links_add $n && links_set 1 600 && links_set 2 open || fail "cannot make the viewers' links"
+    { links_add $n && links_set 1 600 && links_set 2 open; } || fail "cannot make the viewers' links"
     crowd_viewer 1 600 $play
     crowd_viewer 2 open $play
     ;;
 esac
 
 failed=0
-for i in $(seq $n); do
+for i in $(seq "$n"); do
     wait "${pids[i]}" || failed=$((failed + 1))
 done
-for i in $(seq $n); do
+for i in $(seq "$n"); do
     kind=$(cat "$NETLAB_DIR/viewer-$i.kind")
     sed "s/^/case=$case_name viewer $i ($kind): /" "$NETLAB_DIR/viewer-$i.out" | grep -v ' request_ms=' |
-        { [ "$case_name" = delay ] && cat || tail -n 3; }
+        if [ "$case_name" = delay ]; then cat; else tail -n 3; fi
     echo "case=$case_name viewer $i ($kind): $(tail -n 1 "$NETLAB_DIR/viewer-$i.out" | cut -c1-200)"
 done
 grep -E 'encoder (started|stopped)' "$NETLAB_DIR/robot.log" | sed "s/^/case=$case_name robot: /"
@@ -121,7 +121,7 @@ fi
 
 # The samples against the floors.
 bad=""
-for i in $(seq $n); do
+for i in $(seq "$n"); do
     kind=$(cat "$NETLAB_DIR/viewer-$i.kind")
     why=$(awk -v last="$last" -v play="$play" -v kase="$case_name" '
         /^sample=/ {
