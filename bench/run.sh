@@ -2,11 +2,14 @@
 # run.sh - `make bench`: a short run of every benchmark, then one table.
 #
 # Usage: bench/run.sh [--full] [BUILD_DIR]
-#   (default) short versions, about 7 minutes in all: router_bench with
+#   (default) short versions, about 12 minutes in all: router_bench with
 #             20,000 sessions, token_bench, bench/cloud-load.sh --short (S1 at 5,000
 #             connections), bench/cloud-cluster.sh --short (S2/S3 with workers and Redis),
 #             bench/robot-latency.mjs --short, bench/netlab.sh
 #             (the network lab: host, srflx and relay paths; about 3 minutes),
+#             bench/adapt.sh (adaptive quality: 600 kbit/s, a link that opens,
+#             5% loss, and robot CPU with 1, 5 and 20 viewers; about 5 minutes;
+#             SVG plots in BUILD_DIR/bench-results/adapt-*.svg),
 #             depth_bench and bench/depth.mjs --short (the metric depth channel)
 #             camera_bench (robot CPU per camera source, 5-s windows; 10 s with --full)
 #   --full    the sizes of the targets (S1 at 19,000 connections, 10-s
@@ -62,6 +65,12 @@ if [ "$full" = 1 ]; then
 else
     "$root/bench/netlab.sh" "$build" > "$out/netlab.jsonl" || true
 fi
+echo "== bench/adapt.sh (adaptive quality: shaped and lossy links, robot CPU with 1, 5, 20 viewers)" >&2
+if [ "$full" = 1 ]; then
+    "$root/bench/adapt.sh" --full "$build" > "$out/adapt.jsonl" || true
+else
+    "$root/bench/adapt.sh" "$build" > "$out/adapt.jsonl" || true
+fi
 echo "== depth_bench and bench/depth.mjs (the metric depth channel)" >&2
 "$build/depth_bench" > "$out/depth.jsonl" || true
 if [ "$full" = 1 ]; then
@@ -71,4 +80,4 @@ else
 fi
 end=$(date +%s)
 node "$root/bench/table.mjs" --seconds $((end - start)) "$out/router.jsonl" "$out/token.jsonl" \
-    "$out/cloud.jsonl" "$out/cluster.jsonl" "$out/robot.jsonl" "$out/camera.jsonl" "$out/netlab.jsonl" "$out/depth.jsonl"
+    "$out/cloud.jsonl" "$out/cluster.jsonl" "$out/robot.jsonl" "$out/camera.jsonl" "$out/netlab.jsonl" "$out/adapt.jsonl" "$out/depth.jsonl"

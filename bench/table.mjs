@@ -1,6 +1,6 @@
 // table.mjs - turns the JSON lines of router_bench, token_bench, cloud-load.sh,
 // cloud-cluster.sh,
-// robot-latency.mjs, camera_bench, netlab.sh, depth_bench and depth.mjs into one table: each figure, its value, the
+// robot-latency.mjs, camera_bench, netlab.sh, adapt.sh, depth_bench and depth.mjs into one table: each figure, its value, the
 // target (issue #6; the lab's, issue #12) and whether the target is met (or
 // by how much it is missed).
 // Targets are reported, never asserted: the exit status is 0 whenever the
@@ -163,6 +163,51 @@ const loads = lines.filter((j) => j.bench === 'netlab' && j.metric === 'config')
 if (loads.length) row('lab: load average (1 min) at the start of each path', loads.map((j) => `${j.path} ${n(j.loadavg_1m, 1)}`).join(', ') + ` (${loads[0].cores} cores)`);
 const labBad = lines.filter((j) => j.bench === 'netlab' && j.error && j.path);
 if (labBad.length) row('network lab errors', labBad.map((j) => `${j.path} ${j.viewer || ''}: ${j.error}`).join('; '));
+
+// Adaptive quality (bench/adapt.sh; issue #15): C viewers with TWCC, each on its own link.
+const ad = (scenario, viewer) => find((j) => j.bench === 'adapt' && j.scenario === scenario && j.viewer === viewer);
+const adErr = find((j) => j.bench === 'adapt' && j.error && !j.scenario);
+if (adErr) row('adaptive quality (bench/adapt.sh)', `not run: ${adErr.error}`);
+const adRow = (label, j) => `${n(j.kbps)} kbit/s, ${n(j.fps, 1)} fps (min ${n(j.min_fps)}), g2g p50 ${n(j.g2g_p50)} / p95 ${n(j.g2g_p95)} ms, layer ${j.layer} at ${j.width} px${label}`;
+const slow = ad('slow', '600kbit');
+if (slow) {
+  row('adapt: 600 kbit/s viewer after 10 s', adRow('', slow), '>= 14 fps, g2g p95 <= 300 ms',
+    both(verdict(slow.fps, 14, true), verdict(slow.g2g_p95, 300, false)));
+}
+const fast = ad('slow', 'open');
+if (fast) {
+  row('adapt: unshaped viewer beside it', adRow('', fast), '>= 28 fps at >= 1.5 Mbit/s',
+    both(verdict(fast.fps, 28, true), verdict(fast.kbps, 1500, true)));
+}
+// The link that opens and the loss: Chromium (NACK and RTX, so padding
+// probes and retransmissions) against the target; the C viewer beside.
+const chrRow = (j) => `${n(j.kbps)} kbit/s, ${n(j.fps, 1)} fps (min ${n(j.min_fps)}), layer ${j.layer} at ${j.width} px, ${n(j.rtx_sent)} retransmissions`;
+for (const [label, j] of [['Chromium', ad('chromium-opens', 'chromium')], ['C viewer, no RTX', ad('opens', '600kbit')]]) {
+  if (!j) continue;
+  row(`adapt: 600 kbit/s link opens to 5 Mbit/s (${label}): back on the top layer after`,
+    `${j.top_after_s === null || j.top_after_s === undefined ? 'not within the run' : `${n(j.top_after_s)} s`} (at the end: ${chrRow(j)})`,
+    '<= 15 s', j.top_after_s === null || j.top_after_s === undefined ? 'missed' : verdict(j.top_after_s, 15, false));
+}
+for (const [label, j] of [['Chromium', ad('chromium-loss', 'chromium')], ['C viewer, no NACK', ad('loss', 'loss5')]]) {
+  if (!j) continue;
+  row(`adapt: viewer with 5% loss after 10 s (${label})`, `${chrRow(j)}${j.g2g_p95 !== undefined ? `, g2g p95 ${n(j.g2g_p95)} ms` : ''}`,
+    '>= 25 fps', verdict(j.fps, 25, true));
+}
+const beside = ad('loss', 'open');
+if (beside) row('adapt: unshaped viewer beside the lossy one (C)', adRow('', beside));
+for (const j of lines.filter((x) => x.bench === 'adapt' && x.error && x.scenario)) row(`adapt: ${j.scenario}`, `error: ${j.error}`);
+const adCpu = (mode, v) => find((j) => j.bench === 'adapt' && j.metric === 'robot_cpu' && j.mode === mode && j.viewers === v);
+const fixed1 = adCpu('fixed', 1);
+const ad1 = adCpu('adaptive', 1);
+for (const v of [1, 5, 20]) {
+  const j = adCpu('adaptive', v);
+  if (!j) continue;
+  const ratio = fixed1 && fixed1.cpu_pct > 0 ? j.cpu_pct / fixed1.cpu_pct : null;
+  row(`adapt: robot CPU, ${v} viewer(s) on mixed links (% of a core; x one fixed-rate encode)`,
+    `${n(j.cpu_pct, 1)}${ratio !== null ? ` (${n(ratio, 2)}x)` : ''}; ${j.playing}/${v} playing, <= ${j.encoders_max} encoders`,
+    v === 20 ? '<= 1.6x one' : '', v === 20 && ratio !== null ? verdict(ratio, 1.6, false) : '');
+}
+if (fixed1) row('adapt: robot CPU, 1 viewer, one fixed-rate encode (ladder off)', `${n(fixed1.cpu_pct, 1)}${ad1 ? `; with the ladder ${n(ad1.cpu_pct, 1)}` : ''}`);
 
 // The metric depth channel (depth_bench, bench/depth.mjs; issue #18).
 for (const j of lines.filter((x) => x.bench === 'depth-codec')) {

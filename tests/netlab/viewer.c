@@ -7,7 +7,23 @@
  *
  * Usage: netlab-viewer --cloud URL --robot ID [--stream TYPE] [--address IP]
  *        [--stun URL] [--turn URLS] [--relay-only] [--frames N] [--timeout S]
- *        [--latency MS] [--play S]
+ *        [--latency MS] [--play S] [--twcc] [--no-decode] [--samples]
+ *        [--g2g-after S]
+ *
+ * --twcc answers with the offer's TWCC header extension, so that this
+ * viewer sends transport-wide congestion control feedback as a browser does
+ * and the robot adapts its layer to this viewer's link (issue #15).
+ * --no-decode counts VP8 frames as they leave the depayloader instead of
+ * decoding them (twenty viewers on two cores): no size, no glass to glass.
+ * --g2g-after S leaves the first S seconds of --play out of g2g_p50/p95/n
+ * (a link's first seconds, before the robot has found its layer).
+ * --samples prints, during --play, one line a second:
+ *   sample=I frames= fps= kbps= width= g2g_p50= g2g_max= layer= estimate_kbps=
+ *   encoders= rtx_sent=
+ * (frames decoded so far; fps and kbps, RTP bytes received, over that
+ * second; glass to glass of the frames decoded in it, -1 without; the
+ * robot's last telemetry: this viewer's layer and estimate, its encoders
+ * and the retransmissions it sent to this viewer, -1 before any).
  *
  * Prints to stdout, flushed at once:
  *   event=frames t_ms=...      when --frames frames were decoded (before the
@@ -55,15 +71,16 @@
 
 struct viewer_args {
     const char *cloud, *robot, *stream, *address, *stun, *turn;
-    bool relay_only;
-    long frames, timeout_s, latency_ms, play_s;
+    bool relay_only, twcc, no_decode, samples;
+    long frames, timeout_s, latency_ms, play_s, g2g_after_s;
 };
 
 static void usage(FILE *f)
 {
     fputs("usage: netlab-viewer --cloud URL --robot ID [--stream TYPE] [--address IP]\n"
           "       [--stun stun://HOST:PORT] [--turn URLS] [--relay-only] [--frames N]\n"
-          "       [--timeout SECONDS] [--latency MS] [--play SECONDS]\n"
+          "       [--timeout SECONDS] [--latency MS] [--play SECONDS] [--twcc] [--no-decode]\n"
+          "       [--samples] [--g2g-after SECONDS]\n"
           "STUN and TURN come from the cloud (session-created) unless --stun or --turn\n"
           "is given.\n",
           f);
@@ -102,6 +119,10 @@ static int parse_args(int argc, char **argv, struct viewer_args *a)
         {.name = "timeout", .has_arg = required_argument, .val = 't'},
         {.name = "latency", .has_arg = required_argument, .val = 'l'},
         {.name = "play", .has_arg = required_argument, .val = 'p'},
+        {.name = "twcc", .has_arg = no_argument, .val = 'W'},
+        {.name = "no-decode", .has_arg = no_argument, .val = 'D'},
+        {.name = "samples", .has_arg = no_argument, .val = 'P'},
+        {.name = "g2g-after", .has_arg = required_argument, .val = 'A'},
         {.name = "help", .has_arg = no_argument, .val = 'h'},
         {0},
     };
@@ -121,6 +142,10 @@ static int parse_args(int argc, char **argv, struct viewer_args *a)
         case 't': ok = number_opt("timeout", 1, 3600, &a->timeout_s); break;
         case 'l': ok = number_opt("latency", 1, 10000, &a->latency_ms); break;
         case 'p': ok = number_opt("play", 0, 3600, &a->play_s); break;
+        case 'W': a->twcc = true; break;
+        case 'D': a->no_decode = true; break;
+        case 'P': a->samples = true; break;
+        case 'A': ok = number_opt("g2g-after", 0, 3600, &a->g2g_after_s); break;
         case 'h': usage(stdout); exit(0);
         default: return -1;
         }
@@ -151,6 +176,13 @@ struct watch {
     uint64_t last_marked;
     GArray *g2g;            /* double ms, during the play window */
     bool playing;
+    int64_t g2g_from_us;    /* --g2g-after: g2g counts from then */
+    /* --samples: one line a second during the play window */
+    bool samples;
+    unsigned sample;
+    int64_t sample_us;      /* when the last sample was printed */
+    uint64_t sample_frames, sample_bytes;
+    GArray *second;         /* double ms: g2g of the frames of this second */
 };
 
 static bool session_over(struct rtcpeer *p)
@@ -176,9 +208,51 @@ static void observe(struct watch *w)
     }
     if (w->playing && v.marked_frames != w->last_marked && v.marker_ok) {
         double ms = (double)v.latency_ms;
-        g_array_append_val(w->g2g, ms);
+        if (now >= w->g2g_from_us)
+            g_array_append_val(w->g2g, ms);
+        g_array_append_val(w->second, ms);
     }
     w->last_marked = v.marked_frames;
+}
+
+static double percentile(GArray *a, double pct);
+
+/* An integer of the robot's telemetry at path "key" or "key.sub", or -1. */
+static double telemetry_number(struct rtcpeer *p, const char *key, const char *sub)
+{
+    json_t *t = rtcpeer_telemetry(p);
+    json_t *v = t ? json_object_get(t, key) : NULL;
+    if (v && sub)
+        v = json_object_get(v, sub);
+    return json_is_number(v) ? json_number_value(v) : -1;
+}
+
+/* --samples: once a second of the play window, one line (see the top). */
+static void sample(struct watch *w)
+{
+    int64_t now = g_get_monotonic_time();
+    if (!w->samples || now - w->sample_us < 1000000)
+        return;
+    struct rtcpeer_video v;
+    rtcpeer_video(w->p, &v);
+    double secs = (double)(now - w->sample_us) / 1e6;
+    double max = -1;
+    for (guint i = 0; i < w->second->len; i++)
+        max = MAX(max, g_array_index(w->second, double, i));
+    printf("sample=%u frames=%llu fps=%.1f kbps=%.0f width=%d g2g_p50=%.0f g2g_max=%.0f "
+           "layer=%.0f estimate_kbps=%.0f encoders=%.0f rtx_sent=%.0f\n",
+           ++w->sample, (unsigned long long)v.frames,
+           (double)(v.frames - w->sample_frames) / secs,
+           (double)(v.rtp_bytes - w->sample_bytes) * 8 / 1000 / secs, v.width,
+           percentile(w->second, 50), max, telemetry_number(w->p, "bandwidth", "layer"),
+           telemetry_number(w->p, "bandwidth", "estimateKbps"),
+           telemetry_number(w->p, "encoders", NULL),
+           telemetry_number(w->p, "bandwidth", "rtxSent"));
+    fflush(stdout);
+    w->sample_us = now;
+    w->sample_frames = v.frames;
+    w->sample_bytes = v.rtp_bytes;
+    g_array_set_size(w->second, 0);
 }
 
 /* Phase one: until the wanted frames, or the session can no longer start. */
@@ -196,6 +270,7 @@ static bool until_frames(void *user)
 static bool playing(void *user)
 {
     observe(user);
+    sample(user);
     return false;
 }
 
@@ -325,6 +400,8 @@ int main(int argc, char **argv)
         .relay_only = a.relay_only,
         .cloud_ice = true,
         .latency_ms = (unsigned)a.latency_ms,
+        .twcc = a.twcc,
+        .no_decode = a.no_decode,
     };
     /* webrtcbin makes its DTLS certificate on the first session of a
      * process (up to a second); one dtlsdec made now caches it, as the
@@ -334,7 +411,9 @@ int main(int argc, char **argv)
     int64_t start = g_get_monotonic_time();
     struct rtcpeer *p = rtcpeer_new_opts(&o);
     struct watch w = {.p = p, .frames_wanted = (uint64_t)a.frames,
-                      .g2g = g_array_new(FALSE, FALSE, sizeof(double))};
+                      .g2g = g_array_new(FALSE, FALSE, sizeof(double)),
+                      .samples = a.samples,
+                      .second = g_array_new(FALSE, FALSE, sizeof(double))};
     rtcpeer_run_until(until_frames, &w, (int)a.timeout_s * 1000);
     bool ok = w.last_frames >= w.frames_wanted;
     uint64_t frames_before_play = w.last_frames;
@@ -342,6 +421,12 @@ int main(int argc, char **argv)
         printf("event=frames t_ms=%.1f\n", ms_since(start, g_get_monotonic_time()));
         fflush(stdout);
         w.playing = true;
+        struct rtcpeer_video v0;
+        rtcpeer_video(p, &v0);
+        w.sample_us = g_get_monotonic_time();
+        w.g2g_from_us = w.sample_us + a.g2g_after_s * 1000000;
+        w.sample_frames = v0.frames;
+        w.sample_bytes = v0.rtp_bytes;
         rtcpeer_run_until(playing, &w, (int)a.play_s * 1000);
         /* Still playing at the end: the last frame is recent. */
         ok = g_get_monotonic_time() - w.last_frame_us < 1000000;
@@ -382,6 +467,7 @@ int main(int argc, char **argv)
     if (dtls_warmup)
         gst_object_unref(dtls_warmup);
     g_array_free(w.g2g, TRUE);
+    g_array_free(w.second, TRUE);
     g_free(streams);
     return ok ? 0 : 1;
 }

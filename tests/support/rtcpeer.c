@@ -17,6 +17,8 @@
 #include "robot/iceconf.h"
 
 #define MARKER_BLOCKS 34
+#define TWCC_URI "http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01"
+#define TWCC_MLINES 8
 
 struct rtcpeer {
     gint refs;          /* atomic: the owner's, plus one per pending event or promise */
@@ -28,6 +30,11 @@ struct rtcpeer {
     bool manual;
     bool rest;       /* no signaling: answers the offer of opts.offer_sdp */
     bool cloud_ice;  /* take session-created's iceServers (opts.cloud_ice, no own servers) */
+    bool twcc;       /* opts.twcc */
+    bool no_decode;  /* opts.no_decode */
+    /* The offer's TWCC extension id per m-line (0: none), written on the
+     * main thread before the offer is applied, read when answering. */
+    int twcc_ext[TWCC_MLINES];
 
     /* Main thread only. */
     SoupSession *soup;
@@ -335,6 +342,61 @@ static void on_decoded_pad(GstElement *decodebin, GstPad *pad, gpointer data)
     gst_object_unref(sinkpad);
 }
 
+/* Counts the RTP bytes of what webrtcbin hands a track's branch. */
+static GstPadProbeReturn on_rtp(GstPad *pad, GstPadProbeInfo *info, gpointer data)
+{
+    struct rtcpeer *p = data;
+    (void)pad;
+    gsize n = 0;
+    if (info->type & GST_PAD_PROBE_TYPE_BUFFER) {
+        n = gst_buffer_get_size(GST_PAD_PROBE_INFO_BUFFER(info));
+    } else if (info->type & GST_PAD_PROBE_TYPE_BUFFER_LIST) {
+        GstBufferList *l = GST_PAD_PROBE_INFO_BUFFER_LIST(info);
+        for (guint i = 0; i < gst_buffer_list_length(l); i++)
+            n += gst_buffer_get_size(gst_buffer_list_get(l, i));
+    }
+    g_mutex_lock(&p->lock);
+    p->video.rtp_bytes += n;
+    g_mutex_unlock(&p->lock);
+    return GST_PAD_PROBE_OK;
+}
+
+/* opts.no_decode: a depayloaded frame reached the sink; counted as decoded. */
+static GstPadProbeReturn on_depayloaded(GstPad *pad, GstPadProbeInfo *info, gpointer data)
+{
+    struct rtcpeer *p = data;
+    (void)pad;
+    (void)info;
+    g_mutex_lock(&p->lock);
+    p->last_frame_us = g_get_monotonic_time();
+    if (p->video.frames == 0)
+        p->first_frame_us = p->last_frame_us;
+    p->video.frames++;
+    g_mutex_unlock(&p->lock);
+    return GST_PAD_PROBE_OK;
+}
+
+/* opts.no_decode, VP8: queue, depayloader, a sink that counts. */
+static bool link_counting(struct rtcpeer *p, GstPad *pad)
+{
+    GstElement *queue = gst_element_factory_make("queue", NULL);
+    GstElement *depay = gst_element_factory_make("rtpvp8depay", NULL);
+    GstElement *sink = gst_element_factory_make("fakesink", NULL);
+    g_object_set(sink, "sync", FALSE, "async", FALSE, NULL);
+    gst_bin_add_many(GST_BIN(p->pipe), queue, depay, sink, NULL);
+    bool ok = gst_element_link_many(queue, depay, sink, NULL);
+    GstPad *ssink = gst_element_get_static_pad(sink, "sink");
+    gst_pad_add_probe(ssink, GST_PAD_PROBE_TYPE_BUFFER, on_depayloaded, p, NULL);
+    gst_object_unref(ssink);
+    gst_element_sync_state_with_parent(sink);
+    gst_element_sync_state_with_parent(depay);
+    gst_element_sync_state_with_parent(queue);
+    GstPad *qsink = gst_element_get_static_pad(queue, "sink");
+    ok = ok && gst_pad_link(pad, qsink) == GST_PAD_LINK_OK;
+    gst_object_unref(qsink);
+    return ok;
+}
+
 /* A track arrived (a streaming thread): depayload, decode, convert, count. */
 static void on_pad_added(GstElement *webrtc, GstPad *pad, gpointer data)
 {
@@ -347,6 +409,16 @@ static void on_pad_added(GstElement *webrtc, GstPad *pad, gpointer data)
     if (caps && gst_caps_get_size(caps) > 0)
         enc = gst_structure_get_string(gst_caps_get_structure(caps, 0), "encoding-name");
     bool vp8 = enc && g_ascii_strcasecmp(enc, "VP8") == 0;
+    gst_pad_add_probe(pad, GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST, on_rtp, p,
+                      NULL);
+    /* The caps may not name the codec yet: then VP8, the robot's default. */
+    if (p->no_decode && (vp8 || !enc)) {
+        if (caps)
+            gst_caps_unref(caps);
+        if (!link_counting(p, pad))
+            fprintf(stderr, "rtcpeer: cannot link the counting branch\n");
+        return;
+    }
     GstElement *queue = gst_element_factory_make("queue", NULL);
     GstElement *convert = gst_element_factory_make("videoconvert", NULL);
     GstElement *sink = make_sink(p);
@@ -441,6 +513,45 @@ static void on_data_channel(GstElement *webrtc, GstWebRTCDataChannel *ch, gpoint
     g_signal_connect(ch, "on-message-string", G_CALLBACK(on_channel_message), p);
 }
 
+/* opts.twcc: notes the TWCC extension id of each of the offer's m-lines. */
+static void note_twcc(struct rtcpeer *p, const GstSDPMessage *offer)
+{
+    memset(p->twcc_ext, 0, sizeof p->twcc_ext);
+    for (guint i = 0; p->twcc && i < gst_sdp_message_medias_len(offer) && i < TWCC_MLINES; i++) {
+        const GstSDPMedia *m = gst_sdp_message_get_media(offer, i);
+        for (guint a = 0; a < gst_sdp_media_attributes_len(m); a++) {
+            const GstSDPAttribute *attr = gst_sdp_media_get_attribute(m, a);
+            int id = 0;
+            if (g_strcmp0(attr->key, "extmap") == 0 && attr->value && strstr(attr->value, TWCC_URI) &&
+                sscanf(attr->value, "%d", &id) == 1 && id > 0 && id < 15)
+                p->twcc_ext[i] = id;
+        }
+    }
+}
+
+/* opts.twcc: puts the offer's TWCC extension into each accepted m-line of
+ * our answer that takes transport-cc feedback and lacks it (webrtcbin's
+ * receiving session reads the extension id from the answer). */
+static void answer_twcc(const struct rtcpeer *p, GstSDPMessage *answer)
+{
+    for (guint i = 0; i < gst_sdp_message_medias_len(answer) && i < TWCC_MLINES; i++) {
+        GstSDPMedia *m = (GstSDPMedia *)gst_sdp_message_get_media(answer, i);
+        bool fb = false, has = false;
+        for (guint a = 0; a < gst_sdp_media_attributes_len(m); a++) {
+            const GstSDPAttribute *attr = gst_sdp_media_get_attribute(m, a);
+            fb |= g_strcmp0(attr->key, "rtcp-fb") == 0 && attr->value &&
+                  strstr(attr->value, "transport-cc");
+            has |= g_strcmp0(attr->key, "extmap") == 0 && attr->value &&
+                   strstr(attr->value, TWCC_URI);
+        }
+        if (p->twcc_ext[i] && fb && !has && gst_sdp_media_get_port(m) != 0) {
+            char value[128];
+            snprintf(value, sizeof value, "%d %s", p->twcc_ext[i], TWCC_URI);
+            gst_sdp_media_add_attribute(m, "extmap", value);
+        }
+    }
+}
+
 static void on_answer_created(GstPromise *promise, gpointer data)
 {
     struct rtcpeer *p = data;
@@ -461,6 +572,7 @@ static void on_answer_created(GstPromise *promise, gpointer data)
         g_clear_error(&gerr);
         return;
     }
+    answer_twcc(p, answer->sdp);
     /* Local description first, so candidates follow the answer. */
     g_signal_emit_by_name(p->webrtc, "set-local-description", answer, NULL);
     gchar *text = gst_sdp_message_as_text(answer->sdp);
@@ -855,6 +967,7 @@ static void on_reanswer_created(GstPromise *promise, gpointer data)
             }
         }
     }
+    answer_twcc(r->p, answer->sdp);
     g_signal_emit_by_name(r->p->webrtc, "set-local-description", answer, NULL);
     gchar *text = gst_sdp_message_as_text(answer->sdp);
     post(r->p, EV_REANSWER, 0, text);
@@ -904,6 +1017,7 @@ static void reoffer(struct rtcpeer *p, const char *sdp_text)
     g_free(mine);
     g_free(p->offer_sdp);
     p->offer_sdp = g_strdup(sdp_text);
+    note_twcc(p, sdp);
     GstWebRTCSessionDescription *offer =
         gst_webrtc_session_description_new(GST_WEBRTC_SDP_TYPE_OFFER, sdp);
     g_signal_emit_by_name(p->webrtc, "set-remote-description", offer,
@@ -1012,6 +1126,8 @@ struct rtcpeer *rtcpeer_new_opts(const struct rtcpeer_opts *opts)
     p->local_cands = g_ptr_array_new_with_free_func(g_free);
     p->my_cands = g_ptr_array_new_with_free_func(g_free);
     p->restart_after_ms = opts->restart_after_ms;
+    p->twcc = opts->twcc;
+    p->no_decode = opts->no_decode;
     if (!build_pipeline(p, opts))
         fprintf(stderr, "rtcpeer: this peer will decode nothing\n");
     p->soup = soup_session_new_with_options("timeout", 10, "idle-timeout", 0, NULL);
@@ -1164,6 +1280,7 @@ bool rtcpeer_answer(struct rtcpeer *p)
         fprintf(stderr, "rtcpeer: the offer is not SDP\n");
         return false;
     }
+    note_twcc(p, sdp);
     GstWebRTCSessionDescription *offer =
         gst_webrtc_session_description_new(GST_WEBRTC_SDP_TYPE_OFFER, sdp);
     GstPromise *promise = gst_promise_new_with_change_func(on_offer_applied, peer_ref(p), peer_unref);

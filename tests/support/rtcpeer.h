@@ -73,6 +73,18 @@ struct rtcpeer_opts {
     /* Non-zero: once video has started, no frame decoded for this many ms
      * sends ice-restart-request (again after each further such stretch). */
     unsigned restart_after_ms;
+    /* true: the answer carries the offer's transport-wide congestion
+     * control header extension (a=extmap ... transport-wide-cc), so that
+     * the peer sends TWCC feedback as a browser does and the robot can
+     * estimate its bandwidth. webrtcbin 1.22 leaves the extension out of
+     * its own answers and then sends no feedback at all. */
+    bool twcc;
+    /* true: VP8 tracks (and tracks whose caps do not name their codec
+     * yet, taken for VP8, the robot's default) are depayloaded and counted,
+     * not decoded (a crowd of peers on two cores); the frame statistics
+     * below then stay at zero but frames, rtp_bytes and the frame times.
+     * Other codecs decode. */
+    bool no_decode;
 };
 
 /* Starts a peer: connects, sends client-register and, once registered,
@@ -189,6 +201,7 @@ struct rtcpeer_video {
     uint32_t marker_ms;     /* its capture time (wall ms mod 2^32) */
     int64_t latency_ms;     /* receive wall time minus marker_ms (last marked frame) */
     uint64_t marked_frames; /* frames that carried a readable marker */
+    uint64_t rtp_bytes;     /* RTP bytes of the media packets received, all tracks */
 };
 
 /* A snapshot of the decoded-video statistics. */
