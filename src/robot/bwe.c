@@ -20,8 +20,10 @@
 #define APP_LIMIT 1.5            /* the estimate grows to at most 1.5 times what arrives */
 #define PROBE_HEADROOM 1.3       /* an estimate this far above what arrives: try the next rung */
 #define PROBE_TARGET 1.25        /* a padding probe aims at 1.25 times the next rung ... */
-#define PROBE_SUCCESS 0.95       /* ... and worked when 95% of that arrived */
+#define PROBE_SUCCESS 0.9        /* ... and worked when 90% of that arrived */
 #define PROBE_GROWTH 1.5         /* at most this times the estimate */
+#define PROBE_CAPPED 0.85        /* a probe window that received less than this share of
+                                  * what it sent found the link's rate: what arrived */
 #define PROBE_PROGRESS 1.1       /* a probe that fell short but carried this times the
                                   * estimate still showed room: the next comes soon */
 
@@ -35,7 +37,7 @@ void bwe_init(struct bwe *b, double floor_kbps, double ceiling_kbps, double star
     *b = (struct bwe){.floor_kbps = floor_kbps, .ceiling_kbps = ceiling_kbps,
                       .layer = BWE_MAX_LAYERS - 1, .up_hold_ms = BWE_UP_HOLD_MS,
                       .costly_hold_ms = BWE_UP_HOLD_COSTLY_MS,
-                      .probe_end_ms = INT64_MIN / 2,
+                      .probe_end_ms = INT64_MIN / 2, .proven_ms = -1,
                       .failed_layer = BWE_MAX_LAYERS};
     b->delay_kbps = b->loss_kbps = clamp(start_kbps, floor_kbps, ceiling_kbps);
 }
@@ -82,7 +84,6 @@ static void delay_update(struct bwe *b, const struct bwe_report *r)
     b->win_packets = b->win_dod = b->win_sent = b->win_recv = 0;
     b->recv_avg_kbps = b->recv_avg_kbps > 0 ? RECV_ALPHA * recv + (1 - RECV_ALPHA) * b->recv_avg_kbps
                                             : recv;
-    (void)sent;
     /* The media's own rate: a probe's padding arrives up to a round trip
      * after it ends, so the window after it is left out too. A probe pads
      * up to its target from this, not from recv_avg_kbps, which the last
@@ -95,7 +96,12 @@ static void delay_update(struct bwe *b, const struct bwe_report *r)
         /* What arrived while the padding ran (its first window still
          * carries the time before it). */
         b->probe_recv_sum += recv;
+        b->probe_sent_sum += sent;
         b->probe_windows++;
+        /* A queue that fills (or a policer) shows as less arriving than
+         * was sent, before the delay gradient crosses its threshold. */
+        if (recv < PROBE_CAPPED * sent)
+            b->probe_capped = true;
     }
     /* Overuse: the delay grows over two windows in a row (one keyframe's
      * burst can fill one window). A policer that drops rather than queues
@@ -163,6 +169,25 @@ double bwe_update(struct bwe *b, const struct bwe_report *r)
     return bwe_estimate(b);
 }
 
+/* Whether the step up to layer next waits for a padding probe: a costly
+ * one always; a cheap one the estimate does not cover, when padding is
+ * possible. */
+static bool padded_step(const struct bwe *b, const double *rates_kbps, const bool *costly,
+                        int next, double est)
+{
+    if (costly && costly[next])
+        return true;
+    return !b->no_padding && est < UP_MARGIN * rates_kbps[next];
+}
+
+/* A probe that worked carried layer next's rate (or the ceiling's) not
+ * long ago: the step up may follow. */
+static bool proven(const struct bwe *b, const double *rates_kbps, int next, int64_t now_ms)
+{
+    return b->proven_ms >= 0 && b->proven_layer == next && now_ms - b->proven_ms <= BWE_PROVEN_MS &&
+           b->probe_got_kbps >= PROBE_SUCCESS * fmin(rates_kbps[next], b->ceiling_kbps);
+}
+
 static int64_t doubled(int64_t ms, int64_t max)
 {
     return ms * 2 > max ? max : ms * 2;
@@ -203,13 +228,14 @@ int bwe_pick_layer(struct bwe *b, const double *rates_kbps, const bool *costly, 
         b->stepped_up = false;
         b->downs++;
     } else if (cur < n - 1 &&
-               (est >= UP_MARGIN * rates_kbps[cur + 1] ||
+               (est >= UP_MARGIN * rates_kbps[cur + 1] || proven(b, rates_kbps, cur + 1, now_ms) ||
                 /* A probe by stepping up, where that is cheap (the same
-                 * encoder: no keyframe): the link shows room (the estimate
-                 * stands well above what arrives) that only sending more
-                 * can measure. Costly layers are probed with padding
-                 * instead (bwe_probe). */
-                (!(costly && costly[cur + 1]) && b->recv_avg_kbps > 0 &&
+                 * encoder: no keyframe) and small (the estimate covers
+                 * it, or nothing can pad): the link shows room (the
+                 * estimate stands well above what arrives) that only
+                 * sending more can measure. Other steps are probed with
+                 * padding first (bwe_probe). */
+                (!padded_step(b, rates_kbps, costly, cur + 1, est) && b->recv_avg_kbps > 0 &&
                  est >= PROBE_HEADROOM * b->recv_avg_kbps))) {
         int64_t hold = b->up_hold_ms;
         if (!b->up_pending) {
@@ -245,7 +271,8 @@ double bwe_probe(struct bwe *b, const double *rates_kbps, const bool *costly, in
     if (b->probing) {
         /* A window over the threshold ends it at once: the queue it builds
          * delays the media too. */
-        bool hurt = b->overusing > 0 || (b->decreased && b->decrease_ms >= b->probe_start_ms);
+        bool hurt = b->overusing > 0 || (b->decreased && b->decrease_ms >= b->probe_start_ms) ||
+                    b->probe_capped;
         if (!hurt && now_ms < b->probe_start_ms + BWE_PROBE_MS)
             return b->probe_kbps;
         /* Done: it worked when nothing dropped the estimate meanwhile and
@@ -255,6 +282,14 @@ double bwe_probe(struct bwe *b, const double *rates_kbps, const bool *costly, in
         double got = b->probe_windows ? b->probe_recv_sum / b->probe_windows : 0;
         double before = bwe_estimate(b);
         b->probe_got_kbps = got;
+        if (b->probe_capped && got > 0) {
+            /* The link carried got while more was sent: that is its rate
+             * now, and growth from it is additive (GCC's "near"). Without
+             * this the estimate grew back past the next rung within
+             * seconds and the media stepped up into the full queue. */
+            b->delay_kbps = clamp(fmin(b->delay_kbps, got), b->floor_kbps, b->ceiling_kbps);
+            b->last_drop_kbps = got;
+        }
         if (!hurt) {
             /* What arrived without a queue, the link carries (libwebrtc
              * takes a probe's result likewise), even short of the target. */
@@ -263,6 +298,8 @@ double bwe_probe(struct bwe *b, const double *rates_kbps, const bool *costly, in
         }
         if (!hurt && got >= PROBE_SUCCESS * b->probe_target_kbps) {
             b->costly_hold_ms = BWE_PROBE_FOLLOWUP_MS; /* the next, higher, soon */
+            b->proven_layer = b->probe_layer;
+            b->proven_ms = now_ms;
             /* The link changed since cheap steps up last failed: they
              * need not wait out that backoff. */
             b->up_hold_ms = BWE_UP_HOLD_MS;
@@ -278,24 +315,28 @@ double bwe_probe(struct bwe *b, const double *rates_kbps, const bool *costly, in
         b->probe_end_ms = now_ms;
         return 0;
     }
-    if (cur >= n - 1 || !costly || !costly[cur + 1] || b->recv_avg_kbps <= 0)
-        return 0;
     double est = bwe_estimate(b);
+    if (cur >= n - 1 || b->recv_avg_kbps <= 0 || !padded_step(b, rates_kbps, costly, cur + 1, est) ||
+        proven(b, rates_kbps, cur + 1, now_ms))
+        return 0;
     double media = b->media_avg_kbps > 0 ? b->media_avg_kbps : b->recv_avg_kbps;
     /* Aim at the next layer, but at most half again above the estimate:
      * a link that has no room is overrun by a third, not by double, and
-     * one that has climbs in a few probes (libwebrtc probes likewise). */
-    double target = fmin(PROBE_TARGET * rates_kbps[cur + 1], PROBE_GROWTH * est);
+     * one that has climbs in a few probes (libwebrtc probes likewise);
+     * never above the ceiling (the top layer's rate). */
+    double target = fmin(fmin(PROBE_TARGET * rates_kbps[cur + 1], PROBE_GROWTH * est),
+                         b->ceiling_kbps);
     if (est >= UP_MARGIN * rates_kbps[cur + 1] || est < PROBE_HEADROOM * media ||
-        target < PROBE_HEADROOM * media ||
-        target > b->ceiling_kbps || now_ms - b->probe_end_ms < b->costly_hold_ms ||
+        target < PROBE_HEADROOM * media || now_ms - b->probe_end_ms < b->costly_hold_ms ||
         (b->decreased && now_ms - b->decrease_ms < b->costly_hold_ms))
         return 0;
     b->probing = true;
+    b->probe_layer = cur + 1;
     b->probe_start_ms = now_ms;
     b->probe_target_kbps = target;
     b->probe_kbps = target - media;
-    b->probe_recv_sum = 0;
+    b->probe_recv_sum = b->probe_sent_sum = 0;
+    b->probe_capped = false;
     b->probe_windows = 0;
     return b->probe_kbps;
 }

@@ -60,6 +60,7 @@
 #define BWE_UP_HOLD_COSTLY_MAX_MS 8000 /* ... (one that needs a keyframe) */
 #define BWE_PROBE_MS 1200         /* how long a padding probe runs */
 #define BWE_PROBE_FOLLOWUP_MS 1000 /* the wait after a probe that worked */
+#define BWE_PROVEN_MS 4000        /* how long a probe that worked allows the step up */
 #define BWE_MAX_LAYERS 6
 
 /* One TWCC report (rtpsession's "twcc-stats" structure). */
@@ -101,10 +102,17 @@ struct bwe {
     int64_t costly_hold_ms;       /* the same for probes to costly layers */
     int failed_layer;             /* the last layer a step up to failed (BWE_MAX_LAYERS: none) */
     /* padding probes (bwe_probe) */
+    bool no_padding;              /* set by the owner: the viewer negotiated no RTX, so
+                                   * nothing can pad (every cheap step is then direct) */
     bool probing;
+    int probe_layer;              /* the layer the running probe is for */
+    int proven_layer;             /* the layer the last probe that worked carried ... */
+    int64_t proven_ms;            /* ... when it ended (-1: none) */
     int64_t probe_start_ms, probe_end_ms;
     double probe_target_kbps, probe_kbps, probe_recv_sum;
     double probe_got_kbps;        /* what arrived during the last probe that ended */
+    double probe_sent_sum;        /* what was sent during the running probe (window sum) */
+    bool probe_capped;            /* a window of it arrived well short of what was sent */
     unsigned probe_windows, probes, probe_successes;
     unsigned ups, downs;
 };
@@ -134,7 +142,11 @@ int bwe_pick_layer(struct bwe *b, const double *rates_kbps, const bool *costly, 
 
 /* Padding probes: a layer that costs a keyframe is not stepped up to
  * blindly (on a slow link the keyframe alone would freeze the picture for
- * seconds). Instead, when the estimate shows room it cannot confirm (it
+ * seconds), nor, unless b->no_padding, one of the same encoder whose rate
+ * the estimate does not cover (full size from 15 to 30 fps doubles the
+ * rate: stepping up behind a 1.5-Mbit/s link overran it for seconds every
+ * few seconds, each time freezing the picture; padding that overruns it is
+ * stopped within a window, and loses no media). Instead, when the estimate shows room it cannot confirm (it
  * stands 30% above what arrives, GCC's bound holding it), the caller sends
  * padding for BWE_PROBE_MS at the rate this returns (kbit/s on top of the
  * media; 0: none), so that together they reach 1.25 times the next layer,
@@ -143,7 +155,8 @@ int bwe_pick_layer(struct bwe *b, const double *rates_kbps, const bool *costly, 
  * The first delay window over the threshold ends it (the queue it builds
  * delays the media too). If no overuse came and 95% of that arrived, the
  * estimate rises to what
- * arrived and bwe_pick_layer steps up on that evidence; if not, the next
+ * arrived and bwe_pick_layer steps up on that evidence (for
+ * BWE_PROVEN_MS, if it carried the next layer's rate); if not, the next
  * probe waits twice as long (BWE_UP_HOLD_COSTLY_MS to _MAX_MS). Call it
  * with each report, after bwe_pick_layer. */
 double bwe_probe(struct bwe *b, const double *rates_kbps, const bool *costly, int n,

@@ -279,6 +279,9 @@ void peer_bwe_attach(struct peer *p)
     b->handler = g_signal_connect(session, "notify::twcc-stats", G_CALLBACK(on_twcc_stats), p);
     b->rtx_at_us = g_get_monotonic_time();
     watch_rtx(p);
+    g_mutex_lock(&b->lock);
+    b->est.no_padding = b->rtx_pads->len == 0; /* no RTX negotiated: padding cannot go out */
+    g_mutex_unlock(&b->lock);
 }
 
 static void peer_bwe_detach(struct peer *p)

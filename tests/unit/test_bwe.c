@@ -208,6 +208,36 @@ static void test_climbs_when_the_link_opens(void **state)
     assert_true(b.probe_successes >= 1);
 }
 
+static void test_a_link_between_two_rungs_is_probed_with_padding(void **state)
+{
+    (void)state;
+    const double rates[] = {75, 135, 300, 900, 2000};
+    const bool costly[] = {false, false, false, true, false};
+    struct bwe b;
+    int64_t now = 0;
+    bwe_init(&b, 50, 2000, 2000);
+    /* 1.5 Mbit/s: full size at 15 fps fits, at 30 fps does not. The step
+     * to 30 fps is tried with padding, which fails, and never with the
+     * media: one step down (from the start at the top), none up. */
+    unsigned changes = ride(&b, rates, costly, 5, &now, 60, 1500);
+    print_message("behind 1.5 Mbit/s: layer %d, %u changes, %u ups, %u probes\n", b.layer, changes,
+                  b.ups, b.probes);
+    assert_int_equal(b.layer, 3);
+    assert_int_equal(b.ups, 0);
+    assert_true(b.probes >= 3);
+    assert_int_equal(b.probe_successes, 0);
+    /* The link opens: a probe carries the top rate and the step follows. */
+    ride(&b, rates, costly, 5, &now, 15, 5000);
+    assert_int_equal(b.layer, 4);
+    assert_true(b.probe_successes >= 1);
+
+    /* Without padding (no RTX), the step itself is the probe, as before. */
+    bwe_init(&b, 50, 2000, 2000);
+    b.no_padding = true;
+    ride(&b, rates, costly, 5, &now, 60, 1500);
+    assert_true(b.ups >= 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -220,6 +250,7 @@ int main(void)
         cmocka_unit_test(test_failed_step_up_backs_off),
         cmocka_unit_test(test_slow_link_settles_on_a_layer),
         cmocka_unit_test(test_climbs_when_the_link_opens),
+        cmocka_unit_test(test_a_link_between_two_rungs_is_probed_with_padding),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
