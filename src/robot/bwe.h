@@ -29,7 +29,9 @@
  *
  * GCC's estimate never grows past 1.5 times what the viewer receives, so
  * a viewer held on a lower layer cannot learn that its link has room for
- * the next. Layer choice (bwe_pick_layer) therefore probes by stepping up:
+ * the next. Steps the estimate does not cover are probed with padding
+ * (bwe_probe) unless nothing can pad (b->no_padding); for the others,
+ * layer choice (bwe_pick_layer) probes by stepping up:
  * it steps down at once when the estimate falls 10% short of what the
  * current layer needs; it steps up when, for BWE_UP_HOLD_MS, the estimate has
  * covered the next layer with 15% to spare or stood 30% above what
