@@ -90,9 +90,9 @@ static void stand_in_close(void *conn, int code, const char *reason)
 /* ---- the fake cluster ---- */
 
 static void nop_robot_up(void *self, const char *id, const char *info, int64_t at,
-                         const char *addr)
+                         const char *addr, bool take_over)
 {
-    (void)self, (void)id, (void)info, (void)at, (void)addr;
+    (void)self, (void)id, (void)info, (void)at, (void)addr, (void)take_over;
 }
 static void nop_id(void *self, const char *id) { (void)self, (void)id; }
 static void nop_client_up(void *self, const char *id, const char *addr)
