@@ -477,6 +477,7 @@ void cluster_leave(struct cluster *cl)
     const char *argv[] = {"DEL", key};
     size_t lens[] = {3, strlen(key)};
     cl__command(cl, NULL, NULL, 2, argv, lens);
+    cl__presence_leave(cl);
 }
 
 bool cluster_busy(const struct cluster *cl)

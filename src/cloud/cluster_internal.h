@@ -144,8 +144,12 @@ void cl__write_inst_key(struct cluster *cl);
  * registration keeps it, and ours is closed. */
 void cl__presence_rewrite(struct cluster *cl);
 
-/* The heartbeat: last-seen times, session counts and fresh TTLs. */
+/* The heartbeat: robots' last-seen times and session counts, fresh TTLs
+ * (one EXPIRE for all the clients). */
 void cl__presence_heartbeat(struct cluster *cl);
+
+/* Leaving cleanly: deletes the clients hash. */
+void cl__presence_leave(struct cluster *cl);
 
 /* Publishes "sessions" to channel: the robots whose count changed since
  * the last time, or (all) every robot. */

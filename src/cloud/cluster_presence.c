@@ -75,30 +75,26 @@ static void write_robot_key(struct cluster *cl, const struct cl_robot *rb)
     expire_key(cl, key);
 }
 
-static void write_client_key(struct cluster *cl, const char *id, const char *addr)
+/* Clients are fields of one hash per instance, porthole:clients:<inst>
+ * (clientId -> address), whose TTL the heartbeat refreshes with one
+ * EXPIRE: a key per client refreshed one by one cost two Redis commands
+ * per client every TTL/3, which at a few thousand clients per worker
+ * queued the heartbeat's PING behind them (bench/million.sh). */
+static void clients_key(const struct cluster *cl, char *out, size_t len)
 {
-    char key[128], seen[24];
-    snprintf(key, sizeof key, "porthole:client:%s", id);
-    snprintf(seen, sizeof seen, "%lld", (long long)clock_wall_ms());
-    const char *argv[] = {"HSET", key, "inst", cl->inst, "seen", seen, "conn", addr};
-    enum { N = sizeof argv / sizeof argv[0] };
-    size_t lens[N];
-    for (int i = 0; i < N; i++)
-        lens[i] = strlen(argv[i]);
-    cl__command(cl, NULL, NULL, N, argv, lens);
-    expire_key(cl, key);
+    snprintf(out, len, "porthole:clients:%s", cl->inst);
 }
 
-/* The heartbeat of one key: its last-seen time (and a robot's session
- * count, sessions >= 0) and a fresh TTL. */
-static void touch_key(struct cluster *cl, const char *key, long sessions)
+/* The heartbeat of a robot's key: its last-seen time and session count,
+ * and a fresh TTL. */
+static void touch_robot_key(struct cluster *cl, const char *key, unsigned sessions)
 {
     char seen[24], n[16];
     snprintf(seen, sizeof seen, "%lld", (long long)clock_wall_ms());
-    snprintf(n, sizeof n, "%ld", sessions);
+    snprintf(n, sizeof n, "%u", sessions);
     const char *argv[] = {"HSET", key, "seen", seen, "sessions", n};
     size_t lens[] = {4, strlen(key), 4, strlen(seen), 8, strlen(n)};
-    cl__command(cl, NULL, NULL, sessions >= 0 ? 6 : 4, argv, lens);
+    cl__command(cl, NULL, NULL, 6, argv, lens);
     expire_key(cl, key);
 }
 
@@ -249,7 +245,13 @@ void cl__client_up(void *self, const char *id, const char *addr)
         return;
     }
     snprintf(c->addr, sizeof c->addr, "%s", addr ? addr : "?");
-    write_client_key(cl, id, c->addr);
+    char key[160];
+    clients_key(cl, key, sizeof key);
+    const char *argv[] = {"HSET", key, c->id, c->addr};
+    size_t lens[] = {4, strlen(key), strlen(c->id), strlen(c->addr)};
+    cl__command(cl, NULL, NULL, 4, argv, lens);
+    if (hmap_count(cl->clients) == 1) /* the hash is new: it expires with us */
+        expire_key(cl, key);
 }
 
 void cl__client_down(void *self, const char *id)
@@ -258,7 +260,11 @@ void cl__client_down(void *self, const char *id)
     struct cl_client *c = hmap_remove(cl->clients, id, strlen(id));
     if (!c)
         return;
-    delete_if_ours(cl, "client", id);
+    char key[160];
+    clients_key(cl, key, sizeof key);
+    const char *argv[] = {"HDEL", key, id};
+    size_t lens[] = {4, strlen(key), strlen(id)};
+    cl__command(cl, NULL, NULL, 3, argv, lens);
     cl__client_forget(cl, c);
 }
 
@@ -354,28 +360,84 @@ static void republish_robot(struct cluster *cl, void *value, void *arg)
     if (arg)
         claim_robot_key(cl, rb, false, false);
     else
-        touch_key(cl, key, (long)rb->sessions);
+        touch_robot_key(cl, key, rb->sessions);
 }
 
-static void refresh_client(struct cluster *cl, void *value, void *arg)
+enum { CLIENTS_PER_HSET = 512 };
+
+struct clients_chunk {
+    struct cluster *cl;
+    const char *argv[2 + 2 * CLIENTS_PER_HSET];
+    size_t lens[2 + 2 * CLIENTS_PER_HSET];
+    int argc;
+};
+
+static void clients_flush(struct clients_chunk *k)
 {
-    struct cl_client *c = value;
-    char key[128];
-    snprintf(key, sizeof key, "porthole:client:%s", c->id);
-    if (arg)
-        write_client_key(cl, c->id, c->addr);
-    else
-        touch_key(cl, key, -1);
+    if (k->argc > 2)
+        cl__command(k->cl, NULL, NULL, k->argc, k->argv, k->lens);
+    k->argc = 2;
+}
+
+static bool clients_add(const void *key, size_t keylen, void *value, void *arg)
+{
+    (void)key;
+    (void)keylen;
+    struct clients_chunk *k = arg;
+    const struct cl_client *c = value;
+    k->argv[k->argc] = c->id;
+    k->lens[k->argc++] = strlen(c->id);
+    k->argv[k->argc] = c->addr;
+    k->lens[k->argc++] = strlen(c->addr);
+    if (k->argc == 2 + 2 * CLIENTS_PER_HSET)
+        clients_flush(k);
+    return true;
+}
+
+/* The whole clients hash again, CLIENTS_PER_HSET fields a command. */
+static void rewrite_clients(struct cluster *cl)
+{
+    char key[160];
+    clients_key(cl, key, sizeof key);
+    struct clients_chunk *k = malloc(sizeof(*k));
+    if (!k) {
+        log_error("cluster: out of memory rewriting the clients");
+        return;
+    }
+    k->cl = cl;
+    k->argv[0] = "HSET";
+    k->lens[0] = 4;
+    k->argv[1] = key;
+    k->lens[1] = strlen(key);
+    k->argc = 2;
+    hmap_foreach(cl->clients, clients_add, k);
+    clients_flush(k);
+    free(k);
+    expire_key(cl, key);
 }
 
 void cl__presence_rewrite(struct cluster *cl)
 {
     cl__each(cl->robots, republish_robot, cl, cl);
-    cl__each(cl->clients, refresh_client, cl, cl);
+    if (hmap_count(cl->clients))
+        rewrite_clients(cl);
 }
 
 void cl__presence_heartbeat(struct cluster *cl)
 {
     cl__each(cl->robots, republish_robot, cl, NULL);
-    cl__each(cl->clients, refresh_client, cl, NULL);
+    if (hmap_count(cl->clients)) {
+        char key[160];
+        clients_key(cl, key, sizeof key);
+        expire_key(cl, key);
+    }
+}
+
+void cl__presence_leave(struct cluster *cl)
+{
+    char key[160];
+    clients_key(cl, key, sizeof key);
+    const char *argv[] = {"DEL", key};
+    size_t lens[] = {3, strlen(key)};
+    cl__command(cl, NULL, NULL, 2, argv, lens);
 }
