@@ -1,6 +1,6 @@
 #!/bin/sh
 # million.sh - the million-connection bench (issue 16): porthole-cloud with
-# one worker per PER_PROC connections (--workers W, their private
+# one worker per PER_WORKER connections (--workers W, their private
 # redis-server between them), and cloud-load's fanout scenario with N
 # registered clients over generator processes of at most PER_PROC
 # connections each, each on its own loopback source address (127.0.1.1,
@@ -8,11 +8,18 @@
 # robot-available. Scales run one after another, each with a fresh server,
 # until one fails or runs out of its time limit.
 #
-# Usage: bench/million.sh [--clients N[,N...]] [--per-proc N] [--limit S] [BUILD_DIR]
-#   --clients   the scales [50000,200000,1000000]
-#   --per-proc  connections per server worker and per generator process:
-#               under the 20,000 open files one process may hold [15000]
-#   --limit S   wall-time limit of one scale [600]
+# Usage: bench/million.sh [--clients N[,N...]] [--per-worker N] [--per-proc N]
+#                         [--presence-ttl S] [--limit S] [BUILD_DIR]
+#   --clients     the scales [50000,200000,1000000]
+#   --per-worker  connections per server worker [5000]: fewer than the
+#                 20,000 open files allow, because libwebsockets' poll()
+#                 loop costs every wakeup a look at every socket it holds
+#   --per-proc    connections per generator process (libuv, epoll): under
+#                 the 20,000 open files one process may hold [15000]
+#   --presence-ttl S  the workers' presence TTL [60]: with the default 15 s
+#                 a worker that the loaded machine starves for a few seconds
+#                 misses its PING deadline (TTL/2) and drops Redis
+#   --limit S     wall-time limit of one scale [600]
 # Needs root (unshare -n). stdout: one JSON line per scale (cloud-load's
 # fanout line with "config", the sizes and what the machine showed: the
 # lowest MemAvailable, the most TCP sockets and their memory, conntrack);
@@ -26,13 +33,17 @@
 set -eu
 scales=50000,200000,1000000
 per_proc=15000
+per_worker=5000
+ttl=60
 limit=600
 while [ $# -gt 0 ]; do
     case $1 in
     --clients) scales=$2; shift ;;
     --per-proc) per_proc=$2; shift ;;
+    --per-worker) per_worker=$2; shift ;;
+    --presence-ttl) ttl=$2; shift ;;
     --limit) limit=$2; shift ;;
-    -h|--help) sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,32p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     -*) echo "million.sh: unknown option $1" >&2; exit 2 ;;
     *) break ;;
     esac
@@ -42,7 +53,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 build=$(cd "${1:-$root/build}" && pwd)
 if [ "${MILLION_NETNS:-}" != 1 ]; then
     exec unshare -n env MILLION_NETNS=1 sh "$0" --clients "$scales" --per-proc "$per_proc" \
-        --limit "$limit" "$build"
+        --per-worker "$per_worker" --presence-ttl "$ttl" --limit "$limit" "$build"
 fi
 ip link set lo up
 ulimit -n "$(ulimit -Hn)"
@@ -100,11 +111,16 @@ server_args() {
 run_scale() { # N
     n=$1
     procs=$(( (n + per_proc - 1) / per_proc ))
-    workers=$((procs + 1))
+    workers=$(( (n + per_worker - 1) / per_worker + 1 ))
+    # About 2,000 handshakes in flight in all: more only queue at the
+    # server, past the generator's 20-s connect timeout.
+    window=$((2000 / procs))
+    [ "$window" -ge 16 ] || window=16
     echo "million.sh: $n clients: $workers server workers, $procs generator processes" >&2
     "$cloud" --bind 127.0.0.1 --port $port --web-root "$root/web" --workers "$workers" \
         --rate-limit 0 --max-connections 19500 --max-connections-per-ip 0 \
-        --max-new-connections-per-ip 0 --register-timeout 600 --log-level warn \
+        --max-new-connections-per-ip 0 --register-timeout 600 --presence-ttl "$ttl" \
+        --log-level warn \
         2>"$tmp/server.log" &
     server_pid=$!
     i=0
@@ -117,16 +133,20 @@ run_scale() { # N
         fi
         sleep 0.1
     done
-    # Every worker up (each answers /health once it listens; give the
-    # last ones a moment).
-    sleep 2
+    # Every worker forked (and redis-server), then a moment to listen.
+    i=0
+    while [ "$(wc -w < "/proc/$server_pid/task/$server_pid/children")" -le "$workers" ] &&
+        [ $i -lt 600 ]; do
+        sleep 0.1; i=$((i + 1))
+    done
+    sleep 3
     sample > "$tmp/samples" &
     sampler_pid=$!
     t0=$(date +%s)
     # shellcheck disable=SC2046 # server_args prints separate words
     timeout -k 10 "$limit" "$gen" fanout --port $port $(server_args) --procs "$procs" \
         --clients "$n" --rounds 2 --source 127.0.1.1 --timeout $((limit - 60)) \
-        --connect-window 512 >"$tmp/out" 2>"$tmp/gen.log" || true
+        --connect-window "$window" >"$tmp/out" 2>"$tmp/gen.log" || true
     t1=$(date +%s)
     stop_pid "$sampler_pid"
     sampler_pid=""
