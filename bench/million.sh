@@ -20,6 +20,10 @@
 #                 a worker that the loaded machine starves for a few seconds
 #                 misses its PING deadline (TTL/2) and drops Redis
 #   --limit S     wall-time limit of one scale [600]
+# The server pings an idle connection after --ping-interval 300 s (20 by
+# default) and hangs up after twice that: with 20 s, generators starved by
+# the loaded machine answered too late and lost half of 100,000
+# registered connections before the robot came.
 # Needs root (unshare -n). stdout: one JSON line per scale (cloud-load's
 # fanout line with "config", the sizes and what the machine showed: the
 # lowest MemAvailable, the most TCP sockets and their memory, conntrack);
@@ -43,7 +47,7 @@ while [ $# -gt 0 ]; do
     --per-worker) per_worker=$2; shift ;;
     --presence-ttl) ttl=$2; shift ;;
     --limit) limit=$2; shift ;;
-    -h|--help) sed -n '2,32p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,36p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     -*) echo "million.sh: unknown option $1" >&2; exit 2 ;;
     *) break ;;
     esac
@@ -120,7 +124,7 @@ run_scale() { # N
     "$cloud" --bind 127.0.0.1 --port $port --web-root "$root/web" --workers "$workers" \
         --rate-limit 0 --max-connections 19500 --max-connections-per-ip 0 \
         --max-new-connections-per-ip 0 --register-timeout 600 --presence-ttl "$ttl" \
-        --log-level warn \
+        --ping-interval 300 --log-level warn \
         2>"$tmp/server.log" &
     server_pid=$!
     i=0
@@ -164,8 +168,11 @@ run_scale() { # N
     esac
     grep -v '^$' "$tmp/gen.log" | tail -n 3 >&2 || true
     if grep -q . "$tmp/server.log"; then
-        echo "million.sh: server log (last lines):" >&2
-        tail -n 5 "$tmp/server.log" >&2
+        # What the server logged, by kind (timestamps, pids, ids and
+        # numbers dropped), with counts.
+        echo "million.sh: server log, by kind:" >&2
+        cut -d' ' -f2- "$tmp/server.log" | sed -e 's/[0-9][0-9]*/N/g' \
+            -e 's/vm-N-[A-Za-z0-9_-]*/INSTANCE/g' | sort | uniq -c | sort -rn | head -n 12 >&2
     fi
     stop_pid "$server_pid"
     server_pid=""
