@@ -1,7 +1,7 @@
 #!/bin/sh
 # run.sh - `make bench`: a short run of every benchmark, then one table.
 #
-# Usage: bench/run.sh [--full] [BUILD_DIR]
+# Usage: bench/run.sh [--full] [--million] [BUILD_DIR]
 #   (default) short versions, about 12 minutes in all: router_bench with
 #             20,000 sessions, token_bench, bench/cloud-load.sh --short (S1 at 5,000
 #             connections), bench/cloud-cluster.sh --short (S2/S3 with workers and Redis),
@@ -15,11 +15,22 @@
 #   --full    the sizes of the targets (S1 at 19,000 connections, 10-s
 #             windows, 10 first frames, 900 frames; 15 first frames a path
 #             in the lab): about 10 minutes
+#   --million also bench/million.sh (N registered clients over --workers and
+#             generator processes, then one robot's robot-available to all
+#             of them; 50,000, 200,000 and 1,000,000 clients, each scale up
+#             to 10 minutes, stopping at the first that fails)
 # Every benchmark prints JSON lines; they are kept in BUILD_DIR/bench/ and
 # bench/table.mjs turns them into the table. Needs root (network namespaces).
 set -eu
 full=0
-if [ "${1:-}" = --full ]; then full=1; shift; fi
+million=0
+while :; do
+    case ${1:-} in
+    --full) full=1; shift ;;
+    --million) million=1; shift ;;
+    *) break ;;
+    esac
+done
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=$(cd "${1:-$root/build}" && pwd)
 out="$build/bench-results"
@@ -78,6 +89,13 @@ if [ "$full" = 1 ]; then
 else
     node "$root/bench/depth.mjs" --short --build "$build" >> "$out/depth.jsonl" || true
 fi
+if [ "$million" = 1 ]; then
+    echo "== bench/million.sh (up to a million registered clients, --workers)" >&2
+    "$root/bench/million.sh" "$build" > "$out/million.jsonl" || true
+else
+    : > "$out/million.jsonl"
+fi
 end=$(date +%s)
 node "$root/bench/table.mjs" --seconds $((end - start)) "$out/router.jsonl" "$out/token.jsonl" \
-    "$out/cloud.jsonl" "$out/cluster.jsonl" "$out/robot.jsonl" "$out/camera.jsonl" "$out/netlab.jsonl" "$out/adapt.jsonl" "$out/depth.jsonl"
+    "$out/cloud.jsonl" "$out/cluster.jsonl" "$out/robot.jsonl" "$out/camera.jsonl" "$out/netlab.jsonl" "$out/adapt.jsonl" \
+    "$out/depth.jsonl" "$out/million.jsonl"

@@ -95,7 +95,13 @@ for (const j of [s2, s3, s3sio].filter(Boolean)) {
 
 // cloud-cluster.sh: S2 and S3 with workers and across instances on Redis.
 for (const j of lines.filter((l) => l.config)) {
-  if (j.scenario === 'session')
+  if (j.config === 'million') {
+    // million.sh: N registered clients over workers, then one robot.
+    row(`million.sh ${n(j.clients_target)} clients (${j.server_workers} workers, ${j.gen_procs} generators): registered; setup`,
+      `${n(j.registered)}; ${n(j.setup_s, 1)} s${error(j)}`);
+    row(`  server memory per connection (RSS over workers); robot-available to all`,
+      `${n(j.server_bytes_per_conn)} B; ${n(j.last_ms_max)} ms`);
+  } else if (j.scenario === 'session')
     row(`S2 ${j.config}: sessions/s; server CPU per session`, `${n(j.sessions_per_s)}; ${n(j.server_cpu_us_per_session, 0)} µs${error(j)}`);
   else if (j.scenario === 'relay')
     row(`S3 ${j.config}: messages/s; server CPU per message`, `${n(j.msgs_per_s)}; ${n(j.server_cpu_us_per_msg, 1)} µs${error(j)}`);

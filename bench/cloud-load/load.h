@@ -15,8 +15,10 @@
 
 #include "hist.h"
 
-#define LOAD_PROCS_MAX 16
+#define LOAD_PROCS_MAX 128
 #define LOAD_ROUNDS_MAX 64
+/* Server processes whose RSS and CPU are summed (--server-pid). */
+#define LOAD_SERVER_PIDS_MAX 256
 /* Connections one worker may open: the open-file limit here is 20,000 per
  * process and cannot be raised; the rest is left for lws and stdio. */
 #define LOAD_CONNS_PER_PROC_MAX 19500
@@ -38,7 +40,7 @@ struct load_opts {
     pid_t server_pid;       /* 0: server memory and CPU not measured */
     /* More server processes (--server-pid again: workers, redis-server):
      * their RSS and CPU are added to the server's. */
-    pid_t server_pids[16];
+    pid_t server_pids[LOAD_SERVER_PIDS_MAX];
     int nserver_pids;
     int robot_port;         /* robots connect here; 0: port */
     int procs;              /* worker processes */

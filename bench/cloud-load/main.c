@@ -158,7 +158,7 @@ static int parse_args(int argc, char **argv, struct load_opts *o)
             rc = parse_num(name, optarg, 1, 1e9, &v);
             if (rc == 0 && !o->server_pid)
                 o->server_pid = (pid_t)v;
-            else if (rc == 0 && o->nserver_pids < 16)
+            else if (rc == 0 && o->nserver_pids < LOAD_SERVER_PIDS_MAX)
                 o->server_pids[o->nserver_pids++] = (pid_t)v;
             break;
         case 'Q': rc = parse_num(name, optarg, 1, 65535, &v); o->robot_port = (int)v; break;

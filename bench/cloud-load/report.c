@@ -124,3 +124,35 @@ void report_latency(struct jline *j, const char *prefix, const struct hist *h)
     snprintf(key, sizeof(key), "%s_max_ms", prefix);
     jl_num(j, key, (double)h->max / 1e6, 3);
 }
+
+void report_setup(const struct report *r, struct jline *j)
+{
+    const struct result *res = r->res;
+    double setup_s = res->last_settle_ns > res->first_start_ns
+                         ? (double)(res->last_settle_ns - res->first_start_ns) / 1e9
+                         : NAN; /* nothing was set up */
+    jl_int(j, "connected", (long long)res->connected);
+    jl_int(j, "registered", (long long)res->registered);
+    jl_int(j, "failed", (long long)res->failed);
+    jl_num(j, "setup_s", setup_s, 2);
+    jl_num(j, "registered_per_s", setup_s > 0 ? (double)res->registered / setup_s : NAN, 0);
+    /* The rate over each half: a server whose cost per connection grows
+     * with the connections it holds slows down in the second. */
+    double half = (double)(res->registered + res->failed) / 2;
+    double first_s = (double)(res->half_settle_ns - res->first_start_ns) / 1e9;
+    double second_s = (double)(res->last_settle_ns - res->half_settle_ns) / 1e9;
+    if (res->half_settle_ns && first_s > 0 && second_s > 0) {
+        jl_num(j, "per_s_first_half", half / first_s, 0);
+        jl_num(j, "per_s_second_half", half / second_s, 0);
+    }
+    report_latency(j, "connect", &res->setup);
+    if (r->before.server_rss_kb >= 0 && r->ready.server_rss_kb >= 0) {
+        jl_int(j, "server_rss_before_kb", r->before.server_rss_kb);
+        jl_int(j, "server_rss_after_kb", r->ready.server_rss_kb);
+        double per = res->registered
+                         ? (double)(r->ready.server_rss_kb - r->before.server_rss_kb) * 1024.0 /
+                               (double)res->registered
+                         : NAN;
+        jl_num(j, "server_bytes_per_conn", per, 0);
+    }
+}

@@ -53,4 +53,9 @@ void report_cpu(struct jline *j, const struct sample *a, const struct sample *b,
 /* p50, p95, p99 and max of h, in milliseconds, named <prefix>_p50_ms ... */
 void report_latency(struct jline *j, const char *prefix, const struct hist *h);
 
+/* The setup's figures (connected, registered, failed, setup_s and its
+ * rates, connect latency) and the server's RSS before and at ready, with
+ * server_bytes_per_conn. */
+void report_setup(const struct report *r, struct jline *j);
+
 #endif

@@ -13,7 +13,7 @@
 #include "scenario.h"
 
 /* A round that has not reached every client by then is given up. */
-#define ROUND_LIMIT_S 10.0
+#define ROUND_LIMIT_S 60.0
 /* Pause between rounds, so that one round's tail does not overlap the next. */
 #define ROUND_GAP_NS 100000000ll
 
@@ -178,6 +178,7 @@ static void fanout_report(const struct report *r, struct jline *j)
     }
     strncat(list, "]", sizeof(list) - strlen(list) - 1);
     jl_int(j, "clients", atomic_load(&b->clients_registered));
+    report_setup(r, j);
     jl_int(j, "rounds", n);
     jl_raw(j, "last_ms", list);
     qsort(last, (size_t)n, sizeof(last[0]), compare_double);

@@ -15,12 +15,6 @@
 #include "common/ids.h"
 #include "common/log.h"
 
-/* Deletes a presence key only while it names this instance: a robot that
- * moved on must never lose its new registration to its old instance. */
-static const char DEL_IF_OURS[] =
-    "if redis.call('hget', KEYS[1], 'inst') == ARGV[1] then "
-    "return redis.call('del', KEYS[1]) end return 0";
-
 enum { CONNECT_TIMEOUT_MS = 2000, RETRY_MS = 1000 };
 
 /* ---- the URL ---- */
@@ -147,154 +141,7 @@ void cl__inst_channel(const struct cluster *cl, const char *inst, char *out, siz
     snprintf(out, len, "porthole:%d:inst:%s", cl->db, inst);
 }
 
-/* ---- presence keys ---- */
-
-static void write_robot_key(struct cluster *cl, const struct cl_robot *rb)
-{
-    const char *addr = rb->addr;
-    char key[128], at[24], seen[24];
-    snprintf(key, sizeof key, "porthole:robot:%s", rb->id);
-    snprintf(at, sizeof at, "%lld", (long long)rb->at_ms);
-    snprintf(seen, sizeof seen, "%lld", (long long)clock_wall_ms());
-    const char *argv[] = {"HSET", key, "inst", cl->inst, "info", rb->info, "at", at,
-                          "seen", seen, "conn", addr};
-    enum { N = sizeof argv / sizeof argv[0] };
-    size_t lens[N];
-    for (int i = 0; i < N; i++)
-        lens[i] = strlen(argv[i]);
-    cl__command(cl, NULL, NULL, N, argv, lens);
-}
-
-static void write_client_key(struct cluster *cl, const char *id, const char *addr)
-{
-    char key[128], seen[24];
-    snprintf(key, sizeof key, "porthole:client:%s", id);
-    snprintf(seen, sizeof seen, "%lld", (long long)clock_wall_ms());
-    const char *argv[] = {"HSET", key, "inst", cl->inst, "seen", seen, "conn", addr};
-    enum { N = sizeof argv / sizeof argv[0] };
-    size_t lens[N];
-    for (int i = 0; i < N; i++)
-        lens[i] = strlen(argv[i]);
-    cl__command(cl, NULL, NULL, N, argv, lens);
-}
-
-static void expire_key(struct cluster *cl, const char *key);
-
-/* The heartbeat of one key: its last-seen time and a fresh TTL. */
-static void touch_key(struct cluster *cl, const char *key)
-{
-    char seen[24];
-    snprintf(seen, sizeof seen, "%lld", (long long)clock_wall_ms());
-    const char *argv[] = {"HSET", key, "seen", seen};
-    size_t lens[] = {4, strlen(key), 4, strlen(seen)};
-    cl__command(cl, NULL, NULL, 4, argv, lens);
-    expire_key(cl, key);
-}
-
-static void expire_key(struct cluster *cl, const char *key)
-{
-    char ttl[16];
-    snprintf(ttl, sizeof ttl, "%u", cl->cfg.ttl_s);
-    const char *argv[] = {"EXPIRE", key, ttl};
-    size_t lens[] = {6, strlen(key), strlen(ttl)};
-    cl__command(cl, NULL, NULL, 3, argv, lens);
-}
-
-static void delete_if_ours(struct cluster *cl, const char *kind, const char *id)
-{
-    char key[128];
-    snprintf(key, sizeof key, "porthole:%s:%s", kind, id);
-    const char *argv[] = {"EVAL", DEL_IF_OURS, "1", key, cl->inst};
-    size_t lens[] = {4, sizeof(DEL_IF_OURS) - 1, 1, strlen(key), strlen(cl->inst)};
-    cl__command(cl, NULL, NULL, 5, argv, lens);
-}
-
-static void write_inst_key(struct cluster *cl)
-{
-    char key[160], now[24], ttl[16];
-    snprintf(key, sizeof key, "porthole:inst:%s", cl->inst);
-    snprintf(now, sizeof now, "%lld", (long long)clock_wall_ms());
-    snprintf(ttl, sizeof ttl, "%u", cl->cfg.ttl_s);
-    const char *argv[] = {"SET", key, now, "EX", ttl};
-    size_t lens[] = {3, strlen(key), strlen(now), 2, strlen(ttl)};
-    cl__command(cl, NULL, NULL, 5, argv, lens);
-}
-
-/* ---- the seam: presence ---- */
-
-static void robot_up(void *self, const char *id, const char *info, int64_t at_ms,
-                     const char *addr)
-{
-    struct cluster *cl = self;
-    struct cl_robot *rb = calloc(1, sizeof(*rb));
-    if (!rb || !(rb->id = strdup(id)) || !(rb->info = strdup(info)) ||
-        hmap_put(cl->robots, rb->id, strlen(rb->id), rb) != 0) {
-        log_error("cluster: out of memory: robot %s is not announced to other instances", id);
-        if (rb) {
-            free(rb->id);
-            free(rb->info);
-        }
-        free(rb);
-        return;
-    }
-    rb->at_ms = at_ms;
-    snprintf(rb->addr, sizeof rb->addr, "%s", addr ? addr : "?");
-    char key[128];
-    snprintf(key, sizeof key, "porthole:robot:%s", id);
-    write_robot_key(cl, rb);
-    expire_key(cl, key);
-    size_t n = strlen(cl->inst) + strlen(id) + strlen(info) + 48;
-    char *msg = malloc(n);
-    if (msg) {
-        int len = snprintf(msg, n, "avail %s %s %lld\n%s", cl->inst, id, (long long)at_ms, info);
-        cl__publish(cl, cl->chan_events, msg, (size_t)len);
-        free(msg);
-    }
-}
-
-static void robot_down(void *self, const char *id)
-{
-    struct cluster *cl = self;
-    struct cl_robot *rb = hmap_remove(cl->robots, id, strlen(id));
-    if (!rb)
-        return;
-    delete_if_ours(cl, "robot", id);
-    char msg[256];
-    int len = snprintf(msg, sizeof msg, "unavail %s %s %lld\n", cl->inst, id,
-                       (long long)rb->at_ms);
-    cl__publish(cl, cl->chan_events, msg, (size_t)len);
-    free(rb->id);
-    free(rb->info);
-    free(rb);
-}
-
-static void client_up(void *self, const char *id, const char *addr)
-{
-    struct cluster *cl = self;
-    struct cl_client *c = calloc(1, sizeof(*c));
-    if (!c || !(c->id = strdup(id)) || hmap_put(cl->clients, c->id, strlen(c->id), c) != 0) {
-        log_error("cluster: out of memory: client %s cannot reach other instances", id);
-        if (c)
-            free(c->id);
-        free(c);
-        return;
-    }
-    snprintf(c->addr, sizeof c->addr, "%s", addr ? addr : "?");
-    char key[128];
-    snprintf(key, sizeof key, "porthole:client:%s", id);
-    write_client_key(cl, id, c->addr);
-    expire_key(cl, key);
-}
-
-static void client_down(void *self, const char *id)
-{
-    struct cluster *cl = self;
-    struct cl_client *c = hmap_remove(cl->clients, id, strlen(id));
-    if (!c)
-        return;
-    delete_if_ours(cl, "client", id);
-    cl__client_forget(cl, c);
-}
+/* ---- the seam ---- */
 
 static bool degraded(void *self)
 {
@@ -338,9 +185,6 @@ static void on_disconnect(const redisAsyncContext *ac, int status)
     drop_connections(cl, status == REDIS_OK ? "closed" : ac->errstr);
 }
 
-static void republish_robot(struct cluster *cl, void *value, void *arg);
-static void refresh_client(struct cluster *cl, void *value, void *arg);
-
 /* Once both connections are ready: write everything this instance holds,
  * publish its roster and ask the others for theirs. */
 static void maybe_up(struct cluster *cl)
@@ -348,46 +192,17 @@ static void maybe_up(struct cluster *cl)
     if (!cl->cmd_ok || !cl->sub_ok || cl->state == CL_UP)
         return;
     cl->state = CL_UP;
-    cl__each(cl->robots, republish_robot, cl, cl);
-    cl__each(cl->clients, refresh_client, cl, cl);
+    cl__presence_rewrite(cl);
     cl->up_since_ms = clock_mono_ms();
     log_info("redis %s:%d connected as instance %s: re-publishing %zu robots and %zu clients",
              cl->host, cl->port, cl->inst, hmap_count(cl->robots), hmap_count(cl->clients));
     cl->down_logged = false;
     cl->ever_up = true;
-    write_inst_key(cl);
+    cl__write_inst_key(cl);
     cl__publish_roster(cl, cl->chan_events);
     char hello[200];
     int n = snprintf(hello, sizeof hello, "hello %s\n", cl->inst);
     cl__publish(cl, cl->chan_events, hello, (size_t)n);
-}
-
-/* arg non-NULL: the whole record again (Redis may have restarted empty);
- * NULL: the heartbeat (last seen and the TTL). */
-static void republish_robot(struct cluster *cl, void *value, void *arg)
-{
-    struct cl_robot *rb = value;
-    char key[128];
-    snprintf(key, sizeof key, "porthole:robot:%s", rb->id);
-    if (arg) {
-        write_robot_key(cl, rb);
-        expire_key(cl, key);
-    } else {
-        touch_key(cl, key);
-    }
-}
-
-static void refresh_client(struct cluster *cl, void *value, void *arg)
-{
-    struct cl_client *c = value;
-    char key[128];
-    snprintf(key, sizeof key, "porthole:client:%s", c->id);
-    if (arg) {
-        write_client_key(cl, c->id, c->addr);
-        expire_key(cl, key);
-    } else {
-        touch_key(cl, key);
-    }
 }
 
 static void on_select(redisAsyncContext *ac, void *reply, void *priv)
@@ -533,9 +348,8 @@ static void heartbeat(struct cluster *cl)
         drop_connections(cl, "no answer to PING");
         return;
     }
-    write_inst_key(cl);
-    cl__each(cl->robots, republish_robot, cl, NULL);
-    cl__each(cl->clients, refresh_client, cl, NULL);
+    cl__write_inst_key(cl);
+    cl__presence_heartbeat(cl);
     cl__each(cl->insts, check_inst, cl, NULL);
     if (!cl->ping_sent_ms) {
         cl->ping_sent_ms = now;
@@ -616,10 +430,11 @@ struct cluster *cluster_new(const struct cluster_config *cfg)
     }
     cl->seam = (struct router_cluster){
         .self = cl,
-        .robot_up = robot_up,
-        .robot_down = robot_down,
-        .client_up = client_up,
-        .client_down = client_down,
+        .robot_up = cl__robot_up,
+        .robot_down = cl__robot_down,
+        .robot_sessions = cl__robot_sessions,
+        .client_up = cl__client_up,
+        .client_down = cl__client_down,
         .robot_elsewhere = cl__robot_elsewhere,
         .forward = cl__forward,
         .foreach_robot = cl__foreach_robot,
@@ -662,6 +477,7 @@ void cluster_leave(struct cluster *cl)
     const char *argv[] = {"DEL", key};
     size_t lens[] = {3, strlen(key)};
     cl__command(cl, NULL, NULL, 2, argv, lens);
+    cl__presence_leave(cl);
 }
 
 bool cluster_busy(const struct cluster *cl)
@@ -676,6 +492,7 @@ void cluster_stop(struct cluster *cl)
     cl->leaving = true;
     lws_sul_cancel(&cl->beat);
     lws_sul_cancel(&cl->close_timer);
+    lws_sul_cancel(&cl->counts_timer);
     cl__close_all_proxies(cl);
     cl__close_all_http(cl);
     drop_connections(cl, "shutting down");

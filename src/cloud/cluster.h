@@ -5,8 +5,9 @@
  * "several instances"); Redis holds what the others need to know and
  * carries what they say to each other:
  *  - presence keys with a TTL refreshed by a heartbeat: porthole:inst:<id>
- *    (the instance is alive), porthole:robot:<id> and porthole:client:<id>
- *    (hashes: inst, conn, info, at, seen);
+ *    (the instance is alive), porthole:robot:<id> (a hash: inst, conn,
+ *    info, at, seen, sessions) and porthole:clients:<inst> (a hash of the
+ *    instance's clients: clientId -> address);
  *  - pub/sub channels: porthole:<db>:events (robot-available and
  *    -unavailable, rosters, hello, bye: every instance) and
  *    porthole:<db>:inst:<id> (messages for the peers of one instance:
@@ -16,9 +17,12 @@
  * only (/health "degraded"), retries every second, and when Redis is back
  * re-writes its keys and publishes its roster, from which the others
  * reconcile their view of its robots (no event is repeated or lost).
- * An instance whose key expired is dead: its robots go unavailable, the
- * sessions of local clients with them end (peer-disconnected), and the
- * stand-ins of its clients close.
+ * A robot id registered elsewhere is taken over by a connection whose
+ * token was verified for it: one Lua script moves the presence key here
+ * and tells the old instance to close its connection, then announces the
+ * robot (cluster_presence.c). An instance whose key expired is dead: its
+ * robots go unavailable, the sessions of local clients with them end
+ * (peer-disconnected), and the stand-ins of its clients close.
  *
  * Single-threaded: the lws loop's. */
 #ifndef PORTHOLE_CLOUD_CLUSTER_H

@@ -9,6 +9,10 @@
  *   avail <i> <robotId> <atMs>\n<deviceInfo>    (events)
  *   unavail <i> <robotId> <atMs>\n                (events)
  *   roster <i>\n(<robotId> <atMs> <deviceInfo>\n)* (events, or to a hello's sender)
+ *   sessions <i>\n(<robotId> <n>\n)*            (events, after a roster, or
+ *                                                  batched counts that changed)
+ *   takeover <i> <robotId> <atMs>\n              (to the robot's old instance,
+ *                                                  from cluster_presence.c's claim)
  *   hello <i>\n   bye <i>\n                       (events)
  *   fwd <i> <clientId>\n<claims JSON or empty>\n<message>   (to the robot's instance)
  *   deliver <i> <clientId>\n<message>             (to the client's instance)
@@ -72,8 +76,7 @@ void cl__know_inst(struct cluster *cl, const char *inst)
         free(name);
 }
 
-/* Publishes a header line and a payload to channel. */
-static bool send_to(struct cluster *cl, const char *channel, const char *header,
+bool cl__send_to(struct cluster *cl, const char *channel, const char *header,
                     const char *payload, size_t len)
 {
     size_t hl = strlen(header);
@@ -93,7 +96,7 @@ bool cl__send_to_inst(struct cluster *cl, const char *inst, const char *header,
 {
     char chan[256];
     cl__inst_channel(cl, inst, chan, sizeof chan);
-    return send_to(cl, chan, header, payload, len);
+    return cl__send_to(cl, chan, header, payload, len);
 }
 
 /* ---- other instances' robots ---- */
@@ -130,6 +133,10 @@ static void remote_set(struct cluster *cl, const char *inst, const char *id, int
     struct cl_remote *e = hmap_get(cl->remotes, id, strlen(id));
     if (e && strcmp(e->inst, inst) == 0 && e->at_ms == at_ms)
         return;
+    /* The newest registration of an id wins: a roster or an avail of the
+     * connection it replaced may still be on its way (a takeover). */
+    if (hmap_get(cl->robots, id, strlen(id)) || (e && e->at_ms > at_ms))
+        return;
     if (e)
         remote_gone(cl, e);
     e = calloc(1, sizeof(*e));
@@ -143,6 +150,29 @@ static void remote_set(struct cluster *cl, const char *inst, const char *id, int
     e->at_ms = at_ms;
     cl__know_inst(cl, inst);
     announce(cl, e, true);
+}
+
+void cl__remote_forget(struct cluster *cl, const char *id)
+{
+    struct cl_remote *e = hmap_get(cl->remotes, id, strlen(id));
+    if (e)
+        remote_gone(cl, e);
+}
+
+/* inst's session counts, "<id> <n>" lines; /robots shows them. */
+static void on_counts(struct cluster *cl, const char *inst, char *body)
+{
+    char *save = NULL;
+    for (char *line = strtok_r(body, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+        char *sp = strchr(line, ' ');
+        if (!sp)
+            continue;
+        *sp = '\0';
+        struct cl_remote *e = hmap_get(cl->remotes, line, strlen(line));
+        long n = strtol(sp + 1, NULL, 10);
+        if (e && strcmp(e->inst, inst) == 0 && n >= 0 && n <= 1000000)
+            e->sessions = (unsigned)n;
+    }
 }
 
 static void remote_unset(struct cluster *cl, const char *inst, const char *id, int64_t at_ms)
@@ -237,8 +267,9 @@ void cl__publish_roster(struct cluster *cl, const char *channel)
     if (b.failed)
         log_error("cluster: out of memory writing the roster");
     else
-        send_to(cl, channel, header, b.data ? b.data : "", b.len);
+        cl__send_to(cl, channel, header, b.data ? b.data : "", b.len);
     free(b.data);
+    cl__publish_counts(cl, channel, true);
 }
 
 bool cl__robot_elsewhere(void *self, const char *robot_id)
@@ -260,7 +291,8 @@ static bool visit_remote(const void *key, size_t keylen, void *value, void *arg)
     const struct cl_remote *e = value;
     struct visit *v = arg;
     const struct router_remote_robot rr = {.id = e->id, .device_info = e->info,
-                                           .connected_at_ms = e->at_ms};
+                                           .connected_at_ms = e->at_ms,
+                                           .sessions = e->sessions};
     return v->fn(&rr, v->arg);
 }
 
@@ -475,6 +507,15 @@ void cl__inst_dead(struct cluster *cl, const char *inst_in, bool left)
 
 /* ---- incoming ---- */
 
+/* from claimed robot id's presence key for a registration made at at_ms:
+ * ours, if older, is closed (a newer one of ours keeps going). */
+static void on_takeover(struct cluster *cl, const char *from, const char *id, int64_t at_ms)
+{
+    const struct cl_robot *rb = hmap_get(cl->robots, id, strlen(id));
+    if (rb && rb->at_ms <= at_ms)
+        router_robot_taken_over(cl->router, id, from);
+}
+
 void cl__on_message(struct cluster *cl, const char *payload, size_t len)
 {
     const char *nl = memchr(payload, '\n', len);
@@ -503,6 +544,10 @@ void cl__on_message(struct cluster *cl, const char *payload, size_t len)
         remote_unset(cl, from, f[2], at);
     else if (strcmp(kind, "roster") == 0)
         on_roster(cl, from, body);
+    else if (strcmp(kind, "sessions") == 0)
+        on_counts(cl, from, body);
+    else if (strcmp(kind, "takeover") == 0 && nf == 4)
+        on_takeover(cl, from, f[2], at);
     else if (strcmp(kind, "hello") == 0) {
         char chan[256];
         cl__know_inst(cl, from);

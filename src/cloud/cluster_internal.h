@@ -19,6 +19,8 @@ struct cl_robot {
     char *info;              /* deviceInfo, compact JSON */
     int64_t at_ms;           /* wall clock */
     char addr[48];           /* the connection's address, for people */
+    unsigned sessions;       /* open sessions */
+    bool sessions_dirty;     /* changed since last published */
 };
 
 /* A client registered here, and where its messages were forwarded: the
@@ -42,6 +44,7 @@ struct cl_remote {
     char *inst;
     char *info;
     int64_t at_ms;
+    unsigned sessions;       /* as its instance last published */
 };
 
 /* The stand-in of a client of another instance (router_remote_open). */
@@ -94,6 +97,8 @@ struct cluster {
     unsigned pending;        /* commands sent, not answered */
     lws_sorted_usec_list_t beat;
     lws_sorted_usec_list_t close_timer;
+    lws_sorted_usec_list_t counts_timer; /* session counts due (cluster_presence.c) */
+    bool counts_due;
     struct list closing;     /* struct cl_proxy due for router_peer_closed */
     struct list closing_http; /* struct cl_http answered, due for router_http_closed */
     struct list open_http;   /* struct cl_http not answered yet */
@@ -120,6 +125,35 @@ bool cl__publish(struct cluster *cl, const char *channel, const char *payload, s
 
 /* The channel of instance inst into out. */
 void cl__inst_channel(const struct cluster *cl, const char *inst, char *out, size_t len);
+
+/* ---- cluster_presence.c, for cluster.c ---- */
+
+/* The seam's presence parts (router.h, struct router_cluster). */
+void cl__robot_up(void *self, const char *id, const char *info, int64_t at_ms,
+                  const char *addr, bool take_over);
+void cl__robot_down(void *self, const char *id);
+void cl__robot_sessions(void *self, const char *id, unsigned n);
+void cl__client_up(void *self, const char *id, const char *addr);
+void cl__client_down(void *self, const char *id);
+
+/* SET porthole:inst:<inst> with the TTL. */
+void cl__write_inst_key(struct cluster *cl);
+
+/* Every key of this instance again, whole (Redis may have restarted
+ * empty); a robot registered meanwhile on another instance with a newer
+ * registration keeps it, and ours is closed. */
+void cl__presence_rewrite(struct cluster *cl);
+
+/* The heartbeat: robots' last-seen times and session counts, fresh TTLs
+ * (one EXPIRE for all the clients). */
+void cl__presence_heartbeat(struct cluster *cl);
+
+/* Leaving cleanly: deletes the clients hash. */
+void cl__presence_leave(struct cluster *cl);
+
+/* Publishes "sessions" to channel: the robots whose count changed since
+ * the last time, or (all) every robot. */
+void cl__publish_counts(struct cluster *cl, const char *channel, bool all);
 
 /* ---- cluster_bus.c, for cluster.c (and the stand-ins of cluster_proxy.c) ---- */
 
@@ -155,6 +189,14 @@ bool cl__forward_http(void *self, const char *token, const char *robot_id, const
                       const char *path, json_t *body, const struct token_claims *caller);
 void cl__forget_http(void *self, const char *token);
 void cl__proxy_close(void *conn, int code, const char *reason);
+
+/* Publishes header + payload to channel. */
+bool cl__send_to(struct cluster *cl, const char *channel, const char *header,
+                 const char *payload, size_t len);
+
+/* Forgets robot id of another instance, if cached; local clients hear
+ * robot-unavailable. */
+void cl__remote_forget(struct cluster *cl, const char *id);
 
 /* Publishes header + payload to instance inst's channel. */
 bool cl__send_to_inst(struct cluster *cl, const char *inst, const char *header,

@@ -239,13 +239,18 @@ static void on_robot_register(struct router *r, struct peer *p, json_t *msg, con
     p->id = strdup(id);
     p->device_info = info ? json_dumps(info, JSON_COMPACT | JSON_PRESERVE_ORDER) : strdup("{}");
     int rc = p->id && p->device_info ? claim_robot_id(r, p, id) : -1;
-    /* One robot id over every instance: another instance's live holder
-     * keeps it until it goes (or its instance dies and its presence
-     * expires); the robot retries. */
+    /* One robot id over every instance: with a verified token the id is
+     * taken over from another instance's live holder, as claim_robot_id
+     * does here; without one the holder keeps it until it goes (or its
+     * instance dies and its presence expires) and the robot retries. */
+    bool take_over = false;
     if (rc == 0 && r->cfg.cluster &&
         r->cfg.cluster->robot_elsewhere(r->cfg.cluster->self, id)) {
-        registry_remove(r->reg, REG_ROBOT, p->id);
-        rc = 1;
+        take_over = p->claims != NULL;
+        if (!take_over) {
+            registry_remove(r->reg, REG_ROBOT, p->id);
+            rc = 1;
+        }
     }
     if (rc != 0) {
         refuse_claim(r, p, rc, ROLE_ROBOT, id, type, msg);
@@ -253,12 +258,27 @@ static void on_robot_register(struct router *r, struct peer *p, json_t *msg, con
         return;
     }
     enroll(p, ROLE_ROBOT);
+    if (take_over)
+        log_warn("robot %s: taken over from another instance by a newer connection from %s "
+                 "with a valid token", id, p->remote_addr);
     router__send_msg(r, p, "registered",
                      router__with_ice_servers(r, p, json_pack("{s:s}", "robotId", p->id)));
-    router__announce_robot(r, p, true);
+    /* First: a takeover tells local clients the old robot went. */
     if (r->cfg.cluster)
         r->cfg.cluster->robot_up(r->cfg.cluster->self, p->id, p->device_info,
-                                 p->connected_at_ms, p->remote_addr);
+                                 p->connected_at_ms, p->remote_addr, take_over);
+    router__announce_robot(r, p, true);
+}
+
+void router_robot_taken_over(struct router *r, const char *robot_id, const char *by)
+{
+    struct peer *old = registry_find(r->reg, REG_ROBOT, robot_id);
+    if (!old)
+        return;
+    log_warn("robot %s: taken over by a newer connection on instance %s with a valid token; "
+             "closing the one from %s", robot_id, by, old->remote_addr);
+    detach_peer(r, old, "replaced by a newer connection");
+    router__close_peer(r, old, "replaced by a newer connection");
 }
 
 /* A clientId for a client that gave none: "client-" and 12 random

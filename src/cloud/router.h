@@ -277,6 +277,7 @@ struct router_remote_robot {
     const char *id;
     const char *device_info;   /* compact JSON text */
     int64_t connected_at_ms;   /* wall clock */
+    unsigned sessions;         /* open sessions there, as last heard */
 };
 
 typedef bool (*router_remote_visit_fn)(const struct router_remote_robot *robot, void *arg);
@@ -289,10 +290,17 @@ struct router_cluster {
     void *self;
     /* Presence of this instance's registered peers (robots carry their
      * deviceInfo text and wall-clock registration time; addr is the
-     * peer's address, for people). */
+     * peer's address, for people). take_over: the id was registered on
+     * another instance (robot_elsewhere) and this connection's token was
+     * verified for it: the store moves the id here atomically, the other
+     * instance closes its connection (router_robot_taken_over) and local
+     * clients hear robot-unavailable for the old one first. */
     void (*robot_up)(void *self, const char *id, const char *device_info,
-                     int64_t connected_at_ms, const char *addr);
+                     int64_t connected_at_ms, const char *addr, bool take_over);
     void (*robot_down)(void *self, const char *id);
+    /* The number of open sessions of local robot id changed (the other
+     * instances' /robots shows it; batched, not a store write per call). */
+    void (*robot_sessions)(void *self, const char *id, unsigned n);
     void (*client_up)(void *self, const char *id, const char *addr);
     void (*client_down)(void *self, const char *id);
     /* True when robot_id is registered on another live instance. */
@@ -355,6 +363,12 @@ void router_close_client(struct router *r, const char *client_id);
  * instance came online or went away. */
 void router_remote_robot(struct router *r, const struct router_remote_robot *robot,
                          bool available);
+
+/* Local robot robot_id was taken over by a connection on instance by
+ * (whose token was verified there): it is closed as a local takeover
+ * closes the older connection ("replaced by a newer connection"). Nothing
+ * happens when no such robot is registered here. */
+void router_robot_taken_over(struct router *r, const char *robot_id, const char *by);
 
 /* True while the cluster's store is unreachable (/health "degraded"). */
 bool router_degraded(const struct router *r);

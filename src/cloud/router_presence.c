@@ -49,8 +49,8 @@ static bool append_robot(void *record, void *arg)
     return true;
 }
 
-/* A robot of another instance; its sessions live there, so /robots
- * counts none here (the field stays, with 0). */
+/* A robot of another instance; its sessions live there, and their count
+ * is the one that instance last published (cluster.h). */
 static bool append_remote(const struct router_remote_robot *robot, void *arg)
 {
     struct robots_ctx *ctx = arg;
@@ -58,7 +58,7 @@ static bool append_remote(const struct router_remote_robot *robot, void *arg)
         return true;
     json_t *j = entry_json(robot->id, robot->device_info, robot->connected_at_ms);
     if (j && ctx->with_sessions)
-        json_object_set_new(j, "sessions", json_integer(0));
+        json_object_set_new(j, "sessions", json_integer(robot->sessions));
     if (json_array_append_new(ctx->list, j) != 0) {
         ctx->failed = true;
         return false;

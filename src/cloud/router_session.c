@@ -28,20 +28,30 @@ struct session {
     char streams[SESSION_STREAMS_MAX];
 };
 
-static void link_session(struct session *s)
+/* Other instances list the robot's session count (/robots). */
+static void sessions_changed(struct router *r, const struct peer *robot)
+{
+    const struct router_cluster *cl = r->cfg.cluster;
+    if (cl && cl->robot_sessions)
+        cl->robot_sessions(cl->self, robot->id, robot->nsessions);
+}
+
+static void link_session(struct router *r, struct session *s)
 {
     list_insert_head(&s->robot->sessions, &s->robot_node);
     s->robot->nsessions++;
     list_insert_head(&s->client->sessions, &s->client_node);
     s->client->nsessions++;
+    sessions_changed(r, s->robot);
 }
 
-static void unlink_session(struct session *s)
+static void unlink_session(struct router *r, struct session *s)
 {
     list_remove(&s->robot_node);
     s->robot->nsessions--;
     list_remove(&s->client_node);
     s->client->nsessions--;
+    sessions_changed(r, s->robot);
 }
 
 /* p's newest session, or NULL. A registered peer's role never changes, so
@@ -136,7 +146,7 @@ void router__end_session(struct router *r, struct session *s, const char *reason
     if (notify_client)
         send_session_closed(r, s->client, s->id, reason);
     registry_remove(r->reg, REG_SESSION, s->id);
-    unlink_session(s);
+    unlink_session(r, s);
     router__identity_release(r, s->identity);
     r->stats.sessions_closed++;
     free(s);
@@ -283,7 +293,7 @@ void router__on_create_session(struct router *r, struct peer *client, json_t *ms
     s->identity = identity;
     s->started_ms = clock_wall_ms();
     note_streams(s, json_object_get(msg, "streamTypes"));
-    link_session(s);
+    link_session(r, s);
     r->stats.sessions_created++;
     log_info("session %s created: client %s -> robot %s", s->id, client->id, robot->id);
 

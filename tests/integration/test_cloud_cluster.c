@@ -202,7 +202,7 @@ static void test_presence_keys_hold_the_registration(void **state)
         {"HGET porthole:robot:r-key inst", "A"},
         {"HGET porthole:robot:r-key info", "{\"model\":\"sim\"}"},
         {"HGET porthole:robot:r-key conn", "127.0.0.1"},
-        {"HGET porthole:client:c-key inst", "B"},
+        {"HGET porthole:clients:B c-key", "127.0.0.1"},
         {"EXISTS porthole:inst:C", "1"},
     };
     for (size_t i = 0; i < sizeof checks / sizeof checks[0]; i++) {
@@ -214,11 +214,17 @@ static void test_presence_keys_hold_the_registration(void **state)
     char *ttl = redis_cli("TTL porthole:robot:r-key");
     assert_true(atoi(ttl) > 0 && atoi(ttl) <= 15);
     free(ttl);
+    ttl = redis_cli("TTL porthole:clients:B");
+    assert_true(atoi(ttl) > 0 && atoi(ttl) <= 15);
+    free(ttl);
     /* Gone with its connection: the key is deleted, not left to expire. */
     wsc_close(robot);
     wsc_close(client);
     usleep(300 * 1000);
     char *gone = redis_cli("EXISTS porthole:robot:r-key");
+    assert_string_equal(gone, "0");
+    free(gone);
+    gone = redis_cli("HEXISTS porthole:clients:B c-key");
     assert_string_equal(gone, "0");
     free(gone);
 }
@@ -416,8 +422,8 @@ static void test_redis_outage_degrades_and_recovers(void **state)
     char *key = redis_cli("HGET porthole:robot:r-steady inst");
     assert_string_equal(key, "A");
     free(key);
-    key = redis_cli("HGET porthole:client:c-steady inst");
-    assert_string_equal(key, "B");
+    key = redis_cli("HGET porthole:clients:B c-steady");
+    assert_string_equal(key, "127.0.0.1");
     free(key);
     /* The session opened before the outage still carries signaling. */
     char text[512];

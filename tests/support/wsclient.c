@@ -38,6 +38,7 @@ struct wsc {
     bool ended;          /* a close frame or EOF was seen */
     enum wsc_event end_event;
     int close_code;
+    char close_reason[124]; /* of the peer's close frame, "" without */
     unsigned pings, skipped;
     char last[LAST_TEXT_MAX];
     struct wsc *prev, *next; /* the list of open connections */
@@ -425,6 +426,12 @@ enum wsc_event wsc_recv(struct wsc *c, int timeout_ms, struct wsc_msg *out)
             continue;
         case WSC_OP_CLOSE:
             c->close_code = f.len >= 2 ? (f.payload[0] << 8) | f.payload[1] : 1005;
+            if (f.len > 2) {
+                size_t n = f.len - 2 < sizeof c->close_reason ? f.len - 2
+                                                             : sizeof c->close_reason - 1;
+                memcpy(c->close_reason, f.payload + 2, n);
+                c->close_reason[n] = '\0';
+            }
             consume(c, f.total);
             c->ended = true;
             c->end_event = WSC_CLOSE;
@@ -547,6 +554,11 @@ int wsc_expect_close(struct wsc *c, int timeout_ms)
             return wsc_raw_wait_closed(c->fd, remaining_ms(deadline)) >= 0 ? -1 : -2;
         }
     }
+}
+
+const char *wsc_close_reason(const struct wsc *c)
+{
+    return c->close_reason;
 }
 
 bool wsc_expect_silence(struct wsc *c, int ms)

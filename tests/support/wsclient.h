@@ -127,6 +127,9 @@ json_t *wsc_expect_type(struct wsc *c, const char *type, int timeout_ms);
  * still open after timeout_ms. */
 int wsc_expect_close(struct wsc *c, int timeout_ms);
 
+/* The reason text of the peer's close frame ("" before one, or without). */
+const char *wsc_close_reason(const struct wsc *c);
+
 /* True when no data message and no close arrives within ms (pings are still
  * answered). A message that does arrive is printed to stderr. */
 bool wsc_expect_silence(struct wsc *c, int ms);

@@ -44,6 +44,8 @@ struct world {
     bool stand_in_open;
     bool robot_elsewhere;   /* what B's cluster says of "r1" */
     char sid[64];           /* the session B's viewer opened on A */
+    unsigned r1_sessions;   /* what A's router last told its cluster of r1 */
+    unsigned r1_remote_sessions; /* what B's cluster says r1 has on A */
     struct flight q[MAX_QUEUE];
     size_t nq;
 };
@@ -90,9 +92,9 @@ static void stand_in_close(void *conn, int code, const char *reason)
 /* ---- the fake cluster ---- */
 
 static void nop_robot_up(void *self, const char *id, const char *info, int64_t at,
-                         const char *addr)
+                         const char *addr, bool take_over)
 {
-    (void)self, (void)id, (void)info, (void)at, (void)addr;
+    (void)self, (void)id, (void)info, (void)at, (void)addr, (void)take_over;
 }
 static void nop_id(void *self, const char *id) { (void)self, (void)id; }
 static void nop_client_up(void *self, const char *id, const char *addr)
@@ -132,8 +134,16 @@ static void b_foreach(void *self, router_remote_visit_fn fn, void *arg)
 {
     (void)self;
     const struct router_remote_robot r1 = {.id = "r1", .device_info = "{\"model\":\"sim\"}",
-                                           .connected_at_ms = 1700000000000};
+                                           .connected_at_ms = 1700000000000,
+                                           .sessions = W->r1_remote_sessions};
     fn(&r1, arg);
+}
+
+static void a_robot_sessions(void *self, const char *id, unsigned n)
+{
+    (void)self;
+    assert_string_equal(id, "r1");
+    W->r1_sessions = n;
 }
 
 static void no_robots(void *self, router_remote_visit_fn fn, void *arg)
@@ -190,6 +200,7 @@ static int setup(void **state)
     W->cl_a.robot_elsewhere = none_elsewhere;
     W->cl_a.forward = a_forward;
     W->cl_a.foreach_robot = no_robots;
+    W->cl_a.robot_sessions = a_robot_sessions;
     W->cl_b = base;
     W->cl_b.robot_elsewhere = b_elsewhere;
     W->cl_b.forward = b_forward;
@@ -358,6 +369,31 @@ static void test_deliveries_reach_only_registered_clients(void **state)
     expect(&W->viewer, "{\"type\":\"x\"}");
 }
 
+static void test_robot_session_count_reaches_the_cluster(void **state)
+{
+    (void)state;
+    register_both();
+    open_session();
+    assert_int_equal(W->r1_sessions, 1);
+    char text[160];
+    snprintf(text, sizeof text, "{\"type\":\"close-session\",\"sessionId\":\"%s\"}", W->sid);
+    say(W->b, &W->viewer, text);
+    pump();
+    assert_int_equal(W->r1_sessions, 0);
+}
+
+static void test_remote_robot_lists_its_instances_session_count(void **state)
+{
+    (void)state;
+    W->r1_remote_sessions = 3;
+    json_t *list = router_robots_json(W->b, NULL);
+    assert_int_equal(json_array_size(list), 1);
+    json_t *r1 = json_array_get(list, 0);
+    assert_string_equal(json_string_value(json_object_get(r1, "robotId")), "r1");
+    assert_int_equal(json_integer_value(json_object_get(r1, "sessions")), 3);
+    json_decref(list);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -372,6 +408,10 @@ int main(void)
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_deliveries_reach_only_registered_clients, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_robot_session_count_reaches_the_cluster, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_remote_robot_lists_its_instances_session_count,
+                                        setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
