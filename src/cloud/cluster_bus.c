@@ -22,6 +22,7 @@
  * compact JSON has no raw newline). */
 #include "cloud/cluster_internal.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -230,37 +231,41 @@ static void on_roster(struct cluster *cl, const char *inst, char *body)
     cl__know_inst(cl, inst);
 }
 
-struct roster_buf {
-    char *data;
-    size_t len, cap;
-    bool failed;
-};
+bool cl__text_add(struct cl_text *t, size_t max, const char *fmt, ...)
+{
+    if (t->failed)
+        return false;
+    if (t->len + max > t->cap) {
+        size_t cap = (t->cap + max) * 2;
+        char *d = realloc(t->data, cap);
+        if (!d) {
+            t->failed = true;
+            return false;
+        }
+        t->data = d;
+        t->cap = cap;
+    }
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(t->data + t->len, t->cap - t->len, fmt, ap);
+    va_end(ap);
+    if (n > 0)
+        t->len += (size_t)n < t->cap - t->len ? (size_t)n : t->cap - t->len - 1;
+    return true;
+}
 
 static bool roster_add(const void *key, size_t keylen, void *value, void *arg)
 {
     (void)key;
     (void)keylen;
-    struct roster_buf *b = arg;
     const struct cl_robot *rb = value;
-    size_t need = strlen(rb->id) + strlen(rb->info) + 32;
-    if (b->len + need > b->cap) {
-        size_t cap = (b->cap + need) * 2;
-        char *d = realloc(b->data, cap);
-        if (!d) {
-            b->failed = true;
-            return false;
-        }
-        b->data = d;
-        b->cap = cap;
-    }
-    b->len += (size_t)snprintf(b->data + b->len, b->cap - b->len, "%s %lld %s\n", rb->id,
-                               (long long)rb->at_ms, rb->info);
-    return true;
+    return cl__text_add(arg, strlen(rb->id) + strlen(rb->info) + 32, "%s %lld %s\n", rb->id,
+                        (long long)rb->at_ms, rb->info);
 }
 
 void cl__publish_roster(struct cluster *cl, const char *channel)
 {
-    struct roster_buf b = {0};
+    struct cl_text b = {0};
     hmap_foreach(cl->robots, roster_add, &b);
     char header[200];
     snprintf(header, sizeof header, "roster %s\n", cl->inst);

@@ -190,6 +190,18 @@ bool cl__forward_http(void *self, const char *token, const char *robot_id, const
 void cl__forget_http(void *self, const char *token);
 void cl__proxy_close(void *conn, int code, const char *reason);
 
+/* A text that grows line by line (the roster, the session counts). */
+struct cl_text {
+    char *data; /* malloc'd, the caller frees it; not NUL-terminated */
+    size_t len, cap;
+    bool failed; /* out of memory: the text is incomplete */
+};
+
+/* Appends one printf-formatted line of at most `max` bytes; false (and
+ * t->failed) when memory ran out. */
+bool cl__text_add(struct cl_text *t, size_t max, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
 /* Publishes header + payload to channel. */
 bool cl__send_to(struct cluster *cl, const char *channel, const char *header,
                  const char *payload, size_t len);

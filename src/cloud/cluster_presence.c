@@ -272,9 +272,8 @@ void cl__client_down(void *self, const char *id)
 
 struct counts_buf {
     struct cluster *cl;
-    char *data;
-    size_t len, cap;
-    bool all, failed;
+    struct cl_text text;
+    bool all;
 };
 
 /* Appends "<id> <n>\n" for rb when it changed (or for every robot), and
@@ -287,19 +286,8 @@ static bool count_line(const void *key, size_t keylen, void *value, void *arg)
     struct cl_robot *rb = value;
     if (!b->all && !rb->sessions_dirty)
         return true;
-    size_t need = strlen(rb->id) + 16;
-    if (b->len + need > b->cap) {
-        size_t cap = (b->cap + need) * 2;
-        char *d = realloc(b->data, cap);
-        if (!d) {
-            b->failed = true;
-            return false;
-        }
-        b->data = d;
-        b->cap = cap;
-    }
-    b->len += (size_t)snprintf(b->data + b->len, b->cap - b->len, "%s %u\n", rb->id,
-                               rb->sessions);
+    if (!cl__text_add(&b->text, strlen(rb->id) + 16, "%s %u\n", rb->id, rb->sessions))
+        return false;
     if (rb->sessions_dirty) {
         rb->sessions_dirty = false;
         char k[128], n[16];
@@ -318,11 +306,11 @@ void cl__publish_counts(struct cluster *cl, const char *channel, bool all)
     hmap_foreach(cl->robots, count_line, &b);
     char header[200];
     snprintf(header, sizeof header, "sessions %s\n", cl->inst);
-    if (b.failed)
+    if (b.text.failed)
         log_error("cluster: out of memory publishing session counts");
-    else if (b.len)
-        cl__send_to(cl, channel, header, b.data, b.len);
-    free(b.data);
+    else if (b.text.len)
+        cl__send_to(cl, channel, header, b.text.data, b.text.len);
+    free(b.text.data);
 }
 
 static void on_counts_timer(lws_sorted_usec_list_t *sul)
