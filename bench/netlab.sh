@@ -16,6 +16,7 @@
 # nothing (bench/table.mjs sets the figures beside the targets).
 #
 # Usage: bench/netlab.sh [--full] [--only host|srflx|relay] [BUILD_DIR]   (root)
+# NETLAB_LOGS=DIR keeps each lab's logs (cloud, robot, coturn, Chromium) in DIR/PATH/.
 #   short (make bench): 5 C first frames, 3 in Chromium, 4-s windows: ~3 min
 #   --full: 15 and 8, 10-s windows
 # Without root or the lab's tools it prints one line with "error" and exits 0.
@@ -133,6 +134,9 @@ if [ "${1:-}" = _inside ]; then
         [ "$wrong" = 0 ] || sed 's/^/  /' "$NETLAB_DIR/chromium.err" >&2
     else
         emit "\"viewer\":\"chromium\",\"error\":\"node, playwright-core or chromium missing\""
+    fi
+    if [ -n "${NETLAB_LOGS:-}" ]; then # the lab's logs, per path
+        mkdir -p "$NETLAB_LOGS/$path" && cp "$NETLAB_DIR"/*.log "$NETLAB_DIR"/chromium.* "$NETLAB_LOGS/$path"/ 2>/dev/null
     fi
     exit 0
 fi
