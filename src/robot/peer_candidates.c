@@ -114,9 +114,9 @@ static gboolean on_prflx_main(gpointer data)
 static void on_remote_candidate(NiceAgent *agent, NiceCandidate *c, gpointer data)
 {
     (void)agent;
-    if (c->type != NICE_CANDIDATE_TYPE_PEER_REFLEXIVE)
-        return;
     struct peer *p = data;
+    if (c->type != NICE_CANDIDATE_TYPE_PEER_REFLEXIVE || p->closed)
+        return;
     char ip[NICE_ADDRESS_STRING_LEN];
     nice_address_to_string(&c->addr, ip);
     struct prflx_event *ev = g_new0(struct prflx_event, 1);
@@ -126,6 +126,14 @@ static void on_remote_candidate(NiceAgent *agent, NiceCandidate *c, gpointer dat
     g_source_set_callback(src, on_prflx_main, ev, prflx_event_free);
     g_source_attach(src, p->ctx);
     g_source_unref(src);
+}
+
+/* The handler's reference on the peer, dropped once it is disconnected
+ * and no emission on libnice's thread is still running it. */
+static void unref_notify(gpointer data, GClosure *closure)
+{
+    (void)closure;
+    peer__unref(data);
 }
 
 void peer__watch_ice(struct peer *p)
@@ -138,8 +146,12 @@ void peer__watch_ice(struct peer *p)
         g_object_get(ice, "agent", &p->nice, NULL);
     if (ice)
         g_object_unref(ice);
+    /* libnice emits on its own thread, which outlives the pipeline's
+     * stop (peer_free): a plain pointer could be freed under a running
+     * handler, so the handler holds a reference. */
     if (p->nice)
-        g_signal_connect(p->nice, "new-remote-candidate-full", G_CALLBACK(on_remote_candidate), p);
+        g_signal_connect_data(p->nice, "new-remote-candidate-full",
+                              G_CALLBACK(on_remote_candidate), peer__ref(p), unref_notify, 0);
 }
 
 void peer__unwatch_ice(struct peer *p)
