@@ -41,22 +41,7 @@ static long now_ms(void)
 static int setup(void **state)
 {
     (void)state;
-    memset(&fx, 0, sizeof fx);
-    if (clusterfix_redis_start(&fx) != 0)
-        return -1;
-    for (int i = 0; i < CLUSTERFIX_INSTANCES; i++)
-        if (clusterfix_cloud_start(&fx, i, NULL) != 0) {
-            clusterfix_stop(&fx);
-            return -1;
-        }
-    /* Every instance has met Redis (and so, through hello, the others). */
-    for (int i = 0; i < CLUSTERFIX_INSTANCES; i++)
-        if (!clusterfix_wait_body(fx.clouds[i].port, "/health", "\"status\":\"ok\"", 5000)) {
-            fprintf(stderr, "instance %d never connected to Redis\n", i);
-            clusterfix_stop(&fx);
-            return -1;
-        }
-    return 0;
+    return clusterfix_start(&fx, NULL);
 }
 
 /* Redis only: the workers tests start their own porthole-cloud. */
@@ -73,16 +58,8 @@ static int setup_redis(void **state)
 static int setup_auth(void **state)
 {
     (void)state;
-    memset(&fx, 0, sizeof fx);
     static const char *const args[] = {"--auth-secret", SECRET, NULL};
-    if (clusterfix_redis_start(&fx) != 0)
-        return -1;
-    for (int i = 0; i < CLUSTERFIX_INSTANCES; i++)
-        if (clusterfix_cloud_start(&fx, i, args) != 0) {
-            clusterfix_stop(&fx);
-            return -1;
-        }
-    return 0;
+    return clusterfix_start(&fx, args);
 }
 
 static int teardown(void **state)

@@ -28,30 +28,10 @@
 
 static struct clusterfix fx;
 
-static int start_all(const char *const *args)
-{
-    memset(&fx, 0, sizeof fx);
-    if (clusterfix_redis_start(&fx) != 0)
-        return -1;
-    for (int i = 0; i < CLUSTERFIX_INSTANCES; i++)
-        if (clusterfix_cloud_start(&fx, i, args) != 0) {
-            clusterfix_stop(&fx);
-            return -1;
-        }
-    /* Every instance has met Redis (and so, through hello, the others). */
-    for (int i = 0; i < CLUSTERFIX_INSTANCES; i++)
-        if (!clusterfix_wait_body(fx.clouds[i].port, "/health", "\"status\":\"ok\"", 5000)) {
-            fprintf(stderr, "instance %d never connected to Redis\n", i);
-            clusterfix_stop(&fx);
-            return -1;
-        }
-    return 0;
-}
-
 static int setup(void **state)
 {
     (void)state;
-    return start_all(NULL);
+    return clusterfix_start(&fx, NULL);
 }
 
 /* Three instances that need tokens, all with the same secret. */
@@ -59,7 +39,7 @@ static int setup_auth(void **state)
 {
     (void)state;
     static const char *const args[] = {"--auth-secret", SECRET, NULL};
-    return start_all(args);
+    return clusterfix_start(&fx, args);
 }
 
 static int teardown(void **state)

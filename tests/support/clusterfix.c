@@ -191,6 +191,25 @@ int clusterfix_haproxy_start(struct clusterfix *f)
     return 0;
 }
 
+int clusterfix_start(struct clusterfix *f, const char *const *extra)
+{
+    memset(f, 0, sizeof *f);
+    if (clusterfix_redis_start(f) != 0)
+        return -1;
+    for (int i = 0; i < CLUSTERFIX_INSTANCES; i++)
+        if (clusterfix_cloud_start(f, i, extra) != 0) {
+            clusterfix_stop(f);
+            return -1;
+        }
+    for (int i = 0; i < CLUSTERFIX_INSTANCES; i++)
+        if (!clusterfix_wait_body(f->clouds[i].port, "/health", "\"status\":\"ok\"", 5000)) {
+            fprintf(stderr, "clusterfix: instance %d never connected to Redis\n", i);
+            clusterfix_stop(f);
+            return -1;
+        }
+    return 0;
+}
+
 int clusterfix_stop(struct clusterfix *f)
 {
     int rc = 0;

@@ -44,6 +44,12 @@ void clusterfix_redis_kill(struct clusterfix *f);
  * -1. */
 int clusterfix_cloud_start(struct clusterfix *f, int i, const char *const *extra);
 
+/* Clears f, starts Redis and every instance with extra (as
+ * clusterfix_cloud_start), and waits until each reports Redis connected on
+ * /health (and so, through hello, knows the others). On failure stops what
+ * started and returns -1. */
+int clusterfix_start(struct clusterfix *f, const char *const *extra);
+
 /* Starts HAProxy on a free port in front of every running instance:
  * round robin, health checks on GET /health every 500 ms, WebSocket
  * upgrades passed through, no stickiness. Waits until it accepts TCP
