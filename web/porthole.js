@@ -737,7 +737,7 @@ export class Cloud extends Emitter {
    * Fresh STUN/TURN servers from the cloud's GET /api/ice-servers (this
    * cloud's host over http(s), the token as a Bearer when there is one):
    * resolves {servers, ttlMs}, or null when it cannot (no fetch, an error
-   * status, a page of another origin (the cloud sends no CORS headers), no
+   * status, a page of an origin that the cloud's --allowed-origins does not list, no
    * answer within ICE_FETCH_TIMEOUT_MS). Never rejects.
    */
   async _fetchIceServers() {

@@ -24,6 +24,7 @@
 #include "cloud/auth.h"
 #include "cloud/cluster.h"
 #include "cloud/conn.h"
+#include "cloud/cors.h"
 #include "cloud/edge.h"
 #include "cloud/eio.h"
 #include "cloud/eio_poll.h"
@@ -114,9 +115,12 @@ static int http_request(struct server *srv, struct conn *c, const char *uri)
         return 0; /* refused: the response is set */
     if (!access_http_allowed(srv, c))
         return 0;
+    bool api = strncmp(uri, "/api/", 5) == 0;
+    if ((api || eio_poll_path(uri)) && cors_request(c))
+        return 0; /* a preflight, answered */
     if (eio_poll_path(uri))
         return eio_poll_request(srv, c);
-    if (strncmp(uri, "/api/", 5) == 0)
+    if (api)
         return access_api_identified(srv, c) ? api_proxy_request(srv, c, uri) : 0;
     if (lws_hdr_total_length(c->wsi, WSI_TOKEN_GET_URI) <= 0)
         return http_reply_message(c, HTTP_STATUS_METHOD_NOT_ALLOWED, "error",

@@ -119,6 +119,56 @@ static void test_http_clients_get_servers(void **state)
     http_response_free(&r);
 }
 
+/* A page of another origin that --allowed-origins lets in (the default
+ * "loopback" here) may read the servers: its origin, and only its, is
+ * named back; its preflight is answered before any token is asked for. A
+ * page the list does not allow gets 403 and no CORS header. */
+static void test_allowed_pages_of_other_origins_may_read_them(void **state)
+{
+    int port = harness_port(state);
+    struct http_response r;
+    assert_int_equal(http_request(port, "GET", "/api/ice-servers",
+                                  "Origin: http://localhost:8080\r\n", NULL, 3000, &r), 0);
+    assert_int_equal(r.status, 200);
+    char *acao = http_header(&r, "access-control-allow-origin");
+    assert_non_null(acao);
+    assert_string_equal(acao, "http://localhost:8080");
+    free(acao);
+    char *expose = http_header(&r, "access-control-expose-headers");
+    assert_non_null(expose);
+    assert_non_null(strstr(expose, "location"));
+    free(expose);
+    assert_null(http_header(&r, "access-control-allow-credentials"));
+    http_response_free(&r);
+
+    assert_int_equal(http_request(port, "OPTIONS", "/api/ice-servers",
+                                  "Origin: http://localhost:8080\r\n"
+                                  "Access-Control-Request-Method: GET\r\n"
+                                  "Access-Control-Request-Headers: authorization\r\n",
+                                  NULL, 3000, &r), 0);
+    assert_int_equal(r.status, 204);
+    char *methods = http_header(&r, "access-control-allow-methods");
+    char *headers = http_header(&r, "access-control-allow-headers");
+    assert_non_null(methods);
+    assert_non_null(headers);
+    assert_non_null(strstr(methods, "GET"));
+    assert_non_null(strstr(headers, "authorization"));
+    free(methods);
+    free(headers);
+    http_response_free(&r);
+
+    assert_int_equal(http_request(port, "GET", "/api/ice-servers",
+                                  "Origin: https://evil.example\r\n", NULL, 3000, &r), 0);
+    assert_int_equal(r.status, 403);
+    assert_null(http_header(&r, "access-control-allow-origin"));
+    http_response_free(&r);
+
+    /* Without Origin nothing of CORS is said. */
+    assert_int_equal(http_get(port, "/api/ice-servers", &r), 0);
+    assert_null(http_header(&r, "access-control-allow-origin"));
+    http_response_free(&r);
+}
+
 static void test_without_servers_nothing_is_added(void **state)
 {
     int port = harness_port(state);
@@ -194,6 +244,8 @@ int main(void)
                                                  harness_setup, harness_teardown, &with),
         cmocka_unit_test_prestate_setup_teardown(test_http_clients_get_servers, harness_setup,
                                                  harness_teardown, &with),
+        cmocka_unit_test_prestate_setup_teardown(test_allowed_pages_of_other_origins_may_read_them,
+                                                 harness_setup, harness_teardown, &with),
         cmocka_unit_test_prestate_setup_teardown(test_without_servers_nothing_is_added,
                                                  harness_setup, harness_teardown, &without),
         cmocka_unit_test(test_bad_settings_are_refused_at_start),
