@@ -33,35 +33,33 @@ bool cors_request(struct conn *c)
 {
     char *uri;
     int uri_len;
-    bool preflight =
-        lws_http_get_uri_and_method(c->wsi, &uri, &uri_len) == LWSHUMETH_OPTIONS;
+    bool options = lws_http_get_uri_and_method(c->wsi, &uri, &uri_len) == LWSHUMETH_OPTIONS;
     char origin[CORS_ORIGIN_MAX + 1];
-    bool cors = echoable_origin(c->wsi, origin);
+    if (!echoable_origin(c->wsi, origin))
+        return false;
+    /* A preflight is an OPTIONS that names the method to come; an OPTIONS
+     * without it is a request of its own (WHEP's asks for the ICE
+     * servers) and goes to its route, with the headers below. */
+    static const char acrm[] = "access-control-request-method:";
+    bool preflight = options && lws_hdr_custom_length(c->wsi, acrm, (int)sizeof acrm - 1) > 0;
     /* Out of memory drops a header: the browser then keeps the answer
      * from the page, which is the safe side. */
-    if (cors) {
-        http_reply_header(c, "access-control-allow-origin", origin);
-        http_reply_header(c, "vary", "Origin");
-        if (!preflight)
-            http_reply_header(c, "access-control-expose-headers", expose_headers);
-    }
-    if (!preflight)
+    http_reply_header(c, "access-control-allow-origin", origin);
+    http_reply_header(c, "vary", "Origin");
+    if (!preflight) {
+        http_reply_header(c, "access-control-expose-headers", expose_headers);
         return false;
-    if (cors) {
-        http_reply_header(c, "access-control-allow-methods", allow_methods);
-        http_reply_header(c, "access-control-allow-headers", allow_headers);
-        char age[16];
-        snprintf(age, sizeof age, "%d", CORS_MAX_AGE_S);
-        http_reply_header(c, "access-control-max-age", age);
-        /* Chromium's Private Network Access asks before a public page may
-         * reach a cloud on a private address (a LAN or lab deployment). */
-        static const char pna[] = "access-control-request-private-network:";
-        if (lws_hdr_custom_length(c->wsi, pna, (int)sizeof pna - 1) > 0)
-            http_reply_header(c, "access-control-allow-private-network", "true");
     }
-    /* Without an Origin it is a plain OPTIONS: the same 204 says which
-     * methods there are. */
-    c->http.allow = "GET, POST, PUT, PATCH, DELETE, OPTIONS";
+    http_reply_header(c, "access-control-allow-methods", allow_methods);
+    http_reply_header(c, "access-control-allow-headers", allow_headers);
+    char age[16];
+    snprintf(age, sizeof age, "%d", CORS_MAX_AGE_S);
+    http_reply_header(c, "access-control-max-age", age);
+    /* Chromium's Private Network Access asks before a public page may
+     * reach a cloud on a private address (a LAN or lab deployment). */
+    static const char pna[] = "access-control-request-private-network:";
+    if (lws_hdr_custom_length(c->wsi, pna, (int)sizeof pna - 1) > 0)
+        http_reply_header(c, "access-control-allow-private-network", "true");
     http_reply_set(c, HTTP_STATUS_NO_CONTENT, NULL, NULL);
     return true;
 }

@@ -31,10 +31,12 @@
 /* For a request under /api/ or /socket.io that the edge let through: when
  * it carries an Origin, adds the CORS headers to c's response (whatever
  * the response turns out to be, errors included, so that the page can
- * read why). A preflight (OPTIONS) is answered here, 204 with the methods
+ * read why). A preflight (OPTIONS with Origin and
+ * Access-Control-Request-Method) is answered here, 204 with the methods
  * and request headers the API accepts, before any authentication: a
- * browser never sends credentials with one. Returns true when the request
- * was a preflight and is answered. */
+ * browser never sends credentials with one. Any other OPTIONS goes to its
+ * route (WHEP answers it; the rest of the API says 405). Returns true
+ * when the request was a preflight and is answered. */
 bool cors_request(struct conn *c);
 
 #endif
