@@ -22,16 +22,26 @@ static const char DEL_IF_OURS[] =
  * neither), and tells the instance it named to close its connection.
  * ARGV: inst, info, at, seen, conn, sessions, ttl, mode ("force": a
  * takeover with a verified token; "newer": the rewrite after a Redis
- * outage, which yields to a newer registration elsewhere), the previous
- * owner's channel prefix, the takeover message, the events channel, the
- * avail message ("" publishes none). Returns the instance that keeps the
- * id when this one yields, else "". The PUBLISHes run inside the script:
- * every subscriber gets the takeover before the avail. */
+ * outage, which yields to a newer registration elsewhere; "free": a
+ * registration without a token, which yields to any live instance that
+ * holds the id), the previous owner's channel prefix, the takeover
+ * message, the events channel, the avail message ("" publishes none), the
+ * instance keys' prefix. Returns the instance that keeps the id when this
+ * one yields, else "". The PUBLISHes run inside the script: every
+ * subscriber gets the takeover before the avail. "free" is what makes two
+ * robots registering one id on two instances at the same moment end with
+ * one holder: each instance's own check (robot_elsewhere) may still see
+ * none, the script runs once at a time. An instance whose key expired is
+ * dead, and its robots' keys are free. */
 static const char CLAIM[] =
     "local old = redis.call('hget', KEYS[1], 'inst') "
-    "if old and old ~= ARGV[1] and ARGV[8] == 'newer' and "
-    "   (tonumber(redis.call('hget', KEYS[1], 'at')) or 0) > tonumber(ARGV[3]) then "
-    "  return old end "
+    "if old and old ~= ARGV[1] then "
+    "  if ARGV[8] == 'free' and redis.call('exists', ARGV[13] .. old) == 1 then "
+    "    return old end "
+    "  if ARGV[8] == 'newer' and "
+    "     (tonumber(redis.call('hget', KEYS[1], 'at')) or 0) > tonumber(ARGV[3]) then "
+    "    return old end "
+    "end "
     "redis.call('del', KEYS[1]) "
     "redis.call('hset', KEYS[1], 'inst', ARGV[1], 'info', ARGV[2], 'at', ARGV[3], "
     "           'seen', ARGV[4], 'conn', ARGV[5], 'sessions', ARGV[6]) "
@@ -56,23 +66,6 @@ static void expire_key(struct cluster *cl, const char *key)
     const char *argv[] = {"EXPIRE", key, ttl};
     size_t lens[] = {6, strlen(key), strlen(ttl)};
     cl__command(cl, NULL, NULL, 3, argv, lens);
-}
-
-static void write_robot_key(struct cluster *cl, const struct cl_robot *rb)
-{
-    char key[128], at[24], seen[24], n[16];
-    robot_key(rb->id, key, sizeof key);
-    snprintf(at, sizeof at, "%lld", (long long)rb->at_ms);
-    snprintf(seen, sizeof seen, "%lld", (long long)clock_wall_ms());
-    snprintf(n, sizeof n, "%u", rb->sessions);
-    const char *argv[] = {"HSET", key, "inst", cl->inst, "info", rb->info, "at", at,
-                          "seen", seen, "conn", rb->addr, "sessions", n};
-    enum { N = sizeof argv / sizeof argv[0] };
-    size_t lens[N];
-    for (int i = 0; i < N; i++)
-        lens[i] = strlen(argv[i]);
-    cl__command(cl, NULL, NULL, N, argv, lens);
-    expire_key(cl, key);
 }
 
 /* Clients are fields of one hash per instance, porthole:clients:<inst>
@@ -120,9 +113,19 @@ void cl__write_inst_key(struct cluster *cl)
 
 /* ---- claims ---- */
 
+/* How a claim meets another instance's holder of the id (CLAIM's mode). */
+enum claim_mode {
+    CLAIM_FORCE, /* a verified token: take it over */
+    CLAIM_NEWER, /* the rewrite after an outage: the newer registration keeps it */
+    CLAIM_FREE,  /* no token: a live holder keeps it */
+};
+
+static const char *const claim_mode_names[] = {
+    [CLAIM_FORCE] = "force", [CLAIM_NEWER] = "newer", [CLAIM_FREE] = "free"};
+
 struct claim_ctx {
     struct cluster *cl;
-    bool yield;              /* "newer" mode: close ours if another is newer */
+    enum claim_mode mode;
     char id[];
 };
 
@@ -133,18 +136,29 @@ static void on_claimed(redisAsyncContext *ac, void *reply, void *priv)
     const redisReply *r = reply;
     if (r && r->type == REDIS_REPLY_ERROR) {
         log_error("redis: claiming robot %s: %s", c->id, r->str);
-    } else if (r && r->type == REDIS_REPLY_STRING && r->len && c->yield) {
+    } else if (r && r->type == REDIS_REPLY_STRING && r->len && c->mode == CLAIM_NEWER) {
         log_warn("robot %s: registered again on instance %s while redis was unreachable; the "
                  "newer registration keeps the id", c->id, r->str);
         if (hmap_get(c->cl->robots, c->id, strlen(c->id)))
             router_robot_taken_over(c->cl->router, c->id, r->str);
+    } else if (r && r->type == REDIS_REPLY_STRING && r->len && c->mode == CLAIM_FREE) {
+        if (hmap_get(c->cl->robots, c->id, strlen(c->id))) {
+            router_robot_id_held_elsewhere(c->cl->router, c->id, r->str);
+            /* The holder's avail came while the id was still ours here, and
+             * was ignored: ask the holder for its roster, so that local
+             * clients learn the robot that kept the id. */
+            char chan[256], hello[200];
+            cl__inst_channel(c->cl, r->str, chan, sizeof chan);
+            int len = snprintf(hello, sizeof hello, "hello %s\n", c->cl->inst);
+            cl__publish(c->cl, chan, hello, (size_t)len);
+        }
     }
     free(c);
 }
 
-/* Runs CLAIM for rb: force (a takeover), or yielding to a newer
- * registration elsewhere; avail says whether robot-available goes out. */
-static void claim_robot_key(struct cluster *cl, const struct cl_robot *rb, bool force,
+/* Runs CLAIM for rb in mode; avail says whether robot-available goes out
+ * (only when this instance keeps the id). */
+static void claim_robot_key(struct cluster *cl, const struct cl_robot *rb, enum claim_mode mode,
                             bool avail)
 {
     size_t idlen = strlen(rb->id);
@@ -158,9 +172,10 @@ static void claim_robot_key(struct cluster *cl, const struct cl_robot *rb, bool 
         return;
     }
     c->cl = cl;
-    c->yield = !force;
+    c->mode = mode;
     memcpy(c->id, rb->id, idlen + 1);
     char key[128], at[24], seen[24], count[16], ttl[16], prefix[64], take[256];
+    static const char inst_prefix[] = "porthole:inst:"; /* cl__write_inst_key's */
     robot_key(rb->id, key, sizeof key);
     snprintf(at, sizeof at, "%lld", (long long)rb->at_ms);
     snprintf(seen, sizeof seen, "%lld", (long long)clock_wall_ms());
@@ -171,8 +186,8 @@ static void claim_robot_key(struct cluster *cl, const struct cl_robot *rb, bool 
     int len = avail ? snprintf(msg, n, "avail %s %s %s\n%s", cl->inst, rb->id, at, rb->info) : 0;
     msg[len] = '\0';
     const char *argv[] = {"EVAL", CLAIM, "1", key, cl->inst, rb->info, at, seen, rb->addr,
-                          count, ttl, force ? "force" : "newer", prefix, take,
-                          cl->chan_events, msg};
+                          count, ttl, claim_mode_names[mode], prefix, take,
+                          cl->chan_events, msg, inst_prefix};
     enum { N = sizeof argv / sizeof argv[0] };
     size_t lens[N];
     for (int i = 0; i < N; i++)
@@ -204,17 +219,10 @@ void cl__robot_up(void *self, const char *id, const char *info, int64_t at_ms,
         /* Local clients hear the old one go before the router announces
          * this one. */
         cl__remote_forget(cl, id);
-        claim_robot_key(cl, rb, true, true);
+        claim_robot_key(cl, rb, CLAIM_FORCE, true);
         return;
     }
-    write_robot_key(cl, rb);
-    size_t n = strlen(cl->inst) + strlen(id) + strlen(info) + 48;
-    char *msg = malloc(n);
-    if (msg) {
-        int len = snprintf(msg, n, "avail %s %s %lld\n%s", cl->inst, id, (long long)at_ms, info);
-        cl__publish(cl, cl->chan_events, msg, (size_t)len);
-        free(msg);
-    }
+    claim_robot_key(cl, rb, CLAIM_FREE, true);
 }
 
 void cl__robot_down(void *self, const char *id)
@@ -346,7 +354,7 @@ static void republish_robot(struct cluster *cl, void *value, void *arg)
     char key[128];
     robot_key(rb->id, key, sizeof key);
     if (arg)
-        claim_robot_key(cl, rb, false, false);
+        claim_robot_key(cl, rb, CLAIM_NEWER, false);
     else
         touch_robot_key(cl, key, rb->sessions);
 }

@@ -281,6 +281,20 @@ void router_robot_taken_over(struct router *r, const char *robot_id, const char 
     router__close_peer(r, old, "replaced by a newer connection");
 }
 
+void router_robot_id_held_elsewhere(struct router *r, const char *robot_id, const char *by)
+{
+    struct peer *p = registry_find(r->reg, REG_ROBOT, robot_id);
+    if (!p)
+        return;
+    log_warn("robot %s: registered on instance %s at the same moment, which keeps the id; "
+             "refusing the connection from %s", robot_id, by, p->remote_addr);
+    char m[160];
+    snprintf(m, sizeof(m), "robot id '%s' is held by another live connection", robot_id);
+    send_error(r, p, "robot-id-in-use", m, "robot-register", NULL);
+    detach_peer(r, p, "robot id held by another instance");
+    router__close_peer(r, p, "robot id in use");
+}
+
 /* A clientId for a client that gave none: "client-" and 12 random
  * characters, into out (at least 20 bytes). Returns 0 or -1. */
 static int generate_client_id(char *out, size_t outlen)

@@ -370,6 +370,13 @@ void router_remote_robot(struct router *r, const struct router_remote_robot *rob
  * happens when no such robot is registered here. */
 void router_robot_taken_over(struct router *r, const char *robot_id, const char *by);
 
+/* Local robot robot_id, registered here without a token, lost the id to
+ * instance by, which registered it at the same moment (the store's claim
+ * decides): it gets robot-id-in-use, as a refused registration does, and
+ * is closed; local clients that heard robot-available hear
+ * robot-unavailable. Nothing happens when no such robot is registered. */
+void router_robot_id_held_elsewhere(struct router *r, const char *robot_id, const char *by);
+
 /* True while the cluster's store is unreachable (/health "degraded"). */
 bool router_degraded(const struct router *r);
 

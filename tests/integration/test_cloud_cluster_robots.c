@@ -3,7 +3,9 @@
  * over from another instance as it would on one instance (the old
  * connection closed with the same reason, viewers everywhere told
  * robot-unavailable then robot-available, the presence key moved), and
- * /robots shows a remote robot's open sessions as its own instance does.
+ * /robots shows a remote robot's open sessions as its own instance does,
+ * and one id registered without a token on two instances at once ends
+ * with one holder.
  * Each test gets a fresh Redis and fresh instances. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -228,6 +230,60 @@ static void test_robots_shows_a_remote_robots_sessions(void **state)
     free(s2);
 }
 
+/* What robot connection c heard within ms: 1 when it was refused with
+ * robot-id-in-use (at once, or after registered when another instance's
+ * claim won), 0 when it was registered and nothing else came, -1 else. */
+static int race_outcome(struct wsc *c, int ms)
+{
+    int64_t end = wsc_now_ms() + ms;
+    bool registered = false, refused = false;
+    for (int64_t left; (left = end - wsc_now_ms()) > 0;) {
+        json_t *m = wsc_recv_json(c, (int)left);
+        if (!m)
+            break;
+        const char *type = json_string_value(json_object_get(m, "type"));
+        const char *code = json_string_value(json_object_get(m, "code"));
+        if (type && strcmp(type, "registered") == 0)
+            registered = true;
+        else if (type && strcmp(type, "error") == 0 && code &&
+                 strcmp(code, "robot-id-in-use") == 0)
+            refused = true;
+        json_decref(m);
+    }
+    return refused ? 1 : registered ? 0 : -1;
+}
+
+/* Two robots registering one id without a token on two instances at the
+ * same moment: each instance's own check may see the id free, but exactly
+ * one keeps it (the store's claim decides), the other is told
+ * robot-id-in-use, and every instance, the loser's too, lists the robot
+ * that kept it. */
+static void test_one_id_registered_on_two_instances_at_once_has_one_holder(void **state)
+{
+    (void)state;
+    for (int round = 0; round < 3; round++) {
+        char id[32], inst[32], cmd[64], needle[64];
+        snprintf(id, sizeof id, "r-race-%d", round);
+        struct wsc *ra = wsc_connect(port(A), "/ws", WAIT), *rb = wsc_connect(port(B), "/ws", WAIT);
+        assert_non_null(ra);
+        assert_non_null(rb);
+        wsc_sendf(ra, "{\"type\":\"robot-register\",\"robotId\":\"%s\",\"deviceInfo\":{}}", id);
+        wsc_sendf(rb, "{\"type\":\"robot-register\",\"robotId\":\"%s\",\"deviceInfo\":{}}", id);
+        int a = race_outcome(ra, 1500), b = race_outcome(rb, 1500);
+        print_message("round %d: A %s, B %s\n", round, a == 1 ? "refused" : "kept",
+                      b == 1 ? "refused" : "kept");
+        assert_true((a == 0 && b == 1) || (a == 1 && b == 0));
+        snprintf(cmd, sizeof cmd, "HGET porthole:robot:%s inst", id);
+        redis_cli(cmd, inst, sizeof inst);
+        assert_string_equal(inst, a == 0 ? "A" : "B");
+        snprintf(needle, sizeof needle, "\"robotId\":\"%s\"", id);
+        for (int i = A; i <= C; i++)
+            assert_true(clusterfix_wait_body(port(i), "/robots", needle, WAIT));
+        wsc_close(ra);
+        wsc_close(rb);
+    }
+}
+
 int main(void)
 {
     if (!clusterfix_available(false)) {
@@ -239,6 +295,8 @@ int main(void)
                                         setup_auth, teardown),
         cmocka_unit_test_setup_teardown(test_robots_shows_a_remote_robots_sessions, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(
+            test_one_id_registered_on_two_instances_at_once_has_one_holder, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
