@@ -23,13 +23,9 @@
 
 /* Bytes of the frames of several queued messages written with one send()
  * (ws_conn_writeable, into server.wbuf). Also lws's cap on one send()
- * (tx_packet_size): at 0 it would be the receive chunk (WS_RX_CHUNK), and a 3 KB
+ * (tx_packet_size): at 0 it would be the receive chunk (--ws-rx-chunk), and a 3 KB
  * SDP would leave in three sends, each after a writeable callback. */
 #define WRITE_COALESCE_BYTES 65536
-
-/* lws's receive chunk per WebSocket (server.c: rx_buffer_size): see
- * there for why it is this small. */
-#define WS_RX_CHUNK 256
 
 struct eio;
 struct eio_session;

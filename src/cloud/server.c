@@ -363,18 +363,19 @@ static int context_new(struct server *srv)
         .name = "porthole",
         .callback = callback,
         .per_session_data_size = sizeof(struct conn),
-        /* The receive chunk, not a message limit: lws allocates
-         * rx_buffer_size + LWS_PRE + 4 bytes per WebSocket at ESTABLISHED
-         * and keeps them for the connection's life, and reads at most
-         * rx_buffer_size + LWS_PRE bytes from the socket per wakeup. It is
-         * the largest share of an idle connection that this server can
-         * choose (issue #16: at most 2 KB per idle registered client; the
-         * figures for 1024, 384, 320 and 256 are in docs/PERFORMANCE.md,
-         * "Memory per idle connection"). Messages up to it (most ICE
-         * candidates, control) go to the router without a copy; larger
-         * ones (SDPs) are reassembled with one copy. The price is more
-         * reads when messages queue up in the socket. */
-        .rx_buffer_size = WS_RX_CHUNK,
+        /* --ws-rx-chunk, the receive chunk, not a message limit: lws
+         * allocates it (+ LWS_PRE + 4 bytes) per WebSocket at ESTABLISHED
+         * and keeps it for the connection's life, and reads at most that
+         * much (+ LWS_PRE) from the socket per wakeup. It is the largest
+         * share of an idle connection that this server can choose, and
+         * the two cannot be had apart in lws 4.1: 1024 (the default)
+         * costs about 2.7 KB per idle registered client, 256 about 1.9 KB
+         * but a quarter more CPU per relayed message, where messages queue
+         * up in the socket (docs/PERFORMANCE.md, "Memory per idle
+         * connection"). Messages up to it that arrive in one read (most
+         * ICE candidates, control) go to the router without a copy; the
+         * rest are reassembled with one copy. */
+        .rx_buffer_size = (size_t)cfg->ws_rx_chunk,
         /* A cap on one send(), not a buffer: idle connections cost the same. */
         .tx_packet_size = WRITE_COALESCE_BYTES,
     };
