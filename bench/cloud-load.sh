@@ -13,6 +13,8 @@
 #   --only NAME     run one scenario (idle, session, relay, fanout, idle-sio,
 #                   relay-sio)
 #   BUILD_DIR       where porthole-cloud and cloud-load are [build]
+# CLOUD_ARGS="--flag value ..." adds porthole-cloud flags to every start
+# (S1 with --ws-rx-chunk 256: docs/PERFORMANCE.md).
 # Needs root (unshare -n). stdout: one JSON line per scenario, nothing else;
 # progress on stderr. Every step is bounded in time; a scenario that fails
 # or times out still prints a line, with an "error" field.
@@ -26,7 +28,7 @@ while [ $# -gt 0 ]; do
     --short) short=1 ;;
     --perf) perf_dir=$2; shift ;;
     --only) only=$2; shift ;;
-    -h|--help) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     -*) echo "cloud-load.sh: unknown option $1" >&2; exit 2 ;;
     *) break ;;
     esac
@@ -85,9 +87,11 @@ trap 'cleanup; exit 130' INT TERM
 # connections up to the open-file limit (20,000 per process here), and
 # warnings only (info logs two lines per session).
 start_server() {
+    # shellcheck disable=SC2086 # CLOUD_ARGS holds separate words
     "$cloud" --bind 127.0.0.1 --port $port --web-root "$root/web" --rate-limit 0 \
         --max-connections 20000 --max-client-sessions 1000 --max-robot-sessions 100000 \
-        --max-queue 64MiB --sio-max-sessions 20000 --log-level warn 2>"$tmp/server.log" &
+        --max-queue 64MiB --sio-max-sessions 20000 --log-level warn ${CLOUD_ARGS:-} \
+        2>"$tmp/server.log" &
     server_pid=$!
     i=0
     until curl -fs "http://127.0.0.1:$port/health" >/dev/null 2>&1; do

@@ -23,7 +23,10 @@
 # The server pings an idle connection after --ping-interval 300 s (20 by
 # default) and hangs up after twice that: with 20 s, generators starved by
 # the loaded machine answered too late and lost half of 100,000
-# registered connections before the robot came.
+# registered connections before the robot came. Each WebSocket gets a
+# 256-byte receive chunk (--ws-rx-chunk; 1 KiB by default): the scenario
+# is bound by memory per idle connection, not by CPU per message
+# (docs/PERFORMANCE.md, "Memory per idle connection").
 # Needs root (unshare -n). stdout: one JSON line per scale (cloud-load's
 # fanout line with "config", the sizes and what the machine showed: the
 # lowest MemAvailable, the most TCP sockets and their memory, conntrack);
@@ -124,7 +127,7 @@ run_scale() { # N
     "$cloud" --bind 127.0.0.1 --port $port --web-root "$root/web" --workers "$workers" \
         --rate-limit 0 --max-connections 19500 --max-connections-per-ip 0 \
         --max-new-connections-per-ip 0 --register-timeout 600 --presence-ttl "$ttl" \
-        --ping-interval 300 --log-level warn \
+        --ping-interval 300 --ws-rx-chunk 256 --log-level warn \
         2>"$tmp/server.log" &
     server_pid=$!
     i=0

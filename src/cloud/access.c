@@ -48,7 +48,7 @@ bool access_http_allowed(struct server *srv, struct conn *c)
 }
 
 /* Verifies the request's "Authorization: Bearer <token>" and keeps its
- * claims in c->http.caller. Returns TOKEN_OK (also for a policy without
+ * claims in c->http->caller. Returns TOKEN_OK (also for a policy without
  * identities: no claims then), TOKEN_ERR_MISSING, or the refusal. Sets
  * *admin when the token is --metrics-token or an admin's. */
 static enum token_error http_identify(struct server *srv, struct conn *c, bool *admin)
@@ -71,13 +71,13 @@ static enum token_error http_identify(struct server *srv, struct conn *c, bool *
     }
     char addr[64];
     conn_peer_address(c->wsi, addr, sizeof(addr));
-    token_claims_free(c->http.caller);
-    c->http.caller = NULL;
+    token_claims_free(c->http->caller);
+    c->http->caller = NULL;
     enum token_error e = router_http_authenticate(srv->router, token, len, addr,
-                                                  &c->http.caller);
+                                                  &c->http->caller);
     OPENSSL_cleanse(h, (size_t)n);
     free(h);
-    *admin = c->http.caller && token_has_scope(c->http.caller, TOKEN_SCOPE_ADMIN) == TOKEN_OK;
+    *admin = c->http->caller && token_has_scope(c->http->caller, TOKEN_SCOPE_ADMIN) == TOKEN_OK;
     return e;
 }
 
@@ -131,10 +131,10 @@ int access_status_request(struct server *srv, struct conn *c, const char *uri)
         if (auth && e != TOKEN_OK)
             return http_unauthorized(srv, c, e, "error");
         http_reply_respond(c, HTTP_STATUS_OK, "application/json",
-                           status_robots(srv->router, c->http.caller));
+                           status_robots(srv->router, c->http->caller));
         return 0;
     }
-    if (!details && c->http.caller)
+    if (!details && c->http->caller)
         return http_reply_message(c, HTTP_STATUS_FORBIDDEN, "error",
                                   "/metrics needs a token with the admin scope");
     if (!details)
@@ -188,6 +188,6 @@ void access_stop(struct server *srv)
 
 void access_release(struct conn *c)
 {
-    token_claims_free(c->http.caller);
-    c->http.caller = NULL;
+    token_claims_free(c->http->caller);
+    c->http->caller = NULL;
 }

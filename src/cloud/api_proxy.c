@@ -36,7 +36,7 @@ static int api_error_allow(struct conn *c, const char *allow)
 {
     char m[96];
     snprintf(m, sizeof(m), "this resource accepts %s only", allow);
-    c->http.allow = allow;
+    c->http->allow = allow;
     return api_error(c, HTTP_STATUS_METHOD_NOT_ALLOWED, m);
 }
 
@@ -119,7 +119,7 @@ static const char *api_method(struct lws *wsi, int *index)
  * request to the router. Returns -1 to close. */
 static int api_dispatch(struct server *srv, struct conn *c)
 {
-    struct http_conn *h = &c->http;
+    struct http_conn *h = c->http;
     json_t *body = NULL;
     bool bad = false;
     if (h->whep && !(body = whep_proxy_body(c, h->api_method, &bad)) && bad) {
@@ -172,19 +172,19 @@ static int api_dispatch(struct server *srv, struct conn *c)
 
 int api_proxy_body(struct server *srv, struct conn *c, const void *in, size_t len)
 {
-    if (c->http.api != API_BODY)
+    if (c->http->api != API_BODY)
         return 0;
     size_t max = (size_t)srv->cfg.max_message;
     if (c->rx.len + len > max) {
         /* Content-Length was checked; this is for bodies that lied. */
-        c->http.api = API_NONE;
+        c->http->api = API_NONE;
         conn_rx_release(c);
         char m[96];
         snprintf(m, sizeof(m), "the request body is larger than %zu bytes", max);
         return api_error(c, HTTP_STATUS_REQ_ENTITY_TOO_LARGE, m);
     }
     if (len && !conn_rx_append(c, in, len, max)) {
-        c->http.api = API_NONE;
+        c->http->api = API_NONE;
         conn_rx_release(c);
         return api_error(c, HTTP_STATUS_INTERNAL_SERVER_ERROR, "out of memory");
     }
@@ -193,7 +193,7 @@ int api_proxy_body(struct server *srv, struct conn *c, const void *in, size_t le
 
 int api_proxy_body_complete(struct server *srv, struct conn *c)
 {
-    return c->http.api == API_BODY ? api_dispatch(srv, c) : 0;
+    return c->http->api == API_BODY ? api_dispatch(srv, c) : 0;
 }
 
 void api_proxy_answer(void *http, unsigned status, struct outbuf *body)
@@ -201,8 +201,8 @@ void api_proxy_answer(void *http, unsigned status, struct outbuf *body)
     struct conn *c = http;
     if (conn_server(c)->stopping)
         return; /* every connection is being closed */
-    c->http.api = API_NONE;
-    if (c->http.whep) {
+    c->http->api = API_NONE;
+    if (c->http->whep) {
         whep_proxy_answer(c, status, body);
     } else if (status < 200) {
         char m[120];
@@ -225,7 +225,7 @@ static long long api_body_length(struct server *srv, struct conn *c)
      * not mean (no length, no body): such a request is served with an
      * empty body and the connection then closed (see api_proxy_request). */
     if (lws_hdr_total_length(c->wsi, WSI_TOKEN_HTTP_TRANSFER_ENCODING) > 0) {
-        c->http.close = true;
+        c->http->close = true;
         api_error(c, HTTP_STATUS_LENGTH_REQUIRED,
                   "send the body with a Content-Length (chunked request bodies are "
                   "not supported)");
@@ -277,7 +277,7 @@ static int ice_servers_reply(struct server *srv, struct conn *c)
 
 int api_proxy_request(struct server *srv, struct conn *c, const char *uri)
 {
-    struct http_conn *h = &c->http;
+    struct http_conn *h = c->http;
     int index;
     const char *method = api_method(c->wsi, &index);
     if (strcmp(uri, "/api/ice-servers") == 0) {
@@ -328,7 +328,7 @@ int api_proxy_request(struct server *srv, struct conn *c, const char *uri)
 
 void api_proxy_release(struct server *srv, struct conn *c)
 {
-    struct http_conn *h = &c->http;
+    struct http_conn *h = c->http;
     router_http_closed(srv->router, h->asker);
     h->asker = NULL;
     free(h->api_robot);

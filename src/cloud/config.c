@@ -30,6 +30,7 @@ void cloud_config_defaults(struct cloud_config *cfg)
         .tls_key = "",
         .max_message = 64 * 1024,
         .max_queue = 1024 * 1024,
+        .ws_rx_chunk = 1024,
         .max_connections = 10000,
         .max_client_sessions = 16,
         .max_robot_sessions = 64,
@@ -76,7 +77,7 @@ void cloud_config_defaults(struct cloud_config *cfg)
     };
 }
 
-enum { OPTION_COUNT = 51 };
+enum { OPTION_COUNT = 52 };
 
 /* The table points into cfg, so it is built per call. */
 static void option_table(struct cloud_config *cfg, struct opt out[OPTION_COUNT])
@@ -107,6 +108,10 @@ static void option_table(struct cloud_config *cfg, struct opt out[OPTION_COUNT])
         {.name = "max-queue", .env = {"MAX_QUEUE_BYTES"}, .type = OPT_SIZE,
          .target = &cfg->max_queue, .min = 4096, .max = 1L << 30, .metavar = "BYTES",
          .help = "outgoing bytes queued per connection before it is dropped"},
+        {.name = "ws-rx-chunk", .env = {"WS_RX_CHUNK_BYTES"}, .type = OPT_SIZE,
+         .target = &cfg->ws_rx_chunk, .min = 256, .max = 65536, .metavar = "BYTES",
+         .help = "receive buffer kept per WebSocket, also the most read per wakeup "
+                 "(smaller: less memory, more CPU per message)"},
         {.name = "max-connections", .env = {"MAX_CONNECTIONS"}, .type = OPT_INT,
          .target = &cfg->max_connections, .min = 1, .max = 1000000, .metavar = "N",
          .help = "WebSocket connections at once (more get HTTP 503)"},

@@ -21,6 +21,7 @@ struct cloud_config {
     const char *tls_key;       /* --tls-key, TLS_KEY: PEM private key */
     long max_message;          /* --max-message, MAX_MESSAGE_BYTES: 64 KiB */
     long max_queue;            /* --max-queue, MAX_QUEUE_BYTES: 1 MiB per connection */
+    long ws_rx_chunk;          /* --ws-rx-chunk, WS_RX_CHUNK_BYTES: 1024 (server.c) */
     long max_connections;      /* --max-connections, MAX_CONNECTIONS: 10000 */
     long max_client_sessions;  /* --max-client-sessions: 16 */
     long max_robot_sessions;   /* --max-robot-sessions: 64 */

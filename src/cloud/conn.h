@@ -23,7 +23,7 @@
 
 /* Bytes of the frames of several queued messages written with one send()
  * (ws_conn_writeable, into server.wbuf). Also lws's cap on one send()
- * (tx_packet_size): at 0 it would be the 1 KB receive chunk, and a 3 KB
+ * (tx_packet_size): at 0 it would be the receive chunk (--ws-rx-chunk), and a 3 KB
  * SDP would leave in three sends, each after a writeable callback. */
 #define WRITE_COALESCE_BYTES 65536
 
@@ -69,7 +69,9 @@ struct ws_conn {
 };
 
 /* The HTTP part: the response of the current transaction (http_reply.c)
- * and, for the robot API proxy, its request (api_proxy.c). The response
+ * and, for the robot API proxy, its request (api_proxy.c). Allocated per
+ * transaction (see struct conn), so that WebSockets, the many, do not
+ * carry it. The response
  * is decided anywhere (this connection's callback, a robot's message, the
  * timer) and written from the writeable callback in two steps: headers,
  * then body. */
@@ -112,10 +114,14 @@ struct rxbuf {
 /* Per-connection state, allocated and zeroed by lws as the protocol's
  * per-session data; `ws.peer` is set only on WebSockets. lws frees and
  * zeroes it between the transactions of a keep-alive HTTP connection
- * (HTTP_DROP_PROTOCOL comes first), and ESTABLISHED zeroes it again. The
- * two parts sit side by side, not in a union: the close callbacks release
- * both (a zeroed part releases nothing) without knowing the role the
- * connection ended in. */
+ * (HTTP_DROP_PROTOCOL comes first), and ESTABLISHED zeroes it again.
+ *
+ * `http` is allocated by server.c when an HTTP request is handed to the
+ * server (LWS_CALLBACK_HTTP) and freed at HTTP_DROP_PROTOCOL or
+ * CLOSED_HTTP, after the release functions: every HTTP callback after
+ * LWS_CALLBACK_HTTP may use it; anything that may run on a WebSocket
+ * checks it for NULL. An idle WebSocket is what issue #16 counts: its
+ * struct conn is 128 bytes of heap, not 224 with the HTTP part inline. */
 struct conn {
     /* First: see struct conn_link. A native WebSocket's link (ws_conn.c);
      * &eio_ws_link on a Socket.IO WebSocket (conn_is_sio_ws), which is
@@ -124,7 +130,7 @@ struct conn {
     struct lws *wsi;
     struct rxbuf rx;
     struct ws_conn ws;
-    struct http_conn http;
+    struct http_conn *http;   /* NULL on WebSockets and between transactions */
 };
 
 struct server {

@@ -404,7 +404,7 @@ bool edge_http_request(struct server *srv, struct conn *c, const char *uri)
          * bounds by --http-timeout too). */
         int64_t now = clock_mono_ms();
         int64_t left = (ec ? ec->request_from_ms : now) + srv->edge->http_ms - now;
-        c->http.body_deadline = true;
+        c->http->body_deadline = true;
         lws_set_timer_usecs(c->wsi, (left > 0 ? left : 1) * LWS_US_PER_MS);
     }
     return true;
@@ -415,7 +415,7 @@ void edge_body_complete(struct server *srv, struct conn *c)
     (void)srv;
     /* libwebsockets 4.1 cannot cancel a wsi's timer (a cancel fires it at
      * once): it is left to fire, and finds nothing to do. */
-    c->http.body_deadline = false;
+    c->http->body_deadline = false;
 }
 
 int edge_timer(struct server *srv, struct lws *wsi, struct conn *c)
@@ -427,9 +427,9 @@ int edge_timer(struct server *srv, struct lws *wsi, struct conn *c)
             ws_conn_close(c, ROUTER_CLOSE_POLICY, "too many failed authentications");
         return 0;
     }
-    if (!c || c->ws.peer || conn_is_sio_ws(c) || !c->http.body_deadline)
+    if (!c || c->ws.peer || conn_is_sio_ws(c) || !c->http || !c->http->body_deadline)
         return 0;
-    c->http.body_deadline = false;
+    c->http->body_deadline = false;
     srv->stats.closed_http_timeout++;
     char addr[NETLIST_ADDR_TEXT];
     client_text(wsi, ec, addr);
@@ -563,8 +563,8 @@ void edge_auth_failed(void *conn, const char *reason)
          * this call, and a closing connection takes no more messages. */
         ec->close_banned = true;
         lws_set_timer_usecs(c->wsi, 1);
-    } else {
-        c->http.close = true;
+    } else if (c->http) {
+        c->http->close = true;
     }
 }
 

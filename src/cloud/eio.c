@@ -215,9 +215,9 @@ static void teardown(struct eio_session *s)
                           s->close_reason ? s->close_reason : "session closed");
     }
     if (s->poll)
-        s->poll->http.eio = NULL;
+        s->poll->http->eio = NULL;
     if (s->post)
-        s->post->http.eio = NULL;
+        s->post->http->eio = NULL;
     struct peer *p = s->peer;
     s->peer = NULL;
     router_peer_closed(srv->router, p);
@@ -318,7 +318,7 @@ void eio_session_flush_poll(struct eio_session *s)
     if (!c || (!sendq_count(&s->q) && !s->closing))
         return;
     s->poll = NULL;
-    c->http.eio = NULL;
+    c->http->eio = NULL;
     http_reply_respond(c, HTTP_STATUS_OK, "text/plain; charset=UTF-8", poll_payload(s));
     if (s->closing)
         schedule(s, 0, 0); /* delivered: the teardown need not wait */
@@ -332,7 +332,7 @@ static void poll_release_noop(struct eio_session *s)
     if (!c)
         return;
     s->poll = NULL;
-    c->http.eio = NULL;
+    c->http->eio = NULL;
     http_reply_respond(c, HTTP_STATUS_OK, "text/plain; charset=UTF-8", outbuf_new("6", 1));
 }
 

@@ -111,12 +111,12 @@ static int post_length(struct server *srv, struct conn *c, struct eio_session *s
         lws_hdr_copy(c->wsi, cl, sizeof cl, WSI_TOKEN_HTTP_CONTENT_LENGTH) > 0)
         length = strtoll(cl, NULL, 10);
     if (length <= 0) {
-        c->http.close = true;
+        c->http->close = true;
         reply_error(c, EIO_ERR_BAD_REQUEST, 0, "a POST needs a Content-Length and a body");
         return -1;
     }
     if (length > srv->cfg.max_message) {
-        c->http.close = true;
+        c->http->close = true;
         log_info("%s: Socket.IO POST of %lld bytes, over maxPayload; ending the session",
                  router_peer_label(s->peer), length);
         eio_session_close(s, 1009, "payload too large");
@@ -151,7 +151,7 @@ int eio_poll_request(struct server *srv, struct conn *c)
         eio_session_close(s, 1002, "overlapping polling requests");
         return reply_error(c, EIO_ERR_BAD_REQUEST, 0, NULL);
     }
-    c->http.eio = s;
+    c->http->eio = s;
     if (get) {
         s->poll = c;
         /* Held until a packet comes: the next ping at the latest. */
@@ -160,26 +160,26 @@ int eio_poll_request(struct server *srv, struct conn *c)
         return 0;
     }
     if (post_length(srv, c, s) != 0) {
-        c->http.eio = NULL;
+        c->http->eio = NULL;
         return 0;
     }
     s->post = c;
-    c->http.eio_post = true;
+    c->http->eio_post = true;
     return 0;
 }
 
 int eio_poll_body(struct server *srv, struct conn *c, const void *in, size_t len)
 {
     size_t max = (size_t)srv->cfg.max_message;
-    if (!c->http.eio_post || c->http.replying)
+    if (!c->http->eio_post || c->http->replying)
         return 0;
     if (c->rx.len + len > max || !conn_rx_append(c, in, len, max)) {
         /* Content-Length was checked: a body that lied, or no memory. */
-        struct eio_session *s = c->http.eio;
+        struct eio_session *s = c->http->eio;
         if (s)
             eio_session_close(s, 1009, "payload too large");
         conn_rx_release(c);
-        c->http.close = true;
+        c->http->close = true;
         return reply_error(c, EIO_ERR_BAD_REQUEST, HTTP_STATUS_REQ_ENTITY_TOO_LARGE,
                            "Payload too large (maxPayload)");
     }
@@ -189,9 +189,9 @@ int eio_poll_body(struct server *srv, struct conn *c, const void *in, size_t len
 int eio_poll_body_complete(struct server *srv, struct conn *c)
 {
     (void)srv;
-    struct eio_session *s = c->http.eio;
-    c->http.eio_post = false;
-    if (c->http.replying) {
+    struct eio_session *s = c->http->eio;
+    c->http->eio_post = false;
+    if (c->http->replying) {
         conn_rx_release(c);
         return 0;
     }
@@ -200,7 +200,7 @@ int eio_poll_body_complete(struct server *srv, struct conn *c)
         return reply_error(c, EIO_ERR_SID, 0, NULL);
     }
     s->post = NULL;
-    c->http.eio = NULL;
+    c->http->eio = NULL;
     int64_t now = clock_mono_ms();
     bool ok = true;
     const char *p = c->rx.data, *end = p + c->rx.len;
@@ -217,9 +217,9 @@ int eio_poll_body_complete(struct server *srv, struct conn *c)
 void eio_poll_release(struct server *srv, struct conn *c)
 {
     (void)srv;
-    struct eio_session *s = c->http.eio;
-    c->http.eio = NULL;
-    c->http.eio_post = false;
+    struct eio_session *s = c->http->eio;
+    c->http->eio = NULL;
+    c->http->eio_post = false;
     if (!s)
         return;
     if (s->poll == c)

@@ -10,7 +10,7 @@
 
 void http_reply_set(struct conn *c, unsigned status, const char *type, struct outbuf *body)
 {
-    struct http_conn *h = &c->http;
+    struct http_conn *h = c->http;
     if (h->replying) {
         outbuf_unref(body);
         return;
@@ -25,7 +25,7 @@ void http_reply_set(struct conn *c, unsigned status, const char *type, struct ou
 
 bool http_reply_header(struct conn *c, const char *name, const char *value)
 {
-    struct http_conn *h = &c->http;
+    struct http_conn *h = c->http;
     size_t old = h->headers ? strlen(h->headers) : 0;
     size_t add = strlen(name) + strlen(value) + 3;
     char *more = realloc(h->headers, old + add);
@@ -98,7 +98,7 @@ static struct outbuf *json_refusal(const char *code, const char *message)
 
 int http_reply_refuse(struct conn *c, unsigned status, const char *code, const char *message)
 {
-    c->http.close = true;
+    c->http->close = true;
     http_reply_respond(c, status, "application/json", json_refusal(code, message));
     return 0;
 }
@@ -141,7 +141,7 @@ static int write_headers(struct conn *c)
     unsigned char hdr[LWS_PRE + 4096], *start = hdr + LWS_PRE, *p = start;
     unsigned char *end = hdr + sizeof(hdr) - 1;
     struct lws *wsi = c->wsi;
-    const struct http_conn *h = &c->http;
+    const struct http_conn *h = c->http;
     int fail = h->body ? lws_add_http_common_headers(wsi, h->status, h->type, h->body->len, &p,
                                                      end)
                        : lws_add_http_header_status(wsi, h->status, &p, end);
@@ -156,7 +156,7 @@ static int write_headers(struct conn *c)
 
 int http_reply_writeable(struct server *srv, struct conn *c)
 {
-    struct http_conn *h = &c->http;
+    struct http_conn *h = c->http;
     if (!h->replying)
         return 0;
     if (!h->headers_sent) {
@@ -185,7 +185,7 @@ int http_reply_writeable(struct server *srv, struct conn *c)
 
 void http_reply_release(struct server *srv, struct conn *c)
 {
-    struct http_conn *h = &c->http;
+    struct http_conn *h = c->http;
     if (h->replying) {
         h->replying = false;
         srv->http_replies--;

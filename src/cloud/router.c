@@ -5,6 +5,7 @@
 #include "cloud/router.h"
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,7 +38,7 @@ void router__send_msg(struct router *r, struct peer *p, const char *type, json_t
     struct outbuf *b = body ? p->codec->encode(type, body) : NULL;
     json_decref(body);
     if (!b) {
-        log_error("out of memory encoding %s for %s", type, p->label);
+        log_error("out of memory encoding %s for %s", type, router_peer_label(p));
         return;
     }
     router__send_buf(r, p, b);
@@ -69,7 +70,7 @@ void router__send_error(struct router *r, struct peer *p, const char *code, cons
     char message[256];
     snprintf(message, sizeof(message), "%s", text);
     utf8_scrub(message);
-    log_debug("%s: error %s: %s", p->label, code, message);
+    log_debug("%s: error %s: %s", router_peer_label(p), code, message);
     json_t *body = json_pack("{s:s, s:s}", "code", code, "message", message);
     if (body && request_type && *request_type && strlen(request_type) <= PROTO_NAME_MAX)
         json_object_set_new(body, "requestType", json_string(request_type));
@@ -99,9 +100,8 @@ void router__close_peer(struct router *r, struct peer *p, const char *reason)
 static void enroll(struct peer *p, enum role role)
 {
     p->role = role;
+    p->label_role = (unsigned char)role;
     p->connected_at_ms = clock_wall_ms();
-    snprintf(p->label, sizeof(p->label), "%s %s (%s)", protocol_role_name(role), p->id,
-             p->remote_addr);
     log_info("%s %s registered from %s", protocol_role_name(role), p->id, p->remote_addr);
 }
 
@@ -145,7 +145,7 @@ json_t *router__with_ice_servers(struct router *r, const struct peer *p, json_t 
     if (!servers || json_object_set_new(body, "iceServers", servers) < 0 ||
         json_object_set_new(body, "iceServersTtl",
                             json_integer((json_int_t)ice_servers_ttl(r->cfg.ice))) < 0)
-        log_warn("%s: out of memory: no iceServers sent", p->label);
+        log_warn("%s: out of memory: no iceServers sent", router_peer_label(p));
     return body;
 }
 
@@ -437,7 +437,7 @@ static bool within_rate(struct router *r, struct peer *p, int64_t now_ms)
         if (p->role == ROLE_ROBOT)
             return false;
         log_warn("%s: closed with 1008: still sending after %u messages were dropped in one "
-                 "second", p->label, p->rate.dropped - 1);
+                 "second", router_peer_label(p), p->rate.dropped - 1);
         router__close_peer(r, p, "rate limit exceeded");
         return false;
     }
@@ -484,7 +484,11 @@ void router_free(struct router *r)
 struct peer *router_peer_open(struct router *r, void *conn, const struct codec *codec,
                               const char *remote_addr, int64_t now_ms)
 {
-    struct peer *p = calloc(1, sizeof(*p));
+    if (!remote_addr)
+        remote_addr = "?";
+    size_t alen = strlen(remote_addr);
+    size_t size = offsetof(struct peer, remote_addr) + alen + 1;
+    struct peer *p = calloc(1, size > sizeof(*p) ? size : sizeof(*p));
     if (!p)
         return NULL;
     p->conn = conn;
@@ -495,8 +499,7 @@ struct peer *router_peer_open(struct router *r, void *conn, const struct codec *
     p->asker.peer = p;
     list_init(&p->asker.requests);
     ratelimit_init(&p->rate, r->cfg.rate_limit, now_ms);
-    snprintf(p->remote_addr, sizeof(p->remote_addr), "%s", remote_addr ? remote_addr : "?");
-    snprintf(p->label, sizeof(p->label), "%s", p->remote_addr);
+    memcpy(p->remote_addr, remote_addr, alen + 1);
     r->peers++;
     return p;
 }
@@ -587,7 +590,17 @@ void router_stats(const struct router *r, struct router_stats *out)
 
 const char *router_peer_label(const struct peer *p)
 {
-    return p ? p->label : "?";
+    /* Two buffers, so that a log line may name two peers. */
+    static char label[2][PROTO_NAME_MAX + 80];
+    static unsigned next;
+    if (!p)
+        return "?";
+    if (p->label_role == ROLE_NONE)
+        return p->remote_addr;
+    char *out = label[next++ & 1];
+    snprintf(out, sizeof(label[0]), "%s %s (%s)", protocol_role_name(p->label_role),
+             p->id ? p->id : "?", p->remote_addr);
+    return out;
 }
 
 bool router_peer_registered(const struct peer *p)

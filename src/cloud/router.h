@@ -175,8 +175,10 @@ void router_count_refusal(struct router *r, const char *reason, const char *remo
 bool router_auth_required(const struct router *r);
 
 /* A short name of the peer for logs: "robot r1 (203.0.113.7)",
- * "client c1 (...)", or the address before it registers. Valid until the
- * peer is closed or registers. */
+ * "client c1 (...)", or the address before it registers. Made when asked
+ * for, into static storage that the second call after this one reuses
+ * (so one log line may name two peers): the event-loop thread only, and
+ * only for the line at hand. */
 const char *router_peer_label(const struct peer *p);
 
 /* True once the peer has registered (as a robot or a client). */

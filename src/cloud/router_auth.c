@@ -140,13 +140,13 @@ int64_t router__expiry_tick(struct router *r, int64_t now_ms)
         list_remove(n);
         if (p->in_grace) {
             log_warn("%s: token expired and not refreshed within %u s: closing with 1008",
-                     p->label, r->cfg.token_grace_s);
+                     router_peer_label(p), r->cfg.token_grace_s);
             router__close_peer(r, p, "token expired");
             continue;
         }
         p->in_grace = true;
         schedule_expiry(r, p, now_ms + (int64_t)r->cfg.token_grace_s * 1000);
-        log_info("%s: token expired; closing in %u s unless refreshed", p->label,
+        log_info("%s: token expired; closing in %u s unless refreshed", router_peer_label(p),
                  r->cfg.token_grace_s);
         char m[160];
         snprintf(m, sizeof(m), "the token has expired: send refresh-token with a new one "
@@ -176,7 +176,7 @@ void router__on_refresh_token(struct router *r, struct peer *p, json_t *msg, int
         return;
     }
     router__set_identity(r, p, c, now_ms);
-    log_info("%s: token refreshed, expires at %lld", p->label, (long long)c->exp);
+    log_info("%s: token refreshed, expires at %lld", router_peer_label(p), (long long)c->exp);
     router__send_msg(r, p, "token-refreshed", json_pack("{s:I}", "expiresAt",
                                                         (json_int_t)c->exp));
 }

@@ -30,18 +30,16 @@
 struct asker {
     struct peer *peer;
     void *http;
-    bool remote;                 /* http of another instance: answered through the cluster */
-    /* HTTP, forwarded to another instance: the token its answer comes
-     * under (in r->forwarded), or "". */
-    char fwd_token[IDS_TOKEN_LEN + 1];
     struct list requests;        /* pending struct request, newest first */
     unsigned nrequests;
+    bool remote;                 /* http of another instance: answered through the cluster */
 };
 
+/* Fields ordered so that no padding is left: one is allocated per
+ * connection. */
 struct peer {
     void *conn;
     const struct codec *codec;   /* how this peer's messages are framed */
-    enum role role;
     char *id;                    /* robotId or clientId once registered */
     /* The verified identity (router_auth.c), owned; NULL without a policy
      * that has identities, and until registration. */
@@ -55,17 +53,24 @@ struct peer {
     /* This peer's sessions, newest first, through the session's robot_node
      * for a robot and its client_node for a client (router.c). */
     struct list sessions;
-    unsigned nsessions;
     struct asker asker;          /* clients: the robot requests this peer asked */
     struct list requests;        /* robots: the requests this robot is to answer */
-    unsigned npending;           /* robots: how many */
     struct ratelimit rate;       /* rate_limit messages per second, bursts of 2x */
+    enum role role;
+    unsigned nsessions;
+    unsigned npending;           /* robots: how many */
     bool closing;                /* asked the transport to close: ignore input */
     bool in_grace;               /* told token-expired; closed at expiry_ms */
     bool refusal_logged;         /* an authentication refusal was logged */
     bool remote;                 /* a client of another instance (router_remote.c) */
-    char remote_addr[64];
-    char label[PROTO_NAME_MAX + 80]; /* for logs: role, id and address */
+    /* The role it registered as, kept after it is detached, for
+     * router_peer_label(): ROLE_NONE until it registers. */
+    unsigned char label_role;
+    /* The address, exactly as long as it is (allocated with the peer):
+     * an idle connection's bytes are the figure of issue #16. The label
+     * for logs is made from role, id and this when asked for
+     * (router_peer_label). */
+    char remote_addr[];
 };
 
 /* Counted error codes: the size of router.c's table, NULL-terminated. */
@@ -80,6 +85,10 @@ enum { ROUTER_REFUSAL_CODES = TOKEN_ERR_COUNT - 1 + 2 + 1 };
 struct http_asker {
     struct asker asker;
     char name[80];               /* "http:<addr>": the clientId robots see */
+    /* Forwarded to another instance: the token its answer comes under (in
+     * r->forwarded), or "". Here, not in struct asker: a peer's asker
+     * never forwards, and peers are the many. */
+    char fwd_token[IDS_TOKEN_LEN + 1];
 };
 
 /* Open sessions of one identity (a token's sub), over all its

@@ -50,8 +50,8 @@ struct peer *router_remote_open(struct router *r, void *conn, const char *client
     }
     p->remote = true;
     p->role = ROLE_CLIENT;
+    p->label_role = ROLE_CLIENT;
     p->connected_at_ms = clock_wall_ms();
-    snprintf(p->label, sizeof(p->label), "client %s (%s)", p->id, p->remote_addr);
     /* The claims decide what the stand-in may see and do here; their
      * expiry and refresh-token are the client's own instance's business
      * (its close ends this stand-in), so no expiry is scheduled here. */
@@ -76,7 +76,7 @@ bool router_deliver(struct router *r, const char *client_id, const char *text, s
     }
     if (!b) {
         log_warn("%s: a message from another instance was dropped (out of memory or "
-                 "not JSON)", p->label);
+                 "not JSON)", router_peer_label(p));
         return false;
     }
     router__send_buf(r, p, b);
@@ -103,9 +103,9 @@ bool router__forward_http(struct router *r, struct http_asker *h,
                           const struct robot_request *req)
 {
     const struct router_cluster *cl = r->cfg.cluster;
-    if (!cl || h->asker.remote || h->asker.fwd_token[0])
+    if (!cl || h->asker.remote || h->fwd_token[0])
         return false;
-    char *token = h->asker.fwd_token;
+    char *token = h->fwd_token;
     if (ids_token(token) != 0 || hmap_put(r->forwarded, token, IDS_TOKEN_LEN, h) != 0) {
         token[0] = '\0';
         return false;
@@ -122,12 +122,12 @@ bool router__forward_http(struct router *r, struct http_asker *h,
 
 void router__forget_forwarded(struct router *r, struct http_asker *h)
 {
-    if (!h->asker.fwd_token[0])
+    if (!h->fwd_token[0])
         return;
-    hmap_remove(r->forwarded, h->asker.fwd_token, IDS_TOKEN_LEN);
+    hmap_remove(r->forwarded, h->fwd_token, IDS_TOKEN_LEN);
     r->stats.robot_requests_abandoned++;
-    r->cfg.cluster->forget_http(r->cfg.cluster->self, h->asker.fwd_token);
-    h->asker.fwd_token[0] = '\0';
+    r->cfg.cluster->forget_http(r->cfg.cluster->self, h->fwd_token);
+    h->fwd_token[0] = '\0';
 }
 
 struct http_asker *router_remote_http_open(struct router *r, void *http, const char *via)
@@ -148,7 +148,7 @@ void router_http_remote_answer(struct router *r, const char *token, unsigned sta
                                : NULL;
     if (!h)
         return;
-    h->asker.fwd_token[0] = '\0';
+    h->fwd_token[0] = '\0';
     struct outbuf *b = outbuf_new(body, len);
     if (!b) {
         log_error("out of memory: an answer from another instance was dropped");

@@ -113,7 +113,7 @@ static void fail_request(struct router *r, struct request *q, unsigned status,
 {
     unlink_request(r, q);
     log_info("robot request %s from %s to robot %s: %u (%s)", q->token,
-             q->asker->peer ? q->asker->peer->label : "HTTP", q->robot->id, status, detail);
+             q->asker->peer ? router_peer_label(q->asker->peer) : "HTTP", q->robot->id, status, detail);
     answer_detail(r, q->asker, q->request_id, q->robot->id, status, "%s", detail);
     free_request(q);
 }
@@ -281,7 +281,7 @@ void router__on_robot_response(struct router *r, struct peer *robot, json_t *msg
     if (!q || q->robot != robot) {
         r->stats.robot_responses_dropped++;
         log_debug("%s: dropped a robot-response whose requestId is not pending on this "
-                  "connection (unknown, expired or already answered)", robot->label);
+                  "connection (unknown, expired or already answered)", router_peer_label(robot));
         return;
     }
     unlink_request(r, q);

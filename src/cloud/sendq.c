@@ -11,9 +11,10 @@ void sendq_init(struct sendq *q)
     memset(q, 0, sizeof(*q));
 }
 
-/* Doubles the ring (or makes the first one), moving the queued messages to
- * the start of the new ring. Returns false past SENDQ_MAX_MESSAGES or when
- * out of memory; the queue is then unchanged. */
+/* Doubles the ring, or makes the first one (SENDQ_INITIAL slots, taking
+ * the message held without a ring), moving the queued messages to the
+ * start of the new ring. Returns false past SENDQ_MAX_MESSAGES or when out
+ * of memory; the queue is then unchanged. */
 static bool sendq_grow(struct sendq *q)
 {
     unsigned cap = q->cap ? q->cap * 2 : SENDQ_INITIAL;
@@ -22,9 +23,14 @@ static bool sendq_grow(struct sendq *q)
     struct outbuf **ring = malloc(cap * sizeof(*ring));
     if (!ring)
         return false;
-    for (unsigned i = 0; i < q->count; i++)
-        ring[i] = q->ring[(q->head + i) % q->cap];
-    free(q->ring);
+    if (!q->cap) {
+        if (q->count)
+            ring[0] = q->one;
+    } else {
+        for (unsigned i = 0; i < q->count; i++)
+            ring[i] = q->ring[(q->head + i) % q->cap];
+        free(q->ring);
+    }
     q->ring = ring;
     q->cap = cap;
     q->head = 0;
@@ -33,9 +39,15 @@ static bool sendq_grow(struct sendq *q)
 
 int sendq_push(struct sendq *q, struct outbuf *b, size_t max_bytes)
 {
-    if ((q->count && q->bytes + b->len > max_bytes) || (q->count == q->cap && !sendq_grow(q)))
+    if (q->count && q->bytes + b->len > max_bytes)
         return -1;
-    q->ring[(q->head + q->count) % q->cap] = outbuf_ref(b);
+    if (!q->cap && !q->count) {
+        q->one = outbuf_ref(b);
+    } else {
+        if ((!q->cap || q->count == q->cap) && !sendq_grow(q))
+            return -1;
+        q->ring[(q->head + q->count) % q->cap] = outbuf_ref(b);
+    }
     q->count++;
     q->bytes += b->len;
     return 0;
@@ -43,17 +55,31 @@ int sendq_push(struct sendq *q, struct outbuf *b, size_t max_bytes)
 
 struct outbuf *sendq_peek(const struct sendq *q)
 {
-    return q->count ? q->ring[q->head] : NULL;
+    if (!q->count)
+        return NULL;
+    return q->cap ? q->ring[q->head] : q->one;
 }
 
 struct outbuf *sendq_pop(struct sendq *q)
 {
     if (!q->count)
         return NULL;
-    struct outbuf *b = q->ring[q->head];
-    q->head = (q->head + 1) % q->cap;
+    struct outbuf *b;
+    if (!q->cap) {
+        b = q->one;
+        q->one = NULL;
+    } else {
+        b = q->ring[q->head];
+        q->head = (q->head + 1) % q->cap;
+    }
     q->count--;
     q->bytes -= b->len;
+    if (!q->count && q->cap) { /* empty: hold no ring while idle */
+        free(q->ring);
+        q->ring = NULL;
+        q->cap = 0;
+        q->head = 0;
+    }
     return b;
 }
 
@@ -84,7 +110,7 @@ size_t sendq_pop_frames(struct sendq *q, unsigned char *out, size_t cap, unsigne
     size_t used = 0;
     unsigned k = 0;
     while (k < max_msgs && q->count) {
-        size_t len = q->ring[q->head]->len;
+        size_t len = sendq_peek(q)->len;
         if (used + SENDQ_FRAME_HEADER_MAX + len > cap)
             break;
         struct outbuf *b = sendq_pop(q);
@@ -101,7 +127,6 @@ size_t sendq_pop_frames(struct sendq *q, unsigned char *out, size_t cap, unsigne
 void sendq_clear(struct sendq *q)
 {
     while (q->count)
-        outbuf_unref(sendq_pop(q));
-    free(q->ring);
+        outbuf_unref(sendq_pop(q)); /* the last pop frees the ring */
     sendq_init(q);
 }

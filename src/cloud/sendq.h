@@ -17,9 +17,12 @@
 
 #include "cloud/outbuf.h"
 
-/* The ring starts at SENDQ_INITIAL slots and doubles up to
- * SENDQ_MAX_MESSAGES; the byte limit given to sendq_push() is the real
- * bound. */
+/* Memory: a queue of zero or one message holds no memory of its own (the
+ * one message sits in the struct); a second message makes a ring of
+ * SENDQ_INITIAL slots, which doubles up to SENDQ_MAX_MESSAGES (the byte
+ * limit given to sendq_push() is the real bound) and is freed when the
+ * queue is empty again. Idle connections, the many, so hold no ring; a
+ * busy one pays one malloc and free per burst. */
 #define SENDQ_INITIAL 4
 #define SENDQ_MAX_MESSAGES 65536
 
@@ -29,10 +32,13 @@
 
 /* A zeroed struct sendq is an empty queue, like one from sendq_init(). */
 struct sendq {
-    struct outbuf **ring; /* cap slots, NULL until the first push */
-    unsigned head;        /* slot of the oldest message */
+    union {
+        struct outbuf **ring; /* cap > 0: cap slots */
+        struct outbuf *one;   /* cap == 0: the message queued, or NULL */
+    };
+    unsigned head;        /* slot of the oldest message (cap > 0) */
     unsigned count;       /* messages queued */
-    unsigned cap;
+    unsigned cap;         /* ring slots; 0: no ring */
     size_t bytes;         /* payload bytes queued (sum of their len) */
 };
 
@@ -63,7 +69,7 @@ struct outbuf *sendq_pop(struct sendq *q);
 size_t sendq_pop_frames(struct sendq *q, unsigned char *out, size_t cap, unsigned max_msgs,
                         unsigned *popped);
 
-/* Drops every queued reference and frees the ring: the queue is empty and
+/* Drops every queued reference and frees any ring: the queue is empty and
  * holds no memory. Safe on an empty or zeroed queue, and twice. */
 void sendq_clear(struct sendq *q);
 

@@ -225,23 +225,29 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 
     case LWS_CALLBACK_HTTP:
         c->wsi = wsi;
+        if (!c->http && !(c->http = calloc(1, sizeof(*c->http)))) {
+            log_error("out of memory: closing an HTTP connection");
+            return -1;
+        }
         return http_request(srv, c, in ? in : "/");
 
     case LWS_CALLBACK_HTTP_BODY:
-        if (c && c->http.eio_post)
+        if (!c || !c->http)
+            return 0;
+        if (c->http->eio_post)
             return eio_poll_body(srv, c, in, len);
-        return c ? api_proxy_body(srv, c, in, len) : 0;
+        return api_proxy_body(srv, c, in, len);
 
     case LWS_CALLBACK_HTTP_BODY_COMPLETION:
-        if (!c)
+        if (!c || !c->http)
             return 0;
         edge_body_complete(srv, c);
-        if (c->http.eio_post)
+        if (c->http->eio_post)
             return eio_poll_body_complete(srv, c);
         return api_proxy_body_complete(srv, c);
 
     case LWS_CALLBACK_HTTP_WRITEABLE:
-        return c ? http_reply_writeable(srv, c) : 0;
+        return c && c->http ? http_reply_writeable(srv, c) : 0;
 
     case LWS_CALLBACK_HTTP_FILE_COMPLETION:
         return lws_http_transaction_completed(wsi) ? -1 : 0;
@@ -250,12 +256,16 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
     case LWS_CALLBACK_CLOSED_HTTP:
         /* A client that hangs up while its robot request waits ends here:
          * the router forgets the request. */
-        if (c) {
+        if (c && c->http) {
             eio_poll_release(srv, c);
             http_reply_release(srv, c);
             api_proxy_release(srv, c);
             access_release(c);
+            free(c->http);
+            c->http = NULL;
         }
+        if (c)
+            conn_rx_release(c); /* a request body; a WebSocket's is released at CLOSED */
         return 0;
 
     default:
@@ -357,12 +367,19 @@ static int context_new(struct server *srv)
         .name = "porthole",
         .callback = callback,
         .per_session_data_size = sizeof(struct conn),
-        /* The receive chunk, not a message limit: lws holds one such buffer
-         * per connection, so it sets most of an idle peer's cost (measured:
-         * 5.7 KB per registered client at 4096, 3.0 KB at 1024). Messages
-         * up to it (ICE candidates, control) go to the router without a
-         * copy; larger ones (SDPs) are reassembled with one copy. */
-        .rx_buffer_size = 1024,
+        /* --ws-rx-chunk, the receive chunk, not a message limit: lws
+         * allocates it (+ LWS_PRE + 4 bytes) per WebSocket at ESTABLISHED
+         * and keeps it for the connection's life, and reads at most that
+         * much (+ LWS_PRE) from the socket per wakeup. It is the largest
+         * share of an idle connection that this server can choose, and
+         * the two cannot be had apart in lws 4.1: 1024 (the default)
+         * costs about 2.7 KB per idle registered client, 256 about 1.9 KB
+         * but a quarter more CPU per relayed message, where messages queue
+         * up in the socket (docs/PERFORMANCE.md, "Memory per idle
+         * connection"). Messages up to it that arrive in one read (most
+         * ICE candidates, control) go to the router without a copy; the
+         * rest are reassembled with one copy. */
+        .rx_buffer_size = (size_t)cfg->ws_rx_chunk,
         /* A cap on one send(), not a buffer: idle connections cost the same. */
         .tx_packet_size = WRITE_COALESCE_BYTES,
     };

@@ -108,7 +108,7 @@ int whep_proxy_check(struct server *srv, struct conn *c, int method_index, const
                      const char *rest, long long length, const char **method)
 {
     bool session = rest[4] == '/';
-    const struct token_claims *caller = c->http.caller;
+    const struct token_claims *caller = c->http->caller;
     if (!ids_valid_name(robot_id, PROTO_NAME_MAX) ||
         !registry_find(&srv->reg, REG_ROBOT, robot_id) ||
         (caller && token_may_see(caller, robot_id) != TOKEN_OK)) {
@@ -122,7 +122,7 @@ int whep_proxy_check(struct server *srv, struct conn *c, int method_index, const
         return answer_options(srv, c, session);
     *method = robot_method(method_index, session);
     if (!*method) {
-        c->http.allow = session ? "OPTIONS, PATCH, DELETE" : "OPTIONS, POST";
+        c->http->allow = session ? "OPTIONS, PATCH, DELETE" : "OPTIONS, POST";
         whep_error(c, HTTP_STATUS_METHOD_NOT_ALLOWED,
                    session ? "a WHEP session takes PATCH (trickled candidates) and DELETE"
                            : "the WHEP endpoint takes POST (an SDP offer)");
@@ -145,7 +145,7 @@ int whep_proxy_check(struct server *srv, struct conn *c, int method_index, const
         whep_error(c, HTTP_STATUS_REQ_ENTITY_TOO_LARGE, m);
         return 1;
     }
-    c->http.whep = true;
+    c->http->whep = true;
     return 0;
 }
 
@@ -169,7 +169,7 @@ json_t *whep_proxy_body(struct conn *c, const char *method, bool *bad)
         return NULL;
     }
     /* api_path is "/api/whep[?query]" or "/api/whep/{sessionId}". */
-    bool session = c->http.api_path[strlen("/api/whep")] == '/';
+    bool session = c->http->api_path[strlen("/api/whep")] == '/';
     json_t *body = json_object();
     json_object_set_new(body, session ? "sdpfrag" : "sdp", text);
     char match[128];
@@ -186,7 +186,7 @@ void whep_proxy_answer(struct conn *c, unsigned status, struct outbuf *body)
     const char *etag = json_string_value(json_object_get(j, "etag"));
     if (status == 201 && sdp && sid && ids_valid_name(sid, PROTO_NAME_MAX)) {
         char loc[200];
-        snprintf(loc, sizeof loc, "/api/robots/%s/whep/%s", c->http.api_robot, sid);
+        snprintf(loc, sizeof loc, "/api/robots/%s/whep/%s", c->http->api_robot, sid);
         http_reply_header(c, "location", loc);
         if (etag && strlen(etag) < 80 && !strpbrk(etag, "\r\n"))
             http_reply_header(c, "etag", etag);

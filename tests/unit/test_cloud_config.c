@@ -20,7 +20,7 @@ static char err[256];
 /* Every variable config.h reads; cleared before each test. */
 static const char *const env_vars[] = {
     "PORT", "SIGNALING_PORT", "BIND_ADDRESS", "WEB_ROOT", "MAX_MESSAGE_BYTES",
-    "MAX_QUEUE_BYTES", "MAX_CONNECTIONS", "MAX_CLIENT_SESSIONS", "MAX_ROBOT_SESSIONS",
+    "MAX_QUEUE_BYTES", "WS_RX_CHUNK_BYTES", "MAX_CONNECTIONS", "MAX_CLIENT_SESSIONS", "MAX_ROBOT_SESSIONS",
     "RATE_LIMIT", "PING_INTERVAL", "HTTP_TIMEOUT", "LOG_LEVEL", "LOG_FORMAT", "TLS_CERT", "TLS_KEY",
     "REQUEST_TIMEOUT", "MAX_PENDING_REQUESTS", "REGISTER_TIMEOUT", "MAX_CONNECTIONS_PER_IP",
     "MAX_NEW_CONNECTIONS_PER_IP", "MAX_AUTH_FAILURES_PER_IP", "AUTH_BAN_SECONDS", "LIMIT_EXEMPT",
@@ -77,6 +77,7 @@ static void test_defaults_set_documented_limits(void **state)
     (void)state;
     assert_int_equal(cfg.max_message, 65536);
     assert_int_equal(cfg.max_queue, 1048576);
+    assert_int_equal(cfg.ws_rx_chunk, 1024);
     assert_int_equal(cfg.max_connections, 10000);
     assert_int_equal(cfg.max_client_sessions, 16);
     assert_int_equal(cfg.max_robot_sessions, 64);
@@ -272,6 +273,19 @@ static void test_max_message_below_minimum_is_refused(void **state)
     (void)state;
     assert_int_equal(PARSE("--max-message", "512"), OPTS_ERROR);
     assert_contains(err, "--max-message");
+}
+
+static void test_ws_rx_chunk_by_flag_or_env_within_256_to_64k(void **state)
+{
+    (void)state;
+    assert_int_equal(PARSE("--ws-rx-chunk", "256"), OPTS_OK);
+    assert_int_equal(cfg.ws_rx_chunk, 256);
+    setenv("WS_RX_CHUNK_BYTES", "4k", 1);
+    assert_int_equal(PARSE(NULL), OPTS_OK);
+    assert_int_equal(cfg.ws_rx_chunk, 4096);
+    assert_int_equal(PARSE("--ws-rx-chunk", "128"), OPTS_ERROR);
+    assert_contains(err, "--ws-rx-chunk");
+    assert_int_equal(PARSE("--ws-rx-chunk", "128k"), OPTS_ERROR);
 }
 
 static void test_rate_limit_zero_turns_limit_off(void **state)
@@ -618,6 +632,7 @@ int main(void)
         T(test_max_message_accepts_k_suffix),
         T(test_max_message_env_accepts_mib_suffix),
         T(test_max_message_below_minimum_is_refused),
+        T(test_ws_rx_chunk_by_flag_or_env_within_256_to_64k),
         T(test_rate_limit_zero_turns_limit_off),
         T(test_ping_interval_env_sets_interval),
         T(test_request_timeout_flag_and_env_set_the_timeout),

@@ -196,6 +196,21 @@ static const char *open_session(struct fixture *f)
     return sid;
 }
 
+/* The log label is made from role, id and address when asked for (the
+ * peer keeps no copy): the address until it registers, then role and id,
+ * and two labels may be used in one log line. */
+static void test_peer_label_names_address_then_role_and_id(void **state)
+{
+    struct fixture *f = *state;
+    assert_string_equal(router_peer_label(f->conns[ROBOT].peer), "127.0.0.1");
+    register_pair(f);
+    const char *robot = router_peer_label(f->conns[ROBOT].peer);
+    const char *client = router_peer_label(f->conns[CLIENT].peer);
+    assert_string_equal(robot, "robot r1 (127.0.0.1)");
+    assert_string_equal(client, "client c1 (127.0.0.1)");
+    assert_string_equal(router_peer_label(NULL), "?");
+}
+
 static void test_robot_register_is_confirmed_and_announced(void **state)
 {
     struct fixture *f = *state;
@@ -1204,6 +1219,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_create_session_for_unknown_robot_is_a_session_error, setup, teardown),
         cmocka_unit_test_setup_teardown(test_session_limit_per_client, setup, teardown),
         cmocka_unit_test_setup_teardown(test_invalid_input_gets_errors_and_the_connection_keeps_working, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_peer_label_names_address_then_role_and_id, setup, teardown),
         cmocka_unit_test_setup_teardown(test_errors_echo_request_id, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unknown_type_cut_inside_a_character_is_still_answered, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rate_limit_drops_then_closes, setup_rate_limited, teardown),

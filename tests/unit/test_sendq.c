@@ -244,6 +244,45 @@ static void test_ring_grows_by_doubling(void **state)
     outbuf_unref(b);
 }
 
+/* Idle connections are the many: a queue of one message, or an emptied
+ * one, holds no ring. */
+static void test_one_message_holds_no_ring(void **state)
+{
+    (void)state;
+    struct sendq q;
+    sendq_init(&q);
+    push_letters(&q, "a");
+    assert_int_equal(q.cap, 0);
+    assert_int_equal(sendq_count(&q), 1);
+    assert_memory_equal(outbuf_payload(sendq_peek(&q)), "a", 1);
+    expect_pop(&q, "a");
+    push_letters(&q, "b");
+    assert_int_equal(q.cap, 0);
+    sendq_clear(&q);
+    assert_int_equal(q.cap, 0);
+    assert_null(q.ring);
+}
+
+static void test_second_message_makes_a_ring_freed_when_empty(void **state)
+{
+    (void)state;
+    struct sendq q;
+    sendq_init(&q);
+    push_letters(&q, "ab");
+    assert_int_equal(q.cap, SENDQ_INITIAL);
+    expect_pop(&q, "a");
+    assert_int_equal(q.cap, SENDQ_INITIAL); /* not empty yet */
+    expect_pop(&q, "b");
+    assert_int_equal(q.cap, 0);
+    assert_null(q.ring);
+    assert_int_equal(sendq_bytes(&q), 0);
+    push_letters(&q, "cd"); /* a burst again */
+    expect_pop(&q, "c");
+    expect_pop(&q, "d");
+    assert_null(sendq_pop(&q));
+    assert_null(q.ring);
+}
+
 static void test_refuses_a_message_past_max_messages(void **state)
 {
     (void)state;
@@ -369,6 +408,8 @@ int main(void)
         cmocka_unit_test(test_ring_wraps_around_without_growing),
         cmocka_unit_test(test_ring_grows_keeping_order_when_wrapped),
         cmocka_unit_test(test_ring_grows_by_doubling),
+        cmocka_unit_test(test_one_message_holds_no_ring),
+        cmocka_unit_test(test_second_message_makes_a_ring_freed_when_empty),
         cmocka_unit_test(test_refuses_a_message_past_max_messages),
         cmocka_unit_test(test_pop_frames_writes_text_frames_back_to_back),
         cmocka_unit_test(test_pop_frames_uses_16_and_64_bit_lengths),
