@@ -154,12 +154,6 @@ struct server {
     int64_t tick_at;           /* when it is due (monotonic ms); 0: not scheduled */
     bool stopping;             /* shutting down: drop new sends */
     unsigned char *wbuf;       /* LWS_PRE + WRITE_COALESCE_BYTES: frames of one write */
-    /* Connections with messages queued during this event-loop iteration,
-     * written once it has handled its events by flush_sul (ws_conn.c);
-     * NULL slots are closed ones. */
-    struct conn **flush;
-    size_t flush_len, flush_cap;
-    lws_sorted_usec_list_t flush_sul;
     int64_t started_ms;
 };
 

@@ -557,10 +557,8 @@ void server_free(struct server *srv)
     if (!srv)
         return;
     srv->stopping = true;
-    srv->flush_len = 0; /* nothing more is written */
     if (srv->ctx) {
         lws_sul_cancel(&srv->tick);
-        lws_sul_cancel(&srv->flush_sul);
         edge_stop(srv->edge);
         access_stop(srv);
         eio_stop(srv->eio);
@@ -576,6 +574,5 @@ void server_free(struct server *srv)
     ice_servers_free(srv->ice);
     edge_free(srv->edge);
     free(srv->wbuf);
-    free(srv->flush);
     free(srv);
 }

@@ -5,7 +5,6 @@
 #include <assert.h>
 #include <stdbool.h>
 #include <stdint.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "cloud/codec_json.h"
@@ -65,53 +64,6 @@ static void ws_close(struct server *srv, struct conn *c, int code, const char *r
     lws_callback_on_writable(c->wsi);
 }
 
-/* ---- the flush list ----
- *
- * A message for a connection whose queue was empty is not written through
- * lws_callback_on_writable() (a poll() round trip and a writeable callback
- * per message) but once the event-loop iteration that queued it has
- * handled its events: the first connection put on the list schedules
- * srv->flush_sul due at once, which lws runs before it next waits for
- * events (poll() loop or an event library), whether the message came from
- * a socket's callback or a timer's. Every message queued for one peer
- * during the iteration then leaves in one send(), and a broadcast to N
- * peers costs N sends and no wake-up. The writeable callback remains for
- * what a flush could not write: more than a batch, or a socket that did
- * not take everything (lws then holds the rest and asks for POLLOUT
- * itself).
- *
- * Invariant: a connection with queued messages is on the flush list or
- * has asked for its writeable callback (or both). */
-
-static void on_flush(lws_sorted_usec_list_t *sul);
-
-/* Appends c to the flush list, scheduling the flush when it is the
- * first. Returns false when out of memory (the caller falls back to the
- * writeable callback). */
-static bool flush_list_add(struct server *srv, struct conn *c)
-{
-    if (!srv->flush_len)
-        lws_sul_schedule(srv->ctx, 0, &srv->flush_sul, on_flush, 0);
-    if (srv->flush_len == srv->flush_cap) {
-        size_t cap = srv->flush_cap ? srv->flush_cap * 2 : 64;
-        struct conn **v = realloc(srv->flush, cap * sizeof(*v));
-        if (!v)
-            return false;
-        srv->flush = v;
-        srv->flush_cap = cap;
-    }
-    srv->flush[srv->flush_len++] = c;
-    return true;
-}
-
-/* A closed connection leaves the list (its slot is skipped). */
-static void flush_list_forget(struct server *srv, const struct conn *c)
-{
-    for (size_t i = 0; i < srv->flush_len; i++)
-        if (srv->flush[i] == c)
-            srv->flush[i] = NULL;
-}
-
 /* A peer that does not read fast enough is dropped: see sendq_push() for
  * the overflow rule. */
 int ws_conn_send(void *conn, struct outbuf *b)
@@ -127,12 +79,7 @@ int ws_conn_send(void *conn, struct outbuf *b)
         return -1;
     }
     srv->queued++;
-    /* A queue that was not empty is already on the flush list or waits
-     * for its writeable callback. */
-    if (sendq_count(&c->ws.q) > 1)
-        return 0;
-    if (lws_partial_buffered(c->wsi) || !flush_list_add(srv, c))
-        lws_callback_on_writable(c->wsi);
+    lws_callback_on_writable(c->wsi);
     return 0;
 }
 
@@ -142,27 +89,32 @@ void ws_conn_close(void *conn, int code, const char *reason)
     ws_close(conn_server(c), c, code, reason, false);
 }
 
-/* Writes c's queued messages, at most WRITE_BATCH so that one busy peer
- * cannot starve the others. A lone message goes out in place (lws writes
- * its frame header into the outbuf's headroom). Several are framed one
- * after another into srv->wbuf (sendq_pop_frames) and written with one
- * lws_write(LWS_WRITE_RAW): one send() and one TCP segment instead of one
- * each. That is allowed because this server uses no WebSocket extension
- * (permessage-deflate would have to frame) and speaks only HTTP/1.1 (no
- * WebSocket over HTTP/2), and every frame is complete: what the socket
- * does not take, lws buffers whole and sends first next time, before any
- * frame of its own (ping, pong, close) and before any later lws_write.
- * Writing stops when lws had to buffer (lws_partial_buffered: a flag
- * test, where lws_send_pipe_choked cost a poll() per write): a text frame
- * written then would lose its header (lws would take it for the rest of
- * the buffered one). Asks for the writeable callback when messages or
- * the close frame remain. Returns -1 when lws_write failed (the socket is
- * unusable). */
-static int write_queued(struct server *srv, struct conn *c)
+/* Writes queued messages, at most WRITE_BATCH per callback so that one
+ * busy peer cannot starve the others. A lone message goes out in place
+ * (lws writes its frame header into the outbuf's headroom). Several are
+ * framed one after another into srv->wbuf (sendq_pop_frames) and written
+ * with one lws_write(LWS_WRITE_RAW): one send() and one TCP segment
+ * instead of one each. That is allowed because this server uses no
+ * WebSocket extension (permessage-deflate would have to frame) and speaks
+ * only HTTP/1.1 (no WebSocket over HTTP/2), and every frame is complete:
+ * what the socket does not take, lws buffers whole and sends first next
+ * time, before any frame of its own (ping, pong, close). Writing stops
+ * when lws had to buffer (lws_partial_buffered: a flag test, where
+ * lws_send_pipe_choked cost a poll() per write). Returns -1 to close the
+ * connection. */
+int ws_conn_writeable(struct server *srv, struct conn *c)
 {
     struct sendq *q = &c->ws.q;
+    if (!sendq_count(q)) {
+        if (!c->ws.close_code)
+            return 0;
+        size_t n = strlen(c->ws.close_reason);
+        lws_close_reason(c->wsi, (enum lws_close_status)c->ws.close_code,
+                         (unsigned char *)(uintptr_t)c->ws.close_reason, n);
+        return -1;
+    }
     unsigned k = 0;
-    while (k < WRITE_BATCH && sendq_count(q) && !lws_partial_buffered(c->wsi)) {
+    while (k < WRITE_BATCH && sendq_count(q)) {
         int n;
         if (sendq_count(q) == 1 ||
             sendq_peek(q)->len > WRITE_COALESCE_BYTES - SENDQ_FRAME_HEADER_MAX) {
@@ -181,45 +133,12 @@ static int write_queued(struct server *srv, struct conn *c)
         }
         if (n < 0)
             return -1;
+        if (lws_partial_buffered(c->wsi))
+            break;
     }
     if (sendq_count(q) || c->ws.close_code)
         lws_callback_on_writable(c->wsi);
     return 0;
-}
-
-/* Returns -1 to close the connection. */
-int ws_conn_writeable(struct server *srv, struct conn *c)
-{
-    if (!sendq_count(&c->ws.q)) {
-        if (!c->ws.close_code)
-            return 0;
-        size_t n = strlen(c->ws.close_reason);
-        lws_close_reason(c->wsi, (enum lws_close_status)c->ws.close_code,
-                         (unsigned char *)(uintptr_t)c->ws.close_reason, n);
-        return -1;
-    }
-    return write_queued(srv, c);
-}
-
-/* Writes what was queued since the last flush for connections whose
- * queue was empty; what a socket does not take waits for its writeable
- * callback. Runs from lws's timer list, outside any connection's
- * callback. */
-static void on_flush(lws_sorted_usec_list_t *sul)
-{
-    struct server *srv = lws_container_of(sul, struct server, flush_sul);
-    for (size_t i = 0; i < srv->flush_len; i++) {
-        struct conn *c = srv->flush[i];
-        if (!c || !sendq_count(&c->ws.q))
-            continue; /* closed, or emptied by its writeable callback */
-        if (write_queued(srv, c) != 0) {
-            /* Outside the connection's callback: lws closes it on its
-             * next service; nothing more can be written. */
-            queue_clear(srv, c);
-            lws_set_timeout(c->wsi, PENDING_TIMEOUT_CLOSE_SEND, LWS_TO_KILL_ASYNC);
-        }
-    }
-    srv->flush_len = 0;
 }
 
 /* ---- receive ---- */
@@ -335,7 +254,5 @@ void ws_conn_closed(struct server *srv, struct conn *c)
         srv->conns--;
     }
     queue_clear(srv, c);
-    if (srv->flush_len)
-        flush_list_forget(srv, c);
     conn_rx_release(c);
 }
