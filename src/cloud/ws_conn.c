@@ -225,9 +225,12 @@ int ws_conn_open(struct server *srv, struct conn *c, struct lws *wsi)
     memset(c, 0, sizeof(*c));
     c->link = &ws_link;
     c->wsi = wsi;
-    /* lws confirmed the connection at the upgrade; the first frame
-     * confirms again. */
-    c->ws.confirmed_ms = (uint32_t)clock_mono_ms() - srv->confirm_every_ms;
+    /* lws confirmed the connection at the upgrade (lws_validity_confirmed
+     * after ESTABLISHED): frames within the next confirm_every_ms need not
+     * confirm again. Each confirmation walks lws's sorted list of every
+     * connection's timer (O(connections)), so confirming the registration
+     * frame too doubled that walk per new connection. */
+    c->ws.confirmed_ms = (uint32_t)clock_mono_ms();
     char addr[64] = "?";
     conn_peer_address(wsi, addr, sizeof(addr));
     c->ws.peer = router_peer_open(srv->router, c, &codec_json, addr, clock_mono_ms());
