@@ -180,7 +180,7 @@ void ws_conn_keepalive(struct server *srv, struct conn *c, int64_t now)
     uint32_t idle = (uint32_t)now - c->ws.confirmed_ms;
     uint32_t ping_ms = (uint32_t)srv->cfg.ping_interval * 1000;
     if (idle >= 2 * ping_ms) {
-        log_info("%s: nothing received for %u ms (2 x --ping-interval); hanging up",
+        log_debug("%s: nothing received for %u ms (2 x --ping-interval); hanging up",
                  c->ws.peer ? router_peer_label(c->ws.peer) : "Socket.IO WebSocket", idle);
         lws_set_timeout(c->wsi, PENDING_TIMEOUT_CLOSE_SEND, LWS_TO_KILL_ASYNC);
         return;
