@@ -85,10 +85,13 @@ trap 'cleanup; exit 130' INT TERM
 # The server's limits for the bench: the rate limit off (one connection
 # sends thousands of messages a second), sessions and queues generous,
 # connections up to the open-file limit (20,000 per process here), and
-# warnings only (info logs two lines per session).
+# warnings only (info logs two lines per session). fanout's robots connect
+# with the clients but register one per round: on a loaded machine setting
+# up 5,000 clients takes longer than the default 10 s to register.
 start_server() {
     # shellcheck disable=SC2086 # CLOUD_ARGS holds separate words
     "$cloud" --bind 127.0.0.1 --port $port --web-root "$root/web" --rate-limit 0 \
+        --register-timeout 300 \
         --max-connections 20000 --max-client-sessions 1000 --max-robot-sessions 100000 \
         --max-queue 64MiB --sio-max-sessions 20000 --log-level warn ${CLOUD_ARGS:-} \
         2>"$tmp/server.log" &

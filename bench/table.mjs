@@ -59,7 +59,8 @@ if (s1) {
   row(`S1 idle: server memory per connection, ${n(s1.registered)} clients`, `${n(s1.server_bytes_per_conn)} B${error(s1)}`,
     '<= 3,000 B at 19,000', s1.registered >= 19000 ? verdict(s1.server_bytes_per_conn, 3000, false)
       : `${verdict(s1.server_bytes_per_conn, 3000, false)} (at ${n(s1.registered)})`);
-  row('S1 idle: connect+register rate', `${n(s1.registered_per_s)}/s`);
+  row('S1 idle: connect+register rate; server CPU per registration',
+    `${n(s1.registered_per_s)}/s; ${n(s1.server_cpu_us_per_registration, 0)} µs`);
 }
 const s2 = scen('session');
 if (s2) {
@@ -77,6 +78,7 @@ const s4 = scen('fanout');
 if (s4) {
   row(`S4 fan-out: last of ${n(s4.clients)} clients has robot-available`, `${n(s4.last_ms_median, 1)} ms${error(s4)}`,
     '< 50 ms at 5,000', verdict(s4.last_ms_median, 50, false));
+  row('S4 server CPU per round', `${n(s4.server_cpu_us_per_round / 1000, 1)} ms`);
 }
 // The same generator with Socket.IO peers (cloud-load --sio): against native.
 const s1sio = scen('idle-sio');

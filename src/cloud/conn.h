@@ -142,8 +142,12 @@ struct server {
      * (with --workers) when used, then the end. */
     struct lws_protocols protocols[4];
     struct cluster *cluster;   /* --store redis://: the other instances; else NULL */
-    lws_retry_bo_t keepalive;
-    uint32_t confirm_every_ms; /* see conn_confirm_alive() */
+    lws_retry_bo_t keepalive;  /* lws's own keepalive: off (ws_conn_keepalive instead) */
+    /* The keepalive scan's period: a second, a quarter of --ping-interval
+     * when that is shorter (a silent peer is dropped within 2 x
+     * --ping-interval plus this). */
+    uint32_t confirm_every_ms;
+    lws_sorted_usec_list_t keepalive_scan; /* server.c: ws_conn_keepalive on every WebSocket */
     struct registry reg;
     struct router *router;
     const struct auth *auth;   /* who may connect and register (cloud_config_auth) */

@@ -62,6 +62,20 @@ void server_schedule_tick(struct server *srv)
                      (delay > 0 ? delay : 0) * LWS_US_PER_MS);
 }
 
+/* Every confirm_every_ms: the keepalive of every WebSocket, in one walk
+ * of lws's connections (O(connections) a second, where lws's own timers
+ * cost that per registration and per ping). */
+static void on_keepalive_scan(lws_sorted_usec_list_t *sul)
+{
+    struct server *srv = lws_container_of(sul, struct server, keepalive_scan);
+    struct lws_vhost *vh = lws_get_vhost_by_name(srv->ctx, "porthole");
+    /* The vhost's copy of the protocol: lws compares pointers. */
+    lws_callback_all_protocol_vhost_args(vh, lws_vhost_name_to_protocol(vh, "porthole"),
+                                         LWS_CALLBACK_USER, NULL, 0);
+    lws_sul_schedule(srv->ctx, 0, &srv->keepalive_scan, on_keepalive_scan,
+                     (lws_usec_t)srv->confirm_every_ms * LWS_US_PER_MS);
+}
+
 static void on_tick(lws_sorted_usec_list_t *sul)
 {
     struct server *srv = lws_container_of(sul, struct server, tick);
@@ -218,6 +232,16 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 
     case LWS_CALLBACK_SERVER_WRITEABLE:
         return c->ws.peer || conn_is_sio_ws(c) ? ws_conn_writeable(srv, c) : -1;
+
+    case LWS_CALLBACK_RECEIVE_PONG:
+        if (c && (c->ws.peer || conn_is_sio_ws(c)))
+            ws_conn_pong(c);
+        return 0;
+
+    case LWS_CALLBACK_USER: /* on_keepalive_scan(), for every connection */
+        if (c && (c->ws.peer || conn_is_sio_ws(c)))
+            ws_conn_keepalive(srv, c, clock_mono_ms());
+        return 0;
 
     case LWS_CALLBACK_CLOSED:
         ws_conn_closed(srv, c);
@@ -389,11 +413,12 @@ static int context_new(struct server *srv)
     if (cfg->listen_share)
         srv->protocols[np++] = LISTEN_SHARE_PROTOCOL;
     /* Ping after N idle seconds; hang up when nothing valid (a pong or a
-     * message) arrived for 2N. */
-    srv->keepalive = (lws_retry_bo_t){
-        .secs_since_valid_ping = (uint16_t)cfg->ping_interval,
-        .secs_since_valid_hangup = (uint16_t)(2 * cfg->ping_interval),
-    };
+     * message) arrived for 2N: ws_conn_keepalive() from a scan, not lws's
+     * per-connection timers (ws_conn.c says why). An explicit policy
+     * without a hangup time turns lws's off (without one lws uses its
+     * default, which has them). */
+    srv->keepalive = (lws_retry_bo_t){.secs_since_valid_ping = 0,
+                                      .secs_since_valid_hangup = 0};
     srv->confirm_every_ms = cfg->ping_interval >= 4 ? 1000 : (uint32_t)cfg->ping_interval * 250;
 
     lws_set_log_level(LLL_ERR | LLL_WARN, lws_log_bridge);
@@ -531,6 +556,8 @@ struct server *server_new(const struct cloud_config *cfg)
         server_free(srv);
         return NULL;
     }
+    lws_sul_schedule(srv->ctx, 0, &srv->keepalive_scan, on_keepalive_scan,
+                     (lws_usec_t)srv->confirm_every_ms * LWS_US_PER_MS);
     if (srv->cluster)
         cluster_start(srv->cluster, srv->ctx, lws_get_vhost_by_name(srv->ctx, "porthole"),
                       srv->router);
@@ -580,6 +607,7 @@ void server_free(struct server *srv)
     srv->stopping = true;
     if (srv->ctx) {
         lws_sul_cancel(&srv->tick);
+        lws_sul_cancel(&srv->keepalive_scan);
         edge_stop(srv->edge);
         access_stop(srv);
         eio_stop(srv->eio);

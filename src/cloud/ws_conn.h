@@ -9,6 +9,7 @@
 #define PORTHOLE_CLOUD_WS_CONN_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "cloud/conn.h"
 
@@ -26,6 +27,15 @@ int ws_conn_receive(struct server *srv, struct conn *c, const char *in, size_t l
  * frame once the connection is closing and its queue is empty. Returns
  * 0, or -1 to close. */
 int ws_conn_writeable(struct server *srv, struct conn *c);
+
+/* LWS_CALLBACK_RECEIVE_PONG: the peer is alive. */
+void ws_conn_pong(struct conn *c);
+
+/* The keepalive, called for every open WebSocket once per
+ * srv->confirm_every_ms (server.c's scan): a connection that has sent
+ * nothing (no frame, no pong) for --ping-interval is pinged, one silent
+ * for twice that is dropped without a close frame. now: monotonic ms. */
+void ws_conn_keepalive(struct server *srv, struct conn *c, int64_t now);
 
 /* LWS_CALLBACK_CLOSED: tells the router the peer is gone and frees the
  * queue and the reassembly buffer. Safe on a connection that never
