@@ -11,9 +11,14 @@
 #include "common/log.h"
 #include "robot/candidate.h"
 
-/* A viewer's relayed candidates wait this long after its first direct one
- * (hold_relayed). */
+/* A viewer's relayed candidates wait at most this long after its first
+ * direct one (hold_relayed), and are looked at every PEER_RELAY_POLL_MS
+ * meanwhile (poll_held). */
 #define PEER_RELAY_HOLD_MS 250
+#define PEER_RELAY_POLL_MS 5
+/* Our own relayed candidates wait at most this long for our srflx one
+ * (peer__send_local): about what a STUN answer takes on a slow link. */
+#define PEER_LOCAL_RELAY_WAIT_MS 150
 
 /* Adds the held candidates now (the timer's or release_now's). */
 static void add_held(struct peer *p)
@@ -26,9 +31,26 @@ static void add_held(struct peer *p)
     g_ptr_array_set_size(p->held, 0);
 }
 
-static gboolean release_held(gpointer data)
+/* The hold's timer, every PEER_RELAY_POLL_MS: the held candidates go in
+ * once PEER_RELAY_HOLD_MS have passed, or as soon as the viewer's first
+ * packet past ICE (its DTLS) has arrived since the hold began. libnice
+ * passes such a packet up only from an address whose check it answered,
+ * and the viewer starts DTLS once its side of a pair works: a direct path
+ * is open (a relayed one is held). The relayed pairs then validate within
+ * a round trip, libnice has the two valid pairs it waits for, and it
+ * nominates the best of them, the direct one, about 150 ms before the
+ * hold would have ended (PERFORMANCE.md, the network lab). */
+static gboolean poll_held(gpointer data)
 {
     struct peer *p = data;
+    gint64 now = g_get_monotonic_time();
+    bool heard = peer_heard_us(p) > p->direct_since_us;
+    if (!p->closed && !heard && now < p->direct_since_us + PEER_RELAY_HOLD_MS * 1000 &&
+        p->held->len)
+        return G_SOURCE_CONTINUE;
+    if (heard && p->held->len)
+        log_debug("peer %s: the viewer's DTLS came %lld ms into the hold: its relayed candidates go in",
+                  p->session_id, (long long)(now - p->direct_since_us) / 1000);
     g_source_unref(p->hold);
     p->hold = NULL;
     add_held(p);
@@ -63,8 +85,22 @@ static bool same_ip(const char *a, const char *b)
  * candidate is judged when it comes). */
 static void release_if_symmetric(struct peer *p)
 {
-    if (!p->held->len)
+    if (p->viewer_symmetric)
         return;
+    /* Two srflx candidates of one IP and two ports (the viewer asked two
+     * STUN servers, as the cloud hands out when configured with two,
+     * docs/DEPLOY.md) say the same, before any check. */
+    for (guint i = 0; i < p->srflx->len; i++)
+        for (guint j = 0; j < i; j++) {
+            const char *a = g_ptr_array_index(p->srflx, i), *b = g_ptr_array_index(p->srflx, j);
+            if (same_ip(a, b) && strcmp(a, b) != 0) {
+                log_info("peer %s: the viewer's NAT is symmetric (srflx %s and %s): its relayed candidates go in now",
+                         p->session_id, a, b);
+                p->viewer_symmetric = true;
+                add_held(p);
+                return;
+            }
+        }
     for (guint i = 0; i < p->prflx->len; i++) {
         const char *pr = g_ptr_array_index(p->prflx, i);
         bool ip_known = false, port_known = false;
@@ -78,6 +114,7 @@ static void release_if_symmetric(struct peer *p)
         if (ip_known && !port_known) {
             log_info("peer %s: the viewer's NAT is symmetric (%s): its relayed candidates go in now",
                       p->session_id, pr);
+            p->viewer_symmetric = true;
             add_held(p);
             return;
         }
@@ -138,6 +175,7 @@ static void unref_notify(gpointer data, GClosure *closure)
 
 void peer__watch_ice(struct peer *p)
 {
+    p->local_held = g_ptr_array_new_with_free_func(g_free);
     p->srflx = g_ptr_array_new_with_free_func(g_free);
     p->prflx = g_ptr_array_new_with_free_func(g_free);
     GObject *ice = NULL;
@@ -156,6 +194,14 @@ void peer__watch_ice(struct peer *p)
 
 void peer__unwatch_ice(struct peer *p)
 {
+    if (p->local_hold) {
+        g_source_destroy(p->local_hold);
+        g_source_unref(p->local_hold);
+        p->local_hold = NULL;
+    }
+    if (p->local_held)
+        g_ptr_array_unref(p->local_held);
+    p->local_held = NULL;
     if (p->nice) {
         g_signal_handlers_disconnect_by_data(p->nice, p);
         g_object_unref(p->nice);
@@ -169,6 +215,7 @@ void peer__forget_viewer(struct peer *p)
     g_ptr_array_set_size(p->srflx, 0);
     g_ptr_array_set_size(p->prflx, 0);
     p->direct_since_us = 0;
+    p->viewer_symmetric = false;
 }
 
 /* libnice, controlling (we offer), nominates as soon as two pairs are
@@ -199,12 +246,12 @@ static bool hold_relayed(struct peer *p, unsigned mline, const char *candidate)
         return false;
     }
     gint64 until = p->direct_since_us + PEER_RELAY_HOLD_MS * 1000;
-    if (!p->direct_since_us || now >= until)
+    if (!p->direct_since_us || now >= until || p->viewer_symmetric)
         return false;
     g_ptr_array_add(p->held, g_strdup_printf("%u\n%s", mline, candidate));
     if (!p->hold) {
-        p->hold = g_timeout_source_new((guint)((until - now + 999) / 1000));
-        g_source_set_callback(p->hold, release_held, peer__ref(p), peer__unref);
+        p->hold = g_timeout_source_new(PEER_RELAY_POLL_MS);
+        g_source_set_callback(p->hold, poll_held, peer__ref(p), peer__unref);
         g_source_attach(p->hold, p->ctx);
     }
     return true;
@@ -268,4 +315,66 @@ char *peer_offer_with_candidates(const struct peer *p, size_t *ncandidates)
     char *text = gst_sdp_message_as_text(sdp);
     gst_sdp_message_free(sdp);
     return text;
+}
+
+/* ---- our own candidates ---- */
+
+static void send_one(struct peer *p, unsigned mline, const char *candidate)
+{
+    const char *mid = mline < p->nmedia ? p->mids[mline] : NULL;
+    p->cb.on_candidate(p->user, p, mline, candidate ? mid : NULL, candidate);
+}
+
+/* Sends what waits, the end of candidates last. */
+static void send_held_local(struct peer *p)
+{
+    for (guint i = 0; !p->closed && i < p->local_held->len; i++) {
+        const char *s = g_ptr_array_index(p->local_held, i);
+        send_one(p, (unsigned)strtoul(s, NULL, 10), strchr(s, '\n') + 1);
+    }
+    g_ptr_array_set_size(p->local_held, 0);
+    if (p->local_end_held && !p->closed)
+        send_one(p, 0, NULL);
+    p->local_end_held = false;
+}
+
+static gboolean local_wait_over(gpointer data)
+{
+    struct peer *p = data;
+    g_source_unref(p->local_hold);
+    p->local_hold = NULL;
+    if (!p->closed)
+        send_held_local(p);
+    return G_SOURCE_REMOVE;
+}
+
+/* Through two port-restricted NATs, a viewer that pings our relayed
+ * candidate before our srflx one opens its NAT to our relay first, and
+ * libnice, which nominates once two pairs are valid, may then take the
+ * relayed path though a direct one works (seen in the lab with Chromium,
+ * which paces its checks about 50 ms apart, whenever our relayed candidate
+ * reached it well before our srflx one: libnice gathers the relayed one
+ * first when the STUN server's name resolves after the TURN allocation
+ * answers). So our srflx candidate goes first. */
+void peer__send_local(struct peer *p, unsigned mline, const char *candidate)
+{
+    if (!candidate && p->local_held->len) {
+        p->local_end_held = true;
+        return;
+    }
+    bool relay = candidate && strstr(candidate, " typ relay");
+    if (relay && !p->srflx_sent) {
+        g_ptr_array_add(p->local_held, g_strdup_printf("%u\n%s", mline, candidate));
+        if (!p->local_hold) {
+            p->local_hold = g_timeout_source_new(PEER_LOCAL_RELAY_WAIT_MS);
+            g_source_set_callback(p->local_hold, local_wait_over, peer__ref(p), peer__unref);
+            g_source_attach(p->local_hold, p->ctx);
+        }
+        return;
+    }
+    send_one(p, mline, candidate);
+    if (candidate && strstr(candidate, " typ srflx") && !p->srflx_sent) {
+        p->srflx_sent = true;
+        send_held_local(p);
+    }
 }

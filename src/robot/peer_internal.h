@@ -68,7 +68,13 @@ struct peer {
     GSource *hold;          /* the timer that releases them, or NULL */
     GPtrArray *srflx;       /* "IP PORT" of its srflx candidates (this generation) */
     GPtrArray *prflx;       /* "IP PORT" libnice learnt from its checks (same) */
+    bool viewer_symmetric;  /* those showed its NAT symmetric: nothing is held */
     GObject *nice;          /* the NiceAgent watched for those, or NULL */
+    /* our own candidates on their way to the viewer (main thread) */
+    GPtrArray *local_held;  /* "MLINE\ncandidate:..." relayed ones not sent yet */
+    bool local_end_held;    /* ... and the end of candidates behind them */
+    bool srflx_sent;        /* our first srflx candidate went out */
+    GSource *local_hold;    /* the timer that sends them anyway, or NULL */
     struct peer_bwe *bwe;   /* the viewer's bandwidth estimate (peer_bwe.c) */
 };
 
@@ -90,6 +96,14 @@ void peer_bwe_free(struct peer *p);
 void peer__watch_ice(struct peer *p);
 void peer__unwatch_ice(struct peer *p);
 void peer__forget_viewer(struct peer *p);
+
+/* peer_candidates.c: hands one of our candidates (candidate NULL: the end
+ * of candidates) to cb.on_candidate, except that a relayed one waits until
+ * our srflx one has gone, or PEER_LOCAL_RELAY_WAIT_MS: a viewer that meets
+ * our relay before our srflx candidate may validate the relayed path first
+ * (PERFORMANCE.md, the network lab). The end of candidates waits behind
+ * them. peer__unwatch_ice drops what still waits. Main thread. */
+void peer__send_local(struct peer *p, unsigned mline, const char *candidate);
 
 /* Takes a reference (atomic; any thread). Returns p. */
 struct peer *peer__ref(struct peer *p);
