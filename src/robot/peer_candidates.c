@@ -82,25 +82,12 @@ static bool same_ip(const char *a, const char *b)
  * towards its STUN server) and none of their ports, the NAT is symmetric:
  * release the held candidates at once. Behind a cone NAT the two mappings
  * are one, so nothing changes there (a check that arrives before the srflx
- * candidate is judged when it comes). */
+ * candidate is judged when it comes). Once shown symmetric, relayed
+ * candidates that come later are not held either (viewer_symmetric). */
 static void release_if_symmetric(struct peer *p)
 {
     if (p->viewer_symmetric)
         return;
-    /* Two srflx candidates of one IP and two ports (the viewer asked two
-     * STUN servers, as the cloud hands out when configured with two,
-     * docs/DEPLOY.md) say the same, before any check. */
-    for (guint i = 0; i < p->srflx->len; i++)
-        for (guint j = 0; j < i; j++) {
-            const char *a = g_ptr_array_index(p->srflx, i), *b = g_ptr_array_index(p->srflx, j);
-            if (same_ip(a, b) && strcmp(a, b) != 0) {
-                log_info("peer %s: the viewer's NAT is symmetric (srflx %s and %s): its relayed candidates go in now",
-                         p->session_id, a, b);
-                p->viewer_symmetric = true;
-                add_held(p);
-                return;
-            }
-        }
     for (guint i = 0; i < p->prflx->len; i++) {
         const char *pr = g_ptr_array_index(p->prflx, i);
         bool ip_known = false, port_known = false;

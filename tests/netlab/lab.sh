@@ -71,7 +71,6 @@
 LAB_INET_PUB=203.0.113.1
 LAB_CLOUD_IP=203.0.113.10
 LAB_TURN_IP=203.0.113.20
-LAB_STUN2_IP=203.0.113.21 # coturn's second address: a second STUN server
 LAB_INET_RWAN=198.51.100.1
 LAB_RNAT_WAN=198.51.100.2
 LAB_RNAT_LAN=100.64.1.1
@@ -203,7 +202,6 @@ lab_veth pub inet eth0 pub
 ip addr add $LAB_INET_PUB/24 dev pub
 ip -n pub addr add $LAB_CLOUD_IP/24 dev eth0
 ip -n pub addr add $LAB_TURN_IP/24 dev eth0
-ip -n pub addr add $LAB_STUN2_IP/24 dev eth0
 ip -n pub route add default via $LAB_INET_PUB
 # the routers' WAN side
 lab_veth rwan inet wan robot-nat
@@ -297,10 +295,7 @@ lab_tls_cert()
 }
 
 # Debian's coturn on the public side: UDP and TCP on 3478, TLS on 443,
-# TURN REST credentials (use-auth-secret), and STUN on a second address
-# too (LAB_STUN2_IP: a second STUN server for the viewers, whose two srflx
-# candidates then show a symmetric NAT, docs/DEPLOY.md). Log:
-# $NETLAB_DIR/turnserver.log.
+# TURN REST credentials (use-auth-secret). Log: $NETLAB_DIR/turnserver.log.
 # NETLAB_TURN_ARGS adds flags (case.sh relay-long shortens lifetimes).
 lab_turn_start()
 {
@@ -309,7 +304,6 @@ lab_turn_start()
     old=$(awk '$3 == "turnserver" { print $1 }' "$NETLAB_DIR/pids" 2>/dev/null)
     [ -n "$old" ] && lab_stop_pids "$old"
     lab_spawn pub turnserver turnserver -n --listening-ip="$LAB_TURN_IP" \
-        --listening-ip="$LAB_STUN2_IP" \
         --relay-ip="$LAB_TURN_IP" --listening-port="$LAB_TURN_PORT" \
         --tls-listening-port="$LAB_TURN_TLS_PORT" --cert="$NETLAB_DIR/tls.crt" \
         --pkey="$NETLAB_DIR/tls.key" --no-dtls --realm="$LAB_TURN_REALM" --no-cli \

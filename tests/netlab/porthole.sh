@@ -35,10 +35,7 @@
 NL_ROBOT_ID=labbot
 NL_CLOUD_PORT=${NETLAB_CLOUD_PORT:-3001}
 NL_CLOUD_URL="ws://$LAB_CLOUD_IP:$NL_CLOUD_PORT/ws"
-# Two STUN servers (coturn's two addresses): a viewer behind a symmetric
-# NAT gets two srflx candidates with two ports, which the robot reads as
-# such at once (docs/DEPLOY.md); the robot and the C viewer use the first.
-NL_STUN_URLS="stun:$LAB_TURN_IP:$LAB_TURN_PORT,stun:$LAB_STUN2_IP:$LAB_TURN_PORT"
+NL_STUN_URLS="stun:$LAB_TURN_IP:$LAB_TURN_PORT"
 NL_TURN_UDP="turn:$LAB_TURN_IP:$LAB_TURN_PORT?transport=udp"
 NL_TURN_TCP="turn:$LAB_TURN_IP:$LAB_TURN_PORT?transport=tcp"
 NL_TURNS="turns:$LAB_TURN_IP:$LAB_TURN_TLS_PORT?transport=tcp"
