@@ -82,11 +82,10 @@ static bool same_ip(const char *a, const char *b)
  * towards its STUN server) and none of their ports, the NAT is symmetric:
  * release the held candidates at once. Behind a cone NAT the two mappings
  * are one, so nothing changes there (a check that arrives before the srflx
- * candidate is judged when it comes). Once shown symmetric, relayed
- * candidates that come later are not held either (viewer_symmetric). */
+ * candidate is judged when it comes). */
 static void release_if_symmetric(struct peer *p)
 {
-    if (p->viewer_symmetric)
+    if (!p->held->len)
         return;
     for (guint i = 0; i < p->prflx->len; i++) {
         const char *pr = g_ptr_array_index(p->prflx, i);
@@ -101,7 +100,6 @@ static void release_if_symmetric(struct peer *p)
         if (ip_known && !port_known) {
             log_info("peer %s: the viewer's NAT is symmetric (%s): its relayed candidates go in now",
                       p->session_id, pr);
-            p->viewer_symmetric = true;
             add_held(p);
             return;
         }
@@ -202,7 +200,6 @@ void peer__forget_viewer(struct peer *p)
     g_ptr_array_set_size(p->srflx, 0);
     g_ptr_array_set_size(p->prflx, 0);
     p->direct_since_us = 0;
-    p->viewer_symmetric = false;
 }
 
 /* libnice, controlling (we offer), nominates as soon as two pairs are
@@ -233,7 +230,7 @@ static bool hold_relayed(struct peer *p, unsigned mline, const char *candidate)
         return false;
     }
     gint64 until = p->direct_since_us + PEER_RELAY_HOLD_MS * 1000;
-    if (!p->direct_since_us || now >= until || p->viewer_symmetric)
+    if (!p->direct_since_us || now >= until)
         return false;
     g_ptr_array_add(p->held, g_strdup_printf("%u\n%s", mline, candidate));
     if (!p->hold) {

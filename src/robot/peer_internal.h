@@ -68,7 +68,6 @@ struct peer {
     GSource *hold;          /* the timer that releases them, or NULL */
     GPtrArray *srflx;       /* "IP PORT" of its srflx candidates (this generation) */
     GPtrArray *prflx;       /* "IP PORT" libnice learnt from its checks (same) */
-    bool viewer_symmetric;  /* those showed its NAT symmetric: nothing is held */
     GObject *nice;          /* the NiceAgent watched for those, or NULL */
     /* our own candidates on their way to the viewer (main thread) */
     GPtrArray *local_held;  /* "MLINE\ncandidate:..." relayed ones not sent yet */
