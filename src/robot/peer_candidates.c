@@ -31,6 +31,24 @@ static void add_held(struct peer *p)
     g_ptr_array_set_size(p->held, 0);
 }
 
+/* When the hold ends at the latest: PEER_RELAY_HOLD_MS after both sides'
+ * direct candidates are out: the viewer's first one, our first one and our
+ * srflx one (a direct path through two NATs needs both sides'). On a
+ * loaded machine the lab's browser-srflx case was relayed when the hold
+ * counted from the viewer's candidate alone: our srflx candidate (libnice
+ * resolves the STUN server on its own context) came 250 ms after our host
+ * one, and once all of ours came 900 ms after the viewer's, so the hold
+ * ended before the viewer could check the direct path. Until our first
+ * candidate is out, the hold goes on (for 4 holds at most: a robot that
+ * gathers nothing must not hold for ever). */
+static gint64 hold_until(const struct peer *p)
+{
+    if (!p->local_first_us)
+        return p->direct_since_us + 4 * PEER_RELAY_HOLD_MS * 1000;
+    gint64 base = MAX(p->direct_since_us, MAX(p->local_first_us, p->srflx_sent_us));
+    return base + PEER_RELAY_HOLD_MS * 1000;
+}
+
 /* The hold's timer, every PEER_RELAY_POLL_MS: the held candidates go in
  * once PEER_RELAY_HOLD_MS have passed, or as soon as the viewer's first
  * packet past ICE (its DTLS) has arrived since the hold began. libnice
@@ -45,8 +63,7 @@ static gboolean poll_held(gpointer data)
     struct peer *p = data;
     gint64 now = g_get_monotonic_time();
     bool heard = peer_heard_us(p) > p->direct_since_us;
-    if (!p->closed && !heard && now < p->direct_since_us + PEER_RELAY_HOLD_MS * 1000 &&
-        p->held->len)
+    if (!p->closed && !heard && now < hold_until(p) && p->held->len)
         return G_SOURCE_CONTINUE;
     if (heard && p->held->len)
         log_debug("peer %s: the viewer's DTLS came %lld ms into the hold: its relayed candidates go in",
@@ -229,8 +246,7 @@ static bool hold_relayed(struct peer *p, unsigned mline, const char *candidate)
         }
         return false;
     }
-    gint64 until = p->direct_since_us + PEER_RELAY_HOLD_MS * 1000;
-    if (!p->direct_since_us || now >= until)
+    if (!p->direct_since_us || now >= hold_until(p))
         return false;
     g_ptr_array_add(p->held, g_strdup_printf("%u\n%s", mline, candidate));
     if (!p->hold) {
@@ -306,6 +322,8 @@ char *peer_offer_with_candidates(const struct peer *p, size_t *ncandidates)
 static void send_one(struct peer *p, unsigned mline, const char *candidate)
 {
     const char *mid = mline < p->nmedia ? p->mids[mline] : NULL;
+    if (candidate && !p->local_first_us)
+        p->local_first_us = g_get_monotonic_time();
     p->cb.on_candidate(p->user, p, mline, candidate ? mid : NULL, candidate);
 }
 
@@ -359,6 +377,7 @@ void peer__send_local(struct peer *p, unsigned mline, const char *candidate)
     send_one(p, mline, candidate);
     if (candidate && strstr(candidate, " typ srflx") && !p->srflx_sent) {
         p->srflx_sent = true;
+        p->srflx_sent_us = g_get_monotonic_time();
         send_held_local(p);
     }
 }

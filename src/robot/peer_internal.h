@@ -72,7 +72,9 @@ struct peer {
     /* our own candidates on their way to the viewer (main thread) */
     GPtrArray *local_held;  /* "MLINE\ncandidate:..." relayed ones not sent yet */
     bool local_end_held;    /* ... and the end of candidates behind them */
-    bool srflx_sent;        /* our first srflx candidate went out */
+    bool srflx_sent;        /* our first srflx candidate went out ... */
+    gint64 srflx_sent_us;   /* ... then (monotonic), or 0 */
+    gint64 local_first_us;  /* our first candidate went out then, or 0 */
     GSource *local_hold;    /* the timer that sends them anyway, or NULL */
     struct peer_bwe *bwe;   /* the viewer's bandwidth estimate (peer_bwe.c) */
 };
