@@ -228,10 +228,11 @@ void peer__forget_viewer(struct peer *p)
  * (tests/netlab, browser-srflx) although the direct path worked; with its
  * relayed candidates held 150 ms, in 1 of 8; held 300 ms, in none of 8,
  * for about 100 ms more to the first frame of a session relayed anyway
- * (symmetric NATs). So a viewer's relayed candidates wait until
- * PEER_RELAY_HOLD_MS after its first direct one; a viewer that sends only
- * relayed ones (forced relay) waits for nothing. Returns true when
- * candidate was held; release_held adds it. */
+ * (symmetric NATs). So a viewer's relayed candidates wait (hold_until:
+ * PEER_RELAY_HOLD_MS after both sides' direct candidates are out; less
+ * when poll_held or release_if_symmetric sees a reason); a viewer that
+ * sends only relayed ones (forced relay) waits for nothing. Returns true
+ * when candidate was held; poll_held adds it. */
 static bool hold_relayed(struct peer *p, unsigned mline, const char *candidate)
 {
     gint64 now = g_get_monotonic_time();
