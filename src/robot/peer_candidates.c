@@ -11,14 +11,11 @@
 #include "common/log.h"
 #include "robot/candidate.h"
 
-/* A viewer's relayed candidates wait at most this long after its first
- * direct one (hold_relayed), and are looked at every PEER_RELAY_POLL_MS
- * meanwhile (poll_held). */
+/* A viewer's relayed candidates wait this long (hold_relayed, hold_until),
+ * looked at every PEER_RELAY_POLL_MS meanwhile (poll_held: the end can
+ * move while they wait). */
 #define PEER_RELAY_HOLD_MS 250
-#define PEER_RELAY_POLL_MS 5
-/* Our own relayed candidates wait at most this long for our srflx one
- * (peer__send_local): about what a STUN answer takes on a slow link. */
-#define PEER_LOCAL_RELAY_WAIT_MS 150
+#define PEER_RELAY_POLL_MS 10
 
 /* Adds the held candidates now (the timer's or release_now's). */
 static void add_held(struct peer *p)
@@ -50,24 +47,12 @@ static gint64 hold_until(const struct peer *p)
 }
 
 /* The hold's timer, every PEER_RELAY_POLL_MS: the held candidates go in
- * once PEER_RELAY_HOLD_MS have passed, or as soon as the viewer's first
- * packet past ICE (its DTLS) has arrived since the hold began. libnice
- * passes such a packet up only from an address whose check it answered,
- * and the viewer starts DTLS once its side of a pair works: a direct path
- * is open (a relayed one is held). The relayed pairs then validate within
- * a round trip, libnice has the two valid pairs it waits for, and it
- * nominates the best of them, the direct one, about 150 ms before the
- * hold would have ended (PERFORMANCE.md, the network lab). */
+ * once hold_until has passed. */
 static gboolean poll_held(gpointer data)
 {
     struct peer *p = data;
-    gint64 now = g_get_monotonic_time();
-    bool heard = peer_heard_us(p) > p->direct_since_us;
-    if (!p->closed && !heard && now < hold_until(p) && p->held->len)
+    if (!p->closed && g_get_monotonic_time() < hold_until(p) && p->held->len)
         return G_SOURCE_CONTINUE;
-    if (heard && p->held->len)
-        log_debug("peer %s: the viewer's DTLS came %lld ms into the hold: its relayed candidates go in",
-                  p->session_id, (long long)(now - p->direct_since_us) / 1000);
     g_source_unref(p->hold);
     p->hold = NULL;
     add_held(p);
@@ -177,7 +162,6 @@ static void unref_notify(gpointer data, GClosure *closure)
 
 void peer__watch_ice(struct peer *p)
 {
-    p->local_held = g_ptr_array_new_with_free_func(g_free);
     p->srflx = g_ptr_array_new_with_free_func(g_free);
     p->prflx = g_ptr_array_new_with_free_func(g_free);
     GObject *ice = NULL;
@@ -196,14 +180,6 @@ void peer__watch_ice(struct peer *p)
 
 void peer__unwatch_ice(struct peer *p)
 {
-    if (p->local_hold) {
-        g_source_destroy(p->local_hold);
-        g_source_unref(p->local_hold);
-        p->local_hold = NULL;
-    }
-    if (p->local_held)
-        g_ptr_array_unref(p->local_held);
-    p->local_held = NULL;
     if (p->nice) {
         g_signal_handlers_disconnect_by_data(p->nice, p);
         g_object_unref(p->nice);
@@ -320,65 +296,15 @@ char *peer_offer_with_candidates(const struct peer *p, size_t *ncandidates)
 
 /* ---- our own candidates ---- */
 
-static void send_one(struct peer *p, unsigned mline, const char *candidate)
-{
-    const char *mid = mline < p->nmedia ? p->mids[mline] : NULL;
-    if (candidate && !p->local_first_us)
-        p->local_first_us = g_get_monotonic_time();
-    p->cb.on_candidate(p->user, p, mline, candidate ? mid : NULL, candidate);
-}
-
-/* Sends what waits, the end of candidates last. */
-static void send_held_local(struct peer *p)
-{
-    for (guint i = 0; !p->closed && i < p->local_held->len; i++) {
-        const char *s = g_ptr_array_index(p->local_held, i);
-        send_one(p, (unsigned)strtoul(s, NULL, 10), strchr(s, '\n') + 1);
-    }
-    g_ptr_array_set_size(p->local_held, 0);
-    if (p->local_end_held && !p->closed)
-        send_one(p, 0, NULL);
-    p->local_end_held = false;
-}
-
-static gboolean local_wait_over(gpointer data)
-{
-    struct peer *p = data;
-    g_source_unref(p->local_hold);
-    p->local_hold = NULL;
-    if (!p->closed)
-        send_held_local(p);
-    return G_SOURCE_REMOVE;
-}
-
-/* Through two port-restricted NATs, a viewer that pings our relayed
- * candidate before our srflx one opens its NAT to our relay first, and
- * libnice, which nominates once two pairs are valid, may then take the
- * relayed path though a direct one works (seen in the lab with Chromium,
- * which paces its checks about 50 ms apart, whenever our relayed candidate
- * reached it well before our srflx one: libnice gathers the relayed one
- * first when the STUN server's name resolves after the TURN allocation
- * answers). So our srflx candidate goes first. */
+/* Notes when our first candidate and our first srflx one went out
+ * (hold_until counts from them). */
 void peer__send_local(struct peer *p, unsigned mline, const char *candidate)
 {
-    if (!candidate && p->local_held->len) {
-        p->local_end_held = true;
-        return;
-    }
-    bool relay = candidate && strstr(candidate, " typ relay");
-    if (relay && !p->srflx_sent) {
-        g_ptr_array_add(p->local_held, g_strdup_printf("%u\n%s", mline, candidate));
-        if (!p->local_hold) {
-            p->local_hold = g_timeout_source_new(PEER_LOCAL_RELAY_WAIT_MS);
-            g_source_set_callback(p->local_hold, local_wait_over, peer__ref(p), peer__unref);
-            g_source_attach(p->local_hold, p->ctx);
-        }
-        return;
-    }
-    send_one(p, mline, candidate);
-    if (candidate && strstr(candidate, " typ srflx") && !p->srflx_sent) {
-        p->srflx_sent = true;
-        p->srflx_sent_us = g_get_monotonic_time();
-        send_held_local(p);
-    }
+    gint64 now = g_get_monotonic_time();
+    if (candidate && !p->local_first_us)
+        p->local_first_us = now;
+    if (candidate && strstr(candidate, " typ srflx") && !p->srflx_sent_us)
+        p->srflx_sent_us = now;
+    const char *mid = mline < p->nmedia ? p->mids[mline] : NULL;
+    p->cb.on_candidate(p->user, p, mline, candidate ? mid : NULL, candidate);
 }

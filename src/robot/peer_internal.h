@@ -70,11 +70,8 @@ struct peer {
     GPtrArray *prflx;       /* "IP PORT" libnice learnt from its checks (same) */
     GObject *nice;          /* the NiceAgent watched for those, or NULL */
     /* our own candidates on their way to the viewer (main thread) */
-    GPtrArray *local_held;  /* "MLINE\ncandidate:..." relayed ones not sent yet */
-    bool local_end_held;    /* ... and the end of candidates behind them */
-    bool srflx_sent;        /* our first srflx candidate went out ... */
-    gint64 srflx_sent_us;   /* ... then (monotonic), or 0 */
-    gint64 local_first_us;  /* our first candidate went out then, or 0 */
+    gint64 local_first_us;  /* our first one went out then (monotonic), or 0 */
+    gint64 srflx_sent_us;   /* our first srflx one went out then, or 0 */
     GSource *local_hold;    /* the timer that sends them anyway, or NULL */
     struct peer_bwe *bwe;   /* the viewer's bandwidth estimate (peer_bwe.c) */
 };
@@ -99,11 +96,9 @@ void peer__unwatch_ice(struct peer *p);
 void peer__forget_viewer(struct peer *p);
 
 /* peer_candidates.c: hands one of our candidates (candidate NULL: the end
- * of candidates) to cb.on_candidate, except that a relayed one waits until
- * our srflx one has gone, or PEER_LOCAL_RELAY_WAIT_MS: a viewer that meets
- * our relay before our srflx candidate may validate the relayed path first
- * (PERFORMANCE.md, the network lab). The end of candidates waits behind
- * them. peer__unwatch_ice drops what still waits. Main thread. */
+ * of candidates) to cb.on_candidate, noting when our first one and our
+ * first srflx one went out: the hold of the viewer's relayed candidates
+ * counts from them too. Main thread. */
 void peer__send_local(struct peer *p, unsigned mline, const char *candidate);
 
 /* Takes a reference (atomic; any thread). Returns p. */
