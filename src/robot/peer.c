@@ -129,7 +129,7 @@ static gboolean event_dispatch(gpointer data)
             struct local_candidate c = {.mline = ev->mline, .line = g_strdup(ev->a)};
             g_array_append_val(p->local, c);
         }
-        peer__send_local(p, ev->mline, ev->a); /* a relayed one may wait */
+        peer__send_local(p, ev->mline, ev->a); /* notes when ours went out */
         break;
     case EV_GATHERED:
         p->gathered = true;

@@ -206,7 +206,7 @@ void peer__forget_viewer(struct peer *p)
  * for about 100 ms more to the first frame of a session relayed anyway
  * (symmetric NATs). So a viewer's relayed candidates wait (hold_until:
  * PEER_RELAY_HOLD_MS after both sides' direct candidates are out; less
- * when poll_held or release_if_symmetric sees a reason); a viewer that
+ * when release_if_symmetric sees a symmetric NAT); a viewer that
  * sends only relayed ones (forced relay) waits for nothing. Returns true
  * when candidate was held; poll_held adds it. */
 static bool hold_relayed(struct peer *p, unsigned mline, const char *candidate)

@@ -72,7 +72,6 @@ struct peer {
     /* our own candidates on their way to the viewer (main thread) */
     gint64 local_first_us;  /* our first one went out then (monotonic), or 0 */
     gint64 srflx_sent_us;   /* our first srflx one went out then, or 0 */
-    GSource *local_hold;    /* the timer that sends them anyway, or NULL */
     struct peer_bwe *bwe;   /* the viewer's bandwidth estimate (peer_bwe.c) */
 };
 
