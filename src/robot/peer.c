@@ -124,18 +124,16 @@ static gboolean event_dispatch(gpointer data)
         if (ev->state)
             replay_candidates(p);
         break;
-    case EV_CANDIDATE: {
-        const char *mid = ev->mline < p->nmedia ? p->mids[ev->mline] : NULL;
+    case EV_CANDIDATE:
         if (ev->a) {
             struct local_candidate c = {.mline = ev->mline, .line = g_strdup(ev->a)};
             g_array_append_val(p->local, c);
         }
-        p->cb.on_candidate(p->user, p, ev->mline, mid, ev->a);
+        peer__send_local(p, ev->mline, ev->a); /* notes when ours went out */
         break;
-    }
     case EV_GATHERED:
         p->gathered = true;
-        p->cb.on_candidate(p->user, p, 0, NULL, NULL);
+        peer__send_local(p, 0, NULL);
         break;
     case EV_STATE:
         if ((enum peer_state)ev->state != p->state) {

@@ -11,9 +11,11 @@
 #include "common/log.h"
 #include "robot/candidate.h"
 
-/* A viewer's relayed candidates wait this long after its first direct one
- * (hold_relayed). */
+/* A viewer's relayed candidates wait this long (hold_relayed, hold_until),
+ * looked at every PEER_RELAY_POLL_MS meanwhile (poll_held: the end can
+ * move while they wait). */
 #define PEER_RELAY_HOLD_MS 250
+#define PEER_RELAY_POLL_MS 10
 
 /* Adds the held candidates now (the timer's or release_now's). */
 static void add_held(struct peer *p)
@@ -26,9 +28,31 @@ static void add_held(struct peer *p)
     g_ptr_array_set_size(p->held, 0);
 }
 
-static gboolean release_held(gpointer data)
+/* When the hold ends at the latest: PEER_RELAY_HOLD_MS after both sides'
+ * direct candidates are out: the viewer's first one, our first one and our
+ * srflx one (a direct path through two NATs needs both sides'). On a
+ * loaded machine the lab's browser-srflx case was relayed when the hold
+ * counted from the viewer's candidate alone: our srflx candidate (libnice
+ * resolves the STUN server on its own context) came 250 ms after our host
+ * one, and once all of ours came 900 ms after the viewer's, so the hold
+ * ended before the viewer could check the direct path. Until our first
+ * candidate is out, the hold goes on (for 4 holds at most: a robot that
+ * gathers nothing must not hold for ever). */
+static gint64 hold_until(const struct peer *p)
+{
+    if (!p->local_first_us)
+        return p->direct_since_us + 4 * PEER_RELAY_HOLD_MS * 1000;
+    gint64 base = MAX(p->direct_since_us, MAX(p->local_first_us, p->srflx_sent_us));
+    return base + PEER_RELAY_HOLD_MS * 1000;
+}
+
+/* The hold's timer, every PEER_RELAY_POLL_MS: the held candidates go in
+ * once hold_until has passed. */
+static gboolean poll_held(gpointer data)
 {
     struct peer *p = data;
+    if (!p->closed && g_get_monotonic_time() < hold_until(p) && p->held->len)
+        return G_SOURCE_CONTINUE;
     g_source_unref(p->hold);
     p->hold = NULL;
     add_held(p);
@@ -180,10 +204,11 @@ void peer__forget_viewer(struct peer *p)
  * (tests/netlab, browser-srflx) although the direct path worked; with its
  * relayed candidates held 150 ms, in 1 of 8; held 300 ms, in none of 8,
  * for about 100 ms more to the first frame of a session relayed anyway
- * (symmetric NATs). So a viewer's relayed candidates wait until
- * PEER_RELAY_HOLD_MS after its first direct one; a viewer that sends only
- * relayed ones (forced relay) waits for nothing. Returns true when
- * candidate was held; release_held adds it. */
+ * (symmetric NATs). So a viewer's relayed candidates wait (hold_until:
+ * PEER_RELAY_HOLD_MS after both sides' direct candidates are out; less
+ * when release_if_symmetric sees a symmetric NAT); a viewer that
+ * sends only relayed ones (forced relay) waits for nothing. Returns true
+ * when candidate was held; poll_held adds it. */
 static bool hold_relayed(struct peer *p, unsigned mline, const char *candidate)
 {
     gint64 now = g_get_monotonic_time();
@@ -198,13 +223,12 @@ static bool hold_relayed(struct peer *p, unsigned mline, const char *candidate)
         }
         return false;
     }
-    gint64 until = p->direct_since_us + PEER_RELAY_HOLD_MS * 1000;
-    if (!p->direct_since_us || now >= until)
+    if (!p->direct_since_us || now >= hold_until(p))
         return false;
     g_ptr_array_add(p->held, g_strdup_printf("%u\n%s", mline, candidate));
     if (!p->hold) {
-        p->hold = g_timeout_source_new((guint)((until - now + 999) / 1000));
-        g_source_set_callback(p->hold, release_held, peer__ref(p), peer__unref);
+        p->hold = g_timeout_source_new(PEER_RELAY_POLL_MS);
+        g_source_set_callback(p->hold, poll_held, peer__ref(p), peer__unref);
         g_source_attach(p->hold, p->ctx);
     }
     return true;
@@ -268,4 +292,19 @@ char *peer_offer_with_candidates(const struct peer *p, size_t *ncandidates)
     char *text = gst_sdp_message_as_text(sdp);
     gst_sdp_message_free(sdp);
     return text;
+}
+
+/* ---- our own candidates ---- */
+
+/* Notes when our first candidate and our first srflx one went out
+ * (hold_until counts from them). */
+void peer__send_local(struct peer *p, unsigned mline, const char *candidate)
+{
+    gint64 now = g_get_monotonic_time();
+    if (candidate && !p->local_first_us)
+        p->local_first_us = now;
+    if (candidate && strstr(candidate, " typ srflx") && !p->srflx_sent_us)
+        p->srflx_sent_us = now;
+    const char *mid = mline < p->nmedia ? p->mids[mline] : NULL;
+    p->cb.on_candidate(p->user, p, mline, candidate ? mid : NULL, candidate);
 }

@@ -69,6 +69,9 @@ struct peer {
     GPtrArray *srflx;       /* "IP PORT" of its srflx candidates (this generation) */
     GPtrArray *prflx;       /* "IP PORT" libnice learnt from its checks (same) */
     GObject *nice;          /* the NiceAgent watched for those, or NULL */
+    /* our own candidates on their way to the viewer (main thread) */
+    gint64 local_first_us;  /* our first one went out then (monotonic), or 0 */
+    gint64 srflx_sent_us;   /* our first srflx one went out then, or 0 */
     struct peer_bwe *bwe;   /* the viewer's bandwidth estimate (peer_bwe.c) */
 };
 
@@ -90,6 +93,12 @@ void peer_bwe_free(struct peer *p);
 void peer__watch_ice(struct peer *p);
 void peer__unwatch_ice(struct peer *p);
 void peer__forget_viewer(struct peer *p);
+
+/* peer_candidates.c: hands one of our candidates (candidate NULL: the end
+ * of candidates) to cb.on_candidate, noting when our first one and our
+ * first srflx one went out: the hold of the viewer's relayed candidates
+ * counts from them too. Main thread. */
+void peer__send_local(struct peer *p, unsigned mline, const char *candidate);
 
 /* Takes a reference (atomic; any thread). Returns p. */
 struct peer *peer__ref(struct peer *p);

@@ -180,6 +180,27 @@ async function watchOnce(browser, url, run) {
   page.on('console', (m) => { if (m.type() === 'error') consoleErrors.push(m.text()); });
   page.on('pageerror', (e) => browser.errors.push(`${url}: uncaught ${e.message}`));
   try {
+    // Where the first frame's time goes, on the page's clock (the click's
+    // timeStamp is on it too): the RTCPeerConnection's steps.
+    await page.addInitScript(() => {
+      const marks = {};
+      window.__labPhases = marks;
+      const mark = (k) => { if (marks[k] === undefined) marks[k] = performance.now(); };
+      const Orig = window.RTCPeerConnection;
+      window.RTCPeerConnection = class extends Orig {
+        constructor(...a) {
+          super(...a);
+          mark('pc');
+          this.addEventListener('icecandidate', (e) => { if (e.candidate) mark(`cand_${e.candidate.type}`); });
+          this.addEventListener('iceconnectionstatechange', () => mark(`ice_${this.iceConnectionState}`));
+          this.addEventListener('connectionstatechange', () => mark(`pc_${this.connectionState}`));
+          this.addEventListener('track', () => mark('track'));
+        }
+        setRemoteDescription(d) { mark(`remote_${d && d.type}`); return super.setRemoteDescription(d); }
+        setLocalDescription(d) { mark('local'); return super.setLocalDescription(d); }
+        addIceCandidate(c) { if (c && c.candidate) mark(`rcand_${/ typ (\w+)/.exec(c.candidate)?.[1]}`); return super.addIceCandidate(c); }
+      };
+    });
     await page.goto(url);
     const row = page.locator(`#robot-list li[data-robot-id="${ROBOT}"]`);
     await row.locator('button.watch:not([disabled])').waitFor({ timeout: 15000 });
@@ -199,6 +220,9 @@ async function watchOnce(browser, url, run) {
     await row.locator('button.watch').click();
     const b = await waitFor(() => page.evaluate(() => (window.__lab.first ? window.__lab : null)), 20000,
       'the first frame', 20);
+    const phases = await page.evaluate((click) => Object.fromEntries(Object.entries(window.__labPhases || {})
+      .map(([k, v]) => [k, Math.round(v - click)]).sort((x, y) => x[1] - y[1])
+      .concat([['click_epoch_ms', Math.round(performance.timeOrigin + click)]])), b.click);
     // Frames decoded (the SDK's stats), then the path.
     const st = await waitFor(() => page.evaluate(async (rid) => {
       const s = window.portholeViewer.tiles.get(rid)?.session;
@@ -235,7 +259,7 @@ async function watchOnce(browser, url, run) {
     const pct = (a, p) => (a && a.length ? a[Math.min(a.length - 1, Math.ceil((p / 100) * a.length) - 1)] : null);
     const result = {
       run, expect: EXPECT, relay_forced: RELAY, first_frame_ms: Math.round(b.first - b.click),
-      frames: st.framesDecoded, candidateType: st.candidateType, localCandidateType: st.localCandidateType,
+      phases, frames: st.framesDecoded, candidateType: st.candidateType, localCandidateType: st.localCandidateType,
       remoteCandidateType: st.remoteCandidateType, protocol: st.protocol, relayProtocol: st.relayProtocol,
       turnServer: st.turnServer, overlay_path: overlay,
       g2g_p50_ms: g2g ? pct(g2g, 50) : undefined, g2g_p95_ms: g2g ? pct(g2g, 95) : undefined,
