@@ -30,7 +30,8 @@
 #   --perf DIR: `perf record -g` of the robot over each CPU window, into
 #   DIR/robot-RUN-MODE-N.data (perf report --no-children -i FILE);
 #   ADAPT_PERF_ARGS replaces -g (e.g. "--call-graph dwarf -F 200").
-#   ADAPT_WINDOW=S: CPU windows of S seconds.
+#   ADAPT_WINDOW=S: CPU windows of S seconds. ADAPT_VIEWER_ARGS: more
+#   netlab-viewer options for the CPU runs (e.g. "--twcc-interval 50").
 # Without root or the lab's tools it prints one line with "error" and exits 0.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
@@ -117,8 +118,10 @@ if [ "${1:-}" = _inside ]; then
         fi
         if [ "$mode" = fixed ]; then robot_up --temporal-layers 1 --spatial-layer=false; else robot_up; fi
         vpids=()
+        rm -f "$NETLAB_DIR"/v*.out
         for i in $(seq "$n"); do
-            viewer "$i" $((window + 14)) --no-decode --samples
+            # shellcheck disable=SC2086 # ADAPT_VIEWER_ARGS is words
+            viewer "$i" $((window + 14)) --no-decode --samples ${ADAPT_VIEWER_ARGS:-}
             sleep 0.2
         done
         sleep 10 # everyone connected and settled on a layer
@@ -146,8 +149,14 @@ if [ "${1:-}" = _inside ]; then
             e=$(grep '^sample=' "$NETLAB_DIR/v$i.out" | grep -o 'encoders=[0-9]*' | cut -d= -f2 | sort -n | tail -n 1)
             [ "${e:-0}" -gt "$encoders" ] && encoders=$e
         done
-        emit "\"metric\":\"robot_cpu\",\"mode\":\"$mode\",\"viewers\":$n,\"cpu_pct\":$cpu,\"window_s\":$window,\"playing\":$playing,\"encoders_max\":$encoders,\"loadavg_1m\":$load_before"
-        log "robot CPU, $mode, $n viewer(s): $cpu% of a core ($playing playing, at most $encoders encoders)"
+        # The frames the viewers got per second over about the window (a
+        # robot starved of CPU renders and sends fewer frames, and then
+        # costs less): the mean of their samples 8 to 8 + window.
+        fps=$(cat "$NETLAB_DIR"/v*.out | awk -v w="$window" -F'[ =]' '/^sample=/ {
+                if ($2 >= 8 && $2 < 8 + w) for (k = 3; k < NF; k += 2) if ($k == "fps") { s += $(k + 1); c++ } }
+            END { printf "%.1f", c ? s / c : -1 }')
+        emit "\"metric\":\"robot_cpu\",\"mode\":\"$mode\",\"viewers\":$n,\"cpu_pct\":$cpu,\"window_s\":$window,\"playing\":$playing,\"encoders_max\":$encoders,\"viewer_fps_mean\":$fps,\"loadavg_1m\":$load_before"
+        log "robot CPU, $mode, $n viewer(s): $cpu% of a core ($playing playing, at most $encoders encoders, viewers' mean $fps fps)"
         robot_down
     done
     exit 0

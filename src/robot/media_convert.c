@@ -49,10 +49,12 @@ void media_convert_free(struct media_convert *c)
 
 GstCaps *media_convert_caps(const struct media_convert *c, int fps)
 {
-    GstVideoInfo info = c->out;
-    info.fps_n = fps;
-    info.fps_d = 1;
-    return gst_video_info_to_caps(&info);
+    /* What videoconvert negotiated when each encoder converted (no
+     * colorimetry field: the encoders take GstVideoInfo's defaults for
+     * the size, BT.601, as the conversion does). */
+    return gst_caps_new_simple("video/x-raw", "format", G_TYPE_STRING, "I420", "width",
+                               G_TYPE_INT, c->width, "height", G_TYPE_INT, c->height,
+                               "framerate", GST_TYPE_FRACTION, fps, 1, NULL);
 }
 
 /* The converter for frames of format and stride, made on first use. */

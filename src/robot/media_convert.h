@@ -27,8 +27,7 @@ struct media_convert *media_convert_new(int width, int height);
 void media_convert_free(struct media_convert *c); /* NULL is a no-op */
 
 /* The caps of what media_convert_frame returns (I420 at the camera's
- * size and rate fps, with the colorimetry videoconvert would have chosen).
- * The caller owns them. */
+ * size and rate fps). The caller owns them. */
 GstCaps *media_convert_caps(const struct media_convert *c, int fps);
 
 /* A new I420 buffer of frame f (its size must be the converter's), or
