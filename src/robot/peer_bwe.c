@@ -133,8 +133,16 @@ static GstPadProbeReturn on_rtx_request(GstPad *pad, GstPadProbeInfo *info, gpoi
     (void)pad;
     struct peer_bwe *b = data;
     GstEvent *ev = GST_PAD_PROBE_INFO_EVENT(info);
-    if (GST_EVENT_TYPE(ev) != GST_EVENT_CUSTOM_UPSTREAM ||
-        !gst_event_has_name(ev, "GstRTPRetransmissionRequest") ||
+    if (GST_EVENT_TYPE(ev) != GST_EVENT_CUSTOM_UPSTREAM)
+        return GST_PAD_PROBE_OK;
+    /* rtpsession sends every TWCC feedback's packets upstream as an event
+     * for a sender-side estimator element; ours reads twcc-stats instead,
+     * and nothing upstream (rtpfunnel, the FEC bin, clocksync, our
+     * payloader and appsrc) uses it: it ends here instead of crossing a
+     * dozen pads per feedback per viewer. */
+    if (gst_event_has_name(ev, "RTPTWCCPackets"))
+        return GST_PAD_PROBE_DROP;
+    if (!gst_event_has_name(ev, "GstRTPRetransmissionRequest") ||
         gst_structure_has_field(gst_event_get_structure(ev), "porthole-padding"))
         return GST_PAD_PROBE_OK; /* padding has its own rate (bwe_probe) */
     gint64 now = g_get_monotonic_time();
