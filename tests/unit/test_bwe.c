@@ -184,16 +184,18 @@ static void test_slow_link_settles_on_a_layer(void **state)
     assert_true(changes <= 2 * b.ups + 2);
 }
 
+/* The ladder of media.h: half size at 7.5, 15, 30 fps, full at 15, 30;
+ * the step to the full size starts a second encoder (costly). */
+static const double ladder_kbps[] = {75, 135, 300, 900, 2000};
+static const bool ladder_costly[] = {false, false, false, true, false};
+
 static void test_climbs_when_the_link_opens(void **state)
 {
     (void)state;
-    /* The ladder of media.h: half size at 7.5, 15, 30 fps, full at 15, 30. */
-    const double rates[] = {75, 135, 300, 900, 2000};
-    const bool costly[] = {false, false, false, true, false};
     struct bwe b;
     int64_t now = 0;
     bwe_init(&b, 50, 2000, 2000);
-    unsigned changes = ride(&b, rates, costly, 5, &now, 60, 600);
+    unsigned changes = ride(&b, ladder_kbps, ladder_costly, 5, &now, 60, 600);
     assert_int_equal(b.layer, 2);
     /* The full size is probed with padding, not by stepping up to it: the
      * layer stays (the first drop only); the probes fail and back off. */
@@ -202,7 +204,7 @@ static void test_climbs_when_the_link_opens(void **state)
     assert_true(b.probes >= 3 && b.probes <= 60 / (BWE_UP_HOLD_COSTLY_MAX_MS / 1000) + 4);
     assert_int_equal(b.probe_successes, 0);
     /* The link opens: a probe succeeds and the top is reached in 15 s. */
-    ride(&b, rates, costly, 5, &now, 15, 5000);
+    ride(&b, ladder_kbps, ladder_costly, 5, &now, 15, 5000);
     print_message("after 15 s at 5 Mbit/s: layer %d, %u probes\n", b.layer, b.probes);
     assert_int_equal(b.layer, 4);
     assert_true(b.probe_successes >= 1);
@@ -211,15 +213,13 @@ static void test_climbs_when_the_link_opens(void **state)
 static void test_a_link_between_two_rungs_is_probed_with_padding(void **state)
 {
     (void)state;
-    const double rates[] = {75, 135, 300, 900, 2000};
-    const bool costly[] = {false, false, false, true, false};
     struct bwe b;
     int64_t now = 0;
     bwe_init(&b, 50, 2000, 2000);
     /* 1.5 Mbit/s: full size at 15 fps fits, at 30 fps does not. The step
      * to 30 fps is tried with padding, which fails, and never with the
      * media: one step down (from the start at the top), none up. */
-    unsigned changes = ride(&b, rates, costly, 5, &now, 60, 1500);
+    unsigned changes = ride(&b, ladder_kbps, ladder_costly, 5, &now, 60, 1500);
     print_message("behind 1.5 Mbit/s: layer %d, %u changes, %u ups, %u probes\n", b.layer, changes,
                   b.ups, b.probes);
     assert_int_equal(b.layer, 3);
@@ -227,14 +227,14 @@ static void test_a_link_between_two_rungs_is_probed_with_padding(void **state)
     assert_true(b.probes >= 3);
     assert_int_equal(b.probe_successes, 0);
     /* The link opens: a probe carries the top rate and the step follows. */
-    ride(&b, rates, costly, 5, &now, 15, 5000);
+    ride(&b, ladder_kbps, ladder_costly, 5, &now, 15, 5000);
     assert_int_equal(b.layer, 4);
     assert_true(b.probe_successes >= 1);
 
     /* Without padding (no RTX), the step itself is the probe, as before. */
     bwe_init(&b, 50, 2000, 2000);
     b.no_padding = true;
-    ride(&b, rates, costly, 5, &now, 60, 1500);
+    ride(&b, ladder_kbps, ladder_costly, 5, &now, 60, 1500);
     assert_true(b.ups >= 1);
 }
 
