@@ -181,6 +181,14 @@ static void detach_peer(struct router *r, struct peer *p, const char *why)
     p->role = ROLE_NONE;
 }
 
+/* Detaches p and asks its transport to close it (1008 with reason, which
+ * the log repeats). */
+static void drop_peer(struct router *r, struct peer *p, const char *reason)
+{
+    detach_peer(r, p, reason);
+    router__close_peer(r, p, reason);
+}
+
 /* Registers p as robot id, taking the id over from a live holder when the
  * policy verified p's token for it (a robot that rebooted behind a NAT
  * must not wait for its dead connection's ping timeout). Returns 0, 1
@@ -195,8 +203,7 @@ static int claim_robot_id(struct router *r, struct peer *p, const char *id)
         return 1;
     log_warn("robot %s: taken over by a newer connection from %s with a valid token; closing "
              "the one from %s", id, p->remote_addr, old->remote_addr);
-    detach_peer(r, old, "replaced by a newer connection");
-    router__close_peer(r, old, "replaced by a newer connection");
+    drop_peer(r, old, "replaced by a newer connection");
     return registry_add(r->reg, REG_ROBOT, p->id, p);
 }
 
@@ -277,8 +284,7 @@ void router_robot_taken_over(struct router *r, const char *robot_id, const char 
         return;
     log_warn("robot %s: taken over by a newer connection on instance %s with a valid token; "
              "closing the one from %s", robot_id, by, old->remote_addr);
-    detach_peer(r, old, "replaced by a newer connection");
-    router__close_peer(r, old, "replaced by a newer connection");
+    drop_peer(r, old, "replaced by a newer connection");
 }
 
 void router_robot_id_held_elsewhere(struct router *r, const char *robot_id, const char *by)
@@ -291,8 +297,7 @@ void router_robot_id_held_elsewhere(struct router *r, const char *robot_id, cons
     char m[160];
     snprintf(m, sizeof(m), "robot id '%s' is held by another live connection", robot_id);
     send_error(r, p, "robot-id-in-use", m, "robot-register", NULL);
-    detach_peer(r, p, "robot id held by another instance");
-    router__close_peer(r, p, "robot id in use");
+    drop_peer(r, p, "its id is held by another instance");
 }
 
 /* A clientId for a client that gave none: "client-" and 12 random
