@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "common/log.h"
+#include "robot/fecskip.h"
 #include "robot/icegate.h"
 #include "robot/peer_ice.h"
 #include "robot/peer_internal.h"
@@ -238,15 +239,20 @@ static void on_offer_created(GstPromise *promise, gpointer data)
     gst_promise_unref(promise);
 }
 
-static void on_negotiation_needed(GstElement *webrtc, gpointer data)
+/* The peer's one offer (switches never renegotiate; ICE restarts write
+ * their own, peer_ice.c), made once the tracks, their codec preferences and
+ * the data channels exist. Not from on-negotiation-needed: with the codec
+ * preferences set webrtcbin signals it as soon as the pipeline is READY,
+ * before the data channels are created, and the offer then lacked their
+ * m-line. */
+static void start_offer(struct peer *p)
 {
-    struct peer *p = data;
     if (!g_atomic_int_compare_and_exchange(&p->offer_started, 0, 1))
-        return; /* one offer per peer: switches never renegotiate */
+        return;
     struct offer_req *q = g_new0(struct offer_req, 1);
     q->p = peer__ref(p);
     GstPromise *promise = gst_promise_new_with_change_func(on_offer_created, q, offer_req_free);
-    g_signal_emit_by_name(webrtc, "create-offer", NULL, promise);
+    g_signal_emit_by_name(p->webrtc, "create-offer", NULL, promise);
 }
 
 static void on_ice_candidate(GstElement *webrtc, guint mline, gchar *candidate, gpointer data)
@@ -360,12 +366,10 @@ static int add_branch(struct peer *p, size_t i, char *err, size_t errlen)
     pt->p = p;
     GstElement *src = gst_element_factory_make("appsrc", NULL);
     GstElement *pay = gst_element_factory_make(media_payloader(p->media), NULL);
-    GstElement *filter = gst_element_factory_make("capsfilter", NULL);
-    if (!src || !pay || !filter) {
+    if (!src || !pay) {
         snprintf(err, errlen, "cannot create the elements of a video track");
         if (src) gst_object_unref(src);
         if (pay) gst_object_unref(pay);
-        if (filter) gst_object_unref(filter);
         return -1;
     }
     GstCaps *caps = media_encoded_caps(p->media);
@@ -380,30 +384,39 @@ static int add_branch(struct peer *p, size_t i, char *err, size_t errlen)
                      1200u, NULL);
     pt->pt = p->answering ? pt->pt : 96 + (int)i; /* answering: the offer's (peer_new) */
     pt->twcc = p->answering ? pt->twcc : MEDIA_TWCC_EXT_ID;
-    caps = media_rtp_caps(p->media, pt->pt, pt->twcc);
-    g_object_set(filter, "caps", caps, NULL);
-    gst_caps_unref(caps);
+    g_object_set(pay, "pt", (guint)pt->pt, NULL);
 
-    gst_bin_add_many(GST_BIN(p->pipeline), src, pay, filter, NULL);
+    gst_bin_add_many(GST_BIN(p->pipeline), src, pay, NULL);
     pt->appsrc = gst_object_ref(src);
     GstPad *sink = gst_element_request_pad_simple(p->webrtc, "sink_%u");
-    GstPad *out = gst_element_get_static_pad(filter, "src");
-    bool linked = sink && gst_element_link_many(src, pay, filter, NULL) &&
-                  gst_pad_link(out, sink) == GST_PAD_LINK_OK;
+    GstWebRTCRTPTransceiver *trans = NULL;
+    if (sink)
+        g_object_get(sink, "transceiver", &trans, NULL);
+    if (trans) {
+        /* The track's RTP caps (payload type, TWCC, feedback) as the
+         * transceiver's codec preferences: webrtcbin's sink pad answers the
+         * payloader's caps query with them, as a capsfilter would. A
+         * capsfilter in the path would split the payloader's list of a
+         * frame's packets into single buffers (basetransform takes no
+         * lists), and every element after it would then handle one packet
+         * at a time, for every viewer (fecskip.h). */
+        caps = media_rtp_caps(p->media, pt->pt, pt->twcc);
+        g_object_set(trans, "codec-preferences", caps, NULL);
+        gst_caps_unref(caps);
+    }
+    GstPad *out = gst_element_get_static_pad(pay, "src");
+    bool linked = trans && gst_element_link(src, pay) && gst_pad_link(out, sink) == GST_PAD_LINK_OK;
     gst_object_unref(out);
     if (linked) {
-        GstWebRTCRTPTransceiver *trans = NULL;
-        g_object_get(sink, "transceiver", &trans, NULL);
-        if (trans) {
-            g_object_set(trans, "direction", GST_WEBRTC_RTP_TRANSCEIVER_DIRECTION_SENDONLY, NULL);
-            if (g_object_class_find_property(G_OBJECT_GET_CLASS(trans), "do-nack"))
-                g_object_set(trans, "do-nack", TRUE, NULL);
-            gst_object_unref(trans);
-        }
+        g_object_set(trans, "direction", GST_WEBRTC_RTP_TRANSCEIVER_DIRECTION_SENDONLY, NULL);
+        if (g_object_class_find_property(G_OBJECT_GET_CLASS(trans), "do-nack"))
+            g_object_set(trans, "do-nack", TRUE, NULL);
         GstPad *srcpad = gst_element_get_static_pad(src, "src");
         gst_pad_add_probe(srcpad, GST_PAD_PROBE_TYPE_EVENT_UPSTREAM, on_upstream_event, pt, NULL);
         gst_object_unref(srcpad);
     }
+    if (trans)
+        gst_object_unref(trans);
     if (sink)
         gst_object_unref(sink);
     if (!linked) {
@@ -453,6 +466,7 @@ struct peer *peer_new(struct media *m, const struct peer_params *params,
     }
     g_object_set(p->webrtc, "bundle-policy", GST_WEBRTC_BUNDLE_POLICY_MAX_BUNDLE, NULL);
     gst_bin_add(GST_BIN(p->pipeline), p->webrtc);
+    fecskip_attach(p->webrtc);
     peer_ice_configure(p->webrtc, params);
     peer__watch_ice(p);
     if (params->remote_offer) {
@@ -461,7 +475,7 @@ struct peer *peer_new(struct media *m, const struct peer_params *params,
         if (!offer)
             goto fail;
         p->answering = true;
-        p->offer_started = 1; /* no offer of ours: on-negotiation-needed is ignored */
+        p->offer_started = 1; /* no offer of ours (start_offer) */
         for (size_t i = 0; i < params->nstreams; i++) {
             p->tracks[i].pt = info.pt[i];
             p->tracks[i].twcc = info.twcc[i];
@@ -474,7 +488,6 @@ struct peer *peer_new(struct media *m, const struct peer_params *params,
         p->ntracks++;
     }
 
-    g_signal_connect(p->webrtc, "on-negotiation-needed", G_CALLBACK(on_negotiation_needed), p);
     g_signal_connect(p->webrtc, "on-ice-candidate", G_CALLBACK(on_ice_candidate), p);
     g_signal_connect(p->webrtc, "notify::ice-gathering-state", G_CALLBACK(on_gathering_state), p);
     g_signal_connect(p->webrtc, "notify::connection-state", G_CALLBACK(on_connection_state), p);
@@ -514,6 +527,8 @@ struct peer *peer_new(struct media *m, const struct peer_params *params,
     peer_bwe_new(p, media_bitrate_ceiling(m));
     if (offer)
         peer__answer(p, offer);
+    else
+        start_offer(p);
     return p;
 fail:
     if (offer)

@@ -163,19 +163,18 @@ static GstPadProbeReturn on_rtx_request(GstPad *pad, GstPadProbeInfo *info, gpoi
     return allowed ? GST_PAD_PROBE_OK : GST_PAD_PROBE_DROP;
 }
 
-/* A streaming thread: the media packets rtprtxsend keeps for repair. */
-static GstPadProbeReturn on_media_packet(GstPad *pad, GstPadProbeInfo *info, gpointer data)
+/* A streaming thread: one media packet rtprtxsend keeps for repair. */
+static gboolean note_media_packet(GstBuffer **buf, guint idx, gpointer data)
 {
-    (void)pad;
+    (void)idx;
     struct peer_bwe *b = data;
     GstRTPBuffer rtp = GST_RTP_BUFFER_INIT;
-    GstBuffer *buf = GST_PAD_PROBE_INFO_BUFFER(info);
-    if (!buf || !gst_rtp_buffer_map(buf, GST_MAP_READ, &rtp))
-        return GST_PAD_PROBE_OK;
+    if (!*buf || !gst_rtp_buffer_map(*buf, GST_MAP_READ, &rtp))
+        return TRUE;
     guint32 ssrc = gst_rtp_buffer_get_ssrc(&rtp);
     guint16 seq = gst_rtp_buffer_get_seq(&rtp);
     gst_rtp_buffer_unmap(&rtp);
-    gsize size = gst_buffer_get_size(buf);
+    gsize size = gst_buffer_get_size(*buf);
     g_mutex_lock(&b->lock);
     if (ssrc != b->pad_ssrc)
         b->pad_n = 0;
@@ -183,6 +182,22 @@ static GstPadProbeReturn on_media_packet(GstPad *pad, GstPadProbeInfo *info, gpo
     b->pad_size[b->pad_n % PAD_RING] = (guint16)MIN(size, G_MAXUINT16);
     b->pad_seq[b->pad_n++ % PAD_RING] = seq;
     g_mutex_unlock(&b->lock);
+    return TRUE;
+}
+
+/* A streaming thread: the packets going into rtprtxsend, one by one or a
+ * frame's list at once (fecskip.h). */
+static GstPadProbeReturn on_media_packet(GstPad *pad, GstPadProbeInfo *info, gpointer data)
+{
+    (void)pad;
+    if (info->type & GST_PAD_PROBE_TYPE_BUFFER_LIST) {
+        GstBufferList *list = GST_PAD_PROBE_INFO_BUFFER_LIST(info);
+        if (list)
+            gst_buffer_list_foreach(list, note_media_packet, data);
+    } else {
+        GstBuffer *buf = GST_PAD_PROBE_INFO_BUFFER(info);
+        note_media_packet(&buf, 0, data);
+    }
     return GST_PAD_PROBE_OK;
 }
 
@@ -258,7 +273,8 @@ static void watch_rtx(struct peer *p)
             if (b->rtx_pads->len == 0) { /* padding repeats the first track's packets */
                 GstPad *sink = gst_element_get_static_pad(el, "sink");
                 if (sink) {
-                    gst_pad_add_probe(sink, GST_PAD_PROBE_TYPE_BUFFER, on_media_packet, b, NULL);
+                    gst_pad_add_probe(sink, GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST,
+                                      on_media_packet, b, NULL);
                     gst_object_unref(sink);
                 }
             }
