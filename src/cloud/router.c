@@ -374,6 +374,16 @@ static void on_session_message(struct router *r, struct peer *p, enum msg_type t
         send_error(r, p, "unknown-session", m, type, msg);
         return;
     }
+    if (!router__session_direction_ok(s, p, t)) {
+        char m[160];
+        bool robot = router__is_robot_of(s, p);
+        bool offerer = (t == MSG_WEBRTC_ANSWER); /* p answered, so p is the offerer */
+        snprintf(m, sizeof(m), "%s: in session '%s' the %s makes the offer and the %s answers",
+                 type, sid, robot == offerer ? "robot" : "client",
+                 robot == offerer ? "client" : "robot");
+        send_error(r, p, "wrong-role", m, type, msg);
+        return;
+    }
     if (t == MSG_CLOSE_SESSION) {
         router__end_session(r, s, router__is_robot_of(s, p) ? "closed-by-robot"
                                                             : "closed-by-client", true, true);
@@ -404,8 +414,9 @@ static bool relay_fast(struct router *r, struct peer *p, const char *data, size_
     struct codec_fast_msg m;
     if (!p->codec->fast_relay || !p->codec->fast_relay(data, len, p->role, &m))
         return false;
-    struct peer *to = router__other_side(router__find_session(r, m.session_id), p);
-    if (!to || to->codec != p->codec)
+    struct session *s = router__find_session(r, m.session_id);
+    struct peer *to = router__other_side(s, p);
+    if (!to || to->codec != p->codec || !router__session_direction_ok(s, p, m.type))
         return false;
     struct outbuf *b = p->codec->relay(data, len);
     if (!b)

@@ -162,6 +162,12 @@ struct peer *router__other_side(const struct session *s, const struct peer *p);
 /* True when p is s's robot. */
 bool router__is_robot_of(const struct session *s, const struct peer *p);
 
+/* True unless t is a webrtc-offer or webrtc-answer going the wrong way
+ * for s: the side that offers is the client when its create-session
+ * carried an offer, else the robot; the other side answers. */
+bool router__session_direction_ok(const struct session *s, const struct peer *p,
+                                  enum msg_type t);
+
 /* A switch-stream-type of s went through: its streams join the audit. */
 void router__session_switched(struct session *s, json_t *msg);
 

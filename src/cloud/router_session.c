@@ -25,6 +25,7 @@ struct session {
     struct list client_node;     /* on client->sessions */
     struct identity *identity;   /* the client's, with identities; else NULL */
     int64_t started_ms;          /* wall clock */
+    bool viewer_offers;          /* create-session carried the client's offer */
     char streams[SESSION_STREAMS_MAX];
 };
 
@@ -205,6 +206,15 @@ bool router__is_robot_of(const struct session *s, const struct peer *p)
     return s->robot == p;
 }
 
+bool router__session_direction_ok(const struct session *s, const struct peer *p,
+                                  enum msg_type t)
+{
+    if (t != MSG_WEBRTC_OFFER && t != MSG_WEBRTC_ANSWER)
+        return true;
+    bool offerer = s->viewer_offers ? p == s->client : p == s->robot;
+    return offerer == (t == MSG_WEBRTC_OFFER);
+}
+
 void router__session_switched(struct session *s, json_t *msg)
 {
     note_streams(s, json_object_get(msg, "streamTypes"));
@@ -292,6 +302,8 @@ void router__on_create_session(struct router *r, struct peer *client, json_t *ms
     s->client = client;
     s->identity = identity;
     s->started_ms = clock_wall_ms();
+    json_t *offer = json_object_get(msg, "offer"); /* checked: absent, null or an offer */
+    s->viewer_offers = offer && !json_is_null(offer);
     note_streams(s, json_object_get(msg, "streamTypes"));
     link_session(r, s);
     r->stats.sessions_created++;
@@ -310,5 +322,7 @@ void router__on_create_session(struct router *r, struct peer *client, json_t *ms
     json_t *depth = json_object_get(msg, "depth");
     if (order && depth && !json_is_null(depth)) /* metric depth channels (PROTOCOL.md) */
         json_object_set(order, "depth", depth);
+    if (order && s->viewer_offers) /* the robot answers it (PROTOCOL.md, Sessions) */
+        json_object_set(order, "offer", offer);
     router__send_msg(r, robot, "create-session", router__with_ice_servers(r, robot, order));
 }

@@ -19,6 +19,7 @@
 #include "robot/recorder.h"
 #include "robot/registration.h"
 #include "robot/robot_api.h"
+#include "robot/sdp_offer.h"
 #include "robot/session.h"
 #include "robot/signaling.h"
 #include "robot/sink_cloud.h"
@@ -134,6 +135,35 @@ static int parse_depth(struct robot *r, json_t *msg, struct depth_request *out, 
     return depth_request_apply(d, fps, out, err, errlen) < 0 ? -1 : 1;
 }
 
+/* Reads create-session's "offer" (the viewer offers first): absent or null
+ * is none (*sdp NULL, 0); an object {type:"offer", sdp} whose SDP
+ * sdp_offer_check accepts for nstreams streams is 0 with *sdp borrowed from
+ * msg; anything else -1 with a reason in err. */
+static int read_offer(struct robot *r, json_t *msg, size_t nstreams, const char **sdp, char *err,
+                      size_t errlen)
+{
+    json_t *o = json_object_get(msg, "offer");
+    *sdp = NULL;
+    if (!o || json_is_null(o))
+        return 0;
+    const char *type = json_string_value(json_object_get(o, "type"));
+    const char *text = json_string_value(json_object_get(o, "sdp"));
+    if (!type || strcmp(type, "offer") != 0 || !text) {
+        snprintf(err, errlen, "'offer' must be an object {type:\"offer\", sdp:string}");
+        return -1;
+    }
+    const struct session_set_params *params = session_set_params(r->sessions);
+    struct sdp_offer_info info;
+    GstSDPMessage *checked = sdp_offer_check(text, params->peer.max_sdp,
+                                             media_rtp_encoding(params->media), nstreams, NULL,
+                                             &info, err, errlen);
+    if (!checked)
+        return -1;
+    gst_sdp_message_free(checked);
+    *sdp = text;
+    return 0;
+}
+
 static void handle_create_session(struct robot *r, json_t *msg)
 {
     const char *sid = json_string_value(json_object_get(msg, "sessionId"));
@@ -180,11 +210,39 @@ static void handle_create_session(struct robot *r, json_t *msg)
         refuse_session(r, sid, "invalid-depth", err);
         return;
     }
+    const char *offer = NULL;
+    if (read_offer(r, msg, (size_t)n, &offer, err, sizeof err) < 0) {
+        refuse_session(r, sid, "invalid-offer", err);
+        return;
+    }
     take_ice_servers(r, msg);
     if (session_open_depth(r->sessions, sid, &owner, streams, (size_t)n,
-                           wants_depth ? &depth : NULL, sink_cloud_new(r->sig), &code, err,
-                           sizeof err) == NULL)
+                           wants_depth ? &depth : NULL, sink_cloud_new(r->sig, offer), &code,
+                           err, sizeof err) == NULL)
         refuse_session(r, sid, code, err);
+}
+
+/* The viewer's new offer in a session that answered its first one: an ICE
+ * restart (PROTOCOL.md, "What porthole-robot sends and expects"). */
+static void handle_offer(struct robot *r, json_t *msg)
+{
+    const char *sid;
+    struct session *s = find_session(r, msg, &sid);
+    if (!s) {
+        log_info("webrtc-offer for unknown session %s: ignored", sid ? sid : "(none)");
+        return;
+    }
+    json_t *offer = json_object_get(msg, "offer");
+    const char *type = json_string_value(json_object_get(offer, "type"));
+    const char *sdp = json_string_value(json_object_get(offer, "sdp"));
+    char err[256];
+    if (!type || strcmp(type, "offer") != 0 || !sdp) {
+        sink_cloud_send_error(r->sig, session_id(s), "invalid-offer",
+                              "'offer' must be an object {type:\"offer\", sdp:string}");
+        return;
+    }
+    if (session_restart_ice_offer(s, sdp, err, sizeof err) < 0)
+        sink_cloud_send_error(r->sig, session_id(s), "invalid-offer", err);
 }
 
 static void handle_answer(struct robot *r, json_t *msg)
@@ -268,6 +326,8 @@ static void on_message(void *user, json_t *msg)
         handle_create_session(r, msg);
     } else if (strcmp(type, "webrtc-answer") == 0) {
         handle_answer(r, msg);
+    } else if (strcmp(type, "webrtc-offer") == 0) {
+        handle_offer(r, msg);
     } else if (strcmp(type, "ice-candidate") == 0) {
         handle_candidate(r, msg);
     } else if (strcmp(type, "switch-stream-type") == 0) {

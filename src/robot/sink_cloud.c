@@ -8,6 +8,8 @@
 struct sink_cloud {
     struct session_sink base; /* first: the session holds a pointer to it */
     struct signaling *sig;
+    bool answering;           /* the viewer offered: on_offer carries our answers */
+    char *offer;              /* the viewer's offer until our answer is out, or NULL */
 };
 
 static void send_msg(struct signaling *sig, json_t *msg)
@@ -31,9 +33,16 @@ void sink_cloud_send_close(struct signaling *sig, const char *sid)
 
 static void on_offer(struct session_sink *k, struct session *s, const char *sdp)
 {
-    send_msg(((struct sink_cloud *)k)->sig,
-             json_pack("{s:s, s:s, s:{s:s, s:s}}", "type", "webrtc-offer", "sessionId",
-                       session_id(s), "offer", "type", "offer", "sdp", sdp));
+    struct sink_cloud *c = (struct sink_cloud *)k;
+    if (c->offer) { /* answered: the peer has its own copy */
+        g_free(c->offer);
+        c->offer = NULL;
+        c->base.remote_offer = NULL;
+    }
+    const char *type = c->answering ? "answer" : "offer";
+    send_msg(c->sig, json_pack("{s:s, s:s, s:{s:s, s:s}}", "type",
+                               c->answering ? "webrtc-answer" : "webrtc-offer", "sessionId",
+                               session_id(s), type, "type", type, "sdp", sdp));
 }
 
 static void on_candidate(struct session_sink *k, struct session *s, unsigned mline,
@@ -68,6 +77,7 @@ static void on_closed(struct session_sink *k, struct session *s, bool tell, cons
 
 static void sink_free(struct session_sink *k)
 {
+    g_free(((struct sink_cloud *)k)->offer);
     g_free(k);
 }
 
@@ -83,11 +93,14 @@ static const struct session_sink_ops cloud_ops = {
     .free = sink_free,
 };
 
-struct session_sink *sink_cloud_new(struct signaling *sig)
+struct session_sink *sink_cloud_new(struct signaling *sig, const char *offer)
 {
     struct sink_cloud *k = g_new0(struct sink_cloud, 1);
     k->base.ops = &cloud_ops;
     k->sig = sig;
+    k->answering = offer != NULL;
+    k->offer = g_strdup(offer);
+    k->base.remote_offer = k->offer;
     return &k->base;
 }
 

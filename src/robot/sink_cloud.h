@@ -1,5 +1,5 @@
 /* sink_cloud.h - the signaling of sessions opened by porthole-cloud
- * (create-session): offer, candidates, errors and closes go over the
+ * (create-session): offer (or answer), candidates, errors and closes go over the
  * cloud link (signaling.c) as PROTOCOL.md's messages.
  *
  * Once a session is an orphan (session_set_orphan: the cloud shut down or
@@ -15,8 +15,11 @@
 #include "robot/signaling.h"
 
 /* A sink for one session opened by the cloud, for session_open (which
- * takes it). sig is borrowed and must outlive every session. */
-struct session_sink *sink_cloud_new(struct signaling *sig);
+ * takes it). sig is borrowed and must outlive every session. offer: the
+ * viewer's offer when its create-session carried one (copied; the peer
+ * answers it and every local description then goes out as webrtc-answer,
+ * ICE restarts' included), or NULL: the robot offers (webrtc-offer). */
+struct session_sink *sink_cloud_new(struct signaling *sig, const char *offer);
 
 /* True when the cloud opened s: the cloud speaks only for those. */
 bool sink_cloud_owns(struct session *s);
