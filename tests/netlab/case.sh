@@ -41,13 +41,17 @@
 #                 viewer's TURN allocation or the robot's)
 #   browser-relay-forced  as relay-forced, in Chromium with ?relay=1: the
 #                 viewer's end is relayed, relayProtocol udp, turnServer the
-#                 lab's; no packet from the robot's router reaches the viewer's
+#                 lab's; no packet from the robot's router reaches the viewer's.
+#                 With ?offer=0 (viewerOffers false): the robot offers, the
+#                 flow of older viewers; every other browser-* case has the
+#                 viewer offer (the default)
 #   browser-relay-restart  viewer behind a symmetric NAT, in Chromium with
 #                 ?relay=1, TURN credentials that expire 20 s after they
 #                 were handed out (--turn-ttl 20): 22 s after Watch the
 #                 viewer's router forgets its UDP mappings (its TCP link to
 #                 the cloud keeps its own), so the relay allocation is lost
-#                 and ICE restarts; porthole.js fetches fresh credentials
+#                 and ICE restarts (porthole.js offers again with new ICE
+#                 credentials, the robot answers); porthole.js fetches fresh credentials
 #                 (GET /api/ice-servers) before it gathers again, and the
 #                 video resumes over the relay, coturn having allocated
 #                 with the fresh (http-) credentials
@@ -90,7 +94,7 @@ relay-long)
 cloud-kill) kinds="cone cone" ice=full expect='^(srflx|prflx)/udp .* -> (srflx|prflx)/udp ' ;;
 browser-srflx) kinds="cone cone" ice=full expect=srflx ;;
 browser-relay) kinds="symmetric symmetric" ice=full expect=relay ;;
-browser-relay-forced) kinds="cone cone" ice=full expect=relay viewer_args=(--relay) ;;
+browser-relay-forced) kinds="cone cone" ice=full expect=relay viewer_args=(--relay --robot-offers) ;;
 browser-relay-restart)
     kinds="cone symmetric" ice=full expect=relay
     viewer_args=(--relay --change-after 22 --change "ip netns exec viewer-nat conntrack -D -p udp")
