@@ -19,7 +19,6 @@
 #include "robot/recorder.h"
 #include "robot/registration.h"
 #include "robot/robot_api.h"
-#include "robot/sdp_offer.h"
 #include "robot/session.h"
 #include "robot/signaling.h"
 #include "robot/sink_cloud.h"
@@ -135,35 +134,6 @@ static int parse_depth(struct robot *r, json_t *msg, struct depth_request *out, 
     return depth_request_apply(d, fps, out, err, errlen) < 0 ? -1 : 1;
 }
 
-/* Reads create-session's "offer" (the viewer offers first): absent or null
- * is none (*sdp NULL, 0); an object {type:"offer", sdp} whose SDP
- * sdp_offer_check accepts for nstreams streams is 0 with *sdp borrowed from
- * msg; anything else -1 with a reason in err. */
-static int read_offer(struct robot *r, json_t *msg, size_t nstreams, const char **sdp, char *err,
-                      size_t errlen)
-{
-    json_t *o = json_object_get(msg, "offer");
-    *sdp = NULL;
-    if (!o || json_is_null(o))
-        return 0;
-    const char *type = json_string_value(json_object_get(o, "type"));
-    const char *text = json_string_value(json_object_get(o, "sdp"));
-    if (!type || strcmp(type, "offer") != 0 || !text) {
-        snprintf(err, errlen, "'offer' must be an object {type:\"offer\", sdp:string}");
-        return -1;
-    }
-    const struct session_set_params *params = session_set_params(r->sessions);
-    struct sdp_offer_info info;
-    GstSDPMessage *checked = sdp_offer_check(text, params->peer.max_sdp,
-                                             media_rtp_encoding(params->media), nstreams, NULL,
-                                             &info, err, errlen);
-    if (!checked)
-        return -1;
-    gst_sdp_message_free(checked);
-    *sdp = text;
-    return 0;
-}
-
 static void handle_create_session(struct robot *r, json_t *msg)
 {
     const char *sid = json_string_value(json_object_get(msg, "sessionId"));
@@ -211,7 +181,8 @@ static void handle_create_session(struct robot *r, json_t *msg)
         return;
     }
     const char *offer = NULL;
-    if (read_offer(r, msg, (size_t)n, &offer, err, sizeof err) < 0) {
+    if (sink_cloud_read_offer(msg, session_set_params(r->sessions), (size_t)n, &offer, err,
+                              sizeof err) < 0) {
         refuse_session(r, sid, "invalid-offer", err);
         return;
     }

@@ -1,9 +1,12 @@
-/* sink_cloud.c - a cloud session's offer, candidates, errors and closes, sent to porthole-cloud. */
+/* sink_cloud.c - a cloud session's offer (or answer), candidates, errors and closes, sent to porthole-cloud. */
 #include "robot/sink_cloud.h"
 
 #include <jansson.h>
+#include <stdio.h>
+#include <string.h>
 
 #include "common/log.h"
+#include "robot/sdp_offer.h"
 
 struct sink_cloud {
     struct session_sink base; /* first: the session holds a pointer to it */
@@ -107,4 +110,30 @@ struct session_sink *sink_cloud_new(struct signaling *sig, const char *offer)
 bool sink_cloud_owns(struct session *s)
 {
     return session_sink(s)->ops == &cloud_ops;
+}
+
+int sink_cloud_read_offer(json_t *msg, const struct session_set_params *params, size_t nstreams,
+                          const char **sdp, char *err, size_t errlen)
+{
+    json_t *o = json_object_get(msg, "offer");
+    *sdp = NULL;
+    if (!o || json_is_null(o))
+        return 0;
+    const char *type = json_string_value(json_object_get(o, "type"));
+    const char *text = json_string_value(json_object_get(o, "sdp"));
+    if (!type || strcmp(type, "offer") != 0 || !text) {
+        snprintf(err, errlen, "'offer' must be an object {type:\"offer\", sdp:string}");
+        return -1;
+    }
+    /* Checked here too (the peer checks it again, with its gate), so that a
+     * bad offer is refused as invalid-offer rather than a failed session. */
+    struct sdp_offer_info info;
+    GstSDPMessage *checked = sdp_offer_check(text, params->peer.max_sdp,
+                                             media_rtp_encoding(params->media), nstreams, NULL,
+                                             &info, err, errlen);
+    if (!checked)
+        return -1;
+    gst_sdp_message_free(checked);
+    *sdp = text;
+    return 0;
 }
