@@ -1493,9 +1493,12 @@ export class Session extends Emitter {
 
   /**
    * The first offer: one recvonly video transceiver per stream type and a
-   * data channel (negotiated, never opened: it only puts the application
-   * m-line in the offer, on which the robot opens its telemetry and depth
-   * channels). Resolves with its SDP, or null when the session failed.
+   * data channel, which only puts the application m-line in the offer (the
+   * robot opens its telemetry and depth channels on it): negotiated, so the
+   * robot never hears of it, and closed at once. Left open, the browser
+   * reset its stream and aborted the association when the page closed, and
+   * the robot ended 3 sessions in 10 with an SCTP error instead of the
+   * client's close. Resolves with its SDP, or null when the session failed.
    */
   async _makeOffer() {
     try {
@@ -1504,8 +1507,9 @@ export class Session extends Emitter {
       const pc = this._makePc();
       this._pc = pc;
       for (let i = 0; i < this.streamTypes.length; i++) pc.addTransceiver('video', { direction: 'recvonly' });
-      pc.createDataChannel('porthole', { negotiated: true, id: 1023 });
+      const dc = pc.createDataChannel('porthole', { negotiated: true, id: 1023 });
       await pc.setLocalDescription(await pc.createOffer());
+      dc.close();
       return pc === this._pc ? pc.localDescription.sdp : null;
     } catch (e) {
       this._fail(new PortholeError('no-webrtc', `cannot make an offer: ${e?.message || e}`), 'failed');
