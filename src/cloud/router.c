@@ -374,13 +374,11 @@ static void on_session_message(struct router *r, struct peer *p, enum msg_type t
         send_error(r, p, "unknown-session", m, type, msg);
         return;
     }
-    if (!router__session_direction_ok(s, p, t)) {
-        char m[160];
-        bool robot = router__is_robot_of(s, p);
-        bool offerer = (t == MSG_WEBRTC_ANSWER); /* p answered, so p is the offerer */
-        snprintf(m, sizeof(m), "%s: in session '%s' the %s makes the offer and the %s answers",
-                 type, sid, robot == offerer ? "robot" : "client",
-                 robot == offerer ? "client" : "robot");
+    if (!router__session_may_relay(s, p, t)) {
+        char m[200];
+        snprintf(m, sizeof(m), "%s: not the %s's to send in session '%s' now: one side offers, "
+                 "the other answers (PROTOCOL.md, Sessions)", type,
+                 router__is_robot_of(s, p) ? "robot" : "client", sid);
         send_error(r, p, "wrong-role", m, type, msg);
         return;
     }
@@ -416,7 +414,7 @@ static bool relay_fast(struct router *r, struct peer *p, const char *data, size_
         return false;
     struct session *s = router__find_session(r, m.session_id);
     struct peer *to = router__other_side(s, p);
-    if (!to || to->codec != p->codec || !router__session_direction_ok(s, p, m.type))
+    if (!to || to->codec != p->codec || !router__session_may_relay(s, p, m.type))
         return false;
     struct outbuf *b = p->codec->relay(data, len);
     if (!b)

@@ -844,7 +844,15 @@ async function videoGroup() {
       const old = await startPageRobot(browser, port, 'old-1');
       try {
         await row(main, 'old-1').waitFor({ timeout: 5000 });
-        await watch(main, 'old-1', 'color');
+        await watch(main, 'old-1', 'color').catch(async (e) => {
+          const why = await main.evaluate(() => {
+            const s = window.portholeViewer.tiles.get('old-1')?.session;
+            const pc = s?.peerConnection;
+            return { state: s?.state, offers: s?._offers, error: s?.error?.message, signaling: pc?.signalingState,
+              ice: pc?.iceConnectionState, conn: pc?.connectionState };
+          }).catch(() => null);
+          throw new Error(`${e.message} (${JSON.stringify(why)})`);
+        });
         await expectFlowing(main, 'old-1', 'from the older robot');
         const fell = await main.evaluate(() => {
           const s = window.portholeViewer.tiles.get('old-1').session;

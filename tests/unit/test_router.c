@@ -438,8 +438,13 @@ static void test_offers_and_answers_go_one_way_per_session(void **state)
     const char *sid = open_offering_session(f);
     sendf(f, CLIENT, "{\"type\":\"webrtc-answer\",\"sessionId\":\"%s\",\"answer\":{\"type\":\"answer\",\"sdp\":\"x\"}}", sid);
     expect_error(f, CLIENT, "error", "wrong-role");
+    sendf(f, ROBOT, "{\"type\":\"webrtc-answer\",\"sessionId\":\"%s\",\"answer\":{\"type\":\"answer\",\"sdp\":\"x\"}}", sid);
+    expect_msg(f, CLIENT, "webrtc-answer");
+    /* Answered: the robot offers no more in this session. */
     sendf(f, ROBOT, "{\"type\":\"webrtc-offer\",\"sessionId\":\"%s\",\"offer\":{\"type\":\"offer\",\"sdp\":\"x\"}}", sid);
     expect_error(f, ROBOT, "error", "wrong-role");
+    sendf(f, CLIENT, "{\"type\":\"webrtc-answer\",\"sessionId\":\"%s\",\"answer\":{\"type\":\"answer\",\"sdp\":\"x\"}}", sid);
+    expect_error(f, CLIENT, "error", "wrong-role");
     expect_nothing(f, CLIENT);
     expect_nothing(f, ROBOT);
 
@@ -450,6 +455,25 @@ static void test_offers_and_answers_go_one_way_per_session(void **state)
     expect_error(f, ROBOT, "error", "wrong-role");
     expect_nothing(f, CLIENT);
     expect_nothing(f, ROBOT);
+}
+
+/* An older robot ignores create-session's offer and offers itself: the
+ * session becomes one where the robot offers (the client rolls back and
+ * answers). Once the robot answered, it may not offer any more. */
+static void test_a_robot_that_offers_instead_of_answering_turns_the_session(void **state)
+{
+    struct fixture *f = *state;
+    register_pair(f);
+    const char *sid = open_offering_session(f);
+    sendf(f, CLIENT, "{\"type\":\"webrtc-offer\",\"sessionId\":\"%s\",\"offer\":{\"type\":\"offer\",\"sdp\":\"x\"}}", sid);
+    expect_error(f, CLIENT, "error", "wrong-role"); /* not answered yet */
+    sendf(f, ROBOT, "{\"type\":\"webrtc-offer\",\"sessionId\":\"%s\",\"offer\":{\"type\":\"offer\",\"sdp\":\"v=0 robot\"}}", sid);
+    expect_msg(f, CLIENT, "webrtc-offer");
+    sendf(f, CLIENT, "{\"type\":\"webrtc-answer\",\"sessionId\":\"%s\",\"answer\":{\"type\":\"answer\",\"sdp\":\"x\"}}", sid);
+    expect_msg(f, ROBOT, "webrtc-answer");
+    sendf(f, ROBOT, "{\"type\":\"webrtc-answer\",\"sessionId\":\"%s\",\"answer\":{\"type\":\"answer\",\"sdp\":\"x\"}}", sid);
+    expect_error(f, ROBOT, "error", "wrong-role");
+    expect_nothing(f, CLIENT);
 }
 
 static void test_malformed_viewer_offer_opens_no_session(void **state)
@@ -1323,6 +1347,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_viewer_offer_reaches_the_robot_and_its_answer_the_viewer, setup, teardown),
         cmocka_unit_test_setup_teardown(test_offers_and_answers_go_one_way_per_session, setup, teardown),
         cmocka_unit_test_setup_teardown(test_malformed_viewer_offer_opens_no_session, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_a_robot_that_offers_instead_of_answering_turns_the_session, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
