@@ -277,7 +277,23 @@ async function watchOnce(browser, url, run) {
     return result;
   } catch (e) {
     const blocked = consoleErrors.filter((x) => /LOCAL_NETWORK_ACCESS/.test(x));
-    return { run, expect: EXPECT, error: `${e.message}${blocked.length ? ` (Local Network Access: ${blocked[0]})` : ''}` };
+    // What the page had when it failed: its connection and received video.
+    const seen = await page.evaluate(async (rid) => {
+      const s = window.portholeViewer?.tiles.get(rid)?.session;
+      const pc = s?.peerConnection;
+      const out = { state: s?.state, offers: s?._offers, pc: pc?.connectionState, ice: pc?.iceConnectionState,
+        phases: window.__labPhases, click: window.__lab?.click };
+      if (pc) {
+        (await pc.getStats()).forEach((x) => {
+          if (x.type === 'inbound-rtp' && x.kind === 'video') {
+            Object.assign(out, { packets: x.packetsReceived, bytes: x.bytesReceived, decoded: x.framesDecoded,
+              keyframes: x.keyFramesDecoded, plis: x.pliCount, nacks: x.nackCount, lost: x.packetsLost });
+          }
+        });
+      }
+      return out;
+    }, ROBOT).catch(() => null);
+    return { run, expect: EXPECT, seen, error: `${e.message}${blocked.length ? ` (Local Network Access: ${blocked[0]})` : ''}` };
   } finally {
     await page.close().catch(() => {});
   }
