@@ -435,8 +435,7 @@ static void test_a_cloud_viewer_that_offers_is_answered(void **state)
     json_t *ask = json_pack("{s:s, s:s, s:[s], s:{s:s, s:s}}", "type", "create-session",
                             "robotId", fx->robot_id, "streamTypes", "color", "offer", "type",
                             "offer", "sdp", offer);
-    assert_int_equal(wsc_send_json(c, ask), 0);
-    json_decref(ask);
+    assert_int_equal(wsc_send_json(c, ask), 0); /* takes ask */
     json_t *created = harness_expect_next(c, "session-created");
     char *sid = g_strdup(json_string_value(json_object_get(created, "sessionId")));
     json_decref(created);
@@ -481,7 +480,6 @@ static void test_a_cloud_viewer_that_offers_is_answered(void **state)
     json_t *re = json_pack("{s:s, s:s, s:{s:s, s:s}}", "type", "webrtc-offer", "sessionId", sid,
                            "offer", "type", "offer", "sdp", again->str);
     assert_int_equal(wsc_send_json(c, re), 0);
-    json_decref(re);
     json_t *answer = harness_expect_next(c, "webrtc-answer");
     const char *sdp = json_string_value(json_object_get(json_object_get(answer, "answer"), "sdp"));
     assert_non_null(strstr(sdp, "a=ice-ufrag:"));
@@ -495,8 +493,7 @@ static void test_a_cloud_viewer_that_offers_is_answered(void **state)
     ask = json_pack("{s:s, s:s, s:[s], s:{s:s, s:s}}", "type", "create-session", "robotId",
                     fx->robot_id, "streamTypes", "color", "offer", "type", "offer", "sdp",
                     AUDIO_ONLY);
-    assert_int_equal(wsc_send_json(c, ask), 0);
-    json_decref(ask);
+    assert_int_equal(wsc_send_json(c, ask), 0); /* takes ask */
     json_decref(harness_expect_next(c, "session-created"));
     json_t *err = harness_expect_next(c, "session-error");
     assert_string_equal(json_string_value(json_object_get(err, "code")), "invalid-offer");
