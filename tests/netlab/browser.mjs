@@ -213,8 +213,14 @@ async function watchOnce(browser, url, run) {
       document.addEventListener('click', (e) => { if (isWatch(e)) b.click = e.timeStamp; }, { capture: true, once: true });
       document.addEventListener('click', (e) => {
         if (!isWatch(e)) return;
-        const t = window.portholeViewer.tiles.get(rid);
-        t?.video.requestVideoFrameCallback((now) => { b.first = now; });
+        // The tile may not exist yet when the click reaches the document:
+        // look again until it does (b.late: how many times).
+        const arm = () => {
+          const t = window.portholeViewer.tiles.get(rid);
+          if (t) t.video.requestVideoFrameCallback((now) => { b.first = now; });
+          else { b.late = (b.late || 0) + 1; setTimeout(arm, 1); }
+        };
+        arm();
       }, { once: true });
     }, ROBOT);
     await row.locator('select.robot-stream').selectOption('color');
