@@ -20,7 +20,7 @@
 # --browser-only: only Chromium's first frames (RUNS of them, default 10), no C viewer,
 # no glass to glass, no CPU: the A/B of the offer flows (--robot-offers: the robot
 # offers, viewerOffers false; default: the viewer offers).
-# NETLAB_LOGS=DIR keeps each lab's logs (cloud, robot, coturn, Chromium) in DIR/PATH/.
+# NETLAB_ROBOT_ARGS adds flags to the robot. NETLAB_LOGS=DIR keeps each lab's logs (cloud, robot, coturn, Chromium) in DIR/PATH/.
 #   short (make bench): 5 C first frames, 3 in Chromium, 4-s windows: ~3 min
 #   --full: 15 and 8, 10-s windows
 # Without root or the lab's tools it prints one line with "error" and exits 0.
@@ -50,7 +50,7 @@ if [ "${1:-}" = _inside ]; then
     # How busy the machine is (it may be shared): every figure below moves with it.
     read -r load1 _ </proc/loadavg
     emit "\"metric\":\"config\",\"loadavg_1m\":$load1,\"cores\":$(nproc),\"full\":$full"
-    if ! nl_start_cloud full >&2 || ! nl_start_robot >&2; then
+    if ! nl_start_cloud full >&2 || ! nl_start_robot ${NETLAB_ROBOT_ARGS:-} >&2; then
         emit "\"error\":\"the cloud or the robot did not start\""
         nl_show_logs >&2
         exit 0
