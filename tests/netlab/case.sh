@@ -64,6 +64,7 @@
 # and NETLAB_VIEWER_ARGS add flags to the robot and to each viewer;
 # NETLAB_LOSS=PCT drops that share of the packets both routers forward and
 # NETLAB_RATE=KBIT shapes both routers' WAN links (lab.sh loss, shape).
+# NETLAB_LOGS=DIR keeps the lab's logs of a browser-* case there.
 # Exit status: 0 when the case behaved as described, 1 when not, 77 when the
 # lab cannot run here (not root, or turnserver, nft, conntrack, openssl or
 # curl missing; for browser-*, node, chromium or playwright-core missing),
@@ -306,6 +307,9 @@ case_browser()
         fresh=$(grep -c 'username=<[0-9]*:http-' "$NETLAB_DIR/turnserver.log")
         [ "$fresh" -gt 0 ] || fail "coturn saw no request with fresh (http-) credentials after the restart"
         echo "case=$case_name coturn took fresh credentials in $fresh requests after the ICE restart"
+    fi
+    if [ -n "${NETLAB_LOGS:-}" ]; then # keep the lab's logs (cloud, robot, coturn)
+        mkdir -p "$NETLAB_LOGS" && cp "$NETLAB_DIR"/*.log "$NETLAB_LOGS"/ 2>/dev/null
     fi
     return 0
 }
