@@ -287,7 +287,10 @@ async function watchOnce(browser, url, run) {
     const seen = await page.evaluate(async (rid) => {
       const s = window.portholeViewer?.tiles.get(rid)?.session;
       const pc = s?.peerConnection;
+      const v = window.portholeViewer?.tiles.get(rid)?.video;
       const out = { state: s?.state, offers: s?._offers, pc: pc?.connectionState, ice: pc?.iceConnectionState,
+        video: v ? { paused: v.paused, readyState: v.readyState, width: v.videoWidth, time: v.currentTime,
+          tracks: v.srcObject?.getTracks?.().length } : null,
         phases: window.__labPhases, click: window.__lab?.click };
       if (pc) {
         (await pc.getStats()).forEach((x) => {
