@@ -347,6 +347,7 @@ export class Cloud extends Emitter {
     this._sessions = new Map();   // sessionId -> Session
     this._pending = new Map();    // requestId -> Session awaiting session-created
     this._ice = null;             // {servers, at, ttlMs} from available-robots, or null
+    this._flushing = false;       // _flushWaiting is sending what waited for the connection
     this._requests = new Map();   // requestId -> robot request awaiting robot-response (or the connection: req.unsent)
     this._lastError = null;       // why the last connection attempt failed, for the errors of calls still waiting
     this._openSeq = 0;            // connection attempts: a token arriving for an older one is dropped
@@ -578,7 +579,8 @@ export class Cloud extends Emitter {
       const what = `${m} ${path} to ${robotId}`;
       const req = {
         robotId, what,
-        unsent: this.state === 'open' ? null : text,   // waiting for the connection
+        // Waiting for the connection (or for the calls made before it: _flushWaiting).
+        unsent: this.state === 'open' && !this._flushing ? null : text,
         resolve: (v) => { clearTimeout(req.timer); this._requests.delete(requestId); resolve(v); },
         reject: (e) => { clearTimeout(req.timer); this._requests.delete(requestId); reject(e); },
         timer: setTimeout(() => req.reject(req.unsent
@@ -998,13 +1000,27 @@ export class Cloud extends Emitter {
     return undefined;
   }
 
-  /** Registered: sends the sessions and robot requests that waited for the connection, in call order. */
-  _flushWaiting() {
-    for (const s of this._pending.values()) {
-      if (!s._unsent) continue;
-      const msg = s._unsent;
-      s._unsent = null;
-      s._sendCreate(msg);
+  /**
+   * Registered: sends the sessions and robot requests that waited for the
+   * connection, in call order: the sessions first, each once its offer is
+   * made (viewerOffers); requests asked meanwhile wait behind them.
+   */
+  async _flushWaiting() {
+    const ws = this._ws;
+    this._flushing = true;
+    try {
+      for (;;) {
+        const s = [...this._pending.values()].find((x) => x._unsent);
+        if (!s) break;
+        const msg = s._unsent;
+        s._unsent = null;
+        const making = s._sendCreate(msg);
+        if (!making) continue; // sent at once: nothing to wait for (the robot offers)
+        await making;
+        if (ws !== this._ws || this.state !== 'open') return; // lost: the next registration flushes
+      }
+    } finally {
+      this._flushing = false;
     }
     for (const req of [...this._requests.values()]) {
       if (!req.unsent) continue;
@@ -1450,15 +1466,16 @@ export class Session extends Emitter {
   /**
    * Sends create-session (msg): as it is when the robot offers; else with
    * this side's offer, made first (once; sent again as it was after a lost
-   * cloud connection).
+   * cloud connection). Returns null when sent at once, else a promise that
+   * resolves once it is sent (or given up) and never rejects.
    */
   _sendCreate(msg) {
     if (!this._offers) {
       this._cloud._send(msg);
-      return;
+      return null;
     }
     if (!this._making) this._making = this._makeOffer();
-    this._making.then((sdp) => {
+    return this._making.then((sdp) => {
       if (!sdp || this.state === 'closed' || this.id) return;
       const text = JSON.stringify({ ...msg, offer: { type: 'offer', sdp } });
       if (text.length > this._cloud.options.maxMessageBytes) {
