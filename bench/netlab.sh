@@ -15,8 +15,12 @@
 # "metric", p50, p95, n, ...}) on stdout, progress on stderr; asserts
 # nothing (bench/table.mjs sets the figures beside the issue's targets).
 #
-# Usage: bench/netlab.sh [--full] [--only host|srflx|relay] [BUILD_DIR]   (root)
-# NETLAB_LOGS=DIR keeps each lab's logs (cloud, robot, coturn, Chromium) in DIR/PATH/.
+# Usage: bench/netlab.sh [--full] [--only host|srflx|relay] [--browser-only [RUNS]]
+#                        [--robot-offers] [BUILD_DIR]   (root)
+# --browser-only: only Chromium's first frames (RUNS of them, default 10), no C viewer,
+# no glass to glass, no CPU: the A/B of the offer flows (--robot-offers: the robot
+# offers, viewerOffers false; default: the viewer offers).
+# NETLAB_ROBOT_ARGS adds flags to the robot. NETLAB_LOGS=DIR keeps each lab's logs (cloud, robot, coturn, Chromium) in DIR/PATH/.
 #   short (make bench): 5 C first frames, 3 in Chromium, 4-s windows: ~3 min
 #   --full: 15 and 8, 10-s windows
 # Without root or the lab's tools it prints one line with "error" and exits 0.
@@ -36,6 +40,8 @@ if [ "${1:-}" = _inside ]; then
     emit() { echo "{\"bench\":\"netlab\",\"path\":\"$path\",$1}"; }
     nl_bins >&2 || { emit "\"error\":\"binaries missing\""; exit 0; }
     if [ "$full" = 1 ]; then c_runs=15 b_runs=8 window=10; else c_runs=5 b_runs=3 window=4; fi
+    browser_only=${NETLAB_BROWSER_ONLY:-0}
+    [ "$browser_only" = 0 ] || b_runs=$browser_only
     case "$path" in
     host) expect='^host/udp .* -> host/udp ' ;;
     srflx) expect='^(srflx|prflx)/udp .* -> (srflx|prflx)/udp ' ;;
@@ -44,7 +50,7 @@ if [ "${1:-}" = _inside ]; then
     # How busy the machine is (it may be shared): every figure below moves with it.
     read -r load1 _ </proc/loadavg
     emit "\"metric\":\"config\",\"loadavg_1m\":$load1,\"cores\":$(nproc),\"full\":$full"
-    if ! nl_start_cloud full >&2 || ! nl_start_robot >&2; then
+    if ! nl_start_cloud full >&2 || ! nl_start_robot ${NETLAB_ROBOT_ARGS:-} >&2; then
         emit "\"error\":\"the cloud or the robot did not start\""
         nl_show_logs >&2
         exit 0
@@ -59,6 +65,7 @@ if [ "${1:-}" = _inside ]; then
                       name, rank(50), rank(95), v[1], v[NR], NR }'
     }
 
+    if [ "$browser_only" = 0 ]; then
     # 1. C viewer: first frames, fresh viewers one after another.
     : >"$NETLAB_DIR/ff" ; : >"$NETLAB_DIR/conn"; wrong=0
     for i in $(seq "$c_runs"); do
@@ -114,16 +121,18 @@ if [ "${1:-}" = _inside ]; then
         emit "\"viewer\":\"c\",\"metric\":\"robot_cpu\",$three,\"window_s\":$window"
         log "robot CPU: $three"
     fi
+    fi # browser_only
 
     # 4. Chromium: first frames (Watch click) and glass to glass.
     if command -v node >/dev/null && [ -d "$repo/node_modules/playwright-core" ] && [ -x /usr/bin/chromium ]; then
         node "$repo/tests/netlab/browser.mjs" --cloud "http://$LAB_CLOUD_IP:$NL_CLOUD_PORT/" \
             --robot "$NL_ROBOT_ID" --netns viewer --expect "$path" --runs "$b_runs" \
+            $([ "${NETLAB_ROBOT_OFFERS:-0}" = 1 ] && echo --robot-offers) \
             --g2g-frames $((window * 30)) >"$NETLAB_DIR/chromium.jsonl" 2>"$NETLAB_DIR/chromium.err"
         grep -v '"error":"[^n]' "$NETLAB_DIR/chromium.jsonl" | grep -o '"first_frame_ms":[0-9.]*' |
             cut -d: -f2 >"$NETLAB_DIR/bff"
         wrong=$(grep -c '"error":"' "$NETLAB_DIR/chromium.jsonl")
-        emit "\"viewer\":\"chromium\",$(summary first_frame_ms <"$NETLAB_DIR/bff"),\"wrong_path\":$wrong,\"from\":\"Watch click\""
+        emit "\"viewer\":\"chromium\",$(summary first_frame_ms <"$NETLAB_DIR/bff"),\"wrong_path\":$wrong,\"from\":\"Watch click\",\"offers\":\"$([ "${NETLAB_ROBOT_OFFERS:-0}" = 1 ] && echo robot || echo viewer)\""
         # Glass to glass: the last run's, over --g2g-frames frames.
         last=$(tail -n 1 "$NETLAB_DIR/chromium.jsonl")
         g50=$(grep -o '"g2g_p50_ms":[0-9.]*' <<<"$last" | cut -d: -f2)
@@ -147,6 +156,11 @@ while [ $# -gt 0 ]; do
     case "$1" in
     --full) full=1; shift ;;
     --only) only=${2:-}; shift 2 ;;
+    --browser-only)
+        export NETLAB_BROWSER_ONLY=10
+        shift
+        case "${1:-}" in [0-9]*) NETLAB_BROWSER_ONLY=$1; shift ;; esac ;;
+    --robot-offers) export NETLAB_ROBOT_OFFERS=1; shift ;;
     *) break ;;
     esac
 done

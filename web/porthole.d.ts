@@ -87,6 +87,8 @@ export interface ConnectOptions {
   iceTransportPolicy?: RTCIceTransportPolicy;
   /** Minimal receive jitter buffer (default true). */
   lowLatency?: boolean;
+  /** The viewer makes the offer (default true): the browser is the controlling ICE agent and nominates at once. false: the robot offers. */
+  viewerOffers?: boolean;
   /** Implementations to use instead of the globals (tests, Node). */
   WebSocket?: { new (url: string): WebSocket };
   RTCPeerConnection?: { new (config?: RTCConfiguration): RTCPeerConnection };
@@ -110,6 +112,8 @@ export interface SessionOptions {
   iceTransportPolicy?: RTCIceTransportPolicy;
   /** Overrides connect()'s lowLatency. */
   lowLatency?: boolean;
+  /** Overrides connect()'s viewerOffers. */
+  viewerOffers?: boolean;
   /** Metric depth over the session's depth data channel (docs/VIEWER.md):
    * true for the defaults, or {rate, decimation, color}. */
   depth?: boolean | DepthRequest;

@@ -57,6 +57,7 @@ const DEFAULTS = Object.freeze({
   iceServers: null,          // null: use the STUN/TURN servers the cloud hands out
   iceTransportPolicy: 'all', // 'relay' forces TURN (for testing a deployment's relay)
   lowLatency: true,
+  viewerOffers: true,        // the viewer makes the offer (create-session's offer); false: the robot does
 });
 
 /** Bytes of client-register beyond its token (type, clientId, JSON punctuation). */
@@ -280,6 +281,9 @@ function robotInfo(robotId, deviceInfo, connectedAt) {
  *   with each session, an array (even empty) replaces them
  * @param {'all'|'relay'} [options.iceTransportPolicy='all'] 'relay' uses TURN only
  * @param {boolean} [options.lowLatency=true] minimal receive jitter buffer
+ * @param {boolean} [options.viewerOffers=true] the viewer makes the offer (the
+ *   browser is then the controlling ICE agent and nominates at once); false:
+ *   the robot offers and the viewer answers (the flow before it)
  * @param {typeof WebSocket} [options.WebSocket] an implementation (default: the global)
  * @param {typeof RTCPeerConnection} [options.RTCPeerConnection]
  * @param {typeof fetch} [options.fetch] an implementation (default: the
@@ -342,6 +346,8 @@ export class Cloud extends Emitter {
     this._requestSeq = 0;
     this._sessions = new Map();   // sessionId -> Session
     this._pending = new Map();    // requestId -> Session awaiting session-created
+    this._ice = null;             // {servers, at, ttlMs} from available-robots, or null
+    this._flushing = false;       // _flushWaiting is sending what waited for the connection
     this._requests = new Map();   // requestId -> robot request awaiting robot-response (or the connection: req.unsent)
     this._lastError = null;       // why the last connection attempt failed, for the errors of calls still waiting
     this._openSeq = 0;            // connection attempts: a token arriving for an older one is dropped
@@ -465,6 +471,7 @@ export class Cloud extends Emitter {
    * @param {RTCIceServer[]} [options.iceServers] overrides connect()'s option and the cloud's servers
    * @param {'all'|'relay'} [options.iceTransportPolicy] overrides connect()'s option
    * @param {boolean} [options.lowLatency] overrides the cloud's option
+   * @param {boolean} [options.viewerOffers] overrides connect()'s option
    * @param {boolean|{rate?: number, decimation?: number, color?: boolean}} [options.depth]
    *   metric depth over a data channel (depth.js; docs/VIEWER.md)
    * @returns {Session}
@@ -502,7 +509,7 @@ export class Cloud extends Emitter {
     // reconnecting) the request waits and goes out as soon as it has; the
     // session's sessionTimeoutMs bounds the wait (failed connection attempts
     // in between do not end it).
-    if (this.state === 'open') this._send(msg);
+    if (this.state === 'open') s._sendCreate(msg);
     else s._unsent = msg;
     return s;
   }
@@ -572,7 +579,8 @@ export class Cloud extends Emitter {
       const what = `${m} ${path} to ${robotId}`;
       const req = {
         robotId, what,
-        unsent: this.state === 'open' ? null : text,   // waiting for the connection
+        // Waiting for the connection (or for the calls made before it: _flushWaiting).
+        unsent: this.state === 'open' && !this._flushing ? null : text,
         resolve: (v) => { clearTimeout(req.timer); this._requests.delete(requestId); resolve(v); },
         reject: (e) => { clearTimeout(req.timer); this._requests.delete(requestId); reject(e); },
         timer: setTimeout(() => req.reject(req.unsent
@@ -930,6 +938,7 @@ export class Cloud extends Emitter {
       case 'token-refreshed': return this._onTokenRefreshed(m);
       case 'session-closed':
       case 'webrtc-offer':
+      case 'webrtc-answer':
       case 'ice-candidate':
       case 'stream-type-switched':
       case 'stream-type-switch-error': {
@@ -950,6 +959,14 @@ export class Cloud extends Emitter {
     if (this.state === 'unauthorized') return this._protocolError('available-robots while unauthorized', m);
     clearTimeout(this._registerTimer);
     if (isName(m.clientId)) this.clientId = m.clientId;
+    // The ICE servers for sessions this viewer offers (before any
+    // session-created): the cloud sends them with the robot list.
+    if (Array.isArray(m.iceServers)) {
+      const servers = validIceServers(m.iceServers);
+      this._ice = { servers, at: Date.now(), ttlMs: iceTtlMs(m.iceServersTtl, servers) };
+    } else {
+      this._ice = null;
+    }
     const registeredGen = this._registerGen;
     this._registerGen = -1;
     this.authReason = null;
@@ -983,13 +1000,27 @@ export class Cloud extends Emitter {
     return undefined;
   }
 
-  /** Registered: sends the sessions and robot requests that waited for the connection, in call order. */
-  _flushWaiting() {
-    for (const s of this._pending.values()) {
-      if (!s._unsent) continue;
-      const msg = s._unsent;
-      s._unsent = null;
-      this._send(msg);
+  /**
+   * Registered: sends the sessions and robot requests that waited for the
+   * connection, in call order: the sessions first, each once its offer is
+   * made (viewerOffers); requests asked meanwhile wait behind them.
+   */
+  async _flushWaiting() {
+    const ws = this._ws;
+    this._flushing = true;
+    try {
+      for (;;) {
+        const s = [...this._pending.values()].find((x) => x._unsent);
+        if (!s) break;
+        const msg = s._unsent;
+        s._unsent = null;
+        const making = s._sendCreate(msg);
+        if (!making) continue; // sent at once: nothing to wait for (the robot offers)
+        await making;
+        if (ws !== this._ws || this.state !== 'open') return; // lost: the next registration flushes
+      }
+    } finally {
+      this._flushing = false;
     }
     for (const req of [...this._requests.values()]) {
       if (!req.unsent) continue;
@@ -1211,6 +1242,12 @@ export class Session extends Emitter {
       iceTransportPolicy: (opts.iceTransportPolicy ?? cloud.options.iceTransportPolicy) === 'relay' ? 'relay' : 'all',
       lowLatency: typeof opts.lowLatency === 'boolean' ? opts.lowLatency : cloud.options.lowLatency,
     };
+    // This side offers (create-session's offer) until a robot that does not
+    // know the field offers itself (_onOffer rolls ours back and answers).
+    this._offers = (typeof opts.viewerOffers === 'boolean' ? opts.viewerOffers : cloud.options.viewerOffers) !== false;
+    this._making = null;          // the first offer being made (a Promise), or null
+    this._localCands = [];        // our candidates gathered before session-created (offering)
+    this._gathered = false;       // ...and whether gathering completed then
     this._requestId = null;       // create-session's requestId, until session-created
     this._createMsg = null;       // the create-session message (asked again after a lost connection)
     this._unsent = null;          // create-session waiting for the cloud connection, or null
@@ -1426,16 +1463,119 @@ export class Session extends Emitter {
     this._emit('closed', { reason, message: closeMessage(reason, error), error: error || undefined });
   }
 
+  /**
+   * Sends create-session (msg): as it is when the robot offers; else with
+   * this side's offer, made first (once; sent again as it was after a lost
+   * cloud connection). Returns null when sent at once, else a promise that
+   * resolves once it is sent (or given up) and never rejects.
+   */
+  _sendCreate(msg) {
+    if (!this._offers) {
+      this._cloud._send(msg);
+      return null;
+    }
+    if (!this._making) this._making = this._makeOffer();
+    return this._making.then((sdp) => {
+      if (!sdp || this.state === 'closed' || this.id) return;
+      const text = JSON.stringify({ ...msg, offer: { type: 'offer', sdp } });
+      if (text.length > this._cloud.options.maxMessageBytes) {
+        this._fail(new PortholeError('invalid-argument', `the offer is too large (${text.length} bytes)`), 'failed');
+        return;
+      }
+      if (!this._cloud._sendText(text)) this._unsent = msg; // lost meanwhile: _down asks again
+    });
+  }
+
+  /**
+   * The ICE servers for a session this side offers: the page's own, else
+   * the cloud's from its robot list while their credentials are fresh, else
+   * fresh ones from GET /api/ice-servers (a round trip, only for a
+   * connection older than its TURN credentials).
+   */
+  async _offerIceServers() {
+    if (this._opts.iceServers !== null) return;
+    const ice = this._cloud._ice;
+    if (!ice) return;
+    let r = ice;
+    if (ice.ttlMs > 0 && Date.now() - ice.at >= ice.ttlMs - Math.min(60000, ice.ttlMs / 10)) {
+      r = await this._cloud._fetchIceServers();
+      if (r) this._cloud._ice = r = { servers: r.servers, at: Date.now(), ttlMs: r.ttlMs };
+      else r = ice; // the old ones: STUN still works
+    }
+    this._opts.iceServers = r.servers;
+    this._iceFromCloud = true;
+    this._iceAt = r.at;
+    this._iceTtlMs = r.ttlMs;
+  }
+
+  /**
+   * The first offer: one recvonly video transceiver per stream type and a
+   * data channel, which only puts the application m-line in the offer (the
+   * robot opens its telemetry and depth channels on it): negotiated, so the
+   * robot never hears of it, and closed at once. Left open, the browser
+   * reset its stream and aborted the association when the page closed, and
+   * the robot ended 3 sessions in 10 with an SCTP error instead of the
+   * client's close. Resolves with its SDP, or null when the session failed.
+   */
+  async _makeOffer() {
+    try {
+      await this._offerIceServers();
+      if (this.state === 'closed') return null;
+      const pc = this._makePc();
+      this._pc = pc;
+      for (let i = 0; i < this.streamTypes.length; i++) pc.addTransceiver('video', { direction: 'recvonly' });
+      const dc = pc.createDataChannel('porthole', { negotiated: true, id: 1023 });
+      await pc.setLocalDescription(await pc.createOffer());
+      dc.close();
+      return pc === this._pc ? pc.localDescription.sdp : null;
+    } catch (e) {
+      this._fail(new PortholeError('no-webrtc', `cannot make an offer: ${e?.message || e}`), 'failed');
+      return null;
+    }
+  }
+
   _onCreated(sessionId, cloudIceServers, ttlMs) {
     this.id = sessionId;
-    if (this._opts.iceServers === null) {
+    if (this._opts.iceServers === null || (this._iceFromCloud && ttlMs > 0)) {
+      // For the next gathering (an ICE restart): the freshest credentials.
       this._opts.iceServers = cloudIceServers;
       this._iceFromCloud = true;
       this._iceAt = Date.now();
       this._iceTtlMs = ttlMs;
     }
     this._setState('negotiating');
-    this._armTimer(this._cloud.options.offerTimeoutMs, 'the robot sent no offer in time');
+    this._armTimer(this._cloud.options.offerTimeoutMs,
+      this._offers ? 'the robot sent no answer in time' : 'the robot sent no offer in time');
+    // Our candidates gathered while the session was being created.
+    const early = this._localCands;
+    this._localCands = [];
+    for (const c of early) this._sendCandidate(c);
+    if (this._gathered) this._sendCandidate(null);
+  }
+
+  _sendCandidate(c) {
+    this._cloud._send({
+      type: 'ice-candidate',
+      sessionId: this.id,
+      candidate: c ? { candidate: c.candidate, sdpMid: c.sdpMid, sdpMLineIndex: c.sdpMLineIndex } : null,
+    });
+  }
+
+  /** The robot's answer to our offer (the first, or an ICE restart's). */
+  _onAnswer(sdp) {
+    if (!this._offers) return;
+    this._enqueue(async () => {
+      const pc = this._pc;
+      if (!pc || pc.signalingState !== 'have-local-offer') return;
+      const again = pc.remoteDescription !== null;
+      await pc.setRemoteDescription({ type: 'answer', sdp });
+      if (again) {
+        this.iceRestarts++;
+      } else if (this.state === 'negotiating') {
+        this._setState('connecting');
+        this._armTimer(this._cloud.options.connectTimeoutMs, 'the video connection did not come up in time');
+      }
+    }, 'could not apply the robot\'s answer');
   }
 
   /** The cloud connection is gone: keep playing media, or give up if there is none yet. */
@@ -1484,6 +1624,13 @@ export class Session extends Emitter {
           return;
         }
         this._onOffer(m.offer.sdp);
+        return;
+      case 'webrtc-answer':
+        if (!isObj(m.answer) || m.answer.type !== 'answer' || !isStr(m.answer.sdp)) {
+          this._cloud._protocolError('webrtc-answer without a valid answer', m);
+          return;
+        }
+        this._onAnswer(m.answer.sdp);
         return;
       case 'ice-candidate': {
         const c = m.candidate;
@@ -1551,13 +1698,15 @@ export class Session extends Emitter {
       bundlePolicy: 'max-bundle',
     });
     pc.onicecandidate = (ev) => {
-      if (this.signaling !== 'attached' || !this.id) return;
-      const c = ev.candidate;
-      this._cloud._send({
-        type: 'ice-candidate',
-        sessionId: this.id,
-        candidate: c ? { candidate: c.candidate, sdpMid: c.sdpMid, sdpMLineIndex: c.sdpMLineIndex } : null,
-      });
+      if (pc !== this._pc) return;
+      if (!this.id) {
+        // Offering: gathering starts before the session exists.
+        if (ev.candidate) this._localCands.push(ev.candidate);
+        else this._gathered = true;
+        return;
+      }
+      if (this.signaling !== 'attached') return;
+      this._sendCandidate(ev.candidate);
     };
     pc.ontrack = (ev) => {
       const { track, receiver } = ev;
@@ -1620,8 +1769,29 @@ export class Session extends Emitter {
     const now = Date.now();
     if (this.signaling !== 'attached' || !this.id || now - this._restartAskedAt < 3000) return;
     this._restartAskedAt = now;
+    if (this._offers) {
+      this._restartByOffer();
+      return;
+    }
     this._cloud._send({ type: 'ice-restart-request', sessionId: this.id, reason });
     this._freshIceServers(); // under way while the robot's offer comes
+  }
+
+  /**
+   * This side offers: an ICE restart is its new offer (new credentials, the
+   * browser gathers again), which the robot answers (webrtc-answer).
+   */
+  _restartByOffer() {
+    this._enqueue(async () => {
+      await this._freshIceServers();
+      const pc = this._pc;
+      if (!pc || this.state === 'closed' || pc.signalingState !== 'stable') return;
+      await pc.setLocalDescription(await pc.createOffer({ iceRestart: true }));
+      if (pc !== this._pc || this.signaling !== 'attached') return;
+      this._cloud._send({
+        type: 'webrtc-offer', sessionId: this.id, offer: { type: 'offer', sdp: pc.localDescription.sdp },
+      });
+    }, 'could not make an ICE restart offer', false);
   }
 
   /**
@@ -1710,6 +1880,16 @@ export class Session extends Emitter {
     this._enqueue(async () => {
       const pc = this._pc;
       if (!pc) return;
+      if (this._offers) {
+        // A robot that does not know create-session's offer made its own:
+        // take ours back and answer (from now on the robot offers).
+        this._offers = false;
+        if (pc.signalingState === 'have-local-offer') await pc.setLocalDescription({ type: 'rollback' });
+        if (this.state === 'negotiating') {
+          this._setState('connecting');
+          this._armTimer(this._cloud.options.connectTimeoutMs, 'the video connection did not come up in time');
+        }
+      }
       // A later offer renegotiates the same connection (an ICE restart: new
       // credentials, the browser gathers again); tracks and <video> stay.
       const again = pc.remoteDescription !== null;

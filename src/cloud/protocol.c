@@ -158,10 +158,26 @@ static bool check_depth(json_t *msg, struct proto_error *err)
     return true;
 }
 
+/* create-session's optional "offer": the viewer offers and the robot
+ * answers (webrtc-answer); absent or null, the robot offers as ever. The
+ * robot checks the SDP itself (sdp_offer.c); the cloud bounds its shape and
+ * size. */
+static bool check_session_offer(json_t *msg, struct proto_error *err)
+{
+    json_t *o = json_object_get(msg, "offer");
+    if (!o || json_is_null(o))
+        return true;
+    if (!check_description(msg, "offer", "offer", err))
+        return false;
+    if (json_string_length(json_object_get(o, "sdp")) > PROTO_OFFER_SDP_MAX)
+        return fail(err, "'offer.sdp' must be at most %d bytes", PROTO_OFFER_SDP_MAX);
+    return true;
+}
+
 static bool check_create_session(json_t *msg, struct proto_error *err)
 {
     return check_name(msg, "robotId", true, err) && check_stream_types(msg, err) &&
-           check_depth(msg, err) &&
+           check_depth(msg, err) && check_session_offer(msg, err) &&
            check_opt_string(msg, "deviceId", PROTO_NAME_MAX * 2, err) &&
            check_opt_string(msg, "requestId", PROTO_REQUEST_ID_MAX, err);
 }
@@ -238,8 +254,10 @@ static const struct msg_spec specs[MSG__COUNT] = {
     [MSG_ROBOT_REGISTER] = {"robot-register", FROM_ANY, false, check_robot_register},
     [MSG_CLIENT_REGISTER] = {"client-register", FROM_ANY, false, check_client_register},
     [MSG_CREATE_SESSION] = {"create-session", FROM_CLIENT, false, check_create_session},
-    [MSG_WEBRTC_OFFER] = {"webrtc-offer", FROM_ROBOT, true, check_offer},
-    [MSG_WEBRTC_ANSWER] = {"webrtc-answer", FROM_CLIENT, true, check_answer},
+    /* Either side, but one way per session (router__session_direction):
+     * the robot offers, or the client when its create-session did. */
+    [MSG_WEBRTC_OFFER] = {"webrtc-offer", FROM_PEER, true, check_offer},
+    [MSG_WEBRTC_ANSWER] = {"webrtc-answer", FROM_PEER, true, check_answer},
     [MSG_ICE_CANDIDATE] = {"ice-candidate", FROM_PEER, true, check_ice_candidate},
     [MSG_SWITCH_STREAM_TYPE] = {"switch-stream-type", FROM_CLIENT, true, check_stream_switch},
     [MSG_STREAM_TYPE_SWITCHED] = {"stream-type-switched", FROM_ROBOT, true, check_stream_switch},

@@ -21,6 +21,9 @@
 #define PROTO_API_PATH_MAX 1024
 #define PROTO_STATUS_MIN 100        /* robot-response's status: an HTTP status */
 #define PROTO_STATUS_MAX 599
+/* The sdp of a viewer's offer in create-session: a Chromium offer of
+ * PROTO_STREAM_TYPES_MAX video m-lines and a data channel is about 12 KB. */
+#define PROTO_OFFER_SDP_MAX 32768
 
 enum role {
     ROLE_NONE = 0,   /* connected, not registered yet */

@@ -374,6 +374,14 @@ static void on_session_message(struct router *r, struct peer *p, enum msg_type t
         send_error(r, p, "unknown-session", m, type, msg);
         return;
     }
+    if (!router__session_may_relay(s, p, t)) {
+        char m[200];
+        snprintf(m, sizeof(m), "%s: not the %s's to send in session '%s' now: one side offers, "
+                 "the other answers (PROTOCOL.md, Sessions)", type,
+                 router__is_robot_of(s, p) ? "robot" : "client", sid);
+        send_error(r, p, "wrong-role", m, type, msg);
+        return;
+    }
     if (t == MSG_CLOSE_SESSION) {
         router__end_session(r, s, router__is_robot_of(s, p) ? "closed-by-robot"
                                                             : "closed-by-client", true, true);
@@ -404,8 +412,9 @@ static bool relay_fast(struct router *r, struct peer *p, const char *data, size_
     struct codec_fast_msg m;
     if (!p->codec->fast_relay || !p->codec->fast_relay(data, len, p->role, &m))
         return false;
-    struct peer *to = router__other_side(router__find_session(r, m.session_id), p);
-    if (!to || to->codec != p->codec)
+    struct session *s = router__find_session(r, m.session_id);
+    struct peer *to = router__other_side(s, p);
+    if (!to || to->codec != p->codec || !router__session_may_relay(s, p, m.type))
         return false;
     struct outbuf *b = p->codec->relay(data, len);
     if (!b)

@@ -162,6 +162,17 @@ struct peer *router__other_side(const struct session *s, const struct peer *p);
 /* True when p is s's robot. */
 bool router__is_robot_of(const struct session *s, const struct peer *p);
 
+/* True unless t is a webrtc-offer or webrtc-answer going the wrong way
+ * for s (the caller then refuses it with wrong-role): the robot offers and
+ * the client answers, unless the client's create-session carried an offer;
+ * then the robot answers and the client offers again (ICE restarts), except
+ * that a robot that does not know the field may offer before it answered,
+ * which makes the session one where the robot offers (the client rolls its
+ * offer back and answers). A webrtc-answer or webrtc-offer that is let
+ * through may so fix the direction: call this once per message, just
+ * before relaying it. */
+bool router__session_may_relay(struct session *s, const struct peer *p, enum msg_type t);
+
 /* A switch-stream-type of s went through: its streams join the audit. */
 void router__session_switched(struct session *s, json_t *msg);
 

@@ -152,9 +152,13 @@ void router__announce_robot(struct router *r, const struct peer *robot, bool ava
 void router__send_robot_list(struct router *r, struct peer *client)
 {
     json_t *robots = robots_list(r, client->claims, false);
+    /* With the ICE servers, so that a viewer that offers (create-session's
+     * offer) can build its peer connection before it asks for a session. */
     router__send_msg(r, client, "available-robots",
-                     robots ? json_pack("{s:s, s:o}", "clientId", client->id, "robots", robots)
-                            : NULL);
+                     router__with_ice_servers(r, client,
+                                              robots ? json_pack("{s:s, s:o}", "clientId",
+                                                                 client->id, "robots", robots)
+                                                     : NULL));
 }
 
 void router_remote_robot(struct router *r, const struct router_remote_robot *robot,

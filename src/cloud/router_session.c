@@ -18,6 +18,13 @@
 
 /* A session belongs to one robot peer and one client peer and sits on
  * both peers' lists, so that either side's close finds it in O(1). */
+/* Who makes the offers of a session. A client's create-session that
+ * carried an offer makes it OFFERER_CLIENT_UNANSWERED until the robot
+ * answers it (then OFFERER_CLIENT) or, a robot that does not know the
+ * field, makes its own offer (then OFFERER_ROBOT: the client rolls its
+ * offer back and answers). */
+enum offerer { OFFERER_ROBOT, OFFERER_CLIENT_UNANSWERED, OFFERER_CLIENT };
+
 struct session {
     char id[IDS_TOKEN_LEN + 1];
     struct peer *robot, *client;
@@ -25,6 +32,7 @@ struct session {
     struct list client_node;     /* on client->sessions */
     struct identity *identity;   /* the client's, with identities; else NULL */
     int64_t started_ms;          /* wall clock */
+    enum offerer offerer;        /* who offers (router__session_may_relay) */
     char streams[SESSION_STREAMS_MAX];
 };
 
@@ -205,6 +213,24 @@ bool router__is_robot_of(const struct session *s, const struct peer *p)
     return s->robot == p;
 }
 
+bool router__session_may_relay(struct session *s, const struct peer *p, enum msg_type t)
+{
+    if (t != MSG_WEBRTC_OFFER && t != MSG_WEBRTC_ANSWER)
+        return true;
+    bool robot = p == s->robot, offer = t == MSG_WEBRTC_OFFER;
+    switch (s->offerer) {
+    case OFFERER_ROBOT:
+        return robot == offer;
+    case OFFERER_CLIENT_UNANSWERED: /* only the robot speaks: answer or offer */
+        if (robot)
+            s->offerer = offer ? OFFERER_ROBOT : OFFERER_CLIENT;
+        return robot;
+    case OFFERER_CLIENT:
+        return robot != offer;
+    }
+    return false;
+}
+
 void router__session_switched(struct session *s, json_t *msg)
 {
     note_streams(s, json_object_get(msg, "streamTypes"));
@@ -292,6 +318,8 @@ void router__on_create_session(struct router *r, struct peer *client, json_t *ms
     s->client = client;
     s->identity = identity;
     s->started_ms = clock_wall_ms();
+    json_t *offer = json_object_get(msg, "offer"); /* checked: absent, null or an offer */
+    s->offerer = offer && !json_is_null(offer) ? OFFERER_CLIENT_UNANSWERED : OFFERER_ROBOT;
     note_streams(s, json_object_get(msg, "streamTypes"));
     link_session(r, s);
     r->stats.sessions_created++;
@@ -310,5 +338,7 @@ void router__on_create_session(struct router *r, struct peer *client, json_t *ms
     json_t *depth = json_object_get(msg, "depth");
     if (order && depth && !json_is_null(depth)) /* metric depth channels (PROTOCOL.md) */
         json_object_set(order, "depth", depth);
+    if (order && s->offerer != OFFERER_ROBOT) /* the robot answers it (PROTOCOL.md) */
+        json_object_set(order, "offer", offer);
     router__send_msg(r, robot, "create-session", router__with_ice_servers(r, robot, order));
 }

@@ -341,11 +341,25 @@ static void on_rtp_bye(GstElement *rtpbin, guint session, guint ssrc, gpointer d
     post(data, EV_VIEWER_GONE, 0, 0, "the viewer said RTCP BYE", NULL);
 }
 
+/* An error of webrtcbin's SCTP encoder: its association went into error
+ * state, which is what the viewer's ABORT does (a browser closing its peer
+ * connection aborts the association; seen when the browser offered, before
+ * its close-session arrived). The viewer is gone, the pipeline is fine. */
+static bool sctp_lost(GstMessage *msg)
+{
+    GstElementFactory *f = GST_IS_ELEMENT(msg->src) ? gst_element_get_factory(GST_ELEMENT(msg->src))
+                                                     : NULL;
+    return f && strcmp(GST_OBJECT_NAME(f), "sctpenc") == 0;
+}
+
 static gboolean on_bus(GstBus *bus, GstMessage *msg, gpointer data)
 {
     (void)bus;
     struct peer *p = data;
-    if (GST_MESSAGE_TYPE(msg) == GST_MESSAGE_ERROR) {
+    if (GST_MESSAGE_TYPE(msg) == GST_MESSAGE_ERROR && sctp_lost(msg)) {
+        log_info("peer %s: the viewer's SCTP association ended", p->session_id);
+        post(p, EV_VIEWER_GONE, 0, 0, "the viewer's SCTP association ended", NULL);
+    } else if (GST_MESSAGE_TYPE(msg) == GST_MESSAGE_ERROR) {
         GError *gerr = NULL;
         gchar *dbg = NULL;
         gst_message_parse_error(msg, &gerr, &dbg);

@@ -108,7 +108,7 @@ int peer_set_answer(struct peer *p, const char *sdp, char *err, size_t errlen);
  * returns 0 and does nothing. A relayed candidate ("typ relay") of a viewer
  * that also sent direct ones reaches ICE up to 250 ms after its first direct
  * one (peer_candidates.c, hold_relayed), so that a direct path that works wins over a
- * relay. */
+ * relay; not for a peer that answered the viewer's offer (the viewer nominates). */
 int peer_add_candidate(struct peer *p, const char *candidate, int mline, const char *mid,
                        char *err, size_t errlen);
 
@@ -153,6 +153,21 @@ int peer_restart_ice(struct peer *p, char *err, size_t errlen);
  * NULL with the reason in err (not an answering peer, no answer yet). */
 char *peer_restart_ice_remote(struct peer *p, const char *ufrag, const char *pwd, char *err,
                               size_t errlen);
+
+/* An ICE restart the viewer began with a new offer, for a peer that
+ * answered the viewer's offer (the cloud's create-session with an offer):
+ * the offer is checked as the first one was (sdp_offer.h: size, syntax,
+ * the same video m-lines), its ICE credentials restart the stream as
+ * peer_restart_ice_remote does, and its candidates go through the gate.
+ * Returns the answer (a new string, g_free): our last answer with the new
+ * local credentials and every local candidate gathered so far
+ * (peer_offer_with_candidates); or NULL with the reason in err. The
+ * viewer's new candidates then go to peer_add_candidate. */
+char *peer_restart_ice_offer(struct peer *p, const char *offer, char *err, size_t errlen);
+
+/* True when the peer answered the viewer's offer (params.remote_offer):
+ * it is the controlled ICE agent and restarts only when the viewer asks. */
+bool peer_answering(const struct peer *p);
 
 /* g_get_monotonic_time() of the last packet received from the viewer
  * through ICE (RTP, RTCP, DTLS and SCTP: STUN stays inside libnice), or 0

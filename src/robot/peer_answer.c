@@ -8,6 +8,7 @@
 
 #include "common/log.h"
 #include "robot/peer_ice.h"
+#include "robot/sdp_offer.h"
 
 static void on_answer_created(GstPromise *promise, gpointer data)
 {
@@ -118,4 +119,70 @@ char *peer_restart_ice_remote(struct peer *p, const char *ufrag, const char *pwd
     g_free(nu);
     g_free(np);
     return g_string_free(frag, FALSE);
+}
+
+/* The ICE credentials of the first m-line of sdp that has them (or the
+ * session's): borrowed from sdp, or NULL. */
+static void offer_credentials(const GstSDPMessage *sdp, const char **ufrag, const char **pwd)
+{
+    *ufrag = *pwd = NULL;
+    for (guint i = 0; i < gst_sdp_message_medias_len(sdp) && !*ufrag; i++) {
+        const GstSDPMedia *m = gst_sdp_message_get_media(sdp, i);
+        *ufrag = gst_sdp_media_get_attribute_val(m, "ice-ufrag");
+        *pwd = gst_sdp_media_get_attribute_val(m, "ice-pwd");
+    }
+    if (!*ufrag) {
+        *ufrag = gst_sdp_message_get_attribute_val(sdp, "ice-ufrag");
+        *pwd = gst_sdp_message_get_attribute_val(sdp, "ice-pwd");
+    }
+}
+
+/* The offer's own a=candidate lines (sdp_offer_check passed them through
+ * the gate) go to ICE like trickled ones. */
+static void add_offer_candidates(struct peer *p, const GstSDPMessage *sdp)
+{
+    char err[160];
+    for (guint i = 0; i < gst_sdp_message_medias_len(sdp); i++) {
+        const GstSDPMedia *m = gst_sdp_message_get_media(sdp, i);
+        for (guint j = 0; j < gst_sdp_media_attributes_len(m); j++) {
+            const GstSDPAttribute *a = gst_sdp_media_get_attribute(m, j);
+            if (strcmp(a->key, "candidate") != 0 || !a->value)
+                continue;
+            char *line = g_strconcat("candidate:", a->value, NULL);
+            if (peer_add_candidate(p, line, (int)i, NULL, err, sizeof err) < 0)
+                log_info("peer %s: a candidate of the restart offer: %s", p->session_id, err);
+            g_free(line);
+        }
+    }
+}
+
+char *peer_restart_ice_offer(struct peer *p, const char *offer, char *err, size_t errlen)
+{
+    if (!p->answering || !p->offer) {
+        snprintf(err, errlen, p->answering ? "the answer to the first offer is not out yet"
+                                           : "the robot offered: it restarts ICE itself");
+        return NULL;
+    }
+    struct sdp_offer_info info;
+    GstSDPMessage *sdp = sdp_offer_check(offer, p->max_sdp, media_rtp_encoding(p->media),
+                                         p->ntracks, &p->gate, &info, err, errlen);
+    if (!sdp)
+        return NULL;
+    const char *ufrag, *pwd;
+    offer_credentials(sdp, &ufrag, &pwd);
+    char *frag = ufrag && pwd ? peer_restart_ice_remote(p, ufrag, pwd, err, errlen) : NULL;
+    if (!frag) {
+        gst_sdp_message_free(sdp);
+        return NULL;
+    }
+    g_free(frag); /* the answer below carries the same, whole */
+    add_offer_candidates(p, sdp);
+    gst_sdp_message_free(sdp);
+    size_t n;
+    return peer_offer_with_candidates(p, &n);
+}
+
+bool peer_answering(const struct peer *p)
+{
+    return p->answering;
 }

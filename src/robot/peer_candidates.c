@@ -211,6 +211,11 @@ void peer__forget_viewer(struct peer *p)
  * when candidate was held; poll_held adds it. */
 static bool hold_relayed(struct peer *p, unsigned mline, const char *candidate)
 {
+    /* Answering (the viewer offered), libnice is the controlled agent: the
+     * viewer nominates, at once and later a better pair (libwebrtc), so
+     * holding would only slow the relayed path. */
+    if (p->answering)
+        return false;
     gint64 now = g_get_monotonic_time();
     if (!strstr(candidate, " typ relay")) {
         if (!p->direct_since_us)

@@ -180,11 +180,40 @@ static void handle_create_session(struct robot *r, json_t *msg)
         refuse_session(r, sid, "invalid-depth", err);
         return;
     }
+    const char *offer = NULL;
+    if (sink_cloud_read_offer(msg, session_set_params(r->sessions), (size_t)n, &offer, err,
+                              sizeof err) < 0) {
+        refuse_session(r, sid, "invalid-offer", err);
+        return;
+    }
     take_ice_servers(r, msg);
     if (session_open_depth(r->sessions, sid, &owner, streams, (size_t)n,
-                           wants_depth ? &depth : NULL, sink_cloud_new(r->sig), &code, err,
-                           sizeof err) == NULL)
+                           wants_depth ? &depth : NULL, sink_cloud_new(r->sig, offer), &code,
+                           err, sizeof err) == NULL)
         refuse_session(r, sid, code, err);
+}
+
+/* The viewer's new offer in a session that answered its first one: an ICE
+ * restart (PROTOCOL.md, "What porthole-robot sends and expects"). */
+static void handle_offer(struct robot *r, json_t *msg)
+{
+    const char *sid;
+    struct session *s = find_session(r, msg, &sid);
+    if (!s) {
+        log_info("webrtc-offer for unknown session %s: ignored", sid ? sid : "(none)");
+        return;
+    }
+    json_t *offer = json_object_get(msg, "offer");
+    const char *type = json_string_value(json_object_get(offer, "type"));
+    const char *sdp = json_string_value(json_object_get(offer, "sdp"));
+    char err[256];
+    if (!type || strcmp(type, "offer") != 0 || !sdp) {
+        sink_cloud_send_error(r->sig, session_id(s), "invalid-offer",
+                              "'offer' must be an object {type:\"offer\", sdp:string}");
+        return;
+    }
+    if (session_restart_ice_offer(s, sdp, err, sizeof err) < 0)
+        sink_cloud_send_error(r->sig, session_id(s), "invalid-offer", err);
 }
 
 static void handle_answer(struct robot *r, json_t *msg)
@@ -268,6 +297,8 @@ static void on_message(void *user, json_t *msg)
         handle_create_session(r, msg);
     } else if (strcmp(type, "webrtc-answer") == 0) {
         handle_answer(r, msg);
+    } else if (strcmp(type, "webrtc-offer") == 0) {
+        handle_offer(r, msg);
     } else if (strcmp(type, "ice-candidate") == 0) {
         handle_candidate(r, msg);
     } else if (strcmp(type, "switch-stream-type") == 0) {

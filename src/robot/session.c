@@ -199,7 +199,7 @@ static bool restart_or_end(struct session *s, const char *why)
  * still be running, whatever arrived meanwhile). */
 static bool may_restart(const struct session *s)
 {
-    return s->connected && s->sink->ops->restarts && !s->orphan &&
+    return s->connected && s->sink->ops->restarts && !s->orphan && !peer_answering(s->peer) &&
            (!s->last_restart_us ||
             g_get_monotonic_time() - s->last_restart_us >= (gint64)SESSION_RETRY_MS * 1000);
 }
@@ -215,6 +215,19 @@ void session_restart_ice(struct session *s, bool stalled)
         restart_or_end(s, why);
     else
         log_debug("session %s: no ICE restart (%s): too soon, or not possible", s->id, why);
+}
+
+int session_restart_ice_offer(struct session *s, const char *offer, char *err, size_t errlen)
+{
+    char *answer = peer_restart_ice_offer(s->peer, offer, err, errlen);
+    if (!answer)
+        return -1;
+    s->restart_us = s->last_restart_us = g_get_monotonic_time();
+    s->nrestarts++;
+    log_info("session %s: ICE restart %u: the viewer offered again", s->id, s->nrestarts);
+    s->sink->ops->on_offer(s->sink, s, answer);
+    g_free(answer);
+    return 0;
 }
 
 /* Every WATCH_TICK_MS once connected: how long since the viewer was heard

@@ -165,6 +165,15 @@ struct session *session_open_depth(struct session_set *set, const char *id,
  * gone). */
 void session_restart_ice(struct session *s, bool stalled);
 
+/* The viewer of a session that answered its offer (the sink's
+ * remote_offer) began an ICE restart with a new offer
+ * (peer_restart_ice_offer): the answer goes out through the sink's on_offer
+ * before this returns. Returns 0, or -1 with the reason in err (the
+ * session goes on as it was). Such a session never restarts ICE by itself
+ * (the viewer controls ICE); its viewer's silence still ends it
+ * (SESSION_GONE_MS). */
+int session_restart_ice_offer(struct session *s, const char *offer, char *err, size_t errlen);
+
 /* Ends s: logs it, calls its sink's on_closed(tell, why), frees s and its
  * peer. s is gone when this returns. */
 void session_end(struct session *s, bool tell, const char *why);

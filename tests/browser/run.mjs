@@ -837,6 +837,33 @@ async function videoGroup() {
       await tile(main, 'sim-2').locator('button.close').click();
       await robots.pop().stop();
     } },
+    { name: 'video.old-robot', async run() {
+      // A robot that does not know create-session's offer (the page robot
+      // speaks the older protocol) offers itself: the viewer, which offered
+      // first (viewerOffers, the default), takes its offer back and answers.
+      const old = await startPageRobot(browser, port, 'old-1');
+      try {
+        await row(main, 'old-1').waitFor({ timeout: 5000 });
+        await watch(main, 'old-1', 'color').catch(async (e) => {
+          const why = await main.evaluate(() => {
+            const s = window.portholeViewer.tiles.get('old-1')?.session;
+            const pc = s?.peerConnection;
+            return { state: s?.state, offers: s?._offers, error: s?.error?.message, signaling: pc?.signalingState,
+              ice: pc?.iceConnectionState, conn: pc?.connectionState };
+          }).catch(() => null);
+          throw new Error(`${e.message} (${JSON.stringify(why)})`);
+        });
+        await expectFlowing(main, 'old-1', 'from the older robot');
+        const fell = await main.evaluate(() => {
+          const s = window.portholeViewer.tiles.get('old-1').session;
+          return { offers: s._offers, state: s.state };
+        });
+        assert.deepEqual(fell, { offers: false, state: 'connected' }, 'fell back to answering');
+        await tile(main, 'old-1').locator('button.close').click();
+      } finally {
+        await old.stop();
+      }
+    } },
     { name: 'video.cloud-restart', async run() {
       // A crash (SIGKILL: the connections just drop) and a clean stop (SIGTERM:
       // the cloud first sends session-closed 'server-shutdown' to both sides).

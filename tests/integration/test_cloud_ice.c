@@ -83,6 +83,10 @@ static void test_session_hands_servers_to_both_sides(void **state)
     json_t *avail = NULL;
     struct wsc *client = harness_client(port, NULL, &avail);
     const char *client_id = json_string_value(json_object_get(avail, "clientId"));
+    /* Already with the robot list: a viewer that offers builds its peer
+     * connection before it asks for a session. */
+    check_servers(json_object_get(avail, "iceServers"), client_id);
+    assert_int_equal(json_integer_value(json_object_get(avail, "iceServersTtl")), TTL);
     assert_int_equal(wsc_sendf(client, "{\"type\":\"create-session\",\"robotId\":\"%s\","
                                        "\"streamTypes\":[\"color\"]}", robot_id), 0);
     json_t *created = harness_expect_next(client, "session-created");

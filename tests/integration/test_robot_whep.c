@@ -1,4 +1,5 @@
-/* test_robot_whep.c - WHEP (docs/PROTOCOL.md "WHEP") end to end: the real
+/* test_robot_whep.c - WHEP (docs/PROTOCOL.md "WHEP") end to end, and a
+ * cloud viewer that offers in create-session (the same answering path): the real
  * porthole-cloud and porthole-robot, a WHEP session opened with a fixed
  * browser-like offer on the cloud's /api/robots/{robotId}/whep and on the
  * robot's own /api/whep, its candidates trickled, ended with DELETE; every
@@ -418,6 +419,93 @@ static void test_a_gstreamer_whep_player_decodes_the_video(void **state)
     g_free(offer);
 }
 
+/* The same player as a cloud viewer that offers (create-session's offer,
+ * docs/PROTOCOL.md "The viewer offers"): the robot answers with
+ * webrtc-answer and trickles its candidates, and the video plays; a new
+ * offer with new ICE credentials (an ICE restart) gets a new answer with
+ * the robot's new credentials; an offer the robot cannot answer is refused
+ * with invalid-offer. */
+static void test_a_cloud_viewer_that_offers_is_answered(void **state)
+{
+    struct robotfix *fx = *state;
+    struct player pl = {0};
+    player_start(&pl);
+    char *offer = player_offer(&pl);
+    struct wsc *c = harness_client(fx->cloud.port, NULL, NULL);
+    json_t *ask = json_pack("{s:s, s:s, s:[s], s:{s:s, s:s}}", "type", "create-session",
+                            "robotId", fx->robot_id, "streamTypes", "color", "offer", "type",
+                            "offer", "sdp", offer);
+    assert_int_equal(wsc_send_json(c, ask), 0); /* takes ask */
+    json_t *created = harness_expect_next(c, "session-created");
+    char *sid = g_strdup(json_string_value(json_object_get(created, "sessionId")));
+    json_decref(created);
+    char *first_ufrag = NULL;
+    int64_t until = wsc_now_ms() + robotfix_wait(15000);
+    while (g_atomic_int_get(&pl.frames) < 30 && wsc_now_ms() < until) {
+        json_t *m = wsc_recv_json(c, 100);
+        const char *type = m ? json_string_value(json_object_get(m, "type")) : NULL;
+        if (type && strcmp(type, "webrtc-answer") == 0) {
+            const char *sdp = json_string_value(json_object_get(json_object_get(m, "answer"), "sdp"));
+            assert_non_null(sdp);
+            player_answer(&pl, sdp);
+            const char *u = strstr(sdp, "a=ice-ufrag:");
+            assert_non_null(u);
+            first_ufrag = g_strndup(u, strcspn(u, "\r\n"));
+        } else if (type && strcmp(type, "ice-candidate") == 0) {
+            json_t *cand = json_object_get(m, "candidate");
+            const char *line = json_string_value(json_object_get(cand, "candidate"));
+            if (line)
+                g_signal_emit_by_name(pl.webrtc, "add-ice-candidate",
+                                      (guint)json_integer_value(json_object_get(cand, "sdpMLineIndex")),
+                                      line);
+        } else if (type) {
+            fail_msg("unexpected %s: %s", type, wsc_last_text(c));
+        }
+        json_decref(m);
+    }
+    if (g_atomic_int_get(&pl.frames) < 30)
+        fail_msg("the player decoded %d frames in 15 s", g_atomic_int_get(&pl.frames));
+    assert_non_null(first_ufrag);
+
+    /* An ICE restart: the same offer with new credentials. */
+    GString *again = g_string_new(offer);
+    const char *u = strstr(offer, "a=ice-ufrag:"), *pw = strstr(offer, "a=ice-pwd:");
+    assert_non_null(u);
+    assert_non_null(pw);
+    char *old_u = g_strndup(u, strcspn(u, "\r\n")), *old_pw = g_strndup(pw, strcspn(pw, "\r\n"));
+    g_string_replace(again, old_u, "a=ice-ufrag:Rst1", 0);
+    g_string_replace(again, old_pw, "a=ice-pwd:abcdefghijklmnopqrstuvwx", 0);
+    g_free(old_u);
+    g_free(old_pw);
+    json_t *re = json_pack("{s:s, s:s, s:{s:s, s:s}}", "type", "webrtc-offer", "sessionId", sid,
+                           "offer", "type", "offer", "sdp", again->str);
+    assert_int_equal(wsc_send_json(c, re), 0);
+    json_t *answer = harness_expect_next(c, "webrtc-answer");
+    const char *sdp = json_string_value(json_object_get(json_object_get(answer, "answer"), "sdp"));
+    assert_non_null(strstr(sdp, "a=ice-ufrag:"));
+    assert_null(strstr(sdp, first_ufrag)); /* new credentials of the robot's own */
+    assert_non_null(strstr(sdp, "a=candidate:"));
+    json_decref(answer);
+    wsc_close(c);
+
+    /* An offer without a video m-line the robot can send on. */
+    c = harness_client(fx->cloud.port, NULL, NULL);
+    ask = json_pack("{s:s, s:s, s:[s], s:{s:s, s:s}}", "type", "create-session", "robotId",
+                    fx->robot_id, "streamTypes", "color", "offer", "type", "offer", "sdp",
+                    AUDIO_ONLY);
+    assert_int_equal(wsc_send_json(c, ask), 0); /* takes ask */
+    json_decref(harness_expect_next(c, "session-created"));
+    json_t *err = harness_expect_next(c, "session-error");
+    assert_string_equal(json_string_value(json_object_get(err, "code")), "invalid-offer");
+    json_decref(err);
+    wsc_close(c);
+    player_stop(&pl);
+    g_string_free(again, TRUE);
+    g_free(first_ufrag);
+    g_free(sid);
+    g_free(offer);
+}
+
 /* ---- a cloud with auth: sessions belong to their creator's subject ---- */
 
 #define SECRET "whep-test-secret-0123456789abcdef"
@@ -505,6 +593,7 @@ int main(void)
         WHEP_TEST(test_bad_whep_requests_to_the_robot_are_refused),
         WHEP_TEST(test_options_lists_the_ice_servers_as_link_headers),
         WHEP_TEST(test_a_gstreamer_whep_player_decodes_the_video),
+        WHEP_TEST(test_a_cloud_viewer_that_offers_is_answered),
         cmocka_unit_test(test_only_the_creator_may_patch_or_delete_a_whep_session),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -8,10 +8,11 @@
 // checked. The flags and the browser come from tests/browser/harness.mjs.
 //
 //   node tests/netlab/browser.mjs --cloud http://203.0.113.10:3001/ --robot ID
-//        --netns viewer --expect host|srflx|relay|any [--relay] [--runs N]
+//        --netns viewer --expect host|srflx|relay|any [--relay] [--robot-offers] [--runs N]
 //        [--g2g-frames N] [--play S] [--change-after S --change CMD]
 //
-// --relay opens the page with ?relay=1 (iceTransportPolicy 'relay').
+// --relay opens the page with ?relay=1 (iceTransportPolicy 'relay');
+// --robot-offers with ?offer=0 (viewerOffers false: the robot offers).
 // --expect host: candidateType host over udp (routed LANs); srflx:
 // candidateType srflx or prflx over udp, no TURN server; relay:
 // candidateType relay and, when the viewer's own end is relayed (always
@@ -48,6 +49,7 @@ const ROBOT = opt('--robot', 'labbot');
 const NETNS = opt('--netns', 'viewer');
 const EXPECT = opt('--expect');
 const RELAY = argv.includes('--relay');
+const ROBOT_OFFERS = argv.includes('--robot-offers'); // ?offer=0: the robot offers (viewerOffers false)
 const RUNS = Number(opt('--runs', '1'));
 const G2G_FRAMES = Number(opt('--g2g-frames', '0'));
 const PLAY = Number(opt('--play', '0'));
@@ -211,8 +213,14 @@ async function watchOnce(browser, url, run) {
       document.addEventListener('click', (e) => { if (isWatch(e)) b.click = e.timeStamp; }, { capture: true, once: true });
       document.addEventListener('click', (e) => {
         if (!isWatch(e)) return;
-        const t = window.portholeViewer.tiles.get(rid);
-        t?.video.requestVideoFrameCallback((now) => { b.first = now; });
+        // The tile may not exist yet when the click reaches the document:
+        // look again until it does (b.late: how many times).
+        const arm = () => {
+          const t = window.portholeViewer.tiles.get(rid);
+          if (t) t.video.requestVideoFrameCallback((now) => { b.first = now; });
+          else { b.late = (b.late || 0) + 1; setTimeout(arm, 1); }
+        };
+        arm();
       }, { once: true });
     }, ROBOT);
     await row.locator('select.robot-stream').selectOption('color');
@@ -275,13 +283,33 @@ async function watchOnce(browser, url, run) {
     return result;
   } catch (e) {
     const blocked = consoleErrors.filter((x) => /LOCAL_NETWORK_ACCESS/.test(x));
-    return { run, expect: EXPECT, error: `${e.message}${blocked.length ? ` (Local Network Access: ${blocked[0]})` : ''}` };
+    // What the page had when it failed: its connection and received video.
+    const seen = await page.evaluate(async (rid) => {
+      const s = window.portholeViewer?.tiles.get(rid)?.session;
+      const pc = s?.peerConnection;
+      const v = window.portholeViewer?.tiles.get(rid)?.video;
+      const out = { state: s?.state, offers: s?._offers, pc: pc?.connectionState, ice: pc?.iceConnectionState,
+        video: v ? { paused: v.paused, readyState: v.readyState, width: v.videoWidth, time: v.currentTime,
+          tracks: v.srcObject?.getTracks?.().length } : null,
+        phases: window.__labPhases, click: window.__lab?.click };
+      if (pc) {
+        (await pc.getStats()).forEach((x) => {
+          if (x.type === 'inbound-rtp' && x.kind === 'video') {
+            Object.assign(out, { packets: x.packetsReceived, bytes: x.bytesReceived, decoded: x.framesDecoded,
+              keyframes: x.keyFramesDecoded, plis: x.pliCount, nacks: x.nackCount, lost: x.packetsLost });
+          }
+        });
+      }
+      return out;
+    }, ROBOT).catch(() => null);
+    return { run, expect: EXPECT, seen, error: `${e.message}${blocked.length ? ` (Local Network Access: ${blocked[0]})` : ''}` };
   } finally {
     await page.close().catch(() => {});
   }
 }
 
-const url = `${CLOUD}${RELAY ? '?relay=1' : ''}`;
+const query = [RELAY ? 'relay=1' : '', ROBOT_OFFERS ? 'offer=0' : ''].filter(Boolean).join('&');
+const url = `${CLOUD}${query ? `?${query}` : ''}`;
 let failed = 0;
 const browser = await launchBrowser();
 try {

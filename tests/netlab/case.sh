@@ -41,13 +41,17 @@
 #                 viewer's TURN allocation or the robot's)
 #   browser-relay-forced  as relay-forced, in Chromium with ?relay=1: the
 #                 viewer's end is relayed, relayProtocol udp, turnServer the
-#                 lab's; no packet from the robot's router reaches the viewer's
+#                 lab's; no packet from the robot's router reaches the viewer's.
+#                 With ?offer=0 (viewerOffers false): the robot offers, the
+#                 flow of older viewers; every other browser-* case has the
+#                 viewer offer (the default)
 #   browser-relay-restart  viewer behind a symmetric NAT, in Chromium with
 #                 ?relay=1, TURN credentials that expire 20 s after they
 #                 were handed out (--turn-ttl 20): 22 s after Watch the
 #                 viewer's router forgets its UDP mappings (its TCP link to
 #                 the cloud keeps its own), so the relay allocation is lost
-#                 and ICE restarts; porthole.js fetches fresh credentials
+#                 and ICE restarts (porthole.js offers again with new ICE
+#                 credentials, the robot answers); porthole.js fetches fresh credentials
 #                 (GET /api/ice-servers) before it gathers again, and the
 #                 video resumes over the relay, coturn having allocated
 #                 with the fresh (http-) credentials
@@ -60,6 +64,7 @@
 # and NETLAB_VIEWER_ARGS add flags to the robot and to each viewer;
 # NETLAB_LOSS=PCT drops that share of the packets both routers forward and
 # NETLAB_RATE=KBIT shapes both routers' WAN links (lab.sh loss, shape).
+# NETLAB_LOGS=DIR keeps the lab's logs of a browser-* case there.
 # Exit status: 0 when the case behaved as described, 1 when not, 77 when the
 # lab cannot run here (not root, or turnserver, nft, conntrack, openssl or
 # curl missing; for browser-*, node, chromium or playwright-core missing),
@@ -90,7 +95,7 @@ relay-long)
 cloud-kill) kinds="cone cone" ice=full expect='^(srflx|prflx)/udp .* -> (srflx|prflx)/udp ' ;;
 browser-srflx) kinds="cone cone" ice=full expect=srflx ;;
 browser-relay) kinds="symmetric symmetric" ice=full expect=relay ;;
-browser-relay-forced) kinds="cone cone" ice=full expect=relay viewer_args=(--relay) ;;
+browser-relay-forced) kinds="cone cone" ice=full expect=relay viewer_args=(--relay --robot-offers) ;;
 browser-relay-restart)
     kinds="cone symmetric" ice=full expect=relay
     viewer_args=(--relay --change-after 22 --change "ip netns exec viewer-nat conntrack -D -p udp")
@@ -302,6 +307,9 @@ case_browser()
         fresh=$(grep -c 'username=<[0-9]*:http-' "$NETLAB_DIR/turnserver.log")
         [ "$fresh" -gt 0 ] || fail "coturn saw no request with fresh (http-) credentials after the restart"
         echo "case=$case_name coturn took fresh credentials in $fresh requests after the ICE restart"
+    fi
+    if [ -n "${NETLAB_LOGS:-}" ]; then # keep the lab's logs (cloud, robot, coturn)
+        mkdir -p "$NETLAB_LOGS" && cp "$NETLAB_DIR"/*.log "$NETLAB_LOGS"/ 2>/dev/null
     fi
     return 0
 }

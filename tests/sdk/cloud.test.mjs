@@ -19,7 +19,9 @@ const settle = (p) => p.then((value) => ({ value }), (error) => ({ error }));
 function setup(t, options = {}, url = 'ws://cloud.test/ws') {
   const clock = useClock(t);
   const WS = fakeWebSocketClass();
-  const cloud = connect(url, { WebSocket: WS, RTCPeerConnection: fakePeerConnectionClass(), ...options });
+  // The robot-offers flow (viewerOffers false): create-session goes out at
+  // once, as these tests expect; session.test.mjs covers the viewer's offer.
+  const cloud = connect(url, { WebSocket: WS, RTCPeerConnection: fakePeerConnectionClass(), viewerOffers: false, ...options });
   t.after(() => cloud.close());
   const events = record(cloud, ['state', 'error', 'robots', 'message', 'token-refreshed']);
   return { cloud, WS, clock, events };

@@ -122,17 +122,46 @@ export function fakePeerConnectionClass() {
       this.candidates = [];
       this.closed = false;
       this.stats = new Map();
+      this.signalingState = 'stable';
+      this.transceivers = [];
+      this.channels = [];
+      this.offers = [];
       FakePC.instances.push(this);
     }
 
     async setRemoteDescription(d) {
       if (!d || typeof d.sdp !== 'string' || !d.sdp.startsWith('v=0')) throw new Error('unparsable SDP');
+      if (d.type === 'answer' && this.signalingState !== 'have-local-offer') throw new Error('no offer to answer');
+      if (d.type === 'offer' && this.signalingState === 'have-local-offer') throw new Error('glare: roll back first');
       this.remoteDescription = d;
+      this.signalingState = d.type === 'offer' ? 'have-remote-offer' : 'stable';
     }
 
     async createAnswer() { return { type: 'answer', sdp: 'v=0\r\nanswer\r\n' }; }
 
-    async setLocalDescription(d) { this.localDescription = d; }
+    /** The viewer's offers: v=0, then "offer N" (and "restart" for an ICE restart). */
+    async createOffer(opts = {}) {
+      this.offers.push(opts);
+      return { type: 'offer', sdp: `v=0\r\noffer ${this.offers.length}${opts.iceRestart ? ' restart' : ''}\r\n` };
+    }
+
+    addTransceiver(kind, init) { this.transceivers.push({ kind, ...init }); return {}; }
+
+    createDataChannel(label, init) {
+      const ch = { label, ...init, closed: false, close() { this.closed = true; } };
+      this.channels.push(ch);
+      return ch;
+    }
+
+    async setLocalDescription(d) {
+      if (d?.type === 'rollback') {
+        this.localDescription = null;
+        this.signalingState = 'stable';
+        return;
+      }
+      this.localDescription = d;
+      this.signalingState = d?.type === 'offer' ? 'have-local-offer' : 'stable';
+    }
 
     async addIceCandidate(c) { this.candidates.push(c ?? null); }
 

@@ -17,7 +17,9 @@ async function created(t, options = {}) {
   const clock = useClock(t);
   const WS = fakeWebSocketClass();
   const PC = fakePeerConnectionClass();
-  const cloud = connect('ws://cloud.test/ws', { WebSocket: WS, RTCPeerConnection: PC, ...options });
+  // These tests are the robot-offers flow (viewerOffers false); the
+  // viewer-offers flow has its own below.
+  const cloud = connect('ws://cloud.test/ws', { WebSocket: WS, RTCPeerConnection: PC, viewerOffers: false, ...options });
   t.after(() => cloud.close());
   await clock.settle();
   const ws = WS.last;
@@ -113,7 +115,7 @@ test('switchStream resolves when the robot confirms and rejects when it refuses 
 test('before the cloud created it, switchStream rejects signaling-unavailable', async (t) => {
   const clock = useClock(t);
   const WS = fakeWebSocketClass();
-  const cloud = connect('ws://cloud.test/ws', { WebSocket: WS, RTCPeerConnection: fakePeerConnectionClass() });
+  const cloud = connect('ws://cloud.test/ws', { WebSocket: WS, RTCPeerConnection: fakePeerConnectionClass(), viewerOffers: false });
   t.after(() => cloud.close());
   const session = cloud.openSession('robot-1');
   await clock.settle();
@@ -246,7 +248,7 @@ async function connectedWithTurn(t, options = {}, sessionOptions = {}) {
   const clock = useClock(t);
   const WS = fakeWebSocketClass();
   const PC = fakePeerConnectionClass();
-  const cloud = connect('ws://cloud.test:3001/ws', { WebSocket: WS, RTCPeerConnection: PC, restartAfterMs: 0, ...options });
+  const cloud = connect('ws://cloud.test:3001/ws', { WebSocket: WS, RTCPeerConnection: PC, restartAfterMs: 0, viewerOffers: false, ...options });
   t.after(() => cloud.close());
   await clock.settle();
   const ws = WS.last;
@@ -331,4 +333,85 @@ test('before their TTL, with the page\'s own servers, or when the fetch fails, a
     assert.equal(c.ws.ofType('webrtc-answer').length, 2);
     assert.equal(c.session.state, 'connected');
   });
+});
+
+// ---- the viewer offers (viewerOffers, the default) ----
+
+/** An open cloud whose robot list carried ICE servers, and a session that offered. */
+async function offered(t, options = {}) {
+  const clock = useClock(t);
+  const WS = fakeWebSocketClass();
+  const PC = fakePeerConnectionClass();
+  const cloud = connect('ws://cloud.test/ws', { WebSocket: WS, RTCPeerConnection: PC, ...options });
+  t.after(() => cloud.close());
+  await clock.settle();
+  const ws = WS.last;
+  ws.deliver({ type: 'available-robots', clientId: 'c1', robots: [{ robotId: 'robot-1', deviceInfo: {} }],
+    iceServers: [{ urls: 'stun:early.example:3478' }], iceServersTtl: 3600 });
+  const session = cloud.openSession('robot-1', { streamTypes: ['color', 'depth'] });
+  const seen = record(session, ['state', 'error', 'closed']);
+  await clock.settle();
+  return { cloud, session, ws, PC, clock, seen };
+}
+
+test('the viewer offers in create-session, with the ICE servers of the robot list, and takes the robot\'s answer', async (t) => {
+  const { session, ws, PC, clock, seen } = await offered(t);
+  const pc = PC.instances[0];
+  assert.deepEqual(pc.config.iceServers, [{ urls: ['stun:early.example:3478'] }]);
+  assert.deepEqual(pc.transceivers, [{ kind: 'video', direction: 'recvonly' }, { kind: 'video', direction: 'recvonly' }]);
+  assert.equal(pc.channels.length, 1, 'a data channel for the application m-line');
+  assert.equal(pc.channels[0].closed, true, '...closed at once');
+  const [ask] = ws.ofType('create-session');
+  assert.deepEqual(ask.offer, { type: 'offer', sdp: 'v=0\r\noffer 1\r\n' });
+  // Candidates gathered before session-created wait for its id.
+  pc.onicecandidate({ candidate: { candidate: 'candidate:1', sdpMid: '0', sdpMLineIndex: 0 } });
+  pc.onicecandidate({ candidate: null });
+  assert.equal(ws.ofType('ice-candidate').length, 0);
+  ws.deliver({ type: 'session-created', requestId: ask.requestId, sessionId: SID });
+  assert.deepEqual(ws.ofType('ice-candidate').map((m) => m.candidate), [
+    { candidate: 'candidate:1', sdpMid: '0', sdpMLineIndex: 0 }, null]);
+  ws.deliver({ type: 'webrtc-answer', sessionId: SID, answer: { type: 'answer', sdp: 'v=0\r\nrobot\r\n' } });
+  await clock.settle();
+  assert.equal(pc.remoteDescription.sdp, 'v=0\r\nrobot\r\n');
+  pc.setConnectionState('connected');
+  assert.deepEqual(states(seen), ['negotiating', 'connecting', 'connected']);
+  assert.equal(ws.ofType('webrtc-answer').length, 0, 'the viewer answers nothing');
+  // An ICE restart is the viewer's new offer; the robot's answer completes it.
+  assert.equal(session.restartIce(), true);
+  await clock.settle();
+  assert.deepEqual(pc.offers.at(-1), { iceRestart: true });
+  assert.deepEqual(ws.ofType('webrtc-offer'), [{ type: 'webrtc-offer', sessionId: SID,
+    offer: { type: 'offer', sdp: 'v=0\r\noffer 2 restart\r\n' } }]);
+  assert.equal(ws.ofType('ice-restart-request').length, 0);
+  ws.deliver({ type: 'webrtc-answer', sessionId: SID, answer: { type: 'answer', sdp: 'v=0\r\nrobot again\r\n' } });
+  await clock.settle();
+  assert.equal(session.iceRestarts, 1);
+  assert.equal(session.state, 'connected');
+});
+
+test('a robot that offers instead of answering: the viewer rolls its offer back and answers', async (t) => {
+  const { session, ws, PC, clock, seen } = await offered(t);
+  const pc = PC.instances[0];
+  ws.deliver({ type: 'session-created', requestId: ws.ofType('create-session')[0].requestId, sessionId: SID });
+  ws.deliver({ type: 'webrtc-offer', sessionId: SID, offer: OFFER });
+  await clock.settle();
+  assert.equal(PC.instances.length, 1, 'the same peer connection');
+  assert.equal(pc.remoteDescription.sdp, OFFER.sdp);
+  assert.deepEqual(ws.ofType('webrtc-answer'), [{ type: 'webrtc-answer', sessionId: SID,
+    answer: { type: 'answer', sdp: 'v=0\r\nanswer\r\n' } }]);
+  pc.setConnectionState('connected');
+  assert.deepEqual(states(seen), ['negotiating', 'connecting', 'connected']);
+  // From now on the robot offers: a restart is asked for, as before.
+  session.restartIce();
+  await clock.settle();
+  assert.equal(ws.ofType('ice-restart-request').length, 1);
+  assert.equal(ws.ofType('webrtc-offer').length, 0);
+});
+
+test('no answer within offerTimeoutMs: the session closes with reason timeout', async (t) => {
+  const { session, ws, clock, seen } = await offered(t, { offerTimeoutMs: 500 });
+  ws.deliver({ type: 'session-created', requestId: ws.ofType('create-session')[0].requestId, sessionId: SID });
+  await clock.advance(600);
+  assert.equal(session.state, 'closed');
+  assert.match(seen.find((e) => e.type === 'closed').detail.message, /The robot sent no answer in time/);
 });

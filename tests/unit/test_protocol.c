@@ -496,6 +496,62 @@ static void test_create_session_refuses_a_depth_that_is_not_an_object(void **sta
                          ROLE_CLIENT, "depth");
 }
 
+/* The viewer's offer (the robot answers it): an object {type:"offer",
+ * sdp} of at most PROTO_OFFER_SDP_MAX bytes of SDP; absent or null is none. */
+static json_t *offer_of(const char *type, json_t *sdp)
+{
+    json_t *o = json_object();
+    if (type)
+        json_object_set_new(o, "type", json_string(type));
+    if (sdp)
+        json_object_set_new(o, "sdp", sdp);
+    return o;
+}
+
+static void test_create_session_takes_a_viewer_offer(void **state)
+{
+    (void)state;
+    assert_valid(with(valid_message(MSG_CREATE_SESSION), "offer",
+                      offer_of("offer", json_string("v=0\r\n"))),
+                 ROLE_CLIENT, MSG_CREATE_SESSION);
+    assert_valid(with(valid_message(MSG_CREATE_SESSION), "offer", json_null()), ROLE_CLIENT,
+                 MSG_CREATE_SESSION);
+}
+
+static void test_create_session_refuses_a_malformed_offer(void **state)
+{
+    (void)state;
+    json_t *bad[] = {
+        json_string("v=0"),                          /* not an object */
+        offer_of("answer", json_string("v=0")),      /* not an offer */
+        offer_of(NULL, json_string("v=0")),          /* no type */
+        offer_of("offer", NULL),                     /* no sdp */
+        offer_of("offer", json_integer(1)),          /* sdp not a string */
+        offer_of("offer", json_string("")),          /* empty sdp */
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        assert_invalid_field(with(valid_message(MSG_CREATE_SESSION), "offer", bad[i]),
+                             ROLE_CLIENT, "offer");
+}
+
+static void test_create_session_refuses_an_oversized_offer(void **state)
+{
+    (void)state;
+    char *sdp = malloc(PROTO_OFFER_SDP_MAX + 2);
+    assert_non_null(sdp);
+    memset(sdp, 'a', PROTO_OFFER_SDP_MAX);
+    sdp[PROTO_OFFER_SDP_MAX] = '\0';
+    assert_valid(with(valid_message(MSG_CREATE_SESSION), "offer",
+                      offer_of("offer", json_string(sdp))),
+                 ROLE_CLIENT, MSG_CREATE_SESSION);
+    sdp[PROTO_OFFER_SDP_MAX] = 'a';
+    sdp[PROTO_OFFER_SDP_MAX + 1] = '\0';
+    assert_invalid_field(with(valid_message(MSG_CREATE_SESSION), "offer",
+                              offer_of("offer", json_string(sdp))),
+                         ROLE_CLIENT, "offer.sdp");
+    free(sdp);
+}
+
 static void test_create_session_refuses_stream_types_string(void **state)
 {
     (void)state;
@@ -1272,10 +1328,12 @@ static void test_role_is_checked_before_fields_for_unregistered_peer(void **stat
     assert_refused(json_pack("{s:s}", "type", "create-session"), ROLE_NONE, "not-registered");
 }
 
-static void test_client_may_not_send_webrtc_offer(void **state)
+/* Either side may offer (the robot, or a client whose create-session
+ * carried an offer); the router holds each session to one direction. */
+static void test_client_may_send_webrtc_offer(void **state)
 {
     (void)state;
-    assert_refused(valid_message(MSG_WEBRTC_OFFER), ROLE_CLIENT, "wrong-role");
+    assert_valid(valid_message(MSG_WEBRTC_OFFER), ROLE_CLIENT, MSG_WEBRTC_OFFER);
 }
 
 static void test_client_may_not_send_stream_type_switched(void **state)
@@ -1302,10 +1360,16 @@ static void test_robot_may_not_send_create_session(void **state)
     assert_refused(valid_message(MSG_CREATE_SESSION), ROLE_ROBOT, "wrong-role");
 }
 
-static void test_robot_may_not_send_webrtc_answer(void **state)
+static void test_robot_may_send_webrtc_answer(void **state)
 {
     (void)state;
-    assert_refused(valid_message(MSG_WEBRTC_ANSWER), ROLE_ROBOT, "wrong-role");
+    assert_valid(valid_message(MSG_WEBRTC_ANSWER), ROLE_ROBOT, MSG_WEBRTC_ANSWER);
+}
+
+static void test_unregistered_may_not_send_webrtc_offer(void **state)
+{
+    (void)state;
+    assert_refused(valid_message(MSG_WEBRTC_OFFER), ROLE_NONE, "not-registered");
 }
 
 static void test_robot_may_not_send_switch_stream_type(void **state)
@@ -1345,7 +1409,7 @@ static void test_ice_restart_request_needs_a_session_id(void **state)
 static void test_wrong_role_is_reported_before_fields(void **state)
 {
     (void)state;
-    assert_refused(json_pack("{s:s}", "type", "webrtc-offer"), ROLE_CLIENT, "wrong-role");
+    assert_refused(json_pack("{s:s}", "type", "stream-type-switched"), ROLE_CLIENT, "wrong-role");
 }
 
 /* ---- names and classification -------------------------------------------- */
@@ -1437,6 +1501,9 @@ int main(void)
         cmocka_unit_test(test_create_session_refuses_stream_types_string),
         cmocka_unit_test(test_create_session_takes_a_depth_request),
         cmocka_unit_test(test_create_session_refuses_a_depth_that_is_not_an_object),
+        cmocka_unit_test(test_create_session_takes_a_viewer_offer),
+        cmocka_unit_test(test_create_session_refuses_a_malformed_offer),
+        cmocka_unit_test(test_create_session_refuses_an_oversized_offer),
         cmocka_unit_test(test_create_session_refuses_zero_stream_types),
         cmocka_unit_test(test_create_session_accepts_one_stream_type),
         cmocka_unit_test(test_create_session_accepts_eight_stream_types),
@@ -1541,12 +1608,13 @@ int main(void)
 
         cmocka_unit_test(test_unregistered_peer_may_send_only_register_messages),
         cmocka_unit_test(test_role_is_checked_before_fields_for_unregistered_peer),
-        cmocka_unit_test(test_client_may_not_send_webrtc_offer),
+        cmocka_unit_test(test_client_may_send_webrtc_offer),
         cmocka_unit_test(test_client_may_not_send_stream_type_switched),
         cmocka_unit_test(test_client_may_not_send_stream_type_switch_error),
         cmocka_unit_test(test_client_may_not_send_session_error),
         cmocka_unit_test(test_robot_may_not_send_create_session),
-        cmocka_unit_test(test_robot_may_not_send_webrtc_answer),
+        cmocka_unit_test(test_robot_may_send_webrtc_answer),
+        cmocka_unit_test(test_unregistered_may_not_send_webrtc_offer),
         cmocka_unit_test(test_robot_may_not_send_switch_stream_type),
         cmocka_unit_test(test_robot_may_not_send_ice_restart_request),
         cmocka_unit_test(test_client_may_send_ice_restart_request),

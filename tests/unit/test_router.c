@@ -396,6 +396,97 @@ static void test_robot_replies_reach_only_that_sessions_client(void **state)
     expect_nothing(f, OTHER_CLIENT);
 }
 
+/* Opens a session r1 <- c1 whose client offers; returns its id (static). */
+static const char *open_offering_session(struct fixture *f)
+{
+    static char sid[IDS_TOKEN_LEN + 1];
+    send_text(f, CLIENT, "{\"type\":\"create-session\",\"robotId\":\"r1\",\"streamTypes\":[\"color\"],"
+                         "\"requestId\":\"q1\",\"offer\":{\"type\":\"offer\",\"sdp\":\"v=0 viewer\"}}");
+    json_t *created = next_msg(f, CLIENT, "session-created");
+    snprintf(sid, sizeof(sid), "%s", json_string_value(json_object_get(created, "sessionId")));
+    json_decref(created);
+    json_t *order = next_msg(f, ROBOT, "create-session");
+    json_t *offer = json_object_get(order, "offer");
+    assert_string_equal(json_string_value(json_object_get(offer, "type")), "offer");
+    assert_string_equal(json_string_value(json_object_get(offer, "sdp")), "v=0 viewer");
+    json_decref(order);
+    return sid;
+}
+
+static void test_viewer_offer_reaches_the_robot_and_its_answer_the_viewer(void **state)
+{
+    struct fixture *f = *state;
+    register_pair(f);
+    const char *sid = open_offering_session(f);
+    sendf(f, ROBOT, "{\"type\":\"webrtc-answer\",\"sessionId\":\"%s\",\"answer\":{\"type\":\"answer\",\"sdp\":\"v=0 robot\"}}", sid);
+    json_t *answer = next_msg(f, CLIENT, "webrtc-answer");
+    assert_string_equal(json_string_value(json_object_get(json_object_get(answer, "answer"), "sdp")),
+                        "v=0 robot");
+    json_decref(answer);
+    /* An ICE restart: the viewer offers again. */
+    sendf(f, CLIENT, "{\"type\":\"webrtc-offer\",\"sessionId\":\"%s\",\"offer\":{\"type\":\"offer\",\"sdp\":\"v=0 again\"}}", sid);
+    expect_msg(f, ROBOT, "webrtc-offer");
+    expect_nothing(f, CLIENT);
+}
+
+/* The offering side of a session is fixed: the robot, or the client whose
+ * create-session carried an offer; the wrong way is refused, not forwarded. */
+static void test_offers_and_answers_go_one_way_per_session(void **state)
+{
+    struct fixture *f = *state;
+    register_pair(f);
+    const char *sid = open_offering_session(f);
+    sendf(f, CLIENT, "{\"type\":\"webrtc-answer\",\"sessionId\":\"%s\",\"answer\":{\"type\":\"answer\",\"sdp\":\"x\"}}", sid);
+    expect_error(f, CLIENT, "error", "wrong-role");
+    sendf(f, ROBOT, "{\"type\":\"webrtc-answer\",\"sessionId\":\"%s\",\"answer\":{\"type\":\"answer\",\"sdp\":\"x\"}}", sid);
+    expect_msg(f, CLIENT, "webrtc-answer");
+    /* Answered: the robot offers no more in this session. */
+    sendf(f, ROBOT, "{\"type\":\"webrtc-offer\",\"sessionId\":\"%s\",\"offer\":{\"type\":\"offer\",\"sdp\":\"x\"}}", sid);
+    expect_error(f, ROBOT, "error", "wrong-role");
+    sendf(f, CLIENT, "{\"type\":\"webrtc-answer\",\"sessionId\":\"%s\",\"answer\":{\"type\":\"answer\",\"sdp\":\"x\"}}", sid);
+    expect_error(f, CLIENT, "error", "wrong-role");
+    expect_nothing(f, CLIENT);
+    expect_nothing(f, ROBOT);
+
+    const char *plain = open_session(f); /* the robot offers */
+    sendf(f, CLIENT, "{\"type\":\"webrtc-offer\",\"sessionId\":\"%s\",\"offer\":{\"type\":\"offer\",\"sdp\":\"x\"}}", plain);
+    expect_error(f, CLIENT, "error", "wrong-role");
+    sendf(f, ROBOT, "{\"type\":\"webrtc-answer\",\"sessionId\":\"%s\",\"answer\":{\"type\":\"answer\",\"sdp\":\"x\"}}", plain);
+    expect_error(f, ROBOT, "error", "wrong-role");
+    expect_nothing(f, CLIENT);
+    expect_nothing(f, ROBOT);
+}
+
+/* An older robot ignores create-session's offer and offers itself: the
+ * session becomes one where the robot offers (the client rolls back and
+ * answers). Once the robot answered, it may not offer any more. */
+static void test_a_robot_that_offers_instead_of_answering_turns_the_session(void **state)
+{
+    struct fixture *f = *state;
+    register_pair(f);
+    const char *sid = open_offering_session(f);
+    sendf(f, CLIENT, "{\"type\":\"webrtc-offer\",\"sessionId\":\"%s\",\"offer\":{\"type\":\"offer\",\"sdp\":\"x\"}}", sid);
+    expect_error(f, CLIENT, "error", "wrong-role"); /* not answered yet */
+    sendf(f, ROBOT, "{\"type\":\"webrtc-offer\",\"sessionId\":\"%s\",\"offer\":{\"type\":\"offer\",\"sdp\":\"v=0 robot\"}}", sid);
+    expect_msg(f, CLIENT, "webrtc-offer");
+    sendf(f, CLIENT, "{\"type\":\"webrtc-answer\",\"sessionId\":\"%s\",\"answer\":{\"type\":\"answer\",\"sdp\":\"x\"}}", sid);
+    expect_msg(f, ROBOT, "webrtc-answer");
+    sendf(f, ROBOT, "{\"type\":\"webrtc-answer\",\"sessionId\":\"%s\",\"answer\":{\"type\":\"answer\",\"sdp\":\"x\"}}", sid);
+    expect_error(f, ROBOT, "error", "wrong-role");
+    expect_nothing(f, CLIENT);
+}
+
+static void test_malformed_viewer_offer_opens_no_session(void **state)
+{
+    struct fixture *f = *state;
+    register_pair(f);
+    send_text(f, CLIENT, "{\"type\":\"create-session\",\"robotId\":\"r1\",\"streamTypes\":[\"color\"],"
+                         "\"requestId\":\"q1\",\"offer\":{\"type\":\"answer\",\"sdp\":\"v=0\"}}");
+    expect_error(f, CLIENT, "error", "invalid-field");
+    expect_nothing(f, ROBOT);
+    expect_nothing(f, CLIENT);
+}
+
 static void test_foreign_session_messages_are_refused_and_not_forwarded(void **state)
 {
     struct fixture *f = *state;
@@ -415,6 +506,10 @@ static void test_foreign_session_messages_are_refused_and_not_forwarded(void **s
     sendf(f, OTHER_ROBOT, "{\"type\":\"ice-candidate\",\"sessionId\":\"%s\",\"candidate\":null}", sid);
     expect_error(f, OTHER_ROBOT, "error", "unknown-session");
     sendf(f, OTHER_ROBOT, "{\"type\":\"webrtc-offer\",\"sessionId\":\"%s\",\"offer\":{\"type\":\"offer\",\"sdp\":\"x\"}}", sid);
+    expect_error(f, OTHER_ROBOT, "error", "unknown-session");
+    sendf(f, OTHER_CLIENT, "{\"type\":\"webrtc-offer\",\"sessionId\":\"%s\",\"offer\":{\"type\":\"offer\",\"sdp\":\"x\"}}", sid);
+    expect_error(f, OTHER_CLIENT, "error", "unknown-session");
+    sendf(f, OTHER_ROBOT, "{\"type\":\"webrtc-answer\",\"sessionId\":\"%s\",\"answer\":{\"type\":\"answer\",\"sdp\":\"x\"}}", sid);
     expect_error(f, OTHER_ROBOT, "error", "unknown-session");
     expect_nothing(f, ROBOT);
     expect_nothing(f, CLIENT);
@@ -511,7 +606,7 @@ static void test_invalid_input_gets_errors_and_the_connection_keeps_working(void
     expect_error(f, FRESH, "error", "invalid-json"); /* duplicate keys */
     send_text(f, FRESH, "{\"type\":\"robot-register\",\"robotId\":\"r9\"}");
     expect_msg(f, FRESH, "registered");
-    send_text(f, FRESH, "{\"type\":\"webrtc-answer\",\"sessionId\":\"AAAAAAAAAAAAAAAAAAAAAA\",\"answer\":{\"type\":\"answer\",\"sdp\":\"x\"}}");
+    send_text(f, FRESH, "{\"type\":\"switch-stream-type\",\"sessionId\":\"AAAAAAAAAAAAAAAAAAAAAA\",\"streamTypes\":[\"color\"]}");
     expect_error(f, FRESH, "error", "wrong-role");
 }
 
@@ -1249,6 +1344,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_http_asker_times_out_with_504, setup, teardown),
         cmocka_unit_test_setup_teardown(test_robots_json_counts_sessions, setup, teardown),
         cmocka_unit_test_setup_teardown(test_peers_of_different_codecs_share_a_session, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_viewer_offer_reaches_the_robot_and_its_answer_the_viewer, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_offers_and_answers_go_one_way_per_session, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_malformed_viewer_offer_opens_no_session, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_a_robot_that_offers_instead_of_answering_turns_the_session, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
