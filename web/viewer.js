@@ -700,8 +700,8 @@ function start() {
   const relay = new URLSearchParams(location.search).get('relay') === '1';
   const options = { token: fragmentToken || tokenStore.get() };
   if (relay) options.iceTransportPolicy = 'relay';
-  // ?offer=0: the robot makes the offer (the flow of older viewers).
-  if (new URLSearchParams(location.search).get('offer') === '0') options.viewerOffers = false;
+  // ?offer=1: the viewer makes the offer (viewerOffers); ?offer=0 or none: the robot does.
+  if (new URLSearchParams(location.search).get('offer') === '1') options.viewerOffers = true;
   cloud = connect(url, options);
   window.portholeViewer = { cloud, tiles };
   cloud.on('state', renderCloudState);

@@ -840,8 +840,11 @@ async function videoGroup() {
     { name: 'video.old-robot', async run() {
       // A robot that does not know create-session's offer (the page robot
       // speaks the older protocol) offers itself: the viewer, which offered
-      // first (viewerOffers, the default), takes its offer back and answers.
+      // first (viewerOffers: ?offer=1), takes its offer back and answers.
       const old = await startPageRobot(browser, port, 'old-1');
+      const offering = new URL(url);
+      offering.searchParams.set('offer', '1');
+      const main = await open(offering.href);
       try {
         await row(main, 'old-1').waitFor({ timeout: 5000 });
         await watch(main, 'old-1', 'color').catch(async (e) => {

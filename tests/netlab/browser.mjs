@@ -8,11 +8,12 @@
 // checked. The flags and the browser come from tests/browser/harness.mjs.
 //
 //   node tests/netlab/browser.mjs --cloud http://203.0.113.10:3001/ --robot ID
-//        --netns viewer --expect host|srflx|relay|any [--relay] [--robot-offers] [--runs N]
+//        --netns viewer --expect host|srflx|relay|any [--relay] [--viewer-offers|--robot-offers] [--runs N]
 //        [--g2g-frames N] [--play S] [--change-after S --change CMD]
 //
 // --relay opens the page with ?relay=1 (iceTransportPolicy 'relay');
-// --robot-offers with ?offer=0 (viewerOffers false: the robot offers).
+// --viewer-offers with ?offer=1 (viewerOffers: the viewer offers); --robot-offers
+// with ?offer=0 (the robot offers: the default).
 // --expect host: candidateType host over udp (routed LANs); srflx:
 // candidateType srflx or prflx over udp, no TURN server; relay:
 // candidateType relay and, when the viewer's own end is relayed (always
@@ -49,7 +50,8 @@ const ROBOT = opt('--robot', 'labbot');
 const NETNS = opt('--netns', 'viewer');
 const EXPECT = opt('--expect');
 const RELAY = argv.includes('--relay');
-const ROBOT_OFFERS = argv.includes('--robot-offers'); // ?offer=0: the robot offers (viewerOffers false)
+const ROBOT_OFFERS = argv.includes('--robot-offers'); // ?offer=0: the robot offers (the default)
+const VIEWER_OFFERS = argv.includes('--viewer-offers'); // ?offer=1: the viewer offers (viewerOffers)
 const RUNS = Number(opt('--runs', '1'));
 const G2G_FRAMES = Number(opt('--g2g-frames', '0'));
 const PLAY = Number(opt('--play', '0'));
@@ -308,7 +310,8 @@ async function watchOnce(browser, url, run) {
   }
 }
 
-const query = [RELAY ? 'relay=1' : '', ROBOT_OFFERS ? 'offer=0' : ''].filter(Boolean).join('&');
+const query = [RELAY ? 'relay=1' : '', ROBOT_OFFERS ? 'offer=0' : '', VIEWER_OFFERS && !ROBOT_OFFERS ? 'offer=1' : '']
+  .filter(Boolean).join('&');
 const url = `${CLOUD}${query ? `?${query}` : ''}`;
 let failed = 0;
 const browser = await launchBrowser();
