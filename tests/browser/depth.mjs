@@ -142,7 +142,10 @@ async function main() {
       // Pointing at the video reads the depth there.
       const box = await tile(viewer, 'sim-1').locator('video').boundingBox();
       await viewer.mouse.move(box.x + box.width / 2, box.y + box.height * 0.9);
-      await waitFor(async () => /\d+\.\d{3} m at \(\d+, \d+\)/.test(await tile(viewer, 'sim-1').locator('.probe').innerText()), 5000,
+      // As generous as the other waits: the readout needs the next depth
+      // frame, and the CI runs this beside the ASan suite (it once took
+      // longer than 5 s there).
+      await waitFor(async () => /\d+\.\d{3} m at \(\d+, \d+\)/.test(await tile(viewer, 'sim-1').locator('.probe').innerText()), 15000,
         'the depth readout under the pointer');
       // Two clicks measure.
       await viewer.mouse.click(box.x + box.width * 0.3, box.y + box.height * 0.9);
