@@ -191,8 +191,11 @@ static void test_switch_changes_the_picture_on_the_same_track(void **state)
         fail_msg("after switching to depth the chroma energy is %.1f (not colourful)",
                  vi.chroma);
 
-    /* Same track all along: one offer, no renegotiation, no errors. */
-    assert_int_equal(rtcpeer_count(v, "webrtc-offer"), 1);
+    /* Same track all along: one offer, no renegotiation, no errors. An
+     * ICE restart is no renegotiation: the robot begins one when it hears
+     * nothing from the viewer for 2 s, which a viewer starved by the ASan
+     * suite on two cores can be (seen in CI). */
+    assert_int_equal(rtcpeer_count(v, "webrtc-offer") - rtcpeer_ice_restarts(v), 1);
     assert_int_equal(rtcpeer_count(v, "stream-type-switch-error"), 0);
     assert_int_equal(rtcpeer_count(v, "session-error"), 0);
     /* And the robot agrees about what the track carries now, and stops

@@ -68,6 +68,7 @@ struct rtcpeer {
     /* renegotiation (main thread): */
     GPtrArray *my_cands;       /* our ice-candidate messages, for after a restart */
     unsigned reanswers;        /* offers after the first, answered */
+    unsigned ice_restarts;     /* offers after the first with new ICE credentials */
     unsigned restart_requests;
     unsigned restart_after_ms;
     guint freeze_timer;
@@ -1010,8 +1011,11 @@ static void reoffer(struct rtcpeer *p, const char *sdp_text)
     struct reneg *r = g_new0(struct reneg, 1);
     r->p = peer_ref(p);
     char *was = sdp_ufrag(p->offer_sdp), *now = sdp_ufrag(sdp_text), *mine = sdp_ufrag(p->answer_sdp);
-    if (g_strcmp0(was, now) != 0 && !restart_own_ice(p, mine, &r->ufrag, &r->pwd))
-        fprintf(stderr, "rtcpeer: cannot restart ICE on our side\n");
+    if (g_strcmp0(was, now) != 0) {
+        p->ice_restarts++;
+        if (!restart_own_ice(p, mine, &r->ufrag, &r->pwd))
+            fprintf(stderr, "rtcpeer: cannot restart ICE on our side\n");
+    }
     g_free(was);
     g_free(now);
     g_free(mine);
@@ -1078,6 +1082,11 @@ bool rtcpeer_wait_count(struct rtcpeer *p, const char *type, unsigned n, int tim
 unsigned rtcpeer_reanswers(const struct rtcpeer *p)
 {
     return p->reanswers;
+}
+
+unsigned rtcpeer_ice_restarts(const struct rtcpeer *p)
+{
+    return p->ice_restarts;
 }
 
 unsigned rtcpeer_restart_requests(const struct rtcpeer *p)

@@ -179,6 +179,10 @@ bool rtcpeer_request_restart(struct rtcpeer *p);
 /* Offers after the first that were answered so far. */
 unsigned rtcpeer_reanswers(const struct rtcpeer *p);
 
+/* Offers after the first whose ICE credentials changed (ICE restarts),
+ * counted as they arrive; the rest would be renegotiations. */
+unsigned rtcpeer_ice_restarts(const struct rtcpeer *p);
+
 /* ice-restart-request messages sent so far (by the test or restart_after_ms). */
 unsigned rtcpeer_restart_requests(const struct rtcpeer *p);
 
