@@ -203,11 +203,9 @@ static void handle_offer(struct robot *r, json_t *msg)
         log_info("webrtc-offer for unknown session %s: ignored", sid ? sid : "(none)");
         return;
     }
-    json_t *offer = json_object_get(msg, "offer");
-    const char *type = json_string_value(json_object_get(offer, "type"));
-    const char *sdp = json_string_value(json_object_get(offer, "sdp"));
+    const char *sdp = sink_cloud_description(msg, "offer");
     char err[256];
-    if (!type || strcmp(type, "offer") != 0 || !sdp) {
+    if (!sdp) {
         sink_cloud_send_error(r->sig, session_id(s), "invalid-offer",
                               "'offer' must be an object {type:\"offer\", sdp:string}");
         return;
@@ -224,11 +222,9 @@ static void handle_answer(struct robot *r, json_t *msg)
         log_info("webrtc-answer for unknown session %s: ignored", sid ? sid : "(none)");
         return;
     }
-    json_t *answer = json_object_get(msg, "answer");
-    const char *type = json_string_value(json_object_get(answer, "type"));
-    const char *sdp = json_string_value(json_object_get(answer, "sdp"));
+    const char *sdp = sink_cloud_description(msg, "answer");
     char err[256];
-    if (!type || strcmp(type, "answer") != 0 || !sdp) {
+    if (!sdp) {
         sink_cloud_send_error(r->sig, session_id(s), "invalid-answer",
                            "'answer' must be an object {type:\"answer\", sdp:string}");
         return;

@@ -112,6 +112,13 @@ bool sink_cloud_owns(struct session *s)
     return session_sink(s)->ops == &cloud_ops;
 }
 
+const char *sink_cloud_description(json_t *msg, const char *kind)
+{
+    json_t *d = json_object_get(msg, kind);
+    const char *type = json_string_value(json_object_get(d, "type"));
+    return type && strcmp(type, kind) == 0 ? json_string_value(json_object_get(d, "sdp")) : NULL;
+}
+
 int sink_cloud_read_offer(json_t *msg, const struct session_set_params *params, size_t nstreams,
                           const char **sdp, char *err, size_t errlen)
 {
@@ -119,9 +126,8 @@ int sink_cloud_read_offer(json_t *msg, const struct session_set_params *params, 
     *sdp = NULL;
     if (!o || json_is_null(o))
         return 0;
-    const char *type = json_string_value(json_object_get(o, "type"));
-    const char *text = json_string_value(json_object_get(o, "sdp"));
-    if (!type || strcmp(type, "offer") != 0 || !text) {
+    const char *text = sink_cloud_description(msg, "offer");
+    if (!text) {
         snprintf(err, errlen, "'offer' must be an object {type:\"offer\", sdp:string}");
         return -1;
     }

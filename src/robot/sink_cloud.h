@@ -23,6 +23,11 @@
  * ICE restarts' included), or NULL: the robot offers (webrtc-offer). */
 struct session_sink *sink_cloud_new(struct signaling *sig, const char *offer);
 
+/* The SDP of msg's description kind ("offer" or "answer": webrtc-offer,
+ * webrtc-answer, create-session's offer) when msg[kind] is an object
+ * {type: kind, sdp: string}; borrowed from msg. NULL otherwise. */
+const char *sink_cloud_description(json_t *msg, const char *kind);
+
 /* Reads create-session's "offer" (msg; the viewer offers first): absent or
  * null is none (*sdp NULL, 0); an object {type:"offer", sdp} whose SDP
  * sdp_offer_check (sdp_offer.h) accepts for nstreams streams of the set's

@@ -486,6 +486,27 @@ static void test_a_cloud_viewer_that_offers_is_answered(void **state)
     assert_null(strstr(sdp, first_ufrag)); /* new credentials of the robot's own */
     assert_non_null(strstr(sdp, "a=candidate:"));
     json_decref(answer);
+
+    /* A restart offer that is no SDP: invalid-offer from the robot (the
+     * cloud checks only the shape), and the session stays. */
+    re = json_pack("{s:s, s:s, s:{s:s, s:s}}", "type", "webrtc-offer", "sessionId", sid, "offer",
+                   "type", "offer", "sdp", "not an SDP");
+    assert_int_equal(wsc_send_json(c, re), 0);
+    json_t *refusal = NULL;
+    until = wsc_now_ms() + robotfix_wait(5000);
+    while (!refusal && wsc_now_ms() < until) {
+        json_t *m = wsc_recv_json(c, 100);
+        const char *type = m ? json_string_value(json_object_get(m, "type")) : NULL;
+        if (type && strcmp(type, "session-error") == 0)
+            refusal = m;
+        else if (type && strcmp(type, "ice-candidate") != 0)
+            fail_msg("unexpected %s: %s", type, wsc_last_text(c));
+        else
+            json_decref(m);
+    }
+    assert_non_null(refusal);
+    assert_string_equal(json_string_value(json_object_get(refusal, "code")), "invalid-offer");
+    json_decref(refusal);
     wsc_close(c);
 
     /* An offer without a video m-line the robot can send on. */
