@@ -415,6 +415,15 @@ static int add_branch(struct peer *p, size_t i, char *err, size_t errlen)
          * lists), and every element after it would then handle one packet
          * at a time, for every viewer (fecskip.h). */
         caps = media_rtp_caps(p->media, pt->pt, pt->twcc);
+        /* The track's SSRC is chosen here, for the payloader and for the
+         * description both. Left to them, webrtcbin's answer to a viewer's
+         * offer sometimes named an SSRC the payloader did not use (about 1
+         * answer in 20 on a loaded machine): Chromium then decoded the
+         * packets as an unsignalled stream, and the <video> showing the
+         * signalled track stayed blank. */
+        guint ssrc = (guint)g_random_int_range(1, G_MAXINT32);
+        g_object_set(pay, "ssrc", ssrc, NULL);
+        gst_caps_set_simple(caps, "ssrc", G_TYPE_UINT, ssrc, NULL);
         g_object_set(trans, "codec-preferences", caps, NULL);
         gst_caps_unref(caps);
     }

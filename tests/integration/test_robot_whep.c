@@ -268,7 +268,33 @@ static void test_options_lists_the_ice_servers_as_link_headers(void **state)
 struct player {
     GstElement *pipe, *webrtc;
     gint frames; /* atomic: decoded frames */
+    guint ssrc;  /* atomic: the SSRC of the last RTP packet received */
 };
+
+/* The SSRC of each RTP packet into the depayloader (read from its header). */
+static GstPadProbeReturn note_ssrc(GstPad *pad, GstPadProbeInfo *info, gpointer data)
+{
+    (void)pad;
+    guint8 h[12];
+    GstBuffer *b = GST_PAD_PROBE_INFO_BUFFER(info);
+    if (b && gst_buffer_extract(b, 0, h, sizeof h) == sizeof h)
+        g_atomic_int_set(&((struct player *)data)->ssrc,
+                         (guint)h[8] << 24 | (guint)h[9] << 16 | (guint)h[10] << 8 | h[11]);
+    return GST_PAD_PROBE_OK;
+}
+
+/* The robot's answer names the SSRC its packets carry (a=ssrc:N ...):
+ * Chromium shows a track only through the SSRC its description names, and
+ * would decode packets of another SSRC as an unsignalled stream, leaving the
+ * <video> blank. */
+static void assert_answer_names_ssrc(struct player *pl, const char *sdp)
+{
+    char want[32];
+    snprintf(want, sizeof want, "a=ssrc:%u ", g_atomic_int_get(&pl->ssrc));
+    if (!strstr(sdp, want))
+        fail_msg("the packets carry SSRC %u, which the answer does not name:\n%s",
+                 g_atomic_int_get(&pl->ssrc), sdp);
+}
 
 static GstPadProbeReturn count_frame(GstPad *pad, GstPadProbeInfo *info, gpointer data)
 {
@@ -295,6 +321,7 @@ static void on_player_pad(GstElement *webrtc, GstPad *pad, gpointer data)
     gst_object_unref(sink);
     gst_element_sync_state_with_parent(bin);
     GstPad *binpad = gst_element_get_static_pad(bin, "sink");
+    gst_pad_add_probe(binpad, GST_PAD_PROBE_TYPE_BUFFER, note_ssrc, pl, NULL);
     gst_pad_link(pad, binpad);
     gst_object_unref(binpad);
     gst_object_unref(GST_OBJECT_PARENT(bin)); /* gst_element_get_parent's reference */
@@ -404,12 +431,13 @@ static void test_a_gstreamer_whep_player_decodes_the_video(void **state)
     char *loc = http_header(&r, "Location");
     assert_non_null(loc);
     player_answer(&pl, r.body);
-    http_response_free(&r);
     int64_t until = wsc_now_ms() + robotfix_wait(15000);
     while (g_atomic_int_get(&pl.frames) < 30 && wsc_now_ms() < until)
         g_usleep(50 * 1000);
     if (g_atomic_int_get(&pl.frames) < 30)
         fail_msg("the player decoded %d frames in 15 s", g_atomic_int_get(&pl.frames));
+    assert_answer_names_ssrc(&pl, r.body);
+    http_response_free(&r);
     assert_true(robot_lists(loc));
     EXPECT_STATUS(fx->cloud.port, "DELETE", loc, NULL, NULL, 200);
     assert_false(robot_lists(loc));
@@ -439,7 +467,7 @@ static void test_a_cloud_viewer_that_offers_is_answered(void **state)
     json_t *created = harness_expect_next(c, "session-created");
     char *sid = g_strdup(json_string_value(json_object_get(created, "sessionId")));
     json_decref(created);
-    char *first_ufrag = NULL;
+    char *first_ufrag = NULL, *first_answer = NULL;
     int64_t until = wsc_now_ms() + robotfix_wait(15000);
     while (g_atomic_int_get(&pl.frames) < 30 && wsc_now_ms() < until) {
         json_t *m = wsc_recv_json(c, 100);
@@ -451,6 +479,8 @@ static void test_a_cloud_viewer_that_offers_is_answered(void **state)
             const char *u = strstr(sdp, "a=ice-ufrag:");
             assert_non_null(u);
             first_ufrag = g_strndup(u, strcspn(u, "\r\n"));
+            g_free(first_answer);
+            first_answer = g_strdup(sdp);
         } else if (type && strcmp(type, "ice-candidate") == 0) {
             json_t *cand = json_object_get(m, "candidate");
             const char *line = json_string_value(json_object_get(cand, "candidate"));
@@ -466,6 +496,8 @@ static void test_a_cloud_viewer_that_offers_is_answered(void **state)
     if (g_atomic_int_get(&pl.frames) < 30)
         fail_msg("the player decoded %d frames in 15 s", g_atomic_int_get(&pl.frames));
     assert_non_null(first_ufrag);
+    assert_answer_names_ssrc(&pl, first_answer);
+    g_free(first_answer);
 
     /* An ICE restart: the same offer with new credentials. */
     GString *again = g_string_new(offer);

@@ -300,8 +300,15 @@ async function watchOnce(browser, url, run) {
           tracks: v.srcObject?.getTracks?.().length } : null,
         phases: window.__labPhases, click: window.__lab?.click };
       if (pc) {
+        const t = v?.srcObject?.getVideoTracks?.()[0];
+        // Which SSRCs the robot's description names, which ones arrive, and
+        // which one the element's track is fed by.
+        Object.assign(out, { track: t ? { id: t.id, muted: t.muted, state: t.readyState } : null,
+          remoteSsrcs: (pc.remoteDescription?.sdp || '').split(/\r?\n/).filter((l) => /^a=(ssrc|mid|msid|ssrc-group)/.test(l)),
+          inbound: [] });
         (await pc.getStats()).forEach((x) => {
           if (x.type === 'inbound-rtp' && x.kind === 'video') {
+            out.inbound.push({ ssrc: x.ssrc, mid: x.mid, trackIdentifier: x.trackIdentifier, packets: x.packetsReceived, decoded: x.framesDecoded });
             Object.assign(out, { packets: x.packetsReceived, bytes: x.bytesReceived, decoded: x.framesDecoded,
               keyframes: x.keyFramesDecoded, plis: x.pliCount, nacks: x.nackCount, lost: x.packetsLost });
           }
