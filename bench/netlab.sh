@@ -16,10 +16,11 @@
 # nothing (bench/table.mjs sets the figures beside the issue's targets).
 #
 # Usage: bench/netlab.sh [--full] [--only host|srflx|relay] [--browser-only [RUNS]]
-#                        [--viewer-offers] [BUILD_DIR]   (root)
+#                        [--viewer-offers|--robot-offers] [BUILD_DIR]   (root)
 # --browser-only: only Chromium's first frames (RUNS of them, default 10), no C viewer,
-# no glass to glass, no CPU: the A/B of the offer flows (--viewer-offers: the viewer
-# offers, ?offer=1; default: the robot offers, as porthole.js does by default).
+# no glass to glass, no CPU: the A/B of the offer flows (--robot-offers: the robot
+# offers, ?offer=0; --viewer-offers or neither: the viewer offers, ?offer=1,
+# porthole.js's default).
 # NETLAB_ROBOT_ARGS adds flags to the robot. NETLAB_LOGS=DIR keeps each lab's logs (cloud, robot, coturn, Chromium) in DIR/PATH/.
 #   short (make bench): 5 C first frames, 3 in Chromium, 4-s windows: ~3 min
 #   --full: 15 and 8, 10-s windows
@@ -127,12 +128,12 @@ if [ "${1:-}" = _inside ]; then
     if command -v node >/dev/null && [ -d "$repo/node_modules/playwright-core" ] && [ -x /usr/bin/chromium ]; then
         node "$repo/tests/netlab/browser.mjs" --cloud "http://$LAB_CLOUD_IP:$NL_CLOUD_PORT/" \
             --robot "$NL_ROBOT_ID" --netns viewer --expect "$path" --runs "$b_runs" \
-            $([ "${NETLAB_VIEWER_OFFERS:-0}" = 1 ] && echo --viewer-offers) \
+            $([ "${NETLAB_VIEWER_OFFERS:-1}" = 1 ] && echo --viewer-offers || echo --robot-offers) \
             --g2g-frames $((window * 30)) >"$NETLAB_DIR/chromium.jsonl" 2>"$NETLAB_DIR/chromium.err"
         grep -v '"error":"[^n]' "$NETLAB_DIR/chromium.jsonl" | grep -o '"first_frame_ms":[0-9.]*' |
             cut -d: -f2 >"$NETLAB_DIR/bff"
         wrong=$(grep -c '"error":"' "$NETLAB_DIR/chromium.jsonl")
-        emit "\"viewer\":\"chromium\",$(summary first_frame_ms <"$NETLAB_DIR/bff"),\"wrong_path\":$wrong,\"from\":\"Watch click\",\"offers\":\"$([ "${NETLAB_VIEWER_OFFERS:-0}" = 1 ] && echo viewer || echo robot)\""
+        emit "\"viewer\":\"chromium\",$(summary first_frame_ms <"$NETLAB_DIR/bff"),\"wrong_path\":$wrong,\"from\":\"Watch click\",\"offers\":\"$([ "${NETLAB_VIEWER_OFFERS:-1}" = 1 ] && echo viewer || echo robot)\""
         # Glass to glass: the last run's, over --g2g-frames frames.
         last=$(tail -n 1 "$NETLAB_DIR/chromium.jsonl")
         g50=$(grep -o '"g2g_p50_ms":[0-9.]*' <<<"$last" | cut -d: -f2)

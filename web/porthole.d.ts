@@ -87,7 +87,7 @@ export interface ConnectOptions {
   iceTransportPolicy?: RTCIceTransportPolicy;
   /** Minimal receive jitter buffer (default true). */
   lowLatency?: boolean;
-  /** true: the viewer makes the offer, so the browser is the controlling ICE agent and nominates at once (a faster first frame through NATs; opt-in for now). false (the default): the robot offers. */
+  /** The viewer makes the offer (default true): the browser is the controlling ICE agent and nominates at once. false: the robot offers. */
   viewerOffers?: boolean;
   /** Implementations to use instead of the globals (tests, Node). */
   WebSocket?: { new (url: string): WebSocket };

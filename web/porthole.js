@@ -57,7 +57,7 @@ const DEFAULTS = Object.freeze({
   iceServers: null,          // null: use the STUN/TURN servers the cloud hands out
   iceTransportPolicy: 'all', // 'relay' forces TURN (for testing a deployment's relay)
   lowLatency: true,
-  viewerOffers: false,       // true: the viewer makes the offer (create-session's offer); false: the robot does
+  viewerOffers: true,        // the viewer makes the offer (create-session's offer); false: the robot does
 });
 
 /** Bytes of client-register beyond its token (type, clientId, JSON punctuation). */
@@ -281,11 +281,9 @@ function robotInfo(robotId, deviceInfo, connectedAt) {
  *   with each session, an array (even empty) replaces them
  * @param {'all'|'relay'} [options.iceTransportPolicy='all'] 'relay' uses TURN only
  * @param {boolean} [options.lowLatency=true] minimal receive jitter buffer
- * @param {boolean} [options.viewerOffers=false] true: the viewer makes the
- *   offer (the browser is then the controlling ICE agent and nominates at
- *   once: a faster first frame through NATs; opt-in while a rare first
- *   frame that never shows is looked into, docs/PERFORMANCE.md); false: the
- *   robot offers and the viewer answers
+ * @param {boolean} [options.viewerOffers=true] the viewer makes the offer (the
+ *   browser is then the controlling ICE agent and nominates at once); false:
+ *   the robot offers and the viewer answers (the flow before it)
  * @param {typeof WebSocket} [options.WebSocket] an implementation (default: the global)
  * @param {typeof RTCPeerConnection} [options.RTCPeerConnection]
  * @param {typeof fetch} [options.fetch] an implementation (default: the
@@ -1246,7 +1244,7 @@ export class Session extends Emitter {
     };
     // This side offers (create-session's offer) until a robot that does not
     // know the field offers itself (_onOffer rolls ours back and answers).
-    this._offers = (typeof opts.viewerOffers === 'boolean' ? opts.viewerOffers : cloud.options.viewerOffers) === true;
+    this._offers = (typeof opts.viewerOffers === 'boolean' ? opts.viewerOffers : cloud.options.viewerOffers) !== false;
     this._making = null;          // the first offer being made (a Promise), or null
     this._localCands = [];        // our candidates gathered before session-created (offering)
     this._gathered = false;       // ...and whether gathering completed then

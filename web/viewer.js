@@ -700,8 +700,10 @@ function start() {
   const relay = new URLSearchParams(location.search).get('relay') === '1';
   const options = { token: fragmentToken || tokenStore.get() };
   if (relay) options.iceTransportPolicy = 'relay';
-  // ?offer=1: the viewer makes the offer (viewerOffers); ?offer=0 or none: the robot does.
-  if (new URLSearchParams(location.search).get('offer') === '1') options.viewerOffers = true;
+  // ?offer=0: the robot makes the offer (the flow of older viewers); ?offer=1:
+  // the viewer does (the default).
+  const offer = new URLSearchParams(location.search).get('offer');
+  if (offer === '0' || offer === '1') options.viewerOffers = offer === '1';
   cloud = connect(url, options);
   window.portholeViewer = { cloud, tiles };
   cloud.on('state', renderCloudState);

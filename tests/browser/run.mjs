@@ -840,7 +840,8 @@ async function videoGroup() {
     { name: 'video.old-robot', async run() {
       // A robot that does not know create-session's offer (the page robot
       // speaks the older protocol) offers itself: the viewer, which offered
-      // first (viewerOffers: ?offer=1), takes its offer back and answers.
+      // first (viewerOffers, the default; ?offer=1 says so whatever the
+      // default), takes its offer back and answers.
       const old = await startPageRobot(browser, port, 'old-1');
       const offering = new URL(url);
       offering.searchParams.set('offer', '1');

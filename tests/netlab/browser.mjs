@@ -12,8 +12,8 @@
 //        [--g2g-frames N] [--play S] [--change-after S --change CMD]
 //
 // --relay opens the page with ?relay=1 (iceTransportPolicy 'relay');
-// --viewer-offers with ?offer=1 (viewerOffers: the viewer offers); --robot-offers
-// with ?offer=0 (the robot offers: the default).
+// --viewer-offers with ?offer=1 (viewerOffers: the viewer offers, porthole.js's
+// default); --robot-offers with ?offer=0 (the robot offers); neither: the page's default.
 // --expect host: candidateType host over udp (routed LANs); srflx:
 // candidateType srflx or prflx over udp, no TURN server; relay:
 // candidateType relay and, when the viewer's own end is relayed (always
@@ -50,8 +50,8 @@ const ROBOT = opt('--robot', 'labbot');
 const NETNS = opt('--netns', 'viewer');
 const EXPECT = opt('--expect');
 const RELAY = argv.includes('--relay');
-const ROBOT_OFFERS = argv.includes('--robot-offers'); // ?offer=0: the robot offers (the default)
-const VIEWER_OFFERS = argv.includes('--viewer-offers'); // ?offer=1: the viewer offers (viewerOffers)
+const ROBOT_OFFERS = argv.includes('--robot-offers'); // ?offer=0: the robot offers
+const VIEWER_OFFERS = argv.includes('--viewer-offers'); // ?offer=1: the viewer offers (the default)
 const RUNS = Number(opt('--runs', '1'));
 const G2G_FRAMES = Number(opt('--g2g-frames', '0'));
 const PLAY = Number(opt('--play', '0'));

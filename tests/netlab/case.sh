@@ -42,10 +42,9 @@
 #   browser-relay-forced  as relay-forced, in Chromium with ?relay=1: the
 #                 viewer's end is relayed, relayProtocol udp, turnServer the
 #                 lab's; no packet from the robot's router reaches the viewer's.
-#                 With ?offer=0: the robot offers (porthole.js's default,
-#                 as in every browser-* case; ?offer=1, viewerOffers, is
-#                 measured by bench/netlab.sh --viewer-offers, not tested
-#                 here: see docs/PERFORMANCE.md, the fourth round)
+#                 With ?offer=0 (viewerOffers false): the robot offers, the
+#                 flow of older viewers; every other browser-* case has the
+#                 viewer offer (the default)
 #   browser-relay-restart  viewer behind a symmetric NAT, in Chromium with
 #                 ?relay=1, TURN credentials that expire 20 s after they
 #                 were handed out (--turn-ttl 20): 22 s after Watch the

@@ -335,14 +335,14 @@ test('before their TTL, with the page\'s own servers, or when the fetch fails, a
   });
 });
 
-// ---- the viewer offers (viewerOffers: true) ----
+// ---- the viewer offers (viewerOffers, the default) ----
 
 /** An open cloud whose robot list carried ICE servers, and a session that offered. */
 async function offered(t, options = {}) {
   const clock = useClock(t);
   const WS = fakeWebSocketClass();
   const PC = fakePeerConnectionClass();
-  const cloud = connect('ws://cloud.test/ws', { WebSocket: WS, RTCPeerConnection: PC, viewerOffers: true, ...options });
+  const cloud = connect('ws://cloud.test/ws', { WebSocket: WS, RTCPeerConnection: PC, ...options });
   t.after(() => cloud.close());
   await clock.settle();
   const ws = WS.last;
