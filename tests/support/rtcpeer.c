@@ -32,6 +32,8 @@ struct rtcpeer {
     bool cloud_ice;  /* take session-created's iceServers (opts.cloud_ice, no own servers) */
     bool twcc;       /* opts.twcc */
     bool no_decode;  /* opts.no_decode */
+    bool offers;     /* opts.viewer_offers: we offer, the robot answers */
+    unsigned nvideo; /* offers: recvonly video transceivers (one per stream type) */
     /* The offer's TWCC extension id per m-line (0: none), written on the
      * main thread before the offer is applied, read when answering. */
     int twcc_ext[TWCC_MLINES];
@@ -58,7 +60,14 @@ struct rtcpeer {
     GPtrArray *local_cands;    /* "mline\tcandidate" gathered so far */
     bool gathered;             /* ICE gathering completed */
     char *local_answer;        /* the answer with local_cands, once both are ready */
-    int64_t requested_us;      /* create-session sent */
+    int64_t requested_us;      /* create-session sent (offers: the offer asked for) */
+    /* offers (main thread): */
+    bool offer_asked;          /* create-offer emitted */
+    char *local_offer;         /* our last offer */
+    char *robot_answer;        /* the robot's last answer */
+    bool reoffering;           /* a restart offer waits for its answer */
+    GPtrArray *early_cands;    /* "mline\tcandidate" gathered before session-created */
+    GstWebRTCDataChannel *own_channel; /* offers: puts the application m-line in the offer */
     struct rtcpeer_ice ice;    /* but .failed, which is ice_failed */
 
     GstElement *pipe;
@@ -112,7 +121,8 @@ int64_t rtcpeer_wall_ms(void)
 
 /* ---- events handed to the main context ---- */
 
-enum ev_kind { EV_CANDIDATE, EV_GATHERED, EV_ANSWER, EV_TELEMETRY, EV_REANSWER };
+enum ev_kind { EV_CANDIDATE, EV_GATHERED, EV_ANSWER, EV_TELEMETRY, EV_REANSWER, EV_OFFER,
+               EV_REOFFER };
 
 struct ev {
     struct rtcpeer *p; /* a reference */
@@ -123,6 +133,8 @@ struct ev {
 
 static void send_text(struct rtcpeer *p, const char *text);
 static void send_reanswer(struct rtcpeer *p, const char *sdp);
+static void send_offer(struct rtcpeer *p, const char *sdp);
+static void send_reoffer(struct rtcpeer *p, const char *sdp);
 
 /* Counts a local candidate by its "typ" (RFC 8839). */
 static void count_candidate(struct rtcpeer *p, const char *cand)
@@ -141,6 +153,26 @@ static void count_candidate(struct rtcpeer *p, const char *cand)
         p->ice.relay++;
 }
 
+/* Our candidate (text "" or NULL: gathering ended) as an ice-candidate
+ * message: sent once the answer is (at once when we offer), else held. */
+static void queue_candidate(struct rtcpeer *p, guint mline, const char *text)
+{
+    json_t *c = json_null();
+    if (text && text[0])
+        c = json_pack("{s:s, s:i}", "candidate", text, "sdpMLineIndex", (int)mline);
+    json_t *m = json_pack("{s:s, s:s, s:o}", "type", "ice-candidate", "sessionId",
+                          p->session_id ? p->session_id : "", "candidate", c);
+    char *s = json_dumps(m, JSON_COMPACT);
+    if (text && text[0])
+        g_ptr_array_add(p->my_cands, g_strdup(s));
+    if (p->answer_sent)
+        send_text(p, s);
+    else
+        g_ptr_array_add(p->held_cands, g_strdup(s));
+    free(s);
+    json_decref(m);
+}
+
 static gboolean ev_run(gpointer data)
 {
     struct ev *e = data;
@@ -155,20 +187,11 @@ static gboolean ev_run(gpointer data)
                 g_ptr_array_add(p->local_cands, g_strdup_printf("%u\t%s", e->mline, e->text));
             break;
         }
-        json_t *c = json_null();
-        if (e->text && e->text[0])
-            c = json_pack("{s:s, s:i}", "candidate", e->text, "sdpMLineIndex", (int)e->mline);
-        json_t *m = json_pack("{s:s, s:s, s:o}", "type", "ice-candidate", "sessionId",
-                              p->session_id ? p->session_id : "", "candidate", c);
-        char *s = json_dumps(m, JSON_COMPACT);
-        if (e->text && e->text[0])
-            g_ptr_array_add(p->my_cands, g_strdup(s));
-        if (p->answer_sent)
-            send_text(p, s);
+        if (p->offers && !p->session_id) /* no session to name yet */
+            g_ptr_array_add(p->early_cands,
+                            g_strdup_printf("%u\t%s", e->mline, e->text ? e->text : ""));
         else
-            g_ptr_array_add(p->held_cands, g_strdup(s));
-        free(s);
-        json_decref(m);
+            queue_candidate(p, e->mline, e->text);
         break;
     }
     case EV_GATHERED:
@@ -183,6 +206,12 @@ static gboolean ev_run(gpointer data)
         break;
     case EV_REANSWER:
         send_reanswer(p, e->text);
+        break;
+    case EV_OFFER:
+        send_offer(p, e->text);
+        break;
+    case EV_REOFFER:
+        send_reoffer(p, e->text);
         break;
     case EV_TELEMETRY: {
         json_error_t jerr;
@@ -717,6 +746,40 @@ static void add_extra_address(struct rtcpeer *p, const struct rtcpeer_opts *opts
         g_object_unref(ice);
 }
 
+/* opts.viewer_offers: one recvonly VP8 transceiver per stream type (VP8,
+ * the robot's default codec), and a negotiated data channel that only puts
+ * the application m-line into the offer (the robot opens its telemetry and
+ * depth channels on it; it never hears of this one), as porthole.js does.
+ * The data channel is made in READY, before PLAYING (docs: FACTS). */
+static bool add_offer_media(struct rtcpeer *p)
+{
+    GstCaps *caps = gst_caps_from_string("application/x-rtp,media=video,encoding-name=VP8,"
+                                         "payload=96,clock-rate=90000,rtcp-fb-nack-pli=true");
+    if (p->twcc)
+        gst_caps_set_simple(caps, "rtcp-fb-transport-cc", G_TYPE_BOOLEAN, TRUE, NULL);
+    for (unsigned i = 0; i < p->nvideo; i++) {
+        GstWebRTCRTPTransceiver *t = NULL;
+        g_signal_emit_by_name(p->webrtc, "add-transceiver",
+                              GST_WEBRTC_RTP_TRANSCEIVER_DIRECTION_RECVONLY, caps, &t);
+        if (!t) {
+            gst_caps_unref(caps);
+            fprintf(stderr, "rtcpeer: webrtcbin refused a video transceiver\n");
+            return false;
+        }
+        gst_object_unref(t);
+    }
+    gst_caps_unref(caps);
+    if (gst_element_set_state(p->pipe, GST_STATE_READY) == GST_STATE_CHANGE_FAILURE)
+        return false;
+    GstStructure *o = gst_structure_new("application/data-channel", "negotiated",
+                                        G_TYPE_BOOLEAN, TRUE, "id", G_TYPE_INT, 1023, NULL);
+    g_signal_emit_by_name(p->webrtc, "create-data-channel", "porthole", o, &p->own_channel);
+    gst_structure_free(o);
+    if (!p->own_channel)
+        fprintf(stderr, "rtcpeer: no data channel: the offer has no application m-line\n");
+    return true;
+}
+
 static bool build_pipeline(struct rtcpeer *p, const struct rtcpeer_opts *opts)
 {
     p->pipe = gst_pipeline_new(NULL);
@@ -739,6 +802,10 @@ static bool build_pipeline(struct rtcpeer *p, const struct rtcpeer_opts *opts)
     GstBus *bus = gst_pipeline_get_bus(GST_PIPELINE(p->pipe));
     p->bus_watch = gst_bus_add_watch(bus, on_bus, p);
     gst_object_unref(bus);
+    if (p->offers && !add_offer_media(p)) {
+        fprintf(stderr, "rtcpeer: cannot prepare the offer\n");
+        return false;
+    }
     if (gst_element_set_state(p->pipe, GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE) {
         fprintf(stderr, "rtcpeer: the pipeline does not start\n");
         return false;
@@ -763,6 +830,39 @@ static void add_remote_candidate(struct rtcpeer *p, guint mline, const char *can
 }
 
 static void reoffer(struct rtcpeer *p, const char *sdp_text);
+static void make_offer(struct rtcpeer *p);
+static void send_early_candidates(struct rtcpeer *p);
+static void apply_answer(struct rtcpeer *p, const char *sdp_text);
+
+/* create-session for our robot and stream types, with our offer when we
+ * make it (offer_sdp non-NULL). */
+static void send_create(struct rtcpeer *p, const char *offer_sdp)
+{
+    /* Built as text so that a test can send any streamTypes at all. */
+    json_t *tmp = json_string(p->robot_id);
+    char *quoted = json_dumps(tmp, JSON_ENCODE_ANY);
+    json_decref(tmp);
+    char *device = NULL, *offer = NULL;
+    if (p->device_id) {
+        json_t *d = json_string(p->device_id);
+        device = json_dumps(d, JSON_ENCODE_ANY);
+        json_decref(d);
+    }
+    if (offer_sdp) {
+        json_t *o = json_pack("{s:s, s:s}", "type", "offer", "sdp", offer_sdp);
+        offer = json_dumps(o, JSON_COMPACT);
+        json_decref(o);
+    }
+    char *req = g_strdup_printf("{\"type\":\"create-session\",\"robotId\":%s,"
+                                "\"streamTypes\":%s%s%s%s%s}", quoted, p->streams_json,
+                                device ? ",\"deviceId\":" : "", device ? device : "",
+                                offer ? ",\"offer\":" : "", offer ? offer : "");
+    send_text(p, req);
+    g_free(req);
+    free(quoted);
+    free(device);
+    free(offer);
+}
 
 static void on_ws_text(struct rtcpeer *p, const char *text)
 {
@@ -779,33 +879,34 @@ static void on_ws_text(struct rtcpeer *p, const char *text)
     g_hash_table_insert(p->counts, g_strdup(type), GUINT_TO_POINTER(n + 1));
 
     if (strcmp(type, "available-robots") == 0) {
-        if (!p->registered && p->streams_json) {
-            /* Built as text so that a test can send any streamTypes at all. */
-            json_t *tmp = json_string(p->robot_id);
-            char *quoted = json_dumps(tmp, JSON_ENCODE_ANY);
-            json_decref(tmp);
-            char *device = NULL;
-            if (p->device_id) {
-                json_t *d = json_string(p->device_id);
-                device = json_dumps(d, JSON_ENCODE_ANY);
-                json_decref(d);
-            }
-            char *req = g_strdup_printf("{\"type\":\"create-session\",\"robotId\":%s,"
-                                        "\"streamTypes\":%s%s%s}", quoted, p->streams_json,
-                                        device ? ",\"deviceId\":" : "", device ? device : "");
-            send_text(p, req);
+        if (!p->registered && p->streams_json && p->offers) {
+            /* Its iceServers are for a peer that gathers before its session. */
+            take_cloud_ice(p, json_object_get(m, "iceServers"));
+            make_offer(p);
+        } else if (!p->registered && p->streams_json) {
+            send_create(p, NULL);
             p->requested_us = g_get_monotonic_time();
-            g_free(req);
-            free(quoted);
-            free(device);
         }
         p->registered = true;
     } else if (strcmp(type, "session-created") == 0) {
         const char *sid = json_string_value(json_object_get(m, "sessionId"));
         if (sid && !p->session_id) {
             p->session_id = g_strdup(sid);
-            take_cloud_ice(p, json_object_get(m, "iceServers"));
+            if (p->offers)
+                send_early_candidates(p);
+            else
+                take_cloud_ice(p, json_object_get(m, "iceServers"));
         }
+    } else if (strcmp(type, "webrtc-answer") == 0) {
+        const char *sdp = json_string_value(json_object_get(json_object_get(m, "answer"), "sdp"));
+        if (p->offers && sdp)
+            apply_answer(p, sdp);
+    } else if (strcmp(type, "webrtc-offer") == 0 && p->offers) {
+        /* A robot older than create-session's offer answers it with an offer
+         * of its own; porthole.js rolls back and answers, webrtcbin 1.22 has
+         * no rollback: not supported, said clearly. */
+        fprintf(stderr, "rtcpeer: the robot sent an offer to a viewer that offered (a robot that "
+                "does not know create-session's offer?); viewer_offers cannot answer it\n");
     } else if (strcmp(type, "webrtc-offer") == 0) {
         const char *sdp = json_string_value(json_object_get(json_object_get(m, "offer"), "sdp"));
         if (sdp && !p->offer_sdp) {
@@ -926,6 +1027,25 @@ static bool restart_own_ice(struct rtcpeer *p, const char *ufrag, char **nu, cha
     return ok;
 }
 
+/* Writes our restarted ICE credentials into our own SDP (ufrag NULL: no
+ * restart, nothing to write). */
+static void set_credentials(GstSDPMessage *sdp, const char *ufrag, const char *pwd)
+{
+    for (guint i = 0; ufrag && i < gst_sdp_message_medias_len(sdp); i++) {
+        GstSDPMedia *m = (GstSDPMedia *)gst_sdp_message_get_media(sdp, i);
+        for (guint a = 0; a < gst_sdp_media_attributes_len(m); a++) {
+            const GstSDPAttribute *attr = gst_sdp_media_get_attribute(m, a);
+            const char *v = g_strcmp0(attr->key, "ice-ufrag") == 0 ? ufrag
+                            : g_strcmp0(attr->key, "ice-pwd") == 0 ? pwd : NULL;
+            if (v) {
+                GstSDPAttribute repl;
+                gst_sdp_attribute_set(&repl, attr->key, v);
+                gst_sdp_media_replace_attribute(m, a, &repl);
+            }
+        }
+    }
+}
+
 struct reneg {
     struct rtcpeer *p; /* a reference */
     char *ufrag, *pwd; /* our new credentials, or NULL (no ICE restart) */
@@ -955,19 +1075,7 @@ static void on_reanswer_created(GstPromise *promise, gpointer data)
             gst_webrtc_session_description_free(answer);
         return;
     }
-    for (guint i = 0; r->ufrag && i < gst_sdp_message_medias_len(answer->sdp); i++) {
-        GstSDPMedia *m = (GstSDPMedia *)gst_sdp_message_get_media(answer->sdp, i);
-        for (guint a = 0; a < gst_sdp_media_attributes_len(m); a++) {
-            const GstSDPAttribute *attr = gst_sdp_media_get_attribute(m, a);
-            const char *v = g_strcmp0(attr->key, "ice-ufrag") == 0 ? r->ufrag
-                            : g_strcmp0(attr->key, "ice-pwd") == 0 ? r->pwd : NULL;
-            if (v) {
-                GstSDPAttribute repl;
-                gst_sdp_attribute_set(&repl, attr->key, v);
-                gst_sdp_media_replace_attribute(m, a, &repl);
-            }
-        }
-    }
+    set_credentials(answer->sdp, r->ufrag, r->pwd);
     answer_twcc(r->p, answer->sdp);
     g_signal_emit_by_name(r->p->webrtc, "set-local-description", answer, NULL);
     gchar *text = gst_sdp_message_as_text(answer->sdp);
@@ -1047,10 +1155,14 @@ static void send_reanswer(struct rtcpeer *p, const char *sdp)
     p->reanswers++;
 }
 
+static bool restart_by_offer(struct rtcpeer *p);
+
 static bool send_restart_request(struct rtcpeer *p, const char *reason)
 {
     if (!p->session_id)
         return false;
+    if (p->offers) /* the robot ignores ice-restart-request when we offer */
+        return restart_by_offer(p) && ++p->restart_requests;
     p->restart_requests++;
     return rtcpeer_send_json(p, json_pack("{s:s, s:s, s:s}", "type", "ice-restart-request",
                                           "sessionId", p->session_id, "reason", reason));
@@ -1115,6 +1227,240 @@ static gboolean on_freeze_tick(gpointer data)
     return G_SOURCE_CONTINUE;
 }
 
+/* ---- the viewer offers (opts.viewer_offers) ---- */
+
+/* opts.twcc: the TWCC header extension on each video m-line of our offer
+ * that lacks it, with an id no other extension of the m-line uses (the
+ * robot sends with the offer's id; our receiving session reads it from our
+ * local description). */
+static void offer_twcc(GstSDPMessage *offer)
+{
+    for (guint i = 0; i < gst_sdp_message_medias_len(offer); i++) {
+        GstSDPMedia *m = (GstSDPMedia *)gst_sdp_message_get_media(offer, i);
+        if (g_strcmp0(gst_sdp_media_get_media(m), "video") != 0)
+            continue;
+        bool used[15] = {false}, has = false;
+        for (guint a = 0; a < gst_sdp_media_attributes_len(m); a++) {
+            const GstSDPAttribute *attr = gst_sdp_media_get_attribute(m, a);
+            int id = 0;
+            if (g_strcmp0(attr->key, "extmap") != 0 || !attr->value)
+                continue;
+            has |= strstr(attr->value, TWCC_URI) != NULL;
+            if (sscanf(attr->value, "%d", &id) == 1 && id > 0 && id < 15)
+                used[id] = true;
+        }
+        int id = 3; /* Chromium's */
+        while (id < 15 && used[id])
+            id++;
+        for (int k = 1; id == 15 && k < 15; k++)
+            id = used[k] ? 15 : k;
+        if (has || id == 15)
+            continue;
+        char value[128];
+        snprintf(value, sizeof value, "%d %s", id, TWCC_URI);
+        gst_sdp_media_add_attribute(m, "extmap", value);
+    }
+}
+
+/* webrtcbin's max-bundle offer marks every m-line but the first
+ * a=bundle-only with port 0 (RFC 8843); porthole-robot takes port 0 for
+ * a rejected m-line (it would send one video and open no data channel),
+ * and Chromium's max-bundle offers carry port 9 and no bundle-only: so do
+ * ours. */
+static void offer_unbundle_only(GstSDPMessage *offer)
+{
+    for (guint i = 0; i < gst_sdp_message_medias_len(offer); i++) {
+        GstSDPMedia *m = (GstSDPMedia *)gst_sdp_message_get_media(offer, i);
+        for (guint a = 0; a < gst_sdp_media_attributes_len(m); a++) {
+            if (g_strcmp0(gst_sdp_media_get_attribute(m, a)->key, "bundle-only") != 0)
+                continue;
+            gst_sdp_media_remove_attribute(m, a);
+            if (gst_sdp_media_get_port(m) == 0)
+                gst_sdp_media_set_port_info(m, 9, gst_sdp_media_get_num_ports(m));
+            break;
+        }
+    }
+}
+
+/* webrtcbin's thread: our offer (the first, or a restart's with r's new
+ * credentials) exists; it becomes the local description (queued before it
+ * is sent, so that a fast answer finds the right state) and goes to the
+ * main context. */
+static void on_offer_created(GstPromise *promise, gpointer data)
+{
+    struct reneg *r = data;
+    const GstStructure *reply = gst_promise_get_reply(promise);
+    GstWebRTCSessionDescription *offer = NULL;
+    if (reply && gst_structure_has_field(reply, "offer"))
+        gst_structure_get(reply, "offer", GST_TYPE_WEBRTC_SESSION_DESCRIPTION, &offer, NULL);
+    gst_promise_unref(promise);
+    if (!offer || peer_dead(r->p)) {
+        if (!offer)
+            fprintf(stderr, "rtcpeer: create-offer failed\n");
+        if (offer)
+            gst_webrtc_session_description_free(offer);
+        return;
+    }
+    set_credentials(offer->sdp, r->ufrag, r->pwd);
+    offer_unbundle_only(offer->sdp);
+    if (r->p->twcc)
+        offer_twcc(offer->sdp);
+    g_signal_emit_by_name(r->p->webrtc, "set-local-description", offer, NULL);
+    gchar *text = gst_sdp_message_as_text(offer->sdp);
+    post(r->p, r->ufrag ? EV_REOFFER : EV_OFFER, 0, text);
+    g_free(text);
+    gst_webrtc_session_description_free(offer);
+}
+
+/* Has webrtcbin make an offer; r (taken) carries a restart's credentials. */
+static void create_offer(struct rtcpeer *p, struct reneg *r)
+{
+    g_signal_emit_by_name(p->webrtc, "create-offer", NULL,
+                          gst_promise_new_with_change_func(on_offer_created, r, reneg_free));
+}
+
+/* available-robots arrived (and its ICE servers were taken): the "click". */
+static void make_offer(struct rtcpeer *p)
+{
+    if (p->offer_asked || !p->webrtc)
+        return;
+    p->offer_asked = true;
+    p->requested_us = g_get_monotonic_time();
+    struct reneg *r = g_new0(struct reneg, 1);
+    r->p = peer_ref(p);
+    create_offer(p, r);
+}
+
+/* Main thread: our first offer goes out in create-session at once (our
+ * candidates trickle after session-created). */
+static void send_offer(struct rtcpeer *p, const char *sdp)
+{
+    g_free(p->local_offer);
+    p->local_offer = g_strdup(sdp);
+    send_create(p, sdp);
+}
+
+/* session-created: the candidates gathered before it, now that they can
+ * name the session. */
+static void send_early_candidates(struct rtcpeer *p)
+{
+    for (guint i = 0; i < p->early_cands->len; i++) {
+        const char *c = g_ptr_array_index(p->early_cands, i);
+        queue_candidate(p, (guint)strtoul(c, NULL, 10), strchr(c, '\t') + 1);
+    }
+    g_ptr_array_set_size(p->early_cands, 0);
+}
+
+static void on_answer_applied(GstPromise *promise, gpointer data)
+{
+    (void)data;
+    const GstStructure *reply = gst_promise_get_reply(promise);
+    GError *gerr = NULL;
+    if (reply && gst_structure_has_field(reply, "error"))
+        gst_structure_get(reply, "error", G_TYPE_ERROR, &gerr, NULL);
+    if (gerr)
+        fprintf(stderr, "rtcpeer: the robot's answer was refused: %s\n", gerr->message);
+    g_clear_error(&gerr);
+    gst_promise_unref(promise);
+}
+
+/* webrtc-answer: the first (then the robot's candidates held so far), or
+ * the answer to a restart offer. */
+static void apply_answer(struct rtcpeer *p, const char *sdp_text)
+{
+    GstSDPMessage *sdp = NULL;
+    if (!p->local_offer || (p->robot_answer && !p->reoffering)) {
+        fprintf(stderr, "rtcpeer: an answer to no offer of ours ignored\n");
+        return;
+    }
+    if (gst_sdp_message_new_from_text(sdp_text, &sdp) != GST_SDP_OK) {
+        fprintf(stderr, "rtcpeer: the robot's answer is not SDP\n");
+        return;
+    }
+    GstWebRTCSessionDescription *answer =
+        gst_webrtc_session_description_new(GST_WEBRTC_SDP_TYPE_ANSWER, sdp);
+    g_signal_emit_by_name(p->webrtc, "set-remote-description", answer,
+                          gst_promise_new_with_change_func(on_answer_applied, NULL, NULL));
+    gst_webrtc_session_description_free(answer);
+    if (p->robot_answer)
+        p->reanswers++;
+    p->reoffering = false;
+    g_free(p->robot_answer);
+    p->robot_answer = g_strdup(sdp_text);
+    p->answered = true;
+    /* Queued after the answer in webrtcbin's task queue. */
+    for (guint i = 0; i < p->pending_cands->len; i++) {
+        char *s = g_ptr_array_index(p->pending_cands, i);
+        char *nl = strchr(s, '\n');
+        if (nl)
+            add_remote_candidate(p, (guint)strtoul(s, NULL, 10), nl + 1);
+    }
+    g_ptr_array_set_size(p->pending_cands, 0);
+}
+
+/* An ICE restart when we offer: our libnice stream restarts (new
+ * credentials: webrtcbin 1.22 would offer the old ones), and a new offer
+ * carries them; the robot restarts its own and answers. One at a time,
+ * once the first answer is in. */
+static bool restart_by_offer(struct rtcpeer *p)
+{
+    if (!p->robot_answer || p->reoffering || !p->session_id)
+        return false;
+    char *mine = sdp_ufrag(p->local_offer);
+    struct reneg *r = g_new0(struct reneg, 1);
+    r->p = peer_ref(p);
+    bool ok = restart_own_ice(p, mine, &r->ufrag, &r->pwd);
+    g_free(mine);
+    if (!ok) {
+        fprintf(stderr, "rtcpeer: cannot restart ICE on our side\n");
+        reneg_free(r);
+        return false;
+    }
+    p->reoffering = true;
+    create_offer(p, r);
+    return true;
+}
+
+/* Main thread: the restart offer, then our candidates again (the robot
+ * forgets them with its restart; libnice gathers nothing new). */
+static void send_reoffer(struct rtcpeer *p, const char *sdp)
+{
+    g_free(p->local_offer);
+    p->local_offer = g_strdup(sdp);
+    rtcpeer_send_json(p, json_pack("{s:s, s:s, s:{s:s, s:s}}", "type", "webrtc-offer",
+                                   "sessionId", p->session_id, "offer", "type", "offer", "sdp",
+                                   sdp));
+    p->ice_restarts++;
+    for (guint i = 0; i < p->my_cands->len; i++)
+        send_text(p, g_ptr_array_index(p->my_cands, i));
+    if (p->gathered)
+        rtcpeer_send_json(p, json_pack("{s:s, s:s, s:n}", "type", "ice-candidate", "sessionId",
+                                       p->session_id, "candidate"));
+}
+
+/* opts.viewer_offers: one video m-line per entry of streamTypes, which
+ * must be a JSON array of 1 to TWCC_MLINES entries then (the robot would
+ * refuse other offers). No session (NULL): nothing to offer. False with
+ * the reason on stderr when it cannot be offered for. */
+static bool count_streams(struct rtcpeer *p)
+{
+    if (!p->streams_json)
+        return true;
+    json_error_t jerr;
+    json_t *a = json_loads(p->streams_json, JSON_DECODE_ANY, &jerr);
+    size_t n = json_is_array(a) ? json_array_size(a) : 0;
+    json_decref(a);
+    if (n == 0 || n > TWCC_MLINES) {
+        fprintf(stderr, "rtcpeer: viewer_offers needs streamTypes as an array of 1 to %d "
+                "entries, not %s\n", TWCC_MLINES, p->streams_json);
+        return false;
+    }
+    p->offers = true;
+    p->nvideo = (unsigned)n;
+    p->answer_sent = true; /* no answer of ours: candidates go once the session has an id */
+    return true;
+}
+
 /* ---- public ---- */
 
 struct rtcpeer *rtcpeer_new_opts(const struct rtcpeer_opts *opts)
@@ -1137,6 +1483,11 @@ struct rtcpeer *rtcpeer_new_opts(const struct rtcpeer_opts *opts)
     p->restart_after_ms = opts->restart_after_ms;
     p->twcc = opts->twcc;
     p->no_decode = opts->no_decode;
+    p->early_cands = g_ptr_array_new_with_free_func(g_free);
+    if (opts->viewer_offers && !opts->offer_sdp && !count_streams(p)) {
+        p->ws_closed = true;
+        return p;
+    }
     if (!build_pipeline(p, opts))
         fprintf(stderr, "rtcpeer: this peer will decode nothing\n");
     p->soup = soup_session_new_with_options("timeout", 10, "idle-timeout", 0, NULL);
@@ -1204,6 +1555,8 @@ void rtcpeer_free(struct rtcpeer *p)
     }
     if (p->channel)
         g_object_unref(p->channel);
+    if (p->own_channel)
+        g_object_unref(p->own_channel);
     g_clear_object(&p->cancel);
     g_clear_object(&p->soup);
     g_ptr_array_free(p->pending_cands, TRUE);
@@ -1211,6 +1564,9 @@ void rtcpeer_free(struct rtcpeer *p)
     g_ptr_array_free(p->held_cands, TRUE);
     g_ptr_array_free(p->local_cands, TRUE);
     g_ptr_array_free(p->my_cands, TRUE);
+    g_ptr_array_free(p->early_cands, TRUE);
+    g_free(p->local_offer);
+    g_free(p->robot_answer);
     g_free(p->local_answer);
     g_free(p->answer_sdp);
     g_hash_table_destroy(p->counts);
@@ -1262,6 +1618,8 @@ const char *rtcpeer_session_id(const struct rtcpeer *p)
 
 bool rtcpeer_has_offer(const struct rtcpeer *p)
 {
+    if (p->offers)
+        return p->robot_answer != NULL;
     return p->offer_sdp != NULL;
 }
 
@@ -1282,7 +1640,7 @@ bool rtcpeer_wait_offer(struct rtcpeer *p, int timeout_ms)
 
 bool rtcpeer_answer(struct rtcpeer *p)
 {
-    if (!p->offer_sdp || p->answered || !p->webrtc)
+    if (!p->offer_sdp || p->answered || !p->webrtc || p->offers)
         return false;
     GstSDPMessage *sdp = NULL;
     if (gst_sdp_message_new_from_text(p->offer_sdp, &sdp) != GST_SDP_OK) {
@@ -1355,7 +1713,7 @@ const char *rtcpeer_wait_local_answer(struct rtcpeer *p, int timeout_ms)
 
 bool rtcpeer_send_answer(struct rtcpeer *p)
 {
-    if (p->rest || !p->answer_sdp || p->answer_sent)
+    if (p->rest || p->offers || !p->answer_sdp || p->answer_sent)
         return false;
     json_t *m = json_pack("{s:s, s:s, s:{s:s, s:s}}", "type", "webrtc-answer", "sessionId",
                           p->session_id ? p->session_id : "", "answer", "type", "answer", "sdp",

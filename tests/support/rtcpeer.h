@@ -85,6 +85,27 @@ struct rtcpeer_opts {
      * below then stay at zero but frames, rtp_bytes and the frame times.
      * Other codecs decode. */
     bool no_decode;
+    /* true: the peer makes the offer (docs/PROTOCOL.md "The viewer
+     * offers"), as porthole.js does with viewerOffers: one recvonly VP8
+     * video m-line per entry of stream_types_json (which must then be a
+     * JSON array of 1 to 8 entries; otherwise the peer reports why on
+     * stderr and stays unconnected), plus an application m-line (a data
+     * channel the robot never hears of) for telemetry, bundled. Once
+     * available-robots arrives (with cloud_ice, its iceServers are taken:
+     * the offer gathers before any session exists), the offer goes out in
+     * create-session at once; our candidates trickle once session-created
+     * names the session; the robot's webrtc-answer and candidates are
+     * applied. With twcc, each video m-line of the offer carries the TWCC
+     * header extension. rtcpeer_requested_us is then when the offer was
+     * asked of webrtcbin (the "click"), rtcpeer_has_offer and
+     * rtcpeer_wait_offer report the robot's answer, rtcpeer_answer and
+     * rtcpeer_send_answer do nothing (manual_answer is ignored), and an
+     * ICE restart (rtcpeer_request_restart, restart_after_ms) is a new
+     * offer of ours with new ICE credentials (see "renegotiation"). A robot
+     * that answers the offer with an offer of its own (one older than the
+     * offer field) is not supported: the peer says so on stderr and gets
+     * no video. Ignored with offer_sdp. */
+    bool viewer_offers;
 };
 
 /* Starts a peer: connects, sends client-register and, once registered,
@@ -112,12 +133,14 @@ void rtcpeer_run_for(int ms);
 bool rtcpeer_registered(const struct rtcpeer *p);
 /* The session id from session-created, or NULL before it. */
 const char *rtcpeer_session_id(const struct rtcpeer *p);
-/* True once the robot's offer arrived (and, unless manual, was answered). */
+/* True once the robot's offer arrived (and, unless manual, was answered);
+ * viewer_offers: once the robot's answer to our offer arrived. */
 bool rtcpeer_has_offer(const struct rtcpeer *p);
 /* True when the WebSocket is closed (by either side) or failed. */
 bool rtcpeer_ws_closed(const struct rtcpeer *p);
 
-/* Waits for the offer. Returns false on timeout. */
+/* Waits for the offer (viewer_offers: the robot's answer). Returns false
+ * on timeout. */
 bool rtcpeer_wait_offer(struct rtcpeer *p, int timeout_ms);
 
 /* Applies the stored offer and has webrtcbin create the answer, which is
@@ -169,21 +192,30 @@ bool rtcpeer_wait_count(struct rtcpeer *p, const char *type, unsigned n, int tim
  * same webrtcbin: when its ICE credentials changed (the robot restarted
  * ICE) the peer restarts its own libnice stream too (new credentials in its
  * answer, as webrtcbin 1.22 would not change them), answers, and sends its
- * local candidates again; the decoding branches and counters carry on. */
+ * local candidates again; the decoding branches and counters carry on.
+ * viewer_offers: the robot neither restarts such a session nor hears
+ * ice-restart-request for it; the peer restarts its libnice stream itself,
+ * sends a new webrtc-offer with the new credentials (once the first answer
+ * is in, one at a time) and its local candidates again, and applies the
+ * robot's webrtc-answer. */
 
 /* Sends ice-restart-request for the session (reason "requested": the
  * robot restarts even while it hears from the viewer; restart_after_ms
- * sends "video-stalled"). */
+ * sends "video-stalled"). viewer_offers: makes a restart offer instead;
+ * false when none could be made (no answer yet, one under way). */
 bool rtcpeer_request_restart(struct rtcpeer *p);
 
-/* Offers after the first that were answered so far. */
+/* Offers after the first that were answered so far (viewer_offers: our
+ * restart offers the robot answered). */
 unsigned rtcpeer_reanswers(const struct rtcpeer *p);
 
 /* Offers after the first whose ICE credentials changed (ICE restarts),
- * counted as they arrive; the rest would be renegotiations. */
+ * counted as they arrive; the rest would be renegotiations.
+ * viewer_offers: our restart offers, counted as they are sent. */
 unsigned rtcpeer_ice_restarts(const struct rtcpeer *p);
 
-/* ice-restart-request messages sent so far (by the test or restart_after_ms). */
+/* ice-restart-request messages sent so far (by the test or
+ * restart_after_ms); viewer_offers: restart offers made. */
 unsigned rtcpeer_restart_requests(const struct rtcpeer *p);
 
 /* Monotonic time (microseconds) of the last decoded frame, 0 before. */
