@@ -8,8 +8,13 @@
  * Usage: netlab-viewer --cloud URL --robot ID [--stream TYPE] [--address IP]
  *        [--stun URL] [--turn URLS] [--relay-only] [--frames N] [--timeout S]
  *        [--latency MS] [--play S] [--twcc] [--no-decode] [--samples]
- *        [--g2g-after S] [--twcc-interval MS]
+ *        [--g2g-after S] [--twcc-interval MS] [--offer]
  *
+ * --offer makes this viewer offer (create-session's offer, docs/PROTOCOL.md
+ * "The viewer offers"; rtcpeer's viewer_offers), as the web viewer does
+ * with ?offer=1: it then takes the cloud's STUN and TURN servers from
+ * available-robots (it gathers before the session exists), request_ms is
+ * when it began its offer and offer_ms when the robot's answer arrived.
  * --twcc answers with the offer's TWCC header extension, so that this
  * viewer sends transport-wide congestion control feedback as a browser does
  * and the robot adapts its layer to this viewer's link (issue #15).
@@ -33,8 +38,9 @@
  *   event=frames t_ms=...      when --frames frames were decoded (before the
  *                              --play window starts)
  * and at the end one line of key=value pairs:
- *   request_ms=   create-session was sent (from the start of the viewer)
- *   offer_ms=     the robot's offer arrived
+ *   request_ms=   create-session was sent (from the start of the viewer;
+ *                 --offer: the offer was begun)
+ *   offer_ms=     the robot's offer arrived (--offer: its answer)
  *   connected_ms= webrtcbin reached "connected" (ICE and DTLS done)
  *   first_frame_ms= the first frame was decoded
  *   click_ms=     first_frame_ms - request_ms: what a user clicking Watch waits
@@ -75,7 +81,7 @@
 
 struct viewer_args {
     const char *cloud, *robot, *stream, *address, *stun, *turn;
-    bool relay_only, twcc, no_decode, samples;
+    bool relay_only, twcc, no_decode, samples, offer;
     long frames, timeout_s, latency_ms, play_s, g2g_after_s, twcc_interval_ms;
 };
 
@@ -84,9 +90,9 @@ static void usage(FILE *f)
     fputs("usage: netlab-viewer --cloud URL --robot ID [--stream TYPE] [--address IP]\n"
           "       [--stun stun://HOST:PORT] [--turn URLS] [--relay-only] [--frames N]\n"
           "       [--timeout SECONDS] [--latency MS] [--play SECONDS] [--twcc] [--no-decode]\n"
-          "       [--samples] [--g2g-after SECONDS] [--twcc-interval MS]\n"
+          "       [--samples] [--g2g-after SECONDS] [--twcc-interval MS] [--offer]\n"
           "STUN and TURN come from the cloud (session-created) unless --stun or --turn\n"
-          "is given.\n",
+          "is given. --offer: this viewer makes the offer (the robot answers).\n",
           f);
 }
 
@@ -128,6 +134,7 @@ static int parse_args(int argc, char **argv, struct viewer_args *a)
         {.name = "samples", .has_arg = no_argument, .val = 'P'},
         {.name = "g2g-after", .has_arg = required_argument, .val = 'A'},
         {.name = "twcc-interval", .has_arg = required_argument, .val = 'I'},
+        {.name = "offer", .has_arg = no_argument, .val = 'O'},
         {.name = "help", .has_arg = no_argument, .val = 'h'},
         {0},
     };
@@ -150,6 +157,7 @@ static int parse_args(int argc, char **argv, struct viewer_args *a)
         case 'W': a->twcc = true; break;
         case 'D': a->no_decode = true; break;
         case 'P': a->samples = true; break;
+        case 'O': a->offer = true; break;
         case 'A': ok = number_opt("g2g-after", 0, 3600, &a->g2g_after_s); break;
         case 'I': ok = number_opt("twcc-interval", 1, 1000, &a->twcc_interval_ms); break;
         case 'h': usage(stdout); exit(0);
@@ -429,6 +437,7 @@ int main(int argc, char **argv)
         .cloud_ice = true,
         .latency_ms = (unsigned)a.latency_ms,
         .twcc = a.twcc,
+        .viewer_offers = a.offer,
         .no_decode = a.no_decode,
     };
     /* webrtcbin makes its DTLS certificate on the first session of a
