@@ -68,6 +68,11 @@ struct rtcpeer {
     bool reoffering;           /* a restart offer waits for its answer */
     GPtrArray *early_cands;    /* "mline\tcandidate" gathered before session-created */
     GstWebRTCDataChannel *own_channel; /* offers: puts the application m-line in the offer */
+    unsigned relay_hold_ms;    /* opts.relay_hold_ms (offers only) */
+    gint64 answer_us;          /* the robot's first answer arrived */
+    gint64 remote_srflx_us;    /* the robot's first srflx candidate arrived */
+    GPtrArray *held_relay;     /* "mline\ncandidate": the robot's relayed ones, held */
+    guint hold_timer;
     struct rtcpeer_ice ice;    /* but .failed, which is ice_failed */
 
     GstElement *pipe;
@@ -824,8 +829,42 @@ static void send_text(struct rtcpeer *p, const char *text)
     soup_websocket_connection_send_text(p->ws, text);
 }
 
+/* opts.relay_hold_ms: the held relayed candidates go in once the hold is
+ * over: relay_hold_ms after the robot's first srflx candidate, or when
+ * none came, 4 * relay_hold_ms after its answer. */
+static bool hold_over(const struct rtcpeer *p)
+{
+    gint64 hold = (gint64)p->relay_hold_ms * 1000, now = g_get_monotonic_time();
+    if (p->remote_srflx_us)
+        return now >= p->remote_srflx_us + hold;
+    return p->answer_us && now >= p->answer_us + 4 * hold;
+}
+
+static gboolean on_hold_tick(gpointer data)
+{
+    struct rtcpeer *p = data;
+    if (!hold_over(p))
+        return G_SOURCE_CONTINUE;
+    for (guint i = 0; i < p->held_relay->len; i++) {
+        const char *s = g_ptr_array_index(p->held_relay, i);
+        g_signal_emit_by_name(p->webrtc, "add-ice-candidate", (guint)strtoul(s, NULL, 10),
+                              strchr(s, '\n') + 1);
+    }
+    g_ptr_array_set_size(p->held_relay, 0);
+    p->hold_timer = 0;
+    return G_SOURCE_REMOVE;
+}
+
 static void add_remote_candidate(struct rtcpeer *p, guint mline, const char *cand)
 {
+    if (p->relay_hold_ms && strstr(cand, " typ srflx") && !p->remote_srflx_us)
+        p->remote_srflx_us = g_get_monotonic_time();
+    if (p->relay_hold_ms && strstr(cand, " typ relay") && !hold_over(p)) {
+        g_ptr_array_add(p->held_relay, g_strdup_printf("%u\n%s", mline, cand));
+        if (!p->hold_timer)
+            p->hold_timer = g_timeout_add(10, on_hold_tick, p);
+        return;
+    }
     g_signal_emit_by_name(p->webrtc, "add-ice-candidate", mline, cand);
 }
 
@@ -1384,6 +1423,8 @@ static void apply_answer(struct rtcpeer *p, const char *sdp_text)
     gst_webrtc_session_description_free(answer);
     if (p->robot_answer)
         p->reanswers++;
+    else
+        p->answer_us = g_get_monotonic_time();
     p->reoffering = false;
     g_free(p->robot_answer);
     p->robot_answer = g_strdup(sdp_text);
@@ -1484,10 +1525,13 @@ struct rtcpeer *rtcpeer_new_opts(const struct rtcpeer_opts *opts)
     p->twcc = opts->twcc;
     p->no_decode = opts->no_decode;
     p->early_cands = g_ptr_array_new_with_free_func(g_free);
+    p->held_relay = g_ptr_array_new_with_free_func(g_free);
     if (opts->viewer_offers && !opts->offer_sdp && !count_streams(p)) {
         p->ws_closed = true;
         return p;
     }
+    if (p->offers)
+        p->relay_hold_ms = opts->relay_hold_ms;
     if (!build_pipeline(p, opts))
         fprintf(stderr, "rtcpeer: this peer will decode nothing\n");
     p->soup = soup_session_new_with_options("timeout", 10, "idle-timeout", 0, NULL);
@@ -1537,6 +1581,8 @@ void rtcpeer_free(struct rtcpeer *p)
     g_atomic_int_set(&p->dead, 1);
     if (p->freeze_timer)
         g_source_remove(p->freeze_timer);
+    if (p->hold_timer)
+        g_source_remove(p->hold_timer);
     g_cancellable_cancel(p->cancel);
     if (p->ws) {
         g_signal_handlers_disconnect_by_data(p->ws, p);
@@ -1565,6 +1611,7 @@ void rtcpeer_free(struct rtcpeer *p)
     g_ptr_array_free(p->local_cands, TRUE);
     g_ptr_array_free(p->my_cands, TRUE);
     g_ptr_array_free(p->early_cands, TRUE);
+    g_ptr_array_free(p->held_relay, TRUE);
     g_free(p->local_offer);
     g_free(p->robot_answer);
     g_free(p->local_answer);

@@ -106,6 +106,16 @@ struct rtcpeer_opts {
      * offer field) is not supported: the peer says so on stderr and gets
      * no video. Ignored with offer_sdp. */
     bool viewer_offers;
+    /* viewer_offers only; 0: none. The robot's relayed candidates wait
+     * this long after its first srflx one (4 times as long after its answer
+     * when none comes): libnice, controlling here, nominates the best valid
+     * pair as soon as two pairs are valid (its regular nomination's
+     * stopping criterion) and never renominates, so through two cone NATs
+     * it took the robot's relayed candidate in 3 of 9 lab sessions before
+     * the direct pair was checked; Chromium nominates at once and moves to
+     * the better pair later. The robot holds a viewer's relayed candidates
+     * the same way when it offers. Delays relayed paths by as much. */
+    unsigned relay_hold_ms;
 };
 
 /* Starts a peer: connects, sends client-register and, once registered,
