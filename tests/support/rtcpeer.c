@@ -1,6 +1,5 @@
 /* rtcpeer.c - a receiving WebRTC viewer (libsoup + webrtcbin) for integration tests. */
-#define GST_USE_UNSTABLE_API
-#include "rtcpeer.h"
+#include "rtcpeer_internal.h"
 
 #include <gst/app/gstappsink.h>
 #include <gst/gst.h>
@@ -17,93 +16,14 @@
 #include "robot/iceconf.h"
 
 #define MARKER_BLOCKS 34
-#define TWCC_URI "http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01"
-#define TWCC_MLINES 8
 
-struct rtcpeer {
-    gint refs;          /* atomic: the owner's, plus one per pending event or promise */
-    gint dead;          /* atomic: rtcpeer_free() has begun */
-    char *url;
-    char *robot_id;
-    char *streams_json;
-    char *device_id; /* NULL: create-session carries no deviceId */
-    bool manual;
-    bool rest;       /* no signaling: answers the offer of opts.offer_sdp */
-    bool cloud_ice;  /* take session-created's iceServers (opts.cloud_ice, no own servers) */
-    bool twcc;       /* opts.twcc */
-    bool no_decode;  /* opts.no_decode */
-    bool offers;     /* opts.viewer_offers: we offer, the robot answers */
-    unsigned nvideo; /* offers: recvonly video transceivers (one per stream type) */
-    /* The offer's TWCC extension id per m-line (0: none), written on the
-     * main thread before the offer is applied, read when answering. */
-    int twcc_ext[TWCC_MLINES];
-
-    /* Main thread only. */
-    SoupSession *soup;
-    GCancellable *cancel;
-    SoupWebsocketConnection *ws;
-    bool ws_closed;
-    bool registered;
-    char *session_id;
-    char *offer_sdp;
-    bool answered;             /* the offer was applied */
-    char *answer_sdp;          /* our answer, once created */
-    bool answer_sent;
-    GPtrArray *held_cands;     /* manual: our candidate messages until the answer is sent */
-    GPtrArray *pending_cands;  /* "mline\ncandidate" strings until the offer is applied */
-    GPtrArray *inbox;          /* json_t * not yet taken */
-    GHashTable *counts;        /* type -> count (GUINT_TO_POINTER) */
-    json_t *telemetry;
-    unsigned ntelemetry;
-    guint bus_watch;
-    /* rest peers: */
-    GPtrArray *local_cands;    /* "mline\tcandidate" gathered so far */
-    bool gathered;             /* ICE gathering completed */
-    char *local_answer;        /* the answer with local_cands, once both are ready */
-    int64_t requested_us;      /* create-session sent (offers: the offer asked for) */
-    /* offers (main thread): */
-    bool offer_asked;          /* create-offer emitted */
-    char *local_offer;         /* our last offer */
-    char *robot_answer;        /* the robot's last answer */
-    bool reoffering;           /* a restart offer waits for its answer */
-    GPtrArray *early_cands;    /* "mline\tcandidate" gathered before session-created */
-    GstWebRTCDataChannel *own_channel; /* offers: puts the application m-line in the offer */
-    unsigned relay_hold_ms;    /* opts.relay_hold_ms (offers only) */
-    gint64 answer_us;          /* the robot's first answer arrived */
-    gint64 remote_srflx_us;    /* the robot's first srflx candidate arrived */
-    GPtrArray *held_relay;     /* "mline\ncandidate": the robot's relayed ones, held */
-    guint hold_timer;
-    struct rtcpeer_ice ice;    /* but .failed, which is ice_failed */
-
-    GstElement *pipe;
-    GstElement *webrtc;
-    GstWebRTCDataChannel *channel; /* set on the pc thread, released after NULL state */
-
-    /* renegotiation (main thread): */
-    GPtrArray *my_cands;       /* our ice-candidate messages, for after a restart */
-    unsigned reanswers;        /* offers after the first, answered */
-    unsigned ice_restarts;     /* offers after the first with new ICE credentials */
-    unsigned restart_requests;
-    unsigned restart_after_ms;
-    guint freeze_timer;
-    gint64 asked_us;           /* when restart_after_ms last asked */
-
-    gint connected;            /* atomic */
-    gint ice_failed;           /* atomic */
-    GMutex lock;               /* guards the four below */
-    struct rtcpeer_video video;
-    gint64 connected_us;       /* monotonic time of the first "connected", or 0 */
-    gint64 first_frame_us;     /* monotonic time of the first frame, or 0 */
-    gint64 last_frame_us;      /* monotonic time of the last frame, or 0 */
-};
-
-static struct rtcpeer *peer_ref(struct rtcpeer *p)
+struct rtcpeer *rtcpeer__ref(struct rtcpeer *p)
 {
     g_atomic_int_inc(&p->refs);
     return p;
 }
 
-static void peer_unref(gpointer data)
+void rtcpeer__unref(gpointer data)
 {
     struct rtcpeer *p = data;
     if (!g_atomic_int_dec_and_test(&p->refs))
@@ -112,7 +32,7 @@ static void peer_unref(gpointer data)
     g_free(p);
 }
 
-static bool peer_dead(struct rtcpeer *p)
+bool rtcpeer__dead(struct rtcpeer *p)
 {
     return g_atomic_int_get(&p->dead) != 0;
 }
@@ -126,9 +46,6 @@ int64_t rtcpeer_wall_ms(void)
 
 /* ---- events handed to the main context ---- */
 
-enum ev_kind { EV_CANDIDATE, EV_GATHERED, EV_ANSWER, EV_TELEMETRY, EV_REANSWER, EV_OFFER,
-               EV_REOFFER };
-
 struct ev {
     struct rtcpeer *p; /* a reference */
     enum ev_kind kind;
@@ -136,10 +53,7 @@ struct ev {
     char *text;
 };
 
-static void send_text(struct rtcpeer *p, const char *text);
 static void send_reanswer(struct rtcpeer *p, const char *sdp);
-static void send_offer(struct rtcpeer *p, const char *sdp);
-static void send_reoffer(struct rtcpeer *p, const char *sdp);
 
 /* Counts a local candidate by its "typ" (RFC 8839). */
 static void count_candidate(struct rtcpeer *p, const char *cand)
@@ -160,7 +74,7 @@ static void count_candidate(struct rtcpeer *p, const char *cand)
 
 /* Our candidate (text "" or NULL: gathering ended) as an ice-candidate
  * message: sent once the answer is (at once when we offer), else held. */
-static void queue_candidate(struct rtcpeer *p, guint mline, const char *text)
+void rtcpeer__queue_candidate(struct rtcpeer *p, guint mline, const char *text)
 {
     json_t *c = json_null();
     if (text && text[0])
@@ -171,7 +85,7 @@ static void queue_candidate(struct rtcpeer *p, guint mline, const char *text)
     if (text && text[0])
         g_ptr_array_add(p->my_cands, g_strdup(s));
     if (p->answer_sent)
-        send_text(p, s);
+        rtcpeer__send_text(p, s);
     else
         g_ptr_array_add(p->held_cands, g_strdup(s));
     free(s);
@@ -182,7 +96,7 @@ static gboolean ev_run(gpointer data)
 {
     struct ev *e = data;
     struct rtcpeer *p = e->p;
-    if (peer_dead(p))
+    if (rtcpeer__dead(p))
         return G_SOURCE_REMOVE;
     switch (e->kind) {
     case EV_CANDIDATE: {
@@ -196,7 +110,7 @@ static gboolean ev_run(gpointer data)
             g_ptr_array_add(p->early_cands,
                             g_strdup_printf("%u\t%s", e->mline, e->text ? e->text : ""));
         else
-            queue_candidate(p, e->mline, e->text);
+            rtcpeer__queue_candidate(p, e->mline, e->text);
         break;
     }
     case EV_GATHERED:
@@ -213,10 +127,10 @@ static gboolean ev_run(gpointer data)
         send_reanswer(p, e->text);
         break;
     case EV_OFFER:
-        send_offer(p, e->text);
+        rtcpeer__send_offer(p, e->text);
         break;
     case EV_REOFFER:
-        send_reoffer(p, e->text);
+        rtcpeer__send_reoffer(p, e->text);
         break;
     case EV_TELEMETRY: {
         json_error_t jerr;
@@ -238,16 +152,16 @@ static gboolean ev_run(gpointer data)
 static void ev_free(gpointer data)
 {
     struct ev *e = data;
-    peer_unref(e->p);
+    rtcpeer__unref(e->p);
     g_free(e->text);
     g_free(e);
 }
 
 /* Any thread: queues an event for the default main context. */
-static void post(struct rtcpeer *p, enum ev_kind kind, guint mline, const char *text)
+void rtcpeer__post(struct rtcpeer *p, enum ev_kind kind, guint mline, const char *text)
 {
     struct ev *e = g_new0(struct ev, 1);
-    e->p = peer_ref(p);
+    e->p = rtcpeer__ref(p);
     e->kind = kind;
     e->mline = mline;
     e->text = g_strdup(text);
@@ -494,7 +408,7 @@ static void on_pad_added(GstElement *webrtc, GstPad *pad, gpointer data)
 static void on_ice_candidate(GstElement *webrtc, guint mline, gchar *candidate, gpointer data)
 {
     (void)webrtc;
-    post(data, EV_CANDIDATE, mline, candidate);
+    rtcpeer__post(data, EV_CANDIDATE, mline, candidate);
 }
 
 static void on_connection_state(GObject *obj, GParamSpec *pspec, gpointer data)
@@ -529,13 +443,13 @@ static void on_gathering_state(GObject *obj, GParamSpec *pspec, gpointer data)
     GstWebRTCICEGatheringState st;
     g_object_get(obj, "ice-gathering-state", &st, NULL);
     if (st == GST_WEBRTC_ICE_GATHERING_STATE_COMPLETE)
-        post(data, EV_GATHERED, 0, NULL);
+        rtcpeer__post(data, EV_GATHERED, 0, NULL);
 }
 
 static void on_channel_message(GstWebRTCDataChannel *ch, gchar *text, gpointer data)
 {
     (void)ch;
-    post(data, EV_TELEMETRY, 0, text);
+    rtcpeer__post(data, EV_TELEMETRY, 0, text);
 }
 
 static void on_data_channel(GstElement *webrtc, GstWebRTCDataChannel *ch, gpointer data)
@@ -590,7 +504,7 @@ static void answer_twcc(const struct rtcpeer *p, GstSDPMessage *answer)
 static void on_answer_created(GstPromise *promise, gpointer data)
 {
     struct rtcpeer *p = data;
-    if (gst_promise_wait(promise) != GST_PROMISE_RESULT_REPLIED || peer_dead(p)) {
+    if (gst_promise_wait(promise) != GST_PROMISE_RESULT_REPLIED || rtcpeer__dead(p)) {
         gst_promise_unref(promise);
         return;
     }
@@ -611,7 +525,7 @@ static void on_answer_created(GstPromise *promise, gpointer data)
     /* Local description first, so candidates follow the answer. */
     g_signal_emit_by_name(p->webrtc, "set-local-description", answer, NULL);
     gchar *text = gst_sdp_message_as_text(answer->sdp);
-    post(p, EV_ANSWER, 0, text);
+    rtcpeer__post(p, EV_ANSWER, 0, text);
     g_free(text);
     gst_webrtc_session_description_free(answer);
 }
@@ -619,7 +533,7 @@ static void on_answer_created(GstPromise *promise, gpointer data)
 static void on_offer_applied(GstPromise *promise, gpointer data)
 {
     struct rtcpeer *p = data;
-    if (gst_promise_wait(promise) != GST_PROMISE_RESULT_REPLIED || peer_dead(p)) {
+    if (gst_promise_wait(promise) != GST_PROMISE_RESULT_REPLIED || rtcpeer__dead(p)) {
         gst_promise_unref(promise);
         return;
     }
@@ -633,7 +547,7 @@ static void on_offer_applied(GstPromise *promise, gpointer data)
         g_error_free(gerr);
         return;
     }
-    GstPromise *next = gst_promise_new_with_change_func(on_answer_created, peer_ref(p), peer_unref);
+    GstPromise *next = gst_promise_new_with_change_func(on_answer_created, rtcpeer__ref(p), rtcpeer__unref);
     g_signal_emit_by_name(p->webrtc, "create-answer", NULL, next);
 }
 
@@ -683,7 +597,7 @@ static void add_servers(struct rtcpeer *p, const char *stun, const char *const *
 }
 
 /* session-created's iceServers, when the peer takes the cloud's. */
-static void take_cloud_ice(struct rtcpeer *p, const json_t *servers)
+void rtcpeer__take_cloud_ice(struct rtcpeer *p, const json_t *servers)
 {
     if (!p->cloud_ice || !servers || !p->webrtc)
         return;
@@ -751,40 +665,6 @@ static void add_extra_address(struct rtcpeer *p, const struct rtcpeer_opts *opts
         g_object_unref(ice);
 }
 
-/* opts.viewer_offers: one recvonly VP8 transceiver per stream type (VP8,
- * the robot's default codec), and a negotiated data channel that only puts
- * the application m-line into the offer (the robot opens its telemetry and
- * depth channels on it; it never hears of this one), as porthole.js does.
- * The data channel is made in READY, before PLAYING (docs: FACTS). */
-static bool add_offer_media(struct rtcpeer *p)
-{
-    GstCaps *caps = gst_caps_from_string("application/x-rtp,media=video,encoding-name=VP8,"
-                                         "payload=96,clock-rate=90000,rtcp-fb-nack-pli=true");
-    if (p->twcc)
-        gst_caps_set_simple(caps, "rtcp-fb-transport-cc", G_TYPE_BOOLEAN, TRUE, NULL);
-    for (unsigned i = 0; i < p->nvideo; i++) {
-        GstWebRTCRTPTransceiver *t = NULL;
-        g_signal_emit_by_name(p->webrtc, "add-transceiver",
-                              GST_WEBRTC_RTP_TRANSCEIVER_DIRECTION_RECVONLY, caps, &t);
-        if (!t) {
-            gst_caps_unref(caps);
-            fprintf(stderr, "rtcpeer: webrtcbin refused a video transceiver\n");
-            return false;
-        }
-        gst_object_unref(t);
-    }
-    gst_caps_unref(caps);
-    if (gst_element_set_state(p->pipe, GST_STATE_READY) == GST_STATE_CHANGE_FAILURE)
-        return false;
-    GstStructure *o = gst_structure_new("application/data-channel", "negotiated",
-                                        G_TYPE_BOOLEAN, TRUE, "id", G_TYPE_INT, 1023, NULL);
-    g_signal_emit_by_name(p->webrtc, "create-data-channel", "porthole", o, &p->own_channel);
-    gst_structure_free(o);
-    if (!p->own_channel)
-        fprintf(stderr, "rtcpeer: no data channel: the offer has no application m-line\n");
-    return true;
-}
-
 static bool build_pipeline(struct rtcpeer *p, const struct rtcpeer_opts *opts)
 {
     p->pipe = gst_pipeline_new(NULL);
@@ -807,7 +687,7 @@ static bool build_pipeline(struct rtcpeer *p, const struct rtcpeer_opts *opts)
     GstBus *bus = gst_pipeline_get_bus(GST_PIPELINE(p->pipe));
     p->bus_watch = gst_bus_add_watch(bus, on_bus, p);
     gst_object_unref(bus);
-    if (p->offers && !add_offer_media(p)) {
+    if (p->offers && !rtcpeer__add_offer_media(p)) {
         fprintf(stderr, "rtcpeer: cannot prepare the offer\n");
         return false;
     }
@@ -820,7 +700,7 @@ static bool build_pipeline(struct rtcpeer *p, const struct rtcpeer_opts *opts)
 
 /* ---- signaling (main thread) ---- */
 
-static void send_text(struct rtcpeer *p, const char *text)
+void rtcpeer__send_text(struct rtcpeer *p, const char *text)
 {
     if (!p->ws || soup_websocket_connection_get_state(p->ws) != SOUP_WEBSOCKET_STATE_OPEN) {
         fprintf(stderr, "rtcpeer: not connected; dropped: %.120s\n", text ? text : "");
@@ -829,53 +709,17 @@ static void send_text(struct rtcpeer *p, const char *text)
     soup_websocket_connection_send_text(p->ws, text);
 }
 
-/* opts.relay_hold_ms: the held relayed candidates go in once the hold is
- * over: relay_hold_ms after the robot's first srflx candidate, or when
- * none came, 4 * relay_hold_ms after its answer. */
-static bool hold_over(const struct rtcpeer *p)
+void rtcpeer__add_remote_candidate(struct rtcpeer *p, guint mline, const char *cand)
 {
-    gint64 hold = (gint64)p->relay_hold_ms * 1000, now = g_get_monotonic_time();
-    if (p->remote_srflx_us)
-        return now >= p->remote_srflx_us + hold;
-    return p->answer_us && now >= p->answer_us + 4 * hold;
-}
-
-static gboolean on_hold_tick(gpointer data)
-{
-    struct rtcpeer *p = data;
-    if (!hold_over(p))
-        return G_SOURCE_CONTINUE;
-    for (guint i = 0; i < p->held_relay->len; i++) {
-        const char *s = g_ptr_array_index(p->held_relay, i);
-        g_signal_emit_by_name(p->webrtc, "add-ice-candidate", (guint)strtoul(s, NULL, 10),
-                              strchr(s, '\n') + 1);
-    }
-    g_ptr_array_set_size(p->held_relay, 0);
-    p->hold_timer = 0;
-    return G_SOURCE_REMOVE;
-}
-
-static void add_remote_candidate(struct rtcpeer *p, guint mline, const char *cand)
-{
-    if (p->relay_hold_ms && strstr(cand, " typ srflx") && !p->remote_srflx_us)
-        p->remote_srflx_us = g_get_monotonic_time();
-    if (p->relay_hold_ms && strstr(cand, " typ relay") && !hold_over(p)) {
-        g_ptr_array_add(p->held_relay, g_strdup_printf("%u\n%s", mline, cand));
-        if (!p->hold_timer)
-            p->hold_timer = g_timeout_add(10, on_hold_tick, p);
-        return;
-    }
-    g_signal_emit_by_name(p->webrtc, "add-ice-candidate", mline, cand);
+    if (!rtcpeer__hold_relayed(p, mline, cand))
+        g_signal_emit_by_name(p->webrtc, "add-ice-candidate", mline, cand);
 }
 
 static void reoffer(struct rtcpeer *p, const char *sdp_text);
-static void make_offer(struct rtcpeer *p);
-static void send_early_candidates(struct rtcpeer *p);
-static void apply_answer(struct rtcpeer *p, const char *sdp_text);
 
 /* create-session for our robot and stream types, with our offer when we
  * make it (offer_sdp non-NULL). */
-static void send_create(struct rtcpeer *p, const char *offer_sdp)
+void rtcpeer__send_create(struct rtcpeer *p, const char *offer_sdp)
 {
     /* Built as text so that a test can send any streamTypes at all. */
     json_t *tmp = json_string(p->robot_id);
@@ -896,7 +740,7 @@ static void send_create(struct rtcpeer *p, const char *offer_sdp)
                                 "\"streamTypes\":%s%s%s%s%s}", quoted, p->streams_json,
                                 device ? ",\"deviceId\":" : "", device ? device : "",
                                 offer ? ",\"offer\":" : "", offer ? offer : "");
-    send_text(p, req);
+    rtcpeer__send_text(p, req);
     g_free(req);
     free(quoted);
     free(device);
@@ -920,10 +764,10 @@ static void on_ws_text(struct rtcpeer *p, const char *text)
     if (strcmp(type, "available-robots") == 0) {
         if (!p->registered && p->streams_json && p->offers) {
             /* Its iceServers are for a peer that gathers before its session. */
-            take_cloud_ice(p, json_object_get(m, "iceServers"));
-            make_offer(p);
+            rtcpeer__take_cloud_ice(p, json_object_get(m, "iceServers"));
+            rtcpeer__make_offer(p);
         } else if (!p->registered && p->streams_json) {
-            send_create(p, NULL);
+            rtcpeer__send_create(p, NULL);
             p->requested_us = g_get_monotonic_time();
         }
         p->registered = true;
@@ -932,14 +776,14 @@ static void on_ws_text(struct rtcpeer *p, const char *text)
         if (sid && !p->session_id) {
             p->session_id = g_strdup(sid);
             if (p->offers)
-                send_early_candidates(p);
+                rtcpeer__send_early_candidates(p);
             else
-                take_cloud_ice(p, json_object_get(m, "iceServers"));
+                rtcpeer__take_cloud_ice(p, json_object_get(m, "iceServers"));
         }
     } else if (strcmp(type, "webrtc-answer") == 0) {
         const char *sdp = json_string_value(json_object_get(json_object_get(m, "answer"), "sdp"));
         if (p->offers && sdp)
-            apply_answer(p, sdp);
+            rtcpeer__apply_answer(p, sdp);
     } else if (strcmp(type, "webrtc-offer") == 0 && p->offers) {
         /* A robot older than create-session's offer answers it with an offer
          * of its own; porthole.js rolls back and answers, webrtcbin 1.22 has
@@ -961,7 +805,7 @@ static void on_ws_text(struct rtcpeer *p, const char *text)
         json_int_t mline = json_integer_value(json_object_get(c, "sdpMLineIndex"));
         if (line && line[0]) {
             if (p->answered)
-                add_remote_candidate(p, (guint)mline, line);
+                rtcpeer__add_remote_candidate(p, (guint)mline, line);
             else
                 g_ptr_array_add(p->pending_cands,
                                 g_strdup_printf("%u\n%s", (unsigned)mline, line));
@@ -973,7 +817,7 @@ static void on_ws_message(SoupWebsocketConnection *ws, gint type, GBytes *msg, g
 {
     (void)ws;
     struct rtcpeer *p = data;
-    if (peer_dead(p))
+    if (rtcpeer__dead(p))
         return;
     if (type != SOUP_WEBSOCKET_DATA_TEXT) {
         fprintf(stderr, "rtcpeer: binary message from the cloud\n");
@@ -998,32 +842,32 @@ static void on_ws_connected(GObject *src, GAsyncResult *res, gpointer data)
     struct rtcpeer *p = data;
     GError *err = NULL;
     SoupWebsocketConnection *ws = soup_session_websocket_connect_finish(SOUP_SESSION(src), res, &err);
-    if (peer_dead(p)) {
+    if (rtcpeer__dead(p)) {
         if (ws)
             g_object_unref(ws);
         g_clear_error(&err);
-        peer_unref(p);
+        rtcpeer__unref(p);
         return;
     }
     if (!ws) {
         fprintf(stderr, "rtcpeer: cannot connect to %s: %s\n", p->url, err ? err->message : "?");
         g_clear_error(&err);
         p->ws_closed = true;
-        peer_unref(p);
+        rtcpeer__unref(p);
         return;
     }
     p->ws = ws;
     soup_websocket_connection_set_max_incoming_payload_size(ws, 16 << 20);
     g_signal_connect(ws, "message", G_CALLBACK(on_ws_message), p);
     g_signal_connect(ws, "closed", G_CALLBACK(on_ws_closed), p);
-    send_text(p, "{\"type\":\"client-register\"}");
-    peer_unref(p);
+    rtcpeer__send_text(p, "{\"type\":\"client-register\"}");
+    rtcpeer__unref(p);
 }
 
 /* ---- renegotiation: ICE restarts (main thread, but for the promises) ---- */
 
 /* The a=ice-ufrag of the first m-line that has one (g_free), or NULL. */
-static char *sdp_ufrag(const char *text)
+char *rtcpeer__sdp_ufrag(const char *text)
 {
     GstSDPMessage *sdp = NULL;
     if (!text || gst_sdp_message_new_from_text(text, &sdp) != GST_SDP_OK)
@@ -1040,7 +884,7 @@ static char *sdp_ufrag(const char *text)
  * credentials go to *nu and *np. webrtcbin 1.22 answers a restart with the
  * old credentials (it has no ICE restart), so this is done by hand, as the
  * robot does for its offers. */
-static bool restart_own_ice(struct rtcpeer *p, const char *ufrag, char **nu, char **np)
+bool rtcpeer__restart_own_ice(struct rtcpeer *p, const char *ufrag, char **nu, char **np)
 {
     GObject *ice = NULL, *agent = NULL;
     g_object_get(p->webrtc, "ice-agent", &ice, NULL);
@@ -1068,7 +912,7 @@ static bool restart_own_ice(struct rtcpeer *p, const char *ufrag, char **nu, cha
 
 /* Writes our restarted ICE credentials into our own SDP (ufrag NULL: no
  * restart, nothing to write). */
-static void set_credentials(GstSDPMessage *sdp, const char *ufrag, const char *pwd)
+void rtcpeer__set_credentials(GstSDPMessage *sdp, const char *ufrag, const char *pwd)
 {
     for (guint i = 0; ufrag && i < gst_sdp_message_medias_len(sdp); i++) {
         GstSDPMedia *m = (GstSDPMedia *)gst_sdp_message_get_media(sdp, i);
@@ -1085,15 +929,10 @@ static void set_credentials(GstSDPMessage *sdp, const char *ufrag, const char *p
     }
 }
 
-struct reneg {
-    struct rtcpeer *p; /* a reference */
-    char *ufrag, *pwd; /* our new credentials, or NULL (no ICE restart) */
-};
-
-static void reneg_free(gpointer data)
+void rtcpeer__reneg_free(gpointer data)
 {
     struct reneg *r = data;
-    peer_unref(r->p);
+    rtcpeer__unref(r->p);
     g_free(r->ufrag);
     g_free(r->pwd);
     g_free(r);
@@ -1107,18 +946,18 @@ static void on_reanswer_created(GstPromise *promise, gpointer data)
     if (reply && gst_structure_has_field(reply, "answer"))
         gst_structure_get(reply, "answer", GST_TYPE_WEBRTC_SESSION_DESCRIPTION, &answer, NULL);
     gst_promise_unref(promise);
-    if (!answer || peer_dead(r->p)) {
+    if (!answer || rtcpeer__dead(r->p)) {
         if (!answer)
             fprintf(stderr, "rtcpeer: no answer to the robot's new offer\n");
         if (answer)
             gst_webrtc_session_description_free(answer);
         return;
     }
-    set_credentials(answer->sdp, r->ufrag, r->pwd);
+    rtcpeer__set_credentials(answer->sdp, r->ufrag, r->pwd);
     answer_twcc(r->p, answer->sdp);
     g_signal_emit_by_name(r->p->webrtc, "set-local-description", answer, NULL);
     gchar *text = gst_sdp_message_as_text(answer->sdp);
-    post(r->p, EV_REANSWER, 0, text);
+    rtcpeer__post(r->p, EV_REANSWER, 0, text);
     g_free(text);
     gst_webrtc_session_description_free(answer);
 }
@@ -1137,14 +976,14 @@ static void on_reoffer_applied(GstPromise *promise, gpointer data)
         return;
     }
     gst_promise_unref(promise);
-    if (peer_dead(r->p))
+    if (rtcpeer__dead(r->p))
         return;
     struct reneg *next = g_new0(struct reneg, 1);
-    next->p = peer_ref(r->p);
+    next->p = rtcpeer__ref(r->p);
     next->ufrag = g_strdup(r->ufrag);
     next->pwd = g_strdup(r->pwd);
     g_signal_emit_by_name(r->p->webrtc, "create-answer", NULL,
-                          gst_promise_new_with_change_func(on_reanswer_created, next, reneg_free));
+                          gst_promise_new_with_change_func(on_reanswer_created, next, rtcpeer__reneg_free));
 }
 
 /* A new offer on the answered session: restart our ICE if the robot did. */
@@ -1156,11 +995,11 @@ static void reoffer(struct rtcpeer *p, const char *sdp_text)
         return;
     }
     struct reneg *r = g_new0(struct reneg, 1);
-    r->p = peer_ref(p);
-    char *was = sdp_ufrag(p->offer_sdp), *now = sdp_ufrag(sdp_text), *mine = sdp_ufrag(p->answer_sdp);
+    r->p = rtcpeer__ref(p);
+    char *was = rtcpeer__sdp_ufrag(p->offer_sdp), *now = rtcpeer__sdp_ufrag(sdp_text), *mine = rtcpeer__sdp_ufrag(p->answer_sdp);
     if (g_strcmp0(was, now) != 0) {
         p->ice_restarts++;
-        if (!restart_own_ice(p, mine, &r->ufrag, &r->pwd))
+        if (!rtcpeer__restart_own_ice(p, mine, &r->ufrag, &r->pwd))
             fprintf(stderr, "rtcpeer: cannot restart ICE on our side\n");
     }
     g_free(was);
@@ -1172,7 +1011,7 @@ static void reoffer(struct rtcpeer *p, const char *sdp_text)
     GstWebRTCSessionDescription *offer =
         gst_webrtc_session_description_new(GST_WEBRTC_SDP_TYPE_OFFER, sdp);
     g_signal_emit_by_name(p->webrtc, "set-remote-description", offer,
-                          gst_promise_new_with_change_func(on_reoffer_applied, r, reneg_free));
+                          gst_promise_new_with_change_func(on_reoffer_applied, r, rtcpeer__reneg_free));
     gst_webrtc_session_description_free(offer);
 }
 
@@ -1187,21 +1026,19 @@ static void send_reanswer(struct rtcpeer *p, const char *sdp)
                           sdp);
     rtcpeer_send_json(p, m);
     for (guint i = 0; i < p->my_cands->len; i++)
-        send_text(p, g_ptr_array_index(p->my_cands, i));
+        rtcpeer__send_text(p, g_ptr_array_index(p->my_cands, i));
     if (p->gathered)
         rtcpeer_send_json(p, json_pack("{s:s, s:s, s:n}", "type", "ice-candidate", "sessionId",
                                        p->session_id ? p->session_id : "", "candidate"));
     p->reanswers++;
 }
 
-static bool restart_by_offer(struct rtcpeer *p);
-
 static bool send_restart_request(struct rtcpeer *p, const char *reason)
 {
     if (!p->session_id)
         return false;
     if (p->offers) /* the robot ignores ice-restart-request when we offer */
-        return restart_by_offer(p) && ++p->restart_requests;
+        return rtcpeer__restart_by_offer(p) && ++p->restart_requests;
     p->restart_requests++;
     return rtcpeer_send_json(p, json_pack("{s:s, s:s, s:s}", "type", "ice-restart-request",
                                           "sessionId", p->session_id, "reason", reason));
@@ -1266,242 +1103,6 @@ static gboolean on_freeze_tick(gpointer data)
     return G_SOURCE_CONTINUE;
 }
 
-/* ---- the viewer offers (opts.viewer_offers) ---- */
-
-/* opts.twcc: the TWCC header extension on each video m-line of our offer
- * that lacks it, with an id no other extension of the m-line uses (the
- * robot sends with the offer's id; our receiving session reads it from our
- * local description). */
-static void offer_twcc(GstSDPMessage *offer)
-{
-    for (guint i = 0; i < gst_sdp_message_medias_len(offer); i++) {
-        GstSDPMedia *m = (GstSDPMedia *)gst_sdp_message_get_media(offer, i);
-        if (g_strcmp0(gst_sdp_media_get_media(m), "video") != 0)
-            continue;
-        bool used[15] = {false}, has = false;
-        for (guint a = 0; a < gst_sdp_media_attributes_len(m); a++) {
-            const GstSDPAttribute *attr = gst_sdp_media_get_attribute(m, a);
-            int id = 0;
-            if (g_strcmp0(attr->key, "extmap") != 0 || !attr->value)
-                continue;
-            has |= strstr(attr->value, TWCC_URI) != NULL;
-            if (sscanf(attr->value, "%d", &id) == 1 && id > 0 && id < 15)
-                used[id] = true;
-        }
-        int id = 3; /* Chromium's */
-        while (id < 15 && used[id])
-            id++;
-        for (int k = 1; id == 15 && k < 15; k++)
-            id = used[k] ? 15 : k;
-        if (has || id == 15)
-            continue;
-        char value[128];
-        snprintf(value, sizeof value, "%d %s", id, TWCC_URI);
-        gst_sdp_media_add_attribute(m, "extmap", value);
-    }
-}
-
-/* webrtcbin's max-bundle offer marks every m-line but the first
- * a=bundle-only with port 0 (RFC 8843); porthole-robot takes port 0 for
- * a rejected m-line (it would send one video and open no data channel),
- * and Chromium's max-bundle offers carry port 9 and no bundle-only: so do
- * ours. */
-static void offer_unbundle_only(GstSDPMessage *offer)
-{
-    for (guint i = 0; i < gst_sdp_message_medias_len(offer); i++) {
-        GstSDPMedia *m = (GstSDPMedia *)gst_sdp_message_get_media(offer, i);
-        for (guint a = 0; a < gst_sdp_media_attributes_len(m); a++) {
-            if (g_strcmp0(gst_sdp_media_get_attribute(m, a)->key, "bundle-only") != 0)
-                continue;
-            gst_sdp_media_remove_attribute(m, a);
-            if (gst_sdp_media_get_port(m) == 0)
-                gst_sdp_media_set_port_info(m, 9, gst_sdp_media_get_num_ports(m));
-            break;
-        }
-    }
-}
-
-/* webrtcbin's thread: our offer (the first, or a restart's with r's new
- * credentials) exists; it becomes the local description (queued before it
- * is sent, so that a fast answer finds the right state) and goes to the
- * main context. */
-static void on_offer_created(GstPromise *promise, gpointer data)
-{
-    struct reneg *r = data;
-    const GstStructure *reply = gst_promise_get_reply(promise);
-    GstWebRTCSessionDescription *offer = NULL;
-    if (reply && gst_structure_has_field(reply, "offer"))
-        gst_structure_get(reply, "offer", GST_TYPE_WEBRTC_SESSION_DESCRIPTION, &offer, NULL);
-    gst_promise_unref(promise);
-    if (!offer || peer_dead(r->p)) {
-        if (!offer)
-            fprintf(stderr, "rtcpeer: create-offer failed\n");
-        if (offer)
-            gst_webrtc_session_description_free(offer);
-        return;
-    }
-    set_credentials(offer->sdp, r->ufrag, r->pwd);
-    offer_unbundle_only(offer->sdp);
-    if (r->p->twcc)
-        offer_twcc(offer->sdp);
-    g_signal_emit_by_name(r->p->webrtc, "set-local-description", offer, NULL);
-    gchar *text = gst_sdp_message_as_text(offer->sdp);
-    post(r->p, r->ufrag ? EV_REOFFER : EV_OFFER, 0, text);
-    g_free(text);
-    gst_webrtc_session_description_free(offer);
-}
-
-/* Has webrtcbin make an offer; r (taken) carries a restart's credentials. */
-static void create_offer(struct rtcpeer *p, struct reneg *r)
-{
-    g_signal_emit_by_name(p->webrtc, "create-offer", NULL,
-                          gst_promise_new_with_change_func(on_offer_created, r, reneg_free));
-}
-
-/* available-robots arrived (and its ICE servers were taken): the "click". */
-static void make_offer(struct rtcpeer *p)
-{
-    if (p->offer_asked || !p->webrtc)
-        return;
-    p->offer_asked = true;
-    p->requested_us = g_get_monotonic_time();
-    struct reneg *r = g_new0(struct reneg, 1);
-    r->p = peer_ref(p);
-    create_offer(p, r);
-}
-
-/* Main thread: our first offer goes out in create-session at once (our
- * candidates trickle after session-created). */
-static void send_offer(struct rtcpeer *p, const char *sdp)
-{
-    g_free(p->local_offer);
-    p->local_offer = g_strdup(sdp);
-    send_create(p, sdp);
-}
-
-/* session-created: the candidates gathered before it, now that they can
- * name the session. */
-static void send_early_candidates(struct rtcpeer *p)
-{
-    for (guint i = 0; i < p->early_cands->len; i++) {
-        const char *c = g_ptr_array_index(p->early_cands, i);
-        queue_candidate(p, (guint)strtoul(c, NULL, 10), strchr(c, '\t') + 1);
-    }
-    g_ptr_array_set_size(p->early_cands, 0);
-}
-
-static void on_answer_applied(GstPromise *promise, gpointer data)
-{
-    (void)data;
-    const GstStructure *reply = gst_promise_get_reply(promise);
-    GError *gerr = NULL;
-    if (reply && gst_structure_has_field(reply, "error"))
-        gst_structure_get(reply, "error", G_TYPE_ERROR, &gerr, NULL);
-    if (gerr)
-        fprintf(stderr, "rtcpeer: the robot's answer was refused: %s\n", gerr->message);
-    g_clear_error(&gerr);
-    gst_promise_unref(promise);
-}
-
-/* webrtc-answer: the first (then the robot's candidates held so far), or
- * the answer to a restart offer. */
-static void apply_answer(struct rtcpeer *p, const char *sdp_text)
-{
-    GstSDPMessage *sdp = NULL;
-    if (!p->local_offer || (p->robot_answer && !p->reoffering)) {
-        fprintf(stderr, "rtcpeer: an answer to no offer of ours ignored\n");
-        return;
-    }
-    if (gst_sdp_message_new_from_text(sdp_text, &sdp) != GST_SDP_OK) {
-        fprintf(stderr, "rtcpeer: the robot's answer is not SDP\n");
-        return;
-    }
-    GstWebRTCSessionDescription *answer =
-        gst_webrtc_session_description_new(GST_WEBRTC_SDP_TYPE_ANSWER, sdp);
-    g_signal_emit_by_name(p->webrtc, "set-remote-description", answer,
-                          gst_promise_new_with_change_func(on_answer_applied, NULL, NULL));
-    gst_webrtc_session_description_free(answer);
-    if (p->robot_answer)
-        p->reanswers++;
-    else
-        p->answer_us = g_get_monotonic_time();
-    p->reoffering = false;
-    g_free(p->robot_answer);
-    p->robot_answer = g_strdup(sdp_text);
-    p->answered = true;
-    /* Queued after the answer in webrtcbin's task queue. */
-    for (guint i = 0; i < p->pending_cands->len; i++) {
-        char *s = g_ptr_array_index(p->pending_cands, i);
-        char *nl = strchr(s, '\n');
-        if (nl)
-            add_remote_candidate(p, (guint)strtoul(s, NULL, 10), nl + 1);
-    }
-    g_ptr_array_set_size(p->pending_cands, 0);
-}
-
-/* An ICE restart when we offer: our libnice stream restarts (new
- * credentials: webrtcbin 1.22 would offer the old ones), and a new offer
- * carries them; the robot restarts its own and answers. One at a time,
- * once the first answer is in. */
-static bool restart_by_offer(struct rtcpeer *p)
-{
-    if (!p->robot_answer || p->reoffering || !p->session_id)
-        return false;
-    char *mine = sdp_ufrag(p->local_offer);
-    struct reneg *r = g_new0(struct reneg, 1);
-    r->p = peer_ref(p);
-    bool ok = restart_own_ice(p, mine, &r->ufrag, &r->pwd);
-    g_free(mine);
-    if (!ok) {
-        fprintf(stderr, "rtcpeer: cannot restart ICE on our side\n");
-        reneg_free(r);
-        return false;
-    }
-    p->reoffering = true;
-    create_offer(p, r);
-    return true;
-}
-
-/* Main thread: the restart offer, then our candidates again (the robot
- * forgets them with its restart; libnice gathers nothing new). */
-static void send_reoffer(struct rtcpeer *p, const char *sdp)
-{
-    g_free(p->local_offer);
-    p->local_offer = g_strdup(sdp);
-    rtcpeer_send_json(p, json_pack("{s:s, s:s, s:{s:s, s:s}}", "type", "webrtc-offer",
-                                   "sessionId", p->session_id, "offer", "type", "offer", "sdp",
-                                   sdp));
-    p->ice_restarts++;
-    for (guint i = 0; i < p->my_cands->len; i++)
-        send_text(p, g_ptr_array_index(p->my_cands, i));
-    if (p->gathered)
-        rtcpeer_send_json(p, json_pack("{s:s, s:s, s:n}", "type", "ice-candidate", "sessionId",
-                                       p->session_id, "candidate"));
-}
-
-/* opts.viewer_offers: one video m-line per entry of streamTypes, which
- * must be a JSON array of 1 to TWCC_MLINES entries then (the robot would
- * refuse other offers). No session (NULL): nothing to offer. False with
- * the reason on stderr when it cannot be offered for. */
-static bool count_streams(struct rtcpeer *p)
-{
-    if (!p->streams_json)
-        return true;
-    json_error_t jerr;
-    json_t *a = json_loads(p->streams_json, JSON_DECODE_ANY, &jerr);
-    size_t n = json_is_array(a) ? json_array_size(a) : 0;
-    json_decref(a);
-    if (n == 0 || n > TWCC_MLINES) {
-        fprintf(stderr, "rtcpeer: viewer_offers needs streamTypes as an array of 1 to %d "
-                "entries, not %s\n", TWCC_MLINES, p->streams_json);
-        return false;
-    }
-    p->offers = true;
-    p->nvideo = (unsigned)n;
-    p->answer_sent = true; /* no answer of ours: candidates go once the session has an id */
-    return true;
-}
-
 /* ---- public ---- */
 
 struct rtcpeer *rtcpeer_new_opts(const struct rtcpeer_opts *opts)
@@ -1526,7 +1127,7 @@ struct rtcpeer *rtcpeer_new_opts(const struct rtcpeer_opts *opts)
     p->no_decode = opts->no_decode;
     p->early_cands = g_ptr_array_new_with_free_func(g_free);
     p->held_relay = g_ptr_array_new_with_free_func(g_free);
-    if (opts->viewer_offers && !opts->offer_sdp && !count_streams(p)) {
+    if (opts->viewer_offers && !opts->offer_sdp && !rtcpeer__count_streams(p)) {
         p->ws_closed = true;
         return p;
     }
@@ -1551,7 +1152,7 @@ struct rtcpeer *rtcpeer_new_opts(const struct rtcpeer_opts *opts)
         return p;
     }
     soup_session_websocket_connect_async(p->soup, msg, NULL, NULL, G_PRIORITY_DEFAULT, p->cancel,
-                                         on_ws_connected, peer_ref(p));
+                                         on_ws_connected, rtcpeer__ref(p));
     g_object_unref(msg);
     if (p->restart_after_ms)
         p->freeze_timer = g_timeout_add(50, on_freeze_tick, p);
@@ -1624,7 +1225,7 @@ void rtcpeer_free(struct rtcpeer *p)
     g_free(p->device_id);
     g_free(p->session_id);
     g_free(p->offer_sdp);
-    peer_unref(p);
+    rtcpeer__unref(p);
 }
 
 static gboolean wake(gpointer data)
@@ -1697,7 +1298,7 @@ bool rtcpeer_answer(struct rtcpeer *p)
     note_twcc(p, sdp);
     GstWebRTCSessionDescription *offer =
         gst_webrtc_session_description_new(GST_WEBRTC_SDP_TYPE_OFFER, sdp);
-    GstPromise *promise = gst_promise_new_with_change_func(on_offer_applied, peer_ref(p), peer_unref);
+    GstPromise *promise = gst_promise_new_with_change_func(on_offer_applied, rtcpeer__ref(p), rtcpeer__unref);
     g_signal_emit_by_name(p->webrtc, "set-remote-description", offer, promise);
     gst_webrtc_session_description_free(offer);
     p->answered = true;
@@ -1706,7 +1307,7 @@ bool rtcpeer_answer(struct rtcpeer *p)
         char *s = g_ptr_array_index(p->pending_cands, i);
         char *nl = strchr(s, '\n');
         if (nl)
-            add_remote_candidate(p, (guint)strtoul(s, NULL, 10), nl + 1);
+            rtcpeer__add_remote_candidate(p, (guint)strtoul(s, NULL, 10), nl + 1);
     }
     g_ptr_array_set_size(p->pending_cands, 0);
     return true;
@@ -1766,12 +1367,12 @@ bool rtcpeer_send_answer(struct rtcpeer *p)
                           p->session_id ? p->session_id : "", "answer", "type", "answer", "sdp",
                           p->answer_sdp);
     char *s = json_dumps(m, JSON_COMPACT);
-    send_text(p, s);
+    rtcpeer__send_text(p, s);
     free(s);
     json_decref(m);
     p->answer_sent = true;
     for (guint i = 0; i < p->held_cands->len; i++)
-        send_text(p, g_ptr_array_index(p->held_cands, i));
+        rtcpeer__send_text(p, g_ptr_array_index(p->held_cands, i));
     g_ptr_array_set_size(p->held_cands, 0);
     return true;
 }

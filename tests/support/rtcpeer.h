@@ -1,6 +1,7 @@
 /* rtcpeer.h - a receiving WebRTC viewer for integration tests: a WebSocket
  * to porthole-cloud (libsoup) and a GStreamer webrtcbin that answers the
- * robot's offer and decodes what it sends.
+ * robot's offer (or makes the offer itself: opts.viewer_offers) and decodes
+ * what it sends.
  *
  * A peer registers as a client, opens one session for its robot, answers
  * the offer (automatically, or when the test says so), trickles candidates
