@@ -3,7 +3,8 @@
  * answers it, the video decodes, telemetry arrives on the application
  * m-line, switch-stream-type works, the robot never offers, and the
  * viewer's own ICE restart (a new offer with new credentials) is answered
- * while the video goes on.
+ * while the video goes on. With twcc the offer carries the TWCC header
+ * extension and the robot gets transport-wide feedback (bandwidth.reports).
  *
  * Each test starts its own porthole-cloud and porthole-robot ($PORTHOLE_CLOUD,
  * $PORTHOLE_ROBOT) inside the loopback-only network namespace. Under
@@ -73,6 +74,41 @@ static void test_an_offering_viewer_gets_video_telemetry_and_switches(void **sta
     assert_false(rtcpeer_answer(v)); /* nothing to answer in this mode */
 }
 
+/* bandwidth.reports of the robot's telemetry after up to n messages, once
+ * it is above zero. */
+static json_int_t twcc_reports(struct rtcpeer *v, int n)
+{
+    json_int_t reports = 0;
+    for (int i = 0; i < n && reports == 0; i++) {
+        json_t *t = rtcpeer_wait_telemetry(v, robotfix_wait(5000));
+        if (!t)
+            fail_msg("no telemetry within %d ms", robotfix_wait(5000));
+        json_t *b = json_object_get(t, "bandwidth");
+        reports = json_integer_value(json_object_get(b, "reports"));
+    }
+    return reports;
+}
+
+/* twcc: the robot estimates this viewer's bandwidth from its TWCC feedback,
+ * as with Chromium; without it, no feedback comes (the control). */
+static void test_an_offering_viewer_with_twcc_sends_feedback(void **state)
+{
+    struct robotfix *fx = *state;
+    struct rtcpeer *v = robotfix_viewer(fx, &(struct rtcpeer_opts){
+                                                .stream_types_json = "[\"color\"]",
+                                                .viewer_offers = true, .twcc = true});
+    struct rtcpeer *plain = offering_viewer(fx, "[\"color\"]");
+    robotfix_expect_frames(fx, v, 30, robotfix_wait(10000));
+    robotfix_expect_frames(fx, plain, 30, robotfix_wait(10000));
+    json_int_t with = twcc_reports(v, 4);
+    json_int_t without = twcc_reports(plain, 2);
+    fprintf(stderr, "TWCC reports: %lld with twcc, %lld without\n", (long long)with,
+            (long long)without);
+    if (with <= 0)
+        fail_msg("the robot got no TWCC feedback from a viewer that offered with twcc");
+    assert_int_equal(without, 0);
+}
+
 /* Two stream types: two video m-lines in the offer, both decode. */
 static void test_an_offering_viewer_of_two_streams_gets_both(void **state)
 {
@@ -122,6 +158,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_an_offering_viewer_gets_video_telemetry_and_switches,
+                                        robotfix_setup, robotfix_teardown),
+        cmocka_unit_test_setup_teardown(test_an_offering_viewer_with_twcc_sends_feedback,
                                         robotfix_setup, robotfix_teardown),
         cmocka_unit_test_setup_teardown(test_an_offering_viewer_of_two_streams_gets_both,
                                         robotfix_setup, robotfix_teardown),
