@@ -547,7 +547,8 @@ static void on_offer_applied(GstPromise *promise, gpointer data)
         g_error_free(gerr);
         return;
     }
-    GstPromise *next = gst_promise_new_with_change_func(on_answer_created, rtcpeer__ref(p), rtcpeer__unref);
+    GstPromise *next =
+        gst_promise_new_with_change_func(on_answer_created, rtcpeer__ref(p), rtcpeer__unref);
     g_signal_emit_by_name(p->webrtc, "create-answer", NULL, next);
 }
 
@@ -983,7 +984,8 @@ static void on_reoffer_applied(GstPromise *promise, gpointer data)
     next->ufrag = g_strdup(r->ufrag);
     next->pwd = g_strdup(r->pwd);
     g_signal_emit_by_name(r->p->webrtc, "create-answer", NULL,
-                          gst_promise_new_with_change_func(on_reanswer_created, next, rtcpeer__reneg_free));
+                          gst_promise_new_with_change_func(on_reanswer_created, next,
+                                                           rtcpeer__reneg_free));
 }
 
 /* A new offer on the answered session: restart our ICE if the robot did. */
@@ -996,7 +998,8 @@ static void reoffer(struct rtcpeer *p, const char *sdp_text)
     }
     struct reneg *r = g_new0(struct reneg, 1);
     r->p = rtcpeer__ref(p);
-    char *was = rtcpeer__sdp_ufrag(p->offer_sdp), *now = rtcpeer__sdp_ufrag(sdp_text), *mine = rtcpeer__sdp_ufrag(p->answer_sdp);
+    char *was = rtcpeer__sdp_ufrag(p->offer_sdp), *now = rtcpeer__sdp_ufrag(sdp_text);
+    char *mine = rtcpeer__sdp_ufrag(p->answer_sdp);
     if (g_strcmp0(was, now) != 0) {
         p->ice_restarts++;
         if (!rtcpeer__restart_own_ice(p, mine, &r->ufrag, &r->pwd))
@@ -1011,7 +1014,8 @@ static void reoffer(struct rtcpeer *p, const char *sdp_text)
     GstWebRTCSessionDescription *offer =
         gst_webrtc_session_description_new(GST_WEBRTC_SDP_TYPE_OFFER, sdp);
     g_signal_emit_by_name(p->webrtc, "set-remote-description", offer,
-                          gst_promise_new_with_change_func(on_reoffer_applied, r, rtcpeer__reneg_free));
+                          gst_promise_new_with_change_func(on_reoffer_applied, r,
+                                                           rtcpeer__reneg_free));
     gst_webrtc_session_description_free(offer);
 }
 
@@ -1298,7 +1302,8 @@ bool rtcpeer_answer(struct rtcpeer *p)
     note_twcc(p, sdp);
     GstWebRTCSessionDescription *offer =
         gst_webrtc_session_description_new(GST_WEBRTC_SDP_TYPE_OFFER, sdp);
-    GstPromise *promise = gst_promise_new_with_change_func(on_offer_applied, rtcpeer__ref(p), rtcpeer__unref);
+    GstPromise *promise =
+        gst_promise_new_with_change_func(on_offer_applied, rtcpeer__ref(p), rtcpeer__unref);
     g_signal_emit_by_name(p->webrtc, "set-remote-description", offer, promise);
     gst_webrtc_session_description_free(offer);
     p->answered = true;

@@ -161,7 +161,7 @@ bool rtcpeer_wait_offer(struct rtcpeer *p, int timeout_ms);
 bool rtcpeer_answer(struct rtcpeer *p);
 
 /* Waits until the answer exists; returns its SDP (owned by the peer) or
- * NULL on timeout. */
+ * NULL on timeout (always, with viewer_offers: we make no answer). */
 const char *rtcpeer_wait_answer_sdp(struct rtcpeer *p, int timeout_ms);
 
 /* Manual peers: sends the answer and then the candidates held back.
@@ -268,7 +268,8 @@ bool rtcpeer_connected(struct rtcpeer *p);
 int64_t rtcpeer_first_frame_us(struct rtcpeer *p);
 int64_t rtcpeer_connected_us(struct rtcpeer *p);
 
-/* Monotonic time create-session was sent (the viewer's "click"); 0 before. */
+/* Monotonic time create-session was sent (the viewer's "click"; with
+ * viewer_offers, when the offer was asked of webrtcbin); 0 before. */
 int64_t rtcpeer_requested_us(struct rtcpeer *p);
 
 /* ---- ICE ---- */

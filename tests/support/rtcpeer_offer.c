@@ -168,7 +168,8 @@ static void on_offer_created(GstPromise *promise, gpointer data)
 static void create_offer(struct rtcpeer *p, struct reneg *r)
 {
     g_signal_emit_by_name(p->webrtc, "create-offer", NULL,
-                          gst_promise_new_with_change_func(on_offer_created, r, rtcpeer__reneg_free));
+                          gst_promise_new_with_change_func(on_offer_created, r,
+                                                           rtcpeer__reneg_free));
 }
 
 /* available-robots arrived (and its ICE servers were taken): the "click". */
