@@ -96,7 +96,8 @@ static void usage(FILE *f)
           "       [--timeout SECONDS] [--latency MS] [--play SECONDS] [--twcc] [--no-decode]\n"
           "       [--samples] [--g2g-after SECONDS] [--twcc-interval MS]\n"
           "       [--offer [--relay-hold MS]]\n"
-          "STUN and TURN come from the cloud (session-created) unless --stun or --turn\n"
+          "STUN and TURN come from the cloud (session-created; with --offer,\n"
+          "available-robots) unless --stun or --turn\n"
           "is given. --offer: this viewer makes the offer (the robot answers).\n",
           f);
 }
