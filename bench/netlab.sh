@@ -21,6 +21,10 @@
 # no glass to glass, no CPU: the A/B of the offer flows (--robot-offers: the robot
 # offers, ?offer=0; --viewer-offers or neither: the viewer offers, ?offer=1,
 # porthole.js's default).
+# The C viewer answers the robot's offer unless --viewer-offers is given
+# (NETLAB_VIEWER_OFFERS=1): its first-frame runs then offer too (netlab-viewer
+# --offer; its "click" is then when it began its offer); its glass to glass
+# and CPU runs do not.
 # NETLAB_ROBOT_ARGS adds flags to the robot. NETLAB_LOGS=DIR keeps each lab's logs (cloud, robot, coturn, Chromium) in DIR/PATH/.
 #   short (make bench): 5 C first frames, 3 in Chromium, 4-s windows: ~3 min
 #   --full: 15 and 8, 10-s windows
@@ -69,8 +73,10 @@ if [ "${1:-}" = _inside ]; then
     if [ "$browser_only" = 0 ]; then
     # 1. C viewer: first frames, fresh viewers one after another.
     : >"$NETLAB_DIR/ff" ; : >"$NETLAB_DIR/conn"; wrong=0
+    c_offer=() c_offers=robot c_from="create-session sent"
+    [ "${NETLAB_VIEWER_OFFERS:-0}" = 1 ] && c_offer=(--offer) c_offers=viewer c_from="offer begun"
     for i in $(seq "$c_runs"); do
-        line=$(nl_viewer --frames 10 --timeout 20 2>/dev/null)
+        line=$(nl_viewer "${c_offer[@]}" --frames 10 --timeout 20 2>/dev/null)
         p=$(field path "$line")
         if grep -Eq "$expect" <<<"$p"; then
             field click_ms "$line" >>"$NETLAB_DIR/ff"
@@ -82,7 +88,7 @@ if [ "${1:-}" = _inside ]; then
         fi
         sleep 0.3
     done
-    emit "\"viewer\":\"c\",$(summary first_frame_ms <"$NETLAB_DIR/ff"),\"connected\":{$(summary connected_ms <"$NETLAB_DIR/conn")},\"wrong_path\":$wrong,\"from\":\"create-session sent\""
+    emit "\"viewer\":\"c\",$(summary first_frame_ms <"$NETLAB_DIR/ff"),\"connected\":{$(summary connected_ms <"$NETLAB_DIR/conn")},\"wrong_path\":$wrong,\"from\":\"$c_from\",\"offers\":\"$c_offers\""
     log "C viewer first frame: $(summary x <"$NETLAB_DIR/ff")"
 
     # 2. C viewer: glass to glass over one session.

@@ -10,6 +10,14 @@
 #                 (or prflx) candidates, though TURN is handed out too;
 #                 the viewer's router sees packets from the robot's router
 #   relay         both behind symmetric NATs: video through a TURN relay
+#   srflx-offer, relay-offer  as srflx and relay (same path assertions),
+#                 the viewer making the offer (netlab-viewer --offer,
+#                 create-session's offer; docs/PROTOCOL.md "The viewer
+#                 offers"): it takes the cloud's servers from
+#                 available-robots, the robot answers and never offers.
+#                 srflx-offer's viewer holds the robot's relayed candidates
+#                 250 ms (--relay-hold: libnice, controlling, nominated the
+#                 robot's relay before the direct pair in 3 of 9 sessions)
 #   relay-tcp     viewer behind the UDP-blocking router, the cloud hands out
 #                 TURN over UDP and TCP: relayed over TCP 3478
 #   relay-tls     viewer behind the firewall that lets only TCP 443 out, the
@@ -83,6 +91,11 @@ case "$case_name" in
 host) kinds="open open" ice=full expect='^host/udp .* -> host/udp ' ;;
 srflx) kinds="cone cone" ice=full expect='^(srflx|prflx)/udp .* -> (srflx|prflx)/udp ' ;;
 relay) kinds="symmetric symmetric" ice=full expect='relay/udp' ;;
+srflx-offer)
+    kinds="cone cone" ice=full expect='^(srflx|prflx)/udp .* -> (srflx|prflx)/udp '
+    viewer_args=(--offer --relay-hold 250)
+    ;;
+relay-offer) kinds="symmetric symmetric" ice=full expect='relay/udp' viewer_args=(--offer) ;;
 relay-tcp) kinds="cone udpblock" ice=no-tls expect='^relay/udp [^ ]* via turn-tcp' tcp=3478 ;;
 relay-tls) kinds="cone tcp443" ice=full expect='^relay/udp [^ ]* via turn-tcp' tcp=443 ;;
 relay-forced) kinds="cone cone" ice=full expect='^relay/udp' viewer_args=(--relay-only) ;;
@@ -213,7 +226,7 @@ case_video()
     relayed=$(lab_counted viewer from_turn)
     echo "case=$case_name viewer's router received: $direct packets from the robot's router, $relayed from the TURN server"
     case "$case_name" in
-    srflx)
+    srflx | srflx-offer)
         # The control of relay-forced's count: a direct path is counted.
         [ "${direct:-0}" -gt 100 ] || { echo "case=$case_name FAILED: no direct packets counted"; failed=1; }
         ;;

@@ -8,8 +8,17 @@
  * Usage: netlab-viewer --cloud URL --robot ID [--stream TYPE] [--address IP]
  *        [--stun URL] [--turn URLS] [--relay-only] [--frames N] [--timeout S]
  *        [--latency MS] [--play S] [--twcc] [--no-decode] [--samples]
- *        [--g2g-after S] [--twcc-interval MS]
+ *        [--g2g-after S] [--twcc-interval MS] [--offer [--relay-hold MS]]
  *
+ * --offer makes this viewer offer (create-session's offer, docs/PROTOCOL.md
+ * "The viewer offers"; rtcpeer's viewer_offers), as the web viewer does
+ * with ?offer=1: it then takes the cloud's STUN and TURN servers from
+ * available-robots (it gathers before the session exists), request_ms is
+ * when it began its offer and offer_ms when the robot's answer arrived.
+ * --relay-hold MS (with --offer) holds the robot's relayed candidates MS ms
+ * after its first srflx one (rtcpeer's relay_hold_ms: this viewer, then the
+ * controlling ICE agent, would otherwise nominate a relayed pair before the
+ * direct one is checked, where Chromium moves to the direct one later).
  * --twcc answers with the offer's TWCC header extension, so that this
  * viewer sends transport-wide congestion control feedback as a browser does
  * and the robot adapts its layer to this viewer's link (issue #15).
@@ -33,8 +42,9 @@
  *   event=frames t_ms=...      when --frames frames were decoded (before the
  *                              --play window starts)
  * and at the end one line of key=value pairs:
- *   request_ms=   create-session was sent (from the start of the viewer)
- *   offer_ms=     the robot's offer arrived
+ *   request_ms=   create-session was sent (from the start of the viewer;
+ *                 --offer: the offer was begun)
+ *   offer_ms=     the robot's offer arrived (--offer: its answer)
  *   connected_ms= webrtcbin reached "connected" (ICE and DTLS done)
  *   first_frame_ms= the first frame was decoded
  *   click_ms=     first_frame_ms - request_ms: what a user clicking Watch waits
@@ -75,8 +85,8 @@
 
 struct viewer_args {
     const char *cloud, *robot, *stream, *address, *stun, *turn;
-    bool relay_only, twcc, no_decode, samples;
-    long frames, timeout_s, latency_ms, play_s, g2g_after_s, twcc_interval_ms;
+    bool relay_only, twcc, no_decode, samples, offer;
+    long frames, timeout_s, latency_ms, play_s, g2g_after_s, twcc_interval_ms, relay_hold_ms;
 };
 
 static void usage(FILE *f)
@@ -85,8 +95,10 @@ static void usage(FILE *f)
           "       [--stun stun://HOST:PORT] [--turn URLS] [--relay-only] [--frames N]\n"
           "       [--timeout SECONDS] [--latency MS] [--play SECONDS] [--twcc] [--no-decode]\n"
           "       [--samples] [--g2g-after SECONDS] [--twcc-interval MS]\n"
-          "STUN and TURN come from the cloud (session-created) unless --stun or --turn\n"
-          "is given.\n",
+          "       [--offer [--relay-hold MS]]\n"
+          "STUN and TURN come from the cloud (session-created; with --offer,\n"
+          "available-robots) unless --stun or --turn\n"
+          "is given. --offer: this viewer makes the offer (the robot answers).\n",
           f);
 }
 
@@ -128,6 +140,8 @@ static int parse_args(int argc, char **argv, struct viewer_args *a)
         {.name = "samples", .has_arg = no_argument, .val = 'P'},
         {.name = "g2g-after", .has_arg = required_argument, .val = 'A'},
         {.name = "twcc-interval", .has_arg = required_argument, .val = 'I'},
+        {.name = "offer", .has_arg = no_argument, .val = 'O'},
+        {.name = "relay-hold", .has_arg = required_argument, .val = 'H'},
         {.name = "help", .has_arg = no_argument, .val = 'h'},
         {0},
     };
@@ -150,6 +164,8 @@ static int parse_args(int argc, char **argv, struct viewer_args *a)
         case 'W': a->twcc = true; break;
         case 'D': a->no_decode = true; break;
         case 'P': a->samples = true; break;
+        case 'O': a->offer = true; break;
+        case 'H': ok = number_opt("relay-hold", 0, 5000, &a->relay_hold_ms); break;
         case 'A': ok = number_opt("g2g-after", 0, 3600, &a->g2g_after_s); break;
         case 'I': ok = number_opt("twcc-interval", 1, 1000, &a->twcc_interval_ms); break;
         case 'h': usage(stdout); exit(0);
@@ -429,6 +445,8 @@ int main(int argc, char **argv)
         .cloud_ice = true,
         .latency_ms = (unsigned)a.latency_ms,
         .twcc = a.twcc,
+        .viewer_offers = a.offer,
+        .relay_hold_ms = (unsigned)a.relay_hold_ms,
         .no_decode = a.no_decode,
     };
     /* webrtcbin makes its DTLS certificate on the first session of a

@@ -1,6 +1,5 @@
 /* rtcpeer.c - a receiving WebRTC viewer (libsoup + webrtcbin) for integration tests. */
-#define GST_USE_UNSTABLE_API
-#include "rtcpeer.h"
+#include "rtcpeer_internal.h"
 
 #include <gst/app/gstappsink.h>
 #include <gst/gst.h>
@@ -17,79 +16,14 @@
 #include "robot/iceconf.h"
 
 #define MARKER_BLOCKS 34
-#define TWCC_URI "http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01"
-#define TWCC_MLINES 8
 
-struct rtcpeer {
-    gint refs;          /* atomic: the owner's, plus one per pending event or promise */
-    gint dead;          /* atomic: rtcpeer_free() has begun */
-    char *url;
-    char *robot_id;
-    char *streams_json;
-    char *device_id; /* NULL: create-session carries no deviceId */
-    bool manual;
-    bool rest;       /* no signaling: answers the offer of opts.offer_sdp */
-    bool cloud_ice;  /* take session-created's iceServers (opts.cloud_ice, no own servers) */
-    bool twcc;       /* opts.twcc */
-    bool no_decode;  /* opts.no_decode */
-    /* The offer's TWCC extension id per m-line (0: none), written on the
-     * main thread before the offer is applied, read when answering. */
-    int twcc_ext[TWCC_MLINES];
-
-    /* Main thread only. */
-    SoupSession *soup;
-    GCancellable *cancel;
-    SoupWebsocketConnection *ws;
-    bool ws_closed;
-    bool registered;
-    char *session_id;
-    char *offer_sdp;
-    bool answered;             /* the offer was applied */
-    char *answer_sdp;          /* our answer, once created */
-    bool answer_sent;
-    GPtrArray *held_cands;     /* manual: our candidate messages until the answer is sent */
-    GPtrArray *pending_cands;  /* "mline\ncandidate" strings until the offer is applied */
-    GPtrArray *inbox;          /* json_t * not yet taken */
-    GHashTable *counts;        /* type -> count (GUINT_TO_POINTER) */
-    json_t *telemetry;
-    unsigned ntelemetry;
-    guint bus_watch;
-    /* rest peers: */
-    GPtrArray *local_cands;    /* "mline\tcandidate" gathered so far */
-    bool gathered;             /* ICE gathering completed */
-    char *local_answer;        /* the answer with local_cands, once both are ready */
-    int64_t requested_us;      /* create-session sent */
-    struct rtcpeer_ice ice;    /* but .failed, which is ice_failed */
-
-    GstElement *pipe;
-    GstElement *webrtc;
-    GstWebRTCDataChannel *channel; /* set on the pc thread, released after NULL state */
-
-    /* renegotiation (main thread): */
-    GPtrArray *my_cands;       /* our ice-candidate messages, for after a restart */
-    unsigned reanswers;        /* offers after the first, answered */
-    unsigned ice_restarts;     /* offers after the first with new ICE credentials */
-    unsigned restart_requests;
-    unsigned restart_after_ms;
-    guint freeze_timer;
-    gint64 asked_us;           /* when restart_after_ms last asked */
-
-    gint connected;            /* atomic */
-    gint ice_failed;           /* atomic */
-    GMutex lock;               /* guards the four below */
-    struct rtcpeer_video video;
-    gint64 connected_us;       /* monotonic time of the first "connected", or 0 */
-    gint64 first_frame_us;     /* monotonic time of the first frame, or 0 */
-    gint64 last_frame_us;      /* monotonic time of the last frame, or 0 */
-};
-
-static struct rtcpeer *peer_ref(struct rtcpeer *p)
+struct rtcpeer *rtcpeer__ref(struct rtcpeer *p)
 {
     g_atomic_int_inc(&p->refs);
     return p;
 }
 
-static void peer_unref(gpointer data)
+void rtcpeer__unref(gpointer data)
 {
     struct rtcpeer *p = data;
     if (!g_atomic_int_dec_and_test(&p->refs))
@@ -98,7 +32,7 @@ static void peer_unref(gpointer data)
     g_free(p);
 }
 
-static bool peer_dead(struct rtcpeer *p)
+bool rtcpeer__dead(struct rtcpeer *p)
 {
     return g_atomic_int_get(&p->dead) != 0;
 }
@@ -112,8 +46,6 @@ int64_t rtcpeer_wall_ms(void)
 
 /* ---- events handed to the main context ---- */
 
-enum ev_kind { EV_CANDIDATE, EV_GATHERED, EV_ANSWER, EV_TELEMETRY, EV_REANSWER };
-
 struct ev {
     struct rtcpeer *p; /* a reference */
     enum ev_kind kind;
@@ -121,7 +53,6 @@ struct ev {
     char *text;
 };
 
-static void send_text(struct rtcpeer *p, const char *text);
 static void send_reanswer(struct rtcpeer *p, const char *sdp);
 
 /* Counts a local candidate by its "typ" (RFC 8839). */
@@ -141,11 +72,31 @@ static void count_candidate(struct rtcpeer *p, const char *cand)
         p->ice.relay++;
 }
 
+/* Our candidate (text "" or NULL: gathering ended) as an ice-candidate
+ * message: sent once the answer is (at once when we offer), else held. */
+void rtcpeer__queue_candidate(struct rtcpeer *p, guint mline, const char *text)
+{
+    json_t *c = json_null();
+    if (text && text[0])
+        c = json_pack("{s:s, s:i}", "candidate", text, "sdpMLineIndex", (int)mline);
+    json_t *m = json_pack("{s:s, s:s, s:o}", "type", "ice-candidate", "sessionId",
+                          p->session_id ? p->session_id : "", "candidate", c);
+    char *s = json_dumps(m, JSON_COMPACT);
+    if (text && text[0])
+        g_ptr_array_add(p->my_cands, g_strdup(s));
+    if (p->answer_sent)
+        rtcpeer__send_text(p, s);
+    else
+        g_ptr_array_add(p->held_cands, g_strdup(s));
+    free(s);
+    json_decref(m);
+}
+
 static gboolean ev_run(gpointer data)
 {
     struct ev *e = data;
     struct rtcpeer *p = e->p;
-    if (peer_dead(p))
+    if (rtcpeer__dead(p))
         return G_SOURCE_REMOVE;
     switch (e->kind) {
     case EV_CANDIDATE: {
@@ -155,20 +106,11 @@ static gboolean ev_run(gpointer data)
                 g_ptr_array_add(p->local_cands, g_strdup_printf("%u\t%s", e->mline, e->text));
             break;
         }
-        json_t *c = json_null();
-        if (e->text && e->text[0])
-            c = json_pack("{s:s, s:i}", "candidate", e->text, "sdpMLineIndex", (int)e->mline);
-        json_t *m = json_pack("{s:s, s:s, s:o}", "type", "ice-candidate", "sessionId",
-                              p->session_id ? p->session_id : "", "candidate", c);
-        char *s = json_dumps(m, JSON_COMPACT);
-        if (e->text && e->text[0])
-            g_ptr_array_add(p->my_cands, g_strdup(s));
-        if (p->answer_sent)
-            send_text(p, s);
+        if (p->offers && !p->session_id) /* no session to name yet */
+            g_ptr_array_add(p->early_cands,
+                            g_strdup_printf("%u\t%s", e->mline, e->text ? e->text : ""));
         else
-            g_ptr_array_add(p->held_cands, g_strdup(s));
-        free(s);
-        json_decref(m);
+            rtcpeer__queue_candidate(p, e->mline, e->text);
         break;
     }
     case EV_GATHERED:
@@ -183,6 +125,12 @@ static gboolean ev_run(gpointer data)
         break;
     case EV_REANSWER:
         send_reanswer(p, e->text);
+        break;
+    case EV_OFFER:
+        rtcpeer__send_offer(p, e->text);
+        break;
+    case EV_REOFFER:
+        rtcpeer__send_reoffer(p, e->text);
         break;
     case EV_TELEMETRY: {
         json_error_t jerr;
@@ -204,16 +152,16 @@ static gboolean ev_run(gpointer data)
 static void ev_free(gpointer data)
 {
     struct ev *e = data;
-    peer_unref(e->p);
+    rtcpeer__unref(e->p);
     g_free(e->text);
     g_free(e);
 }
 
 /* Any thread: queues an event for the default main context. */
-static void post(struct rtcpeer *p, enum ev_kind kind, guint mline, const char *text)
+void rtcpeer__post(struct rtcpeer *p, enum ev_kind kind, guint mline, const char *text)
 {
     struct ev *e = g_new0(struct ev, 1);
-    e->p = peer_ref(p);
+    e->p = rtcpeer__ref(p);
     e->kind = kind;
     e->mline = mline;
     e->text = g_strdup(text);
@@ -460,7 +408,7 @@ static void on_pad_added(GstElement *webrtc, GstPad *pad, gpointer data)
 static void on_ice_candidate(GstElement *webrtc, guint mline, gchar *candidate, gpointer data)
 {
     (void)webrtc;
-    post(data, EV_CANDIDATE, mline, candidate);
+    rtcpeer__post(data, EV_CANDIDATE, mline, candidate);
 }
 
 static void on_connection_state(GObject *obj, GParamSpec *pspec, gpointer data)
@@ -495,13 +443,13 @@ static void on_gathering_state(GObject *obj, GParamSpec *pspec, gpointer data)
     GstWebRTCICEGatheringState st;
     g_object_get(obj, "ice-gathering-state", &st, NULL);
     if (st == GST_WEBRTC_ICE_GATHERING_STATE_COMPLETE)
-        post(data, EV_GATHERED, 0, NULL);
+        rtcpeer__post(data, EV_GATHERED, 0, NULL);
 }
 
 static void on_channel_message(GstWebRTCDataChannel *ch, gchar *text, gpointer data)
 {
     (void)ch;
-    post(data, EV_TELEMETRY, 0, text);
+    rtcpeer__post(data, EV_TELEMETRY, 0, text);
 }
 
 static void on_data_channel(GstElement *webrtc, GstWebRTCDataChannel *ch, gpointer data)
@@ -556,7 +504,7 @@ static void answer_twcc(const struct rtcpeer *p, GstSDPMessage *answer)
 static void on_answer_created(GstPromise *promise, gpointer data)
 {
     struct rtcpeer *p = data;
-    if (gst_promise_wait(promise) != GST_PROMISE_RESULT_REPLIED || peer_dead(p)) {
+    if (gst_promise_wait(promise) != GST_PROMISE_RESULT_REPLIED || rtcpeer__dead(p)) {
         gst_promise_unref(promise);
         return;
     }
@@ -577,7 +525,7 @@ static void on_answer_created(GstPromise *promise, gpointer data)
     /* Local description first, so candidates follow the answer. */
     g_signal_emit_by_name(p->webrtc, "set-local-description", answer, NULL);
     gchar *text = gst_sdp_message_as_text(answer->sdp);
-    post(p, EV_ANSWER, 0, text);
+    rtcpeer__post(p, EV_ANSWER, 0, text);
     g_free(text);
     gst_webrtc_session_description_free(answer);
 }
@@ -585,7 +533,7 @@ static void on_answer_created(GstPromise *promise, gpointer data)
 static void on_offer_applied(GstPromise *promise, gpointer data)
 {
     struct rtcpeer *p = data;
-    if (gst_promise_wait(promise) != GST_PROMISE_RESULT_REPLIED || peer_dead(p)) {
+    if (gst_promise_wait(promise) != GST_PROMISE_RESULT_REPLIED || rtcpeer__dead(p)) {
         gst_promise_unref(promise);
         return;
     }
@@ -599,7 +547,8 @@ static void on_offer_applied(GstPromise *promise, gpointer data)
         g_error_free(gerr);
         return;
     }
-    GstPromise *next = gst_promise_new_with_change_func(on_answer_created, peer_ref(p), peer_unref);
+    GstPromise *next =
+        gst_promise_new_with_change_func(on_answer_created, rtcpeer__ref(p), rtcpeer__unref);
     g_signal_emit_by_name(p->webrtc, "create-answer", NULL, next);
 }
 
@@ -649,7 +598,7 @@ static void add_servers(struct rtcpeer *p, const char *stun, const char *const *
 }
 
 /* session-created's iceServers, when the peer takes the cloud's. */
-static void take_cloud_ice(struct rtcpeer *p, const json_t *servers)
+void rtcpeer__take_cloud_ice(struct rtcpeer *p, const json_t *servers)
 {
     if (!p->cloud_ice || !servers || !p->webrtc)
         return;
@@ -739,6 +688,10 @@ static bool build_pipeline(struct rtcpeer *p, const struct rtcpeer_opts *opts)
     GstBus *bus = gst_pipeline_get_bus(GST_PIPELINE(p->pipe));
     p->bus_watch = gst_bus_add_watch(bus, on_bus, p);
     gst_object_unref(bus);
+    if (p->offers && !rtcpeer__add_offer_media(p)) {
+        fprintf(stderr, "rtcpeer: cannot prepare the offer\n");
+        return false;
+    }
     if (gst_element_set_state(p->pipe, GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE) {
         fprintf(stderr, "rtcpeer: the pipeline does not start\n");
         return false;
@@ -748,7 +701,7 @@ static bool build_pipeline(struct rtcpeer *p, const struct rtcpeer_opts *opts)
 
 /* ---- signaling (main thread) ---- */
 
-static void send_text(struct rtcpeer *p, const char *text)
+void rtcpeer__send_text(struct rtcpeer *p, const char *text)
 {
     if (!p->ws || soup_websocket_connection_get_state(p->ws) != SOUP_WEBSOCKET_STATE_OPEN) {
         fprintf(stderr, "rtcpeer: not connected; dropped: %.120s\n", text ? text : "");
@@ -757,12 +710,43 @@ static void send_text(struct rtcpeer *p, const char *text)
     soup_websocket_connection_send_text(p->ws, text);
 }
 
-static void add_remote_candidate(struct rtcpeer *p, guint mline, const char *cand)
+void rtcpeer__add_remote_candidate(struct rtcpeer *p, guint mline, const char *cand)
 {
-    g_signal_emit_by_name(p->webrtc, "add-ice-candidate", mline, cand);
+    if (!rtcpeer__hold_relayed(p, mline, cand))
+        g_signal_emit_by_name(p->webrtc, "add-ice-candidate", mline, cand);
 }
 
 static void reoffer(struct rtcpeer *p, const char *sdp_text);
+
+/* create-session for our robot and stream types, with our offer when we
+ * make it (offer_sdp non-NULL). */
+void rtcpeer__send_create(struct rtcpeer *p, const char *offer_sdp)
+{
+    /* Built as text so that a test can send any streamTypes at all. */
+    json_t *tmp = json_string(p->robot_id);
+    char *quoted = json_dumps(tmp, JSON_ENCODE_ANY);
+    json_decref(tmp);
+    char *device = NULL, *offer = NULL;
+    if (p->device_id) {
+        json_t *d = json_string(p->device_id);
+        device = json_dumps(d, JSON_ENCODE_ANY);
+        json_decref(d);
+    }
+    if (offer_sdp) {
+        json_t *o = json_pack("{s:s, s:s}", "type", "offer", "sdp", offer_sdp);
+        offer = json_dumps(o, JSON_COMPACT);
+        json_decref(o);
+    }
+    char *req = g_strdup_printf("{\"type\":\"create-session\",\"robotId\":%s,"
+                                "\"streamTypes\":%s%s%s%s%s}", quoted, p->streams_json,
+                                device ? ",\"deviceId\":" : "", device ? device : "",
+                                offer ? ",\"offer\":" : "", offer ? offer : "");
+    rtcpeer__send_text(p, req);
+    g_free(req);
+    free(quoted);
+    free(device);
+    free(offer);
+}
 
 static void on_ws_text(struct rtcpeer *p, const char *text)
 {
@@ -779,33 +763,34 @@ static void on_ws_text(struct rtcpeer *p, const char *text)
     g_hash_table_insert(p->counts, g_strdup(type), GUINT_TO_POINTER(n + 1));
 
     if (strcmp(type, "available-robots") == 0) {
-        if (!p->registered && p->streams_json) {
-            /* Built as text so that a test can send any streamTypes at all. */
-            json_t *tmp = json_string(p->robot_id);
-            char *quoted = json_dumps(tmp, JSON_ENCODE_ANY);
-            json_decref(tmp);
-            char *device = NULL;
-            if (p->device_id) {
-                json_t *d = json_string(p->device_id);
-                device = json_dumps(d, JSON_ENCODE_ANY);
-                json_decref(d);
-            }
-            char *req = g_strdup_printf("{\"type\":\"create-session\",\"robotId\":%s,"
-                                        "\"streamTypes\":%s%s%s}", quoted, p->streams_json,
-                                        device ? ",\"deviceId\":" : "", device ? device : "");
-            send_text(p, req);
+        if (!p->registered && p->streams_json && p->offers) {
+            /* Its iceServers are for a peer that gathers before its session. */
+            rtcpeer__take_cloud_ice(p, json_object_get(m, "iceServers"));
+            rtcpeer__make_offer(p);
+        } else if (!p->registered && p->streams_json) {
+            rtcpeer__send_create(p, NULL);
             p->requested_us = g_get_monotonic_time();
-            g_free(req);
-            free(quoted);
-            free(device);
         }
         p->registered = true;
     } else if (strcmp(type, "session-created") == 0) {
         const char *sid = json_string_value(json_object_get(m, "sessionId"));
         if (sid && !p->session_id) {
             p->session_id = g_strdup(sid);
-            take_cloud_ice(p, json_object_get(m, "iceServers"));
+            if (p->offers)
+                rtcpeer__send_early_candidates(p);
+            else
+                rtcpeer__take_cloud_ice(p, json_object_get(m, "iceServers"));
         }
+    } else if (strcmp(type, "webrtc-answer") == 0) {
+        const char *sdp = json_string_value(json_object_get(json_object_get(m, "answer"), "sdp"));
+        if (p->offers && sdp)
+            rtcpeer__apply_answer(p, sdp);
+    } else if (strcmp(type, "webrtc-offer") == 0 && p->offers) {
+        /* A robot older than create-session's offer answers it with an offer
+         * of its own; porthole.js rolls back and answers, webrtcbin 1.22 has
+         * no rollback: not supported, said clearly. */
+        fprintf(stderr, "rtcpeer: the robot sent an offer to a viewer that offered (a robot that "
+                "does not know create-session's offer?); viewer_offers cannot answer it\n");
     } else if (strcmp(type, "webrtc-offer") == 0) {
         const char *sdp = json_string_value(json_object_get(json_object_get(m, "offer"), "sdp"));
         if (sdp && !p->offer_sdp) {
@@ -821,7 +806,7 @@ static void on_ws_text(struct rtcpeer *p, const char *text)
         json_int_t mline = json_integer_value(json_object_get(c, "sdpMLineIndex"));
         if (line && line[0]) {
             if (p->answered)
-                add_remote_candidate(p, (guint)mline, line);
+                rtcpeer__add_remote_candidate(p, (guint)mline, line);
             else
                 g_ptr_array_add(p->pending_cands,
                                 g_strdup_printf("%u\n%s", (unsigned)mline, line));
@@ -833,7 +818,7 @@ static void on_ws_message(SoupWebsocketConnection *ws, gint type, GBytes *msg, g
 {
     (void)ws;
     struct rtcpeer *p = data;
-    if (peer_dead(p))
+    if (rtcpeer__dead(p))
         return;
     if (type != SOUP_WEBSOCKET_DATA_TEXT) {
         fprintf(stderr, "rtcpeer: binary message from the cloud\n");
@@ -858,32 +843,32 @@ static void on_ws_connected(GObject *src, GAsyncResult *res, gpointer data)
     struct rtcpeer *p = data;
     GError *err = NULL;
     SoupWebsocketConnection *ws = soup_session_websocket_connect_finish(SOUP_SESSION(src), res, &err);
-    if (peer_dead(p)) {
+    if (rtcpeer__dead(p)) {
         if (ws)
             g_object_unref(ws);
         g_clear_error(&err);
-        peer_unref(p);
+        rtcpeer__unref(p);
         return;
     }
     if (!ws) {
         fprintf(stderr, "rtcpeer: cannot connect to %s: %s\n", p->url, err ? err->message : "?");
         g_clear_error(&err);
         p->ws_closed = true;
-        peer_unref(p);
+        rtcpeer__unref(p);
         return;
     }
     p->ws = ws;
     soup_websocket_connection_set_max_incoming_payload_size(ws, 16 << 20);
     g_signal_connect(ws, "message", G_CALLBACK(on_ws_message), p);
     g_signal_connect(ws, "closed", G_CALLBACK(on_ws_closed), p);
-    send_text(p, "{\"type\":\"client-register\"}");
-    peer_unref(p);
+    rtcpeer__send_text(p, "{\"type\":\"client-register\"}");
+    rtcpeer__unref(p);
 }
 
 /* ---- renegotiation: ICE restarts (main thread, but for the promises) ---- */
 
 /* The a=ice-ufrag of the first m-line that has one (g_free), or NULL. */
-static char *sdp_ufrag(const char *text)
+char *rtcpeer__sdp_ufrag(const char *text)
 {
     GstSDPMessage *sdp = NULL;
     if (!text || gst_sdp_message_new_from_text(text, &sdp) != GST_SDP_OK)
@@ -900,7 +885,7 @@ static char *sdp_ufrag(const char *text)
  * credentials go to *nu and *np. webrtcbin 1.22 answers a restart with the
  * old credentials (it has no ICE restart), so this is done by hand, as the
  * robot does for its offers. */
-static bool restart_own_ice(struct rtcpeer *p, const char *ufrag, char **nu, char **np)
+bool rtcpeer__restart_own_ice(struct rtcpeer *p, const char *ufrag, char **nu, char **np)
 {
     GObject *ice = NULL, *agent = NULL;
     g_object_get(p->webrtc, "ice-agent", &ice, NULL);
@@ -926,15 +911,29 @@ static bool restart_own_ice(struct rtcpeer *p, const char *ufrag, char **nu, cha
     return ok;
 }
 
-struct reneg {
-    struct rtcpeer *p; /* a reference */
-    char *ufrag, *pwd; /* our new credentials, or NULL (no ICE restart) */
-};
+/* Writes our restarted ICE credentials into our own SDP (ufrag NULL: no
+ * restart, nothing to write). */
+void rtcpeer__set_credentials(GstSDPMessage *sdp, const char *ufrag, const char *pwd)
+{
+    for (guint i = 0; ufrag && i < gst_sdp_message_medias_len(sdp); i++) {
+        GstSDPMedia *m = (GstSDPMedia *)gst_sdp_message_get_media(sdp, i);
+        for (guint a = 0; a < gst_sdp_media_attributes_len(m); a++) {
+            const GstSDPAttribute *attr = gst_sdp_media_get_attribute(m, a);
+            const char *v = g_strcmp0(attr->key, "ice-ufrag") == 0 ? ufrag
+                            : g_strcmp0(attr->key, "ice-pwd") == 0 ? pwd : NULL;
+            if (v) {
+                GstSDPAttribute repl;
+                gst_sdp_attribute_set(&repl, attr->key, v);
+                gst_sdp_media_replace_attribute(m, a, &repl);
+            }
+        }
+    }
+}
 
-static void reneg_free(gpointer data)
+void rtcpeer__reneg_free(gpointer data)
 {
     struct reneg *r = data;
-    peer_unref(r->p);
+    rtcpeer__unref(r->p);
     g_free(r->ufrag);
     g_free(r->pwd);
     g_free(r);
@@ -948,30 +947,18 @@ static void on_reanswer_created(GstPromise *promise, gpointer data)
     if (reply && gst_structure_has_field(reply, "answer"))
         gst_structure_get(reply, "answer", GST_TYPE_WEBRTC_SESSION_DESCRIPTION, &answer, NULL);
     gst_promise_unref(promise);
-    if (!answer || peer_dead(r->p)) {
+    if (!answer || rtcpeer__dead(r->p)) {
         if (!answer)
             fprintf(stderr, "rtcpeer: no answer to the robot's new offer\n");
         if (answer)
             gst_webrtc_session_description_free(answer);
         return;
     }
-    for (guint i = 0; r->ufrag && i < gst_sdp_message_medias_len(answer->sdp); i++) {
-        GstSDPMedia *m = (GstSDPMedia *)gst_sdp_message_get_media(answer->sdp, i);
-        for (guint a = 0; a < gst_sdp_media_attributes_len(m); a++) {
-            const GstSDPAttribute *attr = gst_sdp_media_get_attribute(m, a);
-            const char *v = g_strcmp0(attr->key, "ice-ufrag") == 0 ? r->ufrag
-                            : g_strcmp0(attr->key, "ice-pwd") == 0 ? r->pwd : NULL;
-            if (v) {
-                GstSDPAttribute repl;
-                gst_sdp_attribute_set(&repl, attr->key, v);
-                gst_sdp_media_replace_attribute(m, a, &repl);
-            }
-        }
-    }
+    rtcpeer__set_credentials(answer->sdp, r->ufrag, r->pwd);
     answer_twcc(r->p, answer->sdp);
     g_signal_emit_by_name(r->p->webrtc, "set-local-description", answer, NULL);
     gchar *text = gst_sdp_message_as_text(answer->sdp);
-    post(r->p, EV_REANSWER, 0, text);
+    rtcpeer__post(r->p, EV_REANSWER, 0, text);
     g_free(text);
     gst_webrtc_session_description_free(answer);
 }
@@ -990,14 +977,15 @@ static void on_reoffer_applied(GstPromise *promise, gpointer data)
         return;
     }
     gst_promise_unref(promise);
-    if (peer_dead(r->p))
+    if (rtcpeer__dead(r->p))
         return;
     struct reneg *next = g_new0(struct reneg, 1);
-    next->p = peer_ref(r->p);
+    next->p = rtcpeer__ref(r->p);
     next->ufrag = g_strdup(r->ufrag);
     next->pwd = g_strdup(r->pwd);
     g_signal_emit_by_name(r->p->webrtc, "create-answer", NULL,
-                          gst_promise_new_with_change_func(on_reanswer_created, next, reneg_free));
+                          gst_promise_new_with_change_func(on_reanswer_created, next,
+                                                           rtcpeer__reneg_free));
 }
 
 /* A new offer on the answered session: restart our ICE if the robot did. */
@@ -1009,11 +997,12 @@ static void reoffer(struct rtcpeer *p, const char *sdp_text)
         return;
     }
     struct reneg *r = g_new0(struct reneg, 1);
-    r->p = peer_ref(p);
-    char *was = sdp_ufrag(p->offer_sdp), *now = sdp_ufrag(sdp_text), *mine = sdp_ufrag(p->answer_sdp);
+    r->p = rtcpeer__ref(p);
+    char *was = rtcpeer__sdp_ufrag(p->offer_sdp), *now = rtcpeer__sdp_ufrag(sdp_text);
+    char *mine = rtcpeer__sdp_ufrag(p->answer_sdp);
     if (g_strcmp0(was, now) != 0) {
         p->ice_restarts++;
-        if (!restart_own_ice(p, mine, &r->ufrag, &r->pwd))
+        if (!rtcpeer__restart_own_ice(p, mine, &r->ufrag, &r->pwd))
             fprintf(stderr, "rtcpeer: cannot restart ICE on our side\n");
     }
     g_free(was);
@@ -1025,7 +1014,8 @@ static void reoffer(struct rtcpeer *p, const char *sdp_text)
     GstWebRTCSessionDescription *offer =
         gst_webrtc_session_description_new(GST_WEBRTC_SDP_TYPE_OFFER, sdp);
     g_signal_emit_by_name(p->webrtc, "set-remote-description", offer,
-                          gst_promise_new_with_change_func(on_reoffer_applied, r, reneg_free));
+                          gst_promise_new_with_change_func(on_reoffer_applied, r,
+                                                           rtcpeer__reneg_free));
     gst_webrtc_session_description_free(offer);
 }
 
@@ -1040,7 +1030,7 @@ static void send_reanswer(struct rtcpeer *p, const char *sdp)
                           sdp);
     rtcpeer_send_json(p, m);
     for (guint i = 0; i < p->my_cands->len; i++)
-        send_text(p, g_ptr_array_index(p->my_cands, i));
+        rtcpeer__send_text(p, g_ptr_array_index(p->my_cands, i));
     if (p->gathered)
         rtcpeer_send_json(p, json_pack("{s:s, s:s, s:n}", "type", "ice-candidate", "sessionId",
                                        p->session_id ? p->session_id : "", "candidate"));
@@ -1051,6 +1041,8 @@ static bool send_restart_request(struct rtcpeer *p, const char *reason)
 {
     if (!p->session_id)
         return false;
+    if (p->offers) /* the robot ignores ice-restart-request when we offer */
+        return rtcpeer__restart_by_offer(p) && ++p->restart_requests;
     p->restart_requests++;
     return rtcpeer_send_json(p, json_pack("{s:s, s:s, s:s}", "type", "ice-restart-request",
                                           "sessionId", p->session_id, "reason", reason));
@@ -1137,6 +1129,14 @@ struct rtcpeer *rtcpeer_new_opts(const struct rtcpeer_opts *opts)
     p->restart_after_ms = opts->restart_after_ms;
     p->twcc = opts->twcc;
     p->no_decode = opts->no_decode;
+    p->early_cands = g_ptr_array_new_with_free_func(g_free);
+    p->held_relay = g_ptr_array_new_with_free_func(g_free);
+    if (opts->viewer_offers && !opts->offer_sdp && !rtcpeer__count_streams(p)) {
+        p->ws_closed = true;
+        return p;
+    }
+    if (p->offers)
+        p->relay_hold_ms = opts->relay_hold_ms;
     if (!build_pipeline(p, opts))
         fprintf(stderr, "rtcpeer: this peer will decode nothing\n");
     p->soup = soup_session_new_with_options("timeout", 10, "idle-timeout", 0, NULL);
@@ -1156,7 +1156,7 @@ struct rtcpeer *rtcpeer_new_opts(const struct rtcpeer_opts *opts)
         return p;
     }
     soup_session_websocket_connect_async(p->soup, msg, NULL, NULL, G_PRIORITY_DEFAULT, p->cancel,
-                                         on_ws_connected, peer_ref(p));
+                                         on_ws_connected, rtcpeer__ref(p));
     g_object_unref(msg);
     if (p->restart_after_ms)
         p->freeze_timer = g_timeout_add(50, on_freeze_tick, p);
@@ -1186,6 +1186,8 @@ void rtcpeer_free(struct rtcpeer *p)
     g_atomic_int_set(&p->dead, 1);
     if (p->freeze_timer)
         g_source_remove(p->freeze_timer);
+    if (p->hold_timer)
+        g_source_remove(p->hold_timer);
     g_cancellable_cancel(p->cancel);
     if (p->ws) {
         g_signal_handlers_disconnect_by_data(p->ws, p);
@@ -1204,6 +1206,8 @@ void rtcpeer_free(struct rtcpeer *p)
     }
     if (p->channel)
         g_object_unref(p->channel);
+    if (p->own_channel)
+        g_object_unref(p->own_channel);
     g_clear_object(&p->cancel);
     g_clear_object(&p->soup);
     g_ptr_array_free(p->pending_cands, TRUE);
@@ -1211,6 +1215,10 @@ void rtcpeer_free(struct rtcpeer *p)
     g_ptr_array_free(p->held_cands, TRUE);
     g_ptr_array_free(p->local_cands, TRUE);
     g_ptr_array_free(p->my_cands, TRUE);
+    g_ptr_array_free(p->early_cands, TRUE);
+    g_ptr_array_free(p->held_relay, TRUE);
+    g_free(p->local_offer);
+    g_free(p->robot_answer);
     g_free(p->local_answer);
     g_free(p->answer_sdp);
     g_hash_table_destroy(p->counts);
@@ -1221,7 +1229,7 @@ void rtcpeer_free(struct rtcpeer *p)
     g_free(p->device_id);
     g_free(p->session_id);
     g_free(p->offer_sdp);
-    peer_unref(p);
+    rtcpeer__unref(p);
 }
 
 static gboolean wake(gpointer data)
@@ -1262,6 +1270,8 @@ const char *rtcpeer_session_id(const struct rtcpeer *p)
 
 bool rtcpeer_has_offer(const struct rtcpeer *p)
 {
+    if (p->offers)
+        return p->robot_answer != NULL;
     return p->offer_sdp != NULL;
 }
 
@@ -1282,7 +1292,7 @@ bool rtcpeer_wait_offer(struct rtcpeer *p, int timeout_ms)
 
 bool rtcpeer_answer(struct rtcpeer *p)
 {
-    if (!p->offer_sdp || p->answered || !p->webrtc)
+    if (!p->offer_sdp || p->answered || !p->webrtc || p->offers)
         return false;
     GstSDPMessage *sdp = NULL;
     if (gst_sdp_message_new_from_text(p->offer_sdp, &sdp) != GST_SDP_OK) {
@@ -1292,7 +1302,8 @@ bool rtcpeer_answer(struct rtcpeer *p)
     note_twcc(p, sdp);
     GstWebRTCSessionDescription *offer =
         gst_webrtc_session_description_new(GST_WEBRTC_SDP_TYPE_OFFER, sdp);
-    GstPromise *promise = gst_promise_new_with_change_func(on_offer_applied, peer_ref(p), peer_unref);
+    GstPromise *promise =
+        gst_promise_new_with_change_func(on_offer_applied, rtcpeer__ref(p), rtcpeer__unref);
     g_signal_emit_by_name(p->webrtc, "set-remote-description", offer, promise);
     gst_webrtc_session_description_free(offer);
     p->answered = true;
@@ -1301,7 +1312,7 @@ bool rtcpeer_answer(struct rtcpeer *p)
         char *s = g_ptr_array_index(p->pending_cands, i);
         char *nl = strchr(s, '\n');
         if (nl)
-            add_remote_candidate(p, (guint)strtoul(s, NULL, 10), nl + 1);
+            rtcpeer__add_remote_candidate(p, (guint)strtoul(s, NULL, 10), nl + 1);
     }
     g_ptr_array_set_size(p->pending_cands, 0);
     return true;
@@ -1355,18 +1366,18 @@ const char *rtcpeer_wait_local_answer(struct rtcpeer *p, int timeout_ms)
 
 bool rtcpeer_send_answer(struct rtcpeer *p)
 {
-    if (p->rest || !p->answer_sdp || p->answer_sent)
+    if (p->rest || p->offers || !p->answer_sdp || p->answer_sent)
         return false;
     json_t *m = json_pack("{s:s, s:s, s:{s:s, s:s}}", "type", "webrtc-answer", "sessionId",
                           p->session_id ? p->session_id : "", "answer", "type", "answer", "sdp",
                           p->answer_sdp);
     char *s = json_dumps(m, JSON_COMPACT);
-    send_text(p, s);
+    rtcpeer__send_text(p, s);
     free(s);
     json_decref(m);
     p->answer_sent = true;
     for (guint i = 0; i < p->held_cands->len; i++)
-        send_text(p, g_ptr_array_index(p->held_cands, i));
+        rtcpeer__send_text(p, g_ptr_array_index(p->held_cands, i));
     g_ptr_array_set_size(p->held_cands, 0);
     return true;
 }

@@ -1,6 +1,7 @@
 /* rtcpeer.h - a receiving WebRTC viewer for integration tests: a WebSocket
  * to porthole-cloud (libsoup) and a GStreamer webrtcbin that answers the
- * robot's offer and decodes what it sends.
+ * robot's offer (or makes the offer itself: opts.viewer_offers) and decodes
+ * what it sends.
  *
  * A peer registers as a client, opens one session for its robot, answers
  * the offer (automatically, or when the test says so), trickles candidates
@@ -85,6 +86,37 @@ struct rtcpeer_opts {
      * below then stay at zero but frames, rtp_bytes and the frame times.
      * Other codecs decode. */
     bool no_decode;
+    /* true: the peer makes the offer (docs/PROTOCOL.md "The viewer
+     * offers"), as porthole.js does with viewerOffers: one recvonly VP8
+     * video m-line per entry of stream_types_json (which must then be a
+     * JSON array of 1 to 8 entries; otherwise the peer reports why on
+     * stderr and stays unconnected), plus an application m-line (a data
+     * channel the robot never hears of) for telemetry, bundled. Once
+     * available-robots arrives (with cloud_ice, its iceServers are taken:
+     * the offer gathers before any session exists), the offer goes out in
+     * create-session at once; our candidates trickle once session-created
+     * names the session; the robot's webrtc-answer and candidates are
+     * applied. With twcc, each video m-line of the offer carries the TWCC
+     * header extension. rtcpeer_requested_us is then when the offer was
+     * asked of webrtcbin (the "click"), rtcpeer_has_offer and
+     * rtcpeer_wait_offer report the robot's answer, rtcpeer_answer and
+     * rtcpeer_send_answer do nothing (manual_answer is ignored), and an
+     * ICE restart (rtcpeer_request_restart, restart_after_ms) is a new
+     * offer of ours with new ICE credentials (see "renegotiation"). A robot
+     * that answers the offer with an offer of its own (one older than the
+     * offer field) is not supported: the peer says so on stderr and gets
+     * no video. Ignored with offer_sdp. */
+    bool viewer_offers;
+    /* viewer_offers only; 0: none. The robot's relayed candidates wait
+     * this long after its first srflx one (4 times as long after its answer
+     * when none comes): libnice, controlling here, nominates the best valid
+     * pair as soon as two pairs are valid (its regular nomination's
+     * stopping criterion) and never renominates, so through two cone NATs
+     * it took the robot's relayed candidate in 3 of 9 lab sessions before
+     * the direct pair was checked; Chromium nominates at once and moves to
+     * the better pair later. The robot holds a viewer's relayed candidates
+     * the same way when it offers. Delays relayed paths by as much. */
+    unsigned relay_hold_ms;
 };
 
 /* Starts a peer: connects, sends client-register and, once registered,
@@ -112,12 +144,14 @@ void rtcpeer_run_for(int ms);
 bool rtcpeer_registered(const struct rtcpeer *p);
 /* The session id from session-created, or NULL before it. */
 const char *rtcpeer_session_id(const struct rtcpeer *p);
-/* True once the robot's offer arrived (and, unless manual, was answered). */
+/* True once the robot's offer arrived (and, unless manual, was answered);
+ * viewer_offers: once the robot's answer to our offer arrived. */
 bool rtcpeer_has_offer(const struct rtcpeer *p);
 /* True when the WebSocket is closed (by either side) or failed. */
 bool rtcpeer_ws_closed(const struct rtcpeer *p);
 
-/* Waits for the offer. Returns false on timeout. */
+/* Waits for the offer (viewer_offers: the robot's answer). Returns false
+ * on timeout. */
 bool rtcpeer_wait_offer(struct rtcpeer *p, int timeout_ms);
 
 /* Applies the stored offer and has webrtcbin create the answer, which is
@@ -127,7 +161,7 @@ bool rtcpeer_wait_offer(struct rtcpeer *p, int timeout_ms);
 bool rtcpeer_answer(struct rtcpeer *p);
 
 /* Waits until the answer exists; returns its SDP (owned by the peer) or
- * NULL on timeout. */
+ * NULL on timeout (always, with viewer_offers: we make no answer). */
 const char *rtcpeer_wait_answer_sdp(struct rtcpeer *p, int timeout_ms);
 
 /* Manual peers: sends the answer and then the candidates held back.
@@ -169,21 +203,30 @@ bool rtcpeer_wait_count(struct rtcpeer *p, const char *type, unsigned n, int tim
  * same webrtcbin: when its ICE credentials changed (the robot restarted
  * ICE) the peer restarts its own libnice stream too (new credentials in its
  * answer, as webrtcbin 1.22 would not change them), answers, and sends its
- * local candidates again; the decoding branches and counters carry on. */
+ * local candidates again; the decoding branches and counters carry on.
+ * viewer_offers: the robot neither restarts such a session nor hears
+ * ice-restart-request for it; the peer restarts its libnice stream itself,
+ * sends a new webrtc-offer with the new credentials (once the first answer
+ * is in, one at a time) and its local candidates again, and applies the
+ * robot's webrtc-answer. */
 
 /* Sends ice-restart-request for the session (reason "requested": the
  * robot restarts even while it hears from the viewer; restart_after_ms
- * sends "video-stalled"). */
+ * sends "video-stalled"). viewer_offers: makes a restart offer instead;
+ * false when none could be made (no answer yet, one under way). */
 bool rtcpeer_request_restart(struct rtcpeer *p);
 
-/* Offers after the first that were answered so far. */
+/* Offers after the first that were answered so far (viewer_offers: our
+ * restart offers the robot answered). */
 unsigned rtcpeer_reanswers(const struct rtcpeer *p);
 
 /* Offers after the first whose ICE credentials changed (ICE restarts),
- * counted as they arrive; the rest would be renegotiations. */
+ * counted as they arrive; the rest would be renegotiations.
+ * viewer_offers: our restart offers, counted as they are sent. */
 unsigned rtcpeer_ice_restarts(const struct rtcpeer *p);
 
-/* ice-restart-request messages sent so far (by the test or restart_after_ms). */
+/* ice-restart-request messages sent so far (by the test or
+ * restart_after_ms); viewer_offers: restart offers made. */
 unsigned rtcpeer_restart_requests(const struct rtcpeer *p);
 
 /* Monotonic time (microseconds) of the last decoded frame, 0 before. */
@@ -225,7 +268,8 @@ bool rtcpeer_connected(struct rtcpeer *p);
 int64_t rtcpeer_first_frame_us(struct rtcpeer *p);
 int64_t rtcpeer_connected_us(struct rtcpeer *p);
 
-/* Monotonic time create-session was sent (the viewer's "click"); 0 before. */
+/* Monotonic time create-session was sent (the viewer's "click"; with
+ * viewer_offers, when the offer was asked of webrtcbin); 0 before. */
 int64_t rtcpeer_requested_us(struct rtcpeer *p);
 
 /* ---- ICE ---- */
