@@ -109,6 +109,29 @@ static int twcc_id(const GstSDPMedia *media)
     return 0;
 }
 
+/* True when media's mid is in an a=group:BUNDLE line other than as its
+ * first (the tag, whose m-line carries the group's transport). */
+static bool bundled_after_tag(const GstSDPMessage *sdp, const GstSDPMedia *media)
+{
+    const char *mid = gst_sdp_media_get_attribute_val(media, "mid");
+    if (!mid || !*mid)
+        return false;
+    for (guint i = 0; i < gst_sdp_message_attributes_len(sdp); i++) {
+        const GstSDPAttribute *a = gst_sdp_message_get_attribute(sdp, i);
+        if (!a->key || strcmp(a->key, "group") != 0 || !a->value ||
+            strncmp(a->value, "BUNDLE ", 7) != 0)
+            continue;
+        gchar **ids = g_strsplit(a->value + 7, " ", -1);
+        bool found = false;
+        for (guint k = 1; ids[0] && ids[k] && !found; k++)
+            found = strcmp(ids[k], mid) == 0;
+        g_strfreev(ids);
+        if (found)
+            return true;
+    }
+    return false;
+}
+
 /* Checks each m-line and notes the usable video ones in info. Returns 0,
  * or -1 with err. */
 static int check_medias(const GstSDPMessage *sdp, const char *encoding,
@@ -117,14 +140,24 @@ static int check_medias(const GstSDPMessage *sdp, const char *encoding,
     for (guint i = 0; i < info->nmedia; i++) {
         const GstSDPMedia *media = gst_sdp_message_get_media(sdp, i);
         const char *kind = gst_sdp_media_get_media(media);
-        if (gst_sdp_media_get_port(media) == 0)
-            continue; /* rejected by the viewer itself */
-        if (!sdp_attr(sdp, media, "ice-ufrag") || !sdp_attr(sdp, media, "ice-pwd")) {
+        /* Port 0 is an m-line the viewer rejected itself, unless it is
+         * bundle-only (RFC 8843: GStreamer's max-bundle offers mark every
+         * m-line after the first so), which rides on the BUNDLE group's
+         * transport and may carry no transport attributes of its own. */
+        bool bundle_only = gst_sdp_media_get_attribute_val(media, "bundle-only") != NULL;
+        if (gst_sdp_media_get_port(media) == 0 && !bundle_only)
+            continue;
+        if (bundle_only && !bundled_after_tag(sdp, media)) {
+            snprintf(err, errlen, "m-line %u of the offer is bundle-only but not in a BUNDLE "
+                     "group after its first m-line", i);
+            return -1;
+        }
+        if (!bundle_only && (!sdp_attr(sdp, media, "ice-ufrag") || !sdp_attr(sdp, media, "ice-pwd"))) {
             snprintf(err, errlen, "m-line %u of the offer has no ICE credentials "
                      "(a=ice-ufrag, a=ice-pwd)", i);
             return -1;
         }
-        if (!sdp_attr(sdp, media, "fingerprint")) {
+        if (!bundle_only && !sdp_attr(sdp, media, "fingerprint")) {
             snprintf(err, errlen, "m-line %u of the offer has no DTLS fingerprint", i);
             return -1;
         }

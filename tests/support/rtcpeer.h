@@ -91,7 +91,9 @@ struct rtcpeer_opts {
      * video m-line per entry of stream_types_json (which must then be a
      * JSON array of 1 to 8 entries; otherwise the peer reports why on
      * stderr and stays unconnected), plus an application m-line (a data
-     * channel the robot never hears of) for telemetry, bundled. Once
+     * channel the robot never hears of) for telemetry, bundled (as
+     * webrtcbin makes it: every m-line after the first bundle-only with
+     * port 0, RFC 8843, which the robot must take as live). Once
      * available-robots arrives (with cloud_ice, its iceServers are taken:
      * the offer gathers before any session exists), the offer goes out in
      * create-session at once; our candidates trickle once session-created

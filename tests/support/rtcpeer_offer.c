@@ -114,26 +114,6 @@ static void offer_twcc(GstSDPMessage *offer)
     }
 }
 
-/* webrtcbin's max-bundle offer marks every m-line but the first
- * a=bundle-only with port 0 (RFC 8843); porthole-robot takes port 0 for
- * a rejected m-line (it would send one video and open no data channel),
- * and Chromium's max-bundle offers carry port 9 and no bundle-only: so do
- * ours. */
-static void offer_unbundle_only(GstSDPMessage *offer)
-{
-    for (guint i = 0; i < gst_sdp_message_medias_len(offer); i++) {
-        GstSDPMedia *m = (GstSDPMedia *)gst_sdp_message_get_media(offer, i);
-        for (guint a = 0; a < gst_sdp_media_attributes_len(m); a++) {
-            if (g_strcmp0(gst_sdp_media_get_attribute(m, a)->key, "bundle-only") != 0)
-                continue;
-            gst_sdp_media_remove_attribute(m, a);
-            if (gst_sdp_media_get_port(m) == 0)
-                gst_sdp_media_set_port_info(m, 9, gst_sdp_media_get_num_ports(m));
-            break;
-        }
-    }
-}
-
 /* webrtcbin's thread: our offer (the first, or a restart's with r's new
  * credentials) exists; it becomes the local description (queued before it
  * is sent, so that a fast answer finds the right state) and goes to the
@@ -154,7 +134,6 @@ static void on_offer_created(GstPromise *promise, gpointer data)
         return;
     }
     rtcpeer__set_credentials(offer->sdp, r->ufrag, r->pwd);
-    offer_unbundle_only(offer->sdp);
     if (r->p->twcc)
         offer_twcc(offer->sdp);
     g_signal_emit_by_name(r->p->webrtc, "set-local-description", offer, NULL);

@@ -153,6 +153,50 @@ static void test_bad_offers_are_refused_with_their_reason(void **state)
     g_free(huge);
 }
 
+/* A bundle-only m-line (RFC 8843: port 0, a=bundle-only, no transport of
+ * its own; GStreamer's max-bundle offers mark every m-line after the first
+ * so) is a live m-line of the BUNDLE group, not a rejected one; outside a
+ * group, or as its first m-line, it is refused. */
+#define BUNDLE_ONLY(kind_line, mid, rest) \
+    kind_line "c=IN IP4 0.0.0.0\r\na=bundle-only\r\na=mid:" mid "\r\n" rest
+static void test_bundle_only_m_lines_belong_to_the_group(void **state)
+{
+    (void)state;
+    struct sdp_offer_info info;
+    char err[256] = "";
+    const char *offer =
+        "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\na=group:BUNDLE 0 1 d\r\n"
+        VIDEO("0", "recvonly")
+        BUNDLE_ONLY("m=video 0 UDP/TLS/RTP/SAVPF 96\r\n", "1",
+                    "a=recvonly\r\na=rtcp-mux\r\na=rtpmap:96 VP8/90000\r\n")
+        BUNDLE_ONLY("m=application 0 UDP/DTLS/SCTP webrtc-datachannel\r\n", "d",
+                    "a=sctp-port:5000\r\n");
+    GstSDPMessage *sdp = check(offer, "VP8", 2, &info, err);
+    if (!sdp)
+        fail_msg("refused: %s", err);
+    assert_int_equal(info.nusable, 2);
+    assert_int_equal(info.mline[1], 1);
+    assert_true(info.application);
+    gst_sdp_message_free(sdp);
+
+    /* The same m-line without a BUNDLE group naming it after the first. */
+    expect_refused("v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\na=group:BUNDLE 1 0\r\n"
+                   VIDEO("0", "recvonly")
+                   BUNDLE_ONLY("m=video 0 UDP/TLS/RTP/SAVPF 96\r\n", "1",
+                               "a=recvonly\r\na=rtpmap:96 VP8/90000\r\n"),
+                   2, "m-line 1 of the offer is bundle-only but not in a BUNDLE group");
+    expect_refused("v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n"
+                   VIDEO("0", "recvonly")
+                   BUNDLE_ONLY("m=video 0 UDP/TLS/RTP/SAVPF 96\r\n", "1",
+                               "a=recvonly\r\na=rtpmap:96 VP8/90000\r\n"),
+                   2, "bundle-only but not in a BUNDLE group");
+    /* A port-0 m-line without bundle-only stays a rejected one. */
+    expect_refused(SESSION VIDEO("0", "recvonly")
+                   "m=video 0 UDP/TLS/RTP/SAVPF 96\r\nc=IN IP4 0.0.0.0\r\na=mid:1\r\n"
+                   "a=recvonly\r\na=rtpmap:96 VP8/90000\r\n",
+                   2, "1 video m-line the robot can send on; 2 streams were asked for");
+}
+
 static void test_the_offers_candidates_pass_the_gate(void **state)
 {
     (void)state;
@@ -187,6 +231,7 @@ int main(void)
         cmocka_unit_test(test_h264_takes_the_packetization_mode_1_payload_type),
         cmocka_unit_test(test_usable_video_m_lines_are_listed_in_order),
         cmocka_unit_test(test_bad_offers_are_refused_with_their_reason),
+        cmocka_unit_test(test_bundle_only_m_lines_belong_to_the_group),
         cmocka_unit_test(test_the_offers_candidates_pass_the_gate),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
