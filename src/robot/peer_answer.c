@@ -121,22 +121,6 @@ char *peer_restart_ice_remote(struct peer *p, const char *ufrag, const char *pwd
     return g_string_free(frag, FALSE);
 }
 
-/* The ICE credentials of the first m-line of sdp that has them (or the
- * session's): borrowed from sdp, or NULL. */
-static void offer_credentials(const GstSDPMessage *sdp, const char **ufrag, const char **pwd)
-{
-    *ufrag = *pwd = NULL;
-    for (guint i = 0; i < gst_sdp_message_medias_len(sdp) && !*ufrag; i++) {
-        const GstSDPMedia *m = gst_sdp_message_get_media(sdp, i);
-        *ufrag = gst_sdp_media_get_attribute_val(m, "ice-ufrag");
-        *pwd = gst_sdp_media_get_attribute_val(m, "ice-pwd");
-    }
-    if (!*ufrag) {
-        *ufrag = gst_sdp_message_get_attribute_val(sdp, "ice-ufrag");
-        *pwd = gst_sdp_message_get_attribute_val(sdp, "ice-pwd");
-    }
-}
-
 /* The offer's own a=candidate lines (sdp_offer_check passed them through
  * the gate) go to ICE like trickled ones. */
 static void add_offer_candidates(struct peer *p, const GstSDPMessage *sdp)
@@ -169,7 +153,7 @@ char *peer_restart_ice_offer(struct peer *p, const char *offer, char *err, size_
     if (!sdp)
         return NULL;
     const char *ufrag, *pwd;
-    offer_credentials(sdp, &ufrag, &pwd);
+    peer_ice_credentials(sdp, &ufrag, &pwd);
     char *frag = ufrag && pwd ? peer_restart_ice_remote(p, ufrag, pwd, err, errlen) : NULL;
     if (!frag) {
         gst_sdp_message_free(sdp);

@@ -191,17 +191,33 @@ void peer_ice_set_credentials(GstSDPMessage *sdp, const char *ufrag, const char 
     }
 }
 
+void peer_ice_credentials(const GstSDPMessage *sdp, const char **ufrag, const char **pwd)
+{
+    *ufrag = *pwd = NULL;
+    for (guint i = 0; i < gst_sdp_message_medias_len(sdp) && !*ufrag; i++) {
+        const GstSDPMedia *m = gst_sdp_message_get_media(sdp, i);
+        *ufrag = gst_sdp_media_get_attribute_val(m, "ice-ufrag");
+        *pwd = gst_sdp_media_get_attribute_val(m, "ice-pwd");
+    }
+    if (!*ufrag) {
+        *ufrag = gst_sdp_message_get_attribute_val(sdp, "ice-ufrag");
+        *pwd = gst_sdp_message_get_attribute_val(sdp, "ice-pwd");
+    }
+}
+
 char *peer_ice_offer_ufrag(const char *sdp_text)
 {
     GstSDPMessage *sdp = NULL;
-    if (!sdp_text || gst_sdp_message_new_from_text(sdp_text, &sdp) != GST_SDP_OK)
+    if (!sdp_text || gst_sdp_message_new_from_text(sdp_text, &sdp) != GST_SDP_OK) {
+        if (sdp)
+            gst_sdp_message_free(sdp);
         return NULL;
-    char *ufrag = NULL;
-    for (guint i = 0; !ufrag && i < gst_sdp_message_medias_len(sdp); i++)
-        ufrag = g_strdup(gst_sdp_media_get_attribute_val(gst_sdp_message_get_media(sdp, i),
-                                                         "ice-ufrag"));
+    }
+    const char *ufrag, *pwd;
+    peer_ice_credentials(sdp, &ufrag, &pwd);
+    char *copy = g_strdup(ufrag);
     gst_sdp_message_free(sdp);
-    return ufrag;
+    return copy;
 }
 
 /* ---- consent: what the viewer still sends ---- */

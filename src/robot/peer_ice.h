@@ -52,8 +52,13 @@ int peer_ice_restart_remote(GstElement *webrtc, const char *ufrag, const char *r
 /* Sets a=ice-ufrag and a=ice-pwd of every m-line of sdp that has them. */
 void peer_ice_set_credentials(GstSDPMessage *sdp, const char *ufrag, const char *pwd);
 
-/* The a=ice-ufrag of the first m-line of the SDP text that has one, as a
- * new string (g_free), or NULL. */
+/* The ICE credentials of sdp: a=ice-ufrag and a=ice-pwd of the first
+ * m-line that has a ufrag, else the session's. Borrowed from sdp (NULL when
+ * absent). */
+void peer_ice_credentials(const GstSDPMessage *sdp, const char **ufrag, const char **pwd);
+
+/* The ufrag of peer_ice_credentials of the SDP text, as a new string
+ * (g_free), or NULL. */
 char *peer_ice_offer_ufrag(const char *sdp_text);
 
 /* Timestamps every packet the ICE transports of webrtc deliver: stores
