@@ -72,7 +72,7 @@
 # and NETLAB_VIEWER_ARGS add flags to the robot and to each viewer;
 # NETLAB_LOSS=PCT drops that share of the packets both routers forward and
 # NETLAB_RATE=KBIT shapes both routers' WAN links (lab.sh loss, shape).
-# NETLAB_LOGS=DIR keeps the lab's logs of a browser-* case there.
+# NETLAB_LOGS=DIR keeps the lab's logs of a video or browser-* case there.
 # Exit status: 0 when the case behaved as described, 1 when not, 77 when the
 # lab cannot run here (not root, or turnserver, nft, conntrack, openssl or
 # curl missing; for browser-*, node, chromium or playwright-core missing),
@@ -238,6 +238,9 @@ case_video()
         ;;
     esac
     [ "$failed" = 0 ] || nl_show_logs
+    if [ -n "${NETLAB_LOGS:-}" ]; then # keep the lab's logs (cloud, robot, coturn)
+        mkdir -p "$NETLAB_LOGS" && cp "$NETLAB_DIR"/*.log "$NETLAB_LOGS"/ 2>/dev/null
+    fi
     return "$failed"
 }
 
