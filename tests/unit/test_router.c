@@ -17,77 +17,16 @@
 #include "cloud/router.h"
 #include "common/ids.h"
 #include "common/log.h"
-
-#define MAX_CONNS 8
-#define MAX_MSGS 512
-
-/* A fake connection: records every buffer queued for it and its close. */
-struct fake_conn {
-    struct peer *peer;
-    char *msgs[MAX_MSGS];
-    size_t nmsgs, read;
-    int close_code;
-};
-
-/* A fake HTTP client of the proxy: records the answers it gets. */
-struct fake_http {
-    unsigned calls;
-    unsigned status;
-    char *body;
-};
-
-struct fixture {
-    struct registry reg;
-    struct router *r;
-    struct transport tx;
-    struct router_config cfg;
-    struct fake_conn conns[MAX_CONNS];
-    int64_t now;
-};
-
-static int fake_send(void *conn, struct outbuf *b)
-{
-    struct fake_conn *c = conn;
-    if (c->close_code || c->nmsgs == MAX_MSGS)
-        return -1;
-    c->msgs[c->nmsgs++] = strndup((const char *)outbuf_payload(b), b->len);
-    return 0;
-}
-
-static void fake_close(void *conn, int code, const char *reason)
-{
-    (void)reason;
-    struct fake_conn *c = conn;
-    if (!c->close_code)
-        c->close_code = code;
-}
-
-static void fake_http_answer(void *http, unsigned status, struct outbuf *body)
-{
-    struct fake_http *h = http;
-    h->calls++;
-    h->status = status;
-    free(h->body);
-    h->body = strndup((const char *)outbuf_payload(body), body->len);
-}
+#include "routerfake.h"
 
 static int setup_with(void **state, unsigned rate_limit, unsigned max_client_sessions)
 {
-    struct fixture *f = calloc(1, sizeof(*f));
+    struct routerfake *f = calloc(1, sizeof(*f));
     assert_non_null(f);
-    assert_int_equal(registry_mem_new(&f->reg), 0);
-    f->tx = (struct transport){.send = fake_send, .close = fake_close,
-                               .http_answer = fake_http_answer};
-    f->cfg = (struct router_config){.max_client_sessions = max_client_sessions,
-                                    .max_robot_sessions = 4, .rate_limit = rate_limit,
-                                    .request_timeout_s = 2, .max_pending_requests = 3};
-    f->r = router_new(&f->cfg, &f->tx, &auth_open, &f->reg);
-    assert_non_null(f->r);
-    f->now = 1000;
-    for (int i = 0; i < MAX_CONNS; i++) {
-        f->conns[i].peer = router_peer_open(f->r, &f->conns[i], &codec_json, "127.0.0.1", f->now);
-        assert_non_null(f->conns[i].peer);
-    }
+    const struct router_config cfg = {.max_client_sessions = max_client_sessions,
+                                      .max_robot_sessions = 4, .rate_limit = rate_limit,
+                                      .request_timeout_s = 2, .max_pending_requests = 3};
+    routerfake_init(f, &cfg, &auth_open, "127.0.0.1", 1000);
     *state = f;
     return 0;
 }
@@ -97,27 +36,19 @@ static int setup_rate_limited(void **state) { return setup_with(state, 10, 3); }
 
 static int teardown(void **state)
 {
-    struct fixture *f = *state;
-    for (int i = 0; i < MAX_CONNS; i++) {
-        if (f->conns[i].peer)
-            router_peer_closed(f->r, f->conns[i].peer);
-        for (size_t m = 0; m < f->conns[i].nmsgs; m++)
-            free(f->conns[i].msgs[m]);
-    }
-    router_free(f->r);
-    registry_free(&f->reg);
-    free(f);
+    routerfake_clear(*state);
+    free(*state);
     return 0;
 }
 
-static void send_text(struct fixture *f, int conn, const char *text)
+static void send_text(struct routerfake *f, int conn, const char *text)
 {
-    router_peer_message(f->r, f->conns[conn].peer, text, strlen(text), f->now);
+    routerfake_send(f, conn, text, strlen(text));
 }
 
-static void sendf(struct fixture *f, int conn, const char *fmt, ...)
+static void sendf(struct routerfake *f, int conn, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
-static void sendf(struct fixture *f, int conn, const char *fmt, ...)
+static void sendf(struct routerfake *f, int conn, const char *fmt, ...)
 {
     char buf[4096];
     va_list ap;
@@ -127,56 +58,22 @@ static void sendf(struct fixture *f, int conn, const char *fmt, ...)
     send_text(f, conn, buf);
 }
 
-static void disconnect(struct fixture *f, int conn)
+static void expect_msg(struct routerfake *f, int conn, const char *type)
 {
-    router_peer_closed(f->r, f->conns[conn].peer);
-    f->conns[conn].peer = NULL;
+    json_decref(routerfake_next(f, conn, type));
 }
 
-/* The next unread message of conn, as raw text; fails when there is none. */
-static const char *next_raw(struct fixture *f, int conn)
+static void expect_error(struct routerfake *f, int conn, const char *type, const char *code)
 {
-    struct fake_conn *c = &f->conns[conn];
-    assert_true(c->read < c->nmsgs);
-    return c->msgs[c->read++];
-}
-
-/* The next unread message of conn, parsed, and checked to be of type. */
-static json_t *next_msg(struct fixture *f, int conn, const char *type)
-{
-    const char *raw = next_raw(f, conn);
-    json_t *j = json_loads(raw, 0, NULL);
-    assert_non_null(j);
-    const char *t = json_string_value(json_object_get(j, "type"));
-    assert_non_null(t);
-    if (strcmp(t, type) != 0)
-        fail_msg("conn %d: expected %s, got %s", conn, type, raw);
-    return j;
-}
-
-static void expect_msg(struct fixture *f, int conn, const char *type)
-{
-    json_decref(next_msg(f, conn, type));
-}
-
-static void expect_error(struct fixture *f, int conn, const char *type, const char *code)
-{
-    json_t *j = next_msg(f, conn, type);
+    json_t *j = routerfake_next(f, conn, type);
     assert_string_equal(json_string_value(json_object_get(j, "code")), code);
     json_decref(j);
-}
-
-static void expect_nothing(struct fixture *f, int conn)
-{
-    struct fake_conn *c = &f->conns[conn];
-    if (c->read != c->nmsgs)
-        fail_msg("conn %d: unexpected message %s", conn, c->msgs[c->read]);
 }
 
 /* Connection roles in most tests. */
 enum { ROBOT = 0, CLIENT = 1, OTHER_CLIENT = 2, OTHER_ROBOT = 3, FRESH = 4 };
 
-static void register_pair(struct fixture *f)
+static void register_pair(struct routerfake *f)
 {
     send_text(f, ROBOT, "{\"type\":\"robot-register\",\"robotId\":\"r1\",\"deviceInfo\":{\"name\":\"sim\"}}");
     expect_msg(f, ROBOT, "registered");
@@ -185,11 +82,11 @@ static void register_pair(struct fixture *f)
 }
 
 /* Opens a session r1 <- c1 and returns its id (static storage). */
-static const char *open_session(struct fixture *f)
+static const char *open_session(struct routerfake *f)
 {
     static char sid[IDS_TOKEN_LEN + 1];
     send_text(f, CLIENT, "{\"type\":\"create-session\",\"robotId\":\"r1\",\"streamTypes\":[\"color\"],\"requestId\":\"q1\"}");
-    json_t *created = next_msg(f, CLIENT, "session-created");
+    json_t *created = routerfake_next(f, CLIENT, "session-created");
     snprintf(sid, sizeof(sid), "%s", json_string_value(json_object_get(created, "sessionId")));
     json_decref(created);
     expect_msg(f, ROBOT, "create-session");
@@ -201,7 +98,7 @@ static const char *open_session(struct fixture *f)
  * and two labels may be used in one log line. */
 static void test_peer_label_names_address_then_role_and_id(void **state)
 {
-    struct fixture *f = *state;
+    struct routerfake *f = *state;
     assert_string_equal(router_peer_label(f->conns[ROBOT].peer), "127.0.0.1");
     register_pair(f);
     const char *robot = router_peer_label(f->conns[ROBOT].peer);
@@ -213,31 +110,31 @@ static void test_peer_label_names_address_then_role_and_id(void **state)
 
 static void test_robot_register_is_confirmed_and_announced(void **state)
 {
-    struct fixture *f = *state;
+    struct routerfake *f = *state;
     send_text(f, CLIENT, "{\"type\":\"client-register\"}");
-    json_t *list = next_msg(f, CLIENT, "available-robots");
+    json_t *list = routerfake_next(f, CLIENT, "available-robots");
     assert_int_equal(json_array_size(json_object_get(list, "robots")), 0);
     assert_true(strncmp(json_string_value(json_object_get(list, "clientId")), "client-", 7) == 0);
     json_decref(list);
 
     send_text(f, ROBOT, "{\"type\":\"robot-register\",\"robotId\":\"r1\",\"deviceInfo\":{\"name\":\"sim\"}}");
-    json_t *reg = next_msg(f, ROBOT, "registered");
+    json_t *reg = routerfake_next(f, ROBOT, "registered");
     assert_string_equal(json_string_value(json_object_get(reg, "robotId")), "r1");
     json_decref(reg);
-    json_t *avail = next_msg(f, CLIENT, "robot-available");
+    json_t *avail = routerfake_next(f, CLIENT, "robot-available");
     assert_string_equal(json_string_value(json_object_get(avail, "robotId")), "r1");
     assert_string_equal(json_string_value(json_object_get(json_object_get(avail, "deviceInfo"), "name")), "sim");
     assert_non_null(json_string_value(json_object_get(avail, "connectedAt")));
     json_decref(avail);
-    expect_nothing(f, FRESH); /* unregistered peers get no broadcasts */
+    routerfake_expect_nothing(f, FRESH); /* unregistered peers get no broadcasts */
 }
 
 static void test_client_register_lists_robots_online(void **state)
 {
-    struct fixture *f = *state;
+    struct routerfake *f = *state;
     register_pair(f);
     send_text(f, OTHER_CLIENT, "{\"type\":\"client-register\",\"clientId\":\"c2\"}");
-    json_t *list = next_msg(f, OTHER_CLIENT, "available-robots");
+    json_t *list = routerfake_next(f, OTHER_CLIENT, "available-robots");
     json_t *robots = json_object_get(list, "robots");
     assert_int_equal(json_array_size(robots), 1);
     assert_string_equal(json_string_value(json_object_get(json_array_get(robots, 0), "robotId")), "r1");
@@ -247,30 +144,30 @@ static void test_client_register_lists_robots_online(void **state)
 
 static void test_robot_id_takeover_is_refused(void **state)
 {
-    struct fixture *f = *state;
+    struct routerfake *f = *state;
     register_pair(f);
     send_text(f, OTHER_ROBOT, "{\"type\":\"robot-register\",\"robotId\":\"r1\"}");
     expect_error(f, OTHER_ROBOT, "error", "robot-id-in-use");
-    expect_nothing(f, CLIENT); /* no second robot-available */
+    routerfake_expect_nothing(f, CLIENT); /* no second robot-available */
     /* The holder still owns the id: a session reaches it. */
     open_session(f);
-    expect_nothing(f, OTHER_ROBOT);
+    routerfake_expect_nothing(f, OTHER_ROBOT);
 }
 
 static void test_robot_disconnect_removes_only_its_registration(void **state)
 {
-    struct fixture *f = *state;
+    struct routerfake *f = *state;
     register_pair(f);
     send_text(f, OTHER_ROBOT, "{\"type\":\"robot-register\",\"robotId\":\"r1\"}");
     expect_error(f, OTHER_ROBOT, "error", "robot-id-in-use");
-    disconnect(f, OTHER_ROBOT); /* the refused one leaves: r1 stays */
-    expect_nothing(f, CLIENT);
+    routerfake_disconnect(f, OTHER_ROBOT); /* the refused one leaves: r1 stays */
+    routerfake_expect_nothing(f, CLIENT);
     json_t *robots = router_robots_json(f->r, NULL);
     assert_int_equal(json_array_size(robots), 1);
     json_decref(robots);
 
-    disconnect(f, ROBOT);
-    json_t *gone = next_msg(f, CLIENT, "robot-unavailable");
+    routerfake_disconnect(f, ROBOT);
+    json_t *gone = routerfake_next(f, CLIENT, "robot-unavailable");
     assert_string_equal(json_string_value(json_object_get(gone, "robotId")), "r1");
     json_decref(gone);
     /* Now the id is free again. */
@@ -280,7 +177,7 @@ static void test_robot_disconnect_removes_only_its_registration(void **state)
 
 static void test_client_id_takeover_is_refused(void **state)
 {
-    struct fixture *f = *state;
+    struct routerfake *f = *state;
     register_pair(f);
     send_text(f, OTHER_CLIENT, "{\"type\":\"client-register\",\"clientId\":\"c1\"}");
     expect_error(f, OTHER_CLIENT, "error", "client-id-in-use");
@@ -288,7 +185,7 @@ static void test_client_id_takeover_is_refused(void **state)
 
 static void test_second_registration_under_other_identity_is_refused(void **state)
 {
-    struct fixture *f = *state;
+    struct routerfake *f = *state;
     register_pair(f);
     send_text(f, ROBOT, "{\"type\":\"robot-register\",\"robotId\":\"r2\"}");
     expect_error(f, ROBOT, "error", "already-registered");
@@ -301,7 +198,7 @@ static void test_second_registration_under_other_identity_is_refused(void **stat
 
 static void test_full_session_is_relayed_byte_for_byte(void **state)
 {
-    struct fixture *f = *state;
+    struct routerfake *f = *state;
     register_pair(f);
     const char *sid = open_session(f);
 
@@ -310,14 +207,14 @@ static void test_full_session_is_relayed_byte_for_byte(void **state)
              "{\"type\":\"webrtc-offer\",\"sessionId\":\"%s\",\"offer\":{\"type\":\"offer\",\"sdp\":\"v=0\\r\\n\"},\"extra\":  1}",
              sid);
     send_text(f, ROBOT, offer);
-    assert_string_equal(next_raw(f, CLIENT), offer);
+    assert_string_equal(routerfake_next_raw(f, CLIENT), offer);
 
     char answer[256];
     snprintf(answer, sizeof(answer),
              "{\"type\":\"webrtc-answer\",\"sessionId\":\"%s\",\"answer\":{\"type\":\"answer\",\"sdp\":\"v=0\"}}",
              sid);
     send_text(f, CLIENT, answer);
-    assert_string_equal(next_raw(f, ROBOT), answer);
+    assert_string_equal(routerfake_next_raw(f, ROBOT), answer);
 
     for (int i = 0; i < 10; i++) {
         char cand[256];
@@ -325,13 +222,13 @@ static void test_full_session_is_relayed_byte_for_byte(void **state)
                  "{\"type\":\"ice-candidate\",\"sessionId\":\"%s\",\"candidate\":{\"candidate\":\"candidate:%d 1 udp 1 127.0.0.1 %d typ host\",\"sdpMLineIndex\":0}}",
                  sid, i, 5000 + i);
         send_text(f, ROBOT, cand);
-        assert_string_equal(next_raw(f, CLIENT), cand);
+        assert_string_equal(routerfake_next_raw(f, CLIENT), cand);
         send_text(f, CLIENT, cand);
-        assert_string_equal(next_raw(f, ROBOT), cand);
+        assert_string_equal(routerfake_next_raw(f, ROBOT), cand);
     }
     sendf(f, CLIENT, "{\"type\":\"close-session\",\"sessionId\":\"%s\"}", sid);
-    json_t *a = next_msg(f, CLIENT, "session-closed");
-    json_t *b = next_msg(f, ROBOT, "session-closed");
+    json_t *a = routerfake_next(f, CLIENT, "session-closed");
+    json_t *b = routerfake_next(f, ROBOT, "session-closed");
     assert_string_equal(json_string_value(json_object_get(a, "reason")), "closed-by-client");
     assert_string_equal(json_string_value(json_object_get(b, "sessionId")), sid);
     json_decref(a);
@@ -344,15 +241,15 @@ static void test_full_session_is_relayed_byte_for_byte(void **state)
 
 static void test_session_created_echoes_request_and_tells_robot(void **state)
 {
-    struct fixture *f = *state;
+    struct routerfake *f = *state;
     register_pair(f);
     send_text(f, CLIENT, "{\"type\":\"create-session\",\"robotId\":\"r1\",\"streamTypes\":[\"depth\"],\"requestId\":\"q7\",\"deviceId\":\"d1\"}");
-    json_t *created = next_msg(f, CLIENT, "session-created");
+    json_t *created = routerfake_next(f, CLIENT, "session-created");
     assert_string_equal(json_string_value(json_object_get(created, "requestId")), "q7");
     assert_string_equal(json_string_value(json_object_get(created, "robotId")), "r1");
     const char *sid = json_string_value(json_object_get(created, "sessionId"));
     assert_int_equal(strlen(sid), IDS_TOKEN_LEN);
-    json_t *req = next_msg(f, ROBOT, "create-session");
+    json_t *req = routerfake_next(f, ROBOT, "create-session");
     assert_string_equal(json_string_value(json_object_get(req, "sessionId")), sid);
     assert_string_equal(json_string_value(json_object_get(req, "clientId")), "c1");
     assert_string_equal(json_string_value(json_object_get(req, "deviceId")), "d1");
@@ -363,26 +260,26 @@ static void test_session_created_echoes_request_and_tells_robot(void **state)
 
 static void test_create_session_hands_the_depth_request_to_the_robot(void **state)
 {
-    struct fixture *f = *state;
+    struct routerfake *f = *state;
     register_pair(f);
     send_text(f, CLIENT, "{\"type\":\"create-session\",\"robotId\":\"r1\",\"streamTypes\":[\"color\"],"
                          "\"depth\":{\"rate\":1000,\"decimation\":2,\"color\":true}}");
     expect_msg(f, CLIENT, "session-created");
-    json_t *req = next_msg(f, ROBOT, "create-session");
+    json_t *req = routerfake_next(f, ROBOT, "create-session");
     json_t *depth = json_object_get(req, "depth");
     assert_int_equal(json_integer_value(json_object_get(depth, "rate")), 1000); /* the robot clamps */
     assert_true(json_is_true(json_object_get(depth, "color")));
     json_decref(req);
     send_text(f, CLIENT, "{\"type\":\"create-session\",\"robotId\":\"r1\",\"streamTypes\":[\"color\"]}");
     expect_msg(f, CLIENT, "session-created");
-    req = next_msg(f, ROBOT, "create-session");
+    req = routerfake_next(f, ROBOT, "create-session");
     assert_null(json_object_get(req, "depth")); /* none asked, none sent */
     json_decref(req);
 }
 
 static void test_robot_replies_reach_only_that_sessions_client(void **state)
 {
-    struct fixture *f = *state;
+    struct routerfake *f = *state;
     register_pair(f);
     send_text(f, OTHER_CLIENT, "{\"type\":\"client-register\",\"clientId\":\"c2\"}");
     expect_msg(f, OTHER_CLIENT, "available-robots");
@@ -393,19 +290,19 @@ static void test_robot_replies_reach_only_that_sessions_client(void **state)
     expect_msg(f, CLIENT, "stream-type-switched");
     sendf(f, ROBOT, "{\"type\":\"stream-type-switch-error\",\"sessionId\":\"%s\",\"error\":\"busy\"}", sid);
     expect_msg(f, CLIENT, "stream-type-switch-error");
-    expect_nothing(f, OTHER_CLIENT);
+    routerfake_expect_nothing(f, OTHER_CLIENT);
 }
 
 /* Opens a session r1 <- c1 whose client offers; returns its id (static). */
-static const char *open_offering_session(struct fixture *f)
+static const char *open_offering_session(struct routerfake *f)
 {
     static char sid[IDS_TOKEN_LEN + 1];
     send_text(f, CLIENT, "{\"type\":\"create-session\",\"robotId\":\"r1\",\"streamTypes\":[\"color\"],"
                          "\"requestId\":\"q1\",\"offer\":{\"type\":\"offer\",\"sdp\":\"v=0 viewer\"}}");
-    json_t *created = next_msg(f, CLIENT, "session-created");
+    json_t *created = routerfake_next(f, CLIENT, "session-created");
     snprintf(sid, sizeof(sid), "%s", json_string_value(json_object_get(created, "sessionId")));
     json_decref(created);
-    json_t *order = next_msg(f, ROBOT, "create-session");
+    json_t *order = routerfake_next(f, ROBOT, "create-session");
     json_t *offer = json_object_get(order, "offer");
     assert_string_equal(json_string_value(json_object_get(offer, "type")), "offer");
     assert_string_equal(json_string_value(json_object_get(offer, "sdp")), "v=0 viewer");
@@ -415,25 +312,25 @@ static const char *open_offering_session(struct fixture *f)
 
 static void test_viewer_offer_reaches_the_robot_and_its_answer_the_viewer(void **state)
 {
-    struct fixture *f = *state;
+    struct routerfake *f = *state;
     register_pair(f);
     const char *sid = open_offering_session(f);
     sendf(f, ROBOT, "{\"type\":\"webrtc-answer\",\"sessionId\":\"%s\",\"answer\":{\"type\":\"answer\",\"sdp\":\"v=0 robot\"}}", sid);
-    json_t *answer = next_msg(f, CLIENT, "webrtc-answer");
+    json_t *answer = routerfake_next(f, CLIENT, "webrtc-answer");
     assert_string_equal(json_string_value(json_object_get(json_object_get(answer, "answer"), "sdp")),
                         "v=0 robot");
     json_decref(answer);
     /* An ICE restart: the viewer offers again. */
     sendf(f, CLIENT, "{\"type\":\"webrtc-offer\",\"sessionId\":\"%s\",\"offer\":{\"type\":\"offer\",\"sdp\":\"v=0 again\"}}", sid);
     expect_msg(f, ROBOT, "webrtc-offer");
-    expect_nothing(f, CLIENT);
+    routerfake_expect_nothing(f, CLIENT);
 }
 
 /* The offering side of a session is fixed: the robot, or the client whose
  * create-session carried an offer; the wrong way is refused, not forwarded. */
 static void test_offers_and_answers_go_one_way_per_session(void **state)
 {
-    struct fixture *f = *state;
+    struct routerfake *f = *state;
     register_pair(f);
     const char *sid = open_offering_session(f);
     sendf(f, CLIENT, "{\"type\":\"webrtc-answer\",\"sessionId\":\"%s\",\"answer\":{\"type\":\"answer\",\"sdp\":\"x\"}}", sid);
@@ -445,16 +342,16 @@ static void test_offers_and_answers_go_one_way_per_session(void **state)
     expect_error(f, ROBOT, "error", "wrong-role");
     sendf(f, CLIENT, "{\"type\":\"webrtc-answer\",\"sessionId\":\"%s\",\"answer\":{\"type\":\"answer\",\"sdp\":\"x\"}}", sid);
     expect_error(f, CLIENT, "error", "wrong-role");
-    expect_nothing(f, CLIENT);
-    expect_nothing(f, ROBOT);
+    routerfake_expect_nothing(f, CLIENT);
+    routerfake_expect_nothing(f, ROBOT);
 
     const char *plain = open_session(f); /* the robot offers */
     sendf(f, CLIENT, "{\"type\":\"webrtc-offer\",\"sessionId\":\"%s\",\"offer\":{\"type\":\"offer\",\"sdp\":\"x\"}}", plain);
     expect_error(f, CLIENT, "error", "wrong-role");
     sendf(f, ROBOT, "{\"type\":\"webrtc-answer\",\"sessionId\":\"%s\",\"answer\":{\"type\":\"answer\",\"sdp\":\"x\"}}", plain);
     expect_error(f, ROBOT, "error", "wrong-role");
-    expect_nothing(f, CLIENT);
-    expect_nothing(f, ROBOT);
+    routerfake_expect_nothing(f, CLIENT);
+    routerfake_expect_nothing(f, ROBOT);
 }
 
 /* An older robot ignores create-session's offer and offers itself: the
@@ -462,7 +359,7 @@ static void test_offers_and_answers_go_one_way_per_session(void **state)
  * answers). Once the robot answered, it may not offer any more. */
 static void test_a_robot_that_offers_instead_of_answering_turns_the_session(void **state)
 {
-    struct fixture *f = *state;
+    struct routerfake *f = *state;
     register_pair(f);
     const char *sid = open_offering_session(f);
     sendf(f, CLIENT, "{\"type\":\"webrtc-offer\",\"sessionId\":\"%s\",\"offer\":{\"type\":\"offer\",\"sdp\":\"x\"}}", sid);
@@ -473,23 +370,23 @@ static void test_a_robot_that_offers_instead_of_answering_turns_the_session(void
     expect_msg(f, ROBOT, "webrtc-answer");
     sendf(f, ROBOT, "{\"type\":\"webrtc-answer\",\"sessionId\":\"%s\",\"answer\":{\"type\":\"answer\",\"sdp\":\"x\"}}", sid);
     expect_error(f, ROBOT, "error", "wrong-role");
-    expect_nothing(f, CLIENT);
+    routerfake_expect_nothing(f, CLIENT);
 }
 
 static void test_malformed_viewer_offer_opens_no_session(void **state)
 {
-    struct fixture *f = *state;
+    struct routerfake *f = *state;
     register_pair(f);
     send_text(f, CLIENT, "{\"type\":\"create-session\",\"robotId\":\"r1\",\"streamTypes\":[\"color\"],"
                          "\"requestId\":\"q1\",\"offer\":{\"type\":\"answer\",\"sdp\":\"v=0\"}}");
     expect_error(f, CLIENT, "error", "invalid-field");
-    expect_nothing(f, ROBOT);
-    expect_nothing(f, CLIENT);
+    routerfake_expect_nothing(f, ROBOT);
+    routerfake_expect_nothing(f, CLIENT);
 }
 
 static void test_foreign_session_messages_are_refused_and_not_forwarded(void **state)
 {
-    struct fixture *f = *state;
+    struct routerfake *f = *state;
     register_pair(f);
     send_text(f, OTHER_CLIENT, "{\"type\":\"client-register\",\"clientId\":\"c2\"}");
     expect_msg(f, OTHER_CLIENT, "available-robots");
@@ -511,8 +408,8 @@ static void test_foreign_session_messages_are_refused_and_not_forwarded(void **s
     expect_error(f, OTHER_CLIENT, "error", "unknown-session");
     sendf(f, OTHER_ROBOT, "{\"type\":\"webrtc-answer\",\"sessionId\":\"%s\",\"answer\":{\"type\":\"answer\",\"sdp\":\"x\"}}", sid);
     expect_error(f, OTHER_ROBOT, "error", "unknown-session");
-    expect_nothing(f, ROBOT);
-    expect_nothing(f, CLIENT);
+    routerfake_expect_nothing(f, ROBOT);
+    routerfake_expect_nothing(f, CLIENT);
     /* The session is intact. */
     sendf(f, ROBOT, "{\"type\":\"ice-candidate\",\"sessionId\":\"%s\",\"candidate\":null}", sid);
     expect_msg(f, CLIENT, "ice-candidate");
@@ -520,7 +417,7 @@ static void test_foreign_session_messages_are_refused_and_not_forwarded(void **s
 
 static void test_unknown_session_id_gets_the_same_refusal(void **state)
 {
-    struct fixture *f = *state;
+    struct routerfake *f = *state;
     register_pair(f);
     send_text(f, CLIENT, "{\"type\":\"close-session\",\"sessionId\":\"AAAAAAAAAAAAAAAAAAAAAA\"}");
     expect_error(f, CLIENT, "error", "unknown-session");
@@ -528,11 +425,11 @@ static void test_unknown_session_id_gets_the_same_refusal(void **state)
 
 static void test_client_disconnect_closes_its_sessions_for_the_robot(void **state)
 {
-    struct fixture *f = *state;
+    struct routerfake *f = *state;
     register_pair(f);
     const char *sid = open_session(f);
-    disconnect(f, CLIENT);
-    json_t *closed = next_msg(f, ROBOT, "session-closed");
+    routerfake_disconnect(f, CLIENT);
+    json_t *closed = routerfake_next(f, ROBOT, "session-closed");
     assert_string_equal(json_string_value(json_object_get(closed, "sessionId")), sid);
     assert_string_equal(json_string_value(json_object_get(closed, "reason")), "peer-disconnected");
     json_decref(closed);
@@ -544,26 +441,26 @@ static void test_client_disconnect_closes_its_sessions_for_the_robot(void **stat
 
 static void test_robot_disconnect_closes_its_sessions_for_the_clients(void **state)
 {
-    struct fixture *f = *state;
+    struct routerfake *f = *state;
     register_pair(f);
     open_session(f);
     open_session(f);
-    disconnect(f, ROBOT);
+    routerfake_disconnect(f, ROBOT);
     for (int i = 0; i < 2; i++) {
-        json_t *closed = next_msg(f, CLIENT, "session-closed");
+        json_t *closed = routerfake_next(f, CLIENT, "session-closed");
         assert_string_equal(json_string_value(json_object_get(closed, "reason")), "peer-disconnected");
         json_decref(closed);
     }
     expect_msg(f, CLIENT, "robot-unavailable");
-    expect_nothing(f, CLIENT);
+    routerfake_expect_nothing(f, CLIENT);
 }
 
 static void test_create_session_for_unknown_robot_is_a_session_error(void **state)
 {
-    struct fixture *f = *state;
+    struct routerfake *f = *state;
     register_pair(f);
     send_text(f, CLIENT, "{\"type\":\"create-session\",\"robotId\":\"nope\",\"streamTypes\":[\"color\"],\"requestId\":\"q9\"}");
-    json_t *e = next_msg(f, CLIENT, "session-error");
+    json_t *e = routerfake_next(f, CLIENT, "session-error");
     assert_string_equal(json_string_value(json_object_get(e, "code")), "robot-not-found");
     assert_string_equal(json_string_value(json_object_get(e, "requestId")), "q9");
     assert_non_null(strstr(json_string_value(json_object_get(e, "error")), "nope"));
@@ -572,20 +469,20 @@ static void test_create_session_for_unknown_robot_is_a_session_error(void **stat
 
 static void test_session_limit_per_client(void **state)
 {
-    struct fixture *f = *state;
+    struct routerfake *f = *state;
     register_pair(f);
     for (int i = 0; i < 3; i++)
         open_session(f);
     send_text(f, CLIENT, "{\"type\":\"create-session\",\"robotId\":\"r1\",\"streamTypes\":[\"color\"]}");
     expect_error(f, CLIENT, "session-error", "session-limit");
-    expect_nothing(f, ROBOT);
+    routerfake_expect_nothing(f, ROBOT);
 }
 
 static void test_invalid_input_gets_errors_and_the_connection_keeps_working(void **state)
 {
-    struct fixture *f = *state;
+    struct routerfake *f = *state;
     send_text(f, FRESH, "{not json");
-    json_t *e = next_msg(f, FRESH, "error");
+    json_t *e = routerfake_next(f, FRESH, "error");
     assert_string_equal(json_string_value(json_object_get(e, "code")), "invalid-json");
     assert_non_null(strstr(json_string_value(json_object_get(e, "message")), "column"));
     json_decref(e);
@@ -598,7 +495,7 @@ static void test_invalid_input_gets_errors_and_the_connection_keeps_working(void
     send_text(f, FRESH, "{\"type\":\"create-session\",\"robotId\":\"r1\",\"streamTypes\":[\"color\"]}");
     expect_error(f, FRESH, "error", "not-registered");
     send_text(f, FRESH, "{\"type\":\"robot-register\",\"robotId\":\"bad id\"}");
-    e = next_msg(f, FRESH, "error");
+    e = routerfake_next(f, FRESH, "error");
     assert_string_equal(json_string_value(json_object_get(e, "code")), "invalid-field");
     assert_string_equal(json_string_value(json_object_get(e, "requestType")), "robot-register");
     json_decref(e);
@@ -612,31 +509,31 @@ static void test_invalid_input_gets_errors_and_the_connection_keeps_working(void
 
 static void test_unknown_type_cut_inside_a_character_is_still_answered(void **state)
 {
-    struct fixture *f = *state;
+    struct routerfake *f = *state;
     /* 63 ASCII bytes, then a 4-byte character: the quote in the error is cut
      * at 64 bytes, inside it. The reply must still be valid JSON text. */
     char msg[200];
     snprintf(msg, sizeof(msg), "{\"type\":\"%s\xf0\x9f\xa4\x96\"}",
              "abcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuvwxyzabcdefghijk");
     send_text(f, FRESH, msg);
-    json_t *e = next_msg(f, FRESH, "error");
+    json_t *e = routerfake_next(f, FRESH, "error");
     assert_string_equal(json_string_value(json_object_get(e, "code")), "unknown-type");
     json_decref(e);
 }
 
 static void test_errors_echo_request_id(void **state)
 {
-    struct fixture *f = *state;
+    struct routerfake *f = *state;
     register_pair(f);
     send_text(f, CLIENT, "{\"type\":\"create-session\",\"robotId\":\"r1\",\"streamTypes\":[],\"requestId\":\"q3\"}");
-    json_t *e = next_msg(f, CLIENT, "error");
+    json_t *e = routerfake_next(f, CLIENT, "error");
     assert_string_equal(json_string_value(json_object_get(e, "requestId")), "q3");
     json_decref(e);
 }
 
 static void test_rate_limit_drops_then_closes(void **state)
 {
-    struct fixture *f = *state;
+    struct routerfake *f = *state;
     /* Budget: 10/s, bursts of 20. */
     for (int i = 0; i < 20; i++)
         send_text(f, FRESH, "{\"type\":\"teleport\"}");
@@ -646,7 +543,7 @@ static void test_rate_limit_drops_then_closes(void **state)
     expect_error(f, FRESH, "error", "rate-limited");
     for (int i = 0; i < 5; i++)
         send_text(f, FRESH, "{\"type\":\"teleport\"}");
-    expect_nothing(f, FRESH); /* reported once per second */
+    routerfake_expect_nothing(f, FRESH); /* reported once per second */
     assert_int_equal(f->conns[FRESH].close_code, 0);
     for (int i = 0; i < 10; i++)
         send_text(f, FRESH, "{\"type\":\"teleport\"}");
@@ -655,7 +552,7 @@ static void test_rate_limit_drops_then_closes(void **state)
 
 static void test_rate_limit_refills_with_time(void **state)
 {
-    struct fixture *f = *state;
+    struct routerfake *f = *state;
     for (int i = 0; i < 21; i++)
         send_text(f, FRESH, "{\"type\":\"teleport\"}");
     f->conns[FRESH].read = f->conns[FRESH].nmsgs;
@@ -670,7 +567,7 @@ static void test_rate_limit_refills_with_time(void **state)
 
 /* ---- robot requests ---- */
 
-static struct router_stats stats_of(struct fixture *f)
+static struct router_stats stats_of(struct routerfake *f)
 {
     struct router_stats st;
     router_stats(f->r, &st);
@@ -678,7 +575,7 @@ static struct router_stats stats_of(struct fixture *f)
 }
 
 /* Client conn asks r1 for GET /api/devices/ under request id rid. */
-static void ask(struct fixture *f, int conn, const char *rid)
+static void ask(struct routerfake *f, int conn, const char *rid)
 {
     sendf(f, conn, "{\"type\":\"robot-request\",\"requestId\":\"%s\",\"robotId\":\"r1\","
                    "\"method\":\"GET\",\"path\":\"/api/devices/\"}", rid);
@@ -686,10 +583,10 @@ static void ask(struct fixture *f, int conn, const char *rid)
 
 /* The robot's next message must be a robot-request; returns its token
  * (static storage, one per slot). */
-static const char *expect_forwarded(struct fixture *f, int robot, int slot)
+static const char *expect_forwarded(struct routerfake *f, int robot, int slot)
 {
     static char tokens[4][IDS_TOKEN_LEN + 1];
-    json_t *m = next_msg(f, robot, "robot-request");
+    json_t *m = routerfake_next(f, robot, "robot-request");
     const char *t = json_string_value(json_object_get(m, "requestId"));
     assert_non_null(t);
     assert_int_equal(strlen(t), IDS_TOKEN_LEN);
@@ -698,16 +595,16 @@ static const char *expect_forwarded(struct fixture *f, int robot, int slot)
     return tokens[slot];
 }
 
-static void answer(struct fixture *f, int robot, const char *token, int status, const char *body)
+static void answer(struct routerfake *f, int robot, const char *token, int status, const char *body)
 {
     sendf(f, robot, "{\"type\":\"robot-response\",\"requestId\":\"%s\",\"status\":%d,\"body\":%s}",
           token, status, body);
 }
 
 /* The next message of conn must be robot-response {requestId: rid, status}; returns it. */
-static json_t *expect_answer(struct fixture *f, int conn, const char *rid, int status)
+static json_t *expect_answer(struct routerfake *f, int conn, const char *rid, int status)
 {
-    json_t *m = next_msg(f, conn, "robot-response");
+    json_t *m = routerfake_next(f, conn, "robot-response");
     assert_string_equal(json_string_value(json_object_get(m, "requestId")), rid);
     assert_string_equal(json_string_value(json_object_get(m, "robotId")), "r1");
     assert_int_equal(json_integer_value(json_object_get(m, "status")), status);
@@ -724,14 +621,14 @@ static void expect_detail(json_t *m, const char *want)
 
 static void test_robot_request_is_forwarded_under_a_token_and_answered_to_its_asker(void **state)
 {
-    struct fixture *f = *state;
+    struct routerfake *f = *state;
     register_pair(f);
     send_text(f, OTHER_CLIENT, "{\"type\":\"client-register\",\"clientId\":\"c2\"}");
     expect_msg(f, OTHER_CLIENT, "available-robots");
     send_text(f, CLIENT, "{\"type\":\"robot-request\",\"requestId\":\"q1\",\"robotId\":\"r1\","
                          "\"method\":\"PUT\",\"path\":\"/api/devices/123/sensors/123-sensor-0/options/exposure\","
                          "\"body\":{\"value\":8000}}");
-    json_t *fwd = next_msg(f, ROBOT, "robot-request");
+    json_t *fwd = routerfake_next(f, ROBOT, "robot-request");
     const char *token = json_string_value(json_object_get(fwd, "requestId"));
     assert_int_equal(strlen(token), IDS_TOKEN_LEN);
     assert_string_equal(json_string_value(json_object_get(fwd, "method")), "PUT");
@@ -741,7 +638,7 @@ static void test_robot_request_is_forwarded_under_a_token_and_answered_to_its_as
     assert_int_equal(json_integer_value(json_object_get(json_object_get(fwd, "body"), "value")),
                      8000);
     assert_null(json_object_get(fwd, "robotId"));
-    expect_nothing(f, CLIENT);
+    routerfake_expect_nothing(f, CLIENT);
     answer(f, ROBOT, token, 200, "{\"option_id\":\"exposure\",\"current_value\":8000}");
     json_decref(fwd);
     json_t *m = expect_answer(f, CLIENT, "q1", 200);
@@ -749,8 +646,8 @@ static void test_robot_request_is_forwarded_under_a_token_and_answered_to_its_as
     assert_true(json_equal(json_object_get(m, "body"), want));
     json_decref(want);
     json_decref(m);
-    expect_nothing(f, OTHER_CLIENT);
-    expect_nothing(f, ROBOT);
+    routerfake_expect_nothing(f, OTHER_CLIENT);
+    routerfake_expect_nothing(f, ROBOT);
     struct router_stats st = stats_of(f);
     assert_int_equal(st.robot_requests_forwarded, 1);
     assert_int_equal(st.robot_requests_answered, 1);
@@ -759,10 +656,10 @@ static void test_robot_request_is_forwarded_under_a_token_and_answered_to_its_as
 
 static void test_robot_request_without_body_reaches_the_robot_with_null(void **state)
 {
-    struct fixture *f = *state;
+    struct routerfake *f = *state;
     register_pair(f);
     ask(f, CLIENT, "q1");
-    json_t *fwd = next_msg(f, ROBOT, "robot-request");
+    json_t *fwd = routerfake_next(f, ROBOT, "robot-request");
     json_t *body = json_object_get(fwd, "body");
     assert_non_null(body);
     assert_true(json_is_null(body));
@@ -775,7 +672,7 @@ static void test_robot_request_without_body_reaches_the_robot_with_null(void **s
 
 static void test_answers_go_to_their_own_askers_when_interleaved(void **state)
 {
-    struct fixture *f = *state;
+    struct routerfake *f = *state;
     register_pair(f);
     send_text(f, OTHER_CLIENT, "{\"type\":\"client-register\",\"clientId\":\"c2\"}");
     expect_msg(f, OTHER_CLIENT, "available-robots");
@@ -792,13 +689,13 @@ static void test_answers_go_to_their_own_askers_when_interleaved(void **state)
     m = expect_answer(f, OTHER_CLIENT, "same", 202);
     assert_string_equal(json_string_value(json_object_get(m, "body")), "for c2");
     json_decref(m);
-    expect_nothing(f, CLIENT);
-    expect_nothing(f, OTHER_CLIENT);
+    routerfake_expect_nothing(f, CLIENT);
+    routerfake_expect_nothing(f, OTHER_CLIENT);
 }
 
 static void test_answer_from_another_robot_connection_is_dropped(void **state)
 {
-    struct fixture *f = *state;
+    struct routerfake *f = *state;
     register_pair(f);
     send_text(f, OTHER_ROBOT, "{\"type\":\"robot-register\",\"robotId\":\"r2\"}");
     expect_msg(f, OTHER_ROBOT, "registered");
@@ -806,8 +703,8 @@ static void test_answer_from_another_robot_connection_is_dropped(void **state)
     ask(f, CLIENT, "q1");
     const char *token = expect_forwarded(f, ROBOT, 0);
     answer(f, OTHER_ROBOT, token, 200, "\"forged\"");
-    expect_nothing(f, CLIENT);
-    expect_nothing(f, OTHER_ROBOT); /* dropped silently */
+    routerfake_expect_nothing(f, CLIENT);
+    routerfake_expect_nothing(f, OTHER_ROBOT); /* dropped silently */
     assert_int_equal(stats_of(f).robot_responses_dropped, 1);
     answer(f, ROBOT, token, 200, "\"real\"");
     json_t *m = expect_answer(f, CLIENT, "q1", 200);
@@ -817,39 +714,39 @@ static void test_answer_from_another_robot_connection_is_dropped(void **state)
 
 static void test_unknown_and_duplicate_answers_are_dropped(void **state)
 {
-    struct fixture *f = *state;
+    struct routerfake *f = *state;
     register_pair(f);
     ask(f, CLIENT, "q1");
     const char *token = expect_forwarded(f, ROBOT, 0);
     answer(f, ROBOT, "AAAAAAAAAAAAAAAAAAAAAA", 200, "1");
     answer(f, ROBOT, "q1", 200, "2"); /* the asker's id means nothing to the cloud */
-    expect_nothing(f, CLIENT);
+    routerfake_expect_nothing(f, CLIENT);
     answer(f, ROBOT, token, 200, "3");
     json_decref(expect_answer(f, CLIENT, "q1", 200));
     answer(f, ROBOT, token, 200, "4");
-    expect_nothing(f, CLIENT);
-    expect_nothing(f, ROBOT);
+    routerfake_expect_nothing(f, CLIENT);
+    routerfake_expect_nothing(f, ROBOT);
     assert_int_equal(stats_of(f).robot_responses_dropped, 3);
     assert_int_equal(stats_of(f).robot_requests_answered, 1);
 }
 
 static void test_robot_request_to_an_offline_robot_is_503(void **state)
 {
-    struct fixture *f = *state;
+    struct routerfake *f = *state;
     register_pair(f);
     send_text(f, CLIENT, "{\"type\":\"robot-request\",\"requestId\":\"q1\",\"robotId\":\"gone\","
                          "\"method\":\"GET\",\"path\":\"/api/devices/\"}");
-    json_t *m = next_msg(f, CLIENT, "robot-response");
+    json_t *m = routerfake_next(f, CLIENT, "robot-response");
     assert_string_equal(json_string_value(json_object_get(m, "robotId")), "gone");
     assert_int_equal(json_integer_value(json_object_get(m, "status")), 503);
     expect_detail(m, "robot 'gone' is not connected");
-    expect_nothing(f, ROBOT);
+    routerfake_expect_nothing(f, ROBOT);
     assert_int_equal(stats_of(f).robot_requests_refused, 1);
 }
 
 static void test_requests_past_the_limit_are_429_and_the_limit_is_per_asker(void **state)
 {
-    struct fixture *f = *state;
+    struct routerfake *f = *state;
     register_pair(f);
     send_text(f, OTHER_CLIENT, "{\"type\":\"client-register\",\"clientId\":\"c2\"}");
     expect_msg(f, OTHER_CLIENT, "available-robots");
@@ -860,10 +757,10 @@ static void test_requests_past_the_limit_are_429_and_the_limit_is_per_asker(void
     ask(f, CLIENT, "q4");
     expect_detail(expect_answer(f, CLIENT, "q4", 429),
                   "at most 3 robot requests may be pending per connection");
-    expect_nothing(f, ROBOT);
+    routerfake_expect_nothing(f, ROBOT);
     ask(f, OTHER_CLIENT, "other"); /* another connection has its own budget */
     expect_forwarded(f, ROBOT, 3);
-    expect_nothing(f, OTHER_CLIENT);
+    routerfake_expect_nothing(f, OTHER_CLIENT);
     ask(f, CLIENT, "q5");
     json_decref(expect_answer(f, CLIENT, "q5", 429));
     assert_int_equal(stats_of(f).robot_requests_refused, 2);
@@ -872,7 +769,7 @@ static void test_requests_past_the_limit_are_429_and_the_limit_is_per_asker(void
 
 static void test_an_answer_frees_a_place_under_the_limit(void **state)
 {
-    struct fixture *f = *state;
+    struct routerfake *f = *state;
     register_pair(f);
     char first[IDS_TOKEN_LEN + 1];
     for (int i = 0; i < 3; i++) {
@@ -885,22 +782,22 @@ static void test_an_answer_frees_a_place_under_the_limit(void **state)
     json_decref(expect_answer(f, CLIENT, "q", 200));
     ask(f, CLIENT, "again");
     expect_forwarded(f, ROBOT, 0);
-    expect_nothing(f, CLIENT);
+    routerfake_expect_nothing(f, CLIENT);
 }
 
 static void test_unanswered_request_times_out_with_504_and_a_late_answer_is_dropped(void **state)
 {
-    struct fixture *f = *state;
+    struct routerfake *f = *state;
     register_pair(f);
     ask(f, CLIENT, "q1");
     const char *token = expect_forwarded(f, ROBOT, 0);
     assert_true(router_next_deadline(f->r) == f->now + 2000);
     assert_true(router_tick(f->r, f->now + 1999) == f->now + 2000);
-    expect_nothing(f, CLIENT);
+    routerfake_expect_nothing(f, CLIENT);
     assert_true(router_tick(f->r, f->now + 2000) == -1);
     expect_detail(expect_answer(f, CLIENT, "q1", 504), "robot 'r1' did not answer within 2 s");
     answer(f, ROBOT, token, 200, "1");
-    expect_nothing(f, CLIENT);
+    routerfake_expect_nothing(f, CLIENT);
     struct router_stats st = stats_of(f);
     assert_int_equal(st.robot_requests_timed_out, 1);
     assert_int_equal(st.robot_responses_dropped, 1);
@@ -909,7 +806,7 @@ static void test_unanswered_request_times_out_with_504_and_a_late_answer_is_drop
 
 static void test_requests_time_out_in_deadline_order(void **state)
 {
-    struct fixture *f = *state;
+    struct routerfake *f = *state;
     register_pair(f);
     ask(f, CLIENT, "early");
     expect_forwarded(f, ROBOT, 0);
@@ -918,21 +815,21 @@ static void test_requests_time_out_in_deadline_order(void **state)
     expect_forwarded(f, ROBOT, 1);
     assert_true(router_tick(f->r, f->now + 500) == f->now + 2000);
     json_decref(expect_answer(f, CLIENT, "early", 504));
-    expect_nothing(f, CLIENT);
+    routerfake_expect_nothing(f, CLIENT);
     assert_true(router_tick(f->r, f->now + 2000) == -1);
     json_decref(expect_answer(f, CLIENT, "late", 504));
 }
 
 static void test_robot_disconnect_answers_pending_requests_503(void **state)
 {
-    struct fixture *f = *state;
+    struct routerfake *f = *state;
     register_pair(f);
     ask(f, CLIENT, "q1");
     ask(f, CLIENT, "q2");
-    disconnect(f, ROBOT);
+    routerfake_disconnect(f, ROBOT);
     /* both answered, in any order, before robot-unavailable */
     for (int i = 0; i < 2; i++) {
-        json_t *m = next_msg(f, CLIENT, "robot-response");
+        json_t *m = routerfake_next(f, CLIENT, "robot-response");
         assert_int_equal(json_integer_value(json_object_get(m, "status")), 503);
         expect_detail(m, "robot 'r1' went offline before answering");
     }
@@ -943,11 +840,11 @@ static void test_robot_disconnect_answers_pending_requests_503(void **state)
 
 static void test_asker_disconnect_forgets_its_requests(void **state)
 {
-    struct fixture *f = *state;
+    struct routerfake *f = *state;
     register_pair(f);
     ask(f, CLIENT, "q1");
     const char *token = expect_forwarded(f, ROBOT, 0);
-    disconnect(f, CLIENT);
+    routerfake_disconnect(f, CLIENT);
     assert_int_equal(stats_of(f).robot_requests_abandoned, 1);
     assert_int_equal(stats_of(f).robot_requests_pending, 0);
     answer(f, ROBOT, token, 200, "1");
@@ -957,7 +854,7 @@ static void test_asker_disconnect_forgets_its_requests(void **state)
 
 static void test_robot_response_from_a_client_is_wrong_role(void **state)
 {
-    struct fixture *f = *state;
+    struct routerfake *f = *state;
     register_pair(f);
     send_text(f, CLIENT, "{\"type\":\"robot-response\",\"requestId\":\"AAAAAAAAAAAAAAAAAAAAAA\","
                          "\"status\":200}");
@@ -969,7 +866,7 @@ static void test_robot_response_from_a_client_is_wrong_role(void **state)
 
 static void test_shutdown_answers_pending_requests_503(void **state)
 {
-    struct fixture *f = *state;
+    struct routerfake *f = *state;
     register_pair(f);
     ask(f, CLIENT, "q1");
     expect_forwarded(f, ROBOT, 0);
@@ -980,9 +877,9 @@ static void test_shutdown_answers_pending_requests_503(void **state)
 
 static void test_http_asker_gets_the_robots_answer(void **state)
 {
-    struct fixture *f = *state;
+    struct routerfake *f = *state;
     register_pair(f);
-    struct fake_http h = {0};
+    struct routerfake_http h = {0};
     struct http_asker *a = router_http_open(f->r, &h, "192.0.2.9");
     assert_non_null(a);
     json_t *body = json_pack("{s:i}", "value", 5);
@@ -990,7 +887,7 @@ static void test_http_asker_gets_the_robots_answer(void **state)
     router_http_request(f->r, a, &req, f->now);
     json_decref(body);
     assert_int_equal(h.calls, 0);
-    json_t *fwd = next_msg(f, ROBOT, "robot-request");
+    json_t *fwd = routerfake_next(f, ROBOT, "robot-request");
     assert_string_equal(json_string_value(json_object_get(fwd, "clientId")), "http:192.0.2.9");
     assert_string_equal(json_string_value(json_object_get(fwd, "path")),
                         "/api/devices/1/sensors/?x=1");
@@ -1000,16 +897,16 @@ static void test_http_asker_gets_the_robots_answer(void **state)
     assert_int_equal(h.calls, 1);
     assert_int_equal(h.status, 422);
     assert_string_equal(h.body, "{\"detail\":\"no\"}");
-    expect_nothing(f, CLIENT);
+    routerfake_expect_nothing(f, CLIENT);
     router_http_closed(f->r, a);
     free(h.body);
 }
 
 static void test_http_asker_is_answered_at_once_when_the_request_cannot_go(void **state)
 {
-    struct fixture *f = *state;
+    struct routerfake *f = *state;
     register_pair(f);
-    struct fake_http h = {0};
+    struct routerfake_http h = {0};
     struct http_asker *a = router_http_open(f->r, &h, "192.0.2.9");
     struct robot_request offline = {"r9", "GET", "/api/devices/", NULL, NULL};
     router_http_request(f->r, a, &offline, f->now);
@@ -1027,16 +924,16 @@ static void test_http_asker_is_answered_at_once_when_the_request_cannot_go(void 
     router_http_request(f->r, a, &bad_method, f->now);
     assert_int_equal(h.calls, 4);
     assert_int_equal(h.status, 400);
-    expect_nothing(f, ROBOT);
+    routerfake_expect_nothing(f, ROBOT);
     router_http_closed(f->r, a);
     free(h.body);
 }
 
 static void test_closed_http_asker_is_never_answered(void **state)
 {
-    struct fixture *f = *state;
+    struct routerfake *f = *state;
     register_pair(f);
-    struct fake_http h = {0};
+    struct routerfake_http h = {0};
     struct http_asker *a = router_http_open(f->r, &h, "192.0.2.9");
     struct robot_request req = {"r1", "GET", "/api/devices/", NULL, NULL};
     router_http_request(f->r, a, &req, f->now);
@@ -1052,9 +949,9 @@ static void test_closed_http_asker_is_never_answered(void **state)
 
 static void test_http_asker_times_out_with_504(void **state)
 {
-    struct fixture *f = *state;
+    struct routerfake *f = *state;
     register_pair(f);
-    struct fake_http h = {0};
+    struct routerfake_http h = {0};
     struct http_asker *a = router_http_open(f->r, &h, "192.0.2.9");
     struct robot_request req = {"r1", "DELETE", "/api/x", NULL, NULL};
     router_http_request(f->r, a, &req, f->now);
@@ -1071,18 +968,18 @@ static void test_http_asker_times_out_with_504(void **state)
 
 static void test_repeated_client_register_is_confirmed_without_the_list(void **state)
 {
-    struct fixture *f = *state;
+    struct routerfake *f = *state;
     register_pair(f);
     send_text(f, CLIENT, "{\"type\":\"client-register\",\"clientId\":\"c1\"}");
-    assert_string_equal(next_raw(f, CLIENT), "{\"type\":\"registered\",\"clientId\":\"c1\"}");
+    assert_string_equal(routerfake_next_raw(f, CLIENT), "{\"type\":\"registered\",\"clientId\":\"c1\"}");
     send_text(f, CLIENT, "{\"type\":\"client-register\"}");
     expect_msg(f, CLIENT, "registered");
-    expect_nothing(f, CLIENT);
+    routerfake_expect_nothing(f, CLIENT);
 }
 
 static void test_robot_answers_to_pending_requests_are_never_rate_limited(void **state)
 {
-    struct fixture *f = *state;
+    struct routerfake *f = *state;
     register_pair(f);
     ask(f, CLIENT, "q1");
     ask(f, CLIENT, "q2");
@@ -1096,12 +993,12 @@ static void test_robot_answers_to_pending_requests_are_never_rate_limited(void *
     json_decref(expect_answer(f, CLIENT, "q2", 200));
     /* An answer to nothing pending is an ordinary message: dropped. */
     answer(f, ROBOT, t1, 200, "{}");
-    expect_nothing(f, ROBOT);
+    routerfake_expect_nothing(f, ROBOT);
 }
 
 static void test_robot_is_never_closed_for_its_rate(void **state)
 {
-    struct fixture *f = *state;
+    struct routerfake *f = *state;
     register_pair(f);
     for (int i = 0; i < 200; i++)
         send_text(f, ROBOT, "{\"type\":\"teleport\"}");
@@ -1115,7 +1012,7 @@ static void test_robot_is_never_closed_for_its_rate(void **state)
 
 /* Runs fn with the log at info level and stderr in a temporary file;
  * returns what was logged (malloc'd). */
-static char *captured_log(struct fixture *f, void (*fn)(struct fixture *f))
+static char *captured_log(struct routerfake *f, void (*fn)(struct routerfake *f))
 {
     char path[] = "/tmp/porthole-router-log-XXXXXX";
     int fd = mkstemp(path), saved = dup(2);
@@ -1134,7 +1031,7 @@ static char *captured_log(struct fixture *f, void (*fn)(struct fixture *f))
     return text;
 }
 
-static void open_switch_and_close(struct fixture *f)
+static void open_switch_and_close(struct routerfake *f)
 {
     const char *sid = open_session(f);
     sendf(f, CLIENT, "{\"type\":\"switch-stream-type\",\"sessionId\":\"%s\","
@@ -1144,7 +1041,7 @@ static void open_switch_and_close(struct fixture *f)
 
 static void test_every_session_end_leaves_one_audit_line(void **state)
 {
-    struct fixture *f = *state;
+    struct routerfake *f = *state;
     register_pair(f);
     char *log = captured_log(f, open_switch_and_close);
     const char *line = strstr(log, "{\"event\":\"session\"");
@@ -1170,11 +1067,11 @@ static void test_every_session_end_leaves_one_audit_line(void **state)
 
 static void test_shutdown_tells_both_sides(void **state)
 {
-    struct fixture *f = *state;
+    struct routerfake *f = *state;
     register_pair(f);
     open_session(f);
     router_shutdown(f->r);
-    json_t *a = next_msg(f, CLIENT, "session-closed");
+    json_t *a = routerfake_next(f, CLIENT, "session-closed");
     assert_string_equal(json_string_value(json_object_get(a, "reason")), "server-shutdown");
     json_decref(a);
     expect_msg(f, ROBOT, "session-closed");
@@ -1182,7 +1079,7 @@ static void test_shutdown_tells_both_sides(void **state)
 
 static void test_robots_json_counts_sessions(void **state)
 {
-    struct fixture *f = *state;
+    struct routerfake *f = *state;
     register_pair(f);
     open_session(f);
     open_session(f);
@@ -1245,7 +1142,7 @@ static bool starts_with(const char *s, const char *prefix)
     return strncmp(s, prefix, strlen(prefix)) == 0;
 }
 
-static void use_tagged_codec(struct fixture *f, int conn)
+static void use_tagged_codec(struct routerfake *f, int conn)
 {
     router_peer_closed(f->r, f->conns[conn].peer);
     f->conns[conn].peer = router_peer_open(f->r, &f->conns[conn], &tagged_codec, "127.0.0.1", f->now);
@@ -1254,22 +1151,22 @@ static void use_tagged_codec(struct fixture *f, int conn)
 
 static void test_peers_of_different_codecs_share_a_session(void **state)
 {
-    struct fixture *f = *state;
+    struct routerfake *f = *state;
     use_tagged_codec(f, TAGGED_CLIENT);
     send_text(f, CLIENT, "{\"type\":\"client-register\",\"clientId\":\"c1\"}");
     expect_msg(f, CLIENT, "available-robots");
     send_text(f, TAGGED_CLIENT, "T{\"type\":\"client-register\",\"clientId\":\"t1\"}");
-    const char *raw = next_raw(f, TAGGED_CLIENT);
+    const char *raw = routerfake_next_raw(f, TAGGED_CLIENT);
     assert_true(starts_with(raw, "T{\"type\":\"available-robots\""));
 
     /* One broadcast, framed for each client's codec. */
     send_text(f, ROBOT, "{\"type\":\"robot-register\",\"robotId\":\"r1\"}");
     expect_msg(f, ROBOT, "registered");
     expect_msg(f, CLIENT, "robot-available");
-    assert_true(starts_with(next_raw(f, TAGGED_CLIENT), "T{\"type\":\"robot-available\""));
+    assert_true(starts_with(routerfake_next_raw(f, TAGGED_CLIENT), "T{\"type\":\"robot-available\""));
 
     send_text(f, TAGGED_CLIENT, "T{\"type\":\"create-session\",\"robotId\":\"r1\",\"streamTypes\":[\"color\"]}");
-    raw = next_raw(f, TAGGED_CLIENT);
+    raw = routerfake_next_raw(f, TAGGED_CLIENT);
     json_t *created = json_loads(raw + 1, 0, NULL);
     assert_non_null(created);
     char sid[IDS_TOKEN_LEN + 1];
@@ -1279,7 +1176,7 @@ static void test_peers_of_different_codecs_share_a_session(void **state)
 
     /* Across codecs the relay is re-encoded, with the same fields. */
     sendf(f, ROBOT, "{\"type\":\"webrtc-offer\",\"sessionId\":\"%s\",\"offer\":{\"type\":\"offer\",\"sdp\":\"v=0\"}}", sid);
-    raw = next_raw(f, TAGGED_CLIENT);
+    raw = routerfake_next_raw(f, TAGGED_CLIENT);
     assert_int_equal(raw[0], 'T');
     json_t *offer = json_loads(raw + 1, 0, NULL);
     assert_string_equal(json_string_value(json_object_get(offer, "type")), "webrtc-offer");
@@ -1287,10 +1184,10 @@ static void test_peers_of_different_codecs_share_a_session(void **state)
     assert_string_equal(json_string_value(json_object_get(json_object_get(offer, "offer"), "sdp")), "v=0");
     json_decref(offer);
     sendf(f, TAGGED_CLIENT, "T{\"type\":\"webrtc-answer\",\"sessionId\":\"%s\",\"answer\":{\"type\":\"answer\",\"sdp\":\"v=1\"}}", sid);
-    json_t *answer = next_msg(f, ROBOT, "webrtc-answer"); /* plain JSON for the robot */
+    json_t *answer = routerfake_next(f, ROBOT, "webrtc-answer"); /* plain JSON for the robot */
     assert_string_equal(json_string_value(json_object_get(json_object_get(answer, "answer"), "sdp")), "v=1");
     json_decref(answer);
-    expect_nothing(f, CLIENT);
+    routerfake_expect_nothing(f, CLIENT);
 }
 
 int main(void)

@@ -23,91 +23,33 @@
 #include "common/clock.h"
 #include "common/ids.h"
 #include "common/log.h"
+#include "routerfake.h"
 
 #define SECRET "porthole-router-auth-test-secret-0123456789"
-#define MAX_CONNS 8
-#define MAX_MSGS 256
 #define GRACE_S 5
 
-struct fake_conn {
-    struct peer *peer;
-    char *msgs[MAX_MSGS];
-    size_t nmsgs, read;
-    int close_code;
-    const char *close_reason;
-    unsigned auth_failures;
-};
-
-struct fake_http {
-    unsigned calls, status;
-    char *body;
-};
-
+/* The router's fixture, and the policy and the keys tokens are minted with. */
 struct fixture {
-    struct registry reg;
+    struct routerfake rf;
     const struct auth *auth;
     struct keyset *mint_keys;
-    struct router *r;
-    struct transport tx;
-    struct router_config cfg;
-    struct fake_conn conns[MAX_CONNS];
-    int64_t now;
 };
 
-static int fake_send(void *conn, struct outbuf *b)
-{
-    struct fake_conn *c = conn;
-    if (c->close_code || c->nmsgs == MAX_MSGS)
-        return -1;
-    c->msgs[c->nmsgs++] = strndup((const char *)outbuf_payload(b), b->len);
-    return 0;
-}
-
-static void fake_close(void *conn, int code, const char *reason)
-{
-    struct fake_conn *c = conn;
-    if (!c->close_code) {
-        c->close_code = code;
-        c->close_reason = reason;
-    }
-}
-
-static void fake_http_answer(void *http, unsigned status, struct outbuf *body)
-{
-    struct fake_http *h = http;
-    h->calls++;
-    h->status = status;
-    free(h->body);
-    h->body = strndup((const char *)outbuf_payload(body), body->len);
-}
-
-static void fake_auth_failed(void *conn, const char *reason)
-{
-    (void)reason;
-    ((struct fake_conn *)conn)->auth_failures++;
-}
-
-/* A router on policy auth (borrowed) whose peers come from addr. */
+/* A router on policy auth (taken: freed with the fixture) whose peers come
+ * from addr. */
 static struct fixture *fixture_new(const struct auth *auth, const char *addr)
 {
     struct fixture *f = calloc(1, sizeof(*f));
     assert_non_null(f);
-    assert_int_equal(registry_mem_new(&f->reg), 0);
     f->auth = auth;
     char err[200];
     f->mint_keys = keyset_load(&(struct keyset_source){.secret = SECRET}, err, sizeof err);
     assert_non_null(f->mint_keys);
-    f->tx = (struct transport){.send = fake_send, .close = fake_close,
-                               .http_answer = fake_http_answer, .auth_failed = fake_auth_failed};
-    f->cfg = (struct router_config){.max_client_sessions = 8, .max_robot_sessions = 8,
-                                    .request_timeout_s = 10, .max_pending_requests = 8,
-                                    .max_robot_pending = 2, .max_sessions_per_identity = 2,
-                                    .token_grace_s = GRACE_S};
-    f->r = router_new(&f->cfg, &f->tx, auth, &f->reg);
-    assert_non_null(f->r);
-    f->now = 1000000;
-    for (int i = 0; i < MAX_CONNS; i++)
-        f->conns[i].peer = router_peer_open(f->r, &f->conns[i], &codec_json, addr, f->now);
+    const struct router_config cfg = {.max_client_sessions = 8, .max_robot_sessions = 8,
+                                      .request_timeout_s = 10, .max_pending_requests = 8,
+                                      .max_robot_pending = 2, .max_sessions_per_identity = 2,
+                                      .token_grace_s = GRACE_S};
+    routerfake_init(&f->rf, &cfg, auth, addr, 1000000);
     return f;
 }
 
@@ -132,14 +74,7 @@ static int setup_loopback_only(void **state)
 static int teardown(void **state)
 {
     struct fixture *f = *state;
-    for (int i = 0; i < MAX_CONNS; i++) {
-        if (f->conns[i].peer)
-            router_peer_closed(f->r, f->conns[i].peer);
-        for (size_t m = 0; m < f->conns[i].nmsgs; m++)
-            free(f->conns[i].msgs[m]);
-    }
-    router_free(f->r);
-    registry_free(&f->reg);
+    routerfake_clear(&f->rf);
     auth_free(f->auth);
     keyset_free(f->mint_keys);
     free(f);
@@ -184,20 +119,12 @@ static void sendf(struct fixture *f, int conn, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(buf, sizeof(buf), fmt, ap);
     va_end(ap);
-    router_peer_message(f->r, f->conns[conn].peer, buf, strlen(buf), f->now);
+    routerfake_send(&f->rf, conn, buf, strlen(buf));
 }
 
 static json_t *next_msg(struct fixture *f, int conn, const char *type)
 {
-    struct fake_conn *c = &f->conns[conn];
-    if (c->read >= c->nmsgs)
-        fail_msg("conn %d: expected %s, got nothing", conn, type);
-    const char *raw = c->msgs[c->read++];
-    json_t *j = json_loads(raw, 0, NULL);
-    assert_non_null(j);
-    if (strcmp(json_string_value(json_object_get(j, "type")), type) != 0)
-        fail_msg("conn %d: expected %s, got %s", conn, type, raw);
-    return j;
+    return routerfake_next(&f->rf, conn, type);
 }
 
 static void expect_msg(struct fixture *f, int conn, const char *type)
@@ -205,12 +132,7 @@ static void expect_msg(struct fixture *f, int conn, const char *type)
     json_decref(next_msg(f, conn, type));
 }
 
-static void expect_nothing(struct fixture *f, int conn)
-{
-    struct fake_conn *c = &f->conns[conn];
-    if (c->read != c->nmsgs)
-        fail_msg("conn %d: unexpected message %s", conn, c->msgs[c->read]);
-}
+static void expect_nothing(struct fixture *f, int conn) { routerfake_expect_nothing(&f->rf, conn); }
 
 /* The next message must be error unauthorized with this reason. */
 static void expect_refused(struct fixture *f, int conn, const char *reason)
@@ -258,7 +180,7 @@ static const char *listed_ids(json_t *list)
 
 static uint64_t refusals(struct fixture *f, const char *reason)
 {
-    for (const struct router_error_count *e = router_refusal_counts(f->r); e->code; e++)
+    for (const struct router_error_count *e = router_refusal_counts(f->rf.r); e->code; e++)
         if (strcmp(e->code, reason) == 0)
             return e->count;
     fail_msg("no refusal counter %s", reason);
@@ -273,7 +195,7 @@ static void test_robot_registers_under_its_tokens_robot_id(void **state)
 {
     struct fixture *f = *state;
     register_robot(f, ROBOT, "lab-1");
-    assert_int_equal(f->conns[ROBOT].auth_failures, 0);
+    assert_int_equal(f->rf.conns[ROBOT].auth_failures, 0);
 }
 
 static void test_robot_token_for_another_id_is_refused_wrong_robot(void **state)
@@ -283,7 +205,7 @@ static void test_robot_token_for_another_id_is_refused_wrong_robot(void **state)
     sendf(f, ROBOT, "{\"type\":\"robot-register\",\"robotId\":\"lab-2\",\"token\":\"%s\"}", tok);
     free(tok);
     expect_refused(f, ROBOT, "wrong-robot");
-    assert_int_equal(f->conns[ROBOT].auth_failures, 1);
+    assert_int_equal(f->rf.conns[ROBOT].auth_failures, 1);
     assert_int_equal(refusals(f, "wrong-robot"), 1);
 }
 
@@ -313,7 +235,7 @@ static void test_registration_without_a_token_is_refused_and_may_be_retried(void
     sendf(f, VIEWER, "{\"type\":\"client-register\",\"clientId\":\"v1\",\"token\":\"x.y.z\"}");
     expect_refused(f, VIEWER, "malformed-token");
     json_decref(register_viewer(f, VIEWER, "alice", "*", TOKEN_SCOPE_WATCH));
-    assert_int_equal(f->conns[VIEWER].auth_failures, 2);
+    assert_int_equal(f->rf.conns[VIEWER].auth_failures, 2);
     assert_int_equal(refusals(f, "token-missing"), 1);
     assert_int_equal(refusals(f, "malformed-token"), 1);
 }
@@ -339,7 +261,7 @@ static void test_viewer_lists_only_the_robots_its_token_allows(void **state)
     const char *ids = listed_ids(list);
     assert_true(strstr(ids, "lab-1") && strstr(ids, "dock-3") && !strstr(ids, "dock-12"));
     json_decref(list);
-    json_t *robots = router_robots_json(f->r, NULL);
+    json_t *robots = router_robots_json(f->rf.r, NULL);
     assert_int_equal(json_array_size(robots), 3); /* without a viewer: all */
     json_decref(robots);
 }
@@ -355,8 +277,8 @@ static void test_viewer_gets_broadcasts_only_for_allowed_robots(void **state)
     register_robot(f, OTHER_ROBOT, "lab-1");
     expect_msg(f, VIEWER, "robot-available");
     expect_msg(f, OTHER_VIEWER, "robot-available");
-    router_peer_closed(f->r, f->conns[ROBOT].peer);
-    f->conns[ROBOT].peer = NULL;
+    router_peer_closed(f->rf.r, f->rf.conns[ROBOT].peer);
+    f->rf.conns[ROBOT].peer = NULL;
     expect_nothing(f, VIEWER);
     expect_msg(f, OTHER_VIEWER, "robot-unavailable");
 }
@@ -443,23 +365,23 @@ static void test_http_request_needs_a_caller_and_the_control_scope(void **state)
 {
     struct fixture *f = *state;
     register_robot(f, ROBOT, "lab-1");
-    struct fake_http h = {0};
-    struct http_asker *a = router_http_open(f->r, &h, "198.51.100.9");
+    struct routerfake_http h = {0};
+    struct http_asker *a = router_http_open(f->rf.r, &h, "198.51.100.9");
     struct robot_request req = {.robot_id = "lab-1", .method = "GET", .path = "/api/devices/"};
-    router_http_request(f->r, a, &req, f->now);
+    router_http_request(f->rf.r, a, &req, f->rf.now);
     assert_int_equal(h.status, 401);
     struct token_claims *watch = NULL;
     char *tok = viewer_token(f, "alice", "lab-*", TOKEN_SCOPE_WATCH);
-    assert_int_equal(router_http_authenticate(f->r, tok, strlen(tok), "198.51.100.9", &watch),
+    assert_int_equal(router_http_authenticate(f->rf.r, tok, strlen(tok), "198.51.100.9", &watch),
                      TOKEN_OK);
     free(tok);
     req.caller = watch;
-    router_http_request(f->r, a, &req, f->now);
+    router_http_request(f->rf.r, a, &req, f->rf.now);
     assert_int_equal(h.status, 403);
     assert_int_equal(h.calls, 2);
     expect_nothing(f, ROBOT);
     token_claims_free(watch);
-    router_http_closed(f->r, a);
+    router_http_closed(f->rf.r, a);
     free(h.body);
 }
 
@@ -496,8 +418,8 @@ static void test_valid_token_takes_over_a_live_robot_id(void **state)
     expect_msg(f, ROBOT, "robot-request");
 
     register_robot(f, OTHER_ROBOT, "lab-1");
-    assert_int_equal(f->conns[ROBOT].close_code, ROUTER_CLOSE_POLICY);
-    assert_string_equal(f->conns[ROBOT].close_reason, "replaced by a newer connection");
+    assert_int_equal(f->rf.conns[ROBOT].close_code, ROUTER_CLOSE_POLICY);
+    assert_string_equal(f->rf.conns[ROBOT].close_reason, "replaced by a newer connection");
     json_t *closed = next_msg(f, VIEWER, "session-closed");
     assert_string_equal(json_string_value(json_object_get(closed, "reason")), "peer-disconnected");
     json_decref(closed);
@@ -510,8 +432,8 @@ static void test_valid_token_takes_over_a_live_robot_id(void **state)
     expect_msg(f, VIEWER, "session-created");
     expect_msg(f, OTHER_ROBOT, "create-session");
     /* The old connection's close comes later and changes nothing. */
-    router_peer_closed(f->r, f->conns[ROBOT].peer);
-    f->conns[ROBOT].peer = NULL;
+    router_peer_closed(f->rf.r, f->rf.conns[ROBOT].peer);
+    f->rf.conns[ROBOT].peer = NULL;
     expect_nothing(f, VIEWER);
 }
 
@@ -524,7 +446,7 @@ static void test_invalid_token_does_not_disturb_the_holder(void **state)
           tok);
     free(tok);
     expect_refused(f, OTHER_ROBOT, "wrong-robot");
-    assert_int_equal(f->conns[ROBOT].close_code, 0);
+    assert_int_equal(f->rf.conns[ROBOT].close_code, 0);
 }
 
 /* ---- expiry ---- */
@@ -536,35 +458,35 @@ static void register_short_lived_viewer(struct fixture *f, int conn, const char 
     sendf(f, conn, "{\"type\":\"client-register\",\"token\":\"%s\"}", tok);
     free(tok);
     expect_msg(f, conn, "available-robots");
-    assert_true(router_next_deadline(f->r) > f->now);
-    assert_true(router_next_deadline(f->r) <= f->now + 1000);
+    assert_true(router_next_deadline(f->rf.r) > f->rf.now);
+    assert_true(router_next_deadline(f->rf.r) <= f->rf.now + 1000);
 }
 
 static void test_expired_token_is_told_then_closed_after_the_grace(void **state)
 {
     struct fixture *f = *state;
     register_short_lived_viewer(f, VIEWER, "alice");
-    f->now += 1001;
-    router_tick(f->r, f->now);
+    f->rf.now += 1001;
+    router_tick(f->rf.r, f->rf.now);
     json_t *e = next_msg(f, VIEWER, "error");
     assert_string_equal(json_string_value(json_object_get(e, "code")), "token-expired");
     assert_int_equal(json_integer_value(json_object_get(e, "graceSeconds")), GRACE_S);
     json_decref(e);
-    assert_int_equal(f->conns[VIEWER].close_code, 0);
-    assert_int_equal(router_next_deadline(f->r), f->now + GRACE_S * 1000);
-    f->now += GRACE_S * 1000;
-    router_tick(f->r, f->now);
-    assert_int_equal(f->conns[VIEWER].close_code, ROUTER_CLOSE_POLICY);
-    assert_string_equal(f->conns[VIEWER].close_reason, "token expired");
-    assert_int_equal(router_next_deadline(f->r), -1);
+    assert_int_equal(f->rf.conns[VIEWER].close_code, 0);
+    assert_int_equal(router_next_deadline(f->rf.r), f->rf.now + GRACE_S * 1000);
+    f->rf.now += GRACE_S * 1000;
+    router_tick(f->rf.r, f->rf.now);
+    assert_int_equal(f->rf.conns[VIEWER].close_code, ROUTER_CLOSE_POLICY);
+    assert_string_equal(f->rf.conns[VIEWER].close_reason, "token expired");
+    assert_int_equal(router_next_deadline(f->rf.r), -1);
 }
 
 static void test_refresh_token_keeps_the_connection(void **state)
 {
     struct fixture *f = *state;
     register_short_lived_viewer(f, VIEWER, "alice");
-    f->now += 1001;
-    router_tick(f->r, f->now);
+    f->rf.now += 1001;
+    router_tick(f->rf.r, f->rf.now);
     expect_msg(f, VIEWER, "error");
     char *tok = viewer_token(f, "alice", "*", TOKEN_SCOPE_WATCH);
     sendf(f, VIEWER, "{\"type\":\"refresh-token\",\"token\":\"%s\"}", tok);
@@ -573,9 +495,9 @@ static void test_refresh_token_keeps_the_connection(void **state)
     assert_true(json_integer_value(json_object_get(ok, "expiresAt")) >=
                 clock_wall_ms() / 1000 + 3599);
     json_decref(ok);
-    f->now += GRACE_S * 1000;
-    router_tick(f->r, f->now);
-    assert_int_equal(f->conns[VIEWER].close_code, 0);
+    f->rf.now += GRACE_S * 1000;
+    router_tick(f->rf.r, f->rf.now);
+    assert_int_equal(f->rf.conns[VIEWER].close_code, 0);
     expect_nothing(f, VIEWER);
 }
 
@@ -583,15 +505,15 @@ static void test_refresh_for_another_subject_is_refused_and_the_deadline_stands(
 {
     struct fixture *f = *state;
     register_short_lived_viewer(f, VIEWER, "alice");
-    int64_t deadline = router_next_deadline(f->r);
+    int64_t deadline = router_next_deadline(f->rf.r);
     char *tok = viewer_token(f, "mallory", "*", TOKEN_SCOPE_ADMIN);
     sendf(f, VIEWER, "{\"type\":\"refresh-token\",\"token\":\"%s\"}", tok);
     free(tok);
     expect_refused(f, VIEWER, "wrong-subject");
-    assert_int_equal(router_next_deadline(f->r), deadline);
+    assert_int_equal(router_next_deadline(f->rf.r), deadline);
     sendf(f, VIEWER, "{\"type\":\"refresh-token\",\"token\":\"not-a-token\"}");
     expect_refused(f, VIEWER, "malformed-token");
-    assert_int_equal(router_next_deadline(f->r), deadline);
+    assert_int_equal(router_next_deadline(f->rf.r), deadline);
 }
 
 static void test_robot_refresh_must_be_for_the_same_robot_id(void **state)
@@ -629,8 +551,8 @@ static void test_sessions_per_identity_are_limited_over_its_connections(void **s
     sendf(f, THIRD, "%s", open); /* bob has his own count */
     expect_msg(f, THIRD, "session-created");
     /* Closing one of alice's frees a place. */
-    router_peer_closed(f->r, f->conns[VIEWER].peer);
-    f->conns[VIEWER].peer = NULL;
+    router_peer_closed(f->rf.r, f->rf.conns[VIEWER].peer);
+    f->rf.conns[VIEWER].peer = NULL;
     sendf(f, OTHER_VIEWER, "%s", open);
     expect_msg(f, OTHER_VIEWER, "session-created");
 }
