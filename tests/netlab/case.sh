@@ -233,8 +233,14 @@ case_video()
     relay-forced)
         [ "${direct:-1}" = 0 ] ||
             { echo "case=$case_name FAILED: the robot sent $direct packets straight to the viewer's router"; failed=1; }
-        [ "${relayed:-0}" -gt 100 ] ||
-            { echo "case=$case_name FAILED: only ${relayed:-0} packets came through the relay"; failed=1; }
+        # The control that the counter counts: the video came through it.
+        # Over TURN-over-TCP (libnice keeps whichever of its allocations
+        # answers first) TCP segments carry several packets each: 30 frames
+        # came in 93 segments in one CI run, against hundreds of UDP packets.
+        local least=100
+        grep -q ' via turn-tcp ' <<<"$path" && least=30
+        [ "${relayed:-0}" -ge "$least" ] ||
+            { echo "case=$case_name FAILED: only ${relayed:-0} packets came through the relay (path '$path')"; failed=1; }
         ;;
     esac
     [ "$failed" = 0 ] || nl_show_logs
