@@ -152,7 +152,8 @@ static int check_medias(const GstSDPMessage *sdp, const char *encoding,
                      "group after its first m-line", i);
             return -1;
         }
-        if (!bundle_only && (!sdp_attr(sdp, media, "ice-ufrag") || !sdp_attr(sdp, media, "ice-pwd"))) {
+        if (!bundle_only &&
+            (!sdp_attr(sdp, media, "ice-ufrag") || !sdp_attr(sdp, media, "ice-pwd"))) {
             snprintf(err, errlen, "m-line %u of the offer has no ICE credentials "
                      "(a=ice-ufrag, a=ice-pwd)", i);
             return -1;

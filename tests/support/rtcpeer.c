@@ -508,19 +508,10 @@ static void on_answer_created(GstPromise *promise, gpointer data)
         gst_promise_unref(promise);
         return;
     }
-    const GstStructure *reply = gst_promise_get_reply(promise);
-    GstWebRTCSessionDescription *answer = NULL;
-    if (reply && gst_structure_has_field(reply, "answer"))
-        gst_structure_get(reply, "answer", GST_TYPE_WEBRTC_SESSION_DESCRIPTION, &answer, NULL);
-    gst_promise_unref(promise);
-    if (!answer) {
-        GError *gerr = NULL;
-        if (reply)
-            gst_structure_get(reply, "error", G_TYPE_ERROR, &gerr, NULL);
-        fprintf(stderr, "rtcpeer: create-answer failed: %s\n", gerr ? gerr->message : "?");
-        g_clear_error(&gerr);
+    GstWebRTCSessionDescription *answer =
+        rtcpeer__take_description(promise, "answer", "create-answer failed");
+    if (!answer)
         return;
-    }
     answer_twcc(p, answer->sdp);
     /* Local description first, so candidates follow the answer. */
     g_signal_emit_by_name(p->webrtc, "set-local-description", answer, NULL);
@@ -930,6 +921,24 @@ void rtcpeer__set_credentials(GstSDPMessage *sdp, const char *ufrag, const char 
     }
 }
 
+GstWebRTCSessionDescription *rtcpeer__take_description(GstPromise *promise, const char *field,
+                                                       const char *what)
+{
+    const GstStructure *reply = gst_promise_get_reply(promise); /* the promise's */
+    GstWebRTCSessionDescription *desc = NULL;
+    if (reply && gst_structure_has_field(reply, field))
+        gst_structure_get(reply, field, GST_TYPE_WEBRTC_SESSION_DESCRIPTION, &desc, NULL);
+    if (!desc) {
+        GError *gerr = NULL;
+        if (reply && gst_structure_has_field(reply, "error"))
+            gst_structure_get(reply, "error", G_TYPE_ERROR, &gerr, NULL);
+        fprintf(stderr, "rtcpeer: %s: %s\n", what, gerr ? gerr->message : "no reason given");
+        g_clear_error(&gerr);
+    }
+    gst_promise_unref(promise);
+    return desc;
+}
+
 void rtcpeer__reneg_free(gpointer data)
 {
     struct reneg *r = data;
@@ -942,14 +951,9 @@ void rtcpeer__reneg_free(gpointer data)
 static void on_reanswer_created(GstPromise *promise, gpointer data)
 {
     struct reneg *r = data;
-    const GstStructure *reply = gst_promise_get_reply(promise);
-    GstWebRTCSessionDescription *answer = NULL;
-    if (reply && gst_structure_has_field(reply, "answer"))
-        gst_structure_get(reply, "answer", GST_TYPE_WEBRTC_SESSION_DESCRIPTION, &answer, NULL);
-    gst_promise_unref(promise);
+    GstWebRTCSessionDescription *answer =
+        rtcpeer__take_description(promise, "answer", "no answer to the robot's new offer");
     if (!answer || rtcpeer__dead(r->p)) {
-        if (!answer)
-            fprintf(stderr, "rtcpeer: no answer to the robot's new offer\n");
         if (answer)
             gst_webrtc_session_description_free(answer);
         return;

@@ -111,6 +111,12 @@ struct rtcpeer *rtcpeer__ref(struct rtcpeer *p);
 void rtcpeer__unref(gpointer data);
 /* rtcpeer_free() has begun (any thread). */
 bool rtcpeer__dead(struct rtcpeer *p);
+
+/* The description a create-offer or create-answer promise replied with
+ * (field "offer" or "answer"; the caller frees it), or NULL, with "rtcpeer:
+ * WHAT: " and webrtcbin's error, if any, on stderr. Unrefs the promise. */
+GstWebRTCSessionDescription *rtcpeer__take_description(GstPromise *promise, const char *field,
+                                                       const char *what);
 /* Any thread: queues an event for the default main context. */
 void rtcpeer__post(struct rtcpeer *p, enum ev_kind kind, guint mline, const char *text);
 

@@ -121,14 +121,9 @@ static void offer_twcc(GstSDPMessage *offer)
 static void on_offer_created(GstPromise *promise, gpointer data)
 {
     struct reneg *r = data;
-    const GstStructure *reply = gst_promise_get_reply(promise);
-    GstWebRTCSessionDescription *offer = NULL;
-    if (reply && gst_structure_has_field(reply, "offer"))
-        gst_structure_get(reply, "offer", GST_TYPE_WEBRTC_SESSION_DESCRIPTION, &offer, NULL);
-    gst_promise_unref(promise);
+    GstWebRTCSessionDescription *offer =
+        rtcpeer__take_description(promise, "offer", "create-offer failed");
     if (!offer || rtcpeer__dead(r->p)) {
-        if (!offer)
-            fprintf(stderr, "rtcpeer: create-offer failed\n");
         if (offer)
             gst_webrtc_session_description_free(offer);
         return;
