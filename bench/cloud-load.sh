@@ -2,7 +2,9 @@
 # cloud-load.sh - benchmarks porthole-cloud over real sockets: for each of
 # cloud-load's four scenarios (idle, session, relay, fanout), and idle and
 # relay again with Socket.IO peers (idle-sio, relay-sio: cloud-load --sio,
-# the same generator over /socket.io/), it starts a fresh porthole-cloud
+# the same generator over /socket.io/), and relay beside 10,000 registered
+# idle clients (relay-held; 2,000 with --short: what a server's event loop
+# pays for the connections it holds), it starts a fresh porthole-cloud
 # inside a private network namespace that has only lo, runs the scenario
 # against it, and prints the scenario's JSON line.
 #
@@ -11,7 +13,7 @@
 #   --perf DIR      also record the server with perf during session and relay
 #                   (DIR/session.perf.data, DIR/relay.perf.data)
 #   --only NAME     run one scenario (idle, session, relay, fanout, idle-sio,
-#                   relay-sio)
+#                   relay-sio, relay-held)
 #   BUILD_DIR       where porthole-cloud and cloud-load are [build]
 # CLOUD_ARGS="--flag value ..." adds porthole-cloud flags to every start
 # (S1 with --ws-rx-chunk 256: docs/PERFORMANCE.md).
@@ -63,6 +65,7 @@ tmp=$(mktemp -d /tmp/cloud-load.XXXXXX)
 server_pid=""
 gen_pid=""
 perf_pid=""
+hold_pid=""
 
 stop_pid() { # pid [signal]: ends a process we started, waits at most 5 s
     [ -n "$1" ] || return 0
@@ -75,6 +78,7 @@ stop_pid() { # pid [signal]: ends a process we started, waits at most 5 s
 cleanup() {
     trap - INT TERM EXIT
     stop_pid "$gen_pid"
+    stop_pid "$hold_pid"
     stop_pid "$perf_pid" INT
     stop_pid "$server_pid"
     rm -rf "$tmp"
@@ -124,8 +128,15 @@ run() {
             -o "$perf_dir/$name.perf.data" 2>"$tmp/perf.log" &
         perf_pid=$!
     fi
+    if [ -n "${held:-}" ] && ! hold_idle "$held" "$limit"; then
+        echo "{\"scenario\":\"$name\",\"error\":\"$held idle clients did not register\"}"
+        stop_pid "$hold_pid"; hold_pid=""
+        stop_pid "$server_pid"; server_pid=""
+        return 0
+    fi
     rc=0
-    scen=${name%-sio} # NAME-sio: scenario NAME with Socket.IO peers
+    scen=${name%-held} # NAME-held: scenario NAME beside idle clients held
+    scen=${scen%-sio} # NAME-sio: scenario NAME with Socket.IO peers
     [ "$scen" = "$name" ] || set -- --sio "$@"
     timeout -k 5 "$limit" "$gen" "$scen" --port $port --server-pid "$server_pid" "$@" \
         >"$tmp/out" &
@@ -143,8 +154,27 @@ run() {
         echo "cloud-load.sh: $name: server log:" >&2
         tail -n 5 "$tmp/server.log" >&2
     fi
+    stop_pid "$hold_pid"
+    hold_pid=""
     stop_pid "$server_pid"
     server_pid=""
+}
+
+# hold_idle N LIMIT_S: N registered clients that stay idle (cloud-load
+# idle --hold) beside the scenario, from 127.0.0.70 and up; returns once
+# /health counts them, or 1 after LIMIT_S/2 seconds.
+hold_idle() {
+    timeout -k 5 "$2" "$gen" idle --port $port --clients "$1" --procs 1 --hold "$2"         --source 127.0.0.70 --timeout $(($2 / 2)) --quiet >/dev/null &
+    hold_pid=$!
+    i=0
+    while [ $i -lt $(($2 * 5)) ]; do
+        n=$(curl -fs "http://127.0.0.1:$port/health" 2>/dev/null |
+            sed -n 's/.*"clients":\([0-9]*\).*/\1/p')
+        [ "${n:-0}" -ge "$1" ] && return 0
+        sleep 0.1
+        i=$((i + 1))
+    done
+    return 1
 }
 
 # Each scenario has its own source addresses: the sockets a scenario leaves
@@ -156,6 +186,9 @@ if [ "$short" = 1 ]; then
     run fanout 30 --clients 5000 --rounds 3 --source 127.0.0.40 --timeout 15 --quiet
     run idle-sio 40 --clients 5000 --procs 2 --source 127.0.0.50 --timeout 25 --quiet
     run relay-sio 20 --clients 64 --robots 8 --window 8 --duration 3 --source 127.0.0.60 --quiet
+    held=2000
+    run relay-held 40 --clients 64 --robots 8 --window 8 --duration 3 --source 127.0.0.80 --quiet
+    held=
 else
     run idle 240 --clients 19000 --procs 4 --source 127.0.0.10 --timeout 150
     run session 60 --clients 200 --robots 20 --warmup 1 --duration 10 --source 127.0.0.20
@@ -163,4 +196,8 @@ else
     run fanout 120 --clients 5000 --rounds 10 --source 127.0.0.40 --timeout 60
     run idle-sio 240 --clients 19000 --procs 4 --source 127.0.0.50 --timeout 150
     run relay-sio 60 --clients 64 --robots 8 --window 8 --warmup 1 --duration 10 --source 127.0.0.60
+    held=10000
+    run relay-held 180 --clients 64 --robots 8 --window 8 --warmup 1 --duration 10 \
+        --source 127.0.0.80
+    held=
 fi

@@ -11,9 +11,12 @@
 # Usage: bench/million.sh [--clients N[,N...]] [--per-worker N] [--per-proc N]
 #                         [--presence-ttl S] [--limit S] [BUILD_DIR]
 #   --clients     the scales [50000,200000,1000000]
-#   --per-worker  connections per server worker [5000]: fewer than the
-#                 20,000 open files allow, because libwebsockets' poll()
-#                 loop costs every wakeup a look at every socket it holds
+#   --per-worker  connections per server worker [15000], under the 20,000
+#                 open files one worker may hold. On its epoll loop (the
+#                 default --event-loop) a worker's wakeup costs in
+#                 proportion to the sockets that have events; on lws's own
+#                 poll() loop every wakeup looked at every socket held, and
+#                 5,000 a worker was the most that paid
 #   --per-proc    connections per generator process (libuv, epoll): under
 #                 the 20,000 open files one process may hold [15000]
 #   --presence-ttl S  the workers' presence TTL [60]: with the default 15 s
@@ -40,7 +43,7 @@
 set -eu
 scales=50000,200000,1000000
 per_proc=15000
-per_worker=5000
+per_worker=15000
 ttl=60
 limit=600
 while [ $# -gt 0 ]; do

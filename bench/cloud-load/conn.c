@@ -201,6 +201,14 @@ int conn_connect(struct conn *c, struct lws_context *ctx, const char *host, int 
     ci.opaque_user_data = c;
     ci.pwsi = &c->wsi;
     ci.local_protocol_name = "cloud-load";
+    /* No validity timers (lws's client keepalive): each is a timer in one
+     * list sorted by time, re-inserted by a walk from its head at every
+     * frame received; with 15,000 connections a process spent a sixth of
+     * the million bench's machine there (docs/PERFORMANCE.md). The server
+     * pings; its pings are answered whatever this says. */
+    static const lws_retry_bo_t no_validity = {.secs_since_valid_ping = 0,
+                                               .secs_since_valid_hangup = 0};
+    ci.retry_and_idle_policy = &no_validity;
     /* lws 4.1 binds the socket to iface (an interface name or an address)
      * before connect(): that sets the source address. */
     ci.iface = source && *source ? source : NULL;

@@ -19,6 +19,9 @@
 #define PORTHOLE_DEFAULT_WEB_ROOT "web"
 #endif
 
+/* --event-loop: lws's poll() loop, or libuv's epoll (event_loop.h). */
+static const char *const event_loop_choices[] = {"poll", "epoll", NULL};
+
 void cloud_config_defaults(struct cloud_config *cfg)
 {
     *cfg = (struct cloud_config){
@@ -69,6 +72,7 @@ void cloud_config_defaults(struct cloud_config *cfg)
         .sio_ping_timeout = 20000,
         .sio_max_sessions = 10000,
         .store = "memory",
+        .event_loop = "epoll",
         .instance_id = "",
         .presence_ttl = 15,
         .workers = 0,
@@ -77,7 +81,7 @@ void cloud_config_defaults(struct cloud_config *cfg)
     };
 }
 
-enum { OPTION_COUNT = 52 };
+enum { OPTION_COUNT = 53 };
 
 /* The table points into cfg, so it is built per call. */
 static void option_table(struct cloud_config *cfg, struct opt out[OPTION_COUNT])
@@ -236,6 +240,10 @@ static void option_table(struct cloud_config *cfg, struct opt out[OPTION_COUNT])
          .min = 0, .max = 256, .metavar = "N",
          .help = "worker processes sharing the port (0: one per CPU with --store redis://, "
                  "else 1; more than 1 without a store starts a private redis-server)"},
+        {.name = "event-loop", .env = {"EVENT_LOOP"}, .type = OPT_STRING,
+         .target = &cfg->event_loop, .choices = event_loop_choices, .metavar = "LOOP",
+         .help = "poll (libwebsockets' own: looks at every socket per wakeup) or epoll "
+                 "(libuv: cheaper with many connections)"},
         {.name = "presence-ttl", .env = {"PRESENCE_TTL"}, .type = OPT_INT,
          .target = &cfg->presence_ttl, .min = 3, .max = 3600, .metavar = "SECONDS",
          .help = "with Redis: presence keys expire this long after the last heartbeat "

@@ -66,6 +66,7 @@ struct cloud_config {
     long presence_ttl;         /* --presence-ttl, PRESENCE_TTL: 15 s (Redis presence keys) */
     const char *log_level;     /* --log-level, LOG_LEVEL: info */
     const char *log_format;    /* --log-format, LOG_FORMAT: text */
+    const char *event_loop;    /* --event-loop, EVENT_LOOP: epoll (event_loop.h) */
 };
 
 /* Sets every field to its default. */

@@ -56,7 +56,9 @@ struct ws_conn {
     struct eio_session *eio;
     struct sendq q;           /* messages not yet written */
     /* Set when the connection must close, once its queue is flushed. */
-    int close_code;
+    uint16_t close_code;
+    /* On srv->flush: written before the loop next waits (epoll). */
+    bool flush_listed;
     /* The number of this connection's slot among the edge's connections
      * waiting to register (edge_ws_opened); fills padding. */
     uint32_t register_seq;
@@ -138,6 +140,13 @@ struct server {
     char web_root[PATH_MAX];   /* canonical */
     char three_dir[PATH_MAX];  /* canonical, or "" when it does not exist */
     struct lws_context *ctx;
+    struct event_loop *loop;   /* what runs ctx (--event-loop) */
+    /* With epoll: WebSockets given messages since the loop last waited,
+     * written before it waits again (ws_conn_flush); entries of connections closed since are
+     * NULL. With poll (write_at_end false), POLLOUT instead. */
+    bool write_at_end;
+    struct conn **flush;
+    size_t flush_len, flush_cap;
     /* porthole, then porthole-redis (with Redis) and porthole-listen
      * (with --workers) when used, then the end. */
     struct lws_protocols protocols[4];

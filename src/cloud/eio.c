@@ -216,6 +216,8 @@ static void teardown(struct eio_session *s)
     }
     if (s->poll)
         s->poll->http->eio = NULL;
+    if (s->answered)
+        s->answered->http->eio = NULL;
     if (s->post)
         s->post->http->eio = NULL;
     struct peer *p = s->peer;
@@ -243,7 +245,7 @@ void eio_free(struct eio *e)
     e->stopping = true;
     while (!list_empty(&e->sessions)) {
         struct eio_session *s = list_entry(e->sessions.next, struct eio_session, node);
-        s->ws = s->poll = s->post = NULL; /* gone with the lws context */
+        s->ws = s->poll = s->post = s->answered = NULL; /* gone with the lws context */
         teardown(s);
     }
     hmap_free(e->by_sid);
@@ -318,7 +320,7 @@ void eio_session_flush_poll(struct eio_session *s)
     if (!c || (!sendq_count(&s->q) && !s->closing))
         return;
     s->poll = NULL;
-    c->http->eio = NULL;
+    s->answered = c; /* c->http->eio stays s until the response is written */
     http_reply_respond(c, HTTP_STATUS_OK, "text/plain; charset=UTF-8", poll_payload(s));
     if (s->closing)
         schedule(s, 0, 0); /* delivered: the teardown need not wait */

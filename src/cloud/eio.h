@@ -59,6 +59,10 @@ struct eio_session {
     bool awaiting_pong;
     struct conn *ws;              /* the WebSocket: the transport, or probing to be */
     struct conn *poll;            /* a waiting GET (polling) */
+    /* A GET answered with packets, its response not yet all written: if
+     * its connection ends first, those packets are lost and the session
+     * ends (eio_poll_release), as Engine.IO's own server does. */
+    struct conn *answered;
     struct conn *post;            /* a POST being read (polling) */
     struct sendq q;               /* polling: packets not yet sent */
     char *token;                  /* CONNECT's auth.token or the Bearer token */

@@ -226,6 +226,20 @@ void eio_poll_release(struct server *srv, struct conn *c)
         s->poll = NULL;
     if (s->post == c)
         s->post = NULL;
+    if (s->answered == c) {
+        s->answered = NULL;
+        /* The connection ended before the response with the session's
+         * packets was all written: they are lost, and Engine.IO has no
+         * retransmission. Engine.IO's own server ends the session then
+         * ("poll connection closed prematurely"); so does this one, rather
+         * than leave the peer present until its pings time out. */
+        if (c->http->replying) {
+            log_info("%s: Socket.IO polling connection closed before its packets were "
+                     "written; ending the session", router_peer_label(s->peer));
+            eio_session_close(s, 1006 /* abnormal: the transport was lost */,
+                              "poll connection closed prematurely");
+        }
+    }
 }
 
 /* Writes the error as the whole response on wsi at once (an upgrade

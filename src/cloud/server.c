@@ -28,6 +28,7 @@
 #include "cloud/edge.h"
 #include "cloud/eio.h"
 #include "cloud/eio_poll.h"
+#include "cloud/event_loop.h"
 #include "cloud/http_reply.h"
 #include "cloud/http_static.h"
 #include "cloud/listen_share.h"
@@ -219,6 +220,8 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
         return 0;
 
     case LWS_CALLBACK_TIMER:
+        if (c && (c->ws.peer || conn_is_sio_ws(c)) && ws_conn_timer(c))
+            return -1; /* the close frame, then the close */
         return edge_timer(srv, wsi, c);
 
     case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
@@ -451,11 +454,12 @@ static int context_new(struct server *srv)
          * HTTP/2 streams (RFC 8441), which this server does not need. */
         info.alpn = "http/1.1";
     }
+    event_loop_prepare(srv->loop, &info);
     srv->ctx = lws_create_context(&info);
     if (srv->ctx && cfg->listen_share &&
         listen_share_start(lws_get_vhost_by_name(srv->ctx, "porthole"), cfg->bind,
                            cfg->port) != 0) {
-        lws_context_destroy(srv->ctx);
+        event_loop_destroy_context(srv->loop, srv->ctx);
         srv->ctx = NULL;
         return -1;
     }
@@ -552,12 +556,13 @@ struct server *server_new(const struct cloud_config *cfg)
         server_free(srv);
         return NULL;
     }
-    if (context_new(srv) != 0) {
+    if (!(srv->loop = event_loop_new(cfg->event_loop)) || context_new(srv) != 0) {
         server_free(srv);
         return NULL;
     }
     lws_sul_schedule(srv->ctx, 0, &srv->keepalive_scan, on_keepalive_scan,
                      (lws_usec_t)srv->confirm_every_ms * LWS_US_PER_MS);
+    srv->write_at_end = event_loop_on_iteration_end(srv->loop, ws_conn_flush, srv);
     if (srv->cluster)
         cluster_start(srv->cluster, srv->ctx, lws_get_vhost_by_name(srv->ctx, "porthole"),
                       srv->router);
@@ -569,7 +574,9 @@ int server_run(struct server *srv)
 {
     struct sigaction sa;
     memset(&sa, 0, sizeof(sa));
-    sa.sa_handler = on_signal; /* no SA_RESTART: poll() returns EINTR at once */
+    /* No SA_RESTART: poll() returns EINTR at once; libuv's epoll restarts,
+     * and lws_cancel_service() wakes it. */
+    sa.sa_handler = on_signal;
     sigemptyset(&sa.sa_mask);
     signal_ctx = srv->ctx;
     sigaction(SIGINT, &sa, NULL);
@@ -582,7 +589,7 @@ int server_run(struct server *srv)
             reload_requested = 0;
             access_reload(srv);
         }
-        if (lws_service(srv->ctx, 0) < 0)
+        if (event_loop_run_once(srv->loop, srv->ctx, false) < 0)
             break;
     }
 
@@ -594,7 +601,7 @@ int server_run(struct server *srv)
     int64_t deadline = clock_mono_ms() + 1000;
     while ((srv->queued || srv->http_replies || cluster_busy(srv->cluster)) &&
            clock_mono_ms() < deadline)
-        if (lws_service(srv->ctx, 50) < 0)
+        if (event_loop_run_once(srv->loop, srv->ctx, true) < 0)
             break;
     srv->stopping = true;
     return 0;
@@ -612,8 +619,9 @@ void server_free(struct server *srv)
         access_stop(srv);
         eio_stop(srv->eio);
         cluster_stop(srv->cluster);
-        lws_context_destroy(srv->ctx); /* CLOSED callbacks free every peer */
+        event_loop_destroy_context(srv->loop, srv->ctx); /* CLOSED callbacks free every peer */
     }
+    event_loop_free(srv->loop);
     eio_free(srv->eio); /* polling sessions' peers, before the router goes */
     signal_ctx = NULL;
     router_free(srv->router);
@@ -622,6 +630,7 @@ void server_free(struct server *srv)
     registry_free(&srv->reg);
     ice_servers_free(srv->ice);
     edge_free(srv->edge);
+    free(srv->flush);
     free(srv->wbuf);
     free(srv);
 }

@@ -64,6 +64,47 @@ static void ws_close(struct server *srv, struct conn *c, int code, const char *r
     lws_callback_on_writable(c->wsi);
 }
 
+/* Puts c on srv->flush (epoll: ws_conn_flush writes it before the loop
+ * next waits for events). False when the list cannot grow: POLLOUT then. */
+static bool flush_list(struct server *srv, struct conn *c)
+{
+    if (srv->flush_len == srv->flush_cap) {
+        size_t cap = srv->flush_cap ? srv->flush_cap * 2 : 64;
+        struct conn **f = realloc(srv->flush, cap * sizeof(*f));
+        if (!f)
+            return false;
+        srv->flush = f;
+        srv->flush_cap = cap;
+    }
+    srv->flush[srv->flush_len++] = c;
+    c->ws.flush_listed = true;
+    return true;
+}
+
+void ws_conn_flush(void *server)
+{
+    struct server *srv = server;
+    /* ws_conn_writeable() sends nothing new to another connection, so the
+     * list does not grow while it is walked; a failed write closes its
+     * connection asynchronously (we are outside lws's callbacks). */
+    for (size_t i = 0; i < srv->flush_len; i++) {
+        struct conn *c = srv->flush[i];
+        if (!c)
+            continue;
+        c->ws.flush_listed = false;
+        /* lws still holds part of an earlier write: the socket is full, and
+         * lws already waits for POLLOUT. Writing now would move the queue
+         * into lws's unbounded buffer, past --max-queue's check. */
+        if (lws_partial_buffered(c->wsi)) {
+            lws_callback_on_writable(c->wsi);
+            continue;
+        }
+        if (!srv->stopping && ws_conn_writeable(srv, c) < 0)
+            lws_set_timeout(c->wsi, PENDING_TIMEOUT_CLOSE_SEND, LWS_TO_KILL_ASYNC);
+    }
+    srv->flush_len = 0;
+}
+
 /* A peer that does not read fast enough is dropped: see sendq_push() for
  * the overflow rule. */
 int ws_conn_send(void *conn, struct outbuf *b)
@@ -79,6 +120,10 @@ int ws_conn_send(void *conn, struct outbuf *b)
         return -1;
     }
     srv->queued++;
+    if (c->ws.flush_listed)
+        return 0;
+    if (srv->write_at_end && flush_list(srv, c))
+        return 0;
     lws_callback_on_writable(c->wsi);
     return 0;
 }
@@ -106,12 +151,11 @@ int ws_conn_writeable(struct server *srv, struct conn *c)
 {
     struct sendq *q = &c->ws.q;
     if (!sendq_count(q)) {
-        if (!c->ws.close_code)
-            return 0;
-        size_t n = strlen(c->ws.close_reason);
-        lws_close_reason(c->wsi, (enum lws_close_status)c->ws.close_code,
-                         (unsigned char *)(uintptr_t)c->ws.close_reason, n);
-        return -1;
+        /* Closing, queue flushed: the close frame goes from the timer
+         * (ws_conn_timer says why). */
+        if (c->ws.close_code)
+            lws_set_timer_usecs(c->wsi, 1);
+        return 0;
     }
     unsigned k = 0;
     while (k < WRITE_BATCH && sendq_count(q)) {
@@ -168,6 +212,22 @@ static void conn_confirm_alive(struct conn *c, int64_t now)
     c->ws.confirmed_ms = (uint32_t)now;
 }
 
+/* The close frame is set and the connection closed from its timer, never
+ * from a socket event: lws 4.1 as Debian builds it (_DEBUG) closes a
+ * connection a second time right after a close that a socket event
+ * returned on the libuv loop (--event-loop epoll), and that second close
+ * drops the connection before the close frame is written. A timer's close
+ * is made once, on either loop. */
+bool ws_conn_timer(struct conn *c)
+{
+    if (!c->ws.close_code || sendq_count(&c->ws.q))
+        return false;
+    lws_close_reason(c->wsi, (enum lws_close_status)c->ws.close_code,
+                     (unsigned char *)(uintptr_t)c->ws.close_reason,
+                     strlen(c->ws.close_reason));
+    return true;
+}
+
 void ws_conn_pong(struct conn *c)
 {
     conn_confirm_alive(c, clock_mono_ms());
@@ -204,9 +264,8 @@ int ws_conn_receive(struct server *srv, struct conn *c, const char *in, size_t l
     size_t max = (size_t)srv->cfg.max_message;
     if (lws_frame_is_binary(c->wsi)) {
         srv->stats.closed_binary++;
-        lws_close_reason(c->wsi, (enum lws_close_status)CLOSE_UNSUPPORTED_DATA,
-                         (unsigned char *)"binary frames are not accepted", 30);
-        return -1;
+        ws_close(srv, c, CLOSE_UNSUPPORTED_DATA, "binary frames are not accepted", false);
+        return 0;
     }
     bool first = lws_is_first_fragment(c->wsi), last = lws_is_final_fragment(c->wsi);
     size_t announced = lws_remaining_packet_payload(c->wsi);
@@ -214,9 +273,8 @@ int ws_conn_receive(struct server *srv, struct conn *c, const char *in, size_t l
         srv->stats.closed_too_big++;
         log_info("%s: message over %zu bytes; closing with 1009", router_peer_label(c->ws.peer),
                  max);
-        lws_close_reason(c->wsi, (enum lws_close_status)CLOSE_TOO_BIG,
-                         (unsigned char *)"message too big", 15);
-        return -1;
+        ws_close(srv, c, CLOSE_TOO_BIG, "message too big", false);
+        return 0;
     }
     int64_t now = clock_mono_ms();
     conn_confirm_alive(c, now);
@@ -227,9 +285,9 @@ int ws_conn_receive(struct server *srv, struct conn *c, const char *in, size_t l
     if (!conn_rx_append(c, in, len, max)) {
         log_error("%s: out of memory reassembling a message; closing",
                   router_peer_label(c->ws.peer));
-        lws_close_reason(c->wsi, LWS_CLOSE_STATUS_UNEXPECTED_CONDITION,
-                         (unsigned char *)"out of memory", 13);
-        return -1;
+        conn_rx_release(c);
+        ws_close(srv, c, LWS_CLOSE_STATUS_UNEXPECTED_CONDITION, "out of memory", false);
+        return 0;
     }
     if (last) {
         deliver(srv, c, c->rx.data, c->rx.len, now);
@@ -275,6 +333,12 @@ void ws_conn_closed(struct server *srv, struct conn *c)
         eio_ws_closed(srv, c);
         c->link = NULL;
         srv->conns--;
+    }
+    if (c->ws.flush_listed) {
+        for (size_t i = 0; i < srv->flush_len; i++)
+            if (srv->flush[i] == c)
+                srv->flush[i] = NULL;
+        c->ws.flush_listed = false;
     }
     queue_clear(srv, c);
     conn_rx_release(c);

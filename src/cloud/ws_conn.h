@@ -8,6 +8,7 @@
 #ifndef PORTHOLE_CLOUD_WS_CONN_H
 #define PORTHOLE_CLOUD_WS_CONN_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -19,14 +20,19 @@ int ws_conn_open(struct server *srv, struct conn *c, struct lws *wsi);
 
 /* LWS_CALLBACK_RECEIVE: a fragment of a message. A whole text message
  * goes to the router; a binary frame closes with 1003, a message over
- * --max-message with 1009. Returns 0, or -1 to close (the close reason
- * is set). */
+ * --max-message with 1009 (as ws_conn_close: after what is queued).
+ * Returns 0. */
 int ws_conn_receive(struct server *srv, struct conn *c, const char *in, size_t len);
 
-/* LWS_CALLBACK_SERVER_WRITEABLE: writes queued messages, then the close
- * frame once the connection is closing and its queue is empty. Returns
- * 0, or -1 to close. */
+/* LWS_CALLBACK_SERVER_WRITEABLE: writes queued messages; once the
+ * connection is closing and its queue is empty, arms its timer for the
+ * close frame (ws_conn_timer). Returns 0, or -1 to close (a failed write). */
 int ws_conn_writeable(struct server *srv, struct conn *c);
+
+/* LWS_CALLBACK_TIMER on a WebSocket: true when c is closing with its queue
+ * flushed; the close frame is then set, and the callback returns -1 for
+ * lws to send it and close. False: the timer is not the close's. */
+bool ws_conn_timer(struct conn *c);
 
 /* LWS_CALLBACK_RECEIVE_PONG: the peer is alive. */
 void ws_conn_pong(struct conn *c);
@@ -47,6 +53,12 @@ void ws_conn_closed(struct server *srv, struct conn *c);
  * once with 1008. Returns 0, or -1 when b was not queued (closing,
  * stopping, or that overflow). */
 int ws_conn_send(void *conn, struct outbuf *b);
+
+/* With --event-loop epoll, called every time before the loop waits for
+ * events: writes the connections given messages since (srv->flush), each as
+ * its writeable callback would; what a socket does not take waits for
+ * POLLOUT. server is the struct server. */
+void ws_conn_flush(void *server);
 
 /* transport.close: closes the connection with code and reason (static)
  * after what is queued, within a few seconds. Only the first close

@@ -48,8 +48,10 @@
 #   browser-relay as relay, in Chromium: candidateType relay (through the
 #                 viewer's TURN allocation or the robot's)
 #   browser-relay-forced  as relay-forced, in Chromium with ?relay=1: the
-#                 viewer's end is relayed, relayProtocol udp, turnServer the
-#                 lab's; no packet from the robot's router reaches the viewer's.
+#                 viewer's end is relayed, relayProtocol udp (or tcp: Chromium
+#                 keeps whichever allocation answers first, under load now and
+#                 then the TCP one), turnServer the lab's; no packet from the
+#                 robot's router reaches the viewer's.
 #                 With ?offer=0 (viewerOffers false): the robot offers, the
 #                 flow of older viewers; every other browser-* case has the
 #                 viewer offer (the default)

@@ -27,7 +27,7 @@ static const char *const env_vars[] = {
     "TRUSTED_PROXIES", "ALLOWED_ORIGINS", "TLS_CIPHERS", "TLS_MIN_VERSION", "HSTS_MAX_AGE",
     "REQUEST_TIMEOUT", "MAX_PENDING_REQUESTS", "MAX_ROBOT_PENDING", "MAX_SESSIONS_PER_IDENTITY",
     "AUTH_SECRET", "AUTH_SECRET_FILE", "AUTH_JWKS", "AUTH_ISSUER", "AUTH_AUDIENCE",
-    "AUTH_CLOCK_SKEW", "TOKEN_GRACE", "METRICS_TOKEN", "INSECURE_OPEN",
+    "AUTH_CLOCK_SKEW", "TOKEN_GRACE", "METRICS_TOKEN", "INSECURE_OPEN", "EVENT_LOOP",
 };
 
 static void clear_env(void)
@@ -286,6 +286,20 @@ static void test_ws_rx_chunk_by_flag_or_env_within_256_to_64k(void **state)
     assert_int_equal(PARSE("--ws-rx-chunk", "128"), OPTS_ERROR);
     assert_contains(err, "--ws-rx-chunk");
     assert_int_equal(PARSE("--ws-rx-chunk", "128k"), OPTS_ERROR);
+}
+
+static void test_event_loop_is_epoll_unless_poll_is_chosen(void **state)
+{
+    (void)state;
+    assert_int_equal(PARSE(NULL), OPTS_OK);
+    assert_string_equal(cfg.event_loop, "epoll");
+    assert_int_equal(PARSE("--event-loop", "poll"), OPTS_OK);
+    assert_string_equal(cfg.event_loop, "poll");
+    setenv("EVENT_LOOP", "poll", 1);
+    assert_int_equal(PARSE(NULL), OPTS_OK);
+    assert_string_equal(cfg.event_loop, "poll");
+    assert_int_equal(PARSE("--event-loop", "select"), OPTS_ERROR);
+    assert_contains(err, "--event-loop");
 }
 
 static void test_rate_limit_zero_turns_limit_off(void **state)
@@ -633,6 +647,7 @@ int main(void)
         T(test_max_message_env_accepts_mib_suffix),
         T(test_max_message_below_minimum_is_refused),
         T(test_ws_rx_chunk_by_flag_or_env_within_256_to_64k),
+        T(test_event_loop_is_epoll_unless_poll_is_chosen),
         T(test_rate_limit_zero_turns_limit_off),
         T(test_ping_interval_env_sets_interval),
         T(test_request_timeout_flag_and_env_set_the_timeout),
