@@ -136,8 +136,9 @@ run() {
     fi
     rc=0
     scen=${name%-held} # NAME-held: scenario NAME beside idle clients held
-    scen=${scen%-sio} # NAME-sio: scenario NAME with Socket.IO peers
-    [ "$scen" = "$name" ] || set -- --sio "$@"
+    case $scen in
+    *-sio) scen=${scen%-sio}; set -- --sio "$@" ;; # scenario NAME with Socket.IO peers
+    esac
     timeout -k 5 "$limit" "$gen" "$scen" --port $port --server-pid "$server_pid" "$@" \
         >"$tmp/out" &
     gen_pid=$!
@@ -147,7 +148,7 @@ run() {
     perf_pid=""
     line=$(tail -n 1 "$tmp/out")
     case $line in
-    "{"*) echo "$line" ;;
+    "{"*) [ -z "${held:-}" ] || line="{\"held_idle_clients\":$held,${line#\{}"; echo "$line" ;;
     *) echo "{\"scenario\":\"$name\",\"error\":\"cloud-load exited with status $rc (124: timed out after $limit s) without a result\"}" ;;
     esac
     if grep -qv '^$' "$tmp/server.log"; then
