@@ -1,0 +1,39 @@
+/* media_convert.h - a camera frame turned once into the encoders' I420.
+ *
+ * Every encoder of a stream (the full size and, for viewers on slow
+ * links, the half size) takes the same I420 frame of the camera's size:
+ * the colour conversion runs once per frame here, on the capture thread,
+ * and each encoder pipeline only scales (or passes the frame through).
+ * Before, each encoder converted the same RGB frame itself, so a second
+ * size cost a second full-size conversion.
+ *
+ * Formats: RGB8 and Y8 frames are converted directly from the camera's
+ * memory (no copy of the RGB frame first); Z16 is colour-mapped to RGB
+ * (colormap.h) into a scratch row buffer first, then converted.
+ *
+ * Threads: one converter belongs to one thread (the capture thread);
+ * new and free on the main thread while the capture does not use it. */
+#ifndef PORTHOLE_ROBOT_MEDIA_CONVERT_H
+#define PORTHOLE_ROBOT_MEDIA_CONVERT_H
+
+#include <gst/gst.h>
+
+#include "robot/camera.h"
+
+struct media_convert;
+
+/* For frames of width x height (even sizes; the camera's mode). */
+struct media_convert *media_convert_new(int width, int height);
+void media_convert_free(struct media_convert *c); /* NULL is a no-op */
+
+/* The caps of what media_convert_frame returns (I420 at the camera's
+ * size and rate fps). The caller owns them. */
+GstCaps *media_convert_caps(const struct media_convert *c, int fps);
+
+/* A new I420 buffer of frame f (its size must be the converter's), or
+ * NULL (a frame of another size, or out of memory). depth_scale maps Z16
+ * to colours (colormap.h). */
+GstBuffer *media_convert_frame(struct media_convert *c, const struct cam_frame *f,
+                               double depth_scale);
+
+#endif
