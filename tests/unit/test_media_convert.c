@@ -1,5 +1,6 @@
 /* test_media_convert.c - unit tests of the shared I420 conversion: the same
- * bytes as videoconvert (what each encoder ran before), strides, sizes. */
+ * bytes as videoconvert (what each encoder ran before), strides, sizes, and
+ * the frames' memory reused, bounded, and freed after the converter. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -119,6 +120,109 @@ static void test_depth_and_bad_sizes(void **state)
     free(z);
 }
 
+/* A frame of W x H RGB for the memory tests. */
+static struct cam_frame rgb_frame(uint8_t *pixels)
+{
+    return (struct cam_frame){.format = CAM_FORMAT_RGB8, .width = W, .height = H,
+                              .stride = W * 3, .data = pixels};
+}
+
+static const void *frame_memory(GstBuffer *b)
+{
+    GstMapInfo map;
+    assert_true(gst_buffer_map(b, &map, GST_MAP_READ));
+    const void *p = map.data;
+    gst_buffer_unmap(b, &map);
+    return p;
+}
+
+/* A frame freed downstream gives its memory to the next frame: one block
+ * for a whole stream of frames, not one allocation per frame. */
+static void test_frame_memory_is_reused(void **state)
+{
+    (void)state;
+    static uint8_t pixels[W * H * 3];
+    struct cam_frame f = rgb_frame(pixels);
+    struct media_convert *c = media_convert_new(W, H);
+    GstBuffer *b = media_convert_frame(c, &f, 0.001);
+    const void *first = frame_memory(b);
+    gst_buffer_unref(b);
+    for (int i = 0; i < 10; i++) {
+        b = media_convert_frame(c, &f, 0.001);
+        assert_ptr_equal(frame_memory(b), first);
+        gst_buffer_unref(b);
+    }
+    media_convert_free(c);
+}
+
+/* appsrc copies a buffer to stamp its time; the copy shares the memory,
+ * which comes back only when the copy is freed too. */
+static void test_memory_comes_back_when_every_copy_is_freed(void **state)
+{
+    (void)state;
+    static uint8_t pixels[W * H * 3];
+    struct cam_frame f = rgb_frame(pixels);
+    struct media_convert *c = media_convert_new(W, H);
+    GstBuffer *a = media_convert_frame(c, &f, 0.001);
+    const void *pa = frame_memory(a);
+    GstBuffer *copy = gst_buffer_copy(a);
+    gst_buffer_unref(a);
+    GstBuffer *b = media_convert_frame(c, &f, 0.001);
+    const void *pb = frame_memory(b);
+    assert_ptr_not_equal(pb, pa); /* the copy still reads pa */
+    assert_ptr_equal(frame_memory(copy), pa);
+    gst_buffer_unref(copy);
+    gst_buffer_unref(b);
+    /* Both blocks are back: two frames at once need no third. */
+    a = media_convert_frame(c, &f, 0.001);
+    b = media_convert_frame(c, &f, 0.001);
+    assert_true((frame_memory(a) == pa && frame_memory(b) == pb) ||
+                (frame_memory(a) == pb && frame_memory(b) == pa));
+    gst_buffer_unref(a);
+    gst_buffer_unref(b);
+    media_convert_free(c);
+}
+
+/* Encoders that hold every frame do not make the converter allocate
+ * without bound: past MEDIA_CONVERT_MAX_FRAMES a frame is dropped. */
+static void test_frames_held_downstream_are_bounded(void **state)
+{
+    (void)state;
+    static uint8_t pixels[W * H * 3];
+    struct cam_frame f = rgb_frame(pixels);
+    struct media_convert *c = media_convert_new(W, H);
+    GstBuffer *held[MEDIA_CONVERT_MAX_FRAMES];
+    for (int i = 0; i < MEDIA_CONVERT_MAX_FRAMES; i++)
+        assert_non_null(held[i] = media_convert_frame(c, &f, 0.001));
+    assert_null(media_convert_frame(c, &f, 0.001));
+    gst_buffer_unref(held[0]);
+    assert_non_null(held[0] = media_convert_frame(c, &f, 0.001));
+    for (int i = 0; i < MEDIA_CONVERT_MAX_FRAMES; i++)
+        gst_buffer_unref(held[i]);
+    media_convert_free(c);
+}
+
+/* A frame still queued in an encoder when the converter is freed stays
+ * valid; its memory is freed with it (ASan and LSan check both). */
+static void test_frames_outlive_the_converter(void **state)
+{
+    (void)state;
+    static uint8_t pixels[W * H * 3];
+    memset(pixels, 200, sizeof pixels);
+    struct cam_frame f = rgb_frame(pixels);
+    struct media_convert *c = media_convert_new(W, H);
+    GstBuffer *b = media_convert_frame(c, &f, 0.001);
+    GstBuffer *spare = media_convert_frame(c, &f, 0.001);
+    gst_buffer_unref(spare); /* a block on the free list at the end too */
+    media_convert_free(c);
+    GstMapInfo map;
+    assert_true(gst_buffer_map(b, &map, GST_MAP_READ));
+    assert_int_equal(map.size, W * H * 3 / 2);
+    assert_int_not_equal(map.data[0], 0); /* the luma of a light grey */
+    gst_buffer_unmap(b, &map);
+    gst_buffer_unref(b);
+}
+
 int main(void)
 {
     gst_init(NULL, NULL);
@@ -126,6 +230,10 @@ int main(void)
         cmocka_unit_test(test_rgb_matches_videoconvert),
         cmocka_unit_test(test_gray_matches_videoconvert),
         cmocka_unit_test(test_depth_and_bad_sizes),
+        cmocka_unit_test(test_frame_memory_is_reused),
+        cmocka_unit_test(test_memory_comes_back_when_every_copy_is_freed),
+        cmocka_unit_test(test_frames_held_downstream_are_bounded),
+        cmocka_unit_test(test_frames_outlive_the_converter),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
