@@ -35,7 +35,8 @@ struct block {
     /* the frame follows, at BLOCK_HEAD bytes from the block's start */
 };
 
-#define BLOCK_HEAD 64 /* keeps the frame 64-byte aligned, as malloc's 16 at least */
+/* The frame starts a cache line past the header, with malloc's alignment. */
+#define BLOCK_HEAD 64
 
 struct store {
     gint refs;       /* atomic: the converter's, and one per block out */

@@ -15,10 +15,11 @@
  * buffer sharing it is freed (each encoder's appsrc copies the buffer to
  * stamp its pipeline's time), and the next frame reuses it: a converter
  * allocates at most MEDIA_CONVERT_MAX_FRAMES frames in its life, not one
- * per frame. At 640x480, a new 460,800-byte block per frame went through
- * malloc 30 times a second (docs/PERFORMANCE.md, issue #15). When that many
- * are still held downstream the frame is dropped, as a full encoder queue
- * drops it.
+ * per frame. A new block per frame (460,800 bytes at 640x480, 30 times a
+ * second) would be a fresh mapping with its page faults each time, since
+ * main.c fixes malloc's mmap threshold at 128 KiB (docs/PERFORMANCE.md,
+ * issue #15). When that many are still held downstream the frame is
+ * dropped, as a full encoder queue drops it.
  *
  * Threads: one converter belongs to one thread (the capture thread);
  * new and free on the main thread while the capture does not use it. */
