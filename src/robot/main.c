@@ -6,11 +6,36 @@
 #include <gst/gst.h>
 #include <stdio.h>
 #include <stdlib.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 
 #include "robot/camera.h"
 #include "common/log.h"
 #include "robot/config.h"
 #include "robot/robot.h"
+
+/* glibc's malloc starts by giving blocks of 128 KiB and more their own
+ * mappings, and raises that threshold to the size of any such block freed
+ * (the trim threshold to twice that). libvpx's VP8 encoder allocates about
+ * 14 MB when it starts (at 640x480: a 7.4 MB token buffer and ten 574 KB
+ * frame buffers) and frees it when it stops, so the first encoder stopped
+ * raised the threshold to 7.4 MB and the trim threshold to 14.8 MB: every
+ * later encoder's 14 MB came from the malloc arena of whichever GStreamer
+ * pool thread started it, and an arena gives memory back only from its top
+ * and only past the trim threshold, which 14 MB does not reach. Each arena
+ * an encoder had ever started in kept about 11 MB resident; with viewers
+ * coming and going, up to a dozen did (issue #15, docs/PERFORMANCE.md).
+ * Setting the threshold keeps glibc's starting value and turns the raise
+ * off: an encoder's big blocks are mapped and unmapped with it. The blocks
+ * reused per frame (media_convert.c's I420 frames, GStreamer's buffer
+ * pools) are allocated once, so the mapping costs nothing per frame. */
+static void malloc_setup(void)
+{
+#ifdef __GLIBC__
+    mallopt(M_MMAP_THRESHOLD, 128 * 1024);
+#endif
+}
 
 static gboolean on_signal(gpointer data)
 {
@@ -50,6 +75,7 @@ int main(int argc, char **argv)
             fprintf(stderr, "porthole-robot: --list: no %s device found\n", cfg.camera);
         return n > 0 ? 0 : 1;
     }
+    malloc_setup();
     gst_init(NULL, NULL);
 
     struct cam_mode mode = {(int)cfg.width, (int)cfg.height, (int)cfg.fps};

@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "robot/colormap.h"
+#include "robot/media_convert.h"
 #include "common/list.h"
 #include "common/log.h"
 
@@ -93,6 +93,7 @@ struct media {
     media_frames_fn observer;          /* under lock */
     void *observer_user;               /* under lock */
     struct media_tap *taps[MEDIA_MAX_TAPS]; /* written on the main thread under lock */
+    struct media_convert *convert;     /* the capture thread's: frames to I420 */
 };
 
 int media_codec_parse(const char *name, enum media_codec *out)
@@ -149,30 +150,6 @@ GstCaps *media_rtp_caps(const struct media *m, int pt, int twcc_id)
 
 /* ---- frames in: the camera's capture thread ---- */
 
-static GstBuffer *frame_to_buffer(const struct cam_frame *f, double depth_scale)
-{
-    int w = f->width, h = f->height;
-    bool gray = f->format == CAM_FORMAT_Y8;
-    size_t stride = gray ? GST_ROUND_UP_4((size_t)w) : GST_ROUND_UP_4((size_t)w * 3);
-    GstBuffer *buf = gst_buffer_new_allocate(NULL, stride * (size_t)h, NULL);
-    GstMapInfo map;
-    if (!buf || !gst_buffer_map(buf, &map, GST_MAP_WRITE)) {
-        if (buf)
-            gst_buffer_unref(buf);
-        return NULL;
-    }
-    if (f->format == CAM_FORMAT_Z16) {
-        colormap_depth_to_rgb((const uint16_t *)f->data, f->stride, w, h, depth_scale, map.data,
-                              stride);
-    } else {
-        size_t row = gray ? (size_t)w : (size_t)w * 3;
-        for (int y = 0; y < h; y++)
-            memcpy(map.data + (size_t)y * stride, f->data + (size_t)y * f->stride, row);
-    }
-    gst_buffer_unmap(buf, &map);
-    return buf;
-}
-
 static void on_camera_frames(void *user, const struct cam_frameset *set)
 {
     struct media *m = user;
@@ -196,7 +173,7 @@ static void on_camera_frames(void *user, const struct cam_frameset *set)
         if (!src[0] && !src[1])
             continue;
         /* One conversion for both sizes: each encoder scales its own. */
-        GstBuffer *buf = frame_to_buffer(f, camera_depth_scale(m->cam));
+        GstBuffer *buf = media_convert_frame(m->convert, f, camera_depth_scale(m->cam));
         for (int sp = 0; sp < SPATIAL; sp++) {
             if (!src[sp])
                 continue;
@@ -316,7 +293,8 @@ static char *encoder_description(const struct media *m, int width, int height)
     int fps = m->mode.fps;
     /* A keyframe every 2 s bounds recovery after loss even without PLI. */
     int gop = fps * 2;
-    size_t raw = (size_t)m->mode.width * (size_t)m->mode.height * 3 * RAW_QUEUE_FRAMES;
+    /* I420 frames of the camera's size (media_convert.h) */
+    size_t raw = (size_t)m->mode.width * (size_t)m->mode.height * 3 / 2 * RAW_QUEUE_FRAMES;
     const char *src = "appsrc name=src is-live=true format=time do-timestamp=true "
                       "leaky-type=downstream block=false";
     const char *sink = "appsink name=sink sync=false async=false max-buffers=8 drop=false";
@@ -468,11 +446,7 @@ static struct encoder *encoder_new(struct media *m, enum cam_stream s, int sp, c
     e->target_kbps = sp ? low_kbps(m) : m->params.bitrate_kbps;
     encoder_apply_bitrate(e->enc, m->params.codec, e->layers, e->target_kbps);
 
-    const char *format = s == CAM_INFRARED1 || s == CAM_INFRARED2 ? "GRAY8" : "RGB";
-    GstCaps *caps = gst_caps_new_simple("video/x-raw", "format", G_TYPE_STRING, format, "width",
-                                        G_TYPE_INT, m->mode.width, "height", G_TYPE_INT,
-                                        m->mode.height, "framerate", GST_TYPE_FRACTION,
-                                        m->mode.fps, 1, NULL);
+    GstCaps *caps = media_convert_caps(m->convert, m->mode.fps);
     g_object_set(e->src, "caps", caps, NULL);
     gst_caps_unref(caps);
 
@@ -569,7 +543,9 @@ struct media *media_new(struct camera *cam, const struct media_params *params, c
     m->mode = *camera_mode(cam);
     g_mutex_init(&m->lock);
     list_init(&m->tracks);
+    m->convert = media_convert_new(m->mode.width, m->mode.height);
     if (camera_start(cam, 0, on_camera_frames, m, err, errlen) < 0) {
+        media_convert_free(m->convert);
         g_mutex_clear(&m->lock);
         g_free(m);
         return NULL;
@@ -658,6 +634,7 @@ void media_free(struct media *m)
             m->enc[s][sp] = NULL;
         }
     }
+    media_convert_free(m->convert); /* the capture thread stopped above */
     g_mutex_clear(&m->lock);
     g_free(m);
 }
