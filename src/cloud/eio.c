@@ -320,6 +320,11 @@ void eio_session_flush_poll(struct eio_session *s)
     if (!c || (!sendq_count(&s->q) && !s->closing))
         return;
     s->poll = NULL;
+    /* One answer watched at a time: a client that polled again before the
+     * last answer was all written (on another connection) gives up the
+     * watch on that one, which must then no longer point here. */
+    if (s->answered && s->answered != c)
+        s->answered->http->eio = NULL;
     s->answered = c; /* c->http->eio stays s until the response is written */
     http_reply_respond(c, HTTP_STATUS_OK, "text/plain; charset=UTF-8", poll_payload(s));
     if (s->closing)
