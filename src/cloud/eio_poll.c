@@ -222,8 +222,21 @@ void eio_poll_release(struct server *srv, struct conn *c)
     c->http->eio_post = false;
     if (!s)
         return;
-    if (s->poll == c)
+    if (s->poll == c) {
         s->poll = NULL;
+        /* A GET still waiting for packets lost its connection: the client
+         * went away without a close packet. Engine.IO's server ends the
+         * session then ("poll connection closed prematurely"), which frees
+         * the peer at once instead of after its pings time out. Seen at
+         * once for a reset; a FIN only when the next answer is written
+         * (libwebsockets does not read a connection whose request is
+         * unanswered). A GET the server ends itself is answered first, and
+         * so no longer waiting (an upgrade's noop, the session's close). */
+        log_info("%s: Socket.IO polling connection closed while its GET waited; ending the "
+                 "session", router_peer_label(s->peer));
+        eio_session_close(s, 1006 /* abnormal: the transport was lost */,
+                          "poll connection closed prematurely");
+    }
     if (s->post == c)
         s->post = NULL;
     if (s->answered == c) {

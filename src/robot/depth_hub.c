@@ -15,6 +15,7 @@
 
 #define DEPTH_MAX_CONTROL_BYTES 4096 /* a viewer's control message */
 #define DEPTH_SLACK_US 5000          /* a frame this early is on time */
+#define DEPTH_PASS_VARIANTS 8        /* (decimation, colour) pairs packed in one pass */
 
 struct depth_link {
     gint refs;                       /* atomic: the owner's, one per pending event or pass */
@@ -53,6 +54,9 @@ struct depth_hub {
     bool pending, stopping;
     GMutex send_lock;        /* held by the worker through a pass */
     GThread *worker;
+    /* the worker's: a packer per variant packed in a pass, kept for the
+     * next pass (the same variants, frame after frame) */
+    struct depth_packer packers[DEPTH_PASS_VARIANTS];
 };
 
 static struct depth_link *link_ref(struct depth_link *l)
@@ -127,7 +131,7 @@ static void on_frames(void *user, const struct cam_frameset *set)
 struct packed {
     int decimation;
     bool color;
-    uint8_t *buf;
+    const uint8_t *buf; /* NULL: out of memory; else the packer's */
     size_t len;
 };
 
@@ -143,9 +147,10 @@ static const struct packed *pack_for(struct depth_hub *h, const struct depth_sna
         .depth = &s->depth, .depth_scale = camera_depth_scale(h->cam),
         .din = camera_intrinsics(h->cam, CAM_DEPTH), .color = color ? &s->color : NULL,
         .cin = camera_intrinsics(h->cam, CAM_COLOR), .d2c = camera_extrinsics(h->cam, CAM_COLOR)};
-    struct packed *p = &cache[(*ncache)++];
+    struct packed *p = &cache[*ncache];
     *p = (struct packed){.decimation = r->decimation, .color = color};
-    p->buf = depth_pack_frame(&in, r->decimation, DEPTH_CODEC_DELTA_LZ4, &p->len);
+    p->buf = depth_packer_pack(&h->packers[(*ncache)++], &in, r->decimation,
+                               DEPTH_CODEC_DELTA_LZ4, &p->len);
     return p->buf ? p : NULL;
 }
 
@@ -193,11 +198,12 @@ static void send_pass(struct depth_hub *h, const struct depth_snap *s)
     }
     g_mutex_unlock(&h->lock);
 
-    struct packed cache[8];
+    struct packed cache[DEPTH_PASS_VARIANTS];
     size_t ncache = 0;
     for (size_t i = 0; i < n; i++) {
         struct depth_link *l = due[i];
-        const struct packed *p = ncache < 8 ? pack_for(h, s, &req[i], cache, &ncache) : NULL;
+        const struct packed *p =
+            ncache < DEPTH_PASS_VARIANTS ? pack_for(h, s, &req[i], cache, &ncache) : NULL;
         guint64 queued = 0;
         g_object_get(l->data, "buffered-amount", &queued, NULL);
         bool skip = !p || queued > DEPTH_MAX_BUFFERED;
@@ -209,8 +215,9 @@ static void send_pass(struct depth_hub *h, const struct depth_snap *s)
         g_mutex_unlock(&h->lock);
         link_unref(l);
     }
-    for (size_t i = 0; i < ncache; i++)
-        free(cache[i].buf);
+    /* Variants nobody asked for this time give their memory back. */
+    for (size_t i = ncache; i < DEPTH_PASS_VARIANTS; i++)
+        depth_packer_free(&h->packers[i]);
 }
 
 static gpointer worker_main(gpointer data)
@@ -525,6 +532,8 @@ void depth_hub_free(struct depth_hub *h)
     g_cond_signal(&h->cond);
     g_mutex_unlock(&h->lock);
     g_thread_join(h->worker);
+    for (size_t i = 0; i < DEPTH_PASS_VARIANTS; i++)
+        depth_packer_free(&h->packers[i]);
     free(h->latest.dbuf);
     free(h->latest.cbuf);
     free(h->work.dbuf);

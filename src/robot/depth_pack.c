@@ -153,8 +153,47 @@ static long put_block(uint8_t *out, const uint8_t *src, size_t n, bool lz4)
     return r > 0 ? r : -1;
 }
 
-uint8_t *depth_pack_frame(const struct depth_pack_input *in, int decimation,
-                          enum depth_codec codec, size_t *len)
+/* p, an array of *cap items of size bytes, grown to n items (never
+ * shrunk); NULL when out of memory, p then unchanged. */
+static void *grow(void *p, size_t *cap, size_t n, size_t size)
+{
+    if (n <= *cap)
+        return p;
+    void *q = realloc(p, n * size);
+    if (q)
+        *cap = n;
+    return q;
+}
+
+/* pk's buffers for a frame of n samples packed into room bytes. */
+static bool packer_reserve(struct depth_packer *pk, size_t n, bool color, size_t room)
+{
+    uint16_t *mm = grow(pk->mm, &pk->mm_cap, n, sizeof *mm);
+    if (mm)
+        pk->mm = mm;
+    uint8_t *le = grow(pk->le, &pk->le_cap, 2 * n, 1);
+    if (le)
+        pk->le = le;
+    uint8_t *rgb = color ? grow(pk->rgb, &pk->rgb_cap, 3 * n, 1) : pk->rgb;
+    if (rgb)
+        pk->rgb = rgb;
+    uint8_t *out = grow(pk->out, &pk->out_cap, room, 1);
+    if (out)
+        pk->out = out;
+    return mm && le && (rgb || !color) && out;
+}
+
+void depth_packer_free(struct depth_packer *pk)
+{
+    free(pk->mm);
+    free(pk->rgb);
+    free(pk->le);
+    free(pk->out);
+    *pk = (struct depth_packer){0};
+}
+
+const uint8_t *depth_packer_pack(struct depth_packer *pk, const struct depth_pack_input *in,
+                                 int decimation, enum depth_codec codec, size_t *len)
 {
     const struct cam_frame *d = in->depth;
     int w = depth_pack_decimated(d->width, decimation);
@@ -162,36 +201,29 @@ uint8_t *depth_pack_frame(const struct depth_pack_input *in, int decimation,
     size_t n = (size_t)w * h;
     bool color = in->color && in->cin && in->d2c;
     bool lz4 = codec == DEPTH_CODEC_DELTA_LZ4;
-    size_t room = DEPTH_PACK_HEADER_BYTES + (size_t)LZ4_compressBound((int)(2 * n)) +
+    size_t depth_room = (size_t)LZ4_compressBound((int)(2 * n));
+    size_t room = DEPTH_PACK_HEADER_BYTES + depth_room +
                   (color ? (size_t)LZ4_compressBound((int)(3 * n)) : 0);
-    uint16_t *mm = malloc(n * sizeof *mm);
-    uint8_t *scratch = malloc(3 * n), *out = malloc(room);
-    long db = -1, cb = 0;
-    if (mm && scratch && out) {
-        depth_pack_decimate(d, in->depth_scale, decimation, mm);
-        if (color) {
-            depth_pack_align_color(mm, w, h, decimation, in, scratch);
-            /* Colour goes after depth: compress it into its place later. */
-        }
-        uint8_t *le = malloc(2 * n);
-        if (le) {
-            if (color)
-                cb = put_block(out + DEPTH_PACK_HEADER_BYTES + LZ4_compressBound((int)(2 * n)),
-                               scratch, 3 * n, true);
-            if (lz4)
-                delta_rows(mm, w, h);
-            u16_to_le(mm, n, le);
-            db = put_block(out + DEPTH_PACK_HEADER_BYTES, le, 2 * n, lz4);
-            free(le);
-        }
-    }
-    if (db < 0 || cb < 0) {
-        free(mm), free(scratch), free(out);
+    if (!packer_reserve(pk, n, color, room))
         return NULL;
+    uint8_t *out = pk->out;
+    long cb = 0;
+    depth_pack_decimate(d, in->depth_scale, decimation, pk->mm);
+    if (color) {
+        depth_pack_align_color(pk->mm, w, h, decimation, in, pk->rgb);
+        /* Colour goes after depth: compressed past the depth block's
+         * largest size, then moved down to close the gap. */
+        cb = put_block(out + DEPTH_PACK_HEADER_BYTES + depth_room, pk->rgb, 3 * n, true);
     }
-    if (color) /* close the gap between the two blocks */
-        memmove(out + DEPTH_PACK_HEADER_BYTES + db,
-                out + DEPTH_PACK_HEADER_BYTES + LZ4_compressBound((int)(2 * n)), (size_t)cb);
+    if (lz4)
+        delta_rows(pk->mm, w, h);
+    u16_to_le(pk->mm, n, pk->le);
+    long db = put_block(out + DEPTH_PACK_HEADER_BYTES, pk->le, 2 * n, lz4);
+    if (db < 0 || cb < 0)
+        return NULL;
+    if (color)
+        memmove(out + DEPTH_PACK_HEADER_BYTES + db, out + DEPTH_PACK_HEADER_BYTES + depth_room,
+                (size_t)cb);
     uint8_t *hd = out;
     memset(hd, 0, DEPTH_PACK_HEADER_BYTES);
     memcpy(hd, "PHDF", 4);
@@ -211,9 +243,18 @@ uint8_t *depth_pack_frame(const struct depth_pack_input *in, int decimation,
     put_f64(hd + 72, in->din->ppy);
     put_u32(hd + 80, (uint32_t)db);
     put_u32(hd + 84, (uint32_t)cb);
-    free(mm);
-    free(scratch);
     *len = DEPTH_PACK_HEADER_BYTES + (size_t)db + (size_t)cb;
+    return out;
+}
+
+uint8_t *depth_pack_frame(const struct depth_pack_input *in, int decimation,
+                          enum depth_codec codec, size_t *len)
+{
+    struct depth_packer pk = {0};
+    uint8_t *out = depth_packer_pack(&pk, in, decimation, codec, len) ? pk.out : NULL;
+    if (out)
+        pk.out = NULL; /* the caller's now */
+    depth_packer_free(&pk);
     return out;
 }
 

@@ -299,6 +299,18 @@ void peer_bwe_attach(struct peer *p)
         gst_object_unref(session);
         return;
     }
+    /* rtpsession keeps a copy of every feedback packet it receives for
+     * 2 s (rtcp-feedback-retention-window), in a queue sorted by walking
+     * it from the head, only to hold back a PLI of its own while the peer's
+     * is retained. The robot never asks a viewer for a keyframe, and with
+     * TWCC feedback on every frame (30 a second per viewer) the walk was
+     * the hottest spot of the viewers' receive threads: keep none. */
+    GObject *internal = NULL;
+    g_object_get(session, "internal-session", &internal, NULL);
+    if (internal) {
+        g_object_set(internal, "rtcp-feedback-retention-window", GST_CLOCK_TIME_NONE, NULL);
+        g_object_unref(internal);
+    }
     b->session = session;
     b->handler = g_signal_connect(session, "notify::twcc-stats", G_CALLBACK(on_twcc_stats), p);
     b->rtx_at_us = g_get_monotonic_time();

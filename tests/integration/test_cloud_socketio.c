@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -208,6 +209,40 @@ static void test_overlapping_polls_end_the_session(void **state)
     harness_check_alive(port);
 }
 
+/* A client whose connection is reset while its GET waits is gone: the
+ * session ends at once (Engine.IO: "poll connection closed prematurely"),
+ * not after its pings time out (25 + 20 s, far past WAIT: without the
+ * close the next GET below would be held and time out, or overlap). */
+static void test_hanging_up_a_waiting_poll_ends_the_session(void **state)
+{
+    int port = harness_port(state);
+    char sid[64], path[160];
+    poll_session(port, sid);
+    snprintf(path, sizeof path, POLL_PATH "&sid=%s", sid);
+    struct wsc *first = http_send(port, "GET", path, NULL, NULL, false, WAIT);
+    assert_non_null(first);
+    usleep(200 * 1000); /* the first GET is held */
+    /* A reset (a client that closes with data unread, or a host that
+     * answers for a connection its client no longer has). A FIN alone goes
+     * unseen until the next write: libwebsockets does not read a connection
+     * while its request is unanswered. */
+    struct linger lg = {.l_onoff = 1, .l_linger = 0};
+    assert_int_equal(setsockopt(wsc_fd(first), SOL_SOCKET, SO_LINGER, &lg, sizeof lg), 0);
+    wsc_abort(first);
+    usleep(300 * 1000); /* the hang-up is seen */
+    const char *unknown = "{\"code\":1,\"message\":\"Session ID unknown\"}";
+    struct http_response r;
+    /* The closing session may still hand one GET its close packet. */
+    assert_int_equal(http_request(port, "GET", path, NULL, NULL, WAIT, &r), 0);
+    if (!((r.status == 400 && strcmp(r.body, unknown) == 0) ||
+          (r.status == 200 && strcmp(r.body, "1") == 0)))
+        fail_msg("GET after the hang-up: expected Session ID unknown or the close packet, got "
+                 "%d %.300s", r.status, r.body);
+    http_response_free(&r);
+    expect_http(port, "GET", path, NULL, 400, unknown);
+    harness_check_alive(port);
+}
+
 /* ---- Socket.IO ---- */
 
 static void test_unknown_namespace_is_connect_error(void **state)
@@ -402,6 +437,7 @@ int main(void)
         T(test_polling_a_closed_session_is_session_id_unknown),
         T(test_malformed_packet_in_a_post_ends_the_session),
         T(test_overlapping_polls_end_the_session),
+        T(test_hanging_up_a_waiting_poll_ends_the_session),
         T(test_unknown_namespace_is_connect_error),
         T(test_malformed_socket_io_packets),
         T(test_binary_attachments_are_refused),

@@ -104,6 +104,38 @@ static void round_trip(enum depth_codec codec, int dec, bool color)
     free_pair(&p);
 }
 
+/* One packer over frames of changing size, decimation and colour (its
+ * buffers grow, then are reused): each frame's bytes are those of a packer
+ * of its own. */
+static void test_a_kept_packer_packs_as_a_new_one(void **state)
+{
+    (void)state;
+    struct pair small = make_pair(32, 24), big = make_pair(64, 48);
+    const struct { struct pair *p; int dec; bool color; } steps[] = {
+        {&small, 1, false}, {&big, 1, true}, {&small, 2, true}, {&big, 4, false}, {&big, 1, true}};
+    struct depth_packer pk = {0};
+    for (size_t k = 0; k < sizeof steps / sizeof steps[0]; k++) {
+        struct pair *p = steps[k].p;
+        struct depth_pack_input in = {.depth = &p->depth, .depth_scale = 0.001, .din = &p->in,
+                                      .color = steps[k].color ? &p->color : NULL, .cin = &p->in,
+                                      .d2c = &identity};
+        size_t kept_len = 0, once_len = 0;
+        const uint8_t *kept = depth_packer_pack(&pk, &in, steps[k].dec, DEPTH_CODEC_DELTA_LZ4,
+                                                &kept_len);
+        uint8_t *once = depth_pack_frame(&in, steps[k].dec, DEPTH_CODEC_DELTA_LZ4, &once_len);
+        assert_non_null(kept);
+        assert_non_null(once);
+        assert_int_equal(kept_len, once_len);
+        assert_memory_equal(kept, once, once_len);
+        free(once);
+    }
+    depth_packer_free(&pk);
+    assert_null(pk.out);
+    assert_int_equal(pk.out_cap, 0);
+    free_pair(&small);
+    free_pair(&big);
+}
+
 static void test_raw_frames_round_trip(void **state)
 {
     (void)state;
@@ -282,6 +314,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_raw_frames_round_trip),
+        cmocka_unit_test(test_a_kept_packer_packs_as_a_new_one),
         cmocka_unit_test(test_lz4_frames_round_trip_at_every_decimation),
         cmocka_unit_test(test_color_follows_the_extrinsics),
         cmocka_unit_test(test_other_depth_scales_become_millimetres),
