@@ -6,7 +6,7 @@
 
 #include "common/ids.h"
 #include "common/log.h"
-#include "robot/gather_wait.h"
+#include "robot/sink_reply.h"
 
 /* An offer made for the REST API waits for ICE gathering to complete, so
  * that it carries the robot's candidates (the API has no trickle towards
@@ -15,10 +15,7 @@
 
 struct sink_rest {
     struct session_sink base; /* first: the session holds a pointer to it */
-    api_reply_fn reply;       /* until the offer is answered */
-    void *ctx;
-    struct session *s;        /* set with the offer */
-    struct gather_wait wait;
+    struct sink_reply r;      /* the request waiting for the offer */
 };
 
 static const struct session_sink_ops rest_ops;
@@ -29,25 +26,18 @@ static const struct session_sink_ops rest_ops;
 static void finish_offer(void *data, bool gathered)
 {
     struct sink_rest *k = data;
-    if (!k->reply)
+    if (!sink_reply_pending(&k->r))
         return;
-    size_t n;
-    char *text = peer_offer_with_candidates(session_peer(k->s), &n);
-    api_reply_fn reply = k->reply;
-    k->reply = NULL;
-    log_info("session %s: offer with %zu candidate(s) for the REST API%s", session_id(k->s), n,
-             gathered ? "" : " (gathering not complete)");
-    reply(k->ctx, 200, json_pack("{s:s, s:s, s:s}", "session_id", session_id(k->s), "sdp",
-                                 text ? text : "", "type", "offer"));
+    char *text = sink_reply_description(&k->r, gathered, "offer for the REST API");
+    sink_reply_send(&k->r, 200, json_pack("{s:s, s:s, s:s}", "session_id", session_id(k->r.s),
+                                          "sdp", text ? text : "", "type", "offer"));
     g_free(text);
 }
 
 static void on_offer(struct session_sink *base, struct session *s, const char *sdp)
 {
     (void)sdp; /* the peer keeps it, for peer_offer_with_candidates */
-    struct sink_rest *k = (struct sink_rest *)base;
-    k->s = s;
-    gather_wait_described(&k->wait);
+    sink_reply_described(&((struct sink_rest *)base)->r, s);
 }
 
 static void on_candidate(struct session_sink *base, struct session *s, unsigned mline,
@@ -55,11 +45,7 @@ static void on_candidate(struct session_sink *base, struct session *s, unsigned 
 {
     (void)mline;
     (void)mid;
-    struct sink_rest *k = (struct sink_rest *)base;
-    if (candidate)
-        return; /* the peer keeps it, for peer_offer_with_candidates */
-    k->s = s;
-    gather_wait_gathered(&k->wait);
+    sink_reply_candidate(&((struct sink_rest *)base)->r, s, candidate);
 }
 
 static void on_error(struct session_sink *base, struct session *s, const char *code,
@@ -74,18 +60,15 @@ static void on_closed(struct session_sink *base, struct session *s, bool tell, c
 {
     (void)tell;
     struct sink_rest *k = (struct sink_rest *)base;
-    if (!k->reply)
-        return;
-    api_reply_fn reply = k->reply;
-    k->reply = NULL;
-    reply(k->ctx, 503, api_error_body("session %s ended before its offer was ready: %s",
-                                      session_id(s), why));
+    if (sink_reply_pending(&k->r))
+        sink_reply_send(&k->r, 503, api_error_body("session %s ended before its offer was ready: %s",
+                                                   session_id(s), why));
 }
 
 static void sink_free(struct session_sink *base)
 {
     struct sink_rest *k = (struct sink_rest *)base;
-    gather_wait_clear(&k->wait);
+    sink_reply_clear(&k->r);
     g_free(k);
 }
 
@@ -111,9 +94,7 @@ int sink_rest_open(struct session_set *set, const struct session_owner *owner,
     }
     struct sink_rest *k = g_new0(struct sink_rest, 1);
     k->base.ops = &rest_ops;
-    k->reply = reply;
-    k->ctx = ctx;
-    gather_wait_init(&k->wait, OFFER_GATHER_MAX_MS, finish_offer, k);
+    sink_reply_init(&k->r, reply, ctx, OFFER_GATHER_MAX_MS, finish_offer, k);
     const char *code = "internal";
     /* On failure session_open frees k without a word: reply is never called. */
     if (!session_open(set, sid, owner, streams, n, &k->base, &code, err, errlen))
@@ -153,7 +134,7 @@ int sink_rest_answer(struct session_set *set, const char *id, const char *sdp, c
     struct sink_rest *k = rest_session(set, id, "answer", &s, &status, err, errlen);
     if (!k)
         return status;
-    if (k->reply) {
+    if (sink_reply_pending(&k->r)) {
         snprintf(err, errlen, "session %s has no offer yet", session_id(s));
         return 409;
     }

@@ -9,10 +9,10 @@
 #include "common/ids.h"
 #include "common/log.h"
 #include "robot/candidate.h"
-#include "robot/gather_wait.h"
 #include "robot/media.h"
 #include "robot/sdp_offer.h"
 #include "robot/sdpfrag.h"
+#include "robot/sink_reply.h"
 
 /* As for a REST offer (sink_rest.c): the answer waits for ICE gathering so
  * that it carries the robot's candidates; past this it goes with those it
@@ -21,10 +21,7 @@
 
 struct sink_whep {
     struct session_sink base; /* first: the session holds a pointer to it */
-    api_reply_fn reply;       /* until the answer is out */
-    void *ctx;
-    struct session *s;        /* set with the answer */
-    struct gather_wait wait;
+    struct sink_reply r;      /* the request waiting for the answer */
     char *offer;              /* the viewer's offer, until session_open returns */
     char *sub;                /* the creator's token subject, or NULL */
     char *ufrag;              /* the viewer's ICE ufrag (its offer's, or its last restart's) */
@@ -40,25 +37,19 @@ static const struct session_sink_ops whep_ops;
 static void finish_answer(void *data, bool gathered)
 {
     struct sink_whep *k = data;
-    if (!k->reply)
+    if (!sink_reply_pending(&k->r))
         return;
-    size_t n;
-    char *text = peer_offer_with_candidates(session_peer(k->s), &n);
-    api_reply_fn reply = k->reply;
-    k->reply = NULL;
-    log_info("session %s: WHEP answer with %zu candidate(s)%s", session_id(k->s), n,
-             gathered ? "" : " (gathering not complete)");
-    reply(k->ctx, 201, json_pack("{s:s, s:s, s:s, s:s}", "session_id", session_id(k->s), "sdp",
-                                 text ? text : "", "type", "answer", "etag", k->etag));
+    char *text = sink_reply_description(&k->r, gathered, "WHEP answer");
+    sink_reply_send(&k->r, 201,
+                    json_pack("{s:s, s:s, s:s, s:s}", "session_id", session_id(k->r.s), "sdp",
+                              text ? text : "", "type", "answer", "etag", k->etag));
     g_free(text);
 }
 
 static void on_answer(struct session_sink *base, struct session *s, const char *sdp)
 {
     (void)sdp; /* the peer keeps it, for peer_offer_with_candidates */
-    struct sink_whep *k = (struct sink_whep *)base;
-    k->s = s;
-    gather_wait_described(&k->wait);
+    sink_reply_described(&((struct sink_whep *)base)->r, s);
 }
 
 static void on_candidate(struct session_sink *base, struct session *s, unsigned mline,
@@ -66,11 +57,7 @@ static void on_candidate(struct session_sink *base, struct session *s, unsigned 
 {
     (void)mline;
     (void)mid;
-    struct sink_whep *k = (struct sink_whep *)base;
-    if (candidate)
-        return; /* the peer keeps it, for peer_offer_with_candidates */
-    k->s = s;
-    gather_wait_gathered(&k->wait);
+    sink_reply_candidate(&((struct sink_whep *)base)->r, s, candidate);
 }
 
 static void on_error(struct session_sink *base, struct session *s, const char *code,
@@ -87,21 +74,20 @@ static void on_closed(struct session_sink *base, struct session *s, bool tell, c
 {
     (void)tell;
     struct sink_whep *k = (struct sink_whep *)base;
-    if (!k->reply)
+    if (!sink_reply_pending(&k->r))
         return;
-    api_reply_fn reply = k->reply;
-    k->reply = NULL;
     if (k->refusal)
-        reply(k->ctx, 400, api_error_body("the offer was refused: %s", k->refusal));
+        sink_reply_send(&k->r, 400, api_error_body("the offer was refused: %s", k->refusal));
     else
-        reply(k->ctx, 503, api_error_body("session %s ended before its answer was ready: %s",
-                                          session_id(s), why));
+        sink_reply_send(&k->r, 503,
+                        api_error_body("session %s ended before its answer was ready: %s",
+                                       session_id(s), why));
 }
 
 static void sink_free(struct session_sink *base)
 {
     struct sink_whep *k = (struct sink_whep *)base;
-    gather_wait_clear(&k->wait);
+    sink_reply_clear(&k->r);
     g_free(k->offer);
     g_free(k->sub);
     g_free(k->ufrag);
@@ -153,9 +139,7 @@ int sink_whep_open(struct session_set *set, const struct api_caller *caller,
     }
     struct sink_whep *k = g_new0(struct sink_whep, 1);
     k->base.ops = &whep_ops;
-    k->reply = reply;
-    k->ctx = ctx;
-    gather_wait_init(&k->wait, ANSWER_GATHER_MAX_MS, finish_answer, k);
+    sink_reply_init(&k->r, reply, ctx, ANSWER_GATHER_MAX_MS, finish_answer, k);
     k->offer = g_strdup(offer);
     k->base.remote_offer = k->offer;
     k->sub = g_strdup(caller ? caller->sub : NULL);
@@ -272,7 +256,7 @@ int sink_whep_patch(struct session_set *set, const struct api_caller *caller, co
         snprintf(err, errlen, "If-Match does not name this session's ETag %s", k->etag);
         return 412;
     }
-    if (k->reply) {
+    if (sink_reply_pending(&k->r)) {
         snprintf(err, errlen, "session %s has not answered yet", id);
         return 409;
     }
