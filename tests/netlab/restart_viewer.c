@@ -25,7 +25,6 @@
  * not closed, 1 when not, 2 on bad usage. Every wait is bounded: --timeout
  * (default 30 s) for video to start and for the signal, --window (default
  * 8 s) after it. */
-#include <getopt.h>
 #include <glib-unix.h>
 #include <glib.h>
 #include <gst/gst.h>
@@ -34,6 +33,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/opts.h"
 #include "rtcpeer.h"
 
 struct args {
@@ -41,61 +41,43 @@ struct args {
     long restart_after_ms, window_s, timeout_s;
 };
 
-static void usage(FILE *f)
-{
-    fputs("usage: netlab-restart-viewer --cloud URL --robot ID [--address IP]\n"
-          "       [--stun stun://HOST:PORT] [--turn URLS] [--restart-after MS]\n"
-          "       [--window SECONDS] [--timeout SECONDS]\n",
-          f);
-}
+#define USAGE "netlab-restart-viewer --cloud URL --robot ID [options]"
 
-static bool parse_long(const char *s, long min, long max, long *out)
-{
-    char *end = NULL;
-    long v = strtol(s, &end, 10);
-    if (!*s || *end || v < min || v > max)
-        return false;
-    *out = v;
-    return true;
-}
-
+/* Returns 0, 1 after --help, or -1 with the reason on stderr. */
 static int parse_args(int argc, char **argv, struct args *a)
 {
-    static const struct option longopts[] = {
-        {.name = "cloud", .has_arg = required_argument, .val = 'c'},
-        {.name = "robot", .has_arg = required_argument, .val = 'r'},
-        {.name = "address", .has_arg = required_argument, .val = 'a'},
-        {.name = "stun", .has_arg = required_argument, .val = 'S'},
-        {.name = "turn", .has_arg = required_argument, .val = 'T'},
-        {.name = "restart-after", .has_arg = required_argument, .val = 'R'},
-        {.name = "window", .has_arg = required_argument, .val = 'w'},
-        {.name = "timeout", .has_arg = required_argument, .val = 't'},
-        {.name = "help", .has_arg = no_argument, .val = 'h'},
-        {0},
-    };
     *a = (struct args){.restart_after_ms = 500, .window_s = 8, .timeout_s = 30};
-    int c;
-    while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-        bool ok = true;
-        switch (c) {
-        case 'c': a->cloud = optarg; break;
-        case 'r': a->robot = optarg; break;
-        case 'a': a->address = optarg; break;
-        case 'S': a->stun = optarg; break;
-        case 'T': a->turn = optarg; break;
-        case 'R': ok = parse_long(optarg, 0, 60000, &a->restart_after_ms); break;
-        case 'w': ok = parse_long(optarg, 1, 600, &a->window_s); break;
-        case 't': ok = parse_long(optarg, 1, 3600, &a->timeout_s); break;
-        case 'h': usage(stdout); exit(0);
-        default: return -1;
-        }
-        if (!ok) {
-            fprintf(stderr, "netlab-restart-viewer: bad value for --%s\n",
-                    c == 'R' ? "restart-after" : c == 'w' ? "window" : "timeout");
-            return -1;
-        }
+    const struct opt table[] = {
+        {.name = "cloud", .type = OPT_STRING, .target = &a->cloud, .metavar = "URL",
+         .help = "porthole-cloud's WebSocket URL (required)"},
+        {.name = "robot", .type = OPT_STRING, .target = &a->robot, .metavar = "ID",
+         .help = "the robot to watch (required)"},
+        {.name = "address", .type = OPT_STRING, .target = &a->address, .metavar = "IP",
+         .help = "the local address to use (ICE and the cloud)"},
+        {.name = "stun", .type = OPT_STRING, .target = &a->stun, .metavar = "URL",
+         .help = "stun://HOST:PORT instead of the cloud's"},
+        {.name = "turn", .type = OPT_STRING, .target = &a->turn, .metavar = "URLS",
+         .help = "TURN servers instead of the cloud's"},
+        {.name = "restart-after", .type = OPT_INT, .target = &a->restart_after_ms, .min = 0,
+         .max = 60000, .metavar = "MS", .help = "ask for an ICE restart after this long without a frame"},
+        {.name = "window", .type = OPT_INT, .target = &a->window_s, .min = 1, .max = 600,
+         .metavar = "S", .help = "how long to watch after the signal"},
+        {.name = "timeout", .type = OPT_INT, .target = &a->timeout_s, .min = 1, .max = 3600,
+         .metavar = "S", .help = "for video to start, and for the signal"},
+    };
+    size_t n = sizeof table / sizeof table[0];
+    char err[256];
+    switch (opts_parse(table, n, argc, argv, err, sizeof err)) {
+    case OPTS_OK:
+        break;
+    case OPTS_HELP:
+        opts_print_help(stdout, USAGE, table, n);
+        return 1;
+    default:
+        fprintf(stderr, "netlab-restart-viewer: %s\n", err[0] ? err : "bad usage");
+        return -1;
     }
-    if (optind != argc || !a->cloud || !a->robot) {
+    if (!a->cloud || !a->robot) {
         fprintf(stderr, "netlab-restart-viewer: --cloud and --robot are required\n");
         return -1;
     }
@@ -158,10 +140,9 @@ static bool never(void *user)
 int main(int argc, char **argv)
 {
     struct args a;
-    if (parse_args(argc, argv, &a) < 0) {
-        usage(stderr);
-        return 2;
-    }
+    int parsed = parse_args(argc, argv, &a);
+    if (parsed != 0)
+        return parsed > 0 ? 0 : 2;
     gst_init(NULL, NULL);
     GstElement *dtls_warmup = gst_element_factory_make("dtlsdec", NULL);
     struct rtcpeer_opts o = {

@@ -73,7 +73,6 @@
  * bad usage. Everything it waits for is bounded. */
 #include <arpa/inet.h>
 #include <dirent.h>
-#include <getopt.h>
 #include <glib.h>
 #include <gst/gst.h>
 #include <stdio.h>
@@ -81,6 +80,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/opts.h"
 #include "rtcpeer.h"
 
 struct viewer_args {
@@ -89,92 +89,67 @@ struct viewer_args {
     long frames, timeout_s, latency_ms, play_s, g2g_after_s, twcc_interval_ms, relay_hold_ms;
 };
 
-static void usage(FILE *f)
-{
-    fputs("usage: netlab-viewer --cloud URL --robot ID [--stream TYPE] [--address IP]\n"
-          "       [--stun stun://HOST:PORT] [--turn URLS] [--relay-only] [--frames N]\n"
-          "       [--timeout SECONDS] [--latency MS] [--play SECONDS] [--twcc] [--no-decode]\n"
-          "       [--samples] [--g2g-after SECONDS] [--twcc-interval MS]\n"
-          "       [--offer [--relay-hold MS]]\n"
-          "STUN and TURN come from the cloud (session-created; with --offer,\n"
-          "available-robots) unless --stun or --turn\n"
-          "is given. --offer: this viewer makes the offer (the robot answers).\n",
-          f);
-}
+#define USAGE                                                                            \
+    "netlab-viewer --cloud URL --robot ID [options]\n"                                    \
+    "STUN and TURN come from the cloud (session-created; with --offer,\n"                 \
+    "available-robots) unless --stun or --turn is given. --offer: this viewer makes\n"    \
+    "the offer (the robot answers)."
 
-/* Parses a whole decimal number in [min, max]; returns false otherwise. */
-static bool parse_long(const char *s, long min, long max, long *out)
-{
-    char *end = NULL;
-    long v = strtol(s, &end, 10);
-    if (!*s || *end || v < min || v > max)
-        return false;
-    *out = v;
-    return true;
-}
-
-static bool number_opt(const char *name, long min, long max, long *out)
-{
-    if (parse_long(optarg, min, max, out))
-        return true;
-    fprintf(stderr, "netlab-viewer: --%s takes %ld..%ld\n", name, min, max);
-    return false;
-}
-
+/* Returns 0, 1 after --help, or -1 with the reason on stderr. */
 static int parse_args(int argc, char **argv, struct viewer_args *a)
 {
-    static const struct option longopts[] = {
-        {.name = "cloud", .has_arg = required_argument, .val = 'c'},
-        {.name = "robot", .has_arg = required_argument, .val = 'r'},
-        {.name = "stream", .has_arg = required_argument, .val = 's'},
-        {.name = "address", .has_arg = required_argument, .val = 'a'},
-        {.name = "stun", .has_arg = required_argument, .val = 'S'},
-        {.name = "turn", .has_arg = required_argument, .val = 'T'},
-        {.name = "relay-only", .has_arg = no_argument, .val = 'R'},
-        {.name = "frames", .has_arg = required_argument, .val = 'n'},
-        {.name = "timeout", .has_arg = required_argument, .val = 't'},
-        {.name = "latency", .has_arg = required_argument, .val = 'l'},
-        {.name = "play", .has_arg = required_argument, .val = 'p'},
-        {.name = "twcc", .has_arg = no_argument, .val = 'W'},
-        {.name = "no-decode", .has_arg = no_argument, .val = 'D'},
-        {.name = "samples", .has_arg = no_argument, .val = 'P'},
-        {.name = "g2g-after", .has_arg = required_argument, .val = 'A'},
-        {.name = "twcc-interval", .has_arg = required_argument, .val = 'I'},
-        {.name = "offer", .has_arg = no_argument, .val = 'O'},
-        {.name = "relay-hold", .has_arg = required_argument, .val = 'H'},
-        {.name = "help", .has_arg = no_argument, .val = 'h'},
-        {0},
-    };
     *a = (struct viewer_args){.stream = "color", .frames = 30, .timeout_s = 30, .latency_ms = 20};
-    int c;
-    bool ok = true;
-    while (ok && (c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-        switch (c) {
-        case 'c': a->cloud = optarg; break;
-        case 'r': a->robot = optarg; break;
-        case 's': a->stream = optarg; break;
-        case 'a': a->address = optarg; break;
-        case 'S': a->stun = optarg; break;
-        case 'T': a->turn = optarg; break;
-        case 'R': a->relay_only = true; break;
-        case 'n': ok = number_opt("frames", 1, 1000000, &a->frames); break;
-        case 't': ok = number_opt("timeout", 1, 3600, &a->timeout_s); break;
-        case 'l': ok = number_opt("latency", 1, 10000, &a->latency_ms); break;
-        case 'p': ok = number_opt("play", 0, 3600, &a->play_s); break;
-        case 'W': a->twcc = true; break;
-        case 'D': a->no_decode = true; break;
-        case 'P': a->samples = true; break;
-        case 'O': a->offer = true; break;
-        case 'H': ok = number_opt("relay-hold", 0, 5000, &a->relay_hold_ms); break;
-        case 'A': ok = number_opt("g2g-after", 0, 3600, &a->g2g_after_s); break;
-        case 'I': ok = number_opt("twcc-interval", 1, 1000, &a->twcc_interval_ms); break;
-        case 'h': usage(stdout); exit(0);
-        default: return -1;
-        }
-    }
-    if (!ok)
+    const struct opt table[] = {
+        {.name = "cloud", .type = OPT_STRING, .target = &a->cloud, .metavar = "URL",
+         .help = "porthole-cloud's WebSocket URL (required)"},
+        {.name = "robot", .type = OPT_STRING, .target = &a->robot, .metavar = "ID",
+         .help = "the robot to watch (required)"},
+        {.name = "stream", .type = OPT_STRING, .target = &a->stream, .metavar = "TYPE",
+         .help = "the stream type to ask for"},
+        {.name = "address", .type = OPT_STRING, .target = &a->address, .metavar = "IP",
+         .help = "the local address to use (ICE and the cloud)"},
+        {.name = "stun", .type = OPT_STRING, .target = &a->stun, .metavar = "URL",
+         .help = "stun://HOST:PORT instead of the cloud's"},
+        {.name = "turn", .type = OPT_STRING, .target = &a->turn, .metavar = "URLS",
+         .help = "TURN servers instead of the cloud's"},
+        {.name = "relay-only", .type = OPT_BOOL, .target = &a->relay_only,
+         .help = "only relayed candidate pairs"},
+        {.name = "frames", .type = OPT_INT, .target = &a->frames, .min = 1, .max = 1000000,
+         .metavar = "N", .help = "frames to decode for success"},
+        {.name = "timeout", .type = OPT_INT, .target = &a->timeout_s, .min = 1, .max = 3600,
+         .metavar = "SECONDS", .help = "for the frames to come"},
+        {.name = "latency", .type = OPT_INT, .target = &a->latency_ms, .min = 1, .max = 10000,
+         .metavar = "MS", .help = "the jitter buffer's latency"},
+        {.name = "play", .type = OPT_INT, .target = &a->play_s, .min = 0, .max = 3600,
+         .metavar = "SECONDS", .help = "then keep playing this long; frames must keep coming"},
+        {.name = "twcc", .type = OPT_BOOL, .target = &a->twcc,
+         .help = "send TWCC feedback, as a browser does"},
+        {.name = "no-decode", .type = OPT_BOOL, .target = &a->no_decode,
+         .help = "count the frames the depayloader completes instead of decoding"},
+        {.name = "samples", .type = OPT_BOOL, .target = &a->samples,
+         .help = "print a line of figures every second"},
+        {.name = "g2g-after", .type = OPT_INT, .target = &a->g2g_after_s, .min = 0, .max = 3600,
+         .metavar = "SECONDS", .help = "leave the first SECONDS of --play out of glass to glass"},
+        {.name = "twcc-interval", .type = OPT_INT, .target = &a->twcc_interval_ms, .min = 1,
+         .max = 1000, .metavar = "MS", .help = "TWCC feedback every MS ms, as Chromium (default: per frame)"},
+        {.name = "offer", .type = OPT_BOOL, .target = &a->offer,
+         .help = "this viewer makes the offer"},
+        {.name = "relay-hold", .type = OPT_INT, .target = &a->relay_hold_ms, .min = 0,
+         .max = 5000, .metavar = "MS", .help = "with --offer: hold the robot's relayed candidates"},
+    };
+    size_t n = sizeof table / sizeof table[0];
+    char err[256];
+    switch (opts_parse(table, n, argc, argv, err, sizeof err)) {
+    case OPTS_OK:
+        break;
+    case OPTS_HELP:
+        opts_print_help(stdout, USAGE, table, n);
+        return 1;
+    default:
+        fprintf(stderr, "netlab-viewer: %s\n", err[0] ? err : "bad usage");
         return -1;
-    if (optind != argc || !a->cloud || !a->robot) {
+    }
+    if (!a->cloud || !a->robot) {
         fprintf(stderr, "netlab-viewer: --cloud and --robot are required\n");
         return -1;
     }
@@ -429,10 +404,9 @@ static gboolean on_element_added(GSignalInvocationHint *hint, guint n, const GVa
 int main(int argc, char **argv)
 {
     struct viewer_args a;
-    if (parse_args(argc, argv, &a) < 0) {
-        usage(stderr);
-        return 2;
-    }
+    int parsed = parse_args(argc, argv, &a);
+    if (parsed != 0)
+        return parsed > 0 ? 0 : 2;
     char *streams = g_strdup_printf("[\"%s\"]", a.stream);
     struct rtcpeer_opts o = {
         .cloud_url = a.cloud,
