@@ -35,16 +35,9 @@ slow|opens|loss) ;;
 esac
 
 if [ ! -e /run/netlab/.private ]; then
-    if [ "$(id -u)" != 0 ]; then
-        echo "SKIPPED: the network lab needs root (network namespaces, nftables)"
-        exit 77
-    fi
-    for tool in turnserver nft conntrack openssl ip tc curl unshare node; do
-        command -v "$tool" >/dev/null 2>&1 || { echo "SKIPPED: $tool is not installed"; exit 77; }
-    done
-    [ -x /usr/bin/chromium ] || { echo "SKIPPED: /usr/bin/chromium is not installed"; exit 77; }
-    [ -d "$here/../../node_modules/playwright-core" ] ||
-        { echo "SKIPPED: playwright-core is not installed (npm ci at the repository root)"; exit 77; }
+    # shellcheck source=tests/netlab/lab.sh
+    . "$here/lab.sh"
+    lab_ready browser || exit 77
     exec "$here/lab.sh" run cone cone -- "$0" "$case_name"
 fi
 

@@ -127,23 +127,11 @@ esac
 
 # ---- outside the lab: check what it needs, then enter it ----
 if [ ! -e /run/netlab/.private ]; then
-    if [ "$(id -u)" != 0 ]; then
-        echo "SKIPPED: the network lab needs root (network namespaces, nftables)"
-        exit 77
-    fi
-    for tool in turnserver nft conntrack openssl ip tc curl unshare; do
-        if ! command -v "$tool" >/dev/null 2>&1; then
-            echo "SKIPPED: $tool is not installed"
-            exit 77
-        fi
-    done
+    # shellcheck source=tests/netlab/lab.sh
+    . "$here/lab.sh"
     case "$case_name" in
-    browser-*)
-        command -v node >/dev/null 2>&1 || { echo "SKIPPED: node is not installed"; exit 77; }
-        [ -x /usr/bin/chromium ] || { echo "SKIPPED: /usr/bin/chromium is not installed"; exit 77; }
-        [ -d "$here/../../node_modules/playwright-core" ] ||
-            { echo "SKIPPED: playwright-core is not installed (npm ci at the repository root)"; exit 77; }
-        ;;
+    browser-*) lab_ready browser || exit 77 ;;
+    *) lab_ready || exit 77 ;;
     esac
     # shellcheck disable=SC2086
     exec "$here/lab.sh" run $kinds -- "$0" "$case_name" "$runs"

@@ -91,6 +91,29 @@ lab_die()
     return 1
 }
 
+# lab_ready [browser]: outside the lab, whether this machine can run a
+# case: root and the lab's tools, and with "browser" Node.js, Chromium and
+# playwright-core too. Prints "SKIPPED: why" (a case then exits 77) and
+# returns 1 when something is missing.
+lab_ready()
+{
+    if [ "$(id -u)" != 0 ]; then
+        echo "SKIPPED: the network lab needs root (network namespaces, nftables)"
+        return 1
+    fi
+    local tool
+    for tool in turnserver nft conntrack openssl ip tc curl unshare; do
+        command -v "$tool" >/dev/null 2>&1 || { echo "SKIPPED: $tool is not installed"; return 1; }
+    done
+    [ "${1:-}" = browser ] || return 0
+    command -v node >/dev/null 2>&1 || { echo "SKIPPED: node is not installed"; return 1; }
+    [ -x /usr/bin/chromium ] || { echo "SKIPPED: /usr/bin/chromium is not installed"; return 1; }
+    [ -d "$(dirname "${BASH_SOURCE[0]}")/../../node_modules/playwright-core" ] || {
+        echo "SKIPPED: playwright-core is not installed (npm ci at the repository root)"
+        return 1
+    }
+}
+
 # True inside `run`'s private world: the marker only exists on the tmpfs
 # that `run` mounted over /run in its own mount namespace.
 lab_private()

@@ -41,16 +41,9 @@ esac
 
 # ---- outside the lab: check what it needs, then enter it ----
 if [ ! -e /run/netlab/.private ]; then
-    if [ "$(id -u)" != 0 ]; then
-        echo "SKIPPED: the network lab needs root (network namespaces, nftables)"
-        exit 77
-    fi
-    for tool in turnserver nft conntrack openssl ip tc; do
-        if ! command -v "$tool" >/dev/null 2>&1; then
-            echo "SKIPPED: $tool is not installed"
-            exit 77
-        fi
-    done
+    # shellcheck source=tests/netlab/lab.sh
+    . "$here/lab.sh"
+    lab_ready || exit 77
     exec "$here/lab.sh" run cone cone -- "$0" "$case_name"
 fi
 
