@@ -56,30 +56,13 @@ bench-full: build npm-deps
 	bench/run.sh --full $(BUILD)
 
 # Coverage-guided fuzzing with libFuzzer (clang, ASan, UBSan), each target
-# FUZZ_SECONDS long: codec, protocol and router (new inputs go to
-# build/fuzz-corpus), then the robot's check of SDP answers
-# (build/fuzz-corpus-sdp), then a WHEP player's offers and SDP fragments
-# (build/fuzz-corpus-whep).
+# FUZZ_SECONDS long, in a clang build of its own ($(BUILD)/fuzz): the
+# cloud's codecs (native and Socket.IO), protocol and router, the robot's
+# check of SDP answers, a WHEP player's offers and SDP fragments. New
+# inputs are kept in $(BUILD)/fuzz/corpus-NAME (tests/fuzz/run.sh).
 FUZZ_SECONDS ?= 60
-FUZZ_CFLAGS := -g -O1 -std=c11 -D_GNU_SOURCE -DPORTHOLE_VERSION='"fuzz"' -Isrc \
-               -fsanitize=fuzzer,address,undefined
-FUZZ_SOURCES := tests/fuzz/fuzz_router.c $(filter-out %/server.c %/main.c %/config.c %/ws_conn.c %/http_reply.c %/api_proxy.c %/edge.c %/tls_policy.c %/access.c,$(wildcard src/cloud/*.c)) $(wildcard src/common/*.c)
-FUZZ_SDP_SOURCES := tests/fuzz/fuzz_sdp_answer.c src/robot/sdp_answer.c src/robot/candidate.c src/robot/icegate.c $(wildcard src/common/*.c)
-FUZZ_WHEP_SOURCES := tests/fuzz/fuzz_whep.c src/robot/sdp_offer.c src/robot/sdp_answer.c src/robot/sdpfrag.c src/robot/candidate.c src/robot/icegate.c $(wildcard src/common/*.c)
 fuzz: deps
-	mkdir -p $(BUILD)/fuzz-corpus $(BUILD)/fuzz-corpus-sdp
-	clang $(FUZZ_CFLAGS) $(FUZZ_SOURCES) $$(pkg-config --cflags --libs jansson libcrypto) -o $(BUILD)/fuzz_router
-	clang $(FUZZ_CFLAGS) $(FUZZ_SDP_SOURCES) $$(pkg-config --cflags --libs gstreamer-sdp-1.0) \
-	  -o $(BUILD)/fuzz_sdp_answer
-	$(BUILD)/fuzz_router -max_len=4096 -max_total_time=$(FUZZ_SECONDS) \
-	  $(BUILD)/fuzz-corpus tests/fuzz/corpus
-	$(BUILD)/fuzz_sdp_answer -max_len=8192 -max_total_time=$(FUZZ_SECONDS) \
-	  -dict=tests/fuzz/sdp_answer.dict $(BUILD)/fuzz-corpus-sdp tests/fuzz/corpus-sdp
-	mkdir -p $(BUILD)/fuzz-corpus-whep
-	clang $(FUZZ_CFLAGS) $(FUZZ_WHEP_SOURCES) $$(pkg-config --cflags --libs gstreamer-sdp-1.0) \
-	  -o $(BUILD)/fuzz_whep
-	$(BUILD)/fuzz_whep -max_len=8192 -max_total_time=$(FUZZ_SECONDS) \
-	  -dict=tests/fuzz/sdp_answer.dict $(BUILD)/fuzz-corpus-whep tests/fuzz/corpus-whep
+	tests/fuzz/run.sh --seconds $(FUZZ_SECONDS) $(BUILD)/fuzz
 
 # Soak test, not part of `make test`: SOAK_MINUTES of viewers joining and
 # leaving, switches, REST calls and cloud restarts against one ASan+UBSan
