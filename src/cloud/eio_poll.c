@@ -216,13 +216,14 @@ int eio_poll_body_complete(struct server *srv, struct conn *c)
 
 void eio_poll_release(struct server *srv, struct conn *c)
 {
-    (void)srv;
     struct eio_session *s = c->http->eio;
     c->http->eio = NULL;
     c->http->eio_post = false;
     if (!s)
         return;
-    if (s->poll == c) {
+    if (s->poll == c && srv->stopping) {
+        s->poll = NULL; /* every session ends with the server */
+    } else if (s->poll == c) {
         s->poll = NULL;
         /* A GET still waiting for packets lost its connection: the client
          * went away without a close packet. Engine.IO's server ends the
