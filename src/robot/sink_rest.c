@@ -61,8 +61,9 @@ static void on_closed(struct session_sink *base, struct session *s, bool tell, c
     (void)tell;
     struct sink_rest *k = (struct sink_rest *)base;
     if (sink_reply_pending(&k->r))
-        sink_reply_send(&k->r, 503, api_error_body("session %s ended before its offer was ready: %s",
-                                                   session_id(s), why));
+        sink_reply_send(&k->r, 503,
+                        api_error_body("session %s ended before its offer was ready: %s",
+                                       session_id(s), why));
 }
 
 static void sink_free(struct session_sink *base)

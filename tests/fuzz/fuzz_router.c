@@ -2,13 +2,14 @@
  * messages, sent in turn by a robot, a client or an unregistered peer,
  * each either native (codec_json) or Socket.IO (codec_sio) (the first byte
  * of each piece picks which of the six), through the real codec, protocol
- * and router: sessions may cross codecs, as they do in the cloud. Every message must be answered (but for a robot-response
- * whose requestId is not pending, which the protocol drops and counts);
- * and each codec's fast path (fast_relay, fastrelay.c) must
- * agree with the full one: it never accepts, for any sender role, what
- * codec_json + protocol_validate refuse, nor reads another type or
- * sessionId. Sanitizers catch the rest.
- * Build and run: make fuzz (clang, -fsanitize=fuzzer,address,undefined). */
+ * and router: sessions may cross codecs, as they do in the cloud. Every
+ * message must be answered (but for a robot-response whose requestId is
+ * not pending, which the protocol drops and counts); and each codec's fast
+ * path (fast_relay, fastrelay.c) must agree with the full one: it never
+ * accepts, for any sender role, what the codec's decode + protocol_validate
+ * refuse, nor reads another type or sessionId. Sanitizers catch the rest.
+ * Build and run: make fuzz (tests/fuzz/run.sh: clang,
+ * -fsanitize=fuzzer,address,undefined). */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
