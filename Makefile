@@ -35,9 +35,15 @@ build: deps
 	cmake --build $(BUILD) -j $(JOBS)
 
 # Only the two programs, with only the packages they need: a first look on
-# a fresh machine stays light. Shares $(BUILD) with `make build`.
+# a fresh machine stays light. Shares $(BUILD) with `make build`, whose
+# configuration (tests on) it keeps when it finds it, so that `make run`
+# after `make test` leaves the tests in place for the next ctest.
 build-run: deps-build
-	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPORTHOLE_TESTS=OFF
+	@if grep -q '^PORTHOLE_TESTS:BOOL=ON' $(BUILD)/CMakeCache.txt 2>/dev/null; then \
+	  cmake -S . -B $(BUILD); \
+	else \
+	  cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPORTHOLE_TESTS=OFF; \
+	fi
 	cmake --build $(BUILD) -j $(JOBS) --target porthole-cloud porthole-robot
 
 test: build npm-deps
