@@ -108,6 +108,19 @@ static void poll_session(int port, char *sid)
     http_response_free(&r);
 }
 
+/* A new polling session (its GET path into path, 160 bytes) with a GET
+ * held waiting for packets; returned (release it). */
+static struct wsc *held_poll(int port, char *path)
+{
+    char sid[64];
+    poll_session(port, sid);
+    snprintf(path, 160, POLL_PATH "&sid=%s", sid);
+    struct wsc *held = http_send(port, "GET", path, NULL, NULL, false, WAIT);
+    assert_non_null(held);
+    usleep(200 * 1000); /* the GET is held */
+    return held;
+}
+
 /* ---- Engine.IO ---- */
 
 static void test_malformed_engine_io_packets_close_1002(void **state)
@@ -193,12 +206,8 @@ static void test_malformed_packet_in_a_post_ends_the_session(void **state)
 static void test_overlapping_polls_end_the_session(void **state)
 {
     int port = harness_port(state);
-    char sid[64], path[160];
-    poll_session(port, sid);
-    snprintf(path, sizeof path, POLL_PATH "&sid=%s", sid);
-    struct wsc *first = http_send(port, "GET", path, NULL, NULL, false, WAIT);
-    assert_non_null(first);
-    usleep(200 * 1000); /* the first GET is held */
+    char path[160];
+    struct wsc *first = held_poll(port, path);
     expect_http(port, "GET", path, NULL, 400, "{\"code\":3,\"message\":\"Bad request\"}");
     struct http_response r;
     assert_int_equal(http_recv(first, "GET", WAIT, &r), 0);
@@ -216,12 +225,8 @@ static void test_overlapping_polls_end_the_session(void **state)
 static void test_hanging_up_a_waiting_poll_ends_the_session(void **state)
 {
     int port = harness_port(state);
-    char sid[64], path[160];
-    poll_session(port, sid);
-    snprintf(path, sizeof path, POLL_PATH "&sid=%s", sid);
-    struct wsc *first = http_send(port, "GET", path, NULL, NULL, false, WAIT);
-    assert_non_null(first);
-    usleep(200 * 1000); /* the first GET is held */
+    char path[160];
+    struct wsc *first = held_poll(port, path);
     /* A reset (a client that closes with data unread, or a host that
      * answers for a connection its client no longer has). A FIN alone goes
      * unseen until the next write: libwebsockets does not read a connection

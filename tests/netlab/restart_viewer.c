@@ -33,7 +33,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "common/opts.h"
+#include "cliopts.h"
 #include "rtcpeer.h"
 
 struct args {
@@ -66,23 +66,9 @@ static int parse_args(int argc, char **argv, struct args *a)
         {.name = "timeout", .type = OPT_INT, .target = &a->timeout_s, .min = 1, .max = 3600,
          .metavar = "S", .help = "for video to start, and for the signal"},
     };
+    static const char *const required[] = {"cloud", "robot", NULL};
     size_t n = sizeof table / sizeof table[0];
-    char err[256];
-    switch (opts_parse(table, n, argc, argv, err, sizeof err)) {
-    case OPTS_OK:
-        break;
-    case OPTS_HELP:
-        opts_print_help(stdout, USAGE, table, n);
-        return 1;
-    default:
-        fprintf(stderr, "netlab-restart-viewer: %s\n", err[0] ? err : "bad usage");
-        return -1;
-    }
-    if (!a->cloud || !a->robot) {
-        fprintf(stderr, "netlab-restart-viewer: --cloud and --robot are required\n");
-        return -1;
-    }
-    return 0;
+    return cliopts_parse("netlab-restart-viewer", USAGE, table, n, argc, argv, required);
 }
 
 struct watch {

@@ -80,7 +80,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "common/opts.h"
+#include "cliopts.h"
 #include "rtcpeer.h"
 
 struct viewer_args {
@@ -138,23 +138,9 @@ static int parse_args(int argc, char **argv, struct viewer_args *a)
         {.name = "relay-hold", .type = OPT_INT, .target = &a->relay_hold_ms, .min = 0,
          .max = 5000, .metavar = "MS", .help = "with --offer: hold the robot's relayed candidates"},
     };
+    static const char *const required[] = {"cloud", "robot", NULL};
     size_t n = sizeof table / sizeof table[0];
-    char err[256];
-    switch (opts_parse(table, n, argc, argv, err, sizeof err)) {
-    case OPTS_OK:
-        break;
-    case OPTS_HELP:
-        opts_print_help(stdout, USAGE, table, n);
-        return 1;
-    default:
-        fprintf(stderr, "netlab-viewer: %s\n", err[0] ? err : "bad usage");
-        return -1;
-    }
-    if (!a->cloud || !a->robot) {
-        fprintf(stderr, "netlab-viewer: --cloud and --robot are required\n");
-        return -1;
-    }
-    return 0;
+    return cliopts_parse("netlab-viewer", USAGE, table, n, argc, argv, required);
 }
 
 static double ms_since(int64_t start_us, int64_t t_us)
