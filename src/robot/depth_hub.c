@@ -16,6 +16,10 @@
 #define DEPTH_MAX_CONTROL_BYTES 4096 /* a viewer's control message */
 #define DEPTH_SLACK_US 5000          /* a frame this early is on time */
 #define DEPTH_PASS_VARIANTS 8        /* (decimation, colour) pairs packed in one pass */
+/* A packer not used for this long frees its buffers: longer than the
+ * slowest link's period (DEPTH_MIN_RATE, 1/s), so that the passes between
+ * two of a slow link's frames, which pack nothing, keep them. */
+#define DEPTH_PACKER_IDLE_US 2500000
 
 struct depth_link {
     gint refs;                       /* atomic: the owner's, one per pending event or pass */
@@ -57,6 +61,7 @@ struct depth_hub {
     /* the worker's: a packer per variant packed in a pass, kept for the
      * next pass (the same variants, frame after frame) */
     struct depth_packer packers[DEPTH_PASS_VARIANTS];
+    int64_t packer_used_us[DEPTH_PASS_VARIANTS]; /* capture time of its last frame */
 };
 
 static struct depth_link *link_ref(struct depth_link *l)
@@ -215,9 +220,13 @@ static void send_pass(struct depth_hub *h, const struct depth_snap *s)
         g_mutex_unlock(&h->lock);
         link_unref(l);
     }
-    /* Variants nobody asked for this time give their memory back. */
-    for (size_t i = ncache; i < DEPTH_PASS_VARIANTS; i++)
-        depth_packer_free(&h->packers[i]);
+    /* Packers no link has used for a while give their memory back. */
+    for (size_t i = 0; i < DEPTH_PASS_VARIANTS; i++) {
+        if (i < ncache)
+            h->packer_used_us[i] = mono;
+        else if (mono - h->packer_used_us[i] > DEPTH_PACKER_IDLE_US)
+            depth_packer_free(&h->packers[i]);
+    }
 }
 
 static gpointer worker_main(gpointer data)
