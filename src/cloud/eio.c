@@ -11,6 +11,7 @@
 
 #include "cloud/codec_sio.h"
 #include "cloud/edge.h"
+#include "cloud/eio_packet.h"
 #include "cloud/http_reply.h"
 #include "cloud/router.h"
 #include "cloud/ws_conn.h"
@@ -37,9 +38,6 @@ enum {
 /* A closing polling session keeps its last packets (the router's error,
  * DISCONNECT) this long for the client's next GET. */
 #define CLOSE_GRACE_MS 2000
-
-/* Largest acknowledgement id accepted (Socket.IO's are counters). */
-#define ACK_ID_MAX 999999999u
 
 static void on_timer(lws_sorted_usec_list_t *sul);
 
@@ -462,14 +460,7 @@ static void deliver(struct eio_session *s, const char *text, size_t len, int64_t
     struct server *srv = s->srv;
     struct outbuf *with_token = NULL;
     if (s->token && !router_peer_registered(s->peer)) {
-        struct codec_error err;
-        const char *type;
-        json_t *msg = codec_sio.decode(text, len, &type, &err);
-        if (msg && (!strcmp(type, "robot-register") || !strcmp(type, "client-register")) &&
-            !json_object_get(msg, "token") &&
-            json_object_set_new(msg, "token", json_string(s->token)) == 0)
-            with_token = codec_sio.encode(type, msg);
-        json_decref(msg);
+        with_token = eio_with_token(text, len, s->token);
         if (with_token) {
             text = (const char *)outbuf_payload(with_token);
             len = with_token->len;
@@ -480,109 +471,75 @@ static void deliver(struct eio_session *s, const char *text, size_t len, int64_t
     server_schedule_tick(srv);
 }
 
-/* An EVENT: [ack id digits] JSON array. p points at the '2' of "42...". */
-static bool on_event(struct eio_session *s, const char *p, size_t len, int64_t now)
+/* An EVENT (pkt, len: the whole Engine.IO packet; in: as read). */
+static bool on_event(struct eio_session *s, const char *pkt, size_t len,
+                     const struct eio_in_packet *in, int64_t now)
 {
-    size_t i = 1;
-    unsigned long ack = 0;
-    bool has_ack = false;
-    while (i < len && p[i] >= '0' && p[i] <= '9') {
-        ack = ack * 10 + (unsigned long)(p[i++] - '0');
-        has_ack = true;
-        if (ack > ACK_ID_MAX)
-            return malformed(s, "Socket.IO acknowledgement id too long");
-    }
     if (!s->connected) {
         connect_error(s, "", 0, "send CONNECT (40) before any event");
         return true;
     }
-    if (!has_ack) {
-        deliver(s, p - 1, len + 1, now); /* "42[...]" as it came: no copy */
+    if (!in->has_ack) {
+        deliver(s, pkt, len, now); /* "42[...]" as it came: no copy */
         return true;
     }
-    char *text = malloc(len - i + 2);
+    char *text = malloc(in->len + 2);
     if (!text)
         return malformed(s, "out of memory");
     text[0] = '4';
     text[1] = '2';
-    memcpy(text + 2, p + i, len - i);
-    deliver(s, text, len - i + 2, now);
+    memcpy(text + 2, in->data, in->len);
+    deliver(s, text, in->len + 2, now);
     free(text);
     /* After the router has answered (an `error` event, if any, is queued
      * first): the acknowledgement says the cloud handled the message. */
     char buf[24];
-    int n = snprintf(buf, sizeof buf, "43%lu[]", ack);
+    int n = snprintf(buf, sizeof buf, "43%lu[]", in->ack);
     send_text(s, buf, (size_t)n);
     return true;
-}
-
-/* One Socket.IO packet (after the Engine.IO "4"). */
-static bool sio_packet(struct eio_session *s, const char *p, size_t len, int64_t now)
-{
-    if (!len)
-        return malformed(s, "empty Socket.IO packet");
-    char type = p[0];
-    if (type == '5' || type == '6')
-        return binary_refused(s);
-    /* A namespace comes as "/name," after the type; only "/" exists,
-     * which clients write without a prefix. */
-    if (len > 1 && p[1] == '/') {
-        const char *ns = p + 1, *comma = memchr(ns, ',', len - 1);
-        size_t nslen = comma ? (size_t)(comma - ns) : len - 1;
-        if (nslen != 1 || type != '0') {
-            connect_error(s, ns, nslen, "Invalid namespace");
-            return true;
-        }
-        return on_connect(s, comma ? comma + 1 : ns + 1, comma ? len - 3 : 0);
-    }
-    switch (type) {
-    case '0':
-        return on_connect(s, p + 1, len - 1);
-    case '1':
-        eio_session_close(s, CLOSE_NORMAL, "disconnected by the client");
-        sendq_clear(&s->q);
-        return true;
-    case '2':
-        return on_event(s, p, len, now);
-    case '3':
-        return true; /* the cloud never asks for acknowledgements */
-    default:
-        return malformed(s, "unknown Socket.IO packet type");
-    }
 }
 
 bool eio_session_input(struct eio_session *s, const char *pkt, size_t len, int64_t now)
 {
     if (s->closing)
         return true; /* ending: the rest is not read */
-    if (!len)
-        return malformed(s, "empty Engine.IO packet");
-    switch (pkt[0]) {
-    case '1':
+    struct eio_in_packet in;
+    eio_packet_parse(pkt, len, &in);
+    switch (in.kind) {
+    case EIO_IN_MALFORMED:
+        return malformed(s, in.error);
+    case EIO_IN_CLOSE:
         eio_session_close(s, CLOSE_NORMAL, "closed by the client");
         sendq_clear(&s->q);
         return true;
-    case '2': { /* a ping from the client (v3 habit): answered, harmless */
-        char buf[16];
-        if (len > 10)
-            return malformed(s, "Engine.IO ping payload too long");
+    case EIO_IN_PING: {
+        char buf[EIO_PING_PAYLOAD_MAX + 1];
         buf[0] = '3';
-        memcpy(buf + 1, pkt + 1, len - 1);
-        send_text(s, buf, len);
+        memcpy(buf + 1, in.data, in.len);
+        send_text(s, buf, in.len + 1);
         return true;
     }
-    case '3':
+    case EIO_IN_PONG:
         s->awaiting_pong = false;
         return true;
-    case '4':
-        return sio_packet(s, pkt + 1, len - 1, now);
-    case '6':
+    case EIO_IN_NOOP:
+    case EIO_IN_ACK: /* the cloud never asks for acknowledgements */
         return true;
-    case 'b':
+    case EIO_IN_BINARY:
         return binary_refused(s);
-    default:
-        return malformed(s, "malformed Engine.IO packet");
+    case EIO_IN_CONNECT:
+        return on_connect(s, in.data, in.len);
+    case EIO_IN_BAD_NAMESPACE:
+        connect_error(s, in.ns, in.nslen, "Invalid namespace");
+        return true;
+    case EIO_IN_DISCONNECT:
+        eio_session_close(s, CLOSE_NORMAL, "disconnected by the client");
+        sendq_clear(&s->q);
+        return true;
+    case EIO_IN_EVENT:
+        return on_event(s, pkt, len, &in, now);
     }
+    return malformed(s, "malformed Engine.IO packet");
 }
 
 /* ---- the WebSocket transport ---- */

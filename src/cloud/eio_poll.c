@@ -8,6 +8,7 @@
 
 #include "cloud/edge.h"
 #include "cloud/eio.h"
+#include "cloud/eio_packet.h"
 #include "cloud/http_reply.h"
 #include "common/clock.h"
 #include "common/log.h"
@@ -203,13 +204,10 @@ int eio_poll_body_complete(struct server *srv, struct conn *c)
     c->http->eio = NULL;
     int64_t now = clock_mono_ms();
     bool ok = true;
-    const char *p = c->rx.data, *end = p + c->rx.len;
-    while (ok && p < end) { /* packets separated by 0x1e */
-        const char *sep = memchr(p, 0x1e, (size_t)(end - p));
-        const char *stop = sep ? sep : end;
-        ok = eio_session_input(s, p, (size_t)(stop - p), now);
-        p = sep ? sep + 1 : end;
-    }
+    const char *pos = c->rx.data, *end = pos + c->rx.len, *pkt;
+    size_t len;
+    while (ok && eio_payload_next(&pos, end, &pkt, &len))
+        ok = eio_session_input(s, pkt, len, now);
     conn_rx_release(c);
     return ok ? reply_text(c, "text/html", "ok") : reply_error(c, EIO_ERR_BAD_REQUEST, 0, NULL);
 }

@@ -15,11 +15,7 @@
 
 #define DEPTH_MAX_CONTROL_BYTES 4096 /* a viewer's control message */
 #define DEPTH_SLACK_US 5000          /* a frame this early is on time */
-#define DEPTH_PASS_VARIANTS 8        /* (decimation, colour) pairs packed in one pass */
-/* A packer not used for this long frees its buffers: longer than the
- * slowest link's period (DEPTH_MIN_RATE, 1/s), so that the passes between
- * two of a slow link's frames, which pack nothing, keep them. */
-#define DEPTH_PACKER_IDLE_US 2500000
+#define DEPTH_PASS_VARIANTS DEPTH_PACKERS /* (decimation, colour) pairs packed in one pass */
 
 struct depth_link {
     gint refs;                       /* atomic: the owner's, one per pending event or pass */
@@ -60,8 +56,7 @@ struct depth_hub {
     GThread *worker;
     /* the worker's: a packer per variant packed in a pass, kept for the
      * next pass (the same variants, frame after frame) */
-    struct depth_packer packers[DEPTH_PASS_VARIANTS];
-    int64_t packer_used_us[DEPTH_PASS_VARIANTS]; /* capture time of its last frame */
+    struct depth_packers packers;
 };
 
 static struct depth_link *link_ref(struct depth_link *l)
@@ -154,7 +149,7 @@ static const struct packed *pack_for(struct depth_hub *h, const struct depth_sna
         .cin = camera_intrinsics(h->cam, CAM_COLOR), .d2c = camera_extrinsics(h->cam, CAM_COLOR)};
     struct packed *p = &cache[*ncache];
     *p = (struct packed){.decimation = r->decimation, .color = color};
-    p->buf = depth_packer_pack(&h->packers[(*ncache)++], &in, r->decimation,
+    p->buf = depth_packer_pack(&h->packers.p[(*ncache)++], &in, r->decimation,
                                DEPTH_CODEC_DELTA_LZ4, &p->len);
     return p->buf ? p : NULL;
 }
@@ -221,12 +216,7 @@ static void send_pass(struct depth_hub *h, const struct depth_snap *s)
         link_unref(l);
     }
     /* Packers no link has used for a while give their memory back. */
-    for (size_t i = 0; i < DEPTH_PASS_VARIANTS; i++) {
-        if (i < ncache)
-            h->packer_used_us[i] = mono;
-        else if (mono - h->packer_used_us[i] > DEPTH_PACKER_IDLE_US)
-            depth_packer_free(&h->packers[i]);
-    }
+    depth_packers_done(&h->packers, ncache, mono);
 }
 
 static gpointer worker_main(gpointer data)
@@ -541,8 +531,7 @@ void depth_hub_free(struct depth_hub *h)
     g_cond_signal(&h->cond);
     g_mutex_unlock(&h->lock);
     g_thread_join(h->worker);
-    for (size_t i = 0; i < DEPTH_PASS_VARIANTS; i++)
-        depth_packer_free(&h->packers[i]);
+    depth_packers_free(&h->packers);
     free(h->latest.dbuf);
     free(h->latest.cbuf);
     free(h->work.dbuf);

@@ -192,6 +192,23 @@ void depth_packer_free(struct depth_packer *pk)
     *pk = (struct depth_packer){0};
 }
 
+void depth_packers_done(struct depth_packers *set, size_t used, int64_t now_us)
+{
+    for (size_t i = 0; i < DEPTH_PACKERS; i++) {
+        if (i < used)
+            set->used_us[i] = now_us;
+        else if (now_us - set->used_us[i] > DEPTH_PACKER_IDLE_US)
+            depth_packer_free(&set->p[i]);
+    }
+}
+
+void depth_packers_free(struct depth_packers *set)
+{
+    for (size_t i = 0; i < DEPTH_PACKERS; i++)
+        depth_packer_free(&set->p[i]);
+    *set = (struct depth_packers){0};
+}
+
 const uint8_t *depth_packer_pack(struct depth_packer *pk, const struct depth_pack_input *in,
                                  int decimation, enum depth_codec codec, size_t *len)
 {

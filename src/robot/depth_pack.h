@@ -110,6 +110,27 @@ const uint8_t *depth_packer_pack(struct depth_packer *pk, const struct depth_pac
 /* Frees pk's buffers; pk is empty (zero) again. */
 void depth_packer_free(struct depth_packer *pk);
 
+/* The packers of a sender that packs up to DEPTH_PACKERS variants of each
+ * frame (one per decimation and colour asked), kept from frame to frame so
+ * that their buffers are reused, and freed once unused for
+ * DEPTH_PACKER_IDLE_US: longer than the slowest link's period
+ * (DEPTH_MIN_RATE, 1/s), so that the frames between two of a slow link's,
+ * which pack nothing, keep them. Zero is an empty set. */
+#define DEPTH_PACKERS 8
+#define DEPTH_PACKER_IDLE_US 2500000
+struct depth_packers {
+    struct depth_packer p[DEPTH_PACKERS];
+    int64_t used_us[DEPTH_PACKERS]; /* the last frame (capture time) each packed */
+};
+
+/* After packing the frame captured at now_us with p[0] .. p[used - 1]:
+ * those are marked used, and the others unused for longer than
+ * DEPTH_PACKER_IDLE_US give their memory back. */
+void depth_packers_done(struct depth_packers *set, size_t used, int64_t now_us);
+
+/* Frees every packer's buffers; set is empty again. */
+void depth_packers_free(struct depth_packers *set);
+
 /* The same as one call with a packer of its own: a new buffer (free()) of
  * *len bytes, or NULL when out of memory. */
 uint8_t *depth_pack_frame(const struct depth_pack_input *in, int decimation,

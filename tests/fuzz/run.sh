@@ -1,7 +1,8 @@
 #!/bin/sh
 # run.sh - builds the libFuzzer targets with clang (a build directory of
 # their own, PORTHOLE_FUZZ=ON) and runs them: the cloud's codecs, protocol
-# and router (fuzz_router), the robot's check of SDP answers
+# and router (fuzz_router), a Socket.IO peer's Engine.IO and Socket.IO
+# packets (fuzz_eio), the robot's check of SDP answers
 # (fuzz_sdp_answer), and a WHEP player's offers and SDP fragments
 # (fuzz_whep), each under ASan and UBSan.
 #
@@ -24,13 +25,18 @@ case "$mode" in
 *) sed -n '/^# Usage/,/^# Exit/p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
 esac
 [ -n "$out" ] || { echo "run.sh: BUILD_DIR missing" >&2; exit 2; }
+if [ "$mode" = --seconds ]; then
+    case $seconds in
+    '' | *[!0-9]* | 0*) echo "run.sh: --seconds wants a whole number of seconds, 1 or more" >&2; exit 2 ;;
+    esac
+fi
 command -v clang >/dev/null 2>&1 || { echo "SKIPPED: clang is not installed (make deps)"; exit 77; }
 
 cmake -S "$src" -B "$out" -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=RelWithDebInfo \
       -DPORTHOLE_FUZZ=ON -DPORTHOLE_TESTS=OFF -DPORTHOLE_SANITIZERS=OFF \
       -DPORTHOLE_REALSENSE=OFF >/dev/null
 cmake --build "$out" -j "$(nproc 2>/dev/null || echo 2)" \
-      --target fuzz_router fuzz_sdp_answer fuzz_whep >/dev/null
+      --target fuzz_router fuzz_eio fuzz_sdp_answer fuzz_whep >/dev/null
 out=$(cd "$out" && pwd)
 
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:halt_on_error=1
@@ -57,6 +63,7 @@ fuzz() {
         grep -m 1 -E 'ERROR|SUMMARY|deadly signal' "$out/$name.log" || true)"
 }
 fuzz router corpus 4096
+fuzz eio corpus-eio 4096
 fuzz sdp_answer corpus-sdp 8192 sdp_answer.dict
 fuzz whep corpus-whep 8192 sdp_answer.dict
 if [ -n "$failed" ]; then

@@ -4,7 +4,9 @@
  *
  * Returns 0 (go on), 1 (--help was printed: exit 0) or -1 (the reason is
  * on stderr: exit 2). required (NULL-terminated, may be NULL) names the
- * string targets that must be set, by their flags' names. */
+ * string targets that must be set, by their flags' names; a name that is
+ * not a string flag of the table is an error too, so a misspelling cannot
+ * leave a flag unchecked. */
 #ifndef PORTHOLE_TESTS_CLIOPTS_H
 #define PORTHOLE_TESTS_CLIOPTS_H
 
@@ -27,13 +29,19 @@ static inline int cliopts_parse(const char *prog, const char *usage, const struc
         fprintf(stderr, "%s: %s\n", prog, err[0] ? err : "bad usage");
         return -1;
     }
-    for (size_t r = 0; required && required[r]; r++)
-        for (size_t i = 0; i < n; i++)
-            if (table[i].type == OPT_STRING && strcmp(table[i].name, required[r]) == 0 &&
-                !*(const char **)table[i].target) {
-                fprintf(stderr, "%s: --%s is required\n", prog, required[r]);
-                return -1;
-            }
+    for (size_t r = 0; required && required[r]; r++) {
+        size_t i = 0;
+        while (i < n && !(table[i].type == OPT_STRING && strcmp(table[i].name, required[r]) == 0))
+            i++;
+        if (i == n) { /* the tool's own mistake: a name its table lacks */
+            fprintf(stderr, "%s: no string flag --%s to require\n", prog, required[r]);
+            return -1;
+        }
+        if (!*(const char **)table[i].target) {
+            fprintf(stderr, "%s: --%s is required\n", prog, required[r]);
+            return -1;
+        }
+    }
     return 0;
 }
 

@@ -136,6 +136,48 @@ static void test_a_kept_packer_packs_as_a_new_one(void **state)
     free_pair(&big);
 }
 
+/* A sender's packers (depth_packers_done): kept, with their buffers, over
+ * the frames that pack nothing between two of a slow link's (one a second
+ * from a 30/s camera), and freed once unused for DEPTH_PACKER_IDLE_US. */
+static void test_packers_outlive_the_frames_between_a_slow_links(void **state)
+{
+    (void)state;
+    struct pair p = make_pair(64, 48);
+    struct depth_pack_input in = {.depth = &p.depth, .depth_scale = 0.001, .din = &p.in,
+                                  .cin = &p.in, .d2c = &identity};
+    struct depth_packers set = {0};
+    size_t len;
+    int64_t t = 1000000000; /* a capture clock far from zero */
+    /* Two links at 1/s, on two variants, for three seconds of frames. */
+    for (int second = 0; second < 3; second++) {
+        assert_non_null(depth_packer_pack(&set.p[0], &in, 1, DEPTH_CODEC_DELTA_LZ4, &len));
+        assert_non_null(depth_packer_pack(&set.p[1], &in, 2, DEPTH_CODEC_DELTA_LZ4, &len));
+        const uint8_t *out0 = set.p[0].out, *out1 = set.p[1].out;
+        depth_packers_done(&set, 2, t);
+        for (int frame = 1; frame < 30; frame++) { /* nothing due */
+            depth_packers_done(&set, 0, t + frame * 33333);
+            assert_ptr_equal(set.p[0].out, out0);
+            assert_ptr_equal(set.p[1].out, out1);
+        }
+        t += 1000000;
+    }
+    /* Then only the first link: the second variant's packer goes once it
+     * has been unused for DEPTH_PACKER_IDLE_US, and not before. */
+    int64_t last1 = t - 1000000;
+    for (; t - last1 <= DEPTH_PACKER_IDLE_US; t += 33333) {
+        assert_non_null(depth_packer_pack(&set.p[0], &in, 1, DEPTH_CODEC_DELTA_LZ4, &len));
+        depth_packers_done(&set, 1, t);
+        assert_non_null(set.p[1].out);
+    }
+    depth_packers_done(&set, 1, t);
+    assert_null(set.p[1].out);
+    assert_int_equal(set.p[1].out_cap, 0);
+    assert_non_null(set.p[0].out);
+    depth_packers_free(&set);
+    assert_null(set.p[0].out);
+    free_pair(&p);
+}
+
 static void test_raw_frames_round_trip(void **state)
 {
     (void)state;
@@ -315,6 +357,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_raw_frames_round_trip),
         cmocka_unit_test(test_a_kept_packer_packs_as_a_new_one),
+        cmocka_unit_test(test_packers_outlive_the_frames_between_a_slow_links),
         cmocka_unit_test(test_lz4_frames_round_trip_at_every_decimation),
         cmocka_unit_test(test_color_follows_the_extrinsics),
         cmocka_unit_test(test_other_depth_scales_become_millimetres),
