@@ -244,6 +244,8 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
     case LWS_CALLBACK_USER: /* on_keepalive_scan(), for every connection */
         if (c && (c->ws.peer || conn_is_sio_ws(c)))
             ws_conn_keepalive(srv, c, clock_mono_ms());
+        else if (c && c->http)
+            eio_poll_check_hangup(c);
         return 0;
 
     case LWS_CALLBACK_CLOSED:
