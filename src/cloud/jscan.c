@@ -63,6 +63,26 @@ static int hex4(const unsigned char *p)
     return v;
 }
 
+/* Bytes of w, eight at a time (a word-at-a-time test, as in strlen):
+ * ONES has 0x01 in every byte, HIGHS 0x80. */
+#define ONES UINT64_C(0x0101010101010101)
+#define HIGHS UINT64_C(0x8080808080808080)
+
+/* True when the eight bytes at p are all plain string bytes: printable
+ * ASCII, neither '"' nor '\\'. Each test below is exact about whether
+ * some byte matches (borrows only blur which one). */
+static bool plain8(const unsigned char *p)
+{
+    uint64_t w;
+    memcpy(&w, p, sizeof w);
+    uint64_t quote = w ^ (ONES * '"'), backslash = w ^ (ONES * '\\');
+    uint64_t special = (w & HIGHS) |                        /* >= 0x80 */
+                       ((w - ONES * 0x20) & ~w & HIGHS) |    /* < 0x20 */
+                       ((quote - ONES) & ~quote & HIGHS) |   /* '"' */
+                       ((backslash - ONES) & ~backslash & HIGHS); /* '\\' */
+    return special == 0;
+}
+
 /* Scans the string whose opening quote is at s->p; leaves s->p after the
  * closing quote. *out and *len: the bytes between the quotes. */
 static enum jscan_result scan_string(struct scan *s, const unsigned char **out, size_t *len,
@@ -71,6 +91,10 @@ static enum jscan_result scan_string(struct scan *s, const unsigned char **out, 
     const unsigned char *p = s->p + 1, *end = s->end;
     *escaped = false;
     for (;;) {
+        /* Candidates and SDP are long runs of plain bytes: eight a step,
+         * then the rest one by one up to the byte that ends the run. */
+        while (end - p >= 8 && plain8(p))
+            p += 8;
         while (p < end && *p >= 0x20 && *p < 0x80 && *p != '"' && *p != '\\')
             p++;
         if (p >= end)
@@ -192,10 +216,13 @@ static int match_field(const struct scan *s, int parent, const unsigned char *k,
 {
     if (parent == NO_FIELD)
         return NO_FIELD;
+    /* The first byte rules out most names without a call (k[0] is the
+     * closing quote of an empty name, which no name starts with). */
+    unsigned char first = klen ? k[0] : '\0';
     for (size_t i = 0; i < s->nfields; i++) {
         const char *name = s->fields[i].name;
-        if (s->fields[i].parent == parent && strncmp(name, (const char *)k, klen) == 0 &&
-            name[klen] == '\0')
+        if ((unsigned char)name[0] == first && s->fields[i].parent == parent &&
+            strncmp(name, (const char *)k, klen) == 0 && name[klen] == '\0')
             return (int)i;
     }
     return NO_FIELD;

@@ -45,6 +45,46 @@ static enum jscan_result scan(const char *text)
     return scan_n(text, strlen(text), NULL, 0);
 }
 
+/* Strings are scanned eight bytes at a time: every byte that ends a plain
+ * run (the closing quote, an escape, a control character, UTF-8, bytes that
+ * are not UTF-8), at every offset from a run's start and so at every
+ * position within a word and across a word's end, gives the verdict it gives
+ * alone, and the value's length is exact. */
+static void test_special_bytes_at_every_offset_of_a_string(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *bytes;
+        enum jscan_result rc;
+    } specials[] = {
+        {"", JSCAN_OK},          {"\\n", JSCAN_OK},    {"\\u00e9", JSCAN_OK},
+        {"\xc3\xa9", JSCAN_OK},  {"\x7f", JSCAN_OK},     {"\x1f", JSCAN_INVALID},
+        {"\x01", JSCAN_INVALID}, {"\xff", JSCAN_INVALID}, {"\xc3", JSCAN_INVALID},
+        {"\\x", JSCAN_INVALID},  {"\t", JSCAN_INVALID},
+    };
+    for (size_t k = 0; k < sizeof specials / sizeof specials[0]; k++) {
+        for (size_t before = 0; before < 40; before++) {
+            for (size_t after = 0; after < 12; after += 11) {
+                char text[128], value[96];
+                size_t n = (size_t)snprintf(value, sizeof value, "%.*s%s%.*s", (int)before,
+                                            "abcdefghijklmnopqrstuvwxyz0123456789ABCD",
+                                            specials[k].bytes, (int)after, "EFGHIJKLMNO");
+                size_t len = (size_t)snprintf(text, sizeof text, "{\"v\":\"%s\",\"w\":1}", value);
+                struct jscan_field f[] = {{.name = "v", .parent = JSCAN_ROOT},
+                                          {.name = "w", .parent = JSCAN_ROOT}};
+                enum jscan_result rc = scan_n(text, len, f, 2);
+                if (rc != specials[k].rc)
+                    fail_msg("verdict %d, expected %d: %s", rc, specials[k].rc, text);
+                if (rc == JSCAN_OK) {
+                    assert_int_equal(f[0].kind, JSCAN_STRING);
+                    assert_int_equal(f[0].len, n);
+                    assert_int_equal(f[1].kind, JSCAN_INTEGER);
+                }
+            }
+        }
+    }
+}
+
 static void test_accepts_well_formed_objects(void **state)
 {
     (void)state;
@@ -446,6 +486,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_accepts_well_formed_objects),
+        cmocka_unit_test(test_special_bytes_at_every_offset_of_a_string),
         cmocka_unit_test(test_refuses_malformed_text),
         cmocka_unit_test(test_refuses_values_other_than_an_object),
         cmocka_unit_test(test_refuses_nul_bytes_anywhere),
