@@ -10,8 +10,9 @@
 #
 # Usage: bench/cloud-load.sh [--short] [--perf DIR] [--only SCENARIO] [BUILD_DIR]
 #   --short         all four scenarios in well under a minute, small sizes
-#   --perf DIR      also record the server with perf during session and relay
-#                   (DIR/session.perf.data, DIR/relay.perf.data)
+#   --perf DIR      also record the server with perf during session, relay
+#                   and fanout (DIR/NAME.perf.data; fanout's includes the
+#                   registrations before its rounds)
 #   --only NAME     run one scenario (idle, session, relay, fanout, idle-sio,
 #                   relay-sio, relay-held)
 #   BUILD_DIR       where porthole-cloud and cloud-load are [build]
@@ -30,7 +31,7 @@ while [ $# -gt 0 ]; do
     --short) short=1 ;;
     --perf) perf_dir=$2; shift ;;
     --only) only=$2; shift ;;
-    -h|--help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     -*) echo "cloud-load.sh: unknown option $1" >&2; exit 2 ;;
     *) break ;;
     esac
@@ -123,7 +124,8 @@ run() {
         echo "{\"scenario\":\"$name\",\"error\":\"porthole-cloud did not start\"}"
         return 0
     fi
-    if [ -n "$perf_dir" ] && { [ "$name" = session ] || [ "$name" = relay ]; }; then
+    if [ -n "$perf_dir" ] && { [ "$name" = session ] || [ "$name" = relay ] ||
+                                 [ "$name" = fanout ]; }; then
         perf record -q -F 499 --call-graph dwarf,16384 -p "$server_pid" \
             -o "$perf_dir/$name.perf.data" 2>"$tmp/perf.log" &
         perf_pid=$!

@@ -2,7 +2,7 @@
 # run.sh - builds the libFuzzer targets with clang (a build directory of
 # their own, PORTHOLE_FUZZ=ON) and runs them: the cloud's codecs, protocol
 # and router (fuzz_router), a Socket.IO peer's Engine.IO and Socket.IO
-# packets (fuzz_eio), the robot's check of SDP answers
+# packets (fuzz_eio), the tokens peers present (fuzz_token), the robot's check of SDP answers
 # (fuzz_sdp_answer), and a WHEP player's offers and SDP fragments
 # (fuzz_whep), each under ASan and UBSan.
 #
@@ -36,7 +36,7 @@ cmake -S "$src" -B "$out" -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=RelWithDeb
       -DPORTHOLE_FUZZ=ON -DPORTHOLE_TESTS=OFF -DPORTHOLE_SANITIZERS=OFF \
       -DPORTHOLE_REALSENSE=OFF >/dev/null
 cmake --build "$out" -j "$(nproc 2>/dev/null || echo 2)" \
-      --target fuzz_router fuzz_eio fuzz_sdp_answer fuzz_whep >/dev/null
+      --target fuzz_router fuzz_eio fuzz_token fuzz_sdp_answer fuzz_whep >/dev/null
 out=$(cd "$out" && pwd)
 
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:halt_on_error=1
@@ -64,6 +64,7 @@ fuzz() {
 }
 fuzz router corpus 4096
 fuzz eio corpus-eio 4096
+fuzz token corpus-token 4096
 fuzz sdp_answer corpus-sdp 8192 sdp_answer.dict
 fuzz whep corpus-whep 8192 sdp_answer.dict
 if [ -n "$failed" ]; then
