@@ -29,6 +29,7 @@
 #include "cloud/eio.h"
 #include "cloud/eio_poll.h"
 #include "cloud/event_loop.h"
+#include "cloud/fdlimit.h"
 #include "cloud/http_reply.h"
 #include "cloud/http_static.h"
 #include "cloud/listen_share.h"
@@ -481,6 +482,29 @@ static int context_new(struct server *srv)
     return 0;
 }
 
+/* The soft open-file limit set to what cfg may hold (fdlimit.h says why
+ * both ways matter with libwebsockets), before lws sizes its tables. */
+static void fit_open_files(const struct cloud_config *cfg)
+{
+    uint64_t need = fdlimit_need(cfg->max_connections, cfg->sio_max_sessions);
+    struct fdlimit_change ch;
+    if (fdlimit_fit(need, &ch) != 0) {
+        log_warn("open files: cannot set the limit to %llu: %s", (unsigned long long)need,
+                 strerror(errno));
+        return;
+    }
+    if (ch.capped)
+        log_info("open files: at most %llu, the hard limit (--max-connections %ld, "
+                 "--sio-max-sessions %ld and %d more would need %llu): connections past it "
+                 "are refused", (unsigned long long)ch.after, cfg->max_connections,
+                 cfg->sio_max_sessions, FDLIMIT_RESERVE, (unsigned long long)need);
+    else if (ch.after != ch.before)
+        log_info("open files: limit set from %llu to %llu (--max-connections %ld, "
+                 "--sio-max-sessions %ld and %d more)", (unsigned long long)ch.before,
+                 (unsigned long long)ch.after, cfg->max_connections, cfg->sio_max_sessions,
+                 FDLIMIT_RESERVE);
+}
+
 struct server *server_new(const struct cloud_config *cfg)
 {
     struct server *srv = calloc(1, sizeof(*srv));
@@ -558,6 +582,7 @@ struct server *server_new(const struct cloud_config *cfg)
         server_free(srv);
         return NULL;
     }
+    fit_open_files(cfg);
     if (!(srv->loop = event_loop_new(cfg->event_loop)) || context_new(srv) != 0) {
         server_free(srv);
         return NULL;

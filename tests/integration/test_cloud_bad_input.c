@@ -857,6 +857,34 @@ static void test_peer_that_does_not_read_is_closed_past_max_queue(void **state)
     harness_check_alive(port);
 }
 
+/* The soft and hard "Max open files" of process pid (/proc/PID/limits). */
+static void open_file_limits(pid_t pid, unsigned long long *soft, unsigned long long *hard)
+{
+    char path[64], line[256];
+    snprintf(path, sizeof path, "/proc/%d/limits", (int)pid);
+    FILE *f = fopen(path, "r");
+    assert_non_null(f);
+    bool found = false;
+    while (!found && fgets(line, sizeof line, f))
+        found = sscanf(line, "Max open files %llu %llu", soft, hard) == 2;
+    fclose(f);
+    if (!found)
+        fail_msg("no numeric \"Max open files\" in %s", path);
+}
+
+/* The server fits its open-file limit to what it may hold (fdlimit.h):
+ * here --max-connections 2, the default --sio-max-sessions 10000 and the
+ * reserve, 11,026, or the hard limit when that is lower. */
+static void test_the_open_file_limit_fits_the_connection_limits(void **state)
+{
+    struct harness_fixture *fx = *state;
+    unsigned long long soft, hard;
+    open_file_limits(fx->cloud.pid, &soft, &hard);
+    unsigned long long need = 2 + 10000 + 1024;
+    assert_int_equal(soft, need < hard ? need : hard);
+    harness_check_alive(fx->cloud.port);
+}
+
 static void test_upgrades_past_max_connections_get_503(void **state)
 {
     int port = harness_port(state);
@@ -1002,6 +1030,7 @@ int main(void)
         T_WITH(test_peer_that_sends_but_never_pongs_is_kept, fx_ping),
         T_WITH(test_peer_that_does_not_read_is_closed_past_max_queue, fx_queue),
         T_WITH(test_upgrades_past_max_connections_get_503, fx_conns),
+        T_WITH(test_the_open_file_limit_fits_the_connection_limits, fx_conns),
         cmocka_unit_test(test_bad_flags_exit_2_with_one_line_on_stderr),
         cmocka_unit_test(test_help_exits_0_and_lists_the_flags),
     };
