@@ -98,6 +98,8 @@ struct outbuf *status_metrics(const struct router *r, const struct server_stats 
     fprintf(f, "# HELP porthole_closes_total Connections closed by the server, by "
                "WebSocket close code.\n# TYPE porthole_closes_total counter\n");
     fprintf(f, "porthole_closes_total{code=\"1003\"} %llu\n", (unsigned long long)s->closed_binary);
+    fprintf(f, "porthole_closes_total{code=\"1007\"} %llu\n",
+            (unsigned long long)s->closed_invalid_utf8);
     fprintf(f, "porthole_closes_total{code=\"1008\"} %llu\n", (unsigned long long)s->closed_policy);
     fprintf(f, "porthole_closes_total{code=\"1009\"} %llu\n", (unsigned long long)s->closed_too_big);
     fprintf(f, "# HELP porthole_refused_total Requests and upgrades refused before routing, by "

@@ -16,6 +16,7 @@ struct server_stats {
     uint64_t closed_policy;         /* closed with 1008 */
     uint64_t closed_too_big;        /* closed with 1009 */
     uint64_t closed_binary;         /* closed with 1003 */
+    uint64_t closed_invalid_utf8;   /* closed with 1007 */
     uint64_t http_requests;
     /* The edge (edge.h): requests and upgrades refused before routing. */
     uint64_t refused_too_many;        /* 429: --max-connections-per-ip */

@@ -674,6 +674,13 @@ static void test_invalid_utf8_text_is_closed_1007(void **state)
             fail_msg("invalid UTF-8 case %zu: close code %d, expected 1007", i, code);
         wsc_close(c);
     }
+    /* ... and counted. */
+    struct http_response r;
+    assert_int_equal(http_get(port, "/metrics", &r), 0);
+    assert_int_equal(r.status, 200);
+    if (!strstr(r.body, "porthole_closes_total{code=\"1007\"} 4\n"))
+        fail_msg("/metrics does not count the four 1007 closes");
+    http_response_free(&r);
     harness_check_alive(port);
 }
 

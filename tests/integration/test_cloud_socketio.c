@@ -130,6 +130,7 @@ static void test_malformed_engine_io_packets_close_1002(void **state)
     expect_ws_close(sio_ws(port, false), "x", 1002);
     expect_ws_close(sio_ws(port, false), "", 1002);
     expect_ws_close(sio_ws(port, true), "7hello", 1002);
+    expect_ws_close(sio_ws(port, true), "42[\"x\",\"\xc0\xaf\"]", 1007); /* not UTF-8 */
     harness_check_alive(port);
 }
 

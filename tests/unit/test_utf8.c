@@ -35,6 +35,35 @@ static void test_malformed_sequences_are_invalid(void **state)
     assert_false(valid("\xff"));
 }
 
+/* ASCII is checked eight bytes at a time: a sequence, good or bad, at any
+ * offset of a long ASCII run (inside a word, across two, in the tail
+ * after the last whole word) gets the verdict it gets alone. */
+static void test_sequences_at_every_offset_of_an_ascii_run(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *bytes;
+        bool valid;
+    } seqs[] = {
+        {"\xc3\xa9", true}, {"\xe2\x82\xac", true}, {"\xf0\x9d\x84\x9e", true},
+        {"\xff", false},     {"\xc0\xaf", false},      {"\xed\xa0\x80", false},
+        {"\xc3", false},     {"\x80", false},          {"\xf4\x90\x80\x80", false},
+    };
+    char buf[64];
+    for (size_t k = 0; k < sizeof seqs / sizeof seqs[0]; k++) {
+        size_t n = strlen(seqs[k].bytes);
+        for (size_t at = 0; at + n <= 40; at++) {
+            for (size_t len = at + n; len <= 40; len += 7) {
+                memset(buf, 'a', sizeof buf);
+                memcpy(buf + at, seqs[k].bytes, n);
+                if (utf8_valid(buf, len) != seqs[k].valid)
+                    fail_msg("sequence %zu at %zu of %zu bytes: expected %s", k, at, len,
+                             seqs[k].valid ? "valid" : "invalid");
+            }
+        }
+    }
+}
+
 static void test_embedded_nul_counts_as_text(void **state)
 {
     (void)state;
@@ -63,6 +92,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_ascii_and_multibyte_text_is_valid),
         cmocka_unit_test(test_malformed_sequences_are_invalid),
+        cmocka_unit_test(test_sequences_at_every_offset_of_an_ascii_run),
         cmocka_unit_test(test_embedded_nul_counts_as_text),
         cmocka_unit_test(test_scrub_replaces_only_the_bad_bytes),
         cmocka_unit_test(test_scrub_leaves_valid_text_alone),
