@@ -220,6 +220,23 @@ static void test_overlapping_polls_end_the_session(void **state)
     harness_check_alive(port);
 }
 
+/* After its GET's connection ended (what says how): the session is gone.
+ * A closing session may still hand one GET its close packet; the next is
+ * "Session ID unknown". */
+static void expect_poll_session_gone(int port, const char *path, const char *after)
+{
+    const char *unknown = "{\"code\":1,\"message\":\"Session ID unknown\"}";
+    struct http_response r;
+    assert_int_equal(http_request(port, "GET", path, NULL, NULL, WAIT, &r), 0);
+    if (!((r.status == 400 && strcmp(r.body, unknown) == 0) ||
+          (r.status == 200 && strcmp(r.body, "1") == 0)))
+        fail_msg("GET after %s: expected Session ID unknown or the close packet, got %d %.300s",
+                 after, r.status, r.body);
+    http_response_free(&r);
+    expect_http(port, "GET", path, NULL, 400, unknown);
+    harness_check_alive(port);
+}
+
 /* A client whose connection is reset while its GET waits is gone: the
  * session ends at once (Engine.IO: "poll connection closed prematurely"),
  * not after its pings time out (25 + 20 s, far past WAIT: without the
@@ -236,17 +253,7 @@ static void test_hanging_up_a_waiting_poll_ends_the_session(void **state)
     assert_int_equal(setsockopt(wsc_fd(first), SOL_SOCKET, SO_LINGER, &lg, sizeof lg), 0);
     wsc_abort(first);
     usleep(300 * 1000); /* the hang-up is seen */
-    const char *unknown = "{\"code\":1,\"message\":\"Session ID unknown\"}";
-    struct http_response r;
-    /* The closing session may still hand one GET its close packet. */
-    assert_int_equal(http_request(port, "GET", path, NULL, NULL, WAIT, &r), 0);
-    if (!((r.status == 400 && strcmp(r.body, unknown) == 0) ||
-          (r.status == 200 && strcmp(r.body, "1") == 0)))
-        fail_msg("GET after the hang-up: expected Session ID unknown or the close packet, got "
-                 "%d %.300s", r.status, r.body);
-    http_response_free(&r);
-    expect_http(port, "GET", path, NULL, 400, unknown);
-    harness_check_alive(port);
+    expect_poll_session_gone(port, path, "the hang-up");
 }
 
 /* A client that shuts its side (a FIN, its socket still open: no reset)
@@ -269,16 +276,7 @@ static void test_a_fin_on_a_waiting_poll_ends_the_session(void **state)
     wsc_abort(first);
     /* ... and the session with it: no overlap rule at work here, since
      * the first GET is gone. */
-    const char *unknown = "{\"code\":1,\"message\":\"Session ID unknown\"}";
-    struct http_response r;
-    assert_int_equal(http_request(port, "GET", path, NULL, NULL, WAIT, &r), 0);
-    if (!((r.status == 400 && strcmp(r.body, unknown) == 0) ||
-          (r.status == 200 && strcmp(r.body, "1") == 0)))
-        fail_msg("GET after the FIN: expected Session ID unknown or the close packet, got "
-                 "%d %.300s", r.status, r.body);
-    http_response_free(&r);
-    expect_http(port, "GET", path, NULL, 400, unknown);
-    harness_check_alive(port);
+    expect_poll_session_gone(port, path, "the FIN");
 }
 
 /* ---- Socket.IO ---- */
