@@ -2,7 +2,6 @@
  * POST, and the upgrade check (eio_poll.h). */
 #include "cloud/eio_poll.h"
 
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -228,9 +227,9 @@ void eio_poll_release(struct server *srv, struct conn *c)
          * went away without a close packet. Engine.IO's server ends the
          * session then ("poll connection closed prematurely"), which frees
          * the peer at once instead of after its pings time out. Seen at
-         * once for a reset; a FIN within a second (eio_poll_check_hangup:
-         * libwebsockets does not read a connection whose request is
-         * unanswered). A GET the server ends itself is answered first, and
+         * once for a reset; a FIN within a second (server.c's scan of
+         * waiting requests: libwebsockets does not read a connection whose
+         * request is unanswered). A GET the server ends itself is answered first, and
          * so no longer waiting (an upgrade's noop, the session's close). */
         log_info("%s: Socket.IO polling connection closed while its GET waited; ending the "
                  "session", router_peer_label(s->peer));
@@ -255,17 +254,10 @@ void eio_poll_release(struct server *srv, struct conn *c)
     }
 }
 
-void eio_poll_check_hangup(struct conn *c)
+bool eio_poll_waiting(const struct conn *c)
 {
-    struct eio_session *s = c->http ? c->http->eio : NULL;
-    if (!s || s->poll != c)
-        return;
-    struct pollfd pfd = {.fd = lws_get_socket_fd(c->wsi), .events = POLLRDHUP};
-    if (pfd.fd < 0 || poll(&pfd, 1, 0) != 1 || !(pfd.revents & (POLLRDHUP | POLLHUP | POLLERR)))
-        return;
-    log_debug("%s: Socket.IO polling client shut its connection while its GET waited",
-              router_peer_label(s->peer));
-    lws_set_timeout(c->wsi, PENDING_TIMEOUT_CLOSE_SEND, LWS_TO_KILL_ASYNC);
+    const struct eio_session *s = c->http ? c->http->eio : NULL;
+    return s && s->poll == c;
 }
 
 /* Writes the error as the whole response on wsi at once (an upgrade

@@ -41,14 +41,8 @@ int eio_poll_body_complete(struct server *srv, struct conn *c);
  * any, forgets it. Safe on any connection. */
 void eio_poll_release(struct server *srv, struct conn *c);
 
-/* From the keepalive scan (once a second), for every HTTP connection: a
- * GET waiting for packets whose client has shut its side (a FIN; POLLRDHUP
- * on the socket, over TLS too) is closed, and eio_poll_release then ends
- * its session as for a reset. libwebsockets does not read a connection
- * whose request is unanswered, so nothing else would see the FIN before
- * the next answer (the next ping, up to --sio-ping-interval later). Safe
- * on any connection; costs one poll() per waiting GET. */
-void eio_poll_check_hangup(struct conn *c);
+/* True when c is a GET waiting for its session's packets (long polling). */
+bool eio_poll_waiting(const struct conn *c);
 
 /* LWS_CALLBACK_HTTP_CONFIRM_UPGRADE for Socket.IO's path, after the
  * edge's and the connection limit's checks: EIO=4, transport=websocket,

@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <libwebsockets.h>
 #include <limits.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -62,6 +63,26 @@ void server_schedule_tick(struct server *srv)
     srv->tick_at = next;
     lws_sul_schedule(srv->ctx, 0, &srv->tick, on_tick,
                      (delay > 0 ? delay : 0) * LWS_US_PER_MS);
+}
+
+/* From the keepalive scan, for every HTTP connection: a request that waits
+ * for an answer from elsewhere (a Socket.IO GET for its session's packets,
+ * a robot API or WHEP call for its robot) whose client has shut its side
+ * (a FIN: POLLRDHUP, over TLS too) is closed, and the release functions
+ * then end the Socket.IO session or forget the robot request, as for a
+ * reset. libwebsockets does not read a connection whose request is
+ * unanswered, so nothing else would see the FIN before the answer (the
+ * next ping, or --request-timeout). One poll() per waiting request a
+ * second. */
+static void close_if_hung_up(struct conn *c)
+{
+    if (c->http->replying || !(c->http->api == API_WAITING || eio_poll_waiting(c)))
+        return;
+    struct pollfd pfd = {.fd = lws_get_socket_fd(c->wsi), .events = POLLRDHUP};
+    if (pfd.fd < 0 || poll(&pfd, 1, 0) != 1 || !(pfd.revents & (POLLRDHUP | POLLHUP | POLLERR)))
+        return;
+    log_debug("an HTTP client shut its connection while its request waited; closing it");
+    lws_set_timeout(c->wsi, PENDING_TIMEOUT_CLOSE_SEND, LWS_TO_KILL_ASYNC);
 }
 
 /* Every confirm_every_ms: the keepalive of every WebSocket, in one walk
@@ -246,7 +267,7 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
         if (c && (c->ws.peer || conn_is_sio_ws(c)))
             ws_conn_keepalive(srv, c, clock_mono_ms());
         else if (c && c->http)
-            eio_poll_check_hangup(c);
+            close_if_hung_up(c);
         return 0;
 
     case LWS_CALLBACK_CLOSED:

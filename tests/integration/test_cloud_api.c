@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <strings.h>
 #include <time.h>
 
@@ -574,6 +575,28 @@ static void test_http_client_hanging_up_while_waiting_is_forgotten(void **state)
     wsc_close(robot);
 }
 
+/* The same with a GET (no body) whose client only shuts its side (a FIN,
+ * the socket still open: no reset): libwebsockets does not read such a
+ * connection while its request waits, so only the server's scan of
+ * waiting requests sees it, within a second or two, not at the request
+ * timeout (10 s, past WAIT). */
+static void test_http_client_sending_a_fin_while_waiting_is_forgotten(void **state)
+{
+    int port = harness_port(state);
+    struct wsc *robot = harness_robot(port, "robot-1", NULL);
+    struct wsc *h = http_start(port, "GET", "/api/robots/robot-1/devices/1", NULL);
+    json_t *req = expect_request(robot, "GET", "/api/devices/1");
+    assert_int_equal(shutdown(wsc_fd(h), SHUT_WR), 0);
+    wait_metric(port, "porthole_robot_requests_abandoned_total", 1, WAIT);
+    assert_int_equal(metric(port, "porthole_robot_requests_pending"), 0);
+    wsc_abort(h);
+    robot_answer(robot, token_of(req), 200, "\"too late\"");
+    wait_metric(port, "porthole_robot_responses_dropped_total", 1, WAIT);
+    json_decref(req);
+    harness_check_alive(port);
+    wsc_close(robot);
+}
+
 static void test_shutdown_answers_pending_requests_503(void **state)
 {
     struct harness_fixture *fx = *state;
@@ -984,6 +1007,7 @@ int main(void)
         T_WITH(test_requests_past_max_pending_requests_get_429, fx_limit),
         T(test_ws_asker_closing_first_makes_the_late_answer_dropped),
         T(test_http_client_hanging_up_while_waiting_is_forgotten),
+        T(test_http_client_sending_a_fin_while_waiting_is_forgotten),
         T(test_shutdown_answers_pending_requests_503),
         T(test_invalid_robot_request_fields_are_invalid_field),
         T(test_robot_messages_from_the_wrong_role_are_refused),
