@@ -216,8 +216,8 @@ static int match_field(const struct scan *s, int parent, const unsigned char *k,
 {
     if (parent == NO_FIELD)
         return NO_FIELD;
-    /* The first byte rules out most names without a call (k[0] is the
-     * closing quote of an empty name, which no name starts with). */
+    /* The first byte rules out most names without a call (an empty key
+     * compares its '\0' with the name's, so only "" can match it). */
     unsigned char first = klen ? k[0] : '\0';
     for (size_t i = 0; i < s->nfields; i++) {
         const char *name = s->fields[i].name;
